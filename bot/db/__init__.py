@@ -1,0 +1,1 @@
+"""The data layer: async engine and sessions, SQLModel tables, Alembic migrations."""

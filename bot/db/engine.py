@@ -1,0 +1,90 @@
+"""The async engine and sessions for SQLite (aiosqlite) and PostgreSQL (asyncpg), from one ``DATABASE_URL``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from bot.config import sqlite_path
+
+log = logging.getLogger(__name__)
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached or opened; the message says which and why."""
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets readers work while one writer writes; NORMAL is durable with WAL and much faster than FULL;
+    # foreign keys are off by default in SQLite and our cascades rely on them.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def make_engine(database_url: str, *, echo: bool = False, pool_size: int = 10) -> AsyncEngine:
+    """An engine configured for the database kind behind ``database_url``."""
+    if database_url.startswith("sqlite"):
+        path = sqlite_path(database_url)
+        if path is not None and path.parent != Path(""):
+            path.parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(database_url, echo=echo, connect_args={"timeout": 30})
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_async_engine(
+        database_url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+    )
+
+
+class Database:
+    """The engine and its session factory. One per process."""
+
+    def __init__(self, database_url: str, *, echo: bool = False) -> None:
+        self.url = database_url
+        self.kind = "sqlite" if database_url.startswith("sqlite") else "postgresql"
+        self.engine = make_engine(database_url, echo=echo)
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, class_=AsyncSession)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A session inside one transaction: committed on success, rolled back on any error."""
+        async with self.sessions() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """A session for reads (autobegin; nothing is committed)."""
+        async with self.sessions() as session:
+            yield session
+
+    async def check(self) -> None:
+        """Connect once, or raise :class:`DatabaseUnavailable` with a clear sentence."""
+        try:
+            async with self.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception as error:  # noqa: BLE001 - every driver has its own error types
+            where = _describe(self.url)
+            raise DatabaseUnavailable(f"Cannot reach the database at {where}: {_first_line(error)}") from error
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def _describe(url: str) -> str:
+    from bot.config import mask_url_password
+
+    return mask_url_password(url)
+
+
+def _first_line(error: BaseException) -> str:
+    text_ = str(error).strip().splitlines()
+    return text_[0] if text_ else type(error).__name__
