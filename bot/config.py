@@ -220,3 +220,4 @@ def configure_logging(level: str) -> None:
     if level != "DEBUG":
         logging.getLogger("discord").setLevel(logging.WARNING)
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
+        logging.getLogger("alembic").setLevel(logging.WARNING)

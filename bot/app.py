@@ -1,0 +1,201 @@
+"""The bot: builds the database, scheduler and services once, loads the cogs, syncs the command tree."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import pkgutil
+import signal
+from datetime import datetime
+from typing import Any
+
+import discord
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from discord import app_commands
+from discord.ext import commands
+
+import bot.cogs
+from bot import scheduling
+from bot.config import Settings
+from bot.core.errors import DomainError
+from bot.db import migrate
+from bot.db.engine import Database
+from bot.db.types import utcnow
+from bot.llm import describe_provider
+
+log = logging.getLogger(__name__)
+
+
+def bot_intents() -> discord.Intents:
+    """Guilds, guild messages, message content (privileged), reactions and DMs: nothing more."""
+    intents = discord.Intents.none()
+    intents.guilds = True
+    intents.guild_messages = True
+    intents.message_content = True
+    intents.guild_reactions = True
+    intents.dm_messages = True
+    intents.dm_reactions = True
+    return intents
+
+
+def cog_modules() -> list[str]:
+    """Every module in ``bot/cogs`` (each has an ``async def setup(bot)``)."""
+    return sorted(f"bot.cogs.{m.name}" for m in pkgutil.iter_modules(bot.cogs.__path__) if not m.name.startswith("_"))
+
+
+class PersonaHubBot(commands.AutoShardedBot):
+    """The Persona Hub bot. ``db`` and ``scheduler`` exist after ``setup_hook``."""
+
+    db: Database
+    scheduler: AsyncIOScheduler | None
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=bot_intents(),
+            shard_ids=settings.shard_ids,
+            shard_count=settings.shard_count,
+            help_command=None,
+            # Nothing the bot sends pings anyone unless a message says otherwise explicitly.
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+        self.settings = settings
+        self.started_at: datetime = utcnow()
+        self.scheduler = None
+        self.model_provider = describe_provider(settings)
+        self.tree.on_error = self.on_app_command_error  # type: ignore[method-assign]
+
+    # ------------------------------------------------------------------------------------------------ lifecycle
+
+    async def setup_hook(self) -> None:
+        self.started_at = utcnow()
+        self.db = Database(self.settings.database_url)
+        await self.db.check()
+        if self.settings.auto_migrate:
+            await migrate.upgrade(self.db.engine)
+        if self.settings.scheduler_enabled:
+            self.scheduler = scheduling.build_scheduler(self.settings.database_url)
+            scheduling.set_runtime(self)
+            self.scheduler.start()
+            scheduling.register_standing_jobs(self.scheduler)
+        for module in cog_modules():
+            await self.load_extension(module)
+        if self.application_id is not None:
+            await self.sync_commands()
+
+    async def close(self) -> None:
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        scheduling.set_runtime(None)
+        await super().close()
+        if getattr(self, "db", None) is not None:
+            await self.db.dispose()
+
+    # ------------------------------------------------------------------------------------------------ commands
+
+    def _command_payload(self, guild: discord.abc.Snowflake | None) -> list[dict[str, Any]]:
+        return [command.to_dict(self.tree) for command in self.tree.get_commands(guild=guild)]
+
+    async def sync_commands(self) -> bool:
+        """Sync the tree (to ``DEV_GUILD_ID`` when set, else globally) when it differs from what Discord has."""
+        guild = discord.Object(self.settings.dev_guild_id) if self.settings.dev_guild_id else None
+        if guild is not None:
+            self.tree.copy_global_to(guild=guild)
+        local = _fingerprint(self._command_payload(guild))
+        try:
+            remote_commands = await self.tree.fetch_commands(guild=guild)
+            remote = _fingerprint([c.to_dict() for c in remote_commands])
+        except discord.HTTPException:
+            remote = None
+        if remote == local:
+            log.info("command tree unchanged; not syncing")
+            return False
+        await self.tree.sync(guild=guild)
+        log.info("synced %d commands %s", len(self.tree.get_commands(guild=guild)),
+                 f"to guild {guild.id}" if guild else "globally")
+        return True
+
+    async def on_app_command_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        """Domain errors are the user's to read (ephemeral); anything else is logged and apologised for."""
+        original = getattr(error, "original", error)
+        if isinstance(original, DomainError):
+            message = str(original)
+        elif isinstance(error, app_commands.CheckFailure):
+            message = str(error) or "You cannot use this command here."
+        else:
+            log.exception("command %s failed", interaction.command and interaction.command.qualified_name,
+                          exc_info=original)
+            message = "Something went wrong on my side; nothing was changed. Please try again."
+        await send_ephemeral(interaction, message)
+
+
+async def send_ephemeral(interaction: discord.Interaction, message: str) -> None:
+    """Answer ``interaction`` privately, whether or not it was answered or deferred already."""
+    try:
+        if interaction.response.is_done():
+            await interaction.followup.send(message, ephemeral=True)
+        else:
+            await interaction.response.send_message(message, ephemeral=True)
+    except discord.HTTPException:
+        log.warning("could not deliver an error message for interaction %s", interaction.id)
+
+
+def _canonical_option(option: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": option.get("name"),
+        "description": option.get("description", ""),
+        "type": option.get("type"),
+        "required": bool(option.get("required", False)),
+        "autocomplete": bool(option.get("autocomplete", False)),
+        "choices": [(c.get("name"), c.get("value")) for c in option.get("choices") or []],
+        "channel_types": sorted(option.get("channel_types") or []),
+        "min_value": option.get("min_value"),
+        "max_value": option.get("max_value"),
+        "min_length": option.get("min_length"),
+        "max_length": option.get("max_length"),
+        "options": [_canonical_option(o) for o in option.get("options") or []],
+    }
+
+
+def _fingerprint(commands_: list[dict[str, Any]]) -> str:
+    """A hash of what matters in a command tree, so local and remote trees compare despite server-added fields."""
+    canonical = sorted(
+        (
+            {
+                **_canonical_option(c),
+                "type": c.get("type", 1),
+                "default_member_permissions": c.get("default_member_permissions"),
+                "nsfw": bool(c.get("nsfw", False)),
+            }
+            for c in commands_
+        ),
+        key=lambda c: (c["name"], c["type"]),
+    )
+    return hashlib.sha256(json.dumps(canonical, sort_keys=True, default=str).encode()).hexdigest()
+
+
+async def run_bot(settings: Settings, token: str) -> int:
+    """Run until SIGINT/SIGTERM, then shut down cleanly (scheduler stopped, engine disposed)."""
+    client = PersonaHubBot(settings)
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):  # pragma: no cover - not on this platform / thread
+            pass
+    async with client:
+        runner = asyncio.create_task(client.start(token))
+        stopper = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if stopper in done:
+            log.info("stopping")
+            await client.close()
+        else:
+            stopper.cancel()
+        await runner
+    return 0

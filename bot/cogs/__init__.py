@@ -1,0 +1,1 @@
+"""Slash commands and listeners: they translate Discord <-> services and nothing more."""
