@@ -27,6 +27,10 @@ from bot.llm import describe_provider
 
 log = logging.getLogger(__name__)
 
+# The bot never joins voice: no warnings about voice libraries it does not need.
+discord.VoiceClient.warn_nacl = False
+discord.VoiceClient.warn_dave = False
+
 
 def bot_intents() -> discord.Intents:
     """Guilds, guild messages, message content (privileged), reactions and DMs: nothing more."""

@@ -1,0 +1,1 @@
+"""Benchmarks: each prints its figures as ``BENCH <name>=<value> <unit>`` lines (``make bench``)."""

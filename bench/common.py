@@ -1,0 +1,109 @@
+"""What every benchmark shares: figure lines, percentiles, timers, and the databases to run on."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from bot.db import migrate
+from bot.db.engine import Database, make_engine
+
+POSTGRES_ENV = ("PERSONA_HUB_BENCH_POSTGRES_URL", "PERSONA_HUB_TEST_POSTGRES_URL")
+
+
+def report(name: str, value: float, unit: str) -> None:
+    """Print one figure: ``BENCH name=value unit``."""
+    print(f"BENCH {name}={value:.3f} {unit}", flush=True)
+
+
+def note(text: str) -> None:
+    print(f"# {text}", flush=True)
+
+
+def percentile(samples: Sequence[float], fraction: float) -> float:
+    """The ``fraction`` quantile (0..1) of ``samples``, by the inclusive method."""
+    if len(samples) == 1:
+        return samples[0]
+    return statistics.quantiles(samples, n=1000, method="inclusive")[max(0, int(fraction * 1000) - 1)]
+
+
+async def time_each(action: Callable[[int], Awaitable[object]], count: int) -> list[float]:
+    """Run ``action(i)`` ``count`` times; the duration of each, in milliseconds."""
+    durations = []
+    for index in range(count):
+        started = time.perf_counter()
+        await action(index)
+        durations.append((time.perf_counter() - started) * 1000)
+    return durations
+
+
+def report_latency(name: str, durations_ms: Sequence[float]) -> None:
+    report(f"{name}_p50", percentile(durations_ms, 0.50), "ms")
+    report(f"{name}_p99", percentile(durations_ms, 0.99), "ms")
+
+
+def postgres_admin_url() -> str | None:
+    for name in POSTGRES_ENV:
+        if os.environ.get(name):
+            return os.environ[name]
+    return None
+
+
+@asynccontextmanager
+async def fresh_database(kind: str) -> AsyncIterator[Database]:
+    """A new, migrated database of ``kind`` ('sqlite' or 'postgresql'), removed afterwards."""
+    if kind == "sqlite":
+        folder = Path(tempfile.mkdtemp(prefix="ph-bench-"))
+        url = f"sqlite+aiosqlite:///{folder / 'bench.db'}"
+        try:
+            engine = make_engine(url)
+            await migrate.upgrade(engine)
+            await engine.dispose()
+            database = Database(url)
+            try:
+                yield database
+            finally:
+                await database.dispose()
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        return
+
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    admin = postgres_admin_url()
+    assert admin is not None
+    name = f"ph_bench_{uuid.uuid4().hex[:10]}"
+    libpq = make_url(admin).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(libpq, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    url = make_url(admin).set(drivername="postgresql+asyncpg", database=name).render_as_string(hide_password=False)
+    try:
+        engine = make_engine(url)
+        await migrate.upgrade(engine)
+        await engine.dispose()
+        database = Database(url)
+        try:
+            yield database
+        finally:
+            await database.dispose()
+    finally:
+        with psycopg.connect(libpq, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def database_kinds() -> list[str]:
+    """SQLite always; PostgreSQL when a server is configured."""
+    kinds = ["sqlite"]
+    if postgres_admin_url():
+        kinds.append("postgresql")
+    else:
+        note(f"PostgreSQL figures skipped: set {POSTGRES_ENV[0]} (or {POSTGRES_ENV[1]})")
+    return kinds
