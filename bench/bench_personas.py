@@ -46,8 +46,9 @@ async def _fill(database) -> list[int]:
     ]
     async with database.transaction() as session:
         await session.execute(insert(models.Persona), rows)
-        ids = list((await session.execute(models.Persona.__table__.select().with_only_columns(
-            models.Persona.id))).scalars())
+        ids = list(
+            (await session.execute(models.Persona.__table__.select().with_only_columns(models.Persona.id))).scalars()
+        )
         await session.execute(insert(models.MemoryConfig), [{"persona_id": i, "exempt_categories": []} for i in ids])
     return ids
 
@@ -59,11 +60,11 @@ async def main() -> None:
             chooser = random.Random(7)
             note(f"{kind}: {len(ids)} personas, {OWNERS} owners")
 
-            async def get_one(_: int) -> None:
+            async def get_one(_: int, database=database, chooser=chooser, ids=ids) -> None:
                 async with database.session() as session:
                     await personas.get(session, chooser.choice(ids))
 
-            async def list_own(_: int) -> None:
+            async def list_own(_: int, database=database, chooser=chooser) -> None:
                 async with database.session() as session:
                     result = await personas.list_own(session, 10_000 + chooser.randrange(OWNERS), GUILD)
                     assert len(result) == PERSONAS // OWNERS

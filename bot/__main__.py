@@ -41,15 +41,17 @@ def _parser() -> argparse.ArgumentParser:
     db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     up = db_commands.add_parser("upgrade", help="migrate up (to head by default)", description="Migrate up.")
     up.add_argument("revision", nargs="?", default="head", help="target revision (default: head)")
-    down = db_commands.add_parser("downgrade", help="migrate down one step (or to a revision)",
-                                  description="Migrate down.")
+    down = db_commands.add_parser(
+        "downgrade", help="migrate down one step (or to a revision)", description="Migrate down."
+    )
     down.add_argument("revision", nargs="?", default="-1", help="target revision (default: -1, one step; base)")
     db_commands.add_parser("current", help="show the database's revision", description="Show the revision.")
 
     config = commands.add_parser("config", help="configuration", description="Inspect the configuration.")
     config_commands = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
     config_commands.add_parser(
-        "check", help="print the effective configuration (secrets masked)",
+        "check",
+        help="print the effective configuration (secrets masked)",
         description="Print the effective configuration, secrets masked, and check the database is reachable.",
     )
     return parser
@@ -146,11 +148,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "config":
             return asyncio.run(_config_check(settings))
     except DatabaseUnavailable as error:
-        print(f"{error}\nCheck DATABASE_URL (python -m bot config check shows what is in effect).", file=sys.stderr)
+        print(
+            f"{error}\nCheck DATABASE_URL (python -m bot config check shows what is in effect).",
+            file=sys.stderr,
+        )
         return EXIT_DATABASE
     except discord.LoginFailure:
-        print("Discord refused DISCORD_TOKEN: check the token in the Developer Portal (Bot > Reset Token).",
-              file=sys.stderr)
+        print(
+            "Discord refused DISCORD_TOKEN: check the token in the Developer Portal (Bot > Reset Token).",
+            file=sys.stderr,
+        )
         return EXIT_LOGIN
     except KeyboardInterrupt:
         return 130

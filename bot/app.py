@@ -117,13 +117,14 @@ class PersonaHubBot(commands.AutoShardedBot):
             log.info("command tree unchanged; not syncing")
             return False
         await self.tree.sync(guild=guild)
-        log.info("synced %d commands %s", len(self.tree.get_commands(guild=guild)),
-                 f"to guild {guild.id}" if guild else "globally")
+        log.info(
+            "synced %d commands %s",
+            len(self.tree.get_commands(guild=guild)),
+            f"to guild {guild.id}" if guild else "globally",
+        )
         return True
 
-    async def on_app_command_error(
-        self, interaction: discord.Interaction, error: app_commands.AppCommandError
-    ) -> None:
+    async def on_app_command_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         """Domain errors are the user's to read (ephemeral); anything else is logged and apologised for."""
         original = getattr(error, "original", error)
         if isinstance(original, DomainError):
@@ -131,8 +132,11 @@ class PersonaHubBot(commands.AutoShardedBot):
         elif isinstance(error, app_commands.CheckFailure):
             message = str(error) or "You cannot use this command here."
         else:
-            log.exception("command %s failed", interaction.command and interaction.command.qualified_name,
-                          exc_info=original)
+            log.exception(
+                "command %s failed",
+                interaction.command and interaction.command.qualified_name,
+                exc_info=original,
+            )
             message = "Something went wrong on my side; nothing was changed. Please try again."
         await send_ephemeral(interaction, message)
 

@@ -162,11 +162,15 @@ def normalise_database_url(value: str) -> str:
         )
     driver = _SCHEME_ALIASES.get(scheme.lower())
     if driver is None:
-        raise ValueError(f"uses '{scheme}', but only SQLite (sqlite+aiosqlite) and PostgreSQL (postgresql+asyncpg) work")
+        raise ValueError(
+            f"uses '{scheme}', but only SQLite (sqlite+aiosqlite) and PostgreSQL (postgresql+asyncpg) work"
+        )
     if driver.startswith("postgresql"):
         parts = urlsplit(f"{driver}://{rest}")
         if not parts.hostname or not parts.path.strip("/"):
-            raise ValueError("needs a host and a database name, such as postgresql+asyncpg://user@host:5432/persona_hub")
+            raise ValueError(
+                "needs a host and a database name, such as postgresql+asyncpg://user@host:5432/persona_hub"
+            )
         try:
             _ = parts.port
         except ValueError:

@@ -61,7 +61,11 @@ def runtime() -> PersonaHubBot:
 def register_standing_jobs(scheduler: AsyncIOScheduler) -> None:
     """The jobs every installation runs."""
     scheduler.add_job(
-        expire_wizard_drafts, "interval", minutes=30, id="maintenance:expire-wizard-drafts", replace_existing=True
+        expire_wizard_drafts,
+        "interval",
+        minutes=30,
+        id="maintenance:expire-wizard-drafts",
+        replace_existing=True,
     )
 
 

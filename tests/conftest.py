@@ -60,8 +60,10 @@ def fresh_postgres_database(admin_url: str, prefix: str = "ph_test") -> Iterator
     with psycopg.connect(_libpq(admin_url), autocommit=True) as connection:
         connection.execute(f'CREATE DATABASE "{name}"')
     try:
-        yield make_url(admin_url).set(drivername="postgresql+asyncpg", database=name).render_as_string(
-            hide_password=False
+        yield (
+            make_url(admin_url)
+            .set(drivername="postgresql+asyncpg", database=name)
+            .render_as_string(hide_password=False)
         )
     finally:
         with psycopg.connect(_libpq(admin_url), autocommit=True) as connection:

@@ -187,9 +187,7 @@ def validate_config(values: Mapping[str, Any]) -> MemoryConfig:
             raise _fail(name, "cannot be negative")
         clean[name] = weight
     if all(clean[name] == 0 for name in _WEIGHTS):
-        raise DomainError(
-            "The memory settings weight_recency, weight_importance and weight_relevance cannot all be 0."
-        )
+        raise DomainError("The memory settings weight_recency, weight_importance and weight_relevance cannot all be 0.")
     rate = _as_float("decay_rate", values["decay_rate"])
     if rate < 0:
         raise _fail("decay_rate", "cannot be negative")
@@ -266,9 +264,7 @@ class MemoryItem:
 
     def __post_init__(self) -> None:
         if not IMPORTANCE_MIN <= self.importance <= IMPORTANCE_MAX:
-            raise ValueError(
-                f"importance must be in {IMPORTANCE_MIN}..{IMPORTANCE_MAX}, not {self.importance}"
-            )
+            raise ValueError(f"importance must be in {IMPORTANCE_MIN}..{IMPORTANCE_MAX}, not {self.importance}")
         if not 0.0 <= self.strength <= 1.0:
             raise ValueError(f"strength must be in 0..1, not {self.strength}")
         if not self.stability >= 1.0:
@@ -307,9 +303,7 @@ def hours_between(later: datetime, earlier: datetime) -> float:
 
 def _check_decay_args(function: str, rate: float, *times: float) -> None:
     if function not in DECAY_FUNCTIONS:
-        raise DomainError(
-            f"The decay function must be one of {', '.join(DECAY_FUNCTIONS)}, not {function!r}."
-        )
+        raise DomainError(f"The decay function must be one of {', '.join(DECAY_FUNCTIONS)}, not {function!r}.")
     if not (math.isfinite(rate) and rate >= 0):
         raise DomainError("The decay rate must be a finite number of at least 0.")
     for value in times:
@@ -425,9 +419,7 @@ def decay_due(schedule: str, last_run_at: datetime | None, now: datetime) -> boo
     return days_between(now, last_run_at) >= float(periods[schedule])
 
 
-def decayed_strength(
-    item: MemoryItem, config: MemoryConfig, now: datetime, last_run_at: datetime | None
-) -> float:
+def decayed_strength(item: MemoryItem, config: MemoryConfig, now: datetime, last_run_at: datetime | None) -> float:
     """The item's strength after a decay run at ``now`` (previous run at ``last_run_at``, None when never).
 
     Unchanged when decay is disabled or the item ``is_exempt``; otherwise ``decay_step`` with
@@ -548,9 +540,7 @@ def memory_value(item: MemoryItem, config: MemoryConfig) -> float:
 
 def _ranked(items: Sequence[MemoryItem], config: MemoryConfig, now: datetime) -> list[MemoryItem]:
     """Best first: higher ``memory_value``, then more recently accessed, then lower id."""
-    return sorted(
-        items, key=lambda m: (-memory_value(m, config), hours_between(now, m.last_accessed_at), m.id)
-    )
+    return sorted(items, key=lambda m: (-memory_value(m, config), hours_between(now, m.last_accessed_at), m.id))
 
 
 def assign_tiers(items: Sequence[MemoryItem], config: MemoryConfig, now: datetime) -> dict[int, str]:
@@ -613,9 +603,7 @@ def evict_for_capacity(items: Sequence[MemoryItem], config: MemoryConfig, now: d
     size = sum(m.content_size for m in items)
     limit = max_bytes(config)
     candidates = [m for m in items if not m.pinned]
-    order = sorted(
-        candidates, key=lambda m: (memory_value(m, config), -hours_between(now, m.last_accessed_at), m.id)
-    )
+    order = sorted(candidates, key=lambda m: (memory_value(m, config), -hours_between(now, m.last_accessed_at), m.id))
     evicted: list[int] = []
     for item in order:
         if count <= config.max_entities and size <= limit:
@@ -727,13 +715,9 @@ def health(
 
     advice: list[str] = []
     if hot_usage > float(rules["hot_usage_above"]):
-        advice.append(
-            f"Hot memory is {_percent(hot_usage)} full: run /memory optimize or raise the hot size."
-        )
+        advice.append(f"Hot memory is {_percent(hot_usage)} full: run /memory optimize or raise the hot size.")
     if warm_usage > float(rules["warm_usage_above"]):
-        advice.append(
-            f"Warm memory is {_percent(warm_usage)} full: run /memory optimize or raise the warm size."
-        )
+        advice.append(f"Warm memory is {_percent(warm_usage)} full: run /memory optimize or raise the warm size.")
     if entities_usage >= float(rules["entities_usage_at_least"]):
         advice.append(
             f"Memory holds {len(items)} of at most {config.max_entities} memories "

@@ -90,9 +90,7 @@ def _trait_value(trait: str, value: object) -> float:
         )
     number = float(value)
     if not TRAIT_MIN <= number <= TRAIT_MAX:
-        raise DomainError(
-            f"{label(trait)} must be from {_fmt(TRAIT_MIN)} to {_fmt(TRAIT_MAX)}; got {_fmt(number)}."
-        )
+        raise DomainError(f"{label(trait)} must be from {_fmt(TRAIT_MIN)} to {_fmt(TRAIT_MAX)}; got {_fmt(number)}.")
     return number
 
 
@@ -215,17 +213,13 @@ def _check_custom_trait(position: int, item: object) -> CustomTrait:
             f"The custom trait '{name}' must have a value from {_fmt(TRAIT_MIN)} to {_fmt(TRAIT_MAX)}; "
             f"got {_fmt(value)}."
         )
-    description = _text(
-        item.description, f"The description of '{name}'", low=0, high=MAX_CUSTOM_DESCRIPTION_LENGTH
-    )
+    description = _text(item.description, f"The description of '{name}'", low=0, high=MAX_CUSTOM_DESCRIPTION_LENGTH)
     category = _text(item.category, f"The category of '{name}'", low=0, high=MAX_CUSTOM_CATEGORY_LENGTH)
     if isinstance(item.influences, str | bytes | Mapping) or not isinstance(item.influences, Iterable):
         raise DomainError(f"The influences of '{name}' must be a list.")
     influences = tuple(item.influences)
     if len(influences) > MAX_INFLUENCES:
-        raise DomainError(
-            f"The custom trait '{name}' has {len(influences)} influences; the most is {MAX_INFLUENCES}."
-        )
+        raise DomainError(f"The custom trait '{name}' has {len(influences)} influences; the most is {MAX_INFLUENCES}.")
     return CustomTrait(
         name=name,
         value=float(value),
@@ -263,9 +257,7 @@ def custom_trait_to_dict(trait: CustomTrait) -> dict[str, Any]:
         "value": trait.value,
         "description": trait.description,
         "category": trait.category,
-        "influences": [
-            {"behavior": i.behavior, "impact": i.impact, "context": i.context} for i in trait.influences
-        ],
+        "influences": [{"behavior": i.behavior, "impact": i.impact, "context": i.context} for i in trait.influences],
     }
 
 
@@ -287,9 +279,7 @@ def _custom_trait_from_mapping(data: Mapping[str, Any]) -> CustomTrait:
     name = data.get("name", "?")
     unknown = set(data) - _TRAIT_KEYS
     if unknown:
-        raise DomainError(
-            f"The custom trait '{name}' has unknown fields: {', '.join(sorted(map(str, unknown)))}."
-        )
+        raise DomainError(f"The custom trait '{name}' has unknown fields: {', '.join(sorted(map(str, unknown)))}.")
     if "name" not in data or "value" not in data:
         raise DomainError("A custom trait needs a name and a value.")
     influences = data.get("influences", ())

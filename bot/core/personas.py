@@ -128,14 +128,21 @@ class BehaviorSettings:
             emoji_use=_choice("Emoji use", merged["emoji_use"], cls.EMOJI_USE),
             reply_in_threads=_bool("Reply in threads", merged["reply_in_threads"]),
             cooldown_seconds=_int("Cooldown", merged["cooldown_seconds"], 0, 3600),
-            max_persona_exchange_depth=_int(
-                "Persona exchange depth", merged["max_persona_exchange_depth"], 0, 20
-            ),
+            max_persona_exchange_depth=_int("Persona exchange depth", merged["max_persona_exchange_depth"], 0, 20),
             react_with_mood=_bool("React with mood", merged["react_with_mood"]),
         )
 
 
-PRIVACY_FIELDS = ("profile", "description", "traits", "mood", "memories", "timeline", "achievements", "relationships")
+PRIVACY_FIELDS = (
+    "profile",
+    "description",
+    "traits",
+    "mood",
+    "memories",
+    "timeline",
+    "achievements",
+    "relationships",
+)
 _DEFAULT_VISIBILITY = {
     "profile": "server",
     "description": "server",

@@ -10,8 +10,10 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 from bot.config import sqlite_path
+from bot.db import sqlite_inline
 
 log = logging.getLogger(__name__)
 
@@ -37,12 +39,21 @@ def make_engine(database_url: str, *, echo: bool = False, pool_size: int = 10) -
         path = sqlite_path(database_url)
         if path is not None and path.parent != Path(""):
             path.parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(database_url, echo=echo, connect_args={"timeout": 30})
+        # One inline connection per process: see bot/db/sqlite_inline.py for why, and the rule it implies.
+        engine = create_async_engine(
+            database_url,
+            echo=echo,
+            connect_args={"timeout": 30, "async_creator_fn": sqlite_inline.connect},
+            poolclass=AsyncAdaptedQueuePool,
+            pool_size=1,
+            max_overflow=0,
+            pool_timeout=30,
+            # Sessions always end their transaction; a second rollback at check-in would be a wasted call.
+            pool_reset_on_return=None,
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(
-        database_url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
-    )
+    return create_async_engine(database_url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
 
 class Database:
@@ -71,7 +82,7 @@ class Database:
         try:
             async with self.engine.connect() as connection:
                 await connection.execute(text("SELECT 1"))
-        except Exception as error:  # noqa: BLE001 - every driver has its own error types
+        except Exception as error:
             where = _describe(self.url)
             raise DatabaseUnavailable(f"Cannot reach the database at {where}: {_first_line(error)}") from error
 

@@ -76,10 +76,9 @@ def head() -> str | None:
 
 async def schema_differences(engine: AsyncEngine) -> list[Any]:
     """What autogenerate would change between the models and the live schema ([] when they agree)."""
+
     def run(connection: Connection) -> list[Any]:
-        context = MigrationContext.configure(
-            connection, opts={"compare_type": True, "include_object": include_object}
-        )
+        context = MigrationContext.configure(connection, opts={"compare_type": True, "include_object": include_object})
         from bot.db.models import metadata
 
         return list(compare_metadata(context, metadata))

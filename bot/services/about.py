@@ -22,8 +22,14 @@ class AboutInfo:
 
 
 async def about(
-    session: AsyncSession, *, version: str, database_kind: str, model_provider: str, started_at: datetime,
-    now: datetime, guild_id: int | None = None,
+    session: AsyncSession,
+    *,
+    version: str,
+    database_kind: str,
+    model_provider: str,
+    started_at: datetime,
+    now: datetime,
+    guild_id: int | None = None,
 ) -> AboutInfo:
     """Version, database, model provider, uptime, and how many personas live here (in ``guild_id`` if given)."""
     where = [models.Persona.status != "retired"]

@@ -247,11 +247,16 @@ async def create(
 
 
 async def _load(session: AsyncSession, persona_id: int) -> tuple[models.Persona, models.MemoryConfig | None]:
-    row = await session.get(models.Persona, persona_id)
-    if row is None:
+    """The persona and its memory configuration, in one query."""
+    query = (
+        select(models.Persona, models.MemoryConfig)
+        .outerjoin(models.MemoryConfig, models.MemoryConfig.persona_id == models.Persona.id)
+        .where(models.Persona.id == persona_id)
+    )
+    found = (await session.execute(query)).first()
+    if found is None:
         raise NotFound("That persona does not exist (it may have been deleted).")
-    config = await session.get(models.MemoryConfig, persona_id)
-    return row, config
+    return found[0], found[1]
 
 
 async def get(session: AsyncSession, persona_id: int, viewer: Actor | None = None) -> PersonaRecord:
@@ -266,8 +271,14 @@ async def get(session: AsyncSession, persona_id: int, viewer: Actor | None = Non
 
 def _summaries(rows: Sequence[Any]) -> list[PersonaSummary]:
     return [
-        PersonaSummary(id=r.id, name=r.name, owner_id=r.owner_id, status=r.status, is_active=r.is_active,
-                       is_public=r.is_public)
+        PersonaSummary(
+            id=r.id,
+            name=r.name,
+            owner_id=r.owner_id,
+            status=r.status,
+            is_active=r.is_active,
+            is_public=r.is_public,
+        )
         for r in rows
     ]
 
@@ -308,9 +319,7 @@ async def list_visible(
     # Visibility is a rule in core applied to each row; the scan is bounded by the page we return.
     for row in (await session.execute(query.limit(limit * 4))).all():
         privacy = PrivacySettings.from_dict(row.privacy_settings)
-        if row.owner_id == viewer_id or row.is_public or privacy.can_see(
-            "profile", is_owner=False, same_guild=True
-        ):
+        if row.owner_id == viewer_id or row.is_public or privacy.can_see("profile", is_owner=False, same_guild=True):
             visible.append(row)
         if len(visible) >= limit:
             break
@@ -328,7 +337,12 @@ def _require_writable(row: models.Persona) -> None:
 
 
 async def update(
-    session: AsyncSession, actor: Actor, persona_id: int, changes: PersonaInput, *, now: datetime | None = None
+    session: AsyncSession,
+    actor: Actor,
+    persona_id: int,
+    changes: PersonaInput,
+    *,
+    now: datetime | None = None,
 ) -> PersonaRecord:
     """Change any of the persona's settings (owner only). Traits that change move the default mood too."""
     now = now or utcnow()
@@ -364,7 +378,8 @@ async def update(
         merged = {**row.privacy_settings, **changes.privacy}
         if "visibility" in changes.privacy:
             merged["visibility"] = {
-                **(row.privacy_settings or {}).get("visibility", {}), **changes.privacy["visibility"]
+                **(row.privacy_settings or {}).get("visibility", {}),
+                **changes.privacy["visibility"],
             }
         row.privacy_settings = PrivacySettings.from_dict(merged).to_dict()
     if changes.plugins is not None:

@@ -53,9 +53,11 @@ async def test_a_restart_keeps_one_copy_of_each_job(settings) -> None:
     await bot.setup_hook()
     try:
         async with bot.db.session() as session:
-            count = (await session.execute(
-                text("SELECT count(*) FROM apscheduler_jobs WHERE id = 'maintenance:expire-wizard-drafts'")
-            )).scalar_one()
+            count = (
+                await session.execute(
+                    text("SELECT count(*) FROM apscheduler_jobs WHERE id = 'maintenance:expire-wizard-drafts'")
+                )
+            ).scalar_one()
         assert count == 1
     finally:
         await bot.close()
@@ -68,10 +70,12 @@ async def test_the_drafts_job_removes_only_expired_drafts(settings) -> None:
     try:
         now = utcnow()
         async with bot.db.transaction() as session:
-            session.add_all([
-                models.WizardDraft(user_id=1, expires_at=now - timedelta(minutes=1)),
-                models.WizardDraft(user_id=2, expires_at=now + timedelta(hours=23)),
-            ])
+            session.add_all(
+                [
+                    models.WizardDraft(user_id=1, expires_at=now - timedelta(minutes=1)),
+                    models.WizardDraft(user_id=2, expires_at=now + timedelta(hours=23)),
+                ]
+            )
         assert await scheduling.expire_wizard_drafts() == 1
         assert await scheduling.expire_wizard_drafts() == 0  # idempotent
         async with bot.db.session() as session:

@@ -40,12 +40,27 @@ def full_input(name: str = "Ada") -> PersonaInput:
                 "influences": [{"behavior": "reminders", "impact": 40, "context": "meetings"}],
             }
         ],
-        behavior={"chattiness": 35, "verbosity": "detailed", "formality": "formal", "emoji_use": "none",
-                  "reply_in_threads": True, "cooldown_seconds": 12},
-        privacy={"visibility": {"mood": "owner", "timeline": "public"}, "remember_people": False,
-                 "ask_before_remembering": False, "shareable": True},
-        memory={"preset": "deep", "decay_function": "logarithmic", "decay_rate": 0.2,
-                "exempt_categories": ["facts"], "high_importance_threshold": 9},
+        behavior={
+            "chattiness": 35,
+            "verbosity": "detailed",
+            "formality": "formal",
+            "emoji_use": "none",
+            "reply_in_threads": True,
+            "cooldown_seconds": 12,
+        },
+        privacy={
+            "visibility": {"mood": "owner", "timeline": "public"},
+            "remember_people": False,
+            "ask_before_remembering": False,
+            "shareable": True,
+        },
+        memory={
+            "preset": "deep",
+            "decay_function": "logarithmic",
+            "decay_rate": 0.2,
+            "exempt_categories": ["facts"],
+            "high_importance_threshold": 9,
+        },
         plugins=["dice", "clock"],
         legacy_settings={"epitaph": "She counted everything."},
     )
@@ -90,9 +105,16 @@ async def test_update_changes_settings_and_moves_the_default_mood(database: Data
         before = await session.get(models.EmotionalState, created.id)
         baseline_before = before.baseline_pleasure
         updated = await personas.update(
-            session, OWNER, created.id,
-            PersonaInput(name="Beatrice", traits={"agreeableness": 95}, behavior={"chattiness": 80},
-                         privacy={"visibility": {"traits": "owner"}}, memory={"decay_rate": 0.5}),
+            session,
+            OWNER,
+            created.id,
+            PersonaInput(
+                name="Beatrice",
+                traits={"agreeableness": 95},
+                behavior={"chattiness": 80},
+                privacy={"visibility": {"traits": "owner"}},
+                memory={"decay_rate": 0.5},
+            ),
             now=NOW + timedelta(hours=1),
         )
     assert updated.name == "Beatrice"
@@ -117,8 +139,15 @@ async def test_update_changes_settings_and_moves_the_default_mood(database: Data
         ({"traits": {"openness": 101}}, "Openness"),
         ({"traits": {"humor": -1}}, "Humor"),
         ({"traits": {"charisma": 50}}, "charisma"),
-        ({"custom_traits": [{"name": f"t{i}", "value": 1, "description": "", "category": "c", "influences": []}
-                            for i in range(21)]}, "20"),
+        (
+            {
+                "custom_traits": [
+                    {"name": f"t{i}", "value": 1, "description": "", "category": "c", "influences": []}
+                    for i in range(21)
+                ]
+            },
+            "20",
+        ),
         ({"behavior": {"verbosity": "endless"}}, "Verbosity"),
         ({"privacy": {"visibility": {"mood": "everyone"}}}, "Visibility of mood"),
         ({"memory": {"hot_memory_size": 5000, "warm_memory_size": 10}}, "hot_memory_size"),
@@ -141,8 +170,9 @@ async def test_an_invalid_update_changes_nothing(database: Database) -> None:
         created = await personas.create(session, OWNER, PersonaInput(name="Cleo"), now=NOW)
     with pytest.raises(DomainError):
         async with database.transaction() as session:
-            await personas.update(session, OWNER, created.id,
-                                  PersonaInput(description="fine", traits={"openness": 500}))
+            await personas.update(
+                session, OWNER, created.id, PersonaInput(description="fine", traits={"openness": 500})
+            )
     async with database.session() as session:
         again = await personas.get(session, created.id)
     assert again == created
@@ -179,7 +209,10 @@ async def test_private_personas_are_hidden_from_others(database: Database) -> No
         shown = await personas.create(session, OWNER, PersonaInput(name="Shown"), now=NOW)
     async with database.session() as session:
         assert [p.name for p in await personas.list_visible(session, GUILD, STRANGER.user_id)] == ["Shown"]
-        assert [p.name for p in await personas.list_visible(session, GUILD, OWNER.user_id)] == ["Hidden", "Shown"]
+        assert [p.name for p in await personas.list_visible(session, GUILD, OWNER.user_id)] == [
+            "Hidden",
+            "Shown",
+        ]
         assert [p.id for p in await personas.list_own(session, OWNER.user_id, GUILD)] == [hidden.id, shown.id]
         assert await personas.list_own(session, OWNER.user_id, OTHER_GUILD) == []
         with pytest.raises(NotFound):
@@ -205,25 +238,34 @@ async def test_limit_per_user_and_duplicate_names(database: Database) -> None:
 async def _fill_every_owned_table(session, persona_id: int, other_id: int) -> None:
     """One row in every table that belongs to a persona."""
     user = 700_000_000_000_000_001
-    session.add_all([
-        models.ActiveEmotion(persona_id=persona_id, emotion_type="joy", intensity=50, duration_minutes=10),
-        models.EmotionalEvent(persona_id=persona_id, trigger="praise", emotion_type="joy", intensity=40),
-        models.LearnedResponse(persona_id=persona_id, trigger="praise", scale=1.2),
-        models.Memory(persona_id=persona_id, content="Likes tea", source_user_id=user),
-        models.ConsentRecord(persona_id=persona_id, guild_id=GUILD, user_id=user, scope="memory", granted=True,
-                             recorded_by=user),
-        models.CustomBehavior(persona_id=persona_id, name="greet", trigger_kind="keywords", action_kind="reply"),
-        models.PersonRelationship(persona_id=persona_id, user_id=user, messages_exchanged=3),
-        models.PersonaRelationship(persona_id=other_id, other_persona_id=persona_id, kind="friend"),
-        models.AchievementAward(persona_id=persona_id, achievement_key="first-conversation"),
-        models.Follow(persona_id=persona_id, user_id=user, guild_id=GUILD),
-        models.Endorsement(persona_id=persona_id, user_id=user, text="Great"),
-        models.RetirementPlan(persona_id=persona_id, created_by=OWNER.user_id),
-        models.LegacyArchive(persona_id=persona_id),
-        models.WizardDraft(user_id=OWNER.user_id, editing_persona_id=persona_id,
-                           expires_at=NOW + timedelta(days=1)),
-        models.ChannelBinding(persona_id=persona_id, guild_id=GUILD, channel_id=5, activated_by=OWNER.user_id),
-    ])
+    session.add_all(
+        [
+            models.ActiveEmotion(persona_id=persona_id, emotion_type="joy", intensity=50, duration_minutes=10),
+            models.EmotionalEvent(persona_id=persona_id, trigger="praise", emotion_type="joy", intensity=40),
+            models.LearnedResponse(persona_id=persona_id, trigger="praise", scale=1.2),
+            models.Memory(persona_id=persona_id, content="Likes tea", source_user_id=user),
+            models.ConsentRecord(
+                persona_id=persona_id,
+                guild_id=GUILD,
+                user_id=user,
+                scope="memory",
+                granted=True,
+                recorded_by=user,
+            ),
+            models.CustomBehavior(persona_id=persona_id, name="greet", trigger_kind="keywords", action_kind="reply"),
+            models.PersonRelationship(persona_id=persona_id, user_id=user, messages_exchanged=3),
+            models.PersonaRelationship(persona_id=other_id, other_persona_id=persona_id, kind="friend"),
+            models.AchievementAward(persona_id=persona_id, achievement_key="first-conversation"),
+            models.Follow(persona_id=persona_id, user_id=user, guild_id=GUILD),
+            models.Endorsement(persona_id=persona_id, user_id=user, text="Great"),
+            models.RetirementPlan(persona_id=persona_id, created_by=OWNER.user_id),
+            models.LegacyArchive(persona_id=persona_id),
+            models.WizardDraft(
+                user_id=OWNER.user_id, editing_persona_id=persona_id, expires_at=NOW + timedelta(days=1)
+            ),
+            models.ChannelBinding(persona_id=persona_id, guild_id=GUILD, channel_id=5, activated_by=OWNER.user_id),
+        ]
+    )
     tier = models.SubscriptionTier(persona_id=persona_id, name="Gold")
     session.add(tier)
     await session.flush()

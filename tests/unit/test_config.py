@@ -19,8 +19,18 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
     """No .env from the developer's checkout and no stray settings from the shell."""
     monkeypatch.chdir(tmp_path)
     for name in list(os.environ):
-        if name in {"DISCORD_TOKEN", "DATABASE_URL", "LLM_BASE_URL", "LLM_API_KEY", "LLM_MODEL", "LOG_LEVEL",
-                    "SHARD_IDS", "SHARD_COUNT", "DEV_GUILD_ID", "SCHEDULER_ENABLED"}:
+        if name in {
+            "DISCORD_TOKEN",
+            "DATABASE_URL",
+            "LLM_BASE_URL",
+            "LLM_API_KEY",
+            "LLM_MODEL",
+            "LOG_LEVEL",
+            "SHARD_IDS",
+            "SHARD_COUNT",
+            "DEV_GUILD_ID",
+            "SCHEDULER_ENABLED",
+        }:
             monkeypatch.delenv(name)
 
 
@@ -41,8 +51,9 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
         ("DEV_GUILD_ID", "my-guild", "DEV_GUILD_ID"),
     ],
 )
-def test_a_bad_value_names_the_setting(monkeypatch: pytest.MonkeyPatch, variable: str, value: str,
-                                       message: str) -> None:
+def test_a_bad_value_names_the_setting(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, message: str
+) -> None:
     monkeypatch.setenv(variable, value)
     with pytest.raises(ConfigError) as caught:
         load_settings()
@@ -87,8 +98,14 @@ def _cli(*args: str, env: dict[str, str] | None = None, cwd: Path) -> subprocess
     environment = {k: v for k, v in os.environ.items() if k not in {"DISCORD_TOKEN", "DATABASE_URL", "LOG_LEVEL"}}
     environment["PYTHONPATH"] = str(ROOT)
     environment.update(env or {})
-    return subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True, text=True, env=environment,
-                          cwd=cwd, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=cwd,
+        timeout=120,
+    )
 
 
 def test_cli_bad_setting_exits_non_zero_with_the_sentence(tmp_path: Path) -> None:
@@ -107,7 +124,10 @@ def test_cli_unreachable_database_exits_non_zero_with_a_clear_message(tmp_path: 
 
 
 def test_cli_db_commands_and_config_check(tmp_path: Path) -> None:
-    env = {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/cli.db", "DISCORD_TOKEN": "abcdefghijklmnopqrstuvwxyz"}
+    env = {
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/cli.db",
+        "DISCORD_TOKEN": "abcdefghijklmnopqrstuvwxyz",
+    }
     assert "(none: empty database)" in _cli("db", "current", env=env, cwd=tmp_path).stdout
     upgraded = _cli("db", "upgrade", env=env, cwd=tmp_path)
     assert upgraded.returncode == 0 and "up to date" in upgraded.stdout
@@ -118,8 +138,20 @@ def test_cli_db_commands_and_config_check(tmp_path: Path) -> None:
     assert "abcdefghijklmnop" not in checked.stdout and "database: reachable (sqlite)" in checked.stdout
 
 
-@pytest.mark.parametrize("command", [[], ["run"], ["sandbox"], ["db"], ["db", "upgrade"], ["db", "downgrade"],
-                                     ["db", "current"], ["config"], ["config", "check"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        [],
+        ["run"],
+        ["sandbox"],
+        ["db"],
+        ["db", "upgrade"],
+        ["db", "downgrade"],
+        ["db", "current"],
+        ["config"],
+        ["config", "check"],
+    ],
+)
 def test_cli_help_on_each_command(tmp_path: Path, command: list[str]) -> None:
     result = _cli(*command, "--help", cwd=tmp_path)
     assert result.returncode == 0

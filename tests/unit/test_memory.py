@@ -138,9 +138,7 @@ def test_decay_step_counts_only_time_since_a_later_access() -> None:
     start=st.floats(min_value=0.0, max_value=1.0),
     steps=st.lists(st.floats(min_value=0.0, max_value=60.0), min_size=1, max_size=12),
 )
-def test_incremental_decay_equals_one_application(
-    function: str, rate: float, start: float, steps: list[float]
-) -> None:
+def test_incremental_decay_equals_one_application(function: str, rate: float, start: float, steps: list[float]) -> None:
     strength, since_access = start, 0.0
     for dt in steps:
         since_access += dt
@@ -181,9 +179,7 @@ def test_decayed_strength_divides_the_rate_by_stability() -> None:
     assert memory.decayed_strength(weak, cfg, NOW, None) == pytest.approx(0.6065307, abs=1e-7)
     # last run 4 days ago, strength then 0.8: 0.8 * e^(-0.05 * 4) = 0.8 * 0.8187308 = 0.6549846
     stored = replace(weak, strength=0.8)
-    assert memory.decayed_strength(stored, cfg, NOW, NOW - timedelta(days=4)) == pytest.approx(
-        0.6549846, abs=1e-7
-    )
+    assert memory.decayed_strength(stored, cfg, NOW, NOW - timedelta(days=4)) == pytest.approx(0.6549846, abs=1e-7)
 
 
 def test_decayed_strength_skips_exempt_and_disabled() -> None:
@@ -319,9 +315,7 @@ def test_memory_value_hand_worked() -> None:
     assert memory.memory_value(item(3, importance=4, strength=0.5), cfg) == pytest.approx(0.416667, abs=1e-6)
     # weights (3, 1): (3 * 0.5 + 1 * 3/9) / 4 = (1.5 + 0.333333) / 4 = 0.458333
     weighted = config(weight_recency=3.0, weight_importance=1.0)
-    assert memory.memory_value(item(3, importance=4, strength=0.5), weighted) == pytest.approx(
-        0.458333, abs=1e-6
-    )
+    assert memory.memory_value(item(3, importance=4, strength=0.5), weighted) == pytest.approx(0.458333, abs=1e-6)
 
 
 def test_assign_tiers_by_value_with_pinned_first() -> None:
