@@ -173,7 +173,12 @@ class EmotionalEvent(SQLModel, table=True):
     """History: one trigger and what it did (kept after the emotion fades)."""
 
     __tablename__ = "emotional_events"
-    __table_args__ = (Index("ix_emotional_events_persona_time", "persona_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_emotional_events_persona_time", "persona_id", "created_at"),
+        # One person's reaction with one emoji on one message counts once, however often it is re-added.
+        # (NULLs are distinct, so events without a message or emoji are never merged.)
+        UniqueConstraint("persona_id", "message_id", "user_id", "emoji", name="uq_emotional_events_reaction"),
+    )
 
     id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
     persona_id: int = _persona_fk(index=False)
