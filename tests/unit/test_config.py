@@ -131,8 +131,10 @@ def test_cli_db_commands_and_config_check(tmp_path: Path) -> None:
     assert "(none: empty database)" in _cli("db", "current", env=env, cwd=tmp_path).stdout
     upgraded = _cli("db", "upgrade", env=env, cwd=tmp_path)
     assert upgraded.returncode == 0 and "up to date" in upgraded.stdout
-    downgraded = _cli("db", "downgrade", env=env, cwd=tmp_path)
-    assert downgraded.returncode == 0 and "(none: empty database)" in downgraded.stdout
+    one_step = _cli("db", "downgrade", env=env, cwd=tmp_path)
+    assert one_step.returncode == 0 and "(head is " in one_step.stdout  # one revision below head
+    to_base = _cli("db", "downgrade", "base", env=env, cwd=tmp_path)
+    assert to_base.returncode == 0 and "(none: empty database)" in to_base.stdout
     checked = _cli("config", "check", env=env, cwd=tmp_path)
     assert checked.returncode == 0
     assert "abcdefghijklmnop" not in checked.stdout and "database: reachable (sqlite)" in checked.stdout
