@@ -57,20 +57,25 @@ def postgres_admin_url() -> str | None:
 
 
 @asynccontextmanager
+async def _migrated(url: str) -> AsyncIterator[Database]:
+    engine = make_engine(url)
+    await migrate.upgrade(engine)
+    await engine.dispose()
+    database = Database(url)
+    try:
+        yield database
+    finally:
+        await database.dispose()
+
+
+@asynccontextmanager
 async def fresh_database(kind: str) -> AsyncIterator[Database]:
     """A new, migrated database of ``kind`` ('sqlite' or 'postgresql'), removed afterwards."""
     if kind == "sqlite":
         folder = Path(tempfile.mkdtemp(prefix="ph-bench-"))
-        url = f"sqlite+aiosqlite:///{folder / 'bench.db'}"
         try:
-            engine = make_engine(url)
-            await migrate.upgrade(engine)
-            await engine.dispose()
-            database = Database(url)
-            try:
+            async with _migrated(f"sqlite+aiosqlite:///{folder / 'bench.db'}") as database:
                 yield database
-            finally:
-                await database.dispose()
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         return
@@ -86,14 +91,8 @@ async def fresh_database(kind: str) -> AsyncIterator[Database]:
         connection.execute(f'CREATE DATABASE "{name}"')
     url = make_url(admin).set(drivername="postgresql+asyncpg", database=name).render_as_string(hide_password=False)
     try:
-        engine = make_engine(url)
-        await migrate.upgrade(engine)
-        await engine.dispose()
-        database = Database(url)
-        try:
+        async with _migrated(url) as database:
             yield database
-        finally:
-            await database.dispose()
     finally:
         with psycopg.connect(libpq, autocommit=True) as connection:
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

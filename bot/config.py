@@ -52,23 +52,19 @@ class Settings(BaseSettings):
     memory_encryption_key: SecretStr | None = None
     sandbox_port: int = Field(default=0, ge=0, le=65535)
 
-    @field_validator("discord_token", "llm_api_key", "memory_encryption_key", mode="before")
+    @field_validator(
+        "discord_token",
+        "llm_api_key",
+        "memory_encryption_key",
+        "llm_base_url",
+        "llm_model",
+        "dev_guild_id",
+        "shard_count",
+        mode="before",
+    )
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
-        if isinstance(value, str) and not value.strip():
-            return None
-        return value
-
-    @field_validator("llm_base_url", "llm_model", mode="before")
-    @classmethod
-    def _blank_text_is_unset(cls, value: Any) -> Any:
-        if isinstance(value, str) and not value.strip():
-            return None
-        return value
-
-    @field_validator("dev_guild_id", "shard_count", mode="before")
-    @classmethod
-    def _blank_number_is_unset(cls, value: Any) -> Any:
+        # `SETTING=` in .env means "not set", not an empty string or a parse error.
         if isinstance(value, str) and not value.strip():
             return None
         return value

@@ -158,10 +158,14 @@ def _memory_columns(values: Mapping[str, Any] | None, base: Mapping[str, Any] | 
     return columns
 
 
+def _in_guild(guild_id: int | None) -> Any:
+    """Personas of one guild, or personal ones (made in DMs) when ``guild_id`` is None."""
+    return models.Persona.guild_id.is_(None) if guild_id is None else models.Persona.guild_id == guild_id
+
+
 async def _owned_count(session: AsyncSession, owner_id: int, guild_id: int | None) -> int:
-    guild_clause = models.Persona.guild_id.is_(None) if guild_id is None else models.Persona.guild_id == guild_id
     query = select(func.count()).where(
-        models.Persona.owner_id == owner_id, guild_clause, models.Persona.status != "retired"
+        models.Persona.owner_id == owner_id, _in_guild(guild_id), models.Persona.status != "retired"
     )
     return int((await session.execute(query)).scalar_one())
 
@@ -169,9 +173,8 @@ async def _owned_count(session: AsyncSession, owner_id: int, guild_id: int | Non
 async def _name_taken(
     session: AsyncSession, owner_id: int, guild_id: int | None, name: str, except_id: int | None = None
 ) -> bool:
-    guild_clause = models.Persona.guild_id.is_(None) if guild_id is None else models.Persona.guild_id == guild_id
     query = select(models.Persona.id).where(
-        models.Persona.owner_id == owner_id, guild_clause, func.lower(models.Persona.name) == name.lower()
+        models.Persona.owner_id == owner_id, _in_guild(guild_id), func.lower(models.Persona.name) == name.lower()
     )
     if except_id is not None:
         query = query.where(models.Persona.id != except_id)
@@ -297,10 +300,9 @@ async def list_own(
     session: AsyncSession, owner_id: int, guild_id: int | None = None, *, limit: int = 100
 ) -> list[PersonaSummary]:
     """The owner's personas in one guild (``guild_id``), personal ones when None, ordered by name."""
-    guild_clause = models.Persona.guild_id.is_(None) if guild_id is None else models.Persona.guild_id == guild_id
     query = (
         select(*_SUMMARY_COLUMNS)
-        .where(models.Persona.owner_id == owner_id, guild_clause)
+        .where(models.Persona.owner_id == owner_id, _in_guild(guild_id))
         .order_by(func.lower(models.Persona.name), models.Persona.id)
         .limit(limit)
     )
