@@ -1,0 +1,349 @@
+"""The Gateway: HELLO, heartbeats, IDENTIFY/READY, RESUME with replay, and dispatch fan-out.
+
+Each IDENTIFY makes a :class:`Session` holding every dispatch it was sent (numbered by ``s``), so a
+RESUME after a dropped socket replays what the client missed, as Discord does. A connection's writer
+task sends the session's buffer from a cursor, which serves live events and replays alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import WSMsgType, web
+
+if TYPE_CHECKING:
+    from bot.sandbox.server import SandboxServer
+
+log = logging.getLogger(__name__)
+
+OP_DISPATCH, OP_HEARTBEAT, OP_IDENTIFY, OP_PRESENCE, OP_VOICE = 0, 1, 2, 3, 4
+OP_RESUME, OP_RECONNECT, OP_REQUEST_MEMBERS, OP_INVALID_SESSION, OP_HELLO, OP_ACK = 6, 7, 8, 9, 10, 11
+
+# Gateway intents that gate the events the sandbox sends (Discord's values).
+I_GUILDS = 1 << 0
+I_GUILD_MEMBERS = 1 << 1
+I_GUILD_MESSAGES = 1 << 9
+I_GUILD_REACTIONS = 1 << 10
+I_DM = 1 << 12
+I_DM_REACTIONS = 1 << 13
+I_MESSAGE_CONTENT = 1 << 15
+
+_GUILD_INTENT = {
+    "MESSAGE_CREATE": I_GUILD_MESSAGES,
+    "MESSAGE_UPDATE": I_GUILD_MESSAGES,
+    "MESSAGE_DELETE": I_GUILD_MESSAGES,
+    "MESSAGE_DELETE_BULK": I_GUILD_MESSAGES,
+    "MESSAGE_REACTION_ADD": I_GUILD_REACTIONS,
+    "MESSAGE_REACTION_REMOVE": I_GUILD_REACTIONS,
+    "MESSAGE_REACTION_REMOVE_ALL": I_GUILD_REACTIONS,
+    "GUILD_MEMBER_ADD": I_GUILD_MEMBERS,
+    "GUILD_MEMBER_UPDATE": I_GUILD_MEMBERS,
+    "GUILD_MEMBER_REMOVE": I_GUILD_MEMBERS,
+    "CHANNEL_CREATE": I_GUILDS,
+    "CHANNEL_UPDATE": I_GUILDS,
+    "CHANNEL_DELETE": I_GUILDS,
+    "THREAD_CREATE": I_GUILDS,
+    "THREAD_UPDATE": I_GUILDS,
+    "GUILD_ROLE_CREATE": I_GUILDS,
+    "GUILD_ROLE_UPDATE": I_GUILDS,
+}
+_DM_INTENT = {
+    "MESSAGE_CREATE": I_DM,
+    "MESSAGE_UPDATE": I_DM,
+    "MESSAGE_DELETE": I_DM,
+    "MESSAGE_REACTION_ADD": I_DM_REACTIONS,
+    "MESSAGE_REACTION_REMOVE": I_DM_REACTIONS,
+}
+
+# How many dispatches a session keeps for RESUME before it must re-identify.
+BUFFER_LIMIT = 50_000
+
+
+@dataclass
+class Session:
+    id: str
+    shard_id: int
+    shard_count: int
+    intents: int
+    seq: int = 0
+    base_seq: int = 1  # seq of buffer[0]
+    buffer: list[str] = field(default_factory=list)
+    conn: Connection | None = None
+    invalidated: bool = False
+    presence: dict[str, Any] | None = None
+
+    def append(self, event: str, data: Any) -> None:
+        self.seq += 1
+        self.buffer.append(json.dumps({"op": OP_DISPATCH, "t": event, "s": self.seq, "d": data}, separators=(",", ":")))
+        if len(self.buffer) > BUFFER_LIMIT * 2:
+            drop = len(self.buffer) - BUFFER_LIMIT
+            del self.buffer[:drop]
+            self.base_seq += drop
+        if self.conn is not None:
+            self.conn.wake.set()
+
+    def can_resume_from(self, seq: int | None) -> bool:
+        return not self.invalidated and (seq or 0) >= self.base_seq - 1 and (seq or 0) <= self.seq
+
+
+class Connection:
+    """One websocket. Its writer sends the session's buffer from ``cursor``, then waits for more."""
+
+    def __init__(self, ws: web.WebSocketResponse) -> None:
+        self.ws = ws
+        self.session: Session | None = None
+        self.cursor = 0  # last seq sent
+        self.wake = asyncio.Event()
+        self.writer: asyncio.Task[None] | None = None
+        self.encoding = "json"
+
+    async def send(self, payload: dict[str, Any]) -> None:
+        await self.ws.send_str(json.dumps(payload, separators=(",", ":")))
+
+    async def write_loop(self) -> None:
+        try:
+            while not self.ws.closed:
+                await self.wake.wait()
+                self.wake.clear()
+                s = self.session
+                if s is None:
+                    continue
+                while self.cursor < s.seq and not self.ws.closed:
+                    start = self.cursor + 1 - s.base_seq
+                    chunk = s.buffer[start : start + 256]
+                    for text in chunk:
+                        await self.ws.send_str(text)
+                    self.cursor += len(chunk)
+        except (ConnectionResetError, RuntimeError):
+            pass  # the socket went away; the session keeps buffering for a RESUME
+
+
+class Gateway:
+    def __init__(self, server: SandboxServer) -> None:
+        self.server = server
+        self.sessions: dict[str, Session] = {}
+        self.connections: set[Connection] = set()
+        self.heartbeat_interval_ms = 41_250
+        self.identify_count = 0
+        self.resume_count = 0
+        self.received: list[dict[str, Any]] = []  # every non-heartbeat op from clients, for tests
+        self.on_identify: list[Callable[[Session], None]] = []
+
+    # ----- fan-out -----
+
+    def live_sessions(self) -> list[Session]:
+        return [s for s in self.sessions.values() if not s.invalidated]
+
+    def dispatch(self, event: str, data: Any, *, guild_id: int | None = None) -> int:
+        """Queue ``event`` for every session that should see it; returns how many did."""
+        count = 0
+        for s in self.sessions.values():
+            if s.invalidated:
+                continue
+            shard = (guild_id >> 22) % s.shard_count if guild_id else 0
+            if shard != s.shard_id:
+                continue
+            need = (_GUILD_INTENT if guild_id else _DM_INTENT).get(event)
+            if need is not None and not s.intents & need:
+                continue
+            payload = data
+            if event in ("MESSAGE_CREATE", "MESSAGE_UPDATE") and guild_id and not s.intents & I_MESSAGE_CONTENT:
+                payload = self._strip_content(data)
+            s.append(event, payload)
+            count += 1
+        return count
+
+    def _strip_content(self, data: dict[str, Any]) -> dict[str, Any]:
+        # Without MESSAGE_CONTENT Discord blanks content unless the bot is mentioned.
+        bot = self.server.state.bot_user
+        if bot and any(u.get("id") == str(bot.id) for u in data.get("mentions", [])):
+            return data
+        return {**data, "content": "", "embeds": [], "attachments": [], "components": []}
+
+    # ----- faults -----
+
+    async def drop(self, code: int = 4000) -> int:
+        """Close every socket with ``code`` (not 1000/4004/4010-4014, so the client resumes)."""
+        conns = list(self.connections)
+        for c in conns:
+            await c.ws.close(code=code, message=b"sandbox dropped the connection")
+        return len(conns)
+
+    async def send_reconnect(self) -> int:
+        conns = list(self.connections)
+        for c in conns:
+            await c.send({"op": OP_RECONNECT, "d": None})
+        return len(conns)
+
+    async def invalidate(self, *, resumable: bool = False) -> int:
+        conns = list(self.connections)
+        for c in conns:
+            if c.session is not None and not resumable:
+                c.session.invalidated = True
+            await c.send({"op": OP_INVALID_SESSION, "d": resumable})
+        return len(conns)
+
+    # ----- the websocket -----
+
+    async def handle(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(max_msg_size=0, autoping=True, compress=False)
+        await ws.prepare(request)
+        conn = Connection(ws)
+        conn.encoding = request.query.get("encoding", "json")
+        self.connections.add(conn)
+        conn.writer = asyncio.create_task(conn.write_loop())
+        try:
+            await conn.send({"op": OP_HELLO, "d": {"heartbeat_interval": self.heartbeat_interval_ms}})
+            async for msg in ws:
+                if msg.type != WSMsgType.TEXT:
+                    if msg.type == WSMsgType.ERROR:
+                        break
+                    continue
+                try:
+                    payload = json.loads(msg.data)
+                except ValueError:
+                    await ws.close(code=4002, message=b"Error while decoding payload.")
+                    break
+                await self._on_op(conn, payload)
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        finally:
+            self.connections.discard(conn)
+            if conn.session is not None and conn.session.conn is conn:
+                conn.session.conn = None
+            if conn.writer is not None:
+                conn.writer.cancel()
+            if not ws.closed:
+                await ws.close()
+        return ws
+
+    async def _on_op(self, conn: Connection, payload: dict[str, Any]) -> None:
+        op = payload.get("op")
+        d = payload.get("d")
+        if op == OP_HEARTBEAT:
+            await conn.send({"op": OP_ACK})
+            return
+        self.received.append(payload)
+        if op == OP_IDENTIFY:
+            await self._identify(conn, d or {})
+        elif op == OP_RESUME:
+            await self._resume(conn, d or {})
+        elif op == OP_REQUEST_MEMBERS:
+            self._request_members(conn, d or {})
+        elif op == OP_PRESENCE:
+            if conn.session is not None:
+                conn.session.presence = d
+        elif op == OP_VOICE:
+            pass  # no voice in the sandbox
+        else:
+            await conn.ws.close(code=4001, message=b"Unknown opcode.")
+
+    async def _identify(self, conn: Connection, d: dict[str, Any]) -> None:
+        srv = self.server
+        if d.get("token") != srv.token:
+            await conn.ws.close(code=4004, message=b"Authentication failed.")
+            return
+        shard_id, shard_count = d.get("shard") or [0, 1]
+        if not 0 <= shard_id < shard_count:
+            await conn.ws.close(code=4010, message=b"Invalid shard.")
+            return
+        self.identify_count += 1
+        session = Session(
+            id=secrets.token_hex(16),
+            shard_id=shard_id,
+            shard_count=shard_count,
+            intents=int(d.get("intents", 0)),
+        )
+        self.sessions[session.id] = session
+        session.conn = conn
+        conn.session = session
+        conn.cursor = 0
+        state = srv.state
+        assert state.bot_user is not None
+        guilds = [g for g in state.guilds.values() if (g.id >> 22) % shard_count == shard_id]
+        ready: dict[str, Any] = {
+            "v": 10,
+            "user": srv.bot_user_json(),
+            "guilds": [{"id": str(g.id), "unavailable": True} for g in guilds],
+            "session_id": session.id,
+            "session_type": "normal",
+            "resume_gateway_url": srv.gateway_url,
+            "application": {"id": str(state.bot_user.id), "flags": srv.application_flags},
+            "private_channels": [],
+            "relationships": [],
+            "presences": [],
+            "geo_ordered_rtc_regions": [],
+            "guild_join_requests": [],
+            "user_settings": {},
+            "auth_session_id_hash": "",
+            "_trace": ["sandbox"],
+        }
+        if d.get("shard") is not None:
+            ready["shard"] = [shard_id, shard_count]
+        from bot.sandbox.state import guild_json
+
+        session.append("READY", ready)
+        for g in guilds:
+            session.append("GUILD_CREATE", guild_json(state, g))
+        for hook in self.on_identify:
+            hook(session)
+        conn.wake.set()
+
+    async def _resume(self, conn: Connection, d: dict[str, Any]) -> None:
+        if d.get("token") != self.server.token:
+            await conn.ws.close(code=4004, message=b"Authentication failed.")
+            return
+        session = self.sessions.get(str(d.get("session_id")))
+        seq = d.get("seq")
+        if session is None or not session.can_resume_from(seq):
+            await conn.send({"op": OP_INVALID_SESSION, "d": False})
+            return
+        self.resume_count += 1
+        old = session.conn
+        if old is not None and old is not conn:
+            old.session = None
+        session.conn = conn
+        conn.session = session
+        conn.cursor = seq or 0
+        # Discord replays what was missed, then says RESUMED.
+        session.append("RESUMED", {"_trace": ["sandbox"]})
+        conn.wake.set()
+
+    def _request_members(self, conn: Connection, d: dict[str, Any]) -> None:
+        s = conn.session
+        if s is None:
+            return
+        from bot.sandbox.state import member_json
+
+        state = self.server.state
+        gid = int(d.get("guild_id", 0))
+        guild = state.guilds.get(gid)
+        if guild is None:
+            return
+        query = (d.get("query") or "").lower()
+        wanted = {int(u) for u in (d.get("user_ids") or [])}
+        members = [
+            m
+            for m in guild.members.values()
+            if (not wanted or m.user_id in wanted) and state.users[m.user_id].username.lower().startswith(query)
+        ]
+        limit = int(d.get("limit") or 0)
+        if limit:
+            members = members[:limit]
+        chunk: dict[str, Any] = {
+            "guild_id": str(gid),
+            "members": [member_json(state, m) for m in members],
+            "chunk_index": 0,
+            "chunk_count": 1,
+        }
+        if d.get("nonce") is not None:
+            chunk["nonce"] = d["nonce"]
+        if wanted:
+            chunk["not_found"] = [str(u) for u in wanted if u not in guild.members]
+        s.append("GUILD_MEMBERS_CHUNK", chunk)

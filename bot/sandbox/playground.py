@@ -1,0 +1,382 @@
+"""The playground: the sandbox, the real bot, and a terminal chat (or a script) acting as a user.
+
+Lines:
+  text                      a message in the current channel
+  /cmd sub opt:value ...    a slash command (quote values with spaces: opt:"two words")
+  #channel                  switch channel        :as bob      act as another user
+  :click N | :click Label   press a button         :select N 1,3   choose options of select N
+  :dm text                  DM the bot             :react N 👍     react to message N
+  :wait SECONDS             let the bot work       :help  :quit
+When the bot opens a modal, each field is asked for in turn (an empty line keeps the default).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shlex
+import sys
+from collections import deque
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from bot.sandbox.harness import InteractionHandle, Posted, Sandbox, SandboxError, walk_components
+from bot.sandbox.state import Channel, User
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+
+QUIET_SECONDS = 0.4
+MAX_SETTLE_SECONDS = 20.0
+
+
+class Lines:
+    """Input lines from a script, a pipe, or the terminal (read without blocking the loop)."""
+
+    def __init__(self, script: str | None, stdin: TextIO) -> None:
+        self.queue: asyncio.Queue[str | None] = asyncio.Queue()
+        self.interactive = False
+        self.stdin = stdin
+        if script is not None:
+            for line in Path(script).read_text(encoding="utf-8").splitlines():
+                self.queue.put_nowait(line)
+            self.queue.put_nowait(None)
+        elif not stdin.isatty():
+            for line in stdin.read().splitlines():
+                self.queue.put_nowait(line)
+            self.queue.put_nowait(None)
+        else:
+            self.interactive = True
+            asyncio.get_running_loop().add_reader(stdin.fileno(), self._on_readable)
+
+    def _on_readable(self) -> None:
+        line = self.stdin.readline()
+        self.queue.put_nowait(None if line == "" else line.rstrip("\n"))
+
+    async def next(self, prompt: str, out: TextIO) -> str | None:
+        if self.interactive:
+            out.write(prompt)
+            out.flush()
+        line = await self.queue.get()
+        if line is not None and not self.interactive:
+            out.write(f"{prompt}{line}\n")
+        return line
+
+    def close(self) -> None:
+        if self.interactive:
+            with contextlib.suppress(Exception):
+                asyncio.get_running_loop().remove_reader(self.stdin.fileno())
+
+
+class Playground:
+    def __init__(self, sandbox: Sandbox, out: TextIO) -> None:
+        self.sb = sandbox
+        self.out = out
+        self.user: User = sandbox.alice
+        self.channel: Channel = sandbox.general
+        self.shown: dict[int, tuple[Any, ...]] = {}  # message id -> what was printed
+        self.numbered: list[Posted] = []  # messages with components, by the number shown
+        self.handles: deque[InteractionHandle] = deque(maxlen=50)
+
+    def say(self, text: str) -> None:
+        self.out.write(text + "\n")
+        self.out.flush()
+
+    # ----- output -----
+
+    def _channel_label(self, channel_id: int) -> str:
+        c = self.sb.state.channels[channel_id]
+        return f"#{c.name}" if c.name else "DM"
+
+    def render(self, p: Posted, *, edited: bool) -> None:
+        tags = []
+        if p.ephemeral:
+            tags.append("only you")
+        if edited:
+            tags.append("edited")
+        tag = f" ({', '.join(tags)})" if tags else ""
+        reply = ""
+        if p.reply_to is not None and p.reply_to in self.sb.state.messages:
+            reply = f" ↪ {self.sb.posted(self.sb.state.messages[p.reply_to]).author}"
+        self.say(f"[{self._channel_label(p.channel_id)}] {p.author}{reply}{tag}: {p.content}".rstrip())
+        for e in p.embeds:
+            for key in ("title", "description"):
+                if e.get(key):
+                    self.say(f"  ┃ {e[key]}")
+            for f in e.get("fields", []):
+                self.say(f"  ┃ {f['name']}: {f['value']}")
+            if (e.get("footer") or {}).get("text"):
+                self.say(f"  ┃ — {e['footer']['text']}")
+        for a in p.attachments:
+            self.say(f"  📎 {a.filename} ({len(a.data)} bytes)")
+        if p.components:
+            if p not in self.numbered:
+                self.numbered.append(p)
+            self._render_components(p)
+
+    def _render_components(self, p: Posted) -> None:
+        buttons = p.buttons()
+        if buttons:
+            labels = []
+            for n, b in enumerate(buttons, 1):
+                name = b.get("label") or (b.get("emoji") or {}).get("name") or b.get("custom_id")
+                labels.append(f"[{n}] {name}{' (disabled)' if b.get('disabled') else ''}")
+            self.say("  buttons: " + "  ".join(labels) + "   (:click N)")
+        for n, s in enumerate(p.selects(), 1):
+            opts = s.get("options") or []
+            shown = "  ".join(f"({k}) {o['label']}" for k, o in enumerate(opts, 1)) or "(users/roles/channels by name)"
+            self.say(f"  select {n} {s.get('placeholder') or s.get('custom_id')}: {shown}   (:select {n} 1,2)")
+
+    def show_new(self) -> None:
+        msgs = sorted(self.sb.state.messages.values(), key=lambda m: m.id)
+        for m in msgs:
+            if m.visible_to is not None and m.visible_to != self.user.id:
+                continue
+            p = self.sb.posted(m)
+            if p.loading:
+                continue
+            sig = (m.content, repr(m.embeds), repr(m.components), m.deleted, len(m.attachments))
+            seen = self.shown.get(m.id)
+            if seen == sig:
+                continue
+            self.shown[m.id] = sig
+            if m.deleted:
+                if seen is not None:
+                    self.say(f"[{self._channel_label(m.channel_id)}] {p.author}'s message was deleted")
+                continue
+            self.render(p, edited=seen is not None)
+
+    async def settle(self) -> None:
+        """Wait until the bot has been quiet for a moment, then print what changed."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + MAX_SETTLE_SECONDS
+        while loop.time() < end and await self.sb.server.wait_change(QUIET_SECONDS):
+            self.show_new()
+        self.show_new()
+
+    # ----- input -----
+
+    async def handle(self, line: str, lines: Lines) -> bool:
+        """Run one line; False to stop."""
+        line = line.strip()
+        if not line:
+            return True
+        try:
+            if line.startswith("/"):
+                await self.run_slash(line, lines)
+            elif line.startswith("#"):
+                self.switch_channel(line[1:])
+            elif line.startswith(":"):
+                if not await self.meta(line[1:], lines):
+                    return False
+            else:
+                await self.sb.send(self.channel, line, author=self.user)
+        except SandboxError as e:
+            self.say(f"! {str(e).splitlines()[0]}")
+        await self.settle()
+        return True
+
+    def switch_channel(self, name: str) -> None:
+        for c in self.sb.state.channels.values():
+            if c.guild_id == self.sb.guild.id and c.name == name:
+                self.channel = c
+                self.say(f"(now in #{name})")
+                return
+        names = [c.name for c in self.sb.state.channels.values() if c.guild_id and c.name]
+        raise SandboxError(f"no channel #{name}; channels: {', '.join(names)}")
+
+    def _find_user(self, name: str) -> User:
+        name = name.lstrip("@")
+        for u in self.sb.state.users.values():
+            if name in (u.username, u.global_name):
+                return u
+        raise SandboxError(f"no user {name!r}")
+
+    def _convert(self, opt: dict[str, Any], raw: str) -> Any:
+        t = opt["type"]
+        if t == 4:
+            return int(raw)
+        if t == 10:
+            return float(raw)
+        if t == 5:
+            return raw.lower() in ("true", "yes", "1", "on")
+        if t == 6:
+            return self._find_user(raw)
+        if t == 7:
+            name = raw.lstrip("#")
+            found = [c for c in self.sb.state.channels.values() if c.name == name and c.guild_id]
+            if not found:
+                raise SandboxError(f"no channel #{name}")
+            return found[0]
+        if t in (8, 9):
+            for r in self.sb.state.roles.values():
+                if r.name == raw.lstrip("@"):
+                    return r
+            return self._find_user(raw)
+        if t == 11:
+            path = Path(raw).expanduser()
+            return (path.name, path.read_bytes())
+        return raw
+
+    async def run_slash(self, line: str, lines: Lines) -> None:
+        try:
+            words = shlex.split(line[1:])
+        except ValueError as e:
+            raise SandboxError(f"cannot parse: {e}") from None
+        path = [w for w in words if ":" not in w]
+        pairs = [w.split(":", 1) for w in words if ":" in w]
+        _, defs, _, _ = self.sb._resolve_path(" ".join(path), self.channel)
+        by_name = {o["name"]: o for o in defs}
+        options: dict[str, Any] = {}
+        for name, raw in pairs:
+            if name not in by_name:
+                raise SandboxError(f"/{' '.join(path)} has no option {name!r}; options: {', '.join(by_name)}")
+            try:
+                options[name] = self._convert(by_name[name], raw)
+            except ValueError:
+                raise SandboxError(f"option {name}: {raw!r} is not a valid value") from None
+        h = await self.sb.slash(" ".join(path), as_user=self.user, in_channel=self.channel, options=options)
+        await self.after_interaction(h, lines)
+
+    async def after_interaction(self, h: InteractionHandle, lines: Lines) -> None:
+        self.handles.append(h)
+        try:
+            rtype = await h.response(timeout=5.0)
+        except SandboxError as e:
+            self.say(f"! {str(e).splitlines()[0]}")
+            return
+        if rtype == 9:
+            await self.fill_modal(h, lines)
+
+    async def fill_modal(self, h: InteractionHandle, lines: Lines) -> None:
+        modal = h.interaction.response_data or {}
+        self.say(f"┌ {modal.get('title')}")
+        values: dict[str, Any] = {}
+        for comp, label in _modal_fields(modal):
+            if comp.get("type") != 4:
+                continue
+            hint = " (optional)" if not comp.get("required", True) else ""
+            default = f" [{comp['value']}]" if comp.get("value") else ""
+            answer = await lines.next(f"│ {label}{hint}{default}: ", self.out)
+            if answer is None:
+                raise SandboxError("input ended inside a modal")
+            if answer:
+                values[comp["custom_id"]] = answer
+        self.say("└ submitted")
+        sub = await self.sb.submit_modal(h, values, user=self.user)
+        await self.after_interaction(sub, lines)
+
+    def _numbered(self, n: str) -> Posted:
+        try:
+            return self.numbered[-1] if n == "" else self.numbered[int(n) - 1]
+        except (ValueError, IndexError):
+            raise SandboxError(f"no message {n}") from None
+
+    async def meta(self, text: str, lines: Lines) -> bool:
+        cmd, _, rest = text.partition(" ")
+        rest = rest.strip()
+        if cmd in ("quit", "exit", "q"):
+            return False
+        if cmd == "help":
+            self.say(__doc__ or "")
+        elif cmd == "as":
+            self.user = self._find_user(rest)
+            self.say(f"(now acting as {self.user.username})")
+        elif cmd == "dm":
+            dm = await self.sb.open_dm(self.user)
+            await self.sb.send(dm, rest, author=self.user)
+        elif cmd == "wait":
+            await asyncio.sleep(float(rest or 1))
+        elif cmd == "click":
+            p = self._last_with_components()
+            if rest.isdigit():
+                h = await self.sb.click(p, index=int(rest) - 1, user=self.user)
+            else:
+                h = await self.sb.click(p, label=rest, user=self.user)
+            await self.after_interaction(h, lines)
+        elif cmd == "select":
+            num, _, picks = rest.partition(" ")
+            p = self._last_with_components()
+            selects = p.selects()
+            try:
+                s = selects[int(num) - 1]
+            except (ValueError, IndexError):
+                raise SandboxError(f"no select {num}") from None
+            opts = s.get("options") or []
+            values: list[Any] = []
+            for pick in filter(None, (x.strip() for x in picks.split(","))):
+                if opts and pick.isdigit():
+                    values.append(opts[int(pick) - 1]["value"])
+                elif opts:
+                    values.append(pick)
+                else:
+                    values.append(self._convert({"type": {5: 6, 6: 8, 8: 7}.get(s["type"], 9)}, pick))
+            h = await self.sb.select(p, values, custom_id=s["custom_id"], user=self.user)
+            await self.after_interaction(h, lines)
+        elif cmd == "react":
+            num, _, emoji = rest.partition(" ")
+            msgs = self.sb.history(self.channel, as_user=self.user)
+            try:
+                target = msgs[-int(num)]
+            except (ValueError, IndexError):
+                raise SandboxError("usage: :react N emoji (N counts back from the latest message)") from None
+            await self.sb.react(target, emoji.strip() or "👍", user=self.user)
+        else:
+            raise SandboxError(f"unknown :{cmd} (try :help)")
+        return True
+
+    def _last_with_components(self) -> Posted:
+        for p in reversed(self.numbered):
+            m = self.sb.state.messages[p.id]
+            if not m.deleted and m.components and (m.visible_to in (None, self.user.id)):
+                return self.sb.posted(m)
+        raise SandboxError("no message with buttons or selects yet")
+
+
+def _modal_fields(modal: dict[str, Any]) -> list[tuple[dict[str, Any], str]]:
+    out = []
+    for row in modal.get("components", []):
+        if row.get("type") == 18:
+            out.append((row["component"], row.get("label") or row["component"].get("custom_id")))
+        else:
+            for c in walk_components(row.get("components", [])):
+                out.append((c, c.get("label") or c.get("custom_id")))
+    return out
+
+
+async def run(sandbox: Sandbox, client: Any, script: str | None, *, stdin: TextIO, out: TextIO) -> int:
+    """Drive ``client`` (already constructed) in ``sandbox``: start it, run the lines, close it."""
+    pg = Playground(sandbox, out)
+    lines = Lines(script, stdin)
+    try:
+        async with sandbox.run_client(client, timeout=60):
+            await pg.settle()
+            pg.say(
+                f"Connected to the sandbox server '{sandbox.guild.name}' as {pg.user.username} in #general. "
+                ":help for help."
+            )
+            while True:
+                line = await lines.next("> ", out)
+                if line is None or not await pg.handle(line, lines):
+                    break
+    finally:
+        lines.close()
+    return 0
+
+
+async def main(settings: Settings, script: str | None) -> int:
+    """``python -m bot sandbox [--script FILE]``: the sandbox and the real bot with ``settings``' database."""
+    from bot.app import PersonaHubBot
+
+    sandbox = Sandbox()
+    await sandbox.start(getattr(settings, "sandbox_port", 0) or 0)
+    try:
+        print(f"sandbox listening on {sandbox.server.base_url}", file=sys.stderr)
+        bot = PersonaHubBot(settings)
+        async with bot:
+            return await run(sandbox, bot, script, stdin=sys.stdin, out=sys.stdout)
+    except asyncio.CancelledError:
+        # Ctrl-C: asyncio.run cancels us; the context managers above have closed the bot.
+        return 130
+    finally:
+        await sandbox.stop()

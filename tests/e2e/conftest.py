@@ -1,0 +1,70 @@
+"""Sandbox fixtures: a started sandbox, plain discord.py clients against it, and the real bot.
+
+The sandbox runs in the test's own event loop; discord.py is pointed at it for the test's duration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+
+import discord
+import pytest
+from discord.ext import commands
+
+from bot.sandbox import Sandbox
+
+ClientFactory = Callable[..., Any]
+
+
+def all_intents() -> discord.Intents:
+    intents = discord.Intents.default()
+    intents.message_content = True
+    intents.members = True
+    return intents
+
+
+@pytest.fixture
+async def sandbox() -> AsyncIterator[Sandbox]:
+    """A started sandbox: guild "Sandbox" (#general, #personas), humans alice and bob, the bot user."""
+    sb = Sandbox()
+    await sb.start()
+    try:
+        yield sb
+    finally:
+        await sb.stop()
+
+
+@pytest.fixture
+async def discord_client(sandbox: Sandbox) -> AsyncIterator[Callable[..., Any]]:
+    """``await discord_client(commands.Bot(...))`` starts a client, waits until it is ready, and closes it later.
+
+    With no argument it makes a ``commands.Bot`` with every intent the sandbox models.
+    """
+    async with AsyncExitStack() as stack:
+
+        async def start(client: discord.Client | None = None, **kwargs: Any) -> Any:
+            if client is None:
+                client = commands.Bot(command_prefix="!", intents=all_intents(), **kwargs)
+            return await stack.enter_async_context(sandbox.run_client(client))
+
+        yield start
+
+
+@pytest.fixture
+async def running_bot(sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Any]:
+    """The real PersonaHubBot with a temporary SQLite database, logged in to the sandbox and ready."""
+    from bot.app import PersonaHubBot
+    from bot.config import load_settings
+
+    monkeypatch.chdir(tmp_path)  # no developer .env
+    settings = load_settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/bot.db",
+        scheduler_enabled=True,
+        discord_token=sandbox.token,
+    )
+    bot = PersonaHubBot(settings)
+    async with bot, sandbox.run_client(bot, timeout=30):
+        yield bot

@@ -1,0 +1,98 @@
+"""The playground: scripted lines in, transcript out, through the real CLI and with a test bot."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import discord
+import pytest
+from discord import app_commands
+from discord.ext import commands
+
+from bot import __version__
+from bot.sandbox import Sandbox
+from bot.sandbox.playground import run
+from tests.e2e.conftest import all_intents
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_cli_script_runs_about_and_a_message(tmp_path: Path) -> None:
+    script = tmp_path / "script.txt"
+    script.write_text("/about\nhello there\n/nope\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k != "DISCORD_TOKEN"}
+    env.update(DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/bot.db", PYTHONPATH=str(ROOT))
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "sandbox", "--script", str(script)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    about = lines.index("> /about")
+    assert lines[about + 1] == "[#general] Persona Hub (only you):"
+    assert "  ┃ Persona Hub" in lines[about + 2 : about + 10]
+    assert f"  ┃ Version: {__version__}" in lines[about + 2 : about + 10]
+    assert "  ┃ Database: SQLite" in lines[about + 2 : about + 10]
+    hello = lines.index("> hello there")
+    assert lines[hello + 1] == "[#general] Alice: hello there"
+    assert lines[lines.index("> /nope") + 1] == "! no slash command /nope is synced here; known: ['about']"
+
+
+class Form(discord.ui.Modal, title="Persona"):
+    name = discord.ui.TextInput(label="Name")
+    tone = discord.ui.TextInput(label="Tone", required=False, default="warm")
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        await interaction.response.send_message(f"made {self.name.value} ({self.tone.value})")
+
+
+class Menu(discord.ui.View):
+    @discord.ui.button(label="Make", custom_id="menu:make")
+    async def make(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
+        await interaction.response.send_modal(Form())
+
+    @discord.ui.select(
+        custom_id="menu:colour",
+        placeholder="Colour",
+        options=[discord.SelectOption(label="Red", value="r"), discord.SelectOption(label="Blue", value="b")],
+    )
+    async def colour(self, interaction: discord.Interaction, select: discord.ui.Select) -> None:
+        await interaction.response.send_message(f"colour {select.values[0]}")
+
+
+async def test_script_drives_buttons_selects_and_modals(sandbox: Sandbox) -> None:
+    bot = commands.Bot(command_prefix="!", intents=all_intents())
+
+    @bot.tree.command(description="A menu")
+    @app_commands.describe(title="heading")
+    async def menu(interaction: discord.Interaction, title: str, count: int = 1) -> None:
+        await interaction.response.send_message(f"{title} x{count}", view=Menu())
+
+    @bot.event
+    async def setup_hook() -> None:
+        await bot.tree.sync()
+
+    stdin = io.StringIO('/menu title:"Main menu" count:2\n:select 1 2\n:click Make\nMerlin\n\n#personas\n:quit\n')
+    out = io.StringIO()
+    assert await run(sandbox, bot, None, stdin=stdin, out=out) == 0
+    text = out.getvalue().splitlines()
+    at = text.index('> /menu title:"Main menu" count:2')
+    assert text[at + 1 : at + 4] == [
+        "[#general] Persona Hub: Main menu x2",
+        "  buttons: [1] Make   (:click N)",
+        "  select 1 Colour: (1) Red  (2) Blue   (:select 1 1,2)",
+    ]
+    assert text[text.index("> :select 1 2") + 1] == "[#general] Persona Hub: colour b"
+    modal = text.index("> :click Make")
+    assert text[modal + 1 : modal + 5] == ["┌ Persona", "│ Name: Merlin", "│ Tone (optional) [warm]: ", "└ submitted"]
+    assert text[modal + 5] == "[#general] Persona Hub: made Merlin (warm)"
+    assert "(now in #personas)" in text
