@@ -576,3 +576,15 @@ PERSONA_OWNED_TABLES: tuple[type[SQLModel], ...] = (
 )
 
 metadata = SQLModel.metadata
+
+
+def _never_reuse_ids_on_sqlite() -> None:
+    # Without AUTOINCREMENT, SQLite hands the id of a deleted newest row to the next insert, so a scheduled job or an
+    # outbox row that still names persona 42 would act on a different persona. Ids are never reused on PostgreSQL.
+    for table in metadata.tables.values():
+        id_column = table.c.get("id")
+        if id_column is not None and id_column.primary_key:
+            table.dialect_options["sqlite"]["autoincrement"] = True
+
+
+_never_reuse_ids_on_sqlite()

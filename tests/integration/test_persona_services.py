@@ -295,3 +295,14 @@ async def test_deleting_a_persona_leaves_nothing_orphaned(database: Database) ->
         survivor_rows = await personas.count_owned_rows(session, survivor.id)
     assert survivor_rows["memories"] == 1 and survivor_rows["subscriptions"] == 1
     assert "persona_relationships" not in survivor_rows
+
+
+async def test_a_deleted_personas_id_is_never_given_to_another(database: Database) -> None:
+    """Jobs and outbox rows name personas by id: a new persona must never inherit a deleted one's id."""
+    async with database.transaction() as session:
+        first = await personas.create(session, OWNER, PersonaInput(name="First"), now=NOW)
+    async with database.transaction() as session:
+        await personas.delete_persona(session, OWNER, first.id)
+    async with database.transaction() as session:
+        second = await personas.create(session, OWNER, PersonaInput(name="Second"), now=NOW)
+    assert second.id > first.id

@@ -69,7 +69,8 @@ def upgrade() -> None:
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.Column('created_at', bot.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox')),
-    sa.UniqueConstraint('idempotency_key', name=op.f('uq_outbox_idempotency_key'))
+    sa.UniqueConstraint('idempotency_key', name=op.f('uq_outbox_idempotency_key')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.create_index('ix_outbox_guild_status', ['guild_id', 'status'], unique=False)
@@ -109,7 +110,8 @@ def upgrade() -> None:
     sa.Column('follower_count', sa.Integer(), nullable=False),
     sa.Column('interaction_count', sa.Integer(), nullable=False),
     sa.Column('verification_status', sa.String(length=16), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_personas'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_personas')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('personas', schema=None) as batch_op:
         batch_op.create_index('ix_personas_guild_owner', ['guild_id', 'owner_id'], unique=False)
@@ -124,7 +126,8 @@ def upgrade() -> None:
     sa.Column('awarded_at', bot.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['persona_id'], ['personas.id'], name=op.f('fk_achievements_persona_id_personas'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_achievements')),
-    sa.UniqueConstraint('persona_id', 'achievement_key', name=op.f('uq_achievements_persona_id_achievement_key'))
+    sa.UniqueConstraint('persona_id', 'achievement_key', name=op.f('uq_achievements_persona_id_achievement_key')),
+    sqlite_autoincrement=True
     )
     op.create_table('active_emotions',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -135,7 +138,8 @@ def upgrade() -> None:
     sa.Column('cause', sa.Text(), nullable=True),
     sa.Column('started_at', bot.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['persona_id'], ['personas.id'], name=op.f('fk_active_emotions_persona_id_personas'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_active_emotions'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_active_emotions')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('active_emotions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_active_emotions_persona_id'), ['persona_id'], unique=False)
@@ -149,7 +153,8 @@ def upgrade() -> None:
     sa.Column('created_at', bot.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['persona_id'], ['personas.id'], name=op.f('fk_channel_bindings_persona_id_personas'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_channel_bindings')),
-    sa.UniqueConstraint('persona_id', 'channel_id', name=op.f('uq_channel_bindings_persona_id_channel_id'))
+    sa.UniqueConstraint('persona_id', 'channel_id', name=op.f('uq_channel_bindings_persona_id_channel_id')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('channel_bindings', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_channel_bindings_channel_id'), ['channel_id'], unique=False)
@@ -165,7 +170,8 @@ def upgrade() -> None:
     sa.Column('recorded_at', bot.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('note', sa.Text(), nullable=True),
     sa.ForeignKeyConstraint(['persona_id'], ['personas.id'], name=op.f('fk_consent_records_persona_id_personas'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_consent_records'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_consent_records')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('consent_records', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_consent_records_persona_id'), ['persona_id'], unique=False)
@@ -183,7 +189,8 @@ def upgrade() -> None:
     sa.Column('created_at', bot.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['persona_id'], ['personas.id'], name=op.f('fk_custom_behaviors_persona_id_personas'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_custom_behaviors')),
-    sa.UniqueConstraint('persona_id', 'name', name=op.f('uq_custom_behaviors_persona_id_name'))
+    sa.UniqueConstraint('persona_id', 'name', name=op.f('uq_custom_behaviors_persona_id_name')),
+    sqlite_autoincrement=True
     )
     op.create_table('emotional_events',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -206,7 +213,8 @@ def upgrade() -> None:
     sa.Column('feedback_emotion', sa.String(length=16), nullable=True),
     sa.Column('created_at', bot.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['persona_id'], ['personas.id'], name=op.f('fk_emotional_events_persona_id_personas'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_emotional_events'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_emotional_events')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('emotional_events', schema=None) as batch_op:
         batch_op.create_index('ix_emotional_events_persona_time', ['persona_id', 'created_at'], unique=False)
@@ -232,7 +240,8 @@ def upgrade() -> None:
     sa.Column('created_at', bot.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['persona_id'], ['personas.id'], name=op.f('fk_endorsements_persona_id_personas'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_endorsements')),
-    sa.UniqueConstraint('persona_id', 'user_id', name=op.f('uq_endorsements_persona_id_user_id'))
+    sa.UniqueConstraint('persona_id', 'user_id', name=op.f('uq_endorsements_persona_id_user_id')),
+    sqlite_autoincrement=True
     )
     op.create_table('follows',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -246,7 +255,8 @@ def upgrade() -> None:
     sa.Column('followed_at', bot.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['persona_id'], ['personas.id'], name=op.f('fk_follows_persona_id_personas'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_follows')),
-    sa.UniqueConstraint('persona_id', 'user_id', name=op.f('uq_follows_persona_id_user_id'))
+    sa.UniqueConstraint('persona_id', 'user_id', name=op.f('uq_follows_persona_id_user_id')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('follows', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_follows_user_id'), ['user_id'], unique=False)
@@ -261,7 +271,8 @@ def upgrade() -> None:
     sa.Column('updated_at', bot.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['persona_id'], ['personas.id'], name=op.f('fk_learned_responses_persona_id_personas'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_learned_responses')),
-    sa.UniqueConstraint('persona_id', 'trigger', name=op.f('uq_learned_responses_persona_id_trigger'))
+    sa.UniqueConstraint('persona_id', 'trigger', name=op.f('uq_learned_responses_persona_id_trigger')),
+    sqlite_autoincrement=True
     )
     op.create_table('legacy_archives',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -275,7 +286,8 @@ def upgrade() -> None:
     sa.Column('deletion_report', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
     sa.ForeignKeyConstraint(['persona_id'], ['personas.id'], name=op.f('fk_legacy_archives_persona_id_personas'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_legacy_archives')),
-    sa.UniqueConstraint('persona_id', name=op.f('uq_legacy_archives_persona_id'))
+    sa.UniqueConstraint('persona_id', name=op.f('uq_legacy_archives_persona_id')),
+    sqlite_autoincrement=True
     )
     op.create_table('memories',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -298,7 +310,8 @@ def upgrade() -> None:
     sa.Column('access_count', sa.Integer(), nullable=False),
     sa.Column('cold_since', bot.db.types.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['persona_id'], ['personas.id'], name=op.f('fk_memories_persona_id_personas'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_memories'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_memories')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('memories', schema=None) as batch_op:
         batch_op.create_index('ix_memories_persona_accessed', ['persona_id', 'last_accessed_at'], unique=False)
@@ -345,7 +358,8 @@ def upgrade() -> None:
     sa.Column('affinity', sa.Float(), nullable=False),
     sa.ForeignKeyConstraint(['persona_id'], ['personas.id'], name=op.f('fk_person_relationships_persona_id_personas'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_person_relationships')),
-    sa.UniqueConstraint('persona_id', 'user_id', name=op.f('uq_person_relationships_persona_id_user_id'))
+    sa.UniqueConstraint('persona_id', 'user_id', name=op.f('uq_person_relationships_persona_id_user_id')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('person_relationships', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_person_relationships_user_id'), ['user_id'], unique=False)
@@ -360,7 +374,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['other_persona_id'], ['personas.id'], name=op.f('fk_persona_relationships_other_persona_id_personas'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['persona_id'], ['personas.id'], name=op.f('fk_persona_relationships_persona_id_personas'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_persona_relationships')),
-    sa.UniqueConstraint('persona_id', 'other_persona_id', name=op.f('uq_persona_relationships_persona_id_other_persona_id'))
+    sa.UniqueConstraint('persona_id', 'other_persona_id', name=op.f('uq_persona_relationships_persona_id_other_persona_id')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('persona_relationships', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_persona_relationships_other_persona_id'), ['other_persona_id'], unique=False)
@@ -390,7 +405,8 @@ def upgrade() -> None:
     sa.Column('updated_at', bot.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['persona_id'], ['personas.id'], name=op.f('fk_retirement_plans_persona_id_personas'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_retirement_plans')),
-    sa.UniqueConstraint('persona_id', name=op.f('uq_retirement_plans_persona_id'))
+    sa.UniqueConstraint('persona_id', name=op.f('uq_retirement_plans_persona_id')),
+    sqlite_autoincrement=True
     )
     op.create_table('subscription_tiers',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -404,7 +420,8 @@ def upgrade() -> None:
     sa.Column('created_at', bot.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['persona_id'], ['personas.id'], name=op.f('fk_subscription_tiers_persona_id_personas'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_subscription_tiers')),
-    sa.UniqueConstraint('persona_id', 'name', name=op.f('uq_subscription_tiers_persona_id_name'))
+    sa.UniqueConstraint('persona_id', 'name', name=op.f('uq_subscription_tiers_persona_id_name')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('subscription_tiers', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_subscription_tiers_sku_id'), ['sku_id'], unique=False)
@@ -420,7 +437,8 @@ def upgrade() -> None:
     sa.Column('subscribers_only', sa.Boolean(), nullable=False),
     sa.Column('created_at', bot.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['persona_id'], ['personas.id'], name=op.f('fk_timeline_events_persona_id_personas'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_timeline_events'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_timeline_events')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('timeline_events', schema=None) as batch_op:
         batch_op.create_index('ix_timeline_events_persona_time', ['persona_id', 'created_at'], unique=False)
@@ -438,7 +456,8 @@ def upgrade() -> None:
     sa.Column('updated_at', bot.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('expires_at', bot.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['editing_persona_id'], ['personas.id'], name=op.f('fk_wizard_drafts_editing_persona_id_personas'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_wizard_drafts'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_wizard_drafts')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('wizard_drafts', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_wizard_drafts_expires_at'), ['expires_at'], unique=False)
@@ -458,7 +477,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['persona_id'], ['personas.id'], name=op.f('fk_subscriptions_persona_id_personas'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['tier_id'], ['subscription_tiers.id'], name=op.f('fk_subscriptions_tier_id_subscription_tiers'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_subscriptions')),
-    sa.UniqueConstraint('entitlement_id', name=op.f('uq_subscriptions_entitlement_id'))
+    sa.UniqueConstraint('entitlement_id', name=op.f('uq_subscriptions_entitlement_id')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('subscriptions', schema=None) as batch_op:
         batch_op.create_index('ix_subscriptions_persona_status', ['persona_id', 'status'], unique=False)
