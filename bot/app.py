@@ -186,8 +186,18 @@ def _fingerprint(commands_: list[dict[str, Any]]) -> str:
     return hashlib.sha256(json.dumps(canonical, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def use_discord_api(api_url: str) -> None:
+    """Talk to a Discord-compatible API at ``api_url`` (REST root, ending in /api/v10) instead of Discord.
+
+    Only the REST root is needed: the sharded client asks ``GET /gateway/bot`` for the gateway's address.
+    """
+    discord.http.Route.BASE = api_url.rstrip("/")
+
+
 async def run_bot(settings: Settings, token: str) -> int:
     """Run until SIGINT/SIGTERM, then shut down cleanly (scheduler stopped, engine disposed)."""
+    if settings.discord_api_url:
+        use_discord_api(settings.discord_api_url)
     client = PersonaHubBot(settings)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()

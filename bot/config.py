@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     discord_token: SecretStr | None = None
+    # A Discord-compatible API to use instead of Discord's own (the sandbox: http://127.0.0.1:PORT/api/v10).
+    discord_api_url: str | None = None
     database_url: str = DEFAULT_DATABASE_URL
     llm_base_url: str | None = None
     llm_api_key: SecretStr | None = None
@@ -74,14 +76,14 @@ class Settings(BaseSettings):
     def _check_database_url(cls, value: str) -> str:
         return normalise_database_url(value)
 
-    @field_validator("llm_base_url")
+    @field_validator("llm_base_url", "discord_api_url")
     @classmethod
-    def _check_llm_base_url(cls, value: str | None) -> str | None:
+    def _check_http_url(cls, value: str | None) -> str | None:
         if value is None:
             return None
         parts = urlsplit(value.strip())
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError("must be an http:// or https:// URL, such as http://127.0.0.1:11434/v1")
+            raise ValueError("must be an http:// or https:// URL")
         return value.strip().rstrip("/")
 
     @field_validator("log_level", mode="before")

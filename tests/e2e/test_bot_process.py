@@ -1,0 +1,70 @@
+"""`python -m bot run` as a real process against the sandbox: it serves, and SIGTERM shuts it down cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.sandbox import Sandbox
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def _wait_until(predicate, timeout: float, what: str) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
+async def test_the_bot_process_serves_and_stops_cleanly(tmp_path: Path, stop_signal: signal.Signals) -> None:
+    async with Sandbox(point=False) as sandbox:
+        database = tmp_path / "bot.db"
+        environment = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "DATABASE_", "LLM_"))},
+            "PYTHONPATH": str(ROOT),
+            "DISCORD_TOKEN": sandbox.token,
+            "DISCORD_API_URL": sandbox.server.api_url,
+            "DATABASE_URL": f"sqlite+aiosqlite:///{database}",
+        }
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            cwd=tmp_path,
+            env=environment,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            await _wait_until(lambda: "about" in {c["name"] for c in sandbox.commands()}, 60, "the command sync")
+            await _wait_until(lambda: sandbox.server.gateway.live_sessions(), 30, "the bot on the gateway")
+            answer = await (await sandbox.slash("about")).message(timeout=10)
+            assert answer.embeds[0]["title"] == "Persona Hub"
+
+            process.send_signal(stop_signal)
+            _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+        assert process.returncode == 0, stderr.decode()
+        assert b"Traceback" not in stderr
+
+    # Nothing half-written: the last connection closed, so SQLite folded its write-ahead log back in.
+    wal = database.with_name(database.name + "-wal")
+    assert not wal.exists() or wal.stat().st_size == 0
+    with sqlite3.connect(database) as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        jobs = [row[0] for row in connection.execute("SELECT id FROM apscheduler_jobs")]
+    assert "maintenance:expire-wizard-drafts" in jobs
