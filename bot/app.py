@@ -23,7 +23,8 @@ from bot.core.errors import DomainError
 from bot.db import migrate
 from bot.db.engine import Database
 from bot.db.types import utcnow
-from bot.llm import describe_provider
+from bot.llm import describe_provider, make_provider
+from bot.llm.base import Provider
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,7 @@ class PersonaHubBot(commands.AutoShardedBot):
         self.started_at: datetime = utcnow()
         self.scheduler = None
         self.model_provider = describe_provider(settings)
+        self.llm: Provider = make_provider(settings)
         self.tree.on_error = self.on_app_command_error  # type: ignore[method-assign]
 
     # ------------------------------------------------------------------------------------------------ lifecycle
@@ -94,6 +96,7 @@ class PersonaHubBot(commands.AutoShardedBot):
             self.scheduler.shutdown(wait=False)
         scheduling.set_runtime(None)
         await super().close()
+        await self.llm.aclose()
         if getattr(self, "db", None) is not None:
             await self.db.dispose()
 
@@ -110,7 +113,7 @@ class PersonaHubBot(commands.AutoShardedBot):
         local = _fingerprint(self._command_payload(guild))
         try:
             remote_commands = await self.tree.fetch_commands(guild=guild)
-            remote = _fingerprint([c.to_dict() for c in remote_commands])
+            remote = _fingerprint([_remote_payload(c) for c in remote_commands])
         except discord.HTTPException:
             remote = None
         if remote == local:
@@ -169,6 +172,16 @@ def _canonical_option(option: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _remote_payload(command: app_commands.AppCommand) -> dict[str, Any]:
+    """What Discord has, in the local payload's shape (``to_dict`` leaves out permissions and nsfw)."""
+    permissions = command.default_member_permissions
+    return {
+        **command.to_dict(),
+        "default_member_permissions": str(permissions.value) if permissions is not None else None,
+        "nsfw": command.nsfw,
+    }
+
+
 def _fingerprint(commands_: list[dict[str, Any]]) -> str:
     """A hash of what matters in a command tree, so local and remote trees compare despite server-added fields."""
     canonical = sorted(
@@ -176,7 +189,9 @@ def _fingerprint(commands_: list[dict[str, Any]]) -> str:
             {
                 **_canonical_option(c),
                 "type": c.get("type", 1),
-                "default_member_permissions": c.get("default_member_permissions"),
+                "default_member_permissions": (
+                    str(c["default_member_permissions"]) if c.get("default_member_permissions") is not None else None
+                ),
                 "nsfw": bool(c.get("nsfw", False)),
             }
             for c in commands_

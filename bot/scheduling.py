@@ -67,6 +67,7 @@ def register_standing_jobs(scheduler: AsyncIOScheduler) -> None:
         id="maintenance:expire-wizard-drafts",
         replace_existing=True,
     )
+    register_memory_jobs(scheduler)
 
 
 # ------------------------------------------------------------------------------------------------ job entry points
@@ -86,3 +87,53 @@ async def expire_wizard_drafts() -> int:
 
 def job_summary(scheduler: AsyncIOScheduler) -> list[dict[str, Any]]:
     return [{"id": job.id, "next_run_time": job.next_run_time} for job in scheduler.get_jobs()]
+
+
+# ------------------------------------------------------------------------------------------------ memory decay
+
+MEMORY_DECAY_JOB_ID = "memory:decay"
+MEMORY_DECAY_INTERVAL_MINUTES = 15  # the "continuous" schedule's step; daily and weekly personas wait their period
+
+
+async def run_decay(now_iso: str | None = None) -> dict[str, Any]:
+    """Decay every due persona's memories (``bot.services.memories.decay_due_personas``).
+
+    ``now_iso`` (an ISO 8601 time with an offset) fixes the clock, for replays and tests; by default, now. Safe to
+    run twice or after a crash: personas already decayed at this time are not due, and the rest are finished.
+    """
+    from datetime import datetime
+
+    from bot.db.types import utcnow
+    from bot.services import memories
+
+    now = datetime.fromisoformat(now_iso) if now_iso else utcnow()
+    if now.tzinfo is None:
+        raise ValueError("now_iso must carry a UTC offset, such as 2026-01-01T00:00:00+00:00")
+    report = await memories.decay_due_personas(runtime().db, now)
+    if report.personas:
+        log.info(
+            "memory decay: %d personas, %d memories decayed, %d to cold, %d expired",
+            report.personas,
+            report.decayed,
+            report.moved_to_cold,
+            report.expired,
+        )
+    return {
+        "now": report.now.isoformat(),
+        "personas": report.personas,
+        "chunks": report.chunks,
+        "decayed": report.decayed,
+        "moved_to_cold": report.moved_to_cold,
+        "expired": report.expired,
+    }
+
+
+def register_memory_jobs(scheduler: AsyncIOScheduler) -> None:
+    """The memory jobs: decay every 15 minutes (each persona decays when its schedule says it is due)."""
+    scheduler.add_job(
+        run_decay,
+        "interval",
+        minutes=MEMORY_DECAY_INTERVAL_MINUTES,
+        id=MEMORY_DECAY_JOB_ID,
+        replace_existing=True,
+    )

@@ -16,9 +16,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
+FULL_TEXT_INDEXES = frozenset({"ix_memories_content_fts"})
+
+
 def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
-    """What migrations and the schema comparison look at: our tables, not APScheduler's or full-text helpers."""
+    """What migrations and the schema comparison look at: our tables, not APScheduler's, and not the full-text
+    search structures that migration 0003 makes by hand (SQLite's FTS5 table, PostgreSQL's expression index)."""
     if type_ == "table" and (name == "apscheduler_jobs" or (name or "").startswith("memories_fts")):
+        return False
+    if type_ == "index" and name in FULL_TEXT_INDEXES:
         return False
     return True
 

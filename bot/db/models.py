@@ -501,6 +501,22 @@ class ChannelWebhook(SQLModel, table=True):
     created_at: datetime = _when()
 
 
+class PersonaMessage(SQLModel, table=True):
+    """A message a persona sent (through the channel webhook, or by the bot on its behalf).
+
+    Reactions on these are the persona's emotional triggers; replies to them address the persona.
+    """
+
+    __tablename__ = "persona_messages"
+
+    message_id: int = Field(sa_column=Column(Snowflake, primary_key=True, autoincrement=False))
+    persona_id: int = _persona_fk()
+    guild_id: int | None = Field(default=None, sa_type=Snowflake, nullable=True)
+    channel_id: int = Field(sa_type=Snowflake)
+    via_webhook: bool = True
+    created_at: datetime = _when()
+
+
 class GuildSettings(SQLModel, table=True):
     __tablename__ = "guild_settings"
 
@@ -573,6 +589,7 @@ PERSONA_OWNED_TABLES: tuple[type[SQLModel], ...] = (
     LegacyArchive,
     WizardDraft,
     ChannelBinding,
+    PersonaMessage,
 )
 
 metadata = SQLModel.metadata

@@ -1,10 +1,51 @@
-"""Model providers (an OpenAI-compatible server, or the offline responder) and prompt rendering."""
+"""Model providers (an OpenAI-compatible server, or the offline responder) and prompt rendering.
+
+- :mod:`bot.llm.base`: requests, replies, the :class:`Provider` interface and the :class:`ModelError` family.
+- :mod:`bot.llm.openai_provider`: any OpenAI-compatible server (timeouts, retries, streaming).
+- :mod:`bot.llm.offline`: the in-character offline responder, used when no server is configured.
+- :mod:`bot.llm.prompts`: the prompt context and the system prompt rendered from ``prompts/``.
+- :mod:`bot.llm.tools`: the tools registry and the tool-call loop.
+- :mod:`bot.llm.behavior_templates`: custom behaviours' reply templates in a sandbox, and ``/behavior test``.
+"""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
 from bot.config import Settings
+from bot.llm.base import (
+    ChatMessage,
+    ChatReply,
+    ChatRequest,
+    ModelError,
+    ModelRefused,
+    ModelTimeout,
+    ModelUnavailable,
+    Provider,
+    ToolCall,
+    Usage,
+    Voice,
+)
+from bot.llm.offline import OfflineResponder
+from bot.llm.openai_provider import OpenAICompatibleProvider
+
+__all__ = [
+    "ChatMessage",
+    "ChatReply",
+    "ChatRequest",
+    "ModelError",
+    "ModelRefused",
+    "ModelTimeout",
+    "ModelUnavailable",
+    "OfflineResponder",
+    "OpenAICompatibleProvider",
+    "Provider",
+    "ToolCall",
+    "Usage",
+    "Voice",
+    "describe_provider",
+    "make_provider",
+]
 
 
 def describe_provider(settings: Settings) -> str:
@@ -14,3 +55,17 @@ def describe_provider(settings: Settings) -> str:
     host = urlsplit(settings.llm_base_url).netloc
     model = settings.llm_model or "the server's default model"
     return f"{model} via OpenAI-compatible server at {host}"
+
+
+def make_provider(settings: Settings) -> Provider:
+    """The provider the settings call for: the OpenAI-compatible server at ``LLM_BASE_URL``, or the offline
+    responder when none is set. Close it with ``await provider.aclose()`` at shutdown."""
+    if settings.llm_base_url is None:
+        return OfflineResponder()
+    api_key = settings.llm_api_key.get_secret_value() if settings.llm_api_key is not None else None
+    return OpenAICompatibleProvider(
+        base_url=settings.llm_base_url,
+        api_key=api_key,
+        model=settings.llm_model,
+        timeout_seconds=settings.llm_timeout_seconds,
+    )

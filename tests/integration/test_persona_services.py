@@ -264,6 +264,7 @@ async def _fill_every_owned_table(session, persona_id: int, other_id: int) -> No
                 user_id=OWNER.user_id, editing_persona_id=persona_id, expires_at=NOW + timedelta(days=1)
             ),
             models.ChannelBinding(persona_id=persona_id, guild_id=GUILD, channel_id=5, activated_by=OWNER.user_id),
+            models.PersonaMessage(message_id=10_000 + persona_id, persona_id=persona_id, guild_id=GUILD, channel_id=5),
         ]
     )
     tier = models.SubscriptionTier(persona_id=persona_id, name="Gold")

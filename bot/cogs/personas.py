@@ -1,0 +1,572 @@
+"""/persona: the creation wizard and persona management (list, show, edit, activate, clone, delete, export, ...).
+
+Each handler parses, opens one transaction for the services, closes it, and only then talks to Discord (SQLite
+runs inline with one connection per process: a session must never be held across a Discord call). Wizard
+components are persistent (:mod:`bot.ui.wizard`); their clicks come back to :meth:`PersonaCog.on_wizard_component`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.app import send_ephemeral
+from bot.core.errors import DomainError, NotFound
+from bot.db.types import utcnow
+from bot.services import bindings, emotions, personas, portability
+from bot.services import wizard as wizard_service
+from bot.services.personas import Actor, PersonaRecord
+from bot.ui import personas as persona_ui
+from bot.ui import wizard as wizard_ui
+from bot.ui.charts import radar_chart
+
+if TYPE_CHECKING:
+    from bot.app import PersonaHubBot
+
+log = logging.getLogger(__name__)
+
+CHART_CACHE_SIZE = 256
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp")
+EXPORT_FORMATS = {
+    "native": ("json", None, False),
+    "card-v2": ("json", 2, False),
+    "card-v3": ("json", 3, False),
+    "card-v2-png": ("png", 2, True),
+    "card-v3-png": ("png", 3, True),
+}
+NOT_FOUND = "That persona does not exist (it may have been deleted)."
+
+
+def actor_of(interaction: discord.Interaction) -> Actor:
+    """The caller as plain ids, with their Manage Server permission where they ask from."""
+    manage = bool(interaction.guild_id is not None and interaction.permissions.manage_guild)
+    return Actor(user_id=interaction.user.id, guild_id=interaction.guild_id, can_manage_guild=manage)
+
+
+def _file_name(name: str, suffix: str) -> str:
+    cleaned = "".join(c if c.isalnum() or c in "-_" else "-" for c in name.strip().lower()).strip("-")
+    return f"{(cleaned or 'persona')[:60]}.{suffix}"
+
+
+class PersonaCog(commands.Cog, name=wizard_ui.HANDLER_COG):
+    persona = app_commands.Group(name="persona", description="Create and manage personas.")
+
+    def __init__(self, bot: PersonaHubBot) -> None:
+        self.bot = bot
+        self._charts: OrderedDict[tuple[float, ...], bytes] = OrderedDict()
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(wizard_ui.WizardButton, wizard_ui.WizardSelect, persona_ui.PersonaButton)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(wizard_ui.WizardButton, wizard_ui.WizardSelect, persona_ui.PersonaButton)
+
+    # ------------------------------------------------------------------------------------------------ helpers
+
+    @property
+    def default_limit(self) -> int:
+        return int(self.bot.settings.max_personas_per_user)
+
+    async def chart(self, traits: Mapping[str, float]) -> bytes:
+        """The radar chart PNG, rendered in a worker thread (and remembered for identical traits)."""
+        key = tuple(round(float(value), 3) for _, value in sorted(traits.items()))
+        png = self._charts.get(key)
+        if png is None:
+            png = await asyncio.to_thread(radar_chart, traits)
+            self._charts[key] = png
+            while len(self._charts) > CHART_CACHE_SIZE:
+                self._charts.popitem(last=False)
+        else:
+            self._charts.move_to_end(key)
+        return png
+
+    async def _step_payload(
+        self, draft: wizard_service.Draft, in_dm: bool
+    ) -> tuple[discord.Embed, discord.ui.View, list[discord.File]]:
+        embed, view = wizard_ui.wizard_message(draft, in_dm=in_dm)
+        files = [wizard_ui.chart_file(await self.chart(draft.data["traits"]))] if wizard_ui.needs_chart(draft) else []
+        return embed, view, files
+
+    async def _show_step(self, interaction: discord.Interaction, draft: wizard_service.Draft, *, edit: bool) -> None:
+        embed, view, files = await self._step_payload(draft, interaction.guild_id is None)
+        if edit and interaction.message is not None:
+            await interaction.response.edit_message(embed=embed, view=view, attachments=files)
+        else:
+            await interaction.response.send_message(
+                embed=embed, view=view, files=files, ephemeral=interaction.guild_id is not None
+            )
+
+    async def _resolve(self, session: AsyncSession, interaction: discord.Interaction, value: str) -> int:
+        """A persona option's value: an id chosen from autocomplete, or a typed exact name (own ones first)."""
+        text = value.strip()
+        if text.isdigit():
+            try:
+                record = await personas.get(session, int(text), viewer=actor_of(interaction))
+                return record.id
+            except NotFound:
+                pass
+        lowered = text.lower()
+        own = await personas.list_own(session, interaction.user.id, interaction.guild_id)
+        for summary in own:
+            if summary.name.lower() == lowered:
+                return summary.id
+        if interaction.guild_id is not None:
+            for summary in await personas.list_visible(
+                session, interaction.guild_id, interaction.user.id, limit=25, name_prefix=text
+            ):
+                if summary.name.lower() == lowered:
+                    return summary.id
+        raise NotFound(f"I found no persona called '{wizard_ui.clip(text, 80)}' that you can see here.")
+
+    async def _choices(
+        self, interaction: discord.Interaction, current: str, *, own_only: bool
+    ) -> list[app_commands.Choice[str]]:
+        prefix = current.strip()
+        async with self.bot.db.session() as session:
+            if own_only or interaction.guild_id is None:
+                rows = await personas.list_own(session, interaction.user.id, interaction.guild_id)
+                rows = [r for r in rows if r.name.lower().startswith(prefix.lower())]
+            else:
+                rows = await personas.list_visible(
+                    session, interaction.guild_id, interaction.user.id, limit=25, name_prefix=prefix or None
+                )
+        return [app_commands.Choice(name=wizard_ui.clip(r.name, 100), value=str(r.id)) for r in rows[:25]]
+
+    async def visible_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return await self._choices(interaction, current, own_only=False)
+
+    async def own_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        return await self._choices(interaction, current, own_only=True)
+
+    async def template_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return [app_commands.Choice(name=label, value=value) for label, value in wizard_ui.template_choices(current)]
+
+    # ------------------------------------------------------------------------------------------------ wizard
+
+    @persona.command(name="create", description="Create a persona, step by step (resumable).")
+    @app_commands.describe(template="Start from a personality template")
+    @app_commands.autocomplete(template=template_autocomplete)
+    async def create(self, interaction: discord.Interaction, template: str | None = None) -> None:
+        actor = actor_of(interaction)
+        if template:
+            wizard_service.check_template(template)  # an unknown template is refused before anything happens
+        async with self.bot.db.transaction() as session:
+            waiting = await wizard_service.resumable(session, actor)
+            draft = None
+            if waiting is None:
+                draft = await wizard_service.start(
+                    session,
+                    actor,
+                    channel_id=interaction.channel_id,
+                    template=template,
+                    max_per_user=self.default_limit,
+                )
+        if waiting is not None:
+            embed, view = wizard_ui.resume_prompt(waiting, template)
+            await interaction.response.send_message(embed=embed, view=view, ephemeral=interaction.guild_id is not None)
+            return
+        assert draft is not None
+        await self._show_step(interaction, draft, edit=False)
+
+    async def on_wizard_component(
+        self,
+        interaction: discord.Interaction,
+        draft_id: int,
+        action: str,
+        arg: str | None,
+        values: list[str] | None,
+    ) -> None:
+        """A wizard button or select was used: apply it (the service checks who may) and show the result."""
+        try:
+            await self._wizard_component(interaction, draft_id, action, arg, values)
+        except DomainError as error:
+            await send_ephemeral(interaction, str(error))
+        except Exception:
+            log.exception("wizard action %s on draft %s failed", action, draft_id)
+            await send_ephemeral(interaction, "Something went wrong on my side; nothing was changed. Please try again.")
+
+    async def _wizard_component(
+        self,
+        interaction: discord.Interaction,
+        draft_id: int,
+        action: str,
+        arg: str | None,
+        values: list[str] | None,
+    ) -> None:
+        actor = actor_of(interaction)
+        if action.startswith("open-"):
+            async with self.bot.db.session() as session:
+                draft = await wizard_service.get(session, draft_id, actor.user_id)
+            if action == "open-basics":
+                modal = wizard_ui.basics_modal(draft)
+            elif action == "open-memory":
+                modal = wizard_ui.memory_modal(draft)
+            else:
+                page = int(arg or 0)
+                if not 0 <= page < len(wizard_service.rules.TRAIT_PAGES):
+                    raise DomainError("There is no such page of traits.")
+                modal = wizard_ui.traits_modal(draft, page)
+            await interaction.response.send_modal(modal)
+            return
+        if action == "restart":
+            async with self.bot.db.transaction() as session:
+                try:
+                    old = await wizard_service.get(session, draft_id, actor.user_id)
+                    actor = Actor(actor.user_id, old.guild_id, actor.can_manage_guild)
+                except NotFound:
+                    pass
+                draft = await wizard_service.start(
+                    session,
+                    actor,
+                    channel_id=interaction.channel_id,
+                    template=arg,
+                    max_per_user=self.default_limit,
+                )
+            await self._show_step(interaction, draft, edit=True)
+            return
+        async with self.bot.db.transaction() as session:
+            outcome = await wizard_service.act(
+                session, actor, draft_id, action, arg, values, max_per_user=self.default_limit
+            )
+        await self._show_outcome(interaction, outcome)
+
+    async def _show_outcome(self, interaction: discord.Interaction, outcome: wizard_service.Outcome) -> None:
+        if outcome.draft is not None:
+            await self._show_step(interaction, outcome.draft, edit=True)
+            return
+        embed = self._outcome_embed(outcome)
+        if interaction.message is not None:
+            await interaction.response.edit_message(embed=embed, view=None, attachments=[])
+        else:
+            await interaction.response.send_message(embed=embed, ephemeral=interaction.guild_id is not None)
+
+    @staticmethod
+    def _outcome_embed(outcome: wizard_service.Outcome) -> discord.Embed:
+        if outcome.cancelled or outcome.persona is None:
+            return wizard_ui.done_embed("Wizard cancelled", "Nothing was created, and the draft is gone.")
+        name = discord.utils.escape_markdown(outcome.persona.name)
+        if outcome.created:
+            return wizard_ui.done_embed(
+                f"{outcome.persona.name} is born",
+                f"**{name}** was created. Let it speak in a channel with `/persona activate`.",
+            )
+        return wizard_ui.done_embed(f"{outcome.persona.name} saved", f"**{name}**'s changes were saved.")
+
+    @commands.Cog.listener()
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """Wizard forms, recognised by custom_id (so a form opened before a restart still works)."""
+        if interaction.type is not discord.InteractionType.modal_submit:
+            return
+        data: Any = interaction.data or {}
+        match = wizard_ui.MODAL_PATTERN.fullmatch(str(data.get("custom_id", "")))
+        if match is None:
+            return
+        values: dict[str, Any] = wizard_ui.modal_values(data)
+        kind = match["kind"]
+        try:
+            async with self.bot.db.transaction() as session:
+                outcome = await wizard_service.act(
+                    session,
+                    actor_of(interaction),
+                    int(match["draft"]),
+                    kind,
+                    None,
+                    values,
+                    max_per_user=self.default_limit,
+                )
+            await self._show_outcome(interaction, outcome)
+        except DomainError as error:
+            await send_ephemeral(interaction, str(error))
+        except Exception:
+            log.exception("wizard form %s failed", match.group(0))
+            await send_ephemeral(interaction, "Something went wrong on my side; nothing was changed. Please try again.")
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        """In a DM, a typed message answers the wizard's current step (so creation can be a plain chat)."""
+        if message.guild is not None or message.author.bot:
+            return
+        image = next(
+            (
+                a.url
+                for a in message.attachments
+                if (a.content_type or "").startswith("image/") or a.filename.lower().endswith(IMAGE_SUFFIXES)
+            ),
+            None,
+        )
+        if not message.content.strip() and image is None:
+            return
+        actor = Actor(user_id=message.author.id)
+        try:
+            async with self.bot.db.transaction() as session:
+                draft = await wizard_service.dm_draft(session, message.author.id, message.channel.id)
+                if draft is None:
+                    return
+                outcome = await wizard_service.text_answer(
+                    session, actor, draft, message.content, image, max_per_user=self.default_limit
+                )
+        except DomainError as error:
+            await message.channel.send(wizard_ui.clip(str(error), 2000))
+            return
+        if outcome.draft is None:
+            await message.channel.send(embed=self._outcome_embed(outcome))
+            return
+        embed, view, files = await self._step_payload(outcome.draft, True)
+        sent = await message.channel.send(embed=embed, view=view, files=files)
+        async with self.bot.db.transaction() as session:
+            await wizard_service.set_message(session, outcome.draft.id, message.author.id, sent.channel.id, sent.id)
+
+    # ------------------------------------------------------------------------------------------------ management
+
+    @persona.command(name="list", description="Your personas, or the ones on this server you can see.")
+    @app_commands.describe(scope="Whose personas")
+    @app_commands.choices(
+        scope=[
+            app_commands.Choice(name="Mine", value="own"),
+            app_commands.Choice(name="This server's", value="server"),
+        ]
+    )
+    async def list_personas(self, interaction: discord.Interaction, scope: str = "own") -> None:
+        if scope == "server" and interaction.guild_id is None:
+            raise DomainError("There is no server here; use /persona list in a server, or list your own.")
+        async with self.bot.db.session() as session:
+            if scope == "server":
+                assert interaction.guild_id is not None
+                rows = await personas.list_visible(session, interaction.guild_id, interaction.user.id)
+            else:
+                rows = await personas.list_own(session, interaction.user.id, interaction.guild_id)
+        if scope == "server":
+            embed = persona_ui.list_embed(
+                "Personas on this server", rows, empty="No personas here yet. Make one with /persona create."
+            )
+        else:
+            where = "here" if interaction.guild_id is not None else "(personal)"
+            embed = persona_ui.list_embed(
+                f"Your personas {where}", rows, empty="You have no personas here yet. Make one with /persona create."
+            )
+        await interaction.response.send_message(embed=embed, ephemeral=True)
+
+    @persona.command(name="show", description="A persona's profile: identity, traits, mood and status.")
+    @app_commands.describe(persona="The persona")
+    @app_commands.autocomplete(persona=visible_autocomplete)
+    async def show(self, interaction: discord.Interaction, persona: str) -> None:
+        actor = actor_of(interaction)
+        async with self.bot.db.session() as session:
+            persona_id = await self._resolve(session, interaction, persona)
+            record = await personas.get(session, persona_id, viewer=actor)
+            visible = wizard_service.visible_fields(record, actor)
+            is_owner = record.owner_id == actor.user_id
+            same_guild = actor.guild_id is not None and actor.guild_id == record.guild_id
+            mood = await emotions.current_state(session, persona_id, utcnow()) if visible["mood"] else None
+            channels = await bindings.channels_of(session, persona_id)
+
+        def profile(with_chart: bool) -> discord.Embed:
+            return persona_ui.profile_embed(
+                record,
+                visible=visible,
+                mood_words=mood.mood_words if mood is not None else None,
+                channel_ids=channels if is_owner or same_guild else (),
+                with_chart=with_chart,
+            )
+
+        # The profile answers at once; the chart (~70 ms of matplotlib in a worker thread) follows in an edit.
+        await interaction.response.send_message(embed=profile(False), ephemeral=True)
+        if visible["traits"]:
+            png = await self.chart(record.traits)
+            await interaction.edit_original_response(embed=profile(True), attachments=[wizard_ui.chart_file(png)])
+
+    @persona.command(name="edit", description="Change any of your persona's settings.")
+    @app_commands.describe(persona="Your persona")
+    @app_commands.autocomplete(persona=own_autocomplete)
+    async def edit(self, interaction: discord.Interaction, persona: str) -> None:
+        async with self.bot.db.transaction() as session:
+            persona_id = await self._resolve(session, interaction, persona)
+            draft = await wizard_service.start_edit(
+                session, actor_of(interaction), persona_id, channel_id=interaction.channel_id
+            )
+        await self._show_step(interaction, draft, edit=False)
+
+    async def _binding(
+        self,
+        interaction: discord.Interaction,
+        persona: str,
+        channel: discord.TextChannel | discord.Thread | None,
+        *,
+        on: bool,
+    ) -> None:
+        if interaction.guild is None or not isinstance(interaction.user, discord.Member):
+            raise DomainError("Personas speak in server channels; use this command in a server.")
+        target_id = channel.id if channel is not None else interaction.channel_id
+        assert target_id is not None
+        if channel is None:
+            can_manage = interaction.permissions.manage_channels
+        else:
+            resolved = interaction.guild.get_channel_or_thread(target_id)
+            can_manage = bool(resolved is not None and resolved.permissions_for(interaction.user).manage_channels)
+        async with self.bot.db.transaction() as session:
+            persona_id = await self._resolve(session, interaction, persona)
+            change = bindings.activate if on else bindings.deactivate
+            result = await change(
+                session,
+                actor_of(interaction),
+                persona_id,
+                target_id,
+                channel_guild_id=interaction.guild_id,
+                can_manage_channel=can_manage,
+            )
+        name = discord.utils.escape_markdown(result.persona_name)
+        if on:
+            text = (
+                f"**{name}** is now active in <#{target_id}>."
+                if result.changed
+                else f"**{name}** was already active in <#{target_id}>."
+            )
+        elif result.changed:
+            text = f"**{name}** no longer speaks in <#{target_id}>."
+            if not result.is_active:
+                text += " It is switched off everywhere now."
+        else:
+            text = f"**{name}** was not active in <#{target_id}>."
+        await interaction.response.send_message(text, ephemeral=True)
+
+    @persona.command(name="activate", description="Let a persona speak in a channel.")
+    @app_commands.describe(persona="The persona", channel="Where (this channel if not given)")
+    @app_commands.autocomplete(persona=visible_autocomplete)
+    async def activate(
+        self,
+        interaction: discord.Interaction,
+        persona: str,
+        channel: discord.TextChannel | discord.Thread | None = None,
+    ) -> None:
+        await self._binding(interaction, persona, channel, on=True)
+
+    @persona.command(name="deactivate", description="Stop a persona speaking in a channel.")
+    @app_commands.describe(persona="The persona", channel="Where (this channel if not given)")
+    @app_commands.autocomplete(persona=visible_autocomplete)
+    async def deactivate(
+        self,
+        interaction: discord.Interaction,
+        persona: str,
+        channel: discord.TextChannel | discord.Thread | None = None,
+    ) -> None:
+        await self._binding(interaction, persona, channel, on=False)
+
+    @persona.command(name="clone", description="A new persona with the same settings and traits (no memories).")
+    @app_commands.describe(persona="Your persona", name="The new persona's name")
+    @app_commands.autocomplete(persona=own_autocomplete)
+    async def clone(self, interaction: discord.Interaction, persona: str, name: str) -> None:
+        async with self.bot.db.transaction() as session:
+            persona_id = await self._resolve(session, interaction, persona)
+            record = await wizard_service.clone(
+                session, actor_of(interaction), persona_id, name, max_per_user=self.default_limit
+            )
+        await interaction.response.send_message(
+            f"**{discord.utils.escape_markdown(record.name)}** was made from "
+            f"{discord.utils.escape_markdown(persona)}'s settings and traits (without its memories).",
+            ephemeral=True,
+        )
+
+    @persona.command(name="delete", description="Delete a persona and everything that belongs to it (asks first).")
+    @app_commands.describe(persona="The persona")
+    @app_commands.autocomplete(persona=own_autocomplete)
+    async def delete(self, interaction: discord.Interaction, persona: str) -> None:
+        async with self.bot.db.session() as session:
+            persona_id = await self._resolve(session, interaction, persona)
+            record, removed = await wizard_service.deletion_preview(session, actor_of(interaction), persona_id)
+        embed, view = persona_ui.delete_confirmation(record, removed)
+        await interaction.response.send_message(embed=embed, view=view, ephemeral=True)
+
+    async def on_persona_component(self, interaction: discord.Interaction, persona_id: int, action: str) -> None:
+        """The delete confirmation's buttons."""
+        try:
+            if action == "keep":
+                await interaction.response.edit_message(
+                    embed=wizard_ui.done_embed("Kept", "Nothing was deleted."), view=None
+                )
+                return
+            async with self.bot.db.transaction() as session:
+                report = await personas.delete_persona(session, actor_of(interaction), persona_id)
+            embed = wizard_ui.done_embed(
+                f"{report.name} was deleted", f"Removed with it: {persona_ui.describe_removed(report.removed)}."
+            )
+            await interaction.response.edit_message(embed=embed, view=None)
+        except DomainError as error:
+            await send_ephemeral(interaction, str(error))
+
+    @persona.command(name="templates", description="The personality templates to start from.")
+    async def templates(self, interaction: discord.Interaction) -> None:
+        await interaction.response.send_message(embed=persona_ui.templates_embed(), ephemeral=True)
+
+    @persona.command(name="export", description="Download your persona: native JSON or a Character Card.")
+    @app_commands.describe(persona="Your persona", format="File format (native keeps everything)")
+    @app_commands.autocomplete(persona=own_autocomplete)
+    @app_commands.choices(
+        format=[
+            app_commands.Choice(name="Persona Hub (JSON, everything)", value="native"),
+            app_commands.Choice(name="Character Card V2 (JSON)", value="card-v2"),
+            app_commands.Choice(name="Character Card V3 (JSON)", value="card-v3"),
+            app_commands.Choice(name="Character Card V2 (PNG)", value="card-v2-png"),
+            app_commands.Choice(name="Character Card V3 (PNG)", value="card-v3-png"),
+        ]
+    )
+    async def export(self, interaction: discord.Interaction, persona: str, format: str = "native") -> None:
+        suffix, version, as_png = EXPORT_FORMATS[format]
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        actor = actor_of(interaction)
+        async with self.bot.db.session() as session:
+            persona_id = await self._resolve(session, interaction, persona)
+            record = await personas.get(session, persona_id, viewer=actor)
+            if format == "native":
+                document = await portability.export_native(session, actor, persona_id, now=utcnow())
+                data = portability.document_to_json(document)
+            else:
+                assert version is not None
+                data = await portability.export_card(session, actor, persona_id, version=version, as_png=as_png)
+        await interaction.followup.send(
+            f"**{discord.utils.escape_markdown(record.name)}**, exported ({format}).",
+            file=discord.File(io.BytesIO(data), filename=_file_name(record.name, suffix)),
+            ephemeral=True,
+        )
+
+    @persona.command(name="import", description="Make a persona from a file: a Persona Hub export or a Character Card.")
+    @app_commands.describe(file="A .json export or card, or a .png card")
+    async def import_(self, interaction: discord.Interaction, file: discord.Attachment) -> None:
+        limit = portability.MAX_PNG_BYTES if file.filename.lower().endswith(".png") else portability.MAX_NATIVE_BYTES
+        if file.size > limit:
+            raise DomainError(
+                f"That file is {file.size / portability.MB:.1f} MB; the limit is {limit / portability.MB:.0f} MB."
+            )
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        try:
+            data = await file.read()
+        except discord.HTTPException:
+            raise DomainError("I could not download that file from Discord; please try again.") from None
+        actor = actor_of(interaction)
+        async with self.bot.db.transaction() as session:
+            most = await wizard_service.persona_limit(session, actor.guild_id, self.default_limit)
+            record = await portability.import_card(session, actor, data, file.filename, now=utcnow(), max_per_user=most)
+        await interaction.followup.send(self._imported_text(record), ephemeral=True)
+
+    @staticmethod
+    def _imported_text(record: PersonaRecord) -> str:
+        return (
+            f"Imported **{discord.utils.escape_markdown(record.name)}**. It is switched off until you "
+            "activate it with `/persona activate`."
+        )
+
+
+async def setup(bot: PersonaHubBot) -> None:
+    await bot.add_cog(PersonaCog(bot))

@@ -1,0 +1,322 @@
+"""The system prompt and messages, rendered from ``prompts/`` with Jinja2.
+
+The context is plain data (:class:`PromptContext`), no database rows or Discord objects. Numbers become words
+here (traits by :func:`bot.core.personality.describe_traits`, mood by :func:`bot.core.pad.describe`, emotions by
+:func:`bot.core.emotions.emotion_word`, affinity and dates below); the templates arrange them.
+
+Templates render with ``StrictUndefined`` (a missing variable is an error, not an empty string) and without
+autoescaping (the output is plain text for a model, not HTML). Everything users wrote (descriptions, messages,
+memories, names) is passed as *data* in variables and never becomes template source, so ``{{ 7*7 }}`` in a
+description reaches the model as those characters.
+
+Channel history goes into the system prompt as a transcript within ``history_token_budget`` estimated tokens
+(:func:`bot.core.conversation.estimate_tokens`: ceil(characters / 4)), oldest dropped first; the message being
+answered is the one user message after it (:func:`build_messages`), prefixed with its author's name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from bot.core import emotions as emotion_rules
+from bot.core import pad
+from bot.core.conversation import fit_to_budget
+from bot.core.personality import describe_traits
+from bot.core.personas import BehaviorSettings
+from bot.llm.base import ChatMessage, ChatRequest, Voice, message_name
+
+PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
+DEFAULT_HISTORY_BUDGET = 1200
+
+
+@cache
+def environment() -> jinja2.Environment:
+    """The environment for our own templates in ``prompts/`` (trusted source, untrusted variables)."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(PROMPTS_DIR),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+
+
+def render_template(template: str, /, **variables: Any) -> str:
+    """Render ``prompts/<template>``; a variable the template needs but was not given raises
+    ``jinja2.UndefinedError``."""
+    return environment().get_template(template).render(**variables).strip()
+
+
+# ----------------------------------------------------------------------------------------------------
+# The context
+
+
+@dataclass(frozen=True)
+class PersonaProfile:
+    """Who the persona is."""
+
+    id: int
+    name: str
+    description: str = ""
+    traits: Mapping[str, float] = field(default_factory=dict)
+    custom_traits: Sequence[tuple[str, float]] = ()  # (name, value 0..100)
+    behavior: BehaviorSettings = field(default_factory=BehaviorSettings)
+
+
+@dataclass(frozen=True)
+class FeltEmotion:
+    """An active emotion now: its type and current intensity (0..100)."""
+
+    type: str
+    intensity: float
+
+
+@dataclass(frozen=True)
+class PersonPresent:
+    """A person in the conversation and the persona's relationship with them."""
+
+    display_name: str
+    messages_exchanged: int = 0
+    affinity: float = 0.0  # -1..1
+
+
+@dataclass(frozen=True)
+class PersonaTie:
+    """Another persona present, and the relationship its owner set."""
+
+    name: str
+    kind: str
+    strength: float = 0.5  # 0..1
+
+
+@dataclass(frozen=True)
+class MemoryNote:
+    """A memory retrieved for this message."""
+
+    content: str
+    created_at: datetime
+    pinned: bool = False
+
+
+@dataclass(frozen=True)
+class HistoryLine:
+    """A message earlier in the channel, oldest first; ``is_self`` marks the persona's own."""
+
+    author: str
+    content: str
+    is_self: bool = False
+
+
+@dataclass(frozen=True)
+class PromptContext:
+    """Everything the prompt is rendered from, for one reply."""
+
+    persona: PersonaProfile
+    now: datetime
+    author: str  # who wrote the message being answered
+    message: str  # the message being answered
+    mood: tuple[float, float, float] | None = None  # PAD; None: neutral
+    mood_explanation: str | None = None  # bot.core.emotions.explain(...)
+    emotions: Sequence[FeltEmotion] = ()
+    people: Sequence[PersonPresent] = ()
+    personas: Sequence[PersonaTie] = ()
+    memories: Sequence[MemoryNote] = ()
+    instructions: Sequence[str] = ()  # from matching custom behaviours
+    history: Sequence[HistoryLine] = ()
+    history_token_budget: int = DEFAULT_HISTORY_BUDGET
+    channel: str | None = None
+    tools: Sequence[str] = ()  # names of the tools offered
+
+
+# ----------------------------------------------------------------------------------------------------
+# Words
+
+
+_AFFINITY_WORDS = (
+    (-0.6, "dislike"),
+    (-0.2, "are wary of"),
+    (0.2, "feel neutral about"),
+    (0.6, "like"),
+)
+
+
+def affinity_words(affinity: float) -> str:
+    """-1..1 as a verb phrase: dislike, are wary of, feel neutral about, like, are very fond of."""
+    for upper, words in _AFFINITY_WORDS:
+        if affinity < upper:
+            return words
+    return "are very fond of"
+
+
+def strength_words(strength: float) -> str:
+    """0..1: a loose, a steady or a strong (bond)."""
+    if strength < 1 / 3:
+        return "loose"
+    if strength < 2 / 3:
+        return "steady"
+    return "strong"
+
+
+def messages_words(count: int) -> str:
+    if count <= 0:
+        return "you have not talked before"
+    if count == 1:
+        return "you have exchanged one message"
+    return f"you have exchanged {count} messages"
+
+
+def date_in_words(when: datetime, now: datetime) -> str:
+    """A past moment in words relative to ``now``: "today", "yesterday", "3 days ago", "2 weeks ago",
+    "in March 2024" (the calendar day compares in ``now``'s time zone)."""
+    if when.tzinfo is not None and now.tzinfo is not None:
+        when = when.astimezone(now.tzinfo)
+    days = (now.date() - when.date()).days
+    if days <= 0:
+        return "today"
+    if days == 1:
+        return "yesterday"
+    if days < 14:
+        return f"{days} days ago"
+    if days < 60:
+        return f"{days // 7} weeks ago"
+    return f"in {when.strftime('%B %Y')}"
+
+
+_VERBOSITY = {
+    "brief": "Keep replies short: one or two sentences.",
+    "balanced": "Keep replies to a short paragraph unless asked for more.",
+    "detailed": "Give full, detailed replies when the topic deserves it.",
+}
+_FORMALITY = {
+    "casual": "Speak casually, like a friend in a chat.",
+    "neutral": "Speak naturally, neither stiff nor sloppy.",
+    "formal": "Speak formally and politely; no slang.",
+}
+_EMOJI = {
+    "none": "Do not use emoji.",
+    "some": "Use an emoji now and then, where it fits.",
+    "lots": "Use emoji freely.",
+}
+
+
+def style_lines(settings: BehaviorSettings) -> list[str]:
+    return [_VERBOSITY[settings.verbosity], _FORMALITY[settings.formality], _EMOJI[settings.emoji_use]]
+
+
+def _custom_trait_words(name: str, value: float) -> str | None:
+    if value >= 80:
+        return f"very strong {name}"
+    if value >= 60:
+        return f"strong {name}"
+    if value < 20:
+        return f"almost no {name}"
+    if value < 40:
+        return f"little {name}"
+    return None
+
+
+def _fit_history(context: PromptContext) -> list[HistoryLine]:
+    lines = list(context.history)
+    texts = [f"{line.author}: {line.content}" for line in lines]
+    kept = fit_to_budget(texts, max(0, context.history_token_budget))
+    return lines[len(lines) - kept :]
+
+
+def prompt_variables(context: PromptContext) -> dict[str, Any]:
+    """The variables ``system.j2`` gets: words, not raw numbers (exposed for tests and debugging)."""
+    persona = context.persona
+    trait_words = describe_traits(persona.traits) if persona.traits else []
+    for name, value in persona.custom_traits:
+        words = _custom_trait_words(name, value)
+        if words:
+            trait_words.append(words)
+    felt = sorted(context.emotions, key=lambda e: -e.intensity)
+    return {
+        "name": persona.name,
+        "description": persona.description.strip(),
+        "traits": trait_words,
+        "mood": pad.describe(context.mood) if context.mood is not None else "neutral",
+        "mood_explanation": (context.mood_explanation or "").strip(),
+        "emotions": [
+            {"word": emotion_rules.emotion_word(e.type, e.intensity), "type": e.type, "intensity": round(e.intensity)}
+            for e in felt
+            if e.intensity > 0
+        ],
+        "style": style_lines(persona.behavior),
+        "people": [
+            {
+                "name": p.display_name,
+                "feeling": affinity_words(p.affinity),
+                "history": messages_words(p.messages_exchanged),
+            }
+            for p in context.people
+        ],
+        "personas": [
+            {"name": t.name, "kind": t.kind, "strength": strength_words(t.strength)} for t in context.personas
+        ],
+        "memories": [
+            {"content": m.content.strip(), "when": date_in_words(m.created_at, context.now), "pinned": m.pinned}
+            for m in context.memories
+        ],
+        "instructions": [text.strip() for text in context.instructions if text.strip()],
+        "history": [
+            {"author": h.author, "content": h.content.strip(), "is_self": h.is_self} for h in _fit_history(context)
+        ],
+        "channel": context.channel,
+        "tools": list(context.tools),
+        "today": f"{context.now.strftime('%A')} {context.now.day} {context.now.strftime('%B %Y')}",
+    }
+
+
+def render_system_prompt(context: PromptContext) -> str:
+    """The system prompt (``prompts/system.j2``)."""
+    return render_template("system.j2", **prompt_variables(context))
+
+
+def current_message(context: PromptContext) -> str:
+    """The message being answered, as the model sees it: "Author: text"."""
+    return f"{context.author}: {context.message}"
+
+
+def build_messages(context: PromptContext) -> list[dict[str, Any]]:
+    """The chat-completions messages: the system prompt, then the message being answered."""
+    user: dict[str, Any] = {"role": "user", "content": current_message(context)}
+    name = message_name(context.author)
+    if name:
+        user["name"] = name
+    return [{"role": "system", "content": render_system_prompt(context)}, user]
+
+
+def build_request(
+    context: PromptContext,
+    *,
+    tools: Sequence[Mapping[str, Any]] | None = None,
+    max_tokens: int | None = 400,
+    temperature: float | None = 0.8,
+) -> ChatRequest:
+    """A :class:`~bot.llm.base.ChatRequest` for the context (with the voice the offline responder needs)."""
+    persona = context.persona
+    return ChatRequest(
+        system=render_system_prompt(context),
+        messages=(ChatMessage(role="user", content=current_message(context), name=context.author),),
+        tools=tuple(tools) if tools else None,
+        max_tokens=max_tokens,
+        temperature=temperature,
+        voice=Voice(
+            persona_id=persona.id,
+            name=persona.name,
+            traits=dict(persona.traits),
+            mood=pad.describe(context.mood) if context.mood is not None else "neutral",
+            behavior=persona.behavior,
+            author=context.author,
+            message=context.message,
+        ),
+    )

@@ -1,0 +1,162 @@
+"""Persona embeds and views: list, profile (with privacy applied), delete confirmation, templates."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import discord
+
+from bot.core import personality
+from bot.services.personas import PersonaRecord, PersonaSummary
+from bot.ui.wizard import BRAND_COLOUR, CHART_FILENAME, DESCRIPTION_MAX, FIELD_VALUE_MAX, HANDLER_COG, clip, traits_text
+
+PERSONA_TEMPLATE = r"persona:(?P<persona>\d+):(?P<action>delete|keep)"
+TABLE_NAMES = {
+    "memory_configs": "memory settings",
+    "emotional_states": "emotional state",
+    "active_emotions": "active emotions",
+    "emotional_events": "emotional events",
+    "learned_responses": "learned responses",
+    "memories": "memories",
+    "consent_records": "consent records",
+    "custom_behaviors": "custom behaviours",
+    "person_relationships": "relationships with people",
+    "persona_relationships": "relationships with personas",
+    "achievements": "achievements",
+    "timeline_events": "timeline events",
+    "follows": "follows",
+    "subscription_tiers": "subscription tiers",
+    "subscriptions": "subscriptions",
+    "endorsements": "endorsements",
+    "retirement_plans": "retirement plan",
+    "legacy_archives": "legacy archive",
+    "wizard_drafts": "edit drafts",
+    "channel_bindings": "channel activations",
+}
+
+
+class PersonaButton(discord.ui.DynamicItem[discord.ui.Button], template=PERSONA_TEMPLATE):  # type: ignore[type-arg]
+    """Delete confirmation buttons; they carry the persona id and survive restarts."""
+
+    def __init__(
+        self,
+        persona_id: int,
+        action: str,
+        *,
+        label: str = "",
+        style: discord.ButtonStyle = discord.ButtonStyle.secondary,
+    ) -> None:
+        super().__init__(
+            discord.ui.Button(label=label or None, style=style, custom_id=f"persona:{persona_id}:{action}")
+        )
+        self.persona_id = persona_id
+        self.action = action
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> PersonaButton:
+        return cls(int(match["persona"]), match["action"])
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        handler: Any = interaction.client.get_cog(HANDLER_COG)  # type: ignore[attr-defined]
+        if handler is None:
+            await interaction.response.send_message("The persona commands are not loaded right now.", ephemeral=True)
+            return
+        await handler.on_persona_component(interaction, self.persona_id, self.action)
+
+
+def status_text(status: str, is_active: bool) -> str:
+    if status != "active":
+        return status
+    return "active, speaking" if is_active else "active, switched off"
+
+
+def list_embed(title: str, personas: Sequence[PersonaSummary], *, empty: str) -> discord.Embed:
+    embed = discord.Embed(title=clip(title, 256), colour=BRAND_COLOUR)
+    if not personas:
+        embed.description = empty
+        return embed
+    lines: list[str] = []
+    used = 0
+    for persona in personas:
+        line = f"**{discord.utils.escape_markdown(persona.name)}** · {status_text(persona.status, persona.is_active)}"
+        line += f" · <@{persona.owner_id}>"
+        if used + len(line) + 1 > DESCRIPTION_MAX - 40:
+            lines.append(f"... and {len(personas) - len(lines)} more")
+            break
+        lines.append(line)
+        used += len(line) + 1
+    embed.description = "\n".join(lines)
+    embed.set_footer(text=f"{len(personas)} persona{'s' if len(personas) != 1 else ''}")
+    return embed
+
+
+def profile_embed(
+    record: PersonaRecord,
+    *,
+    visible: Mapping[str, bool],
+    mood_words: str | None,
+    channel_ids: Sequence[int] = (),
+    with_chart: bool = False,
+) -> discord.Embed:
+    """The profile as ``visible`` allows (field -> may the viewer see it, from ``PrivacySettings.can_see``)."""
+    embed = discord.Embed(title=clip(record.name, 256), colour=BRAND_COLOUR)
+    if visible.get("description") and record.description:
+        embed.description = clip(record.description, DESCRIPTION_MAX)
+    if record.avatar_url:
+        embed.set_thumbnail(url=record.avatar_url)
+    embed.add_field(name="Owner", value=f"<@{record.owner_id}>")
+    embed.add_field(name="Status", value=status_text(record.status, record.is_active))
+    if visible.get("mood") and mood_words:
+        embed.add_field(name="Mood", value=mood_words)
+    if visible.get("traits"):
+        words = personality.describe_traits(record.traits)
+        embed.add_field(name="Personality", value=clip(", ".join(words) or "balanced", FIELD_VALUE_MAX), inline=False)
+        embed.add_field(name="Traits", value=clip(traits_text(record.traits), FIELD_VALUE_MAX), inline=False)
+        if with_chart:
+            embed.set_image(url=f"attachment://{CHART_FILENAME}")
+    if channel_ids:
+        embed.add_field(
+            name="Speaks in", value=clip(" ".join(f"<#{c}>" for c in channel_ids), FIELD_VALUE_MAX), inline=False
+        )
+    embed.set_footer(text=f"Created {record.created_at:%Y-%m-%d}")
+    return embed
+
+
+def describe_removed(removed: Mapping[str, int]) -> str:
+    parts = [f"{count} {TABLE_NAMES.get(table, table)}" for table, count in sorted(removed.items())]
+    return ", ".join(parts) if parts else "no other records"
+
+
+def delete_confirmation(record: PersonaRecord, removed: Mapping[str, int]) -> tuple[discord.Embed, discord.ui.View]:
+    embed = discord.Embed(
+        title=clip(f"Delete {record.name}?", 256),
+        description=clip(
+            f"This deletes **{discord.utils.escape_markdown(record.name)}** for good, with everything that belongs to "
+            f"it: {describe_removed(removed)}. It cannot be undone; export it first if you may want it back.",
+            DESCRIPTION_MAX,
+        ),
+        colour=discord.Colour.red(),
+    )
+    view = discord.ui.View(timeout=None)
+    view.add_item(PersonaButton(record.id, "delete", label="Delete for good", style=discord.ButtonStyle.danger))
+    view.add_item(PersonaButton(record.id, "keep", label="Keep it"))
+    return embed, view
+
+
+def templates_embed() -> discord.Embed:
+    embed = discord.Embed(
+        title="Personality templates",
+        description="Start from one with `/persona create template:<name>`, then fine-tune.",
+        colour=BRAND_COLOUR,
+    )
+    for template in personality.list_templates()[:25]:
+        embed.add_field(
+            name=clip(f"{template.emoji} {template.name}", 256),
+            value=clip(f"{template.description} · mood: {personality.mood_words(template.traits)}", FIELD_VALUE_MAX),
+            inline=False,
+        )
+    return embed

@@ -1,0 +1,722 @@
+"""What the wizard looks like: one embed and one view per step, the modals, and the persistent components.
+
+Every component's custom_id carries the draft id and the action (``wizard:<draft>:<action>[:<arg>]`` for buttons,
+``wizsel:<draft>:<action>`` for selects, ``wizmodal:<draft>:<kind>[:<page>]`` for modals). The components are
+:class:`discord.ui.DynamicItem`, so after a restart the new process still recognises them; all state is in the
+draft. Their callbacks hand the click to the cog (``WizardHandler``): the UI draws, it does not decide.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+import discord
+
+from bot.core import memory as memory_rules
+from bot.core import personality, quiz
+from bot.core import wizard as rules
+from bot.core.personas import PRIVACY_FIELDS, VISIBILITY, BehaviorSettings
+from bot.core.traits import ALL_TRAITS, label
+from bot.services.wizard import Draft
+
+BRAND_COLOUR = discord.Colour(0x7C5CFF)
+HANDLER_COG = "Personas"
+CHART_FILENAME = "traits.png"
+BUTTON_TEMPLATE = r"wizard:(?P<draft>\d+):(?P<action>[a-z-]+)(?::(?P<arg>[\w.-]+))?"
+SELECT_TEMPLATE = r"wizsel:(?P<draft>\d+):(?P<action>[a-z-]+)"
+MODAL_PATTERN = re.compile(r"wizmodal:(?P<draft>\d+):(?P<kind>basics|memory|traits)(?::(?P<page>\d))?")
+
+NAV_ROW = 4
+BUTTON_LABEL_MAX = 45  # the product limit for button labels (Discord allows 80)
+SELECT_TEXT_MAX = 100
+FIELD_VALUE_MAX = 1024
+DESCRIPTION_MAX = 4096
+EMBED_TOTAL_MAX = 6000
+MODAL_TEXT_MAX = 4000
+
+CHATTINESS_WORDS = {0: "never", 5: "rarely", 10: "now and then", 25: "often", 50: "half the time", 75: "mostly"}
+VISIBILITY_WORDS = {"owner": "only the owner", "server": "this server", "public": "everyone"}
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, with an ellipsis when cut."""
+    text = str(text)
+    return text if len(text) <= limit else text[: max(0, limit - 1)] + "…"
+
+
+# --------------------------------------------------------------------------------------------------- dispatch
+
+
+class WizardHandler(Protocol):
+    async def on_wizard_component(
+        self, interaction: discord.Interaction, draft_id: int, action: str, arg: str | None, values: list[str] | None
+    ) -> None: ...
+
+
+async def _dispatch(
+    interaction: discord.Interaction, draft_id: int, action: str, arg: str | None, values: list[str] | None
+) -> None:
+    handler: Any = interaction.client.get_cog(HANDLER_COG)  # type: ignore[attr-defined]
+    if handler is None:
+        await interaction.response.send_message("The persona commands are not loaded right now.", ephemeral=True)
+        return
+    await handler.on_wizard_component(interaction, draft_id, action, arg, values)
+
+
+class WizardButton(discord.ui.DynamicItem[discord.ui.Button], template=BUTTON_TEMPLATE):  # type: ignore[type-arg]
+    """A wizard button that survives restarts: its custom_id says which draft and what to do."""
+
+    def __init__(
+        self,
+        draft_id: int,
+        action: str,
+        arg: str | None = None,
+        *,
+        label: str | None = None,
+        style: discord.ButtonStyle = discord.ButtonStyle.secondary,
+        emoji: str | None = None,
+        disabled: bool = False,
+        row: int | None = None,
+    ) -> None:
+        custom_id = f"wizard:{draft_id}:{action}" + (f":{arg}" if arg else "")
+        super().__init__(
+            discord.ui.Button(
+                label=clip(label, BUTTON_LABEL_MAX) if label else None,
+                style=style,
+                emoji=emoji,
+                disabled=disabled,
+                custom_id=custom_id,
+                row=row,
+            )
+        )
+        self.draft_id = draft_id
+        self.action = action
+        self.arg = arg
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> WizardButton:
+        return cls(int(match["draft"]), match["action"], match["arg"])
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await _dispatch(interaction, self.draft_id, self.action, self.arg, None)
+
+
+class WizardSelect(discord.ui.DynamicItem[discord.ui.Select], template=SELECT_TEMPLATE):  # type: ignore[type-arg]
+    """A wizard select that survives restarts; the chosen values go to the handler."""
+
+    def __init__(
+        self,
+        draft_id: int,
+        action: str,
+        options: list[discord.SelectOption] | None = None,
+        *,
+        placeholder: str | None = None,
+        min_values: int = 1,
+        max_values: int = 1,
+        row: int | None = None,
+        item: discord.ui.Select | None = None,  # type: ignore[type-arg]
+    ) -> None:
+        if item is None:
+            options = (options or [])[:25]
+            item = discord.ui.Select(
+                custom_id=f"wizsel:{draft_id}:{action}",
+                options=options,
+                placeholder=clip(placeholder, 150) if placeholder else None,
+                min_values=min_values,
+                max_values=min(max_values, len(options)) if options else max_values,
+                row=row,
+            )
+        super().__init__(item)
+        self.draft_id = draft_id
+        self.action = action
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> WizardSelect:
+        return cls(int(match["draft"]), match["action"], item=item)  # type: ignore[arg-type]
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await _dispatch(interaction, self.draft_id, self.action, None, list(self.item.values))
+
+
+def option(label_: str, value: str, description: str | None = None, *, default: bool = False, emoji: str | None = None):
+    """A select option with Discord's 100-character limits applied."""
+    return discord.SelectOption(
+        label=clip(label_, SELECT_TEXT_MAX),
+        value=clip(value, SELECT_TEXT_MAX),
+        description=clip(description, SELECT_TEXT_MAX) if description else None,
+        default=default,
+        emoji=emoji,
+    )
+
+
+# --------------------------------------------------------------------------------------------------- pieces
+
+
+def bar(value: float, width: int = 10) -> str:
+    filled = max(0, min(width, round(value / 100 * width)))
+    return "█" * filled + "░" * (width - filled)
+
+
+def traits_text(traits: Mapping[str, float], highlight: str | None = None) -> str:
+    lines = []
+    for trait in ALL_TRAITS:
+        mark = "▶ " if trait == highlight else ""
+        lines.append(f"`{bar(traits[trait])}` {traits[trait]:>3.0f} {mark}{label(trait)}")
+    return "\n".join(lines)
+
+
+def needs_chart(draft: Draft) -> bool:
+    """Whether this step's message shows the radar chart (so the cog renders it, off the event loop)."""
+    data = draft.data
+    if data.get("traits") is None:
+        return False
+    if draft.step == rules.TOTAL_STEPS:
+        return True
+    return draft.step == 2 and not data.get("quiz") and not data.get("adjust")
+
+
+def _base_embed(draft: Draft, description: str) -> discord.Embed:
+    title = f"Step {draft.step} of {rules.TOTAL_STEPS}: {rules.STEP_TITLES[draft.step - 1]}"
+    if draft.editing_persona_id is not None:
+        title += " (editing)"
+    embed = discord.Embed(title=title, description=clip(description, DESCRIPTION_MAX), colour=BRAND_COLOUR)
+    embed.set_footer(text="Only you can use these buttons. Your draft is kept for 24 hours.")
+    return embed
+
+
+def _nav(view: discord.ui.View, draft: Draft, *, next_label: str = "Next") -> None:
+    view.add_item(WizardButton(draft.id, "back", label="Back", disabled=draft.step == 1, row=NAV_ROW))
+    if draft.step < rules.TOTAL_STEPS:
+        view.add_item(WizardButton(draft.id, "next", label=next_label, style=discord.ButtonStyle.primary, row=NAV_ROW))
+    view.add_item(WizardButton(draft.id, "cancel", label="Cancel", style=discord.ButtonStyle.danger, row=NAV_ROW))
+
+
+def _yes(value: bool) -> str:
+    return "yes" if value else "no"
+
+
+# --------------------------------------------------------------------------------------------------- steps
+
+
+def _step_basics(draft: Draft, in_dm: bool) -> tuple[discord.Embed, discord.ui.View]:
+    data = draft.data
+    text = "Who is your persona? Give it a name, and optionally a description and an avatar link."
+    if in_dm:
+        text += (
+            "\n\nYou can also just type here: your first message is the name, the next the description; "
+            "send an image for the avatar. Type `next` to go on."
+        )
+    embed = _base_embed(draft, text)
+    embed.add_field(name="Name", value=clip(data.get("name") or "*not set yet*", FIELD_VALUE_MAX), inline=False)
+    embed.add_field(name="Description", value=clip(data.get("description") or "*none*", FIELD_VALUE_MAX), inline=False)
+    embed.add_field(name="Avatar", value=clip(data.get("avatar_url") or "*none*", FIELD_VALUE_MAX), inline=False)
+    if data.get("avatar_url"):
+        embed.set_thumbnail(url=data["avatar_url"])
+    view = discord.ui.View(timeout=None)
+    view.add_item(
+        WizardButton(draft.id, "open-basics", label="Edit basic info", style=discord.ButtonStyle.primary, row=0)
+    )
+    _nav(view, draft)
+    return embed, view
+
+
+def _quiz_view(draft: Draft, progress: rules.QuizProgress) -> tuple[discord.Embed, discord.ui.View]:
+    stem = next((i.stem for i in quiz.instruments() if i.id == progress.instrument), "")
+    text = (
+        f"**{progress.instrument_name}: question {progress.number} of {progress.total}**\n\n"
+        f"{stem} **{progress.text}**\n\n{quiz.instructions()}"
+    )
+    embed = _base_embed(draft, text)
+    view = discord.ui.View(timeout=None)
+    for value, answer in enumerate(quiz.answer_labels(), start=1):
+        chosen = progress.previous_answer == value
+        style = discord.ButtonStyle.success if chosen else discord.ButtonStyle.secondary
+        view.add_item(WizardButton(draft.id, "answer", str(value), label=answer, style=style, row=0))
+    view.add_item(WizardButton(draft.id, "quiz-back", label="Previous question", disabled=progress.number == 1, row=1))
+    view.add_item(WizardButton(draft.id, "quiz-stop", label="Stop questionnaire", row=1))
+    _nav(view, draft)
+    return embed, view
+
+
+def _adjust_view(draft: Draft) -> tuple[discord.Embed, discord.ui.View]:
+    data = draft.data
+    current = (data.get("adjust") or {}).get("trait") or ALL_TRAITS[0]
+    traits = data["traits"]
+    text = (
+        f"Pick a trait, then nudge it; or type values, five at a time.\n\n{traits_text(traits, current)}\n\n"
+        f"Mood: **{personality.mood_words(traits)}**"
+    )
+    embed = _base_embed(draft, text)
+    view = discord.ui.View(timeout=None)
+    view.add_item(
+        WizardSelect(
+            draft.id,
+            "adjust-trait",
+            [option(f"{label(t)} ({traits[t]:.0f})", t, default=t == current) for t in ALL_TRAITS],
+            placeholder="Trait to adjust",
+            row=0,
+        )
+    )
+    for key, delta in rules.NUDGES.items():
+        view.add_item(WizardButton(draft.id, "nudge", key, label=f"{delta:+d}", row=1))
+    view.add_item(WizardButton(draft.id, "adjust-done", label="Done", style=discord.ButtonStyle.success, row=1))
+    for page, names in enumerate(rules.TRAIT_PAGES):
+        first = ALL_TRAITS.index(names[0]) + 1
+        view.add_item(
+            WizardButton(
+                draft.id, "open-traits", str(page), label=f"Type traits {first}-{first + len(names) - 1}", row=2
+            )
+        )
+    _nav(view, draft)
+    return embed, view
+
+
+def _personality_summary(data: Mapping[str, Any]) -> str:
+    chosen = data.get("personality") or {}
+    mode = chosen.get("mode")
+    if mode == "template" and chosen.get("template"):
+        template = personality.get_template(chosen["template"])
+        return f"From the template {template.emoji} **{template.name}**."
+    if mode == "quiz":
+        return "From your answers to the questionnaire."
+    if mode == "random":
+        leanings = chosen.get("leanings") or []
+        return "Random" + (f", leaning {', '.join(leanings)}." if leanings else ".")
+    if mode == "manual":
+        return "Adjusted by hand."
+    return "The current personality."
+
+
+def _step_personality(draft: Draft) -> tuple[discord.Embed, discord.ui.View]:
+    data = draft.data
+    progress = rules.quiz_progress(data)
+    if progress is not None:
+        return _quiz_view(draft, progress)
+    if data.get("adjust") and data.get("traits") is not None:
+        return _adjust_view(draft)
+    traits = data.get("traits")
+    if traits is None:
+        text = (
+            "How should your persona be? Pick a template, answer a questionnaire, roll a random one, or set it by hand."
+        )
+    else:
+        text = (
+            f"{_personality_summary(data)} Default mood: **{personality.mood_words(traits)}**.\n\n"
+            f"{traits_text(traits)}\n\nFine-tune with **Adjust by hand**, or choose again."
+        )
+    embed = _base_embed(draft, text)
+    if traits is not None:
+        embed.set_image(url=f"attachment://{CHART_FILENAME}")
+    view = discord.ui.View(timeout=None)
+    current = (data.get("personality") or {}).get("template")
+    view.add_item(
+        WizardSelect(
+            draft.id,
+            "template",
+            [
+                option(t.name, t.id, t.description, default=t.id == current, emoji=t.emoji)
+                for t in personality.list_templates()
+            ],
+            placeholder="Choose a template",
+            row=0,
+        )
+    )
+    for instrument in quiz.instruments()[:2]:
+        view.add_item(
+            WizardButton(
+                draft.id,
+                "quiz",
+                instrument.id,
+                label=f"{instrument.name} ({instrument.question_count} questions)",
+                row=1,
+            )
+        )
+    view.add_item(WizardButton(draft.id, "random", label="Random", emoji="🎲", row=1))
+    view.add_item(WizardButton(draft.id, "adjust", label="Adjust by hand", row=1))
+    leanings = (data.get("personality") or {}).get("leanings") or []
+    choices = personality.list_leanings()
+    view.add_item(
+        WizardSelect(
+            draft.id,
+            "leanings",
+            [option(lean.label, lean.id, default=lean.id in leanings) for lean in choices],
+            placeholder="Leanings for Random (optional)",
+            min_values=0,
+            max_values=len(choices),
+            row=2,
+        )
+    )
+    _nav(view, draft)
+    return embed, view
+
+
+def _memory_description(name: str) -> str:
+    config = memory_rules.preset(name)
+    return (
+        f"{config.hot_memory_size} hot, {config.warm_memory_size} warm, cold kept {config.cold_memory_retention_days} "
+        f"days, {config.decay_function} decay {config.decay_rate:g}/day"
+    )
+
+
+def _step_memory(draft: Draft) -> tuple[discord.Embed, discord.ui.View]:
+    data = draft.data
+    memory = data["memory"]
+    chosen = data.get("memory_preset") or "custom"
+    embed = _base_embed(
+        draft,
+        "How much should your persona remember, and how fast should it forget? Pick a preset, or set the numbers.",
+    )
+    embed.add_field(name="Preset", value=chosen)
+    embed.add_field(name="Hot / warm memories", value=f"{memory['hot_memory_size']} / {memory['warm_memory_size']}")
+    embed.add_field(name="Cold kept", value=f"{memory['cold_memory_retention_days']} days")
+    embed.add_field(name="Decay", value=f"{memory['decay_function']}, {memory['decay_rate']:g} per day")
+    embed.add_field(name="Capacity", value=f"{memory['max_entities']} memories, {memory['max_memory_size_mb']:g} MB")
+    view = discord.ui.View(timeout=None)
+    view.add_item(
+        WizardSelect(
+            draft.id,
+            "memory-preset",
+            [
+                option(name.capitalize(), name, _memory_description(name), default=name == chosen)
+                for name in memory_rules.preset_names()
+            ],
+            placeholder="Memory preset",
+            row=0,
+        )
+    )
+    view.add_item(WizardButton(draft.id, "open-memory", label="Advanced settings", row=1))
+    _nav(view, draft)
+    return embed, view
+
+
+def _step_behavior(draft: Draft) -> tuple[discord.Embed, discord.ui.View]:
+    behavior = draft.data["behavior"]
+    embed = _base_embed(draft, "When and how should your persona speak?")
+    when = [word for word, flag in rules.REPLY_WHEN.items() if behavior[flag]]
+    embed.add_field(name="Replies when", value=", ".join(when) or "never addressed", inline=False)
+    level = behavior["chattiness"]
+    embed.add_field(name="Other messages", value=f"{CHATTINESS_WORDS.get(level, 'always')} ({level}%)")
+    embed.add_field(name="Verbosity", value=behavior["verbosity"])
+    embed.add_field(name="Formality", value=behavior["formality"])
+    embed.add_field(name="Emoji", value=behavior["emoji_use"])
+    embed.add_field(name="Replies in threads", value=_yes(behavior["reply_in_threads"]))
+    view = discord.ui.View(timeout=None)
+    view.add_item(
+        WizardSelect(
+            draft.id,
+            "reply-when",
+            [
+                option("When mentioned", "mentioned", default=behavior["reply_when_mentioned"]),
+                option("When addressed by name", "named", default=behavior["reply_when_named"]),
+                option("When replied to", "replied", default=behavior["reply_when_replied_to"]),
+            ],
+            placeholder="Reply when...",
+            min_values=0,
+            max_values=3,
+            row=0,
+        )
+    )
+    view.add_item(
+        WizardSelect(
+            draft.id,
+            "chattiness",
+            [
+                option(f"Any other message: {CHATTINESS_WORDS.get(n, 'always')} ({n}%)", str(n), default=n == level)
+                for n in rules.CHATTINESS_LEVELS
+            ],
+            placeholder="Chattiness",
+            row=1,
+        )
+    )
+    view.add_item(
+        WizardSelect(
+            draft.id,
+            "verbosity",
+            [option(f"Verbosity: {v}", v, default=v == behavior["verbosity"]) for v in BehaviorSettings.VERBOSITY],
+            row=2,
+        )
+    )
+    view.add_item(
+        WizardSelect(
+            draft.id,
+            "formality",
+            [option(f"Formality: {v}", v, default=v == behavior["formality"]) for v in BehaviorSettings.FORMALITY],
+            row=3,
+        )
+    )
+    _nav(view, draft)
+    view.add_item(WizardButton(draft.id, "emoji", label=f"Emoji: {behavior['emoji_use']}", row=NAV_ROW))
+    view.add_item(
+        WizardButton(draft.id, "threads", label=f"Threads: {_yes(behavior['reply_in_threads'])}", row=NAV_ROW)
+    )
+    return embed, view
+
+
+def _step_privacy(draft: Draft) -> tuple[discord.Embed, discord.ui.View]:
+    data = draft.data
+    privacy = data["privacy"]
+    target = data.get("privacy_field") or PRIVACY_FIELDS[0]
+    lines = [
+        f"{'▶ ' if name == target else ''}**{name}**: {VISIBILITY_WORDS[privacy['visibility'][name]]}"
+        for name in PRIVACY_FIELDS
+    ]
+    embed = _base_embed(
+        draft,
+        "Who sees what (pick a field, then who may see it), and what your persona may remember.\n\n" + "\n".join(lines),
+    )
+    embed.add_field(name="Remembers what people say", value=_yes(privacy["remember_people"]))
+    embed.add_field(name="Asks first", value=_yes(privacy["ask_before_remembering"]))
+    embed.add_field(name="Encrypts sensitive memories", value=_yes(data["memory"].get("encrypt_sensitive", False)))
+    embed.add_field(name="Shareable", value=_yes(privacy["shareable"]))
+    view = discord.ui.View(timeout=None)
+    view.add_item(
+        WizardSelect(
+            draft.id,
+            "privacy-field",
+            [
+                option(
+                    name.capitalize(),
+                    name,
+                    f"visible to {VISIBILITY_WORDS[privacy['visibility'][name]]}",
+                    default=name == target,
+                )
+                for name in PRIVACY_FIELDS
+            ],
+            placeholder="Field",
+            row=0,
+        )
+    )
+    for level in VISIBILITY:
+        current = privacy["visibility"][target] == level
+        view.add_item(
+            WizardButton(
+                draft.id,
+                "visibility",
+                level,
+                label=f"{label(target)}: {level}",
+                style=discord.ButtonStyle.success if current else discord.ButtonStyle.secondary,
+                row=1,
+            )
+        )
+    view.add_item(
+        WizardButton(draft.id, "remember", label=f"Remember people: {_yes(privacy['remember_people'])}", row=2)
+    )
+    view.add_item(WizardButton(draft.id, "ask", label=f"Ask first: {_yes(privacy['ask_before_remembering'])}", row=2))
+    view.add_item(
+        WizardButton(
+            draft.id,
+            "encrypt",
+            label=f"Encrypt sensitive: {_yes(data['memory'].get('encrypt_sensitive', False))}",
+            row=2,
+        )
+    )
+    view.add_item(WizardButton(draft.id, "shareable", label=f"Shareable: {_yes(privacy['shareable'])}", row=2))
+    _nav(view, draft)
+    return embed, view
+
+
+def review_fields(embed: discord.Embed, data: Mapping[str, Any]) -> None:
+    """The whole persona, field by field (shared by the review step)."""
+    behavior = data["behavior"]
+    memory = data["memory"]
+    privacy = data["privacy"]
+    embed.add_field(name="Name", value=clip(data.get("name") or "*not set*", FIELD_VALUE_MAX))
+    embed.add_field(name="Memory", value=f"{data.get('memory_preset')}: {memory['hot_memory_size']} hot")
+    if data.get("traits") is not None:
+        embed.add_field(name="Default mood", value=personality.mood_words(data["traits"]))
+    embed.add_field(name="Description", value=clip(data.get("description") or "*none*", FIELD_VALUE_MAX), inline=False)
+    when = [word for word, flag in rules.REPLY_WHEN.items() if behavior[flag]]
+    embed.add_field(
+        name="Behaviour",
+        value=clip(
+            f"replies when {', '.join(when) or 'never'}; other messages {behavior['chattiness']}%; "
+            f"{behavior['verbosity']}, {behavior['formality']}, emoji {behavior['emoji_use']}, "
+            f"threads {_yes(behavior['reply_in_threads'])}",
+            FIELD_VALUE_MAX,
+        ),
+        inline=False,
+    )
+    shown = ", ".join(f"{k} {v}" for k, v in privacy["visibility"].items())
+    embed.add_field(
+        name="Privacy",
+        value=clip(
+            f"{shown}; remembers people {_yes(privacy['remember_people'])} (asks first "
+            f"{_yes(privacy['ask_before_remembering'])}); encrypts sensitive "
+            f"{_yes(memory.get('encrypt_sensitive', False))}; shareable {_yes(privacy['shareable'])}",
+            FIELD_VALUE_MAX,
+        ),
+        inline=False,
+    )
+
+
+def _step_review(draft: Draft) -> tuple[discord.Embed, discord.ui.View]:
+    data = draft.data
+    missing = rules.first_invalid_step(data)
+    text = "Here is your persona. Create it, or go back to any step."
+    if draft.editing_persona_id is not None:
+        text = "Here are the persona's settings. Save your changes, or go to any step."
+    if missing is not None:
+        text += f"\n\n⚠️ Step {missing} ({rules.STEP_TITLES[missing - 1]}) is not complete yet."
+    embed = _base_embed(draft, text)
+    review_fields(embed, data)
+    if data.get("traits") is not None:
+        embed.set_image(url=f"attachment://{CHART_FILENAME}")
+    view = discord.ui.View(timeout=None)
+    finish = "Save changes" if draft.editing_persona_id is not None else "Create persona"
+    view.add_item(WizardButton(draft.id, "create", label=finish, style=discord.ButtonStyle.success, row=0))
+    for step in range(1, rules.TOTAL_STEPS):
+        view.add_item(WizardButton(draft.id, "goto", str(step), label=f"{step}. {rules.STEP_TITLES[step - 1]}", row=1))
+    _nav(view, draft)
+    return embed, view
+
+
+def wizard_message(draft: Draft, *, in_dm: bool = False) -> tuple[discord.Embed, discord.ui.View]:
+    """The embed and view for the draft's current step (attach the chart when :func:`needs_chart`)."""
+    builders = {
+        2: _step_personality,
+        3: _step_memory,
+        4: _step_behavior,
+        5: _step_privacy,
+        6: _step_review,
+    }
+    if draft.step == 1:
+        return _step_basics(draft, in_dm)
+    return builders[draft.step](draft)
+
+
+def chart_file(png: bytes) -> discord.File:
+    return discord.File(io.BytesIO(png), filename=CHART_FILENAME)
+
+
+def resume_prompt(draft: Draft, template: str | None) -> tuple[discord.Embed, discord.ui.View]:
+    """'You have a persona in progress': resume it, or start over."""
+    name = draft.data.get("name") or "an unnamed persona"
+    embed = discord.Embed(
+        title="Resume your persona?",
+        description=clip(
+            f"You have a persona in progress: **{name}**, at step {draft.step} of {rules.TOTAL_STEPS} "
+            f"({rules.STEP_TITLES[draft.step - 1]}). Resume it, or start over (the draft is discarded).",
+            DESCRIPTION_MAX,
+        ),
+        colour=BRAND_COLOUR,
+    )
+    view = discord.ui.View(timeout=None)
+    view.add_item(WizardButton(draft.id, "show", label="Resume", style=discord.ButtonStyle.primary))
+    view.add_item(WizardButton(draft.id, "restart", template, label="Start over", style=discord.ButtonStyle.danger))
+    return embed, view
+
+
+def template_choices(current: str) -> list[tuple[str, str]]:
+    """(label, id) of the templates matching what was typed, for autocomplete (at most 25, labels <= 100)."""
+    needle = current.strip().lower()
+    return [
+        (clip(f"{t.emoji} {t.name}: {t.description}", 100), t.id)
+        for t in personality.list_templates()
+        if needle in t.id or needle in t.name.lower()
+    ][:25]
+
+
+def done_embed(title: str, text: str) -> discord.Embed:
+    return discord.Embed(title=clip(title, 256), description=clip(text, DESCRIPTION_MAX), colour=BRAND_COLOUR)
+
+
+# --------------------------------------------------------------------------------------------------- modals
+
+
+class WizardModal(discord.ui.Modal):
+    """A wizard form. Its submission is handled by the cog's interaction listener (by custom_id), so a form
+    opened before a restart is still understood after it."""
+
+    def __init__(self, draft_id: int, kind: str, title: str, page: int | None = None) -> None:
+        custom_id = f"wizmodal:{draft_id}:{kind}" + (f":{page}" if page is not None else "")
+        super().__init__(title=clip(title, 45), custom_id=custom_id, timeout=900)
+
+
+def basics_modal(draft: Draft) -> discord.ui.Modal:
+    data = draft.data
+    modal = WizardModal(draft.id, "basics", "Basic info")
+    modal.add_item(
+        discord.ui.TextInput(
+            label="Name", custom_id="name", default=data.get("name") or None, max_length=80, required=True
+        )
+    )
+    modal.add_item(
+        discord.ui.TextInput(
+            label="Description",
+            custom_id="description",
+            style=discord.TextStyle.paragraph,
+            default=clip(data.get("description") or "", MODAL_TEXT_MAX) or None,
+            max_length=MODAL_TEXT_MAX,
+            required=False,
+        )
+    )
+    modal.add_item(
+        discord.ui.TextInput(
+            label="Avatar URL",
+            custom_id="avatar_url",
+            default=data.get("avatar_url") or None,
+            placeholder="https://...",
+            max_length=2048,
+            required=False,
+        )
+    )
+    return modal
+
+
+def memory_modal(draft: Draft) -> discord.ui.Modal:
+    memory = draft.data["memory"]
+    modal = WizardModal(draft.id, "memory", "Memory: advanced")
+    labels = {
+        "hot_memory_size": "Hot memories (used first)",
+        "warm_memory_size": "Warm memories (searchable)",
+        "cold_memory_retention_days": "Days cold memories are kept",
+        "decay_function": "Decay: linear, exponential or logarithmic",
+        "decay_rate": "Decay rate per day (0 = never)",
+    }
+    for name in rules.MEMORY_MODAL_FIELDS:
+        value = memory[name]
+        modal.add_item(
+            discord.ui.TextInput(
+                label=clip(labels[name], 45),
+                custom_id=name,
+                default=f"{value:g}" if isinstance(value, float) else str(value),
+                max_length=20,
+            )
+        )
+    return modal
+
+
+def traits_modal(draft: Draft, page: int) -> discord.ui.Modal:
+    names = rules.TRAIT_PAGES[page]
+    traits = draft.data.get("traits") or {}
+    modal = WizardModal(draft.id, "traits", f"Traits ({page + 1} of {len(rules.TRAIT_PAGES)})", page=page)
+    for name in names:
+        value = traits.get(name, 50.0)
+        modal.add_item(
+            discord.ui.TextInput(label=f"{label(name)} (0-100)", custom_id=name, default=f"{value:g}", max_length=6)
+        )
+    return modal
+
+
+def modal_values(data: Mapping[str, Any]) -> dict[str, str]:
+    """The text fields of a modal submission's raw data, by custom_id (rows and labelled components alike)."""
+    values: dict[str, str] = {}
+
+    def visit(component: Mapping[str, Any]) -> None:
+        if "custom_id" in component and "value" in component:
+            values[str(component["custom_id"])] = str(component["value"])
+        for child in component.get("components") or []:
+            visit(child)
+        if isinstance(component.get("component"), Mapping):
+            visit(component["component"])
+
+    for row in data.get("components") or []:
+        visit(row)
+    return values

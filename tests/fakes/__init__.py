@@ -1,0 +1,1 @@
+"""Real, small stand-ins for outside services (run on loopback), for tests."""
