@@ -1,0 +1,98 @@
+"""``/admin``: server settings, for members with Manage Server.
+
+The group is defined once, guild-only and hidden from members without Manage Server (Discord's
+``default_member_permissions``, which a server may override for its own roles); every subcommand also passes the
+caller's real permission to its service, which refuses without it. Add a setting as one more
+``@admin.command`` method here (``channel`` and ``verify`` are planned), each translating options to one service
+call and its result to a reply.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.core import emotions as core
+from bot.core.errors import DomainError
+from bot.db.types import utcnow
+from bot.services import guild_settings
+from bot.ui import mood as mood_ui
+
+if TYPE_CHECKING:
+    from bot.app import PersonaHubBot
+
+
+def can_manage_guild(interaction: discord.Interaction) -> bool:
+    """The caller's Manage Server permission where they ask from (False in DMs)."""
+    return bool(interaction.guild_id is not None and interaction.permissions.manage_guild)
+
+
+def _guild_id(interaction: discord.Interaction) -> int:
+    if interaction.guild_id is None:
+        raise DomainError("Server settings can only be changed in a server.")
+    return interaction.guild_id
+
+
+class AdminCog(commands.Cog):
+    admin = app_commands.Group(
+        name="admin",
+        description="Server settings (Manage Server).",
+        default_permissions=discord.Permissions(manage_guild=True),
+        guild_only=True,
+    )
+
+    def __init__(self, bot: PersonaHubBot) -> None:
+        self.bot = bot
+
+    async def trigger_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        typed = current.strip().lower()
+        options = [(name, f"{name}: {core.trigger_description(name)}") for name in core.trigger_names()]
+        options.append(("none", "none: remove the server's mapping (use the default)"))
+        return [
+            app_commands.Choice(name=mood_ui.clip(label, 100), value=value)
+            for value, label in options
+            if not typed or typed in label.lower()
+        ][:25]
+
+    @admin.command(name="reactions", description="The server's reaction map: list it, look up or set an emoji.")
+    @app_commands.describe(
+        emoji="An emoji (Unicode or this server's); alone: what it triggers here",
+        trigger="The trigger it stands for, or 'none' to use the default again",
+    )
+    @app_commands.autocomplete(trigger=trigger_autocomplete)
+    async def reactions(
+        self,
+        interaction: discord.Interaction,
+        emoji: app_commands.Range[str, 1, 100] | None = None,
+        trigger: app_commands.Range[str, 1, 32] | None = None,
+    ) -> None:
+        guild_id = _guild_id(interaction)
+        manage = can_manage_guild(interaction)
+        if trigger is not None and emoji is None:
+            raise DomainError("Give the emoji to map as well (emoji option).")
+        if trigger is None:
+            async with self.bot.db.session() as session:
+                entries = await guild_settings.describe_reactions(
+                    session, guild_id=guild_id, can_manage_guild=manage, emoji=emoji
+                )
+            if emoji is None:
+                embed = mood_ui.reaction_map_embed(entries, guild_settings.MAX_REACTION_ENTRIES)
+                await interaction.response.send_message(embed=embed, ephemeral=True)
+            else:
+                await interaction.response.send_message(mood_ui.reaction_entry_message(entries[0]), ephemeral=True)
+            return
+        assert emoji is not None
+        async with self.bot.db.transaction() as session:
+            change = await guild_settings.set_reaction(
+                session, guild_id=guild_id, can_manage_guild=manage, emoji=emoji, trigger=trigger, now=utcnow()
+            )
+        await interaction.response.send_message(mood_ui.reaction_change_message(change), ephemeral=True)
+
+
+async def setup(bot: PersonaHubBot) -> None:
+    await bot.add_cog(AdminCog(bot))

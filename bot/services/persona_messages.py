@@ -1,0 +1,217 @@
+"""Which messages are a persona's, and the reads the ``/mood`` commands need around them.
+
+**Persona messages.** A persona speaks through its channel's webhook (or the bot speaks on its behalf); whoever
+sends the message calls :func:`record` right after Discord accepted it, in its own short transaction. Reactions
+on those messages are the persona's emotional triggers: the reaction listener asks :func:`lookup` (or
+:func:`persona_for_message`) which persona, if any, a message belongs to. Rows go with their persona (``ON DELETE
+CASCADE``), so a deleted persona's messages stop counting.
+
+**Mood access.** :func:`mood_access` is the one rule for who may read a persona's emotions: anyone who may see
+the persona and its ``mood`` privacy field for the present mood; its owner only for history, patterns and the
+event list (:func:`recent_events`, for feedback). Feedback itself is checked by
+:func:`bot.services.emotions.feedback`.
+
+Plain ids and data in and out; the caller owns the transaction. SQLite runs inline with one connection per
+process: nothing here awaits anything but its own session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql as pg_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core.errors import DomainError, NotFound, PermissionDenied
+from bot.db import models
+from bot.services import personas
+from bot.services.personas import Actor, PersonaRecord
+
+_M = models.PersonaMessage
+_E = models.EmotionalEvent
+_P = models.Persona
+
+# recent_events(): the newest events scanned when the caller filters by text.
+EVENT_SCAN_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class PersonaMessageView:
+    """A persona's message, with what the reaction listener needs to know about its persona now."""
+
+    message_id: int
+    persona_id: int
+    guild_id: int | None
+    channel_id: int
+    via_webhook: bool
+    react_with_mood: bool
+
+
+@dataclass(frozen=True)
+class EventSummary:
+    """One emotional event, for choosing it (``/mood feedback``)."""
+
+    id: int
+    created_at: datetime
+    trigger: str
+    emoji: str | None
+    emotion_type: str | None
+    intensity: float
+    user_id: int | None
+    feedback_verdict: str | None
+
+
+# ----------------------------------------------------------------------------------------------------
+# Persona messages
+
+
+def _check_id(value: int, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**63:
+        raise DomainError(f"The {what} must be a Discord id (a positive integer).")
+    return value
+
+
+async def record(
+    session: AsyncSession,
+    *,
+    message_id: int,
+    persona_id: int,
+    guild_id: int | None,
+    channel_id: int,
+    via_webhook: bool = True,
+    now: datetime,
+) -> bool:
+    """Remember that ``persona_id`` sent ``message_id``. Idempotent: recording the same message again changes
+    nothing (the first record wins). Returns whether a row was written. A persona that does not exist is
+    :class:`NotFound`."""
+    _check_id(message_id, "message id")
+    _check_id(channel_id, "channel id")
+    if guild_id is not None:
+        _check_id(guild_id, "server id")
+    if now.tzinfo is None:
+        raise DomainError("The time must be timezone-aware (UTC).")
+    exists = (await session.execute(select(_P.id).where(_P.id == persona_id))).scalar_one_or_none()
+    if exists is None:
+        raise NotFound("That persona does not exist (it may have been deleted).")
+    table = _M.__table__  # type: ignore[attr-defined]
+    maker = pg_dialect.insert if session.get_bind().dialect.name == "postgresql" else sqlite_dialect.insert
+    statement = (
+        maker(table)
+        .values(
+            message_id=message_id,
+            persona_id=persona_id,
+            guild_id=guild_id,
+            channel_id=channel_id,
+            via_webhook=via_webhook,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=[table.c.message_id])
+    )
+    result = await session.execute(statement)
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def persona_for_message(session: AsyncSession, message_id: int) -> int | None:
+    """The persona that sent ``message_id``, or None (not a persona's message, or its persona was deleted)."""
+    query = select(_M.persona_id).where(_M.message_id == message_id)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def lookup(session: AsyncSession, message_id: int) -> PersonaMessageView | None:
+    """The persona message ``message_id`` with its persona's current ``react_with_mood`` setting (one query)."""
+    return (await lookup_many(session, [message_id])).get(message_id)
+
+
+async def lookup_many(session: AsyncSession, message_ids: Iterable[int]) -> dict[int, PersonaMessageView]:
+    """:func:`lookup` for many messages in one query: the persona messages among ``message_ids``, by id."""
+    ids = sorted(set(message_ids))
+    if not ids:
+        return {}
+    query = (
+        select(_M.message_id, _M.persona_id, _M.guild_id, _M.channel_id, _M.via_webhook, _P.behavior_settings)
+        .join(_P, _P.id == _M.persona_id)
+        .where(_M.message_id.in_(ids))  # type: ignore[attr-defined]
+    )
+    return {
+        row[0]: PersonaMessageView(
+            message_id=row[0],
+            persona_id=row[1],
+            guild_id=row[2],
+            channel_id=row[3],
+            via_webhook=bool(row[4]),
+            react_with_mood=_react_with_mood(row[5]),
+        )
+        for row in (await session.execute(query)).all()
+    }
+
+
+def _react_with_mood(settings: Any) -> bool:
+    """The stored behaviour setting (validated when it was written; anything but ``true`` is off)."""
+    return isinstance(settings, Mapping) and settings.get("react_with_mood") is True
+
+
+# ----------------------------------------------------------------------------------------------------
+# Mood access
+
+
+async def mood_access(session: AsyncSession, actor: Actor, persona_id: int, *, owner_only: bool) -> PersonaRecord:
+    """The persona, if ``actor`` may read its emotions; else :class:`NotFound` (may not know it exists) or
+    :class:`PermissionDenied`.
+
+    The present mood (``owner_only=False``): anyone who may see the persona and, by its privacy settings, its
+    ``mood`` field. History, patterns and events (``owner_only=True``): the owner only."""
+    record = await personas.get(session, persona_id, viewer=actor)
+    is_owner = record.owner_id == actor.user_id
+    if owner_only:
+        if not is_owner:
+            raise PermissionDenied(f"Only {record.name}'s owner can look into its emotional history.")
+        return record
+    same_guild = actor.guild_id is not None and actor.guild_id == record.guild_id
+    if not record.privacy_settings.can_see("mood", is_owner=is_owner, same_guild=same_guild):
+        raise PermissionDenied(f"{record.name}'s owner keeps its mood private.")
+    return record
+
+
+async def recent_events(
+    session: AsyncSession,
+    actor: Actor,
+    persona_id: int,
+    *,
+    limit: int = 25,
+    text: str | None = None,
+) -> list[EventSummary]:
+    """The persona's newest emotional events, newest first (owner only). With ``text``, only events whose id,
+    trigger, emotion or emoji contain it (among the newest :data:`EVENT_SCAN_LIMIT`)."""
+    await mood_access(session, actor, persona_id, owner_only=True)
+    wanted = (text or "").strip().casefold()
+    query = (
+        select(
+            _E.id,
+            _E.created_at,
+            _E.trigger,
+            _E.emoji,
+            _E.emotion_type,
+            _E.intensity,
+            _E.user_id,
+            _E.feedback_verdict,
+        )
+        .where(_E.persona_id == persona_id)
+        .order_by(_E.created_at.desc(), _E.id.desc())
+        .limit(EVENT_SCAN_LIMIT if wanted else max(1, limit))
+    )
+    out: list[EventSummary] = []
+    for row in (await session.execute(query)).all():
+        event = EventSummary(*row)
+        if wanted:
+            haystack = " ".join(str(part) for part in (event.id, event.trigger, event.emotion_type, event.emoji))
+            if wanted not in haystack.casefold():
+                continue
+        out.append(event)
+        if len(out) >= limit:
+            break
+    return out
