@@ -316,7 +316,7 @@ class EmotionsCog(commands.Cog):
         try:
             async with self.bot.db.session() as session:
                 persona_id = await self._resolve(session, interaction, str(chosen))
-                found = await messages.recent_events(session, actor_of(interaction), persona_id, text=current)
+                found = await emotions.recent_events(session, actor_of(interaction), persona_id, text=current)
         except DomainError:
             return []
         return [app_commands.Choice(name=mood_ui.event_label(e, self._who(e.user_id)), value=str(e.id)) for e in found]
@@ -342,13 +342,20 @@ class EmotionsCog(commands.Cog):
         actor = actor_of(interaction)
         async with self.bot.db.session() as session:
             persona_id = await self._resolve(session, interaction, persona)
-            record = await messages.mood_access(session, actor, persona_id, owner_only=False)
+            record = await emotions.mood_access(session, actor, persona_id, owner_only=False)
             view = await emotions.current_state(session, persona_id, self.clock())
+        embed = mood_ui.mood_embed(record.name, view)
+        cached = self._charts.get(_chart_key(view))
+        if cached is not None:
+            await interaction.response.send_message(
+                embed=embed, file=discord.File(io.BytesIO(cached), filename=mood_ui.PAD_CHART_FILENAME), ephemeral=True
+            )
+            return
+        # A new drawing takes ~100 ms: answer with the words now, and attach the picture when it is ready.
+        await interaction.response.send_message(embed=embed, ephemeral=True)
         png = await self._pad_png(view)
-        await interaction.response.send_message(
-            embed=mood_ui.mood_embed(record.name, view),
-            file=discord.File(io.BytesIO(png), filename=mood_ui.PAD_CHART_FILENAME),
-            ephemeral=True,
+        await interaction.edit_original_response(
+            embed=embed, attachments=[discord.File(io.BytesIO(png), filename=mood_ui.PAD_CHART_FILENAME)]
         )
 
     @mood.command(name="history", description="Your persona's emotions and mood over time (a chart).")
@@ -364,7 +371,7 @@ class EmotionsCog(commands.Cog):
         now = self.clock()
         async with self.bot.db.session() as session:
             persona_id = await self._resolve(session, interaction, persona)
-            record = await messages.mood_access(session, actor_of(interaction), persona_id, owner_only=True)
+            record = await emotions.mood_access(session, actor_of(interaction), persona_id, owner_only=True)
             view = await emotions.history(
                 session, persona_id, now - timedelta(days=days), now, max_points=HISTORY_POINTS
             )
@@ -382,7 +389,7 @@ class EmotionsCog(commands.Cog):
         await interaction.response.defer(ephemeral=True, thinking=True)
         async with self.bot.db.session() as session:
             persona_id = await self._resolve(session, interaction, persona)
-            record = await messages.mood_access(session, actor_of(interaction), persona_id, owner_only=True)
+            record = await emotions.mood_access(session, actor_of(interaction), persona_id, owner_only=True)
             found = await emotions.patterns(session, persona_id, self.clock(), days=PATTERN_DAYS)
         await interaction.followup.send(embed=mood_ui.patterns_embed(record.name, found, PATTERN_DAYS), ephemeral=True)
 

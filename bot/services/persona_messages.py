@@ -27,17 +27,14 @@ from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.errors import DomainError, NotFound, PermissionDenied
+from bot.core.errors import DomainError, NotFound
 from bot.db import models
-from bot.services import personas
-from bot.services.personas import Actor, PersonaRecord
 
 _M = models.PersonaMessage
 _E = models.EmotionalEvent
 _P = models.Persona
 
 # recent_events(): the newest events scanned when the caller filters by text.
-EVENT_SCAN_LIMIT = 200
 
 
 @dataclass(frozen=True)
@@ -50,20 +47,6 @@ class PersonaMessageView:
     channel_id: int
     via_webhook: bool
     react_with_mood: bool
-
-
-@dataclass(frozen=True)
-class EventSummary:
-    """One emotional event, for choosing it (``/mood feedback``)."""
-
-    id: int
-    created_at: datetime
-    trigger: str
-    emoji: str | None
-    emotion_type: str | None
-    intensity: float
-    user_id: int | None
-    feedback_verdict: str | None
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -153,65 +136,3 @@ async def lookup_many(session: AsyncSession, message_ids: Iterable[int]) -> dict
 def _react_with_mood(settings: Any) -> bool:
     """The stored behaviour setting (validated when it was written; anything but ``true`` is off)."""
     return isinstance(settings, Mapping) and settings.get("react_with_mood") is True
-
-
-# ----------------------------------------------------------------------------------------------------
-# Mood access
-
-
-async def mood_access(session: AsyncSession, actor: Actor, persona_id: int, *, owner_only: bool) -> PersonaRecord:
-    """The persona, if ``actor`` may read its emotions; else :class:`NotFound` (may not know it exists) or
-    :class:`PermissionDenied`.
-
-    The present mood (``owner_only=False``): anyone who may see the persona and, by its privacy settings, its
-    ``mood`` field. History, patterns and events (``owner_only=True``): the owner only."""
-    record = await personas.get(session, persona_id, viewer=actor)
-    is_owner = record.owner_id == actor.user_id
-    if owner_only:
-        if not is_owner:
-            raise PermissionDenied(f"Only {record.name}'s owner can look into its emotional history.")
-        return record
-    same_guild = actor.guild_id is not None and actor.guild_id == record.guild_id
-    if not record.privacy_settings.can_see("mood", is_owner=is_owner, same_guild=same_guild):
-        raise PermissionDenied(f"{record.name}'s owner keeps its mood private.")
-    return record
-
-
-async def recent_events(
-    session: AsyncSession,
-    actor: Actor,
-    persona_id: int,
-    *,
-    limit: int = 25,
-    text: str | None = None,
-) -> list[EventSummary]:
-    """The persona's newest emotional events, newest first (owner only). With ``text``, only events whose id,
-    trigger, emotion or emoji contain it (among the newest :data:`EVENT_SCAN_LIMIT`)."""
-    await mood_access(session, actor, persona_id, owner_only=True)
-    wanted = (text or "").strip().casefold()
-    query = (
-        select(
-            _E.id,
-            _E.created_at,
-            _E.trigger,
-            _E.emoji,
-            _E.emotion_type,
-            _E.intensity,
-            _E.user_id,
-            _E.feedback_verdict,
-        )
-        .where(_E.persona_id == persona_id)
-        .order_by(_E.created_at.desc(), _E.id.desc())
-        .limit(EVENT_SCAN_LIMIT if wanted else max(1, limit))
-    )
-    out: list[EventSummary] = []
-    for row in (await session.execute(query)).all():
-        event = EventSummary(*row)
-        if wanted:
-            haystack = " ".join(str(part) for part in (event.id, event.trigger, event.emotion_type, event.emoji))
-            if wanted not in haystack.casefold():
-                continue
-        out.append(event)
-        if len(out) >= limit:
-            break
-    return out

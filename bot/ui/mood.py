@@ -29,9 +29,8 @@ import discord
 from bot.core import emotions as core
 from bot.core.emotion_patterns import Pattern
 from bot.core.pad import PAD
-from bot.services.emotions import FeedbackResult, HistoryView, MoodView
+from bot.services.emotions import EventSummary, FeedbackResult, HistoryView, MoodView
 from bot.services.guild_settings import ReactionEntry, ReactionMapChange
-from bot.services.persona_messages import EventSummary
 
 MOOD_COLOUR = discord.Colour(0x7C5CFF)
 PAD_CHART_FILENAME = "mood.png"

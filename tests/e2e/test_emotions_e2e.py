@@ -161,7 +161,9 @@ async def test_a_heart_on_a_persona_message_raises_pleasure_and_shows_affection(
         assert "Pleasure" in fields(after)["PAD"] and "(rising)" in fields(after)["PAD"].splitlines()[0]
         assert "affection" in after.embeds[0]["description"]
         assert after.embeds[0]["image"]["url"] == "attachment://mood.png"
-        assert after.attachments and after.attachments[0].data.startswith(PNG_MAGIC)
+        # The words come at once; a chart that is not drawn yet follows in an edit.
+        await sandbox.wait_until(lambda: after.attachments, 10, "the mood chart")
+        assert after.attachments[0].data.startswith(PNG_MAGIC)
 
         # Ten minutes later (the bot's clock moved on), the mood has followed the emotions: more pleasant.
         cog = emotions_cog(bot)
