@@ -13,6 +13,7 @@ from typing import Any
 
 import discord
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.schedulers.base import STATE_RUNNING
 from discord import app_commands
 from discord.ext import commands
 
@@ -23,6 +24,7 @@ from bot.core.errors import DomainError
 from bot.db import migrate
 from bot.db.engine import Database
 from bot.db.types import utcnow
+from bot.leadership import SchedulerLeadership
 from bot.llm import describe_provider, make_provider
 from bot.llm.base import Provider
 
@@ -79,21 +81,50 @@ class PersonaHubBot(commands.AutoShardedBot):
         self.started_at = utcnow()
         self.db = Database(self.settings.database_url)
         await self.db.check()
+        self.leadership = SchedulerLeadership(self.db)
         if self.settings.auto_migrate:
             await migrate.upgrade(self.db.engine)
-        if self.settings.scheduler_enabled:
-            self.scheduler = scheduling.build_scheduler(self.settings.database_url)
-            scheduling.set_runtime(self)
-            self.scheduler.start()
-            scheduling.register_standing_jobs(self.scheduler)
+        await self._start_scheduler()
         for module in cog_modules():
             await self.load_extension(module)
         if self.application_id is not None:
             await self.sync_commands()
 
+    async def _start_scheduler(self) -> None:
+        """Every process starts the scheduler, so any of them can schedule jobs in the shared job store; only the
+        process holding the scheduler lock runs them (the others start it paused and stand by)."""
+        self.scheduler = scheduling.build_scheduler(self.settings.database_url)
+        scheduling.set_runtime(self)
+        leads = self.settings.scheduler_enabled and await self.leadership.try_acquire()
+        self.scheduler.start(paused=not leads)
+        scheduling.register_standing_jobs(self.scheduler)
+        if self.db.kind == "postgresql":
+            scheduling.register_wakeup_job(self.scheduler)
+        if leads:
+            return
+        if not self.settings.scheduler_enabled:
+            log.info("SCHEDULER_ENABLED is false: this process schedules jobs but leaves running them to another")
+            return
+        log.warning(
+            "Another process already runs the scheduler on this database. This one stands by and takes over if that "
+            "one stops. (Set SCHEDULER_ENABLED=false on processes that should never run it.)"
+        )
+        self.leadership.stand_by(self._lead)
+
+    async def _lead(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.resume()
+
+    @property
+    def runs_scheduler(self) -> bool:
+        """Whether this process executes scheduled jobs (it holds the scheduler lock)."""
+        return self.scheduler is not None and self.leadership.is_leader and self.scheduler.state == STATE_RUNNING
+
     async def close(self) -> None:
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        if getattr(self, "db", None) is not None:
+            await self.leadership.release()
         scheduling.set_runtime(None)
         await super().close()
         await self.llm.aclose()

@@ -70,7 +70,16 @@ def register_standing_jobs(scheduler: AsyncIOScheduler) -> None:
     register_memory_jobs(scheduler)
 
 
+def register_wakeup_job(scheduler: AsyncIOScheduler) -> None:
+    """With several processes, jobs another process adds do not wake this scheduler: look at the store every 30 s."""
+    scheduler.add_job(wakeup, "interval", seconds=30, id="maintenance:wakeup", replace_existing=True)
+
+
 # ------------------------------------------------------------------------------------------------ job entry points
+
+
+async def wakeup() -> None:
+    """Nothing: running it makes the scheduler read the job store again."""
 
 
 async def expire_wizard_drafts() -> int:
