@@ -1,0 +1,74 @@
+"""What several cogs share about options: the caller as an ``Actor``, and persona options (autocomplete, resolve).
+
+Not a cog (the leading underscore keeps ``bot.app.cog_modules`` from loading it). The rules are the ones
+``/persona`` applies: an option's value is a persona id chosen from autocomplete, or a typed exact name (the
+caller's own personas first, then the ones on this server they can see).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core.errors import NotFound
+from bot.services import personas
+from bot.services.personas import Actor
+
+if TYPE_CHECKING:
+    from bot.db.engine import Database
+
+CHOICES_MAX = 25  # Discord's limit on autocomplete choices
+CHOICE_NAME_MAX = 100  # ... and on a choice's name
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, with an ellipsis when cut."""
+    text = str(text)
+    return text if len(text) <= limit else text[: max(0, limit - 1)] + "…"
+
+
+def actor_of(interaction: discord.Interaction) -> Actor:
+    """The caller as plain ids, with their Manage Server permission where they ask from."""
+    manage = bool(interaction.guild_id is not None and interaction.permissions.manage_guild)
+    return Actor(user_id=interaction.user.id, guild_id=interaction.guild_id, can_manage_guild=manage)
+
+
+async def resolve_persona(session: AsyncSession, interaction: discord.Interaction, value: str) -> int:
+    """A persona option's value: an id chosen from autocomplete, or a typed exact name (own ones first)."""
+    text = value.strip()
+    if text.isdigit():
+        try:
+            return (await personas.get(session, int(text), viewer=actor_of(interaction))).id
+        except NotFound:
+            pass
+    lowered = text.lower()
+    for summary in await personas.list_own(session, interaction.user.id, interaction.guild_id):
+        if summary.name.lower() == lowered:
+            return summary.id
+    if interaction.guild_id is not None:
+        for summary in await personas.list_visible(
+            session, interaction.guild_id, interaction.user.id, limit=CHOICES_MAX, name_prefix=text
+        ):
+            if summary.name.lower() == lowered:
+                return summary.id
+    raise NotFound(f"I found no persona called '{clip(text, 80)}' that you can see here.")
+
+
+async def persona_choices(
+    db: Database, interaction: discord.Interaction, current: str, *, own_only: bool
+) -> list[app_commands.Choice[str]]:
+    """Autocomplete choices for a persona option: the caller's own personas (``own_only``), or every persona on
+    this server they can see; names starting with what was typed; the id as the value."""
+    prefix = current.strip()
+    async with db.session() as session:
+        if own_only or interaction.guild_id is None:
+            rows = await personas.list_own(session, interaction.user.id, interaction.guild_id)
+            rows = [r for r in rows if r.name.lower().startswith(prefix.lower())]
+        else:
+            rows = await personas.list_visible(
+                session, interaction.guild_id, interaction.user.id, limit=CHOICES_MAX, name_prefix=prefix or None
+            )
+    return [app_commands.Choice(name=clip(r.name, CHOICE_NAME_MAX), value=str(r.id)) for r in rows[:CHOICES_MAX]]

@@ -1,0 +1,343 @@
+"""``/memory``: a persona's memory for its owner: health, optimize, search, pin, unpin, forget, config.
+
+Each handler resolves its options, opens one session for the services (which check that the caller owns the
+persona), closes it, and only then talks to Discord: SQLite runs inline with one connection per process, so a
+session is never held across a Discord call. Charts render in a worker thread and are remembered for the same
+picture (:data:`CHART_CACHE_SIZE`). Optimisation may take a while, so it defers first.
+
+The memory option autocompletes from the persona's memories as ``/memory search`` finds them for what was typed
+(the hot tier when nothing was): the memory's id is the value, a content preview the label.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.app import send_ephemeral
+from bot.cogs._options import CHOICES_MAX, actor_of, persona_choices, resolve_persona
+from bot.core.errors import DomainError
+from bot.db.types import utcnow
+from bot.services import memories, personas
+from bot.services.memories import HealthReport
+from bot.ui import memory as memory_ui
+from bot.ui.wizard import modal_values
+
+if TYPE_CHECKING:
+    from bot.app import PersonaHubBot
+    from bot.core.memory import MemoryConfig
+
+log = logging.getLogger(__name__)
+
+CHART_CACHE_SIZE = 256
+SEARCH_RESULTS = 10
+
+
+def memory_id_of(value: str) -> int:
+    """A memory option's value: the id autocomplete chose (a typed "#12" or "12" works too)."""
+    text = value.strip().removeprefix("#")
+    if not text.isdigit():
+        raise DomainError("Choose a memory from the list (start typing words it contains), or give its number.")
+    return int(text)
+
+
+class _Preview(Exception):
+    """Rolls back the dry run that shows what ``/memory forget`` would forget."""
+
+
+class MemoryCog(commands.Cog, name=memory_ui.MEMORY_HANDLER_COG):
+    memory = app_commands.Group(name="memory", description="Your persona's memory: health, search, pins, settings.")
+
+    def __init__(self, bot: PersonaHubBot) -> None:
+        self.bot = bot
+        self._charts: OrderedDict[memory_ui.TierPicture, bytes] = OrderedDict()
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(memory_ui.MemoryButton, memory_ui.PresetSelect)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(memory_ui.MemoryButton, memory_ui.PresetSelect)
+
+    # ------------------------------------------------------------------------------------------------ helpers
+
+    @property
+    def encryption_key(self) -> str | None:
+        key = self.bot.settings.memory_encryption_key
+        return key.get_secret_value() if key is not None else None
+
+    async def chart(self, report: HealthReport, config: MemoryConfig) -> bytes:
+        """The tier chart PNG, rendered in a worker thread (and remembered for the same picture)."""
+        picture = memory_ui.TierPicture.of(report, config)
+        png = self._charts.get(picture)
+        if png is None:
+            png = await asyncio.to_thread(memory_ui.tier_chart, picture)
+            self._charts[picture] = png
+            while len(self._charts) > CHART_CACHE_SIZE:
+                self._charts.popitem(last=False)
+        else:
+            self._charts.move_to_end(picture)
+        return png
+
+    @staticmethod
+    async def _name(session: AsyncSession, persona_id: int) -> str:
+        return (await personas.get(session, persona_id)).name
+
+    async def own_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        return await persona_choices(self.bot.db, interaction, current, own_only=True)
+
+    async def memory_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        chosen = getattr(interaction.namespace, "persona", None)
+        if not chosen:
+            return []
+        try:
+            async with self.bot.db.session() as session:
+                persona_id = await resolve_persona(session, interaction, str(chosen))
+                found = await memories.search(
+                    session,
+                    persona_id,
+                    current,
+                    k=CHOICES_MAX,
+                    now=utcnow(),
+                    encryption_key=self.encryption_key,
+                    actor=actor_of(interaction),
+                )
+        except DomainError:
+            return []
+        records = [entry.memory for entry in found]
+        command = interaction.command.name if interaction.command is not None else ""
+        if command in ("pin", "unpin"):
+            # What the command can act on first: unpinned memories for pin, pinned ones for unpin.
+            records.sort(key=lambda record: record.pinned != (command == "unpin"))
+        return [
+            app_commands.Choice(name=memory_ui.memory_choice_label(record), value=str(record.id)) for record in records
+        ]
+
+    # ------------------------------------------------------------------------------------------------ health
+
+    @memory.command(name="health", description="Your persona's memory health: tiers, fragmentation, advice.")
+    @app_commands.describe(persona="Your persona")
+    @app_commands.autocomplete(persona=own_autocomplete)
+    async def health(self, interaction: discord.Interaction, persona: str) -> None:
+        actor = actor_of(interaction)
+        async with self.bot.db.session() as session:
+            persona_id = await resolve_persona(session, interaction, persona)
+            report = await memories.health(session, persona_id, utcnow(), actor=actor)
+            config = await memories.config_get(session, persona_id, actor=actor)
+            name = await self._name(session, persona_id)
+        png = await self.chart(report, config)
+        await interaction.response.send_message(
+            embed=memory_ui.health_embed(name, report, config), file=memory_ui.chart_file(png), ephemeral=True
+        )
+
+    @memory.command(name="optimize", description="Tidy your persona's memory: merge duplicates, re-tier, expire.")
+    @app_commands.describe(persona="Your persona")
+    @app_commands.autocomplete(persona=own_autocomplete)
+    async def optimize(self, interaction: discord.Interaction, persona: str) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        actor = actor_of(interaction)
+        async with self.bot.db.transaction() as session:
+            persona_id = await resolve_persona(session, interaction, persona)
+            report = await memories.optimize(
+                session, persona_id, utcnow(), actor=actor, encryption_key=self.encryption_key
+            )
+            config = await memories.config_get(session, persona_id, actor=actor)
+            name = await self._name(session, persona_id)
+        png = await self.chart(report.after, config)
+        await interaction.followup.send(
+            embed=memory_ui.optimization_embed(name, report, config), file=memory_ui.chart_file(png), ephemeral=True
+        )
+
+    # ------------------------------------------------------------------------------------------------ search
+
+    @memory.command(name="search", description="Your persona's memories for some words, ranked as a prompt ranks them.")
+    @app_commands.describe(persona="Your persona", query="Words to look for")
+    @app_commands.autocomplete(persona=own_autocomplete)
+    async def search(
+        self, interaction: discord.Interaction, persona: str, query: app_commands.Range[str, 1, 200]
+    ) -> None:
+        actor = actor_of(interaction)
+        async with self.bot.db.session() as session:
+            persona_id = await resolve_persona(session, interaction, persona)
+            results = await memories.search(
+                session,
+                persona_id,
+                query,
+                k=SEARCH_RESULTS,
+                now=utcnow(),
+                encryption_key=self.encryption_key,
+                actor=actor,
+            )
+            config = await memories.config_get(session, persona_id, actor=actor)
+            name = await self._name(session, persona_id)
+        embed = memory_ui.search_embed(name, query, results, config, shown_at_most=SEARCH_RESULTS)
+        await interaction.response.send_message(embed=embed, ephemeral=True)
+
+    # ------------------------------------------------------------------------------------------------ pins, forget
+
+    @memory.command(name="pin", description="Keep a memory: pinned memories are used first and never fade.")
+    @app_commands.describe(persona="Your persona", memory="The memory (type words it contains)")
+    @app_commands.autocomplete(persona=own_autocomplete, memory=memory_autocomplete)
+    async def pin(self, interaction: discord.Interaction, persona: str, memory: str) -> None:
+        await self._set_pin(interaction, persona, memory, pinned=True)
+
+    @memory.command(name="unpin", description="Let a pinned memory fade like the others again.")
+    @app_commands.describe(persona="Your persona", memory="The memory (type words it contains)")
+    @app_commands.autocomplete(persona=own_autocomplete, memory=memory_autocomplete)
+    async def unpin(self, interaction: discord.Interaction, persona: str, memory: str) -> None:
+        await self._set_pin(interaction, persona, memory, pinned=False)
+
+    async def _set_pin(self, interaction: discord.Interaction, persona: str, memory: str, *, pinned: bool) -> None:
+        memory_id = memory_id_of(memory)
+        change = memories.pin if pinned else memories.unpin
+        async with self.bot.db.transaction() as session:
+            persona_id = await resolve_persona(session, interaction, persona)
+            record = await change(
+                session, actor_of(interaction), persona_id, memory_id, encryption_key=self.encryption_key
+            )
+            name = await self._name(session, persona_id)
+        what = memory_ui.memory_text(record)
+        if pinned:
+            text = f"Pinned {what}: {discord.utils.escape_markdown(name)} keeps it close and it never fades."
+        else:
+            text = f"Unpinned {what}: it fades like {discord.utils.escape_markdown(name)}'s other memories again."
+        await interaction.response.send_message(memory_ui.clip(text, 2000), ephemeral=True)
+
+    @memory.command(name="forget", description="Make your persona forget one memory (asks first).")
+    @app_commands.describe(persona="Your persona", memory="The memory (type words it contains)")
+    @app_commands.autocomplete(persona=own_autocomplete, memory=memory_autocomplete)
+    async def forget(self, interaction: discord.Interaction, persona: str, memory: str) -> None:
+        memory_id = memory_id_of(memory)
+        preview: dict[str, Any] = {}
+        try:
+            # A dry run, rolled back: the service checks ownership and says what it would forget; the button
+            # does it for real.
+            async with self.bot.db.transaction() as session:
+                persona_id = await resolve_persona(session, interaction, persona)
+                preview["memory"] = await memories.forget(
+                    session, actor_of(interaction), persona_id, memory_id, encryption_key=self.encryption_key
+                )
+                preview["name"] = await self._name(session, persona_id)
+                preview["persona_id"] = persona_id
+                raise _Preview
+        except _Preview:
+            pass
+        embed, view = memory_ui.forget_confirmation(preview["persona_id"], preview["name"], preview["memory"])
+        await interaction.response.send_message(embed=embed, view=view, ephemeral=True)
+
+    # ------------------------------------------------------------------------------------------------ config
+
+    @memory.command(name="config", description="Your persona's memory settings: capacity, tiers, decay, weights.")
+    @app_commands.describe(persona="Your persona")
+    @app_commands.autocomplete(persona=own_autocomplete)
+    async def config(self, interaction: discord.Interaction, persona: str) -> None:
+        async with self.bot.db.session() as session:
+            persona_id = await resolve_persona(session, interaction, persona)
+            settings = await memories.config_get(session, persona_id, actor=actor_of(interaction))
+            name = await self._name(session, persona_id)
+        await interaction.response.send_message(
+            embed=memory_ui.config_embed(name, settings), view=memory_ui.config_view(persona_id), ephemeral=True
+        )
+
+    # ------------------------------------------------------------------------------------------------ components
+
+    async def on_memory_component(
+        self,
+        interaction: discord.Interaction,
+        persona_id: int,
+        action: str,
+        memory_id: int | None,
+        values: list[str] | None,
+    ) -> None:
+        """A button or the preset select of a /memory message (the services check who may)."""
+        try:
+            await self._component(interaction, persona_id, action, memory_id, values)
+        except DomainError as error:
+            await send_ephemeral(interaction, str(error))
+        except Exception:
+            log.exception("memory action %s on persona %s failed", action, persona_id)
+            await send_ephemeral(interaction, "Something went wrong on my side; nothing was changed. Please try again.")
+
+    async def _component(
+        self,
+        interaction: discord.Interaction,
+        persona_id: int,
+        action: str,
+        memory_id: int | None,
+        values: list[str] | None,
+    ) -> None:
+        actor = actor_of(interaction)
+        if action == "keep":
+            embed = memory_ui.done_embed("Kept", "Nothing was forgotten.")
+            await interaction.response.edit_message(embed=embed, view=None)
+        elif action == "forget":
+            if memory_id is None:
+                raise DomainError("That button names no memory.")
+            async with self.bot.db.transaction() as session:
+                record = await memories.forget(
+                    session, actor, persona_id, memory_id, encryption_key=self.encryption_key
+                )
+                name = await self._name(session, persona_id)
+            embed = memory_ui.done_embed(
+                "Forgotten", f"{discord.utils.escape_markdown(name)} forgot {memory_ui.memory_text(record)}."
+            )
+            await interaction.response.edit_message(embed=embed, view=None)
+        elif action.startswith("open-"):
+            section = action.removeprefix("open-")
+            async with self.bot.db.session() as session:
+                settings = await memories.config_get(session, persona_id, actor=actor)
+            await interaction.response.send_modal(memory_ui.config_modal(persona_id, section, settings))
+        elif action == "preset":
+            if not values:
+                raise DomainError("Choose a preset.")
+            async with self.bot.db.transaction() as session:
+                settings = await memories.config_update(session, actor, persona_id, {"preset": values[0]})
+                name = await self._name(session, persona_id)
+            await self._show_config(interaction, persona_id, name, settings, f"Preset **{values[0]}** applied.")
+        else:
+            raise DomainError("That button does nothing any more.")
+
+    async def _show_config(
+        self, interaction: discord.Interaction, persona_id: int, name: str, settings: MemoryConfig, note: str
+    ) -> None:
+        embed = memory_ui.config_embed(name, settings, note=note)
+        view = memory_ui.config_view(persona_id)
+        if interaction.message is not None:
+            await interaction.response.edit_message(embed=embed, view=view)
+        else:
+            await interaction.response.send_message(embed=embed, view=view, ephemeral=True)
+
+    @commands.Cog.listener()
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """Settings forms, recognised by custom_id (so a form opened before a restart still works)."""
+        if interaction.type is not discord.InteractionType.modal_submit:
+            return
+        data: Any = interaction.data or {}
+        match = memory_ui.CONFIG_MODAL_PATTERN.fullmatch(str(data.get("custom_id", "")))
+        if match is None:
+            return
+        persona_id, section = int(match["persona"]), match["section"]
+        try:
+            changes = memory_ui.parse_config_form(section, modal_values(data))
+            async with self.bot.db.transaction() as session:
+                settings = await memories.config_update(session, actor_of(interaction), persona_id, changes)
+                name = await self._name(session, persona_id)
+            title = memory_ui.CONFIG_SECTIONS[section][0]
+            await self._show_config(interaction, persona_id, name, settings, f"**{title}** saved.")
+        except DomainError as error:
+            await send_ephemeral(interaction, f"{error} Nothing was changed.")
+        except Exception:
+            log.exception("memory settings form %s failed", match.group(0))
+            await send_ephemeral(interaction, "Something went wrong on my side; nothing was changed. Please try again.")
+
+
+async def setup(bot: PersonaHubBot) -> None:
+    await bot.add_cog(MemoryCog(bot))

@@ -1,0 +1,192 @@
+"""``/privacy``: what personas may remember about me (consent), erase it (forget-me), export it (export-my-data).
+
+Anyone may use these, about themselves only: every service call is for the caller's own user id. Each handler
+opens one session for the services, closes it, and only then talks to Discord (SQLite runs inline with one
+connection per process). Forget-me and the export may take a while, so they defer first.
+
+The export goes by DM. When the DM cannot be delivered (Discord answers 50007 when the person's DMs are closed
+to the bot; any other refusal is treated the same way), the file is attached to the ephemeral reply instead,
+which only the caller can see.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import io
+import json
+import logging
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.app import send_ephemeral
+from bot.cogs._options import actor_of, persona_choices, resolve_persona
+from bot.core.errors import DomainError
+from bot.db.types import utcnow
+from bot.services import consent, personas, privacy
+from bot.ui import memory as memory_ui
+
+if TYPE_CHECKING:
+    from bot.app import PersonaHubBot
+
+log = logging.getLogger(__name__)
+
+CANNOT_DM = 50007
+# Discord's attachment limit for bots in servers without boosts; a larger export is sent gzipped.
+ATTACHMENT_LIMIT = 10 * 1024 * 1024
+FORGET_ME_NOTE = "forget-me"
+
+
+def export_payload(data: dict[str, Any]) -> tuple[bytes, str]:
+    """The export as JSON bytes and a file name (gzipped when it would exceed Discord's attachment limit)."""
+    payload = json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
+    name = memory_ui.EXPORT_FILENAME
+    if len(payload) > ATTACHMENT_LIMIT:
+        payload = gzip.compress(payload, compresslevel=6)
+        name += ".gz"
+        if len(payload) > ATTACHMENT_LIMIT:
+            raise DomainError("Your data is too large to send through Discord; please ask the bot's host for it.")
+    return payload, name
+
+
+class PrivacyCog(commands.Cog, name=memory_ui.PRIVACY_HANDLER_COG):
+    privacy = app_commands.Group(name="privacy", description="What personas may remember about you; erase; export.")
+
+    def __init__(self, bot: PersonaHubBot) -> None:
+        self.bot = bot
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(memory_ui.PrivacyButton)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(memory_ui.PrivacyButton)
+
+    @property
+    def encryption_key(self) -> str | None:
+        key = self.bot.settings.memory_encryption_key
+        return key.get_secret_value() if key is not None else None
+
+    async def visible_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return await persona_choices(self.bot.db, interaction, current, own_only=False)
+
+    # ------------------------------------------------------------------------------------------------ consent
+
+    @privacy.command(name="consent", description="Give or refuse consent to be remembered, and see what applies.")
+    @app_commands.describe(
+        persona="One persona (leave out for every persona here)", choice="Give or refuse (leave out to just look)"
+    )
+    @app_commands.autocomplete(persona=visible_autocomplete)
+    @app_commands.choices(
+        choice=[
+            app_commands.Choice(name="Give: personas may remember what I say", value="give"),
+            app_commands.Choice(name="Refuse: remember nothing about me", value="refuse"),
+        ]
+    )
+    async def consent(
+        self, interaction: discord.Interaction, persona: str | None = None, choice: str | None = None
+    ) -> None:
+        user_id, guild_id = interaction.user.id, interaction.guild_id
+        shown = memory_ui.CONSENT_PERSONAS_SHOWN
+        async with self.bot.db.transaction() as session:
+            persona_id = await resolve_persona(session, interaction, persona) if persona else None
+            recorded = None
+            if choice is not None:
+                recorded = await consent.record(
+                    session,
+                    user_id=user_id,
+                    guild_id=guild_id,
+                    granted=choice == "give",
+                    recorded_by=user_id,
+                    now=utcnow(),
+                    persona_id=persona_id,
+                )
+            if guild_id is not None:
+                here = await personas.list_visible(session, guild_id, user_id, limit=shown + 1)
+            else:
+                here = await personas.list_own(session, user_id, None, limit=shown + 1)
+            ids = [summary.id for summary in here]
+            if persona_id is not None and persona_id not in ids:
+                ids.insert(0, persona_id)
+            decisions = []
+            for each in ids[:shown]:
+                record = await personas.get(session, each)
+                decision = await consent.decide(
+                    session, user_id=user_id, guild_id=guild_id, persona_id=each, privacy=record.privacy_settings
+                )
+                decisions.append(memory_ui.PersonaDecision(each, record.name, decision))
+            history = await consent.history(session, user_id=user_id, guild_id=guild_id)
+        if guild_id is None:  # in DMs: the records made in DMs (a server's records belong to that server)
+            history = [entry for entry in history if entry.guild_id is None]
+        names = {item.persona_id: item.name for item in decisions}
+        embed = memory_ui.consent_embed(
+            decisions, history, recorded=recorded, names=names, more_personas=len(ids) > shown
+        )
+        await interaction.response.send_message(embed=embed, ephemeral=True)
+
+    # ------------------------------------------------------------------------------------------------ forget me
+
+    @privacy.command(name="forget-me", description="Erase what this server's personas remember about you (asks first).")
+    async def forget_me(self, interaction: discord.Interaction) -> None:
+        embed, view = memory_ui.forget_me_confirmation(interaction.guild_id is not None)
+        await interaction.response.send_message(embed=embed, view=view, ephemeral=True)
+
+    async def on_privacy_component(self, interaction: discord.Interaction, action: str) -> None:
+        """The forget-me confirmation's buttons; they act for whoever clicks, on their own data."""
+        try:
+            if action == "keep":
+                embed = memory_ui.done_embed("Nothing was erased", "Your memories and consent are as they were.")
+                await interaction.response.edit_message(embed=embed, view=None)
+                return
+            await interaction.response.defer()  # erasing many memories may take longer than Discord waits
+            user_id = actor_of(interaction).user_id
+            async with self.bot.db.transaction() as session:
+                count = await privacy.forget_me(session, user_id, interaction.guild_id)
+                await consent.record(
+                    session,
+                    user_id=user_id,
+                    guild_id=interaction.guild_id,
+                    granted=False,
+                    recorded_by=user_id,
+                    now=utcnow(),
+                    note=FORGET_ME_NOTE,
+                )
+            await interaction.edit_original_response(embed=memory_ui.forgotten_embed(count), view=None)
+        except DomainError as error:
+            await send_ephemeral(interaction, str(error))
+        except Exception:
+            log.exception("forget-me for user %s failed", interaction.user.id)
+            await send_ephemeral(interaction, "Something went wrong on my side; nothing was erased. Please try again.")
+
+    # ------------------------------------------------------------------------------------------------ export
+
+    @privacy.command(name="export-my-data", description="Get, by DM, a JSON file of everything stored about you.")
+    async def export_my_data(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        async with self.bot.db.session() as session:
+            data = await privacy.export_my_data(session, interaction.user.id, encryption_key=self.encryption_key)
+        payload, name = await asyncio.to_thread(export_payload, data)
+        summary = memory_ui.export_summary(data)
+        try:
+            await interaction.user.send(
+                f"Everything Persona Hub stores about you: {summary}.",
+                file=discord.File(io.BytesIO(payload), filename=name),
+            )
+        except discord.HTTPException as error:
+            if error.code != CANNOT_DM and not isinstance(error, discord.Forbidden):
+                raise
+            await interaction.followup.send(
+                f"I could not DM you (your DMs are closed to me), so here it is, visible only to you: {summary}.",
+                file=discord.File(io.BytesIO(payload), filename=name),
+                ephemeral=True,
+            )
+            return
+        await interaction.followup.send(f"Sent to your DMs: {summary}.", ephemeral=True)
+
+
+async def setup(bot: PersonaHubBot) -> None:
+    await bot.add_cog(PrivacyCog(bot))
