@@ -48,10 +48,6 @@ def memory_id_of(value: str) -> int:
     return int(text)
 
 
-class _Preview(Exception):
-    """Rolls back the dry run that shows what ``/memory forget`` would forget."""
-
-
 class MemoryCog(commands.Cog, name=memory_ui.MEMORY_HANDLER_COG):
     memory = app_commands.Group(name="memory", description="Your persona's memory: health, search, pins, settings.")
 
@@ -216,21 +212,13 @@ class MemoryCog(commands.Cog, name=memory_ui.MEMORY_HANDLER_COG):
     @app_commands.autocomplete(persona=own_autocomplete, memory=memory_autocomplete)
     async def forget(self, interaction: discord.Interaction, persona: str, memory: str) -> None:
         memory_id = memory_id_of(memory)
-        preview: dict[str, Any] = {}
-        try:
-            # A dry run, rolled back: the service checks ownership and says what it would forget; the button
-            # does it for real.
-            async with self.bot.db.transaction() as session:
-                persona_id = await resolve_persona(session, interaction, persona)
-                preview["memory"] = await memories.forget(
-                    session, actor_of(interaction), persona_id, memory_id, encryption_key=self.encryption_key
-                )
-                preview["name"] = await self._name(session, persona_id)
-                preview["persona_id"] = persona_id
-                raise _Preview
-        except _Preview:
-            pass
-        embed, view = memory_ui.forget_confirmation(preview["persona_id"], preview["name"], preview["memory"])
+        async with self.bot.db.session() as session:
+            persona_id = await resolve_persona(session, interaction, persona)
+            remembered = await memories.get(
+                session, actor_of(interaction), persona_id, memory_id, encryption_key=self.encryption_key
+            )
+            name = await self._name(session, persona_id)
+        embed, view = memory_ui.forget_confirmation(persona_id, name, remembered)
         await interaction.response.send_message(embed=embed, view=view, ephemeral=True)
 
     # ------------------------------------------------------------------------------------------------ config

@@ -569,6 +569,14 @@ async def _owned_memory(session: AsyncSession, actor: Actor, persona_id: int, me
     return row
 
 
+async def get(
+    session: AsyncSession, actor: Actor, persona_id: int, memory_id: int, *, encryption_key: str | None = None
+) -> MemoryRecord:
+    """One memory of the persona (owner only), as it would be shown: what ``forget`` asks about before it acts."""
+    row = await _owned_memory(session, actor, persona_id, memory_id, "look at its memories")
+    return _record(row, encryption_key)
+
+
 async def pin(
     session: AsyncSession, actor: Actor, persona_id: int, memory_id: int, *, encryption_key: str | None = None
 ) -> MemoryRecord:

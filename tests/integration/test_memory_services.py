@@ -278,6 +278,13 @@ async def test_pin_unpin_and_forget_are_for_the_owner_of_that_persona(database: 
         await memories.unpin(session, OWNER, persona_id, memory_id)
     assert (await _row(database, memory_id)).pinned is False
 
+    async with database.session() as session:
+        with pytest.raises(PermissionDenied):
+            await memories.get(session, STRANGER, persona_id, memory_id)
+        with pytest.raises(NotFound):
+            await memories.get(session, OWNER, persona_id, foreign)
+        assert (await memories.get(session, OWNER, persona_id, memory_id)).content == "an old memory"
+
     async with database.transaction() as session:
         with pytest.raises(PermissionDenied):
             await memories.forget(session, STRANGER, persona_id, memory_id)
