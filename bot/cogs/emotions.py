@@ -32,13 +32,13 @@ from discord import app_commands
 from discord.ext import commands
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.cogs._options import actor_of, persona_choices, resolve_persona
 from bot.core import emotions as core
-from bot.core.errors import DomainError, NotFound
+from bot.core.errors import DomainError
 from bot.db.types import utcnow
 from bot.services import emotions, personas
 from bot.services import persona_messages as messages
 from bot.services.emotions import MoodView, ReactionItem
-from bot.services.personas import Actor
 from bot.services.reactions import BufferClosed, ReactionBuffer
 from bot.ui import mood as mood_ui
 from bot.ui.mood_charts import history_chart, pad_chart
@@ -57,12 +57,6 @@ BUFFER_INTERVAL = 0.05
 BUFFER_MAX_BATCH = 500
 HISTORY_POINTS = 400
 PATTERN_DAYS = 30
-
-
-def actor_of(interaction: discord.Interaction) -> Actor:
-    """The caller as plain ids, with their Manage Server permission where they ask from."""
-    manage = bool(interaction.guild_id is not None and interaction.permissions.manage_guild)
-    return Actor(user_id=interaction.user.id, guild_id=interaction.guild_id, can_manage_guild=manage)
 
 
 def _chart_key(view: MoodView) -> tuple[object, ...]:
@@ -258,38 +252,12 @@ class EmotionsCog(commands.Cog):
     # ------------------------------------------------------------------------------------------------ helpers
 
     async def _resolve(self, session: AsyncSession, interaction: discord.Interaction, value: str) -> int:
-        """A persona option's value: an id chosen from autocomplete, or a typed exact name (own ones first)."""
-        text = value.strip()
-        if text.isdigit():
-            try:
-                return (await personas.get(session, int(text), viewer=actor_of(interaction))).id
-            except NotFound:
-                pass
-        lowered = text.lower()
-        for summary in await personas.list_own(session, interaction.user.id, interaction.guild_id):
-            if summary.name.lower() == lowered:
-                return summary.id
-        if interaction.guild_id is not None:
-            for summary in await personas.list_visible(
-                session, interaction.guild_id, interaction.user.id, limit=25, name_prefix=text
-            ):
-                if summary.name.lower() == lowered:
-                    return summary.id
-        raise NotFound(f"I found no persona called '{mood_ui.clip(text, 80)}' that you can see here.")
+        return await resolve_persona(session, interaction, value)
 
     async def _persona_choices(
         self, interaction: discord.Interaction, current: str, *, own_only: bool
     ) -> list[app_commands.Choice[str]]:
-        prefix = current.strip()
-        async with self.bot.db.session() as session:
-            if own_only or interaction.guild_id is None:
-                rows = await personas.list_own(session, interaction.user.id, interaction.guild_id)
-                rows = [r for r in rows if r.name.lower().startswith(prefix.lower())]
-            else:
-                rows = await personas.list_visible(
-                    session, interaction.guild_id, interaction.user.id, limit=25, name_prefix=prefix or None
-                )
-        return [app_commands.Choice(name=mood_ui.clip(r.name, 100), value=str(r.id)) for r in rows[:25]]
+        return await persona_choices(self.bot.db, interaction, current, own_only=own_only)
 
     async def visible_autocomplete(
         self, interaction: discord.Interaction, current: str
