@@ -682,24 +682,49 @@ def health(
        optimised" when ``last_optimization_at`` is None).
     """
     _require_aware("now", now)
+    return health_from_counts(
+        config,
+        now,
+        last_optimization_at,
+        hot=sum(1 for m in items if m.tier == "hot"),
+        warm=sum(1 for m in items if m.tier == "warm"),
+        cold=sum(1 for m in items if m.tier == "cold"),
+        total_bytes=sum(m.content_size for m in items),
+        oldest_created_at=min((m.created_at for m in items), default=None),
+        fragmentation_share=fragmentation(items, config, now),
+    )
+
+
+def health_from_counts(
+    config: MemoryConfig,
+    now: datetime,
+    last_optimization_at: datetime | None,
+    *,
+    hot: int,
+    warm: int,
+    cold: int,
+    total_bytes: int,
+    oldest_created_at: datetime | None,
+    fragmentation_share: float,
+) -> MemoryHealth:
+    """:func:`health` from counts alone (what SQL aggregates give), so a large store is never loaded whole.
+    The formula and the recommendations are those documented on :func:`health`."""
     rules = _table()["health"]
     penalties = rules["score"]
-    hot = sum(1 for m in items if m.tier == "hot")
-    warm = sum(1 for m in items if m.tier == "warm")
-    cold = sum(1 for m in items if m.tier == "cold")
+    total = hot + warm + cold
     hot_usage = hot / config.hot_memory_size
     warm_usage = warm / config.warm_memory_size
-    entities_usage = len(items) / config.max_entities
-    size_usage = sum(m.content_size for m in items) / max_bytes(config)
-    frag = fragmentation(items, config, now)
+    entities_usage = total / config.max_entities
+    size_usage = total_bytes / max_bytes(config)
+    frag = fragmentation_share if total else 0.0
 
     since: timedelta | None = None
     if last_optimization_at is not None:
         _require_aware("last_optimization_at", last_optimization_at)
         since = max(timedelta(0), now - last_optimization_at)
         stale_days: float | None = days_between(now, last_optimization_at)
-    elif items:
-        stale_days = days_between(now, min(m.created_at for m in items))
+    elif total and oldest_created_at is not None:
+        stale_days = days_between(now, oldest_created_at)
     else:
         stale_days = None
 
@@ -707,7 +732,7 @@ def health(
     overfill = min(1.0, max(0.0, max(hot_usage, warm_usage, entities_usage, size_usage) - 1.0))
     staleness = 0.0 if stale_days is None else min(1.0, max(0.0, (stale_days - stale_after) / stale_after))
     score = 100.0
-    if items:
+    if total:
         score -= float(penalties["fragmentation"]) * frag
         score -= float(penalties["overfill"]) * overfill
         score -= float(penalties["staleness"]) * staleness
@@ -720,7 +745,7 @@ def health(
         advice.append(f"Warm memory is {_percent(warm_usage)} full: run /memory optimize or raise the warm size.")
     if entities_usage >= float(rules["entities_usage_at_least"]):
         advice.append(
-            f"Memory holds {len(items)} of at most {config.max_entities} memories "
+            f"Memory holds {total} of at most {config.max_entities} memories "
             f"({_percent(entities_usage)}): the weakest will be removed; "
             "raise the limit or let cold memories expire."
         )
@@ -729,7 +754,7 @@ def health(
             f"Memory uses {_percent(size_usage)} of its {config.max_memory_size_mb:g} MB: "
             "the weakest memories will be removed; raise the size limit."
         )
-    if items and frag >= float(rules["fragmentation_at_least"]):
+    if total and frag >= float(rules["fragmentation_at_least"]):
         advice.append(f"{_percent(frag)} of memories sit in the wrong tier: run /memory optimize.")
     if stale_days is not None and stale_days >= stale_after:
         if last_optimization_at is None:

@@ -16,7 +16,6 @@ plain equality.
 from __future__ import annotations
 
 import asyncio
-import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -679,79 +678,36 @@ def _health_report(
     oldest: datetime | None,
     misplaced: int,
 ) -> HealthReport:
-    """``core.memory.health`` from aggregates (the same formula and sentences; a test holds the two equal), so
-    ``/memory health`` never loads every memory."""
-    table = catalog.load("memory")["health"]
-    penalties = table["score"]
+    """``core.memory.health_from_counts`` over SQL aggregates, so ``/memory health`` never loads every memory."""
     hot, warm, cold = counts.get("hot", 0), counts.get("warm", 0), counts.get("cold", 0)
     total = hot + warm + cold
-    hot_usage = hot / config.hot_memory_size
-    warm_usage = warm / config.warm_memory_size
-    entities_usage = total / config.max_entities
-    size_usage = total_bytes / rules.max_bytes(config)
-    frag = misplaced / total if total else 0.0
-
-    since: timedelta | None = None
-    stale_days: float | None = None
-    if last_optimization_at is not None:
-        since = max(timedelta(0), now - last_optimization_at)
-        stale_days = rules.days_between(now, last_optimization_at)
-    elif total and oldest is not None:
-        stale_days = rules.days_between(now, oldest)
-
-    stale_after = float(table["stale_after_days"])
-    overfill = min(1.0, max(0.0, max(hot_usage, warm_usage, entities_usage, size_usage) - 1.0))
-    staleness = 0.0 if stale_days is None else min(1.0, max(0.0, (stale_days - stale_after) / stale_after))
-    score = 100.0
-    if total:
-        score -= float(penalties["fragmentation"]) * frag
-        score -= float(penalties["overfill"]) * overfill
-        score -= float(penalties["staleness"]) * staleness
-    score = min(100.0, max(0.0, score))
-
-    def percent(ratio: float) -> str:
-        return f"{round(ratio * 100)}%"
-
-    advice: list[str] = []
-    if hot_usage > float(table["hot_usage_above"]):
-        advice.append(f"Hot memory is {percent(hot_usage)} full: run /memory optimize or raise the hot size.")
-    if warm_usage > float(table["warm_usage_above"]):
-        advice.append(f"Warm memory is {percent(warm_usage)} full: run /memory optimize or raise the warm size.")
-    if entities_usage >= float(table["entities_usage_at_least"]):
-        advice.append(
-            f"Memory holds {total} of at most {config.max_entities} memories "
-            f"({percent(entities_usage)}): the weakest will be removed; "
-            "raise the limit or let cold memories expire."
-        )
-    if size_usage >= float(table["size_usage_at_least"]):
-        advice.append(
-            f"Memory uses {percent(size_usage)} of its {config.max_memory_size_mb:g} MB: "
-            "the weakest memories will be removed; raise the size limit."
-        )
-    if total and frag >= float(table["fragmentation_at_least"]):
-        advice.append(f"{percent(frag)} of memories sit in the wrong tier: run /memory optimize.")
-    if stale_days is not None and stale_days >= stale_after:
-        if last_optimization_at is None:
-            advice.append("Memory has never been optimised: run /memory optimize.")
-        else:
-            advice.append(f"No optimisation for {math.floor(stale_days)} days: run /memory optimize.")
-
+    found = rules.health_from_counts(
+        config,
+        now,
+        last_optimization_at,
+        hot=hot,
+        warm=warm,
+        cold=cold,
+        total_bytes=total_bytes,
+        oldest_created_at=oldest,
+        fragmentation_share=misplaced / total if total else 0.0,
+    )
     return HealthReport(
         persona_id=persona_id,
         total_count=total,
         pinned_count=pinned,
         total_bytes=total_bytes,
-        score=score,
-        hot_count=hot,
-        warm_count=warm,
-        cold_count=cold,
-        hot_usage=hot_usage,
-        warm_usage=warm_usage,
-        entities_usage=entities_usage,
-        size_usage=size_usage,
-        fragmentation=frag,
-        time_since_optimization=since,
-        recommendations=tuple(advice),
+        score=found.score,
+        hot_count=found.hot_count,
+        warm_count=found.warm_count,
+        cold_count=found.cold_count,
+        hot_usage=found.hot_usage,
+        warm_usage=found.warm_usage,
+        entities_usage=found.entities_usage,
+        size_usage=found.size_usage,
+        fragmentation=found.fragmentation,
+        time_since_optimization=found.time_since_optimization,
+        recommendations=found.recommendations,
     )
 
 
