@@ -68,6 +68,7 @@ def register_standing_jobs(scheduler: AsyncIOScheduler) -> None:
         replace_existing=True,
     )
     register_memory_jobs(scheduler)
+    register_retirement_jobs(scheduler)
 
 
 def register_wakeup_job(scheduler: AsyncIOScheduler) -> None:
@@ -144,5 +145,143 @@ def register_memory_jobs(scheduler: AsyncIOScheduler) -> None:
         "interval",
         minutes=MEMORY_DECAY_INTERVAL_MINUTES,
         id=MEMORY_DECAY_JOB_ID,
+        replace_existing=True,
+    )
+
+
+# ------------------------------------------------------------------------------------------------ retirement
+
+RETIREMENT_SWEEP_JOB_ID = "retire:inactivity"
+RETIREMENT_RETENTION_JOB_ID = "retire:retention"
+RETIREMENT_RESUME_JOB_ID = "retire:resume"
+RETIREMENT_SWEEP_MINUTES = 10
+RETIREMENT_RETENTION_HOURS = 6
+RETIREMENT_RESUME_DELAY_SECONDS = 30
+
+
+def retirement_ceremony_job_id(persona_id: int) -> str:
+    return f"retire:ceremony:{persona_id}"
+
+
+def _clock(now_iso: str | None) -> Any:
+    from datetime import datetime
+
+    from bot.db.types import utcnow
+
+    now = datetime.fromisoformat(now_iso) if now_iso else utcnow()
+    if now.tzinfo is None:
+        raise ValueError("now_iso must carry a UTC offset, such as 2026-01-01T00:00:00+00:00")
+    return now
+
+
+def schedule_retirement_ceremony(scheduler: AsyncIOScheduler, persona_id: int, when: Any) -> None:
+    """The ceremony job of a dated plan (replaced when the plan is saved again). A ceremony missed while the bot
+    was down runs when it comes back, within the scheduler's misfire grace."""
+    scheduler.add_job(
+        run_retirement_ceremony,
+        "date",
+        run_date=when,
+        args=[persona_id, when.isoformat()],
+        id=retirement_ceremony_job_id(persona_id),
+        replace_existing=True,
+    )
+
+
+def unschedule_retirement_ceremony(scheduler: AsyncIOScheduler, persona_id: int) -> bool:
+    """Remove the ceremony job; False when there was none."""
+    from apscheduler.jobstores.base import JobLookupError
+
+    try:
+        scheduler.remove_job(retirement_ceremony_job_id(persona_id))
+    except JobLookupError:
+        return False
+    return True
+
+
+async def run_retirement_ceremony(persona_id: int, at_iso: str | None = None) -> dict[str, Any]:
+    """A dated plan's ceremony (``bot.cogs.retirement.perform_ceremony``). ``at_iso`` is the time the plan named:
+    a job left over from an earlier version of the plan does nothing. Safe to fire twice: the ceremony is claimed
+    with a guarded update, so the second firing changes nothing."""
+    from datetime import datetime
+
+    from bot.cogs.retirement import perform_ceremony
+
+    scheduled = datetime.fromisoformat(at_iso) if at_iso else None
+    result = await perform_ceremony(runtime(), persona_id, trigger="date", scheduled_for=scheduled)
+    if result is None:
+        return {"persona_id": persona_id, "ran": False}
+    log.info("retirement ceremony of persona %d done", persona_id)
+    return {"persona_id": persona_id, "ran": True, "retired_at": result.retired_at.isoformat()}
+
+
+async def check_retirement_triggers(now_iso: str | None = None) -> dict[str, Any]:
+    """The sweep: run ceremonies whose date passed or whose inactivity trigger is due at ``now_iso`` (default now),
+    resume ceremonies interrupted by a crash (their lease ran out), and re-create missing ceremony jobs (a plan
+    saved by a process that runs no scheduler)."""
+    from bot.cogs.retirement import perform_ceremony
+    from bot.services import retirement
+
+    bot = runtime()
+    now = _clock(now_iso)
+    async with bot.db.session() as session:
+        due = await retirement.due_ceremonies(session, now)
+        dated = await retirement.scheduled_ceremonies(session)
+    scheduler = bot.scheduler
+    if scheduler is not None:
+        for persona_id, when in dated:
+            if when > now and scheduler.get_job(retirement_ceremony_job_id(persona_id)) is None:
+                schedule_retirement_ceremony(scheduler, persona_id, when)
+    ran = []
+    for persona_id, trigger in due:
+        try:
+            if await perform_ceremony(bot, persona_id, trigger=trigger, now=now) is not None:
+                ran.append(persona_id)
+        except Exception:
+            log.exception("retirement ceremony of persona %d failed; the next sweep tries again", persona_id)
+    return {"now": now.isoformat(), "due": [p for p, _ in due], "ran": ran}
+
+
+async def run_retirement_retention(now_iso: str | None = None) -> dict[str, Any]:
+    """Delete what each ended retention's policy names (one transaction per persona; each done once)."""
+    from bot.services import retirement
+
+    bot = runtime()
+    now = _clock(now_iso)
+    async with bot.db.session() as session:
+        due = await retirement.due_retention(session, now)
+    reports = []
+    for persona_id in due:
+        async with bot.db.transaction() as session:
+            report = await retirement.apply_retention(session, persona_id, now=now)
+        if report is not None:
+            log.info("retention ended for persona %d: deleted %s", persona_id, report.deleted)
+            reports.append({"persona_id": persona_id, "deleted": report.deleted, "persona": report.persona_deleted})
+    return {"now": now.isoformat(), "reports": reports}
+
+
+def register_retirement_jobs(scheduler: AsyncIOScheduler) -> None:
+    """The retirement jobs: the trigger sweep every 10 minutes, retention every 6 hours, and one sweep shortly
+    after each start (a ceremony interrupted by a crash is resumed, not repeated)."""
+    from datetime import datetime
+
+    scheduler.add_job(
+        check_retirement_triggers,
+        "interval",
+        minutes=RETIREMENT_SWEEP_MINUTES,
+        id=RETIREMENT_SWEEP_JOB_ID,
+        replace_existing=True,
+    )
+    scheduler.add_job(
+        run_retirement_retention,
+        "interval",
+        hours=RETIREMENT_RETENTION_HOURS,
+        id=RETIREMENT_RETENTION_JOB_ID,
+        replace_existing=True,
+    )
+    scheduler.add_job(
+        check_retirement_triggers,
+        "date",
+        run_date=datetime.now(UTC) + timedelta(seconds=RETIREMENT_RESUME_DELAY_SECONDS),
+        id=RETIREMENT_RESUME_JOB_ID,
         replace_existing=True,
     )

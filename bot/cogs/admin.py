@@ -15,11 +15,14 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.cogs._options import actor_of, persona_choices, resolve_persona
 from bot.core import emotions as core
 from bot.core.errors import DomainError
 from bot.db.types import utcnow
-from bot.services import guild_settings
+from bot.services import guild_settings, profiles
 from bot.ui import mood as mood_ui
+from bot.ui import profile as profile_ui
+from bot.ui import social as social_ui
 
 if TYPE_CHECKING:
     from bot.app import PersonaHubBot
@@ -92,6 +95,58 @@ class AdminCog(commands.Cog):
                 session, guild_id=guild_id, can_manage_guild=manage, emoji=emoji, trigger=trigger, now=utcnow()
             )
         await interaction.response.send_message(mood_ui.reaction_change_message(change), ephemeral=True)
+
+    @admin.command(name="channel", description="Where the server's notifications or ceremonies go.")
+    @app_commands.describe(kind="What goes there", channel="The channel (leave out to clear the setting)")
+    @app_commands.choices(
+        kind=[
+            app_commands.Choice(name="Notifications (followers' updates)", value="notifications"),
+            app_commands.Choice(name="Ceremonies (retirement farewells)", value="ceremonies"),
+        ]
+    )
+    async def channel(
+        self,
+        interaction: discord.Interaction,
+        kind: str,
+        channel: discord.TextChannel | None = None,
+    ) -> None:
+        guild_id = _guild_id(interaction)
+        async with self.bot.db.transaction() as session:
+            change = await guild_settings.set_channel(
+                session,
+                guild_id=guild_id,
+                can_manage_guild=can_manage_guild(interaction),
+                kind=kind,
+                channel_id=channel.id if channel is not None else None,
+                now=utcnow(),
+            )
+        text = social_ui.channel_change_message(change)
+        me = channel.guild.me if channel is not None else None
+        if channel is not None and me is not None and not channel.permissions_for(me).send_messages:
+            text += " I cannot send messages there yet: give me the Send Messages permission in that channel."
+        await interaction.response.send_message(text, ephemeral=True)
+
+    async def verify_persona_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return await persona_choices(self.bot.db, interaction, current, own_only=False)
+
+    @admin.command(name="verify", description="Set the verification status shown on a persona's public profile.")
+    @app_commands.describe(persona="A persona of this server", status="Its verification status")
+    @app_commands.autocomplete(persona=verify_persona_autocomplete)
+    @app_commands.choices(
+        status=[
+            app_commands.Choice(name="Verified", value="verified"),
+            app_commands.Choice(name="Official", value="official"),
+            app_commands.Choice(name="Not verified", value="unverified"),
+        ]
+    )
+    async def verify(self, interaction: discord.Interaction, persona: str, status: str = "verified") -> None:
+        _guild_id(interaction)
+        async with self.bot.db.transaction() as session:
+            persona_id = await resolve_persona(session, interaction, persona)
+            change = await profiles.set_verification(session, actor_of(interaction), persona_id, status, now=utcnow())
+        await interaction.response.send_message(profile_ui.verification_text(change), ephemeral=True)
 
 
 async def setup(bot: PersonaHubBot) -> None:

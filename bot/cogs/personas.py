@@ -20,12 +20,14 @@ from discord.ext import commands
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import send_ephemeral
+from bot.cogs._options import actor_of, persona_choices, resolve_persona
 from bot.core.errors import DomainError, NotFound
 from bot.db.types import utcnow
-from bot.services import bindings, emotions, personas, portability
+from bot.services import bindings, emotions, personas, portability, profiles
 from bot.services import wizard as wizard_service
 from bot.services.personas import Actor, PersonaRecord
 from bot.ui import personas as persona_ui
+from bot.ui import profile as profile_ui
 from bot.ui import wizard as wizard_ui
 from bot.ui.charts import radar_chart
 
@@ -44,12 +46,6 @@ EXPORT_FORMATS = {
     "card-v3-png": ("png", 3, True),
 }
 NOT_FOUND = "That persona does not exist (it may have been deleted)."
-
-
-def actor_of(interaction: discord.Interaction) -> Actor:
-    """The caller as plain ids, with their Manage Server permission where they ask from."""
-    manage = bool(interaction.guild_id is not None and interaction.permissions.manage_guild)
-    return Actor(user_id=interaction.user.id, guild_id=interaction.guild_id, can_manage_guild=manage)
 
 
 def _file_name(name: str, suffix: str) -> str:
@@ -106,40 +102,12 @@ class PersonaCog(commands.Cog, name=wizard_ui.HANDLER_COG):
             )
 
     async def _resolve(self, session: AsyncSession, interaction: discord.Interaction, value: str) -> int:
-        """A persona option's value: an id chosen from autocomplete, or a typed exact name (own ones first)."""
-        text = value.strip()
-        if text.isdigit():
-            try:
-                record = await personas.get(session, int(text), viewer=actor_of(interaction))
-                return record.id
-            except NotFound:
-                pass
-        lowered = text.lower()
-        own = await personas.list_own(session, interaction.user.id, interaction.guild_id)
-        for summary in own:
-            if summary.name.lower() == lowered:
-                return summary.id
-        if interaction.guild_id is not None:
-            for summary in await personas.list_visible(
-                session, interaction.guild_id, interaction.user.id, limit=25, name_prefix=text
-            ):
-                if summary.name.lower() == lowered:
-                    return summary.id
-        raise NotFound(f"I found no persona called '{wizard_ui.clip(text, 80)}' that you can see here.")
+        return await resolve_persona(session, interaction, value)
 
     async def _choices(
         self, interaction: discord.Interaction, current: str, *, own_only: bool
     ) -> list[app_commands.Choice[str]]:
-        prefix = current.strip()
-        async with self.bot.db.session() as session:
-            if own_only or interaction.guild_id is None:
-                rows = await personas.list_own(session, interaction.user.id, interaction.guild_id)
-                rows = [r for r in rows if r.name.lower().startswith(prefix.lower())]
-            else:
-                rows = await personas.list_visible(
-                    session, interaction.guild_id, interaction.user.id, limit=25, name_prefix=prefix or None
-                )
-        return [app_commands.Choice(name=wizard_ui.clip(r.name, 100), value=str(r.id)) for r in rows[:25]]
+        return await persona_choices(self.bot.db, interaction, current, own_only=own_only)
 
     async def visible_autocomplete(
         self, interaction: discord.Interaction, current: str
@@ -566,6 +534,64 @@ class PersonaCog(commands.Cog, name=wizard_ui.HANDLER_COG):
             f"Imported **{discord.utils.escape_markdown(record.name)}**. It is switched off until you "
             "activate it with `/persona activate`."
         )
+
+    # ------------------------------------------------------------------------------------------------ public profile
+
+    @persona.command(name="publish", description="Give your persona a public profile (you confirm what is shown).")
+    @app_commands.describe(
+        persona="Your persona",
+        display_name="The name on the profile (the persona's own if not given)",
+        bio="The profile's bio (the persona's description if not given)",
+        allow_messages="Whether it accepts messages from others",
+        allow_collaboration="Whether it is open to collaborations",
+    )
+    @app_commands.autocomplete(persona=own_autocomplete)
+    async def publish(
+        self,
+        interaction: discord.Interaction,
+        persona: str,
+        display_name: app_commands.Range[str, 1, 80] | None = None,
+        bio: app_commands.Range[str, 1, 2000] | None = None,
+        allow_messages: bool = True,
+        allow_collaboration: bool = False,
+    ) -> None:
+        actor = actor_of(interaction)
+        settings = profiles.PublishSettings(
+            display_name=display_name,
+            bio=bio,
+            allow_messages=allow_messages,
+            allow_collaboration=allow_collaboration,
+        )
+        async with self.bot.db.session() as session:
+            persona_id = await self._resolve(session, interaction, persona)
+            preview = await profiles.preview_publish(session, actor, persona_id, settings)
+
+        async def confirm(click: discord.Interaction) -> None:
+            try:
+                async with self.bot.db.transaction() as session:
+                    result = await profiles.publish(
+                        session, actor_of(click), persona_id, preview.settings, now=utcnow()
+                    )
+            except DomainError as error:
+                await send_ephemeral(click, str(error))
+                return
+            embed = profile_ui.published_embed(result, preview.display_name)
+            await click.response.edit_message(embed=embed, view=None)
+
+        await interaction.response.send_message(
+            embed=profile_ui.publish_preview_embed(preview),
+            view=profile_ui.ConfirmView(actor.user_id, confirm),
+            ephemeral=True,
+        )
+
+    @persona.command(name="unpublish", description="Hide your persona's public profile (withdraws your consent).")
+    @app_commands.describe(persona="Your persona")
+    @app_commands.autocomplete(persona=own_autocomplete)
+    async def unpublish(self, interaction: discord.Interaction, persona: str) -> None:
+        async with self.bot.db.transaction() as session:
+            persona_id = await self._resolve(session, interaction, persona)
+            result = await profiles.unpublish(session, actor_of(interaction), persona_id, now=utcnow())
+        await interaction.response.send_message(profile_ui.unpublished_text(result), ephemeral=True)
 
 
 async def setup(bot: PersonaHubBot) -> None:

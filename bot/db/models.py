@@ -401,6 +401,26 @@ class Endorsement(SQLModel, table=True):
     created_at: datetime = _when()
 
 
+class PublicProfile(SQLModel, table=True):
+    """A published persona's public profile settings (the seed's PublicProfileSettings).
+
+    The row stays after ``unpublish`` (``unpublished_at`` set, ``Persona.is_public`` False) so a re-publish keeps the
+    owner's choices; the consent records are the history. ``display_name``, ``bio`` and ``avatar_url`` override the
+    persona's own when set (None: show the persona's).
+    """
+
+    __tablename__ = "public_profiles"
+
+    persona_id: int | None = _persona_fk(primary_key=True)
+    display_name: str | None = Field(default=None, sa_type=String(80), nullable=True)
+    bio: str | None = Field(default=None, sa_type=Text, nullable=True)
+    avatar_url: str | None = Field(default=None, sa_type=String(2048), nullable=True)
+    allow_messages: bool = True
+    allow_collaboration: bool = False
+    published_at: datetime = _when()
+    unpublished_at: datetime | None = _when(nullable=True)
+
+
 # --------------------------------------------------------------------------------------------------- legacy
 
 
@@ -585,6 +605,7 @@ PERSONA_OWNED_TABLES: tuple[type[SQLModel], ...] = (
     SubscriptionTier,
     Subscription,
     Endorsement,
+    PublicProfile,
     RetirementPlan,
     LegacyArchive,
     WizardDraft,

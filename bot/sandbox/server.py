@@ -112,6 +112,7 @@ FILES_KEY = web.RequestKey("files", list)
 JSON_KEY = web.RequestKey("json", object)
 KNOWN_KEY = web.RequestKey("known_route", bool)
 
+NONCE_WINDOW = 300.0  # seconds a message nonce is remembered for enforce_nonce ("the past few minutes")
 COMMAND_NAME = re.compile(r"^[-_'\w]{1,32}$")
 MENTION = re.compile(r"<@(!?&?)(\d+)>")
 
@@ -135,6 +136,8 @@ class SandboxServer:
         self.route_limits: dict[str, tuple[int, float]] = {}
         self.buckets: dict[str, Bucket] = {}
         self.forced: list[ForcedLimit] = []
+        # enforce_nonce: (author id, nonce) -> (message id, monotonic time created), for NONCE_WINDOW seconds.
+        self.nonces: dict[tuple[int, str], tuple[int, float]] = {}
         self.interaction_deadline = 3.0
         self.interaction_token_ttl = 15 * 60.0
         self.record_requests = True
@@ -1193,7 +1196,17 @@ class SandboxServer:
             self.require(c, self.bot_user.id, *needed)
             if c.is_thread and (c.archived or c.locked):
                 raise ApiError(400, 50083, "Thread is archived")
+        # Discord: with enforce_nonce and a nonce, a message the same author created with that nonce in the past
+        # few minutes is returned instead of creating another.
+        nonce = body.get("nonce")
+        enforced = bool(body.get("enforce_nonce")) and nonce is not None
+        if enforced:
+            seen = self.nonces.get((self.bot_user.id, str(nonce)))
+            if seen is not None and time.monotonic() - seen[1] < NONCE_WINDOW and seen[0] in self.state.messages:
+                return json_response(message_json(self.state, self.state.messages[seen[0]]))
         m = self.create_message(c, self.bot_user.id, body, self._files(request, c.id, body))
+        if enforced:
+            self.nonces[(self.bot_user.id, str(nonce))] = (m.id, time.monotonic())
         return json_response(message_json(self.state, m))
 
     async def h_fetch(self, request: web.Request) -> web.Response:

@@ -230,3 +230,40 @@ async def _locked_map(session: AsyncSession, guild_id: int, now: datetime) -> di
         query = query.with_for_update()
     stored = (await session.execute(query)).scalar_one()
     return {str(key): str(value) for key, value in dict(stored or {}).items()}
+
+
+# ----------------------------------------------------------------------------------------------------
+# Channels (``/admin channel <kind> <channel>``)
+
+CHANNEL_KINDS: dict[str, str] = {
+    "notifications": "notifications_channel_id",
+    "ceremonies": "ceremony_channel_id",
+}
+
+
+@dataclass(frozen=True)
+class ChannelChange:
+    guild_id: int
+    kind: str
+    channel_id: int | None
+    previous: int | None
+
+
+async def set_channel(
+    session: AsyncSession,
+    *,
+    guild_id: int,
+    can_manage_guild: bool,
+    kind: str,
+    channel_id: int | None,
+    now: datetime,
+) -> ChannelChange:
+    """Where the server's notifications or ceremonies go (Manage Server); ``channel_id`` None clears it."""
+    _require_manager(can_manage_guild)
+    column = CHANNEL_KINDS.get((kind or "").strip().lower())
+    if column is None:
+        raise DomainError(f"'{kind}' is not a channel kind. Choose one of: {', '.join(CHANNEL_KINDS)}.")
+    await _locked_map(session, guild_id, now)  # the settings row exists and is ours for this transaction
+    previous = (await session.execute(select(getattr(_G, column)).where(_G.guild_id == guild_id))).scalar_one_or_none()
+    await session.execute(update(_G).where(_G.guild_id == guild_id).values({column: channel_id, "updated_at": now}))
+    return ChannelChange(guild_id=guild_id, kind=kind.strip().lower(), channel_id=channel_id, previous=previous)

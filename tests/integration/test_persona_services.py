@@ -258,6 +258,7 @@ async def _fill_every_owned_table(session, persona_id: int, other_id: int) -> No
             models.AchievementAward(persona_id=persona_id, achievement_key="first-conversation"),
             models.Follow(persona_id=persona_id, user_id=user, guild_id=GUILD),
             models.Endorsement(persona_id=persona_id, user_id=user, text="Great"),
+            models.PublicProfile(persona_id=persona_id, display_name="Public"),
             models.RetirementPlan(persona_id=persona_id, created_by=OWNER.user_id),
             models.LegacyArchive(persona_id=persona_id),
             models.WizardDraft(

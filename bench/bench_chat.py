@@ -1,0 +1,156 @@
+"""Chat overhead: from the message event to the reply request, for a persona with 100,000 memories and with none.
+
+The real bot runs against the sandbox on a temporary SQLite file, with an instant in-process model (a
+:class:`~bot.llm.base.Provider` that answers at once and notes when it was asked). The figure is the time from
+discord.py dispatching the ``message`` event to the provider receiving the request: everything the bot does in
+between (which personas are here, turns, mood, behaviours, relationships, memory retrieval with its access update,
+prompt rendering). Each message names the persona, so it always answers; the reply is sent and recorded before the
+next message.
+
+Target (issue 5): p50 <= 10 ms, p99 <= 50 ms with 100,000 memories (50 hot, the rest warm, as ``bench_memory``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import shutil
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, insert, select
+
+from bench.common import note, report, report_latency
+from bot.app import PersonaHubBot
+from bot.config import load_settings
+from bot.db import models
+from bot.db.types import utcnow
+from bot.llm.base import ChatReply, ChatRequest, Provider
+from bot.sandbox import Sandbox
+from bot.services import bindings, personas
+from bot.services.personas import Actor, PersonaInput
+
+MEMORIES = 100_000
+HOT = 50
+VOCABULARY = 5_000
+WORDS_PER_MEMORY = 10
+WARMUP = 20
+SAMPLES = 200
+
+
+class InstantModel(Provider):
+    """Answers at once; notes when each request arrived, by the text of the message answered."""
+
+    name = "instant"
+
+    def __init__(self) -> None:
+        self.asked: dict[str, float] = {}
+
+    async def reply(self, request: ChatRequest) -> ChatReply:
+        self.asked[request.voice.message if request.voice and request.voice.message else ""] = time.perf_counter()
+        return ChatReply(text="Noted.")
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[str]:
+        reply = await self.reply(request)
+        yield reply.text
+
+
+class TimedBot(PersonaHubBot):
+    """The bot, noting when each message event is dispatched (by the message's text)."""
+
+    dispatched: dict[str, float]
+
+    def dispatch(self, event_name: str, /, *args: Any, **kwargs: Any) -> None:
+        if event_name == "message" and args:
+            self.dispatched[args[0].content] = time.perf_counter()
+        super().dispatch(event_name, *args, **kwargs)
+
+
+async def _fill(bot: PersonaHubBot, persona_id: int, chooser: random.Random, vocabulary: list[str]) -> None:
+    now = utcnow()
+    rows = [
+        {
+            "persona_id": persona_id,
+            "content": " ".join(chooser.choices(vocabulary, k=WORDS_PER_MEMORY)),
+            "category": "conversation",
+            "importance": chooser.randint(1, 10),
+            "strength": chooser.random(),
+            "stability": 1.0,
+            "tier": "hot" if index < HOT else "warm",
+            "pinned": False,
+            "sensitive": False,
+            "encrypted": False,
+            "created_at": now - timedelta(days=60),
+            "last_accessed_at": now - timedelta(hours=chooser.uniform(0, 24 * 30)),
+            "access_count": 0,
+        }
+        for index in range(MEMORIES)
+    ]
+    for start in range(0, len(rows), 10_000):
+        async with bot.db.transaction() as session:
+            await session.execute(insert(models.Memory), rows[start : start + 10_000])
+
+
+async def _measure(sandbox: Sandbox, bot: TimedBot, model: InstantModel, label: str, chooser: random.Random) -> None:
+    vocabulary = [f"w{index:04d}" for index in range(VOCABULARY)]
+    durations: list[float] = []
+    for index in range(WARMUP + SAMPLES):
+        text = f"Ada, {label} {index}: " + " ".join(chooser.choices(vocabulary, k=3)) + "?"
+        before = await _recorded(bot)
+        await sandbox.send(sandbox.general, text)
+        await sandbox.wait_until(lambda t=text: t in model.asked, 10, "the reply request")
+        for _ in range(10_000):  # the reply is recorded before the next message (at most 10 s)
+            if await _recorded(bot) > before:
+                break
+            await asyncio.sleep(0.001)
+        if index >= WARMUP:
+            durations.append((model.asked[text] - bot.dispatched[text]) * 1000)
+    report_latency(f"chat_event_to_request_{label}", durations)
+
+
+async def _recorded(bot: PersonaHubBot) -> int:
+    async with bot.db.session() as session:
+        return int((await session.execute(select(func.count()).select_from(models.PersonaMessage))).scalar_one())
+
+
+async def main() -> None:
+    folder = Path(tempfile.mkdtemp(prefix="ph-bench-chat-"))
+    chooser = random.Random(5)
+    try:
+        async with Sandbox() as sandbox:
+            settings = load_settings(
+                database_url=f"sqlite+aiosqlite:///{folder / 'bench.db'}",
+                scheduler_enabled=False,
+                discord_token=sandbox.token,
+                llm_base_url=None,
+                _env_file=None,
+            )
+            bot = TimedBot(settings)
+            bot.dispatched = {}
+            model = InstantModel()
+            bot.llm = model
+            async with bot, sandbox.run_client(bot, timeout=30):
+                actor = Actor(sandbox.alice.id, sandbox.guild.id)
+                async with bot.db.transaction() as session:
+                    record = await personas.create(
+                        session, actor, PersonaInput(name="Ada", behavior={"cooldown_seconds": 0, "chattiness": 0})
+                    )
+                    await bindings.activate(
+                        session, actor, record.id, sandbox.general.id, channel_guild_id=sandbox.guild.id
+                    )
+                await _measure(sandbox, bot, model, "no_memories", chooser)
+                started = time.perf_counter()
+                await _fill(bot, record.id, chooser, [f"w{index:04d}" for index in range(VOCABULARY)])
+                note(f"{MEMORIES:,} memories ({HOT} hot) in {time.perf_counter() - started:.1f} s")
+                await _measure(sandbox, bot, model, "100k_memories", chooser)
+                report("chat_replies_sent", float(bot.get_cog("ConversationCog").replies), "replies")  # type: ignore[union-attr]
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

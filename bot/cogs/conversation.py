@@ -1,0 +1,438 @@
+"""Chat: the ``on_message`` listener that lets active personas answer, and reactions on their messages moving
+affinity and firing emoji behaviours.
+
+Per message in a channel (or thread) with an active persona (:func:`bot.services.conversation.active_personas`):
+
+1. The message joins the channel's recent history, kept here (:data:`HISTORY_LINES`; seeded once per channel
+   from ``channel.history`` after a start). Persona messages are recognised by our channel webhook and the
+   persona's name (or, for the fallback, by the bot's message with the persona in the embed author); a run of
+   them counts the persona-to-persona exchange depth, which a person's message resets.
+2. Transaction 1 (:func:`bot.services.conversation.plan`): who answers and each reply's request. Closed.
+3. For each persona in turn: typing is shown while the model works; the reply streams where the provider
+   streams (:class:`bot.ui.speaker.StreamWriter`: first text sent, edited at most once a second, final edit
+   complete), or goes through the tool loop when the persona has plugins and the provider supports tools, or is a
+   custom behaviour's reply template. Everything goes through :class:`bot.ui.speaker.Speaker` with no mentions
+   allowed.
+4. Transaction 2 (:func:`bot.services.conversation.record`): persona messages, memory (consent permitting),
+   relationship, interaction count.
+
+**When the model fails** (a :class:`~bot.llm.base.ModelError`: timeout, server down, refusal) the persona says
+briefly that it cannot answer now (:func:`bot.ui.speaker.apology_text`), the bot keeps serving, and the persona's
+owner gets a direct message saying why, at most once per error kind per hour (:data:`ERROR_NOTE_EVERY`), kept in
+memory. **When the bot cannot manage webhooks** the persona speaks through the bot's own message and the owner is
+told once per channel (recorded by :func:`bot.services.webhooks.note_missing_permission`).
+
+A persona answers one message at a time per channel (a message that arrives while it is replying there is not
+answered by it); its last reply time (in memory and in ``persona_messages``) drives the cooldown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+import discord
+from discord.ext import commands
+
+from bot.core import emotions as emotion_rules
+from bot.core.behaviors import matching_behaviors
+from bot.core.errors import DomainError
+from bot.db.types import utcnow
+from bot.llm import behavior_templates
+from bot.llm.base import ModelError
+from bot.llm.tools import default_registry, run_with_tools
+from bot.services import behaviors, conversation, emotions, persona_messages, relationships, webhooks
+from bot.services.conversation import ChannelLine, Incoming, ReplyJob, Speaker
+from bot.ui.speaker import Outlet, PersonaVoice, StreamWriter, apology_text
+from bot.ui.speaker import Speaker as Voicebox
+
+if TYPE_CHECKING:
+    from bot.app import PersonaHubBot
+
+log = logging.getLogger(__name__)
+
+HISTORY_LINES = 30
+TYPING_EVERY = 8.0  # Discord shows typing for 10 seconds after each request
+ERROR_NOTE_EVERY = timedelta(hours=1)
+TEXT_MESSAGE_TYPES = (discord.MessageType.default, discord.MessageType.reply)
+Channel = discord.TextChannel | discord.Thread
+
+
+class DatabaseWebhookStore:
+    """Channel webhooks kept in ``channel_webhooks`` (:mod:`bot.services.webhooks`), one short session per call."""
+
+    def __init__(self, bot: PersonaHubBot, clock: Callable[[], datetime] = utcnow) -> None:
+        self.bot = bot
+        self.clock = clock
+
+    async def load(self, channel_id: int) -> tuple[int, str] | None:
+        async with self.bot.db.session() as session:
+            ref = await webhooks.get(session, channel_id)
+        return (ref.webhook_id, ref.token) if ref is not None else None
+
+    async def save(self, channel_id: int, guild_id: int, webhook_id: int, token: str) -> None:
+        async with self.bot.db.transaction() as session:
+            await webhooks.save(
+                session, channel_id=channel_id, guild_id=guild_id, webhook_id=webhook_id, token=token, now=self.clock()
+            )
+
+    async def forget(self, channel_id: int, webhook_id: int) -> None:
+        async with self.bot.db.transaction() as session:
+            await webhooks.forget(session, channel_id, webhook_id)
+
+
+def _text_of(message: discord.Message) -> str:
+    if message.content:
+        return message.content
+    for embed in message.embeds:
+        if embed.description:
+            return embed.description
+    return ""
+
+
+class ConversationCog(commands.Cog):
+    def __init__(
+        self,
+        bot: PersonaHubBot,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        chance: Callable[[], float] = random.random,
+    ) -> None:
+        self.bot = bot
+        self.clock = clock
+        self.chance = chance
+        self.speaker = Voicebox(bot, DatabaseWebhookStore(bot, clock))
+        self.tools = default_registry()
+        self.lines: dict[int, deque[ChannelLine]] = {}
+        self.depth: dict[int, int] = {}
+        self.recent: dict[tuple[int, int], datetime] = {}
+        self.busy: set[tuple[int, int]] = set()
+        self.error_notes: dict[tuple[int, str], datetime] = {}
+        self.replies = 0  # replies sent since load (a figure for tests and benchmarks)
+
+    # ------------------------------------------------------------------------------------------------ who wrote
+
+    def _persona_of(self, message: discord.Message, ours: set[int], speakers: list[Speaker]) -> int | None:
+        """The persona that wrote ``message`` (0: one of ours not active here), or None for anyone else."""
+        me = self.bot.user
+        name: str | None = None
+        if message.webhook_id is not None and message.webhook_id in ours:
+            name = message.author.name
+        elif me is not None and message.author.id == me.id and message.embeds:
+            name = message.embeds[0].author.name
+        if name is None:
+            return None
+        return next((s.persona_id for s in speakers if s.name == name), 0)
+
+    async def _seed(self, channel: Channel, before: discord.Message, ours: set[int], speakers: list[Speaker]) -> None:
+        lines: deque[ChannelLine] = deque(maxlen=HISTORY_LINES)
+        self.lines[channel.id] = lines
+        try:
+            found = [m async for m in channel.history(limit=HISTORY_LINES, before=before)]
+        except discord.HTTPException:
+            return
+        for message in reversed(found):
+            if message.type in TEXT_MESSAGE_TYPES and _text_of(message):
+                lines.append(self._line(message, self._persona_of(message, ours, speakers)))
+
+    @staticmethod
+    def _line(message: discord.Message, persona_id: int | None) -> ChannelLine:
+        return ChannelLine(
+            author_id=message.author.id,
+            author_name=message.author.display_name,
+            content=_text_of(message),
+            persona_id=persona_id,
+            is_bot=message.author.bot,
+        )
+
+    # ------------------------------------------------------------------------------------------------ listener
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        channel = message.channel
+        if message.guild is None or not isinstance(channel, discord.TextChannel | discord.Thread):
+            return
+        if message.type not in TEXT_MESSAGE_TYPES:
+            return
+        parent_id = channel.parent_id if isinstance(channel, discord.Thread) else None
+        async with self.bot.db.session() as session:
+            speakers = await conversation.active_personas(session, channel.id, parent_id)
+            if not speakers:
+                return
+            ours = self.speaker.known_webhook_ids()
+            if message.webhook_id is not None and message.webhook_id not in ours:
+                ours |= await webhooks.webhook_ids(session, [parent_id or channel.id])
+        persona_author = self._persona_of(message, ours, speakers)
+        if channel.id not in self.lines:
+            await self._seed(channel, message, ours, speakers)
+        history = list(self.lines[channel.id])
+        text = _text_of(message)
+        if text:
+            self.lines[channel.id].append(self._line(message, persona_author))
+        self.depth[channel.id] = self.depth.get(channel.id, 0) + 1 if persona_author is not None else 0
+        me = self.bot.user
+        if persona_author is None and me is not None and message.author.id == me.id:
+            return  # the bot's own messages (command answers, notices) are not conversation
+        if not text.strip():
+            return
+        if persona_author is not None and all(s.persona_id == persona_author for s in speakers):
+            return  # a persona alone in its channel: nobody to answer its own message
+        await self._answer(message, channel, speakers, history, persona_author)
+
+    async def _answer(
+        self,
+        message: discord.Message,
+        channel: Channel,
+        speakers: list[Speaker],
+        history: list[ChannelLine],
+        persona_author: int | None,
+    ) -> None:
+        me = self.bot.user
+        reference = message.reference.message_id if message.reference is not None else None
+        incoming = Incoming(
+            message_id=message.id,
+            guild_id=channel.guild.id,
+            channel_id=channel.id,
+            parent_id=channel.parent_id if isinstance(channel, discord.Thread) else None,
+            author_id=message.author.id,
+            author_name=message.author.display_name,
+            content=_text_of(message),
+            created_at=message.created_at,
+            author_is_bot=message.author.bot,
+            author_persona_id=persona_author,
+            mentions_bot=me is not None and any(user.id == me.id for user in message.mentions),
+            reply_to_message_id=reference,
+            channel_name=channel.name,
+        )
+        now = self.clock()
+        busy = frozenset(pid for pid, cid in self.busy if cid == channel.id)
+        recent = {pid: at for (pid, cid), at in self.recent.items() if cid == channel.id}
+        async with self.bot.db.transaction() as session:
+            plan = await conversation.plan(
+                session,
+                incoming,
+                speakers,
+                history=history,
+                exchange_depth=self.depth.get(channel.id, 0),
+                random_value=self.chance(),
+                now=now,
+                recent_replies=recent,
+                busy=busy,
+                tools=self.tools,
+                encryption_key=self._key(),
+                supports_tools=self.bot.llm.supports_tools,
+            )
+        for effect in plan.effects:
+            for problem in effect.problems:
+                log.info("persona %s: a custom behaviour was skipped: %s", effect.persona_id, problem)
+            for emoji in effect.reactions:
+                try:
+                    await message.add_reaction(emoji)
+                except discord.HTTPException:
+                    log.info("could not react with %s for persona %s", emoji, effect.persona_id)
+        for job in plan.jobs:
+            self.busy.add((job.speaker.persona_id, channel.id))
+            self.recent[(job.speaker.persona_id, channel.id)] = now
+        try:
+            for job in plan.jobs:
+                try:
+                    await self._reply(job, incoming, channel)
+                except Exception:
+                    log.exception("persona %s could not reply in channel %s", job.speaker.persona_id, channel.id)
+                finally:
+                    self.busy.discard((job.speaker.persona_id, channel.id))
+        finally:
+            for job in plan.jobs:
+                self.busy.discard((job.speaker.persona_id, channel.id))
+
+    def _key(self) -> str | None:
+        key = self.bot.settings.memory_encryption_key
+        return key.get_secret_value() if key is not None else None
+
+    # ------------------------------------------------------------------------------------------------ replying
+
+    async def _reply(self, job: ReplyJob, incoming: Incoming, channel: Channel) -> None:
+        speaker = job.speaker
+        voice = PersonaVoice(speaker.persona_id, speaker.name, speaker.avatar_url)
+        outlet = await self.speaker.outlet(channel, voice)
+        if outlet.fallback_reason is not None:
+            await self._tell_owner_once(channel, speaker, outlet.fallback_reason)
+        provider = self.bot.llm
+        text: str | None = None
+        sent: list[discord.Message] = []
+        try:
+            if job.template_reply is not None:
+                text = job.template_reply
+                sent = await self.speaker.say(outlet, text)
+            elif job.tool_names and provider.supports_tools:
+                context = conversation.tool_context(
+                    self.bot.db, speaker.persona_id, incoming=incoming, clock=self.clock, encryption_key=self._key()
+                )
+                async with self._typing(channel):
+                    result = await run_with_tools(
+                        provider, job.request, self.tools.for_plugins(list(job.tool_names)), context
+                    )
+                text = result.reply.text
+                sent = await self.speaker.say(outlet, text)
+            else:
+                text, sent = await self._stream(job, outlet, channel)
+        except ModelError as error:
+            await self._tell_owner_error(channel, speaker, error)
+            if text is None:
+                sent = sent or await self.speaker.say(outlet, apology_text())
+        self.replies += 1
+        importance = None
+        if text is not None and getattr(self.bot.settings, "memory_importance_by_model", False):
+            importance = await self._rate(incoming, speaker, text)
+        async with self.bot.db.transaction() as session:
+            await conversation.record(
+                session,
+                incoming,
+                speaker,
+                sent_message_ids=[m.id for m in sent],
+                via_webhook=outlet.via_webhook,
+                reply_text=text,
+                addressed=job.addressed,
+                now=self.clock(),
+                importance=importance,
+                encryption_key=self._key(),
+            )
+
+    async def _stream(self, job: ReplyJob, outlet: Outlet, channel: Channel) -> tuple[str, list[discord.Message]]:
+        writer = StreamWriter(self.speaker, outlet)
+        try:
+            async with self._typing(channel):
+                async for delta in self.bot.llm.stream(job.request):
+                    await writer.feed(delta)
+        except ModelError:
+            if not writer.messages:
+                raise
+            # Part of the answer is out: end it visibly rather than leave it hanging, and keep what was said.
+            await writer.finish(" …")
+            return writer.text, writer.messages
+        await writer.finish()
+        if not writer.messages:
+            raise ModelError("The model returned an empty answer.")
+        return writer.text, writer.messages
+
+    @contextlib.asynccontextmanager
+    async def _typing(self, channel: Channel) -> AsyncIterator[None]:
+        """Show typing while the block runs, without waiting for Discord before the model is asked."""
+
+        async def keep_typing() -> None:
+            while True:
+                try:
+                    await channel.typing()
+                except discord.HTTPException:
+                    return
+                await asyncio.sleep(TYPING_EVERY)
+
+        task = asyncio.create_task(keep_typing())
+        try:
+            yield
+        finally:
+            task.cancel()
+
+    async def _rate(self, incoming: Incoming, speaker: Speaker, text: str) -> int | None:
+        memory = conversation.exchange_text(incoming, speaker.name, text)
+        try:
+            answer = await self.bot.llm.reply(conversation.poignancy_request(memory))
+        except ModelError:
+            return None
+        return conversation.parse_poignancy(answer.text)
+
+    # ------------------------------------------------------------------------------------------------ the owner
+
+    async def _dm(self, user_id: int, text: str) -> None:
+        try:
+            user = self.bot.get_user(user_id) or await self.bot.fetch_user(user_id)
+            await user.send(text[:2000], allowed_mentions=discord.AllowedMentions.none())
+        except discord.HTTPException:
+            log.info("could not send a direct message to user %s", user_id)
+
+    async def _tell_owner_once(self, channel: Channel, speaker: Speaker, reason: str) -> None:
+        parent = channel.parent if isinstance(channel, discord.Thread) else channel
+        channel_id = parent.id if parent is not None else channel.id
+        async with self.bot.db.transaction() as session:
+            first = await webhooks.note_missing_permission(
+                session, channel_id=channel_id, owner_id=speaker.owner_id, now=self.clock()
+            )
+        if first:
+            await self._dm(speaker.owner_id, reason)
+
+    async def _tell_owner_error(self, channel: Channel, speaker: Speaker, error: ModelError) -> None:
+        log.warning("persona %s could not answer in channel %s: %s", speaker.persona_id, channel.id, error)
+        key = (speaker.owner_id, type(error).__name__)
+        now = self.clock()
+        last = self.error_notes.get(key)
+        if last is not None and now - last < ERROR_NOTE_EVERY:
+            return
+        self.error_notes[key] = now
+        await self._dm(
+            speaker.owner_id,
+            f"{speaker.name} could not answer in #{channel.name}: {error} It told the channel it cannot answer right "
+            "now. (I tell you about this kind of problem at most once an hour.)",
+        )
+
+    # ------------------------------------------------------------------------------------------------ reactions
+
+    @commands.Cog.listener()
+    async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
+        """A person's reaction on a persona's message moves the persona's affinity for them, and fires the persona's
+        emoji behaviours (their reactions and emotional triggers; instructions and replies need a message)."""
+        me = self.bot.user
+        if payload.guild_id is None or (me is not None and payload.user_id == me.id):
+            return
+        if payload.member is not None and payload.member.bot:
+            return
+        async with self.bot.db.session() as session:
+            target = await persona_messages.lookup(session, payload.message_id)
+        if target is None:
+            return
+        emoji = str(payload.emoji)
+        now = self.clock()
+        reactions: tuple[str, ...] = ()
+        async with self.bot.db.transaction() as session:
+            maps = await emotions.load_reaction_maps(session, [payload.guild_id])
+            try:
+                trigger = emotion_rules.trigger_for_emoji(emoji, maps.get(payload.guild_id))
+            except DomainError:
+                trigger = None
+            await relationships.record_reaction(session, target.persona_id, payload.user_id, trigger, now=now)
+            rules = (await behaviors.enabled_for(session, [target.persona_id])).get(target.persona_id, [])
+            matched = matching_behaviors(rules, "", emoji, {}, now)
+            if matched:
+                variables = behavior_templates.template_variables(
+                    persona_name="", author_name="", mood="neutral", now=now
+                )
+                effect = behavior_templates.plan_effects(matched, variables)
+                for name in effect.emotion_triggers:
+                    await emotions.apply_trigger(
+                        session,
+                        target.persona_id,
+                        name,
+                        now=now,
+                        user_id=payload.user_id,
+                        channel_id=payload.channel_id,
+                        context=f"custom behaviour on a {emoji} reaction",
+                    )
+                reactions = effect.reactions
+        if reactions:
+            channel = self.bot.get_channel(payload.channel_id)
+            if isinstance(channel, discord.TextChannel | discord.Thread):
+                partial = channel.get_partial_message(payload.message_id)
+                for item in reactions:
+                    try:
+                        await partial.add_reaction(item)
+                    except discord.HTTPException:
+                        log.info("could not react with %s", item)
+
+
+async def setup(bot: PersonaHubBot) -> None:
+    await bot.add_cog(ConversationCog(bot))

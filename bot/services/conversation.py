@@ -1,0 +1,732 @@
+"""Chat: who answers a message, the reply's context (the prompt), and what an exchange leaves behind.
+
+The cog calls, with no session held across Discord or the model (SQLite runs inline, one connection per process):
+
+1. :func:`active_personas` (a read): the personas that speak where the message was written. Nothing else happens
+   in a channel without one.
+2. :func:`plan` (transaction 1): for each persona, :func:`bot.core.conversation.should_reply`, then
+   :func:`~bot.core.conversation.choose_turns`; for each persona that speaks, the prompt context (identity, traits,
+   mood and active emotions, behaviour settings, relationships with the people and personas present, memories
+   retrieved by :func:`bot.services.memories.retrieve`, which marks them accessed, custom behaviour instructions,
+   the recent channel history the cog kept) rendered into a :class:`~bot.llm.base.ChatRequest`. Custom behaviours'
+   emotional triggers are applied here; their reactions are returned for the cog to add.
+3. The cog asks the model (or uses a behaviour's reply template) and sends the reply.
+4. :func:`record` (transaction 2): the persona's messages, the interaction count, the relationship with the author,
+   and the exchange as a memory, only when the author consents (:func:`bot.services.consent.decide`, asked again
+   here, so a consent revoked while the model was thinking is honoured). Bots and personas are never remembered.
+
+**Importance** of a captured exchange (1..10, the Generative Agents scale). By default :func:`heuristic_importance`:
+2, plus 2 when the persona was addressed directly (mention, name or reply), plus 1 for a message of 80 characters
+or more and 1 more from 240, plus 2 when the author tells something about themselves ("my name is", "I love", "my
+sister", ...), plus 2 for a life event (birthday, wedding, new job, diagnosis, ...), plus 1 when asked to remember
+("remember", "don't forget", "important"), plus 1 for strong feeling (an exclamation mark, "love", "hate",
+"scared", ...), at most 10. When configured, the model rates it instead (:func:`poignancy_request` and
+:func:`parse_poignancy`: Park et al.'s poignancy question); an unusable answer falls back to the heuristic.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core import behaviors as behavior_rules
+from bot.core.conversation import TurnCandidate, addressed_by_name, choose_turns, should_reply
+from bot.core.errors import DomainError
+from bot.core.personas import BehaviorSettings, PrivacySettings
+from bot.db import models
+from bot.llm import behavior_templates
+from bot.llm.base import ChatMessage, ChatRequest
+from bot.llm.prompts import (
+    FeltEmotion,
+    HistoryLine,
+    MemoryNote,
+    PersonaProfile,
+    PersonaTie,
+    PersonPresent,
+    PromptContext,
+    build_request,
+)
+from bot.llm.tools import RecalledMemory, ToolContext, ToolRegistry, default_registry
+from bot.services import behaviors, consent, emotions, memories, persona_messages, relationships
+from bot.services.emotions import MoodView
+
+if TYPE_CHECKING:
+    from bot.db.engine import Database
+
+MEMORY_K = 6  # memories retrieved into each prompt
+MAX_QUERY_WORDS = 6  # words of a message that memory search looks for
+MAX_SPEAKERS = 2  # personas answering one message
+HISTORY_TOKEN_BUDGET = 1200
+MAX_MEMORY_QUOTE = 1500  # characters of each side of an exchange kept in its memory
+REPLY_MAX_TOKENS = 600
+DIRECT_REASONS = ("mentioned", "replied to", "addressed by name")
+_P = models.Persona
+
+
+# ----------------------------------------------------------------------------------------------------
+# Plain data in and out
+
+
+@dataclass(frozen=True)
+class Speaker:
+    """A persona that speaks in the message's channel."""
+
+    persona_id: int
+    owner_id: int
+    name: str
+    avatar_url: str | None
+    behavior: BehaviorSettings
+
+
+@dataclass(frozen=True)
+class ChannelLine:
+    """A message earlier in the channel (oldest first), as the cog kept it."""
+
+    author_id: int
+    author_name: str
+    content: str
+    persona_id: int | None = None  # a persona's message
+    is_bot: bool = False
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """The message being answered, as plain data."""
+
+    message_id: int
+    guild_id: int
+    channel_id: int  # where it was written (a thread or a channel)
+    author_id: int
+    author_name: str
+    content: str
+    created_at: datetime
+    parent_id: int | None = None  # the thread's channel
+    author_is_bot: bool = False
+    author_persona_id: int | None = None  # a persona of this bot wrote it
+    mentions_bot: bool = False
+    reply_to_message_id: int | None = None
+    channel_name: str | None = None
+
+
+@dataclass(frozen=True)
+class ReplyJob:
+    """One persona's reply to plan: the request for the model, or a behaviour's fixed reply."""
+
+    speaker: Speaker
+    reason: str
+    request: ChatRequest
+    tool_names: tuple[str, ...] = ()
+    template_reply: str | None = None
+    memory_ids: tuple[int, ...] = ()
+    timezone: str = "UTC"
+
+    @property
+    def addressed(self) -> bool:
+        """Whether the persona was addressed directly (mentioned, named or replied to)."""
+        return self.reason in DIRECT_REASONS
+
+
+@dataclass(frozen=True)
+class BehaviorSideEffects:
+    """What a persona's matching behaviours do to the message besides the reply: reactions for the cog to add,
+    emotional triggers applied, and problems (reply templates that failed) for logs."""
+
+    persona_id: int
+    reactions: tuple[str, ...] = ()
+    emotion_triggers: tuple[str, ...] = ()
+    problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Who answers (in speaking order) and every decision taken, by persona id (for logs and tests)."""
+
+    jobs: tuple[ReplyJob, ...] = ()
+    decisions: Mapping[int, str] = field(default_factory=dict)
+    effects: tuple[BehaviorSideEffects, ...] = ()
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What :func:`record` stored."""
+
+    persona_messages: int
+    memory_id: int | None
+    consent_reason: str | None
+    affinity: float | None
+
+
+# ----------------------------------------------------------------------------------------------------
+# Who speaks here
+
+
+async def active_personas(session: AsyncSession, channel_id: int, parent_id: int | None = None) -> list[Speaker]:
+    """The active personas bound to ``channel_id``, and, in a thread, those bound to its channel whose behaviour
+    settings say ``reply_in_threads``. Oldest binding first."""
+    binding = models.ChannelBinding
+    where = binding.channel_id == channel_id
+    if parent_id is not None:
+        where = or_(where, binding.channel_id == parent_id)
+    query = (
+        select(
+            _P.id,
+            _P.owner_id,
+            _P.name,
+            _P.avatar_url,
+            _P.behavior_settings,
+            _P.status,
+            _P.is_active,
+            binding.channel_id,
+        )
+        .join(binding, binding.persona_id == _P.id)
+        .where(where)
+        .order_by(binding.id)
+    )
+    out: dict[int, Speaker] = {}
+    for pid, owner, name, avatar, settings, status, is_active, bound_to in (await session.execute(query)).all():
+        if not is_active or status != "active" or pid in out:
+            continue
+        try:
+            behavior = BehaviorSettings.from_dict(settings)
+        except DomainError:
+            behavior = BehaviorSettings()
+        if bound_to != channel_id and not behavior.reply_in_threads:
+            continue
+        out[pid] = Speaker(pid, owner, name, avatar, behavior)
+    return list(out.values())
+
+
+async def last_replies(session: AsyncSession, channel_id: int, persona_ids: Sequence[int]) -> dict[int, datetime]:
+    """When each persona last spoke in ``channel_id`` (personas that never did are left out)."""
+    if not persona_ids:
+        return {}
+    message = models.PersonaMessage
+    query = (
+        select(message.persona_id, func.max(message.created_at))
+        .where(message.channel_id == channel_id, message.persona_id.in_(list(persona_ids)))  # type: ignore[attr-defined]
+        .group_by(message.persona_id)
+    )
+    out: dict[int, datetime] = {}
+    for pid, when in (await session.execute(query)).all():
+        if when is not None:
+            out[int(pid)] = _aware(when)
+    return out
+
+
+def _aware(value: Any) -> datetime:
+    """A stored time as an aware UTC datetime (aggregates come back naive, or as text, on SQLite)."""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Planning (transaction 1)
+
+
+def _profile(row: models.Persona, behavior: BehaviorSettings) -> PersonaProfile:
+    from bot.core.traits import ALL_TRAITS
+
+    custom: list[tuple[str, float]] = []
+    for item in row.custom_traits or []:
+        if isinstance(item, Mapping) and isinstance(item.get("name"), str):
+            try:
+                custom.append((item["name"], float(item.get("value", 50))))
+            except (TypeError, ValueError):
+                continue
+    assert row.id is not None
+    return PersonaProfile(
+        id=row.id,
+        name=row.name,
+        description=row.description or "",
+        traits={name: float(getattr(row, name)) for name in ALL_TRAITS},
+        custom_traits=tuple(custom),
+        behavior=behavior,
+    )
+
+
+def _people(
+    incoming: Incoming, history: Sequence[ChannelLine], ties: Mapping[int, relationships.PersonTie]
+) -> list[PersonPresent]:
+    names: dict[int, str] = {}
+    for line in history:
+        if line.persona_id is None and not line.is_bot:
+            names[line.author_id] = line.author_name
+    if incoming.author_persona_id is None and not incoming.author_is_bot:
+        names.pop(incoming.author_id, None)
+        names = {incoming.author_id: incoming.author_name, **names}  # the author first
+    out = []
+    for user_id, name in list(names.items())[:8]:
+        tie = ties.get(user_id)
+        out.append(
+            PersonPresent(
+                display_name=name,
+                messages_exchanged=tie.messages_exchanged if tie else 0,
+                affinity=tie.affinity if tie else 0.0,
+            )
+        )
+    return out
+
+
+def _human_ids(incoming: Incoming, history: Sequence[ChannelLine]) -> list[int]:
+    ids = [line.author_id for line in history if line.persona_id is None and not line.is_bot]
+    if incoming.author_persona_id is None and not incoming.author_is_bot:
+        ids.append(incoming.author_id)
+    return ids
+
+
+def _speaker_decision(
+    speaker: Speaker,
+    incoming: Incoming,
+    *,
+    replied_persona: int | None,
+    exchange_depth: int,
+    random_value: float,
+    now: datetime,
+    last_reply_at: datetime | None,
+    answer_bots: bool,
+) -> tuple[bool, str, bool]:
+    """(reply?, why, addressed directly?)"""
+    named = addressed_by_name(incoming.content, speaker.name)
+    replied_to = replied_persona == speaker.persona_id
+    decision = should_reply(
+        speaker.behavior,
+        mentioned=incoming.mentions_bot,
+        named=named,
+        replied_to=replied_to,
+        author_is_bot=incoming.author_is_bot,
+        author_is_self=incoming.author_persona_id == speaker.persona_id,
+        exchange_depth=exchange_depth,
+        random_value=random_value,
+        now=now,
+        last_reply_at=last_reply_at,
+        author_is_persona=incoming.author_persona_id is not None,
+        reply_to_bots=answer_bots,
+    )
+    return decision.reply, decision.reason, decision.reason in DIRECT_REASONS
+
+
+async def plan(
+    session: AsyncSession,
+    incoming: Incoming,
+    speakers: Sequence[Speaker],
+    *,
+    history: Sequence[ChannelLine],
+    exchange_depth: int,
+    random_value: float,
+    now: datetime,
+    recent_replies: Mapping[int, datetime] | None = None,
+    busy: frozenset[int] = frozenset(),
+    tools: ToolRegistry | None = None,
+    encryption_key: str | None = None,
+    supports_tools: bool = True,
+) -> Plan:
+    """Decide who answers ``incoming`` and build each reply's request (module docstring, step 2).
+
+    ``history`` is the channel before the message (oldest first); ``exchange_depth`` the persona messages in a row
+    that led to it; ``random_value`` a draw from [0, 1) for chattiness; ``recent_replies`` when the cog last started
+    a reply per persona (newer than the stored messages while a reply is on its way); ``busy`` personas already
+    replying here (they skip this message)."""
+    if not speakers:
+        return Plan()
+    registry = tools or default_registry()
+    ids = [s.persona_id for s in speakers]
+    recent = dict(recent_replies or {})
+    # What the cog saw itself is at least as new as what is stored: ask the database only about the others.
+    stored = await last_replies(session, incoming.channel_id, [pid for pid in ids if pid not in recent])
+    replied_persona = None
+    if incoming.reply_to_message_id is not None:
+        replied_persona = await persona_messages.persona_for_message(session, incoming.reply_to_message_id)
+    answer_bots = False
+    if incoming.author_is_bot and incoming.author_persona_id is None:
+        settings = await session.get(models.GuildSettings, incoming.guild_id)
+        answer_bots = bool(settings is not None and settings.answer_bots)
+
+    decisions: dict[int, str] = {}
+    candidates: list[TurnCandidate] = []
+    for speaker in speakers:
+        pid = speaker.persona_id
+        if pid in busy:
+            decisions[pid] = "already replying here"
+            continue
+        times = [t for t in (stored.get(pid), recent.get(pid)) if t is not None]
+        last = max(times) if times else None
+        reply, reason, addressed = _speaker_decision(
+            speaker,
+            incoming,
+            replied_persona=replied_persona,
+            exchange_depth=exchange_depth,
+            random_value=random_value,
+            now=now,
+            last_reply_at=last,
+            answer_bots=answer_bots,
+        )
+        decisions[pid] = reason
+        if reply:
+            candidates.append(TurnCandidate(pid, addressed, last))
+    chosen = choose_turns(candidates, seed=incoming.message_id, max_speakers=MAX_SPEAKERS)
+    for pid in ids:
+        if pid in decisions and pid not in chosen and any(c.persona_id == pid for c in candidates):
+            decisions[pid] = "another persona's turn"
+
+    # Behaviours of every persona here: reactions and emotional triggers apply even when it does not speak.
+    rules_by_persona = await behaviors.enabled_for(session, ids)
+    by_id = {s.persona_id: s for s in speakers}
+    rows = {
+        row.id: row
+        for row in (await session.execute(select(_P).where(_P.id.in_(ids)))).scalars()  # type: ignore[attr-defined]
+    }
+    jobs: list[ReplyJob] = []
+    effects: list[BehaviorSideEffects] = []
+    human_ids = _human_ids(incoming, history)
+    for pid in ids:
+        speaker = by_id[pid]
+        row = rows.get(pid)
+        if row is None:
+            continue
+        rules = rules_by_persona.get(pid, [])
+        speaking = pid in chosen
+        if not speaking and not any(
+            isinstance(r.action, behavior_rules.ReactionAction | behavior_rules.EmotionAction) for r in rules
+        ):
+            continue
+        state: MoodView | None = None
+        if speaking or any(isinstance(r.trigger, behavior_rules.EmotionTrigger) for r in rules):
+            state = await emotions.current_state(session, pid, now)
+        felt = behaviors.active_intensities(state) if state is not None else {}
+        matched = behavior_rules.matching_behaviors(rules, incoming.content, None, felt, now)
+        variables = behavior_templates.template_variables(
+            persona_name=speaker.name,
+            author_name=incoming.author_name,
+            mood=state.mood_words if state is not None else "neutral",
+            now=now,
+        )
+        effect = behavior_templates.plan_effects(matched, variables)
+        for trigger in effect.emotion_triggers:
+            await emotions.apply_trigger(
+                session,
+                pid,
+                trigger,
+                now=now,
+                user_id=incoming.author_id,
+                channel_id=incoming.channel_id,
+                message_id=None,
+                context=f"custom behaviour on message {incoming.message_id}",
+            )
+        if effect.reactions or effect.emotion_triggers or effect.problems:
+            effects.append(BehaviorSideEffects(pid, effect.reactions, effect.emotion_triggers, effect.problems))
+        if not speaking or state is None:
+            continue
+        jobs.append(
+            await _job(
+                session,
+                speaker,
+                row,
+                incoming,
+                history,
+                state=state,
+                others=[s for s in speakers if s.persona_id != pid],
+                human_ids=human_ids,
+                instructions=effect.instructions,
+                template_reply=effect.reply,
+                reason=decisions[pid],
+                now=now,
+                registry=registry,
+                encryption_key=encryption_key,
+                supports_tools=supports_tools,
+            )
+        )
+    order = {pid: index for index, pid in enumerate(chosen)}
+    jobs.sort(key=lambda job: order[job.speaker.persona_id])
+    return Plan(tuple(jobs), decisions, tuple(effects))
+
+
+async def _job(
+    session: AsyncSession,
+    speaker: Speaker,
+    row: models.Persona,
+    incoming: Incoming,
+    history: Sequence[ChannelLine],
+    *,
+    state: MoodView,
+    others: Sequence[Speaker],
+    human_ids: Sequence[int],
+    instructions: Sequence[str],
+    template_reply: str | None,
+    reason: str,
+    now: datetime,
+    registry: ToolRegistry,
+    encryption_key: str | None,
+    supports_tools: bool,
+) -> ReplyJob:
+    pid = speaker.persona_id
+    ties = await relationships.people(session, pid, human_ids)
+    linked = await relationships.links(session, pid, [o.persona_id for o in others])
+    found = []
+    query = retrieval_query(incoming.content, speaker.name)
+    if template_reply is None and query:
+        found = await memories.retrieve(session, pid, query, k=MEMORY_K, now=now, encryption_key=encryption_key)
+    notes = [MemoryNote(r.memory.content, r.memory.created_at, r.memory.pinned) for r in found if r.memory.readable]
+    try:
+        offered = registry.for_plugins(list(row.plugins or []))
+    except DomainError:
+        offered = ToolRegistry()
+    tool_names = offered.names() if supports_tools else ()
+    context = PromptContext(
+        persona=_profile(row, speaker.behavior),
+        now=now,
+        author=incoming.author_name,
+        message=incoming.content,
+        mood=tuple(state.mood),  # type: ignore[arg-type]
+        mood_explanation=state.explanation,
+        emotions=[FeltEmotion(item.type, item.intensity) for item in state.active],
+        people=_people(incoming, history, ties),
+        personas=[PersonaTie(link.other_name, link.kind, link.strength) for link in linked.values()],
+        memories=notes,
+        instructions=tuple(instructions),
+        history=[HistoryLine(line.author_name, line.content, line.persona_id == pid) for line in history],
+        history_token_budget=HISTORY_TOKEN_BUDGET,
+        channel=incoming.channel_name,
+        tools=tool_names,
+    )
+    definitions = offered.definitions() if tool_names else None
+    request = build_request(context, tools=definitions, max_tokens=REPLY_MAX_TOKENS)
+    return ReplyJob(
+        speaker=speaker,
+        reason=reason,
+        request=request,
+        tool_names=tuple(tool_names),
+        template_reply=template_reply,
+        memory_ids=tuple(r.memory.id for r in found),
+    )
+
+
+# ----------------------------------------------------------------------------------------------------
+# Retrieval query
+
+
+_STOPWORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before being below between
+    both but by can could did do does doing down during each few for from further had has have having he her here
+    hers herself him himself his how i if in into is it its itself just let me more most my myself no nor not now of
+    off on once only or other our ours ourselves out over own same she should so some such than that the their
+    theirs them themselves then there these they this those through to too under until up very was we were what
+    when where which while who whom why will with would you your yours yourself yourselves hi hey hello yes yeah ok
+    okay please thanks thank said answered tell think know like get got really also""".split()
+)
+_QUERY_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def retrieval_query(text: str, persona_name: str) -> str:
+    """The words of ``text`` that memory search should look for: without common words (and the words every
+    exchange memory holds: "said", "answered"), the persona's own name, and words of one or two letters; the
+    :data:`MAX_QUERY_WORDS` longest (the rarer, as a rule), in their order. Every memory contains the persona's
+    name, so searching for it would rank every memory and tell nothing."""
+    skip = {word.casefold() for word in _QUERY_WORD.findall(persona_name)}
+    words: list[str] = []
+    for word in _QUERY_WORD.findall(text.casefold()):
+        if len(word) > 2 and word not in _STOPWORDS and word not in skip and word not in words:
+            words.append(word)
+    if len(words) > MAX_QUERY_WORDS:
+        keep = set(sorted(words, key=len, reverse=True)[:MAX_QUERY_WORDS])
+        words = [word for word in words if word in keep][:MAX_QUERY_WORDS]
+    return " ".join(words)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Importance
+
+
+_ABOUT_SELF = re.compile(
+    r"\b(my name is|i am|i'm|i have|i've|i was|i will|i'll|i love|i hate|i like|i lost|i got|i moved|i started|"
+    r"i finished|my (wife|husband|partner|girlfriend|boyfriend|kid|kids|son|daughter|mom|mum|dad|mother|father|"
+    r"sister|brother|friend|job|boss|dog|cat|home|birthday|family))\b",
+    re.IGNORECASE,
+)
+_LIFE_EVENT = re.compile(
+    r"\b(birthday|wedding|married|engaged|pregnant|baby|born|died|passed away|funeral|divorce|promotion|promoted|"
+    r"fired|laid off|new job|hired|graduat\w*|diagnos\w*|hospital|surgery|moving|moved|accepted|exam)\b",
+    re.IGNORECASE,
+)
+_REMEMBER = re.compile(r"\b(remember|don't forget|do not forget|important)\b", re.IGNORECASE)
+_FEELING = re.compile(r"(!|\b(love|hate|scared|afraid|excited|furious|heartbroken|devastated|thrilled)\b)", re.I)
+
+
+def heuristic_importance(text: str, *, addressed: bool) -> int:
+    """The default importance 1..10 of an exchange about ``text`` (the rule in the module docstring)."""
+    score = 2
+    if addressed:
+        score += 2
+    length = len(text.strip())
+    score += (length >= 80) + (length >= 240)
+    if _ABOUT_SELF.search(text):
+        score += 2
+    if _LIFE_EVENT.search(text):
+        score += 2
+    if _REMEMBER.search(text):
+        score += 1
+    if _FEELING.search(text):
+        score += 1
+    return max(1, min(10, score))
+
+
+POIGNANCY_PROMPT = (
+    "On the scale of 1 to 10, where 1 is purely mundane (e.g., brushing teeth, making bed) and 10 is extremely "
+    "poignant (e.g., a break up, college acceptance), rate the likely poignancy of the following piece of memory. "
+    "Answer with the number only."
+)
+
+
+def poignancy_request(memory_text: str) -> ChatRequest:
+    """The request that asks the model to rate a memory (Park et al. 2023's poignancy question)."""
+    return ChatRequest(
+        system=POIGNANCY_PROMPT,
+        messages=(ChatMessage(role="user", content=f"Memory: {memory_text}\nRating:"),),
+        max_tokens=5,
+        temperature=0.0,
+    )
+
+
+def parse_poignancy(answer: str) -> int | None:
+    """The first whole number 1..10 in the model's answer, or None."""
+    found = re.search(r"\b(10|[1-9])\b", answer or "")
+    return int(found.group(1)) if found else None
+
+
+def exchange_text(incoming: Incoming, persona_name: str, reply: str) -> str:
+    """The memory an exchange becomes: what the author said and what the persona answered (each side clipped)."""
+
+    def clip(text: str) -> str:
+        text = " ".join(text.split())
+        return text if len(text) <= MAX_MEMORY_QUOTE else text[: MAX_MEMORY_QUOTE - 1] + "…"
+
+    return f"{incoming.author_name} said: “{clip(incoming.content)}” I ({persona_name}) answered: “{clip(reply)}”"
+
+
+# ----------------------------------------------------------------------------------------------------
+# After the reply (transaction 2)
+
+
+async def record(
+    session: AsyncSession,
+    incoming: Incoming,
+    speaker: Speaker,
+    *,
+    sent_message_ids: Sequence[int],
+    via_webhook: bool,
+    reply_text: str | None,
+    addressed: bool,
+    now: datetime,
+    importance: int | None = None,
+    encryption_key: str | None = None,
+) -> Recorded:
+    """Store what the exchange leaves (module docstring, step 4). ``importance`` overrides the heuristic (the
+    model's rating). Nothing about the author is stored unless :func:`bot.services.consent.decide` allows it.
+    With no ``reply_text`` (the persona apologised: the model could not answer) only the messages are recorded."""
+    pid = speaker.persona_id
+    recorded = 0
+    for message_id in sent_message_ids:
+        recorded += await persona_messages.record(
+            session,
+            message_id=message_id,
+            persona_id=pid,
+            guild_id=incoming.guild_id,
+            channel_id=incoming.channel_id,
+            via_webhook=via_webhook,
+            now=now,
+        )
+    if reply_text is None:
+        return Recorded(recorded, None, "no reply to remember", None)
+    await session.execute(update(_P).where(_P.id == pid).values(interaction_count=_P.interaction_count + 1))
+    if incoming.author_is_bot or incoming.author_persona_id is not None:
+        return Recorded(recorded, None, "bots and personas are not remembered", None)
+    tie = await relationships.record_exchange(session, pid, incoming.author_id, now=now)
+    affinity = tie.affinity if tie else None
+    persona = await session.get(_P, pid)
+    if persona is None:
+        return Recorded(recorded, None, "the persona is gone", affinity)
+    try:
+        privacy = PrivacySettings.from_dict(persona.privacy_settings)
+    except DomainError:
+        return Recorded(recorded, None, "the persona's privacy settings are unreadable", affinity)
+    decision = await consent.decide(
+        session, user_id=incoming.author_id, guild_id=incoming.guild_id, persona_id=pid, privacy=privacy
+    )
+    if not decision.allowed:
+        return Recorded(recorded, None, decision.reason, affinity)
+    rating = importance if importance is not None else heuristic_importance(incoming.content, addressed=addressed)
+    memory = await memories.capture(
+        session,
+        pid,
+        content=exchange_text(incoming, speaker.name, reply_text),
+        category="conversation",
+        importance=max(1, min(10, int(rating))),
+        source_user_id=incoming.author_id,
+        source_channel_id=incoming.channel_id,
+        source_message_id=incoming.message_id,
+        now=now,
+        encryption_key=encryption_key,
+    )
+    return Recorded(recorded, memory.id, decision.reason, affinity)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Tools
+
+
+def tool_context(
+    database: Database,
+    persona_id: int,
+    *,
+    incoming: Incoming,
+    clock: Any,
+    encryption_key: str | None = None,
+) -> ToolContext:
+    """The tools' view of the world for one reply: memory search and pinning each open their own short
+    transaction (they run while the model works, when no session is held)."""
+
+    async def search(query: str, limit: int) -> Sequence[RecalledMemory]:
+        async with database.session() as session:
+            found = await memories.search(
+                session, persona_id, query, k=limit, now=clock(), encryption_key=encryption_key
+            )
+        return [RecalledMemory(r.memory.content, r.memory.created_at, r.memory.importance) for r in found]
+
+    async def pin(content: str, importance: int) -> str:
+        async with database.transaction() as session:
+            persona = await session.get(_P, persona_id)
+            if persona is None:
+                raise DomainError("This persona no longer exists.")
+            if not incoming.author_is_bot and incoming.author_persona_id is None:
+                decision = await consent.decide(
+                    session,
+                    user_id=incoming.author_id,
+                    guild_id=incoming.guild_id,
+                    persona_id=persona_id,
+                    privacy=PrivacySettings.from_dict(persona.privacy_settings),
+                )
+                if not decision.allowed:
+                    raise DomainError(f"I may not remember things from {incoming.author_name} ({decision.reason}).")
+            memory = await memories.capture(
+                session,
+                persona_id,
+                content=content,
+                category="pinned",
+                importance=importance,
+                source_user_id=incoming.author_id,
+                source_channel_id=incoming.channel_id,
+                source_message_id=incoming.message_id,
+                now=clock(),
+                encryption_key=encryption_key,
+            )
+            await session.execute(
+                update(models.Memory).where(models.Memory.id == memory.id).values(pinned=True)  # type: ignore[arg-type]
+            )
+        return "Pinned: I will keep that in mind."
+
+    return ToolContext(persona_id=persona_id, clock=clock, search_memories=search, pin_memory=pin)

@@ -1,0 +1,217 @@
+"""Relationships: a persona and a person (messages exchanged, last spoken, affinity), and two personas (a kind and
+a strength set by the owner). Both shape the prompt (:mod:`bot.services.conversation`).
+
+Affinity (-1..1) moves by these rules, chosen here:
+
+- **Conversation**: each exchange (a person's message the persona answered) adds :data:`CONVERSATION_STEP`
+  (+0.01): people the persona talks with often grow on it, slowly.
+- **Reactions** on the persona's messages: the reaction's emotional trigger (``bot.core.emotions.trigger_for_emoji``)
+  is weighed by the pleasure of the emotions it produces (``data/triggers.toml`` and ``data/emotions.toml``: the
+  intensity-weighted mean of each response's PAD pleasure, -1..1), times :data:`REACTION_STEP` (0.05). A heart
+  warms, an angry face cools; an emoji with no trigger changes nothing.
+
+Counters are kept only when the persona's memory settings say ``track_relationships``. Plain ids and data; the
+caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core import emotions as emotion_rules
+from bot.core.errors import DomainError, NotFound, PermissionDenied
+from bot.db import models
+from bot.services.personas import Actor
+
+CONVERSATION_STEP = 0.01
+REACTION_STEP = 0.05
+KINDS_MAX = 32
+_PR = models.PersonRelationship
+_PP = models.PersonaRelationship
+
+
+@dataclass(frozen=True)
+class PersonTie:
+    """The persona and one person."""
+
+    user_id: int
+    messages_exchanged: int
+    last_spoken_at: datetime | None
+    affinity: float
+
+
+@dataclass(frozen=True)
+class PersonaLink:
+    """The persona and another persona, as the owner set it."""
+
+    other_persona_id: int
+    other_name: str
+    kind: str
+    strength: float
+
+
+@dataclass(frozen=True)
+class Relationships:
+    """Everything :func:`for_persona` returns (people most talked-with first)."""
+
+    persona_id: int
+    people: tuple[PersonTie, ...]
+    personas: tuple[PersonaLink, ...]
+
+
+def _clamp(value: float) -> float:
+    return max(-1.0, min(1.0, value))
+
+
+async def _tracks(session: AsyncSession, persona_id: int) -> bool:
+    row = await session.get(models.MemoryConfig, persona_id)
+    return True if row is None else bool(row.track_relationships)
+
+
+async def _tie(session: AsyncSession, persona_id: int, user_id: int) -> models.PersonRelationship:
+    row = (
+        await session.execute(select(_PR).where(_PR.persona_id == persona_id, _PR.user_id == user_id))
+    ).scalar_one_or_none()
+    if row is None:
+        row = models.PersonRelationship(persona_id=persona_id, user_id=user_id, messages_exchanged=0, affinity=0.0)
+        session.add(row)
+    return row
+
+
+async def record_exchange(
+    session: AsyncSession, persona_id: int, user_id: int, *, now: datetime, messages: int = 2
+) -> PersonTie | None:
+    """A person's message and the persona's answer: ``messages`` more exchanged, last spoken ``now``, affinity
+    up by :data:`CONVERSATION_STEP`. None when the persona does not track relationships."""
+    if not await _tracks(session, persona_id):
+        return None
+    row = await _tie(session, persona_id, user_id)
+    row.messages_exchanged = (row.messages_exchanged or 0) + messages
+    row.last_spoken_at = now
+    row.affinity = _clamp((row.affinity or 0.0) + CONVERSATION_STEP)
+    await session.flush()
+    return PersonTie(user_id, row.messages_exchanged, row.last_spoken_at, row.affinity)
+
+
+@cache
+def trigger_valence(trigger: str) -> float:
+    """-1..1: the intensity-weighted mean PAD pleasure of the emotions ``trigger`` produces (a neutral persona)."""
+    now = datetime(2000, 1, 1, tzinfo=UTC)
+    state = emotion_rules.new_state((0.0, 0.0, 0.0), now)
+    responses = emotion_rules.respond(trigger, {}, state, now)
+    total = sum(r.intensity for r in responses)
+    if total <= 0:
+        return 0.0
+    return _clamp(sum(emotion_rules.emotion_pad(r.emotion_type)[0] * r.intensity for r in responses) / total)
+
+
+async def record_reaction(
+    session: AsyncSession, persona_id: int, user_id: int, trigger: str | None, *, now: datetime
+) -> PersonTie | None:
+    """A person reacted to the persona's message with an emoji standing for ``trigger``: affinity moves by
+    :data:`REACTION_STEP` times the trigger's valence. None when nothing changed."""
+    if trigger is None or not await _tracks(session, persona_id):
+        return None
+    try:
+        step = REACTION_STEP * trigger_valence(trigger)
+    except DomainError:  # a trigger no longer in data/triggers.toml
+        return None
+    if step == 0:
+        return None
+    row = await _tie(session, persona_id, user_id)
+    row.affinity = _clamp((row.affinity or 0.0) + step)
+    await session.flush()
+    return PersonTie(user_id, row.messages_exchanged or 0, row.last_spoken_at, row.affinity)
+
+
+async def people(session: AsyncSession, persona_id: int, user_ids: Iterable[int]) -> dict[int, PersonTie]:
+    """The persona's ties with these people (those it has any), by user id; one query."""
+    ids = sorted(set(user_ids))
+    if not ids:
+        return {}
+    query = select(_PR).where(_PR.persona_id == persona_id, _PR.user_id.in_(ids))  # type: ignore[attr-defined]
+    return {
+        row.user_id: PersonTie(row.user_id, row.messages_exchanged, row.last_spoken_at, row.affinity)
+        for row in (await session.execute(query)).scalars()
+    }
+
+
+async def links(
+    session: AsyncSession, persona_id: int, other_ids: Iterable[int] | None = None
+) -> dict[int, PersonaLink]:
+    """The persona's relationships with other personas (only with ``other_ids``, when given), by the other's id."""
+    query = (
+        select(_PP.other_persona_id, models.Persona.name, _PP.kind, _PP.strength)
+        .join(models.Persona, models.Persona.id == _PP.other_persona_id)
+        .where(_PP.persona_id == persona_id)
+    )
+    if other_ids is not None:
+        ids = sorted(set(other_ids))
+        if not ids:
+            return {}
+        query = query.where(_PP.other_persona_id.in_(ids))  # type: ignore[attr-defined]
+    return {row[0]: PersonaLink(row[0], row[1], row[2], float(row[3])) for row in (await session.execute(query)).all()}
+
+
+async def set_link(
+    session: AsyncSession,
+    actor: Actor,
+    persona_id: int,
+    other_persona_id: int,
+    *,
+    kind: str,
+    strength: float,
+    now: datetime,
+) -> PersonaLink:
+    """Set how ``persona_id`` relates to ``other_persona_id`` (owner of the first only): a kind (friend, rival,
+    ...) and a strength 0..1. Setting it again replaces it."""
+    persona = await session.get(models.Persona, persona_id)
+    other = await session.get(models.Persona, other_persona_id)
+    if persona is None or other is None:
+        raise NotFound("That persona does not exist (it may have been deleted).")
+    if persona.owner_id != actor.user_id:
+        raise PermissionDenied(f"Only {persona.name}'s owner can set its relationships.")
+    if persona_id == other_persona_id:
+        raise DomainError("A persona cannot have a relationship with itself.")
+    cleaned = " ".join((kind or "").split()).lower()
+    if not cleaned or len(cleaned) > KINDS_MAX:
+        raise DomainError(f"A relationship needs a kind of 1 to {KINDS_MAX} characters (friend, rival, ...).")
+    if isinstance(strength, bool) or not isinstance(strength, int | float) or not 0.0 <= float(strength) <= 1.0:
+        raise DomainError("A relationship's strength must be between 0 and 1.")
+    row = (
+        await session.execute(select(_PP).where(_PP.persona_id == persona_id, _PP.other_persona_id == other_persona_id))
+    ).scalar_one_or_none()
+    if row is None:
+        row = models.PersonaRelationship(
+            persona_id=persona_id, other_persona_id=other_persona_id, kind=cleaned, strength=float(strength)
+        )
+        row.created_at = now
+        session.add(row)
+    else:
+        row.kind = cleaned
+        row.strength = float(strength)
+    await session.flush()
+    return PersonaLink(other_persona_id, other.name, cleaned, float(strength))
+
+
+async def for_persona(session: AsyncSession, persona_id: int, *, limit: int = 25) -> Relationships:
+    """The persona's relationships for display (``/persona show``): the people it has talked with most (at most
+    ``limit``) and the personas its owner related it to. The caller applies the ``relationships`` privacy field."""
+    query = (
+        select(_PR)
+        .where(_PR.persona_id == persona_id)
+        .order_by(_PR.messages_exchanged.desc(), _PR.user_id)  # type: ignore[attr-defined]
+        .limit(max(1, limit))
+    )
+    ties = tuple(
+        PersonTie(row.user_id, row.messages_exchanged, row.last_spoken_at, row.affinity)
+        for row in (await session.execute(query)).scalars()
+    )
+    linked = await links(session, persona_id)
+    return Relationships(persona_id, ties, tuple(sorted(linked.values(), key=lambda link: link.other_name.lower())))

@@ -1,0 +1,132 @@
+"""Public profiles, endorsements, verification and subscriptions end to end: the real bot against the sandbox.
+
+Publish asks for confirmation and records consent; another member sees the profile (per privacy), endorses it, an
+admin verifies it; unpublish hides it. A tier sold through a sandbox SKU shows Discord's premium button, and the
+sandbox's entitlement events start and end the subscription.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from bot.db import models
+from bot.sandbox import Sandbox
+from bot.sandbox.harness import walk_components
+from bot.services import personas, profiles
+from bot.services.personas import Actor, PersonaInput
+from tests.e2e.test_persona_wizard import answer, click
+
+pytestmark = pytest.mark.e2e
+
+
+async def make_persona(bot: Any, sandbox: Sandbox, name: str, **visibility: str) -> int:
+    async with bot.db.transaction() as session:
+        record = await personas.create(
+            session,
+            Actor(user_id=sandbox.alice.id, guild_id=sandbox.guild.id),
+            PersonaInput(name=name, description=f"{name}'s story", privacy={"visibility": visibility}),
+        )
+    return record.id
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], what: str, timeout: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+def field_names(message: Any) -> set[str]:
+    return {f["name"] for f in message.embeds[0].get("fields", [])}
+
+
+async def test_publish_profile_endorse_verify_unpublish(sandbox: Sandbox, running_bot: Any) -> None:
+    bot = running_bot
+    ada = await make_persona(bot, sandbox, "Ada", profile="owner", timeline="owner")
+
+    # Bob cannot see a persona that is not published.
+    hidden = await answer(await sandbox.slash("profile", persona=str(ada), as_user=sandbox.bob))
+    assert hidden.ephemeral and "found no persona" in hidden.content
+
+    asked = await answer(await sandbox.slash("persona publish", persona="Ada", display_name="Ada Lovelace"))
+    assert asked.ephemeral and asked.embeds[0]["title"] == "Publish Ada?"
+    scope = asked.embeds[0]["fields"][0]["value"]
+    assert "Public timeline events**: only you" in scope and "members of this server" in scope
+    async with bot.db.session() as session:  # nothing happens before the owner confirms
+        assert (await session.get(models.Persona, ada)).is_public is False
+    done = await click(sandbox, asked, "Publish")
+    assert done.embeds[0]["title"] == "Ada is published" and not done.buttons()
+    async with bot.db.session() as session:
+        [record] = await profiles.publication_history(session, ada)
+    assert record.granted and record.scope == "publish" and record.recorded_by == sandbox.alice.id
+
+    seen = await answer(await sandbox.slash("profile", persona="Ada", as_user=sandbox.bob))
+    assert seen.embeds[0]["title"] == "Ada Lovelace" and seen.embeds[0]["description"] == "Ada's story"
+    assert "Timeline" not in field_names(seen)  # the owner keeps the timeline to herself
+    own = await answer(await sandbox.slash("profile", persona="Ada"))
+    assert "Timeline" in field_names(own)
+
+    endorsed = await answer(await sandbox.slash("endorse", persona="Ada", text="Brilliant", as_user=sandbox.bob))
+    assert "You endorse **Ada**" in endorsed.content
+    again = await answer(await sandbox.slash("endorse", persona="Ada", text="Still brilliant", as_user=sandbox.bob))
+    assert "updated" in again.content
+    verified = await answer(await sandbox.slash("admin verify", persona="Ada", status="verified"))
+    assert "Verified" in verified.content
+    seen = await answer(await sandbox.slash("profile", persona="Ada", as_user=sandbox.bob))
+    fields = {f["name"]: f["value"] for f in seen.embeds[0]["fields"]}
+    assert fields["Verification"] == "✅ Verified"
+    assert fields["Endorsements (1)"] == f"<@{sandbox.bob.id}>: “Still brilliant”"
+
+    gone = await answer(await sandbox.slash("persona unpublish", persona="Ada"))
+    assert "no longer public" in gone.content
+    hidden = await answer(await sandbox.slash("profile", persona=str(ada), as_user=sandbox.bob))
+    assert not hidden.embeds and "found no persona" in hidden.content  # owner-only again, as before publishing
+    async with bot.db.session() as session:
+        latest = (await profiles.publication_history(session, ada))[0]
+    assert latest.granted is False and latest.recorded_by == sandbox.alice.id
+
+
+async def test_a_sku_tier_sells_through_discord_and_entitlements_drive_it(sandbox: Sandbox, running_bot: Any) -> None:
+    bot = running_bot
+    sku = sandbox.add_sku("Ada Gold")
+    ada = await make_persona(bot, sandbox, "Ada")
+    async with bot.db.transaction() as session:
+        await profiles.publish(session, Actor(sandbox.alice.id, sandbox.guild.id), ada, profiles.PublishSettings())
+
+    offered = await sandbox.autocomplete("tiers add", "sku", "gold", options={"persona": str(ada), "name": "Gold"})
+    assert offered == [{"name": "Ada Gold", "value": str(sku.id)}]
+    added = await answer(
+        await sandbox.slash("tiers add", persona="Ada", name="Gold", priority_replies=True, sku=str(sku.id))
+    )
+    assert "sold through Discord" in added.content
+
+    offer = await answer(await sandbox.slash("subscribe", persona="Ada", tier="Gold", as_user=sandbox.bob))
+    [button] = [c for c in walk_components(offer.components) if c.get("type") == 2]
+    assert button["style"] == 6 and int(button["sku_id"]) == sku.id  # Discord's premium purchase button
+
+    async def subscription_status() -> str | None:
+        async with bot.db.session() as session:
+            row = (
+                await session.execute(select(models.Subscription).where(models.Subscription.user_id == sandbox.bob.id))
+            ).scalar_one_or_none()
+        return row.status if row is not None else None
+
+    entitlement = sandbox.grant(sku, user=sandbox.bob)
+    await eventually(lambda: _is(subscription_status, "active"), "the subscription to start")
+    mine = await answer(await sandbox.slash("subscriptions", as_user=sandbox.bob))
+    assert "Current (1)" in {f["name"] for f in mine.embeds[0]["fields"]}
+    again = await answer(await sandbox.slash("subscribe", persona="Ada", tier="Gold", as_user=sandbox.bob))
+    assert again.embeds[0]["title"] == "Already subscribed" and not again.buttons()
+
+    sandbox.delete_entitlement(entitlement)
+    await eventually(lambda: _is(subscription_status, "ended"), "the subscription to end")
+
+
+async def _is(read: Callable[[], Awaitable[str | None]], expected: str) -> bool:
+    return await read() == expected

@@ -1,0 +1,207 @@
+"""The conversation, behaviours, relationships and webhooks services on real databases (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.core.errors import DomainError, PermissionDenied
+from bot.db import models
+from bot.db.engine import Database
+from bot.services import behaviors, bindings, consent, conversation, memories, personas, relationships, webhooks
+from bot.services.conversation import ChannelLine, Incoming
+from bot.services.personas import Actor, PersonaInput
+
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+GUILD, CHANNEL, THREAD = 100, 200, 300
+ALICE, BOB = 11, 12
+
+
+async def make(database: Database, name: str, *, owner: int = ALICE, channel: int = CHANNEL, **behavior: object) -> int:
+    actor = Actor(owner, GUILD)
+    async with database.transaction() as session:
+        record = await personas.create(
+            session,
+            actor,
+            PersonaInput(name=name, behavior={"cooldown_seconds": 0, "chattiness": 0, **behavior}),
+            now=NOW,
+        )
+        await bindings.activate(session, actor, record.id, channel, channel_guild_id=GUILD, now=NOW)
+    return record.id
+
+
+def incoming(
+    text: str, *, author: int = ALICE, name: str = "Alice", message_id: int = 900, **extra: object
+) -> Incoming:
+    return Incoming(
+        message_id=message_id,
+        guild_id=GUILD,
+        channel_id=CHANNEL,
+        author_id=author,
+        author_name=name,
+        content=text,
+        created_at=NOW,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+async def test_only_the_named_persona_answers_and_its_prompt_has_the_history_and_best_memory_first(
+    database: Database,
+) -> None:
+    ada = await make(database, "Ada")
+    grace = await make(database, "Grace")
+    async with database.transaction() as session:
+        for content, importance, age in (
+            ("Alice adores the lighthouse", 9, timedelta(hours=1)),
+            ("A lighthouse was mentioned", 1, timedelta(days=30)),
+        ):
+            await memories.capture(
+                session, ada, content=content, category="conversation", importance=importance,
+                source_user_id=None, source_channel_id=None, source_message_id=None, now=NOW - age,
+            )  # fmt: skip
+    history = [ChannelLine(BOB, "Bob", "Has anyone seen the lighthouse?")]
+    async with database.transaction() as session:
+        speakers = await conversation.active_personas(session, CHANNEL)
+        plan = await conversation.plan(
+            session,
+            incoming("Ada, what about the lighthouse?"),
+            speakers,
+            history=history,
+            exchange_depth=0,
+            random_value=0.99,
+            now=NOW,
+        )
+    assert [job.speaker.persona_id for job in plan.jobs] == [ada]
+    assert plan.decisions[grace] == "not addressed" and plan.decisions[ada] == "addressed by name"
+    system = plan.jobs[0].request.system
+    assert "Bob: Has anyone seen the lighthouse?" in system
+    assert system.index("Alice adores the lighthouse") < system.index("A lighthouse was mentioned")
+    assert plan.jobs[0].addressed
+
+
+async def test_a_persona_never_answers_itself_and_persona_exchanges_stop_at_the_depth(database: Database) -> None:
+    ada = await make(database, "Ada", chattiness=100, max_persona_exchange_depth=2)
+    grace = await make(database, "Grace", owner=BOB, chattiness=100, max_persona_exchange_depth=2)
+    async with database.transaction() as session:
+        speakers = await conversation.active_personas(session, CHANNEL)
+        by_ada = incoming("Hello Grace", author=5, name="Ada", author_is_bot=True, author_persona_id=ada)
+        early = await conversation.plan(
+            session, by_ada, speakers, history=[], exchange_depth=1, random_value=0.0, now=NOW
+        )
+        late = await conversation.plan(
+            session, by_ada, speakers, history=[], exchange_depth=2, random_value=0.0, now=NOW
+        )
+    assert [job.speaker.persona_id for job in early.jobs] == [grace]
+    assert early.decisions[ada] == "its own message"
+    assert late.jobs == () and late.decisions[grace] == "persona exchange depth reached"
+
+
+async def test_threads_hear_personas_of_their_channel_only_when_they_reply_in_threads(database: Database) -> None:
+    ada = await make(database, "Ada", reply_in_threads=True)
+    await make(database, "Grace")
+    async with database.session() as session:
+        in_thread = await conversation.active_personas(session, THREAD, parent_id=CHANNEL)
+    assert [s.persona_id for s in in_thread] == [ada]
+
+
+async def test_record_remembers_only_a_consenting_author_and_tracks_the_relationship(database: Database) -> None:
+    ada = await make(database, "Ada")
+    async with database.session() as session:
+        (speaker,) = await conversation.active_personas(session, CHANNEL)
+    async with database.transaction() as session:
+        await consent.record(session, user_id=ALICE, guild_id=GUILD, granted=True, recorded_by=ALICE, now=NOW)
+        await consent.record(session, user_id=BOB, guild_id=GUILD, granted=False, recorded_by=BOB, now=NOW)
+    async with database.transaction() as session:
+        kept = await conversation.record(
+            session, incoming("My sister's wedding is on Saturday!", message_id=901), speaker,
+            sent_message_ids=[1001], via_webhook=True, reply_text="How exciting!", addressed=True, now=NOW,
+        )  # fmt: skip
+        refused = await conversation.record(
+            session, incoming("My secret is pineapple pizza", author=BOB, name="Bob", message_id=902), speaker,
+            sent_message_ids=[1002], via_webhook=True, reply_text="Ha!", addressed=True, now=NOW,
+        )  # fmt: skip
+    assert kept.memory_id is not None and refused.memory_id is None
+    assert refused.consent_reason == "consent refused for this server"
+    async with database.session() as session:
+        rows = list((await session.execute(select(models.Memory))).scalars())
+        count = (await session.execute(select(func.count()).select_from(models.PersonaMessage))).scalar_one()
+        shown = await relationships.for_persona(session, ada)
+        persona = await session.get(models.Persona, ada)
+    assert len(rows) == 1 and "wedding" in rows[0].content and rows[0].source_user_id == ALICE
+    assert rows[0].importance == conversation.heuristic_importance(
+        "My sister's wedding is on Saturday!", addressed=True
+    )
+    assert count == 2
+    assert {tie.user_id for tie in shown.people} == {ALICE, BOB}
+    assert persona is not None and persona.interaction_count == 2
+
+
+def test_the_importance_heuristic_and_the_poignancy_answer() -> None:
+    assert conversation.heuristic_importance("ok", addressed=False) == 2
+    assert conversation.heuristic_importance("ok", addressed=True) == 4
+    high = conversation.heuristic_importance(
+        "Remember this: my dad was diagnosed yesterday and I'm scared!", addressed=True
+    )
+    assert high == 10
+    assert conversation.parse_poignancy(" 7") == 7
+    assert conversation.parse_poignancy("Rating: 10/10") == 10
+    assert conversation.parse_poignancy("no idea") is None
+
+
+async def test_reactions_move_affinity_by_the_trigger_valence_and_links_need_the_owner(database: Database) -> None:
+    ada = await make(database, "Ada")
+    grace = await make(database, "Grace", owner=BOB)
+    async with database.transaction() as session:
+        warm = await relationships.record_reaction(session, ada, ALICE, "affection", now=NOW)
+        cool = await relationships.record_reaction(session, ada, BOB, "hostility", now=NOW)
+        link = await relationships.set_link(
+            session, Actor(ALICE, GUILD), ada, grace, kind="Rival", strength=0.8, now=NOW
+        )
+        with pytest.raises(PermissionDenied):
+            await relationships.set_link(session, Actor(ALICE, GUILD), grace, ada, kind="friend", strength=0.5, now=NOW)
+    assert warm is not None and warm.affinity > 0
+    assert cool is not None and cool.affinity < 0
+    assert link.kind == "rival"
+    async with database.session() as session:
+        shown = await relationships.for_persona(session, ada)
+    assert [(p.other_name, p.kind) for p in shown.personas] == [("Grace", "rival")]
+
+
+async def test_behaviours_are_validated_owned_and_listed(database: Database) -> None:
+    ada = await make(database, "Ada")
+    owner = Actor(ALICE, GUILD)
+    async with database.transaction() as session:
+        view = await behaviors.add(
+            session, owner, ada, name="Night owl", trigger_kind="time",
+            trigger_config=behaviors.parse_trigger("time", "22:00-06:00 Europe/Paris sat,sun"),
+            action_kind="instruction", action_config=behaviors.parse_action("instruction", "Be sleepy."), now=NOW,
+        )  # fmt: skip
+        assert "22:00" in view.trigger_words and "sat, sun" in view.trigger_words
+        with pytest.raises(DomainError):
+            await behaviors.add(
+                session, owner, ada, name="Bad", trigger_kind="emotion",
+                trigger_config=behaviors.parse_trigger("emotion", "glee 50"), action_kind="reaction",
+                action_config={"emoji": "👍"}, now=NOW,
+            )  # fmt: skip
+        with pytest.raises(PermissionDenied):
+            await behaviors.list_for(session, Actor(BOB, GUILD), ada)
+        rules = await behaviors.enabled_for(session, [ada])
+    assert [rule.name for rule in rules[ada]] == ["Night owl"]
+
+
+async def test_webhooks_are_stored_replaced_and_the_owner_is_told_once(database: Database) -> None:
+    async with database.transaction() as session:
+        await webhooks.save(session, channel_id=CHANNEL, guild_id=GUILD, webhook_id=1, token="a", now=NOW)
+        assert await webhooks.note_missing_permission(session, channel_id=CHANNEL, owner_id=ALICE, now=NOW)
+        assert not await webhooks.note_missing_permission(session, channel_id=CHANNEL, owner_id=ALICE, now=NOW)
+        assert not await webhooks.forget(session, CHANNEL, webhook_id=2)  # another webhook: kept
+        await webhooks.save(session, channel_id=CHANNEL, guild_id=GUILD, webhook_id=3, token="b", now=NOW)
+        stored = await webhooks.get(session, CHANNEL)
+        # Saving a webhook clears the notes: losing the permission again is told again.
+        again = await webhooks.note_missing_permission(session, channel_id=CHANNEL, owner_id=ALICE, now=NOW)
+        assert await webhooks.forget(session, CHANNEL)
+        assert await webhooks.get(session, CHANNEL) is None
+    assert stored is not None and (stored.webhook_id, stored.token) == (3, "b")
+    assert again
