@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     auto_migrate: bool = True
     max_personas_per_user: int = Field(default=10, ge=1, le=1000)
     memory_encryption_key: SecretStr | None = None
+    # Rate each new memory's importance by asking the model (Generative Agents' poignancy question) instead of the
+    # built-in heuristic: one more model call per remembered message.
+    memory_importance_by_model: bool = False
     sandbox_port: int = Field(default=0, ge=0, le=65535)
 
     @field_validator(

@@ -288,7 +288,7 @@ class ConversationCog(commands.Cog):
                 sent = sent or await self.speaker.say(outlet, apology_text())
         self.replies += 1
         importance = None
-        if text is not None and getattr(self.bot.settings, "memory_importance_by_model", False):
+        if text is not None and self.bot.settings.memory_importance_by_model:
             importance = await self._rate(incoming, speaker, text)
         async with self.bot.db.transaction() as session:
             await conversation.record(

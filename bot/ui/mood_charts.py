@@ -43,13 +43,13 @@ EMOTION_COLOURS: dict[str, str] = {
 }
 
 
-def _figure(width: float, height: float) -> Figure:
+def new_figure(width: float, height: float) -> Figure:
     figure = Figure(figsize=(width, height), dpi=_DPI, facecolor=_BACKGROUND)
     FigureCanvasAgg(figure)
     return figure
 
 
-def _style(axes: Axes, title: str | None = None) -> None:
+def style_axes(axes: Axes, title: str | None = None) -> None:
     axes.set_facecolor(_BACKGROUND)
     axes.tick_params(colors=_FOREGROUND, labelsize=8)
     for spine in axes.spines.values():
@@ -60,7 +60,7 @@ def _style(axes: Axes, title: str | None = None) -> None:
         axes.set_title(title, color=_FOREGROUND, fontsize=10)
 
 
-def _png(figure: Figure) -> bytes:
+def to_png(figure: Figure) -> bytes:
     buffer = io.BytesIO()
     # Light compression: a chart compresses well anyway, and zlib's default level costs tens of milliseconds.
     figure.savefig(buffer, format="png", facecolor=figure.get_facecolor(), pil_kwargs={"compress_level": 1})
@@ -75,11 +75,11 @@ def pad_chart(
     """The mood in PAD space, projected on pleasure (x) and arousal (y); dominance is the colour (blue -1 to red
     +1) and the size. Each quadrant names its two octants (dominance + / -); the default mood is a ring, an arrow
     leads from it to the current mood, and active emotions are dots at their PAD points sized by intensity."""
-    figure = _figure(6.0, 5.4)
+    figure = new_figure(6.0, 5.4)
     # Fixed margins instead of tight_layout(), which draws the figure an extra time.
     figure.subplots_adjust(left=0.1, right=0.9, top=0.93, bottom=0.09)
     axes = figure.add_subplot(1, 1, 1)
-    _style(axes, f"Mood: {describe(tuple(mood))}")  # type: ignore[arg-type]
+    style_axes(axes, f"Mood: {describe(tuple(mood))}")  # type: ignore[arg-type]
     colours = Normalize(vmin=-1.0, vmax=1.0)
     axes.set_xlim(-1.05, 1.05)
     axes.set_ylim(-1.05, 1.05)
@@ -137,15 +137,15 @@ def pad_chart(
     legend = axes.legend(loc="lower left", fontsize=7, facecolor=_BACKGROUND, edgecolor=_GRID, markerscale=0.5)
     for text in legend.get_texts():
         text.set_color(_FOREGROUND)
-    return _png(figure)
+    return to_png(figure)
 
 
 def history_chart(view: HistoryView) -> bytes:
     """Above: events per emotion type over time (stacked); below: the mood's pleasure, arousal and dominance."""
-    figure = _figure(8.0, 5.0)
+    figure = new_figure(8.0, 5.0)
     if not view.points:
         axes = figure.add_subplot(1, 1, 1)
-        _style(axes, "Emotional history")
+        style_axes(axes, "Emotional history")
         axes.set_axis_off()
         axes.text(
             0.5,
@@ -156,12 +156,12 @@ def history_chart(view: HistoryView) -> bytes:
             color=_FOREGROUND,
             transform=axes.transAxes,
         )
-        return _png(figure)
+        return to_png(figure)
     # Fixed margins instead of tight_layout(), which draws the figure an extra time.
     figure.subplots_adjust(left=0.08, right=0.98, top=0.93, bottom=0.12, hspace=0.08)
     top, bottom = figure.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 2]})
-    _style(top, f"Emotional history: {view.total} events")
-    _style(bottom)
+    style_axes(top, f"Emotional history: {view.total} events")
+    style_axes(bottom)
     points = _filled(view)
     times: list[datetime] = [point.at for point in points]
     kinds = [kind for kind in emotion_types() if view.by_emotion.get(kind)]
@@ -193,7 +193,7 @@ def history_chart(view: HistoryView) -> bytes:
     locator = AutoDateLocator(maxticks=8)
     bottom.xaxis.set_major_locator(locator)
     bottom.xaxis.set_major_formatter(ConciseDateFormatter(locator))
-    return _png(figure)
+    return to_png(figure)
 
 
 def _filled(view: HistoryView) -> list[HistoryPoint]:

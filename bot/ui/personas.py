@@ -34,6 +34,8 @@ TABLE_NAMES = {
     "legacy_archives": "legacy archive",
     "wizard_drafts": "edit drafts",
     "channel_bindings": "channel activations",
+    "persona_messages": "records of messages it sent",
+    "public_profiles": "public profile",
 }
 
 

@@ -21,7 +21,7 @@ from bot.core import retirement as rules
 from bot.core.errors import DomainError
 from bot.services.emotions import HistoryView
 from bot.services.retirement import CeremonyResult, LegacyView, LifeStats, PlanInput, PlanView
-from bot.ui.mood_charts import _figure, _png, _style
+from bot.ui.mood_charts import new_figure, style_axes, to_png
 from bot.ui.wizard import BRAND_COLOUR, DESCRIPTION_MAX, FIELD_VALUE_MAX, clip
 
 CHART_FILENAME = "life-mood.png"
@@ -489,16 +489,16 @@ def chart_file(png: bytes) -> discord.File:
 def life_mood_chart(view: HistoryView, name: str) -> bytes:
     """A mood chart of the persona's whole life: pleasure, arousal and dominance after each event (or bucket), and
     how many events it lived through."""
-    figure = _figure(8.0, 3.6)
+    figure = new_figure(8.0, 3.6)
     axes = figure.add_subplot(1, 1, 1)
-    _style(axes, f"{name}: a life in moods ({view.total} emotional events)")
+    style_axes(axes, f"{name}: a life in moods ({view.total} emotional events)")
     if not view.points:
         axes.set_axis_off()
         axes.text(
             0.5, 0.5, "A quiet life: no emotional events were recorded.", ha="center", va="center",
             color="#dbdee1", transform=axes.transAxes,
         )  # fmt: skip
-        return _png(figure)
+        return to_png(figure)
     figure.subplots_adjust(left=0.08, right=0.98, top=0.88, bottom=0.16)
     times = [point.at for point in view.points]
     for axis, (label, colour) in enumerate((("pleasure", "#43aa8b"), ("arousal", "#f8961e"), ("dominance", "#4cc9f0"))):
@@ -515,7 +515,7 @@ def life_mood_chart(view: HistoryView, name: str) -> bytes:
     legend = axes.legend(loc="lower left", fontsize=7, ncol=3, facecolor="#2b2d31", edgecolor="#4e5058")
     for text in legend.get_texts():
         text.set_color("#dbdee1")
-    return _png(figure)
+    return to_png(figure)
 
 
 def result_embed(result: CeremonyResult) -> discord.Embed:

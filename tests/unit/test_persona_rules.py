@@ -93,3 +93,10 @@ def test_plugins() -> None:
         validate_plugins([f"p{i}" for i in range(21)])
     with pytest.raises(DomainError, match="list of plugin names"):
         validate_plugins("dice")
+
+
+def test_every_table_a_deletion_reports_has_a_name_for_people() -> None:
+    from bot.db.models import PERSONA_OWNED_TABLES
+    from bot.ui.personas import TABLE_NAMES
+
+    assert {table.__tablename__ for table in PERSONA_OWNED_TABLES} <= set(TABLE_NAMES)
