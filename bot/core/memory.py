@@ -471,6 +471,46 @@ def _finite(name: str, column: Sequence[float]) -> None:
         raise ValueError(f"{name} must hold finite numbers")
 
 
+def retrieval_components(
+    hours_since_access: Sequence[float],
+    importance: Sequence[float],
+    relevance: Sequence[float],
+) -> tuple[list[float], list[float], list[float]]:
+    """The three normalised columns of :func:`retrieval_scores` (recency, importance, relevance), each in [0, 1],
+    so a caller that shows the parts computes them once. Same checks as :func:`retrieval_scores`."""
+    size = len(hours_since_access)
+    if len(importance) != size or len(relevance) != size:
+        raise ValueError("hours_since_access, importance and relevance must have the same length")
+    if size == 0:
+        return [], [], []
+    for name, column in (
+        ("hours_since_access", hours_since_access),
+        ("importance", importance),
+        ("relevance", relevance),
+    ):
+        _finite(name, column)
+    if min(hours_since_access) < 0:
+        raise ValueError("hours_since_access cannot be negative")
+    base = float(_table()["retrieval"]["recency_base"])
+    return (_min_max([base**hours for hours in hours_since_access]), _min_max(importance), _min_max(relevance))
+
+
+def combine(
+    components: tuple[Sequence[float], Sequence[float], Sequence[float]], weights: tuple[float, float, float]
+) -> list[float]:
+    """``w_rec recency + w_imp importance + w_rel relevance`` over normalised columns."""
+    if len(weights) != 3 or any(not math.isfinite(w) or w < 0 for w in weights):
+        raise ValueError("weights must be three finite numbers of at least 0")
+    recency, imp, rel = components
+    w_rec, w_imp, w_rel = weights
+    return [w_rec * r + w_imp * i + w_rel * v for r, i, v in zip(recency, imp, rel, strict=True)]
+
+
+def best_first(scores: Sequence[float], k: int) -> list[int]:
+    """Indices of the ``k`` best scores, best first; equal scores go to the lower index."""
+    return sorted(range(len(scores)), key=lambda i: (-scores[i], i))[: max(0, k)]
+
+
 def retrieval_scores(
     hours_since_access: Sequence[float],
     importance: Sequence[float],
@@ -485,24 +525,9 @@ def retrieval_scores(
     sum, so a score lies in [0, sum of weights]). ``ValueError`` when the lengths differ, an hour count is
     negative, a value is not finite or a weight is negative; no candidates gives ``[]``.
     """
-    size = len(hours_since_access)
-    if len(importance) != size or len(relevance) != size:
-        raise ValueError("hours_since_access, importance and relevance must have the same length")
     if len(weights) != 3 or any(not math.isfinite(w) or w < 0 for w in weights):
         raise ValueError("weights must be three finite numbers of at least 0")
-    if size == 0:
-        return []
-    for name, column in (("hours_since_access", hours_since_access), ("importance", importance)):
-        _finite(name, column)
-    _finite("relevance", relevance)
-    if any(hours < 0 for hours in hours_since_access):
-        raise ValueError("hours_since_access cannot be negative")
-    base = float(_table()["retrieval"]["recency_base"])
-    recency = _min_max([base**hours for hours in hours_since_access])
-    imp = _min_max(importance)
-    rel = _min_max(relevance)
-    w_rec, w_imp, w_rel = weights
-    return [w_rec * recency[i] + w_imp * imp[i] + w_rel * rel[i] for i in range(size)]
+    return combine(retrieval_components(hours_since_access, importance, relevance), weights)
 
 
 def top_k(
@@ -513,9 +538,7 @@ def top_k(
     weights: tuple[float, float, float] = (1.0, 1.0, 1.0),
 ) -> list[int]:
     """Indices of the ``k`` best ``retrieval_scores``, best first; equal scores go to the lower index."""
-    scores = retrieval_scores(hours_since_access, importance, relevance, weights)
-    order = sorted(range(len(scores)), key=lambda i: (-scores[i], i))
-    return order[: max(0, k)]
+    return best_first(retrieval_scores(hours_since_access, importance, relevance, weights), k)
 
 
 # ----------------------------------------------------------------------------------------------------

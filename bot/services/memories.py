@@ -394,10 +394,15 @@ def _tsquery(words: Sequence[str]) -> str:
 
 
 _SELECT_M = ", ".join(f"m.{name} AS {name}" for name in _COLUMNS)
+_CANDIDATE_COLUMNS = ("id", "importance", "last_accessed_at")
+_SELECT_C = ", ".join(f"m.{name} AS {name}" for name in _CANDIDATE_COLUMNS)
+_CTYPES = {name: _TABLE.c[name].type for name in _CANDIDATE_COLUMNS}
 
 
 async def _candidates(session: AsyncSession, persona_id: int, words: Sequence[str]) -> list[tuple[Any, float]]:
-    """(row, raw text rank) for every hot memory (bounded) and the best text matches among the others."""
+    """(id, importance, last access; raw text rank) for every hot memory (bounded) and the best text matches.
+
+    Only what scoring needs: the full rows of the few chosen are read afterwards."""
     dialect = session.bind.dialect.name
     params: dict[str, Any] = {"p": persona_id, "hot_limit": HOT_CANDIDATES, "text_limit": TEXT_CANDIDATES}
     found: dict[int, tuple[Any, float]] = {}
@@ -405,30 +410,25 @@ async def _candidates(session: AsyncSession, persona_id: int, words: Sequence[st
         hot_sql = (
             # INDEXED BY: without statistics the planner would walk (persona_id, last_accessed_at) for the ORDER BY
             # and read every memory of the persona to find the few hot ones.
-            f"SELECT {_SELECT_M}, 0.0 AS rel FROM memories AS m INDEXED BY ix_memories_persona_tier "
+            f"SELECT {_SELECT_C}, 0.0 AS rel FROM memories AS m INDEXED BY ix_memories_persona_tier "
             "WHERE m.persona_id = :p AND m.tier = 'hot' "
             "ORDER BY m.last_accessed_at DESC LIMIT :hot_limit"
         )
-        hot = (await session.execute(text(hot_sql).columns(rel=Float(), **_TYPES), params)).all()
+        hot = (await session.execute(text(hot_sql).columns(rel=Float(), **_CTYPES), params)).all()
         for row in hot:
             found[row.id] = (row, 0.0)
-        if words and found:
-            params["q"] = _fts5_query(words)
-            rank_sql = text(
-                "SELECT rowid AS id, -bm25(memories_fts) AS rel FROM memories_fts "
-                "WHERE memories_fts MATCH :q AND rowid IN :ids"
-            ).bindparams(bindparam("ids", expanding=True))
-            for hit in (await session.execute(rank_sql, {"q": params["q"], "ids": list(found)})).all():
-                found[hit.id] = (found[hit.id][0], float(hit.rel))
         if words:
+            # One search over every tier: it ranks the hot memories that match too (ranking them separately with
+            # "rowid IN (...)" made FTS5 evaluate the whole match a second time). A hot memory outside the best
+            # TEXT_CANDIDATES matches keeps relevance 0: it matches less than all of those.
             params["q"] = _fts5_query(words)
             text_sql = (
-                f"SELECT {_SELECT_M}, -bm25(memories_fts) AS rel FROM memories_fts "
+                f"SELECT {_SELECT_C}, -bm25(memories_fts) AS rel FROM memories_fts "
                 "JOIN memories AS m ON m.id = memories_fts.rowid "
-                "WHERE memories_fts MATCH :q AND m.persona_id = :p AND m.tier <> 'hot' "
+                "WHERE memories_fts MATCH :q AND m.persona_id = :p "
                 "ORDER BY bm25(memories_fts) LIMIT :text_limit"
             )
-            for row in (await session.execute(text(text_sql).columns(rel=Float(), **_TYPES), params)).all():
+            for row in (await session.execute(text(text_sql).columns(rel=Float(), **_CTYPES), params)).all():
                 found[row.id] = (row, float(row.rel))
     else:
         params["q"] = _tsquery(words) if words else ""
@@ -437,19 +437,19 @@ async def _candidates(session: AsyncSession, persona_id: int, words: Sequence[st
             "THEN ts_rank(to_tsvector('simple', m.content), to_tsquery('simple', :q)) ELSE 0 END"
         )
         hot_sql = (
-            f"SELECT {_SELECT_M}, CAST({relevance} AS DOUBLE PRECISION) AS rel FROM memories AS m "
+            f"SELECT {_SELECT_C}, CAST({relevance} AS DOUBLE PRECISION) AS rel FROM memories AS m "
             "WHERE m.persona_id = :p AND m.tier = 'hot' ORDER BY m.last_accessed_at DESC LIMIT :hot_limit"
         )
-        for row in (await session.execute(text(hot_sql).columns(rel=Float(), **_TYPES), params)).all():
+        for row in (await session.execute(text(hot_sql).columns(rel=Float(), **_CTYPES), params)).all():
             found[row.id] = (row, float(row.rel))
         if words:
             text_sql = (
-                f"SELECT {_SELECT_M}, CAST(ts_rank(to_tsvector('simple', m.content), q) AS DOUBLE PRECISION) AS rel "
+                f"SELECT {_SELECT_C}, CAST(ts_rank(to_tsvector('simple', m.content), q) AS DOUBLE PRECISION) AS rel "
                 "FROM memories AS m, to_tsquery('simple', :q) AS q "
                 "WHERE m.persona_id = :p AND m.tier <> 'hot' AND to_tsvector('simple', m.content) @@ q "
                 "ORDER BY rel DESC, m.id LIMIT :text_limit"
             )
-            for row in (await session.execute(text(text_sql).columns(rel=Float(), **_TYPES), params)).all():
+            for row in (await session.execute(text(text_sql).columns(rel=Float(), **_CTYPES), params)).all():
                 found[row.id] = (row, float(row.rel))
     return [found[key] for key in sorted(found)]
 
@@ -472,15 +472,15 @@ async def _retrieve(
     hours = [rules.hours_between(now, row.last_accessed_at) for row, _ in candidates]
     importance = [float(row.importance) for row, _ in candidates]
     relevance = [rank for _, rank in candidates]
-    weights = persona.config.weights
-    scores = rules.retrieval_scores(hours, importance, relevance, weights)
-    recency_part = rules.retrieval_scores(hours, importance, relevance, (1.0, 0.0, 0.0))
-    importance_part = rules.retrieval_scores(hours, importance, relevance, (0.0, 1.0, 0.0))
-    relevance_part = rules.retrieval_scores(hours, importance, relevance, (0.0, 0.0, 1.0))
-    chosen = rules.top_k(hours, importance, relevance, k, weights)
+    parts = rules.retrieval_components(hours, importance, relevance)
+    scores = rules.combine(parts, persona.config.weights)
+    recency_part, importance_part, relevance_part = parts
+    chosen = rules.best_first(scores, k)
+    chosen_ids = [candidates[i][0].id for i in chosen]
+    full = {row.id: row for row in (await session.execute(_memory_select().where(_TABLE.c.id.in_(chosen_ids)))).all()}
     results = [
         RetrievedMemory(
-            memory=_record(candidates[i][0], encryption_key),
+            memory=_record(full[candidates[i][0].id], encryption_key),
             score=scores[i],
             recency=recency_part[i],
             importance=importance_part[i],
@@ -493,7 +493,7 @@ async def _retrieve(
     if mark_accessed and results:
         # The recall rule (core ``recall``) as one set-based UPDATE: the same strength and stability gain for
         # every row, taken from the rule applied to the first result.
-        sample = _item(candidates[chosen[0]][0])
+        sample = _item(full[chosen_ids[0]])
         recalled = rules.recall(sample, now)
         gain = recalled.stability - sample.stability
         memory = models.Memory
