@@ -52,7 +52,7 @@ class OutboxItem:
 
 def _insert(session: AsyncSession) -> Any:
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(models.OutboxMessage)
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(models.OutboxMessage.__table__)
 
 
 async def enqueue_many(session: AsyncSession, rows: Sequence[Mapping[str, Any]], *, now: datetime) -> int:
@@ -78,17 +78,13 @@ async def enqueue_many(session: AsyncSession, rows: Sequence[Mapping[str, Any]],
         }
         for row in rows
     ]
-    inserted = 0
-    # Bounded statements: a fan-out to 10,000 followers is several inserts, each well under parameter limits.
-    for start in range(0, len(values), 500):
-        statement = (
-            _insert(session)
-            .values(values[start : start + 500])
-            .on_conflict_do_nothing(index_elements=["idempotency_key"])
-            .returning(models.OutboxMessage.id)
-        )
-        inserted += len((await session.execute(statement)).all())
-    return inserted
+    # One cached statement executed over the rows (SQLAlchemy batches them into multi-row INSERTs with RETURNING);
+    # building a multi-VALUES statement per chunk instead costs ~0.2 ms a row to compile, too slow for a fan-out
+    # to 10,000 followers. Skipped (existing) keys return no row, so the count is of new rows.
+    statement = (
+        _insert(session).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(models.OutboxMessage.id)
+    )
+    return len((await session.execute(statement, values)).all())
 
 
 async def enqueue(
