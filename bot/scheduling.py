@@ -69,6 +69,7 @@ def register_standing_jobs(scheduler: AsyncIOScheduler) -> None:
     )
     register_memory_jobs(scheduler)
     register_retirement_jobs(scheduler)
+    scheduler.add_job(check_achievement_ages, "interval", hours=6, id="achievements:ages", replace_existing=True)
 
 
 def register_wakeup_job(scheduler: AsyncIOScheduler) -> None:
@@ -285,3 +286,12 @@ def register_retirement_jobs(scheduler: AsyncIOScheduler) -> None:
         id=RETIREMENT_RESUME_JOB_ID,
         replace_existing=True,
     )
+
+
+async def check_achievement_ages() -> int:
+    """Award age achievements (one week old, one year old): age changes with the clock, not with an event."""
+    from bot.db.types import utcnow
+    from bot.services import achievements
+
+    async with runtime().db.transaction() as session:
+        return await achievements.check_ages(session, utcnow())

@@ -175,6 +175,8 @@ class EmotionalEvent(SQLModel, table=True):
     __tablename__ = "emotional_events"
     __table_args__ = (
         Index("ix_emotional_events_persona_time", "persona_id", "created_at"),
+        # "Felt all twelve emotions": one lookup per type instead of a scan of a long history.
+        Index("ix_emotional_events_persona_emotion", "persona_id", "emotion_type"),
         # One person's reaction with one emoji on one message counts once, however often it is re-added.
         # (NULLs are distinct, so events without a message or emoji are never merged.)
         UniqueConstraint("persona_id", "message_id", "user_id", "emoji", name="uq_emotional_events_reaction"),
@@ -532,7 +534,7 @@ class PersonaMessage(SQLModel, table=True):
     message_id: int = Field(sa_column=Column(Snowflake, primary_key=True, autoincrement=False))
     persona_id: int = _persona_fk()
     guild_id: int | None = Field(default=None, sa_type=Snowflake, nullable=True)
-    channel_id: int = Field(sa_type=Snowflake)
+    channel_id: int = Field(sa_type=Snowflake, index=True)  # a persona's last words in a channel (cooldowns)
     via_webhook: bool = True
     created_at: datetime = _when()
 

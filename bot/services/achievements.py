@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import achievements as rules
+from bot.core.emotions import emotion_types
 from bot.db import models
 from bot.services import personas, timeline
 from bot.services.personas import Actor
@@ -50,10 +51,10 @@ async def _metrics(session: AsyncSession, persona: Any, needed: set[str], now: d
         "age_days": rules.age_days(persona.created_at, now),
     }
     if "distinct_emotions" in needed:
-        query = select(func.count(distinct(models.EmotionalEvent.emotion_type))).where(
-            models.EmotionalEvent.persona_id == persona.id, models.EmotionalEvent.emotion_type.is_not(None)
-        )
-        values["distinct_emotions"] = int((await session.execute(query)).scalar_one())
+        # One index lookup per emotion type (ix_emotional_events_persona_emotion), not a scan of the history.
+        event = models.EmotionalEvent
+        felt = [exists().where(event.persona_id == persona.id, event.emotion_type == kind) for kind in emotion_types()]
+        values["distinct_emotions"] = sum(bool(v) for v in (await session.execute(select(*felt))).one())
     if "endorsement_count" in needed:
         query = select(func.count()).where(models.Endorsement.persona_id == persona.id)
         values["endorsement_count"] = int((await session.execute(query)).scalar_one())
@@ -70,7 +71,9 @@ async def check(
 ) -> list[Award]:
     """Award what the persona has newly earned (rules fed by ``inputs_changed``; all when None), in the caller's
     transaction; each new award is announced on the timeline. Returns the new awards (empty for a missing persona)."""
-    defs = rules.definitions()
+    awarded = await awarded_keys(session, persona_id)
+    # Only what is still to earn: an earned achievement never needs its (possibly costly) metric again.
+    defs = tuple(a for a in rules.definitions() if a.key not in awarded)
     needed = rules.metrics_needed(inputs_changed, defs)
     if not needed:
         return []
@@ -81,9 +84,7 @@ async def check(
     if persona is None:
         return []
     metrics = await _metrics(session, persona, needed, now)
-    candidates = rules.newly_earned(
-        metrics, await awarded_keys(session, persona_id), inputs_changed=inputs_changed, defs=defs
-    )
+    candidates = rules.newly_earned(metrics, awarded, inputs_changed=inputs_changed, defs=defs)
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     awards: list[Award] = []

@@ -53,7 +53,7 @@ from bot.llm.prompts import (
     build_request,
 )
 from bot.llm.tools import RecalledMemory, ToolContext, ToolRegistry, default_registry
-from bot.services import behaviors, consent, emotions, memories, persona_messages, relationships
+from bot.services import achievements, behaviors, consent, emotions, memories, persona_messages, relationships
 from bot.services.emotions import MoodView
 
 if TYPE_CHECKING:
@@ -643,6 +643,7 @@ async def record(
     if reply_text is None:
         return Recorded(recorded, None, "no reply to remember", None)
     await session.execute(update(_P).where(_P.id == pid).values(interaction_count=_P.interaction_count + 1))
+    await achievements.check(session, pid, now, inputs_changed={"conversations"})
     if incoming.author_is_bot or incoming.author_persona_id is not None:
         return Recorded(recorded, None, "bots and personas are not remembered", None)
     tie = await relationships.record_exchange(session, pid, incoming.author_id, now=now)

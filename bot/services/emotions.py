@@ -45,7 +45,7 @@ from bot.core.errors import DomainError, NotFound, PermissionDenied
 from bot.core.pad import PAD, clamp_pad, describe, mood_intensity, mood_name
 from bot.core.traits import ALL_TRAITS, BIG_FIVE
 from bot.db import models
-from bot.services import personas
+from bot.services import achievements, personas
 from bot.services.personas import Actor, PersonaRecord
 
 Outcome = Literal["applied", "duplicate", "ignored", "missing_persona"]
@@ -631,6 +631,7 @@ async def apply_trigger(
         raise NotFound("That persona does not exist (it may have been deleted).")
     if outcome != "applied" or entry.row is None:
         return None
+    await achievements.check(session, persona_id, now, inputs_changed={"emotions"})
     row = entry.row
     return EventView(
         id=ids[0],
@@ -710,6 +711,8 @@ async def apply_reactions(
         )
     applied, _ = await _apply_entries(session, entries, now)
     outcomes.update(applied)
+    for persona_id in sorted({e.persona_id for e in entries if applied.get(e.index) == "applied"}):
+        await achievements.check(session, persona_id, now, inputs_changed={"emotions"})
     ordered = tuple(outcomes[i] for i in range(len(items)))
     return BatchResult(
         applied=ordered.count("applied"),

@@ -17,6 +17,7 @@ from bot.core.errors import DomainError, NotFound
 from bot.core.personas import PrivacySettings
 from bot.db import models
 from bot.db.types import utcnow
+from bot.services import achievements
 from bot.services.personas import Actor
 
 NOT_PUBLIC = "That persona has no public profile here."
@@ -67,6 +68,7 @@ async def endorse(
         models.Endorsement(persona_id=persona_id, user_id=actor.user_id, text=clean, created_at=now or utcnow())
     )
     await session.flush()
+    await achievements.check(session, persona_id, now or utcnow(), inputs_changed={"endorsements"})
     return EndorsementResult(persona_id, persona.name, "created", clean)
 
 

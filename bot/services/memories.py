@@ -30,7 +30,7 @@ from bot.core import memory as rules
 from bot.core.errors import DomainError, NotFound, PermissionDenied
 from bot.db import models
 from bot.db.types import UTCDateTime
-from bot.services import crypto
+from bot.services import crypto, timeline
 from bot.services.personas import READ_ONLY_STATUSES, Actor
 
 if TYPE_CHECKING:
@@ -898,26 +898,25 @@ async def optimize(
     if persona.config_row is not None:
         persona.config_row.last_optimization_at = now
     after = await _health(session, persona, now)
-    session.add(
-        models.TimelineEvent(
-            persona_id=persona_id,
-            kind="optimization",
-            title="Memory optimised",
-            description=(
-                f"Health {before.score:.0f} -> {after.score:.0f}; {len(dropped)} merged, {len(evicted)} removed "
-                f"for capacity, {len(expired)} expired, {retiered} moved between tiers."
-            ),
-            details={
-                "before": before.summary(),
-                "after": after.summary(),
-                "merged": len(dropped),
-                "evicted": len(evicted),
-                "expired": len(expired),
-                "retiered": retiered,
-            },
-            is_public=False,
-            created_at=now,
-        )
+    await timeline.record(
+        session,
+        persona_id,
+        "optimization",
+        title="Memory optimised",
+        description=(
+            f"Health {before.score:.0f} -> {after.score:.0f}; {len(dropped)} merged, {len(evicted)} removed "
+            f"for capacity, {len(expired)} expired, {retiered} moved between tiers."
+        ),
+        details={
+            "before": before.summary(),
+            "after": after.summary(),
+            "merged": len(dropped),
+            "evicted": len(evicted),
+            "expired": len(expired),
+            "retiered": retiered,
+        },
+        is_public=False,
+        now=now,
     )
     await session.flush()
     optimized = False

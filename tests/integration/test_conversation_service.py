@@ -10,7 +10,17 @@ from sqlalchemy import func, select
 from bot.core.errors import DomainError, PermissionDenied
 from bot.db import models
 from bot.db.engine import Database
-from bot.services import behaviors, bindings, consent, conversation, memories, personas, relationships, webhooks
+from bot.services import (
+    achievements,
+    behaviors,
+    bindings,
+    consent,
+    conversation,
+    memories,
+    personas,
+    relationships,
+    webhooks,
+)
 from bot.services.conversation import ChannelLine, Incoming
 from bot.services.personas import Actor, PersonaInput
 
@@ -136,6 +146,8 @@ async def test_record_remembers_only_a_consenting_author_and_tracks_the_relation
     assert count == 2
     assert {tie.user_id for tie in shown.people} == {ALICE, BOB}
     assert persona is not None and persona.interaction_count == 2
+    async with database.session() as session:
+        assert "first_conversation" in await achievements.awarded_keys(session, ada)  # checked as the count moved
 
 
 def test_the_importance_heuristic_and_the_poignancy_answer() -> None:
