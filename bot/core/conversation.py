@@ -228,6 +228,8 @@ class TurnCandidate:
     persona_id: int
     addressed: bool
     last_spoke_at: datetime | None = None
+    # The author subscribes to this persona with priority replies: it goes first.
+    priority: bool = False
 
 
 def _tiebreak(seed: int, persona_id: int) -> str:
@@ -250,12 +252,20 @@ def choose_turns(candidates: Sequence[TurnCandidate], *, seed: int, max_speakers
         else:
             spoke = [t for t in (known.last_spoke_at, candidate.last_spoke_at) if t is not None]
             merged[candidate.persona_id] = TurnCandidate(
-                candidate.persona_id, known.addressed or candidate.addressed, max(spoke) if spoke else None
+                candidate.persona_id,
+                known.addressed or candidate.addressed,
+                max(spoke) if spoke else None,
+                known.priority or candidate.priority,
             )
 
-    def order(candidate: TurnCandidate) -> tuple[bool, float, str]:
+    def order(candidate: TurnCandidate) -> tuple[bool, bool, float, str]:
         spoke = candidate.last_spoke_at
-        return (spoke is not None, spoke.timestamp() if spoke else 0.0, _tiebreak(seed, candidate.persona_id))
+        return (
+            not candidate.priority,
+            spoke is not None,
+            spoke.timestamp() if spoke else 0.0,
+            _tiebreak(seed, candidate.persona_id),
+        )
 
     addressed = sorted((c for c in merged.values() if c.addressed), key=order)
     if addressed:

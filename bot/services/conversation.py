@@ -53,7 +53,16 @@ from bot.llm.prompts import (
     build_request,
 )
 from bot.llm.tools import RecalledMemory, ToolContext, ToolRegistry, default_registry
-from bot.services import achievements, behaviors, consent, emotions, memories, persona_messages, relationships
+from bot.services import (
+    achievements,
+    behaviors,
+    consent,
+    emotions,
+    memories,
+    persona_messages,
+    relationships,
+    subscriptions,
+)
 from bot.services.emotions import MoodView
 
 if TYPE_CHECKING:
@@ -347,6 +356,10 @@ async def plan(
         settings = await session.get(models.GuildSettings, incoming.guild_id)
         answer_bots = bool(settings is not None and settings.answer_bots)
 
+    perks = {}
+    if not incoming.author_is_bot and incoming.author_persona_id is None:
+        perks = await subscriptions.perks_by_persona(session, ids, incoming.author_id, now=now)
+
     decisions: dict[int, str] = {}
     candidates: list[TurnCandidate] = []
     for speaker in speakers:
@@ -356,6 +369,8 @@ async def plan(
             continue
         times = [t for t in (stored.get(pid), recent.get(pid)) if t is not None]
         last = max(times) if times else None
+        # A subscriber with priority replies is answered even during the persona's cooldown, and first.
+        priority = bool(pid in perks and perks[pid].priority_replies)
         reply, reason, addressed = _speaker_decision(
             speaker,
             incoming,
@@ -363,12 +378,12 @@ async def plan(
             exchange_depth=exchange_depth,
             random_value=random_value,
             now=now,
-            last_reply_at=last,
+            last_reply_at=None if priority else last,
             answer_bots=answer_bots,
         )
         decisions[pid] = reason
         if reply:
-            candidates.append(TurnCandidate(pid, addressed, last))
+            candidates.append(TurnCandidate(pid, addressed, last, priority))
     chosen = choose_turns(candidates, seed=incoming.message_id, max_speakers=MAX_SPEAKERS)
     for pid in ids:
         if pid in decisions and pid not in chosen and any(c.persona_id == pid for c in candidates):
@@ -672,6 +687,8 @@ async def record(
         source_message_id=incoming.message_id,
         now=now,
         encryption_key=encryption_key,
+        # A subscriber's longer-memory perk: their memories start more stable and fade more slowly.
+        stability=(await subscriptions.perks_for(session, pid, incoming.author_id, now=now)).memory_multiplier,
     )
     return Recorded(recorded, memory.id, decision.reason, affinity)
 

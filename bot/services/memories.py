@@ -333,8 +333,10 @@ async def capture(
     sensitive: bool = False,
     now: datetime,
     encryption_key: str | None = None,
+    stability: float = 1.0,
 ) -> MemoryRecord:
-    """Store a new memory (hot, strength 1, stability 1, last accessed ``now``).
+    """Store a new memory (hot, strength 1, last accessed ``now``), with ``stability`` 1 unless the author's
+    subscription gives a longer memory (decay runs at ``decay_rate / stability``: 2.0 fades half as fast).
 
     A sensitive memory of a persona whose settings say ``encrypt_sensitive`` is stored as a Fernet token
     (``encryption_key`` is the ``MEMORY_ENCRYPTION_KEY`` setting); without a key nothing is stored and
@@ -350,7 +352,7 @@ async def capture(
         category=_clean_category(category),
         importance=_clean_importance(importance),
         strength=1.0,
-        stability=1.0,
+        stability=max(1.0, float(stability)),
         tier="hot",
         pinned=False,
         sensitive=bool(sensitive),

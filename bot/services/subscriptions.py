@@ -580,6 +580,28 @@ async def perks_for_many(
     return out
 
 
+async def perks_by_persona(
+    session: AsyncSession, persona_ids: Sequence[int], user_id: int, *, now: datetime | None = None
+) -> dict[int, Perks]:
+    """The perks ``user_id`` has with each of ``persona_ids`` now (``NO_PERKS`` where none), one query."""
+    wanted = sorted(set(persona_ids))
+    out = dict.fromkeys(wanted, NO_PERKS)
+    if not wanted:
+        return out
+    rows = await session.execute(
+        select(models.Subscription.persona_id, models.SubscriptionTier.perks)
+        .join(models.SubscriptionTier, models.SubscriptionTier.id == models.Subscription.tier_id)
+        .where(models.Subscription.user_id == user_id, models.Subscription.persona_id.in_(wanted))
+        .where(_current_clause(now or utcnow()))
+    )
+    held: dict[int, list[list[str]]] = {}
+    for persona_id, perks in rows.all():
+        held.setdefault(int(persona_id), []).append(list(perks or []))
+    for persona_id, perk_lists in held.items():
+        out[persona_id] = rules.perks_of(perk_lists)
+    return out
+
+
 async def perks_for(session: AsyncSession, persona_id: int, user_id: int, *, now: datetime | None = None) -> Perks:
     """What ``user_id``'s subscriptions to ``persona_id`` give them now: priority replies, a memory multiplier
     (the stability their new memories start with: 2.0 decays half as fast) and subscriber-only posts."""

@@ -19,6 +19,7 @@ from bot.services import (
     memories,
     personas,
     relationships,
+    subscriptions,
     webhooks,
 )
 from bot.services.conversation import ChannelLine, Incoming
@@ -217,3 +218,42 @@ async def test_webhooks_are_stored_replaced_and_the_owner_is_told_once(database:
         assert await webhooks.get(session, CHANNEL) is None
     assert stored is not None and (stored.webhook_id, stored.token) == (3, "b")
     assert again
+
+
+async def test_subscriber_perks_skip_the_cooldown_go_first_and_are_remembered_longer(database: Database) -> None:
+    carol = 13
+    ada = await make(database, "Ada", chattiness=100, cooldown_seconds=600)
+    grace = await make(database, "Grace", chattiness=100, cooldown_seconds=600)
+    owner = Actor(ALICE, GUILD, can_manage_guild=True)
+    async with database.transaction() as session:
+        await subscriptions.set_free_tiers(session, guild_id=GUILD, can_manage_guild=True, enabled=True, now=NOW)
+        tier = await subscriptions.create_tier(
+            session, owner, ada, name="Gold", perks=["priority_replies", "longer_memory"], now=NOW
+        )
+        await subscriptions.grant_free(session, owner, ada, tier.id, BOB, now=NOW)
+        for person in (BOB, carol):
+            await consent.record(session, user_id=person, guild_id=GUILD, granted=True, recorded_by=person, now=NOW)
+        speakers = await conversation.active_personas(session, CHANNEL)
+        just_spoke = {ada: NOW - timedelta(seconds=10)}  # Ada is in her cooldown; Grace is not
+        plain = await conversation.plan(
+            session, incoming("nice weather", author=carol, name="Carol", message_id=910), speakers,
+            history=[], exchange_depth=0, random_value=0.0, now=NOW, recent_replies=just_spoke,
+        )  # fmt: skip
+        subscribed = await conversation.plan(
+            session, incoming("nice weather", author=BOB, name="Bob", message_id=911), speakers,
+            history=[], exchange_depth=0, random_value=0.0, now=NOW, recent_replies=just_spoke,
+        )  # fmt: skip
+    assert [job.speaker.persona_id for job in plain.jobs] == [grace]
+    assert [job.speaker.persona_id for job in subscribed.jobs] == [ada]  # cooldown skipped, and first
+
+    (ada_speaker,) = [s for s in speakers if s.persona_id == ada]
+    async with database.transaction() as session:
+        for person, name, message_id in ((BOB, "Bob", 912), (carol, "Carol", 913)):
+            await conversation.record(
+                session, incoming("I adore lighthouses", author=person, name=name, message_id=message_id),
+                ada_speaker, sent_message_ids=[message_id + 100], via_webhook=True, reply_text="Me too!",
+                addressed=True, now=NOW,
+            )  # fmt: skip
+    async with database.session() as session:
+        stability = dict((await session.execute(select(models.Memory.source_user_id, models.Memory.stability))).all())
+    assert stability == {BOB: 2.0, carol: 1.0}  # the subscriber's memory fades half as fast

@@ -296,3 +296,17 @@ def test_property_turns_are_deterministic_and_order_free(candidates, seed, max_s
         assert set(chosen) <= addressed
     elif candidates:
         assert len(chosen) == 1
+
+
+def test_a_priority_candidate_speaks_first_even_if_it_spoke_last() -> None:
+    from datetime import UTC, datetime
+
+    from bot.core.conversation import TurnCandidate, choose_turns
+
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    fresh = TurnCandidate(1, addressed=True, last_spoke_at=None)
+    subscribed = TurnCandidate(2, addressed=True, last_spoke_at=now, priority=True)
+    assert choose_turns([fresh, subscribed], seed=7, max_speakers=2) == [2, 1]
+    assert choose_turns([fresh, TurnCandidate(2, True, now)], seed=7, max_speakers=2) == [1, 2]
+    # Among volunteers (nobody addressed), the priority one is the single speaker.
+    assert choose_turns([TurnCandidate(1, False), TurnCandidate(2, False, now, True)], seed=7) == [2]
