@@ -23,7 +23,8 @@ from bot.app import send_ephemeral
 from bot.cogs._options import actor_of, persona_choices, resolve_persona
 from bot.core.errors import DomainError, NotFound
 from bot.db.types import utcnow
-from bot.services import bindings, emotions, personas, portability, profiles
+from bot.llm.prompts import strength_words
+from bot.services import bindings, emotions, personas, portability, profiles, relationships
 from bot.services import wizard as wizard_service
 from bot.services.personas import Actor, PersonaRecord
 from bot.ui import personas as persona_ui
@@ -46,6 +47,7 @@ EXPORT_FORMATS = {
     "card-v3-png": ("png", 3, True),
 }
 NOT_FOUND = "That persona does not exist (it may have been deleted)."
+RELATION_KINDS = ("friend", "best friend", "rival", "sibling", "mentor", "student", "partner", "colleague", "none")
 
 
 def _file_name(name: str, suffix: str) -> str:
@@ -340,6 +342,7 @@ class PersonaCog(commands.Cog, name=wizard_ui.HANDLER_COG):
             same_guild = actor.guild_id is not None and actor.guild_id == record.guild_id
             mood = await emotions.current_state(session, persona_id, utcnow()) if visible["mood"] else None
             channels = await bindings.channels_of(session, persona_id)
+            ties = await relationships.for_persona(session, persona_id) if visible["relationships"] else None
 
         def profile(with_chart: bool) -> discord.Embed:
             return persona_ui.profile_embed(
@@ -348,6 +351,8 @@ class PersonaCog(commands.Cog, name=wizard_ui.HANDLER_COG):
                 mood_words=mood.mood_words if mood is not None else None,
                 channel_ids=channels if is_owner or same_guild else (),
                 with_chart=with_chart,
+                relationships=ties,
+                model=self.bot.model_provider,
             )
 
         # The profile answers at once; the chart (~70 ms of matplotlib in a worker thread) follows in an edit.
@@ -355,6 +360,43 @@ class PersonaCog(commands.Cog, name=wizard_ui.HANDLER_COG):
         if visible["traits"]:
             png = await self.chart(record.traits)
             await interaction.edit_original_response(embed=profile(True), attachments=[wizard_ui.chart_file(png)])
+
+    async def relation_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        typed = current.strip().lower()
+        kinds = [k for k in RELATION_KINDS if k.startswith(typed)] or ([typed] if typed else [])
+        return [app_commands.Choice(name=k, value=k) for k in kinds[:25]]
+
+    @persona.command(name="relate", description="Say how your persona relates to another (shapes how it talks).")
+    @app_commands.describe(
+        persona="Your persona",
+        other="The other persona",
+        kind="What they are to each other (friend, rival, sibling, mentor, ...); 'none' removes it",
+        strength="How strong the bond is, 0 to 100 (default 50)",
+    )
+    @app_commands.autocomplete(persona=own_autocomplete, other=visible_autocomplete, kind=relation_autocomplete)
+    async def relate(
+        self,
+        interaction: discord.Interaction,
+        persona: str,
+        other: str,
+        kind: app_commands.Range[str, 1, 32],
+        strength: app_commands.Range[int, 0, 100] = 50,
+    ) -> None:
+        actor = actor_of(interaction)
+        async with self.bot.db.transaction() as session:
+            persona_id = await self._resolve(session, interaction, persona)
+            other_id = await self._resolve(session, interaction, other)
+            if kind.strip().lower() == "none":
+                name = await relationships.remove_link(session, actor, persona_id, other_id)
+                message = f"No relationship with **{name}** any more."
+            else:
+                link = await relationships.set_link(
+                    session, actor, persona_id, other_id, kind=kind, strength=strength / 100, now=utcnow()
+                )
+                message = f"Now: {link.kind} of **{link.other_name}** ({strength_words(link.strength)})."
+        await interaction.response.send_message(message, ephemeral=True)
 
     @persona.command(name="edit", description="Change any of your persona's settings.")
     @app_commands.describe(persona="Your persona")

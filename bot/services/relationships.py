@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import emotions as emotion_rules
@@ -198,6 +198,22 @@ async def set_link(
         row.strength = float(strength)
     await session.flush()
     return PersonaLink(other_persona_id, other.name, cleaned, float(strength))
+
+
+async def remove_link(session: AsyncSession, actor: Actor, persona_id: int, other_persona_id: int) -> str:
+    """Remove how ``persona_id`` relates to ``other_persona_id`` (owner of the first only); the other's name."""
+    persona = await session.get(models.Persona, persona_id)
+    other = await session.get(models.Persona, other_persona_id)
+    if persona is None or other is None:
+        raise NotFound("That persona does not exist (it may have been deleted).")
+    if persona.owner_id != actor.user_id:
+        raise PermissionDenied(f"Only {persona.name}'s owner can set its relationships.")
+    removed = await session.execute(
+        delete(_PP).where(_PP.persona_id == persona_id, _PP.other_persona_id == other_persona_id)
+    )
+    if not removed.rowcount:
+        raise DomainError(f"{persona.name} has no relationship with {other.name}.")
+    return other.name
 
 
 async def for_persona(session: AsyncSession, persona_id: int, *, limit: int = 25) -> Relationships:

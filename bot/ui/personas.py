@@ -9,7 +9,9 @@ from typing import Any
 import discord
 
 from bot.core import personality
+from bot.llm.prompts import affinity_words, strength_words
 from bot.services.personas import PersonaRecord, PersonaSummary
+from bot.services.relationships import Relationships
 from bot.ui.wizard import BRAND_COLOUR, CHART_FILENAME, DESCRIPTION_MAX, FIELD_VALUE_MAX, HANDLER_COG, clip, traits_text
 
 PERSONA_TEMPLATE = r"persona:(?P<persona>\d+):(?P<action>delete|keep)"
@@ -103,6 +105,8 @@ def profile_embed(
     mood_words: str | None,
     channel_ids: Sequence[int] = (),
     with_chart: bool = False,
+    relationships: Relationships | None = None,
+    model: str | None = None,
 ) -> discord.Embed:
     """The profile as ``visible`` allows (field -> may the viewer see it, from ``PrivacySettings.can_see``)."""
     embed = discord.Embed(title=clip(record.name, 256), colour=BRAND_COLOUR)
@@ -124,6 +128,12 @@ def profile_embed(
         embed.add_field(
             name="Speaks in", value=clip(" ".join(f"<#{c}>" for c in channel_ids), FIELD_VALUE_MAX), inline=False
         )
+    if visible.get("relationships") and relationships is not None:
+        text = relationships_text(relationships)
+        if text:
+            embed.add_field(name="Relationships", value=clip(text, FIELD_VALUE_MAX), inline=False)
+    if model:
+        embed.add_field(name="Voice", value=clip(model, FIELD_VALUE_MAX), inline=False)
     embed.set_footer(text=f"Created {record.created_at:%Y-%m-%d}")
     return embed
 
@@ -162,3 +172,16 @@ def templates_embed() -> discord.Embed:
             inline=False,
         )
     return embed
+
+
+def relationships_text(relationships: Relationships, *, people: int = 5) -> str:
+    """ "Friend of Grace (close)" lines, then the people it talks with most, in words."""
+    lines = [
+        f"{link.kind.capitalize()} of **{link.other_name}** ({strength_words(link.strength)})"
+        for link in relationships.personas
+    ]
+    lines += [
+        f"<@{tie.user_id}>: {tie.messages_exchanged} messages, {affinity_words(tie.affinity)}"
+        for tie in relationships.people[:people]
+    ]
+    return "\n".join(lines)

@@ -267,3 +267,39 @@ async def test_the_persona_limit_is_per_server_and_configurable(sandbox: Sandbox
     refused = await answer(await sandbox.slash("persona clone", persona="Ada", name="Ada Two"))
     assert "You already have 1 personas" in refused.content
     assert len(await persona_rows(running_bot)) == 1
+
+
+async def test_relate_shapes_the_profile_and_only_the_owner_may_set_it(sandbox: Sandbox, running_bot: Any) -> None:
+    ada = await make_persona(running_bot, sandbox, "Ada", relationships="server")
+    grace = await make_persona(running_bot, sandbox, "Grace", owner=sandbox.bob)
+
+    refused = await (
+        await sandbox.slash("persona relate", as_user=sandbox.bob, persona=str(ada), other=str(grace), kind="rival")
+    ).message(timeout=10)
+    assert refused.ephemeral and "Only Ada's owner" in refused.content
+    assert await count(running_bot, models.PersonaRelationship) == 0
+
+    done = await (
+        await sandbox.slash("persona relate", persona=str(ada), other=str(grace), kind="best friend", strength=90)
+    ).message(timeout=10)
+    assert "best friend of **Grace**" in done.content
+
+    shown = await (await sandbox.slash("persona show", as_user=sandbox.bob, persona=str(ada))).message(timeout=10)
+    assert "Best friend of **Grace**" in fields_of(shown)["Relationships"]
+    assert "offline responder" in fields_of(shown)["Voice"]
+
+    async with running_bot.db.transaction() as session:  # the owner hides relationships from the server
+        await personas.update(
+            session,
+            Actor(sandbox.alice.id, sandbox.guild.id),
+            ada,
+            PersonaInput(privacy={"visibility": {"relationships": "owner"}}),
+        )
+    hidden = await (await sandbox.slash("persona show", as_user=sandbox.bob, persona=str(ada))).message(timeout=10)
+    assert "Relationships" not in fields_of(hidden)
+
+    removed = await (await sandbox.slash("persona relate", persona=str(ada), other=str(grace), kind="none")).message(
+        timeout=10
+    )
+    assert "No relationship with **Grace**" in removed.content
+    assert await count(running_bot, models.PersonaRelationship) == 0
