@@ -115,6 +115,23 @@ class PersonaHubBot(commands.AutoShardedBot):
         if self.scheduler is not None:
             self.scheduler.resume()
 
+    def shard_filter(self) -> tuple[int, list[int]] | None:
+        """(shard count, this process's shards) when the bot is split across processes, else None (all of them)."""
+        count = self.settings.shard_count
+        ids = self.settings.shard_ids
+        if not count or count <= 1 or ids is None:
+            return None
+        return (count, list(ids))
+
+    def owns_guild(self, guild_id: int | None) -> bool:
+        """Whether guild-scoped work for ``guild_id`` belongs to this process: Discord's rule, (id >> 22) % count;
+        DMs and guild-less work belong to shard 0."""
+        shards = self.shard_filter()
+        if shards is None:
+            return True
+        count, ids = shards
+        return (0 if guild_id is None else (guild_id >> 22) % count) in ids
+
     @property
     def runs_scheduler(self) -> bool:
         """Whether this process executes scheduled jobs (it holds the scheduler lock)."""

@@ -205,12 +205,14 @@ async def run_retirement_ceremony(persona_id: int, at_iso: str | None = None) ->
     with a guarded update, so the second firing changes nothing."""
     from datetime import datetime
 
-    from bot.cogs.retirement import perform_ceremony
+    from bot.cogs.retirement import ceremony_or_handoff
 
     scheduled = datetime.fromisoformat(at_iso) if at_iso else None
-    result = await perform_ceremony(runtime(), persona_id, trigger="date", scheduled_for=scheduled)
+    result = await ceremony_or_handoff(runtime(), persona_id, trigger="date", scheduled_for=scheduled)
     if result is None:
         return {"persona_id": persona_id, "ran": False}
+    if isinstance(result, str):
+        return {"persona_id": persona_id, "ran": False, "handed_over": True}
     log.info("retirement ceremony of persona %d done", persona_id)
     return {"persona_id": persona_id, "ran": True, "retired_at": result.retired_at.isoformat()}
 
@@ -219,7 +221,7 @@ async def check_retirement_triggers(now_iso: str | None = None) -> dict[str, Any
     """The sweep: run ceremonies whose date passed or whose inactivity trigger is due at ``now_iso`` (default now),
     resume ceremonies interrupted by a crash (their lease ran out), and re-create missing ceremony jobs (a plan
     saved by a process that runs no scheduler)."""
-    from bot.cogs.retirement import perform_ceremony
+    from bot.cogs.retirement import ceremony_or_handoff
     from bot.services import retirement
 
     bot = runtime()
@@ -235,7 +237,7 @@ async def check_retirement_triggers(now_iso: str | None = None) -> dict[str, Any
     ran = []
     for persona_id, trigger in due:
         try:
-            if await perform_ceremony(bot, persona_id, trigger=trigger, now=now) is not None:
+            if await ceremony_or_handoff(bot, persona_id, trigger=trigger, now=now) is not None:
                 ran.append(persona_id)
         except Exception:
             log.exception("retirement ceremony of persona %d failed; the next sweep tries again", persona_id)

@@ -140,11 +140,7 @@ class NotificationsCog(commands.Cog):
             log.exception("could not check for claims of dead processes (their leases will expire)")
 
     def _shard(self) -> tuple[int, list[int]] | None:
-        count = self.bot.shard_count
-        ids = self.bot.shard_ids
-        if not count or count <= 1:
-            return None
-        return (count, list(ids) if ids is not None else list(range(count)))
+        return self.bot.shard_filter()
 
     async def _claim(self) -> tuple[list[OutboxItem], list[PlannedMessage]] | None:
         """Claim due rows and plan their messages, in one short transaction (committed before anything is sent)."""

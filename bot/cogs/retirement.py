@@ -18,9 +18,12 @@ asked for it) by DM. No session is held while Discord or the model is awaited.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import logging
+import os
+import socket
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -34,7 +37,7 @@ from bot.app import send_ephemeral
 from bot.cogs._options import actor_of, clip, persona_choices, resolve_persona
 from bot.core.errors import DomainError
 from bot.db.types import utcnow
-from bot.services import persona_messages, portability, retirement, webhooks
+from bot.services import outbox, persona_messages, portability, retirement, webhooks
 from bot.services.personas import Actor
 from bot.services.retirement import CeremonyClaim, CeremonyResult
 from bot.ui import retirement as ui
@@ -273,11 +276,96 @@ def _slug(name: str) -> str:
 # --------------------------------------------------------------------------------------------------- the cog
 
 
+CEREMONY_KIND = "ceremony"
+HANDOFF_POLL_SECONDS = 1.0
+
+
+async def ceremony_or_handoff(
+    bot: PersonaHubBot,
+    persona_id: int,
+    *,
+    trigger: str,
+    now: datetime | None = None,
+    scheduled_for: datetime | None = None,
+) -> CeremonyResult | str | None:
+    """Run the ceremony here when this process owns the persona's guild; otherwise hand it to the process that does,
+    through the outbox (guild-scoped work happens only where the guild's shard is served). Returns the ceremony's
+    result, ``"handed over"``, or None when there was nothing to do."""
+    now = now or utcnow()
+    async with bot.db.session() as session:
+        guild_id = await retirement.guild_of(session, persona_id)
+    if bot.owns_guild(guild_id):
+        return await perform_ceremony(bot, persona_id, trigger=trigger, now=now, scheduled_for=scheduled_for)
+    async with bot.db.transaction() as session:
+        await outbox.enqueue(
+            session,
+            kind=CEREMONY_KIND,
+            # One hand-over per ceremony: a second firing of the same job queues nothing new.
+            idempotency_key=f"ceremony:{persona_id}:{scheduled_for.isoformat() if scheduled_for else trigger}",
+            payload={
+                "persona_id": persona_id,
+                "trigger": trigger,
+                "scheduled_for": scheduled_for.isoformat() if scheduled_for else None,
+            },
+            guild_id=guild_id,
+            now=now,
+        )
+    log.info("retirement ceremony of persona %d handed to the process serving guild %s", persona_id, guild_id)
+    return "handed over"
+
+
 class RetirementCog(commands.Cog, name="Retirement"):
     retire = app_commands.Group(name="retire", description="Plan a persona's retirement, and retire it.")
 
     def __init__(self, bot: PersonaHubBot) -> None:
         self.bot = bot
+        self.worker = f"{socket.gethostname()}:{os.getpid()}:ceremonies"
+        self._handoffs: asyncio.Task[None] | None = None
+
+    async def cog_load(self) -> None:
+        self._handoffs = asyncio.create_task(self._deliver_handoffs(), name="ceremony-handoffs")
+
+    async def cog_unload(self) -> None:
+        if self._handoffs is not None:
+            self._handoffs.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._handoffs
+
+    async def _deliver_handoffs(self) -> None:
+        """Ceremonies another process's scheduler handed to this one (it serves their guilds)."""
+        await self.bot.wait_until_ready()
+        while True:
+            try:
+                async with self.bot.db.transaction() as session:
+                    items = await outbox.claim(
+                        session, worker=self.worker, now=utcnow(), limit=5, kinds=[CEREMONY_KIND],
+                        shard=self.bot.shard_filter(),
+                    )  # fmt: skip
+                for item in items:
+                    await self._run_handoff(item)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("could not take over handed ceremonies; trying again")
+            await asyncio.sleep(HANDOFF_POLL_SECONDS)
+
+    async def _run_handoff(self, item: outbox.OutboxItem) -> None:
+        payload = item.payload
+        scheduled = payload.get("scheduled_for")
+        try:
+            await perform_ceremony(
+                self.bot,
+                int(payload["persona_id"]),
+                trigger=str(payload.get("trigger") or "date"),
+                scheduled_for=datetime.fromisoformat(scheduled) if scheduled else None,
+            )
+        except Exception as error:
+            log.exception("handed ceremony of persona %s failed; it will be tried again", payload.get("persona_id"))
+            async with self.bot.db.transaction() as session:
+                await outbox.mark_retry(session, item, worker=self.worker, now=utcnow(), error=str(error))
+            return
+        async with self.bot.db.transaction() as session:
+            await outbox.mark_sent(session, [item.id], worker=self.worker, now=utcnow())
 
     async def own_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         return await persona_choices(self.bot.db, interaction, current, own_only=True)

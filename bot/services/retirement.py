@@ -622,6 +622,11 @@ async def record_posted(session: AsyncSession, persona_id: int, kind: str, messa
     await _set_progress(session, persona_id, **{f"{kind}_message_id": message_id, "channel_id": channel_id})
 
 
+async def guild_of(session: AsyncSession, persona_id: int) -> int | None:
+    """The guild a persona lives in (None for a personal persona, or one that no longer exists)."""
+    return (await session.execute(select(models.Persona.guild_id).where(models.Persona.id == persona_id))).scalar()
+
+
 async def life_stats(session: AsyncSession, persona_id: int, now: datetime) -> LifeStats:
     """The persona's life in numbers, up to ``now`` (or its retirement)."""
     persona = await _persona(session, persona_id)
