@@ -99,7 +99,7 @@ class PersonaHubBot(commands.AutoShardedBot):
         self.scheduler.start(paused=not leads)
         scheduling.register_standing_jobs(self.scheduler)
         if self.db.kind == "postgresql":
-            scheduling.register_wakeup_job(self.scheduler)
+            scheduling.register_wakeup_job(self.scheduler, self.settings.scheduler_poll_seconds)
         if leads:
             return
         if not self.settings.scheduler_enabled:
@@ -249,18 +249,30 @@ def _fingerprint(commands_: list[dict[str, Any]]) -> str:
     return hashlib.sha256(json.dumps(canonical, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def use_discord_api(api_url: str) -> None:
+async def use_discord_api(api_url: str, token: str) -> None:
     """Talk to a Discord-compatible API at ``api_url`` (REST root, ending in /api/v10) instead of Discord.
 
-    Only the REST root is needed: the sharded client asks ``GET /gateway/bot`` for the gateway's address.
+    The REST root is set for every request; the gateway's address is asked of that API (``GET /gateway``), because
+    a client given an explicit shard count never asks and would dial Discord's own gateway.
     """
+    import aiohttp
+    import yarl
+
     discord.http.Route.BASE = api_url.rstrip("/")
+    headers = {"Authorization": f"Bot {token}"}
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"{discord.http.Route.BASE}/gateway", headers=headers) as response,
+    ):
+        response.raise_for_status()
+        gateway = (await response.json())["url"]
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway)
 
 
 async def run_bot(settings: Settings, token: str) -> int:
     """Run until SIGINT/SIGTERM, then shut down cleanly (scheduler stopped, engine disposed)."""
     if settings.discord_api_url:
-        use_discord_api(settings.discord_api_url)
+        await use_discord_api(settings.discord_api_url, token)
     client = PersonaHubBot(settings)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()

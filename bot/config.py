@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     llm_model: str | None = None
     llm_timeout_seconds: float = Field(default=30.0, gt=0)
     scheduler_enabled: bool = True
+    # How often the scheduler looks for jobs other processes added to the shared store (PostgreSQL, several
+    # processes). Jobs this process adds itself run on time regardless.
+    scheduler_poll_seconds: float = Field(default=30.0, gt=0, le=3600)
     shard_ids: Annotated[list[int] | None, NoDecode] = None
     shard_count: int | None = Field(default=None, ge=1)
     dev_guild_id: int | None = Field(default=None, ge=0)

@@ -72,9 +72,9 @@ def register_standing_jobs(scheduler: AsyncIOScheduler) -> None:
     scheduler.add_job(check_achievement_ages, "interval", hours=6, id="achievements:ages", replace_existing=True)
 
 
-def register_wakeup_job(scheduler: AsyncIOScheduler) -> None:
-    """With several processes, jobs another process adds do not wake this scheduler: look at the store every 30 s."""
-    scheduler.add_job(wakeup, "interval", seconds=30, id="maintenance:wakeup", replace_existing=True)
+def register_wakeup_job(scheduler: AsyncIOScheduler, seconds: float = 30.0) -> None:
+    """With several processes, jobs another process adds do not wake this scheduler: look at the store regularly."""
+    scheduler.add_job(wakeup, "interval", seconds=seconds, id="maintenance:wakeup", replace_existing=True)
 
 
 # ------------------------------------------------------------------------------------------------ job entry points

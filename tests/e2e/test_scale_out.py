@@ -1,0 +1,219 @@
+"""Two bot processes on one PostgreSQL database, split by Discord shard, against one sandbox (issue 10).
+
+Each process receives only its shards' guilds; a persona made through one is usable through the other; a ceremony
+scheduled while process A holds the scheduler runs exactly once after A is killed and B takes over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from bot import scheduling
+from bot.db.engine import Database
+from bot.db.types import utcnow
+from bot.sandbox import Sandbox
+from bot.sandbox.harness import BOT_PERMISSIONS
+from bot.services import personas, retirement
+from bot.services.personas import Actor, PersonaInput
+
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.slow]
+ROOT = Path(__file__).resolve().parents[2]
+SHARDS = 2
+
+
+def shard_of(guild_id: int) -> int:
+    return (guild_id >> 22) % SHARDS
+
+
+def add_guild_on_the_other_shard(sandbox: Sandbox) -> tuple[Any, Any]:
+    """A second guild (with the bot, Bob and a #personas channel) whose shard differs from the default guild's."""
+    state = sandbox.state
+    while True:
+        guild = state.add_guild("Second", sandbox.alice)
+        if shard_of(guild.id) != shard_of(sandbox.guild.id):
+            break
+        state.guilds.pop(guild.id)
+        state.roles.pop(guild.id, None)
+        time.sleep(0.002)  # snowflakes carry the time: the next id lands elsewhere
+    role = state.add_role(guild, "Persona Hub", BOT_PERMISSIONS, managed=True)
+    state.add_member(guild, sandbox.bob)
+    state.add_member(guild, sandbox.bot_user, [role])
+    return guild, state.add_channel(guild, "personas", topic="Where personas live")
+
+
+async def wait_until(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await asyncio.sleep(0.1)
+
+
+def guilds_of_shard(sandbox: Sandbox, shard: int) -> set[int]:
+    """The guilds the gateway sent to the live session of ``shard`` (GUILD_CREATE)."""
+    found: set[int] = set()
+    for session in sandbox.server.gateway.live_sessions():
+        if session.shard_id != shard:
+            continue
+        for frame in session.buffer:
+            event = json.loads(frame)
+            if event.get("t") == "GUILD_CREATE":
+                found.add(int(event["d"]["id"]))
+    return found
+
+
+class BotProcess:
+    def __init__(self, name: str, shard: int, env: dict[str, str], log: Path) -> None:
+        self.name, self.shard, self.env, self.log = name, shard, env, log
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        handle = self.log.open("ab")
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", "--shards", str(self.shard), "--shard-count", str(SHARDS),
+            cwd=self.log.parent, env=self.env, stdout=handle, stderr=handle,
+        )  # fmt: skip
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    async def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process is not None and self.process.returncode is None:
+            self.process.send_signal(sig)
+            try:
+                await asyncio.wait_for(self.process.wait(), timeout=30)
+            except TimeoutError:
+                self.process.kill()
+                await self.process.wait()
+
+
+async def advisory_locks(database: Database) -> int:
+    async with database.engine.connect() as connection:
+        query = text(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        )
+        return int((await connection.execute(query)).scalar_one())
+
+
+@pytest.fixture
+async def cluster(migrated_postgres: str, tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
+    sandbox = Sandbox(point=False)
+    second, second_channel = add_guild_on_the_other_shard(sandbox)
+    await sandbox.start()
+    database = Database(migrated_postgres)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "DATABASE_", "LLM_", "SHARD_"))},
+        "PYTHONPATH": str(ROOT),
+        "DISCORD_TOKEN": sandbox.token,
+        "DISCORD_API_URL": sandbox.server.api_url,
+        "DATABASE_URL": migrated_postgres,
+        "AUTO_MIGRATE": "false",
+        "SCHEDULER_ENABLED": "true",
+        "SCHEDULER_POLL_SECONDS": "1",
+    }
+    a = BotProcess("A", shard_of(sandbox.guild.id), env, tmp_path / "a.log")
+    b = BotProcess("B", shard_of(second.id), env, tmp_path / "b.log")
+    try:
+        await a.start()
+        await wait_until(lambda: guilds_of_shard(sandbox, a.shard), 60, "process A on the gateway")
+        await wait_until_async(lambda: advisory_locks(database), 30, "process A to take the scheduler lock")
+        await b.start()
+        await wait_until(lambda: guilds_of_shard(sandbox, b.shard), 60, "process B on the gateway")
+        yield {"sandbox": sandbox, "a": a, "b": b, "second": second, "second_channel": second_channel,
+               "database": database}  # fmt: skip
+    finally:
+        for process in (a, b):
+            await process.stop()
+        await sandbox.stop()
+        from tests.conftest import _empty_all_tables
+
+        await _empty_all_tables(database)
+        async with database.engine.begin() as connection:
+            await connection.execute(text("DROP TABLE IF EXISTS apscheduler_jobs"))
+        await database.dispose()
+
+
+async def wait_until_async(check: Callable[[], Any], timeout: float, what: str) -> Any:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = await check()
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await asyncio.sleep(0.2)
+
+
+async def test_two_processes_split_by_shard_share_state_and_hand_over_the_scheduler(cluster: dict[str, Any]) -> None:
+    sandbox: Sandbox = cluster["sandbox"]
+    a: BotProcess = cluster["a"]
+    b: BotProcess = cluster["b"]
+    database: Database = cluster["database"]
+    second, second_channel = cluster["second"], cluster["second_channel"]
+
+    # Each process received only its shard's guild.
+    assert guilds_of_shard(sandbox, a.shard) == {sandbox.guild.id}
+    assert guilds_of_shard(sandbox, b.shard) == {second.id}
+    assert await advisory_locks(database) == 1  # one scheduler for the two processes
+
+    # A persona imported through A (its guild) is usable through B (the other guild): the state is shared.
+    card = {"spec": "chara_card_v2", "spec_version": "2.0",
+            "data": {"name": "Ada", "description": "A patient mathematician.", "personality": "curious"}}  # fmt: skip
+    imported = await (await sandbox.slash(
+        "persona import", in_channel=sandbox.personas, file=("ada.json", json.dumps(card).encode())
+    )).message(timeout=30)  # fmt: skip
+    assert "Imported **Ada**" in imported.content
+    async with database.session() as session:
+        (ada,) = [p.id for p in await personas.list_own(session, sandbox.alice.id, sandbox.guild.id)]
+    shown = await (await sandbox.slash("persona show", in_channel=second_channel, persona=str(ada))).message(timeout=30)
+    assert shown.embeds[0]["title"] == "Ada"
+
+    # A ceremony in B's guild, scheduled while A holds the scheduler ...
+    owner = Actor(sandbox.alice.id, second.id)
+    async with database.transaction() as session:
+        vale = (await personas.create(session, owner, PersonaInput(name="Vale"))).id
+    when = utcnow() + timedelta(seconds=6)
+    async with database.transaction() as session:
+        await retirement.plan_retirement(
+            session, owner, vale,
+            retirement.PlanInput(when=when, ceremony_channel_id=second_channel.id, farewell_message="Farewell, all."),
+            now=utcnow(), channel_postable=True,
+        )  # fmt: skip
+    store = scheduling.build_scheduler(database.url)
+    store.start(paused=True)  # writes to the shared job store; runs nothing here
+    scheduling.schedule_retirement_ceremony(store, vale, when)
+    store.shutdown(wait=False)
+
+    # ... and A dies before it is due. B takes the lock over and runs the ceremony, exactly once.
+    await a.stop(signal.SIGKILL)
+    farewells = lambda: [  # noqa: E731
+        m for m in sandbox.history(second_channel) if m.author == "Vale" and "Farewell" in m.content
+    ]
+    await wait_until(farewells, 60, "the farewell in B's guild")
+    await wait_until_async(lambda: _status(database, vale, "retired"), 30, "Vale to be retired")
+    await asyncio.sleep(3)  # a second firing, if there were one, would post again meanwhile
+    assert len(farewells()) == 1
+    assert await advisory_locks(database) == 1
+
+
+async def _status(database: Database, persona_id: int, wanted: str) -> bool:
+    async with database.session() as session:
+        return (await personas.get(session, persona_id)).status == wanted
