@@ -21,6 +21,7 @@ import pytest
 from sqlalchemy import text
 
 from bot import scheduling
+from bot.db import models
 from bot.db.engine import Database
 from bot.db.types import utcnow
 from bot.sandbox import Sandbox
@@ -131,6 +132,7 @@ async def cluster(migrated_postgres: str, tmp_path: Path) -> AsyncIterator[dict[
     }
     a = BotProcess("A", shard_of(sandbox.guild.id), env, tmp_path / "a.log")
     b = BotProcess("B", shard_of(second.id), env, tmp_path / "b.log")
+    extra: list[BotProcess] = []
     try:
         await a.start()
         await wait_until(lambda: guilds_of_shard(sandbox, a.shard), 60, "process A on the gateway")
@@ -138,9 +140,9 @@ async def cluster(migrated_postgres: str, tmp_path: Path) -> AsyncIterator[dict[
         await b.start()
         await wait_until(lambda: guilds_of_shard(sandbox, b.shard), 60, "process B on the gateway")
         yield {"sandbox": sandbox, "a": a, "b": b, "second": second, "second_channel": second_channel,
-               "database": database}  # fmt: skip
+               "database": database, "extra": extra}  # fmt: skip
     finally:
-        for process in (a, b):
+        for process in (a, b, *extra):
             await process.stop()
         await sandbox.stop()
         from tests.conftest import _empty_all_tables
@@ -212,6 +214,97 @@ async def test_two_processes_split_by_shard_share_state_and_hand_over_the_schedu
     await asyncio.sleep(3)  # a second firing, if there were one, would post again meanwhile
     assert len(farewells()) == 1
     assert await advisory_locks(database) == 1
+
+    # A new process takes A's shard (standing by for the scheduler, which B now runs).
+    before = sessions_of_shard(sandbox, a.shard)
+    a2 = BotProcess("A2", a.shard, a.env, a.log.with_name("a2.log"))
+    cluster["extra"].append(a2)
+    await a2.start()
+    await wait_until(lambda: sessions_of_shard(sandbox, a.shard) > before, 60, "process A2 on the gateway")
+
+    # 1,000 notifications for guilds on both shards: each delivered once, by the process serving its guild.
+    await notify_followers(cluster, {sandbox.guild.id: sandbox.general.id, second.id: second_channel.id}, 500)
+    await wait_until_async(lambda: outbox_sent(database, "social.timeline", 1000), 90, "1,000 notifications sent")
+    async with database.session() as session:
+        rows = (await session.execute(text(
+            "SELECT guild_id, claimed_by FROM outbox WHERE kind = 'social.timeline'"
+        ))).all()  # fmt: skip
+    by_guild = {sandbox.guild.id: f":{a2.pid}", second.id: f":{b.pid}"}
+    assert len(rows) == 1000 and all(claimed.endswith(by_guild[guild]) for guild, claimed in rows)
+    mentioned = [
+        user
+        for request in sandbox.requests("POST")
+        if request.json and (request.json.get("allowed_mentions") or {}).get("users")
+        for user in request.json["allowed_mentions"]["users"]
+    ]
+    assert len(mentioned) == 1000 and len(set(mentioned)) == 1000  # every follower once, nobody twice
+
+    # A ceremony in A2's guild fired by B's scheduler is handed over through the outbox and held by A2.
+    owner = Actor(sandbox.alice.id, sandbox.guild.id)
+    async with database.transaction() as session:
+        iris = (await personas.create(session, owner, PersonaInput(name="Iris"))).id
+        when = utcnow() + timedelta(seconds=2)
+        await retirement.plan_retirement(
+            session, owner, iris,
+            retirement.PlanInput(when=when, ceremony_channel_id=sandbox.personas.id, farewell_message="Farewell, all."),
+            now=utcnow(), channel_postable=True,
+        )  # fmt: skip
+    store = scheduling.build_scheduler(database.url)
+    store.start(paused=True)
+    scheduling.schedule_retirement_ceremony(store, iris, when)
+    store.shutdown(wait=False)
+    goodbyes = lambda: [  # noqa: E731
+        m for m in sandbox.history(sandbox.personas) if m.author == "Iris" and "Farewell" in m.content
+    ]
+    await wait_until(goodbyes, 60, "the farewell in A2's guild")
+    await wait_until_async(lambda: _status(database, iris, "retired"), 30, "Iris to be retired")
+    async with database.session() as session:
+        handed = (await session.execute(text(
+            "SELECT claimed_by, status FROM outbox WHERE kind = 'ceremony'"
+        ))).all()  # fmt: skip
+    assert len(handed) == 1 and handed[0].status == "sent" and f":{a2.pid}:" in handed[0].claimed_by
+    await asyncio.sleep(2)
+    assert len(goodbyes()) == 1
+
+
+def sessions_of_shard(sandbox: Sandbox, shard: int) -> int:
+    return sum(1 for session in sandbox.server.gateway.sessions.values() if session.shard_id == shard)
+
+
+async def outbox_sent(database: Database, kind: str, count: int) -> bool:
+    async with database.session() as session:
+        sent = (await session.execute(
+            text("SELECT count(*) FROM outbox WHERE kind = :kind AND status = 'sent'"), {"kind": kind}
+        )).scalar_one()  # fmt: skip
+    return int(sent) >= count
+
+
+async def notify_followers(cluster: dict[str, Any], channels: dict[int, int], followers: int) -> None:
+    """A published persona in each guild, ``followers`` followers each, and one public timeline event each."""
+    from bot.services import guild_settings, notifications, profiles, timeline
+
+    database: Database = cluster["database"]
+    sandbox: Sandbox = cluster["sandbox"]
+    # An event on a digest-window boundary is due at once (digests collect what falls in one window).
+    now = notifications.digest_due(
+        utcnow() - timedelta(seconds=notifications.DIGEST_WINDOW_SECONDS), notifications.DIGEST_WINDOW_SECONDS
+    )
+    for index, (guild_id, channel_id) in enumerate(channels.items()):
+        owner = Actor(sandbox.alice.id, guild_id, can_manage_guild=True)
+        async with database.transaction() as session:
+            persona_id = (await personas.create(session, owner, PersonaInput(name=f"Star {index}"))).id
+            await profiles.publish(session, owner, persona_id, profiles.PublishSettings(), now=now)
+            await guild_settings.set_channel(
+                session, guild_id=guild_id, can_manage_guild=True, kind="notifications", channel_id=channel_id, now=now
+            )
+            await session.execute(
+                models.Follow.__table__.insert(),
+                [{"persona_id": persona_id, "user_id": 7_000_000_000_000 + index * 10_000 + n, "guild_id": guild_id,
+                  "notify_new_posts": True, "notify_achievements": True, "notify_collaborations": False,
+                  "deliver_by_dm": False, "followed_at": now} for n in range(followers)],
+            )  # fmt: skip
+        async with database.transaction() as session:
+            await timeline.record(session, persona_id, "milestone", "A milestone", is_public=True, now=now)
 
 
 async def _status(database: Database, persona_id: int, wanted: str) -> bool:
