@@ -40,14 +40,10 @@ from typing import TYPE_CHECKING
 import discord
 from discord.ext import commands
 
-from bot.core import emotions as emotion_rules
-from bot.core.behaviors import matching_behaviors
-from bot.core.errors import DomainError
 from bot.db.types import utcnow
-from bot.llm import behavior_templates
 from bot.llm.base import ModelError
 from bot.llm.tools import default_registry, run_with_tools
-from bot.services import behaviors, conversation, emotions, persona_messages, relationships, webhooks
+from bot.services import conversation, webhooks
 from bot.services.conversation import ChannelLine, Incoming, ReplyJob, Speaker
 from bot.ui.speaker import Outlet, PersonaVoice, StreamWriter, apology_text
 from bot.ui.speaker import Speaker as Voicebox
@@ -381,57 +377,6 @@ class ConversationCog(commands.Cog):
         )
 
     # ------------------------------------------------------------------------------------------------ reactions
-
-    @commands.Cog.listener()
-    async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
-        """A person's reaction on a persona's message moves the persona's affinity for them, and fires the persona's
-        emoji behaviours (their reactions and emotional triggers; instructions and replies need a message)."""
-        me = self.bot.user
-        if payload.guild_id is None or (me is not None and payload.user_id == me.id):
-            return
-        if payload.member is not None and payload.member.bot:
-            return
-        async with self.bot.db.session() as session:
-            target = await persona_messages.lookup(session, payload.message_id)
-        if target is None:
-            return
-        emoji = str(payload.emoji)
-        now = self.clock()
-        reactions: tuple[str, ...] = ()
-        async with self.bot.db.transaction() as session:
-            maps = await emotions.load_reaction_maps(session, [payload.guild_id])
-            try:
-                trigger = emotion_rules.trigger_for_emoji(emoji, maps.get(payload.guild_id))
-            except DomainError:
-                trigger = None
-            await relationships.record_reaction(session, target.persona_id, payload.user_id, trigger, now=now)
-            rules = (await behaviors.enabled_for(session, [target.persona_id])).get(target.persona_id, [])
-            matched = matching_behaviors(rules, "", emoji, {}, now)
-            if matched:
-                variables = behavior_templates.template_variables(
-                    persona_name="", author_name="", mood="neutral", now=now
-                )
-                effect = behavior_templates.plan_effects(matched, variables)
-                for name in effect.emotion_triggers:
-                    await emotions.apply_trigger(
-                        session,
-                        target.persona_id,
-                        name,
-                        now=now,
-                        user_id=payload.user_id,
-                        channel_id=payload.channel_id,
-                        context=f"custom behaviour on a {emoji} reaction",
-                    )
-                reactions = effect.reactions
-        if reactions:
-            channel = self.bot.get_channel(payload.channel_id)
-            if isinstance(channel, discord.TextChannel | discord.Thread):
-                partial = channel.get_partial_message(payload.message_id)
-                for item in reactions:
-                    try:
-                        await partial.add_reaction(item)
-                    except discord.HTTPException:
-                        log.info("could not react with %s", item)
 
 
 async def setup(bot: PersonaHubBot) -> None:

@@ -23,7 +23,7 @@ import asyncio
 import io
 import logging
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -38,7 +38,7 @@ from bot.core.errors import DomainError
 from bot.db.types import utcnow
 from bot.services import emotions, personas
 from bot.services import persona_messages as messages
-from bot.services.emotions import MoodView, ReactionItem
+from bot.services.emotions import BatchResult, MoodView, ReactionItem
 from bot.services.reactions import BufferClosed, ReactionBuffer
 from bot.ui import mood as mood_ui
 from bot.ui.mood_charts import history_chart, pad_chart
@@ -87,8 +87,26 @@ class EmotionsCog(commands.Cog):
 
     async def cog_load(self) -> None:
         self.buffer = ReactionBuffer(
-            self.bot.db, interval=BUFFER_INTERVAL, max_batch=BUFFER_MAX_BATCH, clock=lambda: self.clock()
+            self.bot.db,
+            interval=BUFFER_INTERVAL,
+            max_batch=BUFFER_MAX_BATCH,
+            clock=lambda: self.clock(),
+            after_commit=self._behavior_reactions,
         )
+
+    async def _behavior_reactions(self, items: Sequence[ReactionItem], result: BatchResult) -> None:
+        """The reactions the personas' emoji behaviours asked for, added once the batch is committed."""
+        for index, emojis in result.behavior_reactions.items():
+            item = items[index]
+            channel = self.bot.get_channel(item.channel_id) if item.channel_id else None
+            if not isinstance(channel, discord.TextChannel | discord.Thread):
+                continue
+            message = channel.get_partial_message(item.message_id)
+            for emoji in emojis:
+                try:
+                    await message.add_reaction(emoji)
+                except discord.HTTPException:
+                    log.info("could not react with %s on %s", emoji, item.message_id)
 
     async def cog_unload(self) -> None:
         buffer, self.buffer = self.buffer, None

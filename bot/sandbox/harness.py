@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -228,6 +229,22 @@ class Sandbox:
         st.add_member(self.guild, self.bot_user, [self.bot_role])
         self.general = st.add_channel(self.guild, "general", topic="General chat")
         self.personas = st.add_channel(self.guild, "personas", topic="Where personas live")
+
+    def add_guild_on_shard(self, name: str, shard: int, shard_count: int) -> tuple[Guild, Channel]:
+        """Another guild (the bot, Alice as owner, Bob, a #personas channel) whose id falls on ``shard`` by
+        Discord's rule, ``(id >> 22) % shard_count``. Call before ``start``: the gateway sends it at IDENTIFY."""
+        st = self.state
+        while True:
+            guild = st.add_guild(name, self.alice)
+            if (guild.id >> 22) % shard_count == shard:
+                break
+            st.guilds.pop(guild.id)
+            st.roles.pop(guild.id, None)
+            time.sleep(0.001)  # snowflakes carry the time: the next id lands elsewhere
+        role = st.add_role(guild, self.bot_role.name, BOT_PERMISSIONS, managed=True)
+        st.add_member(guild, self.bob)
+        st.add_member(guild, self.bot_user, [role])
+        return guild, st.add_channel(guild, "personas", topic="Where personas live")
 
     # ----- lifecycle -----
 

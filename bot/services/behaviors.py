@@ -292,3 +292,21 @@ async def enabled_for(session: AsyncSession, persona_ids: list[int]) -> dict[int
         except DomainError:
             continue  # a rule that no longer validates is skipped, not fatal
     return out
+
+
+async def emoji_enabled_for(session: AsyncSession, persona_ids: list[int]) -> dict[int, list[rules.Behavior]]:
+    """The enabled, valid emoji-triggered behaviours of these personas (one query; personas without any are absent)."""
+    if not persona_ids:
+        return {}
+    query = (
+        select(_B)
+        .where(_B.persona_id.in_(persona_ids), _B.enabled.is_(True), _B.trigger_kind == "emoji")  # type: ignore[attr-defined]
+        .order_by(_B.id)
+    )
+    out: dict[int, list[rules.Behavior]] = {}
+    for row in (await session.execute(query)).scalars():
+        try:
+            out.setdefault(row.persona_id, []).append(_behavior(row))
+        except DomainError:
+            continue
+    return out

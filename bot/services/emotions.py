@@ -40,12 +40,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import catalog, personality
 from bot.core import emotions as core
+from bot.core.behaviors import matching_behaviors
 from bot.core.emotion_patterns import MoodSample, Pattern, analyze_patterns
 from bot.core.errors import DomainError, NotFound, PermissionDenied
 from bot.core.pad import PAD, clamp_pad, describe, mood_intensity, mood_name
 from bot.core.traits import ALL_TRAITS, BIG_FIVE
 from bot.db import models
-from bot.services import achievements, personas
+from bot.llm import behavior_templates
+from bot.services import achievements, behaviors, personas, relationships
 from bot.services.personas import Actor, PersonaRecord
 
 Outcome = Literal["applied", "duplicate", "ignored", "missing_persona"]
@@ -151,6 +153,8 @@ class BatchResult:
     ignored: int  # emoji with no trigger (no emotional effect), nothing recorded
     missing_personas: int  # the persona no longer exists
     outcomes: tuple[Outcome, ...] = ()
+    # item index -> emoji the persona's emoji behaviours react with (the caller adds them, after commit)
+    behavior_reactions: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
@@ -711,8 +715,14 @@ async def apply_reactions(
         )
     applied, _ = await _apply_entries(session, entries, now)
     outcomes.update(applied)
-    for persona_id in sorted({e.persona_id for e in entries if applied.get(e.index) == "applied"}):
+    counted = [e for e in entries if applied.get(e.index) == "applied"]
+    # How the persona feels about each person who reacted moves with the reaction (one upsert per batch).
+    await relationships.record_reactions(
+        session, [(e.persona_id, e.user_id, e.trigger) for e in counted if e.user_id is not None], now=now
+    )
+    for persona_id in sorted({e.persona_id for e in counted}):
         await achievements.check(session, persona_id, now, inputs_changed={"emotions"})
+    behavior_reactions = await _emoji_behaviors(session, counted, now)
     ordered = tuple(outcomes[i] for i in range(len(items)))
     return BatchResult(
         applied=ordered.count("applied"),
@@ -720,7 +730,33 @@ async def apply_reactions(
         ignored=ordered.count("ignored"),
         missing_personas=ordered.count("missing_persona"),
         outcomes=ordered,
+        behavior_reactions=behavior_reactions,
     )
+
+
+async def _emoji_behaviors(
+    session: AsyncSession, counted: Sequence[_Entry], now: datetime
+) -> dict[int, tuple[str, ...]]:
+    """The personas' emoji behaviours for the reactions just counted (one query per batch): their emotional triggers
+    are applied here; the reactions they ask for are returned by item index for the caller to add."""
+    rules = await behaviors.emoji_enabled_for(session, sorted({e.persona_id for e in counted if e.emoji}))
+    if not rules:
+        return {}
+    reactions: dict[int, tuple[str, ...]] = {}
+    variables = behavior_templates.template_variables(persona_name="", author_name="", mood="neutral", now=now)
+    for entry in counted:
+        matched = matching_behaviors(rules.get(entry.persona_id, []), "", entry.emoji, {}, now)
+        if not matched:
+            continue
+        effect = behavior_templates.plan_effects(matched, variables)
+        for name in effect.emotion_triggers:
+            await apply_trigger(
+                session, entry.persona_id, name, now=now, user_id=entry.user_id, channel_id=entry.channel_id,
+                context=f"custom behaviour on a {entry.emoji} reaction",
+            )  # fmt: skip
+        if effect.reactions:
+            reactions[entry.index] = tuple(effect.reactions)
+    return reactions
 
 
 async def remove_reaction(

@@ -30,7 +30,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -64,7 +64,10 @@ class ReactionBuffer:
         retry_pause: float = 0.5,
         clock: Callable[[], datetime] = utcnow,
         server_maps: Mapping[int, Mapping[str, str]] | None = None,
+        after_commit: Callable[[Sequence[ReactionItem], BatchResult], Awaitable[None]] | None = None,
     ) -> None:
+        """``after_commit`` is called with each committed batch (for example to add the reactions its persona's
+        emoji behaviours asked for): Discord calls happen after the transaction, never inside it."""
         if interval <= 0 or max_batch < 1:
             raise ValueError("interval must be positive and max_batch at least 1")
         self._database = database
@@ -74,6 +77,7 @@ class ReactionBuffer:
         self._retry_pause = retry_pause
         self._clock = clock
         self._server_maps = server_maps
+        self._after_commit = after_commit
         self._queue: deque[_Pending] = deque()
         self._wake = asyncio.Event()
         self._full = asyncio.Event()
@@ -180,6 +184,11 @@ class ReactionBuffer:
         for pending, outcome in zip(batch, result.outcomes, strict=True):
             if pending.waiter is not None and not pending.waiter.done():
                 pending.waiter.set_result(outcome)
+        if self._after_commit is not None and result.behavior_reactions:
+            try:
+                await self._after_commit(items, result)
+            except Exception:  # what follows a committed batch must not undo or repeat it
+                log.exception("after-commit work of a reaction batch failed")
         return result
 
     async def close(self) -> None:

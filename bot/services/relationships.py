@@ -16,12 +16,14 @@ caller owns the transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 
-from sqlalchemy import delete, select
+from sqlalchemy import case, delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import emotions as emotion_rules
@@ -109,6 +111,47 @@ def trigger_valence(trigger: str) -> float:
     if total <= 0:
         return 0.0
     return _clamp(sum(emotion_rules.emotion_pad(r.emotion_type)[0] * r.intensity for r in responses) / total)
+
+
+async def record_reactions(session: AsyncSession, reactions: Sequence[tuple[int, int, str]], *, now: datetime) -> int:
+    """A batch of (persona, person, trigger) reactions: each pair's affinity moves by the sum of
+    :data:`REACTION_STEP` x valence, clamped to -1..1, in one upsert (the burst path of reactions). Personas that
+    do not track relationships are left out. Returns how many pairs moved."""
+    steps: dict[tuple[int, int], float] = {}
+    for persona_id, user_id, trigger in reactions:
+        try:
+            step = REACTION_STEP * trigger_valence(trigger)
+        except DomainError:  # a trigger no longer in data/triggers.toml
+            continue
+        if step:
+            steps[(persona_id, user_id)] = steps.get((persona_id, user_id), 0.0) + step
+    if not steps:
+        return 0
+    untracked = set(
+        (
+            await session.execute(
+                select(models.MemoryConfig.persona_id).where(
+                    models.MemoryConfig.persona_id.in_({p for p, _ in steps}),
+                    models.MemoryConfig.track_relationships.is_(False),
+                )
+            )
+        ).scalars()
+    )
+    rows = [
+        {"persona_id": p, "user_id": u, "messages_exchanged": 0, "affinity": _clamp(step)}
+        for (p, u), step in steps.items()
+        if p not in untracked
+    ]
+    if not rows:
+        return 0
+    insert = (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)(_PR.__table__)
+    moved = _PR.__table__.c.affinity + insert.excluded.affinity  # the stored affinity plus this batch's step
+    statement = insert.on_conflict_do_update(
+        index_elements=["persona_id", "user_id"],
+        set_={"affinity": case((moved > 1.0, 1.0), (moved < -1.0, -1.0), else_=moved)},
+    )
+    await session.execute(statement, rows)
+    return len(rows)
 
 
 async def record_reaction(

@@ -11,7 +11,6 @@ import json
 import os
 import signal
 import sys
-import time
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from pathlib import Path
@@ -25,7 +24,6 @@ from bot.db import models
 from bot.db.engine import Database
 from bot.db.types import utcnow
 from bot.sandbox import Sandbox
-from bot.sandbox.harness import BOT_PERMISSIONS
 from bot.services import personas, retirement
 from bot.services.personas import Actor, PersonaInput
 
@@ -36,22 +34,6 @@ SHARDS = 2
 
 def shard_of(guild_id: int) -> int:
     return (guild_id >> 22) % SHARDS
-
-
-def add_guild_on_the_other_shard(sandbox: Sandbox) -> tuple[Any, Any]:
-    """A second guild (with the bot, Bob and a #personas channel) whose shard differs from the default guild's."""
-    state = sandbox.state
-    while True:
-        guild = state.add_guild("Second", sandbox.alice)
-        if shard_of(guild.id) != shard_of(sandbox.guild.id):
-            break
-        state.guilds.pop(guild.id)
-        state.roles.pop(guild.id, None)
-        time.sleep(0.002)  # snowflakes carry the time: the next id lands elsewhere
-    role = state.add_role(guild, "Persona Hub", BOT_PERMISSIONS, managed=True)
-    state.add_member(guild, sandbox.bob)
-    state.add_member(guild, sandbox.bot_user, [role])
-    return guild, state.add_channel(guild, "personas", topic="Where personas live")
 
 
 async def wait_until(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
@@ -117,7 +99,7 @@ async def advisory_locks(database: Database) -> int:
 @pytest.fixture
 async def cluster(migrated_postgres: str, tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
     sandbox = Sandbox(point=False)
-    second, second_channel = add_guild_on_the_other_shard(sandbox)
+    second, second_channel = sandbox.add_guild_on_shard("Second", 1 - shard_of(sandbox.guild.id), SHARDS)
     await sandbox.start()
     database = Database(migrated_postgres)
     env = {

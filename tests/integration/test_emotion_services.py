@@ -432,3 +432,28 @@ async def test_concurrent_batches_on_one_persona_lose_no_update(database: Databa
     *_, active = await stored_state(database, persona_id)
     kinds = {row[0] for row in active}
     assert "sadness" in kinds and "trust" in kinds  # both batches' emotions survived (no lost update)
+
+
+async def test_reactions_move_affinity_in_the_batch(database: Database) -> None:
+    from bot.services import relationships
+
+    ada = await make_persona(database)
+    aloof = await make_persona(database, "Aloof")
+    async with database.transaction() as session:
+        config = await session.get(models.MemoryConfig, aloof)
+        config.track_relationships = False
+    items = [
+        ReactionItem(persona_id=ada, user_id=5, message_id=1, emoji=HEART, guild_id=GUILD),
+        ReactionItem(persona_id=ada, user_id=5, message_id=2, emoji=HEART, guild_id=GUILD),  # same person, twice
+        ReactionItem(persona_id=aloof, user_id=5, message_id=3, emoji=HEART, guild_id=GUILD),
+    ]
+    async with database.transaction() as session:
+        await emotions.apply_reactions(session, items, NOW)
+    step = relationships.REACTION_STEP * relationships.trigger_valence("affection")
+    assert step > 0  # a heart is a pleasant reaction
+    async with database.session() as session:
+        rows = {
+            row.persona_id: row.affinity for row in (await session.execute(select(models.PersonRelationship))).scalars()
+        }
+    assert rows.keys() == {ada}  # a persona that does not track relationships keeps none
+    assert abs(rows[ada] - 2 * step) < 1e-9

@@ -1,0 +1,148 @@
+"""Scale-out (issue 10): reaction throughput with the bot as one process serving two shards, then as two processes
+serving one shard each, on one PostgreSQL database. Target: two processes >= 1.6x one.
+
+The sandbox runs in this process and dispatches the reactions (half in each shard's guild) as fast as the gateway
+takes them; the figure is reactions per second from the first dispatch until the last event is committed, with
+events in = events recorded. On a 2-core machine the sandbox shares the cores with the bots: a lower bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select, text
+
+from bench.common import fresh_database, note, postgres_admin_url, report
+from bot.db import models
+from bot.db.types import utcnow
+from bot.sandbox import Sandbox
+from bot.services import persona_messages, personas
+from bot.services.personas import Actor, PersonaInput
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARDS = 2
+USERS_PER_RUN = 1_500
+EMOJI = ("❤️", "👍", "😂", "🎉")  # per user and message: one reaction each counts once
+WAVE = 500
+
+
+async def _events(database: Any) -> int:
+    async with database.session() as session:
+        return int((await session.execute(select(func.count()).select_from(models.EmotionalEvent))).scalar_one())
+
+
+async def _start(sandbox: Sandbox, url: str, shards: str, folder: Path, name: str) -> asyncio.subprocess.Process:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "DATABASE_", "LLM_", "SHARD_"))},
+        "PYTHONPATH": str(ROOT),
+        "DISCORD_TOKEN": sandbox.token,
+        "DISCORD_API_URL": sandbox.server.api_url,
+        "DATABASE_URL": url,
+        "AUTO_MIGRATE": "false",
+        "SCHEDULER_ENABLED": "false",
+        "LOG_LEVEL": "WARNING",
+    }
+    log = (folder / f"{name}.log").open("ab")
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", "--shards", shards, "--shard-count", str(SHARDS),
+        cwd=folder, env=env, stdout=log, stderr=log,
+    )  # fmt: skip
+
+
+async def _ready(sandbox: Sandbox, shards: set[int], before: int) -> None:
+    deadline = time.perf_counter() + 60
+    while time.perf_counter() < deadline:
+        live = [s for s in sandbox.server.gateway.sessions.values() if not s.invalidated]
+        if len(live) >= before + len(shards) and {s.shard_id for s in live[before:]} >= shards:
+            await asyncio.sleep(1.0)  # the guilds reach the bot
+            return
+        await asyncio.sleep(0.1)
+    raise RuntimeError("the bot processes did not reach the gateway")
+
+
+async def _stop(processes: list[asyncio.subprocess.Process]) -> None:
+    for process in processes:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+    for process in processes:
+        try:
+            await asyncio.wait_for(process.wait(), timeout=30)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+
+
+async def _burst(sandbox: Sandbox, database: Any, targets: list[Any], users: list[Any]) -> tuple[float, int, int]:
+    """React with every user and emoji on every target; (reactions/s, sent, recorded)."""
+    async with database.engine.begin() as connection:
+        await connection.execute(text("TRUNCATE emotional_events"))
+    plan = [(user, emoji, message) for emoji in EMOJI for user in users for message in targets]
+    started = time.perf_counter()
+    for start in range(0, len(plan), WAVE):
+        for user, emoji, message in plan[start : start + WAVE]:
+            await sandbox.react(message, emoji, user=user)
+        await asyncio.sleep(0)
+    deadline = started + 180
+    recorded = 0
+    while time.perf_counter() < deadline:
+        recorded = await _events(database)
+        if recorded >= len(plan):
+            break
+        await asyncio.sleep(0.02)
+    return len(plan) / (time.perf_counter() - started), len(plan), recorded
+
+
+async def main() -> None:
+    if postgres_admin_url() is None:
+        note("scale-out figures need PostgreSQL: set PERSONA_HUB_BENCH_POSTGRES_URL (or PERSONA_HUB_TEST_POSTGRES_URL)")
+        return
+    async with fresh_database("postgresql") as database:
+        sandbox = Sandbox(point=False)
+        first_shard = (sandbox.guild.id >> 22) % SHARDS
+        second, second_channel = sandbox.add_guild_on_shard("Second", 1 - first_shard, SHARDS)
+        # Two sets of fans, one per run (a person's reaction counts once), members of both guilds.
+        fans = [[sandbox.state.add_user(f"fan{run}_{n}") for n in range(USERS_PER_RUN)] for run in range(2)]
+        for user in (u for run in fans for u in run):
+            sandbox.state.add_member(sandbox.guild, user)
+            sandbox.state.add_member(second, user)
+        await sandbox.start()
+        targets = []
+        for guild, channel in ((sandbox.guild, sandbox.personas), (second, second_channel)):
+            async with database.transaction() as session:
+                persona = await personas.create(session, Actor(sandbox.alice.id, guild.id), PersonaInput(name="Echo"))
+            message = await sandbox.send(channel, "Echo speaks", author=sandbox.bob)
+            async with database.transaction() as session:
+                await persona_messages.record(
+                    session, message_id=message.id, persona_id=persona.id, guild_id=guild.id,
+                    channel_id=channel.id, via_webhook=False, now=utcnow(),
+                )  # fmt: skip
+            targets.append(message)
+        folder = Path(tempfile.mkdtemp(prefix="ph-bench-scale-"))
+        try:
+            one = [await _start(sandbox, database.url, "0,1", folder, "one")]
+            await _ready(sandbox, {0, 1}, 0)
+            rate_one, sent, recorded = await _burst(sandbox, database, targets, fans[0])
+            await _stop(one)
+            report("scale_reactions_one_process_per_s", rate_one, "reactions/s")
+            report("scale_reactions_one_process_lost", sent - recorded, "reactions")
+
+            before = len([s for s in sandbox.server.gateway.sessions.values() if not s.invalidated])
+            two = [
+                await _start(sandbox, database.url, "0", folder, "a"),
+                await _start(sandbox, database.url, "1", folder, "b"),
+            ]
+            await _ready(sandbox, {0, 1}, before)
+            rate_two, sent, recorded = await _burst(sandbox, database, targets, fans[1])
+            await _stop(two)
+            report("scale_reactions_two_processes_per_s", rate_two, "reactions/s")
+            report("scale_reactions_two_processes_lost", sent - recorded, "reactions")
+            report("scale_reactions_speedup", rate_two / rate_one, "x")
+        finally:
+            await sandbox.stop()
