@@ -74,9 +74,13 @@ class PersonaCog(commands.Cog, name=wizard_ui.HANDLER_COG):
     def default_limit(self) -> int:
         return int(self.bot.settings.max_personas_per_user)
 
+    @staticmethod
+    def _chart_key(traits: Mapping[str, float]) -> tuple[float, ...]:
+        return tuple(round(float(value), 3) for _, value in sorted(traits.items()))
+
     async def chart(self, traits: Mapping[str, float]) -> bytes:
         """The radar chart PNG, rendered in a worker thread (and remembered for identical traits)."""
-        key = tuple(round(float(value), 3) for _, value in sorted(traits.items()))
+        key = self._chart_key(traits)
         png = self._charts.get(key)
         if png is None:
             png = await asyncio.to_thread(radar_chart, traits)
@@ -95,13 +99,25 @@ class PersonaCog(commands.Cog, name=wizard_ui.HANDLER_COG):
         return embed, view, files
 
     async def _show_step(self, interaction: discord.Interaction, draft: wizard_service.Draft, *, edit: bool) -> None:
-        embed, view, files = await self._step_payload(draft, interaction.guild_id is None)
+        embed, view = wizard_ui.wizard_message(draft, in_dm=interaction.guild_id is None)
+        files: list[discord.File] = []
+        drawing: Mapping[str, float] | None = None
+        if wizard_ui.needs_chart(draft):
+            known = self._charts.get(self._chart_key(draft.data["traits"]))
+            if known is not None:
+                files = [wizard_ui.chart_file(known)]
+            else:
+                drawing = draft.data["traits"]
         if edit and interaction.message is not None:
             await interaction.response.edit_message(embed=embed, view=view, attachments=files)
         else:
             await interaction.response.send_message(
                 embed=embed, view=view, files=files, ephemeral=interaction.guild_id is not None
             )
+        if drawing is not None:
+            # A new chart takes ~70 ms to draw: the step answers at once and the picture follows in an edit.
+            png = await self.chart(drawing)
+            await interaction.edit_original_response(embed=embed, view=view, attachments=[wizard_ui.chart_file(png)])
 
     async def _resolve(self, session: AsyncSession, interaction: discord.Interaction, value: str) -> int:
         return await resolve_persona(session, interaction, value)

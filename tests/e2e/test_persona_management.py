@@ -157,6 +157,7 @@ async def test_clone_copies_settings_not_memories(sandbox: Sandbox, running_bot)
 async def test_edit_reenters_the_wizard_and_saves(sandbox: Sandbox, running_bot) -> None:
     await make_persona(running_bot, sandbox, "Ada")
     review = await answer(await sandbox.slash("persona edit", persona="Ada"))
+    await sandbox.wait_until(lambda: review.attachments, 10, "the radar chart")
     assert title(review) == "Step 6 of 6: Review (editing)" and review.attachments
     step4 = await click(sandbox, review, "4. Behaviour")
     step4 = await answer(

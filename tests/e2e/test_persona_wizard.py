@@ -103,6 +103,7 @@ async def test_template_path_every_step_creates_the_persona(sandbox: Sandbox, ru
     step2 = await click(sandbox, step1, "Next")
     assert title(step2) == "Step 2 of 6: Personality"
     assert "Friendly Assistant" in step2.embeds[0]["description"]
+    await chart_of(sandbox, step2)  # the step answers at once; a new chart follows in an edit
     assert step2.attachments[0].filename == "traits.png" and step2.attachments[0].data.startswith(PNG_MAGIC)
     assert "moderately relaxed" in step2.embeds[0]["description"]  # the derived mood in words
 
@@ -120,6 +121,7 @@ async def test_template_path_every_step_creates_the_persona(sandbox: Sandbox, ru
     step5 = await click(sandbox, step5, "Traits: owner")
     step5 = await click(sandbox, step5, "Encrypt sensitive: yes")  # the presets encrypt; switched off
     review = await click(sandbox, step5, "Next")
+    await chart_of(sandbox, review)
     assert title(review) == "Step 6 of 6: Review" and review.attachments[0].data.startswith(PNG_MAGIC)
     assert {f["name"] for f in review.embeds[0]["fields"]} >= {"Name", "Behaviour", "Privacy"}
 
@@ -168,6 +170,7 @@ async def test_mini_ipip_path_twenty_clicks_with_back(sandbox: Sandbox, running_
             assert chosen == [labels[value % 5]]
         message = await click(sandbox, message, labels[value - 1])
 
+    await chart_of(sandbox, message)
     assert message.attachments and "From your answers" in message.embeds[0]["description"]
     await to_review_and_create(sandbox, message)
     [persona] = await persona_rows(running_bot)
@@ -181,6 +184,7 @@ async def test_random_path_with_a_leaning(sandbox: Sandbox, running_bot) -> None
     message = await click(sandbox, message, "Next")
     message = await choose(sandbox, message, "leanings", ["calmer"])
     message = await click(sandbox, message, "Random")
+    await chart_of(sandbox, message)
     assert "Random, leaning calmer" in message.embeds[0]["description"] and message.attachments
     await to_review_and_create(sandbox, message)
     [persona] = await persona_rows(running_bot)
@@ -274,3 +278,8 @@ async def test_an_invalid_name_is_rejected_and_nothing_is_saved(sandbox: Sandbox
     assert (await draft_rows(running_bot))[0].step == 1
     async with running_bot.db.session() as session:
         assert (await session.execute(select(func.count()).select_from(models.Persona))).scalar_one() == 0
+
+
+async def chart_of(sandbox: Sandbox, posted: Posted) -> None:
+    """Wait for the radar chart a step attaches once it is drawn (the step itself answers at once)."""
+    await sandbox.wait_until(lambda: posted.attachments, 10, "the radar chart")
