@@ -43,7 +43,7 @@ COLD_BELOW = 0.1
 # Retrieval candidates: every hot memory (at most this many, most recently used first) ...
 HOT_CANDIDATES = 500
 # ... plus the best full-text matches among warm and cold memories (cold ones come back to warm when recalled).
-TEXT_CANDIDATES = 200
+TEXT_CANDIDATES = 100
 # A query uses at most this many distinct words.
 MAX_QUERY_WORDS = 16
 MAX_CONTENT_CHARS = 4_000
