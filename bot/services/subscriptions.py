@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -558,48 +559,45 @@ async def subscriber_ids(
     return found
 
 
-async def perks_for_many(
-    session: AsyncSession, persona_id: int, user_ids: Sequence[int], *, now: datetime | None = None
+async def _perks_by(
+    session: AsyncSession, key: Any, where: Any, wanted: Sequence[int], now: datetime | None
 ) -> dict[int, Perks]:
-    """The perks each of ``user_ids`` has with ``persona_id`` now (``NO_PERKS`` for non-subscribers), one query."""
-    wanted = sorted(set(user_ids))
+    """Current perks keyed by ``key`` (a Subscription column) over ``wanted`` values of it, one query."""
     out = dict.fromkeys(wanted, NO_PERKS)
     if not wanted:
         return out
     rows = await session.execute(
-        select(models.Subscription.user_id, models.SubscriptionTier.perks)
+        select(key, models.SubscriptionTier.perks)
         .join(models.SubscriptionTier, models.SubscriptionTier.id == models.Subscription.tier_id)
-        .where(models.Subscription.persona_id == persona_id, models.Subscription.user_id.in_(wanted))
+        .where(where, key.in_(wanted))
         .where(_current_clause(now or utcnow()))
     )
     held: dict[int, list[list[str]]] = {}
-    for user_id, perks in rows.all():
-        held.setdefault(int(user_id), []).append(list(perks or []))
-    for user_id, perk_lists in held.items():
-        out[user_id] = rules.perks_of(perk_lists)
+    for value, perks in rows.all():
+        held.setdefault(int(value), []).append(list(perks or []))
+    for value, perk_lists in held.items():
+        out[value] = rules.perks_of(perk_lists)
     return out
+
+
+async def perks_for_many(
+    session: AsyncSession, persona_id: int, user_ids: Sequence[int], *, now: datetime | None = None
+) -> dict[int, Perks]:
+    """The perks each of ``user_ids`` has with ``persona_id`` now (``NO_PERKS`` for non-subscribers), one query."""
+    subscription = models.Subscription
+    return await _perks_by(
+        session, subscription.user_id, subscription.persona_id == persona_id, sorted(set(user_ids)), now
+    )
 
 
 async def perks_by_persona(
     session: AsyncSession, persona_ids: Sequence[int], user_id: int, *, now: datetime | None = None
 ) -> dict[int, Perks]:
     """The perks ``user_id`` has with each of ``persona_ids`` now (``NO_PERKS`` where none), one query."""
-    wanted = sorted(set(persona_ids))
-    out = dict.fromkeys(wanted, NO_PERKS)
-    if not wanted:
-        return out
-    rows = await session.execute(
-        select(models.Subscription.persona_id, models.SubscriptionTier.perks)
-        .join(models.SubscriptionTier, models.SubscriptionTier.id == models.Subscription.tier_id)
-        .where(models.Subscription.user_id == user_id, models.Subscription.persona_id.in_(wanted))
-        .where(_current_clause(now or utcnow()))
+    subscription = models.Subscription
+    return await _perks_by(
+        session, subscription.persona_id, subscription.user_id == user_id, sorted(set(persona_ids)), now
     )
-    held: dict[int, list[list[str]]] = {}
-    for persona_id, perks in rows.all():
-        held.setdefault(int(persona_id), []).append(list(perks or []))
-    for persona_id, perk_lists in held.items():
-        out[persona_id] = rules.perks_of(perk_lists)
-    return out
 
 
 async def perks_for(session: AsyncSession, persona_id: int, user_id: int, *, now: datetime | None = None) -> Perks:
