@@ -158,3 +158,14 @@ def test_cli_help_on_each_command(tmp_path: Path, command: list[str]) -> None:
     result = _cli(*command, "--help", cwd=tmp_path)
     assert result.returncode == 0
     assert result.stdout.startswith("usage: python -m bot")
+
+
+def test_every_setting_is_documented_in_env_example() -> None:
+    from bot.config import Settings
+
+    documented = {
+        line.split("=", 1)[0].strip()
+        for line in (ROOT / ".env.example").read_text(encoding="utf-8").splitlines()
+        if "=" in line and not line.lstrip().startswith("#")
+    }
+    assert {name.upper() for name in Settings.model_fields} <= documented
