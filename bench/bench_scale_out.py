@@ -67,6 +67,40 @@ async def _ready(sandbox: Sandbox, shards: set[int], before: int) -> None:
     raise RuntimeError("the bot processes did not reach the gateway")
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc), 0 when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _postgres_pids() -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+def _cpu(bots: list[asyncio.subprocess.Process]) -> dict[str, float]:
+    return {
+        "bots": sum(_cpu_seconds(p.pid) for p in bots),
+        "sandbox": time.process_time(),  # this process: the sandbox and the load it generates
+        "postgresql": sum(_cpu_seconds(pid) for pid in _postgres_pids()),
+    }
+
+
+def _report_cpu(label: str, before: dict[str, float], after: dict[str, float], reactions: int) -> None:
+    for part in before:
+        report(f"scale_cpu_per_reaction_{label}_{part}", (after[part] - before[part]) / reactions * 1e6, "us")
+
+
 async def _stop(processes: list[asyncio.subprocess.Process]) -> None:
     for process in processes:
         if process.returncode is None:
@@ -128,7 +162,9 @@ async def main() -> None:
         try:
             one = [await _start(sandbox, database.url, "0,1", folder, "one")]
             await _ready(sandbox, {0, 1}, 0)
+            cpu_before = _cpu(one)
             rate_one, sent, recorded = await _burst(sandbox, database, targets, fans[0])
+            _report_cpu("one", cpu_before, _cpu(one), sent)
             await _stop(one)
             report("scale_reactions_one_process_per_s", rate_one, "reactions/s")
             report("scale_reactions_one_process_lost", sent - recorded, "reactions")
@@ -139,7 +175,9 @@ async def main() -> None:
                 await _start(sandbox, database.url, "1", folder, "b"),
             ]
             await _ready(sandbox, {0, 1}, before)
+            cpu_before = _cpu(two)
             rate_two, sent, recorded = await _burst(sandbox, database, targets, fans[1])
+            _report_cpu("two", cpu_before, _cpu(two), sent)
             await _stop(two)
             report("scale_reactions_two_processes_per_s", rate_two, "reactions/s")
             report("scale_reactions_two_processes_lost", sent - recorded, "reactions")
