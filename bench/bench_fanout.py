@@ -21,20 +21,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import os
-import shutil
-import tempfile
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import insert, update
 
-from bench.common import database_kinds, fresh_database, note, percentile, report
+from bench.common import database_kinds, fresh_database, note, percentile, report, running_bot
 from bot.app import PersonaHubBot
-from bot.config import load_settings
 from bot.db import models
 from bot.db.types import utcnow
 from bot.sandbox import Sandbox
@@ -71,25 +65,6 @@ class LagMeter:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         return self.samples
-
-
-@contextlib.asynccontextmanager
-async def running_bot(sandbox: Sandbox, database_url: str | None) -> AsyncIterator[PersonaHubBot]:
-    folder = Path(tempfile.mkdtemp(prefix="ph-bench-fanout-"))
-    here = Path.cwd()
-    os.chdir(folder)  # no developer .env
-    try:
-        settings = load_settings(
-            database_url=database_url or f"sqlite+aiosqlite:///{folder / 'bot.db'}",
-            scheduler_enabled=False,
-            discord_token=sandbox.token,
-        )
-        bot = PersonaHubBot(settings)
-        async with bot, sandbox.run_client(bot, timeout=60):
-            yield bot
-    finally:
-        os.chdir(here)
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 async def _setup(bot: PersonaHubBot, sandbox: Sandbox) -> int:

@@ -13,20 +13,13 @@ bot's own share.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
-import shutil
-import tempfile
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select, text
 
-from bench.common import note, report_latency
+from bench.common import note, report_latency, running_bot
 from bot.app import PersonaHubBot
-from bot.config import load_settings
 from bot.db import models
 from bot.sandbox import Sandbox
 from bot.services import personas
@@ -55,25 +48,6 @@ SELECT :persona,
        CASE WHEN i < :hot + :warm THEN NULL ELSE strftime('%Y-%m-%d %H:%M:%S', 'now', '-1 days') || '.000000' END
 FROM n
 """
-
-
-@contextlib.asynccontextmanager
-async def running_bot(sandbox: Sandbox) -> AsyncIterator[PersonaHubBot]:
-    folder = Path(tempfile.mkdtemp(prefix="ph-bench-memory-"))
-    here = Path.cwd()
-    os.chdir(folder)  # no developer .env
-    try:
-        settings = load_settings(
-            database_url=f"sqlite+aiosqlite:///{folder / 'bot.db'}",
-            scheduler_enabled=False,
-            discord_token=sandbox.token,
-        )
-        bot = PersonaHubBot(settings)
-        async with bot, sandbox.run_client(bot, timeout=60):
-            yield bot
-    finally:
-        os.chdir(here)
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 async def fill(bot: PersonaHubBot, sandbox: Sandbox) -> int:

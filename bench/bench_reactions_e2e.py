@@ -16,21 +16,14 @@ Sandbox, gateway and bot share one process, one event loop and one core: the fig
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
-import shutil
-import tempfile
 import time
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select, text
 
-from bench.common import note, report, report_latency
+from bench.common import note, report, report_latency, running_bot
 from bot.app import PersonaHubBot
-from bot.config import load_settings
 from bot.db import models
 from bot.db.types import utcnow
 from bot.sandbox import Sandbox
@@ -44,25 +37,6 @@ WAVE = 500
 HISTORY_EVENTS = 1_000_000
 SAMPLES = 300
 COLD_SAMPLES = 60
-
-
-@contextlib.asynccontextmanager
-async def running_bot(sandbox: Sandbox) -> AsyncIterator[PersonaHubBot]:
-    folder = Path(tempfile.mkdtemp(prefix="ph-bench-e2e-"))
-    here = Path.cwd()
-    os.chdir(folder)  # no developer .env
-    try:
-        settings = load_settings(
-            database_url=f"sqlite+aiosqlite:///{folder / 'bot.db'}",
-            scheduler_enabled=False,
-            discord_token=sandbox.token,
-        )
-        bot = PersonaHubBot(settings)
-        async with bot, sandbox.run_client(bot, timeout=60):
-            yield bot
-    finally:
-        os.chdir(here)
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 async def persona_message(bot: PersonaHubBot, sandbox: Sandbox, index: int) -> tuple[int, int]:

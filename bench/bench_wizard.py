@@ -15,18 +15,14 @@ Figures:
 from __future__ import annotations
 
 import gc
-import os
 import random
-import shutil
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import insert, select
 
-from bench.common import note, report_latency
+from bench.common import note, report_latency, running_bot
 from bot.core import personality
 from bot.db import models
 from bot.db.types import utcnow
@@ -171,24 +167,7 @@ async def _management(sandbox: Sandbox, bot: Any) -> None:
 
 
 async def main() -> None:
-    from bot.app import PersonaHubBot
-    from bot.config import load_settings
-
-    folder = Path(tempfile.mkdtemp(prefix="ph-bench-wizard-"))
-    previous = os.getcwd()
-    os.chdir(folder)  # no developer .env
-    try:
-        async with Sandbox() as sandbox:
-            settings = load_settings(
-                database_url=f"sqlite+aiosqlite:///{folder / 'bot.db'}",
-                scheduler_enabled=False,
-                discord_token=sandbox.token,
-            )
-            bot = PersonaHubBot(settings)
-            async with bot, sandbox.run_client(bot, timeout=30):
-                note("sqlite, the real bot against the sandbox")
-                await _wizard(sandbox)
-                await _management(sandbox, bot)
-    finally:
-        os.chdir(previous)
-        shutil.rmtree(folder, ignore_errors=True)
+    async with Sandbox() as sandbox, running_bot(sandbox) as bot:
+        note("sqlite, the real bot against the sandbox")
+        await _wizard(sandbox)
+        await _management(sandbox, bot)

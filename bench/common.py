@@ -11,6 +11,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from bot.db import migrate
 from bot.db.engine import Database, make_engine
@@ -106,3 +107,27 @@ def database_kinds() -> list[str]:
     else:
         note(f"PostgreSQL figures skipped: set {POSTGRES_ENV[0]} (or {POSTGRES_ENV[1]})")
     return kinds
+
+
+@asynccontextmanager
+async def running_bot(sandbox: Any, database_url: str | None = None) -> AsyncIterator[Any]:
+    """The real bot, ready, against ``sandbox``: on ``database_url``, or a SQLite file in a temporary folder (the
+    working folder meanwhile, so no developer ``.env`` is read); no scheduler."""
+    from bot.app import PersonaHubBot
+    from bot.config import load_settings
+
+    folder = Path(tempfile.mkdtemp(prefix="ph-bench-bot-"))
+    here = Path.cwd()
+    os.chdir(folder)
+    try:
+        settings = load_settings(
+            database_url=database_url or f"sqlite+aiosqlite:///{folder / 'bot.db'}",
+            scheduler_enabled=False,
+            discord_token=sandbox.token,
+        )
+        bot = PersonaHubBot(settings)
+        async with bot, sandbox.run_client(bot, timeout=60):
+            yield bot
+    finally:
+        os.chdir(here)
+        shutil.rmtree(folder, ignore_errors=True)
