@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import statistics
 import sys
 import tempfile
 import time
@@ -28,7 +29,9 @@ from bot.services.personas import Actor, PersonaInput
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARDS = 2
-USERS_PER_RUN = 1_500
+USERS = 2_500  # x 4 emoji x 2 messages = 20,000 reactions a burst
+WARM_UP_USERS = 250
+ROUNDS = 2
 EMOJI = ("❤️", "👍", "😂", "🎉")  # per user and message: one reaction each counts once
 WAVE = 500
 
@@ -96,11 +99,6 @@ def _cpu(bots: list[asyncio.subprocess.Process]) -> dict[str, float]:
     }
 
 
-def _report_cpu(label: str, before: dict[str, float], after: dict[str, float], reactions: int) -> None:
-    for part in before:
-        report(f"scale_cpu_per_reaction_{label}_{part}", (after[part] - before[part]) / reactions * 1e6, "us")
-
-
 async def _stop(processes: list[asyncio.subprocess.Process]) -> None:
     for process in processes:
         if process.returncode is None:
@@ -111,6 +109,20 @@ async def _stop(processes: list[asyncio.subprocess.Process]) -> None:
         except TimeoutError:
             process.kill()
             await process.wait()
+
+
+async def _targets(sandbox: Sandbox, database: Any, places: list[tuple[Any, Any, int]]) -> list[Any]:
+    """A fresh message spoken by each place's persona (a person's reaction counts once per message and emoji)."""
+    targets = []
+    for guild, channel, persona_id in places:
+        message = await sandbox.send(channel, "Echo speaks", author=sandbox.bob)
+        async with database.transaction() as session:
+            await persona_messages.record(
+                session, message_id=message.id, persona_id=persona_id, guild_id=guild.id,
+                channel_id=channel.id, via_webhook=False, now=utcnow(),
+            )  # fmt: skip
+        targets.append(message)
+    return targets
 
 
 async def _burst(sandbox: Sandbox, database: Any, targets: list[Any], users: list[Any]) -> tuple[float, int, int]:
@@ -129,8 +141,30 @@ async def _burst(sandbox: Sandbox, database: Any, targets: list[Any], users: lis
         recorded = await _events(database)
         if recorded >= len(plan):
             break
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(0.05)
     return len(plan) / (time.perf_counter() - started), len(plan), recorded
+
+
+Place = tuple[Any, Any, int]  # (guild, channel, persona id)
+
+
+async def _measure(
+    sandbox: Sandbox, database: Any, folder: Path, places: list[Place], fans: list[Any], groups: list[str]
+) -> tuple[float, int, dict[str, float]]:
+    """Start one bot process per shard group, warm it up, time one burst, stop it: (reactions/s, lost, CPU us per
+    reaction by component)."""
+    sandbox.server.gateway.expire_detached()  # the last run's sessions (Discord ends them some time after)
+    before = len(sandbox.server.gateway.live_sessions())
+    processes = [await _start(sandbox, database.url, group, folder, f"bot{n}") for n, group in enumerate(groups)]
+    try:
+        await _ready(sandbox, {0, 1}, before)
+        await _burst(sandbox, database, await _targets(sandbox, database, places), fans[:WARM_UP_USERS])
+        cpu_before = _cpu(processes)
+        rate, sent, recorded = await _burst(sandbox, database, await _targets(sandbox, database, places), fans)
+        cpu_after = _cpu(processes)
+    finally:
+        await _stop(processes)
+    return rate, sent - recorded, {part: (cpu_after[part] - cpu_before[part]) / sent * 1e6 for part in cpu_before}
 
 
 async def main() -> None:
@@ -141,46 +175,29 @@ async def main() -> None:
         sandbox = Sandbox(point=False)
         first_shard = (sandbox.guild.id >> 22) % SHARDS
         second, second_channel = sandbox.add_guild_on_shard("Second", 1 - first_shard, SHARDS)
-        # Two sets of fans, one per run (a person's reaction counts once), members of both guilds.
-        fans = [[sandbox.state.add_user(f"fan{run}_{n}") for n in range(USERS_PER_RUN)] for run in range(2)]
-        for user in (u for run in fans for u in run):
+        fans = [sandbox.state.add_user(f"fan{n}") for n in range(USERS)]  # members of both guilds
+        for user in fans:
             sandbox.state.add_member(sandbox.guild, user)
             sandbox.state.add_member(second, user)
         await sandbox.start()
-        targets = []
+        places = []
         for guild, channel in ((sandbox.guild, sandbox.personas), (second, second_channel)):
             async with database.transaction() as session:
                 persona = await personas.create(session, Actor(sandbox.alice.id, guild.id), PersonaInput(name="Echo"))
-            message = await sandbox.send(channel, "Echo speaks", author=sandbox.bob)
-            async with database.transaction() as session:
-                await persona_messages.record(
-                    session, message_id=message.id, persona_id=persona.id, guild_id=guild.id,
-                    channel_id=channel.id, via_webhook=False, now=utcnow(),
-                )  # fmt: skip
-            targets.append(message)
+            places.append((guild, channel, persona.id))
         folder = Path(tempfile.mkdtemp(prefix="ph-bench-scale-"))
+        runs: dict[str, list[tuple[float, int, dict[str, float]]]] = {"one_process": [], "two_processes": []}
         try:
-            one = [await _start(sandbox, database.url, "0,1", folder, "one")]
-            await _ready(sandbox, {0, 1}, 0)
-            cpu_before = _cpu(one)
-            rate_one, sent, recorded = await _burst(sandbox, database, targets, fans[0])
-            _report_cpu("one", cpu_before, _cpu(one), sent)
-            await _stop(one)
-            report("scale_reactions_one_process_per_s", rate_one, "reactions/s")
-            report("scale_reactions_one_process_lost", sent - recorded, "reactions")
-
-            before = len([s for s in sandbox.server.gateway.sessions.values() if not s.invalidated])
-            two = [
-                await _start(sandbox, database.url, "0", folder, "a"),
-                await _start(sandbox, database.url, "1", folder, "b"),
-            ]
-            await _ready(sandbox, {0, 1}, before)
-            cpu_before = _cpu(two)
-            rate_two, sent, recorded = await _burst(sandbox, database, targets, fans[1])
-            _report_cpu("two", cpu_before, _cpu(two), sent)
-            await _stop(two)
-            report("scale_reactions_two_processes_per_s", rate_two, "reactions/s")
-            report("scale_reactions_two_processes_lost", sent - recorded, "reactions")
-            report("scale_reactions_speedup", rate_two / rate_one, "x")
+            for _ in range(ROUNDS):  # alternated, so a slow spell of the machine does not favour one side
+                runs["one_process"].append(await _measure(sandbox, database, folder, places, fans, ["0,1"]))
+                runs["two_processes"].append(await _measure(sandbox, database, folder, places, fans, ["0", "1"]))
         finally:
             await sandbox.stop()
+        rates = {}
+        for label, results in runs.items():
+            rates[label] = statistics.median(r[0] for r in results)
+            for part in results[0][2]:
+                report(f"scale_cpu_per_reaction_{label}_{part}", statistics.median(r[2][part] for r in results), "us")
+            report(f"scale_reactions_{label}_per_s", rates[label], "reactions/s")
+            report(f"scale_reactions_{label}_lost", sum(r[1] for r in results), "reactions")
+        report("scale_reactions_speedup", rates["two_processes"] / rates["one_process"], "x")

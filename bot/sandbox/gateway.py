@@ -61,8 +61,15 @@ _DM_INTENT = {
     "MESSAGE_REACTION_REMOVE": I_DM_REACTIONS,
 }
 
+# Close codes from the client that end its session, as Discord's do (the bot goes offline; no RESUME).
+CLEAN_CLOSE = (1000, 1001)
+
 # How many dispatches a session keeps for RESUME before it must re-identify.
 BUFFER_LIMIT = 50_000
+
+
+def encode(data: Any) -> str:
+    return json.dumps(data, separators=(",", ":"))
 
 
 @dataclass
@@ -79,8 +86,12 @@ class Session:
     presence: dict[str, Any] | None = None
 
     def append(self, event: str, data: Any) -> None:
+        self.append_encoded(event, encode(data))
+
+    def append_encoded(self, event: str, data_json: str) -> None:
+        """Queue a dispatch whose ``d`` is already JSON (one encoding shared by every session it goes to)."""
         self.seq += 1
-        self.buffer.append(json.dumps({"op": OP_DISPATCH, "t": event, "s": self.seq, "d": data}, separators=(",", ":")))
+        self.buffer.append(f'{{"op":{OP_DISPATCH},"t":"{event}","s":{self.seq},"d":{data_json}}}')
         if len(self.buffer) > BUFFER_LIMIT * 2:
             drop = len(self.buffer) - BUFFER_LIMIT
             del self.buffer[:drop]
@@ -102,6 +113,7 @@ class Connection:
         self.wake = asyncio.Event()
         self.writer: asyncio.Task[None] | None = None
         self.encoding = "json"
+        self.closed_by_server = False  # else the client closed: 1000/1001 from it end the session
 
     async def send(self, payload: dict[str, Any]) -> None:
         await self.ws.send_str(json.dumps(payload, separators=(",", ":")))
@@ -143,6 +155,7 @@ class Gateway:
     def dispatch(self, event: str, data: Any, *, guild_id: int | None = None) -> int:
         """Queue ``event`` for every session that should see it; returns how many did."""
         count = 0
+        encoded: dict[bool, str] = {}  # stripped of content or not -> the JSON of ``d``, made once
         for s in self.sessions.values():
             if s.invalidated:
                 continue
@@ -152,10 +165,10 @@ class Gateway:
             need = (_GUILD_INTENT if guild_id else _DM_INTENT).get(event)
             if need is not None and not s.intents & need:
                 continue
-            payload = data
-            if event in ("MESSAGE_CREATE", "MESSAGE_UPDATE") and guild_id and not s.intents & I_MESSAGE_CONTENT:
-                payload = self._strip_content(data)
-            s.append(event, payload)
+            strip = event in ("MESSAGE_CREATE", "MESSAGE_UPDATE") and bool(guild_id) and not s.intents & I_MESSAGE_CONTENT
+            if strip not in encoded:
+                encoded[strip] = encode(self._strip_content(data) if strip else data)
+            s.append_encoded(event, encoded[strip])
             count += 1
         return count
 
@@ -166,12 +179,23 @@ class Gateway:
             return data
         return {**data, "content": "", "embeds": [], "attachments": [], "components": []}
 
+    def expire_detached(self) -> int:
+        """End every session that has no socket now, as Discord does some time after a socket went away without
+        resuming; they are sent nothing more. Returns how many ended."""
+        ended = 0
+        for s in self.sessions.values():
+            if s.conn is None and not s.invalidated:
+                s.invalidated = True
+                ended += 1
+        return ended
+
     # ----- faults -----
 
     async def drop(self, code: int = 4000) -> int:
         """Close every socket with ``code`` (not 1000/4004/4010-4014, so the client resumes)."""
         conns = list(self.connections)
         for c in conns:
+            c.closed_by_server = True
             await c.ws.close(code=code, message=b"sandbox dropped the connection")
         return len(conns)
 
@@ -217,6 +241,8 @@ class Gateway:
             self.connections.discard(conn)
             if conn.session is not None and conn.session.conn is conn:
                 conn.session.conn = None
+                if not conn.closed_by_server and ws.close_code in CLEAN_CLOSE:  # as Discord: no RESUME after it
+                    conn.session.invalidated = True
             if conn.writer is not None:
                 conn.writer.cancel()
             if not ws.closed:

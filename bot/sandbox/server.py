@@ -457,18 +457,18 @@ class SandboxServer:
         return data
 
     def add_reaction(self, m: Message, user_id: int, key: str) -> bool:
-        users = m.reactions.setdefault(key, [])
+        users = m.reactions.setdefault(key, {})
         if user_id in users:
             return False
-        users.append(user_id)
+        users[user_id] = None
         self.dispatch("MESSAGE_REACTION_ADD", self.reaction_event(m, user_id, key), guild_id=m.guild_id)
         return True
 
     def remove_reaction(self, m: Message, user_id: int, key: str) -> bool:
-        users = m.reactions.get(key, [])
+        users = m.reactions.get(key, {})
         if user_id not in users:
             return False
-        users.remove(user_id)
+        del users[user_id]
         data = self.reaction_event(m, user_id, key)
         data.pop("member", None)
         self.dispatch("MESSAGE_REACTION_REMOVE", data, guild_id=m.guild_id)

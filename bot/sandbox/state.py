@@ -204,7 +204,7 @@ class Message:
     # ``allowed_mentions`` exactly as the sender sent it, for tests.
     allowed_mentions: dict[str, Any] | None = None
     # emoji key -> user ids in reaction order
-    reactions: dict[str, list[int]] = field(default_factory=dict)
+    reactions: dict[str, dict[int, None]] = field(default_factory=dict)  # emoji key -> reactors, in order
     webhook_id: int | None = None
     # Webhook executions show a per-message name and avatar, as on Discord.
     webhook_username: str | None = None

@@ -251,7 +251,7 @@ async def test_react_with_mood_the_persona_shows_its_mood_as_a_reaction(sandbox:
 
         wanted = MOOD_EMOJI[mood.mood_name]
         await sandbox.wait_until(
-            lambda: sandbox.bot_user.id in message_of(sandbox, message_id).reactions.get(wanted, []),
+            lambda: sandbox.bot_user.id in message_of(sandbox, message_id).reactions.get(wanted, {}),
             5,
             "the persona's mood reaction",
         )

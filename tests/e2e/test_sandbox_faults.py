@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+import aiohttp
 import discord
 import pytest
 
@@ -46,6 +47,30 @@ async def test_dropped_gateway_resumes_and_replays_missed_events(sandbox: Sandbo
     assert (gw.identify_count, gw.resume_count) == (1, 1)
     resume = [p for p in gw.received if p["op"] == 6][-1]["d"]
     assert resume["session_id"] in gw.sessions and resume["token"] == sandbox.token
+
+
+@pytest.mark.parametrize(("code", "ends"), [(1000, True), (1001, True), (4000, False)])
+async def test_a_clean_close_from_the_client_ends_its_session(sandbox: Sandbox, code: int, ends: bool) -> None:
+    """As on Discord: closing with 1000/1001 ends the session (nothing more is queued, no RESUME); other codes keep
+    it resumable. (discord.py itself closes with 4000 in practice, so its sessions stay resumable.)"""
+    gw = sandbox.server.gateway
+    async with aiohttp.ClientSession() as http, http.ws_connect(sandbox.server.gateway_url) as ws:
+        assert (await ws.receive_json())["op"] == 10
+        await ws.send_json({"op": 2, "d": {"token": sandbox.token, "intents": 1 << 9, "properties": {}}})
+        assert (await ws.receive_json())["t"] == "READY"
+        (session,) = gw.live_sessions()
+        await ws.close(code=code)
+    deadline = time.perf_counter() + 5
+    while session.conn is not None and time.perf_counter() < deadline:
+        await asyncio.sleep(0.01)
+    queued = session.seq
+    await sandbox.send(sandbox.general, "sent after the close")
+    assert session.invalidated is ends
+    assert session.seq == (queued if ends else queued + 1)
+    assert session.can_resume_from(queued) is not ends
+    # A session left without a socket ends later (Discord's expiry, on demand here): then nothing more is queued.
+    assert gw.expire_detached() == (0 if ends else 1)
+    assert session.invalidated and not session.can_resume_from(session.seq)
 
 
 async def test_reconnect_opcode_makes_the_client_resume(sandbox: Sandbox, discord_client) -> None:
