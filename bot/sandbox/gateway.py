@@ -53,6 +53,7 @@ _GUILD_INTENT = {
     "GUILD_ROLE_CREATE": I_GUILDS,
     "GUILD_ROLE_UPDATE": I_GUILDS,
 }
+_CONTENT_EVENTS = ("MESSAGE_CREATE", "MESSAGE_UPDATE")  # blanked without MESSAGE_CONTENT unless the bot is mentioned
 _DM_INTENT = {
     "MESSAGE_CREATE": I_DM,
     "MESSAGE_UPDATE": I_DM,
@@ -165,7 +166,7 @@ class Gateway:
             need = (_GUILD_INTENT if guild_id else _DM_INTENT).get(event)
             if need is not None and not s.intents & need:
                 continue
-            strip = event in ("MESSAGE_CREATE", "MESSAGE_UPDATE") and bool(guild_id) and not s.intents & I_MESSAGE_CONTENT
+            strip = bool(guild_id) and event in _CONTENT_EVENTS and not s.intents & I_MESSAGE_CONTENT
             if strip not in encoded:
                 encoded[strip] = encode(self._strip_content(data) if strip else data)
             s.append_encoded(event, encoded[strip])

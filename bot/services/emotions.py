@@ -45,7 +45,7 @@ from bot.core.emotion_patterns import MoodSample, Pattern, analyze_patterns
 from bot.core.errors import DomainError, NotFound, PermissionDenied
 from bot.core.pad import PAD, clamp_pad, describe, mood_intensity, mood_name
 from bot.core.traits import ALL_TRAITS, BIG_FIVE
-from bot.db import models
+from bot.db import bulk, models
 from bot.llm import behavior_templates
 from bot.services import achievements, behaviors, personas, relationships
 from bot.services.personas import Actor, PersonaRecord
@@ -502,6 +502,33 @@ def _insert_ignoring_duplicates(dialect: str) -> Any:
     return statement.returning(table.c.id, table.c.persona_id, table.c.message_id, table.c.user_id, table.c.emoji)
 
 
+_EVENT_COLUMNS = (
+    "persona_id", "trigger", "emoji", "emotion_type", "intensity", "user_id", "channel_id", "message_id",
+    "previous_pleasure", "previous_arousal", "previous_dominance", "new_pleasure", "new_arousal", "new_dominance",
+    "context", "created_at",
+)  # fmt: skip
+_KEY_CLAUSE = "ON CONFLICT (persona_id, message_id, user_id, emoji) DO NOTHING"
+_RETURNING = "RETURNING id, persona_id, message_id, user_id, emoji"
+
+
+async def _insert_events(session: AsyncSession, dialect: str, rows: list[dict[str, Any]]) -> list[Any]:
+    """Insert event rows, skipping already-recorded reaction keys; (id, persona, message, user, emoji) of each row
+    really inserted. PostgreSQL: one statement of column arrays (:mod:`bot.db.bulk`); SQLite: executemany."""
+    if dialect == "postgresql":
+        table = _E.__table__  # type: ignore[attr-defined]
+        statement = bulk.unnest_insert(table, _EVENT_COLUMNS, f"{_KEY_CLAUSE} {_RETURNING}")
+        return list((await session.execute(statement, bulk.unnest_params(table, _EVENT_COLUMNS, rows))).all())
+    return list((await session.execute(_insert_ignoring_duplicates(dialect), rows)).all())
+
+
+_PG_KEYS_QUERY = text(
+    "SELECT e.persona_id, e.message_id, e.user_id, e.emoji"
+    " FROM unnest(CAST(:p AS BIGINT[]), CAST(:m AS BIGINT[]), CAST(:u AS BIGINT[]), CAST(:e AS VARCHAR[]))"
+    " AS k(p, m, u, e)"
+    " JOIN emotional_events e ON e.persona_id = k.p AND e.message_id = k.m AND e.user_id = k.u AND e.emoji = k.e"
+)
+
+
 @functools.cache
 def _keys_query(count: int) -> Any:
     """SELECT the reaction keys among ``count`` given ones: an OR of exact keys, which both databases answer with one
@@ -517,6 +544,10 @@ async def _existing_keys(session: AsyncSession, keyed: Sequence[_Entry]) -> set[
     """Which of the entries' dedupe keys are already recorded."""
     wanted = sorted({entry.key for entry in keyed if entry.key is not None})
     found: set[tuple[int, int, int, str]] = set()
+    if wanted and _dialect(session) == "postgresql":  # the keys as four arrays, joined to the unique index
+        columns = list(zip(*wanted, strict=True))
+        params = {"p": list(columns[0]), "m": list(columns[1]), "u": list(columns[2]), "e": list(columns[3])}
+        return {(r[0], r[1], r[2], r[3]) for r in (await session.execute(_PG_KEYS_QUERY, params)).all()}
     for start in range(0, len(wanted), 250):  # 1,000 parameters per query at most
         chunk = wanted[start : start + 250]
         params: dict[str, Any] = {}
@@ -562,7 +593,7 @@ async def _apply_entries(
             by_persona.setdefault(entry.persona_id, []).append(entry)
         finals = {pid: _compute(loaded[pid], group, now) for pid, group in by_persona.items()}
         rows = [entry.row for entry in fresh if entry.row is not None]
-        returned = list((await session.execute(_insert_ignoring_duplicates(dialect), rows)).all())
+        returned = await _insert_events(session, dialect, rows)
         if len(returned) == len(rows):
             keyed_ids = {(r[1], r[2], r[3], r[4]): r[0] for r in returned if None not in (r[2], r[3], r[4])}
             unkeyed = sorted(r[0] for r in returned if None in (r[2], r[3], r[4]))

@@ -22,19 +22,24 @@ from datetime import UTC, datetime
 from functools import cache
 
 from sqlalchemy import case, delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import emotions as emotion_rules
 from bot.core.errors import DomainError, NotFound, PermissionDenied
-from bot.db import models
+from bot.db import bulk, models
 from bot.services.personas import Actor
 
 CONVERSATION_STEP = 0.01
 REACTION_STEP = 0.05
 KINDS_MAX = 32
 _PR = models.PersonRelationship
+_TIE_COLUMNS = ("persona_id", "user_id", "messages_exchanged", "affinity")
+# The stored affinity plus this batch's step, clamped to -1..1 (the same as the SQLite statement below).
+_TIE_UPSERT = (
+    "ON CONFLICT (persona_id, user_id) DO UPDATE SET affinity ="
+    " LEAST(1.0, GREATEST(-1.0, person_relationships.affinity + excluded.affinity))"
+)
 _PP = models.PersonaRelationship
 
 
@@ -139,12 +144,17 @@ async def record_reactions(session: AsyncSession, reactions: Sequence[tuple[int,
     )
     rows = [
         {"persona_id": p, "user_id": u, "messages_exchanged": 0, "affinity": _clamp(step)}
-        for (p, u), step in steps.items()
+        for (p, u), step in sorted(steps.items())  # one lock order for every writer
         if p not in untracked
     ]
     if not rows:
         return 0
-    insert = (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)(_PR.__table__)
+    table = _PR.__table__
+    if session.get_bind().dialect.name == "postgresql":  # the rows as column arrays (bot.db.bulk)
+        params = bulk.unnest_params(table, _TIE_COLUMNS, rows)
+        await session.execute(bulk.unnest_insert(table, _TIE_COLUMNS, _TIE_UPSERT), params)
+        return len(rows)
+    insert = sqlite_insert(table)
     moved = _PR.__table__.c.affinity + insert.excluded.affinity  # the stored affinity plus this batch's step
     statement = insert.on_conflict_do_update(
         index_elements=["persona_id", "user_id"],

@@ -60,9 +60,7 @@ async def test_a_clean_close_from_the_client_ends_its_session(sandbox: Sandbox, 
         assert (await ws.receive_json())["t"] == "READY"
         (session,) = gw.live_sessions()
         await ws.close(code=code)
-    deadline = time.perf_counter() + 5
-    while session.conn is not None and time.perf_counter() < deadline:
-        await asyncio.sleep(0.01)
+    await sandbox.wait_until(lambda: session.conn is None, 5, "the sandbox to see the socket closed")
     queued = session.seq
     await sandbox.send(sandbox.general, "sent after the close")
     assert session.invalidated is ends

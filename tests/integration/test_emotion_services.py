@@ -457,3 +457,25 @@ async def test_reactions_move_affinity_in_the_batch(database: Database) -> None:
         }
     assert rows.keys() == {ada}  # a persona that does not track relationships keeps none
     assert abs(rows[ada] - 2 * step) < 1e-9
+
+
+async def test_a_batch_clamps_affinity_at_both_bounds(database: Database) -> None:
+    from bot.services import relationships
+
+    ada = await make_persona(database)
+    async with database.transaction() as session:
+        session.add(models.PersonRelationship(persona_id=ada, user_id=7, messages_exchanged=3, affinity=0.99))
+        session.add(models.PersonRelationship(persona_id=ada, user_id=8, messages_exchanged=0, affinity=-0.99))
+    items = [ReactionItem(persona_id=ada, user_id=7, message_id=m, emoji=HEART) for m in range(1, 4)]
+    items += [ReactionItem(persona_id=ada, user_id=8, message_id=m, emoji="😡") for m in range(1, 4)]
+    items += [ReactionItem(persona_id=ada, user_id=9, message_id=1, emoji=HEART)]  # a new person
+    async with database.transaction() as session:
+        await emotions.apply_reactions(session, items, NOW)
+    async with database.session() as session:
+        rows = {
+            row.user_id: (row.affinity, row.messages_exchanged)
+            for row in (await session.execute(select(models.PersonRelationship))).scalars()
+        }
+    step = relationships.REACTION_STEP * relationships.trigger_valence("affection")
+    assert relationships.trigger_valence("hostility") < 0 < step < 0.5
+    assert rows == {7: (1.0, 3), 8: (-1.0, 0), 9: (pytest.approx(step), 0)}  # clamped; other fields kept
