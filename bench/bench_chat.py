@@ -28,6 +28,7 @@ from bench.common import note, report, report_latency
 from bot.app import PersonaHubBot
 from bot.config import load_settings
 from bot.db import models
+from bot.db.engine import Database
 from bot.db.types import utcnow
 from bot.llm.base import ChatReply, ChatRequest, Provider
 from bot.sandbox import Sandbox
@@ -70,7 +71,8 @@ class TimedBot(PersonaHubBot):
         super().dispatch(event_name, *args, **kwargs)
 
 
-async def _fill(bot: PersonaHubBot, persona_id: int, chooser: random.Random, vocabulary: list[str]) -> None:
+async def fill_memories(database: Database, persona_id: int, chooser: random.Random, vocabulary: list[str]) -> None:
+    """MEMORIES memories for the persona (HOT hot, the rest warm), ten random words each from ``vocabulary``."""
     now = utcnow()
     rows = [
         {
@@ -91,7 +93,7 @@ async def _fill(bot: PersonaHubBot, persona_id: int, chooser: random.Random, voc
         for index in range(MEMORIES)
     ]
     for start in range(0, len(rows), 10_000):
-        async with bot.db.transaction() as session:
+        async with database.transaction() as session:
             await session.execute(insert(models.Memory), rows[start : start + 10_000])
 
 
@@ -144,7 +146,7 @@ async def main() -> None:
                     )
                 await _measure(sandbox, bot, model, "no_memories", chooser)
                 started = time.perf_counter()
-                await _fill(bot, record.id, chooser, [f"w{index:04d}" for index in range(VOCABULARY)])
+                await fill_memories(bot.db, record.id, chooser, [f"w{index:04d}" for index in range(VOCABULARY)])
                 note(f"{MEMORIES:,} memories ({HOT} hot) in {time.perf_counter() - started:.1f} s")
                 await _measure(sandbox, bot, model, "100k_memories", chooser)
                 report("chat_replies_sent", float(bot.get_cog("ConversationCog").replies), "replies")  # type: ignore[union-attr]

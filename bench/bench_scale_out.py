@@ -47,7 +47,11 @@ async def _ids_taken(connection: Any) -> int:
     return int(row[0]) if row[1] else 0
 
 
-async def _start(sandbox: Sandbox, url: str, shards: str, folder: Path, name: str) -> asyncio.subprocess.Process:
+async def start_bot(
+    sandbox: Sandbox, url: str, shards: str, folder: Path, name: str, **settings: str
+) -> asyncio.subprocess.Process:
+    """``python -m bot run --shards <shards>`` against the sandbox and ``url`` (more settings as keyword arguments,
+    e.g. ``LLM_BASE_URL``), its output in ``folder/<name>.log``."""
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "DATABASE_", "LLM_", "SHARD_"))},
         "PYTHONPATH": str(ROOT),
@@ -57,6 +61,7 @@ async def _start(sandbox: Sandbox, url: str, shards: str, folder: Path, name: st
         "AUTO_MIGRATE": "false",
         "SCHEDULER_ENABLED": "false",
         "LOG_LEVEL": "WARNING",
+        **settings,
     }
     log = (folder / f"{name}.log").open("ab")
     return await asyncio.create_subprocess_exec(
@@ -65,7 +70,7 @@ async def _start(sandbox: Sandbox, url: str, shards: str, folder: Path, name: st
     )  # fmt: skip
 
 
-async def _ready(sandbox: Sandbox, shards: set[int], before: int) -> None:
+async def wait_ready(sandbox: Sandbox, shards: set[int], before: int) -> None:
     deadline = time.perf_counter() + 60
     while time.perf_counter() < deadline:
         live = [s for s in sandbox.server.gateway.sessions.values() if not s.invalidated]
@@ -105,7 +110,7 @@ def _cpu(bots: list[asyncio.subprocess.Process]) -> dict[str, float]:
     }
 
 
-async def _stop(processes: list[asyncio.subprocess.Process]) -> None:
+async def stop_bots(processes: list[asyncio.subprocess.Process]) -> None:
     for process in processes:
         if process.returncode is None:
             process.send_signal(signal.SIGTERM)
@@ -167,15 +172,15 @@ async def _measure(
     reaction by component)."""
     sandbox.server.gateway.expire_detached()  # the last run's sessions (Discord ends them some time after)
     before = len(sandbox.server.gateway.live_sessions())
-    processes = [await _start(sandbox, database.url, group, folder, f"bot{n}") for n, group in enumerate(groups)]
+    processes = [await start_bot(sandbox, database.url, group, folder, f"bot{n}") for n, group in enumerate(groups)]
     try:
-        await _ready(sandbox, {0, 1}, before)
+        await wait_ready(sandbox, {0, 1}, before)
         await _burst(sandbox, database, await _targets(sandbox, database, places), fans[:WARM_UP_USERS])
         cpu_before = _cpu(processes)
         rate, sent, recorded = await _burst(sandbox, database, await _targets(sandbox, database, places), fans)
         cpu_after = _cpu(processes)
     finally:
-        await _stop(processes)
+        await stop_bots(processes)
     return rate, sent - recorded, {part: (cpu_after[part] - cpu_before[part]) / sent * 1e6 for part in cpu_before}
 
 

@@ -5,9 +5,10 @@ the exception is :func:`decay_due_personas`, the scheduled job's body, which tak
 commits one transaction per chunk of personas. The rules are ``bot.core.memory`` (SCIENCE.md section 5); this
 module turns them into set-based SQL where the rows are many.
 
-Full-text search (migration 0003): SQLite ranks with FTS5's ``bm25`` over ``memories_fts``; PostgreSQL with
-``ts_rank`` over the ``to_tsvector('simple', content)`` GIN index. Either way a query's words (``normalise_text``)
-are OR-ed, and the raw rank is the relevance column ``retrieval_scores`` min-max normalises.
+Full-text search: SQLite ranks with FTS5's ``bm25`` over ``memories_fts`` (migration 0003); PostgreSQL with
+``ts_rank`` over the stored ``content_search`` vector and its GIN index (migration 0007). Either way a query's
+words (``normalise_text``) are OR-ed, and the raw rank is the relevance column ``retrieval_scores`` min-max
+normalises.
 
 Categories are stored normalised (``normalise_category``), as ``exempt_categories`` are, so SQL compares them with
 plain equality.
@@ -434,9 +435,10 @@ async def _candidates(session: AsyncSession, persona_id: int, words: Sequence[st
                 found[row.id] = (row, float(row.rel))
     else:
         params["q"] = _tsquery(words) if words else ""
+        # content_search: the stored to_tsvector('simple', content) of migration 0007.
         relevance = (
-            "CASE WHEN :q <> '' AND to_tsvector('simple', m.content) @@ to_tsquery('simple', :q) "
-            "THEN ts_rank(to_tsvector('simple', m.content), to_tsquery('simple', :q)) ELSE 0 END"
+            "CASE WHEN :q <> '' AND m.content_search @@ to_tsquery('simple', :q) "
+            "THEN ts_rank(m.content_search, to_tsquery('simple', :q)) ELSE 0 END"
         )
         hot_sql = (
             f"SELECT {_SELECT_C}, CAST({relevance} AS DOUBLE PRECISION) AS rel FROM memories AS m "
@@ -446,9 +448,9 @@ async def _candidates(session: AsyncSession, persona_id: int, words: Sequence[st
             found[row.id] = (row, float(row.rel))
         if words:
             text_sql = (
-                f"SELECT {_SELECT_C}, CAST(ts_rank(to_tsvector('simple', m.content), q) AS DOUBLE PRECISION) AS rel "
+                f"SELECT {_SELECT_C}, CAST(ts_rank(m.content_search, q) AS DOUBLE PRECISION) AS rel "
                 "FROM memories AS m, to_tsquery('simple', :q) AS q "
-                "WHERE m.persona_id = :p AND m.tier <> 'hot' AND to_tsvector('simple', m.content) @@ q "
+                "WHERE m.persona_id = :p AND m.tier <> 'hot' AND m.content_search @@ q "
                 "ORDER BY rel DESC, m.id LIMIT :text_limit"
             )
             for row in (await session.execute(text(text_sql).columns(rel=Float(), **_CTYPES), params)).all():

@@ -93,6 +93,7 @@ class FakeModelServer:
 
     default: Behaviour = field(default_factory=lambda: reply("Hello!"))
     requests: list[dict[str, Any]] = field(default_factory=list)
+    arrived: list[float] = field(default_factory=list)  # time.perf_counter() as each request came in
     headers: list[dict[str, str]] = field(default_factory=list)
     _queue: deque[Behaviour] = field(default_factory=deque)
     _runner: web.AppRunner | None = None
@@ -141,8 +142,10 @@ class FakeModelServer:
         return web.json_response({"object": "list", "data": [{"id": MODEL_ID, "object": "model", "owned_by": "test"}]})
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
+        arrived = time.perf_counter()
         body = await request.json()
         self.requests.append(body)
+        self.arrived.append(arrived)
         self.headers.append(dict(request.headers))
         behaviour = self._queue.popleft() if self._queue else self.default
         if behaviour.delay:

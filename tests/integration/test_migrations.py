@@ -5,9 +5,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import inspect
 
-from bot.db import migrate
-from bot.db.engine import make_engine
+from bot.db import migrate, models
+from bot.db.engine import Database, make_engine
 from bot.db.models import metadata
+from bot.db.types import utcnow
+from bot.services import personas
+from bot.services.personas import Actor, PersonaInput
 from tests.conftest import fresh_postgres_database
 
 
@@ -61,3 +64,55 @@ async def test_a_model_change_without_a_migration_is_detected(sqlite_url: str) -
     finally:
         table._columns.remove(column)  # leave the shared metadata as it was
         await engine.dispose()
+
+
+@pytest.mark.postgres
+async def test_postgresql_search_vector_is_backfilled_and_follows_content_only(postgres_url: str) -> None:
+    """0007 fills ``content_search`` for memories made before it; afterwards the trigger sets it on insert and on a
+    change of content, and leaves it alone when only the strength changes (the decay job's update)."""
+    from sqlalchemy import text
+
+    with fresh_postgres_database(postgres_url, prefix="ph_migrations") as url:
+        engine = make_engine(url)
+        try:
+            await migrate.upgrade(engine, "0006")
+            database = Database(url)  # the models' tables are the same at 0006 (0007 adds what they do not name)
+            try:
+                async with database.transaction() as session:
+                    persona = await personas.create(session, Actor(2, 1), PersonaInput(name="Ada"))
+                    now = utcnow()
+                    session.add(
+                        models.Memory(persona_id=persona.id, content="the lighthouse keeper", category="conversation",
+                                      importance=5, created_at=now, last_accessed_at=now)
+                    )  # fmt: skip
+            finally:
+                await database.dispose()
+            await migrate.upgrade(engine)
+
+            async def matches(word: str) -> int:
+                async with engine.connect() as connection:
+                    query = text("SELECT count(*) FROM memories WHERE content_search @@ to_tsquery('simple', :w)")
+                    return int((await connection.execute(query, {"w": word})).scalar_one())
+
+            async def run(sql: str) -> None:
+                async with engine.begin() as connection:
+                    await connection.execute(text(sql))
+
+            assert await matches("lighthouse") == 1  # backfilled
+            await run(
+                "INSERT INTO memories (persona_id, content, category, importance, strength, stability, tier, pinned, "
+                "sensitive, encrypted, created_at, last_accessed_at, access_count) SELECT persona_id, 'a harbour "
+                "at night', category, 5, 1, 1, 'warm', false, false, false, now(), now(), 0 FROM memories"
+            )
+            assert (await matches("harbour"), await matches("lighthouse")) == (1, 1)  # set on insert
+            await run("UPDATE memories SET content = 'the lamp room' WHERE content LIKE 'the lighthouse%'")
+            assert (await matches("lighthouse"), await matches("lamp")) == (0, 1)  # follows a change of content
+            await run("UPDATE memories SET content_search = NULL WHERE content = 'the lamp room'")
+            await run("UPDATE memories SET strength = 0.5")
+            assert await matches("lamp") == 0  # a strength update does not run the trigger
+            await migrate.downgrade(engine, "0006")
+            async with engine.connect() as connection:
+                columns = await connection.run_sync(lambda c: {x["name"] for x in inspect(c).get_columns("memories")})
+            assert "content_search" not in columns
+        finally:
+            await engine.dispose()

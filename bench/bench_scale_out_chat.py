@@ -1,0 +1,96 @@
+"""Scale-out (issue 10): chat overhead when the bot runs as two processes (one shard each) on one PostgreSQL
+database, against one process serving both shards.
+
+Two personas, one in each shard's guild, each with 100,000 memories (50 hot, as ``bench_chat``). Messages name the
+persona and alternate between the guilds; the next is sent once the reply is posted. The figure is the time from
+the sandbox queueing the MESSAGE_CREATE to the model server on loopback receiving the chat request: the gateway
+hop, everything the bot does for the message (``bench_chat`` measures that part alone, in process), and the model
+client's HTTP request. So it is a bound on the bot's overhead from above.
+
+Target (issue 5, kept under issue 10): p50 <= 10 ms, p99 <= 50 ms with 100,000 memories.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+
+from bench.bench_chat import VOCABULARY, fill_memories
+from bench.bench_scale_out import SHARDS, start_bot, stop_bots, wait_ready
+from bench.common import fresh_database, note, postgres_admin_url, report_latency
+from bot.sandbox import Sandbox
+from bot.services import bindings, personas
+from bot.services.personas import Actor, PersonaInput
+from tests.fakes.model_server import MODEL_ID, FakeModelServer, reply
+
+WARMUP = 20
+SAMPLES = 200
+
+
+async def _measure(sandbox: Sandbox, model: FakeModelServer, places: list[Any], label: str) -> None:
+    chooser = random.Random(7)
+    vocabulary = [f"w{index:04d}" for index in range(VOCABULARY)]
+    durations: list[float] = []
+    for index in range(WARMUP + SAMPLES):
+        channel, name = places[index % len(places)]
+        text = f"{name}, {label} {index}: " + " ".join(chooser.choices(vocabulary, k=3)) + "?"
+        asked = len(model.requests)
+        answered = len(sandbox.history(channel))
+        sent = time.perf_counter()
+        await sandbox.send(channel, text)
+        await sandbox.wait_until(lambda a=asked: len(model.requests) > a, 10, "the chat request")
+        await sandbox.wait_until(lambda c=channel, n=answered: len(sandbox.history(c)) >= n + 2, 10, "the reply")
+        if index >= WARMUP:
+            durations.append((model.arrived[asked] - sent) * 1000)
+    report_latency(f"scale_chat_event_to_request_{label}", durations)
+
+
+async def main() -> None:
+    if postgres_admin_url() is None:
+        note("scale-out figures need PostgreSQL: set PERSONA_HUB_BENCH_POSTGRES_URL (or PERSONA_HUB_TEST_POSTGRES_URL)")
+        return
+    async with fresh_database("postgresql") as database, FakeModelServer(default=reply("Noted.")) as model:
+        sandbox = Sandbox(point=False)
+        first_shard = (sandbox.guild.id >> 22) % SHARDS
+        second, second_channel = sandbox.add_guild_on_shard("Second", 1 - first_shard, SHARDS)
+        await sandbox.start()
+        places = []
+        chooser = random.Random(5)
+        started = time.perf_counter()
+        for guild, channel, name in ((sandbox.guild, sandbox.general, "Ada"), (second, second_channel, "Bea")):
+            actor = Actor(sandbox.alice.id, guild.id)
+            async with database.transaction() as session:
+                record = await personas.create(
+                    session, actor, PersonaInput(name=name, behavior={"cooldown_seconds": 0, "chattiness": 0})
+                )
+                await bindings.activate(session, actor, record.id, channel.id, channel_guild_id=guild.id)
+            await fill_memories(database, record.id, chooser, [f"w{index:04d}" for index in range(VOCABULARY)])
+            places.append((channel, name))
+        async with database.engine.connect() as connection:  # as autovacuum would soon after such a fill
+            await connection.execute(text("COMMIT"))
+            await connection.execute(text("VACUUM ANALYZE"))
+        note(f"two personas with 100,000 memories each in {time.perf_counter() - started:.1f} s")
+        folder = Path(tempfile.mkdtemp(prefix="ph-bench-scale-chat-"))
+        model_settings = {"LLM_BASE_URL": model.base_url, "LLM_MODEL": MODEL_ID, "LLM_API_KEY": "bench"}
+        try:
+            for label, groups in (("one_process", ["0,1"]), ("two_processes", ["0", "1"])):
+                sandbox.server.gateway.expire_detached()
+                before = len(sandbox.server.gateway.live_sessions())
+                bots = [
+                    await start_bot(sandbox, database.url, group, folder, f"chat{n}", **model_settings)
+                    for n, group in enumerate(groups)
+                ]
+                try:
+                    await wait_ready(sandbox, set(range(SHARDS)), before)
+                    await _measure(sandbox, model, places, label)
+                finally:
+                    await stop_bots(bots)
+        finally:
+            await sandbox.stop()
+            shutil.rmtree(folder, ignore_errors=True)
