@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, text
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
@@ -53,7 +54,20 @@ def make_engine(database_url: str, *, echo: bool = False, pool_size: int = 10) -
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(database_url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    engine = create_async_engine(database_url, echo=echo, pool_size=pool_size, max_overflow=pool_size)
+    event.listen(engine.sync_engine.pool, "checkout", _refuse_closed_connection)
+    return engine
+
+
+def _refuse_closed_connection(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """A pooled PostgreSQL connection whose socket the server closed (a restart, an idle timeout, a terminated
+    backend) is replaced at checkout, so the next session just works. This looks at asyncpg's own state, with no
+    round trip: SQLAlchemy's ``pool_pre_ping`` would send a query at every checkout, about half a millisecond
+    that every session paid (several per chat reply). A connection lost silently (no FIN from the other side) is
+    not seen here; its first statement fails as a disconnect, and SQLAlchemy then replaces every pooled
+    connection."""
+    if dbapi_connection.driver_connection.is_closed():
+        raise DisconnectionError("the server closed this pooled connection")
 
 
 class Database:
