@@ -298,6 +298,7 @@ class ConversationCog(commands.Cog):
                 now=self.clock(),
                 importance=importance,
                 encryption_key=self._key(),
+                recall=job.recall,
             )
 
     async def _stream(self, job: ReplyJob, outlet: Outlet, channel: Channel) -> tuple[str, list[discord.Message]]:

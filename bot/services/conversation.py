@@ -7,13 +7,15 @@ The cog calls, with no session held across Discord or the model (SQLite runs inl
 2. :func:`plan` (transaction 1): for each persona, :func:`bot.core.conversation.should_reply`, then
    :func:`~bot.core.conversation.choose_turns`; for each persona that speaks, the prompt context (identity, traits,
    mood and active emotions, behaviour settings, relationships with the people and personas present, memories
-   retrieved by :func:`bot.services.memories.retrieve`, which marks them accessed, custom behaviour instructions,
+   retrieved by :func:`bot.services.memories.retrieve` (only read here), custom behaviour instructions,
    the recent channel history the cog kept) rendered into a :class:`~bot.llm.base.ChatRequest`. Custom behaviours'
    emotional triggers are applied here; their reactions are returned for the cog to add.
 3. The cog asks the model (or uses a behaviour's reply template) and sends the reply.
-4. :func:`record` (transaction 2): the persona's messages, the interaction count, the relationship with the author,
-   and the exchange as a memory, only when the author consents (:func:`bot.services.consent.decide`, asked again
-   here, so a consent revoked while the model was thinking is honoured). Bots and personas are never remembered.
+4. :func:`record` (transaction 2): the persona's messages, the memories the reply drew on marked recalled (the
+   plan's :class:`~bot.services.memories.Recall`: a write kept off the way to the model), the interaction count,
+   the relationship with the author, and the exchange as a memory, only when the author consents
+   (:func:`bot.services.consent.decide`, asked again here, so a consent revoked while the model was thinking is
+   honoured). Bots and personas are never remembered.
 
 **Importance** of a captured exchange (1..10, the Generative Agents scale). By default :func:`heuristic_importance`:
 2, plus 2 when the persona was addressed directly (mention, name or reply), plus 1 for a message of 80 characters
@@ -134,6 +136,7 @@ class ReplyJob:
     template_reply: str | None = None
     memory_ids: tuple[int, ...] = ()
     timezone: str = "UTC"
+    recall: memories.Recall | None = None  # the retrieved memories, marked recalled when the exchange is recorded
 
     @property
     def addressed(self) -> bool:
@@ -485,7 +488,9 @@ async def _job(
     found = []
     query = retrieval_query(incoming.content, speaker.name)
     if template_reply is None and query:
-        found = await memories.retrieve(session, pid, query, k=MEMORY_K, now=now, encryption_key=encryption_key)
+        found = await memories.retrieve(
+            session, pid, query, k=MEMORY_K, now=now, encryption_key=encryption_key, mark_accessed=False
+        )
     notes = [MemoryNote(r.memory.content, r.memory.created_at, r.memory.pinned) for r in found if r.memory.readable]
     try:
         offered = registry.for_plugins(list(row.plugins or []))
@@ -518,6 +523,7 @@ async def _job(
         tool_names=tuple(tool_names),
         template_reply=template_reply,
         memory_ids=tuple(r.memory.id for r in found),
+        recall=memories.recall_of(found, now),
     )
 
 
@@ -639,10 +645,12 @@ async def record(
     now: datetime,
     importance: int | None = None,
     encryption_key: str | None = None,
+    recall: memories.Recall | None = None,
 ) -> Recorded:
     """Store what the exchange leaves (module docstring, step 4). ``importance`` overrides the heuristic (the
-    model's rating). Nothing about the author is stored unless :func:`bot.services.consent.decide` allows it.
-    With no ``reply_text`` (the persona apologised: the model could not answer) only the messages are recorded."""
+    model's rating); ``recall`` (the plan's memories) marks the memories the reply drew on as recalled. Nothing
+    about the author is stored unless :func:`bot.services.consent.decide` allows it. With no ``reply_text`` (the
+    persona apologised: the model could not answer) only the messages are recorded, and nothing was recalled."""
     pid = speaker.persona_id
     recorded = 0
     for message_id in sent_message_ids:
@@ -657,6 +665,7 @@ async def record(
         )
     if reply_text is None:
         return Recorded(recorded, None, "no reply to remember", None)
+    await memories.apply_recall(session, recall)
     await session.execute(update(_P).where(_P.id == pid).values(interaction_count=_P.interaction_count + 1))
     await achievements.check(session, pid, now, inputs_changed={"conversations"})
     if incoming.author_is_bot or incoming.author_persona_id is not None:

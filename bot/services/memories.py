@@ -494,26 +494,65 @@ async def _retrieve(
         )
         for i in chosen
     ]
-    if mark_accessed and results:
-        # The recall rule (core ``recall``) as one set-based UPDATE: the same strength and stability gain for
-        # every row, taken from the rule applied to the first result.
-        sample = _item(full[chosen_ids[0]])
-        recalled = rules.recall(sample, now)
-        gain = recalled.stability - sample.stability
-        memory = models.Memory
-        await session.execute(
-            update(memory)
-            .where(memory.id.in_([r.memory.id for r in results]))  # type: ignore[union-attr]
-            .values(
-                last_accessed_at=now,
-                strength=recalled.strength,
-                stability=memory.stability + gain,
-                access_count=memory.access_count + 1,
-                tier=case((memory.tier == "cold", "warm"), else_=memory.tier),
-                cold_since=None,
-            )
-        )
+    if mark_accessed:
+        await apply_recall(session, recall_of(results, now))
     return results
+
+
+@dataclass(frozen=True)
+class Recall:
+    """Retrieved memories to mark recalled (the ``recall`` rule), kept to apply later: a chat reply applies it
+    in the transaction that records the exchange, after the model was asked, not on the way to asking it."""
+
+    persona_id: int
+    memory_ids: tuple[int, ...]
+    at: datetime
+    strength: float
+    stability_gain: float
+
+
+def recall_of(results: Sequence[RetrievedMemory], now: datetime) -> Recall | None:
+    """The recall of ``results`` at ``now``: the same strength and stability gain for every memory, from the rule
+    applied to the first (best) one as it was when retrieved. None for no results."""
+    if not results:
+        return None
+    first = results[0].memory
+    sample = rules.MemoryItem(
+        id=first.id,
+        content_size=0,
+        category=first.category,
+        importance=first.importance,
+        strength=min(1.0, max(0.0, first.strength)),
+        stability=max(1.0, first.stability),
+        tier=first.tier,
+        pinned=first.pinned,
+        created_at=first.created_at,
+        last_accessed_at=first.last_accessed_at,
+        access_count=first.access_count,
+        cold_since=first.cold_since,
+    )
+    recalled = rules.recall(sample, now)
+    ids = tuple(r.memory.id for r in results)
+    return Recall(first.persona_id, ids, now, recalled.strength, recalled.stability - sample.stability)
+
+
+async def apply_recall(session: AsyncSession, recall: Recall | None) -> None:
+    """Mark the memories recalled, in one set-based UPDATE (memories forgotten since are simply not there)."""
+    if recall is None:
+        return
+    memory = models.Memory
+    await session.execute(
+        update(memory)
+        .where(memory.id.in_(recall.memory_ids), memory.persona_id == recall.persona_id)  # type: ignore[union-attr]
+        .values(
+            last_accessed_at=recall.at,
+            strength=recall.strength,
+            stability=memory.stability + recall.stability_gain,
+            access_count=memory.access_count + 1,
+            tier=case((memory.tier == "cold", "warm"), else_=memory.tier),
+            cold_since=None,
+        )
+    )
 
 
 async def retrieve(

@@ -283,11 +283,16 @@ async def test_retrieval_puts_the_memory_the_formula_prefers_first_in_the_prompt
         preferred = prompt.index("Alice loves the old lighthouse")
         other = prompt.index("Someone mentioned a lighthouse")
         assert preferred < other
-        async with bot.db.session() as session:
-            accessed = (
-                await session.execute(select(models.Memory.access_count).where(models.Memory.persona_id == persona_id))
-            ).scalars()
-            assert all(value == 1 for value in accessed)  # retrieval marked them accessed
+
+        async def both_recalled() -> bool:
+            async with bot.db.session() as session:
+                query = select(models.Memory.access_count).where(
+                    models.Memory.persona_id == persona_id, models.Memory.content.contains("lighthouse")
+                )
+                return list((await session.execute(query)).scalars()) == [1, 1]
+
+        # The memories the reply drew on are marked recalled once the exchange is recorded (after the reply).
+        await eventually(both_recalled, 5, "the retrieved memories to be marked recalled")
 
 
 async def test_a_webhook_deleted_by_a_moderator_is_recreated_and_stored(

@@ -257,3 +257,46 @@ async def test_subscriber_perks_skip_the_cooldown_go_first_and_are_remembered_lo
     async with database.session() as session:
         stability = dict((await session.execute(select(models.Memory.source_user_id, models.Memory.stability))).all())
     assert stability == {BOB: 2.0, carol: 1.0}  # the subscriber's memory fades half as fast
+
+
+async def test_the_plan_only_reads_memories_and_a_recorded_reply_marks_them_recalled(database: Database) -> None:
+    ada = await make(database, "Ada")
+    async with database.transaction() as session:
+        for content in ("the lighthouse keeper waved", "a storm over the lighthouse"):
+            await memories.capture(
+                session, ada, content=content, category="conversation", importance=5,
+                source_user_id=None, source_channel_id=None, source_message_id=None, now=NOW - timedelta(days=3),
+            )  # fmt: skip
+
+    async def plan_reply() -> conversation.ReplyJob:
+        async with database.transaction() as session:
+            speakers = await conversation.active_personas(session, CHANNEL)
+            plan = await conversation.plan(
+                session, incoming("Ada, the lighthouse?"), speakers, history=[], exchange_depth=0,
+                random_value=0.99, now=NOW,
+            )  # fmt: skip
+        (job,) = plan.jobs
+        return job
+
+    async def recalled() -> list[tuple[int, float]]:
+        async with database.session() as session:
+            query = select(models.Memory.access_count, models.Memory.stability).where(models.Memory.persona_id == ada)
+            return sorted((int(count), float(stability)) for count, stability in (await session.execute(query)).all())
+
+    job = await plan_reply()
+    assert job.recall is not None and len(job.recall.memory_ids) == 2
+    assert await recalled() == [(0, 1.0), (0, 1.0)]  # planning (on the way to the model) wrote nothing
+    async with database.transaction() as session:  # the model failed: the persona apologised, nothing recalled
+        await conversation.record(
+            session, incoming("Ada, the lighthouse?"), job.speaker, sent_message_ids=[1101], via_webhook=True,
+            reply_text=None, addressed=True, now=NOW, recall=job.recall,
+        )  # fmt: skip
+    assert await recalled() == [(0, 1.0), (0, 1.0)]
+    job = await plan_reply()
+    async with database.transaction() as session:
+        await conversation.record(
+            session, incoming("Ada, the lighthouse?", message_id=903), job.speaker, sent_message_ids=[1102],
+            via_webhook=True, reply_text="It still shines.", addressed=True, now=NOW, recall=job.recall,
+        )  # fmt: skip
+    after = await recalled()
+    assert [count for count, _ in after] == [1, 1] and all(stability > 1.0 for _, stability in after)
