@@ -222,6 +222,12 @@ class _Loaded:
     learned: dict[str, core.Learned]
 
 
+_STATE_COLUMNS = (
+    _S.persona_id, _S.mood_pleasure, _S.mood_arousal, _S.mood_dominance,
+    _S.baseline_pleasure, _S.baseline_arousal, _S.baseline_dominance, _S.as_of,
+)  # fmt: skip
+
+
 def _trait_columns() -> list[Any]:
     return [getattr(_P, name) for name in ALL_TRAITS]
 
@@ -239,17 +245,30 @@ async def _load_states(
     ids = sorted(set(persona_ids))
     if not ids:
         return {}
-    traits_rows = (await session.execute(select(_P.id, *_trait_columns()).where(_P.id.in_(ids)))).all()
+    states: dict[int, Any] = {}
+    if for_update:
+        traits_rows = (await session.execute(select(_P.id, *_trait_columns()).where(_P.id.in_(ids)))).all()
+    else:  # a read: traits and state in one query (a lock cannot take the outer side of a join)
+        query = (
+            select(_P.id, *_trait_columns(), *_STATE_COLUMNS)
+            .outerjoin(_S, _S.persona_id == _P.id)  # type: ignore[arg-type]
+            .where(_P.id.in_(ids))
+        )
+        traits_rows = (await session.execute(query)).all()
+        states = {row.id: row for row in traits_rows if row.persona_id is not None}
+    width = 1 + len(ALL_TRAITS)
     traits = {
-        row[0]: {name: float(value) for name, value in zip(ALL_TRAITS, row[1:], strict=True)} for row in traits_rows
+        row[0]: {name: float(value) for name, value in zip(ALL_TRAITS, row[1:width], strict=True)}
+        for row in traits_rows
     }
     found = sorted(traits)
     if not found:
         return {}
-    state_query = select(_S).where(_S.persona_id.in_(found)).order_by(_S.persona_id)
-    if for_update and _dialect(session) == "postgresql":
-        state_query = state_query.with_for_update()
-    states = {row.persona_id: row for row in (await session.execute(state_query)).scalars()}
+    if for_update:
+        state_query = select(_S).where(_S.persona_id.in_(found)).order_by(_S.persona_id)
+        if _dialect(session) == "postgresql":
+            state_query = state_query.with_for_update()
+        states = {row.persona_id: row for row in (await session.execute(state_query)).scalars()}
     actives: dict[int, list[core.ActiveEmotion]] = {}
     for row in (await session.execute(select(_A).where(_A.persona_id.in_(found)).order_by(_A.id))).scalars():
         actives.setdefault(row.persona_id, []).append(

@@ -400,12 +400,14 @@ _SELECT_M = ", ".join(f"m.{name} AS {name}" for name in _COLUMNS)
 _CANDIDATE_COLUMNS = ("id", "importance", "last_accessed_at")
 _SELECT_C = ", ".join(f"m.{name} AS {name}" for name in _CANDIDATE_COLUMNS)
 _CTYPES = {name: _TABLE.c[name].type for name in _CANDIDATE_COLUMNS}
+_MTYPES = {name: _TABLE.c[name].type for name in _COLUMNS}
 
 
 async def _candidates(session: AsyncSession, persona_id: int, words: Sequence[str]) -> list[tuple[Any, float]]:
-    """(id, importance, last access; raw text rank) for every hot memory (bounded) and the best text matches.
+    """(row; raw text rank) for every hot memory (bounded) and the best text matches.
 
-    Only what scoring needs: the full rows of the few chosen are read afterwards."""
+    SQLite: only what scoring needs (id, importance, last access), the full rows of the few chosen are read
+    afterwards (a second query costs nothing there). PostgreSQL: every column, in one round trip."""
     dialect = session.bind.dialect.name
     params: dict[str, Any] = {"p": persona_id, "hot_limit": HOT_CANDIDATES, "text_limit": TEXT_CANDIDATES}
     found: dict[int, tuple[Any, float]] = {}
@@ -433,28 +435,29 @@ async def _candidates(session: AsyncSession, persona_id: int, words: Sequence[st
             )
             for row in (await session.execute(text(text_sql).columns(rel=Float(), **_CTYPES), params)).all():
                 found[row.id] = (row, float(row.rel))
-    else:
-        params["q"] = _tsquery(words) if words else ""
-        # content_search: the stored to_tsvector('simple', content) of migration 0007.
-        relevance = (
-            "CASE WHEN :q <> '' AND m.content_search @@ to_tsquery('simple', :q) "
-            "THEN ts_rank(m.content_search, to_tsquery('simple', :q)) ELSE 0 END"
+    elif words:
+        # One round trip: the hot memories and the best text matches, with every column (a few hundred short
+        # rows at most), so the chosen need no second query. content_search: the stored vector of migration 0007.
+        params["q"] = _tsquery(words)
+        sql = (
+            "WITH q AS MATERIALIZED (SELECT to_tsquery('simple', :q) AS q), picked AS ("
+            "(SELECT h.id FROM memories AS h WHERE h.persona_id = :p AND h.tier = 'hot' "
+            "ORDER BY h.last_accessed_at DESC LIMIT :hot_limit) UNION ALL "
+            "(SELECT t.id FROM memories AS t, q "
+            "WHERE t.persona_id = :p AND t.tier <> 'hot' AND t.content_search @@ q.q "
+            "ORDER BY ts_rank(t.content_search, q.q) DESC, t.id LIMIT :text_limit)) "
+            f"SELECT {_SELECT_M}, CAST(CASE WHEN m.content_search @@ q.q THEN ts_rank(m.content_search, q.q) "
+            "ELSE 0 END AS DOUBLE PRECISION) AS rel FROM picked JOIN memories AS m ON m.id = picked.id, q"
         )
+        for row in (await session.execute(text(sql).columns(rel=Float(), **_MTYPES), params)).all():
+            found[row.id] = (row, float(row.rel))
+    else:
         hot_sql = (
-            f"SELECT {_SELECT_C}, CAST({relevance} AS DOUBLE PRECISION) AS rel FROM memories AS m "
+            f"SELECT {_SELECT_M}, CAST(0 AS DOUBLE PRECISION) AS rel FROM memories AS m "
             "WHERE m.persona_id = :p AND m.tier = 'hot' ORDER BY m.last_accessed_at DESC LIMIT :hot_limit"
         )
-        for row in (await session.execute(text(hot_sql).columns(rel=Float(), **_CTYPES), params)).all():
-            found[row.id] = (row, float(row.rel))
-        if words:
-            text_sql = (
-                f"SELECT {_SELECT_C}, CAST(ts_rank(m.content_search, q) AS DOUBLE PRECISION) AS rel "
-                "FROM memories AS m, to_tsquery('simple', :q) AS q "
-                "WHERE m.persona_id = :p AND m.tier <> 'hot' AND m.content_search @@ q "
-                "ORDER BY rel DESC, m.id LIMIT :text_limit"
-            )
-            for row in (await session.execute(text(text_sql).columns(rel=Float(), **_CTYPES), params)).all():
-                found[row.id] = (row, float(row.rel))
+        for row in (await session.execute(text(hot_sql).columns(rel=Float(), **_MTYPES), params)).all():
+            found[row.id] = (row, 0.0)
     return [found[key] for key in sorted(found)]
 
 
@@ -481,7 +484,11 @@ async def _retrieve(
     recency_part, importance_part, relevance_part = parts
     chosen = rules.best_first(scores, k)
     chosen_ids = [candidates[i][0].id for i in chosen]
-    full = {row.id: row for row in (await session.execute(_memory_select().where(_TABLE.c.id.in_(chosen_ids)))).all()}
+    if all(hasattr(candidates[i][0], "content") for i in chosen):  # the candidates came with every column
+        full = {candidates[i][0].id: candidates[i][0] for i in chosen}
+    else:
+        query = _memory_select().where(_TABLE.c.id.in_(chosen_ids))
+        full = {row.id: row for row in (await session.execute(query)).all()}
     results = [
         RetrievedMemory(
             memory=_record(full[candidates[i][0].id], encryption_key),
