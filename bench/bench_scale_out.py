@@ -60,7 +60,7 @@ async def start_bot(
         "DATABASE_URL": url,
         "AUTO_MIGRATE": "false",
         "SCHEDULER_ENABLED": "false",
-        "LOG_LEVEL": "WARNING",
+        "LOG_LEVEL": os.environ.get("PERSONA_HUB_BENCH_BOT_LOG_LEVEL", "WARNING"),
         **settings,
     }
     log = (folder / f"{name}.log").open("ab")

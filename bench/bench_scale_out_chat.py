@@ -3,7 +3,8 @@ database, against one process serving both shards.
 
 Two personas, one in each shard's guild, each with 100,000 memories (50 hot, as ``bench_chat``). Messages name the
 persona and alternate between the guilds; the next is sent once the reply is posted. The figure is the time from
-the sandbox queueing the MESSAGE_CREATE to the model server on loopback receiving the chat request: the gateway
+the sandbox queueing the MESSAGE_CREATE to the model server on loopback receiving the chat request (the next
+message goes once the exchange is recorded): the gateway
 hop, everything the bot does for the message (``bench_chat`` measures that part alone, in process), and the model
 client's HTTP request. So it is a bound on the bot's overhead from above.
 
@@ -12,6 +13,7 @@ Target (issue 5, kept under issue 10): p50 <= 10 ms, p99 <= 50 ms with 100,000 m
 
 from __future__ import annotations
 
+import asyncio
 import random
 import shutil
 import tempfile
@@ -33,10 +35,22 @@ WARMUP = 20
 SAMPLES = 200
 
 
-async def _measure(sandbox: Sandbox, model: FakeModelServer, places: list[Any], label: str) -> None:
+def _show_logs(folder: Path) -> None:
+    """The bots' logs, when a run failed (PERSONA_HUB_BENCH_BOT_LOG_LEVEL=INFO says more)."""
+    for log in sorted(folder.glob("chat*.log")):
+        note(f"{log.name}: {log.read_text(errors='replace')[-3000:]}")
+
+
+async def _recorded(connection: Any) -> int:
+    return int((await connection.exec_driver_sql("SELECT count(*) FROM persona_messages")).scalar_one())
+
+
+async def _measure(sandbox: Sandbox, database: Any, model: FakeModelServer, places: list[Any], label: str) -> None:
     chooser = random.Random(7)
     vocabulary = [f"w{index:04d}" for index in range(VOCABULARY)]
     durations: list[float] = []
+    async with database.engine.connect() as connection:
+        recorded = await _recorded(connection)
     for index in range(WARMUP + SAMPLES):
         channel, name = places[index % len(places)]
         text = f"{name}, {label} {index}: " + " ".join(chooser.choices(vocabulary, k=3)) + "?"
@@ -44,8 +58,15 @@ async def _measure(sandbox: Sandbox, model: FakeModelServer, places: list[Any], 
         answered = len(sandbox.history(channel))
         sent = time.perf_counter()
         await sandbox.send(channel, text)
-        await sandbox.wait_until(lambda a=asked: len(model.requests) > a, 10, "the chat request")
+        await sandbox.wait_until(lambda a=asked: len(model.requests) > a, 10, f"the chat request for message {index}")
         await sandbox.wait_until(lambda c=channel, n=answered: len(sandbox.history(c)) >= n + 2, 10, "the reply")
+        # The exchange is recorded before the next message (a persona still finishing a reply skips new ones).
+        async with database.engine.connect() as connection:
+            deadline = time.perf_counter() + 10
+            while await _recorded(connection) < recorded + 1 and time.perf_counter() < deadline:
+                await connection.rollback()
+                await asyncio.sleep(0.002)
+            recorded = await _recorded(connection)
         if index >= WARMUP:
             durations.append((model.arrived[asked] - sent) * 1000)
     report_latency(f"scale_chat_event_to_request_{label}", durations)
@@ -88,7 +109,10 @@ async def main() -> None:
                 ]
                 try:
                     await wait_ready(sandbox, set(range(SHARDS)), before)
-                    await _measure(sandbox, model, places, label)
+                    await _measure(sandbox, database, model, places, label)
+                except Exception:
+                    _show_logs(folder)
+                    raise
                 finally:
                     await stop_bots(bots)
         finally:
