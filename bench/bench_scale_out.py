@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARDS = 2
 USERS = 2_500  # x 4 emoji x 2 messages = 20,000 reactions a burst
 WARM_UP_USERS = 250
-ROUNDS = 2
+ROUNDS = 3  # alternated; the median of each side is reported
 EMOJI = ("❤️", "👍", "😂", "🎉")  # per user and message: one reaction each counts once
 WAVE = 500
 
