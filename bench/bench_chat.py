@@ -1,13 +1,14 @@
 """Chat overhead: from the message event to the reply request, for a persona with 100,000 memories and with none.
 
-The real bot runs against the sandbox on a temporary SQLite file, with an instant in-process model (a
+The real bot runs against the sandbox on a temporary SQLite file (and a fresh PostgreSQL database), with an instant in-process model (a
 :class:`~bot.llm.base.Provider` that answers at once and notes when it was asked). The figure is the time from
 discord.py dispatching the ``message`` event to the provider receiving the request: everything the bot does in
-between (which personas are here, turns, mood, behaviours, relationships, memory retrieval with its access update,
-prompt rendering). Each message names the persona, so it always answers; the reply is sent and recorded before the
+between (which personas are here, turns, mood, behaviours, relationships, memory retrieval, prompt rendering; the
+retrieved memories are marked recalled after the reply). Each message names the persona, so it always answers; the reply is sent and recorded before the
 next message.
 
 Target (issue 5): p50 <= 10 ms, p99 <= 50 ms with 100,000 memories (50 hot, the rest warm, as ``bench_memory``).
+Also on PostgreSQL when one is configured (figures named ``..._postgresql_...``), the database of a scaled-out bot.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 
-from bench.common import note, report, report_latency
+from bench.common import database_kinds, fresh_database, note, report, report_latency
 from bot.app import PersonaHubBot
 from bot.config import load_settings
 from bot.db import models
@@ -119,39 +120,52 @@ async def _recorded(bot: PersonaHubBot) -> int:
         return int((await session.execute(select(func.count()).select_from(models.PersonaMessage))).scalar_one())
 
 
+async def _run(database_url: str, prefix: str, chooser: random.Random) -> None:
+    async with Sandbox() as sandbox:
+        settings = load_settings(
+            database_url=database_url,
+            scheduler_enabled=False,
+            discord_token=sandbox.token,
+            llm_base_url=None,
+            _env_file=None,
+        )
+        bot = TimedBot(settings)
+        bot.dispatched = {}
+        model = InstantModel()
+        bot.llm = model
+        async with bot, sandbox.run_client(bot, timeout=30):
+            actor = Actor(sandbox.alice.id, sandbox.guild.id)
+            async with bot.db.transaction() as session:
+                record = await personas.create(
+                    session, actor, PersonaInput(name="Ada", behavior={"cooldown_seconds": 0, "chattiness": 0})
+                )
+                await bindings.activate(
+                    session, actor, record.id, sandbox.general.id, channel_guild_id=sandbox.guild.id
+                )
+            await _measure(sandbox, bot, model, f"{prefix}no_memories", chooser)
+            started = time.perf_counter()
+            await fill_memories(bot.db, record.id, chooser, [f"w{index:04d}" for index in range(VOCABULARY)])
+            if bot.db.kind == "postgresql":  # statistics and a clean GIN index, as autovacuum would leave them
+                async with bot.db.engine.connect() as connection:
+                    await connection.execute(text("COMMIT"))
+                    await connection.execute(text("VACUUM ANALYZE memories"))
+            note(f"{MEMORIES:,} memories ({HOT} hot) in {time.perf_counter() - started:.1f} s")
+            await _measure(sandbox, bot, model, f"{prefix}100k_memories", chooser)
+            report(f"chat_{prefix}replies_sent", float(bot.get_cog("ConversationCog").replies), "replies")  # type: ignore[union-attr]
+
+
 async def main() -> None:
-    folder = Path(tempfile.mkdtemp(prefix="ph-bench-chat-"))
-    chooser = random.Random(5)
-    try:
-        async with Sandbox() as sandbox:
-            settings = load_settings(
-                database_url=f"sqlite+aiosqlite:///{folder / 'bench.db'}",
-                scheduler_enabled=False,
-                discord_token=sandbox.token,
-                llm_base_url=None,
-                _env_file=None,
-            )
-            bot = TimedBot(settings)
-            bot.dispatched = {}
-            model = InstantModel()
-            bot.llm = model
-            async with bot, sandbox.run_client(bot, timeout=30):
-                actor = Actor(sandbox.alice.id, sandbox.guild.id)
-                async with bot.db.transaction() as session:
-                    record = await personas.create(
-                        session, actor, PersonaInput(name="Ada", behavior={"cooldown_seconds": 0, "chattiness": 0})
-                    )
-                    await bindings.activate(
-                        session, actor, record.id, sandbox.general.id, channel_guild_id=sandbox.guild.id
-                    )
-                await _measure(sandbox, bot, model, "no_memories", chooser)
-                started = time.perf_counter()
-                await fill_memories(bot.db, record.id, chooser, [f"w{index:04d}" for index in range(VOCABULARY)])
-                note(f"{MEMORIES:,} memories ({HOT} hot) in {time.perf_counter() - started:.1f} s")
-                await _measure(sandbox, bot, model, "100k_memories", chooser)
-                report("chat_replies_sent", float(bot.get_cog("ConversationCog").replies), "replies")  # type: ignore[union-attr]
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    for kind in database_kinds():
+        chooser = random.Random(5)
+        if kind == "sqlite":
+            folder = Path(tempfile.mkdtemp(prefix="ph-bench-chat-"))
+            try:
+                await _run(f"sqlite+aiosqlite:///{folder / 'bench.db'}", "", chooser)
+            finally:
+                shutil.rmtree(folder, ignore_errors=True)
+        else:
+            async with fresh_database("postgresql") as database:
+                await _run(database.url, "postgresql_", chooser)
 
 
 if __name__ == "__main__":
