@@ -1,14 +1,14 @@
 """Chat overhead: from the message event to the reply request, for a persona with 100,000 memories and with none.
 
-The real bot runs against the sandbox on a temporary SQLite file (and a fresh PostgreSQL database), with an instant in-process model (a
-:class:`~bot.llm.base.Provider` that answers at once and notes when it was asked). The figure is the time from
-discord.py dispatching the ``message`` event to the provider receiving the request: everything the bot does in
-between (which personas are here, turns, mood, behaviours, relationships, memory retrieval, prompt rendering; the
-retrieved memories are marked recalled after the reply). Each message names the persona, so it always answers; the reply is sent and recorded before the
-next message.
+The real bot runs against the sandbox on a temporary SQLite file (and a fresh PostgreSQL database when one is
+configured), with an instant in-process model (a :class:`~bot.llm.base.Provider` that answers at once and notes
+when it was asked). The figure is the time from discord.py dispatching the ``message`` event to the provider
+receiving the request: everything the bot does in between (which personas are here, turns, mood, behaviours,
+relationships, memory retrieval, prompt rendering; the retrieved memories are marked recalled after the reply).
+Each message names the persona, so it always answers; the reply is sent and recorded before the next message.
 
 Target (issue 5): p50 <= 10 ms, p99 <= 50 ms with 100,000 memories (50 hot, the rest warm, as ``bench_memory``).
-Also on PostgreSQL when one is configured (figures named ``..._postgresql_...``), the database of a scaled-out bot.
+PostgreSQL figures are named ``chat_event_to_request_postgresql_...``: the database of a scaled-out bot.
 """
 
 from __future__ import annotations
