@@ -34,7 +34,6 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import Integer, and_, cast, delete, extract, func, insert, literal_column, or_, select, text, update
-from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -510,12 +509,12 @@ def _compute(loaded: _Loaded, entries: Sequence[_Entry], now: datetime) -> core.
     return core.advance(state, _later(now, state.as_of))
 
 
-def _insert_ignoring_duplicates(dialect: str) -> Any:
-    """INSERT ... ON CONFLICT (the reaction key) DO NOTHING RETURNING the key and id, for executemany: SQLAlchemy
-    renders it as multi-row VALUES statements ("insertmanyvalues"), compiled once per batch."""
+@functools.cache
+def _sqlite_insert_ignoring_duplicates() -> Any:
+    """SQLite: INSERT ... ON CONFLICT (the reaction key) DO NOTHING RETURNING the key and id, for executemany
+    (SQLAlchemy renders multi-row VALUES statements, "insertmanyvalues"). PostgreSQL uses column arrays instead."""
     table = _E.__table__  # type: ignore[attr-defined]
-    maker = pg_dialect.insert if dialect == "postgresql" else sqlite_dialect.insert
-    statement = maker(table).on_conflict_do_nothing(
+    statement = sqlite_dialect.insert(table).on_conflict_do_nothing(
         index_elements=[table.c.persona_id, table.c.message_id, table.c.user_id, table.c.emoji]
     )
     return statement.returning(table.c.id, table.c.persona_id, table.c.message_id, table.c.user_id, table.c.emoji)
@@ -537,7 +536,7 @@ async def _insert_events(session: AsyncSession, dialect: str, rows: list[dict[st
         table = _E.__table__  # type: ignore[attr-defined]
         statement = bulk.unnest_insert(table, _EVENT_COLUMNS, f"{_KEY_CLAUSE} {_RETURNING}")
         return list((await session.execute(statement, bulk.unnest_params(table, _EVENT_COLUMNS, rows))).all())
-    return list((await session.execute(_insert_ignoring_duplicates(dialect), rows)).all())
+    return list((await session.execute(_sqlite_insert_ignoring_duplicates(), rows)).all())
 
 
 _PG_KEYS_QUERY = text(
