@@ -13,7 +13,7 @@ UPDATE *of content* only, so the decay job's strength updates neither recompute 
 ``fillfactor`` note still holds: no indexed value changes). A stored generated column would be recomputed on
 every UPDATE of the row on the PostgreSQL versions we support, which is why it is a trigger.
 
-Upgrading fills the column for every memory already stored, in one transaction (about a second per 100,000 memories
+Upgrading fills the column for every memory already stored, in one transaction (about two seconds per 100,000 memories
 here): on a large database run ``python -m bot db upgrade`` at a quiet time, before starting the new version.
 
 The column and its GIN index are not in the SQLModel models (SQLite has no such type);
