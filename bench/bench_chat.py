@@ -19,17 +19,15 @@ import shutil
 import tempfile
 import time
 from collections.abc import AsyncIterator
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, select
 
-from bench.common import database_kinds, fresh_database, note, report, report_latency
+from bench.common import MEMORY_VOCABULARY, database_kinds, fill_memories, fresh_database, note, report, report_latency
 from bot.app import PersonaHubBot
 from bot.config import load_settings
 from bot.db import models
-from bot.db.engine import Database
 from bot.db.types import utcnow
 from bot.llm.base import ChatReply, ChatRequest, Provider
 from bot.sandbox import Sandbox
@@ -38,8 +36,6 @@ from bot.services.personas import Actor, PersonaInput
 
 MEMORIES = 100_000
 HOT = 50
-VOCABULARY = 5_000
-WORDS_PER_MEMORY = 10
 WARMUP = 20
 SAMPLES = 200
 
@@ -72,34 +68,8 @@ class TimedBot(PersonaHubBot):
         super().dispatch(event_name, *args, **kwargs)
 
 
-async def fill_memories(database: Database, persona_id: int, chooser: random.Random, vocabulary: list[str]) -> None:
-    """MEMORIES memories for the persona (HOT hot, the rest warm), ten random words each from ``vocabulary``."""
-    now = utcnow()
-    rows = [
-        {
-            "persona_id": persona_id,
-            "content": " ".join(chooser.choices(vocabulary, k=WORDS_PER_MEMORY)),
-            "category": "conversation",
-            "importance": chooser.randint(1, 10),
-            "strength": chooser.random(),
-            "stability": 1.0,
-            "tier": "hot" if index < HOT else "warm",
-            "pinned": False,
-            "sensitive": False,
-            "encrypted": False,
-            "created_at": now - timedelta(days=60),
-            "last_accessed_at": now - timedelta(hours=chooser.uniform(0, 24 * 30)),
-            "access_count": 0,
-        }
-        for index in range(MEMORIES)
-    ]
-    for start in range(0, len(rows), 10_000):
-        async with database.transaction() as session:
-            await session.execute(insert(models.Memory), rows[start : start + 10_000])
-
-
 async def _measure(sandbox: Sandbox, bot: TimedBot, model: InstantModel, label: str, chooser: random.Random) -> None:
-    vocabulary = [f"w{index:04d}" for index in range(VOCABULARY)]
+    vocabulary = MEMORY_VOCABULARY
     durations: list[float] = []
     for index in range(WARMUP + SAMPLES):
         text = f"Ada, {label} {index}: " + " ".join(chooser.choices(vocabulary, k=3)) + "?"
@@ -144,11 +114,7 @@ async def _run(database_url: str, prefix: str, chooser: random.Random) -> None:
                 )
             await _measure(sandbox, bot, model, f"{prefix}no_memories", chooser)
             started = time.perf_counter()
-            await fill_memories(bot.db, record.id, chooser, [f"w{index:04d}" for index in range(VOCABULARY)])
-            if bot.db.kind == "postgresql":  # statistics and a clean GIN index, as autovacuum would leave them
-                async with bot.db.engine.connect() as connection:
-                    await connection.execute(text("COMMIT"))
-                    await connection.execute(text("VACUUM ANALYZE memories"))
+            await fill_memories(bot.db, record.id, chooser, now=utcnow(), count=MEMORIES, hot=HOT)
             note(f"{MEMORIES:,} memories ({HOT} hot) in {time.perf_counter() - started:.1f} s")
             await _measure(sandbox, bot, model, f"{prefix}100k_memories", chooser)
             report(f"chat_{prefix}replies_sent", float(bot.get_cog("ConversationCog").replies), "replies")  # type: ignore[union-attr]

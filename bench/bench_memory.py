@@ -13,7 +13,17 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert, text
 
-from bench.common import database_kinds, fresh_database, note, report, report_latency, time_each
+from bench.common import (
+    MEMORY_VOCABULARY,
+    MEMORY_WORDS,
+    database_kinds,
+    fill_memories,
+    fresh_database,
+    note,
+    report,
+    report_latency,
+    time_each,
+)
 from bot.core import memory as rules
 from bot.db import models
 from bot.db.engine import Database
@@ -24,8 +34,6 @@ DECAY_PERSONAS = 1_000
 DECAY_PER_PERSONA = 1_000
 STORE = 100_000
 HOT = 50
-VOCABULARY = 5_000
-WORDS_PER_MEMORY = 10
 SAMPLES = 300
 HEALTH_SAMPLES = 60
 
@@ -126,41 +134,15 @@ async def _bench_decay(kind: str) -> None:
 
 async def _fill_store(database: Database, chooser: random.Random) -> tuple[int, list[str]]:
     (persona_id,) = await _personas(database, 1)
-    vocabulary = [f"w{index:04d}" for index in range(VOCABULARY)]
-    rows = []
-    for index in range(STORE):
-        rows.append(
-            {
-                "persona_id": persona_id,
-                "content": " ".join(chooser.choices(vocabulary, k=WORDS_PER_MEMORY)),
-                "category": "conversation",
-                "importance": chooser.randint(1, 10),
-                "strength": chooser.random(),
-                "stability": 1.0,
-                "tier": "hot" if index < HOT else "warm",
-                "pinned": False,
-                "sensitive": False,
-                "encrypted": False,
-                "created_at": NOW - timedelta(days=60),
-                "last_accessed_at": NOW - timedelta(hours=chooser.uniform(0, 24 * 30)),
-                "access_count": 0,
-            }
-        )
-    for start in range(0, len(rows), 10_000):
-        async with database.transaction() as session:
-            await session.execute(insert(models.Memory), rows[start : start + 10_000])
-    if database.kind == "postgresql":
-        async with database.engine.connect() as connection:
-            await connection.execute(text("COMMIT"))
-            await connection.execute(text("VACUUM ANALYZE memories"))
-    return persona_id, vocabulary
+    await fill_memories(database, persona_id, chooser, now=NOW, count=STORE, hot=HOT)
+    return persona_id, list(MEMORY_VOCABULARY)
 
 
 async def _bench_store(kind: str) -> None:
     async with fresh_database(kind) as database:
         chooser = random.Random(7)
         persona_id, vocabulary = await _fill_store(database, chooser)
-        note(f"{kind}: {STORE:,} memories of {WORDS_PER_MEMORY} words from {VOCABULARY:,}, {HOT} hot")
+        note(f"{kind}: {STORE:,} memories of {MEMORY_WORDS} words from {len(MEMORY_VOCABULARY):,}, {HOT} hot")
 
         async def retrieve(index: int) -> None:
             query = " ".join(chooser.choices(vocabulary, k=3))

@@ -21,11 +21,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
-
-from bench.bench_chat import VOCABULARY, fill_memories
 from bench.bench_scale_out import SHARDS, start_bot, stop_bots, wait_ready
-from bench.common import fresh_database, note, postgres_admin_url, report_latency
+from bench.common import MEMORY_VOCABULARY, fill_memories, fresh_database, note, postgres_admin_url, report_latency
+from bot.db.types import utcnow
 from bot.sandbox import Sandbox
 from bot.services import bindings, personas
 from bot.services.personas import Actor, PersonaInput
@@ -47,7 +45,7 @@ async def _recorded(connection: Any) -> int:
 
 async def _measure(sandbox: Sandbox, database: Any, model: FakeModelServer, places: list[Any], label: str) -> None:
     chooser = random.Random(7)
-    vocabulary = [f"w{index:04d}" for index in range(VOCABULARY)]
+    vocabulary = MEMORY_VOCABULARY
     durations: list[float] = []
     async with database.engine.connect() as connection:
         recorded = await _recorded(connection)
@@ -91,11 +89,8 @@ async def main() -> None:
                     session, actor, PersonaInput(name=name, behavior={"cooldown_seconds": 0, "chattiness": 0})
                 )
                 await bindings.activate(session, actor, record.id, channel.id, channel_guild_id=guild.id)
-            await fill_memories(database, record.id, chooser, [f"w{index:04d}" for index in range(VOCABULARY)])
+            await fill_memories(database, record.id, chooser, now=utcnow())
             places.append((channel, name))
-        async with database.engine.connect() as connection:  # as autovacuum would soon after such a fill
-            await connection.execute(text("COMMIT"))
-            await connection.execute(text("VACUUM ANALYZE"))
         note(f"two personas with 100,000 memories each in {time.perf_counter() - started:.1f} s")
         folder = Path(tempfile.mkdtemp(prefix="ph-bench-scale-chat-"))
         model_settings = {"LLM_BASE_URL": model.base_url, "LLM_MODEL": MODEL_ID, "LLM_API_KEY": "bench"}

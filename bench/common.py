@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import statistics
 import tempfile
@@ -10,10 +11,11 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.db import migrate
+from bot.db import migrate, models
 from bot.db.engine import Database, make_engine
 
 POSTGRES_ENV = ("PERSONA_HUB_BENCH_POSTGRES_URL", "PERSONA_HUB_TEST_POSTGRES_URL")
@@ -131,3 +133,44 @@ async def running_bot(sandbox: Any, database_url: str | None = None) -> AsyncIte
     finally:
         os.chdir(here)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+# The memory stores of the retrieval and chat benchmarks: ten words each from 5,000.
+MEMORY_VOCABULARY = tuple(f"w{index:04d}" for index in range(5_000))
+MEMORY_WORDS = 10
+
+
+async def fill_memories(
+    database: Database, persona_id: int, chooser: random.Random, *, now: datetime, count: int = 100_000, hot: int = 50
+) -> None:
+    """``count`` memories for the persona (``hot`` hot, the rest warm) of :data:`MEMORY_WORDS` random words from
+    :data:`MEMORY_VOCABULARY`, made 60 days before ``now`` and last used within its 30 days, random importance and
+    strength; then, on PostgreSQL, ``VACUUM ANALYZE memories`` (statistics and a clean GIN index, as autovacuum
+    would soon leave them)."""
+    from sqlalchemy import insert, text
+
+    rows = [
+        {
+            "persona_id": persona_id,
+            "content": " ".join(chooser.choices(MEMORY_VOCABULARY, k=MEMORY_WORDS)),
+            "category": "conversation",
+            "importance": chooser.randint(1, 10),
+            "strength": chooser.random(),
+            "stability": 1.0,
+            "tier": "hot" if index < hot else "warm",
+            "pinned": False,
+            "sensitive": False,
+            "encrypted": False,
+            "created_at": now - timedelta(days=60),
+            "last_accessed_at": now - timedelta(hours=chooser.uniform(0, 24 * 30)),
+            "access_count": 0,
+        }
+        for index in range(count)
+    ]
+    for start in range(0, len(rows), 10_000):
+        async with database.transaction() as session:
+            await session.execute(insert(models.Memory), rows[start : start + 10_000])
+    if database.kind == "postgresql":
+        async with database.engine.connect() as connection:
+            await connection.execute(text("COMMIT"))
+            await connection.execute(text("VACUUM ANALYZE memories"))
