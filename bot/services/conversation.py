@@ -134,7 +134,6 @@ class ReplyJob:
     request: ChatRequest
     tool_names: tuple[str, ...] = ()
     template_reply: str | None = None
-    memory_ids: tuple[int, ...] = ()
     timezone: str = "UTC"
     recall: memories.Recall | None = None  # the retrieved memories, marked recalled when the exchange is recorded
 
@@ -522,7 +521,6 @@ async def _job(
         request=request,
         tool_names=tuple(tool_names),
         template_reply=template_reply,
-        memory_ids=tuple(r.memory.id for r in found),
         recall=memories.recall_of(found, now),
     )
 

@@ -227,6 +227,7 @@ def _record(row: Any, key: str | None) -> MemoryRecord:
 
 
 def _item(row: Any) -> rules.MemoryItem:
+    """The core view of a stored memory (a row, or a :class:`MemoryRecord`)."""
     return rules.MemoryItem(
         id=row.id,
         content_size=len(row.content.encode("utf-8")),
@@ -403,8 +404,11 @@ _CTYPES = {name: _TABLE.c[name].type for name in _CANDIDATE_COLUMNS}
 _MTYPES = {name: _TABLE.c[name].type for name in _COLUMNS}
 
 
-async def _candidates(session: AsyncSession, persona_id: int, words: Sequence[str]) -> list[tuple[Any, float]]:
-    """(row; raw text rank) for every hot memory (bounded) and the best text matches.
+async def _candidates(
+    session: AsyncSession, persona_id: int, words: Sequence[str]
+) -> tuple[list[tuple[Any, float]], bool]:
+    """(row; raw text rank) for every hot memory (bounded) and the best text matches, and whether the rows hold
+    every column.
 
     SQLite: only what scoring needs (id, importance, last access), the full rows of the few chosen are read
     afterwards (a second query costs nothing there). PostgreSQL: every column, in one round trip."""
@@ -458,7 +462,7 @@ async def _candidates(session: AsyncSession, persona_id: int, words: Sequence[st
         )
         for row in (await session.execute(text(hot_sql).columns(rel=Float(), **_MTYPES), params)).all():
             found[row.id] = (row, 0.0)
-    return [found[key] for key in sorted(found)]
+    return [found[key] for key in sorted(found)], dialect != "sqlite"
 
 
 async def _retrieve(
@@ -473,7 +477,7 @@ async def _retrieve(
 ) -> list[RetrievedMemory]:
     if k <= 0:
         return []
-    candidates = await _candidates(session, persona.id, query_words(query_text))
+    candidates, complete = await _candidates(session, persona.id, query_words(query_text))
     if not candidates:
         return []
     hours = [rules.hours_between(now, row.last_accessed_at) for row, _ in candidates]
@@ -484,7 +488,7 @@ async def _retrieve(
     recency_part, importance_part, relevance_part = parts
     chosen = rules.best_first(scores, k)
     chosen_ids = [candidates[i][0].id for i in chosen]
-    if all(hasattr(candidates[i][0], "content") for i in chosen):  # the candidates came with every column
+    if complete:
         full = {candidates[i][0].id: candidates[i][0] for i in chosen}
     else:
         query = _memory_select().where(_TABLE.c.id.in_(chosen_ids))
@@ -524,20 +528,7 @@ def recall_of(results: Sequence[RetrievedMemory], now: datetime) -> Recall | Non
     if not results:
         return None
     first = results[0].memory
-    sample = rules.MemoryItem(
-        id=first.id,
-        content_size=0,
-        category=first.category,
-        importance=first.importance,
-        strength=min(1.0, max(0.0, first.strength)),
-        stability=max(1.0, first.stability),
-        tier=first.tier,
-        pinned=first.pinned,
-        created_at=first.created_at,
-        last_accessed_at=first.last_accessed_at,
-        access_count=first.access_count,
-        cold_since=first.cold_since,
-    )
+    sample = _item(first)
     recalled = rules.recall(sample, now)
     ids = tuple(r.memory.id for r in results)
     return Recall(first.persona_id, ids, now, recalled.strength, recalled.stability - sample.stability)
