@@ -6,6 +6,7 @@ import asyncio
 import io
 from typing import Any
 
+import aiohttp
 import discord
 import pytest
 from discord.ext import commands
@@ -414,3 +415,34 @@ async def test_unknown_route_answers_404_naming_it(sandbox: Sandbox, discord_cli
         await bot.http.request(discord.http.Route("GET", "/guilds/{guild_id}/emojis", guild_id=sandbox.guild.id))
     assert f"GET /guilds/{sandbox.guild.id}/emojis" in err.value.text
     assert sandbox.requests()[-1].status == 404
+
+
+async def test_one_dispatch_gives_each_session_the_content_its_intents_allow(sandbox: Sandbox) -> None:
+    """A message is encoded once per kind of payload: a session with MESSAGE_CONTENT gets the text, one without it
+    gets the blanked copy (as Discord does), whatever order the sessions came in."""
+    from bot.sandbox.gateway import I_GUILD_MESSAGES, I_MESSAGE_CONTENT
+
+    async def session_with(http: aiohttp.ClientSession, intents: int) -> aiohttp.ClientWebSocketResponse:
+        ws = await http.ws_connect(sandbox.server.gateway_url)
+        assert (await ws.receive_json())["op"] == 10
+        await ws.send_json({"op": 2, "d": {"token": sandbox.token, "intents": intents, "properties": {}}})
+        while (await ws.receive_json()).get("t") != "READY":
+            pass
+        return ws
+
+    async def next_message(ws: aiohttp.ClientWebSocketResponse) -> dict:
+        while True:
+            frame = await asyncio.wait_for(ws.receive_json(), 5)
+            if frame.get("t") == "MESSAGE_CREATE":
+                return frame
+
+    async with aiohttp.ClientSession() as http:
+        blind = await session_with(http, I_GUILD_MESSAGES)
+        reader = await session_with(http, I_GUILD_MESSAGES | I_MESSAGE_CONTENT)
+        blind_too = await session_with(http, I_GUILD_MESSAGES)
+        await sandbox.send(sandbox.general, "the secret word is lighthouse")
+        frames = [await next_message(ws) for ws in (blind, reader, blind_too)]
+        for ws in (blind, reader, blind_too):
+            await ws.close()
+    assert [frame["d"]["content"] for frame in frames] == ["", "the secret word is lighthouse", ""]
+    assert frames[0]["d"]["id"] == frames[1]["d"]["id"] == frames[2]["d"]["id"]
