@@ -72,3 +72,13 @@ async def persona_choices(
                 session, interaction.guild_id, interaction.user.id, limit=CHOICES_MAX, name_prefix=prefix or None
             )
     return [app_commands.Choice(name=clip(r.name, CHOICE_NAME_MAX), value=str(r.id)) for r in rows[:CHOICES_MAX]]
+
+
+async def visible_personas(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    """Autocomplete for a persona option: the personas on this server the caller can see (any cog's command)."""
+    return await persona_choices(interaction.client.db, interaction, current, own_only=False)  # type: ignore[attr-defined]
+
+
+async def own_personas(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    """Autocomplete for a persona option that only the owner may use: the caller's own personas."""
+    return await persona_choices(interaction.client.db, interaction, current, own_only=True)  # type: ignore[attr-defined]

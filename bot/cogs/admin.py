@@ -15,7 +15,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.cogs._options import actor_of, persona_choices, resolve_persona
+from bot.cogs._options import actor_of, resolve_persona, visible_personas
 from bot.core import emotions as core
 from bot.core.errors import DomainError
 from bot.db.types import utcnow
@@ -126,14 +126,9 @@ class AdminCog(commands.Cog):
             text += " I cannot send messages there yet: give me the Send Messages permission in that channel."
         await interaction.response.send_message(text, ephemeral=True)
 
-    async def verify_persona_autocomplete(
-        self, interaction: discord.Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
-        return await persona_choices(self.bot.db, interaction, current, own_only=False)
-
     @admin.command(name="verify", description="Set the verification status shown on a persona's public profile.")
     @app_commands.describe(persona="A persona of this server", status="Its verification status")
-    @app_commands.autocomplete(persona=verify_persona_autocomplete)
+    @app_commands.autocomplete(persona=visible_personas)
     @app_commands.choices(
         status=[
             app_commands.Choice(name="Verified", value="verified"),

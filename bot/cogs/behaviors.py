@@ -14,6 +14,7 @@ from discord import app_commands
 from discord.ext import commands
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.cogs._options import own_personas
 from bot.core.errors import NotFound
 from bot.db.types import utcnow
 from bot.services import behaviors, personas
@@ -60,18 +61,6 @@ class BehaviorsCog(commands.Cog):
                 return summary.id
         raise NotFound(f"You have no persona called '{_clip(text, 80)}' here.")
 
-    async def persona_autocomplete(
-        self, interaction: discord.Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
-        async with self.bot.db.session() as session:
-            own = await personas.list_own(session, interaction.user.id, interaction.guild_id)
-        prefix = current.strip().lower()
-        return [
-            app_commands.Choice(name=_clip(p.name, 100), value=str(p.id))
-            for p in own
-            if p.name.lower().startswith(prefix)
-        ][:25]
-
     async def name_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         chosen = str(getattr(interaction.namespace, "persona", "") or "")
         try:
@@ -97,7 +86,7 @@ class BehaviorsCog(commands.Cog):
         action_value="The instruction, reply template, emotional trigger or emoji",
     )
     @app_commands.choices(trigger=TRIGGERS, action=ACTIONS)
-    @app_commands.autocomplete(persona=persona_autocomplete)
+    @app_commands.autocomplete(persona=own_personas)
     async def add(
         self,
         interaction: discord.Interaction,
@@ -132,7 +121,7 @@ class BehaviorsCog(commands.Cog):
 
     @behavior.command(name="list", description="Your persona's custom behaviours.")
     @app_commands.describe(persona="Your persona")
-    @app_commands.autocomplete(persona=persona_autocomplete)
+    @app_commands.autocomplete(persona=own_personas)
     async def list_behaviors(self, interaction: discord.Interaction, persona: str) -> None:
         async with self.bot.db.session() as session:
             persona_id = await self._persona(session, interaction, persona)
@@ -151,7 +140,7 @@ class BehaviorsCog(commands.Cog):
 
     @behavior.command(name="remove", description="Remove a custom behaviour from your persona.")
     @app_commands.describe(persona="Your persona", name="The behaviour")
-    @app_commands.autocomplete(persona=persona_autocomplete, name=name_autocomplete)
+    @app_commands.autocomplete(persona=own_personas, name=name_autocomplete)
     async def remove(self, interaction: discord.Interaction, persona: str, name: str) -> None:
         async with self.bot.db.transaction() as session:
             persona_id = await self._persona(session, interaction, persona)
@@ -164,7 +153,7 @@ class BehaviorsCog(commands.Cog):
     @app_commands.describe(
         persona="Your persona", name="The behaviour", message="A sample message", emoji="A sample reaction emoji"
     )
-    @app_commands.autocomplete(persona=persona_autocomplete, name=name_autocomplete)
+    @app_commands.autocomplete(persona=own_personas, name=name_autocomplete)
     async def test(
         self,
         interaction: discord.Interaction,

@@ -30,9 +30,8 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 from discord.ext import commands
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.cogs._options import actor_of, persona_choices, resolve_persona
+from bot.cogs._options import actor_of, own_personas, resolve_persona, visible_personas
 from bot.core import emotions as core
 from bot.core.errors import DomainError
 from bot.db.types import utcnow
@@ -269,22 +268,6 @@ class EmotionsCog(commands.Cog):
 
     # ------------------------------------------------------------------------------------------------ helpers
 
-    async def _resolve(self, session: AsyncSession, interaction: discord.Interaction, value: str) -> int:
-        return await resolve_persona(session, interaction, value)
-
-    async def _persona_choices(
-        self, interaction: discord.Interaction, current: str, *, own_only: bool
-    ) -> list[app_commands.Choice[str]]:
-        return await persona_choices(self.bot.db, interaction, current, own_only=own_only)
-
-    async def visible_autocomplete(
-        self, interaction: discord.Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
-        return await self._persona_choices(interaction, current, own_only=False)
-
-    async def own_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-        return await self._persona_choices(interaction, current, own_only=True)
-
     def _who(self, user_id: int | None) -> str | None:
         if user_id is None:
             return None
@@ -301,7 +284,7 @@ class EmotionsCog(commands.Cog):
             return []
         try:
             async with self.bot.db.session() as session:
-                persona_id = await self._resolve(session, interaction, str(chosen))
+                persona_id = await resolve_persona(session, interaction, str(chosen))
                 found = await emotions.recent_events(session, actor_of(interaction), persona_id, text=current)
         except DomainError:
             return []
@@ -323,11 +306,11 @@ class EmotionsCog(commands.Cog):
 
     @mood.command(name="show", description="A persona's mood now: its emotions, why, and a chart.")
     @app_commands.describe(persona="The persona")
-    @app_commands.autocomplete(persona=visible_autocomplete)
+    @app_commands.autocomplete(persona=visible_personas)
     async def show(self, interaction: discord.Interaction, persona: str) -> None:
         actor = actor_of(interaction)
         async with self.bot.db.session() as session:
-            persona_id = await self._resolve(session, interaction, persona)
+            persona_id = await resolve_persona(session, interaction, persona)
             record = await emotions.mood_access(session, actor, persona_id, owner_only=False)
             view = await emotions.current_state(session, persona_id, self.clock())
         embed = mood_ui.mood_embed(record.name, view)
@@ -346,7 +329,7 @@ class EmotionsCog(commands.Cog):
 
     @mood.command(name="history", description="Your persona's emotions and mood over time (a chart).")
     @app_commands.describe(persona="Your persona", days="How many days back (default 7)")
-    @app_commands.autocomplete(persona=own_autocomplete)
+    @app_commands.autocomplete(persona=own_personas)
     async def history(
         self,
         interaction: discord.Interaction,
@@ -356,7 +339,7 @@ class EmotionsCog(commands.Cog):
         await interaction.response.defer(ephemeral=True, thinking=True)
         now = self.clock()
         async with self.bot.db.session() as session:
-            persona_id = await self._resolve(session, interaction, persona)
+            persona_id = await resolve_persona(session, interaction, persona)
             record = await emotions.mood_access(session, actor_of(interaction), persona_id, owner_only=True)
             view = await emotions.history(
                 session, persona_id, now - timedelta(days=days), now, max_points=HISTORY_POINTS
@@ -370,11 +353,11 @@ class EmotionsCog(commands.Cog):
 
     @mood.command(name="patterns", description="Regularities in your persona's emotions, with advice.")
     @app_commands.describe(persona="Your persona")
-    @app_commands.autocomplete(persona=own_autocomplete)
+    @app_commands.autocomplete(persona=own_personas)
     async def patterns(self, interaction: discord.Interaction, persona: str) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         async with self.bot.db.session() as session:
-            persona_id = await self._resolve(session, interaction, persona)
+            persona_id = await resolve_persona(session, interaction, persona)
             record = await emotions.mood_access(session, actor_of(interaction), persona_id, owner_only=True)
             found = await emotions.patterns(session, persona_id, self.clock(), days=PATTERN_DAYS)
         await interaction.followup.send(embed=mood_ui.patterns_embed(record.name, found, PATTERN_DAYS), ephemeral=True)
@@ -386,7 +369,7 @@ class EmotionsCog(commands.Cog):
         verdict="Was the response right?",
         should_be="The emotion it should have felt (with 'should have been')",
     )
-    @app_commands.autocomplete(persona=own_autocomplete, event=event_autocomplete)
+    @app_commands.autocomplete(persona=own_personas, event=event_autocomplete)
     @app_commands.choices(
         verdict=[app_commands.Choice(name=label, value=value) for value, (label, _, _) in mood_ui.VERDICTS.items()],
         should_be=[app_commands.Choice(name=kind, value=kind) for kind in core.emotion_types()],
@@ -411,7 +394,7 @@ class EmotionsCog(commands.Cog):
             raise DomainError("A right response has no other emotion it should have been; leave should_be empty.")
         actor = actor_of(interaction)
         async with self.bot.db.transaction() as session:
-            persona_id = await self._resolve(session, interaction, persona)
+            persona_id = await resolve_persona(session, interaction, persona)
             record = await personas.get(session, persona_id, viewer=actor)
             if kind is None:
                 result = await emotions.withdraw_feedback(

@@ -13,7 +13,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.cogs._options import actor_of, clip, persona_choices, resolve_persona
+from bot.cogs._options import actor_of, clip, resolve_persona, visible_personas
 from bot.core.errors import DomainError
 from bot.db.types import utcnow
 from bot.services import achievements, follows, timeline
@@ -27,11 +27,6 @@ if TYPE_CHECKING:
 class FollowsCog(commands.Cog):
     def __init__(self, bot: PersonaHubBot) -> None:
         self.bot = bot
-
-    async def visible_autocomplete(
-        self, interaction: discord.Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
-        return await persona_choices(self.bot.db, interaction, current, own_only=False)
 
     async def followed_autocomplete(
         self, interaction: discord.Interaction, current: str
@@ -50,7 +45,7 @@ class FollowsCog(commands.Cog):
         collaborations="Tell me about collaborations (default off)",
         by_dm="Send my notifications by DM instead of the server's notifications channel (default off)",
     )
-    @app_commands.autocomplete(persona=visible_autocomplete)
+    @app_commands.autocomplete(persona=visible_personas)
     async def follow(
         self,
         interaction: discord.Interaction,
@@ -118,7 +113,7 @@ class FollowsCog(commands.Cog):
 
     @app_commands.command(name="timeline", description="A persona's timeline (public events, unless it is yours).")
     @app_commands.describe(persona="The persona")
-    @app_commands.autocomplete(persona=visible_autocomplete)
+    @app_commands.autocomplete(persona=visible_personas)
     async def timeline_(self, interaction: discord.Interaction, persona: str) -> None:
         async with self.bot.db.session() as session:
             persona_id = await resolve_persona(session, interaction, persona)
@@ -127,7 +122,7 @@ class FollowsCog(commands.Cog):
 
     @app_commands.command(name="achievements", description="A persona's achievements.")
     @app_commands.describe(persona="The persona")
-    @app_commands.autocomplete(persona=visible_autocomplete)
+    @app_commands.autocomplete(persona=visible_personas)
     async def achievements_(self, interaction: discord.Interaction, persona: str) -> None:
         async with self.bot.db.session() as session:
             persona_id = await resolve_persona(session, interaction, persona)

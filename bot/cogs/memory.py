@@ -22,7 +22,7 @@ from discord.ext import commands
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import send_ephemeral
-from bot.cogs._options import CHOICES_MAX, actor_of, persona_choices, resolve_persona
+from bot.cogs._options import CHOICES_MAX, actor_of, own_personas, resolve_persona
 from bot.core.errors import DomainError
 from bot.db.types import utcnow
 from bot.services import memories, personas
@@ -85,9 +85,6 @@ class MemoryCog(commands.Cog, name=memory_ui.MEMORY_HANDLER_COG):
     async def _name(session: AsyncSession, persona_id: int) -> str:
         return (await personas.get(session, persona_id)).name
 
-    async def own_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-        return await persona_choices(self.bot.db, interaction, current, own_only=True)
-
     async def memory_autocomplete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
@@ -121,7 +118,7 @@ class MemoryCog(commands.Cog, name=memory_ui.MEMORY_HANDLER_COG):
 
     @memory.command(name="health", description="Your persona's memory health: tiers, fragmentation, advice.")
     @app_commands.describe(persona="Your persona")
-    @app_commands.autocomplete(persona=own_autocomplete)
+    @app_commands.autocomplete(persona=own_personas)
     async def health(self, interaction: discord.Interaction, persona: str) -> None:
         actor = actor_of(interaction)
         async with self.bot.db.session() as session:
@@ -136,7 +133,7 @@ class MemoryCog(commands.Cog, name=memory_ui.MEMORY_HANDLER_COG):
 
     @memory.command(name="optimize", description="Tidy your persona's memory: merge duplicates, re-tier, expire.")
     @app_commands.describe(persona="Your persona")
-    @app_commands.autocomplete(persona=own_autocomplete)
+    @app_commands.autocomplete(persona=own_personas)
     async def optimize(self, interaction: discord.Interaction, persona: str) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         actor = actor_of(interaction)
@@ -156,7 +153,7 @@ class MemoryCog(commands.Cog, name=memory_ui.MEMORY_HANDLER_COG):
 
     @memory.command(name="search", description="Your persona's memories for some words, ranked as a prompt ranks them.")
     @app_commands.describe(persona="Your persona", query="Words to look for")
-    @app_commands.autocomplete(persona=own_autocomplete)
+    @app_commands.autocomplete(persona=own_personas)
     async def search(
         self, interaction: discord.Interaction, persona: str, query: app_commands.Range[str, 1, 200]
     ) -> None:
@@ -181,13 +178,13 @@ class MemoryCog(commands.Cog, name=memory_ui.MEMORY_HANDLER_COG):
 
     @memory.command(name="pin", description="Keep a memory: pinned memories are used first and never fade.")
     @app_commands.describe(persona="Your persona", memory="The memory (type words it contains)")
-    @app_commands.autocomplete(persona=own_autocomplete, memory=memory_autocomplete)
+    @app_commands.autocomplete(persona=own_personas, memory=memory_autocomplete)
     async def pin(self, interaction: discord.Interaction, persona: str, memory: str) -> None:
         await self._set_pin(interaction, persona, memory, pinned=True)
 
     @memory.command(name="unpin", description="Let a pinned memory fade like the others again.")
     @app_commands.describe(persona="Your persona", memory="The memory (type words it contains)")
-    @app_commands.autocomplete(persona=own_autocomplete, memory=memory_autocomplete)
+    @app_commands.autocomplete(persona=own_personas, memory=memory_autocomplete)
     async def unpin(self, interaction: discord.Interaction, persona: str, memory: str) -> None:
         await self._set_pin(interaction, persona, memory, pinned=False)
 
@@ -209,7 +206,7 @@ class MemoryCog(commands.Cog, name=memory_ui.MEMORY_HANDLER_COG):
 
     @memory.command(name="forget", description="Make your persona forget one memory (asks first).")
     @app_commands.describe(persona="Your persona", memory="The memory (type words it contains)")
-    @app_commands.autocomplete(persona=own_autocomplete, memory=memory_autocomplete)
+    @app_commands.autocomplete(persona=own_personas, memory=memory_autocomplete)
     async def forget(self, interaction: discord.Interaction, persona: str, memory: str) -> None:
         memory_id = memory_id_of(memory)
         async with self.bot.db.session() as session:
@@ -225,7 +222,7 @@ class MemoryCog(commands.Cog, name=memory_ui.MEMORY_HANDLER_COG):
 
     @memory.command(name="config", description="Your persona's memory settings: capacity, tiers, decay, weights.")
     @app_commands.describe(persona="Your persona")
-    @app_commands.autocomplete(persona=own_autocomplete)
+    @app_commands.autocomplete(persona=own_personas)
     async def config(self, interaction: discord.Interaction, persona: str) -> None:
         async with self.bot.db.session() as session:
             persona_id = await resolve_persona(session, interaction, persona)

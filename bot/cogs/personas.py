@@ -17,10 +17,9 @@ from typing import TYPE_CHECKING, Any
 import discord
 from discord import app_commands
 from discord.ext import commands
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import send_ephemeral
-from bot.cogs._options import actor_of, persona_choices, resolve_persona
+from bot.cogs._options import actor_of, own_personas, resolve_persona, visible_personas
 from bot.core.errors import DomainError, NotFound
 from bot.db.types import utcnow
 from bot.llm.prompts import strength_words
@@ -118,22 +117,6 @@ class PersonaCog(commands.Cog, name=wizard_ui.HANDLER_COG):
             # A new chart takes ~70 ms to draw: the step answers at once and the picture follows in an edit.
             png = await self.chart(drawing)
             await interaction.edit_original_response(embed=embed, view=view, attachments=[wizard_ui.chart_file(png)])
-
-    async def _resolve(self, session: AsyncSession, interaction: discord.Interaction, value: str) -> int:
-        return await resolve_persona(session, interaction, value)
-
-    async def _choices(
-        self, interaction: discord.Interaction, current: str, *, own_only: bool
-    ) -> list[app_commands.Choice[str]]:
-        return await persona_choices(self.bot.db, interaction, current, own_only=own_only)
-
-    async def visible_autocomplete(
-        self, interaction: discord.Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
-        return await self._choices(interaction, current, own_only=False)
-
-    async def own_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-        return await self._choices(interaction, current, own_only=True)
 
     async def template_autocomplete(
         self, interaction: discord.Interaction, current: str
@@ -347,11 +330,11 @@ class PersonaCog(commands.Cog, name=wizard_ui.HANDLER_COG):
 
     @persona.command(name="show", description="A persona's profile: identity, traits, mood and status.")
     @app_commands.describe(persona="The persona")
-    @app_commands.autocomplete(persona=visible_autocomplete)
+    @app_commands.autocomplete(persona=visible_personas)
     async def show(self, interaction: discord.Interaction, persona: str) -> None:
         actor = actor_of(interaction)
         async with self.bot.db.session() as session:
-            persona_id = await self._resolve(session, interaction, persona)
+            persona_id = await resolve_persona(session, interaction, persona)
             record = await personas.get(session, persona_id, viewer=actor)
             visible = wizard_service.visible_fields(record, actor)
             is_owner = record.owner_id == actor.user_id
@@ -391,7 +374,7 @@ class PersonaCog(commands.Cog, name=wizard_ui.HANDLER_COG):
         kind="What they are to each other (friend, rival, sibling, mentor, ...); 'none' removes it",
         strength="How strong the bond is, 0 to 100 (default 50)",
     )
-    @app_commands.autocomplete(persona=own_autocomplete, other=visible_autocomplete, kind=relation_autocomplete)
+    @app_commands.autocomplete(persona=own_personas, other=visible_personas, kind=relation_autocomplete)
     async def relate(
         self,
         interaction: discord.Interaction,
@@ -402,8 +385,8 @@ class PersonaCog(commands.Cog, name=wizard_ui.HANDLER_COG):
     ) -> None:
         actor = actor_of(interaction)
         async with self.bot.db.transaction() as session:
-            persona_id = await self._resolve(session, interaction, persona)
-            other_id = await self._resolve(session, interaction, other)
+            persona_id = await resolve_persona(session, interaction, persona)
+            other_id = await resolve_persona(session, interaction, other)
             if kind.strip().lower() == "none":
                 name = await relationships.remove_link(session, actor, persona_id, other_id)
                 message = f"No relationship with **{name}** any more."
@@ -416,10 +399,10 @@ class PersonaCog(commands.Cog, name=wizard_ui.HANDLER_COG):
 
     @persona.command(name="edit", description="Change any of your persona's settings.")
     @app_commands.describe(persona="Your persona")
-    @app_commands.autocomplete(persona=own_autocomplete)
+    @app_commands.autocomplete(persona=own_personas)
     async def edit(self, interaction: discord.Interaction, persona: str) -> None:
         async with self.bot.db.transaction() as session:
-            persona_id = await self._resolve(session, interaction, persona)
+            persona_id = await resolve_persona(session, interaction, persona)
             draft = await wizard_service.start_edit(
                 session, actor_of(interaction), persona_id, channel_id=interaction.channel_id
             )
@@ -443,7 +426,7 @@ class PersonaCog(commands.Cog, name=wizard_ui.HANDLER_COG):
             resolved = interaction.guild.get_channel_or_thread(target_id)
             can_manage = bool(resolved is not None and resolved.permissions_for(interaction.user).manage_channels)
         async with self.bot.db.transaction() as session:
-            persona_id = await self._resolve(session, interaction, persona)
+            persona_id = await resolve_persona(session, interaction, persona)
             change = bindings.activate if on else bindings.deactivate
             result = await change(
                 session,
@@ -470,7 +453,7 @@ class PersonaCog(commands.Cog, name=wizard_ui.HANDLER_COG):
 
     @persona.command(name="activate", description="Let a persona speak in a channel.")
     @app_commands.describe(persona="The persona", channel="Where (this channel if not given)")
-    @app_commands.autocomplete(persona=visible_autocomplete)
+    @app_commands.autocomplete(persona=visible_personas)
     async def activate(
         self,
         interaction: discord.Interaction,
@@ -481,7 +464,7 @@ class PersonaCog(commands.Cog, name=wizard_ui.HANDLER_COG):
 
     @persona.command(name="deactivate", description="Stop a persona speaking in a channel.")
     @app_commands.describe(persona="The persona", channel="Where (this channel if not given)")
-    @app_commands.autocomplete(persona=visible_autocomplete)
+    @app_commands.autocomplete(persona=visible_personas)
     async def deactivate(
         self,
         interaction: discord.Interaction,
@@ -492,10 +475,10 @@ class PersonaCog(commands.Cog, name=wizard_ui.HANDLER_COG):
 
     @persona.command(name="clone", description="A new persona with the same settings and traits (no memories).")
     @app_commands.describe(persona="Your persona", name="The new persona's name")
-    @app_commands.autocomplete(persona=own_autocomplete)
+    @app_commands.autocomplete(persona=own_personas)
     async def clone(self, interaction: discord.Interaction, persona: str, name: str) -> None:
         async with self.bot.db.transaction() as session:
-            persona_id = await self._resolve(session, interaction, persona)
+            persona_id = await resolve_persona(session, interaction, persona)
             record = await wizard_service.clone(
                 session, actor_of(interaction), persona_id, name, max_per_user=self.default_limit
             )
@@ -507,10 +490,10 @@ class PersonaCog(commands.Cog, name=wizard_ui.HANDLER_COG):
 
     @persona.command(name="delete", description="Delete a persona and everything that belongs to it (asks first).")
     @app_commands.describe(persona="The persona")
-    @app_commands.autocomplete(persona=own_autocomplete)
+    @app_commands.autocomplete(persona=own_personas)
     async def delete(self, interaction: discord.Interaction, persona: str) -> None:
         async with self.bot.db.session() as session:
-            persona_id = await self._resolve(session, interaction, persona)
+            persona_id = await resolve_persona(session, interaction, persona)
             record, removed = await wizard_service.deletion_preview(session, actor_of(interaction), persona_id)
         embed, view = persona_ui.delete_confirmation(record, removed)
         await interaction.response.send_message(embed=embed, view=view, ephemeral=True)
@@ -538,7 +521,7 @@ class PersonaCog(commands.Cog, name=wizard_ui.HANDLER_COG):
 
     @persona.command(name="export", description="Download your persona: native JSON or a Character Card.")
     @app_commands.describe(persona="Your persona", format="File format (native keeps everything)")
-    @app_commands.autocomplete(persona=own_autocomplete)
+    @app_commands.autocomplete(persona=own_personas)
     @app_commands.choices(
         format=[
             app_commands.Choice(name="Persona Hub (JSON, everything)", value="native"),
@@ -553,7 +536,7 @@ class PersonaCog(commands.Cog, name=wizard_ui.HANDLER_COG):
         await interaction.response.defer(ephemeral=True, thinking=True)
         actor = actor_of(interaction)
         async with self.bot.db.session() as session:
-            persona_id = await self._resolve(session, interaction, persona)
+            persona_id = await resolve_persona(session, interaction, persona)
             record = await personas.get(session, persona_id, viewer=actor)
             if format == "native":
                 document = await portability.export_native(session, actor, persona_id, now=utcnow())
@@ -603,7 +586,7 @@ class PersonaCog(commands.Cog, name=wizard_ui.HANDLER_COG):
         allow_messages="Whether it accepts messages from others",
         allow_collaboration="Whether it is open to collaborations",
     )
-    @app_commands.autocomplete(persona=own_autocomplete)
+    @app_commands.autocomplete(persona=own_personas)
     async def publish(
         self,
         interaction: discord.Interaction,
@@ -621,7 +604,7 @@ class PersonaCog(commands.Cog, name=wizard_ui.HANDLER_COG):
             allow_collaboration=allow_collaboration,
         )
         async with self.bot.db.session() as session:
-            persona_id = await self._resolve(session, interaction, persona)
+            persona_id = await resolve_persona(session, interaction, persona)
             preview = await profiles.preview_publish(session, actor, persona_id, settings)
 
         async def confirm(click: discord.Interaction) -> None:
@@ -644,10 +627,10 @@ class PersonaCog(commands.Cog, name=wizard_ui.HANDLER_COG):
 
     @persona.command(name="unpublish", description="Hide your persona's public profile (withdraws your consent).")
     @app_commands.describe(persona="Your persona")
-    @app_commands.autocomplete(persona=own_autocomplete)
+    @app_commands.autocomplete(persona=own_personas)
     async def unpublish(self, interaction: discord.Interaction, persona: str) -> None:
         async with self.bot.db.transaction() as session:
-            persona_id = await self._resolve(session, interaction, persona)
+            persona_id = await resolve_persona(session, interaction, persona)
             result = await profiles.unpublish(session, actor_of(interaction), persona_id, now=utcnow())
         await interaction.response.send_message(profile_ui.unpublished_text(result), ephemeral=True)
 

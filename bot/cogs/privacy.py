@@ -23,7 +23,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import send_ephemeral
-from bot.cogs._options import actor_of, persona_choices, resolve_persona
+from bot.cogs._options import actor_of, resolve_persona, visible_personas
 from bot.core.errors import DomainError
 from bot.db.types import utcnow
 from bot.services import consent, personas, privacy
@@ -69,18 +69,13 @@ class PrivacyCog(commands.Cog, name=memory_ui.PRIVACY_HANDLER_COG):
         key = self.bot.settings.memory_encryption_key
         return key.get_secret_value() if key is not None else None
 
-    async def visible_autocomplete(
-        self, interaction: discord.Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
-        return await persona_choices(self.bot.db, interaction, current, own_only=False)
-
     # ------------------------------------------------------------------------------------------------ consent
 
     @privacy.command(name="consent", description="Give or refuse consent to be remembered, and see what applies.")
     @app_commands.describe(
         persona="One persona (leave out for every persona here)", choice="Give or refuse (leave out to just look)"
     )
-    @app_commands.autocomplete(persona=visible_autocomplete)
+    @app_commands.autocomplete(persona=visible_personas)
     @app_commands.choices(
         choice=[
             app_commands.Choice(name="Give: personas may remember what I say", value="give"),

@@ -34,7 +34,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import send_ephemeral
-from bot.cogs._options import actor_of, clip, persona_choices, resolve_persona
+from bot.cogs._options import actor_of, clip, own_personas, resolve_persona
 from bot.core.errors import DomainError
 from bot.db.types import utcnow
 from bot.services import outbox, persona_messages, portability, retirement, webhooks
@@ -367,9 +367,6 @@ class RetirementCog(commands.Cog, name="Retirement"):
         async with self.bot.db.transaction() as session:
             await outbox.mark_sent(session, [item.id], worker=self.worker, now=utcnow())
 
-    async def own_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-        return await persona_choices(self.bot.db, interaction, current, own_only=True)
-
     async def retired_autocomplete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
@@ -393,7 +390,7 @@ class RetirementCog(commands.Cog, name="Retirement"):
         inactivity_days="Or retire after this many days without activity",
         channel="Where the farewell ceremony is held (default: the server's ceremony channel, or here)",
     )
-    @app_commands.autocomplete(persona=own_autocomplete)
+    @app_commands.autocomplete(persona=own_personas)
     async def plan(
         self,
         interaction: discord.Interaction,
@@ -462,7 +459,7 @@ class RetirementCog(commands.Cog, name="Retirement"):
 
     @retire.command(name="show", description="Your persona's retirement plan.")
     @app_commands.describe(persona="Your persona")
-    @app_commands.autocomplete(persona=own_autocomplete)
+    @app_commands.autocomplete(persona=own_personas)
     async def show(self, interaction: discord.Interaction, persona: str) -> None:
         async with self.bot.db.session() as session:
             persona_id = await resolve_persona(session, interaction, persona)
@@ -471,7 +468,7 @@ class RetirementCog(commands.Cog, name="Retirement"):
 
     @retire.command(name="cancel", description="Cancel your persona's planned retirement.")
     @app_commands.describe(persona="Your persona")
-    @app_commands.autocomplete(persona=own_autocomplete)
+    @app_commands.autocomplete(persona=own_personas)
     async def cancel(self, interaction: discord.Interaction, persona: str) -> None:
         async with self.bot.db.transaction() as session:
             persona_id = await resolve_persona(session, interaction, persona)
@@ -487,7 +484,7 @@ class RetirementCog(commands.Cog, name="Retirement"):
 
     @retire.command(name="now", description="Retire your persona now, by its plan (asks first).")
     @app_commands.describe(persona="Your persona")
-    @app_commands.autocomplete(persona=own_autocomplete)
+    @app_commands.autocomplete(persona=own_personas)
     async def now(self, interaction: discord.Interaction, persona: str) -> None:
         actor = actor_of(interaction)
         async with self.bot.db.session() as session:

@@ -17,7 +17,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.cogs._options import CHOICES_MAX, actor_of, clip, persona_choices, resolve_persona
+from bot.cogs._options import CHOICES_MAX, actor_of, clip, own_personas, resolve_persona, visible_personas
 from bot.core.errors import DomainError
 from bot.db.types import utcnow
 from bot.services import endorsements, profiles, subscriptions
@@ -57,14 +57,6 @@ class SocialCog(commands.Cog):
         self.bot = bot
 
     # ------------------------------------------------------------------------------------------------ options
-
-    async def visible_autocomplete(
-        self, interaction: discord.Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
-        return await persona_choices(self.bot.db, interaction, current, own_only=False)
-
-    async def own_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-        return await persona_choices(self.bot.db, interaction, current, own_only=True)
 
     async def tier_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         value = getattr(interaction.namespace, "persona", None)
@@ -106,7 +98,7 @@ class SocialCog(commands.Cog):
 
     @app_commands.command(name="profile", description="A persona's public profile: stats, achievements, timeline.")
     @app_commands.describe(persona="The persona")
-    @app_commands.autocomplete(persona=visible_autocomplete)
+    @app_commands.autocomplete(persona=visible_personas)
     async def profile(self, interaction: discord.Interaction, persona: str) -> None:
         async with self.bot.db.session() as session:
             persona_id = await resolve_persona(session, interaction, persona)
@@ -115,7 +107,7 @@ class SocialCog(commands.Cog):
 
     @app_commands.command(name="endorse", description="Endorse a public persona (once; say why if you like).")
     @app_commands.describe(persona="The persona", text="A few words (optional)", remove="Withdraw your endorsement")
-    @app_commands.autocomplete(persona=visible_autocomplete)
+    @app_commands.autocomplete(persona=visible_personas)
     async def endorse(
         self,
         interaction: discord.Interaction,
@@ -136,7 +128,7 @@ class SocialCog(commands.Cog):
 
     @app_commands.command(name="subscribe", description="Subscribe to a persona's tier.")
     @app_commands.describe(persona="The persona", tier="The tier")
-    @app_commands.autocomplete(persona=visible_autocomplete, tier=tier_autocomplete)
+    @app_commands.autocomplete(persona=visible_personas, tier=tier_autocomplete)
     async def subscribe(self, interaction: discord.Interaction, persona: str, tier: str) -> None:
         actor = actor_of(interaction)
         async with self.bot.db.transaction() as session:
@@ -160,7 +152,7 @@ class SocialCog(commands.Cog):
 
     @tiers.command(name="list", description="A persona's subscription tiers.")
     @app_commands.describe(persona="The persona")
-    @app_commands.autocomplete(persona=visible_autocomplete)
+    @app_commands.autocomplete(persona=visible_personas)
     async def tiers_list(self, interaction: discord.Interaction, persona: str) -> None:
         async with self.bot.db.session() as session:
             persona_id = await resolve_persona(session, interaction, persona)
@@ -180,7 +172,7 @@ class SocialCog(commands.Cog):
         subscriber_posts="Subscribers see subscriber-only timeline posts",
         sku="A Discord subscription SKU of this app (paid tier); none: a free tier",
     )
-    @app_commands.autocomplete(persona=own_autocomplete, sku=sku_autocomplete)
+    @app_commands.autocomplete(persona=own_personas, sku=sku_autocomplete)
     async def tiers_add(
         self,
         interaction: discord.Interaction,
@@ -229,7 +221,7 @@ class SocialCog(commands.Cog):
 
     @tiers.command(name="remove", description="Remove one of your persona's tiers (when no one holds it).")
     @app_commands.describe(persona="Your persona", tier="The tier")
-    @app_commands.autocomplete(persona=own_autocomplete, tier=tier_autocomplete)
+    @app_commands.autocomplete(persona=own_personas, tier=tier_autocomplete)
     async def tiers_remove(self, interaction: discord.Interaction, persona: str, tier: str) -> None:
         async with self.bot.db.transaction() as session:
             persona_id = await resolve_persona(session, interaction, persona)
@@ -241,7 +233,7 @@ class SocialCog(commands.Cog):
 
     @tiers.command(name="grant", description="Grant a free tier to someone (owner or Manage Server).")
     @app_commands.describe(persona="The persona", tier="A free tier", user="Who receives it")
-    @app_commands.autocomplete(persona=visible_autocomplete, tier=tier_autocomplete)
+    @app_commands.autocomplete(persona=visible_personas, tier=tier_autocomplete)
     async def tiers_grant(
         self, interaction: discord.Interaction, persona: str, tier: str, user: discord.Member | discord.User
     ) -> None:
@@ -255,7 +247,7 @@ class SocialCog(commands.Cog):
 
     @tiers.command(name="revoke", description="End a free subscription (the holder, owner or Manage Server).")
     @app_commands.describe(persona="The persona", tier="A free tier", user="Whose (yourself if not given)")
-    @app_commands.autocomplete(persona=visible_autocomplete, tier=tier_autocomplete)
+    @app_commands.autocomplete(persona=visible_personas, tier=tier_autocomplete)
     async def tiers_revoke(
         self,
         interaction: discord.Interaction,
