@@ -86,6 +86,7 @@ class PersonaHubBot(commands.AutoShardedBot):
         self.leadership = SchedulerLeadership(self.db)
         if self.settings.auto_migrate:
             await migrate.upgrade(self.db.engine)
+        await self.db.changes.start()
         await self._start_scheduler()
         for module in cog_modules():
             await self.load_extension(module)

@@ -1,7 +1,8 @@
 """Chat: the ``on_message`` listener that lets active personas answer, and reactions on their messages moving
 affinity and firing emoji behaviours.
 
-Per message in a channel (or thread) with an active persona (:func:`bot.services.conversation.active_personas`):
+Per message in a channel (or thread) with an active persona (:func:`bot.services.conversation.cast`, kept in
+:attr:`ConversationCog.casts` until a binding, persona or behaviour changes anywhere: ``bot/db/changes.py``):
 
 1. The message joins the channel's recent history, kept here (:data:`HISTORY_LINES`; seeded once per channel
    from ``channel.history`` after a start). Persona messages are recognised by our channel webhook and the
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 HISTORY_LINES = 30
+CAST_CACHE_SIZE = 20_000  # channels (with personas or without) whose cast is kept
 TYPING_EVERY = 8.0  # Discord shows typing for 10 seconds after each request
 ERROR_NOTE_EVERY = timedelta(hours=1)
 TEXT_MESSAGE_TYPES = (discord.MessageType.default, discord.MessageType.reply)
@@ -111,6 +113,8 @@ class ConversationCog(commands.Cog):
         self.busy: set[tuple[int, int]] = set()
         self.error_notes: dict[tuple[int, str], datetime] = {}
         self.replies = 0  # replies sent since load (a figure for tests and benchmarks)
+        # Who speaks where, by (channel, thread parent): dropped when a binding, persona or behaviour changes.
+        self.casts = bot.db.changes.cache(conversation.CAST_TABLES, size=CAST_CACHE_SIZE)
 
     # ------------------------------------------------------------------------------------------------ who wrote
 
@@ -157,12 +161,13 @@ class ConversationCog(commands.Cog):
         if message.type not in TEXT_MESSAGE_TYPES:
             return
         parent_id = channel.parent_id if isinstance(channel, discord.Thread) else None
-        async with self.bot.db.session() as session:
-            speakers = await conversation.active_personas(session, channel.id, parent_id)
-            if not speakers:
-                return
-            ours = self.speaker.known_webhook_ids()
-            if message.webhook_id is not None and message.webhook_id not in ours:
+        cast = await self.casts.get((channel.id, parent_id), lambda: self._read_cast(channel.id, parent_id))
+        if not cast.speakers:
+            return
+        speakers = list(cast.speakers)
+        ours = self.speaker.known_webhook_ids()
+        if message.webhook_id is not None and message.webhook_id not in ours:
+            async with self.bot.db.session() as session:
                 ours |= await webhooks.webhook_ids(session, [parent_id or channel.id])
         persona_author = self._persona_of(message, ours, speakers)
         if channel.id not in self.lines:
@@ -179,13 +184,17 @@ class ConversationCog(commands.Cog):
             return
         if persona_author is not None and all(s.persona_id == persona_author for s in speakers):
             return  # a persona alone in its channel: nobody to answer its own message
-        await self._answer(message, channel, speakers, history, persona_author)
+        await self._answer(message, channel, cast, history, persona_author)
+
+    async def _read_cast(self, channel_id: int, parent_id: int | None) -> conversation.Cast:
+        async with self.bot.db.session() as session:
+            return await conversation.cast(session, channel_id, parent_id)
 
     async def _answer(
         self,
         message: discord.Message,
         channel: Channel,
-        speakers: list[Speaker],
+        cast: conversation.Cast,
         history: list[ChannelLine],
         persona_author: int | None,
     ) -> None:
@@ -213,7 +222,7 @@ class ConversationCog(commands.Cog):
             plan = await conversation.plan(
                 session,
                 incoming,
-                speakers,
+                cast.speakers,
                 history=history,
                 exchange_depth=self.depth.get(channel.id, 0),
                 random_value=self.chance(),
@@ -223,6 +232,7 @@ class ConversationCog(commands.Cog):
                 tools=self.tools,
                 encryption_key=self._key(),
                 supports_tools=self.bot.llm.supports_tools,
+                behaviors_by_persona=cast.behaviors,
             )
         for effect in plan.effects:
             for problem in effect.problems:

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 from bot.config import sqlite_path
-from bot.db import sqlite_inline
+from bot.db import changes, sqlite_inline
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +53,11 @@ def make_engine(database_url: str, *, echo: bool = False, pool_size: int = 10) -
             pool_reset_on_return=None,
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        changes.watch(engine)
         return engine
     engine = create_async_engine(database_url, echo=echo, pool_size=pool_size, max_overflow=pool_size)
     event.listen(engine.sync_engine.pool, "checkout", _refuse_closed_connection)
+    changes.watch(engine)
     return engine
 
 
@@ -78,6 +80,8 @@ class Database:
         self.kind = "sqlite" if database_url.startswith("sqlite") else "postgresql"
         self.engine = make_engine(database_url, echo=echo)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, class_=AsyncSession)
+        # What in-process caches need to hear of changed rows (bot/db/changes.py); started by the bot.
+        self.changes = changes.ChangeFeed(self.engine)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -101,6 +105,7 @@ class Database:
             raise DatabaseUnavailable(f"Cannot reach the database at {where}: {_first_line(error)}") from error
 
     async def dispose(self) -> None:
+        await self.changes.stop()
         await self.engine.dispose()
 
 

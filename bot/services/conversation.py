@@ -2,8 +2,9 @@
 
 The cog calls, with no session held across Discord or the model (SQLite runs inline, one connection per process):
 
-1. :func:`active_personas` (a read): the personas that speak where the message was written. Nothing else happens
-   in a channel without one.
+1. :func:`cast` (a read): the personas that speak where the message was written (:func:`active_personas`, with
+   what the prompt needs of each) and their custom behaviours. Nothing else happens in a channel without one. The
+   cog keeps copies, dropped whenever a table in :data:`CAST_TABLES` changes (``bot/db/changes.py``).
 2. :func:`plan` (transaction 1): for each persona, :func:`bot.core.conversation.should_reply`, then
    :func:`~bot.core.conversation.choose_turns`; for each persona that speaks, the prompt context (identity, traits,
    mood and active emotions, behaviour settings, relationships with the people and personas present, memories
@@ -93,6 +94,21 @@ class Speaker:
     name: str
     avatar_url: str | None
     behavior: BehaviorSettings
+    profile: PersonaProfile | None = None  # who it is, for the prompt (read with it; None: the plan reads it)
+    plugins: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Cast:
+    """Who speaks in a channel and the custom behaviours each follows: what every message there needs first, and
+    rarely changes, so the cog keeps a copy (:data:`CAST_TABLES`)."""
+
+    speakers: tuple[Speaker, ...] = ()
+    behaviors: Mapping[int, Sequence[behavior_rules.Behavior]] = field(default_factory=dict)
+
+
+# The tables a Cast is read from: a change to any of them drops the cog's copies (bot/db/changes.py).
+CAST_TABLES = ("channel_bindings", "personas", "custom_behaviors")
 
 
 @dataclass(frozen=True)
@@ -185,32 +201,35 @@ async def active_personas(session: AsyncSession, channel_id: int, parent_id: int
     if parent_id is not None:
         where = or_(where, binding.channel_id == parent_id)
     query = (
-        select(
-            _P.id,
-            _P.owner_id,
-            _P.name,
-            _P.avatar_url,
-            _P.behavior_settings,
-            _P.status,
-            _P.is_active,
-            binding.channel_id,
-        )
+        select(_P, binding.channel_id)
         .join(binding, binding.persona_id == _P.id)
-        .where(where)
+        .where(where, _P.is_active.is_(True), _P.status == "active")  # type: ignore[attr-defined]
         .order_by(binding.id)
     )
     out: dict[int, Speaker] = {}
-    for pid, owner, name, avatar, settings, status, is_active, bound_to in (await session.execute(query)).all():
-        if not is_active or status != "active" or pid in out:
+    for row, bound_to in (await session.execute(query)).all():
+        pid = row.id
+        if pid in out:
             continue
         try:
-            behavior = BehaviorSettings.from_dict(settings)
+            behavior = BehaviorSettings.from_dict(row.behavior_settings)
         except DomainError:
             behavior = BehaviorSettings()
         if bound_to != channel_id and not behavior.reply_in_threads:
             continue
-        out[pid] = Speaker(pid, owner, name, avatar, behavior)
+        out[pid] = Speaker(
+            pid, row.owner_id, row.name, row.avatar_url, behavior, _profile(row, behavior), tuple(row.plugins or ())
+        )
     return list(out.values())
+
+
+async def cast(session: AsyncSession, channel_id: int, parent_id: int | None = None) -> Cast:
+    """:func:`active_personas` with their enabled behaviours (none read when nobody speaks here)."""
+    speakers = await active_personas(session, channel_id, parent_id)
+    if not speakers:
+        return Cast()
+    rules = await behaviors.enabled_for(session, [s.persona_id for s in speakers])
+    return Cast(tuple(speakers), {pid: tuple(found) for pid, found in rules.items()})
 
 
 async def last_replies(session: AsyncSession, channel_id: int, persona_ids: Sequence[int]) -> dict[int, datetime]:
@@ -336,13 +355,15 @@ async def plan(
     tools: ToolRegistry | None = None,
     encryption_key: str | None = None,
     supports_tools: bool = True,
+    behaviors_by_persona: Mapping[int, Sequence[behavior_rules.Behavior]] | None = None,
 ) -> Plan:
     """Decide who answers ``incoming`` and build each reply's request (module docstring, step 2).
 
     ``history`` is the channel before the message (oldest first); ``exchange_depth`` the persona messages in a row
     that led to it; ``random_value`` a draw from [0, 1) for chattiness; ``recent_replies`` when the cog last started
     a reply per persona (newer than the stored messages while a reply is on its way); ``busy`` personas already
-    replying here (they skip this message)."""
+    replying here (they skip this message). ``behaviors_by_persona`` are the speakers' enabled behaviours when the
+    caller has them (a :class:`Cast`); otherwise they are read, as are profiles the speakers do not carry."""
     if not speakers:
         return Plan()
     registry = tools or default_registry()
@@ -392,21 +413,24 @@ async def plan(
             decisions[pid] = "another persona's turn"
 
     # Behaviours of every persona here: reactions and emotional triggers apply even when it does not speak.
-    rules_by_persona = await behaviors.enabled_for(session, ids)
+    rules_by_persona = behaviors_by_persona
+    if rules_by_persona is None:
+        rules_by_persona = await behaviors.enabled_for(session, ids)
     by_id = {s.persona_id: s for s in speakers}
-    rows = {
-        row.id: row
-        for row in (await session.execute(select(_P).where(_P.id.in_(ids)))).scalars()  # type: ignore[attr-defined]
-    }
+    profiles = {s.persona_id: (s.profile, s.plugins) for s in speakers if s.profile is not None}
+    unread = [pid for pid in ids if pid not in profiles]
+    if unread:
+        for row in (await session.execute(select(_P).where(_P.id.in_(unread)))).scalars():  # type: ignore[attr-defined]
+            profiles[row.id] = (_profile(row, by_id[row.id].behavior), tuple(row.plugins or ()))
     jobs: list[ReplyJob] = []
     effects: list[BehaviorSideEffects] = []
     human_ids = _human_ids(incoming, history)
     for pid in ids:
         speaker = by_id[pid]
-        row = rows.get(pid)
-        if row is None:
-            continue
-        rules = rules_by_persona.get(pid, [])
+        if pid not in profiles:
+            continue  # deleted since the cog looked
+        profile, plugins = profiles[pid]
+        rules = rules_by_persona.get(pid, ())
         speaking = pid in chosen
         if not speaking and not any(
             isinstance(r.action, behavior_rules.ReactionAction | behavior_rules.EmotionAction) for r in rules
@@ -443,7 +467,8 @@ async def plan(
             await _job(
                 session,
                 speaker,
-                row,
+                profile,
+                plugins,
                 incoming,
                 history,
                 state=state,
@@ -466,7 +491,8 @@ async def plan(
 async def _job(
     session: AsyncSession,
     speaker: Speaker,
-    row: models.Persona,
+    profile: PersonaProfile,
+    plugins: Sequence[str],
     incoming: Incoming,
     history: Sequence[ChannelLine],
     *,
@@ -492,12 +518,12 @@ async def _job(
         )
     notes = [MemoryNote(r.memory.content, r.memory.created_at, r.memory.pinned) for r in found if r.memory.readable]
     try:
-        offered = registry.for_plugins(list(row.plugins or []))
+        offered = registry.for_plugins(list(plugins))
     except DomainError:
         offered = ToolRegistry()
     tool_names = offered.names() if supports_tools else ()
     context = PromptContext(
-        persona=_profile(row, speaker.behavior),
+        persona=profile,
         now=now,
         author=incoming.author_name,
         message=incoming.content,

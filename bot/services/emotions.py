@@ -240,7 +240,8 @@ async def _load_states(
 ) -> dict[int, _Loaded]:
     """Traits, state, active emotions and learned responses of existing personas, four queries for all of them.
 
-    ``for_update`` locks the state rows (PostgreSQL; SQLite has one writer anyway), in persona order."""
+    ``for_update`` locks the state rows (PostgreSQL; SQLite has one writer anyway), in persona order. A read
+    (``for_update`` false) is for showing the state, which learned responses do not change: they are not read."""
     ids = sorted(set(persona_ids))
     if not ids:
         return {}
@@ -280,8 +281,9 @@ async def _load_states(
             )
         )
     learned: dict[int, dict[str, core.Learned]] = {}
-    for row in (await session.execute(select(_L).where(_L.persona_id.in_(found)))).scalars():
-        learned.setdefault(row.persona_id, {})[row.trigger] = core.Learned(row.scale, row.override_emotion)
+    if for_update:  # only applying a trigger uses them
+        for row in (await session.execute(select(_L).where(_L.persona_id.in_(found)))).scalars():
+            learned.setdefault(row.persona_id, {})[row.trigger] = core.Learned(row.scale, row.override_emotion)
     out: dict[int, _Loaded] = {}
     for persona_id in found:
         row = states.get(persona_id)

@@ -24,7 +24,7 @@ from bot.db import models
 from bot.db.engine import Database
 from bot.db.types import utcnow
 from bot.sandbox import Sandbox
-from bot.services import personas, retirement
+from bot.services import bindings, personas, retirement
 from bot.services.personas import Actor, PersonaInput
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.slow]
@@ -170,6 +170,29 @@ async def test_two_processes_split_by_shard_share_state_and_hand_over_the_schedu
     shown = await (await sandbox.slash("persona show", in_channel=second_channel, persona=str(ada))).message(timeout=30)
     assert shown.embeds[0]["title"] == "Ada"
 
+    # B keeps a copy of who speaks in its channel; a change made elsewhere (here: this process) reaches it by
+    # LISTEN/NOTIFY. Scout answering proves B read the channel's cast; Echo, bound afterwards, answers too; renamed,
+    # it answers under its new name.
+    owner = Actor(sandbox.alice.id, second.id)
+    chatty = {"cooldown_seconds": 0, "chattiness": 0}
+    async with database.transaction() as session:
+        scout = (await personas.create(session, owner, PersonaInput(name="Scout", behavior=chatty))).id
+        await bindings.activate(session, owner, scout, second_channel.id, channel_guild_id=second.id)
+    await sandbox.send(second_channel, "Scout, are you there?")
+    await wait_until(lambda: _answers(sandbox, second_channel, "Scout"), 30, "Scout's answer through B")
+    async with database.transaction() as session:
+        echo = (await personas.create(session, owner, PersonaInput(name="Echo", behavior=chatty))).id
+        await bindings.activate(session, owner, echo, second_channel.id, channel_guild_id=second.id)
+    await sandbox.send(second_channel, "Echo, are you there?")
+    await wait_until(lambda: _answers(sandbox, second_channel, "Echo"), 30, "Echo's answer: B heard of the binding")
+    async with database.transaction() as session:
+        await personas.update(session, owner, echo, PersonaInput(name="Echo Two"))
+    await sandbox.send(second_channel, "Echo Two, and now?")
+    await wait_until(lambda: _answers(sandbox, second_channel, "Echo Two"), 30, "an answer under the new name")
+    async with database.transaction() as session:
+        for persona_id in (scout, echo):
+            await personas.delete_persona(session, owner, persona_id)
+
     # A ceremony in B's guild, scheduled while A holds the scheduler ...
     owner = Actor(sandbox.alice.id, second.id)
     async with database.transaction() as session:
@@ -247,6 +270,10 @@ async def test_two_processes_split_by_shard_share_state_and_hand_over_the_schedu
     assert len(handed) == 1 and handed[0].status == "sent" and f":{a2.pid}:" in handed[0].claimed_by
     await asyncio.sleep(2)
     assert len(goodbyes()) == 1
+
+
+def _answers(sandbox: Sandbox, channel: Any, author: str) -> list[Any]:
+    return [m for m in sandbox.history(channel) if m.author == author]
 
 
 def sessions_of_shard(sandbox: Sandbox, shard: int) -> int:

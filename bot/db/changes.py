@@ -1,0 +1,311 @@
+"""Which rows changed, told to the in-process caches that hold copies of them.
+
+A few reads happen on every message in every channel (which personas speak here, with what behaviours). Their
+rows change rarely (a command binds a persona, an owner edits one), so the conversation keeps copies. A copy must
+never outlive a change, wherever the change was made:
+
+- **In this process**, every statement that writes a watched table is seen as it runs (an engine event on the
+  statement's text), and the caches are cleared at once.
+- **In another process** (the bot split across processes on one PostgreSQL database, or a command-line tool),
+  PostgreSQL tells us: migration 0008 puts statement-level triggers on the watched tables that ``NOTIFY
+  persona_hub_changes`` with the table's name, and each process ``LISTEN``s on one dedicated connection. A
+  notification is sent at commit, so a cache cleared by it can only be refilled with the committed rows.
+
+A cache is used only while changes are sure to be heard: always on SQLite (one process per database file, as the
+README says), and on PostgreSQL only while the listening connection is up and the triggers exist. While it is down
+every read goes to the database, and whatever the caches held is dropped when it comes back (notifications may
+have been missed). A read that raced a change is not stored: each cache has a generation, bumped on every
+change, and a value is kept only when the generation did not move while it was being read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import weakref
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from sqlalchemy import event, text
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "persona_hub_changes"
+
+# The trait columns a persona's profile is built from (bot/core/traits.py names them; the database spells them so).
+_TRAIT_COLUMNS = (
+    "openness conscientiousness extraversion agreeableness neuroticism creativity curiosity empathy humor "
+    "assertiveness adaptability technical_focus social_orientation task_orientation"
+).split()
+
+# Table -> the columns whose change matters to a cache (None: any change to the table). A persona's counters
+# (interactions, followers) and timestamps change all the time and are read fresh where they are shown.
+WATCHED: Mapping[str, frozenset[str] | None] = {
+    "channel_bindings": None,
+    "custom_behaviors": None,
+    "personas": frozenset(
+        [
+            "id",
+            "guild_id",
+            "owner_id",
+            "name",
+            "description",
+            "avatar_url",
+            "status",
+            "is_active",
+            "custom_traits",
+            "behavior_settings",
+            "privacy_settings",
+            "plugins",
+            *_TRAIT_COLUMNS,
+        ]
+    ),
+}
+
+HEALTH_CHECK_SECONDS = 30.0  # how often the listening connection is asked whether it is still there
+HEALTH_CHECK_TIMEOUT = 5.0
+RECONNECT_SECONDS = (0.5, 1.0, 2.0, 5.0, 10.0)  # back-off while PostgreSQL cannot be reached
+
+_WRITE = re.compile(
+    r"^\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM|TRUNCATE(?:\s+TABLE)?|REPLACE\s+INTO)\s+"
+    r"(?:ONLY\s+)?\"?(?:\w+\"?\.\"?)?(\w+)\"?",
+    re.IGNORECASE,
+)
+_SET = re.compile(r"\bSET\s+(.*?)(?:\bWHERE\b|\bFROM\b|\bRETURNING\b|$)", re.IGNORECASE | re.DOTALL)
+_ASSIGNED = re.compile(r"(?:^|,)\s*\"?(\w+)\"?\s*=")
+
+
+def written_tables(statement: str) -> set[str]:
+    """The watched tables that ``statement`` may change (an UPDATE of a persona counts only when it sets a
+    column in :data:`WATCHED`)."""
+    match = _WRITE.match(statement)
+    if match is None:
+        return set()
+    if match.group(0).lstrip()[:8].upper() == "TRUNCATE":  # TRUNCATE a, b, c: every table named
+        return {name for name in re.findall(r"\w+", statement.lower()) if name in WATCHED}
+    table = match.group(1).lower()
+    if table not in WATCHED:
+        return set()
+    columns = WATCHED[table]
+    if columns is None or not statement.lstrip()[:6].upper() == "UPDATE":
+        return {table}
+    assignments = _SET.search(statement)
+    if assignments is None:
+        return {table}  # a form we do not parse: assume it matters
+    assigned = {name.lower() for name in _ASSIGNED.findall(assignments.group(1))}
+    return {table} if not assigned or assigned & columns else set()
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class ChangeCache(Generic[K, V]):
+    """A bounded copy of reads that depend on ``tables``, dropped whenever one of them changes (module docstring)."""
+
+    def __init__(self, feed: ChangeFeed, tables: Iterable[str], *, size: int) -> None:
+        unknown = set(tables) - set(WATCHED)
+        if unknown:
+            raise ValueError(f"not watched for changes: {sorted(unknown)}")
+        self.feed = feed
+        self.tables = frozenset(tables)
+        self.size = size
+        self.generation = 0
+        self.hits = 0
+        self.misses = 0
+        self._items: OrderedDict[K, V] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    async def get(self, key: K, load: Callable[[], Awaitable[V]]) -> V:
+        """The copy for ``key``, or what ``load()`` reads (kept when nothing changed while it read)."""
+        if self.feed.live and key in self._items:
+            self._items.move_to_end(key)
+            self.hits += 1
+            return self._items[key]
+        self.misses += 1
+        generation = self.generation
+        value = await load()
+        if self.feed.live and generation == self.generation:
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        self.generation += 1
+        self._items.clear()
+
+
+class ChangeFeed:
+    """The changes to watched tables of one database, for this process's caches (module docstring)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.kind = engine.dialect.name
+        self.key = engine.url.render_as_string(hide_password=True)
+        self._caches: weakref.WeakSet[ChangeCache[Any, Any]] = weakref.WeakSet()
+        self._listening = False
+        self._connection: AsyncConnection | None = None
+        self._watch: asyncio.Task[None] | None = None
+        self._closed = False
+        self.notifications = 0  # heard from PostgreSQL since start
+        self.backend_pid: int | None = None  # the listening connection's server process (PostgreSQL)
+        _FEEDS.add(self)
+        _watch_engine(engine)
+
+    @property
+    def live(self) -> bool:
+        """Whether every change is sure to reach the caches now."""
+        return self.kind == "sqlite" or self._listening
+
+    def cache(self, tables: Iterable[str], *, size: int = 10_000) -> ChangeCache[Any, Any]:
+        made: ChangeCache[Any, Any] = ChangeCache(self, tables, size=size)
+        self._caches.add(made)
+        return made
+
+    def changed(self, tables: Iterable[str]) -> None:
+        """Drop every copy that depends on one of ``tables``."""
+        touched = set(tables)
+        for cache in list(self._caches):
+            if cache.tables & touched:
+                cache.clear()
+
+    def _clear_all(self) -> None:
+        for cache in list(self._caches):
+            cache.clear()
+
+    # ------------------------------------------------------------------------------------------------ PostgreSQL
+
+    async def start(self) -> None:
+        """Listen for other processes' changes (PostgreSQL; nothing to do on SQLite). Returns once listening, or
+        once the first attempt failed (it keeps trying in the background, and caches read through meanwhile)."""
+        if self.kind != "postgresql" or self._watch is not None:
+            return
+        first = asyncio.get_running_loop().create_future()
+        self._watch = asyncio.create_task(self._keep_listening(first), name="change-feed")
+        await first
+
+    async def stop(self) -> None:
+        self._closed = True
+        if self._watch is not None:
+            self._watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch
+            self._watch = None
+        await self._drop_connection()
+        _FEEDS.discard(self)
+
+    async def _keep_listening(self, first: asyncio.Future[None]) -> None:
+        attempt = 0
+        while not self._closed:
+            try:
+                await self._listen()
+                attempt = 0
+                if not first.done():
+                    first.set_result(None)
+                await self._watch_connection()
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # the database is down or the triggers are missing: read through
+                log.warning("change notifications unavailable (%s); caches read through until they return", error)
+            finally:
+                self._set_listening(False)
+                await self._drop_connection()
+                if not first.done():
+                    first.set_result(None)
+            if self._closed:
+                return
+            await asyncio.sleep(RECONNECT_SECONDS[min(attempt, len(RECONNECT_SECONDS) - 1)])
+            attempt += 1
+
+    async def _listen(self) -> None:
+        connection = await self.engine.connect()
+        self._connection = connection
+        present = (
+            await connection.execute(text("SELECT count(*) FROM pg_proc WHERE proname = 'persona_hub_notify_change'"))
+        ).scalar_one()
+        await connection.commit()
+        if not present:
+            raise RuntimeError("the database has no change triggers yet (run `python -m bot db upgrade`)")
+        raw = await connection.get_raw_connection()
+        driver = raw.driver_connection
+        lost = asyncio.get_running_loop().create_future()
+        self._lost = lost
+
+        def heard(_connection: Any, _pid: int, _channel: str, payload: str) -> None:
+            self.notifications += 1
+            self.changed([payload] if payload in WATCHED else WATCHED)
+
+        def terminated(_connection: Any) -> None:
+            if not lost.done():
+                lost.set_result(None)
+
+        await driver.add_listener(CHANNEL, heard)
+        driver.add_termination_listener(terminated)
+        self.backend_pid = driver.get_server_pid()
+        self._set_listening(True)
+
+    async def _watch_connection(self) -> None:
+        """Return when the listening connection is gone: closed by the server, or silent to a health check."""
+        assert self._connection is not None
+        while True:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._lost), HEALTH_CHECK_SECONDS)
+                return
+            except TimeoutError:
+                pass
+            await asyncio.wait_for(self._connection.exec_driver_sql("SELECT 1"), HEALTH_CHECK_TIMEOUT)
+            await self._connection.commit()
+
+    def _set_listening(self, value: bool) -> None:
+        if value != self._listening:
+            self._listening = value
+            # Whatever was cached before (or while) notifications could be missed is not trusted.
+            self._clear_all()
+            log.info("change notifications %s", "on: caches in use" if value else "off: caches read through")
+
+    async def _drop_connection(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                await connection.invalidate()
+            with contextlib.suppress(Exception):
+                await connection.close()
+
+
+# ----------------------------------------------------------------------------------------------------
+# Writes made in this process
+
+
+_FEEDS: weakref.WeakSet[ChangeFeed] = weakref.WeakSet()
+_WATCHED_ENGINES: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def _watch_engine(engine: AsyncEngine) -> None:
+    sync_engine = engine.sync_engine
+    if sync_engine in _WATCHED_ENGINES:
+        return
+    _WATCHED_ENGINES.add(sync_engine)
+    key = engine.url.render_as_string(hide_password=True)
+
+    def after_execute(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        tables = written_tables(statement)
+        if tables:
+            for feed in list(_FEEDS):
+                if feed.key == key:
+                    feed.changed(tables)
+
+    event.listen(sync_engine, "after_cursor_execute", after_execute)
+
+
+def watch(engine: AsyncEngine) -> None:
+    """Tell this process's caches about writes made through ``engine`` too (any engine on the same database)."""
+    _watch_engine(engine)

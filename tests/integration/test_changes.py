@@ -1,0 +1,225 @@
+"""In-process caches and the changes that drop them (bot/db/changes.py), on SQLite and on PostgreSQL.
+
+A write made in this process drops the copies at once; on PostgreSQL a write made by another process (here: a plain
+asyncpg connection that SQLAlchemy never sees) arrives by LISTEN/NOTIFY; a persona's counters notify nobody; a
+read that raced a change is not kept; while notifications cannot be heard, every read goes to the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import asyncpg
+import pytest
+from sqlalchemy import text
+
+from bot.db import changes
+from bot.db.engine import Database
+from bot.db.types import utcnow
+from bot.services import behaviors, bindings, personas
+from bot.services.personas import Actor, PersonaInput
+from tests.conftest import _libpq, _migrate, fresh_postgres_database
+
+ALICE = Actor(user_id=1001, guild_id=555)
+CHANNEL = 9001
+
+
+async def eventually(check: Callable[[], Any], what: str, timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+class Loads:
+    """A loader that counts its reads."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    async def __call__(self) -> int:
+        self.count += 1
+        return self.count
+
+
+async def _persona(database: Database, name: str = "Ada") -> int:
+    async with database.transaction() as session:
+        return (await personas.create(session, ALICE, PersonaInput(name=name))).id
+
+
+# ----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("statement", "tables"),
+    [
+        ("INSERT INTO channel_bindings (persona_id) VALUES ($1)", {"channel_bindings"}),
+        ('insert into "personas" (name) values (?)', {"personas"}),
+        ("INSERT OR REPLACE INTO custom_behaviors (id) VALUES (1)", {"custom_behaviors"}),
+        ("DELETE FROM custom_behaviors WHERE custom_behaviors.id = $1", {"custom_behaviors"}),
+        ("UPDATE personas SET name=$1, updated_at=$2 WHERE personas.id = $3", {"personas"}),
+        ("UPDATE personas SET status=$1 WHERE personas.id = $2 AND personas.status = $3", {"personas"}),
+        ("UPDATE personas SET interaction_count=(personas.interaction_count + $1) WHERE personas.id = $2", set()),
+        ("UPDATE personas SET follower_count=personas.follower_count + 1, updated_at=$1 WHERE id = $2", set()),
+        ('TRUNCATE "achievements", "personas", "channel_bindings" CASCADE', {"personas", "channel_bindings"}),
+        ("UPDATE memories SET strength=$1 WHERE memories.id = $2", set()),
+        ("SELECT personas.name FROM personas JOIN channel_bindings ON true", set()),
+    ],
+)  # fmt: skip
+def test_written_tables_names_the_watched_tables_a_statement_changes(statement: str, tables: set[str]) -> None:
+    assert changes.written_tables(statement) == tables
+
+
+async def test_a_write_in_this_process_drops_the_copies_of_its_tables_only(database: Database) -> None:
+    feed = database.changes
+    await feed.start()
+    assert feed.live
+    casts, rules = feed.cache(["channel_bindings"]), feed.cache(["custom_behaviors"])
+    loads = Loads()
+    assert await casts.get("general", loads) == 1
+    assert await casts.get("general", loads) == 1  # a copy: not read again
+    await rules.get("ada", loads)
+    ada = await _persona(database)
+    assert len(casts) == 1  # a new persona is not a binding
+    async with database.transaction() as session:
+        await bindings.activate(session, ALICE, ada, CHANNEL, channel_guild_id=ALICE.guild_id)
+    assert len(casts) == 0 and casts.hits == 1
+    assert len(rules) == 1
+    async with database.transaction() as session:
+        await behaviors.add(
+            session, ALICE, ada, name="Wave", trigger_kind="keywords",
+            trigger_config=behaviors.parse_trigger("keywords", "hello"), action_kind="instruction",
+            action_config=behaviors.parse_action("instruction", "Wave back."), now=utcnow(),
+        )  # fmt: skip
+    assert len(rules) == 0
+
+
+async def test_a_personas_counters_drop_nothing_but_its_name_does(database: Database) -> None:
+    feed = database.changes
+    await feed.start()
+    ada = await _persona(database)
+    cast = feed.cache(["personas"])
+    await cast.get("general", Loads())
+    async with database.transaction() as session:
+        await session.execute(
+            text("UPDATE personas SET interaction_count = interaction_count + 1 WHERE id = :id"), {"id": ada}
+        )
+    assert len(cast) == 1
+    async with database.transaction() as session:
+        await personas.update(session, ALICE, ada, PersonaInput(name="Ada Two"))
+    assert len(cast) == 0
+
+
+async def test_a_read_that_raced_a_change_is_not_kept(database: Database) -> None:
+    feed = database.changes
+    await feed.start()
+    ada = await _persona(database)
+    cast = feed.cache(["personas"])
+
+    async def read_while_renamed() -> str:
+        async with database.session() as session:
+            name = (await personas.get(session, ada)).name
+        async with database.transaction() as session:  # the change lands while the read is on its way back
+            await personas.update(session, ALICE, ada, PersonaInput(name="Renamed"))
+        return name
+
+    assert await cast.get("ada", read_while_renamed) == "Ada"
+    assert len(cast) == 0  # the stale name was not kept
+
+
+async def test_the_cache_is_bounded(database: Database) -> None:
+    await database.changes.start()
+    cache = database.changes.cache(["personas"], size=3)
+    for key in range(5):
+        await cache.get(key, Loads())
+    assert len(cache) == 3 and cache.misses == 5
+
+
+# ---------------------------------------------------------------------------------------------------- PostgreSQL
+
+
+@pytest.mark.postgres
+async def test_another_process_change_arrives_by_notify_and_counters_send_nothing(migrated_postgres: str) -> None:
+    database = Database(migrated_postgres)
+    other = await asyncpg.connect(_libpq(migrated_postgres))  # not SQLAlchemy: this process's hook cannot see it
+    try:
+        await database.changes.start()
+        feed = database.changes
+        assert feed.live
+        ada = await _persona(database)
+        await eventually(lambda: feed.notifications >= 1, "the notification of the new persona")
+        cast, rules = feed.cache(["personas", "channel_bindings"]), feed.cache(["custom_behaviors"])
+        await cast.get("general", Loads())
+        await rules.get("ada", Loads())
+        heard = feed.notifications
+
+        await other.execute("UPDATE personas SET interaction_count = interaction_count + 1 WHERE id = $1", ada)
+        await other.execute("UPDATE personas SET name = 'Ada Two' WHERE id = $1", ada)
+        await eventually(lambda: len(cast) == 0, "the rename to reach this process")
+        # Notifications arrive in commit order: the counter's update, first, sent none.
+        assert feed.notifications == heard + 1
+        assert len(rules) == 1  # behaviours did not change
+
+        await cast.get("general", Loads())  # read after the rename: kept
+        assert len(cast) == 1
+        await other.execute(
+            "INSERT INTO channel_bindings (persona_id, guild_id, channel_id, activated_by, created_at) "
+            "VALUES ($1, $2, $3, $4, now())",
+            ada, ALICE.guild_id, CHANNEL, ALICE.user_id,
+        )  # fmt: skip
+        await eventually(lambda: len(cast) == 0, "the binding to drop the cast")
+    finally:
+        await other.close()
+        from tests.conftest import _empty_all_tables
+
+        await _empty_all_tables(database)
+        await database.dispose()
+
+
+@pytest.mark.postgres
+async def test_a_lost_listener_means_read_through_until_it_is_back(migrated_postgres: str) -> None:
+    database = Database(migrated_postgres)
+    other = await asyncpg.connect(_libpq(migrated_postgres))
+    try:
+        feed = database.changes
+        await feed.start()
+        first = feed.backend_pid
+        assert feed.live and first is not None
+        cast = feed.cache(["personas"])
+        await cast.get("general", Loads())
+        generation = cast.generation
+
+        await other.execute("SELECT pg_terminate_backend($1)", first)
+        await eventually(lambda: not feed.live or feed.backend_pid != first, "the listener to notice it was cut off")
+        # Whatever was kept while notifications could be missed is gone, and it listens again on a new connection.
+        await eventually(lambda: feed.live and feed.backend_pid != first, "the listener to come back")
+        assert len(cast) == 0 and cast.generation > generation
+        await _persona(database, "Bea")  # and the new listener hears changes
+        await eventually(lambda: feed.notifications >= 1, "a notification on the new connection")
+    finally:
+        await other.close()
+        from tests.conftest import _empty_all_tables
+
+        await _empty_all_tables(database)
+        await database.dispose()
+
+
+@pytest.mark.postgres
+async def test_without_the_triggers_every_read_goes_to_the_database(postgres_url: str) -> None:
+    with fresh_postgres_database(postgres_url, prefix="ph_test_nochanges") as url:
+        await _migrate(url)
+        database = Database(url)
+        try:
+            async with database.engine.begin() as connection:  # a database left at migration 0007
+                await connection.execute(text("DROP FUNCTION persona_hub_notify_change() CASCADE"))
+            await database.changes.start()
+            assert not database.changes.live
+            cache = database.changes.cache(["personas"])
+            loads = Loads()
+            assert [await cache.get("general", loads) for _ in range(3)] == [1, 2, 3]
+            assert len(cache) == 0
+        finally:
+            await database.dispose()
