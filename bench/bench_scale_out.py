@@ -48,10 +48,11 @@ async def _ids_taken(connection: Any) -> int:
 
 
 async def start_bot(
-    sandbox: Sandbox, url: str, shards: str, folder: Path, name: str, **settings: str
+    sandbox: Sandbox, url: str, shards: str, folder: Path, name: str, *, module: str = "bot", **settings: str
 ) -> asyncio.subprocess.Process:
     """``python -m bot run --shards <shards>`` against the sandbox and ``url`` (more settings as keyword arguments,
-    e.g. ``LLM_BASE_URL``), its output in ``folder/<name>.log``."""
+    e.g. ``LLM_BASE_URL``), its output in ``folder/<name>.log``. ``module`` runs another entry point with the
+    same command line (``bench.timed_bot``)."""
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "DATABASE_", "LLM_", "SHARD_"))},
         "PYTHONPATH": str(ROOT),
@@ -65,7 +66,7 @@ async def start_bot(
     }
     log = (folder / f"{name}.log").open("ab")
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", "--shards", shards, "--shard-count", str(SHARDS),
+        sys.executable, "-m", module, "run", "--shards", shards, "--shard-count", str(SHARDS),
         cwd=folder, env=env, stdout=log, stderr=log,
     )  # fmt: skip
 

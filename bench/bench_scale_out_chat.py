@@ -2,11 +2,14 @@
 database, against one process serving both shards.
 
 Two personas, one in each shard's guild, each with 100,000 memories (50 hot, as ``bench_chat``). Messages name the
-persona and alternate between the guilds; the next is sent once the reply is posted. The figure is the time from
-the sandbox queueing the MESSAGE_CREATE to the model server on loopback receiving the chat request (the next
-message goes once the exchange is recorded): the gateway
-hop, everything the bot does for the message (``bench_chat`` measures that part alone, in process), and the model
-client's HTTP request. So it is a bound on the bot's overhead from above.
+persona and alternate between the guilds; the next is sent once the reply is posted and the exchange recorded.
+Two figures per configuration:
+
+- ``scale_chat_bot_event_to_request_*``: issue 5's chat overhead, noted inside the bot processes
+  (``bench.timed_bot``): from discord.py dispatching the ``message`` event to the model provider being asked.
+- ``scale_chat_event_to_request_*``: from the sandbox queueing the MESSAGE_CREATE to the model server on loopback
+  receiving the HTTP request. It adds the gateway hop and the model client's own work (the ``openai`` client
+  building and sending the request), so it bounds the overhead from above.
 
 Target (issue 5, kept under issue 10): p50 <= 10 ms, p99 <= 50 ms with 100,000 memories.
 """
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 import shutil
 import tempfile
 import time
@@ -70,6 +74,22 @@ async def _measure(sandbox: Sandbox, database: Any, model: FakeModelServer, plac
     report_latency(f"scale_chat_event_to_request_{label}", durations)
 
 
+def _report_in_bot(files: list[Path], label: str) -> None:
+    """What the bot processes noted (``bench.timed_bot``): from the ``message`` event to the model being asked,
+    issue 5's figure, per message after the warm-up."""
+    pattern = re.compile(rf"\b{label} (\d+):")
+    durations = []
+    for file in files:
+        for line in file.read_text().splitlines():
+            milliseconds, _, text = line.partition("\t")
+            found = pattern.search(text)
+            if found and int(found.group(1)) >= WARMUP:
+                durations.append(float(milliseconds))
+    if len(durations) < SAMPLES:
+        raise RuntimeError(f"the bots noted {len(durations)} of {SAMPLES} requests ({label})")
+    report_latency(f"scale_chat_bot_event_to_request_{label}", durations)
+
+
 async def main() -> None:
     if postgres_admin_url() is None:
         note("scale-out figures need PostgreSQL: set PERSONA_HUB_BENCH_POSTGRES_URL (or PERSONA_HUB_TEST_POSTGRES_URL)")
@@ -98,13 +118,18 @@ async def main() -> None:
             for label, groups in (("one_process", ["0,1"]), ("two_processes", ["0", "1"])):
                 sandbox.server.gateway.expire_detached()
                 before = len(sandbox.server.gateway.live_sessions())
+                timings = [folder / f"{label}{n}.timings" for n in range(len(groups))]
                 bots = [
-                    await start_bot(sandbox, database.url, group, folder, f"chat{n}", **model_settings)
+                    await start_bot(
+                        sandbox, database.url, group, folder, f"chat{n}", module="bench.timed_bot",
+                        PERSONA_HUB_BENCH_TIMINGS=str(timings[n]), **model_settings,
+                    )
                     for n, group in enumerate(groups)
-                ]
+                ]  # fmt: skip
                 try:
                     await wait_ready(sandbox, set(range(SHARDS)), before)
                     await _measure(sandbox, database, model, places, label)
+                    _report_in_bot(timings, label)
                 except Exception:
                     _show_logs(folder)
                     raise

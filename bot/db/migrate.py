@@ -16,14 +16,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
-FULL_TEXT_INDEXES = frozenset({"ix_memories_content_fts", "ix_memories_content_search"})
+FULL_TEXT_INDEXES = frozenset(
+    {"ix_memories_content_fts", "ix_memories_content_search", "ix_memories_persona_content_search"}
+)
 FULL_TEXT_COLUMNS = frozenset({("memories", "content_search")})  # PostgreSQL's stored search vector (0007)
 
 
 def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
     """What migrations and the schema comparison look at: our tables, not APScheduler's, and not the full-text
-    search structures that migrations 0003 and 0007 make by hand (SQLite's FTS5 table, PostgreSQL's search vector
-    column and its index)."""
+    search structures that migrations 0003, 0007 and 0009 make by hand (SQLite's FTS5 table, PostgreSQL's search
+    vector column and its indexes)."""
     if type_ == "table" and (name == "apscheduler_jobs" or (name or "").startswith("memories_fts")):
         return False
     if type_ == "index" and name in FULL_TEXT_INDEXES:

@@ -6,7 +6,8 @@ commits one transaction per chunk of personas. The rules are ``bot.core.memory``
 module turns them into set-based SQL where the rows are many.
 
 Full-text search: SQLite ranks with FTS5's ``bm25`` over ``memories_fts`` (migration 0003); PostgreSQL with
-``ts_rank`` over the stored ``content_search`` vector and its GIN index (migration 0007). Either way a query's
+``ts_rank`` over the stored ``content_search`` vector (migration 0007) and its GIN index on (persona, vector)
+(migration 0009: one persona's matches, whatever the other personas remember). Either way a query's
 words (``normalise_text``) are OR-ed, and the raw rank is the relevance column ``retrieval_scores`` min-max
 normalises.
 

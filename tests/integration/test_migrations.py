@@ -116,3 +116,35 @@ async def test_postgresql_search_vector_is_backfilled_and_follows_content_only(p
             assert "content_search" not in columns
         finally:
             await engine.dispose()
+
+
+async def test_postgresql_change_triggers_and_the_persona_search_index_come_and_go(postgres_url: str) -> None:
+    """0008's NOTIFY triggers and 0009's (persona, search vector) index: there after upgrading, gone after
+    downgrading (0007's index back). That a persona's search uses the index is measured by ``bench_chat``."""
+    from sqlalchemy import text
+
+    async def names(sql: str) -> set[str]:
+        async with engine.connect() as connection:
+            return {row[0] for row in (await connection.execute(text(sql))).all()}
+
+    indexes = "SELECT indexname FROM pg_indexes WHERE tablename = 'memories'"
+    triggers = "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"
+    with fresh_postgres_database(postgres_url, prefix="ph_migrations") as url:
+        engine = make_engine(url)
+        try:
+            await migrate.upgrade(engine)
+            assert {"channel_bindings_notify_change", "custom_behaviors_notify_change", "personas_notify_change"} <= (
+                await names(triggers)
+            )
+            found = await names(indexes)
+            assert "ix_memories_persona_content_search" in found and "ix_memories_content_search" not in found
+            definitions = await names("SELECT indexdef FROM pg_indexes WHERE tablename = 'memories'")
+            assert any("USING gin (persona_id, content_search)" in d for d in definitions)
+
+            await migrate.downgrade(engine, "0007")
+            found = await names(indexes)
+            assert "ix_memories_content_search" in found and "ix_memories_persona_content_search" not in found
+            assert not {t for t in await names(triggers) if t.endswith("_notify_change")}
+            assert not await names("SELECT proname FROM pg_proc WHERE proname = 'persona_hub_notify_change'")
+        finally:
+            await engine.dispose()
