@@ -8,7 +8,8 @@ Per message in a channel (or thread) with an active persona (:func:`bot.services
    from ``channel.history`` after a start). Persona messages are recognised by our channel webhook and the
    persona's name (or, for the fallback, by the bot's message with the persona in the embed author); a run of
    them counts the persona-to-persona exchange depth, which a person's message resets.
-2. Transaction 1 (:func:`bot.services.conversation.plan`): who answers and each reply's request. Closed.
+2. Reads (:func:`bot.services.conversation.plan`): who answers and each reply's request; then, only when custom
+   behaviours fired emotional triggers, a transaction applying them. Closed.
 3. For each persona in turn: typing is shown while the model works; the reply streams where the provider
    streams (:class:`bot.ui.speaker.StreamWriter`: first text sent, edited at most once a second, final edit
    complete), or goes through the tool loop when the persona has plugins and the provider supports tools, or is a
@@ -218,7 +219,7 @@ class ConversationCog(commands.Cog):
         now = self.clock()
         busy = frozenset(pid for pid, cid in self.busy if cid == channel.id)
         recent = {pid: at for (pid, cid), at in self.recent.items() if cid == channel.id}
-        async with self.bot.db.transaction() as session:
+        async with self.bot.db.reads() as session:
             plan = await conversation.plan(
                 session,
                 incoming,
@@ -232,8 +233,11 @@ class ConversationCog(commands.Cog):
                 tools=self.tools,
                 encryption_key=self._key(),
                 supports_tools=self.bot.llm.supports_tools,
-                behaviors_by_persona=cast.behaviors,
+                cast=cast,
             )
+        if any(effect.emotion_triggers for effect in plan.effects):
+            async with self.bot.db.transaction() as session:
+                await conversation.apply_behavior_triggers(session, incoming, plan.effects, now=now)
         for effect in plan.effects:
             for problem in effect.problems:
                 log.info("persona %s: a custom behaviour was skipped: %s", effect.persona_id, problem)

@@ -49,6 +49,8 @@ _TRAIT_COLUMNS = (
 WATCHED: Mapping[str, frozenset[str] | None] = {
     "channel_bindings": None,
     "custom_behaviors": None,
+    "subscription_tiers": None,
+    "memory_configs": frozenset(["persona_id", "weight_recency", "weight_importance", "weight_relevance"]),
     "personas": frozenset(
         [
             "id",

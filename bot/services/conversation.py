@@ -5,12 +5,14 @@ The cog calls, with no session held across Discord or the model (SQLite runs inl
 1. :func:`cast` (a read): the personas that speak where the message was written (:func:`active_personas`, with
    what the prompt needs of each) and their custom behaviours. Nothing else happens in a channel without one. The
    cog keeps copies, dropped whenever a table in :data:`CAST_TABLES` changes (``bot/db/changes.py``).
-2. :func:`plan` (transaction 1): for each persona, :func:`bot.core.conversation.should_reply`, then
-   :func:`~bot.core.conversation.choose_turns`; for each persona that speaks, the prompt context (identity, traits,
-   mood and active emotions, behaviour settings, relationships with the people and personas present, memories
-   retrieved by :func:`bot.services.memories.retrieve` (only read here), custom behaviour instructions,
-   the recent channel history the cog kept) rendered into a :class:`~bot.llm.base.ChatRequest`. Custom behaviours'
-   emotional triggers are applied here; their reactions are returned for the cog to add.
+2. :func:`plan` (reads only; on PostgreSQL outside a transaction, ``Database.reads``): for each persona,
+   :func:`bot.core.conversation.should_reply`, then :func:`~bot.core.conversation.choose_turns`; for each persona
+   that speaks, the prompt context (identity, traits, mood and active emotions, behaviour settings, relationships
+   with the people and personas present, memories retrieved by :func:`bot.services.memories.retrieve` (only read
+   here), custom behaviour instructions, the recent channel history the cog kept) rendered into a
+   :class:`~bot.llm.base.ChatRequest`. Custom behaviours' reactions and emotional triggers are returned; the cog
+   adds the reactions and applies the triggers (:func:`apply_behavior_triggers`, a transaction of its own, only
+   when there are some).
 3. The cog asks the model (or uses a behaviour's reply template) and sends the reply.
 4. :func:`record` (transaction 2): the persona's messages, the memories the reply drew on marked recalled (the
    plan's :class:`~bot.services.memories.Recall`: a write kept off the way to the model), the interaction count,
@@ -105,10 +107,12 @@ class Cast:
 
     speakers: tuple[Speaker, ...] = ()
     behaviors: Mapping[int, Sequence[behavior_rules.Behavior]] = field(default_factory=dict)
+    memory_weights: Mapping[int, tuple[float, float, float]] = field(default_factory=dict)
+    with_tiers: frozenset[int] = frozenset()  # personas offering subscription tiers (the others give no perks)
 
 
 # The tables a Cast is read from: a change to any of them drops the cog's copies (bot/db/changes.py).
-CAST_TABLES = ("channel_bindings", "personas", "custom_behaviors")
+CAST_TABLES = ("channel_bindings", "personas", "custom_behaviors", "memory_configs", "subscription_tiers")
 
 
 @dataclass(frozen=True)
@@ -224,12 +228,19 @@ async def active_personas(session: AsyncSession, channel_id: int, parent_id: int
 
 
 async def cast(session: AsyncSession, channel_id: int, parent_id: int | None = None) -> Cast:
-    """:func:`active_personas` with their enabled behaviours (none read when nobody speaks here)."""
+    """:func:`active_personas` with their enabled behaviours, retrieval weights and whether they offer
+    subscription tiers (nothing more is read when nobody speaks here)."""
     speakers = await active_personas(session, channel_id, parent_id)
     if not speakers:
         return Cast()
-    rules = await behaviors.enabled_for(session, [s.persona_id for s in speakers])
-    return Cast(tuple(speakers), {pid: tuple(found) for pid, found in rules.items()})
+    ids = [s.persona_id for s in speakers]
+    rules = await behaviors.enabled_for(session, ids)
+    return Cast(
+        tuple(speakers),
+        {pid: tuple(found) for pid, found in rules.items()},
+        await memories.retrieval_weights(session, ids),
+        await subscriptions.personas_with_tiers(session, ids),
+    )
 
 
 async def last_replies(session: AsyncSession, channel_id: int, persona_ids: Sequence[int]) -> dict[int, datetime]:
@@ -355,15 +366,16 @@ async def plan(
     tools: ToolRegistry | None = None,
     encryption_key: str | None = None,
     supports_tools: bool = True,
-    behaviors_by_persona: Mapping[int, Sequence[behavior_rules.Behavior]] | None = None,
+    cast: Cast | None = None,
 ) -> Plan:
     """Decide who answers ``incoming`` and build each reply's request (module docstring, step 2).
 
     ``history`` is the channel before the message (oldest first); ``exchange_depth`` the persona messages in a row
     that led to it; ``random_value`` a draw from [0, 1) for chattiness; ``recent_replies`` when the cog last started
     a reply per persona (newer than the stored messages while a reply is on its way); ``busy`` personas already
-    replying here (they skip this message). ``behaviors_by_persona`` are the speakers' enabled behaviours when the
-    caller has them (a :class:`Cast`); otherwise they are read, as are profiles the speakers do not carry."""
+    replying here (they skip this message). ``cast`` is what the caller knows of the speakers (:func:`cast`:
+    behaviours, retrieval weights, subscription tiers); without it those are read, as are profiles the speakers do
+    not carry."""
     if not speakers:
         return Plan()
     registry = tools or default_registry()
@@ -380,8 +392,9 @@ async def plan(
         answer_bots = bool(settings is not None and settings.answer_bots)
 
     perks = {}
-    if not incoming.author_is_bot and incoming.author_persona_id is None:
-        perks = await subscriptions.perks_by_persona(session, ids, incoming.author_id, now=now)
+    tiered = ids if cast is None else [pid for pid in ids if pid in cast.with_tiers]
+    if tiered and not incoming.author_is_bot and incoming.author_persona_id is None:
+        perks = await subscriptions.perks_by_persona(session, tiered, incoming.author_id, now=now)
 
     decisions: dict[int, str] = {}
     candidates: list[TurnCandidate] = []
@@ -413,9 +426,7 @@ async def plan(
             decisions[pid] = "another persona's turn"
 
     # Behaviours of every persona here: reactions and emotional triggers apply even when it does not speak.
-    rules_by_persona = behaviors_by_persona
-    if rules_by_persona is None:
-        rules_by_persona = await behaviors.enabled_for(session, ids)
+    rules_by_persona = cast.behaviors if cast is not None else await behaviors.enabled_for(session, ids)
     by_id = {s.persona_id: s for s in speakers}
     profiles = {s.persona_id: (s.profile, s.plugins) for s in speakers if s.profile is not None}
     unread = [pid for pid in ids if pid not in profiles]
@@ -448,17 +459,6 @@ async def plan(
             now=now,
         )
         effect = behavior_templates.plan_effects(matched, variables)
-        for trigger in effect.emotion_triggers:
-            await emotions.apply_trigger(
-                session,
-                pid,
-                trigger,
-                now=now,
-                user_id=incoming.author_id,
-                channel_id=incoming.channel_id,
-                message_id=None,
-                context=f"custom behaviour on message {incoming.message_id}",
-            )
         if effect.reactions or effect.emotion_triggers or effect.problems:
             effects.append(BehaviorSideEffects(pid, effect.reactions, effect.emotion_triggers, effect.problems))
         if not speaking or state is None:
@@ -481,11 +481,35 @@ async def plan(
                 registry=registry,
                 encryption_key=encryption_key,
                 supports_tools=supports_tools,
+                weights=cast.memory_weights.get(pid) if cast is not None else None,
             )
         )
     order = {pid: index for index, pid in enumerate(chosen)}
     jobs.sort(key=lambda job: order[job.speaker.persona_id])
     return Plan(tuple(jobs), decisions, tuple(effects))
+
+
+async def apply_behavior_triggers(
+    session: AsyncSession, incoming: Incoming, effects: Sequence[BehaviorSideEffects], *, now: datetime
+) -> int:
+    """Apply the emotional triggers that custom behaviours fired on ``incoming`` (the plan's ``effects``: the
+    plan only reads, so it can run outside a transaction); returns how many were applied. The reply's prompt holds
+    the mood from before them, as a person's answer comes before the feeling settles."""
+    applied = 0
+    for effect in effects:
+        for trigger in effect.emotion_triggers:
+            await emotions.apply_trigger(
+                session,
+                effect.persona_id,
+                trigger,
+                now=now,
+                user_id=incoming.author_id,
+                channel_id=incoming.channel_id,
+                message_id=None,
+                context=f"custom behaviour on message {incoming.message_id}",
+            )
+            applied += 1
+    return applied
 
 
 async def _job(
@@ -506,6 +530,7 @@ async def _job(
     registry: ToolRegistry,
     encryption_key: str | None,
     supports_tools: bool,
+    weights: tuple[float, float, float] | None,
 ) -> ReplyJob:
     pid = speaker.persona_id
     ties = await relationships.people(session, pid, human_ids)
@@ -514,8 +539,9 @@ async def _job(
     query = retrieval_query(incoming.content, speaker.name)
     if template_reply is None and query:
         found = await memories.retrieve(
-            session, pid, query, k=MEMORY_K, now=now, encryption_key=encryption_key, mark_accessed=False
-        )
+            session, pid, query, k=MEMORY_K, now=now, encryption_key=encryption_key, mark_accessed=False,
+            weights=weights,
+        )  # fmt: skip
     notes = [MemoryNote(r.memory.content, r.memory.created_at, r.memory.pinned) for r in found if r.memory.readable]
     try:
         offered = registry.for_plugins(list(plugins))

@@ -468,7 +468,8 @@ async def _candidates(
 
 async def _retrieve(
     session: AsyncSession,
-    persona: _Persona,
+    persona_id: int,
+    weights: tuple[float, float, float],
     query_text: str,
     *,
     k: int,
@@ -478,14 +479,14 @@ async def _retrieve(
 ) -> list[RetrievedMemory]:
     if k <= 0:
         return []
-    candidates, complete = await _candidates(session, persona.id, query_words(query_text))
+    candidates, complete = await _candidates(session, persona_id, query_words(query_text))
     if not candidates:
         return []
     hours = [rules.hours_between(now, row.last_accessed_at) for row, _ in candidates]
     importance = [float(row.importance) for row, _ in candidates]
     relevance = [rank for _, rank in candidates]
     parts = rules.retrieval_components(hours, importance, relevance)
-    scores = rules.combine(parts, persona.config.weights)
+    scores = rules.combine(parts, weights)
     recency_part, importance_part, relevance_part = parts
     chosen = rules.best_first(scores, k)
     chosen_ids = [candidates[i][0].id for i in chosen]
@@ -563,18 +564,39 @@ async def retrieve(
     now: datetime,
     mark_accessed: bool = True,
     encryption_key: str | None = None,
+    weights: tuple[float, float, float] | None = None,
 ) -> list[RetrievedMemory]:
     """The ``k`` memories to put in a prompt for ``query_text``, best first, each with its component scores.
 
     Candidates: the hot tier plus the ``TEXT_CANDIDATES`` best full-text matches among warm and cold memories;
     relevance is the FTS rank, recency 0.995^hours since the last access, importance as stored, combined by
     ``retrieval_scores`` with the persona's weights (ties: the older memory). The results are marked accessed
-    (the ``recall`` rule) in one UPDATE unless ``mark_accessed`` is False.
+    (the ``recall`` rule) in one UPDATE unless ``mark_accessed`` is False. ``weights`` are the persona's
+    (:func:`retrieval_weights`) when the caller has them; otherwise they are read (and a missing persona is
+    :class:`NotFound`).
     """
-    persona = await _persona(session, persona_id)
+    if weights is None:
+        weights = (await _persona(session, persona_id)).config.weights
     return await _retrieve(
-        session, persona, query_text, k=k, now=now, mark_accessed=mark_accessed, encryption_key=encryption_key
+        session, persona_id, weights, query_text, k=k, now=now, mark_accessed=mark_accessed,
+        encryption_key=encryption_key,
+    )  # fmt: skip
+
+
+async def retrieval_weights(session: AsyncSession, persona_ids: Sequence[int]) -> dict[int, tuple[float, float, float]]:
+    """Each persona's retrieval weights (recency, importance, relevance), the defaults where it has no memory
+    configuration yet; one query."""
+    ids = sorted(set(persona_ids))
+    out = dict.fromkeys(ids, rules.default_config().weights)
+    if not ids:
+        return out
+    config = models.MemoryConfig
+    query = select(config.persona_id, config.weight_recency, config.weight_importance, config.weight_relevance).where(
+        config.persona_id.in_(ids)  # type: ignore[attr-defined]
     )
+    for persona_id, recency, importance, relevance in (await session.execute(query)).all():
+        out[int(persona_id)] = (float(recency), float(importance), float(relevance))
+    return out
 
 
 async def search(
@@ -592,8 +614,9 @@ async def search(
     persona = await _persona(session, persona_id)
     _require_owner(persona, actor, "search its memories")
     return await _retrieve(
-        session, persona, query_text, k=k, now=now, mark_accessed=False, encryption_key=encryption_key
-    )
+        session, persona_id, persona.config.weights, query_text, k=k, now=now, mark_accessed=False,
+        encryption_key=encryption_key,
+    )  # fmt: skip
 
 
 # ----------------------------------------------------------------------------------------------------- pins, forget

@@ -600,6 +600,15 @@ async def perks_by_persona(
     )
 
 
+async def personas_with_tiers(session: AsyncSession, persona_ids: Sequence[int]) -> frozenset[int]:
+    """Which of ``persona_ids`` offer any subscription tier (only their subscribers can have perks); one query."""
+    if not persona_ids:
+        return frozenset()
+    tier = models.SubscriptionTier
+    query = select(tier.persona_id).where(tier.persona_id.in_(sorted(set(persona_ids)))).distinct()  # type: ignore[attr-defined]
+    return frozenset(int(pid) for pid in (await session.execute(query)).scalars())
+
+
 async def perks_for(session: AsyncSession, persona_id: int, user_id: int, *, now: datetime | None = None) -> Perks:
     """What ``user_id``'s subscriptions to ``persona_id`` give them now: priority replies, a memory multiplier
     (the stability their new memories start with: 2.0 decays half as fast) and subscriber-only posts."""

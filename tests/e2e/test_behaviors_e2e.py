@@ -115,3 +115,20 @@ async def test_an_instruction_reaches_the_prompt_and_a_reply_template_answers_wi
         await sandbox.wait_until(lambda: party.reactions, 5, "the persona's reaction")
         await asyncio.sleep(0.1)
         assert any("🥳" in str(key) for key in party.reactions)
+
+        # An emotional trigger fired by a behaviour is applied (after the read-only plan, in its own transaction).
+        await add(
+            sandbox, persona_id, name="Proud", trigger="keywords", trigger_value="well done",
+            action="emotion", action_value="praise",
+        )  # fmt: skip
+        praised = await sandbox.send(sandbox.general, "Well done, Ada")
+        await answer_from(bot, sandbox, after=second.id)
+        async with bot.db.session() as session:
+            events = (
+                await session.execute(
+                    select(models.EmotionalEvent.trigger, models.EmotionalEvent.context).where(
+                        models.EmotionalEvent.persona_id == persona_id
+                    )
+                )
+            ).all()
+        assert [tuple(e) for e in events] == [("praise", f"custom behaviour on message {praised.id}")]

@@ -66,6 +66,9 @@ async def _persona(database: Database, name: str = "Ada") -> int:
         ("UPDATE personas SET follower_count=personas.follower_count + 1, updated_at=$1 WHERE id = $2", set()),
         ('TRUNCATE "achievements", "personas", "channel_bindings" CASCADE', {"personas", "channel_bindings"}),
         ("UPDATE memories SET strength=$1 WHERE memories.id = $2", set()),
+        ("UPDATE memory_configs SET weight_recency=$1 WHERE memory_configs.persona_id = $2", {"memory_configs"}),
+        ("UPDATE memory_configs SET decay_rate=$1 WHERE memory_configs.persona_id = $2", set()),
+        ("INSERT INTO subscription_tiers (persona_id, name) VALUES ($1, $2)", {"subscription_tiers"}),
         ("SELECT personas.name FROM personas JOIN channel_bindings ON true", set()),
     ],
 )  # fmt: skip

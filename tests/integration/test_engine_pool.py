@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.engine import Database
 
@@ -42,5 +43,30 @@ async def test_a_connection_the_server_closed_is_replaced_at_checkout(migrated_p
             assert (await session.execute(text("SELECT 41 + 1"))).scalar_one() == 42
         # No liveness query at checkout (pool_pre_ping would add a "SELECT 1" before each of these).
         assert [s for s in statements if s.strip().upper() == "SELECT 1"] == []
+    finally:
+        await database.dispose()
+
+
+async def test_reads_run_outside_a_transaction_and_transactions_still_do_not(migrated_postgres: str) -> None:
+    """``Database.reads`` costs no BEGIN/ROLLBACK: each statement is its own transaction (``now()`` moves between
+    two statements), while a transaction's statements share one (``now()`` stands still). A reads session hands
+    its connection back in the default mode."""
+    database = Database(migrated_postgres)
+    try:
+
+        async def two_nows(session: AsyncSession) -> tuple[object, object]:
+            first = (await session.execute(text("SELECT now()"))).scalar_one()
+            await asyncio.sleep(0.02)
+            return first, (await session.execute(text("SELECT now()"))).scalar_one()
+
+        async with database.reads() as session:
+            first, second = await two_nows(session)
+        assert first != second
+        async with database.transaction() as session:
+            first, second = await two_nows(session)
+        assert first == second
+        async with database.session() as session:
+            first, second = await two_nows(session)
+        assert first == second
     finally:
         await database.dispose()

@@ -6,9 +6,9 @@ Create Date: 2026-11-25 16:30:00
 
 Hand-written, PostgreSQL only (on SQLite one process owns the database and sees its own writes).
 
-Each bot process keeps copies of rows read on every message (which personas speak in a channel, their behaviours)
-and ``LISTEN``s on ``persona_hub_changes`` to drop them when another process changes those rows
-(``bot/db/changes.py``). These statement-level triggers send the table's name at commit. A persona's counters and
+Each bot process keeps copies of rows read on every message (which personas speak in a channel, their behaviours,
+retrieval weights and subscription tiers) and ``LISTEN``s on ``persona_hub_changes`` to drop them when another
+process changes those rows (``bot/db/changes.py``). These statement-level triggers send the table's name at commit. A persona's counters and
 timestamps are left out (``UPDATE OF`` lists the columns that matter), so replies and follows, which bump them all
 the time, notify nobody. The list is the one in ``bot.db.changes.WATCHED``, written out here because a migration
 is a record of the schema at its time. Notifications with the same payload in one transaction are sent once.
@@ -32,7 +32,10 @@ _PERSONA_COLUMNS = (
 _TRIGGERS = {
     "channel_bindings": "INSERT OR UPDATE OR DELETE OR TRUNCATE",
     "custom_behaviors": "INSERT OR UPDATE OR DELETE OR TRUNCATE",
+    "subscription_tiers": "INSERT OR UPDATE OR DELETE OR TRUNCATE",
     "personas": f"INSERT OR DELETE OR TRUNCATE OR UPDATE OF {_PERSONA_COLUMNS}",
+    "memory_configs": "INSERT OR DELETE OR TRUNCATE OR UPDATE OF persona_id, weight_recency, weight_importance, "
+    "weight_relevance",
 }
 
 
