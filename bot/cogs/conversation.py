@@ -234,6 +234,7 @@ class ConversationCog(commands.Cog):
                 encryption_key=self._key(),
                 supports_tools=self.bot.llm.supports_tools,
                 cast=cast,
+                reader=self.bot.db.reads if self.bot.db.parallel_reads else None,
             )
         if any(effect.emotion_triggers for effect in plan.effects):
             async with self.bot.db.transaction() as session:

@@ -114,6 +114,12 @@ class Database:
         async with self._read_sessions() as session:
             yield session
 
+    @property
+    def parallel_reads(self) -> bool:
+        """Whether two sessions can read at the same moment (PostgreSQL: a pool of connections; SQLite here has one
+        inline connection per process, so a second session would wait for the first)."""
+        return self.kind == "postgresql"
+
     async def check(self) -> None:
         """Connect once, or raise :class:`DatabaseUnavailable` with a clear sentence."""
         try:

@@ -31,8 +31,10 @@ sister", ...), plus 2 for a life event (birthday, wedding, new job, diagnosis, .
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -367,6 +369,7 @@ async def plan(
     encryption_key: str | None = None,
     supports_tools: bool = True,
     cast: Cast | None = None,
+    reader: Callable[[], AbstractAsyncContextManager[AsyncSession]] | None = None,
 ) -> Plan:
     """Decide who answers ``incoming`` and build each reply's request (module docstring, step 2).
 
@@ -375,7 +378,8 @@ async def plan(
     a reply per persona (newer than the stored messages while a reply is on its way); ``busy`` personas already
     replying here (they skip this message). ``cast`` is what the caller knows of the speakers (:func:`cast`:
     behaviours, retrieval weights, subscription tiers); without it those are read, as are profiles the speakers do
-    not carry."""
+    not carry. ``reader`` opens another read session (``Database.reads``, where reads can run side by side: not
+    on SQLite): memory searches then run on it while the rest is read on ``session``."""
     if not speakers:
         return Plan()
     registry = tools or default_registry()
@@ -436,6 +440,70 @@ async def plan(
     jobs: list[ReplyJob] = []
     effects: list[BehaviorSideEffects] = []
     human_ids = _human_ids(incoming, history)
+    weights = dict(cast.memory_weights) if cast is not None else {}
+    # With a second connection to read on, each speaker's memory search (the longest read) runs while its mood and
+    # relationships are read here.
+    early: dict[int, asyncio.Task[list[memories.RetrievedMemory]]] = {}
+    if reader is not None:
+        for pid in chosen:
+            query = retrieval_query(incoming.content, by_id[pid].name)
+            if query and pid in profiles:
+                early[pid] = asyncio.create_task(
+                    _retrieve_apart(reader, pid, query, now=now, key=encryption_key, weights=weights.get(pid))
+                )
+    try:
+        await _plan_each(
+            session, incoming, speakers, history, ids, by_id, profiles, rules_by_persona, chosen, decisions,
+            human_ids, weights, early, jobs, effects, now=now, registry=registry, encryption_key=encryption_key,
+            supports_tools=supports_tools,
+        )  # fmt: skip
+    finally:
+        for task in early.values():
+            task.cancel()
+        await asyncio.gather(*early.values(), return_exceptions=True)
+    order = {pid: index for index, pid in enumerate(chosen)}
+    jobs.sort(key=lambda job: order[job.speaker.persona_id])
+    return Plan(tuple(jobs), decisions, tuple(effects))
+
+
+async def _retrieve_apart(
+    reader: Callable[[], AbstractAsyncContextManager[AsyncSession]],
+    persona_id: int,
+    query: str,
+    *,
+    now: datetime,
+    key: str | None,
+    weights: tuple[float, float, float] | None,
+) -> list[memories.RetrievedMemory]:
+    async with reader() as session:
+        return await memories.retrieve(
+            session, persona_id, query, k=MEMORY_K, now=now, encryption_key=key, mark_accessed=False, weights=weights
+        )
+
+
+async def _plan_each(
+    session: AsyncSession,
+    incoming: Incoming,
+    speakers: Sequence[Speaker],
+    history: Sequence[ChannelLine],
+    ids: Sequence[int],
+    by_id: Mapping[int, Speaker],
+    profiles: Mapping[int, tuple[PersonaProfile, tuple[str, ...]]],
+    rules_by_persona: Mapping[int, Sequence[behavior_rules.Behavior]],
+    chosen: Sequence[int],
+    decisions: Mapping[int, str],
+    human_ids: Sequence[int],
+    weights: Mapping[int, tuple[float, float, float]],
+    early: Mapping[int, asyncio.Task[list[memories.RetrievedMemory]]],
+    jobs: list[ReplyJob],
+    effects: list[BehaviorSideEffects],
+    *,
+    now: datetime,
+    registry: ToolRegistry,
+    encryption_key: str | None,
+    supports_tools: bool,
+) -> None:
+    """The plan's per-persona part: mood, behaviours, and each speaker's reply job (appended to ``jobs``)."""
     for pid in ids:
         speaker = by_id[pid]
         if pid not in profiles:
@@ -481,12 +549,10 @@ async def plan(
                 registry=registry,
                 encryption_key=encryption_key,
                 supports_tools=supports_tools,
-                weights=cast.memory_weights.get(pid) if cast is not None else None,
+                weights=weights.get(pid),
+                retrieval=early.get(pid),
             )
         )
-    order = {pid: index for index, pid in enumerate(chosen)}
-    jobs.sort(key=lambda job: order[job.speaker.persona_id])
-    return Plan(tuple(jobs), decisions, tuple(effects))
 
 
 async def apply_behavior_triggers(
@@ -531,13 +597,16 @@ async def _job(
     encryption_key: str | None,
     supports_tools: bool,
     weights: tuple[float, float, float] | None,
+    retrieval: asyncio.Task[list[memories.RetrievedMemory]] | None = None,
 ) -> ReplyJob:
     pid = speaker.persona_id
     ties = await relationships.people(session, pid, human_ids)
     linked = await relationships.links(session, pid, [o.persona_id for o in others])
     found = []
     query = retrieval_query(incoming.content, speaker.name)
-    if template_reply is None and query:
+    if template_reply is None and retrieval is not None:
+        found = await retrieval
+    elif template_reply is None and query:
         found = await memories.retrieve(
             session, pid, query, k=MEMORY_K, now=now, encryption_key=encryption_key, mark_accessed=False,
             weights=weights,

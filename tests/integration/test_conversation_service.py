@@ -91,6 +91,19 @@ async def test_only_the_named_persona_answers_and_its_prompt_has_the_history_and
     assert system.index("Alice adores the lighthouse") < system.index("A lighthouse was mentioned")
     assert plan.jobs[0].addressed
 
+    # As the cog plans: from the channel's cast (kept between messages), outside a transaction, and on PostgreSQL
+    # with the memory search on a second connection. The same request.
+    async with database.reads() as session:
+        cast = await conversation.cast(session, CHANNEL)
+    assert [s.persona_id for s in cast.speakers] == [ada, grace] and set(cast.memory_weights) == {ada, grace}
+    async with database.reads() as session:
+        as_the_cog = await conversation.plan(
+            session, incoming("Ada, what about the lighthouse?"), cast.speakers, history=history, exchange_depth=0,
+            random_value=0.99, now=NOW, cast=cast, reader=database.reads if database.parallel_reads else None,
+        )  # fmt: skip
+    assert as_the_cog.jobs[0].request.system == system
+    assert as_the_cog.jobs[0].recall == plan.jobs[0].recall
+
 
 async def test_a_persona_never_answers_itself_and_persona_exchanges_stop_at_the_depth(database: Database) -> None:
     ada = await make(database, "Ada", chattiness=100, max_persona_exchange_depth=2)
