@@ -8,7 +8,7 @@ read that raced a change is not kept; while notifications cannot be heard, every
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import asyncpg
@@ -20,7 +20,7 @@ from bot.db.engine import Database
 from bot.db.types import utcnow
 from bot.services import behaviors, bindings, personas
 from bot.services.personas import Actor, PersonaInput
-from tests.conftest import _libpq, _migrate, fresh_postgres_database
+from tests.conftest import _empty_all_tables, _libpq, _migrate, fresh_postgres_database
 
 ALICE = Actor(user_id=1001, guild_id=555)
 CHANNEL = 9001
@@ -46,8 +46,14 @@ class Loads:
 
 
 async def _persona(database: Database, name: str = "Ada") -> int:
+    """A new persona, once its own notification (PostgreSQL) has come back, so that it cannot drop what a test
+    caches next."""
+    heard = database.changes.notifications
     async with database.transaction() as session:
-        return (await personas.create(session, ALICE, PersonaInput(name=name))).id
+        made = (await personas.create(session, ALICE, PersonaInput(name=name))).id
+    if database.changes.live and database.kind == "postgresql":
+        await eventually(lambda: database.changes.notifications > heard, "the new persona's notification")
+    return made
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -144,70 +150,71 @@ async def test_the_cache_is_bounded(database: Database) -> None:
 # ---------------------------------------------------------------------------------------------------- PostgreSQL
 
 
-@pytest.mark.postgres
-async def test_another_process_change_arrives_by_notify_and_counters_send_nothing(migrated_postgres: str) -> None:
-    database = Database(migrated_postgres)
-    other = await asyncpg.connect(_libpq(migrated_postgres))  # not SQLAlchemy: this process's hook cannot see it
-    try:
-        await database.changes.start()
-        feed = database.changes
-        assert feed.live
-        ada = await _persona(database)
-        await eventually(lambda: feed.notifications >= 1, "the notification of the new persona")
-        cast, rules = feed.cache(["personas", "channel_bindings"]), feed.cache(["custom_behaviors"])
-        await cast.get("general", Loads())
-        await rules.get("ada", Loads())
-        heard = feed.notifications
-
-        await other.execute("UPDATE personas SET interaction_count = interaction_count + 1 WHERE id = $1", ada)
-        await other.execute("UPDATE personas SET name = 'Ada Two' WHERE id = $1", ada)
-        await eventually(lambda: len(cast) == 0, "the rename to reach this process")
-        # Notifications arrive in commit order: the counter's update, first, sent none.
-        assert feed.notifications == heard + 1
-        assert len(rules) == 1  # behaviours did not change
-
-        await cast.get("general", Loads())  # read after the rename: kept
-        assert len(cast) == 1
-        await other.execute(
-            "INSERT INTO channel_bindings (persona_id, guild_id, channel_id, activated_by, created_at) "
-            "VALUES ($1, $2, $3, $4, now())",
-            ada, ALICE.guild_id, CHANNEL, ALICE.user_id,
-        )  # fmt: skip
-        await eventually(lambda: len(cast) == 0, "the binding to drop the cast")
-    finally:
-        await other.close()
-        from tests.conftest import _empty_all_tables
-
-        await _empty_all_tables(database)
-        await database.dispose()
-
-
-@pytest.mark.postgres
-async def test_a_lost_listener_means_read_through_until_it_is_back(migrated_postgres: str) -> None:
+@pytest.fixture
+async def listening(migrated_postgres: str) -> AsyncIterator[tuple[Database, asyncpg.Connection]]:
+    """A database whose feed listens, and a plain asyncpg connection: not SQLAlchemy, so writes made through it
+    reach this process only as another process's would, by NOTIFY."""
     database = Database(migrated_postgres)
     other = await asyncpg.connect(_libpq(migrated_postgres))
     try:
-        feed = database.changes
-        await feed.start()
-        first = feed.backend_pid
-        assert feed.live and first is not None
-        cast = feed.cache(["personas"])
-        await cast.get("general", Loads())
-        generation = cast.generation
-
-        await other.execute("SELECT pg_terminate_backend($1)", first)
-        await eventually(lambda: not feed.live or feed.backend_pid != first, "the listener to notice it was cut off")
-        # Whatever was kept while notifications could be missed is gone, and it listens again on a new connection.
-        await eventually(lambda: feed.live and feed.backend_pid != first, "the listener to come back")
-        assert len(cast) == 0 and cast.generation > generation
-        await _persona(database, "Bea")  # and the new listener hears changes
-        await eventually(lambda: feed.notifications >= 1, "a notification on the new connection")
+        await database.changes.start()
+        assert database.changes.live
+        yield database, other
     finally:
         await other.close()
-        from tests.conftest import _empty_all_tables
-
         await _empty_all_tables(database)
         await database.dispose()
+
+
+@pytest.mark.postgres
+async def test_another_process_change_arrives_by_notify_and_counters_send_nothing(
+    listening: tuple[Database, asyncpg.Connection],
+) -> None:
+    database, other = listening
+    feed = database.changes
+    ada = await _persona(database)
+    cast, rules = feed.cache(["personas", "channel_bindings"]), feed.cache(["custom_behaviors"])
+    await cast.get("general", Loads())
+    await rules.get("ada", Loads())
+    heard = feed.notifications
+
+    await other.execute("UPDATE personas SET interaction_count = interaction_count + 1 WHERE id = $1", ada)
+    await other.execute("UPDATE personas SET name = 'Ada Two' WHERE id = $1", ada)
+    await eventually(lambda: len(cast) == 0, "the rename to reach this process")
+    # Notifications arrive in commit order: the counter's update, first, sent none.
+    assert feed.notifications == heard + 1
+    assert len(rules) == 1  # behaviours did not change
+
+    await cast.get("general", Loads())  # read after the rename: kept
+    assert len(cast) == 1
+    await other.execute(
+        "INSERT INTO channel_bindings (persona_id, guild_id, channel_id, activated_by, created_at) "
+        "VALUES ($1, $2, $3, $4, now())",
+        ada, ALICE.guild_id, CHANNEL, ALICE.user_id,
+    )  # fmt: skip
+    await eventually(lambda: len(cast) == 0, "the binding to drop the cast")
+
+
+@pytest.mark.postgres
+async def test_a_lost_listener_means_read_through_until_it_is_back(
+    listening: tuple[Database, asyncpg.Connection],
+) -> None:
+    database, other = listening
+    feed = database.changes
+    first = feed.backend_pid
+    assert first is not None
+    cast = feed.cache(["personas"])
+    await cast.get("general", Loads())
+    generation = cast.generation
+
+    await other.execute("SELECT pg_terminate_backend($1)", first)
+    await eventually(lambda: not feed.live or feed.backend_pid != first, "the listener to notice it was cut off")
+    # Whatever was kept while notifications could be missed is gone, and it listens again on a new connection.
+    await eventually(lambda: feed.live and feed.backend_pid != first, "the listener to come back")
+    assert len(cast) == 0 and cast.generation > generation
+    heard = feed.notifications
+    await _persona(database, "Bea")  # and the new listener hears changes
+    await eventually(lambda: feed.notifications > heard, "a notification on the new connection")
 
 
 @pytest.mark.postgres
