@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 import secrets
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -67,6 +68,8 @@ CLEAN_CLOSE = (1000, 1001)
 
 # How many dispatches a session keeps for RESUME before it must re-identify.
 BUFFER_LIMIT = 50_000
+# Bytes a connection may have waiting in its socket's buffer before its writer waits for the client to read.
+WRITE_BUFFER_LIMIT = 1 << 20
 
 
 def encode(data: Any) -> str:
@@ -104,11 +107,32 @@ class Session:
         return not self.invalidated and (seq or 0) >= self.base_seq - 1 and (seq or 0) <= self.seq
 
 
-class Connection:
-    """One websocket. Its writer sends the session's buffer from ``cursor``, then waits for more."""
+def text_frames(texts: list[str]) -> bytes:
+    """Unmasked, uncompressed websocket text frames (RFC 6455 section 5.2), one per text, as one buffer."""
+    out = bytearray()
+    for text in texts:
+        payload = text.encode()
+        size = len(payload)
+        if size < 126:
+            out += struct.pack("!BB", 0x81, size)
+        elif size < 65536:
+            out += struct.pack("!BBH", 0x81, 126, size)
+        else:
+            out += struct.pack("!BBQ", 0x81, 127, size)
+        out += payload
+    return bytes(out)
 
-    def __init__(self, ws: web.WebSocketResponse) -> None:
+
+class Connection:
+    """One websocket. Its writer sends the session's buffer from ``cursor``, then waits for more.
+
+    Dispatches queued together leave in one write (``transport``: one system call for the lot, as a busy
+    server's would), framed here; everything else (hello, acks, close) goes through aiohttp's writer. Both write
+    to the transport synchronously, so frames never interleave."""
+
+    def __init__(self, ws: web.WebSocketResponse, transport: asyncio.Transport | None = None) -> None:
         self.ws = ws
+        self.transport = transport
         self.session: Session | None = None
         self.cursor = 0  # last seq sent
         self.wake = asyncio.Event()
@@ -130,8 +154,16 @@ class Connection:
                 while self.cursor < s.seq and not self.ws.closed:
                     start = self.cursor + 1 - s.base_seq
                     chunk = s.buffer[start : start + 256]
-                    for text in chunk:
-                        await self.ws.send_str(text)
+                    if self.transport is not None and not self.transport.is_closing():
+                        self.transport.write(text_frames(chunk))
+                        # A client that reads slowly holds the rest back here, not in an unbounded buffer.
+                        while self.transport.get_write_buffer_size() > WRITE_BUFFER_LIMIT:
+                            if self.transport.is_closing():
+                                break
+                            await asyncio.sleep(0.001)
+                    else:
+                        for text in chunk:
+                            await self.ws.send_str(text)
                     self.cursor += len(chunk)
         except (ConnectionResetError, RuntimeError):
             pass  # the socket went away; the session keeps buffering for a RESUME
@@ -219,7 +251,7 @@ class Gateway:
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(max_msg_size=0, autoping=True, compress=False)
         await ws.prepare(request)
-        conn = Connection(ws)
+        conn = Connection(ws, request.transport)  # type: ignore[arg-type]
         conn.encoding = request.query.get("encoding", "json")
         self.connections.add(conn)
         conn.writer = asyncio.create_task(conn.write_loop())

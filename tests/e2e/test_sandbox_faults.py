@@ -154,3 +154,22 @@ async def test_exceeding_a_bucket_answers_429_with_discords_shape(sandbox: Sandb
             body = await limited.json()
             assert limited.status == 429 and limited.headers["Via"]
             assert body["retry_after"] > 0 and body["global"] is False
+
+
+async def test_dispatches_queued_together_arrive_as_separate_frames_of_every_size(sandbox: Sandbox) -> None:
+    """The gateway frames queued dispatches itself and writes them in one go: a websocket client still reads one
+    intact message per dispatch, in order, whatever the length field's form (7-bit, 16-bit, 64-bit)."""
+    gw = sandbox.server.gateway
+    sizes = [10, 125, 126, 4_000, 65_535, 65_536, 200_000]
+    async with aiohttp.ClientSession() as http, http.ws_connect(sandbox.server.gateway_url, max_msg_size=0) as ws:
+        assert (await ws.receive_json())["op"] == 10
+        await ws.send_json({"op": 2, "d": {"token": sandbox.token, "intents": 1 << 9, "properties": {}}})
+        assert (await ws.receive_json())["t"] == "READY"
+        for size in sizes:  # queued without a yield in between: one write carries them all
+            gw.dispatch("TEST_EVENT", {"fill": "x" * size})
+        received = []
+        while len(received) < len(sizes):
+            event = await asyncio.wait_for(ws.receive_json(), 5)
+            if event.get("t") == "TEST_EVENT":
+                received.append(len(event["d"]["fill"]))
+    assert received == sizes
