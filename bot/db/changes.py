@@ -70,7 +70,7 @@ WATCHED: Mapping[str, frozenset[str] | None] = {
     ),
 }
 
-HEALTH_CHECK_SECONDS = 30.0  # how often the listening connection is asked whether it is still there
+HEALTH_CHECK_SECONDS = 10.0  # how often the listening connection is asked whether it is still there (one SELECT 1)
 HEALTH_CHECK_TIMEOUT = 5.0
 RECONNECT_SECONDS = (0.5, 1.0, 2.0, 5.0, 10.0)  # back-off while PostgreSQL cannot be reached
 

@@ -227,6 +227,22 @@ _STATE_COLUMNS = (
 )  # fmt: skip
 
 
+_ACTIVE_COLUMNS = (
+    _A.id.label("active_id"), _A.emotion_type, _A.intensity, _A.duration_minutes, _A.started_at, _A.cause,
+)  # fmt: skip
+
+
+def _active(row: Any) -> core.ActiveEmotion:
+    """An active emotion from a row with its columns (an ``ActiveEmotion`` or a joined read)."""
+    return core.ActiveEmotion(
+        type=row.emotion_type,
+        intensity=min(100.0, max(0.0, row.intensity)),
+        duration_minutes=row.duration_minutes,
+        started_at=row.started_at,
+        cause=row.cause,
+    )
+
+
 def _trait_columns() -> list[Any]:
     return [getattr(_P, name) for name in ALL_TRAITS]
 
@@ -238,7 +254,8 @@ def _later(a: datetime, b: datetime) -> datetime:
 async def _load_states(
     session: AsyncSession, persona_ids: Iterable[int], now: datetime, *, for_update: bool
 ) -> dict[int, _Loaded]:
-    """Traits, state, active emotions and learned responses of existing personas, four queries for all of them.
+    """Traits, state, active emotions and learned responses of existing personas: four queries for all of them to
+    write, one to read.
 
     ``for_update`` locks the state rows (PostgreSQL; SQLite has one writer anyway), in persona order. A read
     (``for_update`` false) is for showing the state, which learned responses do not change: they are not read."""
@@ -246,16 +263,25 @@ async def _load_states(
     if not ids:
         return {}
     states: dict[int, Any] = {}
+    actives: dict[int, list[core.ActiveEmotion]] = {}
     if for_update:
         traits_rows = (await session.execute(select(_P.id, *_trait_columns()).where(_P.id.in_(ids)))).all()
-    else:  # a read: traits and state in one query (a lock cannot take the outer side of a join)
+    else:
+        # A read: traits, state and active emotions in one query, a row per active emotion (a lock cannot take
+        # the outer side of a join, so a write reads them apart).
         query = (
-            select(_P.id, *_trait_columns(), *_STATE_COLUMNS)
+            select(_P.id, *_trait_columns(), *_STATE_COLUMNS, *_ACTIVE_COLUMNS)
             .outerjoin(_S, _S.persona_id == _P.id)  # type: ignore[arg-type]
+            .outerjoin(_A, _A.persona_id == _P.id)  # type: ignore[arg-type]
             .where(_P.id.in_(ids))
+            .order_by(_P.id, _A.id)
         )
-        traits_rows = (await session.execute(query)).all()
+        joined = (await session.execute(query)).all()
+        traits_rows = list({row.id: row for row in reversed(joined)}.values())
         states = {row.id: row for row in traits_rows if row.persona_id is not None}
+        for row in joined:
+            if row.active_id is not None:
+                actives.setdefault(row.id, []).append(_active(row))
     width = 1 + len(ALL_TRAITS)
     traits = {
         row[0]: {name: float(value) for name, value in zip(ALL_TRAITS, row[1:width], strict=True)}
@@ -269,17 +295,9 @@ async def _load_states(
         if _dialect(session) == "postgresql":
             state_query = state_query.with_for_update()
         states = {row.persona_id: row for row in (await session.execute(state_query)).scalars()}
-    actives: dict[int, list[core.ActiveEmotion]] = {}
-    for row in (await session.execute(select(_A).where(_A.persona_id.in_(found)).order_by(_A.id))).scalars():
-        actives.setdefault(row.persona_id, []).append(
-            core.ActiveEmotion(
-                type=row.emotion_type,
-                intensity=min(100.0, max(0.0, row.intensity)),
-                duration_minutes=row.duration_minutes,
-                started_at=row.started_at,
-                cause=row.cause,
-            )
-        )
+    if for_update:
+        for row in (await session.execute(select(_A).where(_A.persona_id.in_(found)).order_by(_A.id))).scalars():
+            actives.setdefault(row.persona_id, []).append(_active(row))
     learned: dict[int, dict[str, core.Learned]] = {}
     if for_update:  # only applying a trigger uses them
         for row in (await session.execute(select(_L).where(_L.persona_id.in_(found)))).scalars():
