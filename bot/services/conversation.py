@@ -452,11 +452,55 @@ async def plan(
                     _retrieve_apart(reader, pid, query, now=now, key=encryption_key, weights=weights.get(pid))
                 )
     try:
-        await _plan_each(
-            session, incoming, speakers, history, ids, by_id, profiles, rules_by_persona, chosen, decisions,
-            human_ids, weights, early, jobs, effects, now=now, registry=registry, encryption_key=encryption_key,
-            supports_tools=supports_tools,
-        )  # fmt: skip
+        for pid in ids:
+            speaker = by_id[pid]
+            if pid not in profiles:
+                continue  # deleted since the cog looked
+            profile, plugins = profiles[pid]
+            rules = rules_by_persona.get(pid, ())
+            speaking = pid in chosen
+            if not speaking and not any(
+                isinstance(r.action, behavior_rules.ReactionAction | behavior_rules.EmotionAction) for r in rules
+            ):
+                continue
+            state: MoodView | None = None
+            if speaking or any(isinstance(r.trigger, behavior_rules.EmotionTrigger) for r in rules):
+                state = await emotions.current_state(session, pid, now)
+            felt = behaviors.active_intensities(state) if state is not None else {}
+            matched = behavior_rules.matching_behaviors(rules, incoming.content, None, felt, now)
+            variables = behavior_templates.template_variables(
+                persona_name=speaker.name,
+                author_name=incoming.author_name,
+                mood=state.mood_words if state is not None else "neutral",
+                now=now,
+            )
+            effect = behavior_templates.plan_effects(matched, variables)
+            if effect.reactions or effect.emotion_triggers or effect.problems:
+                effects.append(BehaviorSideEffects(pid, effect.reactions, effect.emotion_triggers, effect.problems))
+            if not speaking or state is None:
+                continue
+            jobs.append(
+                await _job(
+                    session,
+                    speaker,
+                    profile,
+                    plugins,
+                    incoming,
+                    history,
+                    state=state,
+                    others=[s for s in speakers if s.persona_id != pid],
+                    human_ids=human_ids,
+                    instructions=effect.instructions,
+                    template_reply=effect.reply,
+                    reason=decisions[pid],
+                    now=now,
+                    registry=registry,
+                    encryption_key=encryption_key,
+                    supports_tools=supports_tools,
+                    weights=weights.get(pid),
+                    retrieval=early.get(pid),
+                )
+            )
     finally:
         for task in early.values():
             task.cancel()
@@ -478,80 +522,6 @@ async def _retrieve_apart(
     async with reader() as session:
         return await memories.retrieve(
             session, persona_id, query, k=MEMORY_K, now=now, encryption_key=key, mark_accessed=False, weights=weights
-        )
-
-
-async def _plan_each(
-    session: AsyncSession,
-    incoming: Incoming,
-    speakers: Sequence[Speaker],
-    history: Sequence[ChannelLine],
-    ids: Sequence[int],
-    by_id: Mapping[int, Speaker],
-    profiles: Mapping[int, tuple[PersonaProfile, tuple[str, ...]]],
-    rules_by_persona: Mapping[int, Sequence[behavior_rules.Behavior]],
-    chosen: Sequence[int],
-    decisions: Mapping[int, str],
-    human_ids: Sequence[int],
-    weights: Mapping[int, tuple[float, float, float]],
-    early: Mapping[int, asyncio.Task[list[memories.RetrievedMemory]]],
-    jobs: list[ReplyJob],
-    effects: list[BehaviorSideEffects],
-    *,
-    now: datetime,
-    registry: ToolRegistry,
-    encryption_key: str | None,
-    supports_tools: bool,
-) -> None:
-    """The plan's per-persona part: mood, behaviours, and each speaker's reply job (appended to ``jobs``)."""
-    for pid in ids:
-        speaker = by_id[pid]
-        if pid not in profiles:
-            continue  # deleted since the cog looked
-        profile, plugins = profiles[pid]
-        rules = rules_by_persona.get(pid, ())
-        speaking = pid in chosen
-        if not speaking and not any(
-            isinstance(r.action, behavior_rules.ReactionAction | behavior_rules.EmotionAction) for r in rules
-        ):
-            continue
-        state: MoodView | None = None
-        if speaking or any(isinstance(r.trigger, behavior_rules.EmotionTrigger) for r in rules):
-            state = await emotions.current_state(session, pid, now)
-        felt = behaviors.active_intensities(state) if state is not None else {}
-        matched = behavior_rules.matching_behaviors(rules, incoming.content, None, felt, now)
-        variables = behavior_templates.template_variables(
-            persona_name=speaker.name,
-            author_name=incoming.author_name,
-            mood=state.mood_words if state is not None else "neutral",
-            now=now,
-        )
-        effect = behavior_templates.plan_effects(matched, variables)
-        if effect.reactions or effect.emotion_triggers or effect.problems:
-            effects.append(BehaviorSideEffects(pid, effect.reactions, effect.emotion_triggers, effect.problems))
-        if not speaking or state is None:
-            continue
-        jobs.append(
-            await _job(
-                session,
-                speaker,
-                profile,
-                plugins,
-                incoming,
-                history,
-                state=state,
-                others=[s for s in speakers if s.persona_id != pid],
-                human_ids=human_ids,
-                instructions=effect.instructions,
-                template_reply=effect.reply,
-                reason=decisions[pid],
-                now=now,
-                registry=registry,
-                encryption_key=encryption_key,
-                supports_tools=supports_tools,
-                weights=weights.get(pid),
-                retrieval=early.get(pid),
-            )
         )
 
 
