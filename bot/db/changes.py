@@ -161,7 +161,7 @@ class ChangeFeed:
         self.notifications = 0  # heard from PostgreSQL since start
         self.backend_pid: int | None = None  # the listening connection's server process (PostgreSQL)
         _FEEDS.add(self)
-        _watch_engine(engine)
+        watch(engine)
 
     @property
     def live(self) -> bool:
@@ -291,7 +291,9 @@ _FEEDS: weakref.WeakSet[ChangeFeed] = weakref.WeakSet()
 _WATCHED_ENGINES: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
-def _watch_engine(engine: AsyncEngine) -> None:
+def watch(engine: AsyncEngine) -> None:
+    """Tell this process's caches about writes made through ``engine`` (every engine ``make_engine`` builds;
+    any engine on the same database). Idempotent."""
     sync_engine = engine.sync_engine
     if sync_engine in _WATCHED_ENGINES:
         return
@@ -306,8 +308,3 @@ def _watch_engine(engine: AsyncEngine) -> None:
                     feed.changed(tables)
 
     event.listen(sync_engine, "after_cursor_execute", after_execute)
-
-
-def watch(engine: AsyncEngine) -> None:
-    """Tell this process's caches about writes made through ``engine`` too (any engine on the same database)."""
-    _watch_engine(engine)

@@ -44,7 +44,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import behaviors as behavior_rules
 from bot.core.conversation import TurnCandidate, addressed_by_name, choose_turns, should_reply
-from bot.core.errors import DomainError
+from bot.core.errors import DomainError, NotFound
 from bot.core.personas import BehaviorSettings, PrivacySettings
 from bot.db import models
 from bot.llm import behavior_templates
@@ -98,7 +98,7 @@ class Speaker:
     name: str
     avatar_url: str | None
     behavior: BehaviorSettings
-    profile: PersonaProfile | None = None  # who it is, for the prompt (read with it; None: the plan reads it)
+    profile: PersonaProfile  # who it is, for the prompt
     plugins: tuple[str, ...] = ()
 
 
@@ -377,9 +377,9 @@ async def plan(
     that led to it; ``random_value`` a draw from [0, 1) for chattiness; ``recent_replies`` when the cog last started
     a reply per persona (newer than the stored messages while a reply is on its way); ``busy`` personas already
     replying here (they skip this message). ``cast`` is what the caller knows of the speakers (:func:`cast`:
-    behaviours, retrieval weights, subscription tiers); without it those are read, as are profiles the speakers do
-    not carry. ``reader`` opens another read session (``Database.reads``, where reads can run side by side: not
-    on SQLite): memory searches then run on it while the rest is read on ``session``."""
+    behaviours, retrieval weights, subscription tiers); without it those are read. A persona deleted since its
+    speaker was read is skipped. ``reader`` opens another read session (``Database.reads``, where reads can run
+    side by side: not on SQLite): memory searches then run on it while the rest is read on ``session``."""
     if not speakers:
         return Plan()
     registry = tools or default_registry()
@@ -432,31 +432,23 @@ async def plan(
     # Behaviours of every persona here: reactions and emotional triggers apply even when it does not speak.
     rules_by_persona = cast.behaviors if cast is not None else await behaviors.enabled_for(session, ids)
     by_id = {s.persona_id: s for s in speakers}
-    profiles = {s.persona_id: (s.profile, s.plugins) for s in speakers if s.profile is not None}
-    unread = [pid for pid in ids if pid not in profiles]
-    if unread:
-        for row in (await session.execute(select(_P).where(_P.id.in_(unread)))).scalars():  # type: ignore[attr-defined]
-            profiles[row.id] = (_profile(row, by_id[row.id].behavior), tuple(row.plugins or ()))
     jobs: list[ReplyJob] = []
     effects: list[BehaviorSideEffects] = []
     human_ids = _human_ids(incoming, history)
-    weights = dict(cast.memory_weights) if cast is not None else {}
+    weights = cast.memory_weights if cast is not None else {}
     # With a second connection to read on, each speaker's memory search (the longest read) runs while its mood and
     # relationships are read here.
     early: dict[int, asyncio.Task[list[memories.RetrievedMemory]]] = {}
     if reader is not None:
         for pid in chosen:
             query = retrieval_query(incoming.content, by_id[pid].name)
-            if query and pid in profiles:
+            if query:
                 early[pid] = asyncio.create_task(
                     _retrieve_apart(reader, pid, query, now=now, key=encryption_key, weights=weights.get(pid))
                 )
     try:
         for pid in ids:
             speaker = by_id[pid]
-            if pid not in profiles:
-                continue  # deleted since the cog looked
-            profile, plugins = profiles[pid]
             rules = rules_by_persona.get(pid, ())
             speaking = pid in chosen
             if not speaking and not any(
@@ -465,7 +457,10 @@ async def plan(
                 continue
             state: MoodView | None = None
             if speaking or any(isinstance(r.trigger, behavior_rules.EmotionTrigger) for r in rules):
-                state = await emotions.current_state(session, pid, now)
+                try:
+                    state = await emotions.current_state(session, pid, now)
+                except NotFound:
+                    continue  # deleted since its speaker was read
             felt = behaviors.active_intensities(state) if state is not None else {}
             matched = behavior_rules.matching_behaviors(rules, incoming.content, None, felt, now)
             variables = behavior_templates.template_variables(
@@ -483,8 +478,6 @@ async def plan(
                 await _job(
                     session,
                     speaker,
-                    profile,
-                    plugins,
                     incoming,
                     history,
                     state=state,
@@ -520,9 +513,22 @@ async def _retrieve_apart(
     weights: tuple[float, float, float] | None,
 ) -> list[memories.RetrievedMemory]:
     async with reader() as session:
-        return await memories.retrieve(
-            session, persona_id, query, k=MEMORY_K, now=now, encryption_key=key, mark_accessed=False, weights=weights
-        )
+        return await _retrieve(session, persona_id, query, now=now, key=key, weights=weights)
+
+
+async def _retrieve(
+    session: AsyncSession,
+    persona_id: int,
+    query: str,
+    *,
+    now: datetime,
+    key: str | None,
+    weights: tuple[float, float, float] | None,
+) -> list[memories.RetrievedMemory]:
+    """The memories a reply's prompt gets (read only: the recall is applied when the exchange is recorded)."""
+    return await memories.retrieve(
+        session, persona_id, query, k=MEMORY_K, now=now, encryption_key=key, mark_accessed=False, weights=weights
+    )
 
 
 async def apply_behavior_triggers(
@@ -551,8 +557,6 @@ async def apply_behavior_triggers(
 async def _job(
     session: AsyncSession,
     speaker: Speaker,
-    profile: PersonaProfile,
-    plugins: Sequence[str],
     incoming: Incoming,
     history: Sequence[ChannelLine],
     *,
@@ -577,18 +581,15 @@ async def _job(
     if template_reply is None and retrieval is not None:
         found = await retrieval
     elif template_reply is None and query:
-        found = await memories.retrieve(
-            session, pid, query, k=MEMORY_K, now=now, encryption_key=encryption_key, mark_accessed=False,
-            weights=weights,
-        )  # fmt: skip
+        found = await _retrieve(session, pid, query, now=now, key=encryption_key, weights=weights)
     notes = [MemoryNote(r.memory.content, r.memory.created_at, r.memory.pinned) for r in found if r.memory.readable]
     try:
-        offered = registry.for_plugins(list(plugins))
+        offered = registry.for_plugins(list(speaker.plugins))
     except DomainError:
         offered = ToolRegistry()
     tool_names = offered.names() if supports_tools else ()
     context = PromptContext(
-        persona=profile,
+        persona=speaker.profile,
         now=now,
         author=incoming.author_name,
         message=incoming.content,

@@ -295,11 +295,10 @@ async def _load_states(
         if _dialect(session) == "postgresql":
             state_query = state_query.with_for_update()
         states = {row.persona_id: row for row in (await session.execute(state_query)).scalars()}
-    if for_update:
+    learned: dict[int, dict[str, core.Learned]] = {}
+    if for_update:  # a read has its active emotions already, and does not use learned responses
         for row in (await session.execute(select(_A).where(_A.persona_id.in_(found)).order_by(_A.id))).scalars():
             actives.setdefault(row.persona_id, []).append(_active(row))
-    learned: dict[int, dict[str, core.Learned]] = {}
-    if for_update:  # only applying a trigger uses them
         for row in (await session.execute(select(_L).where(_L.persona_id.in_(found)))).scalars():
             learned.setdefault(row.persona_id, {})[row.trigger] = core.Learned(row.scale, row.override_emotion)
     out: dict[int, _Loaded] = {}

@@ -313,3 +313,21 @@ async def test_the_plan_only_reads_memories_and_a_recorded_reply_marks_them_reca
         )  # fmt: skip
     after = await recalled()
     assert [count for count, _ in after] == [1, 1] and all(stability > 1.0 for _, stability in after)
+
+
+async def test_a_persona_deleted_after_its_cast_was_read_is_skipped_by_the_plan(database: Database) -> None:
+    """The cog keeps a channel's cast between messages: a persona deleted in between (and not yet dropped from a
+    copy) is skipped, while the others still answer."""
+    ada = await make(database, "Ada")
+    grace = await make(database, "Grace")
+    async with database.reads() as session:
+        cast = await conversation.cast(session, CHANNEL)
+    async with database.transaction() as session:
+        await personas.delete_persona(session, Actor(ALICE, GUILD), ada)
+    async with database.reads() as session:
+        plan = await conversation.plan(
+            session, incoming("Ada and Grace, hello!"), cast.speakers, history=[], exchange_depth=0,
+            random_value=0.99, now=NOW, cast=cast, reader=database.reads if database.parallel_reads else None,
+        )  # fmt: skip
+    assert [s.persona_id for s in cast.speakers] == [ada, grace]
+    assert [job.speaker.persona_id for job in plan.jobs] == [grace]
