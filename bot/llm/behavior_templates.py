@@ -1,23 +1,46 @@
-"""Custom behaviours' reply templates, rendered in a sandbox, and what a behaviour would do (``/behavior test``).
+"""Custom behaviours' reply templates: checked and compiled once, rendered in a sandbox within bounds, and what a
+behaviour would do (``/behavior test``).
 
 A reply template is written by a user, so it is untrusted *source*. Layers of defence, each enough on its own for
 the known payloads:
 
-1. **A small language, checked before rendering** (:func:`check_reply_template`): the template is parsed and every
-   node must be on an allow-list: text, ``{{ ... }}``, ``{% if %}``, the names ``persona``, ``author``, ``mood``
-   and ``time``, constants, comparisons, ``and``/``or``/``not``, ``~`` and a few filters (:data:`FILTERS`). No
-   loops, calls, attribute or index access, arithmetic, assignments, macros, includes or blocks. With no loops
-   and no arithmetic the work is linear in the template's size, which is itself bounded (1,000 characters,
-   :data:`MAX_NODES` nodes): that is the render-time bound.
-2. **Jinja2's** ``ImmutableSandboxedEnvironment`` with no globals (no ``range``, ``lipsum``, ``cycler``, ...),
-   only the allowed filters and tests, every binary operator intercepted and refused, and ``StrictUndefined``.
-3. **The output limit**: a reply longer than :data:`MAX_OUTPUT` characters is refused.
+1. **A budget, checked before anything expensive** (:func:`check_reply_template`). The source is at most 1,000
+   characters. A pass over Jinja's tokens (linear, no recursion) refuses a template nested more than
+   :data:`MAX_DEPTH` levels (blocks, brackets and ``not``/``if``/``else``/sign operators counted together) before
+   the parser sees it: the parser recurses per bracket, so deep input would otherwise raise ``RecursionError``.
+   Then the parsed tree must be at most :data:`MAX_DEPTH` levels deep (exactly, counted without recursion) and
+   :data:`MAX_NODES` nodes: Python refuses to compile deeply nested generated code (``SyntaxError``: too many
+   nested parentheses) and Jinja's code generation grows with depth. Last, compiling must take at most
+   :data:`COMPILE_BUDGET` seconds.
+2. **A small language**: every node must be on an allow-list: text, ``{{ ... }}``, ``{% if %}``, the names
+   ``persona``, ``author``, ``mood`` and ``time``, constants, comparisons, ``and``/``or``/``not``, ``~`` and a few
+   filters (:data:`FILTERS`). No loops, calls, attribute or index access, arithmetic, assignments, macros,
+   includes or blocks. With no loops and no arithmetic the work of a render is linear in the template's size.
+3. **Jinja2's** ``ImmutableSandboxedEnvironment`` with no globals (no ``range``, ``lipsum``, ``cycler``, ...),
+   only the allowed filters and tests, every binary operator intercepted and refused, ``StrictUndefined``, and
+   no constant folding (Jinja's optimizer would run filters at compile time and costs more than linear time in
+   the depth of an expression).
+4. **Bounded rendering**: the output is built piece by piece and abandoned past :data:`MAX_OUTPUT` characters
+   (plus the template's own whitespace) or :data:`RENDER_BUDGET` seconds.
 
-Every failure is a :class:`~bot.core.errors.DomainError` with a sentence; nothing leaks and nothing hangs.
+Templates are compiled **once**: :func:`compiled_reply` keeps the compiled template (or the sentence refusing it)
+in a bounded cache keyed by the source, so a message never recompiles; :func:`compilations` counts the real
+compilations. Services compile off the event loop (:func:`check_off_loop`, :func:`warm`), at save time and when
+stored rows are loaded. A template stored before these limits that now exceeds them is refused when loaded (the
+behaviour is skipped), never fatal.
+
+Every failure is a :class:`~bot.core.errors.DomainError` with a sentence; nothing leaks and nothing hangs. When
+behaviours fire (:func:`plan_effects`), one that fails in any way is skipped and logged as a WARNING with its id:
+the others, and the persona's reply, go on.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,6 +55,8 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from bot.core import behaviors as rules
 from bot.core.errors import DomainError
 
+log = logging.getLogger(__name__)
+
 NAMES = ("persona", "author", "mood", "time")
 FILTERS = frozenset(
     {"upper", "lower", "title", "capitalize", "trim", "truncate", "default", "d", "length", "count", "first", "last"}
@@ -39,6 +64,13 @@ FILTERS = frozenset(
 TESTS = frozenset({"defined", "undefined", "none", "string", "number", "eq", "ne", "in", "lower", "upper"})
 MAX_OUTPUT = 1000
 MAX_NODES = 300
+# Levels of nesting (the whole template is level 1, each text or {{ }} level 2): a real reply template needs
+# fewer than ten; Python's compiler refuses generated code nested about a hundred levels deep.
+MAX_DEPTH = 24
+COMPILE_BUDGET = 0.25  # seconds; within the limits above a compilation takes a few milliseconds
+CHECK_TIMEOUT = 2.0  # seconds a command waits for its check (it runs in a worker thread)
+RENDER_BUDGET = 0.25  # seconds; a render does linear work, well under a millisecond (room for a busy machine)
+CACHE_SIZE = 1024  # compiled templates (and refusals) kept, least recently used dropped first
 
 _ALLOWED_NODES: tuple[type[nodes.Node], ...] = (
     nodes.Template,
@@ -81,11 +113,19 @@ _WHY_NOT: dict[type[nodes.Node], str] = {
     nodes.FromImport: "imports",
     nodes.Dict: "dictionaries",
 }
+# Tokens the parser recurses on, or that nest the tree one level each, counted by the scan before parsing.
+_OPENERS = frozenset({"lparen", "lbracket", "lbrace"})
+_CLOSERS = frozenset({"rparen", "rbracket", "rbrace"})
+_NESTING_NAMES = frozenset({"not", "if", "else"})
+_NESTING_OPERATORS = frozenset({"add", "sub"})  # unary signs (binary ones are refused later as arithmetic)
+_BLOCKS_WITH_END = frozenset({"if", "for", "macro", "call", "filter", "with", "block", "autoescape", "trans"})
+_TOO_DEEP = f"The reply template is nested too deeply (more than {MAX_DEPTH} levels); make it simpler."
 
 
 class _ReplySandbox(ImmutableSandboxedEnvironment):
     """The sandbox with every binary operator intercepted (the checker already refuses them: defence in
-    depth)."""
+    depth) and no constant folding (it would run filters while compiling, and costs more than linear time in an
+    expression's depth)."""
 
     intercepted_binops = frozenset({"+", "-", "*", "/", "//", "%", "**"})
     intercepted_unops = frozenset({"+", "-"})
@@ -98,7 +138,7 @@ class _ReplySandbox(ImmutableSandboxedEnvironment):
 
 
 def _sandbox() -> _ReplySandbox:
-    env = _ReplySandbox(undefined=jinja2.StrictUndefined, autoescape=False)
+    env = _ReplySandbox(undefined=jinja2.StrictUndefined, autoescape=False, optimized=False)
     env.globals.clear()
     env.filters = {name: f for name, f in env.filters.items() if name in FILTERS}
     env.tests = {name: t for name, t in env.tests.items() if name in TESTS}
@@ -116,24 +156,72 @@ def _refuse(what: str, node: nodes.Node) -> DomainError:
     )
 
 
-def check_reply_template(source: str) -> nodes.Template:
-    """The parsed template, if it only uses what reply templates allow (module docstring); otherwise
-    :class:`DomainError` saying what is not allowed."""
-    if not isinstance(source, str) or not source.strip():
-        raise DomainError("The reply template cannot be blank.")
-    if len(source) > rules.REPLY_TEMPLATE_MAX:
-        raise DomainError(
-            f"The reply template is {len(source)} characters long; the limit is {rules.REPLY_TEMPLATE_MAX}."
-        )
-    try:
-        tree = SANDBOX.parse(source)
-    except TemplateSyntaxError as error:
-        raise DomainError(f"The reply template has a syntax error on line {error.lineno}: {error.message}.") from None
+# ----------------------------------------------------------------------------------------------------
+# The budget, and compiling once
+
+
+class _TooSlow(DomainError):
+    """Over the compile-time budget: not kept in the cache (a busy machine, not the template, may be why)."""
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    template: jinja2.Template | None
+    refusal: str | None = None
+
+
+_cache: OrderedDict[str, _Prepared] = OrderedDict()
+_lock = threading.Lock()  # compilations run in worker threads as well as on the event loop
+_compilations = 0
+
+
+def compilations() -> int:
+    """How many times a reply template was compiled by Jinja in this process (each source once while it stays
+    in the cache)."""
+    return _compilations
+
+
+def _scan_nesting(source: str) -> None:
+    """Refuse, from Jinja's tokens alone (linear, no recursion), a template whose blocks, brackets and nesting
+    operators go deeper than :data:`MAX_DEPTH`: the parser recurses on them."""
+    blocks = brackets = operators = 0
+    in_block = False
+    tag: str | None = None
+    for token in SANDBOX.lexer.tokenize(source):
+        kind = token.type
+        if kind == "block_begin":
+            in_block, tag = True, None
+            continue
+        if kind in ("block_end", "variable_end"):
+            if tag is not None and tag.startswith("end"):
+                blocks = max(0, blocks - 1)
+            elif tag in _BLOCKS_WITH_END:
+                blocks += 1
+            in_block, tag, brackets, operators = False, None, 0, 0
+        elif in_block and tag is None and kind == "name":
+            tag = str(token.value)
+        elif kind in _OPENERS:
+            brackets += 1
+        elif kind in _CLOSERS:
+            brackets -= 1
+        elif (kind == "name" and token.value in _NESTING_NAMES) or kind in _NESTING_OPERATORS:
+            operators += 1
+        if blocks + brackets + operators > MAX_DEPTH:
+            raise DomainError(_TOO_DEEP)
+
+
+def _check_tree(tree: nodes.Template) -> None:
+    """Every node allowed (module docstring), at most :data:`MAX_NODES` of them and :data:`MAX_DEPTH` levels
+    deep (walked with a stack, not recursion)."""
     count = 0
-    for node in _walk(tree):
+    stack: list[tuple[nodes.Node, int]] = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
         count += 1
         if count > MAX_NODES:
             raise DomainError(f"The reply template is too complex (more than {MAX_NODES} parts).")
+        if depth > MAX_DEPTH:
+            raise DomainError(_TOO_DEEP)
         if not isinstance(node, _ALLOWED_NODES):
             kind = next((why for cls, why in _WHY_NOT.items() if isinstance(node, cls)), type(node).__name__)
             raise _refuse(kind, node)
@@ -151,15 +239,101 @@ def check_reply_template(source: str) -> nodes.Template:
                 raise DomainError(f"The reply template uses the test '{node.name}', which is not available.")
         elif isinstance(node, nodes.Const) and isinstance(node.value, int | float) and abs(node.value) > 10_000:
             raise DomainError("The reply template uses a number larger than 10,000.")
-    return tree
+        stack.extend((child, depth + 1) for child in node.iter_child_nodes())
 
 
-def _walk(node: nodes.Node) -> Iterable[nodes.Node]:
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(current.iter_child_nodes())
+def _compile(source: str, budget: float) -> jinja2.Template:
+    global _compilations
+    started = time.perf_counter()
+    try:
+        _scan_nesting(source)
+        tree = SANDBOX.parse(source)
+    except TemplateSyntaxError as error:
+        raise DomainError(f"The reply template has a syntax error on line {error.lineno}: {error.message}.") from None
+    except RecursionError:  # the scan above prevents it; kept so nothing but a sentence can come out
+        raise DomainError(_TOO_DEEP) from None
+    _check_tree(tree)
+    with _lock:
+        _compilations += 1
+    try:
+        code = SANDBOX.compile(tree)
+        template = SANDBOX.template_class.from_code(SANDBOX, code, SANDBOX.make_globals(None), None)
+    except Exception:  # SyntaxError, RecursionError...: the checks above should make them impossible
+        raise DomainError("The reply template could not be compiled; make it simpler.") from None
+    if time.perf_counter() - started > budget:
+        raise _TooSlow("The reply template takes too long to prepare; make it shorter or simpler.")
+    return template
+
+
+def _cached(source: str) -> _Prepared | None:
+    with _lock:
+        found = _cache.get(source)
+        if found is not None:
+            _cache.move_to_end(source)
+        return found
+
+
+def compiled_reply(source: str, *, compile_budget: float = COMPILE_BUDGET) -> jinja2.Template:
+    """The compiled template for ``source``, compiled at most once while it stays in the bounded cache (a refusal
+    is kept too), or :class:`DomainError` saying why it is refused (the budget and language of the module
+    docstring). Blank and over-long sources are refused by :func:`check_reply_template`."""
+    found = _cached(source)
+    if found is None:
+        try:
+            found = _Prepared(_compile(source, compile_budget))
+        except _TooSlow:
+            raise
+        except DomainError as error:
+            found = _Prepared(None, str(error))
+        with _lock:
+            _cache[source] = found
+            _cache.move_to_end(source)
+            while len(_cache) > CACHE_SIZE:
+                _cache.popitem(last=False)
+    if found.template is None:
+        raise DomainError(found.refusal or "The reply template cannot be used.")
+    return found.template
+
+
+def check_reply_template(source: str, *, compile_budget: float = COMPILE_BUDGET) -> jinja2.Template:
+    """The compiled template, if ``source`` is within the budget and only uses what reply templates allow
+    (module docstring); otherwise :class:`DomainError` saying what is wrong. Compiles at most once per source
+    (:func:`compiled_reply`); call :func:`check_off_loop` from a coroutine."""
+    if not isinstance(source, str) or not source.strip():
+        raise DomainError("The reply template cannot be blank.")
+    if len(source) > rules.REPLY_TEMPLATE_MAX:
+        raise DomainError(
+            f"The reply template is {len(source)} characters long; the limit is {rules.REPLY_TEMPLATE_MAX}."
+        )
+    return compiled_reply(source, compile_budget=compile_budget)
+
+
+async def check_off_loop(source: str, *, timeout: float = CHECK_TIMEOUT) -> None:
+    """:func:`check_reply_template` in a worker thread, so a command never compiles on the event loop; a check
+    that takes longer than ``timeout`` seconds is a refusal (:class:`DomainError`)."""
+    if isinstance(source, str) and _cached(source) is not None:
+        check_reply_template(source)  # known: answered from the cache
+        return
+    try:
+        await asyncio.wait_for(asyncio.to_thread(check_reply_template, source), timeout)
+    except TimeoutError:
+        raise DomainError("The reply template took too long to check; make it shorter or simpler.") from None
+
+
+async def warm(sources: Iterable[Any]) -> None:
+    """Compile, in one worker thread, the reply templates among ``sources`` not yet in the cache (refusals are
+    kept too), so that reading stored behaviours never compiles on the event loop."""
+    missing = [s for s in dict.fromkeys(s for s in sources if isinstance(s, str)) if _cached(s) is None]
+    if missing:
+        await asyncio.to_thread(_check_each, missing)
+
+
+def _check_each(sources: Iterable[str]) -> None:
+    for source in sources:
+        try:
+            check_reply_template(source)
+        except DomainError:
+            continue  # kept in the cache; the behaviour is skipped where it is read
 
 
 def template_variables(
@@ -171,19 +345,36 @@ def template_variables(
 
 
 def render_reply(source: str, variables: Mapping[str, str]) -> str:
-    """A reply template rendered in the sandbox (checked first), at most :data:`MAX_OUTPUT` characters;
-    :class:`DomainError` for anything else."""
-    check_reply_template(source)
+    """A reply template rendered in the sandbox from its compiled form (checked and compiled once), at most
+    :data:`MAX_OUTPUT` characters and :data:`RENDER_BUDGET` seconds; :class:`DomainError` for anything else."""
+    template = check_reply_template(source)
     context = {name: str(variables.get(name, "")) for name in NAMES}
+    # The output is built piece by piece so that neither its size nor its time can run past the bounds; the
+    # template's own text can add at most its length in surrounding whitespace.
+    cap = MAX_OUTPUT + rules.REPLY_TEMPLATE_MAX
+    pieces: list[str] = []
+    size = 0
+    started = time.perf_counter()
+    stream = template.generate(context)
     try:
-        text = SANDBOX.from_string(source).render(context)
+        for piece in stream:
+            pieces.append(piece)
+            size += len(piece)
+            if size > cap:
+                raise DomainError(f"The reply template produced more than {cap} characters; the limit is {MAX_OUTPUT}.")
+            if time.perf_counter() - started > RENDER_BUDGET:
+                raise DomainError("The reply template took too long to render; make it simpler.")
+    except DomainError:
+        raise
     except SecurityError as error:
         raise DomainError(f"The reply template tried something not allowed: {error}.") from None
     except TemplateError as error:
         raise DomainError(f"The reply template could not be rendered: {error.message}.") from None
-    except (TypeError, ValueError, OverflowError, MemoryError, RecursionError):
+    except Exception:  # TypeError, ValueError, OverflowError, ...: nothing of the internals reaches the owner
         raise DomainError("The reply template could not be rendered.") from None
-    text = text.strip()
+    finally:
+        stream.close()
+    text = "".join(pieces).strip()
     if len(text) > MAX_OUTPUT:
         raise DomainError(f"The reply template produced {len(text)} characters; the limit is {MAX_OUTPUT}.")
     if not text:
@@ -214,6 +405,26 @@ def validate_behavior(
     )
 
 
+async def validate_behavior_off_loop(
+    name: Any,
+    trigger_kind: Any,
+    trigger_config: Any,
+    action_kind: Any,
+    action_config: Any,
+    *,
+    timeout: float = CHECK_TIMEOUT,
+) -> rules.Behavior:
+    """:func:`validate_behavior` in a worker thread (a reply template is compiled there, once), refused with a
+    sentence when it takes longer than ``timeout`` seconds: what ``/behavior add`` runs before storing."""
+    try:
+        return await asyncio.wait_for(
+            asyncio.to_thread(validate_behavior, name, trigger_kind, trigger_config, action_kind, action_config),
+            timeout,
+        )
+    except TimeoutError:
+        raise DomainError("The reply template took too long to check; make it shorter or simpler.") from None
+
+
 @dataclass(frozen=True)
 class BehaviorEffects:
     """What the matching behaviours do to one message."""
@@ -226,7 +437,9 @@ class BehaviorEffects:
 
 
 def plan_effects(matched: Iterable[rules.Behavior], variables: Mapping[str, str]) -> BehaviorEffects:
-    """The effects of the behaviours :func:`bot.core.behaviors.matching_behaviors` returned, in order."""
+    """The effects of the behaviours :func:`bot.core.behaviors.matching_behaviors` returned, in order. A reply
+    template that fails in any way skips its behaviour only (a WARNING names it; ``problems`` says why): the other
+    behaviours, and the persona's reply, go on."""
     instructions: list[str] = []
     reply: str | None = None
     triggers: list[str] = []
@@ -240,8 +453,10 @@ def plan_effects(matched: Iterable[rules.Behavior], variables: Mapping[str, str]
             if reply is None:
                 try:
                     reply = render_reply(action.template, variables)
-                except DomainError as error:
-                    problems.append(f"{behavior.name}: {error}")
+                except Exception as error:  # one behaviour's failure is its own, never the channel's
+                    why = str(error) if isinstance(error, DomainError) else f"it failed ({type(error).__name__})"
+                    log.warning("custom behaviour %s (%r) was skipped: %s", behavior.id, behavior.name, why)
+                    problems.append(f"{behavior.name}: {why}")
         elif isinstance(action, rules.EmotionAction):
             triggers.append(action.trigger)
         elif action.emoji not in reactions:

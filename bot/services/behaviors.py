@@ -1,8 +1,10 @@
 """Custom behaviours (``CustomBehavior`` rows): add, list, remove, test, and the enabled rules for a reply.
 
 Only the persona's owner manages its behaviours. Rules are validated by :func:`bot.llm.behavior_templates.
-validate_behavior` (core's rules plus the reply-template sandbox) before they are stored, and again when read (a
-row that no longer validates, say after a trigger was removed from ``data/``, is skipped, never fatal).
+validate_behavior` (core's rules plus the reply-template sandbox and its budget) before they are stored, and again
+when read (a row that no longer validates, say after a trigger was removed from ``data/`` or a template stored
+before the budget exceeds it, is skipped with a WARNING, never fatal). Reply templates are compiled in a worker
+thread, once per source (when saved, or when first read after a start), never on the event loop per message.
 
 The slash command gives each part as one line of text; :func:`parse_trigger` and :func:`parse_action` turn it
 into the stored shape:
@@ -16,8 +18,9 @@ into the stored shape:
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -32,6 +35,8 @@ from bot.llm import behavior_templates
 from bot.llm.behavior_templates import BehaviorTest
 from bot.services import emotions
 from bot.services.personas import Actor
+
+log = logging.getLogger(__name__)
 
 _B = models.CustomBehavior
 _TIME_WINDOW = re.compile(r"^\s*(\d{1,2}:\d{2})\s*-\s*(\d{1,2}:\d{2})\s+(\S+)(?:\s+(.+))?\s*$")
@@ -135,6 +140,25 @@ def _behavior(row: models.CustomBehavior) -> rules.Behavior:
     )
 
 
+async def _compiled(rows: Iterable[models.CustomBehavior]) -> None:
+    """Compile the rows' reply templates not yet compiled, in a worker thread (then :func:`_behavior` finds
+    them in the cache instead of compiling on the event loop)."""
+    await behavior_templates.warm(
+        row.action_config.get("template")
+        for row in rows
+        if row.action_kind == "reply" and isinstance(row.action_config, Mapping)
+    )
+
+
+def _valid_or_none(row: models.CustomBehavior, *, firing: bool = False) -> rules.Behavior | None:
+    try:
+        return _behavior(row)
+    except DomainError as error:
+        if firing:  # read to act on messages: say which one is left out (listing it shows "no longer valid")
+            log.warning("custom behaviour %s of persona %s is skipped: %s", row.id, row.persona_id, error)
+        return None
+
+
 def _view(row: models.CustomBehavior, behavior: rules.Behavior | None) -> BehaviorView:
     assert row.id is not None
     return BehaviorView(
@@ -174,7 +198,9 @@ async def add(
     """Validate and store a behaviour (owner only; at most ``MAX_BEHAVIORS_PER_PERSONA``, names unique per
     persona, ignoring case)."""
     persona = await _owned(session, actor, persona_id, "add behaviours")
-    behavior = behavior_templates.validate_behavior(
+    # A reply template is compiled here, once, in a worker thread and within its budget: refused now, not when a
+    # message fires it.
+    behavior = await behavior_templates.validate_behavior_off_loop(
         name, trigger_kind, dict(trigger_config), action_kind, dict(action_config)
     )
     count = (await session.execute(select(func.count()).where(_B.persona_id == persona_id))).scalar_one()
@@ -199,15 +225,9 @@ async def add(
 async def list_for(session: AsyncSession, actor: Actor, persona_id: int) -> list[BehaviorView]:
     """The persona's behaviours, oldest first (owner only)."""
     await _owned(session, actor, persona_id, "see its behaviours")
-    rows = (await session.execute(select(_B).where(_B.persona_id == persona_id).order_by(_B.id))).scalars()
-    views = []
-    for row in rows:
-        try:
-            behavior: rules.Behavior | None = _behavior(row)
-        except DomainError:
-            behavior = None
-        views.append(_view(row, behavior))
-    return views
+    rows = list((await session.execute(select(_B).where(_B.persona_id == persona_id).order_by(_B.id))).scalars())
+    await _compiled(rows)
+    return [_view(row, _valid_or_none(row)) for row in rows]
 
 
 async def _find(session: AsyncSession, persona_id: int, name: str) -> models.CustomBehavior:
@@ -227,11 +247,8 @@ async def remove(session: AsyncSession, actor: Actor, persona_id: int, name: str
     """Delete a behaviour by name (or id); owner only. Returns what was removed."""
     await _owned(session, actor, persona_id, "remove behaviours")
     row = await _find(session, persona_id, name)
-    try:
-        behavior: rules.Behavior | None = _behavior(row)
-    except DomainError:
-        behavior = None
-    view = _view(row, behavior)
+    await _compiled([row])
+    view = _view(row, _valid_or_none(row))
     await session.delete(row)
     await session.flush()
     return view
@@ -251,7 +268,9 @@ async def test(
     """What the behaviour ``name`` would do with this sample message now (owner only), with the persona's
     current emotions and mood. A broken reply template raises :class:`DomainError` saying why."""
     persona = await _owned(session, actor, persona_id, "test its behaviours")
-    behavior = _behavior(await _find(session, persona_id, name))
+    row = await _find(session, persona_id, name)
+    await _compiled([row])
+    behavior = _behavior(row)
     state = await emotions.current_state(session, persona_id, now)
     return behavior_templates.test_behavior(
         behavior,
@@ -286,11 +305,12 @@ async def enabled_for(session: AsyncSession, persona_ids: list[int]) -> dict[int
         .order_by(_B.id)
     )
     out: dict[int, list[rules.Behavior]] = {pid: [] for pid in persona_ids}
-    for row in (await session.execute(query)).scalars():
-        try:
-            out[row.persona_id].append(_behavior(row))
-        except DomainError:
-            continue  # a rule that no longer validates is skipped, not fatal
+    rows = list((await session.execute(query)).scalars())
+    await _compiled(rows)
+    for row in rows:
+        behavior = _valid_or_none(row, firing=True)  # a rule that no longer validates is skipped, not fatal
+        if behavior is not None:
+            out[row.persona_id].append(behavior)
     return out
 
 
@@ -304,9 +324,10 @@ async def emoji_enabled_for(session: AsyncSession, persona_ids: list[int]) -> di
         .order_by(_B.id)
     )
     out: dict[int, list[rules.Behavior]] = {}
-    for row in (await session.execute(query)).scalars():
-        try:
-            out.setdefault(row.persona_id, []).append(_behavior(row))
-        except DomainError:
-            continue
+    rows = list((await session.execute(query)).scalars())
+    await _compiled(rows)
+    for row in rows:
+        behavior = _valid_or_none(row, firing=True)
+        if behavior is not None:
+            out.setdefault(row.persona_id, []).append(behavior)
     return out
