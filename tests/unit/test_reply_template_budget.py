@@ -114,7 +114,7 @@ def test_the_cache_is_bounded_and_forgets_the_least_recently_used(monkeypatch: p
 
 def test_over_the_compile_time_budget_is_refused_and_not_kept() -> None:
     source = "{% if mood %}{{ persona|title }}{% endif %} (budget test)"
-    with pytest.raises(DomainError, match="^The reply template takes too long to prepare"):
+    with pytest.raises(DomainError, match=r"^The reply template takes too long to prepare"):
         check_reply_template(source, compile_budget=0.0)
     # A slow moment is not the template's fault: with the normal budget it is compiled and kept.
     before = compilations()
