@@ -181,6 +181,12 @@ def compilations() -> int:
     return _compilations
 
 
+def clear_compiled() -> None:
+    """Forget every compiled template, as a restart would (benchmarks measure the first load with it)."""
+    with _lock:
+        _cache.clear()
+
+
 def _scan_nesting(source: str) -> None:
     """Refuse, from Jinja's tokens alone (linear, no recursion), a template whose blocks, brackets and nesting
     operators go deeper than :data:`MAX_DEPTH`: the parser recurses on them."""
