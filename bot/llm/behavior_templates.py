@@ -25,8 +25,8 @@ the known payloads:
 
 Templates are compiled **once**: :func:`compiled_reply` keeps the compiled template (or the sentence refusing it)
 in a bounded cache keyed by the source, so a message never recompiles; :func:`compilations` counts the real
-compilations. Services compile off the event loop (:func:`check_off_loop`, :func:`warm`), at save time and when
-stored rows are loaded. A template stored before these limits that now exceeds them is refused when loaded (the
+compilations. Services compile off the event loop (:func:`validate_behavior_off_loop`, :func:`warm`), at save
+and when stored rows are loaded. A template stored before these limits that now exceeds them is refused when loaded (the
 behaviour is skipped), never fatal.
 
 Every failure is a :class:`~bot.core.errors.DomainError` with a sentence; nothing leaks and nothing hangs. When
@@ -304,7 +304,7 @@ def compiled_reply(source: str, *, compile_budget: float = COMPILE_BUDGET) -> ji
 def check_reply_template(source: str, *, compile_budget: float = COMPILE_BUDGET) -> jinja2.Template:
     """The compiled template, if ``source`` is within the budget and only uses what reply templates allow
     (module docstring); otherwise :class:`DomainError` saying what is wrong. Compiles at most once per source
-    (:func:`compiled_reply`); call :func:`check_off_loop` from a coroutine."""
+    (:func:`compiled_reply`); a coroutine compiles off the loop (:func:`validate_behavior_off_loop`, :func:`warm`)."""
     if not isinstance(source, str) or not source.strip():
         raise DomainError("The reply template cannot be blank.")
     if len(source) > rules.REPLY_TEMPLATE_MAX:
@@ -312,18 +312,6 @@ def check_reply_template(source: str, *, compile_budget: float = COMPILE_BUDGET)
             f"The reply template is {len(source)} characters long; the limit is {rules.REPLY_TEMPLATE_MAX}."
         )
     return compiled_reply(source, compile_budget=compile_budget)
-
-
-async def check_off_loop(source: str, *, timeout: float = CHECK_TIMEOUT) -> None:
-    """:func:`check_reply_template` in a worker thread, so a command never compiles on the event loop; a check
-    that takes longer than ``timeout`` seconds is a refusal (:class:`DomainError`)."""
-    if isinstance(source, str) and _cached(source) is not None:
-        check_reply_template(source)  # known: answered from the cache
-        return
-    try:
-        await asyncio.wait_for(asyncio.to_thread(check_reply_template, source), timeout)
-    except TimeoutError:
-        raise DomainError("The reply template took too long to check; make it shorter or simpler.") from None
 
 
 async def warm(sources: Iterable[Any]) -> None:
