@@ -6,9 +6,10 @@ service, Grace the same template through ``/behavior add``: a legal template as 
 
 - ``reply_template_compile_ms``: checking and compiling that template once, cold (in a worker thread at save).
 - ``reply_template_render_ms``: rendering it from the cache, as each message does (p50 and p99).
-- ``reply_template_loop_stall_max``: the event loop's longest stall over ``/behavior add`` of the template, the first
-  message after the compiled templates are forgotten (as after a restart: they are compiled, in a worker thread,
-  when the behaviours are read) and MESSAGES more, each answered by the template.
+- ``reply_template_loop_stall_max``: the event loop's longest stall over ``/behavior add`` of the template (``_add``),
+  the first message after the compiled templates are forgotten (``_first_message``: as after a restart, they are
+  compiled in a worker thread when the behaviours are read) and MESSAGES more (``_messages``), each answered by
+  the template.
 - ``reply_template_compilations``: compilations during those messages (1: the first read after the "restart").
 - ``reply_template_answer``: message sent -> the persona's answer posted (p50 and p99).
 """
@@ -59,6 +60,7 @@ async def firing() -> None:
         async with bot.db.transaction() as session:
             await add_limit_behavior(session, sandbox.alice.id, sandbox.guild.id, ids["Ada"], now=utcnow())
         behavior_templates.clear_compiled()
+        stalls = {}
         async with longest_stall() as stall:
             handle = await sandbox.slash(
                 "behavior add", as_user=sandbox.bob, persona=str(ids["Grace"]), name="At the limit",
@@ -66,17 +68,29 @@ async def firing() -> None:
             )  # fmt: skip
             added = await handle.message(timeout=10)
             assert "Added" in added.content, added.content
-            behavior_templates.clear_compiled()  # as after a restart: the first message reads and compiles them
-            before = behavior_templates.compilations()
-            answers = []
-            last = None
-            for _ in range(MESSAGES + 1):
-                started = time.perf_counter()
-                sent = await sandbox.send(sandbox.general, firing_message("Ada"))
-                last = await sandbox.wait_for_message(sandbox.general, author="Ada", after=sent, timeout=10)
-                answers.append((time.perf_counter() - started) * 1000)
-            assert last is not None and "ADA" in last.content, last
-        report("reply_template_loop_stall_max", stall.longest_ms, "ms")
+        stalls["add"] = stall.longest_ms
+        behavior_templates.clear_compiled()  # as after a restart: the first message reads and compiles them
+        before = behavior_templates.compilations()
+        answers = []
+        for phase, count in (("first_message", 1), ("messages", MESSAGES)):
+            async with longest_stall() as stall:
+                for _ in range(count):
+                    started = time.perf_counter()
+                    sent = await sandbox.send(sandbox.general, firing_message("Ada"))
+                    answer = await sandbox.wait_for_message(sandbox.general, author="Ada", after=sent, timeout=10)
+                    answers.append((time.perf_counter() - started) * 1000)
+                    assert "ADA" in answer.content, answer
+            stalls[phase] = stall.longest_ms
+        # The same bot answering without a template (the offline responder): what the loop stalls anyway.
+        async with longest_stall() as stall:
+            for _ in range(MESSAGES):
+                sent = await sandbox.send(sandbox.general, "Grace, how are you today?")
+                await sandbox.wait_for_message(sandbox.general, author="Grace", after=sent, timeout=10)
+        baseline = stall.longest_ms
+        report("reply_template_loop_stall_max", max(stalls.values()), "ms")
+        for phase, longest in stalls.items():
+            report(f"reply_template_loop_stall_{phase}", longest, "ms")
+        report("reply_template_loop_stall_baseline_no_template", baseline, "ms")
         report("reply_template_compilations", behavior_templates.compilations() - before, "count")
         report_latency("reply_template_answer", answers[1:])
         note(f"first answer after the restart-like reset: {answers[0]:.1f} ms")
