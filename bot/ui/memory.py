@@ -645,9 +645,17 @@ def consent_embed(
             f" ({item.decision.reason})"
             for item in decisions
         ]
+        # Whole lines only, so every persona shown is named; the first (the one just chosen) always is.
+        more = "… and more personas: choose one with the `persona` option to see what applies to it."
+        kept = lines[:1]
+        for line in lines[1:]:
+            if len("\n".join([*kept, line, more])) > FIELD_VALUE_MAX:
+                more_personas = True
+                break
+            kept.append(line)
         if more_personas:
-            lines.append("… and more personas; the same rules apply to them.")
-        embed.add_field(name="Personas here", value=clip("\n".join(lines), FIELD_VALUE_MAX), inline=False)
+            kept.append(more)
+        embed.add_field(name="Personas here", value=clip("\n".join(kept), FIELD_VALUE_MAX), inline=False)
     else:
         embed.add_field(name="Personas here", value="There are no personas here yet.", inline=False)
     if history:
