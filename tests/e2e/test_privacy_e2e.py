@@ -69,6 +69,9 @@ async def test_consent_given_then_refused_is_recorded_and_decides(sandbox: Sandb
     assert looked.ephemeral
     assert "**Ada**: does not remember you" in fields_of(looked)["Personas here"]
     assert fields_of(looked)["Your history"] == "Nothing recorded yet."
+    # Issue 15 item 4: what the model is shown (recent channel messages) versus what is stored.
+    explained = fields_of(looked)["What is shown and what is kept"]
+    assert "recent messages" in explained and "never stored" in explained and "without your name" in explained
     assert await count(running_bot, models.ConsentRecord) == 0
 
     given = await (await sandbox.slash("privacy consent", persona="Ada", choice="give")).message()
