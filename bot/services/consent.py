@@ -138,17 +138,26 @@ async def decide_many(
         for user, guild, persona, granted, at in rows.all():
             facts[(user, guild)].append((persona, ConsentFact(granted=granted, persona_id=persona, recorded_at=at)))
     decisions: dict[Asked, ConsentDecision] = {}
+    # Most people in a burst have no record: their decision depends on the persona and the server only.
+    unanswered: dict[tuple[int | None, int], ConsentDecision] = {}
     for user, guild, persona in wanted:
         persona_settings = settings.get(persona)
         if persona_settings is None:
             decisions[(user, guild, persona)] = ConsentDecision(False, "the persona's privacy settings are unreadable")
             continue
-        decisions[(user, guild, persona)] = may_remember(
+        known = [fact for scope, fact in facts.get((user, guild), ()) if scope in (persona, None)]
+        if not known and (guild, persona) in unanswered:
+            decisions[(user, guild, persona)] = unanswered[(guild, persona)]
+            continue
+        decision = may_remember(
             persona_id=persona,
             persona_remembers=persona_settings.remember_people,
             server_default=defaults.get(guild, "opt-in"),
-            facts=[fact for scope, fact in facts[(user, guild)] if scope in (persona, None)],
+            facts=known,
         )
+        if not known:
+            unanswered[(guild, persona)] = decision
+        decisions[(user, guild, persona)] = decision
     return decisions
 
 
