@@ -66,6 +66,11 @@ async def _personas(database: Database, count: int) -> list[int]:
         for index in range(count)
     ]
     async with database.transaction() as session:
+        # An opt-out server: the reacting people are remembered, so their reactions are recorded by id and move
+        # relationships (the heavier path; people a persona may not remember are counted anonymously).
+        if await session.get(models.GuildSettings, GUILD) is None:
+            session.add(models.GuildSettings(guild_id=GUILD, memory_consent_default="opt-out"))
+            await session.flush()
         before = (await session.execute(select(func.coalesce(func.max(models.Persona.id), 0)))).scalar_one()
         await session.execute(insert(models.Persona), rows)
         query = select(models.Persona.id).where(models.Persona.id > before).order_by(models.Persona.id)

@@ -12,10 +12,12 @@ which only the caller can see.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import io
 import json
 import logging
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -24,7 +26,7 @@ from discord.ext import commands
 
 from bot.app import send_ephemeral
 from bot.cogs._options import actor_of, resolve_persona, visible_personas
-from bot.core.errors import DomainError
+from bot.core.errors import DomainError, NotFound
 from bot.db.types import utcnow
 from bot.services import consent, personas, privacy
 from bot.ui import memory as memory_ui
@@ -50,6 +52,15 @@ def export_payload(data: dict[str, Any]) -> tuple[bytes, str]:
         if len(payload) > ATTACHMENT_LIMIT:
             raise DomainError("Your data is too large to send through Discord; please ask the bot's host for it.")
     return payload, name
+
+
+def personas_listed(visible: Sequence[int], chosen: int | None, shown: int) -> tuple[list[int], bool]:
+    """The personas ``/privacy consent`` lists (at most ``shown`` of ``visible``, in order, the ``chosen`` one
+    always among them, first when it would not fit) and whether more are left out."""
+    listed = list(visible[:shown])
+    if chosen is not None and chosen not in listed:
+        listed = [chosen, *listed[: shown - 1]]
+    return listed, any(each not in listed for each in visible)
 
 
 class PrivacyCog(commands.Cog, name=memory_ui.PRIVACY_HANDLER_COG):
@@ -104,23 +115,24 @@ class PrivacyCog(commands.Cog, name=memory_ui.PRIVACY_HANDLER_COG):
                 here = await personas.list_visible(session, guild_id, user_id, limit=shown + 1)
             else:
                 here = await personas.list_own(session, user_id, None, limit=shown + 1)
-            ids = [summary.id for summary in here]
-            if persona_id is not None and persona_id not in ids:
-                ids.insert(0, persona_id)
+            listed, more = personas_listed([summary.id for summary in here], persona_id, shown)
             decisions = []
-            for each in ids[:shown]:
+            for each in listed:
                 record = await personas.get(session, each)
                 decision = await consent.decide(
                     session, user_id=user_id, guild_id=guild_id, persona_id=each, privacy=record.privacy_settings
                 )
                 decisions.append(memory_ui.PersonaDecision(each, record.name, decision))
             history = await consent.history(session, user_id=user_id, guild_id=guild_id)
-        if guild_id is None:  # in DMs: the records made in DMs (a server's records belong to that server)
-            history = [entry for entry in history if entry.guild_id is None]
-        names = {item.persona_id: item.name for item in decisions}
-        embed = memory_ui.consent_embed(
-            decisions, history, recorded=recorded, names=names, more_personas=len(ids) > shown
-        )
+            if guild_id is None:  # in DMs: the records made in DMs (a server's records belong to that server)
+                history = [entry for entry in history if entry.guild_id is None]
+            names = {item.persona_id: item.name for item in decisions}
+            # The history names every persona it shows, listed above or not.
+            for entry in history[: memory_ui.CONSENT_HISTORY_SHOWN]:
+                if entry.persona_id is not None and entry.persona_id not in names:
+                    with contextlib.suppress(NotFound):
+                        names[entry.persona_id] = (await personas.get(session, entry.persona_id)).name
+        embed = memory_ui.consent_embed(decisions, history, recorded=recorded, names=names, more_personas=more)
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
     # ------------------------------------------------------------------------------------------------ forget me

@@ -155,27 +155,31 @@ _DEFAULT_VISIBILITY = {
 }
 
 
+RETIRED_PRIVACY_SETTING = "ask_before_remembering"
+
+
 @dataclass(frozen=True)
 class PrivacySettings:
     """Who sees what (per field: owner / server / public), and what the persona may remember (wizard step 5)."""
 
     visibility: dict[str, str] = field(default_factory=lambda: dict(_DEFAULT_VISIBILITY))
     remember_people: bool = True  # may remember what consenting people say
-    ask_before_remembering: bool = True  # ask a person once before remembering them
     shareable: bool = False  # may be cloned / exported by others when public
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "visibility": dict(self.visibility),
             "remember_people": self.remember_people,
-            "ask_before_remembering": self.ask_before_remembering,
             "shareable": self.shareable,
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> PrivacySettings:
         data = dict(data or {})
-        unknown = sorted(set(data) - {"visibility", "remember_people", "ask_before_remembering", "shareable"})
+        # "Ask before remembering" was offered once and never asked anyone; it is gone. Settings saved with it
+        # (stored personas, drafts, exports) still load, and the flag is dropped on the next save.
+        data.pop(RETIRED_PRIVACY_SETTING, None)
+        unknown = sorted(set(data) - {"visibility", "remember_people", "shareable"})
         if unknown:
             raise DomainError(f"Unknown privacy setting: {', '.join(unknown)}.")
         visibility = dict(_DEFAULT_VISIBILITY)
@@ -189,7 +193,6 @@ class PrivacySettings:
         return cls(
             visibility=visibility,
             remember_people=_bool("Remember people", data.get("remember_people", True)),
-            ask_before_remembering=_bool("Ask before remembering", data.get("ask_before_remembering", True)),
             shareable=_bool("Shareable", data.get("shareable", False)),
         )
 

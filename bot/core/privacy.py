@@ -2,22 +2,35 @@
 
 The rule, in order:
 1. A persona whose privacy settings say it does not remember people remembers no one.
-2. The person's latest consent record for this persona decides; failing that, their latest record for the whole
-   server (a ``/privacy consent`` without a persona).
-3. With no record, the server's default decides: ``opt-out`` servers remember people unless the persona asks first
-   (then it asks once and remembers nothing until the person answers); ``opt-in`` servers remember no one who has not
-   said yes (and a persona that asks first asks).
+2. A refusal for the whole server (``/privacy consent`` refused without a persona, or ``/privacy forget-me``) beats
+   every answer for one persona recorded before it: after forget-me nothing new is remembered about the person
+   until they give consent again.
+3. Otherwise the person's latest record for this persona decides; failing that, their latest record for the whole
+   server.
+4. With no record, the server's default decides: ``opt-out`` servers remember people who have not refused;
+   ``opt-in`` servers remember no one who has not said yes.
+
+**Who a memory names** (:func:`memory_naming`). Every person a stored memory names by mention must be able to
+reach it with their own forget-me and export, so each is linked to it: its author (``source_user_id``) and one
+subject (``subject_user_id``). A memory therefore keeps the author's mentions and those of the first other person
+named who may be remembered by the persona under this rule; every other mention becomes :data:`UNNAMED`. A person
+who never consented or who opted out leaves no trace.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from bot.core.errors import DomainError
 
 SERVER_DEFAULTS = ("opt-in", "opt-out")
+# What a mention of a person who may not be remembered becomes in a stored memory.
+UNNAMED = "someone"
+# Discord's user mention, with or without the nickname mark: <@123> or <@!123> (roles are <@&123>: not people).
+_USER_MENTION = re.compile(r"<@!?(\d{1,25})>")
 
 
 @dataclass(frozen=True)
@@ -32,7 +45,6 @@ class ConsentFact:
 @dataclass(frozen=True)
 class ConsentDecision:
     allowed: bool
-    should_ask: bool
     reason: str
 
 
@@ -40,7 +52,6 @@ def may_remember(
     *,
     persona_id: int,
     persona_remembers: bool,
-    persona_asks_first: bool,
     server_default: str,
     facts: Sequence[ConsentFact],
 ) -> ConsentDecision:
@@ -48,15 +59,53 @@ def may_remember(
     if server_default not in SERVER_DEFAULTS:
         raise DomainError(f"The server's memory consent default must be one of: {', '.join(SERVER_DEFAULTS)}.")
     if not persona_remembers:
-        return ConsentDecision(False, False, "this persona does not remember people")
-    for scope in (persona_id, None):
+        return ConsentDecision(False, "this persona does not remember people")
+
+    def latest(scope: int | None) -> ConsentFact | None:
         answers = [fact for fact in facts if fact.persona_id == scope]
-        if answers:
-            latest = max(answers, key=lambda fact: fact.recorded_at)
-            where = "for this persona" if scope is not None else "for this server"
-            return ConsentDecision(latest.granted, False, f"consent {'given' if latest.granted else 'refused'} {where}")
+        return max(answers, key=lambda fact: fact.recorded_at) if answers else None
+
+    own, server = latest(persona_id), latest(None)
+    # A server-wide refusal at the same instant as, or after, this persona's latest answer wins (forget-me).
+    if server is not None and not server.granted and (own is None or server.recorded_at >= own.recorded_at):
+        return ConsentDecision(False, "consent refused for this server")
+    if own is not None:
+        return ConsentDecision(own.granted, f"consent {'given' if own.granted else 'refused'} for this persona")
+    if server is not None:
+        return ConsentDecision(True, "consent given for this server")
     if server_default == "opt-out":
-        if persona_asks_first:
-            return ConsentDecision(False, True, "the persona asks before remembering anyone")
-        return ConsentDecision(True, False, "the server remembers people unless they opt out")
-    return ConsentDecision(False, persona_asks_first, "the server remembers only people who opted in")
+        return ConsentDecision(True, "the server remembers people unless they opt out")
+    return ConsentDecision(False, "the server remembers only people who opted in")
+
+
+def mentioned_user_ids(text: str) -> list[int]:
+    """The ids of the people ``text`` mentions (``<@id>`` or ``<@!id>``), each once, in order of appearance."""
+    found: list[int] = []
+    for match in _USER_MENTION.finditer(text or ""):
+        user_id = int(match.group(1))
+        if user_id not in found:
+            found.append(user_id)
+    return found
+
+
+def redact_mentions(text: str, keep: Callable[[int], bool], *, placeholder: str = UNNAMED) -> str:
+    """``text`` with every mention of a person for whom ``keep(id)`` is false replaced by ``placeholder``."""
+    return _USER_MENTION.sub(lambda match: match.group(0) if keep(int(match.group(1))) else placeholder, text or "")
+
+
+@dataclass(frozen=True)
+class MemoryNaming:
+    """A memory's text as it may be stored, and the one other person it names (None: no one)."""
+
+    text: str
+    subject_user_id: int | None
+
+
+def memory_naming(text: str, *, author_id: int | None, rememberable: Callable[[int], bool]) -> MemoryNaming:
+    """What a memory written from ``text`` may keep (the module's "who a memory names"): ``rememberable(id)``
+    says whether the persona may remember that person (this rule, for them)."""
+    subject = next(
+        (user_id for user_id in mentioned_user_ids(text) if user_id != author_id and rememberable(user_id)), None
+    )
+    kept = {author_id, subject} - {None}
+    return MemoryNaming(redact_mentions(text, lambda user_id: user_id in kept), subject)

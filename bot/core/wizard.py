@@ -449,7 +449,7 @@ def apply(
     ``nudge`` (arg: m10/m1/p1/p10), ``traits`` (values: trait -> number), ``adjust-done``, ``memory-preset``
     (arg or one value), ``memory`` (values: setting -> value), ``reply-when`` (values), ``chattiness``,
     ``verbosity``, ``formality`` (one value each), ``emoji`` (cycles), ``threads`` (toggles), ``privacy-field``
-    (one value), ``visibility`` (arg: owner/server/public), ``remember``, ``ask``, ``encrypt``, ``shareable``
+    (one value), ``visibility`` (arg: owner/server/public), ``remember``, ``encrypt``, ``shareable``
     (toggle). Anything invalid raises :class:`DomainError`.
     """
     data = copy.deepcopy(state.data)
@@ -533,8 +533,6 @@ def apply(
         _visibility(data, arg)
     elif action == "remember":
         _toggle_privacy(data, "remember_people")
-    elif action == "ask":
-        _toggle_privacy(data, "ask_before_remembering")
     elif action == "shareable":
         _toggle_privacy(data, "shareable")
     elif action == "encrypt":

@@ -538,14 +538,19 @@ async def apply_behavior_triggers(
     plan only reads, so it can run outside a transaction); returns how many were applied. The reply's prompt holds
     the mood from before them, as a person's answer comes before the feeling settles."""
     applied = 0
+    asked = {(incoming.author_id, incoming.guild_id, effect.persona_id) for effect in effects}
+    decisions = await consent.decide_many(session, asked) if effects else {}
     for effect in effects:
+        decision = decisions.get((incoming.author_id, incoming.guild_id, effect.persona_id))
+        # A person the persona may not remember is not named in its emotional history.
+        author = incoming.author_id if decision is not None and decision.allowed else None
         for trigger in effect.emotion_triggers:
             await emotions.apply_trigger(
                 session,
                 effect.persona_id,
                 trigger,
                 now=now,
-                user_id=incoming.author_id,
+                user_id=author,
                 channel_id=incoming.channel_id,
                 message_id=None,
                 context=f"custom behaviour on message {incoming.message_id}",
@@ -760,25 +765,34 @@ async def record(
     await achievements.check(session, pid, now, inputs_changed={"conversations"})
     if incoming.author_is_bot or incoming.author_persona_id is not None:
         return Recorded(recorded, None, "bots and personas are not remembered", None)
-    tie = await relationships.record_exchange(session, pid, incoming.author_id, now=now)
-    affinity = tie.affinity if tie else None
     persona = await session.get(_P, pid)
     if persona is None:
-        return Recorded(recorded, None, "the persona is gone", affinity)
+        return Recorded(recorded, None, "the persona is gone", None)
     try:
         privacy = PrivacySettings.from_dict(persona.privacy_settings)
     except DomainError:
-        return Recorded(recorded, None, "the persona's privacy settings are unreadable", affinity)
+        return Recorded(recorded, None, "the persona's privacy settings are unreadable", None)
     decision = await consent.decide(
         session, user_id=incoming.author_id, guild_id=incoming.guild_id, persona_id=pid, privacy=privacy
     )
-    if not decision.allowed:
-        return Recorded(recorded, None, decision.reason, affinity)
+    if not decision.allowed:  # no relationship row either: a person who may not be remembered leaves no trace
+        return Recorded(recorded, None, decision.reason, None)
+    tie = await relationships.record_exchange(session, pid, incoming.author_id, now=now)
+    affinity = tie.affinity if tie else None
     rating = importance if importance is not None else heuristic_importance(incoming.content, addressed=addressed)
+    naming = await consent.memory_naming(
+        session,
+        exchange_text(incoming, speaker.name, reply_text),
+        author_id=incoming.author_id,
+        guild_id=incoming.guild_id,
+        persona_id=pid,
+        privacy=privacy,
+    )
     memory = await memories.capture(
         session,
         pid,
-        content=exchange_text(incoming, speaker.name, reply_text),
+        content=naming.text,
+        subject_user_id=naming.subject_user_id,
         category="conversation",
         importance=max(1, min(10, int(rating))),
         source_user_id=incoming.author_id,
@@ -829,10 +843,18 @@ def tool_context(
                 )
                 if not decision.allowed:
                     raise DomainError(f"I may not remember things from {incoming.author_name} ({decision.reason}).")
+            naming = await consent.memory_naming(
+                session,
+                content,
+                author_id=None if incoming.author_is_bot else incoming.author_id,
+                guild_id=incoming.guild_id,
+                persona_id=persona_id,
+            )
             memory = await memories.capture(
                 session,
                 persona_id,
-                content=content,
+                content=naming.text,
+                subject_user_id=naming.subject_user_id,
                 category="pinned",
                 importance=importance,
                 source_user_id=incoming.author_id,

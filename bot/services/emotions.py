@@ -19,6 +19,13 @@ the mood timeline, which is what :func:`history` and :func:`patterns` read.
 one emoji on one message count once, however often it is removed and re-added. :func:`remove_reaction` changes
 nothing: a felt emotion is not un-felt, and the kept event row is what stops a re-add from counting again.
 
+**Anonymous reactions.** A reaction from a person the persona may not remember (no consent under
+:func:`bot.services.consent.decide_many`, or opted out) still moves the persona's feelings, but its event row has
+no ``user_id`` and no relationship moves: such a person leaves no trace. Their "count once" is kept in the
+caller's memory instead (``counted_anonymously``: salted digests of the keys, :func:`anonymous_key`; the
+:class:`~bot.services.reactions.ReactionBuffer` keeps them while the process runs), so a re-add counts again only
+after a restart.
+
 **SQLite.** One connection per process (``bot/db/sqlite_inline.py``): nothing here awaits anything that opens
 another session while its session is open.
 """
@@ -26,8 +33,11 @@ another session while its session is open.
 from __future__ import annotations
 
 import functools
+import hashlib
 import math
+import os
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC as _UTC
 from datetime import datetime, timedelta
@@ -46,7 +56,7 @@ from bot.core.pad import PAD, clamp_pad, describe, mood_intensity, mood_name
 from bot.core.traits import ALL_TRAITS, BIG_FIVE
 from bot.db import bulk, models
 from bot.llm import behavior_templates
-from bot.services import achievements, behaviors, personas, relationships
+from bot.services import achievements, behaviors, consent, personas, relationships
 from bot.services.personas import Actor, PersonaRecord
 
 Outcome = Literal["applied", "duplicate", "ignored", "missing_persona"]
@@ -154,6 +164,8 @@ class BatchResult:
     outcomes: tuple[Outcome, ...] = ()
     # item index -> emoji the persona's emoji behaviours react with (the caller adds them, after commit)
     behavior_reactions: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
+    # anonymous_key() of each reaction counted without its person's id (the caller remembers them, after commit)
+    counted_anonymously: tuple[bytes, ...] = ()
 
     @property
     def total(self) -> int:
@@ -484,6 +496,7 @@ class _Entry:
     context: str | None = None
     row: dict[str, Any] | None = None
     responses: tuple[ResponseView, ...] = ()
+    anonymous: bytes | None = None  # anonymous_key() when counted without the person's id
 
     @property
     def key(self) -> tuple[int, int, int, str] | None:
@@ -740,8 +753,12 @@ async def apply_reactions(
     now: datetime,
     *,
     server_maps: Mapping[int, Mapping[str, str]] | None = None,
+    counted_anonymously: AbstractSet[bytes] | None = None,
 ) -> BatchResult:
     """The burst path: many reactions (many users, many personas) in the caller's one transaction.
+
+    Reactions of people the persona may not remember are counted anonymously (module doc); ``counted_anonymously``
+    holds the keys of those counted before, the result's ``counted_anonymously`` the new ones.
 
     Emoji map to triggers (:func:`bot.core.emotions.trigger_for_emoji` over the server's map, loaded once per batch
     from ``guild_settings`` unless ``server_maps`` is given); unknown emoji are ignored. Per persona the state is
@@ -781,6 +798,22 @@ async def apply_reactions(
                 emoji=emoji,
             )
         )
+    # People the persona may not remember are counted without their id (the module doc's anonymous reactions).
+    decisions = await consent.decide_many(
+        session, {(item.user_id, item.guild_id, item.persona_id) for item in items if item.user_id is not None}
+    )
+    known = set(counted_anonymously or ())
+    for entry in entries:
+        item = items[entry.index]
+        decision = decisions.get((item.user_id, item.guild_id, item.persona_id))
+        if decision is not None and decision.allowed:
+            continue
+        entry.anonymous = anonymous_key(entry.persona_id, entry.message_id, entry.user_id, entry.emoji)
+        entry.user_id = None
+        if entry.anonymous in known:
+            outcomes[entry.index] = "duplicate"
+        known.add(entry.anonymous)
+    entries = [entry for entry in entries if entry.index not in outcomes]
     applied, _ = await _apply_entries(session, entries, now)
     outcomes.update(applied)
     counted = [e for e in entries if applied.get(e.index) == "applied"]
@@ -799,7 +832,18 @@ async def apply_reactions(
         missing_personas=ordered.count("missing_persona"),
         outcomes=ordered,
         behavior_reactions=behavior_reactions,
+        counted_anonymously=tuple(e.anonymous for e in counted if e.anonymous is not None),
     )
+
+
+# A per-process salt: the digests of anonymous reactions cannot be matched to a person outside this process.
+_ANONYMOUS_SALT = os.urandom(16)
+
+
+def anonymous_key(persona_id: int, message_id: int | None, user_id: int | None, emoji: str | None) -> bytes:
+    """A salted digest standing for one person's reaction with one emoji on one message (never stored)."""
+    text = f"{persona_id}:{message_id}:{user_id}:{emoji}".encode()
+    return hashlib.blake2b(text, key=_ANONYMOUS_SALT, digest_size=16).digest()
 
 
 async def _emoji_behaviors(

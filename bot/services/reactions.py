@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,6 +39,9 @@ from bot.db.types import utcnow
 from bot.services.emotions import BatchResult, Outcome, ReactionItem, apply_reactions
 
 log = logging.getLogger(__name__)
+
+# How many anonymous reactions the buffer remembers so that a re-add does not count again (oldest forgotten first).
+ANONYMOUS_KEPT = 100_000
 
 
 class BufferClosed(RuntimeError):
@@ -85,6 +88,8 @@ class ReactionBuffer:
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self._in_flight = 0
+        # Reactions counted without their person's id (bot.services.emotions: anonymous reactions), newest last.
+        self._anonymous: OrderedDict[bytes, None] = OrderedDict()
         self.applied = 0
         self.duplicates = 0
         self.ignored = 0
@@ -163,7 +168,13 @@ class ReactionBuffer:
         while True:
             try:
                 async with self._database.transaction() as session:
-                    result = await apply_reactions(session, items, self._clock(), server_maps=self._server_maps)
+                    result = await apply_reactions(
+                        session,
+                        items,
+                        self._clock(),
+                        server_maps=self._server_maps,
+                        counted_anonymously=self._anonymous.keys(),
+                    )
                 break
             except Exception as error:
                 attempt += 1
@@ -176,6 +187,10 @@ class ReactionBuffer:
                     raise
                 await asyncio.sleep(self._retry_pause * attempt)
         # Committed: now the waiters may learn their outcome.
+        for key in result.counted_anonymously:
+            self._anonymous[key] = None
+        while len(self._anonymous) > ANONYMOUS_KEPT:
+            self._anonymous.popitem(last=False)
         self.batches += 1
         self.applied += result.applied
         self.duplicates += result.duplicates

@@ -610,6 +610,16 @@ def parse_config_form(section: str, values: Mapping[str, str]) -> dict[str, Any]
 # --------------------------------------------------------------------------------------------------- privacy
 
 
+# What /privacy consent says the model is shown versus what is stored (issue 15 item 4).
+CONSENT_EXPLAINED = (
+    "To answer, a persona's model is shown the channel's recent messages, yours included, and what it remembers. "
+    "Those recent messages are held in memory for the conversation only, never stored. "
+    "What is stored about you needs your consent: what you tell a persona (as its memories), its relationship "
+    "with you, and who reacted to it. Without consent your reactions still move its mood but are counted without "
+    'your name, and a mention of you in someone else\'s message is not kept (it becomes "someone").'
+)
+
+
 @dataclass(frozen=True)
 class PersonaDecision:
     persona_id: int
@@ -639,15 +649,24 @@ def consent_embed(
     else:
         lead = "Your consent to be remembered. Give or refuse it with the `choice` option."
     embed = discord.Embed(title="What personas may remember about you", description=lead, colour=MEMORY_COLOUR)
+    embed.add_field(name="What is shown and what is kept", value=CONSENT_EXPLAINED, inline=False)
     if decisions:
         lines = [
             f"**{_escape(item.name)}**: {'may remember you' if item.decision.allowed else 'does not remember you'}"
             f" ({item.decision.reason})"
             for item in decisions
         ]
+        # Whole lines only, so every persona shown is named; the first (the one just chosen) always is.
+        more = "… and more personas: choose one with the `persona` option to see what applies to it."
+        kept = lines[:1]
+        for line in lines[1:]:
+            if len("\n".join([*kept, line, more])) > FIELD_VALUE_MAX:
+                more_personas = True
+                break
+            kept.append(line)
         if more_personas:
-            lines.append("… and more personas; the same rules apply to them.")
-        embed.add_field(name="Personas here", value=clip("\n".join(lines), FIELD_VALUE_MAX), inline=False)
+            kept.append(more)
+        embed.add_field(name="Personas here", value=clip("\n".join(kept), FIELD_VALUE_MAX), inline=False)
     else:
         embed.add_field(name="Personas here", value="There are no personas here yet.", inline=False)
     if history:

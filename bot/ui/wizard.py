@@ -472,7 +472,6 @@ def _step_privacy(draft: Draft) -> tuple[discord.Embed, discord.ui.View]:
         "Who sees what (pick a field, then who may see it), and what your persona may remember.\n\n" + "\n".join(lines),
     )
     embed.add_field(name="Remembers what people say", value=_yes(privacy["remember_people"]))
-    embed.add_field(name="Asks first", value=_yes(privacy["ask_before_remembering"]))
     embed.add_field(name="Encrypts sensitive memories", value=_yes(data["memory"].get("encrypt_sensitive", False)))
     embed.add_field(name="Shareable", value=_yes(privacy["shareable"]))
     view = discord.ui.View(timeout=None)
@@ -508,7 +507,6 @@ def _step_privacy(draft: Draft) -> tuple[discord.Embed, discord.ui.View]:
     view.add_item(
         WizardButton(draft.id, "remember", label=f"Remember people: {_yes(privacy['remember_people'])}", row=2)
     )
-    view.add_item(WizardButton(draft.id, "ask", label=f"Ask first: {_yes(privacy['ask_before_remembering'])}", row=2))
     view.add_item(
         WizardButton(
             draft.id,
@@ -547,8 +545,7 @@ def review_fields(embed: discord.Embed, data: Mapping[str, Any]) -> None:
     embed.add_field(
         name="Privacy",
         value=clip(
-            f"{shown}; remembers people {_yes(privacy['remember_people'])} (asks first "
-            f"{_yes(privacy['ask_before_remembering'])}); encrypts sensitive "
+            f"{shown}; remembers people {_yes(privacy['remember_people'])} (those who consent); encrypts sensitive "
             f"{_yes(memory.get('encrypt_sensitive', False))}; shareable {_yes(privacy['shareable'])}",
             FIELD_VALUE_MAX,
         ),

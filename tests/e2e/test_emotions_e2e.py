@@ -68,6 +68,13 @@ async def make_persona(bot: PersonaHubBot, owner_id: int, guild_id: int, name: s
     return record.id
 
 
+async def remembering_server(bot: PersonaHubBot, guild_id: int) -> None:
+    """The server remembers people unless they opt out, so reactions there are recorded with who reacted (people a
+    persona may not remember are counted anonymously: tests/e2e/test_privacy_traces_e2e.py)."""
+    async with bot.db.transaction() as session:
+        session.add(models.GuildSettings(guild_id=guild_id, memory_consent_default="opt-out"))
+
+
 async def persona_says(bot: PersonaHubBot, channel_id: int, persona_id: int, text: str = "Hello!") -> int:
     """The persona speaks through the channel's webhook; the message is recorded as the persona's."""
     channel = bot.get_channel(channel_id)
@@ -138,6 +145,7 @@ async def test_a_heart_on_a_persona_message_raises_pleasure_and_shows_affection(
 ) -> None:
     async with bot_on(sandbox, database_file) as bot:
         persona_id = await make_persona(bot, sandbox.alice.id, sandbox.guild.id)
+        await remembering_server(bot, sandbox.guild.id)
         message_id = await persona_says(bot, sandbox.personas.id, persona_id)
 
         before = await show(sandbox, persona_id)
@@ -181,6 +189,7 @@ async def test_a_burst_of_1000_reactions_from_many_users_records_exactly_1000_ev
     users = [sandbox.add_user(f"fan{index}") for index in range(200)]
     async with bot_on(sandbox, database_file) as bot:
         persona_id = await make_persona(bot, sandbox.alice.id, sandbox.guild.id)
+        await remembering_server(bot, sandbox.guild.id)
         message_id = await persona_says(bot, sandbox.personas.id, persona_id)
         message = message_of(sandbox, message_id)
         for user in users:
@@ -203,6 +212,7 @@ async def test_the_bots_own_and_other_bots_reactions_and_other_messages_do_not_c
     sandbox.state.add_member(sandbox.guild, robot)
     async with bot_on(sandbox, database_file) as bot:
         persona_id = await make_persona(bot, sandbox.alice.id, sandbox.guild.id)
+        await remembering_server(bot, sandbox.guild.id)
         message_id = await persona_says(bot, sandbox.personas.id, persona_id)
         plain = await sandbox.send(sandbox.personas, "just a person talking", author=sandbox.bob)
         await sandbox.react(message_of(sandbox, message_id), HEART, user=robot)
@@ -389,6 +399,7 @@ async def test_mood_hidden_from_others_when_its_visibility_is_owner(sandbox: San
 async def test_history_patterns_and_feedback_are_the_owners(sandbox: Sandbox, database_file: Path) -> None:
     async with bot_on(sandbox, database_file) as bot:
         persona_id = await make_persona(bot, sandbox.alice.id, sandbox.guild.id)
+        await remembering_server(bot, sandbox.guild.id)
         message = message_of(sandbox, await persona_says(bot, sandbox.personas.id, persona_id))
         await sandbox.react(message, HEART, user=sandbox.bob)
         await wait_events(bot, persona_id, 1)

@@ -69,6 +69,9 @@ async def test_consent_given_then_refused_is_recorded_and_decides(sandbox: Sandb
     assert looked.ephemeral
     assert "**Ada**: does not remember you" in fields_of(looked)["Personas here"]
     assert fields_of(looked)["Your history"] == "Nothing recorded yet."
+    # Issue 15 item 4: what the model is shown (recent channel messages) versus what is stored.
+    explained = fields_of(looked)["What is shown and what is kept"]
+    assert "recent messages" in explained and "never stored" in explained and "without your name" in explained
     assert await count(running_bot, models.ConsentRecord) == 0
 
     given = await (await sandbox.slash("privacy consent", persona="Ada", choice="give")).message()
@@ -89,6 +92,52 @@ async def test_consent_given_then_refused_is_recorded_and_decides(sandbox: Sandb
     ]
     # Bob's consent is his own: Alice's records decide nothing for him.
     assert not await decision(running_bot, sandbox.bob.id, guild, ada)
+
+
+async def test_the_consent_list_names_the_chosen_persona_among_many(sandbox: Sandbox, running_bot) -> None:
+    """Issue 15 item 5: with 17 personas here, consenting to the one that sorts 16th names it, lists it, and the
+    history names every persona it shows."""
+    alice, guild = sandbox.alice.id, sandbox.guild.id
+    owners = (sandbox.bob.id, sandbox.bob.id + 1)  # at most 10 personas each
+    ids = [await make_persona(running_bot, owners[n % 2], guild, f"P{n:02d}") for n in range(1, 18)]
+    first = await (await sandbox.slash("privacy consent", persona="P01", choice="refuse")).message()
+    assert first.embeds[0]["description"] == "Recorded: you refused consent to be remembered for P01."
+
+    given = await (await sandbox.slash("privacy consent", persona=str(ids[15]), choice="give")).message()
+    assert given.embeds[0]["description"] == "Recorded: you gave consent to be remembered for P16."
+    listed = fields_of(given)["Personas here"]
+    assert "**P16**: may remember you (consent given for this persona)" in listed
+    assert "**P01**: does not remember you" in listed and "… and more personas" in listed
+    assert "persona #" not in given.embeds[0]["description"] + listed + fields_of(given)["Your history"]
+    history = fields_of(given)["Your history"].splitlines()
+    assert "given for P16" in history[0] and "refused for P01" in history[1]
+
+    # The 17th is not listed, yet consenting to it names it too, and P16 keeps its name in the history.
+    last = await (await sandbox.slash("privacy consent", persona=str(ids[16]), choice="give")).message()
+    assert last.embeds[0]["description"] == "Recorded: you gave consent to be remembered for P17."
+    assert "**P17**: may remember you" in fields_of(last)["Personas here"]
+    assert "given for P16" in fields_of(last)["Your history"]
+    assert await decision(running_bot, alice, guild, ids[16])
+
+
+async def test_forget_me_beats_an_earlier_consent_for_one_persona(sandbox: Sandbox, running_bot) -> None:
+    """Issue 15 item 3: after forget-me, a persona Alice once consented to does not remember her, until she
+    consents again."""
+    alice, guild = sandbox.alice.id, sandbox.guild.id
+    ada = await make_persona(running_bot, sandbox.bob.id, guild, "Ada")
+    await (await sandbox.slash("privacy consent", persona="Ada", choice="give")).message()
+    assert await decision(running_bot, alice, guild, ada)
+
+    confirm = await (await sandbox.slash("privacy forget-me")).message()
+    await sandbox.click(confirm, label="Forget me")
+    await sandbox.wait_until(lambda: confirm.embeds[0]["title"] == "Forgotten", 5, "the forget-me result")
+    assert not await decision(running_bot, alice, guild, ada)
+    looked = await (await sandbox.slash("privacy consent")).message()
+    assert "**Ada**: does not remember you (consent refused for this server)" in fields_of(looked)["Personas here"]
+
+    again = await (await sandbox.slash("privacy consent", persona="Ada", choice="give")).message()
+    assert "**Ada**: may remember you (consent given for this persona)" in fields_of(again)["Personas here"]
+    assert await decision(running_bot, alice, guild, ada)
 
 
 async def test_forget_me_erases_everything_from_or_about_the_caller_here(sandbox: Sandbox, running_bot) -> None:

@@ -158,10 +158,62 @@ async def test_record_remembers_only_a_consenting_author_and_tracks_the_relation
         "My sister's wedding is on Saturday!", addressed=True
     )
     assert count == 2
-    assert {tie.user_id for tie in shown.people} == {ALICE, BOB}
+    assert {tie.user_id for tie in shown.people} == {ALICE}  # Bob refused: no relationship row names him
     assert persona is not None and persona.interaction_count == 2
     async with database.session() as session:
         assert "first_conversation" in await achievements.awarded_keys(session, ada)  # checked as the count moved
+
+
+async def test_a_memory_names_only_people_who_may_be_remembered_and_they_can_reach_it(database: Database) -> None:
+    """Issue 15 item 4: Alice (consenting) says "<@Bob> told me <@Carol> ...". Bob never consented: his mention is
+    not kept and no row names him. Carol consented to Ada: the memory keeps her mention and is linked to her, so
+    her export shows it and her forget-me erases it. A person who may not be remembered gets no relationship row."""
+    from bot.services import privacy
+
+    carol, dave = 13, 14
+    ada = await make(database, "Ada")
+    async with database.session() as session:
+        (speaker,) = await conversation.active_personas(session, CHANNEL)
+    async with database.transaction() as session:
+        await consent.record(session, user_id=ALICE, guild_id=GUILD, granted=True, recorded_by=ALICE, now=NOW)
+        await consent.record(
+            session, user_id=carol, guild_id=GUILD, granted=True, recorded_by=carol, now=NOW, persona_id=ada
+        )
+        # Dave consented to Ada, then used forget-me (a refusal for the whole server): he is not named either.
+        await consent.record(
+            session, user_id=dave, guild_id=GUILD, granted=True, recorded_by=dave, now=NOW, persona_id=ada
+        )
+        await consent.record(
+            session, user_id=dave, guild_id=GUILD, granted=False, recorded_by=dave, now=NOW + timedelta(seconds=1)
+        )
+    said = f"<@{BOB}> told me <@!{carol}> is moving to Lisbon, ask <@{dave}>"
+    async with database.transaction() as session:
+        kept = await conversation.record(
+            session, incoming(said, message_id=905), speaker, sent_message_ids=[1005], via_webhook=True,
+            reply_text=f"Wish <@{BOB}> well!", addressed=True, now=NOW + timedelta(minutes=1),
+        )  # fmt: skip
+        unheard = await conversation.record(
+            session, incoming("Hi Ada", author=BOB, name="Bob", message_id=906), speaker, sent_message_ids=[1006],
+            via_webhook=True, reply_text="Hello!", addressed=True, now=NOW + timedelta(minutes=1),
+        )  # fmt: skip
+    assert kept.memory_id is not None and unheard.memory_id is None
+    async with database.session() as session:
+        memory = await session.get(models.Memory, kept.memory_id)
+        ties = {row.user_id for row in (await session.execute(select(models.PersonRelationship))).scalars()}
+    assert memory is not None
+    assert f"<@{BOB}>" not in memory.content and f"<@{dave}>" not in memory.content
+    assert f"someone told me <@!{carol}> is moving to Lisbon, ask someone" in memory.content
+    assert "Wish someone well!" in memory.content
+    assert (memory.source_user_id, memory.subject_user_id) == (ALICE, carol)
+    assert ties == {ALICE}
+
+    async with database.session() as session:
+        exported = await privacy.export_my_data(session, carol)
+    assert [(m["id"], m["about_you"]) for m in exported["memories"]] == [(kept.memory_id, True)]
+    async with database.transaction() as session:
+        assert await privacy.forget_me(session, carol, GUILD) == 1
+    async with database.session() as session:
+        assert await session.get(models.Memory, kept.memory_id) is None
 
 
 def test_the_importance_heuristic_and_the_poignancy_answer() -> None:

@@ -14,7 +14,7 @@ from bot.core.errors import DomainError, NotFound, PermissionDenied
 from bot.core.pad import describe
 from bot.db import models
 from bot.db.engine import Database
-from bot.services import emotions, personas
+from bot.services import consent, emotions, personas
 from bot.services.emotions import ReactionItem
 from bot.services.personas import Actor, PersonaInput
 from bot.services.reactions import BufferClosed, ReactionBuffer
@@ -53,6 +53,16 @@ async def stored_state(database: Database, persona_id: int) -> tuple:
             )
         ).all()
         return (state.mood_pleasure, state.mood_arousal, state.mood_dominance, state.as_of, tuple(map(tuple, rows)))
+
+
+async def remembering(database: Database, *users: int) -> None:
+    """The people whose reactions these tests count by id: everyone in GUILD (an opt-out server), and ``users``
+    in DMs (they consented there). Reactions of anyone else are counted anonymously (issue 15 item 4)."""
+    async with database.transaction() as session:
+        if await session.get(models.GuildSettings, GUILD) is None:
+            session.add(models.GuildSettings(guild_id=GUILD, memory_consent_default="opt-out"))
+        for user in users:
+            await consent.record(session, user_id=user, guild_id=None, granted=True, recorded_by=user, now=NOW)
 
 
 def close(a: float, b: float, tol: float = 1e-6) -> bool:
@@ -153,6 +163,7 @@ async def test_same_message_user_and_emoji_counts_once(database: Database) -> No
 
 async def test_removal_then_re_add_counts_once(database: Database) -> None:
     persona_id = await make_persona(database)
+    await remembering(database)
     item = ReactionItem(persona_id=persona_id, user_id=10, message_id=20, emoji=HEART, guild_id=GUILD)
     async with database.transaction() as session:
         added = await emotions.apply_reactions(session, [item], NOW)
@@ -170,6 +181,39 @@ async def test_removal_then_re_add_counts_once(database: Database) -> None:
     async with database.session() as session:
         never = await emotions.remove_reaction(session, persona_id, user_id=11, message_id=20, emoji=HEART)
     assert not never.counted
+
+
+async def test_reactions_of_people_who_may_not_be_remembered_count_without_their_id(database: Database) -> None:
+    """Issue 15 item 4: in an opt-in server, Alice consented, Bob never did, Carol consented then refused. All three
+    reactions move the persona's feelings; only Alice's event and relationship name her. A re-add of Bob's
+    reaction through the buffer (the bot's path) still counts once, though nothing stored names him."""
+    from bot.services import relationships
+
+    alice, bob, carol = 31, 32, 33
+    persona_id = await make_persona(database)
+    async with database.transaction() as session:
+        await consent.record(session, user_id=alice, guild_id=GUILD, granted=True, recorded_by=alice, now=NOW)
+        await consent.record(session, user_id=carol, guild_id=GUILD, granted=True, recorded_by=carol, now=NOW)
+        await consent.record(
+            session, user_id=carol, guild_id=GUILD, granted=False, recorded_by=carol, now=NOW + timedelta(seconds=1)
+        )
+    before = await stored_state(database, persona_id)
+    buffer = ReactionBuffer(database, interval=30.0, max_batch=100, clock=lambda: NOW + timedelta(minutes=1))
+    reaction = {user: ReactionItem(persona_id=persona_id, user_id=user, message_id=40, emoji=HEART, guild_id=GUILD)
+                for user in (alice, bob, carol)}  # fmt: skip
+    outcomes = await asyncio.gather(*(buffer.add_and_wait(item) for item in reaction.values()), buffer.flush())
+    assert outcomes[:3] == ["applied"] * 3
+    assert await stored_state(database, persona_id) != before  # every reaction was felt
+    again = await asyncio.gather(
+        buffer.add_and_wait(reaction[bob]), buffer.add_and_wait(reaction[alice]), buffer.flush()
+    )
+    assert again[:2] == ["duplicate", "duplicate"]
+    await buffer.close()
+    async with database.session() as session:
+        events = sorted((await session.execute(select(models.EmotionalEvent.user_id))).scalars(), key=lambda u: u or 0)
+        ties = await relationships.people(session, persona_id, [alice, bob, carol])
+    assert events == [None, None, alice]
+    assert set(ties) == {alice}
 
 
 async def test_a_thousand_reactions_in_batches_make_a_thousand_events(database: Database) -> None:
@@ -201,6 +245,7 @@ async def test_a_thousand_reactions_in_batches_make_a_thousand_events(database: 
 
 async def test_duplicates_mixed_into_batches_still_give_the_distinct_count(database: Database) -> None:
     persona_id = await make_persona(database)
+    await remembering(database)
     distinct = [
         ReactionItem(persona_id=persona_id, user_id=u, message_id=7_000 + u % 50, emoji=HEART, guild_id=GUILD)
         for u in range(1_000)
@@ -410,6 +455,7 @@ async def test_feedback_is_for_the_owner_and_reversible(database: Database) -> N
 
 async def test_concurrent_batches_on_one_persona_lose_no_update(database: Database) -> None:
     persona_id = await make_persona(database)
+    await remembering(database, *range(50))
     hearts = [ReactionItem(persona_id=persona_id, user_id=u, message_id=1, emoji=HEART) for u in range(50)]
     tears = [ReactionItem(persona_id=persona_id, user_id=u, message_id=2, emoji="😢") for u in range(50)]
     first_holds = asyncio.Event()
@@ -438,6 +484,7 @@ async def test_reactions_move_affinity_in_the_batch(database: Database) -> None:
     from bot.services import relationships
 
     ada = await make_persona(database)
+    await remembering(database)
     aloof = await make_persona(database, "Aloof")
     async with database.transaction() as session:
         config = await session.get(models.MemoryConfig, aloof)
@@ -463,6 +510,7 @@ async def test_a_batch_clamps_affinity_at_both_bounds(database: Database) -> Non
     from bot.services import relationships
 
     ada = await make_persona(database)
+    await remembering(database, 7, 8, 9)
     async with database.transaction() as session:
         session.add(models.PersonRelationship(persona_id=ada, user_id=7, messages_exchanged=3, affinity=0.99))
         session.add(models.PersonRelationship(persona_id=ada, user_id=8, messages_exchanged=0, affinity=-0.99))

@@ -77,12 +77,20 @@ def test_one_visibility_rule_for_every_field(level: str, owner: bool, same_guild
 def test_privacy_defaults_and_errors() -> None:
     privacy = PrivacySettings.from_dict(None)
     assert privacy.visibility["memories"] == "owner" and privacy.visibility["profile"] == "server"
-    assert privacy.remember_people and privacy.ask_before_remembering and not privacy.shareable
+    assert privacy.remember_people and not privacy.shareable
     assert PrivacySettings.from_dict(privacy.to_dict()) == privacy
     with pytest.raises(DomainError, match="'diary' is not a privacy field"):
         PrivacySettings.from_dict({"visibility": {"diary": "public"}})
     with pytest.raises(DomainError, match="Visibility of traits must be one of: owner, server, public"):
         PrivacySettings.from_dict({"visibility": {"traits": "friends"}})
+
+
+def test_the_retired_ask_first_setting_still_loads_and_is_gone_when_saved() -> None:
+    """Issue 15 item 6: "Ask before remembering" never asked anyone, so it went. Settings saved with it (stored
+    personas, wizard drafts, exports) still load; the flag is not kept or offered any more."""
+    old = PrivacySettings.from_dict({"remember_people": True, "ask_before_remembering": True, "shareable": False})
+    assert "ask_before_remembering" not in old.to_dict()
+    assert not hasattr(old, "ask_before_remembering")
 
 
 def test_plugins() -> None:
