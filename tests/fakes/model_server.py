@@ -103,9 +103,9 @@ def not_json(body: str = "<html><body>502 Bad Gateway</body></html>") -> Behavio
     return Behaviour("not_json", text=body)
 
 
-def bad_event(text: str = "Hello", line: str = "{this is not json") -> Behaviour:
-    """A stream that sends ``text``, then an event whose data is ``line`` (not JSON), then ends normally. Without
-    streaming: :func:`not_json`."""
+def bad_event(text: str = "", line: str = "{this is not json") -> Behaviour:
+    """A stream that sends ``text`` (if any), then an event whose data is ``line`` (not JSON), then ends normally.
+    Without streaming: :func:`not_json`."""
     return Behaviour("bad_event", text=text, chunks=(line,))
 
 
@@ -256,7 +256,8 @@ class FakeModelServer:
                 self.hung_up += 1
                 return response
         elif behaviour.kind == "bad_event":
-            await send({"content": behaviour.text})
+            if behaviour.text:
+                await send({"content": behaviour.text})
             for line in behaviour.chunks or ():
                 await response.write(f"data: {line}\n\n".encode())
         await send({}, behaviour.finish_reason)
