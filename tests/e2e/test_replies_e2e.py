@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -16,16 +17,7 @@ from sqlalchemy import select
 from bot.core.waiting import MAX_WAITING
 from bot.db import models
 from bot.sandbox import Sandbox
-from tests.e2e.test_conversation_e2e import (  # noqa: F401  (fixtures)
-    answer_from,
-    bot_on,
-    count,
-    database_file,
-    eventually,
-    model_server,
-    persona_in,
-    persona_posts,
-)
+from tests.e2e.test_conversation_e2e import answer_from, bot_on, count, eventually, persona_in, persona_posts
 from tests.fakes.model_server import FakeModelServer, answer_with, bad_event, endless, not_json, reply
 
 pytestmark = pytest.mark.e2e
@@ -42,6 +34,18 @@ def _asked(body: dict[str, Any]) -> str:
 def echo_tokens(body: dict[str, Any]) -> str:
     """A model that answers with the question tokens (q1, q2, ...) of every message it was asked to answer."""
     return "Answering " + ", ".join(TOKEN.findall(_asked(body))) + "."
+
+
+@pytest.fixture
+def database_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)  # no developer .env
+    return tmp_path / "bot.db"
+
+
+@pytest.fixture
+async def model_server() -> AsyncIterator[FakeModelServer]:
+    async with FakeModelServer() as server:
+        yield server
 
 
 def errors(caplog: pytest.LogCaptureFixture) -> list[str]:
