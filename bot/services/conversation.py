@@ -13,7 +13,9 @@ The cog calls, with no session held across Discord or the model (SQLite runs inl
    :class:`~bot.llm.base.ChatRequest`. Custom behaviours' reactions and emotional triggers are returned; the cog
    adds the reactions and applies the triggers (:func:`apply_behavior_triggers`, a transaction of its own, only
    when there are some).
-3. The cog asks the model (or uses a behaviour's reply template) and sends the reply.
+3. The cog asks the model (or uses a behaviour's reply template) and sends the reply. A persona already replying
+   in the channel does not answer now; a message that addressed it directly is in the plan's ``waiting``, and when
+   its reply is done :func:`plan_waiting` plans one turn answering every message that waited.
 4. :func:`record` (transaction 2): the persona's messages, the memories the reply drew on marked recalled (the
    plan's :class:`~bot.services.memories.Recall`: a write kept off the way to the model), the interaction count,
    the relationship with the author, and the exchange as a memory, only when the author consents
