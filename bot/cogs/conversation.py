@@ -24,14 +24,20 @@ owner gets a direct message saying why, at most once per error kind per hour (:d
 memory. **When the bot cannot manage webhooks** the persona speaks through the bot's own message and the owner is
 told once per channel (recorded by :func:`bot.services.webhooks.note_missing_permission`).
 
-A persona answers one message at a time per channel (a message that arrives while it is replying there is not
-answered by it); its last reply time (in memory and in ``persona_messages``) drives the cooldown.
+**One reply at a time per persona and channel** (:class:`bot.turns.SpeakingTurns`). A message addressed to a
+persona directly (mention, name, reply) while it is speaking in that channel waits in its line; when the reply is
+done the persona answers everything waiting in one turn that replies to each person
+(:func:`bot.services.conversation.plan_waiting`). A line holds :data:`bot.core.waiting.MAX_WAITING` messages;
+past that the message that leaves it (the oldest of whoever has the most waiting) gets the :data:`DROPPED_SIGN`
+reaction, so its author sees it will not be answered. Lines are in memory: a restart loses what waited. The last
+reply time (in memory and in ``persona_messages``) drives the cooldown.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 from collections import deque
@@ -47,6 +53,7 @@ from bot.llm.base import ModelError
 from bot.llm.tools import default_registry, run_with_tools
 from bot.services import conversation, webhooks
 from bot.services.conversation import ChannelLine, Incoming, ReplyJob, Speaker
+from bot.turns import SpeakingTurns
 from bot.ui.speaker import Outlet, PersonaVoice, StreamWriter, apology_text
 from bot.ui.speaker import Speaker as Voicebox
 
@@ -59,6 +66,7 @@ HISTORY_LINES = 30
 CAST_CACHE_SIZE = 20_000  # channels (with personas or without) whose cast is kept
 TYPING_EVERY = 8.0  # Discord shows typing for 10 seconds after each request
 ERROR_NOTE_EVERY = timedelta(hours=1)
+DROPPED_SIGN = "⌛"  # on a message that left a busy persona's full line: it will not be answered
 TEXT_MESSAGE_TYPES = (discord.MessageType.default, discord.MessageType.reply)
 Channel = discord.TextChannel | discord.Thread
 
@@ -111,7 +119,8 @@ class ConversationCog(commands.Cog):
         self.lines: dict[int, deque[ChannelLine]] = {}
         self.depth: dict[int, int] = {}
         self.recent: dict[tuple[int, int], datetime] = {}
-        self.busy: set[tuple[int, int]] = set()
+        # (persona, channel) -> the turn to speak there and the messages waiting for it
+        self.turns: SpeakingTurns[tuple[int, int], tuple[discord.Message, Incoming, str]] = SpeakingTurns()
         self.error_notes: dict[tuple[int, str], datetime] = {}
         self.replies = 0  # replies sent since load (a figure for tests and benchmarks)
         # Who speaks where, by (channel, thread parent): dropped when a binding, persona or behaviour changes.
@@ -150,6 +159,7 @@ class ConversationCog(commands.Cog):
             content=_text_of(message),
             persona_id=persona_id,
             is_bot=message.author.bot,
+            message_id=message.id,
         )
 
     # ------------------------------------------------------------------------------------------------ listener
@@ -217,7 +227,7 @@ class ConversationCog(commands.Cog):
             channel_name=channel.name,
         )
         now = self.clock()
-        busy = frozenset(pid for pid, cid in self.busy if cid == channel.id)
+        busy = frozenset(pid for pid, cid in self.turns.keys() if cid == channel.id)
         recent = {pid: at for (pid, cid), at in self.recent.items() if cid == channel.id}
         async with self.bot.db.reads() as session:
             plan = await conversation.plan(
@@ -247,20 +257,73 @@ class ConversationCog(commands.Cog):
                     await message.add_reaction(emoji)
                 except discord.HTTPException:
                     log.info("could not react with %s for persona %s", emoji, effect.persona_id)
+        # One reply at a time per persona here: a persona that began speaking while this message was planned, or
+        # that was busy already, answers it when its turn comes (if it was addressed directly).
+        mine: list[ReplyJob] = []
+        claimed: list[tuple[int, int]] = []
+        dropped: list[discord.Message] = []
+        waits = dict(plan.waiting)
         for job in plan.jobs:
-            self.busy.add((job.speaker.persona_id, channel.id))
-            self.recent[(job.speaker.persona_id, channel.id)] = now
+            key = (job.speaker.persona_id, channel.id)
+            if self.turns.claim(key):
+                self.recent[key] = now
+                mine.append(job)
+                claimed.append(key)
+            elif job.addressed:
+                waits[job.speaker.persona_id] = job.reason
+        for persona_id, reason in waits.items():
+            key = (persona_id, channel.id)
+            answer_it, left = self.turns.wait(key, incoming.author_id, (message, incoming, reason))
+            dropped += [entry[0] for entry in left]
+            if answer_it:  # its reply ended while this message was planned: nobody else will answer the line
+                claimed.append(key)
         try:
-            for job in plan.jobs:
+            for gone in dropped:
+                with contextlib.suppress(discord.HTTPException):
+                    await gone.add_reaction(DROPPED_SIGN)
+            for job in mine:
                 try:
                     await self._reply(job, incoming, channel)
                 except Exception:
                     log.exception("persona %s could not reply in channel %s", job.speaker.persona_id, channel.id)
-                finally:
-                    self.busy.discard((job.speaker.persona_id, channel.id))
-        finally:
-            for job in plan.jobs:
-                self.busy.discard((job.speaker.persona_id, channel.id))
+        except BaseException:
+            for key in claimed:
+                self.turns.release(key)
+            raise
+        # Each persona answers what waited for it meanwhile, side by side, and then lets its turn go.
+        await asyncio.gather(
+            *(self.turns.answer_waiting(key, functools.partial(self._answer_waiting, channel, key)) for key in claimed)
+        )
+
+    async def _answer_waiting(
+        self, channel: Channel, key: tuple[int, int], waiting: list[tuple[discord.Message, Incoming, str]]
+    ) -> None:
+        """One reply of a persona to every message that waited for it here (oldest first)."""
+        parent_id = channel.parent_id if isinstance(channel, discord.Thread) else None
+        cast = await self.casts.get((channel.id, parent_id), lambda: self._read_cast(channel.id, parent_id))
+        speaker = next((s for s in cast.speakers if s.persona_id == key[0]), None)
+        if speaker is None:
+            return  # it stopped speaking here while they waited
+        messages = [incoming for _, incoming, _ in waiting]
+        ids = {m.message_id for m in messages}
+        history = [line for line in self.lines.get(channel.id, ()) if line.message_id not in ids]
+        now = self.clock()
+        self.recent[key] = now
+        async with self.bot.db.reads() as session:
+            job = await conversation.plan_waiting(
+                session,
+                speaker,
+                messages,
+                reason=waiting[-1][2],
+                cast=cast,
+                history=history,
+                now=now,
+                tools=self.tools,
+                encryption_key=self._key(),
+                supports_tools=self.bot.llm.supports_tools,
+            )
+        if job is not None:
+            await self._reply(job, messages[-1], channel)
 
     def _key(self) -> str | None:
         key = self.bot.settings.memory_encryption_key
@@ -315,18 +378,34 @@ class ConversationCog(commands.Cog):
                 encryption_key=self._key(),
                 recall=job.recall,
             )
+            for earlier in job.earlier:  # the messages that waited for this turn were answered too
+                await conversation.record(
+                    session,
+                    earlier,
+                    speaker,
+                    sent_message_ids=[],
+                    via_webhook=outlet.via_webhook,
+                    reply_text=text,
+                    addressed=job.addressed,
+                    now=self.clock(),
+                    encryption_key=self._key(),
+                )
 
     async def _stream(self, job: ReplyJob, outlet: Outlet, channel: Channel) -> tuple[str, list[discord.Message]]:
         writer = StreamWriter(self.speaker, outlet)
         try:
             async with self._typing(channel):
-                async for delta in self.bot.llm.stream(job.request):
-                    await writer.feed(delta)
-        except ModelError:
+                # Closed as soon as we stop reading, so a stream cut at a cap ends at the server too.
+                async with contextlib.aclosing(self.bot.llm.stream(job.request)) as deltas:
+                    async for delta in deltas:
+                        await writer.feed(delta)
+        except ModelError as error:
             if not writer.messages:
                 raise
-            # Part of the answer is out: end it visibly rather than leave it hanging, and keep what was said.
+            # Part of the answer is out (or it ran past a cap): end it visibly rather than leave it hanging, keep
+            # what was said, and tell the owner as for any model error.
             await writer.finish(" …")
+            await self._tell_owner_error(channel, job.speaker, error, cut_short=True)
             return writer.text, writer.messages
         await writer.finish()
         if not writer.messages:
@@ -378,7 +457,9 @@ class ConversationCog(commands.Cog):
         if first:
             await self._dm(speaker.owner_id, reason)
 
-    async def _tell_owner_error(self, channel: Channel, speaker: Speaker, error: ModelError) -> None:
+    async def _tell_owner_error(
+        self, channel: Channel, speaker: Speaker, error: ModelError, *, cut_short: bool = False
+    ) -> None:
         log.warning("persona %s could not answer in channel %s: %s", speaker.persona_id, channel.id, error)
         key = (speaker.owner_id, type(error).__name__)
         now = self.clock()
@@ -386,10 +467,12 @@ class ConversationCog(commands.Cog):
         if last is not None and now - last < ERROR_NOTE_EVERY:
             return
         self.error_notes[key] = now
+        told = "Its answer ends with “…” there." if cut_short else "It told the channel it cannot answer right now."
+        what = "was cut short" if cut_short else "could not answer"
         await self._dm(
             speaker.owner_id,
-            f"{speaker.name} could not answer in #{channel.name}: {error} It told the channel it cannot answer right "
-            "now. (I tell you about this kind of problem at most once an hour.)",
+            f"{speaker.name} {what} in #{channel.name}: {error} {told} (I tell you about this kind of problem at "
+            "most once an hour.)",
         )
 
     # ------------------------------------------------------------------------------------------------ reactions

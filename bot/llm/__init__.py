@@ -18,6 +18,7 @@ from bot.llm.base import (
     ChatReply,
     ChatRequest,
     ModelError,
+    ModelOverrun,
     ModelRefused,
     ModelTimeout,
     ModelUnavailable,
@@ -34,6 +35,7 @@ __all__ = [
     "ChatReply",
     "ChatRequest",
     "ModelError",
+    "ModelOverrun",
     "ModelRefused",
     "ModelTimeout",
     "ModelUnavailable",
@@ -68,4 +70,5 @@ def make_provider(settings: Settings) -> Provider:
         api_key=api_key,
         model=settings.llm_model,
         timeout_seconds=settings.llm_timeout_seconds,
+        reply_seconds=settings.llm_reply_seconds,
     )

@@ -39,6 +39,16 @@ class ModelRefused(ModelError):
     """The model refused, its output was filtered, or it returned nothing."""
 
 
+class ModelOverrun(ModelError):
+    """The answer ran past a cap (characters or total time) and was cut off there. Raised after the text up to
+    the cap was given, so the caller keeps what came and ends it visibly."""
+
+
+# The most text one reply may bring (two Discord messages): a server that ignores ``max_tokens`` and streams on
+# forever is cut off here rather than posting message after message.
+DEFAULT_MAX_CHARS = 4000
+
+
 def message_name(name: str) -> str | None:
     """A display name as a message ``name``: letters, digits, ``_`` and ``-``, at most 64; None if nothing
     is left."""
@@ -117,6 +127,7 @@ class ChatRequest:
     max_tokens: int | None = 400
     temperature: float | None = 0.8
     voice: Voice | None = None
+    max_chars: int = DEFAULT_MAX_CHARS  # the provider stops reading the answer here, whatever the server does
 
     @classmethod
     def from_context(
@@ -161,10 +172,11 @@ class Provider(ABC):
         """The whole reply; raises a :class:`ModelError` subclass, nothing else."""
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[str]:
-        """The reply as text deltas in order (tools are not offered). By default one delta: the whole reply."""
+        """The reply as text deltas in order (tools are not offered), at most ``request.max_chars`` characters in
+        all (past them: :class:`ModelOverrun`). By default one delta: the whole reply."""
         reply = await self.reply(request)
         if reply.text:
-            yield reply.text
+            yield reply.text[: request.max_chars]
 
     async def aclose(self) -> None:
         """Release connections (nothing by default)."""

@@ -7,15 +7,21 @@ Timeouts and retries:
 - The ``openai`` client retries connection errors, 408/409/429 and 5xx itself (``max_retries``, exponential
   backoff, honouring ``Retry-After``), inside the deadline.
 - Streaming: the first delta must arrive within the deadline; after that each delta must follow the previous one
-  within ``timeout_seconds`` (a long answer that keeps flowing is not cut off). A server that ignores
-  ``stream: true`` and answers in one piece is read as one delta.
+  within ``timeout_seconds``. A server that ignores ``stream: true`` and answers in one piece is read as one delta.
 
-Errors are mapped to :class:`~bot.llm.base.ModelError` subclasses; nothing from ``openai`` or ``httpx`` escapes.
+Every answer is bounded, whatever the server does: ``max_tokens`` is sent; at most ``request.max_chars``
+characters are read (a longer plain answer is cut there; a stream is closed there); and a stream still flowing
+``reply_seconds`` (``LLM_REPLY_SECONDS``) after the request began is closed. A cut stream ends with
+:class:`~bot.llm.base.ModelOverrun` after the text up to the cap.
+
+Errors are mapped to :class:`~bot.llm.base.ModelError` subclasses; nothing from ``openai`` or its HTTP client
+escapes, nor a body or a stream event that is not JSON (a proxy's error page answering 200).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -27,6 +33,7 @@ from bot.llm.base import (
     ChatReply,
     ChatRequest,
     ModelError,
+    ModelOverrun,
     ModelRefused,
     ModelTimeout,
     ModelUnavailable,
@@ -60,8 +67,11 @@ def map_error(error: BaseException) -> ModelError:
         if error.status_code >= 500:
             return ModelUnavailable(f"The model server is failing (HTTP {error.status_code}).")
         return ModelError(f"The model server rejected the request (HTTP {error.status_code}).")
-    if isinstance(error, openai.OpenAIError):
+    if isinstance(error, json.JSONDecodeError):
+        return ModelError("The model server sent an answer that is not JSON (is LLM_BASE_URL its API address?).")
+    if isinstance(error, openai.OpenAIError | ValueError | TypeError | AttributeError | LookupError):
         return ModelError("The model server sent an answer that could not be read.")
+    log.debug("unexpected error from the model client", exc_info=error)
     return ModelError(f"The model call failed ({type(error).__name__}).")
 
 
@@ -77,12 +87,14 @@ class OpenAICompatibleProvider(Provider):
         api_key: str | None = None,
         model: str | None = None,
         timeout_seconds: float = 30.0,
+        reply_seconds: float = 120.0,
         max_retries: int = 2,
         supports_tools: bool = True,
     ) -> None:
         self.base_url = base_url
         self.model = model
         self.timeout_seconds = timeout_seconds
+        self.reply_seconds = reply_seconds
         self.supports_tools = supports_tools
         self.name = f"openai-compatible ({model or 'server default'})"
         self._client = AsyncOpenAI(
@@ -130,16 +142,19 @@ class OpenAICompatibleProvider(Provider):
 
     async def reply(self, request: ChatRequest) -> ChatReply:
         try:
-            async with asyncio.timeout(self.timeout_seconds):
+            async with asyncio.timeout(min(self.timeout_seconds, self.reply_seconds)):
                 params = await self._params(request, stream=False)
                 completion = await self._client.chat.completions.create(**params)
-        except (TimeoutError, openai.OpenAIError) as error:
+            return _to_reply(completion, request.max_chars)
+        except Exception as error:  # a provider lets nothing but ModelError out (module docstring)
             raise map_error(error) from None
-        return _to_reply(completion)
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[str]:
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.timeout_seconds
+        started = loop.time()
+        cut_at = started + self.reply_seconds  # the whole reply, however steadily it flows
+        deadline = min(started + self.timeout_seconds, cut_at)
+        room = request.max_chars
         sent_any = False
         finish: str | None = None
         try:
@@ -149,13 +164,21 @@ class OpenAICompatibleProvider(Provider):
             chunks = response.__aiter__()
             try:
                 while True:
-                    # Until the first delta: the overall deadline. Then: at most timeout_seconds between deltas.
-                    limit = deadline if not sent_any else loop.time() + self.timeout_seconds
+                    # Until the first delta: the overall deadline. Then: at most timeout_seconds between deltas,
+                    # and never past cut_at.
+                    limit = deadline if not sent_any else min(loop.time() + self.timeout_seconds, cut_at)
                     try:
                         async with asyncio.timeout_at(limit):
                             chunk = await chunks.__anext__()
                     except StopAsyncIteration:
                         break
+                    except TimeoutError:
+                        if sent_any and loop.time() >= cut_at:
+                            raise ModelOverrun(
+                                f"The model's answer was still going after {self.reply_seconds:g} seconds; "
+                                "it was cut off there."
+                            ) from None
+                        raise
                     if not chunk.choices:
                         continue
                     choice = chunk.choices[0]
@@ -166,10 +189,17 @@ class OpenAICompatibleProvider(Provider):
                     text = choice.delta.content
                     if text:
                         sent_any = True
+                        if len(text) > room:  # keep what fits; closing the response (finally) ends the stream
+                            if room:
+                                yield text[:room]
+                            raise ModelOverrun(
+                                f"The model's answer ran past {request.max_chars:,} characters; it was cut off there."
+                            )
+                        room -= len(text)
                         yield text
             finally:
                 await response.close()
-        except (TimeoutError, openai.OpenAIError) as error:
+        except Exception as error:  # a provider lets nothing but ModelError out (module docstring)
             raise map_error(error) from None
         if finish == "content_filter":
             raise ModelRefused("The model's answer was withheld by its content filter.")
@@ -182,7 +212,7 @@ class OpenAICompatibleProvider(Provider):
             raise ModelRefused("The model returned an empty answer.")
 
 
-def _to_reply(completion: Any) -> ChatReply:
+def _to_reply(completion: Any, max_chars: int) -> ChatReply:
     if not getattr(completion, "choices", None):
         raise ModelRefused("The model returned no answer.")
     choice = completion.choices[0]
@@ -198,6 +228,9 @@ def _to_reply(completion: Any) -> ChatReply:
         if getattr(call, "function", None) is not None
     )
     text = (message.content or "").strip()
+    if len(text) > max_chars:
+        log.warning("the model's answer ran past %s characters; it was cut off there", max_chars)
+        text, finish = text[:max_chars], "length"
     if not text and not calls:
         raise ModelRefused("The model returned an empty answer.")
     usage = Usage()

@@ -11,7 +11,9 @@ description reaches the model as those characters.
 
 Channel history goes into the system prompt as a transcript within ``history_token_budget`` estimated tokens
 (:func:`bot.core.conversation.estimate_tokens`: ceil(characters / 4)), oldest dropped first; the message being
-answered is the one user message after it (:func:`build_messages`), prefixed with its author's name.
+answered is the one user message after it (:func:`build_messages`), prefixed with its author's name. When several
+messages waited for the persona while it was speaking (``PromptContext.earlier``), that user message holds them all,
+one line each ("Author: text", each clipped to :data:`MAX_EARLIER_CHARS`), and one reply answers every one.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from bot.llm.base import ChatMessage, ChatRequest, Voice, message_name
 
 PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
 DEFAULT_HISTORY_BUDGET = 1200
+MAX_EARLIER_CHARS = 1000  # of each message that waited, in the turn that answers them together
 
 
 @cache
@@ -134,6 +137,8 @@ class PromptContext:
     history_token_budget: int = DEFAULT_HISTORY_BUDGET
     channel: str | None = None
     tools: Sequence[str] = ()  # names of the tools offered
+    # Messages to the persona that waited while it spoke (author, text), oldest first: answered with ``message``.
+    earlier: Sequence[tuple[str, str]] = ()
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -282,14 +287,21 @@ def render_system_prompt(context: PromptContext) -> str:
 
 
 def current_message(context: PromptContext) -> str:
-    """The message being answered, as the model sees it: "Author: text"."""
-    return f"{context.author}: {context.message}"
+    """The message being answered, as the model sees it: "Author: text"; after the messages that waited for this
+    turn, one line each (module docstring)."""
+    lines = [f"{author}: {_clip(text, MAX_EARLIER_CHARS)}" for author, text in context.earlier]
+    return "\n".join([*lines, f"{context.author}: {context.message}"])
+
+
+def _clip(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def build_messages(context: PromptContext) -> list[dict[str, Any]]:
     """The chat-completions messages: the system prompt, then the message being answered."""
     user: dict[str, Any] = {"role": "user", "content": current_message(context)}
-    name = message_name(context.author)
+    name = message_name(context.author) if not context.earlier else None  # several authors: no one name
     if name:
         user["name"] = name
     return [{"role": "system", "content": render_system_prompt(context)}, user]
@@ -306,7 +318,11 @@ def build_request(
     persona = context.persona
     return ChatRequest(
         system=render_system_prompt(context),
-        messages=(ChatMessage(role="user", content=current_message(context), name=context.author),),
+        messages=(
+            ChatMessage(
+                role="user", content=current_message(context), name=None if context.earlier else context.author
+            ),
+        ),
         tools=tuple(tools) if tools else None,
         max_tokens=max_tokens,
         temperature=temperature,

@@ -13,7 +13,9 @@ The cog calls, with no session held across Discord or the model (SQLite runs inl
    :class:`~bot.llm.base.ChatRequest`. Custom behaviours' reactions and emotional triggers are returned; the cog
    adds the reactions and applies the triggers (:func:`apply_behavior_triggers`, a transaction of its own, only
    when there are some).
-3. The cog asks the model (or uses a behaviour's reply template) and sends the reply.
+3. The cog asks the model (or uses a behaviour's reply template) and sends the reply. A persona already replying
+   in the channel does not answer now; a message that addressed it directly is in the plan's ``waiting``, and when
+   its reply is done :func:`plan_waiting` plans one turn answering every message that waited.
 4. :func:`record` (transaction 2): the persona's messages, the memories the reply drew on marked recalled (the
    plan's :class:`~bot.services.memories.Recall`: a write kept off the way to the model), the interaction count,
    the relationship with the author, and the exchange as a memory, only when the author consents
@@ -126,6 +128,7 @@ class ChannelLine:
     content: str
     persona_id: int | None = None  # a persona's message
     is_bot: bool = False
+    message_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -158,6 +161,7 @@ class ReplyJob:
     template_reply: str | None = None
     timezone: str = "UTC"
     recall: memories.Recall | None = None  # the retrieved memories, marked recalled when the exchange is recorded
+    earlier: tuple[Incoming, ...] = ()  # messages that waited for this turn, answered with the one planned for
 
     @property
     def addressed(self) -> bool:
@@ -183,6 +187,8 @@ class Plan:
     jobs: tuple[ReplyJob, ...] = ()
     decisions: Mapping[int, str] = field(default_factory=dict)
     effects: tuple[BehaviorSideEffects, ...] = ()
+    # Personas addressed directly while busy here, with why they would answer: the message waits for their turn.
+    waiting: Mapping[int, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -376,10 +382,12 @@ async def plan(
     ``history`` is the channel before the message (oldest first); ``exchange_depth`` the persona messages in a row
     that led to it; ``random_value`` a draw from [0, 1) for chattiness; ``recent_replies`` when the cog last started
     a reply per persona (newer than the stored messages while a reply is on its way); ``busy`` personas already
-    replying here (they skip this message). ``cast`` is what the caller knows of the speakers (:func:`cast`:
-    behaviours, retrieval weights, subscription tiers); without it those are read. A persona deleted since its
-    speaker was read is skipped. ``reader`` opens another read session (``Database.reads``, where reads can run
-    side by side: not on SQLite): memory searches then run on it while the rest is read on ``session``."""
+    replying here: they do not answer now, and when the message addresses one of them directly it is in the plan's
+    ``waiting`` (the cog keeps it for :func:`plan_waiting`). ``cast`` is what the caller knows of the speakers
+    (:func:`cast`: behaviours, retrieval weights, subscription tiers); without it those are read. A persona
+    deleted since its speaker was read is skipped. ``reader`` opens another read session (``Database.reads``, where
+    reads can run side by side: not on SQLite): memory searches then run on it while the rest is read on
+    ``session``."""
     if not speakers:
         return Plan()
     registry = tools or default_registry()
@@ -401,12 +409,10 @@ async def plan(
         perks = await subscriptions.perks_by_persona(session, tiered, incoming.author_id, now=now)
 
     decisions: dict[int, str] = {}
+    waiting: dict[int, str] = {}
     candidates: list[TurnCandidate] = []
     for speaker in speakers:
         pid = speaker.persona_id
-        if pid in busy:
-            decisions[pid] = "already replying here"
-            continue
         times = [t for t in (stored.get(pid), recent.get(pid)) if t is not None]
         last = max(times) if times else None
         # A subscriber with priority replies is answered even during the persona's cooldown, and first.
@@ -422,7 +428,11 @@ async def plan(
             answer_bots=answer_bots,
         )
         decisions[pid] = reason
-        if reply:
+        if pid in busy:
+            decisions[pid] = "already replying here"
+            if reply and addressed:
+                waiting[pid] = reason
+        elif reply:
             candidates.append(TurnCandidate(pid, addressed, last, priority))
     chosen = choose_turns(candidates, seed=incoming.message_id, max_speakers=MAX_SPEAKERS)
     for pid in ids:
@@ -500,7 +510,77 @@ async def plan(
         await asyncio.gather(*early.values(), return_exceptions=True)
     order = {pid: index for index, pid in enumerate(chosen)}
     jobs.sort(key=lambda job: order[job.speaker.persona_id])
-    return Plan(tuple(jobs), decisions, tuple(effects))
+    return Plan(tuple(jobs), decisions, tuple(effects), waiting)
+
+
+async def plan_waiting(
+    session: AsyncSession,
+    speaker: Speaker,
+    waiting: Sequence[Incoming],
+    *,
+    reason: str,
+    cast: Cast,
+    history: Sequence[ChannelLine],
+    now: datetime,
+    tools: ToolRegistry | None = None,
+    encryption_key: str | None = None,
+    supports_tools: bool = True,
+) -> ReplyJob | None:
+    """The reply of a persona to the messages that waited while it spoke in their channel (``waiting``, oldest
+    first; each was addressed to it, :func:`plan`'s ``waiting``): one turn that answers them all, planned for the
+    newest, the others in the job's ``earlier``. ``reason`` is why the newest was to be answered; ``history`` the
+    channel's recent messages without them. Their behaviours' reactions and emotional triggers were applied when each
+    arrived (:func:`plan`): only instructions, and a reply template when a single message waited, apply here.
+    None when the persona was deleted meanwhile."""
+    pid = speaker.persona_id
+    newest = waiting[-1]
+    try:
+        state = await emotions.current_state(session, pid, now)
+    except NotFound:
+        return None
+    matched = behavior_rules.matching_behaviors(
+        cast.behaviors.get(pid, ()), newest.content, None, behaviors.active_intensities(state), now
+    )
+    variables = behavior_templates.template_variables(
+        persona_name=speaker.name, author_name=newest.author_name, mood=state.mood_words, now=now
+    )
+    effect = behavior_templates.plan_effects(matched, variables)
+    earlier = tuple(waiting[:-1])
+    instructions = list(effect.instructions)
+    if earlier:
+        instructions.append(
+            "Several messages came for you while you were answering someone: reply to each of them, by name, in "
+            "this one message."
+        )
+    return await _job(
+        session,
+        speaker,
+        newest,
+        history,
+        state=state,
+        others=[s for s in cast.speakers if s.persona_id != pid],
+        human_ids=_human_ids(newest, [*history, *(_as_line(m) for m in earlier)]),
+        instructions=instructions,
+        template_reply=effect.reply if not earlier else None,
+        reason=reason,
+        now=now,
+        registry=tools or default_registry(),
+        encryption_key=encryption_key,
+        supports_tools=supports_tools,
+        weights=cast.memory_weights.get(pid),
+        earlier=earlier,
+    )
+
+
+def _as_line(message: Incoming) -> ChannelLine:
+    return ChannelLine(
+        message.author_id,
+        message.author_name,
+        message.content,
+        message.author_persona_id,
+        message.author_is_bot,
+        message.message_id,
+    )
 
 
 async def _retrieve_apart(
@@ -577,12 +657,13 @@ async def _job(
     supports_tools: bool,
     weights: tuple[float, float, float] | None,
     retrieval: asyncio.Task[list[memories.RetrievedMemory]] | None = None,
+    earlier: tuple[Incoming, ...] = (),
 ) -> ReplyJob:
     pid = speaker.persona_id
     ties = await relationships.people(session, pid, human_ids)
     linked = await relationships.links(session, pid, [o.persona_id for o in others])
     found = []
-    query = retrieval_query(incoming.content, speaker.name)
+    query = retrieval_query(" ".join([*(m.content for m in earlier), incoming.content]), speaker.name)
     if template_reply is None and retrieval is not None:
         found = await retrieval
     elif template_reply is None and query:
@@ -601,7 +682,7 @@ async def _job(
         mood=tuple(state.mood),  # type: ignore[arg-type]
         mood_explanation=state.explanation,
         emotions=[FeltEmotion(item.type, item.intensity) for item in state.active],
-        people=_people(incoming, history, ties),
+        people=_people(incoming, [*history, *(_as_line(m) for m in earlier)], ties),
         personas=[PersonaTie(link.other_name, link.kind, link.strength) for link in linked.values()],
         memories=notes,
         instructions=tuple(instructions),
@@ -609,6 +690,7 @@ async def _job(
         history_token_budget=HISTORY_TOKEN_BUDGET,
         channel=incoming.channel_name,
         tools=tool_names,
+        earlier=[(m.author_name, m.content) for m in earlier],
     )
     definitions = offered.definitions() if tool_names else None
     request = build_request(context, tools=definitions, max_tokens=REPLY_MAX_TOKENS)
@@ -619,6 +701,7 @@ async def _job(
         tool_names=tuple(tool_names),
         template_reply=template_reply,
         recall=memories.recall_of(found, now),
+        earlier=earlier,
     )
 
 

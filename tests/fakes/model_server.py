@@ -7,7 +7,9 @@ recorded in :attr:`FakeModelServer.requests`.
 
 Behaviours (build them with the functions below): :func:`reply` (text, optionally streamed in given chunks, after
 a delay), :func:`tool_call`, :func:`status` (HTTP 500, 429, ...), :func:`hang` (never answers until the server
-stops), :func:`refusal`, :func:`content_filter`.
+stops), :func:`refusal`, :func:`content_filter`, :func:`endless` (streams until the client hangs up),
+:func:`not_json` (a 200 whose body is not JSON), :func:`bad_event` (a stream with a line that is not JSON) and
+:func:`answer_with` (text computed from the request).
 
 Run it by hand with ``python -m tests.fakes.model_server`` (it prints its base URL and answers "Hello!").
 """
@@ -18,7 +20,8 @@ import asyncio
 import json
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from aiohttp import web
@@ -28,7 +31,7 @@ MODEL_ID = "fake-model"
 
 @dataclass(frozen=True)
 class Behaviour:
-    kind: str  # reply | tool_call | status | hang | refusal | content_filter
+    kind: str  # reply | tool_call | status | hang | refusal | content_filter | endless | not_json | bad_event
     text: str = ""
     chunks: tuple[str, ...] | None = None
     calls: tuple[tuple[str, dict[str, Any]], ...] = ()
@@ -38,6 +41,7 @@ class Behaviour:
     retry_after_ms: int | None = None
     finish_reason: str = "stop"
     ignore_stream: bool = False
+    compute: Callable[[dict[str, Any]], str] | None = None  # the text, from the request body
 
 
 def reply(
@@ -87,6 +91,30 @@ def content_filter() -> Behaviour:
     return Behaviour("content_filter", finish_reason="content_filter")
 
 
+def endless(piece: str = "la ", *, chunk_delay: float = 0.0) -> Behaviour:
+    """A stream that never ends: ``piece`` after ``piece`` (every ``chunk_delay`` seconds) until the client hangs
+    up or the server stops. Without streaming: one answer of a million characters."""
+    return Behaviour("endless", text=piece, chunk_delay=chunk_delay)
+
+
+def not_json(body: str = "<html><body>502 Bad Gateway</body></html>") -> Behaviour:
+    """HTTP 200 with ``Content-Type: application/json`` and a body that is not JSON (a proxy's error page), to a
+    plain or a streaming request alike."""
+    return Behaviour("not_json", text=body)
+
+
+def bad_event(text: str = "", line: str = "{this is not json") -> Behaviour:
+    """A stream that sends ``text`` (if any), then an event whose data is ``line`` (not JSON), then ends normally.
+    Without streaming: :func:`not_json`."""
+    return Behaviour("bad_event", text=text, chunks=(line,))
+
+
+def answer_with(compute: Callable[[dict[str, Any]], str], *, delay: float = 0.0) -> Behaviour:
+    """A reply whose text is ``compute(request body)``, after ``delay`` seconds (as :func:`reply`: streamed word by
+    word when asked to)."""
+    return Behaviour("reply", delay=delay, compute=compute)
+
+
 @dataclass
 class FakeModelServer:
     """``async with FakeModelServer() as server:`` then point a client at ``server.base_url``."""
@@ -95,6 +123,7 @@ class FakeModelServer:
     requests: list[dict[str, Any]] = field(default_factory=list)
     arrived: list[float] = field(default_factory=list)  # time.perf_counter() as each request came in
     headers: list[dict[str, str]] = field(default_factory=list)
+    hung_up: int = 0  # endless streams the client ended
     _queue: deque[Behaviour] = field(default_factory=deque)
     _runner: web.AppRunner | None = None
     _stopping: asyncio.Event | None = None
@@ -148,6 +177,8 @@ class FakeModelServer:
         self.arrived.append(arrived)
         self.headers.append(dict(request.headers))
         behaviour = self._queue.popleft() if self._queue else self.default
+        if behaviour.compute is not None:
+            behaviour = replace(behaviour, text=behaviour.compute(body), compute=None)
         if behaviour.delay:
             await asyncio.sleep(behaviour.delay)
         if behaviour.kind == "hang":
@@ -160,6 +191,10 @@ class FakeModelServer:
                 headers["retry-after-ms"] = str(behaviour.retry_after_ms)
             error = {"error": {"message": behaviour.text, "type": "server_error", "code": behaviour.status}}
             return web.json_response(error, status=behaviour.status, headers=headers)
+        if behaviour.kind == "not_json" or (behaviour.kind == "bad_event" and not body.get("stream")):
+            return web.Response(body=behaviour.text.encode(), content_type="application/json")
+        if behaviour.kind == "endless" and not body.get("stream"):
+            behaviour = replace(behaviour, kind="reply", text=behaviour.text * (1_000_000 // len(behaviour.text)))
         if body.get("stream") and not behaviour.ignore_stream:
             return await self._stream(request, body, behaviour)
         return web.json_response(self._completion(body, behaviour))
@@ -211,6 +246,20 @@ class FakeModelServer:
                 if behaviour.chunk_delay:
                     await asyncio.sleep(behaviour.chunk_delay)
                 await send({"content": piece})
+        elif behaviour.kind == "endless":
+            assert self._stopping is not None
+            try:
+                while not self._stopping.is_set():
+                    await send({"content": behaviour.text})
+                    await asyncio.sleep(behaviour.chunk_delay)
+            except ConnectionError:  # the client hung up: the end this behaviour waits for
+                self.hung_up += 1
+                return response
+        elif behaviour.kind == "bad_event":
+            if behaviour.text:
+                await send({"content": behaviour.text})
+            for line in behaviour.chunks or ():
+                await response.write(f"data: {line}\n\n".encode())
         await send({}, behaviour.finish_reason)
         await response.write(b"data: [DONE]\n\n")
         await response.write_eof()
