@@ -507,7 +507,8 @@ class ChannelBinding(SQLModel, table=True):
     persona_id: int = _persona_fk(index=False)
     guild_id: int = Field(sa_type=Snowflake)
     channel_id: int = Field(sa_type=Snowflake, index=True)
-    activated_by: int = Field(sa_type=Snowflake)
+    # Who switched the persona on here; None once they used /privacy forget-me (the binding stays).
+    activated_by: int | None = Field(default=None, sa_type=Snowflake, nullable=True)
     created_at: datetime = _when()
 
 

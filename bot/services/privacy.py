@@ -1,59 +1,317 @@
 """A person's rights over what the bot keeps about them: forget me, and export my data.
 
-``forget_me`` erases, across one server's personas, every memory that came from the caller (``source_user_id``)
-or is about them (``subject_user_id``), and every persona's relationship record with them. ``export_my_data``
-gathers what the bot holds about a person, across every server, as JSON-able data.
+Both walk one register, :data:`bot.db.people.TABLES`, of every column that names a person, so a table or column
+added there is erased and exported without a change here.
+
+**Forget me** (:func:`forget_me`) is per server. Run in a server it erases that server's rows; run in DMs, the rows
+of personal personas (made in DMs) and the rows made in DMs. A row's server is its persona's (a notification's:
+the persona it is about), else its own ``guild_id``. In that scope:
+
+- the personas the person owns are deleted, with everything that belongs to them (memories, mood, followers,
+  tiers, archive, ...);
+- every row keyed by them goes: memories from or about them, relationship records, follows, endorsements,
+  subscriptions (a paid one is Discord's record and comes back from Discord's entitlements), wizard drafts,
+  queued and sent notifications to them or naming them, consent records;
+- what is the personas' history keeps its place without them: reactions they caused stay as anonymous
+  emotional events, a subscription they granted or a channel binding they made loses only their name, and the
+  legacy archive of someone else's retired persona loses the memories from or about them;
+- finally one consent record, refused and noted ``forget-me``, keeps them forgotten: it is the only row left
+  that names them.
+
+**Export my data** (:func:`export_my_data`) gathers, across every server, every row and archived item that names
+the person, one section per kind (see the function).
+
+Bulk work never holds the event loop: rows go in batches with a pause between, and documents are parsed, scrubbed
+and serialised in a worker thread.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import Table, Text, and_, cast, delete, func, literal, not_, or_, select, true, update
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db import models
-from bot.services import crypto
+from bot.db import models, people
+from bot.services import consent, crypto
 
-# Deletions go in batches of this many ids, so no single statement holds the (SQLite) connection for long.
+# Rows per statement: small enough that no statement holds SQLite (which runs on the event loop) for long.
 ID_BATCH = 500
+DOCUMENT_BATCH = 20
+FORGET_ME_NOTE = "forget-me"
+
+_TABLES: Mapping[str, Table] = models.metadata.tables
+_PERSONAS = _TABLES["personas"]
 
 
-def _guild_personas(guild_id: int | None) -> Any:
-    persona = models.Persona
-    clause = persona.guild_id.is_(None) if guild_id is None else persona.guild_id == guild_id  # type: ignore[union-attr]
-    return select(persona.id).where(clause)
+# --------------------------------------------------------------------------------------------------- scope
 
 
-async def forget_me(session: AsyncSession, user_id: int, guild_id: int | None) -> int:
-    """Erase every memory from or about ``user_id`` held by the personas of ``guild_id`` (None: personal
-    personas, made in DMs), and those personas' relationship records with them. Returns how many memories went.
-    """
-    memory = models.Memory
-    ids = list(
+def _in_guild(column: Any, guild_id: int | None) -> Any:
+    return column.is_(None) if guild_id is None else column == guild_id
+
+
+def _primary_key(table: Table) -> Any:
+    [column] = table.primary_key.columns
+    return column
+
+
+def scope_clause(table_name: str, guild_id: int | None) -> Any:
+    """SQL that holds for the rows of ``table_name`` that belong to server ``guild_id`` (None: DMs)."""
+    scope = people.TABLES[table_name].scope
+    table = _TABLES[table_name]
+    if scope.persona is not None:
+        return table.c[scope.persona].in_(select(_PERSONAS.c.id).where(_in_guild(_PERSONAS.c.guild_id, guild_id)))
+    if scope.via is not None:
+        [key] = table.c[scope.via].foreign_keys
+        parent = key.column.table
+        return table.c[scope.via].in_(select(_primary_key(parent)).where(scope_clause(parent.name, guild_id)))
+    if scope.document is not None and scope.document_key is not None:
+        persona = table.c[scope.document][scope.document_key].as_integer()
+        live = select(_PERSONAS.c.id)
+        here = select(_PERSONAS.c.id).where(_in_guild(_PERSONAS.c.guild_id, guild_id))
+        orphan = or_(persona.is_(None), not_(persona.in_(live)))
+        own = _in_guild(table.c[scope.column], guild_id) if scope.column is not None else true()
+        return or_(persona.in_(here), and_(orphan, own))
+    if scope.column is not None:
+        return _in_guild(table.c[scope.column], guild_id)
+    return true()
+
+
+# --------------------------------------------------------------------------------------------------- erasing
+
+
+def _cascading_children(table: Table) -> list[tuple[Table, Any]]:
+    """Tables whose rows the database deletes with a row of ``table`` (``ON DELETE CASCADE``), and their key."""
+    found = []
+    for child in models.metadata.sorted_tables:
+        for key in child.foreign_keys:
+            if key.column.table is table and (key.ondelete or "").upper() == "CASCADE":
+                found.append((child, key.parent))
+    return found
+
+
+async def _delete_rows(session: AsyncSession, table: Table, where: Any) -> int:
+    """Delete the rows of ``table`` matching ``where``, and what cascades from them, a batch at a time (children
+    first), so that deleting a persona with 100,000 memories is many short statements, not one long one."""
+    pk = _primary_key(table)
+    children = _cascading_children(table)
+    total = 0
+    while True:
+        ids = list((await session.execute(select(pk).where(where).limit(ID_BATCH))).scalars())
+        if not ids:
+            return total
+        for child, key in children:
+            await _delete_rows(session, child, key.in_(ids))
+        result = await session.execute(
+            delete(table).where(pk.in_(ids)), execution_options={"synchronize_session": False}
+        )
+        total += int(result.rowcount or 0)  # type: ignore[attr-defined]
+        await asyncio.sleep(0)
+
+
+async def _anonymise_rows(session: AsyncSession, table: Table, where: Any, columns: Iterable[str]) -> int:
+    pk = _primary_key(table)
+    blank = dict.fromkeys(columns)
+    total = 0
+    while True:
+        ids = list((await session.execute(select(pk).where(where).limit(ID_BATCH))).scalars())
+        if not ids:
+            return total
+        await session.execute(
+            update(table).where(pk.in_(ids)).values(blank), execution_options={"synchronize_session": False}
+        )
+        total += len(ids)
+        await asyncio.sleep(0)
+
+
+def _id_matches(value: Any, person: int) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return value == person
+    if isinstance(value, str):
+        return value.strip() == str(person)
+    if isinstance(value, list):
+        return any(_id_matches(item, person) for item in value)
+    return False
+
+
+def _names(item: Any, keys: tuple[str, ...], person: int) -> bool:
+    """Whether the dict ``item`` itself names ``person`` under one of ``keys``."""
+    return isinstance(item, dict) and any(_id_matches(item.get(key), person) for key in keys)
+
+
+def _mentions(value: Any, keys: tuple[str, ...], person: int) -> bool:
+    if isinstance(value, dict):
+        return _names(value, keys, person) or any(_mentions(v, keys, person) for v in value.values())
+    if isinstance(value, list):
+        return any(_mentions(v, keys, person) for v in value)
+    return False
+
+
+def scrub(value: Any, keys: tuple[str, ...], person: int) -> Any:
+    """``value`` without ``person``: list items that name them (under ``keys``) are removed, with whatever they
+    hold; a key naming them elsewhere is blanked."""
+    if isinstance(value, list):
+        return [scrub(item, keys, person) for item in value if not _names(item, keys, person)]
+    if isinstance(value, dict):
+        return {
+            key: None if key in keys and _id_matches(item, person) else scrub(item, keys, person)
+            for key, item in value.items()
+        }
+    return value
+
+
+def items_naming(value: Any, keys: tuple[str, ...], person: int) -> list[Any]:
+    """Every part of ``value`` that names ``person`` (the dicts holding their id under ``keys``)."""
+    if isinstance(value, dict):
+        if _names(value, keys, person):
+            return [value]
+        return [found for item in value.values() for found in items_naming(item, keys, person)]
+    if isinstance(value, list):
+        return [found for item in value for found in items_naming(item, keys, person)]
+    return []
+
+
+def _scrub_texts(texts: list[str], keys: tuple[str, ...], person: int, whole_row: bool) -> list[str | bool | None]:
+    """For each stored document: None when it does not name the person, True when the row should go
+    (``whole_row``), else the scrubbed document as JSON text. Runs in a worker thread."""
+    results: list[str | bool | None] = []
+    for text in texts:
+        document = json.loads(text)
+        if not _mentions(document, keys, person):
+            results.append(None)
+        elif whole_row:
+            results.append(True)
+        else:
+            results.append(json.dumps(scrub(document, keys, person), ensure_ascii=False))
+    return results
+
+
+def _document_value(session: AsyncSession, text: str) -> Any:
+    # The scrubbed document is already JSON text; hand it over as text so it is not serialised again on the loop.
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        return cast(literal(text, Text), JSONB)
+    return literal(text, Text)
+
+
+def _prefilter(table: Table, column: str, person: int) -> Any:
+    # Any document holding the id, as a number or a string, holds its digits: this never misses one (the parse
+    # decides), and spares parsing every document.
+    return cast(table.c[column], Text).like(f"%{person}%")
+
+
+async def _forget_in_documents(
+    session: AsyncSession, table: Table, column: str, rules: people.PersonDocument, person: int, where: Any
+) -> int:
+    pk = _primary_key(table)
+    changed = 0
+    last: Any = None
+    while True:
+        query = select(pk, cast(table.c[column], Text)).where(where, _prefilter(table, column, person))
+        if last is not None:
+            query = query.where(pk > last)
+        rows = (await session.execute(query.order_by(pk).limit(DOCUMENT_BATCH))).all()
+        if not rows:
+            return changed
+        last = rows[-1][0]
+        results = await asyncio.to_thread(_scrub_texts, [row[1] for row in rows], rules.keys, person, rules.whole_row)
+        gone = [row[0] for row, result in zip(rows, results, strict=True) if result is True]
+        if gone:
+            changed += await _delete_rows(session, table, pk.in_(gone))
+        for row, result in zip(rows, results, strict=True):
+            if isinstance(result, str):
+                await session.execute(
+                    update(table).where(pk == row[0]).values({column: _document_value(session, result)}),
+                    execution_options={"synchronize_session": False},
+                )
+                changed += 1
+        await asyncio.sleep(0)
+
+
+@dataclass(frozen=True)
+class ForgetReport:
+    """What forget-me did: memories from or about the person erased, the names of their personas deleted, and how
+    many rows of each table were deleted or anonymised (``table`` or ``table.column``)."""
+
+    memories: int
+    personas: tuple[str, ...]
+    rows: dict[str, int] = field(default_factory=dict)
+
+
+async def owned_personas(session: AsyncSession, user_id: int, guild_id: int | None) -> list[str]:
+    """The names of the personas ``user_id`` owns in ``guild_id`` (None: personal ones): forget-me deletes them."""
+    query = select(_PERSONAS.c.name).where(_PERSONAS.c.owner_id == user_id, scope_clause("personas", guild_id))
+    return list((await session.execute(query.order_by(func.lower(_PERSONAS.c.name), _PERSONAS.c.id))).scalars())
+
+
+async def _recount_followers(session: AsyncSession, persona_ids: Iterable[int]) -> None:
+    follow = _TABLES["follows"]
+    for persona_id in sorted(set(persona_ids)):
+        count = select(func.count()).select_from(follow).where(follow.c.persona_id == persona_id).scalar_subquery()
+        await session.execute(update(_PERSONAS).where(_PERSONAS.c.id == persona_id).values(follower_count=count))
+
+
+async def forget_me(session: AsyncSession, user_id: int, guild_id: int | None, *, now: datetime) -> ForgetReport:
+    """Erase ``user_id`` from server ``guild_id`` (None: from DMs and personal personas), as the module says, and
+    record their refusal, in the caller's transaction. Only that refusal names them here afterwards."""
+    rows: dict[str, int] = {}
+    memories = 0
+    followed = list(
         (
             await session.execute(
-                select(memory.id).where(
-                    memory.persona_id.in_(_guild_personas(guild_id)),  # type: ignore[attr-defined]
-                    or_(memory.source_user_id == user_id, memory.subject_user_id == user_id),
+                select(_TABLES["follows"].c.persona_id).where(
+                    _TABLES["follows"].c.user_id == user_id, scope_clause("follows", guild_id)
                 )
             )
         ).scalars()
     )
-    removed = 0
-    for start in range(0, len(ids), ID_BATCH):
-        batch = ids[start : start + ID_BATCH]
-        result = await session.execute(delete(memory).where(memory.id.in_(batch)))  # type: ignore[union-attr]
-        removed += int(result.rowcount or 0)  # type: ignore[attr-defined]
-    relationship = models.PersonRelationship
-    await session.execute(
-        delete(relationship).where(
-            relationship.user_id == user_id,  # type: ignore[arg-type]
-            relationship.persona_id.in_(_guild_personas(guild_id)),  # type: ignore[attr-defined]
-        )
+    owned = await owned_personas(session, user_id, guild_id)
+    for name in people.TABLES:
+        if name == "personas":
+            continue  # last: what others left in the person's own personas goes with them
+        table = _TABLES[name]
+        here = scope_clause(name, guild_id)
+        for column, kind in people.person_columns(name).items():
+            mine = and_(table.c[column] == user_id, here)
+            if kind.forget is people.Forget.DELETE:
+                count = await _delete_rows(session, table, mine)
+            elif kind.forget is people.Forget.ANONYMISE:
+                count = await _anonymise_rows(session, table, mine, (column, *kind.also))
+            else:
+                assert kind.via is not None
+                [key] = table.c[kind.via].foreign_keys
+                parent = key.column.table
+                count = await _delete_rows(session, parent, key.column.in_(select(table.c[kind.via]).where(mine)))
+            rows[f"{name}.{column}"] = count
+            if name == "memories":
+                memories += count
+        for column, document in people.person_documents(name).items():
+            rows[f"{name}.{column}"] = await _forget_in_documents(session, table, column, document, user_id, here)
+    rows["personas.owner_id"] = await _delete_rows(
+        session, _PERSONAS, and_(_PERSONAS.c.owner_id == user_id, scope_clause("personas", guild_id))
     )
-    return removed
+    await _recount_followers(session, followed)
+    await consent.record(
+        session,
+        user_id=user_id,
+        guild_id=guild_id,
+        granted=False,
+        recorded_by=user_id,
+        now=now,
+        note=FORGET_ME_NOTE,
+    )
+    return ForgetReport(memories=memories, personas=tuple(owned), rows=rows)
+
+
+# --------------------------------------------------------------------------------------------------- export
 
 
 def _plain(value: Any) -> Any:
@@ -66,121 +324,151 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _row(row: Any, names: tuple[str, ...]) -> dict[str, Any]:
-    return {name: _plain(getattr(row, name)) for name in names}
+def _readable(content: Any, encrypted: bool, key: str | None) -> tuple[Any, bool]:
+    if not encrypted or not isinstance(content, str):
+        return content, True
+    try:
+        return crypto.decrypt(content, key), True
+    except crypto.EncryptionUnavailable:
+        return None, False
+
+
+def _memory_entries(rows: list[dict[str, Any]], user_id: int, key: str | None) -> list[dict[str, Any]]:
+    """Export entries for memory rows (decrypted where the key opens them). Runs in a worker thread."""
+    entries = []
+    for row in rows:
+        content, readable = _readable(row["content"], row["encrypted"], key)
+        entries.append(
+            {
+                **{name: _plain(value) for name, value in row.items() if name != "content"},
+                "content": content,
+                "readable": readable,
+                "from_you": row["source_user_id"] == user_id,
+                "about_you": row["subject_user_id"] == user_id,
+            }
+        )
+    return entries
+
+
+def _document_entries(
+    found: list[tuple[Any, int | None, str]], keys: tuple[str, ...], user_id: int, key: str | None
+) -> list[dict[str, Any]]:
+    """The parts of stored documents that name the person, decrypted where the key opens them (a worker thread)."""
+    entries = []
+    for row_id, persona_id, text in found:
+        for item in items_naming(json.loads(text), keys, user_id):
+            item = dict(item)
+            if item.get("encrypted"):
+                item["content"], item["readable"] = _readable(item.get("content"), True, key)
+            entries.append({"row_id": row_id, "persona_id": persona_id, "item": _plain(item)})
+    return entries
+
+
+async def _persona_names(session: AsyncSession, ids: Iterable[int | None]) -> dict[int, str]:
+    wanted = sorted({i for i in ids if i is not None})
+    names: dict[int, str] = {}
+    for start in range(0, len(wanted), ID_BATCH):
+        query = select(_PERSONAS.c.id, _PERSONAS.c.name).where(_PERSONAS.c.id.in_(wanted[start : start + ID_BATCH]))
+        names.update({int(i): n for i, n in (await session.execute(query)).all()})
+    return names
+
+
+async def _export_rows(session: AsyncSession, table: Table, where: Any) -> list[dict[str, Any]]:
+    pk = _primary_key(table)
+    found: list[dict[str, Any]] = []
+    last: Any = None
+    while True:
+        query = select(table).where(where)
+        if last is not None:
+            query = query.where(pk > last)
+        batch = [dict(row._mapping) for row in (await session.execute(query.order_by(pk).limit(ID_BATCH * 2))).all()]
+        if not batch:
+            return found
+        last = batch[-1][pk.name]
+        found.extend(batch)
+        await asyncio.sleep(0)
+
+
+async def _documents_naming(
+    session: AsyncSession, table: Table, column: str, person: int
+) -> list[tuple[Any, int | None, str]]:
+    """(row id, persona id, document as JSON text) of the rows whose document may name ``person``, fetched as text
+    so that parsing happens off the loop."""
+    pk = _primary_key(table)
+    persona = table.c.get("persona_id")
+    found: list[tuple[Any, int | None, str]] = []
+    last: Any = None
+    while True:
+        query = select(pk, persona if persona is not None else literal(None), cast(table.c[column], Text))
+        query = query.where(_prefilter(table, column, person))
+        if last is not None:
+            query = query.where(pk > last)
+        batch = [tuple(row) for row in (await session.execute(query.order_by(pk).limit(DOCUMENT_BATCH))).all()]
+        if not batch:
+            return found
+        last = batch[-1][0]
+        found.extend(batch)  # type: ignore[arg-type]
+        await asyncio.sleep(0)
+
+
+async def _export_documents(
+    session: AsyncSession,
+    data: dict[str, Any],
+    table: Table,
+    column: str,
+    document: people.PersonDocument,
+    person: int,
+    encryption_key: str | None,
+) -> None:
+    found = await _documents_naming(session, table, column, person)
+    section = data.setdefault(document.section, [])
+    if not document.whole_row:
+        section.extend(await asyncio.to_thread(_document_entries, found, document.keys, person, encryption_key))
+        return
+    named = await asyncio.to_thread(_scrub_texts, [text for _, _, text in found], document.keys, person, True)
+    pk = _primary_key(table)
+    known = {entry.get(pk.name) for entry in section}
+    ids = [row_id for (row_id, _, _), hit in zip(found, named, strict=True) if hit is True and row_id not in known]
+    for start in range(0, len(ids), ID_BATCH):
+        rows = await _export_rows(session, table, pk.in_(ids[start : start + ID_BATCH]))
+        section.extend({key: _plain(value) for key, value in row.items()} for row in rows)
 
 
 async def export_my_data(session: AsyncSession, user_id: int, *, encryption_key: str | None = None) -> dict[str, Any]:
-    """Everything the bot holds about ``user_id``, as JSON-able data (times as ISO 8601 text).
+    """Everything the bot holds that names ``user_id``, across every server, as JSON-able data (times as ISO 8601).
 
-    Keys: ``user_id``; ``memories`` (from or about them, with the persona's name; an encrypted memory is
-    decrypted with ``encryption_key``, or marked ``readable: false`` without it); ``consent_records``;
-    ``follows``; ``endorsements``; ``subscriptions``; ``emotional_events`` (that they caused); ``relationships``
-    (each persona's record of them).
+    Keys: ``user_id``, then one list per section of :data:`bot.db.people.TABLES` (rows with every column, and the
+    persona's name where the row belongs to a persona): ``memories`` (from or about them; an encrypted memory is
+    decrypted with ``encryption_key``, or ``readable: false`` without it; ``from_you``/``about_you``),
+    ``owned_personas``, ``consent_records``, ``relationships``, ``emotional_events``, ``follows``,
+    ``endorsements``, ``subscriptions``, ``subscriptions_granted``, ``retirement_plans``, ``wizard_drafts``,
+    ``channel_activations``, ``notifications`` (queued or sent to them, or naming them), and
+    ``archived_memories`` (memories from or about them kept in retired personas' legacy archives).
     """
-    persona_name = models.Persona.name.label("persona_name")
-    memory = models.Memory
-    memories = []
-    rows = (
-        await session.execute(
-            select(memory, persona_name)
-            .join(models.Persona, models.Persona.id == memory.persona_id)
-            .where(or_(memory.source_user_id == user_id, memory.subject_user_id == user_id))
-            .order_by(memory.id)
-        )
-    ).all()
-    for row, name in rows:
-        content, readable = row.content, True
-        if row.encrypted:
-            try:
-                content = crypto.decrypt(row.content, encryption_key)
-            except crypto.EncryptionUnavailable:
-                content, readable = None, False
-        memories.append(
-            {
-                "id": row.id,
-                "persona_id": row.persona_id,
-                "persona_name": name,
-                "content": content,
-                "readable": readable,
-                "category": row.category,
-                "importance": row.importance,
-                "sensitive": row.sensitive,
-                "from_you": row.source_user_id == user_id,
-                "about_you": row.subject_user_id == user_id,
-                "source_channel_id": row.source_channel_id,
-                "source_message_id": row.source_message_id,
-                "created_at": _plain(row.created_at),
-                "last_accessed_at": _plain(row.last_accessed_at),
-            }
-        )
-
-    async def with_names(model: Any, names: tuple[str, ...], *where: Any) -> list[dict[str, Any]]:
-        found = (
-            await session.execute(
-                select(model, persona_name)
-                .outerjoin(models.Persona, models.Persona.id == model.persona_id)
-                .where(*where)
-                .order_by(model.id)
-            )
-        ).all()
-        return [{**_row(entry, names), "persona_name": name} for entry, name in found]
-
-    consent = models.ConsentRecord
-    follow = models.Follow
-    endorsement = models.Endorsement
-    subscription = models.Subscription
-    event = models.EmotionalEvent
-    relationship = models.PersonRelationship
-    return {
-        "user_id": user_id,
-        "memories": memories,
-        "consent_records": await with_names(
-            consent,
-            ("id", "guild_id", "persona_id", "scope", "granted", "recorded_by", "recorded_at", "note"),
-            consent.user_id == user_id,
-        ),
-        "follows": await with_names(
-            follow,
-            (
-                "id",
-                "persona_id",
-                "guild_id",
-                "notify_new_posts",
-                "notify_achievements",
-                "notify_collaborations",
-                "deliver_by_dm",
-                "followed_at",
-            ),
-            follow.user_id == user_id,
-        ),
-        "endorsements": await with_names(
-            endorsement, ("id", "persona_id", "text", "created_at"), endorsement.user_id == user_id
-        ),
-        "subscriptions": await with_names(
-            subscription,
-            ("id", "persona_id", "tier_id", "status", "started_at", "renews_at", "ended_at"),
-            subscription.user_id == user_id,
-        ),
-        "emotional_events": await with_names(
-            event,
-            (
-                "id",
-                "persona_id",
-                "trigger",
-                "emoji",
-                "emotion_type",
-                "intensity",
-                "channel_id",
-                "message_id",
-                "context",
-                "created_at",
-            ),
-            event.user_id == user_id,
-        ),
-        "relationships": await with_names(
-            relationship,
-            ("id", "persona_id", "messages_exchanged", "last_spoken_at", "affinity"),
-            relationship.user_id == user_id,
-        ),
-    }
+    data: dict[str, Any] = {"user_id": user_id}
+    for name in people.TABLES:
+        table = _TABLES[name]
+        sections: dict[str, list[Any]] = {}
+        for column, kind in people.person_columns(name).items():
+            sections.setdefault(kind.section, []).append(table.c[column] == user_id)
+        for section, clauses in sections.items():
+            rows = await _export_rows(session, table, or_(*clauses))
+            if name == "memories":
+                entries = await asyncio.to_thread(_memory_entries, rows, user_id, encryption_key)
+            else:
+                entries = [{column: _plain(value) for column, value in row.items()} for row in rows]
+            data.setdefault(section, []).extend(entries)
+        for column, document in people.person_documents(name).items():
+            await _export_documents(session, data, table, column, document, user_id, encryption_key)
+    names = await _persona_names(
+        session,
+        (entry.get("persona_id") for section in data.values() if isinstance(section, list) for entry in section),
+    )
+    for section in data.values():
+        if isinstance(section, list):
+            for entry in section:
+                if "persona_id" in entry:
+                    entry["persona_name"] = names.get(entry["persona_id"])
+    for entry in data.get("owned_personas", []):
+        entry["persona_name"] = entry.get("name")
+    return data

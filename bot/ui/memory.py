@@ -663,44 +663,70 @@ def consent_embed(
     return _fit(embed)
 
 
-def forget_me_confirmation(in_server: bool) -> tuple[discord.Embed, discord.ui.View]:
-    where = "this server's personas" if in_server else "your personal personas (made in DMs)"
-    embed = discord.Embed(
-        title="Forget me?",
-        description=(
-            f"Every memory that came from you or is about you, held by {where}, is erased, with their records "
-            "of their relationship with you. Your consent is then recorded as refused, so nothing new is "
-            "remembered about you (give it again with `/privacy consent` whenever you like). This cannot be undone."
-        ),
-        colour=discord.Colour.red(),
+FORGET_ME_PERSONAS_SHOWN = 20
+
+
+def _persona_list(names: Sequence[str]) -> str:
+    shown = ", ".join(f"**{_escape(name)}**" for name in names[:FORGET_ME_PERSONAS_SHOWN])
+    more = len(names) - FORGET_ME_PERSONAS_SHOWN
+    return shown + (f" and {more} more" if more > 0 else "")
+
+
+def forget_me_confirmation(in_server: bool, owned: Sequence[str] = ()) -> tuple[discord.Embed, discord.ui.View]:
+    """The forget-me question: what goes (what ``bot.services.privacy.forget_me`` does), the caller's own
+    personas by name (they are deleted), and what stays without them."""
+    where = "on this server" if in_server else "in DMs and in your personal personas (made in DMs)"
+    lines = [
+        f"Everything that names you {where} is erased: every memory from or about you, relationship records, "
+        "follows, endorsements, subscriptions, unfinished persona drafts, notifications to or about you, and your "
+        "consent history.",
+    ]
+    if owned:
+        count = f"{len(owned)} persona{'s' if len(owned) != 1 else ''}"
+        lines.append(
+            f"**Your {count} {'are' if len(owned) != 1 else 'is'} deleted, with everything they hold** "
+            f"(memories, mood, followers, timeline, legacy): {_persona_list(owned)}."
+        )
+    lines.append(
+        "What belongs to other people's personas stays without you: reactions you gave count anonymously, and "
+        "retired personas' legacies keep everything but your memories."
     )
+    lines.append(
+        "Your consent is then recorded as refused (the one record kept about you), so nothing new is remembered "
+        "about you (give it again with `/privacy consent` whenever you like). This cannot be undone."
+    )
+    embed = discord.Embed(title="Forget me?", description=clip("\n\n".join(lines), 4096), colour=discord.Colour.red())
     view = discord.ui.View(timeout=None)
     view.add_item(PrivacyButton("forget-me", label="Forget me", style=discord.ButtonStyle.danger))
     view.add_item(PrivacyButton("keep", label="Cancel"))
     return embed, view
 
 
-def forgotten_embed(count: int) -> discord.Embed:
+def forgotten_embed(count: int, personas: Sequence[str] = ()) -> discord.Embed:
     memories = f"{count:,} {'memory' if count == 1 else 'memories'}"
+    deleted = f" Your personas {_persona_list(personas)} were deleted." if personas else ""
     return done_embed(
         "Forgotten",
-        f"{memories} from or about you were erased, and your consent is recorded as refused: nothing new is "
-        "remembered about you here.",
+        f"{memories} from or about you were erased, with everything else that named you here.{deleted} Your "
+        "consent is recorded as refused: nothing new is remembered about you here.",
     )
 
 
+EXPORT_SECTIONS = (
+    ("memories", "memories"),
+    ("archived_memories", "archived memories"),
+    ("owned_personas", "personas"),
+    ("consent_records", "consent records"),
+    ("relationships", "relationship records"),
+    ("emotional_events", "reactions"),
+    ("follows", "follows"),
+    ("endorsements", "endorsements"),
+    ("subscriptions", "subscriptions"),
+    ("notifications", "notifications"),
+    ("wizard_drafts", "drafts"),
+)
+
+
 def export_summary(data: Mapping[str, Any]) -> str:
-    """A sentence counting what an export holds."""
-    parts = [
-        f"{len(data.get(key) or []):,} {label}"
-        for key, label in (
-            ("memories", "memories"),
-            ("consent_records", "consent records"),
-            ("relationships", "relationship records"),
-            ("emotional_events", "reactions"),
-            ("follows", "follows"),
-            ("endorsements", "endorsements"),
-            ("subscriptions", "subscriptions"),
-        )
-    ]
-    return ", ".join(parts)
+    """A sentence counting what an export holds (the main sections; the file has every one)."""
+    return ", ".join(f"{len(data.get(key) or []):,} {label}" for key, label in EXPORT_SECTIONS)
