@@ -124,7 +124,7 @@ class PrivacyCog(commands.Cog, name=memory_ui.PRIVACY_HANDLER_COG):
 
     # ------------------------------------------------------------------------------------------------ forget me
 
-    @privacy.command(name="forget-me", description="Erase what this server's personas remember about you (asks first).")
+    @privacy.command(name="forget-me", description="Erase everything this server stores about you (asks first).")
     async def forget_me(self, interaction: discord.Interaction) -> None:
         async with self.bot.db.session() as session:
             owned = await privacy.owned_personas(session, interaction.user.id, interaction.guild_id)

@@ -704,7 +704,10 @@ def forget_me_confirmation(in_server: bool, owned: Sequence[str] = ()) -> tuple[
 
 def forgotten_embed(count: int, personas: Sequence[str] = ()) -> discord.Embed:
     memories = f"{count:,} {'memory' if count == 1 else 'memories'}"
-    deleted = f" Your personas {_persona_list(personas)} were deleted." if personas else ""
+    deleted = ""
+    if personas:
+        deleted = f" Your persona{'s' if len(personas) != 1 else ''} {_persona_list(personas)} "
+        deleted += "were deleted." if len(personas) != 1 else "was deleted."
     return done_embed(
         "Forgotten",
         f"{memories} from or about you were erased, with everything else that named you here.{deleted} Your "
