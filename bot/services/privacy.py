@@ -32,6 +32,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache, partial
 from typing import Any
 
 from sqlalchemy import Table, Text, and_, cast, delete, func, literal, not_, or_, select, true, update
@@ -42,7 +43,7 @@ from bot.db import models, people
 from bot.services import consent, crypto
 
 # Rows per statement: small enough that no statement holds SQLite (which runs on the event loop) for long.
-ID_BATCH = 500
+ID_BATCH = 250
 DOCUMENT_BATCH = 20
 FORGET_ME_NOTE = "forget-me"
 
@@ -87,6 +88,7 @@ def scope_clause(table_name: str, guild_id: int | None) -> Any:
 # --------------------------------------------------------------------------------------------------- erasing
 
 
+@cache
 def _cascading_children(table: Table) -> list[tuple[Table, Any]]:
     """Tables whose rows the database deletes with a row of ``table`` (``ON DELETE CASCADE``), and their key."""
     found = []
@@ -324,6 +326,10 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _plain_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{column: _plain(value) for column, value in row.items()} for row in rows]
+
+
 def _readable(content: Any, encrypted: bool, key: str | None) -> tuple[Any, bool]:
     if not encrypted or not isinstance(content, str):
         return content, True
@@ -373,7 +379,11 @@ async def _persona_names(session: AsyncSession, ids: Iterable[int | None]) -> di
     return names
 
 
-async def _export_rows(session: AsyncSession, table: Table, where: Any) -> list[dict[str, Any]]:
+async def _export_rows(
+    session: AsyncSession, table: Table, where: Any, convert: Any = None, seen: set[Any] | None = None
+) -> list[dict[str, Any]]:
+    """The rows matching ``where`` in key order, a batch at a time; ``convert`` (a batch of row dicts in, entries
+    out) runs in a worker thread; rows whose key is in ``seen`` are skipped (and new keys added to it)."""
     pk = _primary_key(table)
     found: list[dict[str, Any]] = []
     last: Any = None
@@ -381,11 +391,14 @@ async def _export_rows(session: AsyncSession, table: Table, where: Any) -> list[
         query = select(table).where(where)
         if last is not None:
             query = query.where(pk > last)
-        batch = [dict(row._mapping) for row in (await session.execute(query.order_by(pk).limit(ID_BATCH * 2))).all()]
+        batch = [dict(row._mapping) for row in (await session.execute(query.order_by(pk).limit(ID_BATCH))).all()]
         if not batch:
             return found
         last = batch[-1][pk.name]
-        found.extend(batch)
+        if seen is not None:
+            batch = [row for row in batch if row[pk.name] not in seen]
+            seen.update(row[pk.name] for row in batch)
+        found.extend(await asyncio.to_thread(convert, batch) if convert is not None else batch)
         await asyncio.sleep(0)
 
 
@@ -448,16 +461,23 @@ async def export_my_data(session: AsyncSession, user_id: int, *, encryption_key:
     data: dict[str, Any] = {"user_id": user_id}
     for name in people.TABLES:
         table = _TABLES[name]
-        sections: dict[str, list[Any]] = {}
+        sections: dict[str, list[str]] = {}
         for column, kind in people.person_columns(name).items():
-            sections.setdefault(kind.section, []).append(table.c[column] == user_id)
-        for section, clauses in sections.items():
-            rows = await _export_rows(session, table, or_(*clauses))
+            sections.setdefault(kind.section, []).append(column)
+        for section, columns in sections.items():
+            # One column at a time: each is then one index range in key order (an OR of two would read and sort
+            # every match for each batch).
             if name == "memories":
-                entries = await asyncio.to_thread(_memory_entries, rows, user_id, encryption_key)
+                convert = partial(_memory_entries, user_id=user_id, key=encryption_key)
             else:
-                entries = [{column: _plain(value) for column, value in row.items()} for row in rows]
-            data.setdefault(section, []).extend(entries)
+                convert = _plain_rows
+            seen: set[Any] = set()
+            entries = data.setdefault(section, [])
+            for column in columns:
+                entries.extend(await _export_rows(session, table, table.c[column] == user_id, convert, seen))
+            if len(columns) > 1:
+                key = _primary_key(table).name
+                entries.sort(key=lambda entry: entry[key])
         for column, document in people.person_documents(name).items():
             await _export_documents(session, data, table, column, document, user_id, encryption_key)
     names = await _persona_names(
@@ -466,9 +486,11 @@ async def export_my_data(session: AsyncSession, user_id: int, *, encryption_key:
     )
     for section in data.values():
         if isinstance(section, list):
-            for entry in section:
+            for index, entry in enumerate(section):
                 if "persona_id" in entry:
                     entry["persona_name"] = names.get(entry["persona_id"])
+                if index % 1000 == 999:
+                    await asyncio.sleep(0)
     for entry in data.get("owned_personas", []):
         entry["persona_name"] = entry.get("name")
     return data
