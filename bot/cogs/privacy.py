@@ -131,7 +131,9 @@ class PrivacyCog(commands.Cog, name=memory_ui.PRIVACY_HANDLER_COG):
         embed, view = memory_ui.forget_me_confirmation(interaction.guild_id is not None, owned)
         await interaction.response.send_message(embed=embed, view=view, ephemeral=True)
 
-    async def on_privacy_component(self, interaction: discord.Interaction, action: str) -> None:
+    async def on_privacy_component(
+        self, interaction: discord.Interaction, action: str, announced: int | None = None
+    ) -> None:
         """The forget-me confirmation's buttons; they act for whoever clicks, on their own data."""
         try:
             if action == "keep":
@@ -142,7 +144,9 @@ class PrivacyCog(commands.Cog, name=memory_ui.PRIVACY_HANDLER_COG):
             user_id = actor_of(interaction).user_id
             async with self.bot.db.transaction() as session:
                 # Erases, and records the refusal that keeps them forgotten, in one transaction.
-                report = await privacy.forget_me(session, user_id, interaction.guild_id, now=utcnow())
+                report = await privacy.forget_me(
+                    session, user_id, interaction.guild_id, now=utcnow(), announced=announced
+                )
             await interaction.edit_original_response(
                 embed=memory_ui.forgotten_embed(report.memories, report.personas), view=None
             )

@@ -39,6 +39,7 @@ from sqlalchemy import Table, Text, and_, cast, delete, func, literal, not_, or_
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.errors import DomainError
 from bot.db import models, people
 from bot.services import consent, crypto
 
@@ -248,10 +249,14 @@ class ForgetReport:
     rows: dict[str, int] = field(default_factory=dict)
 
 
-async def owned_personas(session: AsyncSession, user_id: int, guild_id: int | None) -> list[str]:
-    """The names of the personas ``user_id`` owns in ``guild_id`` (None: personal ones): forget-me deletes them."""
-    query = select(_PERSONAS.c.name).where(_PERSONAS.c.owner_id == user_id, scope_clause("personas", guild_id))
-    return list((await session.execute(query.order_by(func.lower(_PERSONAS.c.name), _PERSONAS.c.id))).scalars())
+async def owned_personas(session: AsyncSession, user_id: int, guild_id: int | None) -> list[tuple[int, str]]:
+    """(id, name) of the personas ``user_id`` owns in ``guild_id`` (None: personal ones), by name: forget-me
+    deletes them."""
+    query = select(_PERSONAS.c.id, _PERSONAS.c.name).where(
+        _PERSONAS.c.owner_id == user_id, scope_clause("personas", guild_id)
+    )
+    rows = (await session.execute(query.order_by(func.lower(_PERSONAS.c.name), _PERSONAS.c.id))).all()
+    return [(int(persona_id), name) for persona_id, name in rows]
 
 
 async def _recount_followers(session: AsyncSession, persona_ids: Iterable[int]) -> None:
@@ -261,9 +266,14 @@ async def _recount_followers(session: AsyncSession, persona_ids: Iterable[int]) 
         await session.execute(update(_PERSONAS).where(_PERSONAS.c.id == persona_id).values(follower_count=count))
 
 
-async def forget_me(session: AsyncSession, user_id: int, guild_id: int | None, *, now: datetime) -> ForgetReport:
+async def forget_me(
+    session: AsyncSession, user_id: int, guild_id: int | None, *, now: datetime, announced: int | None = None
+) -> ForgetReport:
     """Erase ``user_id`` from server ``guild_id`` (None: from DMs and personal personas), as the module says, and
-    record their refusal, in the caller's transaction. Only that refusal names them here afterwards."""
+    record their refusal, in the caller's transaction. Only that refusal names them here afterwards.
+
+    ``announced``: the newest of their personas the confirmation named (0: none); a persona made since then was not
+    named, so nothing is erased (DomainError)."""
     rows: dict[str, int] = {}
     memories = 0
     followed = list(
@@ -276,6 +286,11 @@ async def forget_me(session: AsyncSession, user_id: int, guild_id: int | None, *
         ).scalars()
     )
     owned = await owned_personas(session, user_id, guild_id)
+    if announced is not None and any(persona_id > announced for persona_id, _ in owned):
+        raise DomainError(
+            "You made a persona after this question was asked, so nothing was erased. Run /privacy forget-me again "
+            "to see everything it deletes."
+        )
     for name in people.TABLES:
         if name == "personas":
             continue  # last: what others left in the person's own personas goes with them
@@ -310,7 +325,7 @@ async def forget_me(session: AsyncSession, user_id: int, guild_id: int | None, *
         now=now,
         note=FORGET_ME_NOTE,
     )
-    return ForgetReport(memories=memories, personas=tuple(owned), rows=rows)
+    return ForgetReport(memories=memories, personas=tuple(name for _, name in owned), rows=rows)
 
 
 # --------------------------------------------------------------------------------------------------- export

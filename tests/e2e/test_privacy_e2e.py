@@ -286,3 +286,19 @@ async def test_export_holds_and_forget_me_erases_every_row_that_names_the_person
     assert await count(bot, models.Persona, models.Persona.id == quill) == 0
     legacy = await (await sandbox.slash("legacy", persona="Old", as_user=bob)).message()
     assert "Old" in json.dumps(legacy.embeds) and MARKER not in json.dumps(legacy.embeds)
+
+
+async def test_forget_me_erases_nothing_when_a_persona_was_made_after_the_question(
+    sandbox: Sandbox, running_bot
+) -> None:
+    alice, guild = sandbox.alice.id, sandbox.guild.id
+    ada = await make_persona(running_bot, alice, guild, "Ada")
+    await capture(running_bot, ada, "Alice likes green tea", source=alice)
+    confirm = await (await sandbox.slash("privacy forget-me")).message()
+    assert "**Ada**" in confirm.embeds[0]["description"]
+    await make_persona(running_bot, alice, guild, "Zed")  # not named by the question
+    handle = await sandbox.click(confirm, label="Forget me")
+    refusal = await handle.followups(1)
+    assert refusal[0].ephemeral and "nothing was erased" in refusal[0].content
+    assert await count(running_bot, models.Persona) == 2 and await count(running_bot, models.Memory) == 1
+    assert await count(running_bot, models.ConsentRecord) == 0
