@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache, partial
@@ -45,7 +45,7 @@ from bot.services import consent, crypto
 
 # Rows per statement: small enough that no statement holds SQLite (which runs on the event loop) for long.
 ID_BATCH = 250
-DOCUMENT_BATCH = 20
+DOCUMENT_WINDOW = 2000
 FORGET_ME_NOTE = "forget-me"
 
 _TABLES: Mapping[str, Table] = models.metadata.tables
@@ -211,20 +211,34 @@ def _prefilter(table: Table, column: str, person: int) -> Any:
     return cast(table.c[column], Text).like(f"%{person}%")
 
 
+async def _candidate_documents(
+    session: AsyncSession, table: Table, column: str, person: int, where: Any, *extra: Any
+) -> AsyncIterator[list[Any]]:
+    """(row key, *extra, document as JSON text) of the rows matching ``where`` whose document may name ``person``,
+    a window of keys at a time: each statement reads at most ``DOCUMENT_WINDOW`` rows (the documents have no index
+    to search by), and the text is parsed off the loop by the caller."""
+    pk = _primary_key(table)
+    low, high = (await session.execute(select(func.min(pk), func.max(pk)))).one()
+    if low is None:
+        return
+    start = int(low)
+    while start <= int(high):
+        query = select(pk, *extra, cast(table.c[column], Text)).where(
+            pk >= start, pk < start + DOCUMENT_WINDOW, where, _prefilter(table, column, person)
+        )
+        rows = list((await session.execute(query.order_by(pk))).all())
+        if rows:
+            yield rows
+        start += DOCUMENT_WINDOW
+        await asyncio.sleep(0)
+
+
 async def _forget_in_documents(
     session: AsyncSession, table: Table, column: str, rules: people.PersonDocument, person: int, where: Any
 ) -> int:
     pk = _primary_key(table)
     changed = 0
-    last: Any = None
-    while True:
-        query = select(pk, cast(table.c[column], Text)).where(where, _prefilter(table, column, person))
-        if last is not None:
-            query = query.where(pk > last)
-        rows = (await session.execute(query.order_by(pk).limit(DOCUMENT_BATCH))).all()
-        if not rows:
-            return changed
-        last = rows[-1][0]
+    async for rows in _candidate_documents(session, table, column, person, where):
         results = await asyncio.to_thread(_scrub_texts, [row[1] for row in rows], rules.keys, person, rules.whole_row)
         gone = [row[0] for row, result in zip(rows, results, strict=True) if result is True]
         if gone:
@@ -236,7 +250,7 @@ async def _forget_in_documents(
                     execution_options={"synchronize_session": False},
                 )
                 changed += 1
-        await asyncio.sleep(0)
+    return changed
 
 
 @dataclass(frozen=True)
@@ -420,23 +434,13 @@ async def _export_rows(
 async def _documents_naming(
     session: AsyncSession, table: Table, column: str, person: int
 ) -> list[tuple[Any, int | None, str]]:
-    """(row id, persona id, document as JSON text) of the rows whose document may name ``person``, fetched as text
-    so that parsing happens off the loop."""
-    pk = _primary_key(table)
+    """(row key, persona id, document as JSON text) of the rows whose document may name ``person``."""
     persona = table.c.get("persona_id")
     found: list[tuple[Any, int | None, str]] = []
-    last: Any = None
-    while True:
-        query = select(pk, persona if persona is not None else literal(None), cast(table.c[column], Text))
-        query = query.where(_prefilter(table, column, person))
-        if last is not None:
-            query = query.where(pk > last)
-        batch = [tuple(row) for row in (await session.execute(query.order_by(pk).limit(DOCUMENT_BATCH))).all()]
-        if not batch:
-            return found
-        last = batch[-1][0]
-        found.extend(batch)  # type: ignore[arg-type]
-        await asyncio.sleep(0)
+    extra = persona if persona is not None else literal(None)
+    async for rows in _candidate_documents(session, table, column, person, true(), extra):
+        found.extend(tuple(row) for row in rows)  # type: ignore[misc]
+    return found
 
 
 async def _export_documents(
