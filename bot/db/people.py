@@ -20,9 +20,19 @@ JSON) says what it is:
 A table's :class:`Scope` says which server a row belongs to, because forget-me is per server: run in a server it
 erases that server's rows; run in DMs, the rows of personal personas (made in DMs) and those made in DMs.
 
-``tests/unit/test_people_register.py`` fails when a table or such a column is missing here, so a table added later
-must be classified before it ships. A new column that names a person: add it to its table's entry, and both
-forget-me and the export cover it (``bot.services.privacy``).
+``tests/unit/test_people_register.py`` fails when a table or such a column is missing here (or a person column has
+no index), so a table added later must be classified before it ships. A new column that names a person: add it to
+its table's entry, and both forget-me and the export cover it (``bot.services.privacy``). For example, a table
+linking a memory to each person it names, ``memory_people(id, memory_id -> memories ON DELETE CASCADE, user_id)``,
+is registered as::
+
+    "memory_people": TableRules(
+        Scope(via="memory_id"),  # the memory's server
+        {"user_id": PersonId("memories", Forget.DELETE_REFERENCED, via="memory_id")},
+    ),
+
+so that person's forget-me deletes the memory itself (its text names them) and their export lists it among their
+memories.
 """
 
 from __future__ import annotations

@@ -484,19 +484,28 @@ async def export_my_data(session: AsyncSession, user_id: int, *, encryption_key:
         for column, kind in people.person_columns(name).items():
             sections.setdefault(kind.section, []).append(column)
         for section, columns in sections.items():
+            entries = data.setdefault(section, [])
+            seen: set[Any] = set()
+            sort_by: set[str] = set()
             # One column at a time: each is then one index range in key order (an OR of two would read and sort
             # every match for each batch).
-            if name == "memories":
-                convert = partial(_memory_entries, user_id=user_id, key=encryption_key)
-            else:
-                convert = _plain_rows
-            seen: set[Any] = set()
-            entries = data.setdefault(section, [])
             for column in columns:
-                entries.extend(await _export_rows(session, table, table.c[column] == user_id, convert, seen))
-            if len(columns) > 1:
-                key = _primary_key(table).name
-                entries.sort(key=lambda entry: entry[key])
+                kind = people.person_columns(name)[column]
+                source, where = table, table.c[column] == user_id
+                if kind.forget is people.Forget.DELETE_REFERENCED:
+                    # A link ("this memory names you"): what is exported is the row it links to.
+                    assert kind.via is not None
+                    [key] = table.c[kind.via].foreign_keys
+                    source = key.column.table
+                    where = key.column.in_(select(table.c[kind.via]).where(where))
+                convert: Any = _plain_rows
+                if source.name == "memories":
+                    convert = partial(_memory_entries, user_id=user_id, key=encryption_key)
+                entries.extend(await _export_rows(session, source, where, convert, seen))
+                sort_by.add(_primary_key(source).name)
+            if len(columns) > 1 and len(sort_by) == 1:
+                [pk_name] = sort_by
+                entries.sort(key=lambda entry: entry[pk_name])
         for column, document in people.person_documents(name).items():
             await _export_documents(session, data, table, column, document, user_id, encryption_key)
     names = await _persona_names(

@@ -25,18 +25,17 @@ def _text_of(value: Any) -> str | None:
     return None
 
 
-async def scan(session: AsyncSession, person: int, marker: str) -> set[Hit]:
-    """Every (table, column, row key) where the person's id or the marker is stored."""
-    hits: set[Hit] = set()
+async def scan(session: AsyncSession, person: int, marker: str) -> dict[Hit, dict[str, Any]]:
+    """Every (table, column, row key) where the person's id or the marker is stored, with the row."""
+    hits: dict[Hit, dict[str, Any]] = {}
     for table in models.metadata.sorted_tables:
         [key] = table.primary_key.columns
         for row in (await session.execute(select(table))).mappings():
             for column, value in row.items():
                 text = _text_of(value)
-                if isinstance(value, int) and not isinstance(value, bool) and value == person:
-                    hits.add((table.name, column, row[key.name]))
-                elif text is not None and (str(person) in text or marker in text):
-                    hits.add((table.name, column, row[key.name]))
+                named = isinstance(value, int) and not isinstance(value, bool) and value == person
+                if named or (text is not None and (str(person) in text or marker in text)):
+                    hits[(table.name, column, row[key.name])] = dict(row)
     return hits
 
 
@@ -47,11 +46,18 @@ def sections_of(table: str) -> set[str]:
     }
 
 
-def exported(export: dict[str, Any], table: str, row_key: Any) -> bool:
-    """Whether the export lists the row ``row_key`` of ``table`` (as a row, or as parts of its document)."""
+def exported(export: dict[str, Any], hit: Hit, row: dict[str, Any]) -> bool:
+    """Whether the export lists the row of ``hit`` (as a row, as parts of its document, or, for a link to another
+    row, that row)."""
+    table, column, row_key = hit
+    kind = people.TABLES[table].columns.get(column)
+    if isinstance(kind, people.PersonId) and kind.forget is people.Forget.DELETE_REFERENCED:
+        assert kind.via is not None
+        [foreign] = models.metadata.tables[table].c[kind.via].foreign_keys
+        return any(entry.get(foreign.column.name) == row[kind.via] for entry in export.get(kind.section, []))
     [key] = models.metadata.tables[table].primary_key.columns
-    for section in sections_of(table):
-        for entry in export.get(section, []):
-            if entry.get(key.name) == row_key or entry.get("row_id") == row_key:
-                return True
-    return False
+    return any(
+        entry.get(key.name) == row_key or entry.get("row_id") == row_key
+        for section in sections_of(table)
+        for entry in export.get(section, [])
+    )
