@@ -8,7 +8,7 @@ of personal personas (made in DMs) and the rows made in DMs. A row's server is i
 the persona it is about), else its own ``guild_id``. In that scope:
 
 - the personas the person owns are deleted, with everything that belongs to them (memories, mood, followers,
-  tiers, archive, ...);
+  tiers, archive, ..., and queued notifications about them);
 - every row keyed by them goes: memories from or about them, relationship records, follows, endorsements,
   subscriptions (a paid one is Discord's record and comes back from Discord's entitlements), wizard drafts,
   queued and sent notifications to them or naming them, consent records;
@@ -233,6 +233,19 @@ async def _candidate_documents(
         await asyncio.sleep(0)
 
 
+async def _delete_in_windows(session: AsyncSession, table: Table, where: Any) -> int:
+    """Delete the rows matching ``where`` (which no index answers), reading a window of keys per statement."""
+    pk = _primary_key(table)
+    low, high = (await session.execute(select(func.min(pk), func.max(pk)))).one()
+    total = 0
+    start = int(low) if low is not None else 1
+    while low is not None and start <= int(high):
+        total += await _delete_rows(session, table, and_(pk >= start, pk < start + DOCUMENT_WINDOW, where))
+        start += DOCUMENT_WINDOW
+        await asyncio.sleep(0)
+    return total
+
+
 async def _forget_in_documents(
     session: AsyncSession, table: Table, column: str, rules: people.PersonDocument, person: int, where: Any
 ) -> int:
@@ -326,6 +339,15 @@ async def forget_me(
                 memories += count
         for column, document in people.person_documents(name).items():
             rows[f"{name}.{column}"] = await _forget_in_documents(session, table, column, document, user_id, here)
+    owned_ids = [persona_id for persona_id, _ in owned]
+    for name, rules in people.TABLES.items():
+        # Rows about a persona by an id inside a document (no foreign key cascades them): a notification about
+        # the person's own persona goes with it (its name is their words).
+        scope = rules.scope
+        if owned_ids and scope.document is not None and scope.document_key == "persona_id":
+            table = _TABLES[name]
+            about = table.c[scope.document][scope.document_key].as_integer().in_(owned_ids)
+            rows[f"{name}.{scope.document}.persona_id"] = await _delete_in_windows(session, table, about)
     rows["personas.owner_id"] = await _delete_rows(
         session, _PERSONAS, and_(_PERSONAS.c.owner_id == user_id, scope_clause("personas", guild_id))
     )
