@@ -142,11 +142,10 @@ class PrivacyCog(commands.Cog, name=memory_ui.PRIVACY_HANDLER_COG):
                 return
             await interaction.response.defer()  # erasing many memories may take longer than Discord waits
             user_id = actor_of(interaction).user_id
-            async with self.bot.db.transaction() as session:
-                # Erases, and records the refusal that keeps them forgotten, in one transaction.
-                report = await privacy.forget_me(
-                    session, user_id, interaction.guild_id, now=utcnow(), announced=announced
-                )
+            # The refusal first, then the erasure in short transactions (SQLite runs on the event loop).
+            report = await privacy.forget_me_in_steps(
+                self.bot.db, user_id, interaction.guild_id, now=utcnow(), announced=announced
+            )
             await interaction.edit_original_response(
                 embed=memory_ui.forgotten_embed(report.memories, report.personas), view=None
             )
@@ -154,7 +153,11 @@ class PrivacyCog(commands.Cog, name=memory_ui.PRIVACY_HANDLER_COG):
             await send_ephemeral(interaction, str(error))
         except Exception:
             log.exception("forget-me for user %s failed", interaction.user.id)
-            await send_ephemeral(interaction, "Something went wrong on my side; nothing was erased. Please try again.")
+            await send_ephemeral(
+                interaction,
+                "Something went wrong on my side, so not everything may be erased yet. Please run /privacy forget-me "
+                "again.",
+            )
 
     # ------------------------------------------------------------------------------------------------ export
 

@@ -41,12 +41,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.errors import DomainError
 from bot.db import models, people
+from bot.db.engine import Database
 from bot.services import consent, crypto
 
 # Rows per statement: small enough that no statement holds SQLite (which runs on the event loop) for long.
 ID_BATCH = 250
 DOCUMENT_WINDOW = 2000
 FORGET_ME_NOTE = "forget-me"
+
+# Rows one transaction of forget_me_in_steps changes before it commits: a commit of far more holds SQLite for long.
+COMMIT_ROWS = 2_000
 
 _TABLES: Mapping[str, Table] = models.metadata.tables
 _PERSONAS = _TABLES["personas"]
@@ -100,38 +104,57 @@ def _cascading_children(table: Table) -> list[tuple[Table, Any]]:
     return found
 
 
-async def _delete_rows(session: AsyncSession, table: Table, where: Any) -> int:
+class _Paused(Exception):
+    """This transaction's share of the work is done: commit it, and go on in the next."""
+
+
+@dataclass
+class _Tally:
+    """Rows changed, by kind; with a ``limit``, :class:`_Paused` once that many were changed in one transaction."""
+
+    limit: int | None = None
+    spent: int = 0
+    rows: dict[str, int] = field(default_factory=dict)
+
+    def add(self, kind: str, count: int) -> None:
+        self.rows[kind] = self.rows.get(kind, 0) + count
+        self.spent += count
+        if self.limit is not None and self.spent >= self.limit:
+            raise _Paused
+
+
+async def _delete_rows(session: AsyncSession, table: Table, where: Any, tally: _Tally, kind: str) -> None:
     """Delete the rows of ``table`` matching ``where``, and what cascades from them, a batch at a time (children
     first), so that deleting a persona with 100,000 memories is many short statements, not one long one."""
     pk = _primary_key(table)
     children = _cascading_children(table)
-    total = 0
     while True:
         ids = list((await session.execute(select(pk).where(where).limit(ID_BATCH))).scalars())
         if not ids:
-            return total
+            return
         for child, key in children:
-            await _delete_rows(session, child, key.in_(ids))
+            await _delete_rows(session, child, key.in_(ids), tally, f"{child.name} (with {table.name})")
         result = await session.execute(
             delete(table).where(pk.in_(ids)), execution_options={"synchronize_session": False}
         )
-        total += int(result.rowcount or 0)  # type: ignore[attr-defined]
         await asyncio.sleep(0)
+        tally.add(kind, int(result.rowcount or 0))  # type: ignore[attr-defined]
 
 
-async def _anonymise_rows(session: AsyncSession, table: Table, where: Any, columns: Iterable[str]) -> int:
+async def _anonymise_rows(
+    session: AsyncSession, table: Table, where: Any, columns: Iterable[str], tally: _Tally, kind: str
+) -> None:
     pk = _primary_key(table)
     blank = dict.fromkeys(columns)
-    total = 0
     while True:
         ids = list((await session.execute(select(pk).where(where).limit(ID_BATCH))).scalars())
         if not ids:
-            return total
+            return
         await session.execute(
             update(table).where(pk.in_(ids)).values(blank), execution_options={"synchronize_session": False}
         )
-        total += len(ids)
         await asyncio.sleep(0)
+        tally.add(kind, len(ids))
 
 
 def _id_matches(value: Any, person: int) -> bool:
@@ -233,37 +256,40 @@ async def _candidate_documents(
         await asyncio.sleep(0)
 
 
-async def _delete_in_windows(session: AsyncSession, table: Table, where: Any) -> int:
+async def _delete_in_windows(session: AsyncSession, table: Table, where: Any, tally: _Tally, kind: str) -> None:
     """Delete the rows matching ``where`` (which no index answers), reading a window of keys per statement."""
     pk = _primary_key(table)
     low, high = (await session.execute(select(func.min(pk), func.max(pk)))).one()
-    total = 0
     start = int(low) if low is not None else 1
     while low is not None and start <= int(high):
-        total += await _delete_rows(session, table, and_(pk >= start, pk < start + DOCUMENT_WINDOW, where))
+        await _delete_rows(session, table, and_(pk >= start, pk < start + DOCUMENT_WINDOW, where), tally, kind)
         start += DOCUMENT_WINDOW
         await asyncio.sleep(0)
-    return total
 
 
 async def _forget_in_documents(
-    session: AsyncSession, table: Table, column: str, rules: people.PersonDocument, person: int, where: Any
-) -> int:
+    session: AsyncSession,
+    table: Table,
+    column: str,
+    rules: people.PersonDocument,
+    person: int,
+    where: Any,
+    tally: _Tally,
+) -> None:
     pk = _primary_key(table)
-    changed = 0
+    kind = f"{table.name}.{column}"
     async for rows in _candidate_documents(session, table, column, person, where):
         results = await asyncio.to_thread(_scrub_texts, [row[1] for row in rows], rules.keys, person, rules.whole_row)
         gone = [row[0] for row, result in zip(rows, results, strict=True) if result is True]
         if gone:
-            changed += await _delete_rows(session, table, pk.in_(gone))
+            await _delete_rows(session, table, pk.in_(gone), tally, kind)
         for row, result in zip(rows, results, strict=True):
             if isinstance(result, str):
                 await session.execute(
                     update(table).where(pk == row[0]).values({column: _document_value(session, result)}),
                     execution_options={"synchronize_session": False},
                 )
-                changed += 1
-    return changed
+                tally.add(kind, 1)
 
 
 @dataclass(frozen=True)
@@ -293,66 +319,27 @@ async def _recount_followers(session: AsyncSession, persona_ids: Iterable[int]) 
         await session.execute(update(_PERSONAS).where(_PERSONAS.c.id == persona_id).values(follower_count=count))
 
 
-async def forget_me(
-    session: AsyncSession, user_id: int, guild_id: int | None, *, now: datetime, announced: int | None = None
-) -> ForgetReport:
-    """Erase ``user_id`` from server ``guild_id`` (None: from DMs and personal personas), as the module says, and
-    record their refusal, in the caller's transaction. Only that refusal names them here afterwards.
+@dataclass(frozen=True)
+class _Plan:
+    owned: list[tuple[int, str]]  # the person's personas in scope (id, name)
+    followed: list[int]  # personas they follow in scope (their follower counts are recounted)
+    refusal_id: int  # the refusal that keeps them forgotten: recorded first, the one row that stays
 
-    ``announced``: the newest of their personas the confirmation named (0: none); a persona made since then was not
-    named, so nothing is erased (DomainError)."""
-    rows: dict[str, int] = {}
-    memories = 0
-    followed = list(
-        (
-            await session.execute(
-                select(_TABLES["follows"].c.persona_id).where(
-                    _TABLES["follows"].c.user_id == user_id, scope_clause("follows", guild_id)
-                )
-            )
-        ).scalars()
-    )
+
+async def _plan(
+    session: AsyncSession, user_id: int, guild_id: int | None, announced: int | None, now: datetime
+) -> _Plan:
+    """What forget-me will erase, checked against what the question named, and the refusal recorded."""
     owned = await owned_personas(session, user_id, guild_id)
     if announced is not None and any(persona_id > announced for persona_id, _ in owned):
         raise DomainError(
             "You made a persona after this question was asked, so nothing was erased. Run /privacy forget-me again "
             "to see everything it deletes."
         )
-    for name in people.TABLES:
-        if name == "personas":
-            continue  # last: what others left in the person's own personas goes with them
-        table = _TABLES[name]
-        here = scope_clause(name, guild_id)
-        for column, kind in people.person_columns(name).items():
-            mine = and_(table.c[column] == user_id, here)
-            if kind.forget is people.Forget.DELETE:
-                count = await _delete_rows(session, table, mine)
-            elif kind.forget is people.Forget.ANONYMISE:
-                count = await _anonymise_rows(session, table, mine, (column, *kind.also))
-            else:
-                assert kind.via is not None
-                [key] = table.c[kind.via].foreign_keys
-                parent = key.column.table
-                count = await _delete_rows(session, parent, key.column.in_(select(table.c[kind.via]).where(mine)))
-            rows[f"{name}.{column}"] = count
-            if name == "memories":
-                memories += count
-        for column, document in people.person_documents(name).items():
-            rows[f"{name}.{column}"] = await _forget_in_documents(session, table, column, document, user_id, here)
-    owned_ids = [persona_id for persona_id, _ in owned]
-    for name, rules in people.TABLES.items():
-        # Rows about a persona by an id inside a document (no foreign key cascades them): a notification about
-        # the person's own persona goes with it (its name is their words).
-        scope = rules.scope
-        if owned_ids and scope.document is not None and scope.document_key == "persona_id":
-            table = _TABLES[name]
-            about = table.c[scope.document][scope.document_key].as_integer().in_(owned_ids)
-            rows[f"{name}.{scope.document}.persona_id"] = await _delete_in_windows(session, table, about)
-    rows["personas.owner_id"] = await _delete_rows(
-        session, _PERSONAS, and_(_PERSONAS.c.owner_id == user_id, scope_clause("personas", guild_id))
-    )
-    await _recount_followers(session, followed)
-    await consent.record(
+    follow = _TABLES["follows"]
+    query = select(follow.c.persona_id).where(follow.c.user_id == user_id, scope_clause("follows", guild_id))
+    followed = list((await session.execute(query)).scalars())
+    refusal = await consent.record(
         session,
         user_id=user_id,
         guild_id=guild_id,
@@ -361,7 +348,83 @@ async def forget_me(
         now=now,
         note=FORGET_ME_NOTE,
     )
-    return ForgetReport(memories=memories, personas=tuple(name for _, name in owned), rows=rows)
+    return _Plan(owned, followed, refusal.id)
+
+
+async def _erase(session: AsyncSession, user_id: int, guild_id: int | None, plan: _Plan, tally: _Tally) -> None:
+    for name in people.TABLES:
+        if name == "personas":
+            continue  # last: what others left in the person's own personas goes with them
+        table = _TABLES[name]
+        here = scope_clause(name, guild_id)
+        for column, kind in people.person_columns(name).items():
+            mine = and_(table.c[column] == user_id, here)
+            if name == "consent_records":
+                mine = and_(mine, table.c.id != plan.refusal_id)
+            if kind.forget is people.Forget.DELETE:
+                await _delete_rows(session, table, mine, tally, f"{name}.{column}")
+            elif kind.forget is people.Forget.ANONYMISE:
+                await _anonymise_rows(session, table, mine, (column, *kind.also), tally, f"{name}.{column}")
+            else:
+                assert kind.via is not None
+                [key] = table.c[kind.via].foreign_keys
+                parent = key.column.table
+                linked = key.column.in_(select(table.c[kind.via]).where(mine))
+                await _delete_rows(session, parent, linked, tally, f"{parent.name}.named-by.{name}.{column}")
+        for column, document in people.person_documents(name).items():
+            await _forget_in_documents(session, table, column, document, user_id, here, tally)
+    owned_ids = [persona_id for persona_id, _ in plan.owned]
+    for name, rules in people.TABLES.items():
+        # Rows about a persona by an id inside a document (no foreign key cascades them): a notification about
+        # the person's own persona goes with it (its name is their words).
+        scope = rules.scope
+        if owned_ids and scope.document is not None and scope.document_key == "persona_id":
+            table = _TABLES[name]
+            about = table.c[scope.document][scope.document_key].as_integer().in_(owned_ids)
+            await _delete_in_windows(session, table, about, tally, f"{name}.{scope.document}.persona_id")
+    mine = and_(_PERSONAS.c.owner_id == user_id, scope_clause("personas", guild_id))
+    await _delete_rows(session, _PERSONAS, mine, tally, "personas.owner_id")
+    await _recount_followers(session, plan.followed)
+
+
+def _report(plan: _Plan, tally: _Tally) -> ForgetReport:
+    memories = sum(count for kind, count in tally.rows.items() if kind.startswith("memories."))
+    return ForgetReport(memories=memories, personas=tuple(name for _, name in plan.owned), rows=dict(tally.rows))
+
+
+async def forget_me(
+    session: AsyncSession, user_id: int, guild_id: int | None, *, now: datetime, announced: int | None = None
+) -> ForgetReport:
+    """Erase ``user_id`` from server ``guild_id`` (None: from DMs and personal personas), as the module says, and
+    record their refusal, in the caller's one transaction. Only that refusal names them here afterwards.
+
+    ``announced``: the newest of their personas the confirmation named (0: none); a persona made since then was not
+    named, so nothing is erased (DomainError). For the live bot, :func:`forget_me_in_steps`."""
+    plan = await _plan(session, user_id, guild_id, announced, now)
+    tally = _Tally()
+    await _erase(session, user_id, guild_id, plan, tally)
+    return _report(plan, tally)
+
+
+async def forget_me_in_steps(
+    database: Database, user_id: int, guild_id: int | None, *, now: datetime, announced: int | None = None
+) -> ForgetReport:
+    """:func:`forget_me` for the live bot, in several transactions: first the check and the refusal (so nothing
+    new is remembered while the rest goes), then the erasure, committed every :data:`COMMIT_ROWS` rows so that no
+    commit holds SQLite (which runs on the event loop) for long. Every step is idempotent: after a crash, running
+    it again finishes the work (the refusal is already recorded)."""
+    async with database.transaction() as session:
+        plan = await _plan(session, user_id, guild_id, announced, now)
+    tally = _Tally(limit=COMMIT_ROWS)
+    while True:
+        tally.spent = 0
+        async with database.transaction() as session:
+            try:
+                # The whole walk again from the start: what earlier transactions erased is simply not found.
+                await _erase(session, user_id, guild_id, plan, tally)
+            except _Paused:
+                continue
+        return _report(plan, tally)
 
 
 # --------------------------------------------------------------------------------------------------- export

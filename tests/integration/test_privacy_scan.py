@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select, text
 
 from bot.db import models
@@ -180,7 +181,10 @@ async def _count(database: Database, model: type, *where: object) -> int:
         return int((await session.execute(select(func.count()).select_from(model).where(*where))).scalar_one())
 
 
-async def test_forget_me_and_export_cover_every_row_that_names_the_person(database: Database) -> None:
+@pytest.mark.parametrize("steps", [False, True], ids=["one-transaction", "committed-every-7-rows"])
+async def test_forget_me_and_export_cover_every_row_that_names_the_person(
+    database: Database, steps: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ids = await scenario(database)
     async with database.session() as session:
         before = await scan(session, ME, MARKER)
@@ -220,8 +224,12 @@ async def test_forget_me_and_export_cover_every_row_that_names_the_person(databa
     assert export["wizard_drafts"] and export["subscriptions_granted"] and export["channel_activations"]
 
     events_before = await _count(database, models.EmotionalEvent)
-    async with database.transaction() as session:
-        report = await privacy.forget_me(session, ME, GUILD, now=T + timedelta(hours=1))
+    if steps:  # as the bot runs it: the refusal first, then many small transactions
+        monkeypatch.setattr(privacy, "COMMIT_ROWS", 7)
+        report = await privacy.forget_me_in_steps(database, ME, GUILD, now=T + timedelta(hours=1))
+    else:
+        async with database.transaction() as session:
+            report = await privacy.forget_me(session, ME, GUILD, now=T + timedelta(hours=1))
     assert report.personas == (f"Quill {MARKER}",) and report.memories >= 2
 
     async with database.session() as session:
