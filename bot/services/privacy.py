@@ -15,14 +15,15 @@ the persona it is about), else its own ``guild_id``. In that scope:
 - what is the personas' history keeps its place without them: reactions they caused stay as anonymous
   emotional events, a subscription they granted or a channel binding they made loses only their name, and the
   legacy archive of someone else's retired persona loses the memories from or about them;
-- finally one consent record, refused and noted ``forget-me``, keeps them forgotten: it is the only row left
-  that names them.
+- one consent record, refused and noted ``forget-me``, keeps them forgotten: recorded first (so nothing new is
+  remembered while the rest goes), it is the only row left that names them.
 
 **Export my data** (:func:`export_my_data`) gathers, across every server, every row and archived item that names
 the person, one section per kind (see the function).
 
-Bulk work never holds the event loop: rows go in batches with a pause between, and documents are parsed, scrubbed
-and serialised in a worker thread.
+Bulk work never holds the event loop: rows go in batches with a pause between, documents are parsed, scrubbed
+and serialised in a worker thread, and the bot's forget-me (:func:`forget_me_in_steps`) commits every
+:data:`COMMIT_ROWS` rows.
 """
 
 from __future__ import annotations
