@@ -39,7 +39,6 @@ log = logging.getLogger(__name__)
 CANNOT_DM = 50007
 # Discord's attachment limit for bots in servers without boosts; a larger export is sent gzipped.
 ATTACHMENT_LIMIT = 10 * 1024 * 1024
-FORGET_ME_NOTE = "forget-me"
 
 
 def export_payload(data: dict[str, Any]) -> tuple[bytes, str]:
@@ -137,12 +136,16 @@ class PrivacyCog(commands.Cog, name=memory_ui.PRIVACY_HANDLER_COG):
 
     # ------------------------------------------------------------------------------------------------ forget me
 
-    @privacy.command(name="forget-me", description="Erase what this server's personas remember about you (asks first).")
+    @privacy.command(name="forget-me", description="Erase everything this server stores about you (asks first).")
     async def forget_me(self, interaction: discord.Interaction) -> None:
-        embed, view = memory_ui.forget_me_confirmation(interaction.guild_id is not None)
+        async with self.bot.db.session() as session:
+            owned = await privacy.owned_personas(session, interaction.user.id, interaction.guild_id)
+        embed, view = memory_ui.forget_me_confirmation(interaction.guild_id is not None, owned)
         await interaction.response.send_message(embed=embed, view=view, ephemeral=True)
 
-    async def on_privacy_component(self, interaction: discord.Interaction, action: str) -> None:
+    async def on_privacy_component(
+        self, interaction: discord.Interaction, action: str, announced: int | None = None
+    ) -> None:
         """The forget-me confirmation's buttons; they act for whoever clicks, on their own data."""
         try:
             if action == "keep":
@@ -151,23 +154,22 @@ class PrivacyCog(commands.Cog, name=memory_ui.PRIVACY_HANDLER_COG):
                 return
             await interaction.response.defer()  # erasing many memories may take longer than Discord waits
             user_id = actor_of(interaction).user_id
-            async with self.bot.db.transaction() as session:
-                count = await privacy.forget_me(session, user_id, interaction.guild_id)
-                await consent.record(
-                    session,
-                    user_id=user_id,
-                    guild_id=interaction.guild_id,
-                    granted=False,
-                    recorded_by=user_id,
-                    now=utcnow(),
-                    note=FORGET_ME_NOTE,
-                )
-            await interaction.edit_original_response(embed=memory_ui.forgotten_embed(count), view=None)
+            # The refusal first, then the erasure in short transactions (SQLite runs on the event loop).
+            report = await privacy.forget_me_in_steps(
+                self.bot.db, user_id, interaction.guild_id, now=utcnow(), announced=announced
+            )
+            await interaction.edit_original_response(
+                embed=memory_ui.forgotten_embed(report.memories, report.personas), view=None
+            )
         except DomainError as error:
             await send_ephemeral(interaction, str(error))
         except Exception:
             log.exception("forget-me for user %s failed", interaction.user.id)
-            await send_ephemeral(interaction, "Something went wrong on my side; nothing was erased. Please try again.")
+            await send_ephemeral(
+                interaction,
+                "Something went wrong on my side, so not everything may be erased yet. Please run /privacy forget-me "
+                "again.",
+            )
 
     # ------------------------------------------------------------------------------------------------ export
 

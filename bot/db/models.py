@@ -266,7 +266,7 @@ class ConsentRecord(SQLModel, table=True):
     persona_id: int | None = _persona_fk(nullable=True)
     scope: str = Field(sa_type=String(40))  # e.g. memory, publish, research
     granted: bool
-    recorded_by: int = Field(sa_type=Snowflake)
+    recorded_by: int = Field(sa_type=Snowflake, index=True)
     recorded_at: datetime = _when()
     note: str | None = Field(default=None, sa_type=Text, nullable=True)
 
@@ -386,7 +386,7 @@ class Subscription(SQLModel, table=True):
     user_id: int = Field(sa_type=Snowflake, index=True)
     status: str = Field(default="active", sa_type=String(16))  # active | ended
     entitlement_id: int | None = Field(default=None, sa_type=Snowflake, nullable=True, unique=True)
-    granted_by: int | None = Field(default=None, sa_type=Snowflake, nullable=True)
+    granted_by: int | None = Field(default=None, sa_type=Snowflake, nullable=True, index=True)
     started_at: datetime = _when()
     renews_at: datetime | None = _when(nullable=True)
     ended_at: datetime | None = _when(nullable=True)
@@ -398,7 +398,7 @@ class Endorsement(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
     persona_id: int = _persona_fk(index=False)
-    user_id: int = Field(sa_type=Snowflake)
+    user_id: int = Field(sa_type=Snowflake, index=True)
     text: str | None = Field(default=None, sa_type=Text, nullable=True)
     created_at: datetime = _when()
 
@@ -453,7 +453,7 @@ class RetirementPlan(SQLModel, table=True):
     data_export: bool = False
     data_deletion: dict[str, Any] = _json(dict)
     scheduled_for: datetime | None = _when(nullable=True)
-    created_by: int = Field(sa_type=Snowflake)
+    created_by: int = Field(sa_type=Snowflake, index=True)
     created_at: datetime = _when()
     updated_at: datetime = _when()
 
@@ -507,7 +507,8 @@ class ChannelBinding(SQLModel, table=True):
     persona_id: int = _persona_fk(index=False)
     guild_id: int = Field(sa_type=Snowflake)
     channel_id: int = Field(sa_type=Snowflake, index=True)
-    activated_by: int = Field(sa_type=Snowflake)
+    # Who switched the persona on here; None once they used /privacy forget-me (the binding stays).
+    activated_by: int | None = Field(default=None, sa_type=Snowflake, nullable=True, index=True)
     created_at: datetime = _when()
 
 
@@ -565,7 +566,7 @@ class OutboxMessage(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
     guild_id: int | None = Field(default=None, sa_type=Snowflake, nullable=True)
     kind: str = Field(sa_type=String(32))
-    recipient_user_id: int | None = Field(default=None, sa_type=Snowflake, nullable=True)
+    recipient_user_id: int | None = Field(default=None, sa_type=Snowflake, nullable=True, index=True)
     channel_id: int | None = Field(default=None, sa_type=Snowflake, nullable=True)
     payload: dict[str, Any] = _json(dict)
     idempotency_key: str = Field(sa_type=String(200), unique=True)

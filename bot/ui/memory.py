@@ -54,7 +54,7 @@ MEMORY_BUTTON_TEMPLATE = (
 )
 MEMORY_SELECT_TEMPLATE = r"memsel:(?P<persona>\d+):preset"
 CONFIG_MODAL_PATTERN = re.compile(r"memmodal:(?P<persona>\d+):(?P<section>capacity|decay|weights|other)")
-PRIVACY_BUTTON_TEMPLATE = r"privacy:(?P<action>forget-me|keep)"
+PRIVACY_BUTTON_TEMPLATE = r"privacy:(?P<action>forget-me|keep)(?::(?P<announced>\d{1,19}))?"
 
 _BACKGROUND = "#2B2D31"
 _GRID = "#4E5058"
@@ -385,22 +385,33 @@ class PresetSelect(discord.ui.DynamicItem[discord.ui.Select], template=MEMORY_SE
 class PrivacyButton(discord.ui.DynamicItem[discord.ui.Button], template=PRIVACY_BUTTON_TEMPLATE):  # type: ignore[type-arg]
     """The forget-me confirmation's buttons. They act for whoever clicks (the message is theirs alone)."""
 
-    def __init__(self, action: str, *, label: str = "", style: discord.ButtonStyle = discord.ButtonStyle.secondary):
-        super().__init__(discord.ui.Button(label=label or None, style=style, custom_id=f"privacy:{action}"))
+    def __init__(
+        self,
+        action: str,
+        *,
+        label: str = "",
+        style: discord.ButtonStyle = discord.ButtonStyle.secondary,
+        announced: int | None = None,
+    ):
+        # ``announced``: the newest persona of the caller's that the question named, so a later one is not erased.
+        custom_id = f"privacy:{action}" + (f":{announced}" if announced is not None else "")
+        super().__init__(discord.ui.Button(label=label or None, style=style, custom_id=custom_id))
         self.action = action
+        self.announced = announced
 
     @classmethod
     async def from_custom_id(
         cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> PrivacyButton:
-        return cls(match["action"])
+        announced = match["announced"]
+        return cls(match["action"], announced=int(announced) if announced is not None else None)
 
     async def callback(self, interaction: discord.Interaction) -> None:
         handler: Any = interaction.client.get_cog(PRIVACY_HANDLER_COG)  # type: ignore[attr-defined]
         if handler is None:
             await interaction.response.send_message("The privacy commands are not loaded right now.", ephemeral=True)
             return
-        await handler.on_privacy_component(interaction, self.action)
+        await handler.on_privacy_component(interaction, self.action, self.announced)
 
 
 def forget_confirmation(
@@ -682,44 +693,77 @@ def consent_embed(
     return _fit(embed)
 
 
-def forget_me_confirmation(in_server: bool) -> tuple[discord.Embed, discord.ui.View]:
-    where = "this server's personas" if in_server else "your personal personas (made in DMs)"
-    embed = discord.Embed(
-        title="Forget me?",
-        description=(
-            f"Every memory that came from you or is about you, held by {where}, is erased, with their records "
-            "of their relationship with you. Your consent is then recorded as refused, so nothing new is "
-            "remembered about you (give it again with `/privacy consent` whenever you like). This cannot be undone."
-        ),
-        colour=discord.Colour.red(),
+FORGET_ME_PERSONAS_SHOWN = 20
+
+
+def _persona_list(names: Sequence[str]) -> str:
+    shown = ", ".join(f"**{_escape(name)}**" for name in names[:FORGET_ME_PERSONAS_SHOWN])
+    more = len(names) - FORGET_ME_PERSONAS_SHOWN
+    return shown + (f" and {more} more" if more > 0 else "")
+
+
+def forget_me_confirmation(
+    in_server: bool, owned_personas: Sequence[tuple[int, str]] = ()
+) -> tuple[discord.Embed, discord.ui.View]:
+    """The forget-me question: what goes (what ``bot.services.privacy.forget_me`` does), the caller's own
+    personas by name (they are deleted), and what stays without them."""
+    owned = [name for _, name in owned_personas]
+    where = "on this server" if in_server else "in DMs and in your personal personas (made in DMs)"
+    lines = [
+        f"Everything that names you {where} is erased: every memory from or about you, relationship records, "
+        "follows, endorsements, subscriptions, unfinished persona drafts, notifications to or about you, and your "
+        "consent history.",
+    ]
+    if owned:
+        count = f"{len(owned)} persona{'s' if len(owned) != 1 else ''}"
+        lines.append(
+            f"**Your {count} {'are' if len(owned) != 1 else 'is'} deleted, with everything they hold** "
+            f"(memories, mood, followers, timeline, legacy): {_persona_list(owned)}."
+        )
+    lines.append(
+        "What belongs to other people's personas stays without you: reactions you gave count anonymously, and "
+        "retired personas' legacies keep everything but your memories."
     )
+    lines.append(
+        "Your consent is then recorded as refused (the one record kept about you), so nothing new is remembered "
+        "about you (give it again with `/privacy consent` whenever you like). This cannot be undone."
+    )
+    embed = discord.Embed(title="Forget me?", description=clip("\n\n".join(lines), 4096), colour=discord.Colour.red())
     view = discord.ui.View(timeout=None)
-    view.add_item(PrivacyButton("forget-me", label="Forget me", style=discord.ButtonStyle.danger))
+    newest = max((persona_id for persona_id, _ in owned_personas), default=0)
+    view.add_item(PrivacyButton("forget-me", label="Forget me", style=discord.ButtonStyle.danger, announced=newest))
     view.add_item(PrivacyButton("keep", label="Cancel"))
     return embed, view
 
 
-def forgotten_embed(count: int) -> discord.Embed:
+def forgotten_embed(count: int, personas: Sequence[str] = ()) -> discord.Embed:
     memories = f"{count:,} {'memory' if count == 1 else 'memories'}"
+    deleted = ""
+    if personas:
+        deleted = f" Your persona{'s' if len(personas) != 1 else ''} {_persona_list(personas)} "
+        deleted += "were deleted." if len(personas) != 1 else "was deleted."
     return done_embed(
         "Forgotten",
-        f"{memories} from or about you were erased, and your consent is recorded as refused: nothing new is "
-        "remembered about you here.",
+        f"{memories} from or about you were erased, with everything else that named you here.{deleted} Your "
+        "consent is recorded as refused: nothing new is remembered about you here.",
     )
 
 
+EXPORT_SECTIONS = (
+    ("memories", "memories"),
+    ("archived_memories", "archived memories"),
+    ("owned_personas", "personas"),
+    ("consent_records", "consent records"),
+    ("relationships", "relationship records"),
+    ("emotional_events", "reactions"),
+    ("follows", "follows"),
+    ("endorsements", "endorsements"),
+    ("subscriptions", "subscriptions"),
+    ("notifications", "notifications"),
+    ("wizard_drafts", "drafts"),
+)
+
+
 def export_summary(data: Mapping[str, Any]) -> str:
-    """A sentence counting what an export holds."""
-    parts = [
-        f"{len(data.get(key) or []):,} {label}"
-        for key, label in (
-            ("memories", "memories"),
-            ("consent_records", "consent records"),
-            ("relationships", "relationship records"),
-            ("emotional_events", "reactions"),
-            ("follows", "follows"),
-            ("endorsements", "endorsements"),
-            ("subscriptions", "subscriptions"),
-        )
-    ]
-    return ", ".join(parts)
+    """A sentence counting what an export holds (the main sections; the file has every one)."""
+    return ", ".join(f"{len(data.get(key) or []):,} {label}" for key, label in EXPORT_SECTIONS)

@@ -4,6 +4,7 @@ export-my-data (by DM, the caller's memories and no one else's)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -13,8 +14,19 @@ from sqlalchemy import func, or_, select
 from bot.db import models
 from bot.db.types import utcnow
 from bot.sandbox import Sandbox
-from bot.services import consent, memories, personas
+from bot.services import (
+    bindings,
+    consent,
+    memories,
+    personas,
+    profiles,
+    retirement,
+    subscriptions,
+    timeline,
+)
 from bot.services.personas import Actor, PersonaInput
+from bot.services.retirement import PlanInput
+from tests.support.people_scan import exported, scan
 
 pytestmark = pytest.mark.e2e
 
@@ -153,10 +165,14 @@ async def test_forget_me_erases_everything_from_or_about_the_caller_here(sandbox
 
     confirm = await (await sandbox.slash("privacy forget-me")).message()
     assert confirm.ephemeral and confirm.embeds[0]["title"] == "Forget me?"
+    # Before anything happens, it names the persona of hers that will be deleted.
+    assert "Your 1 persona is deleted, with everything they hold" in confirm.embeds[0]["description"]
+    assert "**Ada**" in confirm.embeds[0]["description"] and "Bea" not in confirm.embeds[0]["description"]
     assert await count(running_bot, models.Memory) == 5  # asking erased nothing
     await sandbox.click(confirm, label="Forget me")
     await sandbox.wait_until(lambda: confirm.embeds[0]["title"] == "Forgotten", 5, "the forget-me result")
     assert confirm.embeds[0]["description"].startswith("3 memories from or about you were erased")
+    assert "Your persona **Ada** was deleted" in confirm.embeds[0]["description"]
     assert not confirm.buttons()
 
     about_alice = or_(models.Memory.source_user_id == alice, models.Memory.subject_user_id == alice)
@@ -164,7 +180,8 @@ async def test_forget_me_erases_everything_from_or_about_the_caller_here(sandbox
     assert await count(running_bot, models.Memory, in_guild, about_alice) == 0
     async with running_bot.db.session() as session:
         left = sorted((await session.execute(select(models.Memory.id))).scalars())
-    assert left == sorted([bobs, other_server])
+    assert left == sorted([other_server])  # Bob's memory went with Alice's persona Ada
+    assert bobs not in left and await count(running_bot, models.Persona, models.Persona.id == ada) == 0
     refusals = await count(
         running_bot,
         models.ConsentRecord,
@@ -173,7 +190,7 @@ async def test_forget_me_erases_everything_from_or_about_the_caller_here(sandbox
         models.ConsentRecord.persona_id.is_(None),
         models.ConsentRecord.granted.is_(False),
     )
-    assert refusals == 1 and not await decision(running_bot, alice, guild, ada)
+    assert refusals == 1 and not await decision(running_bot, alice, guild, bea)
 
 
 async def test_forget_me_cancel_erases_nothing(sandbox: Sandbox, running_bot) -> None:
@@ -207,3 +224,130 @@ async def test_export_my_data_arrives_by_dm_with_only_the_callers_memories(sandb
     ]
     assert b"hums" not in attachment.data
     assert sandbox.dms(sandbox.bob) == []
+
+
+# --------------------------------------------------------------------------------------------------- everything
+
+
+MARKER = "Zq7-xylophone-marker"
+
+
+async def eventually(check: Any, timeout: float, what: str) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+async def test_export_holds_and_forget_me_erases_every_row_that_names_the_person(sandbox: Sandbox, running_bot) -> None:
+    """Alice chats, reacts, follows, endorses, subscribes, starts a wizard, owns a persona, is in a retired
+    persona's archive and has notifications queued, all through the bot. Her export (by DM) lists every row the
+    whole-database scan finds naming her; after forget-me the scan finds only her refusal."""
+    bot, alice, bob, guild = running_bot, sandbox.alice, sandbox.bob, sandbox.guild.id
+    bea = await make_persona(bot, bob.id, guild, "Bea")
+    old = await make_persona(bot, bob.id, guild, "Old")
+    quill = await make_persona(bot, alice.id, guild, "Quill")
+    now = utcnow()
+    async with bot.db.transaction() as session:
+        for persona_id, owner in ((bea, bob.id), (old, bob.id), (quill, alice.id)):
+            await profiles.publish(session, Actor(owner, guild), persona_id, profiles.PublishSettings(), now=now)
+            # Alice (the server's owner) switches them all on in #general.
+            await bindings.activate(
+                session, Actor(alice.id, guild), persona_id, sandbox.general.id, channel_guild_id=guild,
+                can_manage_channel=True, now=now,
+            )  # fmt: skip
+        await subscriptions.set_free_tiers(session, guild_id=guild, can_manage_guild=True, enabled=True, now=now)
+        tier = await subscriptions.create_tier(session, Actor(bob.id, guild), bea, name="Friends", now=now)
+        row = await session.get(models.SubscriptionTier, tier.id)
+        assert row is not None
+        row.is_free = True
+
+    await (await sandbox.slash("privacy consent", choice="give")).message()
+    await (await sandbox.slash("privacy consent", choice="give", as_user=bob)).message()
+    for words in (f"Bea, I love chess. {MARKER}", f"Old, remember my name. {MARKER}"):
+        await sandbox.send(sandbox.general, words)
+    await sandbox.send(sandbox.general, "Old, I like tea.", author=bob)
+    for who in (alice.id, bob.id):
+        await eventually(
+            lambda who=who: count(
+                bot, models.Memory, models.Memory.source_user_id == who, models.Memory.persona_id == old
+            ),
+            10,
+            "Old remembering them",
+        )
+    spoken = await sandbox.wait_for_message(sandbox.general, author="Bea", timeout=10)
+    await sandbox.react(spoken, "❤️")
+    await eventually(
+        lambda: count(bot, models.EmotionalEvent, models.EmotionalEvent.user_id == alice.id), 10, "the reaction"
+    )
+    await (await sandbox.slash("follow", persona="Bea")).message()
+    await (await sandbox.slash("follow", persona="Quill", as_user=bob)).message()
+    await (await sandbox.slash("endorse", persona="Bea", text=f"Kind. {MARKER}")).message()
+    await (await sandbox.slash("subscribe", persona="Bea", tier="Friends")).message()
+    await (await sandbox.slash("persona create")).message()
+    async with bot.db.transaction() as session:
+        await subscriptions.grant_free(session, Actor(alice.id, guild, True), bea, tier.id, bob.id, now=utcnow())
+        await timeline.record(session, bea, "milestone", "Bea turns one", is_public=True, now=utcnow())
+    async with bot.db.transaction() as session:
+        await retirement.plan_retirement(
+            session, Actor(bob.id, guild), old, PlanInput(manual=True, memory_archival="all"), now=utcnow(),
+            channel_postable=True,
+        )  # fmt: skip
+    async with bot.db.transaction() as session:
+        assert await retirement.claim_ceremony(session, old, now=utcnow(), trigger="manual") is not None
+    async with bot.db.transaction() as session:
+        await retirement.complete_ceremony(session, old, now=utcnow())
+
+    async with bot.db.session() as session:
+        before = await scan(session, alice.id, MARKER)
+    assert {table for table, _, _ in before} >= {
+        "personas", "memories", "person_relationships", "emotional_events", "follows", "endorsements",
+        "subscriptions", "wizard_drafts", "channel_bindings", "consent_records", "outbox", "legacy_archives",
+    }  # fmt: skip
+
+    reply = await (await sandbox.slash("privacy export-my-data")).message()
+    assert reply.content.startswith("Sent to your DMs:")
+    [dm] = [message for message in sandbox.dms(alice) if message.attachments]
+    export = json.loads(dm.attachments[0].data)
+    owned = {entry["id"] for entry in export["owned_personas"]}
+    assert owned == {quill}
+    missing = sorted(hit for hit, row in before.items() if not exported(export, hit, row))
+    assert missing == []
+    assert any(MARKER in entry["item"]["content"] for entry in export["archived_memories"])
+
+    confirm = await (await sandbox.slash("privacy forget-me")).message()
+    assert "**Quill**" in confirm.embeds[0]["description"]
+    await sandbox.click(confirm, label="Forget me")
+    await sandbox.wait_until(lambda: confirm.embeds[0]["title"] == "Forgotten", 10, "the forget-me result")
+    async with bot.db.session() as session:
+        after = await scan(session, alice.id, MARKER)
+        refusal = (
+            await session.execute(select(models.ConsentRecord.id).where(models.ConsentRecord.user_id == alice.id))
+        ).scalar_one()
+        archive = (
+            await session.execute(select(models.LegacyArchive).where(models.LegacyArchive.persona_id == old))
+        ).scalar_one()
+    assert set(after) == {("consent_records", "user_id", refusal), ("consent_records", "recorded_by", refusal)}
+    # Old's legacy keeps Bob's memories; Alice's are gone from it.
+    assert {m["source_user_id"] for m in archive.snapshot["memories"]} == {bob.id}
+    assert await count(bot, models.Persona, models.Persona.id.in_([bea, old])) == 2
+    assert await count(bot, models.Persona, models.Persona.id == quill) == 0
+    legacy = await (await sandbox.slash("legacy", persona="Old", as_user=bob)).message()
+    assert "Old" in json.dumps(legacy.embeds) and MARKER not in json.dumps(legacy.embeds)
+
+
+async def test_forget_me_erases_nothing_when_a_persona_was_made_after_the_question(
+    sandbox: Sandbox, running_bot
+) -> None:
+    alice, guild = sandbox.alice.id, sandbox.guild.id
+    ada = await make_persona(running_bot, alice, guild, "Ada")
+    await capture(running_bot, ada, "Alice likes green tea", source=alice)
+    confirm = await (await sandbox.slash("privacy forget-me")).message()
+    assert "**Ada**" in confirm.embeds[0]["description"]
+    await make_persona(running_bot, alice, guild, "Zed")  # not named by the question
+    handle = await sandbox.click(confirm, label="Forget me")
+    refusal = await handle.followups(1)
+    assert refusal[0].ephemeral and "nothing was erased" in refusal[0].content
+    assert await count(running_bot, models.Persona) == 2 and await count(running_bot, models.Memory) == 1
+    assert await count(running_bot, models.ConsentRecord) == 0

@@ -16,6 +16,7 @@ from bot.core import memory as rules
 from bot.core.errors import DomainError, NotFound, PermissionDenied
 from bot.db import models
 from bot.db.engine import Database
+from bot.db.types import utcnow
 from bot.services import crypto, memories, personas, privacy
 from bot.services.personas import Actor, PersonaInput
 
@@ -456,8 +457,8 @@ async def test_forget_me_erases_every_memory_from_or_about_the_caller_on_that_se
             session.add(models.PersonRelationship(persona_id=persona_id, user_id=me, messages_exchanged=3))
 
     async with database.transaction() as session:
-        removed = await privacy.forget_me(session, me, 555)
-    assert removed == 4
+        report = await privacy.forget_me(session, me, 555, now=utcnow())
+    assert report.memories == 4 and report.personas == ()
     mine = (models.Memory.source_user_id == me) | (models.Memory.subject_user_id == me)
     assert await _count(database, mine, models.Memory.persona_id.in_([first, second])) == 0
     assert await _count(database, mine, models.Memory.persona_id == elsewhere) == 2  # another server
