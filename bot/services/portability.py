@@ -52,6 +52,7 @@ from bot.core import cards, personality
 from bot.core import emotions as emotion_rules
 from bot.core import memory as memory_rules
 from bot.core.errors import DomainError, PermissionDenied
+from bot.core.inputs import parse_json_text
 from bot.core.personas import (
     NAME_MAX,
     BehaviorSettings,
@@ -184,14 +185,7 @@ def parse_json(data: bytes, *, limit: int, what: str = "file") -> Any:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise DomainError(f"The {what} is not UTF-8 text.") from error
-    try:
-        value = json.loads(text, parse_constant=_reject_constant)
-    except json.JSONDecodeError as error:
-        raise DomainError(
-            f"The {what} is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})."
-        ) from error
-    except RecursionError as error:
-        raise DomainError(f"The {what} is nested too deeply.") from error
+    value = parse_json_text(text, f"The {what}", parse_constant=_reject_constant)
     _check_strings(value, f"the {what}")
     return value
 

@@ -1,0 +1,129 @@
+"""What people type, read one way everywhere: the text rule both databases can keep, ids and whole numbers.
+
+SQLite stores a NUL character and PostgreSQL refuses it (and an id past 64 bits overflows both, differently), so
+what a person typed is checked here, before it reaches either: the same input gets the same answer on both.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from bot.core.errors import DomainError
+
+NUL = "\x00"
+# Database ids and Discord snowflakes are signed 64-bit integers.
+ID_MAX = 2**63 - 1
+# More digits than any id has: longer input is not parsed at all (int() of huge strings is slow, then refused).
+_ID_DIGITS_MAX = len(str(ID_MAX))
+# Nesting deeper than any document this bot reads or writes is refused (and keeps recursion far from its limit).
+JSON_DEPTH_MAX = 64
+
+
+def text_problem(text: str) -> str | None:
+    """Why ``text`` cannot be stored as it is (on SQLite and PostgreSQL alike), or None when it can."""
+    if NUL in text:
+        return "contains a NUL character"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "contains text that is not valid Unicode"
+    return None
+
+
+def require_storable(text: str, what: str) -> str:
+    """``text`` unchanged, or :class:`DomainError` naming ``what`` when it cannot be stored (see ``text_problem``)."""
+    problem = text_problem(text)
+    if problem is not None:
+        raise DomainError(f"{what} {problem}, which I cannot keep; please type it again without it.")
+    return text
+
+
+def storable(text: str) -> str:
+    """``text`` with what cannot be stored removed (NULs) or replaced (unpaired surrogates): for what people say
+    in chat, which is kept as close to what they said as the databases allow rather than refused."""
+    if text_problem(text) is None:
+        return text
+    return text.replace(NUL, "").encode("utf-8", "replace").decode("utf-8")
+
+
+def _digits(text: str) -> str | None:
+    """``text`` stripped, when it is ASCII digits only (``str.isdigit`` also accepts '²' and '٣', which ``int``
+    refuses or reads as another script's numerals)."""
+    stripped = text.strip()
+    if stripped and stripped.isascii() and stripped.isdigit():
+        return stripped
+    return None
+
+
+def parse_id(text: str) -> int | None:
+    """The id typed in ``text`` (ASCII digits, 1 .. 2**63-1), or None when it is not one: an id that cannot exist
+    is simply not found."""
+    digits = _digits(text)
+    if digits is None or len(digits) > _ID_DIGITS_MAX:
+        return None
+    value = int(digits)
+    return value if 0 < value <= ID_MAX else None
+
+
+def parse_whole(text: str, what: str, *, minimum: int, maximum: int) -> int:
+    """A whole number typed by a person, from ``minimum`` to ``maximum``, or :class:`DomainError` naming ``what``."""
+    stripped = text.strip()
+    sign = -1 if stripped.startswith("-") else 1
+    digits = _digits(stripped.removeprefix("-").removeprefix("+"))
+    if digits is None:
+        raise DomainError(f"{what} must be a whole number; '{_shown(stripped)}' is not.")
+    # Anything longer than the bounds' own digits is out of range; int() of it is not needed (nor cheap).
+    if len(digits.lstrip("0")) > max(len(str(abs(minimum))), len(str(abs(maximum)))):
+        raise DomainError(f"{what} must be from {minimum} to {maximum}.")
+    value = sign * int(digits)
+    if not minimum <= value <= maximum:
+        raise DomainError(f"{what} must be from {minimum} to {maximum}; {value} is not.")
+    return value
+
+
+def _shown(text: str) -> str:
+    text = text.replace(NUL, "")
+    return text if len(text) <= 20 else text[:19] + "…"
+
+
+def _json_problem(value: Any, limit: int) -> str | None:
+    """What makes a parsed document unfit to keep: nesting deeper than ``limit``, or a number that overflowed to
+    infinity (``1e999``), which PostgreSQL's JSON refuses."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return f"is nested too deeply (more than {limit} levels)"
+        for child in item.values() if isinstance(item, dict) else item:
+            if isinstance(child, dict | list):
+                stack.append((child, depth + 1))
+            elif isinstance(child, float) and not math.isfinite(child):
+                return "holds a number too large to keep"
+    return None
+
+
+def parse_json_text(text: str | bytes, what: str, **loads: Any) -> Any:
+    """JSON from an upload, or :class:`DomainError` saying what is wrong with ``what``: not JSON, nested deeper
+    than :data:`JSON_DEPTH_MAX`, or a number with more digits than Python converts. ``loads`` go to ``json.loads``
+    (a ``parse_constant`` hook that raises DomainError is passed through)."""
+    try:
+        value = json.loads(text, **loads)
+    except json.JSONDecodeError as error:
+        raise DomainError(
+            f"{what} is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})."
+        ) from None
+    except RecursionError:
+        raise DomainError(f"{what} is nested too deeply.") from None
+    except DomainError:
+        raise
+    except ValueError:
+        # int() refuses numbers with more digits than sys.get_int_max_str_digits() (4300 by default).
+        raise DomainError(f"{what} holds a number too long to read.") from None
+    if isinstance(value, float) and not math.isfinite(value):
+        raise DomainError(f"{what} holds a number too large to keep.")
+    problem = _json_problem(value, JSON_DEPTH_MAX) if isinstance(value, dict | list) else None
+    if problem is not None:
+        raise DomainError(f"{what} {problem}.")
+    return value
