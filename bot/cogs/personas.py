@@ -243,9 +243,9 @@ class PersonaCog(commands.Cog, name=wizard_ui.HANDLER_COG):
         match = wizard_ui.MODAL_PATTERN.fullmatch(str(data.get("custom_id", "")))
         if match is None:
             return
-        values: dict[str, Any] = wizard_ui.modal_values(data)
         kind = match["kind"]
         try:
+            values: dict[str, Any] = wizard_ui.modal_values(data)
             async with self.bot.db.transaction() as session:
                 outcome = await wizard_service.act(
                     session,

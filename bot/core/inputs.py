@@ -67,17 +67,24 @@ def parse_id(text: str) -> int | None:
     return value if 0 < value <= ID_MAX else None
 
 
-def parse_whole(text: str, what: str, *, minimum: int, maximum: int) -> int:
-    """A whole number typed by a person, from ``minimum`` to ``maximum``, or :class:`DomainError` naming ``what``."""
+def whole_number(text: str) -> int | None:
+    """The whole number typed in ``text`` ("42", " -7 ", "+3"), or None when it is not one or has more digits than
+    any setting could use (so ``int`` never works on a 5,000-digit string)."""
     stripped = text.strip()
     sign = -1 if stripped.startswith("-") else 1
     digits = _digits(stripped.removeprefix("-").removeprefix("+"))
-    if digits is None:
-        raise DomainError(f"{what} must be a whole number; '{_shown(stripped)}' is not.")
-    # Anything longer than the bounds' own digits is out of range; int() of it is not needed (nor cheap).
-    if len(digits.lstrip("0")) > max(len(str(abs(minimum))), len(str(abs(maximum)))):
-        raise DomainError(f"{what} must be from {minimum} to {maximum}.")
-    value = sign * int(digits)
+    if digits is None or len(digits.lstrip("0")) > _ID_DIGITS_MAX:
+        return None
+    return sign * int(digits)
+
+
+def parse_whole(text: str, what: str, *, minimum: int, maximum: int) -> int:
+    """A whole number typed by a person, from ``minimum`` to ``maximum``, or :class:`DomainError` naming ``what``."""
+    value = whole_number(text)
+    if value is None:
+        raise DomainError(
+            f"{what} must be a whole number from {minimum} to {maximum}; '{_shown(text.strip())}' is not."
+        )
     if not minimum <= value <= maximum:
         raise DomainError(f"{what} must be from {minimum} to {maximum}; {value} is not.")
     return value

@@ -25,6 +25,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from bot.core import memory as rules
+from bot.core.inputs import whole_number
 from bot.core.privacy import ConsentDecision
 from bot.services.consent import ConsentRecordView
 from bot.services.memories import HealthReport, MemoryRecord, OptimizationReport, RetrievedMemory
@@ -589,9 +590,8 @@ def parse_config_form(section: str, values: Mapping[str, str]) -> dict[str, Any]
             lowered = text.lower()
             value = True if lowered in _YES else False if lowered in _NO else text
         elif name in _INT_SETTINGS:
-            try:
-                value = int(text)
-            except ValueError:
+            value = whole_number(text)
+            if value is None:
                 try:
                     value = float(text)  # "2.5" then fails as "must be a whole number"
                 except ValueError:

@@ -19,6 +19,7 @@ from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 
 from bot.core import retirement as rules
 from bot.core.errors import DomainError
+from bot.core.inputs import parse_whole, require_storable
 from bot.services.emotions import HistoryView
 from bot.services.retirement import CeremonyResult, LegacyView, LifeStats, PlanInput, PlanView
 from bot.ui.mood_charts import new_figure, style_axes, to_png
@@ -220,13 +221,6 @@ def _with_extras(state: PlanInput, values: Sequence[str]) -> PlanInput:
     )
 
 
-def _number(raw: str, what: str) -> int:
-    text = raw.strip()
-    if not text.lstrip("-").isdigit():
-        raise DomainError(f"{what} must be a whole number; '{clip(text, 20)}' is not.")
-    return int(text)
-
-
 class PlanDetailsModal(discord.ui.Modal):
     """The farewell text and the numbers of the plan."""
 
@@ -267,10 +261,19 @@ class PlanDetailsModal(discord.ui.Modal):
         try:
             state = replace(
                 self.form.state,
-                farewell_message=self.farewell.value.strip() or None,
-                data_retention_days=_number(self.retention.value, "The retention"),
-                archival_threshold=_number(self.threshold.value, "The importance threshold"),
-                ceremony_days=_number(self.ceremony_days.value, "The ceremony's length"),
+                farewell_message=require_storable(self.farewell.value, "The farewell").strip() or None,
+                data_retention_days=parse_whole(
+                    self.retention.value, "The retention", minimum=1, maximum=rules.RETENTION_DAYS_MAX
+                ),
+                archival_threshold=parse_whole(
+                    self.threshold.value,
+                    "The importance threshold",
+                    minimum=rules.THRESHOLD_MIN,
+                    maximum=rules.THRESHOLD_MAX,
+                ),
+                ceremony_days=parse_whole(
+                    self.ceremony_days.value, "The ceremony's length", minimum=0, maximum=rules.CEREMONY_DAYS_MAX
+                ),
             )
         except DomainError as error:
             await interaction.response.send_message(str(error), ephemeral=True)
