@@ -29,6 +29,7 @@ from bot.core.inputs import whole_number
 from bot.core.privacy import ConsentDecision
 from bot.services.consent import ConsentRecordView
 from bot.services.memories import HealthReport, MemoryRecord, OptimizationReport, RetrievedMemory
+from bot.ui.guards import asker_of, only_for
 
 MEMORY_HANDLER_COG = "MemoryCog"
 PRIVACY_HANDLER_COG = "PrivacyCog"
@@ -342,6 +343,10 @@ class MemoryButton(discord.ui.DynamicItem[discord.ui.Button], template=MEMORY_BU
     ) -> MemoryButton:
         memory = match["memory"]
         return cls(int(match["persona"]), match["action"], int(memory) if memory else None)
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        # "Keep it" changes no row, so no service would refuse a stranger: the confirmation is its asker's.
+        return await only_for(interaction, asker_of(interaction))
 
     async def callback(self, interaction: discord.Interaction) -> None:
         handler: Any = interaction.client.get_cog(MEMORY_HANDLER_COG)  # type: ignore[attr-defined]

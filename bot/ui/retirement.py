@@ -22,6 +22,7 @@ from bot.core.errors import DomainError
 from bot.core.inputs import parse_whole, require_storable
 from bot.services.emotions import HistoryView
 from bot.services.retirement import CeremonyResult, LegacyView, LifeStats, PlanInput, PlanView
+from bot.ui.guards import only_for
 from bot.ui.mood_charts import new_figure, style_axes, to_png
 from bot.ui.wizard import BRAND_COLOUR, DESCRIPTION_MAX, FIELD_VALUE_MAX, clip
 
@@ -366,10 +367,7 @@ class PlanForm(discord.ui.View):
             self.add_item(item)
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        if interaction.user.id != self.owner_id:
-            await interaction.response.send_message("This form belongs to someone else.", ephemeral=True)
-            return False
-        return True
+        return await only_for(interaction, self.owner_id, "This form belongs to someone else.")
 
     async def _redraw(self, interaction: discord.Interaction) -> None:
         await interaction.response.edit_message(embed=form_embed(self.persona_name, self.state), view=self.rebuilt())
@@ -421,7 +419,7 @@ class ConfirmRetire(discord.ui.View):
         self.on_confirm = on_confirm
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        return interaction.user.id == self.owner_id
+        return await only_for(interaction, self.owner_id)
 
     @discord.ui.button(label="Retire now", style=discord.ButtonStyle.danger, custom_id="retire:confirm")
     async def confirm(self, interaction: discord.Interaction, _button: discord.ui.Button[Any]) -> None:
