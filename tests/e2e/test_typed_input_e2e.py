@@ -156,3 +156,25 @@ async def test_typed_options_get_a_clear_ephemeral_sentence_and_change_nothing(
     assert "Something went wrong" not in answer.content
     assert await table_dump(bot) == before
     assert logged_errors(errors) == []
+
+
+async def test_forms_answer_what_they_cannot_read_with_a_sentence_and_keep_nothing(
+    sandbox: Sandbox, bot: PersonaHubBot, errors: list[logging.LogRecord]
+) -> None:
+    persona_id = await make_persona(bot, sandbox, active=True)
+    # The retirement form's numbers: '²' passed str.isdigit and int() raised, so the form got no answer at all.
+    form = await (await sandbox.slash("retire plan", persona=str(persona_id))).message(timeout=10)
+    opened = await sandbox.click(form, label="Farewell & retention…")
+    answer = await (await sandbox.submit_modal(opened, retention="²")).message()
+    assert answer.ephemeral and answer.content.startswith("The retention must be a whole number"), answer.content
+    opened = await sandbox.click(form, label="Farewell & retention…")
+    answer = await (await sandbox.submit_modal(opened, farewell="Good\x00bye")).message()
+    assert answer.ephemeral and "NUL" in answer.content, answer.content
+    # The wizard's basic info: a NUL in the name went into the draft (PostgreSQL's JSON refuses it).
+    started = await (await sandbox.slash("persona create")).message()
+    before = await table_dump(bot)
+    opened = await sandbox.click(started, label="Edit basic info")
+    answer = await (await sandbox.submit_modal(opened, name="Ev\x00e")).message()
+    assert answer.ephemeral and "NUL" in answer.content, answer.content
+    assert await table_dump(bot) == before
+    assert logged_errors(errors) == []
