@@ -139,6 +139,10 @@ HUGE = "9" * 30  # past 64 bits: no id can be this
         ("memory pin", {"persona": "Ada", "memory": "²"}, "Choose a memory"),
         ("mood feedback", {"persona": "Ada", "event": "²", "verdict": "right"}, "Pick the event"),
         ("mood feedback", {"persona": "Ada", "event": HUGE, "verdict": "right"}, "Pick the event"),
+        # Services that look up what was typed (a retired persona, a behaviour) read ids the same way.
+        ("legacy", {"persona": "²"}, "found no retired persona"),
+        ("legacy", {"persona": HUGE}, "found no retired persona"),
+        ("behavior remove", {"persona": "Ada", "name": "²"}, "no behaviour called"),
     ],
 )
 async def test_typed_options_get_a_clear_ephemeral_sentence_and_change_nothing(
