@@ -182,3 +182,21 @@ async def test_forms_answer_what_they_cannot_read_with_a_sentence_and_keep_nothi
     assert answer.ephemeral and "NUL" in answer.content, answer.content
     assert await table_dump(bot) == before
     assert logged_errors(errors) == []
+
+
+async def test_autocomplete_and_the_dm_wizard_treat_a_nul_like_the_commands_do(
+    sandbox: Sandbox, bot: PersonaHubBot, errors: list[logging.LogRecord]
+) -> None:
+    await make_persona(bot, sandbox)
+    # Autocomplete looked the typed prefix up as it was (PostgreSQL raised): now nothing is offered for it.
+    assert await sandbox.autocomplete("persona show", "persona", "A\x00") == []
+    assert [c["name"] for c in await sandbox.autocomplete("persona show", "persona", "A")] == ["Ada"]
+    # The wizard as a DM chat: a typed name with a NUL is refused there as in the form.
+    dm = await sandbox.open_dm(sandbox.alice)
+    await (await sandbox.slash("persona create", in_channel=dm)).message()
+    before = await table_dump(bot)
+    sent = await sandbox.send(dm, "No\x00va")
+    reply = await sandbox.wait_for_message(dm, after=sent)
+    assert "NUL" in reply.content, reply.content
+    assert await table_dump(bot) == before
+    assert logged_errors(errors) == []
