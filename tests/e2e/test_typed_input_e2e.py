@@ -48,15 +48,29 @@ async def bot(sandbox: Sandbox, database_url: str) -> AsyncIterator[PersonaHubBo
                 await _empty_all_tables(client.db)
 
 
+class _Collector(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
 @pytest.fixture
-def errors(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
-    """Every record logged at ERROR or above while the test runs (read it at the end)."""
-    caplog.set_level(logging.INFO)
-    return caplog.records  # type: ignore[return-value]
+def errors() -> Iterator[list[logging.LogRecord]]:
+    """Every record logged at ERROR or above, by any logger, while the test runs."""
+    collector = _Collector()
+    root = logging.getLogger()
+    root.addHandler(collector)
+    try:
+        yield collector.records
+    finally:
+        root.removeHandler(collector)
 
 
-def logged_errors(caplog_records: list[logging.LogRecord]) -> list[str]:
-    return [f"{r.name}: {r.getMessage()}" for r in caplog_records if r.levelno >= logging.ERROR]
+def logged_errors(records: list[logging.LogRecord]) -> list[str]:
+    return [f"{r.name}: {r.getMessage()}" for r in records if r.levelno >= logging.ERROR]
 
 
 async def make_persona(bot: PersonaHubBot, sandbox: Sandbox, name: str = "Ada", *, active: bool = False) -> int:
