@@ -39,9 +39,9 @@ __all__ = ["bot", "database_url"]  # fixtures, shared with the targeted tests
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-# Per database: about 30 s each on a small machine. A longer, random search for a session of bug hunting:
+# Per database: about 30 s each on a small machine (500 examples). A longer, random search for a session of bug hunting:
 # PERSONA_HUB_PROPERTY_EXAMPLES=2000 (then the inputs differ on every run).
-EXAMPLES = int(os.environ.get("PERSONA_HUB_PROPERTY_EXAMPLES", "250"))
+EXAMPLES = int(os.environ.get("PERSONA_HUB_PROPERTY_EXAMPLES", "500"))
 
 STRING, INTEGER = 3, 4
 SUBCOMMAND, GROUP = 1, 2
