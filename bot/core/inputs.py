@@ -95,26 +95,47 @@ def _shown(text: str) -> str:
     return text if len(text) <= 20 else text[:19] + "…"
 
 
-def _json_problem(value: Any, limit: int) -> str | None:
-    """What makes a parsed document unfit to keep: nesting deeper than ``limit``, or a number that overflowed to
-    infinity (``1e999``), which PostgreSQL's JSON refuses."""
-    stack = [(value, 1)]
+def check_document(value: Any, what: str, *, depth_max: int = JSON_DEPTH_MAX) -> None:
+    """Refuse, with :class:`DomainError` naming ``what``, a parsed JSON document that cannot be kept as it is: text
+    (keys included) that cannot be stored, a number that overflowed to infinity (``1e999``, which PostgreSQL's
+    JSON refuses), or nesting deeper than ``depth_max``. One pass, without recursion."""
+
+    def refuse(problem: str) -> DomainError:
+        return DomainError(f"{what} {problem}.")
+
+    def check_scalar(item: Any) -> None:
+        if isinstance(item, str):
+            problem = text_problem(item)
+            if problem is not None:
+                raise refuse(f"{problem}, which cannot be stored")
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise refuse("holds a number too large to keep")
+
+    if not isinstance(value, dict | list):
+        check_scalar(value)
+        return
+    stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
-        if depth > limit:
-            return f"is nested too deeply (more than {limit} levels)"
-        for child in item.values() if isinstance(item, dict) else item:
+        if depth > depth_max:
+            raise refuse(f"is nested too deeply (more than {depth_max} levels)")
+        if isinstance(item, dict):
+            for key in item:
+                check_scalar(key)
+            children: Any = item.values()
+        else:
+            children = item
+        for child in children:
             if isinstance(child, dict | list):
                 stack.append((child, depth + 1))
-            elif isinstance(child, float) and not math.isfinite(child):
-                return "holds a number too large to keep"
-    return None
+            else:
+                check_scalar(child)
 
 
 def parse_json_text(text: str | bytes, what: str, **loads: Any) -> Any:
-    """JSON from an upload, or :class:`DomainError` saying what is wrong with ``what``: not JSON, nested deeper
-    than :data:`JSON_DEPTH_MAX`, or a number with more digits than Python converts. ``loads`` go to ``json.loads``
-    (a ``parse_constant`` hook that raises DomainError is passed through)."""
+    """JSON from an upload, or :class:`DomainError` saying what is wrong with ``what``: not JSON, a number with
+    more digits than Python converts, or what :func:`check_document` refuses. ``loads`` go to ``json.loads`` (a
+    ``parse_constant`` hook that raises DomainError is passed through)."""
     try:
         value = json.loads(text, **loads)
     except json.JSONDecodeError as error:
@@ -128,9 +149,5 @@ def parse_json_text(text: str | bytes, what: str, **loads: Any) -> Any:
     except ValueError:
         # int() refuses numbers with more digits than sys.get_int_max_str_digits() (4300 by default).
         raise DomainError(f"{what} holds a number too long to read.") from None
-    if isinstance(value, float) and not math.isfinite(value):
-        raise DomainError(f"{what} holds a number too large to keep.")
-    problem = _json_problem(value, JSON_DEPTH_MAX) if isinstance(value, dict | list) else None
-    if problem is not None:
-        raise DomainError(f"{what} {problem}.")
+    check_document(value, what)
     return value

@@ -90,3 +90,18 @@ def test_parse_json_text_reads_json() -> None:
         nested = [nested]
     assert inputs.parse_json_text('{"a": [1, 2.5, "x"]}', "The file") == {"a": [1, 2.5, "x"]}
     assert inputs.parse_json_text(str(nested), "The file") == nested
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ({"a\x00": 1}, "NUL character"),
+        ({"a": [{"b": "x\x00"}]}, "NUL character"),
+        ({"a": [1.0, float("inf")]}, "number too large"),
+        (float("nan"), "number too large"),
+        ({"a": "\ud800"}, "not valid Unicode"),
+    ],
+)
+def test_check_document_refuses_what_cannot_be_kept(document: object, message: str) -> None:
+    with pytest.raises(DomainError, match=message):
+        inputs.check_document(document, "The file")
