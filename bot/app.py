@@ -28,6 +28,7 @@ from bot.db.types import utcnow
 from bot.leadership import SchedulerLeadership
 from bot.llm import describe_provider, make_provider
 from bot.llm.base import Provider
+from bot.tree import CheckedTree
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ class PersonaHubBot(commands.AutoShardedBot):
             shard_ids=settings.shard_ids,
             shard_count=settings.shard_count,
             help_command=None,
+            tree_cls=CheckedTree,
             # Nothing the bot sends pings anyone unless a message says otherwise explicitly.
             allowed_mentions=discord.AllowedMentions.none(),
         )

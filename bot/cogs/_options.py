@@ -14,6 +14,7 @@ from discord import app_commands
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.errors import NotFound
+from bot.core.inputs import parse_id
 from bot.services import personas
 from bot.services.personas import Actor
 
@@ -39,9 +40,10 @@ def actor_of(interaction: discord.Interaction) -> Actor:
 async def resolve_persona(session: AsyncSession, interaction: discord.Interaction, value: str) -> int:
     """A persona option's value: an id chosen from autocomplete, or a typed exact name (own ones first)."""
     text = value.strip()
-    if text.isdigit():
+    typed_id = parse_id(text)
+    if typed_id is not None:
         try:
-            return (await personas.get(session, int(text), viewer=actor_of(interaction))).id
+            return (await personas.get(session, typed_id, viewer=actor_of(interaction))).id
         except NotFound:
             pass
     lowered = text.lower()

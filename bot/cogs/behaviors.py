@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cogs._options import own_personas
 from bot.core.errors import NotFound
+from bot.core.inputs import parse_id
 from bot.db.types import utcnow
 from bot.services import behaviors, personas
 from bot.services.personas import Actor
@@ -54,8 +55,9 @@ class BehaviorsCog(commands.Cog):
     async def _persona(self, session: AsyncSession, interaction: discord.Interaction, value: str) -> int:
         text = value.strip()
         own = await personas.list_own(session, interaction.user.id, interaction.guild_id)
-        if text.isdigit() and any(p.id == int(text) for p in own):
-            return int(text)
+        typed_id = parse_id(text)
+        if typed_id is not None and any(p.id == typed_id for p in own):
+            return typed_id
         for summary in own:
             if summary.name.lower() == text.lower():
                 return summary.id

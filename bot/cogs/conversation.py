@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING
 import discord
 from discord.ext import commands
 
+from bot.core.inputs import storable
 from bot.db.types import utcnow
 from bot.llm.base import ModelError
 from bot.llm.tools import default_registry, run_with_tools
@@ -95,11 +96,12 @@ class DatabaseWebhookStore:
 
 
 def _text_of(message: discord.Message) -> str:
+    """What a message says, as both databases can keep it (a NUL removed): what people say is never refused."""
     if message.content:
-        return message.content
+        return storable(message.content)
     for embed in message.embeds:
         if embed.description:
-            return embed.description
+            return storable(embed.description)
     return ""
 
 

@@ -34,6 +34,7 @@ from discord.ext import commands
 from bot.cogs._options import actor_of, own_personas, resolve_persona, visible_personas
 from bot.core import emotions as core
 from bot.core.errors import DomainError
+from bot.core.inputs import parse_id
 from bot.db.types import utcnow
 from bot.services import emotions, personas
 from bot.services import persona_messages as messages
@@ -382,7 +383,8 @@ class EmotionsCog(commands.Cog):
         verdict: app_commands.Choice[str],
         should_be: app_commands.Choice[str] | None = None,
     ) -> None:
-        if not event.strip().isdigit():
+        event_id = parse_id(event)
+        if event_id is None:
             raise DomainError("Pick the event from the list (start typing to filter it).")
         if verdict.value not in mood_ui.VERDICTS:
             raise DomainError("Choose a verdict from the list.")
@@ -398,11 +400,11 @@ class EmotionsCog(commands.Cog):
             record = await personas.get(session, persona_id, viewer=actor)
             if kind is None:
                 result = await emotions.withdraw_feedback(
-                    session, actor.user_id, persona_id, int(event), now=self.clock()
+                    session, actor.user_id, persona_id, event_id, now=self.clock()
                 )
             else:
                 result = await emotions.feedback(
-                    session, actor.user_id, persona_id, int(event), kind, adjustment, target, now=self.clock()
+                    session, actor.user_id, persona_id, event_id, kind, adjustment, target, now=self.clock()
                 )
         await interaction.response.send_message(mood_ui.feedback_message(record.name, result), ephemeral=True)
 

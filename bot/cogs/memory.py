@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.app import send_ephemeral
 from bot.cogs._options import CHOICES_MAX, actor_of, own_personas, resolve_persona
 from bot.core.errors import DomainError
+from bot.core.inputs import parse_id
 from bot.db.types import utcnow
 from bot.services import memories, personas
 from bot.services.memories import HealthReport
@@ -42,10 +43,10 @@ SEARCH_RESULTS = 10
 
 def memory_id_of(value: str) -> int:
     """A memory option's value: the id autocomplete chose (a typed "#12" or "12" works too)."""
-    text = value.strip().removeprefix("#")
-    if not text.isdigit():
+    memory_id = parse_id(value.strip().removeprefix("#"))
+    if memory_id is None:
         raise DomainError("Choose a memory from the list (start typing words it contains), or give its number.")
-    return int(text)
+    return memory_id
 
 
 class MemoryCog(commands.Cog, name=memory_ui.MEMORY_HANDLER_COG):

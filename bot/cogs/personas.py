@@ -21,6 +21,7 @@ from discord.ext import commands
 from bot.app import send_ephemeral
 from bot.cogs._options import actor_of, own_personas, resolve_persona, visible_personas
 from bot.core.errors import DomainError, NotFound
+from bot.core.inputs import whole_number
 from bot.db.types import utcnow
 from bot.llm.prompts import strength_words
 from bot.services import bindings, emotions, personas, portability, profiles, relationships
@@ -184,8 +185,8 @@ class PersonaCog(commands.Cog, name=wizard_ui.HANDLER_COG):
             elif action == "open-memory":
                 modal = wizard_ui.memory_modal(draft)
             else:
-                page = int(arg or 0)
-                if not 0 <= page < len(wizard_service.rules.TRAIT_PAGES):
+                page = whole_number(arg or "0")
+                if page is None or not 0 <= page < len(wizard_service.rules.TRAIT_PAGES):
                     raise DomainError("There is no such page of traits.")
                 modal = wizard_ui.traits_modal(draft, page)
             await interaction.response.send_modal(modal)
@@ -243,9 +244,9 @@ class PersonaCog(commands.Cog, name=wizard_ui.HANDLER_COG):
         match = wizard_ui.MODAL_PATTERN.fullmatch(str(data.get("custom_id", "")))
         if match is None:
             return
-        values: dict[str, Any] = wizard_ui.modal_values(data)
         kind = match["kind"]
         try:
+            values: dict[str, Any] = wizard_ui.modal_values(data)
             async with self.bot.db.transaction() as session:
                 outcome = await wizard_service.act(
                     session,

@@ -19,6 +19,7 @@ from discord.ext import commands
 
 from bot.cogs._options import CHOICES_MAX, actor_of, clip, own_personas, resolve_persona, visible_personas
 from bot.core.errors import DomainError
+from bot.core.inputs import parse_id
 from bot.db.types import utcnow
 from bot.services import endorsements, profiles, subscriptions
 from bot.services.subscriptions import EntitlementFacts
@@ -187,9 +188,9 @@ class SocialCog(commands.Cog):
         sku_id: int | None = None
         known: set[int] | None = None
         if sku:
-            if not sku.strip().isdigit():
+            sku_id = parse_id(sku)
+            if sku_id is None:
                 raise DomainError("Choose a SKU from the list (or give its id).")
-            sku_id = int(sku.strip())
             known = {s.id for s in await self._subscription_skus()}  # asked before the transaction opens
         chosen = [
             perk

@@ -53,6 +53,7 @@ from urllib.parse import urlsplit
 
 from bot.core import personality
 from bot.core.errors import DomainError
+from bot.core.inputs import parse_json_text
 from bot.core.personas import DESCRIPTION_MAX
 
 SPEC_V2 = "chara_card_v2"
@@ -389,9 +390,10 @@ def decode_card_text(text: str) -> Any:
         except (binascii.Error, ValueError) as error:
             raise DomainError("The card in the PNG is not valid base64.") from error
     try:
-        return json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        decoded = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
         raise DomainError(f"The card in the PNG is not valid JSON: {error}.") from error
+    return parse_json_text(decoded, "The card in the PNG")
 
 
 # --------------------------------------------------------------------------------------------------- PNG

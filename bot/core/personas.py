@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.core.errors import DomainError
+from bot.core.inputs import require_storable
 
 NAME_MAX = 80  # Discord's limit for a webhook's username
 DESCRIPTION_MAX = 2000
@@ -28,6 +29,7 @@ def validate_name(name: str) -> str:
     cleaned = " ".join((name or "").split())
     if not cleaned:
         raise DomainError("A persona needs a name (it cannot be blank).")
+    require_storable(cleaned, "The name")
     if len(cleaned) > NAME_MAX:
         raise DomainError(f"The name is {len(cleaned)} characters long; the limit is {NAME_MAX}.")
     lowered = cleaned.lower()
@@ -41,7 +43,7 @@ def validate_name(name: str) -> str:
 
 def validate_description(description: str | None) -> str:
     """Up to 2,000 characters."""
-    text = (description or "").strip()
+    text = require_storable((description or "").strip(), "The description")
     if len(text) > DESCRIPTION_MAX:
         raise DomainError(f"The description is {len(text)} characters long; the limit is {DESCRIPTION_MAX}.")
     return text

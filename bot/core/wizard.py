@@ -28,6 +28,7 @@ from typing import Any
 from bot.core import memory as memory_rules
 from bot.core import personality, quiz
 from bot.core.errors import DomainError
+from bot.core.inputs import whole_number
 from bot.core.personas import (
     PRIVACY_FIELDS,
     VISIBILITY,
@@ -252,11 +253,8 @@ def _answer(data: dict[str, Any], value: str | None) -> None:
     running = data.get("quiz")
     if not running:
         raise DomainError("No questionnaire is running; start one from the personality step.")
-    try:
-        answer = int(value or "")
-    except ValueError:
-        raise DomainError("Answers go from 1 (very inaccurate) to 5 (very accurate).") from None
-    if not quiz.LOWEST_ANSWER <= answer <= quiz.HIGHEST_ANSWER:
+    answer = whole_number(value or "")
+    if answer is None or not quiz.LOWEST_ANSWER <= answer <= quiz.HIGHEST_ANSWER:
         raise DomainError("Answers go from 1 (very inaccurate) to 5 (very accurate).")
     total = len(quiz.questions(running["instrument"]))
     answers = list(running.get("answers") or [])

@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import behaviors as rules
 from bot.core.errors import DomainError, NotFound, PermissionDenied
+from bot.core.inputs import parse_id
 from bot.db import models
 from bot.llm import behavior_templates
 from bot.llm.behavior_templates import BehaviorTest
@@ -233,8 +234,9 @@ async def list_for(session: AsyncSession, actor: Actor, persona_id: int) -> list
 async def _find(session: AsyncSession, persona_id: int, name: str) -> models.CustomBehavior:
     text = " ".join((name or "").split())
     query = select(_B).where(_B.persona_id == persona_id)
-    if text.isdigit():
-        row = (await session.execute(query.where(_B.id == int(text)))).scalar_one_or_none()
+    typed_id = parse_id(text)
+    if typed_id is not None:
+        row = (await session.execute(query.where(_B.id == typed_id))).scalar_one_or_none()
         if row is not None:
             return row
     row = (await session.execute(query.where(func.lower(_B.name) == text.lower()))).scalar_one_or_none()

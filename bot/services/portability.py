@@ -52,6 +52,7 @@ from bot.core import cards, personality
 from bot.core import emotions as emotion_rules
 from bot.core import memory as memory_rules
 from bot.core.errors import DomainError, PermissionDenied
+from bot.core.inputs import check_document, parse_json_text
 from bot.core.personas import (
     NAME_MAX,
     BehaviorSettings,
@@ -150,22 +151,8 @@ def _row_to_dict(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _check_strings(value: Any, where: str = "the file") -> None:
-    """Refuse text that the databases cannot store (NUL characters, unpaired surrogates), anywhere."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if "\x00" in item:
-                raise DomainError(f"{where.capitalize()} contains a NUL character, which cannot be stored.")
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError as error:
-                raise DomainError(f"{where.capitalize()} contains text that is not valid Unicode.") from error
-        elif isinstance(item, Mapping):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
+    """Refuse what the databases cannot store (NUL characters, unpaired surrogates, infinite numbers), anywhere."""
+    check_document(value, where.capitalize())
 
 
 def _too_big(what: str, data: bytes, limit: int) -> DomainError:
@@ -184,16 +171,7 @@ def parse_json(data: bytes, *, limit: int, what: str = "file") -> Any:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise DomainError(f"The {what} is not UTF-8 text.") from error
-    try:
-        value = json.loads(text, parse_constant=_reject_constant)
-    except json.JSONDecodeError as error:
-        raise DomainError(
-            f"The {what} is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})."
-        ) from error
-    except RecursionError as error:
-        raise DomainError(f"The {what} is nested too deeply.") from error
-    _check_strings(value, f"the {what}")
-    return value
+    return parse_json_text(text, f"The {what}", parse_constant=_reject_constant)
 
 
 def document_to_json(document: Mapping[str, Any]) -> bytes:
@@ -682,8 +660,7 @@ async def import_card(
     if _is_png(data, filename):
         if len(data) > MAX_PNG_BYTES:
             raise _too_big("PNG card", data, MAX_PNG_BYTES)
-        card = cards.card_from_png(data)
-        _check_strings(card, "the card")
+        card = cards.card_from_png(data)  # read with parse_json_text, which checks what it holds
     else:
         parsed = parse_json(data, limit=MAX_NATIVE_BYTES)
         if isinstance(parsed, Mapping) and "format" in parsed:

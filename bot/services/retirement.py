@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import retirement as rules
 from bot.core.errors import DomainError, NotFound, PermissionDenied
+from bot.core.inputs import parse_id
 from bot.core.personality import describe_traits
 from bot.core.personas import BehaviorSettings
 from bot.core.traits import ALL_TRAITS
@@ -921,9 +922,9 @@ async def claim_export(session: AsyncSession, persona_id: int, *, now: datetime)
 async def find_retired(session: AsyncSession, guild_id: int | None, value: str) -> int:
     """A retired persona by id, or by exact name on this server."""
     text = value.strip()
-    if text.isdigit():
-        if (await session.get(_P, int(text))) is not None:
-            return int(text)
+    typed_id = parse_id(text)
+    if typed_id is not None and (await session.get(_P, typed_id)) is not None:
+        return typed_id
     query = select(_P.id).where(func.lower(_P.name) == text.lower(), _P.status == "retired")
     query = query.where(_P.guild_id.is_(None) if guild_id is None else _P.guild_id == guild_id)
     found = (await session.execute(query.order_by(_P.id.desc()).limit(1))).scalar_one_or_none()

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import social as rules
 from bot.core.errors import DomainError, NotFound, PermissionDenied
+from bot.core.inputs import parse_id
 from bot.core.personas import PrivacySettings
 from bot.core.social import NO_PERKS, Perks
 from bot.db import models
@@ -254,8 +255,9 @@ async def find_tier(session: AsyncSession, persona_id: int, value: str) -> TierV
     """A tier option's value: an id from autocomplete, or a name typed exactly (ignoring case)."""
     text = value.strip()
     tiers = await list_tiers(session, persona_id)
+    typed_id = parse_id(text)
     for tier in tiers:
-        if text.isdigit() and tier.id == int(text):
+        if typed_id is not None and tier.id == typed_id:
             return tier
     for tier in tiers:
         if tier.name.lower() == text.lower():

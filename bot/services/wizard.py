@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core import personality
 from bot.core import wizard as rules
 from bot.core.errors import DomainError, NotFound, PermissionDenied
+from bot.core.inputs import require_storable
 from bot.core.personas import PRIVACY_FIELDS
 from bot.db import models
 from bot.db.types import utcnow
@@ -307,7 +308,7 @@ async def text_answer(
     now: datetime | None = None,
 ) -> Outcome:
     """A message typed in a DM, read as an answer to the wizard's current step (:func:`rules.interpret_text`)."""
-    action, arg, values = rules.interpret_text(draft.state, text, image_url)
+    action, arg, values = rules.interpret_text(draft.state, require_storable(text, "Your answer"), image_url)
     return await act(session, actor, draft.id, action, arg, values, max_per_user=max_per_user, now=now)
 
 

@@ -25,9 +25,11 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from bot.core import memory as rules
+from bot.core.inputs import whole_number
 from bot.core.privacy import ConsentDecision
 from bot.services.consent import ConsentRecordView
 from bot.services.memories import HealthReport, MemoryRecord, OptimizationReport, RetrievedMemory
+from bot.ui.guards import asker_of, only_for
 
 MEMORY_HANDLER_COG = "MemoryCog"
 PRIVACY_HANDLER_COG = "PrivacyCog"
@@ -342,6 +344,10 @@ class MemoryButton(discord.ui.DynamicItem[discord.ui.Button], template=MEMORY_BU
         memory = match["memory"]
         return cls(int(match["persona"]), match["action"], int(memory) if memory else None)
 
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        # "Keep it" changes no row, so no service would refuse a stranger: the confirmation is its asker's.
+        return await only_for(interaction, asker_of(interaction))
+
     async def callback(self, interaction: discord.Interaction) -> None:
         handler: Any = interaction.client.get_cog(MEMORY_HANDLER_COG)  # type: ignore[attr-defined]
         if handler is None:
@@ -600,9 +606,8 @@ def parse_config_form(section: str, values: Mapping[str, str]) -> dict[str, Any]
             lowered = text.lower()
             value = True if lowered in _YES else False if lowered in _NO else text
         elif name in _INT_SETTINGS:
-            try:
-                value = int(text)
-            except ValueError:
+            value = whole_number(text)
+            if value is None:
                 try:
                     value = float(text)  # "2.5" then fails as "must be a whole number"
                 except ValueError:

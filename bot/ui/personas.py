@@ -12,6 +12,7 @@ from bot.core import personality
 from bot.llm.prompts import affinity_words, strength_words
 from bot.services.personas import PersonaRecord, PersonaSummary
 from bot.services.relationships import Relationships
+from bot.ui.guards import asker_of, only_for
 from bot.ui.wizard import BRAND_COLOUR, CHART_FILENAME, DESCRIPTION_MAX, FIELD_VALUE_MAX, HANDLER_COG, clip, traits_text
 
 PERSONA_TEMPLATE = r"persona:(?P<persona>\d+):(?P<action>delete|keep)"
@@ -63,6 +64,10 @@ class PersonaButton(discord.ui.DynamicItem[discord.ui.Button], template=PERSONA_
         cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> PersonaButton:
         return cls(int(match["persona"]), match["action"])
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        # "Keep it" changes no row, so no service would refuse a stranger: the confirmation is its asker's.
+        return await only_for(interaction, asker_of(interaction))
 
     async def callback(self, interaction: discord.Interaction) -> None:
         handler: Any = interaction.client.get_cog(HANDLER_COG)  # type: ignore[attr-defined]

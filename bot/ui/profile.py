@@ -16,6 +16,7 @@ from bot.core.social import ProfileView
 from bot.services.endorsements import EndorsementResult
 from bot.services.profiles import PublishPreview, PublishResult, VerificationChange
 from bot.services.subscriptions import SubscribeOutcome, SubscriptionView, TierView
+from bot.ui.guards import only_for
 from bot.ui.wizard import BRAND_COLOUR, FIELD_VALUE_MAX, clip
 
 BIO_SHOWN = 1000  # keeps the whole embed well under Discord's 6,000 characters
@@ -143,10 +144,7 @@ class ConfirmView(discord.ui.View):
         self.add_item(cancel)
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        if interaction.user.id != self.user_id:
-            await interaction.response.send_message("Only the person who asked can answer this.", ephemeral=True)
-            return False
-        return True
+        return await only_for(interaction, self.user_id)
 
     async def _confirm(self, interaction: discord.Interaction) -> None:
         self.stop()

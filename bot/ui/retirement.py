@@ -19,8 +19,10 @@ from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 
 from bot.core import retirement as rules
 from bot.core.errors import DomainError
+from bot.core.inputs import parse_whole, require_storable
 from bot.services.emotions import HistoryView
 from bot.services.retirement import CeremonyResult, LegacyView, LifeStats, PlanInput, PlanView
+from bot.ui.guards import only_for
 from bot.ui.mood_charts import new_figure, style_axes, to_png
 from bot.ui.wizard import BRAND_COLOUR, DESCRIPTION_MAX, FIELD_VALUE_MAX, clip
 
@@ -220,13 +222,6 @@ def _with_extras(state: PlanInput, values: Sequence[str]) -> PlanInput:
     )
 
 
-def _number(raw: str, what: str) -> int:
-    text = raw.strip()
-    if not text.lstrip("-").isdigit():
-        raise DomainError(f"{what} must be a whole number; '{clip(text, 20)}' is not.")
-    return int(text)
-
-
 class PlanDetailsModal(discord.ui.Modal):
     """The farewell text and the numbers of the plan."""
 
@@ -267,10 +262,19 @@ class PlanDetailsModal(discord.ui.Modal):
         try:
             state = replace(
                 self.form.state,
-                farewell_message=self.farewell.value.strip() or None,
-                data_retention_days=_number(self.retention.value, "The retention"),
-                archival_threshold=_number(self.threshold.value, "The importance threshold"),
-                ceremony_days=_number(self.ceremony_days.value, "The ceremony's length"),
+                farewell_message=require_storable(self.farewell.value, "The farewell").strip() or None,
+                data_retention_days=parse_whole(
+                    self.retention.value, "The retention", minimum=1, maximum=rules.RETENTION_DAYS_MAX
+                ),
+                archival_threshold=parse_whole(
+                    self.threshold.value,
+                    "The importance threshold",
+                    minimum=rules.THRESHOLD_MIN,
+                    maximum=rules.THRESHOLD_MAX,
+                ),
+                ceremony_days=parse_whole(
+                    self.ceremony_days.value, "The ceremony's length", minimum=0, maximum=rules.CEREMONY_DAYS_MAX
+                ),
             )
         except DomainError as error:
             await interaction.response.send_message(str(error), ephemeral=True)
@@ -363,10 +367,7 @@ class PlanForm(discord.ui.View):
             self.add_item(item)
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        if interaction.user.id != self.owner_id:
-            await interaction.response.send_message("This form belongs to someone else.", ephemeral=True)
-            return False
-        return True
+        return await only_for(interaction, self.owner_id, "This form belongs to someone else.")
 
     async def _redraw(self, interaction: discord.Interaction) -> None:
         await interaction.response.edit_message(embed=form_embed(self.persona_name, self.state), view=self.rebuilt())
@@ -418,7 +419,7 @@ class ConfirmRetire(discord.ui.View):
         self.on_confirm = on_confirm
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        return interaction.user.id == self.owner_id
+        return await only_for(interaction, self.owner_id)
 
     @discord.ui.button(label="Retire now", style=discord.ButtonStyle.danger, custom_id="retire:confirm")
     async def confirm(self, interaction: discord.Interaction, _button: discord.ui.Button[Any]) -> None:

@@ -18,6 +18,7 @@ import discord
 from bot.core import memory as memory_rules
 from bot.core import personality, quiz
 from bot.core import wizard as rules
+from bot.core.inputs import require_storable
 from bot.core.personas import PRIVACY_FIELDS, VISIBILITY, BehaviorSettings
 from bot.core.traits import ALL_TRAITS, label
 from bot.services.wizard import Draft
@@ -703,12 +704,15 @@ def traits_modal(draft: Draft, page: int) -> discord.ui.Modal:
 
 
 def modal_values(data: Mapping[str, Any]) -> dict[str, str]:
-    """The text fields of a modal submission's raw data, by custom_id (rows and labelled components alike)."""
+    """The text fields of a modal submission's raw data, by custom_id (rows and labelled components alike).
+
+    Text that cannot be stored (a NUL character) is refused here with a DomainError, for every form alike."""
     values: dict[str, str] = {}
 
     def visit(component: Mapping[str, Any]) -> None:
         if "custom_id" in component and "value" in component:
-            values[str(component["custom_id"])] = str(component["value"])
+            value = require_storable(str(component["value"]), "What you typed in the form")
+            values[str(component["custom_id"])] = value
         for child in component.get("components") or []:
             visit(child)
         if isinstance(component.get("component"), Mapping):

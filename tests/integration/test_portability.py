@@ -358,6 +358,37 @@ async def test_invalid_files_are_refused_clearly(database: Database, data: bytes
     assert (await _counts(database))["personas"] == 0
 
 
+def _card_json(extra: bytes) -> bytes:
+    return b'{"spec": "chara_card_v2", "data": {"name": "A", "extensions": {"x": ' + extra + b"}}}"
+
+
+@pytest.mark.parametrize(
+    ("make", "filename", "message"),
+    [
+        # Nested past the parser's recursion limit: json.loads raised RecursionError (not a DomainError).
+        (lambda: _card_json(b"[" * 100_000 + b"]" * 100_000), "png", "nested too deeply"),
+        # Nested less deeply than that, but deeper than any card: refused before it is kept.
+        (lambda: _card_json(b"[" * 500 + b"]" * 500), "png", "nested too deeply"),
+        # More digits than int() converts: json.loads raised a plain ValueError.
+        (lambda: _card_json(b"1" * 5000), "json", "number too long"),
+        (lambda: _card_json(b"1" * 5000), "png", "number too long"),
+        # A float literal that overflows to infinity, which PostgreSQL's JSON cannot keep.
+        (lambda: _card_json(b"1e999"), "json", "number too large"),
+    ],
+)
+async def test_malformed_json_inside_cards_is_refused_clearly(
+    database: Database, make: Any, filename: str, message: str
+) -> None:
+    text = make()
+    data = (
+        cards.png_with_text_chunk(tiny_png(), "chara", base64.b64encode(text).decode()) if filename == "png" else text
+    )
+    with pytest.raises(DomainError, match=message):
+        async with database.transaction() as session:
+            await portability.import_card(session, OWNER, data, f"card.{filename}", now=NOW)
+    assert (await _counts(database))["personas"] == 0
+
+
 # --------------------------------------------------------------------------------------------------- cards
 
 
