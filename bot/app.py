@@ -12,6 +12,7 @@ import signal
 from datetime import datetime
 from typing import Any
 
+import aiohttp
 import discord
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.schedulers.base import STATE_RUNNING
@@ -30,6 +31,11 @@ from bot.llm import describe_provider, make_provider
 from bot.llm.base import Provider
 
 log = logging.getLogger(__name__)
+
+
+class DiscordUnreachable(Exception):
+    """Discord (or the Discord-compatible API of ``DISCORD_API_URL``) cannot be reached; the message says which."""
+
 
 # The bot never joins voice: no warnings about voice libraries it does not need.
 discord.VoiceClient.warn_nacl = False
@@ -72,6 +78,8 @@ class PersonaHubBot(commands.AutoShardedBot):
         self.settings = settings
         self.started_at: datetime = utcnow()
         self.scheduler = None
+        # Set in setup_hook, after the database answered; close() must work when start-up stopped before that.
+        self.leadership: SchedulerLeadership | None = None
         self._heap_frozen = False
         self.model_provider = describe_provider(settings)
         self.llm: Provider = make_provider(settings)
@@ -83,7 +91,6 @@ class PersonaHubBot(commands.AutoShardedBot):
         self.started_at = utcnow()
         self.db = Database(self.settings.database_url)
         await self.db.check()
-        self.leadership = SchedulerLeadership(self.db)
         if self.settings.auto_migrate:
             await migrate.upgrade(self.db.engine)
         await self.db.changes.start()
@@ -96,9 +103,10 @@ class PersonaHubBot(commands.AutoShardedBot):
     async def _start_scheduler(self) -> None:
         """Every process starts the scheduler, so any of them can schedule jobs in the shared job store; only the
         process holding the scheduler lock runs them (the others start it paused and stand by)."""
+        self.leadership = leadership = SchedulerLeadership(self.db)
         self.scheduler = scheduling.build_scheduler(self.settings.database_url)
         scheduling.set_runtime(self)
-        leads = self.settings.scheduler_enabled and await self.leadership.try_acquire()
+        leads = self.settings.scheduler_enabled and await leadership.try_acquire()
         self.scheduler.start(paused=not leads)
         scheduling.register_standing_jobs(self.scheduler)
         if self.db.kind == "postgresql":
@@ -112,7 +120,7 @@ class PersonaHubBot(commands.AutoShardedBot):
             "Another process already runs the scheduler on this database. This one stands by and takes over if that "
             "one stops. (Set SCHEDULER_ENABLED=false on processes that should never run it.)"
         )
-        self.leadership.stand_by(self._lead)
+        leadership.stand_by(self._lead)
 
     async def _lead(self) -> None:
         if self.scheduler is not None:
@@ -138,7 +146,12 @@ class PersonaHubBot(commands.AutoShardedBot):
     @property
     def runs_scheduler(self) -> bool:
         """Whether this process executes scheduled jobs (it holds the scheduler lock)."""
-        return self.scheduler is not None and self.leadership.is_leader and self.scheduler.state == STATE_RUNNING
+        return (
+            self.scheduler is not None
+            and self.leadership is not None
+            and self.leadership.is_leader
+            and self.scheduler.state == STATE_RUNNING
+        )
 
     async def on_ready(self) -> None:
         if not self._heap_frozen:
@@ -151,7 +164,7 @@ class PersonaHubBot(commands.AutoShardedBot):
     async def close(self) -> None:
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
-        if getattr(self, "db", None) is not None:
+        if self.leadership is not None:
             await self.leadership.release()
         scheduling.set_runtime(None)
         await super().close()
@@ -264,20 +277,32 @@ async def use_discord_api(api_url: str, token: str) -> None:
     """Talk to a Discord-compatible API at ``api_url`` (REST root, ending in /api/v10) instead of Discord.
 
     The REST root is set for every request; the gateway's address is asked of that API (``GET /gateway``), because
-    a client given an explicit shard count never asks and would dial Discord's own gateway.
+    a client given an explicit shard count never asks and would dial Discord's own gateway. Raises
+    :class:`DiscordUnreachable` when the API does not answer, and ``discord.LoginFailure`` when it refuses the token.
     """
-    import aiohttp
     import yarl
 
     discord.http.Route.BASE = api_url.rstrip("/")
     headers = {"Authorization": f"Bot {token}"}
-    async with (
-        aiohttp.ClientSession() as http,
-        http.get(f"{discord.http.Route.BASE}/gateway", headers=headers) as response,
-    ):
-        response.raise_for_status()
-        gateway = (await response.json())["url"]
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http,
+            http.get(f"{discord.http.Route.BASE}/gateway", headers=headers) as response,
+        ):
+            if response.status == 401:
+                raise discord.LoginFailure("Improper token has been passed.")
+            response.raise_for_status()
+            gateway = (await response.json())["url"]
+    except (aiohttp.ClientError, OSError, TimeoutError, KeyError, TypeError, ValueError) as error:
+        raise DiscordUnreachable(
+            f"Cannot reach the Discord-compatible API at {api_url} ({_reason(error)}): check DISCORD_API_URL."
+        ) from error
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway)
+
+
+def _reason(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
 
 
 async def run_bot(settings: Settings, token: str) -> int:
@@ -301,5 +326,13 @@ async def run_bot(settings: Settings, token: str) -> int:
             await client.close()
         else:
             stopper.cancel()
-        await runner
+        try:
+            await runner
+        except (aiohttp.ClientConnectionError, TimeoutError) as error:
+            # Logging in is the first request to Discord: it did not get through.
+            where = (
+                f"the Discord-compatible API at {settings.discord_api_url}" if settings.discord_api_url else "Discord"
+            )
+            setting = "DISCORD_API_URL" if settings.discord_api_url else "the network connection (or DISCORD_API_URL)"
+            raise DiscordUnreachable(f"Cannot reach {where} ({_reason(error)}): check {setting}.") from error
     return 0
