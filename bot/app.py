@@ -67,7 +67,8 @@ class PersonaHubBot(commands.AutoShardedBot):
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(
-            command_prefix=commands.when_mentioned,
+            # Slash commands only: no prefix ever matches, so no message is taken for a (missing) text command.
+            command_prefix=(),
             intents=bot_intents(),
             shard_ids=settings.shard_ids,
             shard_count=settings.shard_count,
@@ -160,6 +161,9 @@ class PersonaHubBot(commands.AutoShardedBot):
             gc.collect()
             gc.freeze()
             self._heap_frozen = True
+
+    async def on_message(self, message: discord.Message, /) -> None:
+        """Messages are the cogs' listeners' business: the bot has no text commands to look for in them."""
 
     async def close(self) -> None:
         if self.scheduler is not None and self.scheduler.running:
