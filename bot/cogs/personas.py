@@ -564,9 +564,11 @@ class PersonaCog(commands.Cog, name=wizard_ui.HANDLER_COG):
         except discord.HTTPException:
             raise DomainError("I could not download that file from Discord; please try again.") from None
         actor = actor_of(interaction)
+        # Checked off the event loop and before the transaction: a 10 MB file takes seconds to check.
+        upload = await portability.read_upload(data, file.filename, now=utcnow())
         async with self.bot.db.transaction() as session:
             most = await wizard_service.persona_limit(session, actor.guild_id, self.default_limit)
-            record = await portability.import_card(session, actor, data, file.filename, now=utcnow(), max_per_user=most)
+            record = await portability.import_upload(session, actor, upload, now=utcnow(), max_per_user=most)
         await interaction.followup.send(self._imported_text(record), ephemeral=True)
 
     @staticmethod

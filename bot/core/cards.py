@@ -51,7 +51,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.core import personality
+from bot.core import json_text, personality
 from bot.core.errors import DomainError
 from bot.core.personas import DESCRIPTION_MAX
 
@@ -389,7 +389,8 @@ def decode_card_text(text: str) -> Any:
         except (binascii.Error, ValueError) as error:
             raise DomainError("The card in the PNG is not valid base64.") from error
     try:
-        return json.loads(raw.decode("utf-8"))
+        # An 8 MB card is read in a worker thread: a scanner that lets the event loop run meanwhile.
+        return json_text.loads_sharing(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise DomainError(f"The card in the PNG is not valid JSON: {error}.") from error
 

@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core import catalog
 from bot.core import memory as rules
 from bot.core.errors import DomainError, NotFound, PermissionDenied
-from bot.db import models
+from bot.db import models, offload
 from bot.db.types import UTCDateTime
 from bot.services import crypto, timeline
 from bot.services.personas import READ_ONLY_STATUSES, Actor
@@ -52,6 +52,7 @@ MAX_CONTENT_CHARS = 4_000
 MAX_CATEGORY_CHARS = 40
 # Deletes and updates by id go in batches of this many ids (bounded statements).
 ID_BATCH = 500
+READ_PAGE = 2_000  # memories per read when a whole store is loaded (optimize)
 # The decay job's transaction size: at most this many personas, and (after the first) this many memories.
 DECAY_CHUNK_PERSONAS = 50
 DECAY_CHUNK_MEMORIES = 50_000
@@ -866,9 +867,43 @@ async def optimize(
     """
     persona = await _persona(session, persona_id)
     _require_owner(persona, actor, "optimise its memory")
-    config = persona.config
-    before = await _health(session, persona, now)
-    rows = (await session.execute(_memory_select().where(_TABLE.c.persona_id == persona_id))).all()
+    # 100,000 memories are seconds of work: the rows are read in pages and the planning (pure) runs in a thread,
+    # inside bulk_work, so the event loop keeps serving meanwhile.
+    with offload.bulk_work():
+        return await _optimize(session, persona, now)
+
+
+async def _read_memories(session: AsyncSession, persona_id: int) -> list[Any]:
+    """Every memory of the persona, read in pages by id (each page a short statement and a short conversion)."""
+    rows: list[Any] = []
+    after = 0
+    while True:
+        page = (
+            await session.execute(
+                _memory_select()
+                .where(_TABLE.c.persona_id == persona_id, _TABLE.c.id > after)
+                .order_by(_TABLE.c.id)
+                .limit(READ_PAGE)
+            )
+        ).all()
+        rows.extend(page)
+        if len(page) < READ_PAGE:
+            return rows
+        after = page[-1].id
+        await asyncio.sleep(0)  # on PostgreSQL a page may arrive at once: the loop's turn between conversions
+
+
+@dataclass(frozen=True)
+class _OptimizationPlan:
+    dropped: list[int]
+    evicted: list[int]
+    expired: list[int]
+    merged_into: dict[int, dict[str, Any]]
+    moves: dict[str, list[int]]
+
+
+def _plan_optimization(rows: Sequence[Any], config: rules.MemoryConfig, now: datetime) -> _OptimizationPlan:
+    """What the optimisation changes (pure: run in a worker thread)."""
     items = {row.id: _item(row) for row in rows}
 
     # 1. Near-duplicates, within (author, subject) groups.
@@ -920,6 +955,22 @@ async def optimize(
         for tier_ids in moves.values():
             if memory_id in tier_ids:
                 tier_ids.remove(memory_id)
+
+    offload.release(items, groups)
+    return _OptimizationPlan(
+        dropped=dropped, evicted=list(evicted), expired=list(expired), merged_into=merged_into, moves=dict(moves)
+    )
+
+
+async def _optimize(session: AsyncSession, persona: _Persona, now: datetime) -> OptimizationReport:
+    persona_id = persona.id
+    config = persona.config
+    before = await _health(session, persona, now)
+    rows = await _read_memories(session, persona_id)
+    plan = await asyncio.to_thread(_plan_optimization, rows, config, now)
+    await asyncio.to_thread(offload.release, rows)
+    dropped, evicted, expired = plan.dropped, plan.evicted, plan.expired
+    merged_into, moves = plan.merged_into, plan.moves
 
     # Write: deletions, merged survivors, tier moves.
     await _delete_ids(session, [*dropped, *evicted, *expired])
