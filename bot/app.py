@@ -25,6 +25,7 @@ from bot.config import Settings
 from bot.core.errors import DomainError
 from bot.db import migrate
 from bot.db.engine import Database
+from bot.db.presence import ProcessIdentity
 from bot.db.types import utcnow
 from bot.leadership import SchedulerLeadership
 from bot.llm import describe_provider, make_provider
@@ -81,6 +82,8 @@ class PersonaHubBot(commands.AutoShardedBot):
         self.scheduler = None
         # Set in setup_hook, after the database answered; close() must work when start-up stopped before that.
         self.leadership: SchedulerLeadership | None = None
+        # This process's identity in the leases it takes (bot/db/presence.py); set once the database answered.
+        self.identity: ProcessIdentity | None = None
         self._heap_frozen = False
         self.model_provider = describe_provider(settings)
         self.llm: Provider = make_provider(settings)
@@ -92,6 +95,8 @@ class PersonaHubBot(commands.AutoShardedBot):
         self.started_at = utcnow()
         self.db = Database(self.settings.database_url)
         await self.db.check()
+        self.identity = ProcessIdentity(self.db.engine)
+        await self.identity.start()
         if self.settings.auto_migrate:
             await migrate.upgrade(self.db.engine)
         await self.db.changes.start()
@@ -145,6 +150,11 @@ class PersonaHubBot(commands.AutoShardedBot):
         return (0 if guild_id is None else (guild_id >> 22) % count) in ids
 
     @property
+    def lease_holder(self) -> int | None:
+        """This process's identity for leases (None before the database answered)."""
+        return self.identity.value if self.identity is not None else None
+
+    @property
     def runs_scheduler(self) -> bool:
         """Whether this process executes scheduled jobs (it holds the scheduler lock)."""
         return (
@@ -170,6 +180,8 @@ class PersonaHubBot(commands.AutoShardedBot):
             self.scheduler.shutdown(wait=False)
         if self.leadership is not None:
             await self.leadership.release()
+        if self.identity is not None:
+            await self.identity.stop()
         scheduling.set_runtime(None)
         await super().close()
         await self.llm.aclose()

@@ -204,7 +204,13 @@ async def perform_ceremony(
     now = now or utcnow()
     async with bot.db.transaction() as session:
         claim = await retirement.claim_ceremony(
-            session, persona_id, now=now, trigger=trigger, actor=actor, scheduled_for=scheduled_for
+            session,
+            persona_id,
+            now=now,
+            trigger=trigger,
+            actor=actor,
+            scheduled_for=scheduled_for,
+            holder=bot.lease_holder,
         )
     if claim is None:
         return None
