@@ -535,15 +535,17 @@ class PersonaCog(commands.Cog, name=wizard_ui.HANDLER_COG):
         suffix, version, as_png = EXPORT_FORMATS[format]
         await interaction.response.defer(ephemeral=True, thinking=True)
         actor = actor_of(interaction)
+        document = None
         async with self.bot.db.session() as session:
             persona_id = await resolve_persona(session, interaction, persona)
             record = await personas.get(session, persona_id, viewer=actor)
             if format == "native":
                 document = await portability.export_native(session, actor, persona_id, now=utcnow())
-                data = portability.document_to_json(document)
             else:
                 assert version is not None
                 data = await portability.export_card(session, actor, persona_id, version=version, as_png=as_png)
+        if document is not None:  # encoded after the session: thousands of rows take a while
+            data = await portability.export_file(document)
         await interaction.followup.send(
             f"**{discord.utils.escape_markdown(record.name)}**, exported ({format}).",
             file=discord.File(io.BytesIO(data), filename=_file_name(record.name, suffix)),

@@ -260,7 +260,7 @@ async def perform_ceremony(
     if send_export:
         async with bot.db.session() as session:
             document = await portability.export_native(session, Actor(result.owner_id), persona_id, now=now)
-        data = portability.document_to_json(document)
+        data = await portability.export_file(document)
         await _dm(
             bot,
             result.owner_id,

@@ -76,6 +76,7 @@ MAX_CARD_JSON_BYTES = 2 * MB
 MAX_NATIVE_BYTES = 10 * MB
 MAX_ROWS_PER_SECTION = 100_000
 INSERT_CHUNK = 500
+EXPORT_PAGE = 2_000
 IMPORTED_SUFFIX = " (imported)"
 
 # Section name -> table, for the rows that belong to the persona and travel with it (in write order).
@@ -289,11 +290,33 @@ async def export_native(session: AsyncSession, actor: Actor, persona_id: int, *,
     state = (await session.execute(select(state_table).where(state_table.c.persona_id == persona_id))).mappings()
     for row in state:
         document["emotional_state"] = _row_to_dict(row)
-    for section, model in SECTIONS.items():
-        table = model.__table__  # type: ignore[attr-defined]
-        query = select(table).where(table.c.persona_id == persona_id).order_by(table.c.id)
-        document[section] = [_row_to_dict(row) for row in (await session.execute(query)).mappings()]
+    # A persona may hold 100,000 memories: read as bulk work, in pages by id (each a short conversion).
+    with offload.bulk_work():
+        for section, model in SECTIONS.items():
+            table = model.__table__  # type: ignore[attr-defined]
+            rows: list[dict[str, Any]] = []
+            after = 0
+            while True:
+                query = (
+                    select(table)
+                    .where(table.c.persona_id == persona_id, table.c.id > after)
+                    .order_by(table.c.id)
+                    .limit(EXPORT_PAGE)
+                )
+                page = (await session.execute(query)).mappings().all()
+                rows.extend(_row_to_dict(row) for row in page)
+                if len(page) < EXPORT_PAGE:
+                    break
+                after = page[-1]["id"]
+                await asyncio.sleep(0)
+            document[section] = rows
     return document
+
+
+async def export_file(document: Mapping[str, Any]) -> bytes:
+    """:func:`document_to_json` in a worker thread (the indented encoder is pure Python: it shares the GIL), for
+    documents of thousands of rows."""
+    return await asyncio.to_thread(document_to_json, document)
 
 
 # --------------------------------------------------------------------------------------------------- checking

@@ -2,7 +2,7 @@
 
 SQLite runs inline on the loop, so a use case over thousands of rows that never hands the loop back holds every
 other task (and every interaction's 3-second deadline) until it ends. These tests count how often another task gets
-the loop while an import of thousands of memories and an optimisation of thousands run: before, never. How long the
+the loop while an import, an export and an optimisation of thousands of memories run: before, never. How long the
 loop waits at most is the benchmark's business (bench/bench_loop_stall.py), not a test's.
 """
 
@@ -114,6 +114,21 @@ async def test_an_optimisation_of_thousands_of_memories_lets_the_loop_serve_mean
     assert turns >= 10, turns
     assert report.evicted + report.retiered > 0  # it did the work: the default capacity is below 3,000
     assert gc.isenabled()  # the collector paused for the work is back
+
+
+async def test_a_native_export_of_thousands_of_memories_lets_the_loop_serve_meanwhile(database: Database) -> None:
+    data = await _document(database, ROWS)
+    async with database.transaction() as session:
+        record = await portability.import_card(session, OWNER, data, "bulk.json", now=NOW)
+
+    async def work() -> bytes:
+        async with database.session() as session:
+            document = await portability.export_native(session, OWNER, record.id, now=NOW)
+        return await portability.export_file(document)
+
+    exported, turns = await _turns_of_the_loop_during(work())
+    assert turns >= 10, turns
+    assert len(json.loads(exported)["memories"]) == ROWS
 
 
 async def test_bulk_work_runs_sqlite_statements_off_the_loop_thread_and_pauses_the_collector(
