@@ -13,6 +13,8 @@ block the work for that long. So every process has an identity, a random number 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import secrets
 from typing import Any
@@ -24,7 +26,8 @@ log = logging.getLogger(__name__)
 
 # The first key of the two-key advisory locks that mean "a Persona Hub process is alive"; the second is its identity.
 LOCK_SPACE = 0x5048_4C56  # "PHLV"
-_IDENTITY_MAX = 2**31 - 1  # the second key is an int4; positive, so pg_locks shows the same number
+_IDENTITY_MAX = 2**31 - 1
+KEEP_SECONDS = 10.0  # how often the lock's connection is asked whether it is still there  # the second key is an int4; positive, so pg_locks shows the same number
 
 
 class ProcessIdentity:
@@ -35,12 +38,17 @@ class ProcessIdentity:
         self.kind = "sqlite" if engine.dialect.name == "sqlite" else "postgresql"
         self.value = secrets.randbelow(_IDENTITY_MAX) + 1
         self._connection: AsyncConnection | None = None
+        self._keeper: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """On PostgreSQL, take the advisory lock that says this identity is alive (another number if a live process
-        drew the same)."""
+        drew the same), and keep it: a lost connection (a server restart) is replaced and the lock taken again."""
         if self.kind != "postgresql" or self._connection is not None:
             return
+        self._connection = await self._lock(draw_again=True)
+        self._keeper = asyncio.create_task(self._keep(), name="process-identity")
+
+    async def _lock(self, *, draw_again: bool) -> AsyncConnection | None:
         connection = await self.engine.connect()
         try:
             while True:
@@ -50,7 +58,7 @@ class ProcessIdentity:
                         {"space": LOCK_SPACE, "identity": self.value},
                     )
                 ).scalar()
-                if got:
+                if got or not draw_again:
                     break
                 self.value = secrets.randbelow(_IDENTITY_MAX) + 1
             # End the implicit transaction; the session (and its lock) stays with the connection.
@@ -58,10 +66,42 @@ class ProcessIdentity:
         except BaseException:
             await connection.close()
             raise
-        self._connection = connection
+        if not got:
+            await connection.close()
+            return None
+        return connection
+
+    async def _keep(self) -> None:
+        while True:
+            await asyncio.sleep(KEEP_SECONDS)
+            try:
+                if self._connection is not None:
+                    await self._connection.execute(text("SELECT 1"))
+                    await self._connection.rollback()
+                    continue
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("lost the connection that holds this process's identity lock; taking it again")
+                connection, self._connection = self._connection, None
+                if connection is not None:
+                    with contextlib.suppress(Exception):
+                        await connection.invalidate()
+                        await connection.close()
+            try:
+                self._connection = await self._lock(draw_again=False)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("cannot take this process's identity lock yet; trying again in %s s", KEEP_SECONDS)
 
     async def stop(self) -> None:
         """Give the lock back (closing its connection)."""
+        if self._keeper is not None:
+            self._keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._keeper
+            self._keeper = None
         if self._connection is None:
             return
         connection, self._connection = self._connection, None

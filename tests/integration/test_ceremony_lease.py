@@ -6,8 +6,13 @@ it over at once (``resumed``), and nobody takes it from a live holder before the
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
+import pytest
+from sqlalchemy import text
+
+from bot.db import presence
 from bot.db.engine import Database
 from bot.db.presence import ProcessIdentity
 from bot.services import personas, retirement
@@ -73,3 +78,30 @@ async def test_without_an_identity_only_the_lease_time_decides(database: Databas
     assert await _due(database, None, expired) == [(persona_id, "resume")]
     taken = await _claim(database, persona_id, None, expired)
     assert taken is not None and taken.resumed  # type: ignore[attr-defined]
+
+
+async def test_a_lost_identity_lock_is_taken_again(database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    if database.kind != "postgresql":
+        pytest.skip("SQLite has no identity lock: one process per file")
+    monkeypatch.setattr(presence, "KEEP_SECONDS", 0.1)
+    identity = ProcessIdentity(database.engine)
+    await identity.start()
+    held = text(
+        "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 2 "
+        f"AND classid = {presence.LOCK_SPACE} AND objid = :identity "
+        "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+    )
+    try:
+        async with database.engine.connect() as connection:
+            pid = (await connection.execute(held, {"identity": identity.value})).scalar_one()
+            await connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            await connection.commit()
+        for _ in range(100):  # the server drops the lock with the session; the keeper takes it again
+            await asyncio.sleep(0.1)
+            async with database.engine.connect() as connection:
+                again = (await connection.execute(held, {"identity": identity.value})).scalar_one_or_none()
+            if again is not None and again != pid:
+                break
+        assert again is not None and again != pid
+    finally:
+        await identity.stop()
