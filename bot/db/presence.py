@@ -26,8 +26,8 @@ log = logging.getLogger(__name__)
 
 # The first key of the two-key advisory locks that mean "a Persona Hub process is alive"; the second is its identity.
 LOCK_SPACE = 0x5048_4C56  # "PHLV"
-_IDENTITY_MAX = 2**31 - 1
-KEEP_SECONDS = 10.0  # how often the lock's connection is asked whether it is still there  # the second key is an int4; positive, so pg_locks shows the same number
+_IDENTITY_MAX = 2**31 - 1  # the second key is an int4; positive, so pg_locks shows the same number
+KEEP_SECONDS = 10.0  # how often the lock's connection is asked whether it is still there
 
 
 class ProcessIdentity:
