@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+import random
 import threading
 from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
@@ -19,6 +20,7 @@ from typing import Any
 from sqlalchemy import insert, select, text
 
 from bot.core import json_text
+from bot.core.memory import SORT_RUN, _sorted_by
 from bot.db import models, offload
 from bot.db.engine import Database
 from bot.services import memories, personas, portability
@@ -163,3 +165,16 @@ def test_release_empties_containers_and_the_sharing_parser_reads_what_json_reads
     assert rows == [] and index == {} and seen == set()
     for document in ('{"a": [1, 2.5, "x\\u00e9", null, true, false]}', "[]", '"text"', "-0.5e3"):
         assert json_text.loads_sharing(document) == json.loads(document)
+
+
+def test_the_run_wise_sort_gives_the_tuple_order() -> None:
+    chooser = random.Random(15)
+    items = [(chooser.randint(0, 40), chooser.choice([0.25, 0.5, 1.0]), index) for index in range(3 * SORT_RUN + 5)]
+    chooser.shuffle(items)
+    expected = sorted(items, key=lambda item: (-item[1], item[0]))
+    assert _sorted_by(items, lambda item: -item[1], lambda item: item[0]) == expected
+    assert _sorted_by(items[:50], lambda item: -item[1], lambda item: item[0]) == expected_of(items[:50])
+
+
+def expected_of(items: list[tuple[int, float, int]]) -> list[tuple[int, float, int]]:
+    return sorted(items, key=lambda item: (-item[1], item[0]))

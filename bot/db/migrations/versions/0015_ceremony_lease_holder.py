@@ -25,8 +25,6 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('lease_holder', sa.BigInteger(), nullable=True))
 
 
-
 def downgrade() -> None:
     with op.batch_alter_table('retirement_plans', schema=None) as batch_op:
         batch_op.drop_column('lease_holder')
-
