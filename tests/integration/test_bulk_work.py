@@ -82,7 +82,7 @@ async def test_an_import_of_thousands_of_memories_lets_the_loop_serve_meanwhile(
     assert stored == ROWS
 
 
-async def test_an_optimisation_of_thousands_of_memories_lets_the_loop_serve_meanwhile(database: Database) -> None:
+async def _store(database: Database) -> int:
     async with database.transaction() as session:
         persona_id = (await personas.create(session, OWNER, PersonaInput(name="Ada"), now=NOW)).id
     async with database.transaction() as session:
@@ -107,6 +107,11 @@ async def test_an_optimisation_of_thousands_of_memories_lets_the_loop_serve_mean
                 for index in range(ROWS)
             ],
         )
+    return persona_id
+
+
+async def test_an_optimisation_of_thousands_of_memories_lets_the_loop_serve_meanwhile(database: Database) -> None:
+    persona_id = await _store(database)
 
     async def work() -> Any:
         async with database.transaction() as session:
@@ -116,6 +121,29 @@ async def test_an_optimisation_of_thousands_of_memories_lets_the_loop_serve_mean
     assert turns >= 10, turns
     assert report.evicted + report.retiered > 0  # it did the work: the default capacity is below 3,000
     assert gc.isenabled()  # the collector paused for the work is back
+
+
+async def test_the_command_optimises_in_short_sessions_so_other_reads_go_through_meanwhile(
+    database: Database,
+) -> None:
+    persona_id = await _store(database)
+    task = asyncio.ensure_future(memories.optimize_store(database, persona_id, NOW, actor=OWNER))
+    reads = 0
+    while not task.done():
+        # On SQLite the process has one connection: a read gets it only between the optimisation's sessions.
+        async with database.session() as session:
+            await session.execute(text("SELECT 1"))
+        if not task.done():
+            reads += 1
+        await asyncio.sleep(0)
+    report = task.result()
+    assert reads >= 3, reads
+    assert report.evicted + report.retiered > 0
+    async with database.session() as session:
+        left = (
+            await session.execute(text("SELECT count(*) FROM memories WHERE persona_id = :p"), {"p": persona_id})
+        ).scalar_one()
+    assert left == ROWS - report.merged - report.evicted - report.expired
 
 
 async def test_a_native_export_of_thousands_of_memories_lets_the_loop_serve_meanwhile(database: Database) -> None:
