@@ -12,6 +12,7 @@ from bot.config import ConfigError, Settings, configure_logging, load_settings
 EXIT_CONFIG = 2
 EXIT_DATABASE = 3
 EXIT_LOGIN = 4
+EXIT_DISCORD = 5
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -136,8 +137,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     import discord
 
+    from bot.app import DiscordUnreachable
     from bot.db.engine import DatabaseUnavailable
 
+    # Each way start-up can fail ends in one sentence that names the setting to fix, and a non-zero exit.
     try:
         if args.command == "run":
             return _run(settings)
@@ -148,11 +151,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "config":
             return asyncio.run(_config_check(settings))
     except DatabaseUnavailable as error:
-        print(
-            f"{error}\nCheck DATABASE_URL (python -m bot config check shows what is in effect).",
-            file=sys.stderr,
-        )
+        print(error, file=sys.stderr)
         return EXIT_DATABASE
+    except DiscordUnreachable as error:
+        print(error, file=sys.stderr)
+        return EXIT_DISCORD
     except discord.LoginFailure:
         print(
             "Discord refused DISCORD_TOKEN: check the token in the Developer Portal (Bot > Reset Token).",

@@ -12,6 +12,7 @@ import signal
 from datetime import datetime
 from typing import Any
 
+import aiohttp
 import discord
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.schedulers.base import STATE_RUNNING
@@ -24,6 +25,7 @@ from bot.config import Settings
 from bot.core.errors import DomainError
 from bot.db import migrate
 from bot.db.engine import Database
+from bot.db.presence import ProcessIdentity
 from bot.db.types import utcnow
 from bot.leadership import SchedulerLeadership
 from bot.llm import describe_provider, make_provider
@@ -31,6 +33,11 @@ from bot.llm.base import Provider
 from bot.tree import CheckedTree
 
 log = logging.getLogger(__name__)
+
+
+class DiscordUnreachable(Exception):
+    """Discord (or the Discord-compatible API of ``DISCORD_API_URL``) cannot be reached; the message says which."""
+
 
 # The bot never joins voice: no warnings about voice libraries it does not need.
 discord.VoiceClient.warn_nacl = False
@@ -62,7 +69,8 @@ class PersonaHubBot(commands.AutoShardedBot):
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(
-            command_prefix=commands.when_mentioned,
+            # Slash commands only: no prefix ever matches, so no message is taken for a (missing) text command.
+            command_prefix=(),
             intents=bot_intents(),
             shard_ids=settings.shard_ids,
             shard_count=settings.shard_count,
@@ -74,6 +82,10 @@ class PersonaHubBot(commands.AutoShardedBot):
         self.settings = settings
         self.started_at: datetime = utcnow()
         self.scheduler = None
+        # Set in setup_hook, after the database answered; close() must work when start-up stopped before that.
+        self.leadership: SchedulerLeadership | None = None
+        # This process's identity in the leases it takes (bot/db/presence.py); set once the database answered.
+        self.identity: ProcessIdentity | None = None
         self._heap_frozen = False
         self.model_provider = describe_provider(settings)
         self.llm: Provider = make_provider(settings)
@@ -85,7 +97,8 @@ class PersonaHubBot(commands.AutoShardedBot):
         self.started_at = utcnow()
         self.db = Database(self.settings.database_url)
         await self.db.check()
-        self.leadership = SchedulerLeadership(self.db)
+        self.identity = ProcessIdentity(self.db.engine)
+        await self.identity.start()
         if self.settings.auto_migrate:
             await migrate.upgrade(self.db.engine)
         await self.db.changes.start()
@@ -98,9 +111,10 @@ class PersonaHubBot(commands.AutoShardedBot):
     async def _start_scheduler(self) -> None:
         """Every process starts the scheduler, so any of them can schedule jobs in the shared job store; only the
         process holding the scheduler lock runs them (the others start it paused and stand by)."""
+        self.leadership = leadership = SchedulerLeadership(self.db)
         self.scheduler = scheduling.build_scheduler(self.settings.database_url)
         scheduling.set_runtime(self)
-        leads = self.settings.scheduler_enabled and await self.leadership.try_acquire()
+        leads = self.settings.scheduler_enabled and await leadership.try_acquire()
         self.scheduler.start(paused=not leads)
         scheduling.register_standing_jobs(self.scheduler)
         if self.db.kind == "postgresql":
@@ -114,7 +128,7 @@ class PersonaHubBot(commands.AutoShardedBot):
             "Another process already runs the scheduler on this database. This one stands by and takes over if that "
             "one stops. (Set SCHEDULER_ENABLED=false on processes that should never run it.)"
         )
-        self.leadership.stand_by(self._lead)
+        leadership.stand_by(self._lead)
 
     async def _lead(self) -> None:
         if self.scheduler is not None:
@@ -138,9 +152,19 @@ class PersonaHubBot(commands.AutoShardedBot):
         return (0 if guild_id is None else (guild_id >> 22) % count) in ids
 
     @property
+    def lease_holder(self) -> int | None:
+        """This process's identity for leases (None before the database answered)."""
+        return self.identity.value if self.identity is not None else None
+
+    @property
     def runs_scheduler(self) -> bool:
         """Whether this process executes scheduled jobs (it holds the scheduler lock)."""
-        return self.scheduler is not None and self.leadership.is_leader and self.scheduler.state == STATE_RUNNING
+        return (
+            self.scheduler is not None
+            and self.leadership is not None
+            and self.leadership.is_leader
+            and self.scheduler.state == STATE_RUNNING
+        )
 
     async def on_ready(self) -> None:
         if not self._heap_frozen:
@@ -150,11 +174,16 @@ class PersonaHubBot(commands.AutoShardedBot):
             gc.freeze()
             self._heap_frozen = True
 
+    async def on_message(self, message: discord.Message, /) -> None:
+        """Messages are the cogs' listeners' business: the bot has no text commands to look for in them."""
+
     async def close(self) -> None:
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
-        if getattr(self, "db", None) is not None:
+        if self.leadership is not None:
             await self.leadership.release()
+        if self.identity is not None:
+            await self.identity.stop()
         scheduling.set_runtime(None)
         await super().close()
         await self.llm.aclose()
@@ -266,20 +295,32 @@ async def use_discord_api(api_url: str, token: str) -> None:
     """Talk to a Discord-compatible API at ``api_url`` (REST root, ending in /api/v10) instead of Discord.
 
     The REST root is set for every request; the gateway's address is asked of that API (``GET /gateway``), because
-    a client given an explicit shard count never asks and would dial Discord's own gateway.
+    a client given an explicit shard count never asks and would dial Discord's own gateway. Raises
+    :class:`DiscordUnreachable` when the API does not answer, and ``discord.LoginFailure`` when it refuses the token.
     """
-    import aiohttp
     import yarl
 
     discord.http.Route.BASE = api_url.rstrip("/")
     headers = {"Authorization": f"Bot {token}"}
-    async with (
-        aiohttp.ClientSession() as http,
-        http.get(f"{discord.http.Route.BASE}/gateway", headers=headers) as response,
-    ):
-        response.raise_for_status()
-        gateway = (await response.json())["url"]
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http,
+            http.get(f"{discord.http.Route.BASE}/gateway", headers=headers) as response,
+        ):
+            if response.status == 401:
+                raise discord.LoginFailure("Improper token has been passed.")
+            response.raise_for_status()
+            gateway = (await response.json())["url"]
+    except (aiohttp.ClientError, OSError, TimeoutError, KeyError, TypeError, ValueError) as error:
+        raise DiscordUnreachable(
+            f"Cannot reach the Discord-compatible API at {api_url} ({_reason(error)}): check DISCORD_API_URL."
+        ) from error
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway)
+
+
+def _reason(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
 
 
 async def run_bot(settings: Settings, token: str) -> int:
@@ -303,5 +344,13 @@ async def run_bot(settings: Settings, token: str) -> int:
             await client.close()
         else:
             stopper.cancel()
-        await runner
+        try:
+            await runner
+        except (aiohttp.ClientConnectionError, TimeoutError) as error:
+            # Logging in is the first request to Discord: it did not get through.
+            where = (
+                f"the Discord-compatible API at {settings.discord_api_url}" if settings.discord_api_url else "Discord"
+            )
+            setting = "DISCORD_API_URL" if settings.discord_api_url else "the network connection (or DISCORD_API_URL)"
+            raise DiscordUnreachable(f"Cannot reach {where} ({_reason(error)}): check {setting}.") from error
     return 0

@@ -219,15 +219,16 @@ async def run_retirement_ceremony(persona_id: int, at_iso: str | None = None) ->
 
 async def check_retirement_triggers(now_iso: str | None = None) -> dict[str, Any]:
     """The sweep: run ceremonies whose date passed or whose inactivity trigger is due at ``now_iso`` (default now),
-    resume ceremonies interrupted by a crash (their lease ran out), and re-create missing ceremony jobs (a plan
-    saved by a process that runs no scheduler)."""
+    resume ceremonies interrupted by a crash (their lease ran out, or the process holding it is gone: after a
+    restart, the sweep shortly after start resumes the previous life's ceremony), and re-create missing ceremony
+    jobs (a plan saved by a process that runs no scheduler)."""
     from bot.cogs.retirement import ceremony_or_handoff
     from bot.services import retirement
 
     bot = runtime()
     now = _clock(now_iso)
     async with bot.db.session() as session:
-        due = await retirement.due_ceremonies(session, now)
+        due = await retirement.due_ceremonies(session, now, holder=bot.lease_holder)
         dated = await retirement.scheduled_ceremonies(session)
     scheduler = bot.scheduler
     if scheduler is not None:

@@ -138,11 +138,13 @@ class MemoryCog(commands.Cog, name=memory_ui.MEMORY_HANDLER_COG):
     async def optimize(self, interaction: discord.Interaction, persona: str) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         actor = actor_of(interaction)
-        async with self.bot.db.transaction() as session:
+        async with self.bot.db.session() as session:
             persona_id = await resolve_persona(session, interaction, persona)
-            report = await memories.optimize(
-                session, persona_id, utcnow(), actor=actor, encryption_key=self.encryption_key
-            )
+        # In short sessions of its own: on SQLite one long transaction would keep every other command waiting.
+        report = await memories.optimize_store(
+            self.bot.db, persona_id, utcnow(), actor=actor, encryption_key=self.encryption_key
+        )
+        async with self.bot.db.session() as session:
             config = await memories.config_get(session, persona_id, actor=actor)
             name = await self._name(session, persona_id)
         png = await self.chart(report.after, config)

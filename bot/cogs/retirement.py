@@ -204,7 +204,13 @@ async def perform_ceremony(
     now = now or utcnow()
     async with bot.db.transaction() as session:
         claim = await retirement.claim_ceremony(
-            session, persona_id, now=now, trigger=trigger, actor=actor, scheduled_for=scheduled_for
+            session,
+            persona_id,
+            now=now,
+            trigger=trigger,
+            actor=actor,
+            scheduled_for=scheduled_for,
+            holder=bot.lease_holder,
         )
     if claim is None:
         return None
@@ -254,7 +260,7 @@ async def perform_ceremony(
     if send_export:
         async with bot.db.session() as session:
             document = await portability.export_native(session, Actor(result.owner_id), persona_id, now=now)
-        data = portability.document_to_json(document)
+        data = await portability.export_file(document)
         await _dm(
             bot,
             result.owner_id,

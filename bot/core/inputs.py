@@ -10,6 +10,7 @@ import json
 import math
 from typing import Any
 
+from bot.core import json_text
 from bot.core.errors import DomainError
 
 NUL = "\x00"
@@ -19,6 +20,9 @@ ID_MAX = 2**63 - 1
 _ID_DIGITS_MAX = len(str(ID_MAX))
 # Nesting deeper than any document this bot reads or writes is refused (and keeps recursion far from its limit).
 JSON_DEPTH_MAX = 64
+# Uploads this long are parsed in a worker thread (services.portability.read_upload) by the scanner that lets the
+# event loop run meanwhile (json_text); shorter text is parsed by the faster C scanner.
+SHARING_PARSE_FROM = 256 * 1024
 
 
 def text_problem(text: str) -> str | None:
@@ -137,7 +141,10 @@ def parse_json_text(text: str | bytes, what: str, **loads: Any) -> Any:
     more digits than Python converts, or what :func:`check_document` refuses. ``loads`` go to ``json.loads`` (a
     ``parse_constant`` hook that raises DomainError is passed through)."""
     try:
-        value = json.loads(text, **loads)
+        if len(text) >= SHARING_PARSE_FROM:
+            value = json_text.loads_sharing(text if isinstance(text, str) else text.decode("utf-8"), **loads)
+        else:
+            value = json.loads(text, **loads)
     except json.JSONDecodeError as error:
         raise DomainError(
             f"{what} is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})."

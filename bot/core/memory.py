@@ -22,19 +22,22 @@ each column min-max normalised over the candidates (a constant column scores 0.5
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.core import catalog
 from bot.core.errors import DomainError
 
 DECAY_FUNCTIONS: tuple[str, ...] = ("linear", "exponential", "logarithmic")
 DECAY_SCHEDULES: tuple[str, ...] = ("continuous", "daily", "weekly")
+T = TypeVar("T")
+SORT_RUN = 8_192  # the longest list sorted in one call by _sorted_by
 TIERS: tuple[str, ...] = ("hot", "warm", "cold")
 IMPORTANCE_MIN = 1
 IMPORTANCE_MAX = 10
@@ -561,9 +564,29 @@ def memory_value(item: MemoryItem, config: MemoryConfig) -> float:
     return (w_rec * item.strength + w_imp * importance) / (w_rec + w_imp)
 
 
+def _sorted_by(items: Iterable[T], *keys: Callable[[T], Any]) -> list[T]:
+    """``sorted(items, key=lambda x: (keys[0](x), keys[1](x), ...))``, as one stable sort per key, the last first.
+
+    The same order, but a pass compares single numbers, which Python does an order of magnitude faster than
+    tuples. And each sort is one call that holds the interpreter (for 100,000 tuples about 0.1 s, during which a
+    worker thread running this stops the event loop's thread too): a long list is sorted in runs of
+    :data:`SORT_RUN` merged by ``heapq.merge`` (stable too: equal keys keep the runs' order), which is ordinary
+    bytecode between short sorts."""
+    ordered = list(items)
+    for key in reversed(keys):
+        if len(ordered) <= SORT_RUN:
+            ordered.sort(key=key)
+            continue
+        runs = [sorted(ordered[start : start + SORT_RUN], key=key) for start in range(0, len(ordered), SORT_RUN)]
+        ordered = list(heapq.merge(*runs, key=key))
+    return ordered
+
+
 def _ranked(items: Sequence[MemoryItem], config: MemoryConfig, now: datetime) -> list[MemoryItem]:
     """Best first: higher ``memory_value``, then more recently accessed, then lower id."""
-    return sorted(items, key=lambda m: (-memory_value(m, config), hours_between(now, m.last_accessed_at), m.id))
+    return _sorted_by(
+        items, lambda m: -memory_value(m, config), lambda m: hours_between(now, m.last_accessed_at), lambda m: m.id
+    )
 
 
 def assign_tiers(items: Sequence[MemoryItem], config: MemoryConfig, now: datetime) -> dict[int, str]:
@@ -626,7 +649,12 @@ def evict_for_capacity(items: Sequence[MemoryItem], config: MemoryConfig, now: d
     size = sum(m.content_size for m in items)
     limit = max_bytes(config)
     candidates = [m for m in items if not m.pinned]
-    order = sorted(candidates, key=lambda m: (memory_value(m, config), -hours_between(now, m.last_accessed_at), m.id))
+    order = _sorted_by(
+        candidates,
+        lambda m: memory_value(m, config),
+        lambda m: -hours_between(now, m.last_accessed_at),
+        lambda m: m.id,
+    )
     evicted: list[int] = []
     for item in order:
         if count <= config.max_entities and size <= limit:
@@ -850,7 +878,7 @@ def near_duplicates(
     limit = float(_table()["near_duplicates"]["threshold"]) if threshold is None else threshold
     if not 0.0 < limit <= 1.0:
         raise ValueError("threshold must be in (0, 1]")
-    ordered = sorted(items_with_text, key=lambda entry: (-entry[2], entry[0]))
+    ordered = _sorted_by(items_with_text, lambda entry: -entry[2], lambda entry: entry[0])
     sets = [shingles(text) for _, text, _ in ordered]
     index: dict[tuple[str, ...], list[int]] = {}
     for position, shingle_set in enumerate(sets):
@@ -870,4 +898,10 @@ def near_duplicates(
             if len(shingle_set & other_set) / len(shingle_set | other_set) >= limit:
                 dropped.add(other)
                 pairs.append((ordered[position][0], ordered[other][0]))
+    # Released piece by piece: freed in one go, the sets and the index of 100,000 memories hold the interpreter
+    # (every thread, the event loop's too) for a quarter of a second.
+    while index:
+        index.popitem()
+    while sets:
+        sets.pop()
     return pairs

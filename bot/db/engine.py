@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -39,7 +40,9 @@ def make_engine(database_url: str, *, echo: bool = False, pool_size: int = 10) -
     if database_url.startswith("sqlite"):
         path = sqlite_path(database_url)
         if path is not None and path.parent != Path(""):
-            path.parent.mkdir(parents=True, exist_ok=True)
+            # A folder that cannot be made is reported by check(), which cannot open the file then.
+            with contextlib.suppress(OSError):
+                path.parent.mkdir(parents=True, exist_ok=True)
         # One inline connection per process: see bot/db/sqlite_inline.py for why, and the rule it implies.
         engine = create_async_engine(
             database_url,
@@ -121,13 +124,22 @@ class Database:
         return self.kind == "postgresql"
 
     async def check(self) -> None:
-        """Connect once, or raise :class:`DatabaseUnavailable` with a clear sentence."""
+        """Connect once (on SQLite, and write once: the file must be writable), or raise
+        :class:`DatabaseUnavailable` with one sentence that names ``DATABASE_URL``."""
         try:
             async with self.engine.connect() as connection:
                 await connection.execute(text("SELECT 1"))
+                if self.kind == "sqlite":
+                    # Writing the header's user version (unchanged) fails at once on a read-only file or folder,
+                    # rather than in the middle of the migrations.
+                    version = (await connection.execute(text("PRAGMA user_version"))).scalar_one()
+                    await connection.execute(text(f"PRAGMA user_version = {int(version)}"))
+                    await connection.commit()
         except Exception as error:
             where = _describe(self.url)
-            raise DatabaseUnavailable(f"Cannot reach the database at {where}: {_first_line(error)}") from error
+            raise DatabaseUnavailable(
+                f"Cannot use the database at {where} ({_first_line(error)}): check DATABASE_URL."
+            ) from error
 
     async def dispose(self) -> None:
         await self.changes.stop()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from bot.db.types import BigId, JSONType, Snowflake, UTCDateTime, utcnow
@@ -455,7 +455,10 @@ class RetirementPlan(SQLModel, table=True):
     scheduled_for: datetime | None = _when(nullable=True)
     created_by: int = Field(sa_type=Snowflake, index=True)
     created_at: datetime = _when()
-    updated_at: datetime = _when()
+    updated_at: datetime = _when()  # while executing: the lease's start (bot/services/retirement.py)
+    # While executing: the identity of the process running the ceremony (bot/db/presence.py), so that a process
+    # can tell a ceremony in progress from one whose process died.
+    lease_holder: int | None = Field(default=None, sa_type=BigInteger, nullable=True)
 
 
 class LegacyArchive(SQLModel, table=True):

@@ -224,6 +224,7 @@ TABLES: dict[str, TableRules] = {
             "ceremony_settings": OF_PERSONA,
             "farewell_message": OF_PERSONA,
             "data_deletion": OF_PERSONA,
+            "lease_holder": NotPersonal("the random identity of the bot process running the ceremony"),
         },
     ),
     "legacy_archives": TableRules(

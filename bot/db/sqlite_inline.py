@@ -10,16 +10,53 @@ The price, and how it is paid:
   the lock holder needs). So the engine keeps exactly one connection per process (``pool_size=1``): sessions queue
   for it asynchronously, and SQLite's own lock only ever arbitrates between processes.
 - Hence: never hold a session open while awaiting something that needs another session (a rule for tests too).
+- Bulk work that cannot be cut small enough (an import's thousands of rows with their search index, an
+  optimisation of 100,000 memories) runs its statements in a worker thread instead: inside
+  :func:`in_worker_thread`, every statement of the current task goes to a thread, where SQLite works without the
+  GIL and the loop keeps serving. The commit of a transaction that changed many rows goes there too, on its own:
+  writing its pages and the checkpoint that may follow take long. The connection is still used by one session at
+  a time (the pool has one), so the thread never shares it.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import sqlite3
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import partial
 from typing import Any
 
 import aiosqlite
+
+# A commit after this many changed rows (since the last commit) runs in a worker thread.
+BIG_COMMIT_ROWS = 2_000
+
+_IN_WORKER_THREAD: ContextVar[bool] = ContextVar("sqlite_in_worker_thread", default=False)
+
+
+@contextmanager
+def in_worker_thread() -> Iterator[None]:
+    """Within this block, the current task's SQLite statements run in a worker thread, not inline on the loop.
+    For bulk work only: each statement then costs a thread hand-off (about 0.2 ms). No effect on PostgreSQL."""
+    token = _IN_WORKER_THREAD.set(True)
+    try:
+        yield
+    finally:
+        _IN_WORKER_THREAD.reset(token)
+
+
+async def _in_thread(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    work = asyncio.ensure_future(asyncio.to_thread(fn, *args, **kwargs))
+    try:
+        return await asyncio.shield(work)
+    except asyncio.CancelledError:
+        # The statement runs on: let it end before anyone (the rollback that follows) uses the connection again.
+        with contextlib.suppress(BaseException):
+            await work
+        raise
 
 
 class InlineConnection(aiosqlite.Connection):
@@ -27,6 +64,7 @@ class InlineConnection(aiosqlite.Connection):
 
     def __init__(self, connector: Callable[[], sqlite3.Connection], iter_chunk_size: int = 64) -> None:
         super().__init__(connector, iter_chunk_size)  # makes a worker thread object that is never started
+        self._changes_committed = 0
 
     def __await__(self) -> Generator[Any, None, InlineConnection]:
         return self._connect().__await__()
@@ -37,8 +75,19 @@ class InlineConnection(aiosqlite.Connection):
         return self
 
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        if not self._running or not self._connection:
+        connection = self._connection
+        if not self._running or not connection:
             raise ValueError("Connection closed")
+        if fn == connection.commit:
+            big = connection.total_changes - self._changes_committed >= BIG_COMMIT_ROWS
+            self._changes_committed = connection.total_changes
+            if big or _IN_WORKER_THREAD.get():
+                return await _in_thread(fn)
+            return fn()
+        if fn == connection.rollback:
+            self._changes_committed = connection.total_changes
+        if _IN_WORKER_THREAD.get():
+            return await _in_thread(fn, *args, **kwargs)
         return fn(*args, **kwargs)
 
     def stop(self) -> None:  # type: ignore[override]
@@ -54,4 +103,6 @@ class InlineConnection(aiosqlite.Connection):
 def connect(database: str, **kwargs: Any) -> InlineConnection:
     """What ``aiosqlite.connect`` is to threads, for inline use (SQLAlchemy's ``async_creator_fn``)."""
     kwargs.pop("iter_chunk_size", None)
+    # Used by one session at a time, on the loop's thread or (in_worker_thread) a worker's: never by two at once.
+    kwargs["check_same_thread"] = False
     return InlineConnection(partial(sqlite3.connect, database, **kwargs))

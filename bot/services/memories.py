@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -30,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core import catalog
 from bot.core import memory as rules
 from bot.core.errors import DomainError, NotFound, PermissionDenied
-from bot.db import models
+from bot.db import models, offload
 from bot.db.types import UTCDateTime
 from bot.services import crypto, timeline
 from bot.services.personas import READ_ONLY_STATUSES, Actor
@@ -52,6 +53,9 @@ MAX_CONTENT_CHARS = 4_000
 MAX_CATEGORY_CHARS = 40
 # Deletes and updates by id go in batches of this many ids (bounded statements).
 ID_BATCH = 500
+# Where a use case gets its sessions: the caller's one session, or short ones of its own (optimize_store).
+_Sessions = Callable[[], AbstractAsyncContextManager[AsyncSession]]
+READ_PAGE = 2_000  # memories per read when a whole store is loaded (optimize)
 # The decay job's transaction size: at most this many personas, and (after the first) this many memories.
 DECAY_CHUNK_PERSONAS = 50
 DECAY_CHUNK_MEMORIES = 50_000
@@ -866,9 +870,68 @@ async def optimize(
     """
     persona = await _persona(session, persona_id)
     _require_owner(persona, actor, "optimise its memory")
-    config = persona.config
-    before = await _health(session, persona, now)
-    rows = (await session.execute(_memory_select().where(_TABLE.c.persona_id == persona_id))).all()
+
+    @asynccontextmanager
+    async def this_session() -> AsyncIterator[AsyncSession]:
+        yield session
+
+    # 100,000 memories are seconds of work: the rows are read in pages and the planning (pure) runs in a thread,
+    # inside bulk_work, so the event loop keeps serving meanwhile.
+    with offload.bulk_work():
+        return await _optimize(this_session, this_session, persona, now)
+
+
+async def optimize_store(
+    database: Database,
+    persona_id: int,
+    now: datetime,
+    *,
+    actor: Actor | None = None,
+    encryption_key: str | None = None,
+) -> OptimizationReport:
+    """:func:`optimize` for the command: the same work, but in short sessions (each page read, each batch written,
+    its own), with none open while the plan is made. On SQLite the process has one connection: one transaction
+    over 100,000 memories would keep every other command waiting for it for seconds. Memories pinned meanwhile are
+    not evicted or expired."""
+    async with database.session() as session:
+        persona = await _persona(session, persona_id)
+    _require_owner(persona, actor, "optimise its memory")
+    with offload.bulk_work():
+        return await _optimize(database.session, database.transaction, persona, now)
+
+
+async def _read_memories(reads: _Sessions, persona_id: int) -> list[Any]:
+    """Every memory of the persona, read in pages by id (each page a short statement and a short conversion)."""
+    rows: list[Any] = []
+    after = 0
+    while True:
+        async with reads() as session:
+            page = (
+                await session.execute(
+                    _memory_select()
+                    .where(_TABLE.c.persona_id == persona_id, _TABLE.c.id > after)
+                    .order_by(_TABLE.c.id)
+                    .limit(READ_PAGE)
+                )
+            ).all()
+        rows.extend(page)
+        if len(page) < READ_PAGE:
+            return rows
+        after = page[-1].id
+        await asyncio.sleep(0)  # on PostgreSQL a page may arrive at once: the loop's turn between conversions
+
+
+@dataclass(frozen=True)
+class _OptimizationPlan:
+    dropped: list[int]
+    evicted: list[int]
+    expired: list[int]
+    merged_into: dict[int, dict[str, Any]]
+    moves: dict[str, list[int]]
+
+
+def _plan_optimization(rows: Sequence[Any], config: rules.MemoryConfig, now: datetime) -> _OptimizationPlan:
+    """What the optimisation changes (pure: run in a worker thread)."""
     items = {row.id: _item(row) for row in rows}
 
     # 1. Near-duplicates, within (author, subject) groups.
@@ -921,29 +984,56 @@ async def optimize(
             if memory_id in tier_ids:
                 tier_ids.remove(memory_id)
 
-    # Write: deletions, merged survivors, tier moves.
-    await _delete_ids(session, [*dropped, *evicted, *expired])
+    offload.release(items, groups)
+    return _OptimizationPlan(
+        dropped=dropped, evicted=list(evicted), expired=list(expired), merged_into=merged_into, moves=dict(moves)
+    )
+
+
+async def _optimize(reads: _Sessions, writes: _Sessions, persona: _Persona, now: datetime) -> OptimizationReport:
+    """The optimisation, reading in ``reads()`` sessions and writing in ``writes()`` ones (the caller's one
+    session for :func:`optimize`; short ones of their own for :func:`optimize_store`)."""
+    persona_id = persona.id
+    config = persona.config
+    async with reads() as session:
+        before = await _health(session, persona, now)
+    rows = await _read_memories(reads, persona_id)
+    plan = await asyncio.to_thread(_plan_optimization, rows, config, now)
+    await asyncio.to_thread(offload.release, rows)
+    dropped, evicted, expired = plan.dropped, plan.evicted, plan.expired
+    merged_into, moves = plan.merged_into, plan.moves
+
+    # Write: deletions, merged survivors, tier moves; a batch at a time.
     memory = models.Memory
-    if merged_into:
-        # One statement, executed for each survivor (Core executemany).
-        await session.execute(
-            update(_TABLE)
-            .where(_TABLE.c.id == bindparam("memory_id"))
-            .values(
-                access_count=bindparam("new_access_count"),
-                importance=bindparam("new_importance"),
-                pinned=bindparam("new_pinned"),
-            ),
-            [
-                {
-                    "memory_id": memory_id,
-                    "new_access_count": values["access_count"],
-                    "new_importance": values["importance"],
-                    "new_pinned": values["pinned"],
-                }
-                for memory_id, values in sorted(merged_into.items())
-            ],
-        )
+    for batch in _batches(sorted(dropped)):
+        async with writes() as session:
+            await session.execute(delete(memory).where(memory.id.in_(batch)))  # type: ignore[union-attr]
+    for batch in _batches(sorted([*evicted, *expired])):
+        async with writes() as session:
+            # Never pinned when planned; a memory pinned since stays.
+            await session.execute(delete(memory).where(memory.id.in_(batch), memory.pinned.is_(False)))  # type: ignore[union-attr,attr-defined]
+    survivors = sorted(merged_into.items())
+    for start in range(0, len(survivors), ID_BATCH):
+        async with writes() as session:
+            # One statement, executed for each survivor (Core executemany).
+            await session.execute(
+                update(_TABLE)
+                .where(_TABLE.c.id == bindparam("memory_id"))
+                .values(
+                    access_count=bindparam("new_access_count"),
+                    importance=bindparam("new_importance"),
+                    pinned=bindparam("new_pinned"),
+                ),
+                [
+                    {
+                        "memory_id": memory_id,
+                        "new_access_count": values["access_count"],
+                        "new_importance": values["importance"],
+                        "new_pinned": values["pinned"],
+                    }
+                    for memory_id, values in survivors[start : start + ID_BATCH]
+                ],
+            )
     retiered = 0
     for tier, ids in moves.items():
         retiered += len(ids)
@@ -953,8 +1043,23 @@ async def optimize(
                 values: dict[str, Any] = {"tier": tier, "cold_since": func.coalesce(memory.cold_since, now)}
             else:
                 values = {"tier": tier, "cold_since": None}
-            await session.execute(update(memory).where(memory.id.in_(batch)).values(**values))  # type: ignore[union-attr]
+            async with writes() as session:
+                await session.execute(update(memory).where(memory.id.in_(batch)).values(**values))  # type: ignore[union-attr]
 
+    async with writes() as session:
+        return await _record_optimization(session, persona, now, before, plan, retiered)
+
+
+async def _record_optimization(
+    session: AsyncSession,
+    persona: _Persona,
+    now: datetime,
+    before: HealthReport,
+    plan: _OptimizationPlan,
+    retiered: int,
+) -> OptimizationReport:
+    persona_id = persona.id
+    dropped, evicted, expired = plan.dropped, plan.evicted, plan.expired
     await session.execute(
         update(models.MemoryConfig)
         .where(models.MemoryConfig.persona_id == persona_id)  # type: ignore[arg-type]

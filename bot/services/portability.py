@@ -37,6 +37,7 @@ Sizes: a PNG card at most 8 MB, a JSON card 2 MB, a native document 10 MB (Disco
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -44,7 +45,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, Integer, String, func, select
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, Integer, String, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
@@ -63,7 +64,7 @@ from bot.core.personas import (
     validate_plugins,
     validate_status,
 )
-from bot.db import models
+from bot.db import models, offload
 from bot.db.types import UTCDateTime
 from bot.services import personas
 from bot.services.personas import Actor, PersonaInput, PersonaRecord
@@ -76,6 +77,7 @@ MAX_CARD_JSON_BYTES = 2 * MB
 MAX_NATIVE_BYTES = 10 * MB
 MAX_ROWS_PER_SECTION = 100_000
 INSERT_CHUNK = 500
+EXPORT_PAGE = 2_000
 IMPORTED_SUFFIX = " (imported)"
 
 # Section name -> table, for the rows that belong to the persona and travel with it (in write order).
@@ -265,11 +267,33 @@ async def export_native(session: AsyncSession, actor: Actor, persona_id: int, *,
     state = (await session.execute(select(state_table).where(state_table.c.persona_id == persona_id))).mappings()
     for row in state:
         document["emotional_state"] = _row_to_dict(row)
-    for section, model in SECTIONS.items():
-        table = model.__table__  # type: ignore[attr-defined]
-        query = select(table).where(table.c.persona_id == persona_id).order_by(table.c.id)
-        document[section] = [_row_to_dict(row) for row in (await session.execute(query)).mappings()]
+    # A persona may hold 100,000 memories: read as bulk work, in pages by id (each a short conversion).
+    with offload.bulk_work():
+        for section, model in SECTIONS.items():
+            table = model.__table__  # type: ignore[attr-defined]
+            rows: list[dict[str, Any]] = []
+            after = 0
+            while True:
+                query = (
+                    select(table)
+                    .where(table.c.persona_id == persona_id, table.c.id > after)
+                    .order_by(table.c.id)
+                    .limit(EXPORT_PAGE)
+                )
+                page = (await session.execute(query)).mappings().all()
+                rows.extend(_row_to_dict(row) for row in page)
+                if len(page) < EXPORT_PAGE:
+                    break
+                after = page[-1]["id"]
+                await asyncio.sleep(0)
+            document[section] = rows
     return document
+
+
+async def export_file(document: Mapping[str, Any]) -> bytes:
+    """:func:`document_to_json` in a worker thread (the indented encoder is pure Python: it shares the GIL), for
+    documents of thousands of rows."""
+    return await asyncio.to_thread(document_to_json, document)
 
 
 # --------------------------------------------------------------------------------------------------- checking
@@ -572,9 +596,15 @@ async def import_native(
 ) -> PersonaRecord:
     """A new persona from a native document, owned by ``actor`` in ``actor.guild_id``.
 
-    The whole document is checked before anything is written; see the module docstring for the rules.
+    The whole document is checked before anything is written; see the module docstring for the rules. For an
+    upload, :func:`read_upload` then :func:`import_upload` check it off the event loop.
     """
-    plan = check_native(document, now=now)
+    return await _write_native(session, actor, check_native(document, now=now), now=now, max_per_user=max_per_user)
+
+
+async def _write_native(
+    session: AsyncSession, actor: Actor, plan: _Plan, *, now: datetime, max_per_user: int
+) -> PersonaRecord:
     await _check_room(session, actor, max_per_user)
     persona = dict(plan.persona)
     traits = persona.pop("traits")
@@ -609,13 +639,62 @@ async def import_native(
             )
         )
     await session.flush()
-    # Bounded chunks, so that a big history never holds SQLite's inline connection in one long statement.
-    for section, model in SECTIONS.items():
-        items = plan.rows[section]
-        for start in range(0, len(items), INSERT_CHUNK):
-            session.add_all(model(persona_id=persona_id, **values) for values in items[start : start + INSERT_CHUNK])
-            await session.flush()
+    # Plain multi-row INSERTs of the checked values (no ORM objects to build), in bounded chunks, as bulk work
+    # (thousands of rows and their search index would hold the event loop for seconds on SQLite inline).
+    with offload.bulk_work():
+        for section, model in SECTIONS.items():
+            items = plan.rows[section]
+            table = model.__table__  # type: ignore[attr-defined]
+            for start in range(0, len(items), INSERT_CHUNK):
+                chunk = [{**values, "persona_id": persona_id} for values in items[start : start + INSERT_CHUNK]]
+                await session.execute(insert(table), chunk)
     return await personas.get(session, persona_id)
+
+
+@dataclass(frozen=True)
+class Upload:
+    """An uploaded file, read and fully checked (:func:`read_upload`): what :func:`import_upload` writes."""
+
+    native: _Plan | None = None
+    card: dict[str, Any] | None = None  # the persona fields of a Character Card
+
+
+def _read_upload(data: bytes, filename: str | None, now: datetime) -> Upload:
+    if _is_png(data, filename):
+        if len(data) > MAX_PNG_BYTES:
+            raise _too_big("PNG card", data, MAX_PNG_BYTES)
+        card = cards.card_from_png(data)  # read with parse_json_text, which checks what it holds
+    else:
+        parsed = parse_json(data, limit=MAX_NATIVE_BYTES)
+        if isinstance(parsed, Mapping) and "format" in parsed:
+            return Upload(native=check_native(parsed, now=now))
+        if len(data) > MAX_CARD_JSON_BYTES:
+            raise _too_big("JSON card", data, MAX_CARD_JSON_BYTES)
+        card = parsed
+    fields, extensions = cards.card_to_persona(card)
+    fields["legacy_settings"] = cards.keep_extensions(fields.get("legacy_settings"), extensions)
+    fields["name"] = validate_name(fields["name"])
+    return Upload(card=fields)
+
+
+async def read_upload(data: bytes, filename: str | None = None, *, now: datetime) -> Upload:
+    """Parse and check an uploaded file (a Character Card V1/V2/V3 as JSON or PNG, or a native Persona Hub
+    export) in a worker thread, before any session is opened: a 10 MB file takes seconds of checking, during
+    which the event loop keeps serving and the database stays free. Raises :class:`DomainError` as the import
+    would."""
+    return await asyncio.to_thread(_read_upload, data, filename, now)
+
+
+async def import_upload(
+    session: AsyncSession, actor: Actor, upload: Upload, *, now: datetime, max_per_user: int = 10
+) -> PersonaRecord:
+    """A new persona from a file :func:`read_upload` checked, owned by ``actor`` in ``actor.guild_id``."""
+    if upload.native is not None:
+        return await _write_native(session, actor, upload.native, now=now, max_per_user=max_per_user)
+    assert upload.card is not None
+    fields = dict(upload.card)
+    fields["name"] = await free_name(session, actor, fields["name"])
+    return await personas.create(session, actor, PersonaInput(**fields), max_per_user=max_per_user, now=now)
 
 
 # --------------------------------------------------------------------------------------------------- cards
@@ -656,19 +735,7 @@ async def import_card(
     max_per_user: int = 10,
 ) -> PersonaRecord:
     """A new persona from an uploaded file: a Character Card V1/V2/V3 as JSON or PNG, or (so that one
-    ``/persona import`` takes any file) a native Persona Hub export, which goes to :func:`import_native`."""
-    if _is_png(data, filename):
-        if len(data) > MAX_PNG_BYTES:
-            raise _too_big("PNG card", data, MAX_PNG_BYTES)
-        card = cards.card_from_png(data)  # read with parse_json_text, which checks what it holds
-    else:
-        parsed = parse_json(data, limit=MAX_NATIVE_BYTES)
-        if isinstance(parsed, Mapping) and "format" in parsed:
-            return await import_native(session, actor, parsed, now=now, max_per_user=max_per_user)
-        if len(data) > MAX_CARD_JSON_BYTES:
-            raise _too_big("JSON card", data, MAX_CARD_JSON_BYTES)
-        card = parsed
-    fields, extensions = cards.card_to_persona(card)
-    fields["legacy_settings"] = cards.keep_extensions(fields.get("legacy_settings"), extensions)
-    fields["name"] = await free_name(session, actor, validate_name(fields["name"]))
-    return await personas.create(session, actor, PersonaInput(**fields), max_per_user=max_per_user, now=now)
+    ``/persona import`` takes any file) a native Persona Hub export, which goes to :func:`import_native`.
+    :func:`read_upload` then :func:`import_upload` do the same with the checking off the event loop."""
+    upload = await read_upload(data, filename, now=now)
+    return await import_upload(session, actor, upload, now=now, max_per_user=max_per_user)

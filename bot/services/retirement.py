@@ -8,7 +8,9 @@ archive access decides who reads the legacy).
 **Exactly once.** The persona moves ``active -> retiring -> retired`` through guarded updates (``UPDATE ... WHERE
 status = 'active'``), and the plan ``planned -> executing -> executed`` with it, so a second firing of the same
 ceremony (two schedulers by mistake, a retry, a restart) changes nothing. The ``executing`` plan carries a lease
-(its ``updated_at``): a ceremony interrupted by a crash is resumed by whoever finds the lease expired, and its
+(its ``updated_at``, and ``lease_holder``, the identity of the process running it: :mod:`bot.db.presence`): a
+ceremony interrupted by a crash is resumed by whoever finds the lease expired or its holder dead (a process that
+starts again after a crash resumes its previous life's ceremony at once), and its
 progress (the farewell text, the ids of the messages already posted, whether the export was sent) is kept in the
 plan's ``ceremony_settings["progress"]``, so a resumed ceremony does not post twice.
 
@@ -25,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import retirement as rules
@@ -34,7 +36,7 @@ from bot.core.inputs import parse_id
 from bot.core.personality import describe_traits
 from bot.core.personas import BehaviorSettings
 from bot.core.traits import ALL_TRAITS
-from bot.db import models
+from bot.db import models, presence
 from bot.llm import ModelError, OfflineResponder, Provider
 from bot.llm.base import ChatMessage, ChatRequest, Voice
 from bot.llm.offline import seed_for, tone
@@ -484,9 +486,15 @@ async def last_activity(session: AsyncSession, persona_id: int) -> datetime | No
     return max(present) if present else None
 
 
-async def due_ceremonies(session: AsyncSession, now: datetime) -> list[tuple[int, str]]:
+def _lease_free(session: AsyncSession, now: datetime, holder: int | None) -> Any:
+    """SQL: an executing ceremony's lease may be taken: it ran out, or the process holding it is gone."""
+    return or_(_R.updated_at <= now - LEASE, presence.holder_gone(_R.lease_holder, holder, session.bind.dialect.name))
+
+
+async def due_ceremonies(session: AsyncSession, now: datetime, *, holder: int | None = None) -> list[tuple[int, str]]:
     """Ceremonies to run at ``now``: planned ones whose date or inactivity trigger is due, and interrupted ones
-    whose lease ran out (``resume``). (persona id, trigger)."""
+    whose lease ran out or whose process is gone (``resume``), as process ``holder`` sees it (its identity,
+    :mod:`bot.db.presence`; None: only the lease's time counts). (persona id, trigger)."""
     due: list[tuple[int, str]] = []
     planned = await session.execute(
         select(_R.persona_id, _R.triggers, _R.created_at)
@@ -503,7 +511,7 @@ async def due_ceremonies(session: AsyncSession, now: datetime) -> list[tuple[int
         if trigger is not None:
             due.append((int(persona_id), trigger))
     stale = await session.execute(
-        select(_R.persona_id).where(_R.status == "executing", _R.updated_at <= now - LEASE).order_by(_R.id)
+        select(_R.persona_id).where(_R.status == "executing", _lease_free(session, now, holder)).order_by(_R.id)
     )
     due.extend((int(p), "resume") for p in stale.scalars())
     return due
@@ -520,11 +528,13 @@ async def claim_ceremony(
     trigger: str,
     actor: Actor | None = None,
     scheduled_for: datetime | None = None,
+    holder: int | None = None,
 ) -> CeremonyClaim | None:
-    """Take the ceremony: ``active -> retiring`` (guarded), the plan ``planned -> executing`` with a lease. A
-    ceremony already ``executing`` whose lease ran out is taken over (``resumed``). Returns None when there is
-    nothing to do: retired already, held by another process, cancelled, or (for a scheduled run) re-planned to
-    another time than ``scheduled_for``.
+    """Take the ceremony: ``active -> retiring`` (guarded), the plan ``planned -> executing`` with a lease held by
+    ``holder`` (this process's identity, :mod:`bot.db.presence`). A ceremony already ``executing`` whose lease ran
+    out, or whose holder is gone, is taken over (``resumed``). Returns None when there is nothing to do: retired
+    already, held by a live process, cancelled, or (for a scheduled run) re-planned to another time than
+    ``scheduled_for``.
 
     ``actor``: the owner retiring by hand (``/retire now``); checked. Jobs pass None."""
     persona = await _persona(session, persona_id)
@@ -550,7 +560,7 @@ async def claim_ceremony(
         planned = await session.execute(
             update(_R)
             .where(_R.persona_id == persona_id, _R.status == "planned")
-            .values(status="executing", updated_at=now),
+            .values(status="executing", updated_at=now, lease_holder=holder),
             execution_options={"synchronize_session": False},
         )
         if not planned.rowcount:  # type: ignore[attr-defined]
@@ -565,8 +575,8 @@ async def claim_ceremony(
     else:
         lease = await session.execute(
             update(_R)
-            .where(_R.persona_id == persona_id, _R.status == "executing", _R.updated_at <= now - LEASE)
-            .values(updated_at=now),
+            .where(_R.persona_id == persona_id, _R.status == "executing", _lease_free(session, now, holder))
+            .values(updated_at=now, lease_holder=holder),
             execution_options={"synchronize_session": False},
         )
         if not lease.rowcount:  # type: ignore[attr-defined]

@@ -22,6 +22,7 @@ from sqlalchemy import text
 from bot import scheduling
 from bot.db import models
 from bot.db.engine import Database
+from bot.db.presence import LOCK_SPACE
 from bot.db.types import utcnow
 from bot.sandbox import Sandbox
 from bot.services import bindings, personas, retirement
@@ -88,9 +89,11 @@ class BotProcess:
 
 
 async def advisory_locks(database: Database) -> int:
+    """Scheduler locks held (each process also holds its identity's lock, bot/db/presence.py: not counted)."""
     async with database.engine.connect() as connection:
         query = text(
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+            f"AND NOT (objsubid = 2 AND classid = {LOCK_SPACE}) "
             "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
         )
         return int((await connection.execute(query)).scalar_one())

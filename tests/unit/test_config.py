@@ -119,7 +119,7 @@ def test_cli_unreachable_database_exits_non_zero_with_a_clear_message(tmp_path: 
     # Port 9 on loopback: nothing listens there.
     result = _cli("db", "current", env={"DATABASE_URL": "postgresql+asyncpg://u@127.0.0.1:9/none"}, cwd=tmp_path)
     assert result.returncode == 3
-    assert "Cannot reach the database at postgresql+asyncpg://u@127.0.0.1:9/none" in result.stderr
+    assert "Cannot use the database at postgresql+asyncpg://u@127.0.0.1:9/none" in result.stderr
     assert "Traceback" not in result.stderr
 
 
