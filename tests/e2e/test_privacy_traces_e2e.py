@@ -81,7 +81,8 @@ async def test_a_person_who_never_consented_leaves_no_trace(sandbox: Sandbox, ru
     handle = await sandbox.slash("privacy export-my-data", as_user=bob)
     reply = await handle.message()
     assert reply.content.startswith(
-        "Sent to your DMs: 0 memories, 0 consent records, 0 relationship records, 0 reactions"
+        "Sent to your DMs: 0 memories, 0 archived memories, 0 personas, 0 consent records, 0 relationship records, "
+        "0 reactions"
     )
     [dm] = sandbox.dms(bob)
     data = json.loads(dm.attachments[0].data)

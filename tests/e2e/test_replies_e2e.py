@@ -135,6 +135,8 @@ async def test_messages_sent_while_the_persona_speaks_are_all_answered_in_its_ne
     model_server.default = answer_with(echo_tokens)
     async with bot_on(sandbox, database_file, model_server) as bot:
         await persona_in(bot, sandbox)
+        async with bot.db.transaction() as session:  # a server that remembers people: relationships are kept
+            session.add(models.GuildSettings(guild_id=sandbox.guild.id, memory_consent_default="opt-out"))
         await sandbox.send(sandbox.general, "Ada, first question q1")
         await sandbox.wait_until(lambda: model_server.requests, 10, "the first request")
         for author, token in ((sandbox.bob, "q2"), (carol, "q3"), (sandbox.alice, "q4")):
