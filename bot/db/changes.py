@@ -7,9 +7,9 @@ never outlive a change, wherever the change was made:
 - **In this process**, every statement that writes a watched table is seen as it runs (an engine event on the
   statement's text), and the caches are cleared at once.
 - **In another process** (the bot split across processes on one PostgreSQL database, or a command-line tool),
-  PostgreSQL tells us: migration 0008 puts statement-level triggers on the watched tables that ``NOTIFY
-  persona_hub_changes`` with the table's name, and each process ``LISTEN``s on one dedicated connection. A
-  notification is sent at commit, so a cache cleared by it can only be refilled with the committed rows.
+  PostgreSQL tells us: triggers on the watched tables (migrations 0008 and 0016) ``NOTIFY persona_hub_changes``
+  with the table's name, and each process ``LISTEN``s on one dedicated connection. A notification is sent at
+  commit, so a cache cleared by it can only be refilled with the committed rows.
 
 A notification can come late: a change committed by another process and a Discord message sent right after it
 reach this process in either order, and a message must see every change committed before it arrived. So each
@@ -294,11 +294,16 @@ class ChangeFeed:
         connection = await self.engine.connect()
         self._connection = connection
         present = (
-            await connection.execute(text("SELECT count(*) FROM pg_proc WHERE proname = 'persona_hub_notify_change'"))
+            await connection.execute(
+                text(
+                    "SELECT EXISTS (SELECT FROM pg_proc WHERE proname = 'persona_hub_notify_change') "
+                    "AND to_regclass('change_sequence') IS NOT NULL"
+                )
+            )
         ).scalar_one()
         await connection.commit()
         if not present:
-            raise RuntimeError("the database has no change triggers yet (run `python -m bot db upgrade`)")
+            raise RuntimeError("the database has no change triggers or counter yet (run `python -m bot db upgrade`)")
         raw = await connection.get_raw_connection()
         driver = raw.driver_connection
         lost = asyncio.get_running_loop().create_future()
@@ -314,7 +319,7 @@ class ChangeFeed:
         await driver.add_listener(CHANNEL, heard)
         driver.add_termination_listener(terminated)
         # Read after LISTEN: a change committed since is notified, one committed before is in no copy (all dropped
-        # below). Raises where migration 0016 is missing: no counter, no caches.
+        # below).
         self.heard = int(await driver.fetchval(_READ_COUNTER))
         self._driver = driver
         self.backend_pid = driver.get_server_pid()
