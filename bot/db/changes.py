@@ -7,9 +7,16 @@ never outlive a change, wherever the change was made:
 - **In this process**, every statement that writes a watched table is seen as it runs (an engine event on the
   statement's text), and the caches are cleared at once.
 - **In another process** (the bot split across processes on one PostgreSQL database, or a command-line tool),
-  PostgreSQL tells us: migration 0008 puts statement-level triggers on the watched tables that ``NOTIFY
-  persona_hub_changes`` with the table's name, and each process ``LISTEN``s on one dedicated connection. A
-  notification is sent at commit, so a cache cleared by it can only be refilled with the committed rows.
+  PostgreSQL tells us: triggers on the watched tables (migrations 0008 and 0016) ``NOTIFY persona_hub_changes``
+  with the table's name, and each process ``LISTEN``s on one dedicated connection. A notification is sent at
+  commit, so a cache cleared by it can only be refilled with the committed rows.
+
+A notification can come late: a change committed by another process and a Discord message sent right after it
+reach this process in either order, and a message must see every change committed before it arrived. So each
+transaction that changes a watched table also adds one to a counter (migration 0016: one row, bumped at commit,
+its value sent in the notifications: ``"personas 42"``), and a copy is used only after :meth:`ChangeFeed.sync`
+has read the counter (one row, on the listening connection, shared by every lookup that waits meanwhile): when it
+is ahead of the notifications heard, some are still on their way, and every copy is dropped rather than waited for.
 
 A cache is used only while changes are sure to be heard: always on SQLite (one process per database file, as the
 README says), and on PostgreSQL only while the listening connection is up and the triggers exist. While it is down
@@ -74,6 +81,8 @@ HEALTH_CHECK_SECONDS = 10.0  # how often the listening connection is asked wheth
 HEALTH_CHECK_TIMEOUT = 5.0
 RECONNECT_SECONDS = (0.5, 1.0, 2.0, 5.0, 10.0)  # back-off while PostgreSQL cannot be reached
 
+_READ_COUNTER = "SELECT value FROM change_sequence WHERE id = 1"
+
 _WRITE = re.compile(
     r"^\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM|TRUNCATE(?:\s+TABLE)?|REPLACE\s+INTO)\s+"
     r"(?:ONLY\s+)?\"?(?:\w+\"?\.\"?)?(\w+)\"?",
@@ -127,8 +136,10 @@ class ChangeCache(Generic[K, V]):
         return len(self._items)
 
     async def get(self, key: K, load: Callable[[], Awaitable[V]]) -> V:
-        """The copy for ``key``, or what ``load()`` reads (kept when nothing changed while it read)."""
-        if self.feed.live and key in self._items:
+        """The copy for ``key``, or what ``load()`` reads (kept when nothing changed while it read). Either way it
+        holds every change committed before the call."""
+        # The sync may drop the copy (a change not heard of yet), hence the second look.
+        if self.feed.live and key in self._items and await self.feed.sync() and key in self._items:
             self._items.move_to_end(key)
             self.hits += 1
             return self._items[key]
@@ -160,6 +171,12 @@ class ChangeFeed:
         self._closed = False
         self.notifications = 0  # heard from PostgreSQL since start
         self.backend_pid: int | None = None  # the listening connection's server process (PostgreSQL)
+        self.heard = 0  # the change counter's value that the caches hold every change up to (PostgreSQL)
+        self.syncs = 0  # counter reads made by sync() (PostgreSQL)
+        self._driver: Any = None  # the listening asyncpg connection
+        self._lost: asyncio.Future[None] | None = None  # set when the listening connection is gone
+        self._next_sync: asyncio.Task[bool] | None = None  # a counter read not started yet: later callers join it
+        self._last_sync: asyncio.Task[bool] | None = None
         _FEEDS.add(self)
         watch(engine)
 
@@ -179,6 +196,51 @@ class ChangeFeed:
         for cache in list(self._caches):
             if cache.tables & touched:
                 cache.clear()
+
+    async def sync(self) -> bool:
+        """Whether the caches now hold every change committed before the call. On PostgreSQL this reads the change
+        counter (one round trip on the listening connection; callers that arrive before a read starts share it):
+        if it is ahead of the notifications heard, every copy is dropped. False when the counter cannot be read
+        (the caches are then not to be used)."""
+        if self.kind != "postgresql":
+            return True
+        if not self._listening:
+            return False
+        if self._next_sync is None:
+            self._next_sync = asyncio.create_task(self._read_counter(self._last_sync))
+        return await asyncio.shield(self._next_sync)
+
+    async def _read_counter(self, previous: asyncio.Task[bool] | None) -> bool:
+        if previous is not None:
+            await asyncio.wait([previous])  # one query at a time on the connection
+        # From here on the read has started: a caller arriving now needs the next one.
+        self._last_sync, self._next_sync = self._next_sync, None
+        driver = self._driver
+        if driver is None or not self._listening:
+            return False
+        try:
+            value = int(await driver.fetchval(_READ_COUNTER, timeout=HEALTH_CHECK_TIMEOUT))
+        except Exception as error:  # the listener is lost: read through until it is back
+            if self._closed or self._driver is not driver:
+                return False  # stopped, or already replaced
+            log.warning("could not read the change counter (%s); caches read through until the listener is back", error)
+            self._set_listening(False)
+            if self._lost is not None and not self._lost.done():
+                self._lost.set_result(None)
+            return False
+        self.syncs += 1
+        if value > self.heard:  # committed, not heard of yet: the copies may be stale
+            self.heard = value
+            self._clear_all()
+        return self._listening
+
+    def _heard(self, payload: str) -> None:
+        """A notification: ``"<table> <counter>"`` (before migration 0016: the table alone)."""
+        self.notifications += 1
+        table, _, counter = payload.partition(" ")
+        self.changed([table] if table in WATCHED else WATCHED)
+        if counter.isdigit():
+            self.heard = max(self.heard, int(counter))
 
     def _clear_all(self) -> None:
         for cache in list(self._caches):
@@ -232,19 +294,23 @@ class ChangeFeed:
         connection = await self.engine.connect()
         self._connection = connection
         present = (
-            await connection.execute(text("SELECT count(*) FROM pg_proc WHERE proname = 'persona_hub_notify_change'"))
+            await connection.execute(
+                text(
+                    "SELECT EXISTS (SELECT FROM pg_proc WHERE proname = 'persona_hub_notify_change') "
+                    "AND to_regclass('change_sequence') IS NOT NULL"
+                )
+            )
         ).scalar_one()
         await connection.commit()
         if not present:
-            raise RuntimeError("the database has no change triggers yet (run `python -m bot db upgrade`)")
+            raise RuntimeError("the database has no change triggers or counter yet (run `python -m bot db upgrade`)")
         raw = await connection.get_raw_connection()
         driver = raw.driver_connection
         lost = asyncio.get_running_loop().create_future()
         self._lost = lost
 
         def heard(_connection: Any, _pid: int, _channel: str, payload: str) -> None:
-            self.notifications += 1
-            self.changed([payload] if payload in WATCHED else WATCHED)
+            self._heard(payload)
 
         def terminated(_connection: Any) -> None:
             if not lost.done():
@@ -252,6 +318,10 @@ class ChangeFeed:
 
         await driver.add_listener(CHANNEL, heard)
         driver.add_termination_listener(terminated)
+        # Read after LISTEN: a change committed since is notified, one committed before is in no copy (all dropped
+        # below).
+        self.heard = int(await driver.fetchval(_READ_COUNTER))
+        self._driver = driver
         self.backend_pid = driver.get_server_pid()
         self._set_listening(True)
 
@@ -264,8 +334,8 @@ class ChangeFeed:
                 return
             except TimeoutError:
                 pass
-            await asyncio.wait_for(self._connection.exec_driver_sql("SELECT 1"), HEALTH_CHECK_TIMEOUT)
-            await self._connection.commit()
+            if not await self.sync():  # the counter read doubles as the health check
+                return
 
     def _set_listening(self, value: bool) -> None:
         if value != self._listening:
@@ -275,6 +345,7 @@ class ChangeFeed:
             log.info("change notifications %s", "on: caches in use" if value else "off: caches read through")
 
     async def _drop_connection(self) -> None:
+        self._driver = None
         connection, self._connection = self._connection, None
         if connection is not None:
             with contextlib.suppress(Exception):

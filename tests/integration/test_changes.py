@@ -18,7 +18,7 @@ from sqlalchemy import text
 from bot.db import changes
 from bot.db.engine import Database
 from bot.db.types import utcnow
-from bot.services import behaviors, bindings, personas
+from bot.services import behaviors, bindings, conversation, personas
 from bot.services.personas import Actor, PersonaInput
 from tests.conftest import _empty_all_tables, _libpq, _migrate, fresh_postgres_database
 
@@ -233,3 +233,122 @@ async def test_without_the_triggers_every_read_goes_to_the_database(postgres_url
             assert len(cache) == 0
         finally:
             await database.dispose()
+
+
+# ---------------------------------------------------------------------------------------------------- late notices
+
+
+class HeldNotices:
+    """Holds back the notifications that reach a database's listening connection (received, not yet handed to the
+    feed): a notice still on its way, as when a Discord message overtakes it."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, database: Database) -> None:
+        self.notices: list[tuple[Any, ...]] = []
+        self.original = asyncpg.Connection._process_notification
+        original, notices = self.original, self.notices
+
+        def process(connection: asyncpg.Connection, pid: int, channel: str, payload: str) -> None:
+            if connection.get_server_pid() == database.changes.backend_pid:
+                notices.append((connection, pid, channel, payload))
+            else:
+                original(connection, pid, channel, payload)
+
+        monkeypatch.setattr(asyncpg.Connection, "_process_notification", process)
+
+    def release(self) -> None:
+        for connection, pid, channel, payload in self.notices:
+            self.original(connection, pid, channel, payload)
+        self.notices.clear()
+
+
+@pytest.mark.postgres
+async def test_a_message_sees_a_binding_committed_before_it_while_the_notice_is_late(
+    listening: tuple[Database, asyncpg.Connection], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race of the scale-out test, made certain: a channel's cast is kept (nobody speaks there), another process
+    binds a persona and commits, and a message naming it is looked up and planned before the notice is handled."""
+    database, other = listening
+    feed = database.changes
+    ada = await _persona(database)
+    casts = feed.cache(conversation.CAST_TABLES)
+
+    async def read_cast() -> conversation.Cast:
+        async with database.session() as session:
+            return await conversation.cast(session, CHANNEL)
+
+    assert (await casts.get(CHANNEL, read_cast)).speakers == ()
+    assert len(casts) == 1
+    held = HeldNotices(monkeypatch, database)
+    async with other.transaction():  # what /persona activate writes
+        await other.execute(
+            "INSERT INTO channel_bindings (persona_id, guild_id, channel_id, activated_by, created_at) "
+            "VALUES ($1, $2, $3, $4, now())",
+            ada, ALICE.guild_id, CHANNEL, ALICE.user_id,
+        )  # fmt: skip
+        await other.execute("UPDATE personas SET is_active = true WHERE id = $1", ada)
+    await eventually(
+        lambda: len(held.notices) == 2, "the notices to reach the listening connection (and be held there)"
+    )
+
+    cast = await casts.get(CHANNEL, read_cast)  # the message arrives now
+    assert [s.name for s in cast.speakers] == ["Ada"]
+    incoming = conversation.Incoming(
+        message_id=1, guild_id=ALICE.guild_id, channel_id=CHANNEL, author_id=2002, author_name="Bob",
+        content="Ada, are you there?", created_at=utcnow(),
+    )  # fmt: skip
+    async with database.reads() as session:
+        plan = await conversation.plan(
+            session, incoming, cast.speakers, history=[], exchange_depth=0, random_value=0.5, now=utcnow(), cast=cast
+        )
+    assert [job.speaker.persona_id for job in plan.jobs] == [ada]
+
+    held.release()  # the late notice changes nothing more: the next message reads what is kept
+    await asyncio.sleep(0.05)
+    misses = casts.misses
+    assert [s.name for s in (await casts.get(CHANNEL, read_cast)).speakers] == ["Ada"]
+    assert [s.name for s in (await casts.get(CHANNEL, read_cast)).speakers] == ["Ada"]
+    assert casts.misses <= misses + 1
+
+
+@pytest.mark.postgres
+async def test_lookups_waiting_together_share_one_counter_read(listening: tuple[Database, asyncpg.Connection]) -> None:
+    database, _other = listening
+    feed = database.changes
+    cache = feed.cache(["personas"])
+    await cache.get("general", Loads())
+    before = feed.syncs
+    values = await asyncio.gather(*(cache.get("general", Loads()) for _ in range(20)))
+    assert values == [1] * 20 and cache.hits == 20
+    assert 1 <= feed.syncs - before <= 2  # one read, or one more for those that came while it was on its way
+
+
+@pytest.mark.postgres
+async def test_one_transaction_counts_once_at_commit_and_a_rollback_not_at_all(
+    listening: tuple[Database, asyncpg.Connection],
+) -> None:
+    database, other = listening
+    feed = database.changes
+    ada = await _persona(database)
+    start = await other.fetchval("SELECT value FROM change_sequence")
+    heard = feed.notifications
+    async with other.transaction():
+        await other.execute("UPDATE personas SET name = 'Ada Two' WHERE id = $1", ada)
+        await other.execute("UPDATE personas SET description = 'x' WHERE id = $1", ada)
+        await other.execute(
+            "INSERT INTO custom_behaviors (persona_id, name, trigger_kind, trigger_config, action_kind, "
+            "action_config, enabled, created_at) VALUES ($1, 'wave', 'keywords', '{}', 'reaction', '{}', true, now())",
+            ada,
+        )
+        # Counted at commit (deferred), so the row is not locked while the transaction works.
+        assert await other.fetchval("SELECT value FROM change_sequence") == start
+    assert await other.fetchval("SELECT value FROM change_sequence") == start + 1
+    await eventually(lambda: feed.notifications >= heard + 2, "a notice per table")
+    assert feed.heard == start + 1 and feed.notifications == heard + 2
+    try:
+        async with other.transaction():
+            await other.execute("UPDATE personas SET name = 'Ada Three' WHERE id = $1", ada)
+            raise RuntimeError("rolled back")
+    except RuntimeError:
+        pass
+    assert await other.fetchval("SELECT value FROM change_sequence") == start + 1
+    assert await feed.sync() and feed.heard == start + 1

@@ -148,3 +148,29 @@ async def test_postgresql_change_triggers_and_the_persona_search_index_come_and_
             assert not await names("SELECT proname FROM pg_proc WHERE proname = 'persona_hub_notify_change'")
         finally:
             await engine.dispose()
+
+
+async def test_postgresql_change_counter_comes_and_goes(postgres_url: str) -> None:
+    """0016's change counter: its table, and row triggers deferred to commit (a TRUNCATE trigger besides) after
+    upgrading; 0008's statement triggers and no counter after downgrading. What it does: tests/integration/
+    test_changes.py."""
+    from sqlalchemy import text
+
+    async def rows(sql: str) -> set[tuple[object, ...]]:
+        async with engine.connect() as connection:
+            return {tuple(row) for row in (await connection.execute(text(sql))).all()}
+
+    triggers = "SELECT tgname, tgdeferrable FROM pg_trigger WHERE NOT tgisinternal AND tgname LIKE 'personas_%'"
+    with fresh_postgres_database(postgres_url, prefix="ph_migrations") as url:
+        engine = make_engine(url)
+        try:
+            await migrate.upgrade(engine)
+            assert await rows("SELECT id, value FROM change_sequence") == {(1, 0)}
+            assert await rows(triggers) == {("personas_notify_change", True), ("personas_notify_truncate", False)}
+            await migrate.downgrade(engine, "0009")
+            assert "change_sequence" not in await _table_names(engine)
+            assert await rows(triggers) == {("personas_notify_change", False)}
+            await migrate.upgrade(engine)
+            assert await migrate.schema_differences(engine) == []
+        finally:
+            await engine.dispose()
