@@ -7,13 +7,13 @@ never outlive a change, wherever the change was made:
 - **In this process**, every statement that writes a watched table is seen as it runs (an engine event on the
   statement's text), and the caches are cleared at once.
 - **In another process** (the bot split across processes on one PostgreSQL database, or a command-line tool),
-  PostgreSQL tells us: triggers on the watched tables (migrations 0008 and 0016) ``NOTIFY persona_hub_changes``
+  PostgreSQL tells us: triggers on the watched tables (migrations 0008 and 0012) ``NOTIFY persona_hub_changes``
   with the table's name, and each process ``LISTEN``s on one dedicated connection. A notification is sent at
   commit, so a cache cleared by it can only be refilled with the committed rows.
 
 A notification can come late: a change committed by another process and a Discord message sent right after it
 reach this process in either order, and a message must see every change committed before it arrived. So each
-transaction that changes a watched table also adds one to a counter (migration 0016: one row, bumped at commit,
+transaction that changes a watched table also adds one to a counter (migration 0012: one row, bumped at commit,
 its value sent in the notifications: ``"personas 42"``), and a copy is used only after :meth:`ChangeFeed.sync`
 has read the counter (one row, on the listening connection, shared by every lookup that waits meanwhile): when it
 is ahead of the notifications heard, some are still on their way, and every copy is dropped rather than waited for.
@@ -235,7 +235,7 @@ class ChangeFeed:
         return self._listening
 
     def _heard(self, payload: str) -> None:
-        """A notification: ``"<table> <counter>"`` (before migration 0016: the table alone)."""
+        """A notification: ``"<table> <counter>"`` (before migration 0012: the table alone)."""
         self.notifications += 1
         table, _, counter = payload.partition(" ")
         self.changed([table] if table in WATCHED else WATCHED)

@@ -20,13 +20,13 @@ FULL_TEXT_INDEXES = frozenset(
     {"ix_memories_content_fts", "ix_memories_content_search", "ix_memories_persona_content_search"}
 )
 FULL_TEXT_COLUMNS = frozenset({("memories", "content_search")})  # PostgreSQL's stored search vector (0007)
-HAND_MADE_TABLES = frozenset({"apscheduler_jobs", "change_sequence"})  # APScheduler's; the change counter (0016)
+HAND_MADE_TABLES = frozenset({"apscheduler_jobs", "change_sequence"})  # APScheduler's; the change counter (0012)
 
 
 def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
     """What migrations and the schema comparison look at: our tables, not APScheduler's, and not the full-text
     search structures that migrations 0003, 0007 and 0009 make by hand (SQLite's FTS5 table, PostgreSQL's search
-    vector column and its indexes), nor PostgreSQL's change counter (0016)."""
+    vector column and its indexes), nor PostgreSQL's change counter (0012)."""
     if type_ == "table" and (name in HAND_MADE_TABLES or (name or "").startswith("memories_fts")):
         return False
     if type_ == "index" and name in FULL_TEXT_INDEXES:

@@ -151,7 +151,7 @@ async def test_postgresql_change_triggers_and_the_persona_search_index_come_and_
 
 
 async def test_postgresql_change_counter_comes_and_goes(postgres_url: str) -> None:
-    """0016's change counter: its table, and row triggers deferred to commit (a TRUNCATE trigger besides) after
+    """0012's change counter: its table, and row triggers deferred to commit (a TRUNCATE trigger besides) after
     upgrading; 0008's statement triggers and no counter after downgrading. What it does: tests/integration/
     test_changes.py."""
     from sqlalchemy import text
@@ -167,7 +167,7 @@ async def test_postgresql_change_counter_comes_and_goes(postgres_url: str) -> No
             await migrate.upgrade(engine)
             assert await rows("SELECT id, value FROM change_sequence") == {(1, 0)}
             assert await rows(triggers) == {("personas_notify_change", True), ("personas_notify_truncate", False)}
-            await migrate.downgrade(engine, "0009")
+            await migrate.downgrade(engine, "0011")
             assert "change_sequence" not in await _table_names(engine)
             assert await rows(triggers) == {("personas_notify_change", False)}
             await migrate.upgrade(engine)

@@ -1,7 +1,7 @@
 """change sequence on PostgreSQL: a counter bumped once by every transaction that changes a cached table
 
-Revision ID: 0016
-Revises: 0009
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-06 01:00:00
 
 Hand-written, PostgreSQL only (on SQLite one process owns the database and sees its own writes).
@@ -24,8 +24,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0016"
-down_revision: str | None = "0009"
+revision: str = "0012"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
