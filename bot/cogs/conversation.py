@@ -43,7 +43,7 @@ import random
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord.ext import commands
@@ -279,23 +279,29 @@ class ConversationCog(commands.Cog):
             dropped += [entry[0] for entry in left]
             if answer_it:  # its reply ended while this message was planned: nobody else will answer the line
                 claimed.append(key)
+        for gone in dropped:
+            with contextlib.suppress(discord.HTTPException):
+                await gone.add_reaction(DROPPED_SIGN)
+        # Each persona speaks in a task of its own, side by side: it replies, answers what waited for it meanwhile
+        # and lets its turn go, never held while another persona's reply runs.
+        replying = {(job.speaker.persona_id, channel.id): job for job in mine}
+        await asyncio.gather(*(self._take_turn(key, replying.get(key), incoming, channel) for key in claimed))
+
+    async def _take_turn(
+        self, key: tuple[int, int], job: ReplyJob | None, incoming: Incoming, channel: Channel
+    ) -> None:
+        """One persona's turn here: its reply to ``incoming`` (``job``; None when only its waiting line is to be
+        answered), then everything that waited for it, then the turn is free again (also when cancelled)."""
         try:
-            for gone in dropped:
-                with contextlib.suppress(discord.HTTPException):
-                    await gone.add_reaction(DROPPED_SIGN)
-            for job in mine:
+            if job is not None:
                 try:
                     await self._reply(job, incoming, channel)
                 except Exception:
                     log.exception("persona %s could not reply in channel %s", job.speaker.persona_id, channel.id)
         except BaseException:
-            for key in claimed:
-                self.turns.release(key)
+            self.turns.release(key)
             raise
-        # Each persona answers what waited for it meanwhile, side by side, and then lets its turn go.
-        await asyncio.gather(
-            *(self.turns.answer_waiting(key, functools.partial(self._answer_waiting, channel, key)) for key in claimed)
-        )
+        await self.turns.answer_waiting(key, functools.partial(self._answer_waiting, channel, key))
 
     async def _answer_waiting(
         self, channel: Channel, key: tuple[int, int], waiting: list[tuple[discord.Message, Incoming, str]]
@@ -366,32 +372,31 @@ class ConversationCog(commands.Cog):
         importance = None
         if text is not None and self.bot.settings.memory_importance_by_model:
             importance = await self._rate(incoming, speaker, text)
-        async with self.bot.db.transaction() as session:
-            await conversation.record(
-                session,
-                incoming,
-                speaker,
-                sent_message_ids=[m.id for m in sent],
-                via_webhook=outlet.via_webhook,
-                reply_text=text,
-                addressed=job.addressed,
-                now=self.clock(),
-                importance=importance,
-                encryption_key=self._key(),
-                recall=job.recall,
-            )
-            for earlier in job.earlier:  # the messages that waited for this turn were answered too
-                await conversation.record(
-                    session,
-                    earlier,
-                    speaker,
-                    sent_message_ids=[],
-                    via_webhook=outlet.via_webhook,
-                    reply_text=text,
-                    addressed=job.addressed,
-                    now=self.clock(),
-                    encryption_key=self._key(),
-                )
+        # A folded reply answers several people and names them: each author's memory keeps their own message
+        # only, never the others' names or words (they may not be remembered).
+        folded = bool(job.earlier)
+        answered: list[tuple[Incoming, dict[str, Any]]] = [
+            (incoming, {"sent_message_ids": [m.id for m in sent], "importance": importance, "recall": job.recall}),
+            *((earlier, {"sent_message_ids": []}) for earlier in job.earlier),  # those that waited for this turn
+        ]
+        for message, extra in answered:
+            # Each in a transaction of its own: one message that cannot be recorded never loses the others'.
+            try:
+                async with self.bot.db.transaction() as session:
+                    await conversation.record(
+                        session,
+                        message,
+                        speaker,
+                        via_webhook=outlet.via_webhook,
+                        reply_text=text,
+                        addressed=job.addressed,
+                        now=self.clock(),
+                        encryption_key=self._key(),
+                        remember_reply=not folded,
+                        **extra,
+                    )
+            except Exception:
+                log.exception("persona %s: message %s could not be recorded", speaker.persona_id, message.message_id)
 
     async def _stream(self, job: ReplyJob, outlet: Outlet, channel: Channel) -> tuple[str, list[discord.Message]]:
         writer = StreamWriter(self.speaker, outlet)

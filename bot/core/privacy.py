@@ -25,12 +25,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.core.errors import DomainError
+from bot.core.inputs import parse_id
 
 SERVER_DEFAULTS = ("opt-in", "opt-out")
 # What a mention of a person who may not be remembered becomes in a stored memory.
 UNNAMED = "someone"
 # Discord's user mention, with or without the nickname mark: <@123> or <@!123> (roles are <@&123>: not people).
-_USER_MENTION = re.compile(r"<@!?(\d{1,25})>")
+# Any run of digits is matched so that an impossible id is recognised as a mention, of nobody (:func:`parse_id`).
+_USER_MENTION = re.compile(r"<@!?(\d+)>")
 
 
 @dataclass(frozen=True)
@@ -79,18 +81,25 @@ def may_remember(
 
 
 def mentioned_user_ids(text: str) -> list[int]:
-    """The ids of the people ``text`` mentions (``<@id>`` or ``<@!id>``), each once, in order of appearance."""
+    """The ids of the people ``text`` mentions (``<@id>`` or ``<@!id>``), each once, in order of appearance. A
+    mention with an id no one can have (past 64 bits: typed by hand) names nobody."""
     found: list[int] = []
     for match in _USER_MENTION.finditer(text or ""):
-        user_id = int(match.group(1))
-        if user_id not in found:
+        user_id = parse_id(match.group(1))
+        if user_id is not None and user_id not in found:
             found.append(user_id)
     return found
 
 
 def redact_mentions(text: str, keep: Callable[[int], bool], *, placeholder: str = UNNAMED) -> str:
-    """``text`` with every mention of a person for whom ``keep(id)`` is false replaced by ``placeholder``."""
-    return _USER_MENTION.sub(lambda match: match.group(0) if keep(int(match.group(1))) else placeholder, text or "")
+    """``text`` with every mention of a person for whom ``keep(id)`` is false replaced by ``placeholder`` (so is a
+    mention of an id no one can have)."""
+
+    def replace(match: re.Match[str]) -> str:
+        user_id = parse_id(match.group(1))
+        return match.group(0) if user_id is not None and keep(user_id) else placeholder
+
+    return _USER_MENTION.sub(replace, text or "")
 
 
 @dataclass(frozen=True)

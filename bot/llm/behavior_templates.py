@@ -25,7 +25,10 @@ the known payloads:
 
 Templates are compiled **once**: :func:`compiled_reply` keeps the compiled template (or the sentence refusing it)
 in a bounded cache keyed by the source, so a message never recompiles; :func:`compilations` counts the real
-compilations. Services compile off the event loop (:func:`validate_behavior_off_loop`, :func:`warm`), at save
+compilations. Planning a message (:func:`plan_effects`, on the event loop) never compiles: a template missing from
+the cache (dropped, or never loaded) skips its behaviour for that message with a WARNING and is compiled in a
+worker thread for the next (:func:`ready_reply`); a template refused as too slow to compile stays refused there.
+Services compile off the event loop (:func:`validate_behavior_off_loop`, :func:`warm`), at save
 and when stored rows are loaded. A template stored before these limits that now exceeds them is refused when loaded (the
 behaviour is skipped), never fatal.
 
@@ -70,7 +73,9 @@ MAX_DEPTH = 24
 COMPILE_BUDGET = 0.25  # seconds; within the limits above a compilation takes a few milliseconds
 CHECK_TIMEOUT = 2.0  # seconds a command waits for its check (it runs in a worker thread)
 RENDER_BUDGET = 0.25  # seconds; a render does linear work, well under a millisecond (room for a busy machine)
-CACHE_SIZE = 1024  # compiled templates (and refusals) kept, least recently used dropped first
+# Compiled templates (and refusals) kept, least recently used dropped first: room for every template of a large
+# deployment (a few KB each). A template dropped anyway is not recompiled on the event loop (plan_effects).
+CACHE_SIZE = 8192
 
 _ALLOWED_NODES: tuple[type[nodes.Node], ...] = (
     nodes.Template,
@@ -168,11 +173,14 @@ class _TooSlow(DomainError):
 class _Prepared:
     template: jinja2.Template | None
     refusal: str | None = None
+    slow: bool = False  # refused over the compile-time budget: compiled again where compiling is allowed
 
 
 _cache: OrderedDict[str, _Prepared] = OrderedDict()
 _lock = threading.Lock()  # compilations run in worker threads as well as on the event loop
 _compilations = 0
+_pending: set[str] = set()  # sources being compiled in a worker thread for plan_effects
+_pending_tasks: set[asyncio.Future[None]] = set()  # kept referenced until done
 
 
 def compilations() -> int:
@@ -284,11 +292,13 @@ def compiled_reply(source: str, *, compile_budget: float = COMPILE_BUDGET) -> ji
     is kept too), or :class:`DomainError` saying why it is refused (the budget and language of the module
     docstring). Blank and over-long sources are refused by :func:`check_reply_template`."""
     found = _cached(source)
-    if found is None:
+    if found is None or found.slow:
         try:
             found = _Prepared(_compile(source, compile_budget))
-        except _TooSlow:
-            raise
+        except _TooSlow as error:
+            # Kept so that planning never compiles it again on the loop; compiling it here (a save, a load, a
+            # test) tries again, since a busy machine rather than the template may have been why.
+            found = _Prepared(None, str(error), slow=True)
         except DomainError as error:
             found = _Prepared(None, str(error))
         with _lock:
@@ -301,17 +311,64 @@ def compiled_reply(source: str, *, compile_budget: float = COMPILE_BUDGET) -> ji
     return found.template
 
 
+def _compile_later(source: str) -> None:
+    """Compile ``source`` in a worker thread, once at a time, for the next message that needs it (in place when no
+    event loop runs in this thread: then nothing is stalled)."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        _check_each([source])
+        return
+    with _lock:
+        if source in _pending:
+            return
+        _pending.add(source)
+
+    def done(future: asyncio.Future[None]) -> None:
+        _pending_tasks.discard(future)
+        with _lock:
+            _pending.discard(source)
+
+    future = loop.run_in_executor(None, _check_each, [source])
+    _pending_tasks.add(future)
+    future.add_done_callback(done)
+
+
+def ready_reply(source: str) -> jinja2.Template | None:
+    """The compiled template for ``source`` if it is already compiled, None if not (then it is compiled in a worker
+    thread for the next time: never here, as this runs on the event loop), or :class:`DomainError` when it is
+    refused. What planning a message uses."""
+    _check_shape(source)
+    found = _cached(source)
+    if found is None:
+        _compile_later(source)
+        return None
+    if found.template is None:
+        raise DomainError(found.refusal or "The reply template cannot be used.")
+    return found.template
+
+
+async def compiled_in_background() -> None:
+    """Wait for the compilations :func:`ready_reply` started (tests and benchmarks)."""
+    while _pending_tasks:
+        await asyncio.gather(*list(_pending_tasks), return_exceptions=True)
+
+
 def check_reply_template(source: str, *, compile_budget: float = COMPILE_BUDGET) -> jinja2.Template:
     """The compiled template, if ``source`` is within the budget and only uses what reply templates allow
     (module docstring); otherwise :class:`DomainError` saying what is wrong. Compiles at most once per source
     (:func:`compiled_reply`); a coroutine compiles off the loop (:func:`validate_behavior_off_loop`, :func:`warm`)."""
+    _check_shape(source)
+    return compiled_reply(source, compile_budget=compile_budget)
+
+
+def _check_shape(source: Any) -> None:
     if not isinstance(source, str) or not source.strip():
         raise DomainError("The reply template cannot be blank.")
     if len(source) > rules.REPLY_TEMPLATE_MAX:
         raise DomainError(
             f"The reply template is {len(source)} characters long; the limit is {rules.REPLY_TEMPLATE_MAX}."
         )
-    return compiled_reply(source, compile_budget=compile_budget)
 
 
 async def warm(sources: Iterable[Any]) -> None:
@@ -341,7 +398,10 @@ def template_variables(
 def render_reply(source: str, variables: Mapping[str, str]) -> str:
     """A reply template rendered in the sandbox from its compiled form (checked and compiled once), at most
     :data:`MAX_OUTPUT` characters and :data:`RENDER_BUDGET` seconds; :class:`DomainError` for anything else."""
-    template = check_reply_template(source)
+    return _render(check_reply_template(source), variables)
+
+
+def _render(template: jinja2.Template, variables: Mapping[str, str]) -> str:
     context = {name: str(variables.get(name, "")) for name in NAMES}
     # The output is built piece by piece so that neither its size nor its time can run past the bounds; the
     # template's own text can add at most its length in surrounding whitespace.
@@ -428,17 +488,20 @@ class BehaviorEffects:
     emotion_triggers: tuple[str, ...] = ()
     reactions: tuple[str, ...] = ()
     problems: tuple[str, ...] = field(default=())  # reply templates that failed (the behaviour is skipped)
+    trigger_behaviors: tuple[str, ...] = ()  # the name of the behaviour behind each of emotion_triggers
 
 
 def plan_effects(matched: Iterable[rules.Behavior], variables: Mapping[str, str]) -> BehaviorEffects:
     """The effects of the behaviours :func:`bot.core.behaviors.matching_behaviors` returned, in order. A reply
     template that fails in any way skips its behaviour only (a WARNING names it; ``problems`` says why): the other
-    behaviours, and the persona's reply, go on."""
+    behaviours, and the persona's reply, go on. This runs on the event loop, so it never compiles: a template not
+    in the cache skips its behaviour for this message and is compiled in a worker thread (:func:`ready_reply`)."""
     instructions: list[str] = []
     reply: str | None = None
     triggers: list[str] = []
     reactions: list[str] = []
     problems: list[str] = []
+    sources: list[str] = []
     for behavior in matched:
         action = behavior.action
         if isinstance(action, rules.InstructionAction):
@@ -446,16 +509,25 @@ def plan_effects(matched: Iterable[rules.Behavior], variables: Mapping[str, str]
         elif isinstance(action, rules.ReplyAction):
             if reply is None:
                 try:
-                    reply = render_reply(action.template, variables)
+                    template = ready_reply(action.template)
+                    if template is None:  # not compiled (dropped from the cache): never compiled on the loop
+                        why = "its reply template is being prepared; it will answer from the next message on"
+                        log.warning("custom behaviour %s (%r) was skipped: %s", behavior.id, behavior.name, why)
+                        problems.append(f"{behavior.name}: {why}")
+                        continue
+                    reply = _render(template, variables)
                 except Exception as error:  # one behaviour's failure is its own, never the channel's
                     why = str(error) if isinstance(error, DomainError) else f"it failed ({type(error).__name__})"
                     log.warning("custom behaviour %s (%r) was skipped: %s", behavior.id, behavior.name, why)
                     problems.append(f"{behavior.name}: {why}")
         elif isinstance(action, rules.EmotionAction):
             triggers.append(action.trigger)
+            sources.append(behavior.name)
         elif action.emoji not in reactions:
             reactions.append(action.emoji)
-    return BehaviorEffects(tuple(instructions), reply, tuple(triggers), tuple(reactions), tuple(problems))
+    return BehaviorEffects(
+        tuple(instructions), reply, tuple(triggers), tuple(reactions), tuple(problems), tuple(sources)
+    )
 
 
 @dataclass(frozen=True)

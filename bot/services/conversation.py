@@ -178,6 +178,7 @@ class BehaviorSideEffects:
     reactions: tuple[str, ...] = ()
     emotion_triggers: tuple[str, ...] = ()
     problems: tuple[str, ...] = ()
+    trigger_behaviors: tuple[str, ...] = ()  # which behaviour fired each of emotion_triggers (by name)
 
 
 @dataclass(frozen=True)
@@ -481,7 +482,11 @@ async def plan(
             )
             effect = behavior_templates.plan_effects(matched, variables)
             if effect.reactions or effect.emotion_triggers or effect.problems:
-                effects.append(BehaviorSideEffects(pid, effect.reactions, effect.emotion_triggers, effect.problems))
+                effects.append(
+                    BehaviorSideEffects(
+                        pid, effect.reactions, effect.emotion_triggers, effect.problems, effect.trigger_behaviors
+                    )
+                )
             if not speaking or state is None:
                 continue
             jobs.append(
@@ -624,7 +629,11 @@ async def apply_behavior_triggers(
         decision = decisions.get((incoming.author_id, incoming.guild_id, effect.persona_id))
         # A person the persona may not remember is not named in its emotional history.
         author = incoming.author_id if decision is not None and decision.allowed else None
-        for trigger in effect.emotion_triggers:
+        names = effect.trigger_behaviors
+        for index, trigger in enumerate(effect.emotion_triggers):
+            # Which behaviour, never which message: the message's id would name its author's words in the persona's
+            # emotional history, beyond the reach of the anonymous path and of forget-me.
+            which = f"custom behaviour '{names[index]}'" if index < len(names) else "a custom behaviour"
             await emotions.apply_trigger(
                 session,
                 effect.persona_id,
@@ -633,7 +642,7 @@ async def apply_behavior_triggers(
                 user_id=author,
                 channel_id=incoming.channel_id,
                 message_id=None,
-                context=f"custom behaviour on message {incoming.message_id}",
+                context=f"{which} on a message",
             )
             applied += 1
     return applied
@@ -797,14 +806,18 @@ def parse_poignancy(answer: str) -> int | None:
     return int(found.group(1)) if found else None
 
 
-def exchange_text(incoming: Incoming, persona_name: str, reply: str) -> str:
-    """The memory an exchange becomes: what the author said and what the persona answered (each side clipped)."""
+def _clip(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_MEMORY_QUOTE else text[: MAX_MEMORY_QUOTE - 1] + "…"
 
-    def clip(text: str) -> str:
-        text = " ".join(text.split())
-        return text if len(text) <= MAX_MEMORY_QUOTE else text[: MAX_MEMORY_QUOTE - 1] + "…"
 
-    return f"{incoming.author_name} said: “{clip(incoming.content)}” I ({persona_name}) answered: “{clip(reply)}”"
+def exchange_text(incoming: Incoming, persona_name: str, reply: str | None) -> str:
+    """The memory an exchange becomes: what the author said and what the persona answered (each side clipped).
+    With no ``reply`` (a reply folded for several people, which names the others) only the author's own words."""
+    said = f"{incoming.author_name} said: “{_clip(incoming.content)}”"
+    if reply is None:
+        return f"{said} to me ({persona_name}), and I answered them."
+    return f"{said} I ({persona_name}) answered: “{_clip(reply)}”"
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -824,11 +837,14 @@ async def record(
     importance: int | None = None,
     encryption_key: str | None = None,
     recall: memories.Recall | None = None,
+    remember_reply: bool = True,
 ) -> Recorded:
     """Store what the exchange leaves (module docstring, step 4). ``importance`` overrides the heuristic (the
     model's rating); ``recall`` (the plan's memories) marks the memories the reply drew on as recalled. Nothing
     about the author is stored unless :func:`bot.services.consent.decide` allows it. With no ``reply_text`` (the
-    persona apologised: the model could not answer) only the messages are recorded, and nothing was recalled."""
+    persona apologised: the model could not answer) only the messages are recorded, and nothing was recalled.
+    ``remember_reply`` False (one reply answering several people: it names the others) keeps only the author's own
+    message in their memory."""
     pid = speaker.persona_id
     recorded = 0
     for message_id in sent_message_ids:
@@ -865,7 +881,7 @@ async def record(
     rating = importance if importance is not None else heuristic_importance(incoming.content, addressed=addressed)
     naming = await consent.memory_naming(
         session,
-        exchange_text(incoming, speaker.name, reply_text),
+        exchange_text(incoming, speaker.name, reply_text if remember_reply else None),
         author_id=incoming.author_id,
         guild_id=incoming.guild_id,
         persona_id=pid,

@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core import catalog
 from bot.core import memory as rules
 from bot.core.errors import DomainError, NotFound, PermissionDenied
+from bot.core.inputs import storable
 from bot.db import models, offload
 from bot.db.types import UTCDateTime
 from bot.services import crypto, timeline
@@ -301,7 +302,9 @@ def _memory_select() -> Any:
 
 
 def _clean_content(content: str) -> str:
-    text_ = (content or "").strip()
+    # Every memory's text passes here, whoever wrote it (a person, the model's reply, a tool): what neither
+    # database can keep (a NUL) is removed, as for chat.
+    text_ = storable(content or "").strip()
     if not text_:
         raise DomainError("A memory needs some text.")
     if len(text_) > MAX_CONTENT_CHARS:
