@@ -311,17 +311,17 @@ def compiled_reply(source: str, *, compile_budget: float = COMPILE_BUDGET) -> ji
     return found.template
 
 
-def _compile_later(source: str) -> None:
-    """Compile ``source`` in a worker thread, once at a time, for the next message that needs it (in place when no
-    event loop runs in this thread: then nothing is stalled)."""
+def _compile_later(source: str) -> bool:
+    """Compile ``source`` in a worker thread, once at a time, for the next message that needs it; or at once when
+    no event loop runs in this thread (nothing is stalled then): returns whether it is compiled now."""
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:
         _check_each([source])
-        return
+        return True
     with _lock:
         if source in _pending:
-            return
+            return False
         _pending.add(source)
 
     def done(future: asyncio.Future[None]) -> None:
@@ -332,6 +332,7 @@ def _compile_later(source: str) -> None:
     future = loop.run_in_executor(None, _check_each, [source])
     _pending_tasks.add(future)
     future.add_done_callback(done)
+    return False
 
 
 def ready_reply(source: str) -> jinja2.Template | None:
@@ -340,8 +341,9 @@ def ready_reply(source: str) -> jinja2.Template | None:
     refused. What planning a message uses."""
     _check_shape(source)
     found = _cached(source)
+    if found is None and _compile_later(source):
+        found = _cached(source)
     if found is None:
-        _compile_later(source)
         return None
     if found.template is None:
         raise DomainError(found.refusal or "The reply template cannot be used.")

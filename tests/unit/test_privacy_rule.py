@@ -89,3 +89,11 @@ def test_a_memory_names_its_author_and_one_person_who_may_be_remembered_and_no_o
     )
     nobody = memory_naming("<@2> says hi", author_id=1, rememberable=lambda user: False)
     assert nobody == type(nobody)(f"{UNNAMED} says hi", None)
+
+
+def test_a_mention_of_an_id_past_64_bits_names_nobody() -> None:
+    from bot.core.privacy import mentioned_user_ids, redact_mentions
+
+    text = "<@9999999999999999999999999> met <@!12> and <@18446744073709551616>"
+    assert mentioned_user_ids(text) == [12]
+    assert redact_mentions(text, lambda user_id: True) == "someone met <@!12> and someone"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -15,7 +16,9 @@ from bot.llm.behavior_templates import (
     CACHE_SIZE,
     MAX_DEPTH,
     check_reply_template,
+    clear_compiled,
     compilations,
+    compiled_reply,
     plan_effects,
     render_reply,
     validate_behavior,
@@ -151,3 +154,45 @@ def test_a_failing_behaviour_is_skipped_with_a_warning_naming_it_and_the_next_on
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert [r.args[0] for r in warnings] == [41, 42]  # type: ignore[index]
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_planning_never_compiles_on_the_loop_a_template_missing_from_the_cache(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 15 item 7: a template dropped from the cache (or never loaded) skips its behaviour for this message
+    with a WARNING and is compiled in a worker thread; the next message gets its reply, compiled once."""
+    import threading
+
+    threads: list[int] = []
+    compile_for_real = behavior_templates._compile
+
+    def watched(source: str, budget: float) -> Any:
+        threads.append(threading.get_ident())
+        return compile_for_real(source, budget)
+
+    monkeypatch.setattr(behavior_templates, "_compile", watched)
+    clear_compiled()
+    matched = [_reply(51, "Greeting", "Hello {{ author }}, from the loop test!")]
+    with caplog.at_level(logging.WARNING, logger=behavior_templates.__name__):
+        first = plan_effects(matched, VARIABLES)
+    assert first.reply is None
+    assert [p.split(":")[0] for p in first.problems] == ["Greeting"]
+    assert [r.args[0] for r in caplog.records if r.levelno == logging.WARNING] == [51]  # type: ignore[index]
+    await behavior_templates.compiled_in_background()
+    assert plan_effects(matched, VARIABLES).reply == "Hello Bob, from the loop test!"
+    assert len(threads) == 1 and threads[0] != threading.get_ident()
+
+
+async def test_a_template_too_slow_to_compile_stays_refused_at_plan_time_without_compiling_again() -> None:
+    clear_compiled()
+    source = "{{ persona }} is slow to prepare, in this test"
+    with pytest.raises(DomainError, match="takes too long to prepare"):
+        compiled_reply(source, compile_budget=0.0)
+    before = compilations()
+    effects = plan_effects([_reply(61, "Slow", source)], VARIABLES)
+    await behavior_templates.compiled_in_background()
+    assert effects.reply is None and "takes too long to prepare" in effects.problems[0]
+    assert compilations() == before
+    # Where compiling is allowed (a save, a load) it is tried again: the machine, not the template, was slow.
+    assert render_reply(source, VARIABLES).startswith("Ada is slow")
+    assert compilations() == before + 1
