@@ -42,6 +42,7 @@ class Behaviour:
     finish_reason: str = "stop"
     ignore_stream: bool = False
     compute: Callable[[dict[str, Any]], str] | None = None  # the text, from the request body
+    pause: Callable[[dict[str, Any]], float] | None = None  # the delay, from the request body
 
 
 def reply(
@@ -109,10 +110,15 @@ def bad_event(text: str = "", line: str = "{this is not json") -> Behaviour:
     return Behaviour("bad_event", text=text, chunks=(line,))
 
 
-def answer_with(compute: Callable[[dict[str, Any]], str], *, delay: float = 0.0) -> Behaviour:
-    """A reply whose text is ``compute(request body)``, after ``delay`` seconds (as :func:`reply`: streamed word by
-    word when asked to)."""
-    return Behaviour("reply", delay=delay, compute=compute)
+def answer_with(
+    compute: Callable[[dict[str, Any]], str],
+    *,
+    delay: float = 0.0,
+    pause: Callable[[dict[str, Any]], float] | None = None,
+) -> Behaviour:
+    """A reply whose text is ``compute(request body)``, after ``delay`` seconds, or ``pause(request body)`` seconds
+    when given (as :func:`reply`: streamed word by word when asked to)."""
+    return Behaviour("reply", delay=delay, compute=compute, pause=pause)
 
 
 @dataclass
@@ -179,6 +185,8 @@ class FakeModelServer:
         behaviour = self._queue.popleft() if self._queue else self.default
         if behaviour.compute is not None:
             behaviour = replace(behaviour, text=behaviour.compute(body), compute=None)
+        if behaviour.pause is not None:
+            behaviour = replace(behaviour, delay=behaviour.pause(body), pause=None)
         if behaviour.delay:
             await asyncio.sleep(behaviour.delay)
         if behaviour.kind == "hang":
