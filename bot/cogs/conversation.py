@@ -10,13 +10,15 @@ Per message in a channel (or thread) with an active persona (:func:`bot.services
    them counts the persona-to-persona exchange depth, which a person's message resets.
 2. Reads (:func:`bot.services.conversation.plan`): who answers and each reply's request; then, only when custom
    behaviours fired emotional triggers, a transaction applying them. Closed.
-3. For each persona in turn: typing is shown while the model works; the reply streams where the provider
+3. Each persona in a task of its own, side by side (one persona's slow reply never holds another's turn): typing
+   is shown while the model works; the reply streams where the provider
    streams (:class:`bot.ui.speaker.StreamWriter`: first text sent, edited at most once a second, final edit
    complete), or goes through the tool loop when the persona has plugins and the provider supports tools, or is a
    custom behaviour's reply template. Everything goes through :class:`bot.ui.speaker.Speaker` with no mentions
    allowed.
-4. Transaction 2 (:func:`bot.services.conversation.record`): persona messages, memory (consent permitting),
-   relationship, interaction count.
+4. Transaction 2 (:func:`bot.services.conversation.record`), one per message answered: persona messages, memory
+   (consent permitting), relationship, interaction count. A reply folded for several waiting people is not kept in
+   their memories (it names the others): each keeps their own message.
 
 **When the model fails** (a :class:`~bot.llm.base.ModelError`: timeout, server down, refusal) the persona says
 briefly that it cannot answer now (:func:`bot.ui.speaker.apology_text`), the bot keeps serving, and the persona's
