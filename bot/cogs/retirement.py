@@ -206,8 +206,9 @@ async def perform_ceremony(
     now = now or utcnow()
     holder = bot.lease_holder
     try:
-        return await _perform(bot, persona_id, trigger=trigger, now=now, actor=actor, scheduled_for=scheduled_for,
-                              holder=holder)  # fmt: skip
+        return await _perform(
+            bot, persona_id, trigger=trigger, now=now, actor=actor, scheduled_for=scheduled_for, holder=holder
+        )
     except retirement.LeaseLost:
         log.warning("the retirement ceremony of persona %d was taken over by another process; stopping", persona_id)
         return None
