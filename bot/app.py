@@ -25,7 +25,7 @@ from bot.config import Settings
 from bot.core.errors import DomainError
 from bot.db import migrate
 from bot.db.engine import Database
-from bot.db.presence import ProcessIdentity
+from bot.db.presence import Holder, ProcessIdentity
 from bot.db.types import utcnow
 from bot.leadership import SchedulerLeadership
 from bot.llm import describe_provider, make_provider
@@ -152,9 +152,10 @@ class PersonaHubBot(commands.AutoShardedBot):
         return (0 if guild_id is None else (guild_id >> 22) % count) in ids
 
     @property
-    def lease_holder(self) -> int | None:
-        """This process's identity for leases (None before the database answered)."""
-        return self.identity.value if self.identity is not None else None
+    def lease_holder(self) -> Holder | None:
+        """This process as a lease holder (None before the database answered): its identity, and what it has seen
+        of the others' (bot/db/presence.py)."""
+        return self.identity.holder() if self.identity is not None else None
 
     @property
     def runs_scheduler(self) -> bool:

@@ -45,6 +45,7 @@ from bot.ui.speaker import PersonaVoice, Speaker
 
 if TYPE_CHECKING:
     from bot.app import PersonaHubBot
+    from bot.db.presence import Holder
 
 log = logging.getLogger(__name__)
 
@@ -200,8 +201,29 @@ async def perform_ceremony(
     scheduled_for: datetime | None = None,
 ) -> CeremonyResult | None:
     """Run (or resume) a persona's retirement ceremony, once. None when there was nothing to do (retired already,
-    held by another process, cancelled, or a stale job). ``actor``: the owner, for ``/retire now``."""
+    held by another process, cancelled, or a stale job), or when another process took the ceremony over while this
+    one ran (it looked dead: this one stops without posting more). ``actor``: the owner, for ``/retire now``."""
     now = now or utcnow()
+    holder = bot.lease_holder
+    try:
+        return await _perform(
+            bot, persona_id, trigger=trigger, now=now, actor=actor, scheduled_for=scheduled_for, holder=holder
+        )
+    except retirement.LeaseLost:
+        log.warning("the retirement ceremony of persona %d was taken over by another process; stopping", persona_id)
+        return None
+
+
+async def _perform(
+    bot: PersonaHubBot,
+    persona_id: int,
+    *,
+    trigger: str,
+    now: datetime,
+    actor: Actor | None,
+    scheduled_for: datetime | None,
+    holder: Holder | None,
+) -> CeremonyResult | None:
     async with bot.db.transaction() as session:
         claim = await retirement.claim_ceremony(
             session,
@@ -210,7 +232,7 @@ async def perform_ceremony(
             trigger=trigger,
             actor=actor,
             scheduled_for=scheduled_for,
-            holder=bot.lease_holder,
+            holder=holder,
         )
     if claim is None:
         return None
@@ -223,10 +245,10 @@ async def perform_ceremony(
             mood = await retirement.mood_words(session, persona_id, now)
         written = await retirement.write_farewell(bot.llm, claim, stats, mood=mood, now=now)
         async with bot.db.transaction() as session:
-            farewell = await retirement.keep_farewell(session, persona_id, written)
+            farewell = await retirement.keep_farewell(session, persona_id, written, holder=holder)
     elif not claim.farewell_by_model:
         async with bot.db.transaction() as session:
-            farewell = await retirement.keep_farewell(session, persona_id, farewell)
+            farewell = await retirement.keep_farewell(session, persona_id, farewell, holder=holder)
 
     channel: discord.TextChannel | None = None
     if claim.channel_id is not None:
@@ -237,9 +259,11 @@ async def perform_ceremony(
             log.warning("cannot post the ceremony of persona %d in channel %s", persona_id, claim.channel_id)
     if channel is not None:
         if claim.farewell_message_id is None:
+            async with bot.db.transaction() as session:
+                await retirement.hold_lease(session, persona_id, now=now, holder=holder)
             message_id = await _post_farewell(bot, channel, claim, farewell)
             async with bot.db.transaction() as session:
-                await retirement.record_posted(session, persona_id, "farewell", message_id, channel.id)
+                await retirement.record_posted(session, persona_id, "farewell", message_id, channel.id, holder=holder)
                 await persona_messages.record(
                     session,
                     message_id=message_id,
@@ -250,13 +274,15 @@ async def perform_ceremony(
                     now=now,
                 )
         if claim.ceremony_message_id is None:
+            async with bot.db.transaction() as session:
+                await retirement.hold_lease(session, persona_id, now=now, holder=holder)
             message_id = await _post_ceremony(bot, channel, claim, now)
             async with bot.db.transaction() as session:
-                await retirement.record_posted(session, persona_id, "ceremony", message_id, channel.id)
+                await retirement.record_posted(session, persona_id, "ceremony", message_id, channel.id, holder=holder)
 
     async with bot.db.transaction() as session:
-        result = await retirement.complete_ceremony(session, persona_id, now=now)
-        send_export = await retirement.claim_export(session, persona_id, now=now)
+        result = await retirement.complete_ceremony(session, persona_id, now=now, holder=holder)
+        send_export = await retirement.claim_export(session, persona_id, now=now, holder=holder)
     if send_export:
         async with bot.db.session() as session:
             document = await portability.export_native(session, Actor(result.owner_id), persona_id, now=now)

@@ -77,9 +77,13 @@ def whole_number(text: str) -> int | None:
     stripped = text.strip()
     sign = -1 if stripped.startswith("-") else 1
     digits = _digits(stripped.removeprefix("-").removeprefix("+"))
-    if digits is None or len(digits.lstrip("0")) > _ID_DIGITS_MAX:
+    if digits is None:
         return None
-    return sign * int(digits)
+    # Leading zeros count for nothing, but ``int`` refuses a string over 4,300 digits: drop them before it sees them.
+    significant = digits.lstrip("0") or "0"
+    if len(significant) > _ID_DIGITS_MAX:
+        return None
+    return sign * int(significant)
 
 
 def parse_whole(text: str, what: str, *, minimum: int, maximum: int) -> int:

@@ -33,6 +33,7 @@ from typing import Any, TypeVar
 
 from bot.core import catalog
 from bot.core.errors import DomainError
+from bot.core.freeing import release
 
 DECAY_FUNCTIONS: tuple[str, ...] = ("linear", "exponential", "logarithmic")
 DECAY_SCHEDULES: tuple[str, ...] = ("continuous", "daily", "weekly")
@@ -900,8 +901,5 @@ def near_duplicates(
                 pairs.append((ordered[position][0], ordered[other][0]))
     # Released piece by piece: freed in one go, the sets and the index of 100,000 memories hold the interpreter
     # (every thread, the event loop's too) for a quarter of a second.
-    while index:
-        index.popitem()
-    while sets:
-        sets.pop()
+    release(index, sets)
     return pairs

@@ -12,7 +12,9 @@ ceremony (two schedulers by mistake, a retry, a restart) changes nothing. The ``
 ceremony interrupted by a crash is resumed by whoever finds the lease expired or its holder dead (a process that
 starts again after a crash resumes its previous life's ceremony at once), and its
 progress (the farewell text, the ids of the messages already posted, whether the export was sent) is kept in the
-plan's ``ceremony_settings["progress"]``, so a resumed ceremony does not post twice.
+plan's ``ceremony_settings["progress"]``, so a resumed ceremony does not post twice. Every progress write and the
+completion are guarded by the lease (``lease_holder`` is the writer's): a process whose ceremony was taken over
+(it looked dead for a while) gets :class:`LeaseLost` and stops, without posting.
 
 **Posting is not here**: the cog posts between :func:`claim_ceremony` and :func:`complete_ceremony` and records
 what it posted with :func:`record_posted`. No session is held while it talks to Discord or the model.
@@ -50,6 +52,10 @@ NOT_FOUND = "That persona does not exist (it may have been deleted)."
 _P = models.Persona
 _R = models.RetirementPlan
 _A = models.LegacyArchive
+
+
+class LeaseLost(Exception):
+    """This process no longer holds the ceremony's lease (another took it over): stop, and post nothing."""
 
 
 # --------------------------------------------------------------------------------------------------- views
@@ -278,13 +284,23 @@ def _progress(row: models.RetirementPlan) -> dict[str, Any]:
     return dict((row.ceremony_settings or {}).get("progress") or {})
 
 
-async def _set_progress(session: AsyncSession, persona_id: int, **changes: Any) -> dict[str, Any]:
+async def _set_progress(
+    session: AsyncSession, persona_id: int, holder: presence.Holder | None, **changes: Any
+) -> dict[str, Any]:
+    """Write the ceremony's progress, only while ``holder`` holds its lease (else :class:`LeaseLost`)."""
     row = await _plan_row(session, persona_id)
     if row is None:
         raise NotFound("There is no retirement plan for that persona.")
     progress = {**_progress(row), **changes}
-    row.ceremony_settings = {**(row.ceremony_settings or {}), "progress": progress}
-    await session.flush()
+    written = await session.execute(
+        update(_R)
+        .where(_R.id == row.id, presence.held_by(_R.lease_holder, holder))
+        .values(ceremony_settings={**(row.ceremony_settings or {}), "progress": progress}),
+        execution_options={"synchronize_session": False},
+    )
+    if not written.rowcount:  # type: ignore[attr-defined]
+        raise LeaseLost(f"the retirement ceremony of persona {persona_id} was taken over by another process")
+    await session.refresh(row)
     return progress
 
 
@@ -486,12 +502,14 @@ async def last_activity(session: AsyncSession, persona_id: int) -> datetime | No
     return max(present) if present else None
 
 
-def _lease_free(session: AsyncSession, now: datetime, holder: int | None) -> Any:
+def _lease_free(session: AsyncSession, now: datetime, holder: presence.Holder | None) -> Any:
     """SQL: an executing ceremony's lease may be taken: it ran out, or the process holding it is gone."""
     return or_(_R.updated_at <= now - LEASE, presence.holder_gone(_R.lease_holder, holder, session.bind.dialect.name))
 
 
-async def due_ceremonies(session: AsyncSession, now: datetime, *, holder: int | None = None) -> list[tuple[int, str]]:
+async def due_ceremonies(
+    session: AsyncSession, now: datetime, *, holder: presence.Holder | None = None
+) -> list[tuple[int, str]]:
     """Ceremonies to run at ``now``: planned ones whose date or inactivity trigger is due, and interrupted ones
     whose lease ran out or whose process is gone (``resume``), as process ``holder`` sees it (its identity,
     :mod:`bot.db.presence`; None: only the lease's time counts). (persona id, trigger)."""
@@ -528,7 +546,7 @@ async def claim_ceremony(
     trigger: str,
     actor: Actor | None = None,
     scheduled_for: datetime | None = None,
-    holder: int | None = None,
+    holder: presence.Holder | None = None,
 ) -> CeremonyClaim | None:
     """Take the ceremony: ``active -> retiring`` (guarded), the plan ``planned -> executing`` with a lease held by
     ``holder`` (this process's identity, :mod:`bot.db.presence`). A ceremony already ``executing`` whose lease ran
@@ -560,7 +578,7 @@ async def claim_ceremony(
         planned = await session.execute(
             update(_R)
             .where(_R.persona_id == persona_id, _R.status == "planned")
-            .values(status="executing", updated_at=now, lease_holder=holder),
+            .values(status="executing", updated_at=now, lease_holder=holder.value if holder else None),
             execution_options={"synchronize_session": False},
         )
         if not planned.rowcount:  # type: ignore[attr-defined]
@@ -576,7 +594,7 @@ async def claim_ceremony(
         lease = await session.execute(
             update(_R)
             .where(_R.persona_id == persona_id, _R.status == "executing", _lease_free(session, now, holder))
-            .values(updated_at=now, lease_holder=holder),
+            .values(updated_at=now, lease_holder=holder.value if holder else None),
             execution_options={"synchronize_session": False},
         )
         if not lease.rowcount:  # type: ignore[attr-defined]
@@ -588,7 +606,7 @@ async def claim_ceremony(
     await session.refresh(row)
     progress = _progress(row)
     if not resumed:
-        progress = await _set_progress(session, persona_id, trigger=trigger, claimed_at=now.isoformat())
+        progress = await _set_progress(session, persona_id, holder, trigger=trigger, claimed_at=now.isoformat())
     settings = rules.CeremonySettings.from_dict(row.ceremony_settings)
     assert persona.id is not None
     return CeremonyClaim(
@@ -614,23 +632,47 @@ async def claim_ceremony(
     )
 
 
-async def keep_farewell(session: AsyncSession, persona_id: int, text: str) -> str:
-    """Fix the farewell text for this ceremony (the first one written wins, so a resumed ceremony says the same)."""
+async def hold_lease(session: AsyncSession, persona_id: int, *, now: datetime, holder: presence.Holder | None) -> None:
+    """Renew ``holder``'s lease on the ceremony before it posts; :class:`LeaseLost` when it is no longer its."""
+    held = await session.execute(
+        update(_R)
+        .where(_R.persona_id == persona_id, _R.status == "executing", presence.held_by(_R.lease_holder, holder))
+        .values(updated_at=now),
+        execution_options={"synchronize_session": False},
+    )
+    if not held.rowcount:  # type: ignore[attr-defined]
+        raise LeaseLost(f"the retirement ceremony of persona {persona_id} was taken over by another process")
+
+
+async def keep_farewell(
+    session: AsyncSession, persona_id: int, text: str, *, holder: presence.Holder | None = None
+) -> str:
+    """Fix the farewell text for this ceremony (the first one written wins, so a resumed ceremony says the same).
+    Only the lease's holder writes (:class:`LeaseLost`)."""
     row = await _plan_row(session, persona_id)
     if row is None:
         raise NotFound("There is no retirement plan for that persona.")
     kept = _progress(row).get("farewell_text")
     if kept:
         return str(kept)
-    await _set_progress(session, persona_id, farewell_text=text)
+    await _set_progress(session, persona_id, holder, farewell_text=text)
     return text
 
 
-async def record_posted(session: AsyncSession, persona_id: int, kind: str, message_id: int, channel_id: int) -> None:
-    """Remember a message the ceremony posted (``farewell`` or ``ceremony``), so a resumed ceremony skips it."""
+async def record_posted(
+    session: AsyncSession,
+    persona_id: int,
+    kind: str,
+    message_id: int,
+    channel_id: int,
+    *,
+    holder: presence.Holder | None = None,
+) -> None:
+    """Remember a message the ceremony posted (``farewell`` or ``ceremony``), so a resumed ceremony skips it. Only
+    the lease's holder writes (:class:`LeaseLost`)."""
     if kind not in ("farewell", "ceremony"):
         raise DomainError("A ceremony posts a farewell and a ceremony message, nothing else.")
-    await _set_progress(session, persona_id, **{f"{kind}_message_id": message_id, "channel_id": channel_id})
+    await _set_progress(session, persona_id, holder, **{f"{kind}_message_id": message_id, "channel_id": channel_id})
 
 
 async def guild_of(session: AsyncSession, persona_id: int) -> int | None:
@@ -740,15 +782,19 @@ def _memory_row(row: models.Memory) -> dict[str, Any]:
     }
 
 
-async def complete_ceremony(session: AsyncSession, persona_id: int, *, now: datetime) -> CeremonyResult:
+async def complete_ceremony(
+    session: AsyncSession, persona_id: int, *, now: datetime, holder: presence.Holder | None = None
+) -> CeremonyResult:
     """Finish a claimed ceremony (``retiring -> retired``, guarded): archive the memories per the plan, preserve
     achievements and timeline, set the archive access, remove every channel binding (the persona speaks nowhere),
     record the result on the timeline, notify followers. Run twice, the second call changes nothing and returns
-    the first result (``already_done``)."""
+    the first result (``already_done``). Only the lease's holder completes it (:class:`LeaseLost`)."""
     persona = await _persona(session, persona_id)
     row = await _plan_row(session, persona_id)
     if row is None:
         raise NotFound("There is no retirement plan for that persona.")
+    if row.status == "executing":
+        await hold_lease(session, persona_id, now=now, holder=holder)
     done = await session.execute(
         update(_P)
         .where(_P.id == persona_id, _P.status == "retiring")
@@ -916,13 +962,15 @@ async def result_of(session: AsyncSession, persona_id: int) -> CeremonyResult:
     )
 
 
-async def claim_export(session: AsyncSession, persona_id: int, *, now: datetime) -> bool:
+async def claim_export(
+    session: AsyncSession, persona_id: int, *, now: datetime, holder: presence.Holder | None = None
+) -> bool:
     """Whether the owner's data export should be sent now (asked for, not sent yet); marks it sent. The caller
     sends after commit; a crash in between loses the DM, never sends it twice."""
     row = await _plan_row(session, persona_id)
     if row is None or not row.data_export or _progress(row).get("export_sent_at"):
         return False
-    await _set_progress(session, persona_id, export_sent_at=now.isoformat())
+    await _set_progress(session, persona_id, holder, export_sent_at=now.isoformat())
     return True
 
 

@@ -13,12 +13,15 @@ import gc
 import json
 import random
 import threading
+import time
 from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import insert, select, text
 
+from bot import collector
 from bot.core import json_text
 from bot.core.memory import SORT_RUN, _sorted_by
 from bot.db import models, offload
@@ -112,6 +115,7 @@ async def _store(database: Database) -> int:
 
 async def test_an_optimisation_of_thousands_of_memories_lets_the_loop_serve_meanwhile(database: Database) -> None:
     persona_id = await _store(database)
+    before = gc.get_threshold()
 
     async def work() -> Any:
         async with database.transaction() as session:
@@ -120,7 +124,7 @@ async def test_an_optimisation_of_thousands_of_memories_lets_the_loop_serve_mean
     report, turns = await _turns_of_the_loop_during(work())
     assert turns >= 10, turns
     assert report.evicted + report.retiered > 0  # it did the work: the default capacity is below 3,000
-    assert gc.isenabled()  # the collector paused for the work is back
+    assert gc.isenabled() and gc.get_threshold() == before  # full collections deferred for the work are back
 
 
 async def test_the_command_optimises_in_short_sessions_so_other_reads_go_through_meanwhile(
@@ -161,7 +165,7 @@ async def test_a_native_export_of_thousands_of_memories_lets_the_loop_serve_mean
     assert len(json.loads(exported)["memories"]) == ROWS
 
 
-async def test_bulk_work_runs_sqlite_statements_off_the_loop_thread_and_pauses_the_collector(
+async def test_bulk_work_runs_sqlite_statements_off_the_loop_thread_and_defers_full_collections(
     database: Database,
 ) -> None:
     async with database.session() as session:
@@ -172,14 +176,19 @@ async def test_bulk_work_runs_sqlite_statements_off_the_loop_thread_and_pauses_t
         where = "SELECT thread_id()" if database.kind == "sqlite" else "SELECT 1"
 
         outside = (await session.execute(text(where))).scalar_one()
+        usual = gc.get_threshold()
         with offload.bulk_work():
-            assert not gc.isenabled()
-            with offload.bulk_work():  # overlapping bulk work: the collector comes back when the last one ends
+            # The collector stays on (young objects, cycles among them, are collected as usual): only full
+            # collections, which walk the whole heap, wait.
+            assert gc.isenabled()
+            deferred = gc.get_threshold()
+            assert deferred[:2] == usual[:2] and deferred[2] >= collector.BULK_THRESHOLD2
+            with offload.bulk_work():  # overlapping bulk work: full collections come back when the last one ends
                 pass
-            assert not gc.isenabled()
+            assert gc.get_threshold() == deferred
             inside = (await session.execute(text(where))).scalar_one()
             assert (await session.execute(select(models.Persona.id))).all() == []
-        assert gc.isenabled()
+        assert gc.isenabled() and gc.get_threshold() == usual
         after = (await session.execute(text(where))).scalar_one()
     if database.kind == "sqlite":
         loop_thread = threading.get_ident()
@@ -206,3 +215,23 @@ def test_the_run_wise_sort_gives_the_tuple_order() -> None:
 
 def expected_of(items: list[tuple[int, float, int]]) -> list[tuple[int, float, int]]:
     return sorted(items, key=lambda item: (-item[1], item[0]))
+
+
+def test_full_collections_are_deferred_for_a_bounded_time_however_long_bulk_work_lasts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    usual = gc.get_threshold()
+    monkeypatch.setattr(collector, "BULK_SECONDS", 0.05)
+    with collector.bulk_allocation():
+        assert gc.get_threshold()[2] >= collector.BULK_THRESHOLD2
+        time.sleep(0.1)
+        gc.collect(0)  # any collection past the bound puts the thresholds back, while the bulk work goes on
+        assert gc.get_threshold() == usual
+        with collector.bulk_allocation():  # nor does more overlapping bulk work defer them again
+            gc.collect(0)
+            assert gc.get_threshold() == usual
+    assert gc.get_threshold() == usual
+    assert collector._bounded not in gc.callbacks
+    with collector.bulk_allocation():  # the next bulk work, after a moment without, has its own bound
+        assert gc.get_threshold()[2] >= collector.BULK_THRESHOLD2
+    assert gc.get_threshold() == usual

@@ -32,6 +32,22 @@ def test_parse_id(text: str, expected: int | None) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("0" * 5000 + "1", 1),  # leading zeros count for nothing: int() would refuse the 5,001 digits
+        ("-" + "0" * 5000 + "12", -12),
+        ("+" + "0" * 5000, 0),
+        ("0" * 5000 + "9" * 30, None),  # too many digits that count
+        ("9" * 5000, None),
+    ],
+)
+def test_whole_number_reads_leading_zeros_without_raising(text: str, expected: int | None) -> None:
+    assert inputs.whole_number(text) == expected
+    if expected is not None:
+        assert inputs.parse_whole(text, "Days", minimum=-100, maximum=100) == expected
+
+
+@pytest.mark.parametrize(
     ("text", "message"),
     [
         ("²", "must be a whole number from 1 to 10; '²' is not"),
