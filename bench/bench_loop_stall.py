@@ -32,14 +32,13 @@ from typing import Any
 
 from sqlalchemy import text, update
 
+from bench import reply_templates
 from bench.common import database_kinds, fill_memories, fresh_database, note, report, running_bot
-from bot.core.behaviors import REPLY_TEMPLATE_MAX
-from bot.core.errors import DomainError
 from bot.db import models
 from bot.db.engine import Database
 from bot.db.types import utcnow
 from bot.sandbox import Sandbox
-from bot.services import behaviors, bindings, memories, personas, portability, privacy
+from bot.services import bindings, memories, personas, portability, privacy
 from bot.services.personas import Actor, PersonaInput
 
 STORE = 100_000
@@ -207,14 +206,10 @@ async def _bulk_work(database: Database, kind: str) -> None:
     await measure(f"forget_me_100k_{kind}", forget_me, database)
 
 
-# The templates tried, in order: the first the behaviour service accepts is measured.
-TEMPLATES = {
-    "filter_chain": "{{ persona" + "|upper" * ((REPLY_TEMPLATE_MAX - len("{{ persona }}")) // len("|upper")) + " }}",
-    "plain_text": ("Hello {{ persona }}, the time is {{ now }}. " * 40)[:REPLY_TEMPLATE_MAX].rsplit(" ", 1)[0],
-}
-
-
 async def reply_template() -> None:
+    """The legal template as heavy as the budget allows (bench/reply_templates.py), added through the service and
+    fired by five chat messages to the real bot; the first message comes after the cast cache is dropped, as after
+    a restart."""
     async with Sandbox() as sandbox, running_bot(sandbox) as bot:
         actor = Actor(sandbox.alice.id, sandbox.guild.id)
         async with bot.db.transaction() as session:
@@ -222,32 +217,14 @@ async def reply_template() -> None:
                 session, actor, PersonaInput(name="Ada", behavior={"cooldown_seconds": 0, "chattiness": 0})
             )
             await bindings.activate(session, actor, record.id, sandbox.general.id, channel_guild_id=sandbox.guild.id)
-        chosen = None
-        for label, source in TEMPLATES.items():
-            try:
-                async with bot.db.transaction() as session:
-                    await behaviors.add(
-                        session,
-                        actor,
-                        record.id,
-                        name="at the limit",
-                        trigger_kind="keywords",
-                        trigger_config=behaviors.parse_trigger("keywords", "limit"),
-                        action_kind="reply",
-                        action_config=behaviors.parse_action("reply", source),
-                        now=utcnow(),
-                    )
-            except DomainError as refused:
-                note(f"template '{label}' ({len(source)} characters) refused: {refused}")
-                continue
-            chosen = label
-            note(f"template '{label}' ({len(source)} characters) accepted")
-            break
-        assert chosen is not None, "no template at the size limit was accepted"
+            await reply_templates.add_limit_behavior(
+                session, sandbox.alice.id, sandbox.guild.id, record.id, now=utcnow()
+            )
+        note(f"template at the limit: {len(reply_templates.limit_template())} characters")
 
         async def fire() -> None:
-            for round_ in range(5):
-                sent = await sandbox.send(sandbox.general, f"Ada, the limit {round_}?")
+            for _ in range(5):
+                sent = await sandbox.send(sandbox.general, reply_templates.firing_message("Ada"))
                 await sandbox.wait_for_message(sandbox.general, author="Ada", after=sent, timeout=30)
 
         await measure("reply_template_at_limit_sqlite", fire)
