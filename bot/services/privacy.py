@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache, partial
@@ -41,6 +41,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.errors import DomainError
+from bot.core.json_text import loads_sharing
 from bot.db import models, people
 from bot.db.engine import Database
 from bot.services import consent, crypto
@@ -49,6 +50,10 @@ from bot.services import consent, crypto
 ID_BATCH = 250
 DOCUMENT_WINDOW = 2000
 FORGET_ME_NOTE = "forget-me"
+
+# A document longer than this is parsed and written by the pure-Python JSON code, which hands the GIL to the event
+# loop every few milliseconds; the C code holds it for a whole call (~230 ms for a 40 MB legacy archive).
+SHARED_JSON_CHARS = 256 * 1024
 
 # Rows one transaction of forget_me_in_steps changes before it commits: a commit of far more holds SQLite for long.
 COMMIT_ROWS = 2_000
@@ -207,18 +212,33 @@ def items_naming(value: Any, keys: tuple[str, ...], person: int) -> list[Any]:
     return []
 
 
+def load_document(text: str) -> Any:
+    """A stored JSON document, parsed so that a worker thread parsing a big one does not stop the event loop."""
+    return loads_sharing(text) if len(text) > SHARED_JSON_CHARS else json.loads(text)
+
+
+def dump_document(value: Any) -> str:
+    """``value`` as compact JSON text (non-ASCII kept), in pieces: for a big document, the pure-Python encoder
+    (``iterencode``) lets the event loop run between pieces, where one ``json.dumps`` call would hold the GIL."""
+    return "".join(json.JSONEncoder(ensure_ascii=False).iterencode(value))
+
+
 def _scrub_texts(texts: list[str], keys: tuple[str, ...], person: int, whole_row: bool) -> list[str | bool | None]:
     """For each stored document: None when it does not name the person, True when the row should go
     (``whole_row``), else the scrubbed document as JSON text. Runs in a worker thread."""
     results: list[str | bool | None] = []
     for text in texts:
-        document = json.loads(text)
+        document = load_document(text)
         if not _mentions(document, keys, person):
             results.append(None)
         elif whole_row:
             results.append(True)
         else:
-            results.append(json.dumps(scrub(document, keys, person), ensure_ascii=False))
+            scrubbed = scrub(document, keys, person)
+            text = (
+                json.dumps(scrubbed, ensure_ascii=False) if len(text) <= SHARED_JSON_CHARS else dump_document(scrubbed)
+            )
+            results.append(text)
     return results
 
 
@@ -236,16 +256,23 @@ def _prefilter(table: Table, column: str, person: int) -> Any:
 
 
 async def _candidate_documents(
-    session: AsyncSession, table: Table, column: str, person: int, where: Any, *extra: Any
+    session: AsyncSession,
+    table: Table,
+    column: str,
+    person: int,
+    where: Any,
+    *extra: Any,
+    after: Any = None,
 ) -> AsyncIterator[list[Any]]:
     """(row key, *extra, document as JSON text) of the rows matching ``where`` whose document may name ``person``,
-    a window of keys at a time: each statement reads at most ``DOCUMENT_WINDOW`` rows (the documents have no index
-    to search by), and the text is parsed off the loop by the caller."""
+    a window of keys at a time, from the first key above ``after`` (None: from the start): each statement reads at
+    most ``DOCUMENT_WINDOW`` rows (the documents have no index to search by), and the text is parsed off the loop
+    by the caller."""
     pk = _primary_key(table)
     low, high = (await session.execute(select(func.min(pk), func.max(pk)))).one()
     if low is None:
         return
-    start = int(low)
+    start = int(low) if after is None else max(int(low), int(after) + 1)
     while start <= int(high):
         query = select(pk, *extra, cast(table.c[column], Text)).where(
             pk >= start, pk < start + DOCUMENT_WINDOW, where, _prefilter(table, column, person)
@@ -257,13 +284,37 @@ async def _candidate_documents(
         await asyncio.sleep(0)
 
 
-async def _delete_in_windows(session: AsyncSession, table: Table, where: Any, tally: _Tally, kind: str) -> None:
-    """Delete the rows matching ``where`` (which no index answers), reading a window of keys per statement."""
+@dataclass
+class _Progress:
+    """How far a stepped forget-me got, so that a transaction after a pause goes on where the last one stopped
+    instead of scanning every table again: the steps finished, and for a scan over keys the last key handled. Kept
+    in memory only: after a crash, a new run starts again from the beginning (every step is idempotent)."""
+
+    done: set[str] = field(default_factory=set)
+    after: dict[str, int] = field(default_factory=dict)
+
+
+async def _step(progress: _Progress, name: str, work: Callable[..., Awaitable[None]], *args: Any) -> None:
+    """Run one step of the erasure, ``work(*args)``, unless an earlier transaction finished it."""
+    if name in progress.done:
+        return
+    await work(*args)
+    progress.done.add(name)
+
+
+async def _delete_in_windows(
+    session: AsyncSession, table: Table, where: Any, tally: _Tally, kind: str, progress: _Progress, step: str
+) -> None:
+    """Delete the rows matching ``where`` (which no index answers), reading a window of keys per statement, from
+    where the last transaction stopped."""
     pk = _primary_key(table)
     low, high = (await session.execute(select(func.min(pk), func.max(pk)))).one()
-    start = int(low) if low is not None else 1
-    while low is not None and start <= int(high):
+    if low is None:
+        return
+    start = max(int(low), progress.after.get(step, int(low) - 1) + 1)
+    while start <= int(high):
         await _delete_rows(session, table, and_(pk >= start, pk < start + DOCUMENT_WINDOW, where), tally, kind)
+        progress.after[step] = start + DOCUMENT_WINDOW - 1  # this window is done
         start += DOCUMENT_WINDOW
         await asyncio.sleep(0)
 
@@ -276,20 +327,26 @@ async def _forget_in_documents(
     person: int,
     where: Any,
     tally: _Tally,
+    progress: _Progress,
+    step: str,
 ) -> None:
     pk = _primary_key(table)
     kind = f"{table.name}.{column}"
-    async for rows in _candidate_documents(session, table, column, person, where):
+    after = progress.after.get(step)
+    async for rows in _candidate_documents(session, table, column, person, where, after=after):
         results = await asyncio.to_thread(_scrub_texts, [row[1] for row in rows], rules.keys, person, rules.whole_row)
-        gone = [row[0] for row, result in zip(rows, results, strict=True) if result is True]
-        if gone:
-            await _delete_rows(session, table, pk.in_(gone), tally, kind)
         for row, result in zip(rows, results, strict=True):
-            if isinstance(result, str):
+            # One row at a time, its key noted once it is handled: a pause after it resumes at the next row, so
+            # each document is read and parsed once.
+            if result is True:
+                await _delete_rows(session, table, pk == row[0], _Tally(), kind)
+            elif isinstance(result, str):
                 await session.execute(
                     update(table).where(pk == row[0]).values({column: _document_value(session, result)}),
                     execution_options={"synchronize_session": False},
                 )
+            progress.after[step] = int(row[0])
+            if result is not None:
                 tally.add(kind, 1)
 
 
@@ -352,7 +409,9 @@ async def _plan(
     return _Plan(owned, followed, refusal.id)
 
 
-async def _erase(session: AsyncSession, user_id: int, guild_id: int | None, plan: _Plan, tally: _Tally) -> None:
+async def _erase(
+    session: AsyncSession, user_id: int, guild_id: int | None, plan: _Plan, tally: _Tally, progress: _Progress
+) -> None:
     for name in people.TABLES:
         if name == "personas":
             continue  # last: what others left in the person's own personas goes with them
@@ -362,18 +421,22 @@ async def _erase(session: AsyncSession, user_id: int, guild_id: int | None, plan
             mine = and_(table.c[column] == user_id, here)
             if name == "consent_records":
                 mine = and_(mine, table.c.id != plan.refusal_id)
+            step = f"{name}.{column}"
             if kind.forget is people.Forget.DELETE:
-                await _delete_rows(session, table, mine, tally, f"{name}.{column}")
+                await _step(progress, step, _delete_rows, session, table, mine, tally, step)
             elif kind.forget is people.Forget.ANONYMISE:
-                await _anonymise_rows(session, table, mine, (column, *kind.also), tally, f"{name}.{column}")
+                await _step(progress, step, _anonymise_rows, session, table, mine, (column, *kind.also), tally, step)
             else:
                 assert kind.via is not None
                 [key] = table.c[kind.via].foreign_keys
                 parent = key.column.table
                 linked = key.column.in_(select(table.c[kind.via]).where(mine))
-                await _delete_rows(session, parent, linked, tally, f"{parent.name}.named-by.{name}.{column}")
+                kind_name = f"{parent.name}.named-by.{name}.{column}"
+                await _step(progress, step, _delete_rows, session, parent, linked, tally, kind_name)
         for column, document in people.person_documents(name).items():
-            await _forget_in_documents(session, table, column, document, user_id, here, tally)
+            step = f"{name}.{column}.document"
+            args = (session, table, column, document, user_id, here, tally, progress, step)
+            await _step(progress, step, _forget_in_documents, *args)
     owned_ids = [persona_id for persona_id, _ in plan.owned]
     for name, rules in people.TABLES.items():
         # Rows about a persona by an id inside a document (no foreign key cascades them): a notification about
@@ -382,9 +445,10 @@ async def _erase(session: AsyncSession, user_id: int, guild_id: int | None, plan
         if owned_ids and scope.document is not None and scope.document_key == "persona_id":
             table = _TABLES[name]
             about = table.c[scope.document][scope.document_key].as_integer().in_(owned_ids)
-            await _delete_in_windows(session, table, about, tally, f"{name}.{scope.document}.persona_id")
+            step = f"{name}.{scope.document}.persona_id"
+            await _step(progress, step, _delete_in_windows, session, table, about, tally, step, progress, step)
     mine = and_(_PERSONAS.c.owner_id == user_id, scope_clause("personas", guild_id))
-    await _delete_rows(session, _PERSONAS, mine, tally, "personas.owner_id")
+    await _step(progress, "personas.owner_id", _delete_rows, session, _PERSONAS, mine, tally, "personas.owner_id")
     await _recount_followers(session, plan.followed)
 
 
@@ -403,7 +467,7 @@ async def forget_me(
     named, so nothing is erased (DomainError). For the live bot, :func:`forget_me_in_steps`."""
     plan = await _plan(session, user_id, guild_id, announced, now)
     tally = _Tally()
-    await _erase(session, user_id, guild_id, plan, tally)
+    await _erase(session, user_id, guild_id, plan, tally, _Progress())
     return _report(plan, tally)
 
 
@@ -417,12 +481,13 @@ async def forget_me_in_steps(
     async with database.transaction() as session:
         plan = await _plan(session, user_id, guild_id, announced, now)
     tally = _Tally(limit=COMMIT_ROWS)
+    progress = _Progress()
     while True:
         tally.spent = 0
         async with database.transaction() as session:
             try:
-                # The whole walk again from the start: what earlier transactions erased is simply not found.
-                await _erase(session, user_id, guild_id, plan, tally)
+                # Goes on where the last transaction paused: each table and each document is read once.
+                await _erase(session, user_id, guild_id, plan, tally, progress)
             except _Paused:
                 continue
         return _report(plan, tally)
@@ -477,7 +542,7 @@ def _document_entries(
     """The parts of stored documents that name the person, decrypted where the key opens them (a worker thread)."""
     entries = []
     for row_id, persona_id, text in found:
-        for item in items_naming(json.loads(text), keys, user_id):
+        for item in items_naming(load_document(text), keys, user_id):
             item = dict(item)
             if item.get("encrypted"):
                 item["content"], item["readable"] = _readable(item.get("content"), True, key)

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 
 from bot.db import models
 from bot.db.engine import Database
@@ -301,3 +302,41 @@ async def _consent_ids(session: object, guild_id: int) -> set[int]:
 def _payload_persona(row: dict[str, object]) -> object:
     payload = row.get("payload")
     return payload.get("persona_id") if isinstance(payload, dict) else None
+
+
+async def test_stepped_forget_me_reads_each_document_once(database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pause to commit goes on where the last transaction stopped: no window of documents is searched twice
+    (before, every pause restarted the walk from the first table, and its scans of the whole outbox with it)."""
+    await scenario(database)
+    async with database.transaction() as session:
+        for index in range(60):  # notifications to others that name me (a follow of theirs)
+            session.add(
+                models.OutboxMessage(
+                    guild_id=GUILD,
+                    kind="new_follower",
+                    recipient_user_id=BOB,
+                    payload={"follower_id": ME, "n": index},
+                    idempotency_key=f"steps-{index}",
+                )
+            )
+    searches: list[tuple[str, str]] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
+        if " LIKE " in statement.upper():
+            searches.append((statement, repr(parameters)))
+
+    monkeypatch.setattr(privacy, "COMMIT_ROWS", 7)
+    monkeypatch.setattr(privacy, "DOCUMENT_WINDOW", 10)
+    event.listen(database.engine.sync_engine, "before_cursor_execute", note)
+    try:
+        await privacy.forget_me_in_steps(database, ME, GUILD, now=T + timedelta(hours=1))
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", note)
+    assert searches, "the documents were searched"
+    repeated = [search for search in set(searches) if searches.count(search) > 1]
+    assert repeated == []
+    async with database.session() as session:
+        left = await session.execute(
+            select(models.OutboxMessage.payload).where(models.OutboxMessage.kind == "new_follower")
+        )
+        assert not any(payload.get("follower_id") == ME for payload in left.scalars())
