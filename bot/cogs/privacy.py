@@ -17,7 +17,9 @@ import gzip
 import io
 import json
 import logging
+import math
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -27,6 +29,7 @@ from discord.ext import commands
 from bot.app import send_ephemeral
 from bot.cogs._options import actor_of, resolve_persona, visible_personas
 from bot.core.errors import DomainError, NotFound
+from bot.core.turns import Refusal, Turns
 from bot.db.types import utcnow
 from bot.services import consent, personas, privacy
 from bot.ui import memory as memory_ui
@@ -39,6 +42,8 @@ log = logging.getLogger(__name__)
 CANNOT_DM = 50007
 # Discord's attachment limit for bots in servers without boosts; a larger export is sent gzipped.
 ATTACHMENT_LIMIT = 10 * 1024 * 1024
+# An export reads every table: one at a time per person, and not again within this long of the last one.
+EXPORT_COOLDOWN = timedelta(minutes=10)
 
 
 def export_payload(data: dict[str, Any]) -> tuple[bytes, str]:
@@ -51,6 +56,15 @@ def export_payload(data: dict[str, Any]) -> tuple[bytes, str]:
         if len(payload) > ATTACHMENT_LIMIT:
             raise DomainError("Your data is too large to send through Discord; please ask the bot's host for it.")
     return payload, name
+
+
+def export_refusal(refusal: Refusal) -> str:
+    """The sentence for an export that may not start now."""
+    if refusal.running:
+        return "Your data is already being gathered; it arrives by DM when it is ready."
+    minutes = max(1, math.ceil(refusal.wait.total_seconds() / 60))
+    unit = "minute" if minutes == 1 else "minutes"
+    return f"You were sent your data a moment ago; you can ask for it again in {minutes} {unit}."
 
 
 def personas_listed(visible: Sequence[int], chosen: int | None, shown: int) -> tuple[list[int], bool]:
@@ -67,6 +81,8 @@ class PrivacyCog(commands.Cog, name=memory_ui.PRIVACY_HANDLER_COG):
 
     def __init__(self, bot: PersonaHubBot) -> None:
         self.bot = bot
+        # Kept by this process: a person's export runs where their interactions arrive.
+        self.exports = Turns(EXPORT_COOLDOWN)
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(memory_ui.PrivacyButton)
@@ -138,10 +154,12 @@ class PrivacyCog(commands.Cog, name=memory_ui.PRIVACY_HANDLER_COG):
 
     @privacy.command(name="forget-me", description="Erase everything this server stores about you (asks first).")
     async def forget_me(self, interaction: discord.Interaction) -> None:
+        # Answered first: the read below may wait for the database longer than Discord's 3 seconds.
+        await interaction.response.defer(ephemeral=True, thinking=True)
         async with self.bot.db.session() as session:
             owned = await privacy.owned_personas(session, interaction.user.id, interaction.guild_id)
         embed, view = memory_ui.forget_me_confirmation(interaction.guild_id is not None, owned)
-        await interaction.response.send_message(embed=embed, view=view, ephemeral=True)
+        await interaction.edit_original_response(embed=embed, view=view)
 
     async def on_privacy_component(
         self, interaction: discord.Interaction, action: str, announced: int | None = None
@@ -175,9 +193,22 @@ class PrivacyCog(commands.Cog, name=memory_ui.PRIVACY_HANDLER_COG):
 
     @privacy.command(name="export-my-data", description="Get, by DM, a JSON file of everything stored about you.")
     async def export_my_data(self, interaction: discord.Interaction) -> None:
+        user_id = interaction.user.id
+        refusal = self.exports.start(user_id, utcnow())
+        if refusal is not None:
+            await send_ephemeral(interaction, export_refusal(refusal))
+            return
+        succeeded = False
+        try:
+            await self._export(interaction)
+            succeeded = True
+        finally:
+            self.exports.finish(user_id, utcnow(), succeeded=succeeded)
+
+    async def _export(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        async with self.bot.db.session() as session:
-            data = await privacy.export_my_data(session, interaction.user.id, encryption_key=self.encryption_key)
+        # The database, not one session: the export reads in short sessions, so chat and commands go on meanwhile.
+        data = await privacy.export_my_data(self.bot.db, interaction.user.id, encryption_key=self.encryption_key)
         payload, name = await asyncio.to_thread(export_payload, data)
         summary = memory_ui.export_summary(data)
         try:

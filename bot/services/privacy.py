@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache, partial
@@ -63,6 +64,21 @@ _PERSONAS = _TABLES["personas"]
 
 
 # --------------------------------------------------------------------------------------------------- scope
+
+Reads = Callable[[], AbstractAsyncContextManager[AsyncSession]]
+
+
+def _reads(source: AsyncSession | Database) -> Reads:
+    """How to get a session for one short read: the caller's own session, or for a database a new session per
+    read, so that a long export never holds a connection (SQLite's only one) for more than one batch."""
+    if isinstance(source, AsyncSession):
+
+        @asynccontextmanager
+        async def same() -> AsyncIterator[AsyncSession]:
+            yield source
+
+        return same
+    return source.session
 
 
 def _in_guild(column: Any, guild_id: int | None) -> Any:
@@ -256,7 +272,7 @@ def _prefilter(table: Table, column: str, person: int) -> Any:
 
 
 async def _candidate_documents(
-    session: AsyncSession,
+    reads: Reads,
     table: Table,
     column: str,
     person: int,
@@ -269,7 +285,8 @@ async def _candidate_documents(
     most ``DOCUMENT_WINDOW`` rows (the documents have no index to search by), and the text is parsed off the loop
     by the caller."""
     pk = _primary_key(table)
-    low, high = (await session.execute(select(func.min(pk), func.max(pk)))).one()
+    async with reads() as session:
+        low, high = (await session.execute(select(func.min(pk), func.max(pk)))).one()
     if low is None:
         return
     start = int(low) if after is None else max(int(low), int(after) + 1)
@@ -277,7 +294,8 @@ async def _candidate_documents(
         query = select(pk, *extra, cast(table.c[column], Text)).where(
             pk >= start, pk < start + DOCUMENT_WINDOW, where, _prefilter(table, column, person)
         )
-        rows = list((await session.execute(query.order_by(pk))).all())
+        async with reads() as session:
+            rows = list((await session.execute(query.order_by(pk))).all())
         if rows:
             yield rows
         start += DOCUMENT_WINDOW
@@ -333,7 +351,7 @@ async def _forget_in_documents(
     pk = _primary_key(table)
     kind = f"{table.name}.{column}"
     after = progress.after.get(step)
-    async for rows in _candidate_documents(session, table, column, person, where, after=after):
+    async for rows in _candidate_documents(_reads(session), table, column, person, where, after=after):
         results = await asyncio.to_thread(_scrub_texts, [row[1] for row in rows], rules.keys, person, rules.whole_row)
         for row, result in zip(rows, results, strict=True):
             # One row at a time, its key noted once it is handled: a pause after it resumes at the next row, so
@@ -550,17 +568,18 @@ def _document_entries(
     return entries
 
 
-async def _persona_names(session: AsyncSession, ids: Iterable[int | None]) -> dict[int, str]:
+async def _persona_names(reads: Reads, ids: Iterable[int | None]) -> dict[int, str]:
     wanted = sorted({i for i in ids if i is not None})
     names: dict[int, str] = {}
     for start in range(0, len(wanted), ID_BATCH):
         query = select(_PERSONAS.c.id, _PERSONAS.c.name).where(_PERSONAS.c.id.in_(wanted[start : start + ID_BATCH]))
-        names.update({int(i): n for i, n in (await session.execute(query)).all()})
+        async with reads() as session:
+            names.update({int(i): n for i, n in (await session.execute(query)).all()})
     return names
 
 
 async def _export_rows(
-    session: AsyncSession, table: Table, where: Any, convert: Any = None, seen: set[Any] | None = None
+    reads: Reads, table: Table, where: Any, convert: Any = None, seen: set[Any] | None = None
 ) -> list[dict[str, Any]]:
     """The rows matching ``where`` in key order, a batch at a time; ``convert`` (a batch of row dicts in, entries
     out) runs in a worker thread; rows whose key is in ``seen`` are skipped (and new keys added to it)."""
@@ -571,7 +590,9 @@ async def _export_rows(
         query = select(table).where(where)
         if last is not None:
             query = query.where(pk > last)
-        batch = [dict(row._mapping) for row in (await session.execute(query.order_by(pk).limit(ID_BATCH))).all()]
+        async with reads() as session:
+            result = (await session.execute(query.order_by(pk).limit(ID_BATCH))).all()
+        batch = [dict(row._mapping) for row in result]
         if not batch:
             return found
         last = batch[-1][pk.name]
@@ -582,20 +603,18 @@ async def _export_rows(
         await asyncio.sleep(0)
 
 
-async def _documents_naming(
-    session: AsyncSession, table: Table, column: str, person: int
-) -> list[tuple[Any, int | None, str]]:
+async def _documents_naming(reads: Reads, table: Table, column: str, person: int) -> list[tuple[Any, int | None, str]]:
     """(row key, persona id, document as JSON text) of the rows whose document may name ``person``."""
     persona = table.c.get("persona_id")
     found: list[tuple[Any, int | None, str]] = []
     extra = persona if persona is not None else literal(None)
-    async for rows in _candidate_documents(session, table, column, person, true(), extra):
+    async for rows in _candidate_documents(reads, table, column, person, true(), extra):
         found.extend(tuple(row) for row in rows)  # type: ignore[misc]
     return found
 
 
 async def _export_documents(
-    session: AsyncSession,
+    reads: Reads,
     data: dict[str, Any],
     table: Table,
     column: str,
@@ -603,7 +622,7 @@ async def _export_documents(
     person: int,
     encryption_key: str | None,
 ) -> None:
-    found = await _documents_naming(session, table, column, person)
+    found = await _documents_naming(reads, table, column, person)
     section = data.setdefault(document.section, [])
     if not document.whole_row:
         section.extend(await asyncio.to_thread(_document_entries, found, document.keys, person, encryption_key))
@@ -613,12 +632,18 @@ async def _export_documents(
     known = {entry.get(pk.name) for entry in section}
     ids = [row_id for (row_id, _, _), hit in zip(found, named, strict=True) if hit is True and row_id not in known]
     for start in range(0, len(ids), ID_BATCH):
-        rows = await _export_rows(session, table, pk.in_(ids[start : start + ID_BATCH]))
+        rows = await _export_rows(reads, table, pk.in_(ids[start : start + ID_BATCH]))
         section.extend({key: _plain(value) for key, value in row.items()} for row in rows)
 
 
-async def export_my_data(session: AsyncSession, user_id: int, *, encryption_key: str | None = None) -> dict[str, Any]:
+async def export_my_data(
+    source: AsyncSession | Database, user_id: int, *, encryption_key: str | None = None
+) -> dict[str, Any]:
     """Everything the bot holds that names ``user_id``, across every server, as JSON-able data (times as ISO 8601).
+
+    ``source``: a session to read in, or (as the bot does) the database, read in a new short session per batch so
+    that the export never holds a connection for long (on SQLite the process has one, which chat and every command
+    wait for).
 
     Keys: ``user_id``, then one list per section of :data:`bot.db.people.TABLES` (rows with every column, and the
     persona's name where the row belongs to a persona): ``memories`` (from or about them; an encrypted memory is
@@ -628,6 +653,7 @@ async def export_my_data(session: AsyncSession, user_id: int, *, encryption_key:
     ``channel_activations``, ``notifications`` (queued or sent to them, or naming them), and
     ``archived_memories`` (memories from or about them kept in retired personas' legacy archives).
     """
+    reads = _reads(source)
     data: dict[str, Any] = {"user_id": user_id}
     for name in people.TABLES:
         table = _TABLES[name]
@@ -642,25 +668,25 @@ async def export_my_data(session: AsyncSession, user_id: int, *, encryption_key:
             # every match for each batch).
             for column in columns:
                 kind = people.person_columns(name)[column]
-                source, where = table, table.c[column] == user_id
+                origin, where = table, table.c[column] == user_id
                 if kind.forget is people.Forget.DELETE_REFERENCED:
                     # A link ("this memory names you"): what is exported is the row it links to.
                     assert kind.via is not None
                     [key] = table.c[kind.via].foreign_keys
-                    source = key.column.table
+                    origin = key.column.table
                     where = key.column.in_(select(table.c[kind.via]).where(where))
                 convert: Any = _plain_rows
-                if source.name == "memories":
+                if origin.name == "memories":
                     convert = partial(_memory_entries, user_id=user_id, key=encryption_key)
-                entries.extend(await _export_rows(session, source, where, convert, seen))
-                sort_by.add(_primary_key(source).name)
+                entries.extend(await _export_rows(reads, origin, where, convert, seen))
+                sort_by.add(_primary_key(origin).name)
             if len(columns) > 1 and len(sort_by) == 1:
                 [pk_name] = sort_by
                 entries.sort(key=lambda entry: entry[pk_name])
         for column, document in people.person_documents(name).items():
-            await _export_documents(session, data, table, column, document, user_id, encryption_key)
+            await _export_documents(reads, data, table, column, document, user_id, encryption_key)
     names = await _persona_names(
-        session,
+        reads,
         (entry.get("persona_id") for section in data.values() if isinstance(section, list) for entry in section),
     )
     for section in data.values():
