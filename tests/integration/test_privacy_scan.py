@@ -11,6 +11,7 @@ archive, queued notifications), on a server and, a little, on another server. Th
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -340,3 +341,24 @@ async def test_stepped_forget_me_reads_each_document_once(database: Database, mo
             select(models.OutboxMessage.payload).where(models.OutboxMessage.kind == "new_follower")
         )
         assert not any(payload.get("follower_id") == ME for payload in left.scalars())
+
+
+async def test_the_export_reads_in_short_sessions(database: Database) -> None:
+    """Given the database, the export opens a session per batch and lets it go: another read (a command, a chat
+    message) gets through while a long export runs, even on SQLite's one connection."""
+    await scenario(database)
+    async with database.transaction() as session:
+        persona_id = (await session.execute(select(models.Persona.id).limit(1))).scalar_one()
+        for index in range(3 * privacy.ID_BATCH):
+            session.add(
+                models.Memory(
+                    persona_id=persona_id, content=f"note {index}", category="conversation", source_user_id=ME
+                )
+            )
+    export = asyncio.create_task(privacy.export_my_data(database, ME, encryption_key=KEY))
+    await asyncio.sleep(0)  # the export starts and takes the connection for its first read
+    async with database.session() as session:
+        await session.execute(text("SELECT 1"))
+    assert not export.done()  # the read went in between the export's batches
+    data = await export
+    assert len([m for m in data["memories"] if m["content"].startswith("note ")]) == 3 * privacy.ID_BATCH
