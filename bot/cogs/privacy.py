@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import gzip
 import io
-import json
 import logging
 import math
 from collections.abc import Sequence
@@ -48,7 +47,7 @@ EXPORT_COOLDOWN = timedelta(minutes=10)
 
 def export_payload(data: dict[str, Any]) -> tuple[bytes, str]:
     """The export as JSON bytes and a file name (gzipped when it would exceed Discord's attachment limit)."""
-    payload = json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
+    payload = privacy.export_json(data)
     name = memory_ui.EXPORT_FILENAME
     if len(payload) > ATTACHMENT_LIMIT:
         payload = gzip.compress(payload, compresslevel=6)
@@ -211,6 +210,7 @@ class PrivacyCog(commands.Cog, name=memory_ui.PRIVACY_HANDLER_COG):
         data = await privacy.export_my_data(self.bot.db, interaction.user.id, encryption_key=self.encryption_key)
         payload, name = await asyncio.to_thread(export_payload, data)
         summary = memory_ui.export_summary(data)
+        await asyncio.to_thread(privacy.release_export, data)
         try:
             await interaction.user.send(
                 f"Everything Persona Hub stores about you: {summary}.",

@@ -29,6 +29,7 @@ and serialised in a worker thread, and the bot's forget-me (:func:`forget_me_in_
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -43,7 +44,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.errors import DomainError
 from bot.core.json_text import loads_sharing
-from bot.db import models, people
+from bot.db import models, offload, people
 from bot.db.engine import Database
 from bot.services import consent, crypto
 
@@ -500,15 +501,17 @@ async def forget_me_in_steps(
         plan = await _plan(session, user_id, guild_id, announced, now)
     tally = _Tally(limit=COMMIT_ROWS)
     progress = _Progress()
-    while True:
-        tally.spent = 0
-        async with database.transaction() as session:
-            try:
-                # Goes on where the last transaction paused: each table and each document is read once.
-                await _erase(session, user_id, guild_id, plan, tally, progress)
-            except _Paused:
-                continue
-        return _report(plan, tally)
+    # SQLite's statements (a legacy archive of 40 MB read and written) in a worker thread, the collector paused.
+    with offload.bulk_work():
+        while True:
+            tally.spent = 0
+            async with database.transaction() as session:
+                try:
+                    # Goes on where the last transaction paused: each table and each document is read once.
+                    await _erase(session, user_id, guild_id, plan, tally, progress)
+                except _Paused:
+                    continue
+            return _report(plan, tally)
 
 
 # --------------------------------------------------------------------------------------------------- export
@@ -653,7 +656,36 @@ async def export_my_data(
     ``channel_activations``, ``notifications`` (queued or sent to them, or naming them), and
     ``archived_memories`` (memories from or about them kept in retired personas' legacy archives).
     """
-    reads = _reads(source)
+    # SQLite's statements in a worker thread and the collector paused while hundreds of thousands of entries are
+    # built (see bot.db.offload).
+    with offload.bulk_work():
+        return await _export(_reads(source), user_id, encryption_key)
+
+
+def export_json(data: dict[str, Any]) -> bytes:
+    """The export as indented JSON (UTF-8), written in pieces so that a worker thread writing a big one lets the
+    event loop run (one ``json.dumps`` call, or encoding one 100 MB string, would hold the GIL throughout)."""
+    out = io.BytesIO()
+    pieces: list[str] = []
+    for piece in json.JSONEncoder(ensure_ascii=False, indent=2).iterencode(data):
+        pieces.append(piece)
+        if len(pieces) >= 4096:
+            out.write("".join(pieces).encode("utf-8"))
+            pieces.clear()
+    out.write("".join(pieces).encode("utf-8"))
+    return out.getvalue()
+
+
+def release_export(data: dict[str, Any]) -> None:
+    """Free an export entry by entry (call it in a worker thread): dropping a list of 100,000 entries in one go
+    holds the GIL until all are freed."""
+    for section in data.values():
+        if isinstance(section, list):
+            offload.release(section)
+    offload.release(data)
+
+
+async def _export(reads: Reads, user_id: int, encryption_key: str | None) -> dict[str, Any]:
     data: dict[str, Any] = {"user_id": user_id}
     for name in people.TABLES:
         table = _TABLES[name]
