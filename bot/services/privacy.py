@@ -21,9 +21,12 @@ the persona it is about), else its own ``guild_id``. In that scope:
 **Export my data** (:func:`export_my_data`) gathers, across every server, every row and archived item that names
 the person, one section per kind (see the function).
 
-Bulk work never holds the event loop: rows go in batches with a pause between, documents are parsed, scrubbed
-and serialised in a worker thread, and the bot's forget-me (:func:`forget_me_in_steps`) commits every
-:data:`COMMIT_ROWS` rows.
+Bulk work never holds the event loop: rows go in batches with a pause between; documents are parsed, scrubbed
+and serialised in a worker thread, a big one by the pure-Python JSON code that shares the GIL (a 40 MB legacy
+archive through the C code held the loop for ~230 ms); both run as :func:`bot.db.offload.bulk_work` (SQLite's
+statements in a worker thread). The bot's forget-me (:func:`forget_me_in_steps`) commits every
+:data:`COMMIT_ROWS` rows and goes on where it paused, so each table and document is read once; the bot's export
+reads in a short session per batch.
 """
 
 from __future__ import annotations
