@@ -2,7 +2,9 @@
 
 Anyone may use these, about themselves only: every service call is for the caller's own user id. Each handler
 opens one session for the services, closes it, and only then talks to Discord (SQLite runs inline with one
-connection per process). Forget-me and the export may take a while, so they defer first.
+connection per process). Forget-me and the export may take a while, so they defer before any read; the export
+reads in short sessions of its own (chat and commands go on meanwhile) and runs once at a time per person, not
+again within :data:`EXPORT_COOLDOWN` of the last one.
 
 The export goes by DM. When the DM cannot be delivered (Discord answers 50007 when the person's DMs are closed
 to the bot; any other refusal is treated the same way), the file is attached to the ephemeral reply instead,
