@@ -328,6 +328,9 @@ async def test_stepped_forget_me_reads_each_document_once(database: Database, mo
 
     monkeypatch.setattr(privacy, "COMMIT_ROWS", 7)
     monkeypatch.setattr(privacy, "DOCUMENT_WINDOW", 10)
+    # Every document counts as big: read in pieces of 7 characters, parsed and written by the GIL-sharing code.
+    monkeypatch.setattr(privacy, "SHARED_JSON_CHARS", 20)
+    monkeypatch.setattr(privacy, "PIECE_CHARS", 7)
     event.listen(database.engine.sync_engine, "before_cursor_execute", note)
     try:
         await privacy.forget_me_in_steps(database, ME, GUILD, now=T + timedelta(hours=1))
