@@ -297,7 +297,11 @@ async def _candidate_documents(
         return
     start = int(low) if after is None else max(int(low), int(after) + 1)
     text = cast(table.c[column], Text)
-    small = case((func.length(text) <= SHARED_JSON_CHARS, text), else_=None)
+    async with reads() as session:
+        # PostgreSQL's driver decodes an answer on the loop: a big document comes in pieces. SQLite's statements
+        # run in a worker thread here (bulk work), and a piece there would read the whole document again.
+        in_pieces = session.bind is not None and session.bind.dialect.name == "postgresql"
+    small = case((func.length(text) <= SHARED_JSON_CHARS, text), else_=None) if in_pieces else text
     while start <= int(high):
         query = select(pk, *extra, small, func.length(text)).where(
             pk >= start, pk < start + DOCUMENT_WINDOW, where, _prefilter(table, column, person)
