@@ -5,8 +5,9 @@ Target (issue 15): <= 100 ms for each of
 - a legal import of 10 MB: a native export of 21,487 memories, just under the 10 MB limit, parsed, checked and
   written as ``/persona import`` does (read the upload, then one transaction);
 - ``/memory optimize`` of a persona with 100,000 memories;
-- ``/privacy export-my-data`` and ``/privacy forget-me`` of a person named by 100,000 memories (through the
-  privacy service's public functions, in one transaction each, as the cog runs them);
+- ``/privacy export-my-data`` and ``/privacy forget-me`` of a person named by 100,000 memories and by a retired
+  persona's legacy archive of 100,000 memories (one document of ~40 MB), as the cog runs them: the export read in
+  short sessions and written as the attachment, forget-me in steps that commit every few thousand rows;
 - a reply template at the size limit firing: the real bot in the sandbox, a behaviour added through the service,
   and a message that triggers it (the first accepted of: a chain of filters to the limit, then plain text with
   expressions to the limit).
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import inspect
 import json
 import random
 import time
@@ -30,7 +30,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import text, update
+from sqlalchemy import select, text, update
 
 from bench import reply_templates
 from bench.common import database_kinds, fill_memories, fresh_database, note, report, running_bot
@@ -42,6 +42,7 @@ from bot.services import bindings, memories, personas, portability, privacy
 from bot.services.personas import Actor, PersonaInput
 
 STORE = 100_000
+ARCHIVED = 100_000
 IMPORTED_MEMORIES = 21_487
 TICK = 0.005
 READ_EVERY = 0.05
@@ -146,13 +147,6 @@ def import_document(document: dict[str, Any], count: int = IMPORTED_MEMORIES) ->
     return data
 
 
-async def _forget_me(session: Any, user_id: int, guild_id: int) -> Any:
-    # The privacy service's signature may take the time (``now``): pass it when it does.
-    if "now" in inspect.signature(privacy.forget_me).parameters:
-        return await privacy.forget_me(session, user_id, guild_id, now=utcnow())  # type: ignore[call-arg]
-    return await privacy.forget_me(session, user_id, guild_id)
-
-
 async def bulk_work(kind: str) -> None:
     async with fresh_database(kind) as database:
         await _bulk_work(database, kind)
@@ -175,6 +169,8 @@ async def _bulk_work(database: Database, kind: str) -> None:
             .values(source_user_id=PERSON, subject_user_id=PERSON)
         )
     note(f"{kind}: 2 x {STORE:,} memories filled in {time.perf_counter() - started:.1f} s")
+    size = await fill_archive(database, owner, now)
+    note(f"{kind}: a retired persona's archive of {ARCHIVED:,} memories, {size / 1e6:.1f} MB of JSON")
 
     data = import_document(template)
     note(f"{kind}: import file of {len(data):,} bytes, {IMPORTED_MEMORIES:,} memories")
@@ -193,17 +189,50 @@ async def _bulk_work(database: Database, kind: str) -> None:
     await measure(f"optimize_100k_{kind}", optimize, database)
 
     async def export_my_data() -> None:
-        async with database.session() as session:
-            document = await privacy.export_my_data(session, PERSON)
-        await asyncio.to_thread(json.dumps, document, default=str)  # the attachment, as the cog makes it
+        document = await privacy.export_my_data(database, PERSON)
+        assert len(document["archived_memories"]) == ARCHIVED // 2, len(document["archived_memories"])
+        # The attachment, as the cog makes it, and the entries freed as it frees them.
+        await asyncio.to_thread(privacy.export_json, document)
+        await asyncio.to_thread(privacy.release_export, document)
 
     await measure(f"export_my_data_100k_{kind}", export_my_data, database)
 
     async def forget_me() -> None:
-        async with database.transaction() as session:
-            await _forget_me(session, PERSON, GUILD)
+        await privacy.forget_me_in_steps(database, PERSON, GUILD, now=utcnow())
 
     await measure(f"forget_me_100k_{kind}", forget_me, database)
+    async with database.session() as session:  # checked after the measure: this read parses 20 MB on the loop
+        archive = (await session.execute(select(models.LegacyArchive.snapshot))).scalar_one()
+    assert len(archive["memories"]) == ARCHIVED // 2, len(archive["memories"])
+
+
+async def fill_archive(database: Database, owner: Actor, now: Any) -> int:
+    """A retired persona of the owner's whose legacy archive keeps ``ARCHIVED`` memories, every other one from
+    and about the person; returns the size of the snapshot as JSON."""
+    chooser = random.Random(3)
+    memories_ = [
+        {
+            "content": " ".join(f"word{chooser.randrange(5000)}" for _ in range(27)),
+            "category": "conversation",
+            "importance": chooser.randint(1, 10),
+            "pinned": False,
+            "encrypted": False,
+            "source_user_id": PERSON if index % 2 else OWNER,
+            "subject_user_id": PERSON if index % 2 else None,
+            "created_at": (now - timedelta(days=index % 400)).isoformat(),
+        }
+        for index in range(ARCHIVED)
+    ]
+    async with database.transaction() as session:
+        old = await personas.create(session, owner, PersonaInput(name="Old"), now=now)
+        retired = update(models.Persona).where(models.Persona.id == old.id)  # type: ignore[arg-type]
+        await session.execute(retired.values(status="retired"))
+        session.add(
+            models.LegacyArchive(
+                persona_id=old.id, snapshot={"memories": memories_}, archived_memory_count=ARCHIVED, retired_at=now
+            )
+        )
+    return len(json.dumps({"memories": memories_}))
 
 
 async def reply_template() -> None:

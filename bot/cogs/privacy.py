@@ -2,7 +2,9 @@
 
 Anyone may use these, about themselves only: every service call is for the caller's own user id. Each handler
 opens one session for the services, closes it, and only then talks to Discord (SQLite runs inline with one
-connection per process). Forget-me and the export may take a while, so they defer first.
+connection per process). Forget-me and the export may take a while, so they defer before any read; the export
+reads in short sessions of its own (chat and commands go on meanwhile) and runs once at a time per person, not
+again within :data:`EXPORT_COOLDOWN` of the last one.
 
 The export goes by DM. When the DM cannot be delivered (Discord answers 50007 when the person's DMs are closed
 to the bot; any other refusal is treated the same way), the file is attached to the ephemeral reply instead,
@@ -15,9 +17,10 @@ import asyncio
 import contextlib
 import gzip
 import io
-import json
 import logging
+import math
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -27,6 +30,7 @@ from discord.ext import commands
 from bot.app import send_ephemeral
 from bot.cogs._options import actor_of, resolve_persona, visible_personas
 from bot.core.errors import DomainError, NotFound
+from bot.core.turns import Refusal, Turns
 from bot.db.types import utcnow
 from bot.services import consent, personas, privacy
 from bot.ui import memory as memory_ui
@@ -39,11 +43,13 @@ log = logging.getLogger(__name__)
 CANNOT_DM = 50007
 # Discord's attachment limit for bots in servers without boosts; a larger export is sent gzipped.
 ATTACHMENT_LIMIT = 10 * 1024 * 1024
+# An export reads every table: one at a time per person, and not again within this long of the last one.
+EXPORT_COOLDOWN = timedelta(minutes=10)
 
 
 def export_payload(data: dict[str, Any]) -> tuple[bytes, str]:
     """The export as JSON bytes and a file name (gzipped when it would exceed Discord's attachment limit)."""
-    payload = json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
+    payload = privacy.export_json(data)
     name = memory_ui.EXPORT_FILENAME
     if len(payload) > ATTACHMENT_LIMIT:
         payload = gzip.compress(payload, compresslevel=6)
@@ -51,6 +57,15 @@ def export_payload(data: dict[str, Any]) -> tuple[bytes, str]:
         if len(payload) > ATTACHMENT_LIMIT:
             raise DomainError("Your data is too large to send through Discord; please ask the bot's host for it.")
     return payload, name
+
+
+def export_refusal(refusal: Refusal) -> str:
+    """The sentence for an export that may not start now."""
+    if refusal.running:
+        return "Your data is already being gathered; it arrives by DM when it is ready."
+    minutes = max(1, math.ceil(refusal.wait.total_seconds() / 60))
+    unit = "minute" if minutes == 1 else "minutes"
+    return f"You were sent your data a moment ago; you can ask for it again in {minutes} {unit}."
 
 
 def personas_listed(visible: Sequence[int], chosen: int | None, shown: int) -> tuple[list[int], bool]:
@@ -67,6 +82,8 @@ class PrivacyCog(commands.Cog, name=memory_ui.PRIVACY_HANDLER_COG):
 
     def __init__(self, bot: PersonaHubBot) -> None:
         self.bot = bot
+        # Kept by this process: a person's export runs where their interactions arrive.
+        self.exports = Turns(EXPORT_COOLDOWN)
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(memory_ui.PrivacyButton)
@@ -138,10 +155,12 @@ class PrivacyCog(commands.Cog, name=memory_ui.PRIVACY_HANDLER_COG):
 
     @privacy.command(name="forget-me", description="Erase everything this server stores about you (asks first).")
     async def forget_me(self, interaction: discord.Interaction) -> None:
+        # Answered first: the read below may wait for the database longer than Discord's 3 seconds.
+        await interaction.response.defer(ephemeral=True, thinking=True)
         async with self.bot.db.session() as session:
             owned = await privacy.owned_personas(session, interaction.user.id, interaction.guild_id)
         embed, view = memory_ui.forget_me_confirmation(interaction.guild_id is not None, owned)
-        await interaction.response.send_message(embed=embed, view=view, ephemeral=True)
+        await interaction.edit_original_response(embed=embed, view=view)
 
     async def on_privacy_component(
         self, interaction: discord.Interaction, action: str, announced: int | None = None
@@ -175,11 +194,25 @@ class PrivacyCog(commands.Cog, name=memory_ui.PRIVACY_HANDLER_COG):
 
     @privacy.command(name="export-my-data", description="Get, by DM, a JSON file of everything stored about you.")
     async def export_my_data(self, interaction: discord.Interaction) -> None:
+        user_id = interaction.user.id
+        refusal = self.exports.start(user_id, utcnow())
+        if refusal is not None:
+            await send_ephemeral(interaction, export_refusal(refusal))
+            return
+        succeeded = False
+        try:
+            await self._export(interaction)
+            succeeded = True
+        finally:
+            self.exports.finish(user_id, utcnow(), succeeded=succeeded)
+
+    async def _export(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        async with self.bot.db.session() as session:
-            data = await privacy.export_my_data(session, interaction.user.id, encryption_key=self.encryption_key)
+        # The database, not one session: the export reads in short sessions, so chat and commands go on meanwhile.
+        data = await privacy.export_my_data(self.bot.db, interaction.user.id, encryption_key=self.encryption_key)
         payload, name = await asyncio.to_thread(export_payload, data)
         summary = memory_ui.export_summary(data)
+        await asyncio.to_thread(privacy.release_export, data)
         try:
             await interaction.user.send(
                 f"Everything Persona Hub stores about you: {summary}.",

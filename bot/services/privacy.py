@@ -21,27 +21,33 @@ the persona it is about), else its own ``guild_id``. In that scope:
 **Export my data** (:func:`export_my_data`) gathers, across every server, every row and archived item that names
 the person, one section per kind (see the function).
 
-Bulk work never holds the event loop: rows go in batches with a pause between, documents are parsed, scrubbed
-and serialised in a worker thread, and the bot's forget-me (:func:`forget_me_in_steps`) commits every
-:data:`COMMIT_ROWS` rows.
+Bulk work never holds the event loop: rows go in batches with a pause between; documents are parsed, scrubbed
+and serialised in a worker thread, a big one by the pure-Python JSON code that shares the GIL (a 40 MB legacy
+archive through the C code held the loop for ~230 ms); both run as :func:`bot.db.offload.bulk_work` (SQLite's
+statements in a worker thread). The bot's forget-me (:func:`forget_me_in_steps`) commits every
+:data:`COMMIT_ROWS` rows and goes on where it paused, so each table and document is read once; the bot's export
+reads in a short session per batch.
 """
 
 from __future__ import annotations
 
 import asyncio
+import io
 import json
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache, partial
 from typing import Any
 
-from sqlalchemy import Table, Text, and_, cast, delete, func, literal, not_, or_, select, true, update
+from sqlalchemy import Table, Text, and_, case, cast, delete, func, literal, not_, or_, select, true, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.errors import DomainError
-from bot.db import models, people
+from bot.core.json_text import loads_sharing
+from bot.db import models, offload, people
 from bot.db.engine import Database
 from bot.services import consent, crypto
 
@@ -49,6 +55,12 @@ from bot.services import consent, crypto
 ID_BATCH = 250
 DOCUMENT_WINDOW = 2000
 FORGET_ME_NOTE = "forget-me"
+
+# A document longer than this is parsed and written by the pure-Python JSON code, which hands the GIL to the event
+# loop every few milliseconds; the C code holds it for a whole call (~230 ms for a 40 MB legacy archive).
+SHARED_JSON_CHARS = 256 * 1024
+# A document longer than SHARED_JSON_CHARS is read this many characters per statement.
+PIECE_CHARS = 2_000_000
 
 # Rows one transaction of forget_me_in_steps changes before it commits: a commit of far more holds SQLite for long.
 COMMIT_ROWS = 2_000
@@ -58,6 +70,21 @@ _PERSONAS = _TABLES["personas"]
 
 
 # --------------------------------------------------------------------------------------------------- scope
+
+Reads = Callable[[], AbstractAsyncContextManager[AsyncSession]]
+
+
+def _reads(source: AsyncSession | Database) -> Reads:
+    """How to get a session for one short read: the caller's own session, or for a database a new session per
+    read, so that a long export never holds a connection (SQLite's only one) for more than one batch."""
+    if isinstance(source, AsyncSession):
+
+        @asynccontextmanager
+        async def same() -> AsyncIterator[AsyncSession]:
+            yield source
+
+        return same
+    return source.session
 
 
 def _in_guild(column: Any, guild_id: int | None) -> Any:
@@ -207,18 +234,33 @@ def items_naming(value: Any, keys: tuple[str, ...], person: int) -> list[Any]:
     return []
 
 
+def load_document(text: str) -> Any:
+    """A stored JSON document, parsed so that a worker thread parsing a big one does not stop the event loop."""
+    return loads_sharing(text) if len(text) > SHARED_JSON_CHARS else json.loads(text)
+
+
+def dump_document(value: Any) -> str:
+    """``value`` as compact JSON text (non-ASCII kept), in pieces: for a big document, the pure-Python encoder
+    (``iterencode``) lets the event loop run between pieces, where one ``json.dumps`` call would hold the GIL."""
+    return "".join(json.JSONEncoder(ensure_ascii=False).iterencode(value))
+
+
 def _scrub_texts(texts: list[str], keys: tuple[str, ...], person: int, whole_row: bool) -> list[str | bool | None]:
     """For each stored document: None when it does not name the person, True when the row should go
     (``whole_row``), else the scrubbed document as JSON text. Runs in a worker thread."""
     results: list[str | bool | None] = []
     for text in texts:
-        document = json.loads(text)
+        document = load_document(text)
         if not _mentions(document, keys, person):
             results.append(None)
         elif whole_row:
             results.append(True)
         else:
-            results.append(json.dumps(scrub(document, keys, person), ensure_ascii=False))
+            scrubbed = scrub(document, keys, person)
+            text = (
+                json.dumps(scrubbed, ensure_ascii=False) if len(text) <= SHARED_JSON_CHARS else dump_document(scrubbed)
+            )
+            results.append(text)
     return results
 
 
@@ -236,34 +278,90 @@ def _prefilter(table: Table, column: str, person: int) -> Any:
 
 
 async def _candidate_documents(
-    session: AsyncSession, table: Table, column: str, person: int, where: Any, *extra: Any
+    reads: Reads,
+    table: Table,
+    column: str,
+    person: int,
+    where: Any,
+    *extra: Any,
+    after: Any = None,
 ) -> AsyncIterator[list[Any]]:
     """(row key, *extra, document as JSON text) of the rows matching ``where`` whose document may name ``person``,
-    a window of keys at a time: each statement reads at most ``DOCUMENT_WINDOW`` rows (the documents have no index
-    to search by), and the text is parsed off the loop by the caller."""
+    a window of keys at a time, from the first key above ``after`` (None: from the start): each statement reads at
+    most ``DOCUMENT_WINDOW`` rows (the documents have no index to search by), and the text is parsed off the loop
+    by the caller."""
     pk = _primary_key(table)
-    low, high = (await session.execute(select(func.min(pk), func.max(pk)))).one()
+    async with reads() as session:
+        low, high = (await session.execute(select(func.min(pk), func.max(pk)))).one()
     if low is None:
         return
-    start = int(low)
+    start = int(low) if after is None else max(int(low), int(after) + 1)
+    text = cast(table.c[column], Text)
+    async with reads() as session:
+        # PostgreSQL's driver decodes an answer on the loop: a big document comes in pieces. SQLite's statements
+        # run in a worker thread here (bulk work), and a piece there would read the whole document again.
+        in_pieces = session.bind is not None and session.bind.dialect.name == "postgresql"
+    small = case((func.length(text) <= SHARED_JSON_CHARS, text), else_=None) if in_pieces else text
     while start <= int(high):
-        query = select(pk, *extra, cast(table.c[column], Text)).where(
+        query = select(pk, *extra, small, func.length(text)).where(
             pk >= start, pk < start + DOCUMENT_WINDOW, where, _prefilter(table, column, person)
         )
-        rows = list((await session.execute(query.order_by(pk))).all())
+        async with reads() as session:
+            found = list((await session.execute(query.order_by(pk))).all())
+            rows = []
+            for key, *values, document, length in found:
+                if document is None:  # a big one, read in pieces
+                    document = await _read_in_pieces(session, table, text, key, int(length))
+                rows.append((key, *values, document))
         if rows:
             yield rows
         start += DOCUMENT_WINDOW
         await asyncio.sleep(0)
 
 
-async def _delete_in_windows(session: AsyncSession, table: Table, where: Any, tally: _Tally, kind: str) -> None:
-    """Delete the rows matching ``where`` (which no index answers), reading a window of keys per statement."""
+async def _read_in_pieces(session: AsyncSession, table: Table, text: Any, key: Any, length: int) -> str:
+    """A big document's text, :data:`PIECE_CHARS` characters per statement: the driver decodes each answer on the
+    event loop in one call (45 MB at once held it for ~100 ms on PostgreSQL)."""
+    pk = _primary_key(table)
+    pieces = []
+    for start in range(1, length + 1, PIECE_CHARS):
+        query = select(func.substr(text, start, PIECE_CHARS)).where(pk == key)
+        pieces.append((await session.execute(query)).scalar_one())
+        await asyncio.sleep(0)
+    return "".join(pieces)
+
+
+@dataclass
+class _Progress:
+    """How far a stepped forget-me got, so that a transaction after a pause goes on where the last one stopped
+    instead of scanning every table again: the steps finished, and for a scan over keys the last key handled. Kept
+    in memory only: after a crash, a new run starts again from the beginning (every step is idempotent)."""
+
+    done: set[str] = field(default_factory=set)
+    after: dict[str, int] = field(default_factory=dict)
+
+
+async def _step(progress: _Progress, name: str, work: Callable[..., Awaitable[None]], *args: Any) -> None:
+    """Run one step of the erasure, ``work(*args)``, unless an earlier transaction finished it."""
+    if name in progress.done:
+        return
+    await work(*args)
+    progress.done.add(name)
+
+
+async def _delete_in_windows(
+    session: AsyncSession, table: Table, where: Any, tally: _Tally, kind: str, progress: _Progress, step: str
+) -> None:
+    """Delete the rows matching ``where`` (which no index answers), reading a window of keys per statement, from
+    where the last transaction stopped."""
     pk = _primary_key(table)
     low, high = (await session.execute(select(func.min(pk), func.max(pk)))).one()
-    start = int(low) if low is not None else 1
-    while low is not None and start <= int(high):
+    if low is None:
+        return
+    start = max(int(low), progress.after.get(step, int(low) - 1) + 1)
+    while start <= int(high):
         await _delete_rows(session, table, and_(pk >= start, pk < start + DOCUMENT_WINDOW, where), tally, kind)
+        progress.after[step] = start + DOCUMENT_WINDOW - 1  # this window is done
         start += DOCUMENT_WINDOW
         await asyncio.sleep(0)
 
@@ -276,20 +374,26 @@ async def _forget_in_documents(
     person: int,
     where: Any,
     tally: _Tally,
+    progress: _Progress,
+    step: str,
 ) -> None:
     pk = _primary_key(table)
     kind = f"{table.name}.{column}"
-    async for rows in _candidate_documents(session, table, column, person, where):
+    after = progress.after.get(step)
+    async for rows in _candidate_documents(_reads(session), table, column, person, where, after=after):
         results = await asyncio.to_thread(_scrub_texts, [row[1] for row in rows], rules.keys, person, rules.whole_row)
-        gone = [row[0] for row, result in zip(rows, results, strict=True) if result is True]
-        if gone:
-            await _delete_rows(session, table, pk.in_(gone), tally, kind)
         for row, result in zip(rows, results, strict=True):
-            if isinstance(result, str):
+            # One row at a time, its key noted once it is handled: a pause after it resumes at the next row, so
+            # each document is read and parsed once.
+            if result is True:
+                await _delete_rows(session, table, pk == row[0], _Tally(), kind)
+            elif isinstance(result, str):
                 await session.execute(
                     update(table).where(pk == row[0]).values({column: _document_value(session, result)}),
                     execution_options={"synchronize_session": False},
                 )
+            progress.after[step] = int(row[0])
+            if result is not None:
                 tally.add(kind, 1)
 
 
@@ -352,7 +456,9 @@ async def _plan(
     return _Plan(owned, followed, refusal.id)
 
 
-async def _erase(session: AsyncSession, user_id: int, guild_id: int | None, plan: _Plan, tally: _Tally) -> None:
+async def _erase(
+    session: AsyncSession, user_id: int, guild_id: int | None, plan: _Plan, tally: _Tally, progress: _Progress
+) -> None:
     for name in people.TABLES:
         if name == "personas":
             continue  # last: what others left in the person's own personas goes with them
@@ -362,18 +468,22 @@ async def _erase(session: AsyncSession, user_id: int, guild_id: int | None, plan
             mine = and_(table.c[column] == user_id, here)
             if name == "consent_records":
                 mine = and_(mine, table.c.id != plan.refusal_id)
+            step = f"{name}.{column}"
             if kind.forget is people.Forget.DELETE:
-                await _delete_rows(session, table, mine, tally, f"{name}.{column}")
+                await _step(progress, step, _delete_rows, session, table, mine, tally, step)
             elif kind.forget is people.Forget.ANONYMISE:
-                await _anonymise_rows(session, table, mine, (column, *kind.also), tally, f"{name}.{column}")
+                await _step(progress, step, _anonymise_rows, session, table, mine, (column, *kind.also), tally, step)
             else:
                 assert kind.via is not None
                 [key] = table.c[kind.via].foreign_keys
                 parent = key.column.table
                 linked = key.column.in_(select(table.c[kind.via]).where(mine))
-                await _delete_rows(session, parent, linked, tally, f"{parent.name}.named-by.{name}.{column}")
+                kind_name = f"{parent.name}.named-by.{name}.{column}"
+                await _step(progress, step, _delete_rows, session, parent, linked, tally, kind_name)
         for column, document in people.person_documents(name).items():
-            await _forget_in_documents(session, table, column, document, user_id, here, tally)
+            step = f"{name}.{column}.document"
+            args = (session, table, column, document, user_id, here, tally, progress, step)
+            await _step(progress, step, _forget_in_documents, *args)
     owned_ids = [persona_id for persona_id, _ in plan.owned]
     for name, rules in people.TABLES.items():
         # Rows about a persona by an id inside a document (no foreign key cascades them): a notification about
@@ -382,9 +492,10 @@ async def _erase(session: AsyncSession, user_id: int, guild_id: int | None, plan
         if owned_ids and scope.document is not None and scope.document_key == "persona_id":
             table = _TABLES[name]
             about = table.c[scope.document][scope.document_key].as_integer().in_(owned_ids)
-            await _delete_in_windows(session, table, about, tally, f"{name}.{scope.document}.persona_id")
+            step = f"{name}.{scope.document}.persona_id"
+            await _step(progress, step, _delete_in_windows, session, table, about, tally, step, progress, step)
     mine = and_(_PERSONAS.c.owner_id == user_id, scope_clause("personas", guild_id))
-    await _delete_rows(session, _PERSONAS, mine, tally, "personas.owner_id")
+    await _step(progress, "personas.owner_id", _delete_rows, session, _PERSONAS, mine, tally, "personas.owner_id")
     await _recount_followers(session, plan.followed)
 
 
@@ -403,7 +514,7 @@ async def forget_me(
     named, so nothing is erased (DomainError). For the live bot, :func:`forget_me_in_steps`."""
     plan = await _plan(session, user_id, guild_id, announced, now)
     tally = _Tally()
-    await _erase(session, user_id, guild_id, plan, tally)
+    await _erase(session, user_id, guild_id, plan, tally, _Progress())
     return _report(plan, tally)
 
 
@@ -417,15 +528,18 @@ async def forget_me_in_steps(
     async with database.transaction() as session:
         plan = await _plan(session, user_id, guild_id, announced, now)
     tally = _Tally(limit=COMMIT_ROWS)
-    while True:
-        tally.spent = 0
-        async with database.transaction() as session:
-            try:
-                # The whole walk again from the start: what earlier transactions erased is simply not found.
-                await _erase(session, user_id, guild_id, plan, tally)
-            except _Paused:
-                continue
-        return _report(plan, tally)
+    progress = _Progress()
+    # SQLite's statements (a legacy archive of 40 MB read and written) in a worker thread, the collector paused.
+    with offload.bulk_work():
+        while True:
+            tally.spent = 0
+            async with database.transaction() as session:
+                try:
+                    # Goes on where the last transaction paused: each table and each document is read once.
+                    await _erase(session, user_id, guild_id, plan, tally, progress)
+                except _Paused:
+                    continue
+            return _report(plan, tally)
 
 
 # --------------------------------------------------------------------------------------------------- export
@@ -477,7 +591,7 @@ def _document_entries(
     """The parts of stored documents that name the person, decrypted where the key opens them (a worker thread)."""
     entries = []
     for row_id, persona_id, text in found:
-        for item in items_naming(json.loads(text), keys, user_id):
+        for item in items_naming(load_document(text), keys, user_id):
             item = dict(item)
             if item.get("encrypted"):
                 item["content"], item["readable"] = _readable(item.get("content"), True, key)
@@ -485,17 +599,18 @@ def _document_entries(
     return entries
 
 
-async def _persona_names(session: AsyncSession, ids: Iterable[int | None]) -> dict[int, str]:
+async def _persona_names(reads: Reads, ids: Iterable[int | None]) -> dict[int, str]:
     wanted = sorted({i for i in ids if i is not None})
     names: dict[int, str] = {}
     for start in range(0, len(wanted), ID_BATCH):
         query = select(_PERSONAS.c.id, _PERSONAS.c.name).where(_PERSONAS.c.id.in_(wanted[start : start + ID_BATCH]))
-        names.update({int(i): n for i, n in (await session.execute(query)).all()})
+        async with reads() as session:
+            names.update({int(i): n for i, n in (await session.execute(query)).all()})
     return names
 
 
 async def _export_rows(
-    session: AsyncSession, table: Table, where: Any, convert: Any = None, seen: set[Any] | None = None
+    reads: Reads, table: Table, where: Any, convert: Any = None, seen: set[Any] | None = None
 ) -> list[dict[str, Any]]:
     """The rows matching ``where`` in key order, a batch at a time; ``convert`` (a batch of row dicts in, entries
     out) runs in a worker thread; rows whose key is in ``seen`` are skipped (and new keys added to it)."""
@@ -506,7 +621,9 @@ async def _export_rows(
         query = select(table).where(where)
         if last is not None:
             query = query.where(pk > last)
-        batch = [dict(row._mapping) for row in (await session.execute(query.order_by(pk).limit(ID_BATCH))).all()]
+        async with reads() as session:
+            result = (await session.execute(query.order_by(pk).limit(ID_BATCH))).all()
+        batch = [dict(row._mapping) for row in result]
         if not batch:
             return found
         last = batch[-1][pk.name]
@@ -517,20 +634,18 @@ async def _export_rows(
         await asyncio.sleep(0)
 
 
-async def _documents_naming(
-    session: AsyncSession, table: Table, column: str, person: int
-) -> list[tuple[Any, int | None, str]]:
+async def _documents_naming(reads: Reads, table: Table, column: str, person: int) -> list[tuple[Any, int | None, str]]:
     """(row key, persona id, document as JSON text) of the rows whose document may name ``person``."""
     persona = table.c.get("persona_id")
     found: list[tuple[Any, int | None, str]] = []
     extra = persona if persona is not None else literal(None)
-    async for rows in _candidate_documents(session, table, column, person, true(), extra):
+    async for rows in _candidate_documents(reads, table, column, person, true(), extra):
         found.extend(tuple(row) for row in rows)  # type: ignore[misc]
     return found
 
 
 async def _export_documents(
-    session: AsyncSession,
+    reads: Reads,
     data: dict[str, Any],
     table: Table,
     column: str,
@@ -538,7 +653,7 @@ async def _export_documents(
     person: int,
     encryption_key: str | None,
 ) -> None:
-    found = await _documents_naming(session, table, column, person)
+    found = await _documents_naming(reads, table, column, person)
     section = data.setdefault(document.section, [])
     if not document.whole_row:
         section.extend(await asyncio.to_thread(_document_entries, found, document.keys, person, encryption_key))
@@ -548,12 +663,18 @@ async def _export_documents(
     known = {entry.get(pk.name) for entry in section}
     ids = [row_id for (row_id, _, _), hit in zip(found, named, strict=True) if hit is True and row_id not in known]
     for start in range(0, len(ids), ID_BATCH):
-        rows = await _export_rows(session, table, pk.in_(ids[start : start + ID_BATCH]))
+        rows = await _export_rows(reads, table, pk.in_(ids[start : start + ID_BATCH]))
         section.extend({key: _plain(value) for key, value in row.items()} for row in rows)
 
 
-async def export_my_data(session: AsyncSession, user_id: int, *, encryption_key: str | None = None) -> dict[str, Any]:
+async def export_my_data(
+    source: AsyncSession | Database, user_id: int, *, encryption_key: str | None = None
+) -> dict[str, Any]:
     """Everything the bot holds that names ``user_id``, across every server, as JSON-able data (times as ISO 8601).
+
+    ``source``: a session to read in, or (as the bot does) the database, read in a new short session per batch so
+    that the export never holds a connection for long (on SQLite the process has one, which chat and every command
+    wait for).
 
     Keys: ``user_id``, then one list per section of :data:`bot.db.people.TABLES` (rows with every column, and the
     persona's name where the row belongs to a persona): ``memories`` (from or about them; an encrypted memory is
@@ -563,6 +684,36 @@ async def export_my_data(session: AsyncSession, user_id: int, *, encryption_key:
     ``channel_activations``, ``notifications`` (queued or sent to them, or naming them), and
     ``archived_memories`` (memories from or about them kept in retired personas' legacy archives).
     """
+    # SQLite's statements in a worker thread and the collector paused while hundreds of thousands of entries are
+    # built (see bot.db.offload).
+    with offload.bulk_work():
+        return await _export(_reads(source), user_id, encryption_key)
+
+
+def export_json(data: dict[str, Any]) -> bytes:
+    """The export as indented JSON (UTF-8), written in pieces so that a worker thread writing a big one lets the
+    event loop run (one ``json.dumps`` call, or encoding one 100 MB string, would hold the GIL throughout)."""
+    out = io.BytesIO()
+    pieces: list[str] = []
+    for piece in json.JSONEncoder(ensure_ascii=False, indent=2).iterencode(data):
+        pieces.append(piece)
+        if len(pieces) >= 4096:
+            out.write("".join(pieces).encode("utf-8"))
+            pieces.clear()
+    out.write("".join(pieces).encode("utf-8"))
+    return out.getvalue()
+
+
+def release_export(data: dict[str, Any]) -> None:
+    """Free an export entry by entry (call it in a worker thread): dropping a list of 100,000 entries in one go
+    holds the GIL until all are freed."""
+    for section in data.values():
+        if isinstance(section, list):
+            offload.release(section)
+    offload.release(data)
+
+
+async def _export(reads: Reads, user_id: int, encryption_key: str | None) -> dict[str, Any]:
     data: dict[str, Any] = {"user_id": user_id}
     for name in people.TABLES:
         table = _TABLES[name]
@@ -577,25 +728,25 @@ async def export_my_data(session: AsyncSession, user_id: int, *, encryption_key:
             # every match for each batch).
             for column in columns:
                 kind = people.person_columns(name)[column]
-                source, where = table, table.c[column] == user_id
+                origin, where = table, table.c[column] == user_id
                 if kind.forget is people.Forget.DELETE_REFERENCED:
                     # A link ("this memory names you"): what is exported is the row it links to.
                     assert kind.via is not None
                     [key] = table.c[kind.via].foreign_keys
-                    source = key.column.table
+                    origin = key.column.table
                     where = key.column.in_(select(table.c[kind.via]).where(where))
                 convert: Any = _plain_rows
-                if source.name == "memories":
+                if origin.name == "memories":
                     convert = partial(_memory_entries, user_id=user_id, key=encryption_key)
-                entries.extend(await _export_rows(session, source, where, convert, seen))
-                sort_by.add(_primary_key(source).name)
+                entries.extend(await _export_rows(reads, origin, where, convert, seen))
+                sort_by.add(_primary_key(origin).name)
             if len(columns) > 1 and len(sort_by) == 1:
                 [pk_name] = sort_by
                 entries.sort(key=lambda entry: entry[pk_name])
         for column, document in people.person_documents(name).items():
-            await _export_documents(session, data, table, column, document, user_id, encryption_key)
+            await _export_documents(reads, data, table, column, document, user_id, encryption_key)
     names = await _persona_names(
-        session,
+        reads,
         (entry.get("persona_id") for section in data.values() if isinstance(section, list) for entry in section),
     )
     for section in data.values():

@@ -1054,27 +1054,39 @@ async def legacy(session: AsyncSession, viewer: Actor, persona_id: int) -> Legac
 
 
 async def people_of(session: AsyncSession, persona_id: int) -> set[int]:
-    """Every person's id the persona's data names (owner, followers, memory authors and subjects, people it talked
-    with or who reacted to it): the ids an anonymised export must not hold, and whose names the caller looks up."""
+    """Every person's id the persona's data names: the ids an anonymised export must not hold, and whose names the
+    caller looks up. Read from the register of person columns (:mod:`bot.db.people`): every such column of a table
+    that belongs to the persona, and the ids inside its documents (the archive's memories), so a column added there
+    is covered here too."""
+    from bot.db import people  # the register; imported here to keep this change to this function
+
     persona = await _persona(session, persona_id)
     ids = {persona.owner_id}
-    sources = (
-        (models.Follow.user_id, models.Follow.persona_id),
-        (models.Memory.source_user_id, models.Memory.persona_id),
-        (models.Memory.subject_user_id, models.Memory.persona_id),
-        (models.PersonRelationship.user_id, models.PersonRelationship.persona_id),
-        (models.EmotionalEvent.user_id, models.EmotionalEvent.persona_id),
-        (models.Endorsement.user_id, models.Endorsement.persona_id),
-        (models.Subscription.user_id, models.Subscription.persona_id),
-    )
-    for column, owner in sources:
-        query = select(column).where(owner == persona_id, column.is_not(None)).distinct()
-        ids.update(int(v) for v in (await session.execute(query)).scalars())
-    archive = (await session.execute(select(_A).where(_A.persona_id == persona_id))).scalar_one_or_none()
-    for memory in ((archive.snapshot or {}).get("memories") or []) if archive is not None else []:
-        for key in ("source_user_id", "subject_user_id"):
-            if memory.get(key):
-                ids.add(int(memory[key]))
+
+    def named(value: Any, keys: tuple[str, ...]) -> Iterable[int]:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if key in keys and isinstance(item, int) and not isinstance(item, bool) and item:
+                    yield item
+                elif key in keys and isinstance(item, str) and item.strip().isdigit():
+                    yield int(item)
+                else:
+                    yield from named(item, keys)
+        elif isinstance(value, list):
+            for item in value:
+                yield from named(item, keys)
+
+    for name in people.TABLES:
+        table = models.metadata.tables[name]
+        owner = table.c.get("persona_id")
+        if owner is None:
+            continue
+        for column in people.person_columns(name):
+            query = select(table.c[column]).where(owner == persona_id, table.c[column].is_not(None)).distinct()
+            ids.update(int(v) for v in (await session.execute(query)).scalars())
+        for column, document in people.person_documents(name).items():
+            for value in (await session.execute(select(table.c[column]).where(owner == persona_id))).scalars():
+                ids.update(named(value, document.keys))
     return ids
 
 

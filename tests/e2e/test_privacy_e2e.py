@@ -226,6 +226,38 @@ async def test_export_my_data_arrives_by_dm_with_only_the_callers_memories(sandb
     assert sandbox.dms(sandbox.bob) == []
 
 
+async def test_export_my_data_is_limited_per_person(sandbox: Sandbox, running_bot) -> None:
+    """One member cannot repeat the export (which reads every table) at will: a second request within the
+    cool-down gets a clear ephemeral sentence and nothing is gathered or sent; someone else is not held back."""
+    ada = await make_persona(running_bot, sandbox.alice.id, sandbox.guild.id, "Ada")
+    await capture(running_bot, ada, "Alice likes green tea", source=sandbox.alice.id)
+    first = await (await sandbox.slash("privacy export-my-data")).message()
+    assert first.content.startswith("Sent to your DMs")
+
+    again = await sandbox.slash("privacy export-my-data")
+    assert await again.response() == 4  # answered at once, nothing deferred or gathered
+    refused = await again.message()
+    assert refused.ephemeral
+    assert refused.content == "You were sent your data a moment ago; you can ask for it again in 10 minutes."
+    assert len(sandbox.dms(sandbox.alice)) == 1
+
+    bobs = await (await sandbox.slash("privacy export-my-data", as_user=sandbox.bob)).message()
+    assert bobs.content.startswith("Sent to your DMs") and len(sandbox.dms(sandbox.bob)) == 1
+
+
+async def test_forget_me_answers_before_it_reads_the_database(sandbox: Sandbox, running_bot) -> None:
+    """The question is deferred (ephemeral) first, so a busy database cannot make it miss Discord's 3 seconds."""
+    await make_persona(running_bot, sandbox.alice.id, sandbox.guild.id, "Ada")
+    handle = await sandbox.slash("privacy forget-me")
+    assert await handle.response() == 5 and handle.ephemeral
+    confirm = await handle.message()
+    assert (
+        confirm.ephemeral
+        and confirm.embeds[0]["title"] == "Forget me?"
+        and "**Ada**" in confirm.embeds[0]["description"]
+    )
+
+
 # --------------------------------------------------------------------------------------------------- everything
 
 

@@ -11,11 +11,13 @@ archive, queued notifications), on a server and, a little, on another server. Th
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 
 from bot.db import models
 from bot.db.engine import Database
@@ -301,3 +303,65 @@ async def _consent_ids(session: object, guild_id: int) -> set[int]:
 def _payload_persona(row: dict[str, object]) -> object:
     payload = row.get("payload")
     return payload.get("persona_id") if isinstance(payload, dict) else None
+
+
+async def test_stepped_forget_me_reads_each_document_once(database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pause to commit goes on where the last transaction stopped: no window of documents is searched twice
+    (before, every pause restarted the walk from the first table, and its scans of the whole outbox with it)."""
+    await scenario(database)
+    async with database.transaction() as session:
+        for index in range(60):  # notifications to others that name me (a follow of theirs)
+            session.add(
+                models.OutboxMessage(
+                    guild_id=GUILD,
+                    kind="new_follower",
+                    recipient_user_id=BOB,
+                    payload={"follower_id": ME, "n": index},
+                    idempotency_key=f"steps-{index}",
+                )
+            )
+    searches: list[tuple[str, str]] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
+        if " LIKE " in statement.upper():
+            searches.append((statement, repr(parameters)))
+
+    monkeypatch.setattr(privacy, "COMMIT_ROWS", 7)
+    monkeypatch.setattr(privacy, "DOCUMENT_WINDOW", 10)
+    # Every document counts as big: read in pieces of 7 characters, parsed and written by the GIL-sharing code.
+    monkeypatch.setattr(privacy, "SHARED_JSON_CHARS", 20)
+    monkeypatch.setattr(privacy, "PIECE_CHARS", 7)
+    event.listen(database.engine.sync_engine, "before_cursor_execute", note)
+    try:
+        await privacy.forget_me_in_steps(database, ME, GUILD, now=T + timedelta(hours=1))
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", note)
+    assert searches, "the documents were searched"
+    repeated = [search for search in set(searches) if searches.count(search) > 1]
+    assert repeated == []
+    async with database.session() as session:
+        left = await session.execute(
+            select(models.OutboxMessage.payload).where(models.OutboxMessage.kind == "new_follower")
+        )
+        assert not any(payload.get("follower_id") == ME for payload in left.scalars())
+
+
+async def test_the_export_reads_in_short_sessions(database: Database) -> None:
+    """Given the database, the export opens a session per batch and lets it go: another read (a command, a chat
+    message) gets through while a long export runs, even on SQLite's one connection."""
+    await scenario(database)
+    async with database.transaction() as session:
+        persona_id = (await session.execute(select(models.Persona.id).limit(1))).scalar_one()
+        for index in range(3 * privacy.ID_BATCH):
+            session.add(
+                models.Memory(
+                    persona_id=persona_id, content=f"note {index}", category="conversation", source_user_id=ME
+                )
+            )
+    export = asyncio.create_task(privacy.export_my_data(database, ME, encryption_key=KEY))
+    await asyncio.sleep(0)  # the export starts and takes the connection for its first read
+    async with database.session() as session:
+        await session.execute(text("SELECT 1"))
+    assert not export.done()  # the read went in between the export's batches
+    data = await export
+    assert len([m for m in data["memories"] if m["content"].startswith("note ")]) == 3 * privacy.ID_BATCH

@@ -454,3 +454,21 @@ async def test_retention_can_delete_the_persona_and_records_it(database: Databas
         record = await session.get(models.AppState, f"retire:deleted:{persona_id}")
     assert record is not None and record.value["deleted"]["memories"] == 3
     assert await counts(database, keep_id) == before_other
+
+
+async def test_people_of_reads_every_person_column_of_the_register(database: Database) -> None:
+    """Whoever the persona's rows name, in any column the person register lists (here: who granted a
+    subscription), is among the people an anonymised export must not hold."""
+    granter = 2001
+    persona_id = await make_persona(database)
+    await add_life(database, persona_id)
+    async with database.transaction() as session:
+        tier = models.SubscriptionTier(persona_id=persona_id, name="Gold")
+        session.add(tier)
+        await session.flush()
+        session.add(models.Subscription(persona_id=persona_id, tier_id=tier.id, user_id=FAN, granted_by=granter))
+    await plan(database, persona_id, full_plan(memory_archival="all", archive_access="server"))
+    await retire(database, persona_id)
+    async with database.session() as session:
+        people = await retirement.people_of(session, persona_id)
+    assert people == {OWNER, FAN, MEMBER, granter}
