@@ -30,7 +30,7 @@ from discord.ext import commands
 from bot.app import send_ephemeral
 from bot.cogs._options import actor_of, resolve_persona, visible_personas
 from bot.core.errors import DomainError, NotFound
-from bot.core.turns import Refusal, Turns
+from bot.core.run_limits import Refusal, RunLimits
 from bot.db.types import utcnow
 from bot.services import consent, personas, privacy
 from bot.ui import memory as memory_ui
@@ -83,7 +83,7 @@ class PrivacyCog(commands.Cog, name=memory_ui.PRIVACY_HANDLER_COG):
     def __init__(self, bot: PersonaHubBot) -> None:
         self.bot = bot
         # Kept by this process: a person's export runs where their interactions arrive.
-        self.exports = Turns(EXPORT_COOLDOWN)
+        self.exports = RunLimits(EXPORT_COOLDOWN)
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(memory_ui.PrivacyButton)

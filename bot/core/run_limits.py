@@ -1,4 +1,4 @@
-"""Taking turns: at most one run at a time per key, and a new one only a while after the last finished.
+"""Run limits: at most one run at a time per key, and a new one only a while after the last finished.
 
 For work a member can start at will that costs the bot much (``/privacy export-my-data`` reads every table), so
 that one member repeating it cannot crowd out everyone else. Pure: the caller passes the time.
@@ -20,7 +20,7 @@ class Refusal:
 
 
 @dataclass
-class Turns:
+class RunLimits:
     """Per key, one run at a time and ``cooldown`` between the end of a finished run and the next start (a failed
     run leaves no cool-down: it may be tried again at once)."""
 
