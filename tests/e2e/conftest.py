@@ -15,6 +15,7 @@ import pytest
 from discord.ext import commands
 
 from bot.sandbox import Sandbox
+from tests.fakes.model_server import FakeModelServer
 
 ClientFactory = Callable[..., Any]
 
@@ -24,6 +25,20 @@ def all_intents() -> discord.Intents:
     intents.message_content = True
     intents.members = True
     return intents
+
+
+@pytest.fixture
+def database_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The bot's SQLite file, in a working folder of its own (so no developer's .env is read)."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path / "bot.db"
+
+
+@pytest.fixture
+async def model_server() -> AsyncIterator[FakeModelServer]:
+    """The OpenAI-compatible fake model server on loopback."""
+    async with FakeModelServer() as server:
+        yield server
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ sandbox, models through the fake OpenAI-compatible server on loopback."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -17,18 +16,6 @@ from tests.e2e.test_conversation_e2e import answer_from, bot_on, persona_in, sys
 from tests.fakes.model_server import FakeModelServer, reply
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def database_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)  # no developer .env
-    return tmp_path / "bot.db"
-
-
-@pytest.fixture
-async def model_server() -> AsyncIterator[FakeModelServer]:
-    async with FakeModelServer() as server:
-        yield server
 
 
 async def add(sandbox: Sandbox, persona_id: int, **options: Any) -> str:

@@ -34,18 +34,6 @@ FAST = {"cooldown_seconds": 0, "chattiness": 0}
 # --------------------------------------------------------------------------------------------------- helpers
 
 
-@pytest.fixture
-def database_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)  # no developer .env
-    return tmp_path / "bot.db"
-
-
-@pytest.fixture
-async def model_server() -> AsyncIterator[FakeModelServer]:
-    async with FakeModelServer() as server:
-        yield server
-
-
 @asynccontextmanager
 async def bot_on(
     sandbox: Sandbox, path: Path, server: FakeModelServer | None = None, **extra: Any

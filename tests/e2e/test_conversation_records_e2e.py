@@ -39,12 +39,6 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: py
 
 
 @pytest.fixture
-async def model_server() -> AsyncIterator[FakeModelServer]:
-    async with FakeModelServer() as server:
-        yield server
-
-
-@pytest.fixture
 async def bot(sandbox: Sandbox, database_url: str, model_server: FakeModelServer) -> AsyncIterator[PersonaHubBot]:
     settings = load_settings(
         database_url=database_url,

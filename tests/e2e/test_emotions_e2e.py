@@ -37,12 +37,6 @@ BotFactory = Callable[..., Any]
 # --------------------------------------------------------------------------------------------------- helpers
 
 
-@pytest.fixture
-def database_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)  # no developer .env
-    return tmp_path / "bot.db"
-
-
 @asynccontextmanager
 async def bot_on(sandbox: Sandbox, path: Path) -> AsyncIterator[PersonaHubBot]:
     """The real bot on the SQLite file ``path``, logged in to the sandbox; closed (cleanly) on exit."""

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -34,18 +33,6 @@ def _asked(body: dict[str, Any]) -> str:
 def echo_tokens(body: dict[str, Any]) -> str:
     """A model that answers with the question tokens (q1, q2, ...) of every message it was asked to answer."""
     return "Answering " + ", ".join(TOKEN.findall(_asked(body))) + "."
-
-
-@pytest.fixture
-def database_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)  # no developer .env
-    return tmp_path / "bot.db"
-
-
-@pytest.fixture
-async def model_server() -> AsyncIterator[FakeModelServer]:
-    async with FakeModelServer() as server:
-        yield server
 
 
 def errors(caplog: pytest.LogCaptureFixture) -> list[str]:

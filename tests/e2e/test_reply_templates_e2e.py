@@ -5,7 +5,6 @@ silences no persona in the channel; a template is compiled once, not per message
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,18 +21,6 @@ pytestmark = pytest.mark.e2e
 
 FILTER_CHAIN = "{{ persona" + "|upper" * 160 + " }}"  # 973 characters: stalled the bot ~2 s per matching message
 NESTED_NOTS = "{{ " + "not " * 240 + "persona }}"  # passed /behavior add, then silenced the channel
-
-
-@pytest.fixture
-def database_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)  # no developer .env
-    return tmp_path / "bot.db"
-
-
-@pytest.fixture
-async def model_server() -> AsyncIterator[FakeModelServer]:
-    async with FakeModelServer() as server:
-        yield server
 
 
 @pytest.mark.parametrize("template", [FILTER_CHAIN, NESTED_NOTS], ids=["filters", "nots"])

@@ -37,12 +37,6 @@ pytestmark = pytest.mark.e2e
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.fixture
-def database_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)  # no developer .env
-    return tmp_path / "bot.db"
-
-
 @asynccontextmanager
 async def bot_on(sandbox: Sandbox, path: Path, *, scheduler: bool = True) -> AsyncIterator[PersonaHubBot]:
     settings = load_settings(
