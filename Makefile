@@ -1,5 +1,6 @@
 # Persona Hub: every target sets up what it needs on a fresh machine.
 # The two commands a newcomer needs: `make run` and `make test`.
+# `make lint`: ruff, the import contract (lint-imports, pyproject.toml) and the type checker (mypy, pyproject.toml).
 
 PYTHON ?= python3
 VENV   := .venv
@@ -24,6 +25,8 @@ test-fast: $(STAMP)
 lint: $(STAMP)
 	$(VPY) -m ruff check bot tests bench
 	$(VPY) -m ruff format --check bot tests bench
+	$(VENV)/bin/lint-imports --no-cache
+	$(VPY) -m mypy
 
 format: $(STAMP)
 	$(VPY) -m ruff format bot tests bench

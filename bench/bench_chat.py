@@ -26,9 +26,9 @@ from sqlalchemy import func, select
 
 from bench.common import MEMORY_VOCABULARY, database_kinds, fill_memories, fresh_database, note, report, report_latency
 from bot.app import PersonaHubBot
+from bot.clock import utcnow
 from bot.config import load_settings
 from bot.db import models
-from bot.db.types import utcnow
 from bot.llm.base import ChatReply, ChatRequest, Provider
 from bot.sandbox import Sandbox
 from bot.services import bindings, personas

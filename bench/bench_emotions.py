@@ -21,10 +21,10 @@ from datetime import timedelta
 from sqlalchemy import func, insert, select, text
 
 from bench.common import database_kinds, fresh_database, note, report, report_latency, time_each
+from bot.clock import utcnow
 from bot.core.traits import ALL_TRAITS
 from bot.db import models
 from bot.db.engine import Database
-from bot.db.types import utcnow
 from bot.services import emotions
 from bot.services.emotions import ReactionItem
 from bot.services.reactions import ReactionBuffer

@@ -29,8 +29,8 @@ from sqlalchemy import insert, update
 
 from bench.common import database_kinds, fresh_database, note, percentile, report, running_bot
 from bot.app import PersonaHubBot
+from bot.clock import utcnow
 from bot.db import models
-from bot.db.types import utcnow
 from bot.sandbox import Sandbox
 from bot.services import guild_settings, notifications, personas, profiles, timeline
 from bot.services.personas import Actor, PersonaInput

@@ -34,9 +34,9 @@ from sqlalchemy import select, text, update
 
 from bench import reply_templates
 from bench.common import database_kinds, fill_memories, fresh_database, note, report, running_bot
+from bot.clock import utcnow
 from bot.db import models
 from bot.db.engine import Database
-from bot.db.types import utcnow
 from bot.sandbox import Sandbox
 from bot.services import bindings, memories, personas, portability, privacy
 from bot.services.personas import Actor, PersonaInput

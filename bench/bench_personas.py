@@ -11,8 +11,8 @@ import random
 from sqlalchemy import insert
 
 from bench.common import database_kinds, fresh_database, note, report_latency, time_each
+from bot.clock import utcnow
 from bot.db import models
-from bot.db.types import utcnow
 from bot.services import personas
 
 PERSONAS = 10_000

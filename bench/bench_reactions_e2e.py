@@ -24,8 +24,8 @@ from sqlalchemy import func, select, text
 
 from bench.common import note, report, report_latency, running_bot
 from bot.app import PersonaHubBot
+from bot.clock import utcnow
 from bot.db import models
-from bot.db.types import utcnow
 from bot.sandbox import Sandbox
 from bot.services import persona_messages, personas
 from bot.services.personas import Actor, PersonaInput

@@ -20,7 +20,7 @@ import time
 
 from bench.common import note, report, report_latency, running_bot
 from bench.reply_templates import add_limit_behavior, firing_message, limit_template, longest_stall
-from bot.db.types import utcnow
+from bot.clock import utcnow
 from bot.llm import behavior_templates
 from bot.sandbox import Sandbox
 from bot.services import bindings, personas

@@ -21,8 +21,8 @@ from typing import Any
 from sqlalchemy import func, select, text
 
 from bench.common import fresh_database, note, postgres_admin_url, report
+from bot.clock import utcnow
 from bot.db import models
-from bot.db.types import utcnow
 from bot.sandbox import Sandbox
 from bot.services import persona_messages, personas
 from bot.services.personas import Actor, PersonaInput

@@ -27,7 +27,7 @@ from typing import Any
 
 from bench.bench_scale_out import SHARDS, start_bot, stop_bots, wait_ready
 from bench.common import MEMORY_VOCABULARY, fill_memories, fresh_database, note, postgres_admin_url, report_latency
-from bot.db.types import utcnow
+from bot.clock import utcnow
 from bot.sandbox import Sandbox
 from bot.services import bindings, personas
 from bot.services.personas import Actor, PersonaInput

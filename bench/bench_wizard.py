@@ -23,9 +23,9 @@ from typing import Any
 from sqlalchemy import insert, select
 
 from bench.common import note, report_latency, running_bot
+from bot.clock import utcnow
 from bot.core import personality
 from bot.db import models
-from bot.db.types import utcnow
 from bot.sandbox import Sandbox
 from bot.sandbox.harness import Posted
 

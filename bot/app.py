@@ -21,12 +21,12 @@ from discord.ext import commands
 
 import bot.cogs
 from bot import scheduling
+from bot.clock import utcnow
 from bot.config import Settings
 from bot.core.errors import DomainError
 from bot.db import migrate
 from bot.db.engine import Database
 from bot.db.presence import Holder, ProcessIdentity
-from bot.db.types import utcnow
 from bot.leadership import SchedulerLeadership
 from bot.llm import describe_provider, make_provider
 from bot.llm.base import Provider

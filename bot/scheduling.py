@@ -114,7 +114,7 @@ async def run_decay(now_iso: str | None = None) -> dict[str, Any]:
     """
     from datetime import datetime
 
-    from bot.db.types import utcnow
+    from bot.clock import utcnow
     from bot.services import memories
 
     now = datetime.fromisoformat(now_iso) if now_iso else utcnow()
@@ -167,7 +167,7 @@ def retirement_ceremony_job_id(persona_id: int) -> str:
 def _clock(now_iso: str | None) -> Any:
     from datetime import datetime
 
-    from bot.db.types import utcnow
+    from bot.clock import utcnow
 
     now = datetime.fromisoformat(now_iso) if now_iso else utcnow()
     if now.tzinfo is None:
@@ -293,7 +293,7 @@ def register_retirement_jobs(scheduler: AsyncIOScheduler) -> None:
 
 async def check_achievement_ages() -> int:
     """Award age achievements (one week old, one year old): age changes with the clock, not with an event."""
-    from bot.db.types import utcnow
+    from bot.clock import utcnow
     from bot.services import achievements
 
     async with runtime().db.transaction() as session:

@@ -9,7 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import __version__
-from bot.db.types import utcnow
+from bot.clock import utcnow
 from bot.services import about as about_service
 from bot.ui.about import about_embed
 

@@ -15,10 +15,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.clock import utcnow
 from bot.cogs._options import actor_of, resolve_persona, visible_personas
 from bot.core import emotions as core
 from bot.core.errors import DomainError
-from bot.db.types import utcnow
 from bot.services import guild_settings, profiles
 from bot.ui import mood as mood_ui
 from bot.ui import profile as profile_ui

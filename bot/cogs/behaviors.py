@@ -14,10 +14,10 @@ from discord import app_commands
 from discord.ext import commands
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.clock import utcnow
 from bot.cogs._options import own_personas
 from bot.core.errors import NotFound
 from bot.core.inputs import parse_id
-from bot.db.types import utcnow
 from bot.services import behaviors, personas
 from bot.services.personas import Actor
 

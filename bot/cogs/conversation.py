@@ -50,8 +50,8 @@ from typing import TYPE_CHECKING, Any
 import discord
 from discord.ext import commands
 
+from bot.clock import utcnow
 from bot.core.inputs import storable
-from bot.db.types import utcnow
 from bot.llm.base import ModelError
 from bot.llm.tools import default_registry, run_with_tools
 from bot.services import conversation, webhooks

@@ -31,11 +31,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.clock import utcnow
 from bot.cogs._options import actor_of, own_personas, resolve_persona, visible_personas
 from bot.core import emotions as core
 from bot.core.errors import DomainError
 from bot.core.inputs import parse_id
-from bot.db.types import utcnow
 from bot.services import emotions, personas
 from bot.services import persona_messages as messages
 from bot.services.emotions import BatchResult, MoodView, ReactionItem

@@ -22,10 +22,10 @@ from discord.ext import commands
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import send_ephemeral
+from bot.clock import utcnow
 from bot.cogs._options import CHOICES_MAX, actor_of, own_personas, resolve_persona
 from bot.core.errors import DomainError
 from bot.core.inputs import parse_id
-from bot.db.types import utcnow
 from bot.services import memories, personas
 from bot.services.memories import HealthReport
 from bot.ui import memory as memory_ui

@@ -30,7 +30,7 @@ import aiohttp
 import discord
 from discord.ext import commands
 
-from bot.db.types import utcnow
+from bot.clock import utcnow
 from bot.services import notifications, outbox
 from bot.services.notifications import PlannedMessage
 from bot.services.outbox import OutboxItem

@@ -19,10 +19,10 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import send_ephemeral
+from bot.clock import utcnow
 from bot.cogs._options import actor_of, own_personas, resolve_persona, visible_personas
 from bot.core.errors import DomainError, NotFound
 from bot.core.inputs import whole_number
-from bot.db.types import utcnow
 from bot.llm.prompts import strength_words
 from bot.services import bindings, emotions, personas, portability, profiles, relationships
 from bot.services import wizard as wizard_service

@@ -28,10 +28,10 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import send_ephemeral
+from bot.clock import utcnow
 from bot.cogs._options import actor_of, resolve_persona, visible_personas
 from bot.core.errors import DomainError, NotFound
 from bot.core.run_limits import Refusal, RunLimits
-from bot.db.types import utcnow
 from bot.services import consent, personas, privacy
 from bot.ui import memory as memory_ui
 

@@ -34,9 +34,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import send_ephemeral
+from bot.clock import utcnow
 from bot.cogs._options import actor_of, clip, own_personas, resolve_persona
 from bot.core.errors import DomainError
-from bot.db.types import utcnow
 from bot.services import outbox, persona_messages, portability, retirement, webhooks
 from bot.services.personas import Actor
 from bot.services.retirement import CeremonyClaim, CeremonyResult

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from typing import Any
 
 from bot.core import json_text
@@ -95,6 +96,23 @@ def parse_whole(text: str, what: str, *, minimum: int, maximum: int) -> int:
         )
     if not minimum <= value <= maximum:
         raise DomainError(f"{what} must be from {minimum} to {maximum}; {value} is not.")
+    return value
+
+
+def whole_in(value: Any, what: str, *, minimum: int, maximum: int) -> int:
+    """A whole number read from a document (JSON, a card, a form), from ``minimum`` to ``maximum``, or
+    :class:`DomainError` naming ``what`` in the same words as :func:`parse_whole`."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise DomainError(f"{what} must be a whole number from {minimum} to {maximum}; '{_shown(str(value))}' is not.")
+    if not minimum <= value <= maximum:
+        raise DomainError(f"{what} must be from {minimum} to {maximum}; {value} is not.")
+    return value
+
+
+def one_of(value: Any, what: str, allowed: Sequence[str]) -> str:
+    """``value`` when it is one of ``allowed``, else :class:`DomainError` naming ``what`` and the choices."""
+    if not isinstance(value, str) or value not in allowed:
+        raise DomainError(f"{what} must be one of: {', '.join(allowed)}; '{_shown(str(value))}' is not.")
     return value
 
 

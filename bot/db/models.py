@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy import BigInteger, Column, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from bot.db.types import BigId, JSONType, Snowflake, UTCDateTime, utcnow
+from bot.clock import utcnow
+from bot.db.types import BigId, JSONType, Snowflake, UTCDateTime
 
 # Stable constraint names, so migrations can name what they alter or drop on both databases.
 SQLModel.metadata.naming_convention = {

@@ -43,8 +43,3 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
-
-
-def utcnow() -> datetime:
-    """The clock, at the edge of the system (services take ``now`` from here or from a test)."""
-    return datetime.now(UTC)

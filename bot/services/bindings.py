@@ -14,9 +14,9 @@ from datetime import datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.clock import utcnow
 from bot.core.errors import DomainError, NotFound, PermissionDenied
 from bot.db import models
-from bot.db.types import utcnow
 from bot.services.personas import READ_ONLY_STATUSES, Actor
 
 

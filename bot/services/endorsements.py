@@ -12,11 +12,11 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.clock import utcnow
 from bot.core import social as rules
 from bot.core.errors import DomainError, NotFound
 from bot.core.personas import PrivacySettings
 from bot.db import models
-from bot.db.types import utcnow
 from bot.services import achievements
 from bot.services.personas import Actor
 

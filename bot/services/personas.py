@@ -15,9 +15,11 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.clock import utcnow
 from bot.core import memory as memory_rules
 from bot.core import personality
 from bot.core.errors import DomainError, NotFound, PermissionDenied
+from bot.core.ownership import Actor as Actor  # re-exported: call sites may import it from here
 from bot.core.personas import (
     BehaviorSettings,
     PrivacySettings,
@@ -28,18 +30,8 @@ from bot.core.personas import (
 )
 from bot.core.traits import ALL_TRAITS, BIG_FIVE
 from bot.db import models
-from bot.db.types import utcnow
 
 READ_ONLY_STATUSES = ("retiring", "retired")
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who is asking, as plain ids: the user, the guild they ask from (None in DMs), and their server role."""
-
-    user_id: int
-    guild_id: int | None = None
-    can_manage_guild: bool = False
 
 
 @dataclass(frozen=True)

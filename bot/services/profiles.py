@@ -18,11 +18,11 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.clock import utcnow
 from bot.core import social as rules
 from bot.core.errors import DomainError, NotFound, PermissionDenied
 from bot.core.personas import PrivacySettings
 from bot.db import models
-from bot.db.types import utcnow
 from bot.services import consent, subscriptions, timeline
 from bot.services.personas import Actor
 

@@ -34,8 +34,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.clock import utcnow
 from bot.db.engine import Database
-from bot.db.types import utcnow
 from bot.services.emotions import BatchResult, Outcome, ReactionItem, apply_reactions
 
 log = logging.getLogger(__name__)

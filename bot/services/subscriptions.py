@@ -20,13 +20,13 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.clock import utcnow
 from bot.core import social as rules
 from bot.core.errors import DomainError, NotFound, PermissionDenied
 from bot.core.inputs import parse_id
 from bot.core.personas import PrivacySettings
 from bot.core.social import NO_PERKS, Perks
 from bot.db import models
-from bot.db.types import utcnow
 from bot.services.personas import Actor
 
 NOT_FOUND = "That persona does not exist (it may have been deleted)."

@@ -19,13 +19,13 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.clock import utcnow
 from bot.core import personality
 from bot.core import wizard as rules
 from bot.core.errors import DomainError, NotFound, PermissionDenied
 from bot.core.inputs import require_storable
 from bot.core.personas import PRIVACY_FIELDS
 from bot.db import models
-from bot.db.types import utcnow
 from bot.services import personas
 from bot.services.personas import Actor, PersonaInput, PersonaRecord
 

@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.clock import utcnow
 from bot.db import models
-from bot.db.types import utcnow
 
 
 async def expire(session: AsyncSession, now: datetime | None = None) -> int:

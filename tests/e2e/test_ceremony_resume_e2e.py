@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
+from bot.clock import utcnow
 from bot.db import migrate
 from bot.db.engine import Database, make_engine
-from bot.db.types import utcnow
 from bot.sandbox import Sandbox
 from bot.services import bindings, personas, retirement
 from bot.services.personas import Actor, PersonaInput

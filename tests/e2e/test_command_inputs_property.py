@@ -29,8 +29,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.app import PersonaHubBot
+from bot.clock import utcnow
 from bot.db import models
-from bot.db.types import utcnow
 from bot.sandbox import Sandbox
 from bot.sandbox.harness import SandboxError
 from bot.services import behaviors, bindings, personas

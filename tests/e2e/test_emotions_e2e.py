@@ -19,9 +19,9 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import PersonaHubBot
+from bot.clock import utcnow
 from bot.config import load_settings
 from bot.db import models
-from bot.db.types import utcnow
 from bot.sandbox import Sandbox
 from bot.sandbox.harness import BOT_PERMISSIONS, Posted
 from bot.services import emotions, persona_messages, personas

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
+from bot.clock import utcnow
 from bot.core import memory as rules
 from bot.db import models
-from bot.db.types import utcnow
 from bot.sandbox import Sandbox
 from bot.services import memories, personas
 from bot.services.personas import Actor, PersonaInput

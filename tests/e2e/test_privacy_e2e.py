@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, or_, select
 
+from bot.clock import utcnow
 from bot.db import models
-from bot.db.types import utcnow
 from bot.sandbox import Sandbox
 from bot.services import (
     bindings,

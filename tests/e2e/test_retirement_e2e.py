@@ -24,9 +24,9 @@ from sqlalchemy import select
 
 from bot import scheduling
 from bot.app import PersonaHubBot
+from bot.clock import utcnow
 from bot.config import load_settings
 from bot.db import models
-from bot.db.types import utcnow
 from bot.sandbox import Sandbox
 from bot.sandbox.harness import Posted
 from bot.services import bindings, personas

@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
+from bot.clock import utcnow
 from bot.db import migrate, models
 from bot.db.engine import Database, make_engine
-from bot.db.types import utcnow
 from bot.sandbox import Sandbox
 from bot.sandbox.harness import Posted
 from bot.services import achievements, follows, guild_settings, notifications, outbox, personas, profiles, timeline

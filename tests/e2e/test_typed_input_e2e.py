@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import PersonaHubBot
+from bot.clock import utcnow
 from bot.config import load_settings
 from bot.db import models
-from bot.db.types import utcnow
 from bot.sandbox import Sandbox
 from bot.services import bindings, consent, personas
 from bot.services.personas import Actor, PersonaInput

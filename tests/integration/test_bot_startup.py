@@ -12,9 +12,9 @@ from sqlalchemy import select, text
 
 from bot import scheduling
 from bot.app import PersonaHubBot, cog_modules
+from bot.clock import utcnow
 from bot.config import load_settings
 from bot.db import migrate, models
-from bot.db.types import utcnow
 
 
 @pytest.fixture

@@ -15,9 +15,9 @@ import asyncpg
 import pytest
 from sqlalchemy import text
 
+from bot.clock import utcnow
 from bot.db import changes
 from bot.db.engine import Database
-from bot.db.types import utcnow
 from bot.services import behaviors, bindings, conversation, personas
 from bot.services.personas import Actor, PersonaInput
 from tests.conftest import _empty_all_tables, _libpq, _migrate, fresh_postgres_database

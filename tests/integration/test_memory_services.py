@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text, update
 
+from bot.clock import utcnow
 from bot.core import memory as rules
 from bot.core.errors import DomainError, NotFound, PermissionDenied
 from bot.db import models
 from bot.db.engine import Database
-from bot.db.types import utcnow
 from bot.services import crypto, memories, personas, privacy
 from bot.services.personas import Actor, PersonaInput
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import inspect
 
+from bot.clock import utcnow
 from bot.db import migrate, models
 from bot.db.engine import Database, make_engine
 from bot.db.models import metadata
-from bot.db.types import utcnow
 from bot.services import personas
 from bot.services.personas import Actor, PersonaInput
 from tests.conftest import fresh_postgres_database

@@ -1,0 +1,1 @@
+"""The prompt templates the bot trusts (prompts/) and the sandboxed templates persona owners write."""
