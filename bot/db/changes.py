@@ -306,6 +306,7 @@ class ChangeFeed:
             raise RuntimeError("the database has no change triggers or counter yet (run `python -m bot db upgrade`)")
         raw = await connection.get_raw_connection()
         driver = raw.driver_connection
+        assert driver is not None, "an asyncpg connection under the pool's wrapper"
         lost = asyncio.get_running_loop().create_future()
         self._lost = lost
 
@@ -328,9 +329,11 @@ class ChangeFeed:
     async def _watch_connection(self) -> None:
         """Return when the listening connection is gone: closed by the server, or silent to a health check."""
         assert self._connection is not None
+        lost = self._lost
+        assert lost is not None, "set when listening started"
         while True:
             try:
-                await asyncio.wait_for(asyncio.shield(self._lost), HEALTH_CHECK_SECONDS)
+                await asyncio.wait_for(asyncio.shield(lost), HEALTH_CHECK_SECONDS)
                 return
             except TimeoutError:
                 pass

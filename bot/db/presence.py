@@ -93,8 +93,10 @@ class ProcessIdentity:
         drew the same), and keep it: a lost connection (a server restart) is replaced and the lock taken again."""
         if self.kind != "postgresql" or self._connection is not None:
             return
-        self._connection = await self._lock(draw_again=True)
-        await self._look(self._connection)
+        connection = await self._lock(draw_again=True)
+        self._connection = connection
+        if connection is not None:
+            await self._look(connection)
         self._keeper = asyncio.create_task(self._keep(), name="process-identity")
 
     async def _lock(self, *, draw_again: bool) -> AsyncConnection | None:

@@ -69,7 +69,7 @@ class InlineConnection(aiosqlite.Connection):
     def __await__(self) -> Generator[Any, None, InlineConnection]:
         return self._connect().__await__()
 
-    async def _connect(self) -> InlineConnection:  # type: ignore[override]
+    async def _connect(self) -> InlineConnection:
         if self._connection is None:
             self._connection = self._connector()
         return self
@@ -90,7 +90,7 @@ class InlineConnection(aiosqlite.Connection):
             return await _in_thread(fn, *args, **kwargs)
         return fn(*args, **kwargs)
 
-    def stop(self) -> None:  # type: ignore[override]
+    def stop(self) -> None:
         self._running = False
         if self._connection is not None:
             self._connection.close()
