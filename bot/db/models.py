@@ -4,6 +4,10 @@ Normalised where rows grow or are queried on their own (memories, emotions, foll
 that are always read with their persona (behaviour settings, privacy settings, custom traits, plugins) are JSON
 (JSONB on PostgreSQL). Everything that belongs to a persona references it with ``ON DELETE CASCADE``, so deleting a
 persona leaves nothing behind. Migrations (``bot/db/migrations``) are the only way the schema is made.
+
+This module is kept whole although it is over 500 lines: it is the schema, read as one page next to the migrations
+and ``bot/db/people.py`` (the register of every column that names a person), and every table is a few plain field
+declarations with no logic to split off.
 """
 
 from __future__ import annotations
