@@ -1,4 +1,5 @@
-"""Retirement rules (pure): the plan and its validation, triggers, archival selection, legacy access, anonymisation.
+"""Retirement rules (pure): the plan and its validation, triggers, archival selection, legacy access, anonymisation,
+and the one spelling of the ceremony job's id (:func:`ceremony_job_id`).
 
 Every field of the seed's ``RetirementPlan``:
 
