@@ -626,7 +626,7 @@ class PersonaCog(commands.Cog, name=wizard_ui.HANDLER_COG):
 
         await interaction.response.send_message(
             embed=profile_ui.publish_preview_embed(preview),
-            view=profile_ui.ConfirmView(actor.user_id, confirm),
+            view=profile_ui.publish_confirmation(actor.user_id, confirm),
             ephemeral=True,
         )
 

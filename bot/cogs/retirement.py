@@ -548,7 +548,7 @@ class RetirementCog(commands.Cog, name="Retirement"):
 
         await interaction.response.send_message(
             embed=ui.confirm_embed(view),
-            view=ui.ConfirmRetire(owner_id=actor.user_id, on_confirm=confirm),
+            view=ui.confirm_retire(actor.user_id, confirm),
             ephemeral=True,
         )
 

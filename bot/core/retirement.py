@@ -1,4 +1,5 @@
-"""Retirement rules (pure): the plan and its validation, triggers, archival selection, legacy access, anonymisation.
+"""Retirement rules (pure): the plan and its validation, triggers, archival selection, legacy access, anonymisation,
+and the one spelling of the ceremony job's id (:func:`ceremony_job_id`).
 
 Every field of the seed's ``RetirementPlan``:
 
@@ -27,6 +28,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.core.errors import DomainError
+from bot.core.inputs import ID_MAX, one_of, whole_in
 
 TRIGGER_KINDS = ("date", "inactivity", "manual")
 ARCHIVAL_MODES = ("all", "important", "none")
@@ -172,20 +174,6 @@ class Plan:
         return next((t.days for t in self.triggers if t.kind == "inactivity"), None)
 
 
-def _whole(value: Any, what: str, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise DomainError(f"{what} must be a whole number.")
-    if not low <= value <= high:
-        raise DomainError(f"{what} must be between {low} and {high}; it is {value}.")
-    return value
-
-
-def _choice(value: Any, what: str, allowed: Sequence[str]) -> str:
-    if value not in allowed:
-        raise DomainError(f"{what} must be one of {', '.join(allowed)}; '{value}' is not.")
-    return str(value)
-
-
 def validate_triggers(triggers: Sequence[Trigger], *, now: datetime) -> tuple[Trigger, ...]:
     """At least one trigger; at most one of each kind; a date in the future (within ten years), timezone-aware;
     inactivity of 1..3650 days."""
@@ -194,7 +182,7 @@ def validate_triggers(triggers: Sequence[Trigger], *, now: datetime) -> tuple[Tr
     seen: set[str] = set()
     checked: list[Trigger] = []
     for trigger in triggers:
-        kind = _choice(trigger.kind, "A trigger", TRIGGER_KINDS)
+        kind = one_of(trigger.kind, "A trigger", TRIGGER_KINDS)
         if kind in seen:
             raise DomainError(f"A plan can have only one {kind} trigger.")
         seen.add(kind)
@@ -209,7 +197,9 @@ def validate_triggers(triggers: Sequence[Trigger], *, now: datetime) -> tuple[Tr
                 raise DomainError("The retirement date is more than ten years away; choose a nearer one.")
             checked.append(Trigger("date", at=trigger.at))
         elif kind == "inactivity":
-            days = _whole(trigger.days, "The inactivity trigger's number of days", 1, INACTIVITY_DAYS_MAX)
+            days = whole_in(
+                trigger.days, "The inactivity trigger's number of days", minimum=1, maximum=INACTIVITY_DAYS_MAX
+            )
             checked.append(Trigger("inactivity", days=days))
         else:
             checked.append(Trigger("manual"))
@@ -219,8 +209,8 @@ def validate_triggers(triggers: Sequence[Trigger], *, now: datetime) -> tuple[Tr
 def validate_ceremony(settings: CeremonySettings) -> CeremonySettings:
     show = tuple(dict.fromkeys(settings.show))
     for item in show:
-        _choice(item, "What the ceremony shows", CEREMONY_SHOWS)
-    days = _whole(settings.duration_days, "The ceremony's length in days", 0, CEREMONY_DAYS_MAX)
+        one_of(item, "What the ceremony shows", CEREMONY_SHOWS)
+    days = whole_in(settings.duration_days, "The ceremony's length in days", minimum=0, maximum=CEREMONY_DAYS_MAX)
     return CeremonySettings(bool(settings.invite_followers), show, days)
 
 
@@ -241,7 +231,7 @@ def validate_farewell(text: str | None, by_model: bool) -> str | None:
 def validate_deletion(kinds: Iterable[str]) -> tuple[str, ...]:
     chosen = tuple(dict.fromkeys(kinds))
     for kind in chosen:
-        _choice(kind, "What is deleted when the retention ends", DELETION_KINDS)
+        one_of(kind, "What is deleted when the retention ends", DELETION_KINDS)
     return tuple(k for k in DELETION_KINDS if k in chosen)
 
 
@@ -254,11 +244,13 @@ def validate_plan(draft: PlanDraft, *, now: datetime, channel_postable: bool | N
     if now.tzinfo is None:
         raise DomainError("The time must be timezone-aware (UTC).")
     triggers = validate_triggers(draft.triggers, now=now)
-    archival = _choice(draft.memory_archival, "Memory archival", ARCHIVAL_MODES)
-    threshold = _whole(draft.archival_threshold, "The importance threshold", THRESHOLD_MIN, THRESHOLD_MAX)
-    access = _choice(draft.archive_access, "Archive access", ACCESS_LEVELS)
+    archival = one_of(draft.memory_archival, "Memory archival", ARCHIVAL_MODES)
+    threshold = whole_in(
+        draft.archival_threshold, "The importance threshold", minimum=THRESHOLD_MIN, maximum=THRESHOLD_MAX
+    )
+    access = one_of(draft.archive_access, "Archive access", ACCESS_LEVELS)
     if draft.ceremony_channel_id is not None:
-        _whole(draft.ceremony_channel_id, "The ceremony channel", 1, 2**63 - 1)
+        whole_in(draft.ceremony_channel_id, "The ceremony channel", minimum=1, maximum=ID_MAX)
         if channel_postable is False:
             raise DomainError(
                 "I cannot post in that channel (I need View Channel, Send Messages, Embed Links, Attach Files and "
@@ -266,7 +258,7 @@ def validate_plan(draft: PlanDraft, *, now: datetime, channel_postable: bool | N
             )
     ceremony = validate_ceremony(draft.ceremony)
     farewell = validate_farewell(draft.farewell_message, draft.farewell_by_model)
-    retention = _whole(draft.data_retention_days, "The data retention in days", 1, RETENTION_DAYS_MAX)
+    retention = whole_in(draft.data_retention_days, "The data retention in days", minimum=1, maximum=RETENTION_DAYS_MAX)
     if retention < ceremony.duration_days:
         raise DomainError(
             f"The data retention ({retention} days) is shorter than the ceremony ({ceremony.duration_days} days): "
@@ -293,6 +285,12 @@ def validate_plan(draft: PlanDraft, *, now: datetime, channel_postable: bool | N
 
 
 # --------------------------------------------------------------------------------------------------- triggers
+
+
+def ceremony_job_id(persona_id: int) -> str:
+    """The id of a dated plan's ceremony job in the scheduler's store: one per persona, so saving the plan again
+    replaces it and cancelling removes it."""
+    return f"retire:ceremony:{persona_id}"
 
 
 def inactive_since(last_activity: datetime | None, planned_at: datetime) -> datetime:
@@ -326,7 +324,7 @@ class MemoryFacts:
 
 def select_for_archive(memories: Iterable[MemoryFacts], mode: str, threshold: int) -> list[int]:
     """The ids of the memories the legacy keeps: all, those at or above ``threshold`` importance, or none."""
-    _choice(mode, "Memory archival", ARCHIVAL_MODES)
+    one_of(mode, "Memory archival", ARCHIVAL_MODES)
     if mode == "none":
         return []
     if mode == "all":

@@ -460,7 +460,7 @@ class RetirementPlan(SQLModel, table=True):
     scheduled_for: datetime | None = _when(nullable=True)
     created_by: int = Field(sa_type=Snowflake, index=True)
     created_at: datetime = _when()
-    updated_at: datetime = _when()  # while executing: the lease's start (bot/services/retirement.py)
+    updated_at: datetime = _when()  # while executing: the lease's start (bot/services/retirement/lease.py)
     # While executing: the identity of the process running the ceremony (bot/db/presence.py), so that a process
     # can tell a ceremony in progress from one whose process died.
     lease_holder: int | None = Field(default=None, sa_type=BigInteger, nullable=True)

@@ -1,13 +1,13 @@
 """What Discord shows for public profiles, endorsements, verification and subscriptions.
 
-Hidden fields (per the viewer) are simply absent. The publish confirmation is a short-lived view whose buttons call
-back into the cog (the UI never calls services); the subscribe answer for a paid tier carries Discord's premium
-purchase button (``ButtonStyle.premium`` with the tier's SKU).
+Hidden fields (per the viewer) are simply absent. The publish confirmation is the shared confirmation view
+(:mod:`bot.ui.confirm`), whose buttons call back into the cog (the UI never calls services); the subscribe answer
+for a paid tier carries Discord's premium purchase button (``ButtonStyle.premium`` with the tier's SKU).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 
 import discord
 
@@ -16,15 +16,12 @@ from bot.core.social import ProfileView
 from bot.services.endorsements import EndorsementResult
 from bot.services.profiles import PublishPreview, PublishResult, VerificationChange
 from bot.services.subscriptions import SubscribeOutcome, SubscriptionView, TierView
-from bot.ui.guards import only_for
+from bot.ui.confirm import Callback, ConfirmView
 from bot.ui.wizard import BRAND_COLOUR, FIELD_VALUE_MAX, clip
 
 BIO_SHOWN = 1000  # keeps the whole embed well under Discord's 6,000 characters
-CONFIRM_TIMEOUT = 600.0
 VERIFICATION_BADGES = {"unverified": "Not verified", "verified": "✅ Verified", "official": "🏛️ Official"}
 ENDED_SHOWN = 10
-
-Callback = Callable[[discord.Interaction], Awaitable[None]]
 
 
 def _esc(text: str) -> str:
@@ -127,35 +124,9 @@ def publish_preview_embed(preview: PublishPreview) -> discord.Embed:
     return embed
 
 
-class ConfirmView(discord.ui.View):
+def publish_confirmation(user_id: int, on_confirm: Callback) -> ConfirmView:
     """Publish / Cancel for the one person who asked; the cog does the work in ``on_confirm``."""
-
-    def __init__(self, user_id: int, on_confirm: Callback, *, confirm_label: str = "Publish") -> None:
-        super().__init__(timeout=CONFIRM_TIMEOUT)
-        self.user_id = user_id
-        self.on_confirm = on_confirm
-        confirm: discord.ui.Button[ConfirmView] = discord.ui.Button(
-            label=confirm_label, style=discord.ButtonStyle.success
-        )
-        cancel: discord.ui.Button[ConfirmView] = discord.ui.Button(label="Cancel", style=discord.ButtonStyle.secondary)
-        confirm.callback = self._confirm  # type: ignore[method-assign]
-        cancel.callback = self._cancel  # type: ignore[method-assign]
-        self.add_item(confirm)
-        self.add_item(cancel)
-
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        return await only_for(interaction, self.user_id)
-
-    async def _confirm(self, interaction: discord.Interaction) -> None:
-        self.stop()
-        await self.on_confirm(interaction)
-
-    async def _cancel(self, interaction: discord.Interaction) -> None:
-        self.stop()
-        await interaction.response.edit_message(
-            embed=discord.Embed(title="Not published", description="Nothing was changed.", colour=BRAND_COLOUR),
-            view=None,
-        )
+    return ConfirmView(user_id, on_confirm, confirm_label="Publish", cancelled_title="Not published")
 
 
 def published_embed(result: PublishResult, display_name: str) -> discord.Embed:

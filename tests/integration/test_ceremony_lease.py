@@ -20,6 +20,7 @@ from bot.db.engine import Database
 from bot.db.presence import Holder, ProcessIdentity
 from bot.services import personas, retirement
 from bot.services.personas import Actor, PersonaInput
+from bot.services.retirement import store as retirement_store
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 OWNER = Actor(user_id=1001, guild_id=555)
@@ -185,7 +186,7 @@ async def test_a_ceremony_taken_over_refuses_the_old_holders_progress_and_comple
         async with database.transaction() as session:
             await retirement.complete_ceremony(session, persona_id, now=expired, holder=old)
     async with database.session() as session:
-        row = await retirement._plan_row(session, persona_id)
+        row = await retirement_store.plan_row(session, persona_id)
         assert row is not None and "farewell_message_id" not in row.ceremony_settings["progress"]
         assert (await retirement.guild_of(session, persona_id)) is not None
     # The new holder's go through, once.

@@ -63,19 +63,19 @@ def test_a_valid_plan_keeps_every_field() -> None:
         (valid(triggers=(rules.Trigger("date", at=LATER.replace(tzinfo=None)),)), "time zone"),
         (valid(triggers=(rules.Trigger("date", at=NOW + timedelta(days=4000)),)), "ten years"),
         (valid(triggers=(rules.Trigger("date", at=LATER), rules.Trigger("date", at=LATER))), "only one date"),
-        (valid(triggers=(rules.Trigger("inactivity", days=0),)), "between 1 and 3650"),
+        (valid(triggers=(rules.Trigger("inactivity", days=0),)), "must be from 1 to 3650; 0 is not"),
         (valid(triggers=(rules.Trigger("inactivity", days=None),)), "whole number"),
         (valid(triggers=(rules.Trigger("someday"),)), "A trigger must be one of"),
         (valid(memory_archival="most"), "Memory archival must be one of"),
-        (valid(archival_threshold=0), "importance threshold must be between 1 and 10"),
-        (valid(archival_threshold=11), "importance threshold must be between 1 and 10"),
+        (valid(archival_threshold=0), "importance threshold must be from 1 to 10; 0 is not"),
+        (valid(archival_threshold=11), "importance threshold must be from 1 to 10; 11 is not"),
         (valid(archive_access="friends"), "Archive access must be one of"),
         (valid(ceremony=rules.CeremonySettings(True, ("fireworks",), 7)), "What the ceremony shows"),
         (valid(ceremony=rules.CeremonySettings(True, (), -1)), "ceremony's length"),
         (valid(farewell_message="Bye", farewell_by_model=True), "not both"),
         (valid(farewell_message="   ", farewell_by_model=False), "Write the farewell"),
         (valid(farewell_message="x" * 1901, farewell_by_model=False), "limit is 1900"),
-        (valid(data_retention_days=0), "retention in days must be between 1 and 3650"),
+        (valid(data_retention_days=0), "retention in days must be from 1 to 3650; 0 is not"),
         (valid(data_retention_days=True), "whole number"),
         (valid(data_retention_days=3, ceremony=rules.CeremonySettings(True, (), 7)), "shorter than the ceremony"),
         (valid(data_deletion=("everything",)), "What is deleted when the retention ends"),
@@ -187,3 +187,9 @@ def test_lifespan_words() -> None:
     assert rules.lifespan_words(NOW, NOW + timedelta(days=45)) == "45 days"
     assert rules.lifespan_words(NOW, NOW + timedelta(days=400)) == "13 months"
     assert rules.lifespan_words(NOW, NOW + timedelta(days=800)) == "2 years and 2 months"
+
+
+def test_the_ceremony_job_has_one_id_per_persona() -> None:
+    # The scheduler's store keeps this id: a saved plan replaces its job, a cancelled one removes it.
+    assert rules.ceremony_job_id(42) == "retire:ceremony:42"
+    assert rules.ceremony_job_id(42) != rules.ceremony_job_id(43)
