@@ -20,6 +20,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import utcnow
+from bot.core import memory as memory_rules
 from bot.core import personality
 from bot.core import wizard as rules
 from bot.core.errors import DomainError, NotFound, PermissionDenied
@@ -326,7 +327,7 @@ async def clone(
     source = await personas.get(session, persona_id, viewer=actor)
     if source.owner_id != actor.user_id:
         raise PermissionDenied("Only the persona's owner can clone it.")
-    memory = {k: v for k, v in source.memory_config.items() if k in rules.memory_rules.CONFIG_FIELDS}
+    memory = {k: v for k, v in source.memory_config.items() if k in memory_rules.CONFIG_FIELDS}
     owner = Actor(user_id=actor.user_id, guild_id=source.guild_id, can_manage_guild=actor.can_manage_guild)
     limit = await persona_limit(session, source.guild_id, max_per_user)
     return await personas.create(
