@@ -23,6 +23,7 @@ from bot.clock import utcnow
 from bot.cogs._options import actor_of, own_personas, resolve_persona, visible_personas
 from bot.core.errors import DomainError, NotFound
 from bot.core.inputs import whole_number
+from bot.core.text import clip
 from bot.llm.prompts import strength_words
 from bot.services import bindings, emotions, personas, portability, profiles, relationships
 from bot.services import wizard as wizard_service
@@ -289,7 +290,7 @@ class PersonaCog(commands.Cog, name=wizard_ui.HANDLER_COG):
                     session, actor, draft, message.content, image, max_per_user=self.default_limit
                 )
         except DomainError as error:
-            await message.channel.send(wizard_ui.clip(str(error), 2000))
+            await message.channel.send(clip(str(error), 2000))
             return
         if outcome.draft is None:
             await message.channel.send(embed=self._outcome_embed(outcome))
