@@ -1,6 +1,6 @@
 """/persona: the creation wizard and persona management (list, show, edit, activate, clone, delete, export, ...).
 The commands and the wizard's error-reporting entry points are here; the flows behind them (showing a step,
-applying a click, the DM wizard, bindings) are :mod:`bot.cogs.persona_flows`.
+applying a click, the DM wizard, bindings) are :mod:`bot.cogs._persona_flows`.
 
 Each handler parses, opens one transaction for the services, closes it, and only then talks to Discord (SQLite
 runs inline with one connection per process: a session must never be held across a Discord call). Wizard
@@ -21,7 +21,7 @@ from discord.ext import commands
 from bot.app import send_ephemeral
 from bot.clock import utcnow
 from bot.cogs._options import actor_of, own_personas, resolve_persona, visible_personas
-from bot.cogs.persona_flows import PersonaFlows
+from bot.cogs._persona_flows import PersonaFlows
 from bot.core.errors import DomainError
 from bot.llm.prompts import strength_words
 from bot.services import bindings, emotions, personas, portability, profiles, relationships

@@ -1,6 +1,7 @@
 """The /persona cog's flows that are not commands: showing wizard steps (with the radar chart), applying wizard
 clicks, the wizard answered by typing in a DM, switching a persona on or off in a channel, and the words shown after
-an import. :class:`PersonaFlows` is a base of :class:`bot.cogs.personas.PersonaCog`; the commands are there."""
+an import. :class:`PersonaFlows` is a base of :class:`bot.cogs.personas.PersonaCog`; the commands are there. (The
+leading underscore keeps the extension loader away: this module has no cog of its own.)"""
 
 from __future__ import annotations
 
