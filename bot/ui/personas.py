@@ -43,7 +43,7 @@ TABLE_NAMES = {
 }
 
 
-class PersonaButton(discord.ui.DynamicItem[discord.ui.Button], template=PERSONA_TEMPLATE):  # type: ignore[type-arg]
+class PersonaButton(discord.ui.DynamicItem[discord.ui.Button], template=PERSONA_TEMPLATE):
     """Delete confirmation buttons; they carry the persona id and survive restarts."""
 
     def __init__(

@@ -53,7 +53,7 @@ async def _dispatch(
     await handler.on_wizard_component(interaction, draft_id, action, arg, values)
 
 
-class WizardButton(discord.ui.DynamicItem[discord.ui.Button], template=BUTTON_TEMPLATE):  # type: ignore[type-arg]
+class WizardButton(discord.ui.DynamicItem[discord.ui.Button], template=BUTTON_TEMPLATE):
     """A wizard button that survives restarts: its custom_id says which draft and what to do."""
 
     def __init__(
@@ -93,7 +93,7 @@ class WizardButton(discord.ui.DynamicItem[discord.ui.Button], template=BUTTON_TE
         await _dispatch(interaction, self.draft_id, self.action, self.arg, None)
 
 
-class WizardSelect(discord.ui.DynamicItem[discord.ui.Select], template=SELECT_TEMPLATE):  # type: ignore[type-arg]
+class WizardSelect(discord.ui.DynamicItem[discord.ui.Select], template=SELECT_TEMPLATE):
     """A wizard select that survives restarts; the chosen values go to the handler."""
 
     def __init__(
@@ -106,7 +106,7 @@ class WizardSelect(discord.ui.DynamicItem[discord.ui.Select], template=SELECT_TE
         min_values: int = 1,
         max_values: int = 1,
         row: int | None = None,
-        item: discord.ui.Select | None = None,  # type: ignore[type-arg]
+        item: discord.ui.Select | None = None,
     ) -> None:
         if item is None:
             options = (options or [])[:25]
