@@ -1,4 +1,6 @@
 """/persona: the creation wizard and persona management (list, show, edit, activate, clone, delete, export, ...).
+The commands and the wizard's error-reporting entry points are here; the flows behind them (showing a step,
+applying a click, the DM wizard, bindings) are :mod:`bot.cogs._persona_flows`.
 
 Each handler parses, opens one transaction for the services, closes it, and only then talks to Discord (SQLite
 runs inline with one connection per process: a session must never be held across a Discord call). Wizard
@@ -7,11 +9,9 @@ components are persistent (:mod:`bot.ui.wizard`); their clicks come back to :met
 
 from __future__ import annotations
 
-import asyncio
 import io
 import logging
 from collections import OrderedDict
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -21,24 +21,20 @@ from discord.ext import commands
 from bot.app import send_ephemeral
 from bot.clock import utcnow
 from bot.cogs._options import actor_of, own_personas, resolve_persona, visible_personas
-from bot.core.errors import DomainError, NotFound
-from bot.core.inputs import whole_number
+from bot.cogs._persona_flows import PersonaFlows
+from bot.core.errors import DomainError
 from bot.llm.prompts import strength_words
 from bot.services import bindings, emotions, personas, portability, profiles, relationships
 from bot.services import wizard as wizard_service
-from bot.services.personas import Actor, PersonaRecord
 from bot.ui import personas as persona_ui
 from bot.ui import profile as profile_ui
 from bot.ui import wizard as wizard_ui
-from bot.ui.charts import radar_chart
 
 if TYPE_CHECKING:
     from bot.app import PersonaHubBot
 
 log = logging.getLogger(__name__)
 
-CHART_CACHE_SIZE = 256
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp")
 EXPORT_FORMATS = {
     "native": ("json", None, False),
     "card-v2": ("json", 2, False),
@@ -46,7 +42,6 @@ EXPORT_FORMATS = {
     "card-v2-png": ("png", 2, True),
     "card-v3-png": ("png", 3, True),
 }
-NOT_FOUND = "That persona does not exist (it may have been deleted)."
 RELATION_KINDS = ("friend", "best friend", "rival", "sibling", "mentor", "student", "partner", "colleague", "none")
 
 
@@ -55,7 +50,7 @@ def _file_name(name: str, suffix: str) -> str:
     return f"{(cleaned or 'persona')[:60]}.{suffix}"
 
 
-class PersonaCog(commands.Cog, name=wizard_ui.HANDLER_COG):
+class PersonaCog(PersonaFlows, commands.Cog, name=wizard_ui.HANDLER_COG):
     persona = app_commands.Group(name="persona", description="Create and manage personas.")
 
     def __init__(self, bot: PersonaHubBot) -> None:
@@ -69,55 +64,6 @@ class PersonaCog(commands.Cog, name=wizard_ui.HANDLER_COG):
         self.bot.remove_dynamic_items(wizard_ui.WizardButton, wizard_ui.WizardSelect, persona_ui.PersonaButton)
 
     # ------------------------------------------------------------------------------------------------ helpers
-
-    @property
-    def default_limit(self) -> int:
-        return int(self.bot.settings.max_personas_per_user)
-
-    @staticmethod
-    def _chart_key(traits: Mapping[str, float]) -> tuple[float, ...]:
-        return tuple(round(float(value), 3) for _, value in sorted(traits.items()))
-
-    async def chart(self, traits: Mapping[str, float]) -> bytes:
-        """The radar chart PNG, rendered in a worker thread (and remembered for identical traits)."""
-        key = self._chart_key(traits)
-        png = self._charts.get(key)
-        if png is None:
-            png = await asyncio.to_thread(radar_chart, traits)
-            self._charts[key] = png
-            while len(self._charts) > CHART_CACHE_SIZE:
-                self._charts.popitem(last=False)
-        else:
-            self._charts.move_to_end(key)
-        return png
-
-    async def _step_payload(
-        self, draft: wizard_service.Draft, in_dm: bool
-    ) -> tuple[discord.Embed, discord.ui.View, list[discord.File]]:
-        embed, view = wizard_ui.wizard_message(draft, in_dm=in_dm)
-        files = [wizard_ui.chart_file(await self.chart(draft.data["traits"]))] if wizard_ui.needs_chart(draft) else []
-        return embed, view, files
-
-    async def _show_step(self, interaction: discord.Interaction, draft: wizard_service.Draft, *, edit: bool) -> None:
-        embed, view = wizard_ui.wizard_message(draft, in_dm=interaction.guild_id is None)
-        files: list[discord.File] = []
-        drawing: Mapping[str, float] | None = None
-        if wizard_ui.needs_chart(draft):
-            known = self._charts.get(self._chart_key(draft.data["traits"]))
-            if known is not None:
-                files = [wizard_ui.chart_file(known)]
-            else:
-                drawing = draft.data["traits"]
-        if edit and interaction.message is not None:
-            await interaction.response.edit_message(embed=embed, view=view, attachments=files)
-        else:
-            await interaction.response.send_message(
-                embed=embed, view=view, files=files, ephemeral=interaction.guild_id is not None
-            )
-        if drawing is not None:
-            # A new chart takes ~70 ms to draw: the step answers at once and the picture follows in an edit.
-            png = await self.chart(drawing)
-            await interaction.edit_original_response(embed=embed, view=view, attachments=[wizard_ui.chart_file(png)])
 
     async def template_autocomplete(
         self, interaction: discord.Interaction, current: str
@@ -168,73 +114,6 @@ class PersonaCog(commands.Cog, name=wizard_ui.HANDLER_COG):
             log.exception("wizard action %s on draft %s failed", action, draft_id)
             await send_ephemeral(interaction, "Something went wrong on my side; nothing was changed. Please try again.")
 
-    async def _wizard_component(
-        self,
-        interaction: discord.Interaction,
-        draft_id: int,
-        action: str,
-        arg: str | None,
-        values: list[str] | None,
-    ) -> None:
-        actor = actor_of(interaction)
-        if action.startswith("open-"):
-            async with self.bot.db.session() as session:
-                draft = await wizard_service.get(session, draft_id, actor.user_id)
-            if action == "open-basics":
-                modal = wizard_ui.basics_modal(draft)
-            elif action == "open-memory":
-                modal = wizard_ui.memory_modal(draft)
-            else:
-                page = whole_number(arg or "0")
-                if page is None or not 0 <= page < len(wizard_service.rules.TRAIT_PAGES):
-                    raise DomainError("There is no such page of traits.")
-                modal = wizard_ui.traits_modal(draft, page)
-            await interaction.response.send_modal(modal)
-            return
-        if action == "restart":
-            async with self.bot.db.transaction() as session:
-                try:
-                    old = await wizard_service.get(session, draft_id, actor.user_id)
-                    actor = Actor(actor.user_id, old.guild_id, actor.can_manage_guild)
-                except NotFound:
-                    pass
-                draft = await wizard_service.start(
-                    session,
-                    actor,
-                    channel_id=interaction.channel_id,
-                    template=arg,
-                    max_per_user=self.default_limit,
-                )
-            await self._show_step(interaction, draft, edit=True)
-            return
-        async with self.bot.db.transaction() as session:
-            outcome = await wizard_service.act(
-                session, actor, draft_id, action, arg, values, max_per_user=self.default_limit
-            )
-        await self._show_outcome(interaction, outcome)
-
-    async def _show_outcome(self, interaction: discord.Interaction, outcome: wizard_service.Outcome) -> None:
-        if outcome.draft is not None:
-            await self._show_step(interaction, outcome.draft, edit=True)
-            return
-        embed = self._outcome_embed(outcome)
-        if interaction.message is not None:
-            await interaction.response.edit_message(embed=embed, view=None, attachments=[])
-        else:
-            await interaction.response.send_message(embed=embed, ephemeral=interaction.guild_id is not None)
-
-    @staticmethod
-    def _outcome_embed(outcome: wizard_service.Outcome) -> discord.Embed:
-        if outcome.cancelled or outcome.persona is None:
-            return wizard_ui.done_embed("Wizard cancelled", "Nothing was created, and the draft is gone.")
-        name = discord.utils.escape_markdown(outcome.persona.name)
-        if outcome.created:
-            return wizard_ui.done_embed(
-                f"{outcome.persona.name} is born",
-                f"**{name}** was created. Let it speak in a channel with `/persona activate`.",
-            )
-        return wizard_ui.done_embed(f"{outcome.persona.name} saved", f"**{name}**'s changes were saved.")
-
     @commands.Cog.listener()
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         """Wizard forms, recognised by custom_id (so a form opened before a restart still works)."""
@@ -263,41 +142,6 @@ class PersonaCog(commands.Cog, name=wizard_ui.HANDLER_COG):
         except Exception:
             log.exception("wizard form %s failed", match.group(0))
             await send_ephemeral(interaction, "Something went wrong on my side; nothing was changed. Please try again.")
-
-    @commands.Cog.listener()
-    async def on_message(self, message: discord.Message) -> None:
-        """In a DM, a typed message answers the wizard's current step (so creation can be a plain chat)."""
-        if message.guild is not None or message.author.bot:
-            return
-        image = next(
-            (
-                a.url
-                for a in message.attachments
-                if (a.content_type or "").startswith("image/") or a.filename.lower().endswith(IMAGE_SUFFIXES)
-            ),
-            None,
-        )
-        if not message.content.strip() and image is None:
-            return
-        actor = Actor(user_id=message.author.id)
-        try:
-            async with self.bot.db.transaction() as session:
-                draft = await wizard_service.dm_draft(session, message.author.id, message.channel.id)
-                if draft is None:
-                    return
-                outcome = await wizard_service.text_answer(
-                    session, actor, draft, message.content, image, max_per_user=self.default_limit
-                )
-        except DomainError as error:
-            await message.channel.send(wizard_ui.clip(str(error), 2000))
-            return
-        if outcome.draft is None:
-            await message.channel.send(embed=self._outcome_embed(outcome))
-            return
-        embed, view, files = await self._step_payload(outcome.draft, True)
-        sent = await message.channel.send(embed=embed, view=view, files=files)
-        async with self.bot.db.transaction() as session:
-            await wizard_service.set_message(session, outcome.draft.id, message.author.id, sent.channel.id, sent.id)
 
     # ------------------------------------------------------------------------------------------------ management
 
@@ -408,49 +252,6 @@ class PersonaCog(commands.Cog, name=wizard_ui.HANDLER_COG):
                 session, actor_of(interaction), persona_id, channel_id=interaction.channel_id
             )
         await self._show_step(interaction, draft, edit=False)
-
-    async def _binding(
-        self,
-        interaction: discord.Interaction,
-        persona: str,
-        channel: discord.TextChannel | discord.Thread | None,
-        *,
-        on: bool,
-    ) -> None:
-        if interaction.guild is None or not isinstance(interaction.user, discord.Member):
-            raise DomainError("Personas speak in server channels; use this command in a server.")
-        target_id = channel.id if channel is not None else interaction.channel_id
-        assert target_id is not None
-        if channel is None:
-            can_manage = interaction.permissions.manage_channels
-        else:
-            resolved = interaction.guild.get_channel_or_thread(target_id)
-            can_manage = bool(resolved is not None and resolved.permissions_for(interaction.user).manage_channels)
-        async with self.bot.db.transaction() as session:
-            persona_id = await resolve_persona(session, interaction, persona)
-            change = bindings.activate if on else bindings.deactivate
-            result = await change(
-                session,
-                actor_of(interaction),
-                persona_id,
-                target_id,
-                channel_guild_id=interaction.guild_id,
-                can_manage_channel=can_manage,
-            )
-        name = discord.utils.escape_markdown(result.persona_name)
-        if on:
-            text = (
-                f"**{name}** is now active in <#{target_id}>."
-                if result.changed
-                else f"**{name}** was already active in <#{target_id}>."
-            )
-        elif result.changed:
-            text = f"**{name}** no longer speaks in <#{target_id}>."
-            if not result.is_active:
-                text += " It is switched off everywhere now."
-        else:
-            text = f"**{name}** was not active in <#{target_id}>."
-        await interaction.response.send_message(text, ephemeral=True)
 
     @persona.command(name="activate", description="Let a persona speak in a channel.")
     @app_commands.describe(persona="The persona", channel="Where (this channel if not given)")
@@ -573,13 +374,6 @@ class PersonaCog(commands.Cog, name=wizard_ui.HANDLER_COG):
             most = await wizard_service.persona_limit(session, actor.guild_id, self.default_limit)
             record = await portability.import_upload(session, actor, upload, now=utcnow(), max_per_user=most)
         await interaction.followup.send(self._imported_text(record), ephemeral=True)
-
-    @staticmethod
-    def _imported_text(record: PersonaRecord) -> str:
-        return (
-            f"Imported **{discord.utils.escape_markdown(record.name)}**. It is switched off until you "
-            "activate it with `/persona activate`."
-        )
 
     # ------------------------------------------------------------------------------------------------ public profile
 

@@ -1,4 +1,4 @@
-"""Character Card V2 / V3 mapping and PNG text chunks (pure: no I/O, no clock).
+"""Character Card V2 / V3 mapping, and cards inside PNG pictures (pure: no I/O, no clock).
 
 **Cards.** The community format for AI characters: V2 is ``{"spec": "chara_card_v2", "spec_version": "2.0",
 "data": {...}}``; V3 (``chara_card_v3``, ``"3.0"``) adds ``nickname``, ``creator_notes_multilingual``,
@@ -34,8 +34,8 @@ written back as they were; if the owner changed it, the persona's description is
 The card's ``personality`` is the kept one, else the trait words of :func:`bot.core.personality.describe_traits`.
 
 **PNG cards** carry the card JSON, UTF-8 then base64, in a ``tEXt`` chunk with keyword ``chara`` (V2) or
-``ccv3`` (V3). :func:`png_with_text_chunk` and :func:`read_text_chunks` implement the chunk format directly
-(length, type, data, CRC-32), checking the signature and every CRC.
+``ccv3`` (V3). The chunk format itself (length, type, data, CRC-32, every CRC checked) is
+:mod:`bot.core.png_text`; its functions are re-exported here.
 """
 
 from __future__ import annotations
@@ -44,8 +44,6 @@ import base64
 import binascii
 import copy
 import json
-import struct
-import zlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -55,6 +53,7 @@ from bot.core import personality
 from bot.core.errors import DomainError
 from bot.core.inputs import parse_json_text
 from bot.core.personas import DESCRIPTION_MAX
+from bot.core.png_text import PNG_SIGNATURE, png_with_text_chunk, read_text_chunks, solid_png, without_text
 
 SPEC_V2 = "chara_card_v2"
 SPEC_V3 = "chara_card_v3"
@@ -105,7 +104,6 @@ _EXTENSION_FIELDS = (
     "legacy_settings",
 )
 
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _ELLIPSIS = "…"
 
 
@@ -399,87 +397,6 @@ def decode_card_text(text: str) -> Any:
 # --------------------------------------------------------------------------------------------------- PNG
 
 
-def _chunks(png: bytes) -> list[tuple[bytes, bytes]]:
-    """Every chunk (type, data) up to and including IEND, with the signature and each CRC checked."""
-    if not png.startswith(PNG_SIGNATURE):
-        raise DomainError("This is not a PNG file (its signature is wrong).")
-    chunks: list[tuple[bytes, bytes]] = []
-    position = len(PNG_SIGNATURE)
-    while True:
-        if position + 12 > len(png):
-            raise DomainError("The PNG file is truncated (it ends before its IEND chunk).")
-        (size,) = struct.unpack(">I", png[position : position + 4])
-        kind = png[position + 4 : position + 8]
-        end = position + 12 + size
-        if size > 0x7FFFFFFF or end > len(png):
-            raise DomainError("The PNG file is truncated (a chunk is longer than the file).")
-        if not kind.isalpha():
-            raise DomainError(f"The PNG file has a malformed chunk type {kind!r}.")
-        body = png[position + 8 : position + 8 + size]
-        (crc,) = struct.unpack(">I", png[end - 4 : end])
-        if zlib.crc32(kind + body) != crc:
-            raise DomainError(f"The PNG file is corrupted: the CRC of its {kind.decode('ascii')} chunk is wrong.")
-        if not chunks and kind != b"IHDR":
-            raise DomainError("The PNG file is malformed: it does not start with an IHDR chunk.")
-        chunks.append((kind, body))
-        position = end
-        if kind == b"IEND":
-            return chunks
-
-
-def _chunk(kind: bytes, body: bytes) -> bytes:
-    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-
-def _text_keyword(body: bytes) -> str | None:
-    keyword, separator, _ = body.partition(b"\x00")
-    return keyword.decode("latin-1") if separator else None
-
-
-def read_text_chunks(png_bytes: bytes) -> dict[str, str]:
-    """The ``tEXt`` chunks of a PNG, keyword -> text (Latin-1; the first of a repeated keyword wins).
-
-    Raises :class:`DomainError` for a wrong signature, a wrong CRC or a truncated file.
-    """
-    found: dict[str, str] = {}
-    for kind, body in _chunks(png_bytes):
-        if kind == b"tEXt":
-            keyword = _text_keyword(body)
-            if keyword is None:
-                raise DomainError("The PNG file has a malformed text chunk (no keyword separator).")
-            found.setdefault(keyword, body.partition(b"\x00")[2].decode("latin-1"))
-    return found
-
-
-def png_with_text_chunk(png_bytes: bytes, keyword: str, text: str) -> bytes:
-    """The PNG with a ``tEXt`` chunk ``keyword`` = ``text`` just before IEND, replacing any with that keyword."""
-    if not 1 <= len(keyword) <= 79 or "\x00" in keyword:
-        raise DomainError("A PNG text keyword is 1 to 79 characters, without NUL.")
-    try:
-        body = keyword.encode("latin-1") + b"\x00" + text.encode("latin-1")
-    except UnicodeEncodeError as error:
-        raise DomainError("PNG text chunks hold Latin-1 text only (encode the card as base64 first).") from error
-    out = [PNG_SIGNATURE]
-    for kind, chunk_body in _chunks(png_bytes):
-        if kind == b"tEXt" and _text_keyword(chunk_body) == keyword:
-            continue
-        if kind == b"IEND":
-            out.append(_chunk(b"tEXt", body))
-        out.append(_chunk(kind, chunk_body))
-    return b"".join(out)
-
-
-def solid_png(width: int = 256, height: int = 256, rgb: tuple[int, int, int] = (0x7C, 0x5C, 0xFF)) -> bytes:
-    """A plain RGB PNG of one colour (a card picture when the persona has none)."""
-    if not (1 <= width <= 4096 and 1 <= height <= 4096):
-        raise DomainError("A picture is 1 to 4096 pixels on each side.")
-    row = b"\x00" + bytes(rgb) * width
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        PNG_SIGNATURE + _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(row * height, 9)) + _chunk(b"IEND", b"")
-    )
-
-
 def card_from_png(png_bytes: bytes) -> Any:
     """The card JSON a PNG carries (``ccv3`` preferred over ``chara``)."""
     chunks = read_text_chunks(png_bytes)
@@ -496,7 +413,7 @@ def card_to_png(card: Mapping[str, Any], picture_png: bytes) -> bytes:
         v2 = {"spec": SPEC_V2, "spec_version": "2.0", "data": _v2_data(card["data"])}
         png = png_with_text_chunk(picture_png, PNG_KEYWORD_V2, encode_card_text(v2))
         return png_with_text_chunk(png, PNG_KEYWORD_V3, encode_card_text(card))
-    png = _without_text(picture_png, PNG_KEYWORD_V3)
+    png = without_text(picture_png, PNG_KEYWORD_V3)
     return png_with_text_chunk(png, PNG_KEYWORD_V2, encode_card_text(card))
 
 
@@ -505,10 +422,18 @@ def _v2_data(data: Mapping[str, Any]) -> dict[str, Any]:
     return {k: copy.deepcopy(v) for k, v in data.items() if k not in v3_only}
 
 
-def _without_text(png_bytes: bytes, keyword: str) -> bytes:
-    out = [PNG_SIGNATURE]
-    for kind, body in _chunks(png_bytes):
-        if kind == b"tEXt" and _text_keyword(body) == keyword:
-            continue
-        out.append(_chunk(kind, body))
-    return b"".join(out)
+__all__ = [
+    "PNG_SIGNATURE",
+    "card_from_png",
+    "card_to_json",
+    "card_to_persona",
+    "card_to_png",
+    "decode_card_text",
+    "encode_card_text",
+    "keep_extensions",
+    "merged_description",
+    "persona_to_card",
+    "png_with_text_chunk",
+    "read_text_chunks",
+    "solid_png",
+]

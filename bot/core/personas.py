@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.core.errors import DomainError
-from bot.core.inputs import require_storable
+from bot.core.inputs import one_of, require_storable
 
 NAME_MAX = 80  # Discord's limit for a webhook's username
 DESCRIPTION_MAX = 2000
@@ -68,12 +68,6 @@ def validate_status(status: str) -> str:
     return status
 
 
-def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        raise DomainError(f"{name} must be one of: {', '.join(allowed)}.")
-    return str(value)
-
-
 def _bool(name: str, value: Any) -> bool:
     if not isinstance(value, bool):
         raise DomainError(f"{name} must be yes or no.")
@@ -125,9 +119,9 @@ class BehaviorSettings:
             reply_when_named=_bool("Reply when addressed by name", merged["reply_when_named"]),
             reply_when_replied_to=_bool("Reply when replied to", merged["reply_when_replied_to"]),
             chattiness=_int("Chattiness", merged["chattiness"], 0, 100),
-            verbosity=_choice("Verbosity", merged["verbosity"], cls.VERBOSITY),
-            formality=_choice("Formality", merged["formality"], cls.FORMALITY),
-            emoji_use=_choice("Emoji use", merged["emoji_use"], cls.EMOJI_USE),
+            verbosity=one_of(merged["verbosity"], "Verbosity", cls.VERBOSITY),
+            formality=one_of(merged["formality"], "Formality", cls.FORMALITY),
+            emoji_use=one_of(merged["emoji_use"], "Emoji use", cls.EMOJI_USE),
             reply_in_threads=_bool("Reply in threads", merged["reply_in_threads"]),
             cooldown_seconds=_int("Cooldown", merged["cooldown_seconds"], 0, 3600),
             max_persona_exchange_depth=_int("Persona exchange depth", merged["max_persona_exchange_depth"], 0, 20),
@@ -191,7 +185,7 @@ class PrivacySettings:
         for key, value in given.items():
             if key not in PRIVACY_FIELDS:
                 raise DomainError(f"'{key}' is not a privacy field ({', '.join(PRIVACY_FIELDS)}).")
-            visibility[key] = _choice(f"Visibility of {key}", value, VISIBILITY)
+            visibility[key] = one_of(value, f"Visibility of {key}", VISIBILITY)
         return cls(
             visibility=visibility,
             remember_people=_bool("Remember people", data.get("remember_people", True)),

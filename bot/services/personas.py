@@ -19,6 +19,7 @@ from bot.clock import utcnow
 from bot.core import memory as memory_rules
 from bot.core import personality
 from bot.core.errors import DomainError, NotFound, PermissionDenied
+from bot.core.ownership import PERSONA_NOT_FOUND, require_owner
 from bot.core.ownership import Actor as Actor  # re-exported: call sites may import it from here
 from bot.core.personas import (
     BehaviorSettings,
@@ -250,7 +251,7 @@ async def _load(session: AsyncSession, persona_id: int) -> tuple[models.Persona,
     )
     found = (await session.execute(query)).first()
     if found is None:
-        raise NotFound("That persona does not exist (it may have been deleted).")
+        raise NotFound(PERSONA_NOT_FOUND)
     return found[0], found[1]
 
 
@@ -260,7 +261,7 @@ async def get(session: AsyncSession, persona_id: int, viewer: Actor | None = Non
     record = _record(row, config)
     if viewer is not None and not record.visible_to(viewer):
         # Same message as a missing persona: a private persona's existence is private too.
-        raise NotFound("That persona does not exist (it may have been deleted).")
+        raise NotFound(PERSONA_NOT_FOUND)
     return record
 
 
@@ -320,11 +321,6 @@ async def list_visible(
     return _summaries(visible)
 
 
-def _require_owner(row: models.Persona, actor: Actor, action: str) -> None:
-    if row.owner_id != actor.user_id:
-        raise PermissionDenied(f"Only the persona's owner can {action} it.")
-
-
 def _require_writable(row: models.Persona) -> None:
     if row.status in READ_ONLY_STATUSES:
         raise DomainError(f"{row.name} is {row.status}: its settings can no longer be changed.")
@@ -341,7 +337,7 @@ async def update(
     """Change any of the persona's settings (owner only). Traits that change move the default mood too."""
     now = now or utcnow()
     row, config = await _load(session, persona_id)
-    _require_owner(row, actor, "edit")
+    require_owner(row, actor, "edit it")
     _require_writable(row)
 
     if changes.name is not None:

@@ -14,21 +14,23 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from bot.clock import utcnow
 from bot.core import social as rules
 from bot.core.errors import DomainError, NotFound, PermissionDenied
+from bot.core.ownership import PERSONA_NOT_FOUND, Actor, require_owner
 from bot.core.personas import PrivacySettings
 from bot.db import models
 from bot.services import consent, subscriptions, timeline
-from bot.services.personas import Actor
 
 PUBLISH_SCOPE = "publish"
 NOT_PUBLIC = "That persona has no public profile here."
-NOT_FOUND = "That persona does not exist (it may have been deleted)."
+NOT_FOUND = PERSONA_NOT_FOUND
 
 
 @dataclass(frozen=True)
@@ -91,8 +93,7 @@ async def _persona(session: AsyncSession, persona_id: int) -> models.Persona:
 
 
 def _require_publishable(persona: models.Persona, actor: Actor) -> None:
-    if persona.owner_id != actor.user_id:
-        raise PermissionDenied("Only the persona's owner can publish or unpublish it.")
+    require_owner(persona, actor, "publish or unpublish it")
     if persona.guild_id is None:
         raise DomainError("A personal persona (made in DMs) has no server to be public in; make it on a server.")
     if persona.status in ("retiring", "retired"):
@@ -191,8 +192,7 @@ async def unpublish(
     but the owner. The owner's profile settings are kept for a later publication."""
     now = now or utcnow()
     persona = await _persona(session, persona_id)
-    if persona.owner_id != actor.user_id:
-        raise PermissionDenied("Only the persona's owner can publish or unpublish it.")
+    require_owner(persona, actor, "publish or unpublish it")
     if not persona.is_public:
         raise DomainError(f"{persona.name} is not published.")
     persona.is_public = False
@@ -277,36 +277,41 @@ async def publication_history(session: AsyncSession, persona_id: int) -> list[co
 # ----------------------------------------------------------------------------------------------- the profile
 
 
-async def facts(
-    session: AsyncSession, persona: models.Persona, *, include_subscriber_posts: bool
-) -> rules.ProfileFacts:
-    """Everything the profile could show (visibility is applied by the caller through ``core``)."""
-    assert persona.id is not None
-    persona_id = persona.id
-    profile = await session.get(models.PublicProfile, persona_id)
+async def _count(session: AsyncSession, query: Any) -> int:
+    return int(await session.scalar(query) or 0)
+
+
+async def _public_achievements(
+    session: AsyncSession, persona_id: int
+) -> tuple[int, tuple[rules.PublicAchievement, ...]]:
+    """How many public achievements the persona has, and the latest of them."""
     award = models.AchievementAward
-    achievement_count = int(
-        await session.scalar(
-            select(func.count()).select_from(award).where(award.persona_id == persona_id, award.is_public.is_(True))
-        )
-        or 0
-    )
-    achievements = tuple(
+    public = (col(award.persona_id) == persona_id, col(award.is_public).is_(True))
+    count = await _count(session, select(func.count()).select_from(award).where(*public))
+    latest = tuple(
         rules.PublicAchievement(key=row.achievement_key, awarded_at=row.awarded_at)
         for row in (
             await session.execute(
-                select(award.achievement_key, award.awarded_at)
-                .where(award.persona_id == persona_id, award.is_public.is_(True))
-                .order_by(award.awarded_at.desc(), award.id.desc())
+                select(col(award.achievement_key), col(award.awarded_at))
+                .where(*public)
+                .order_by(col(award.awarded_at).desc(), col(award.id).desc())
                 .limit(rules.TIMELINE_LIMIT)
             )
         ).all()
     )
+    return count, latest
+
+
+async def _public_timeline(
+    session: AsyncSession, persona_id: int, *, include_subscriber_posts: bool
+) -> tuple[rules.PublicTimelineEvent, ...]:
+    """The latest public timeline events (subscriber posts only when asked for)."""
     event = models.TimelineEvent
-    query = select(event).where(event.persona_id == persona_id, event.is_public.is_(True))
+    query = select(event).where(col(event.persona_id) == persona_id, col(event.is_public).is_(True))
     if not include_subscriber_posts:
-        query = query.where(event.subscribers_only.is_(False))
-    timeline = tuple(
+        query = query.where(col(event.subscribers_only).is_(False))
+    query = query.order_by(col(event.created_at).desc(), col(event.id).desc()).limit(rules.TIMELINE_LIMIT)
+    return tuple(
         rules.PublicTimelineEvent(
             kind=row.kind,
             title=row.title,
@@ -315,32 +320,42 @@ async def facts(
             metadata=rules.sanitize_metadata(row.details),
             subscribers_only=row.subscribers_only,
         )
-        for row in (
-            await session.execute(query.order_by(event.created_at.desc(), event.id.desc()).limit(rules.TIMELINE_LIMIT))
-        ).scalars()
+        for row in (await session.execute(query)).scalars()
     )
-    follower_count = int(
-        await session.scalar(
-            select(func.count()).select_from(models.Follow).where(models.Follow.persona_id == persona_id)
-        )
-        or 0
-    )
+
+
+async def _endorsements(session: AsyncSession, persona_id: int) -> tuple[int, tuple[rules.EndorsementEntry, ...]]:
+    """How many endorsements the persona has, and the latest shown on its profile."""
     endorsement = models.Endorsement
-    endorsement_count = int(
-        await session.scalar(select(func.count()).select_from(endorsement).where(endorsement.persona_id == persona_id))
-        or 0
-    )
-    endorsements = tuple(
+    of_persona = col(endorsement.persona_id) == persona_id
+    count = await _count(session, select(func.count()).select_from(endorsement).where(of_persona))
+    latest = tuple(
         rules.EndorsementEntry(user_id=row.user_id, text=row.text, created_at=row.created_at)
         for row in (
             await session.execute(
                 select(endorsement)
-                .where(endorsement.persona_id == persona_id)
-                .order_by(endorsement.created_at.desc(), endorsement.id.desc())
+                .where(of_persona)
+                .order_by(col(endorsement.created_at).desc(), col(endorsement.id).desc())
                 .limit(rules.ENDORSEMENTS_SHOWN)
             )
         ).scalars()
     )
+    return count, latest
+
+
+async def facts(
+    session: AsyncSession, persona: models.Persona, *, include_subscriber_posts: bool
+) -> rules.ProfileFacts:
+    """Everything the profile could show (visibility is applied by the caller through ``core``)."""
+    assert persona.id is not None
+    persona_id = persona.id
+    profile = await session.get(models.PublicProfile, persona_id)
+    achievement_count, achievements = await _public_achievements(session, persona_id)
+    timeline = await _public_timeline(session, persona_id, include_subscriber_posts=include_subscriber_posts)
+    follower_count = await _count(
+        session, select(func.count()).select_from(models.Follow).where(col(models.Follow.persona_id) == persona_id)
+    )
+    endorsement_count, endorsements = await _endorsements(session, persona_id)
     return rules.ProfileFacts(
         persona_id=persona_id,
         guild_id=persona.guild_id,

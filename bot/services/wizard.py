@@ -20,14 +20,16 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import utcnow
+from bot.core import memory as memory_rules
 from bot.core import personality
 from bot.core import wizard as rules
 from bot.core.errors import DomainError, NotFound, PermissionDenied
 from bot.core.inputs import require_storable
+from bot.core.ownership import PERSONA_NOT_FOUND, Actor, require_owner
 from bot.core.personas import PRIVACY_FIELDS
 from bot.db import models
 from bot.services import personas
-from bot.services.personas import Actor, PersonaInput, PersonaRecord
+from bot.services.personas import PersonaInput, PersonaRecord
 
 EXPIRED = "This wizard has expired or is finished; run /persona create to start again."
 NOT_YOURS = "This wizard belongs to someone else."
@@ -163,8 +165,7 @@ async def start_edit(
     """An edit wizard for the caller's persona, at the review step with the persona's current values."""
     now = now or utcnow()
     record = await personas.get(session, persona_id, viewer=actor)
-    if record.owner_id != actor.user_id:
-        raise PermissionDenied("Only the persona's owner can edit it.")
+    require_owner(record, actor, "edit it")
     if record.status in personas.READ_ONLY_STATUSES:
         raise DomainError(f"{record.name} is {record.status}: its settings can no longer be changed.")
     data = rules.data_from_persona(
@@ -324,9 +325,8 @@ async def clone(
     """A new persona owned by the caller with the original's settings and traits (not its memories, mood
     history, followers or timeline). Owner only."""
     source = await personas.get(session, persona_id, viewer=actor)
-    if source.owner_id != actor.user_id:
-        raise PermissionDenied("Only the persona's owner can clone it.")
-    memory = {k: v for k, v in source.memory_config.items() if k in rules.memory_rules.CONFIG_FIELDS}
+    require_owner(source, actor, "clone it")
+    memory = {k: v for k, v in source.memory_config.items() if k in memory_rules.CONFIG_FIELDS}
     owner = Actor(user_id=actor.user_id, guild_id=source.guild_id, can_manage_guild=actor.can_manage_guild)
     limit = await persona_limit(session, source.guild_id, max_per_user)
     return await personas.create(
@@ -359,7 +359,7 @@ async def deletion_preview(
     )
     if not allowed:
         if not record.visible_to(actor):
-            raise NotFound("That persona does not exist (it may have been deleted).")
+            raise NotFound(PERSONA_NOT_FOUND)
         raise PermissionDenied("Only the persona's owner, or a server manager, can delete it.")
     return record, await personas.count_owned_rows(session, persona_id)
 

@@ -9,11 +9,12 @@ from typing import Any
 import discord
 
 from bot.core import personality
+from bot.core.text import clip
 from bot.llm.prompts import affinity_words, strength_words
 from bot.services.personas import PersonaRecord, PersonaSummary
 from bot.services.relationships import Relationships
 from bot.ui.guards import asker_of, only_for
-from bot.ui.wizard import BRAND_COLOUR, CHART_FILENAME, DESCRIPTION_MAX, FIELD_VALUE_MAX, HANDLER_COG, clip, traits_text
+from bot.ui.wizard import BRAND_COLOUR, CHART_FILENAME, DESCRIPTION_MAX, FIELD_VALUE_MAX, HANDLER_COG, traits_text
 
 PERSONA_TEMPLATE = r"persona:(?P<persona>\d+):(?P<action>delete|keep)"
 TABLE_NAMES = {
@@ -42,7 +43,7 @@ TABLE_NAMES = {
 }
 
 
-class PersonaButton(discord.ui.DynamicItem[discord.ui.Button], template=PERSONA_TEMPLATE):  # type: ignore[type-arg]
+class PersonaButton(discord.ui.DynamicItem[discord.ui.Button], template=PERSONA_TEMPLATE):
     """Delete confirmation buttons; they carry the persona id and survive restarts."""
 
     def __init__(

@@ -13,11 +13,12 @@ import discord
 
 from bot.core import social as rules
 from bot.core.social import ProfileView
+from bot.core.text import clip
 from bot.services.endorsements import EndorsementResult
 from bot.services.profiles import PublishPreview, PublishResult, VerificationChange
 from bot.services.subscriptions import SubscribeOutcome, SubscriptionView, TierView
 from bot.ui.confirm import Callback, ConfirmView
-from bot.ui.wizard import BRAND_COLOUR, FIELD_VALUE_MAX, clip
+from bot.ui.wizard import BRAND_COLOUR, FIELD_VALUE_MAX
 
 BIO_SHOWN = 1000  # keeps the whole embed well under Discord's 6,000 characters
 VERIFICATION_BADGES = {"unverified": "Not verified", "verified": "✅ Verified", "official": "🏛️ Official"}

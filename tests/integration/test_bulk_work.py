@@ -73,8 +73,10 @@ async def test_an_import_of_thousands_of_memories_lets_the_loop_serve_meanwhile(
     data = await _document(database, ROWS)
 
     async def work() -> Any:
+        # As /persona import does: read and check the file off the event loop, then write it in one transaction.
+        upload = await portability.read_upload(data, "bulk.json", now=NOW)
         async with database.transaction() as session:
-            return await portability.import_card(session, OWNER, data, "bulk.json", now=NOW)
+            return await portability.import_upload(session, OWNER, upload, now=NOW)
 
     record, turns = await _turns_of_the_loop_during(work())
     assert turns >= 10, turns
@@ -152,8 +154,9 @@ async def test_the_command_optimises_in_short_sessions_so_other_reads_go_through
 
 async def test_a_native_export_of_thousands_of_memories_lets_the_loop_serve_meanwhile(database: Database) -> None:
     data = await _document(database, ROWS)
+    upload = await portability.read_upload(data, "bulk.json", now=NOW)
     async with database.transaction() as session:
-        record = await portability.import_card(session, OWNER, data, "bulk.json", now=NOW)
+        record = await portability.import_upload(session, OWNER, upload, now=NOW)
 
     async def work() -> bytes:
         async with database.session() as session:

@@ -40,6 +40,20 @@ COUNTED = (
 )
 
 
+async def import_file(
+    session: Any, actor: Actor, data: bytes, filename: str | None = None, *, now: datetime, max_per_user: int = 10
+) -> PersonaRecord:
+    """What /persona import does with an upload: read and check it (:func:`portability.read_upload`, off the event
+    loop), then write it (:func:`portability.import_upload`)."""
+    upload = await portability.read_upload(data, filename, now=now)
+    return await portability.import_upload(session, actor, upload, now=now, max_per_user=max_per_user)
+
+
+def native_file(document: dict[str, Any]) -> bytes:
+    """A native document as the file an export attaches."""
+    return portability.document_to_json(document)
+
+
 async def _fill_history(session, persona_id: int) -> None:
     """Rows in every table an export carries, with values away from the defaults, plus some it must not carry."""
     state = await session.get(models.EmotionalState, persona_id)
@@ -232,7 +246,7 @@ async def test_native_export_delete_import_restores_an_equal_persona(database: D
     assert (await _counts(database))["personas"] == 0
 
     async with database.transaction() as session:
-        imported = await portability.import_card(session, OWNER, data, "ada.json", now=LATER)
+        imported = await import_file(session, OWNER, data, "ada.json", now=LATER)
 
     assert imported.name == "Ada" and imported.owner_id == OWNER.user_id and imported.guild_id == GUILD
     assert imported.updated_at == LATER and imported.created_at == original.created_at
@@ -251,11 +265,11 @@ async def test_import_into_another_home_with_a_name_clash(database: Database) ->
     async with database.session() as session:
         document = await portability.export_native(session, OWNER, original.id, now=NOW)
     async with database.transaction() as session:
-        copy_here = await portability.import_native(session, OWNER, document, now=LATER)
+        copy_here = await import_file(session, OWNER, native_file(document), "export.json", now=LATER)
     async with database.transaction() as session:
-        second = await portability.import_native(session, OWNER, document, now=LATER)
+        second = await import_file(session, OWNER, native_file(document), "export.json", now=LATER)
     async with database.transaction() as session:
-        elsewhere = await portability.import_native(session, NEW_HOME, document, now=LATER)
+        elsewhere = await import_file(session, NEW_HOME, native_file(document), "export.json", now=LATER)
 
     assert copy_here.name == "Ada (imported)" and second.name == "Ada (imported 2)"
     assert elsewhere.name == "Ada"  # no clash in another person's list
@@ -284,7 +298,7 @@ async def test_the_persona_limit_applies_to_imports(database: Database) -> None:
     before = await _counts(database)
     with pytest.raises(DomainError, match="already have 1 personas"):
         async with database.transaction() as session:
-            await portability.import_native(session, OWNER, document, now=LATER, max_per_user=1)
+            await import_file(session, OWNER, native_file(document), "export.json", now=LATER, max_per_user=1)
     assert await _counts(database) == before
 
 
@@ -330,7 +344,7 @@ async def test_invalid_native_documents_are_refused_and_save_nothing(database: D
     for name, broken, message in _broken_documents(document):
         with pytest.raises(DomainError, match=message):
             async with database.transaction() as session:
-                await portability.import_native(session, STRANGER, broken, now=LATER)
+                await import_file(session, STRANGER, native_file(broken), "export.json", now=LATER)
         assert await _counts(database) == before, name
 
 
@@ -354,7 +368,7 @@ async def test_invalid_native_documents_are_refused_and_save_nothing(database: D
 async def test_invalid_files_are_refused_clearly(database: Database, data: bytes, filename: str, message: str) -> None:
     with pytest.raises(DomainError, match=message):
         async with database.transaction() as session:
-            await portability.import_card(session, OWNER, data, filename, now=NOW)
+            await import_file(session, OWNER, data, filename, now=NOW)
     assert (await _counts(database))["personas"] == 0
 
 
@@ -385,7 +399,7 @@ async def test_malformed_json_inside_cards_is_refused_clearly(
     )
     with pytest.raises(DomainError, match=message):
         async with database.transaction() as session:
-            await portability.import_card(session, OWNER, data, f"card.{filename}", now=NOW)
+            await import_file(session, OWNER, data, f"card.{filename}", now=NOW)
     assert (await _counts(database))["personas"] == 0
 
 
@@ -396,7 +410,7 @@ async def test_a_v2_png_card_imports_with_the_mapped_fields(database: Database) 
     text = base64.b64encode(json.dumps(FOREIGN_V2).encode("utf-8")).decode("ascii")
     png = cards.png_with_text_chunk(tiny_png(), "chara", text)
     async with database.transaction() as session:
-        record = await portability.import_card(session, OWNER, png, "seraphina.png", now=NOW)
+        record = await import_file(session, OWNER, png, "seraphina.png", now=NOW)
 
     assert record.name == "Seraphina" and record.owner_id == OWNER.user_id and record.guild_id == GUILD
     assert record.description.startswith("A guardian of the forest.\n\nPersonality: kind, protective")
@@ -427,7 +441,7 @@ async def test_a_v3_json_card_imports(database: Database) -> None:
         },
     }
     async with database.transaction() as session:
-        record = await portability.import_card(session, OWNER, json.dumps(card).encode(), "nova.json", now=NOW)
+        record = await import_file(session, OWNER, json.dumps(card).encode(), "nova.json", now=NOW)
     assert record.name == "Nova" and record.avatar_url == "https://example.org/nova.png"
     assert record.legacy_settings["card"]["nickname"] == "No"
     assert record.legacy_settings["card"]["group_only_greetings"] == ["Hi everyone."]
@@ -441,7 +455,7 @@ async def test_a_v3_json_card_imports(database: Database) -> None:
 
 async def test_unknown_extensions_survive_import_then_export(database: Database) -> None:
     async with database.transaction() as session:
-        record = await portability.import_card(session, OWNER, json.dumps(FOREIGN_V2).encode(), "s.json", now=NOW)
+        record = await import_file(session, OWNER, json.dumps(FOREIGN_V2).encode(), "s.json", now=NOW)
     async with database.session() as session:
         png = await portability.export_card(session, OWNER, record.id, 2, as_png=True, avatar_png=tiny_png())
     Image.open(io.BytesIO(png)).load()  # still a picture
@@ -460,7 +474,7 @@ async def test_our_extension_round_trips_exactly_through_a_card(database: Databa
     async with database.transaction() as session:
         await personas.delete_persona(session, OWNER, original.id)
     async with database.transaction() as session:
-        restored = await portability.import_card(session, OWNER, png, "ada.png", now=LATER)
+        restored = await import_file(session, OWNER, png, "ada.png", now=LATER)
     # A card carries settings, not history: the persona is new (created now, no counters).
     assert dataclasses.replace(_settings(restored), created_at=NOW, interaction_count=321, is_public=True) == _settings(
         original
@@ -494,5 +508,5 @@ async def test_broken_png_cards_are_refused_and_save_nothing(database: Database,
     message = {"crc": "CRC", "no card": "no character card", "trait 500": "Openness must be from 0 to 100"}[problem]
     with pytest.raises(DomainError, match=message):
         async with database.transaction() as session:
-            await portability.import_card(session, OWNER, png, "ada.png", now=NOW)
+            await import_file(session, OWNER, png, "ada.png", now=NOW)
     assert await _counts(database) == dict.fromkeys((m.__tablename__ for m in COUNTED), 0)

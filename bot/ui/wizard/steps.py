@@ -1,207 +1,37 @@
-"""What the wizard looks like: one embed and one view per step, the modals, and the persistent components.
-
-Every component's custom_id carries the draft id and the action (``wizard:<draft>:<action>[:<arg>]`` for buttons,
-``wizsel:<draft>:<action>`` for selects, ``wizmodal:<draft>:<kind>[:<page>]`` for modals). The components are
-:class:`discord.ui.DynamicItem`, so after a restart the new process still recognises them; all state is in the
-draft. Their callbacks hand the click to the cog (``WizardHandler``): the UI draws, it does not decide.
-"""
+"""The wizard's steps as Discord messages: one embed and one view per step (:func:`wizard_message`), the resume
+prompt, the end of a wizard, and template choices for autocomplete."""
 
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any
 
 import discord
 
 from bot.core import memory as memory_rules
 from bot.core import personality, quiz
 from bot.core import wizard as rules
-from bot.core.inputs import require_storable
 from bot.core.personas import PRIVACY_FIELDS, VISIBILITY, BehaviorSettings
+from bot.core.text import clip
 from bot.core.traits import ALL_TRAITS, label
 from bot.services.wizard import Draft
-
-BRAND_COLOUR = discord.Colour(0x7C5CFF)
-HANDLER_COG = "Personas"
-CHART_FILENAME = "traits.png"
-BUTTON_TEMPLATE = r"wizard:(?P<draft>\d+):(?P<action>[a-z-]+)(?::(?P<arg>[\w.-]+))?"
-SELECT_TEMPLATE = r"wizsel:(?P<draft>\d+):(?P<action>[a-z-]+)"
-MODAL_PATTERN = re.compile(r"wizmodal:(?P<draft>\d+):(?P<kind>basics|memory|traits)(?::(?P<page>\d))?")
-
-NAV_ROW = 4
-BUTTON_LABEL_MAX = 45  # the product limit for button labels (Discord allows 80)
-SELECT_TEXT_MAX = 100
-FIELD_VALUE_MAX = 1024
-DESCRIPTION_MAX = 4096
-EMBED_TOTAL_MAX = 6000
-MODAL_TEXT_MAX = 4000
-
-CHATTINESS_WORDS = {0: "never", 5: "rarely", 10: "now and then", 25: "often", 50: "half the time", 75: "mostly"}
-VISIBILITY_WORDS = {"owner": "only the owner", "server": "this server", "public": "everyone"}
-
-
-def clip(text: str, limit: int) -> str:
-    """``text`` cut to ``limit`` characters, with an ellipsis when cut."""
-    text = str(text)
-    return text if len(text) <= limit else text[: max(0, limit - 1)] + "…"
-
-
-# --------------------------------------------------------------------------------------------------- dispatch
-
-
-class WizardHandler(Protocol):
-    async def on_wizard_component(
-        self, interaction: discord.Interaction, draft_id: int, action: str, arg: str | None, values: list[str] | None
-    ) -> None: ...
-
-
-async def _dispatch(
-    interaction: discord.Interaction, draft_id: int, action: str, arg: str | None, values: list[str] | None
-) -> None:
-    handler: Any = interaction.client.get_cog(HANDLER_COG)  # type: ignore[attr-defined]
-    if handler is None:
-        await interaction.response.send_message("The persona commands are not loaded right now.", ephemeral=True)
-        return
-    await handler.on_wizard_component(interaction, draft_id, action, arg, values)
-
-
-class WizardButton(discord.ui.DynamicItem[discord.ui.Button], template=BUTTON_TEMPLATE):  # type: ignore[type-arg]
-    """A wizard button that survives restarts: its custom_id says which draft and what to do."""
-
-    def __init__(
-        self,
-        draft_id: int,
-        action: str,
-        arg: str | None = None,
-        *,
-        label: str | None = None,
-        style: discord.ButtonStyle = discord.ButtonStyle.secondary,
-        emoji: str | None = None,
-        disabled: bool = False,
-        row: int | None = None,
-    ) -> None:
-        custom_id = f"wizard:{draft_id}:{action}" + (f":{arg}" if arg else "")
-        super().__init__(
-            discord.ui.Button(
-                label=clip(label, BUTTON_LABEL_MAX) if label else None,
-                style=style,
-                emoji=emoji,
-                disabled=disabled,
-                custom_id=custom_id,
-                row=row,
-            )
-        )
-        self.draft_id = draft_id
-        self.action = action
-        self.arg = arg
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
-    ) -> WizardButton:
-        return cls(int(match["draft"]), match["action"], match["arg"])
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        await _dispatch(interaction, self.draft_id, self.action, self.arg, None)
-
-
-class WizardSelect(discord.ui.DynamicItem[discord.ui.Select], template=SELECT_TEMPLATE):  # type: ignore[type-arg]
-    """A wizard select that survives restarts; the chosen values go to the handler."""
-
-    def __init__(
-        self,
-        draft_id: int,
-        action: str,
-        options: list[discord.SelectOption] | None = None,
-        *,
-        placeholder: str | None = None,
-        min_values: int = 1,
-        max_values: int = 1,
-        row: int | None = None,
-        item: discord.ui.Select | None = None,  # type: ignore[type-arg]
-    ) -> None:
-        if item is None:
-            options = (options or [])[:25]
-            item = discord.ui.Select(
-                custom_id=f"wizsel:{draft_id}:{action}",
-                options=options,
-                placeholder=clip(placeholder, 150) if placeholder else None,
-                min_values=min_values,
-                max_values=min(max_values, len(options)) if options else max_values,
-                row=row,
-            )
-        super().__init__(item)
-        self.draft_id = draft_id
-        self.action = action
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
-    ) -> WizardSelect:
-        return cls(int(match["draft"]), match["action"], item=item)  # type: ignore[arg-type]
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        await _dispatch(interaction, self.draft_id, self.action, None, list(self.item.values))
-
-
-def option(label_: str, value: str, description: str | None = None, *, default: bool = False, emoji: str | None = None):
-    """A select option with Discord's 100-character limits applied."""
-    return discord.SelectOption(
-        label=clip(label_, SELECT_TEXT_MAX),
-        value=clip(value, SELECT_TEXT_MAX),
-        description=clip(description, SELECT_TEXT_MAX) if description else None,
-        default=default,
-        emoji=emoji,
-    )
-
-
-# --------------------------------------------------------------------------------------------------- pieces
-
-
-def bar(value: float, width: int = 10) -> str:
-    filled = max(0, min(width, round(value / 100 * width)))
-    return "█" * filled + "░" * (width - filled)
-
-
-def traits_text(traits: Mapping[str, float], highlight: str | None = None) -> str:
-    lines = []
-    for trait in ALL_TRAITS:
-        mark = "▶ " if trait == highlight else ""
-        lines.append(f"`{bar(traits[trait])}` {traits[trait]:>3.0f} {mark}{label(trait)}")
-    return "\n".join(lines)
-
-
-def needs_chart(draft: Draft) -> bool:
-    """Whether this step's message shows the radar chart (so the cog renders it, off the event loop)."""
-    data = draft.data
-    if data.get("traits") is None:
-        return False
-    if draft.step == rules.TOTAL_STEPS:
-        return True
-    return draft.step == 2 and not data.get("quiz") and not data.get("adjust")
-
-
-def _base_embed(draft: Draft, description: str) -> discord.Embed:
-    title = f"Step {draft.step} of {rules.TOTAL_STEPS}: {rules.STEP_TITLES[draft.step - 1]}"
-    if draft.editing_persona_id is not None:
-        title += " (editing)"
-    embed = discord.Embed(title=title, description=clip(description, DESCRIPTION_MAX), colour=BRAND_COLOUR)
-    embed.set_footer(text="Only you can use these buttons. Your draft is kept for 24 hours.")
-    return embed
-
-
-def _nav(view: discord.ui.View, draft: Draft, *, next_label: str = "Next") -> None:
-    view.add_item(WizardButton(draft.id, "back", label="Back", disabled=draft.step == 1, row=NAV_ROW))
-    if draft.step < rules.TOTAL_STEPS:
-        view.add_item(WizardButton(draft.id, "next", label=next_label, style=discord.ButtonStyle.primary, row=NAV_ROW))
-    view.add_item(WizardButton(draft.id, "cancel", label="Cancel", style=discord.ButtonStyle.danger, row=NAV_ROW))
-
-
-def _yes(value: bool) -> str:
-    return "yes" if value else "no"
-
+from bot.ui.wizard.parts import (
+    BRAND_COLOUR,
+    CHART_FILENAME,
+    CHATTINESS_WORDS,
+    DESCRIPTION_MAX,
+    FIELD_VALUE_MAX,
+    NAV_ROW,
+    VISIBILITY_WORDS,
+    WizardButton,
+    WizardSelect,
+    base_embed,
+    nav,
+    option,
+    traits_text,
+    yes,
+)
 
 # --------------------------------------------------------------------------------------------------- steps
 
@@ -214,7 +44,7 @@ def _step_basics(draft: Draft, in_dm: bool) -> tuple[discord.Embed, discord.ui.V
             "\n\nYou can also just type here: your first message is the name, the next the description; "
             "send an image for the avatar. Type `next` to go on."
         )
-    embed = _base_embed(draft, text)
+    embed = base_embed(draft, text)
     embed.add_field(name="Name", value=clip(data.get("name") or "*not set yet*", FIELD_VALUE_MAX), inline=False)
     embed.add_field(name="Description", value=clip(data.get("description") or "*none*", FIELD_VALUE_MAX), inline=False)
     embed.add_field(name="Avatar", value=clip(data.get("avatar_url") or "*none*", FIELD_VALUE_MAX), inline=False)
@@ -224,7 +54,7 @@ def _step_basics(draft: Draft, in_dm: bool) -> tuple[discord.Embed, discord.ui.V
     view.add_item(
         WizardButton(draft.id, "open-basics", label="Edit basic info", style=discord.ButtonStyle.primary, row=0)
     )
-    _nav(view, draft)
+    nav(view, draft)
     return embed, view
 
 
@@ -234,7 +64,7 @@ def _quiz_view(draft: Draft, progress: rules.QuizProgress) -> tuple[discord.Embe
         f"**{progress.instrument_name}: question {progress.number} of {progress.total}**\n\n"
         f"{stem} **{progress.text}**\n\n{quiz.instructions()}"
     )
-    embed = _base_embed(draft, text)
+    embed = base_embed(draft, text)
     view = discord.ui.View(timeout=None)
     for value, answer in enumerate(quiz.answer_labels(), start=1):
         chosen = progress.previous_answer == value
@@ -242,7 +72,7 @@ def _quiz_view(draft: Draft, progress: rules.QuizProgress) -> tuple[discord.Embe
         view.add_item(WizardButton(draft.id, "answer", str(value), label=answer, style=style, row=0))
     view.add_item(WizardButton(draft.id, "quiz-back", label="Previous question", disabled=progress.number == 1, row=1))
     view.add_item(WizardButton(draft.id, "quiz-stop", label="Stop questionnaire", row=1))
-    _nav(view, draft)
+    nav(view, draft)
     return embed, view
 
 
@@ -254,7 +84,7 @@ def _adjust_view(draft: Draft) -> tuple[discord.Embed, discord.ui.View]:
         f"Pick a trait, then nudge it; or type values, five at a time.\n\n{traits_text(traits, current)}\n\n"
         f"Mood: **{personality.mood_words(traits)}**"
     )
-    embed = _base_embed(draft, text)
+    embed = base_embed(draft, text)
     view = discord.ui.View(timeout=None)
     view.add_item(
         WizardSelect(
@@ -275,7 +105,7 @@ def _adjust_view(draft: Draft) -> tuple[discord.Embed, discord.ui.View]:
                 draft.id, "open-traits", str(page), label=f"Type traits {first}-{first + len(names) - 1}", row=2
             )
         )
-    _nav(view, draft)
+    nav(view, draft)
     return embed, view
 
 
@@ -312,7 +142,7 @@ def _step_personality(draft: Draft) -> tuple[discord.Embed, discord.ui.View]:
             f"{_personality_summary(data)} Default mood: **{personality.mood_words(traits)}**.\n\n"
             f"{traits_text(traits)}\n\nFine-tune with **Adjust by hand**, or choose again."
         )
-    embed = _base_embed(draft, text)
+    embed = base_embed(draft, text)
     if traits is not None:
         embed.set_image(url=f"attachment://{CHART_FILENAME}")
     view = discord.ui.View(timeout=None)
@@ -354,7 +184,7 @@ def _step_personality(draft: Draft) -> tuple[discord.Embed, discord.ui.View]:
             row=2,
         )
     )
-    _nav(view, draft)
+    nav(view, draft)
     return embed, view
 
 
@@ -370,7 +200,7 @@ def _step_memory(draft: Draft) -> tuple[discord.Embed, discord.ui.View]:
     data = draft.data
     memory = data["memory"]
     chosen = data.get("memory_preset") or "custom"
-    embed = _base_embed(
+    embed = base_embed(
         draft,
         "How much should your persona remember, and how fast should it forget? Pick a preset, or set the numbers.",
     )
@@ -393,13 +223,13 @@ def _step_memory(draft: Draft) -> tuple[discord.Embed, discord.ui.View]:
         )
     )
     view.add_item(WizardButton(draft.id, "open-memory", label="Advanced settings", row=1))
-    _nav(view, draft)
+    nav(view, draft)
     return embed, view
 
 
 def _step_behavior(draft: Draft) -> tuple[discord.Embed, discord.ui.View]:
     behavior = draft.data["behavior"]
-    embed = _base_embed(draft, "When and how should your persona speak?")
+    embed = base_embed(draft, "When and how should your persona speak?")
     when = [word for word, flag in rules.REPLY_WHEN.items() if behavior[flag]]
     embed.add_field(name="Replies when", value=", ".join(when) or "never addressed", inline=False)
     level = behavior["chattiness"]
@@ -407,7 +237,7 @@ def _step_behavior(draft: Draft) -> tuple[discord.Embed, discord.ui.View]:
     embed.add_field(name="Verbosity", value=behavior["verbosity"])
     embed.add_field(name="Formality", value=behavior["formality"])
     embed.add_field(name="Emoji", value=behavior["emoji_use"])
-    embed.add_field(name="Replies in threads", value=_yes(behavior["reply_in_threads"]))
+    embed.add_field(name="Replies in threads", value=yes(behavior["reply_in_threads"]))
     view = discord.ui.View(timeout=None)
     view.add_item(
         WizardSelect(
@@ -452,11 +282,9 @@ def _step_behavior(draft: Draft) -> tuple[discord.Embed, discord.ui.View]:
             row=3,
         )
     )
-    _nav(view, draft)
+    nav(view, draft)
     view.add_item(WizardButton(draft.id, "emoji", label=f"Emoji: {behavior['emoji_use']}", row=NAV_ROW))
-    view.add_item(
-        WizardButton(draft.id, "threads", label=f"Threads: {_yes(behavior['reply_in_threads'])}", row=NAV_ROW)
-    )
+    view.add_item(WizardButton(draft.id, "threads", label=f"Threads: {yes(behavior['reply_in_threads'])}", row=NAV_ROW))
     return embed, view
 
 
@@ -468,13 +296,13 @@ def _step_privacy(draft: Draft) -> tuple[discord.Embed, discord.ui.View]:
         f"{'▶ ' if name == target else ''}**{name}**: {VISIBILITY_WORDS[privacy['visibility'][name]]}"
         for name in PRIVACY_FIELDS
     ]
-    embed = _base_embed(
+    embed = base_embed(
         draft,
         "Who sees what (pick a field, then who may see it), and what your persona may remember.\n\n" + "\n".join(lines),
     )
-    embed.add_field(name="Remembers what people say", value=_yes(privacy["remember_people"]))
-    embed.add_field(name="Encrypts sensitive memories", value=_yes(data["memory"].get("encrypt_sensitive", False)))
-    embed.add_field(name="Shareable", value=_yes(privacy["shareable"]))
+    embed.add_field(name="Remembers what people say", value=yes(privacy["remember_people"]))
+    embed.add_field(name="Encrypts sensitive memories", value=yes(data["memory"].get("encrypt_sensitive", False)))
+    embed.add_field(name="Shareable", value=yes(privacy["shareable"]))
     view = discord.ui.View(timeout=None)
     view.add_item(
         WizardSelect(
@@ -506,18 +334,18 @@ def _step_privacy(draft: Draft) -> tuple[discord.Embed, discord.ui.View]:
             )
         )
     view.add_item(
-        WizardButton(draft.id, "remember", label=f"Remember people: {_yes(privacy['remember_people'])}", row=2)
+        WizardButton(draft.id, "remember", label=f"Remember people: {yes(privacy['remember_people'])}", row=2)
     )
     view.add_item(
         WizardButton(
             draft.id,
             "encrypt",
-            label=f"Encrypt sensitive: {_yes(data['memory'].get('encrypt_sensitive', False))}",
+            label=f"Encrypt sensitive: {yes(data['memory'].get('encrypt_sensitive', False))}",
             row=2,
         )
     )
-    view.add_item(WizardButton(draft.id, "shareable", label=f"Shareable: {_yes(privacy['shareable'])}", row=2))
-    _nav(view, draft)
+    view.add_item(WizardButton(draft.id, "shareable", label=f"Shareable: {yes(privacy['shareable'])}", row=2))
+    nav(view, draft)
     return embed, view
 
 
@@ -537,7 +365,7 @@ def review_fields(embed: discord.Embed, data: Mapping[str, Any]) -> None:
         value=clip(
             f"replies when {', '.join(when) or 'never'}; other messages {behavior['chattiness']}%; "
             f"{behavior['verbosity']}, {behavior['formality']}, emoji {behavior['emoji_use']}, "
-            f"threads {_yes(behavior['reply_in_threads'])}",
+            f"threads {yes(behavior['reply_in_threads'])}",
             FIELD_VALUE_MAX,
         ),
         inline=False,
@@ -546,8 +374,8 @@ def review_fields(embed: discord.Embed, data: Mapping[str, Any]) -> None:
     embed.add_field(
         name="Privacy",
         value=clip(
-            f"{shown}; remembers people {_yes(privacy['remember_people'])} (those who consent); encrypts sensitive "
-            f"{_yes(memory.get('encrypt_sensitive', False))}; shareable {_yes(privacy['shareable'])}",
+            f"{shown}; remembers people {yes(privacy['remember_people'])} (those who consent); encrypts sensitive "
+            f"{yes(memory.get('encrypt_sensitive', False))}; shareable {yes(privacy['shareable'])}",
             FIELD_VALUE_MAX,
         ),
         inline=False,
@@ -562,7 +390,7 @@ def _step_review(draft: Draft) -> tuple[discord.Embed, discord.ui.View]:
         text = "Here are the persona's settings. Save your changes, or go to any step."
     if missing is not None:
         text += f"\n\n⚠️ Step {missing} ({rules.STEP_TITLES[missing - 1]}) is not complete yet."
-    embed = _base_embed(draft, text)
+    embed = base_embed(draft, text)
     review_fields(embed, data)
     if data.get("traits") is not None:
         embed.set_image(url=f"attachment://{CHART_FILENAME}")
@@ -571,7 +399,7 @@ def _step_review(draft: Draft) -> tuple[discord.Embed, discord.ui.View]:
     view.add_item(WizardButton(draft.id, "create", label=finish, style=discord.ButtonStyle.success, row=0))
     for step in range(1, rules.TOTAL_STEPS):
         view.add_item(WizardButton(draft.id, "goto", str(step), label=f"{step}. {rules.STEP_TITLES[step - 1]}", row=1))
-    _nav(view, draft)
+    nav(view, draft)
     return embed, view
 
 
@@ -623,101 +451,3 @@ def template_choices(current: str) -> list[tuple[str, str]]:
 
 def done_embed(title: str, text: str) -> discord.Embed:
     return discord.Embed(title=clip(title, 256), description=clip(text, DESCRIPTION_MAX), colour=BRAND_COLOUR)
-
-
-# --------------------------------------------------------------------------------------------------- modals
-
-
-class WizardModal(discord.ui.Modal):
-    """A wizard form. Its submission is handled by the cog's interaction listener (by custom_id), so a form
-    opened before a restart is still understood after it."""
-
-    def __init__(self, draft_id: int, kind: str, title: str, page: int | None = None) -> None:
-        custom_id = f"wizmodal:{draft_id}:{kind}" + (f":{page}" if page is not None else "")
-        super().__init__(title=clip(title, 45), custom_id=custom_id, timeout=900)
-
-
-def basics_modal(draft: Draft) -> discord.ui.Modal:
-    data = draft.data
-    modal = WizardModal(draft.id, "basics", "Basic info")
-    modal.add_item(
-        discord.ui.TextInput(
-            label="Name", custom_id="name", default=data.get("name") or None, max_length=80, required=True
-        )
-    )
-    modal.add_item(
-        discord.ui.TextInput(
-            label="Description",
-            custom_id="description",
-            style=discord.TextStyle.paragraph,
-            default=clip(data.get("description") or "", MODAL_TEXT_MAX) or None,
-            max_length=MODAL_TEXT_MAX,
-            required=False,
-        )
-    )
-    modal.add_item(
-        discord.ui.TextInput(
-            label="Avatar URL",
-            custom_id="avatar_url",
-            default=data.get("avatar_url") or None,
-            placeholder="https://...",
-            max_length=2048,
-            required=False,
-        )
-    )
-    return modal
-
-
-def memory_modal(draft: Draft) -> discord.ui.Modal:
-    memory = draft.data["memory"]
-    modal = WizardModal(draft.id, "memory", "Memory: advanced")
-    labels = {
-        "hot_memory_size": "Hot memories (used first)",
-        "warm_memory_size": "Warm memories (searchable)",
-        "cold_memory_retention_days": "Days cold memories are kept",
-        "decay_function": "Decay: linear, exponential or logarithmic",
-        "decay_rate": "Decay rate per day (0 = never)",
-    }
-    for name in rules.MEMORY_MODAL_FIELDS:
-        value = memory[name]
-        modal.add_item(
-            discord.ui.TextInput(
-                label=clip(labels[name], 45),
-                custom_id=name,
-                default=f"{value:g}" if isinstance(value, float) else str(value),
-                max_length=20,
-            )
-        )
-    return modal
-
-
-def traits_modal(draft: Draft, page: int) -> discord.ui.Modal:
-    names = rules.TRAIT_PAGES[page]
-    traits = draft.data.get("traits") or {}
-    modal = WizardModal(draft.id, "traits", f"Traits ({page + 1} of {len(rules.TRAIT_PAGES)})", page=page)
-    for name in names:
-        value = traits.get(name, 50.0)
-        modal.add_item(
-            discord.ui.TextInput(label=f"{label(name)} (0-100)", custom_id=name, default=f"{value:g}", max_length=6)
-        )
-    return modal
-
-
-def modal_values(data: Mapping[str, Any]) -> dict[str, str]:
-    """The text fields of a modal submission's raw data, by custom_id (rows and labelled components alike).
-
-    Text that cannot be stored (a NUL character) is refused here with a DomainError, for every form alike."""
-    values: dict[str, str] = {}
-
-    def visit(component: Mapping[str, Any]) -> None:
-        if "custom_id" in component and "value" in component:
-            value = require_storable(str(component["value"]), "What you typed in the form")
-            values[str(component["custom_id"])] = value
-        for child in component.get("components") or []:
-            visit(child)
-        if isinstance(component.get("component"), Mapping):
-            visit(component["component"])
-
-    for row in data.get("components") or []:
-        visit(row)
-    return values

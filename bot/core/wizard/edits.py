@@ -1,0 +1,213 @@
+"""The wizard's edits (pure): how each action changes a wizard's ``data`` in place, section by section.
+
+Each function here takes the ``data`` dict of a :class:`~bot.core.wizard.WizardState` (already a deep copy: see
+:func:`bot.core.wizard.apply`) and changes it, or raises :class:`~bot.core.errors.DomainError` with a sentence for
+the user. The quiz, the traits (templates, random, by hand), memory, behaviour and privacy, in that order.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from bot.core import memory as memory_rules
+from bot.core import personality, quiz
+from bot.core.errors import DomainError
+from bot.core.inputs import whole_number
+from bot.core.personas import PRIVACY_FIELDS, VISIBILITY, BehaviorSettings, PrivacySettings
+from bot.core.traits import ALL_TRAITS, BIG_FIVE, label
+
+# Manual adjustment: the nudges a button can make (custom_id-safe names).
+NUDGES: dict[str, int] = {"m10": -10, "m1": -1, "p1": 1, "p10": 10}
+
+
+# --------------------------------------------------------------------------------------------------- memory values
+
+
+def memory_dict(config: memory_rules.MemoryConfig) -> dict[str, Any]:
+    return memory_rules.config_to_dict(config)
+
+
+def preset_matching(values: Mapping[str, Any]) -> str:
+    for name in memory_rules.preset_names():
+        if memory_dict(memory_rules.preset(name)) == dict(values):
+            return name
+    return "custom"
+
+
+# --------------------------------------------------------------------------------------------------- quiz
+
+
+def start_quiz(data: dict[str, Any], instrument: str) -> None:
+    items = quiz.questions(instrument)  # an unknown instrument raises here
+    if not items:
+        raise DomainError("That questionnaire has no questions.")
+    data["quiz"] = {"instrument": instrument.strip().lower(), "answers": [], "position": 0}
+    data["adjust"] = None
+
+
+def answer_question(data: dict[str, Any], value: str | None) -> None:
+    running = data.get("quiz")
+    if not running:
+        raise DomainError("No questionnaire is running; start one from the personality step.")
+    answer = whole_number(value or "")
+    if answer is None or not quiz.LOWEST_ANSWER <= answer <= quiz.HIGHEST_ANSWER:
+        raise DomainError("Answers go from 1 (very inaccurate) to 5 (very accurate).")
+    total = len(quiz.questions(running["instrument"]))
+    answers = list(running.get("answers") or [])
+    position = int(running.get("position", 0))
+    if position < len(answers):
+        answers[position] = answer
+    else:
+        answers.append(answer)
+    position += 1
+    if position >= total:
+        big_five = quiz.score(running["instrument"], answers)
+        data["traits"] = personality.derive_traits(big_five)
+        data["personality"] = {**data["personality"], "mode": "quiz", "template": None, "quiz": running["instrument"]}
+        data["quiz"] = None
+        return
+    data["quiz"] = {**running, "answers": answers, "position": position}
+
+
+def quiz_back(data: dict[str, Any]) -> None:
+    running = data.get("quiz")
+    if not running:
+        raise DomainError("No questionnaire is running.")
+    position = int(running.get("position", 0))
+    if position == 0:
+        raise DomainError("This is the first question; there is nothing before it.")
+    data["quiz"] = {**running, "position": position - 1}
+
+
+# --------------------------------------------------------------------------------------------------- traits
+
+
+def apply_template(data: dict[str, Any], template_id: str) -> None:
+    template = personality.get_template(template_id)
+    data["traits"] = dict(template.traits)
+    data["personality"] = {**data["personality"], "mode": "template", "template": template.id}
+    data["quiz"] = None
+
+
+def randomise(data: dict[str, Any], seed: Any) -> None:
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise DomainError("A random personality needs a whole-number seed.")
+    leanings = list(data["personality"].get("leanings") or [])
+    data["traits"] = personality.random_traits(seed, leanings)
+    data["personality"] = {**data["personality"], "mode": "random", "template": None, "seed": seed}
+    data["quiz"] = None
+
+
+def set_leanings(data: dict[str, Any], values: Sequence[str]) -> None:
+    known = {leaning.id for leaning in personality.list_leanings()}
+    chosen = [str(v) for v in values]
+    unknown = [v for v in chosen if v not in known]
+    if unknown:
+        raise DomainError(f"There is no leaning called '{unknown[0]}'.")
+    # Leanings that contradict each other are found now, not when Random is pressed.
+    personality.random_traits(0, chosen)
+    data["personality"] = {**data["personality"], "leanings": chosen}
+
+
+def current_traits(data: Mapping[str, Any]) -> dict[str, float]:
+    traits = data.get("traits")
+    if traits is None:
+        return personality.derive_traits(dict.fromkeys(BIG_FIVE, 50.0))
+    return {t: float(traits[t]) for t in ALL_TRAITS}
+
+
+def to_manual(data: dict[str, Any]) -> None:
+    data["traits"] = current_traits(data)
+    data["personality"] = {**data["personality"], "mode": "manual", "template": None}
+
+
+def parse_number(text: Any, what: str, low: float | None = None, high: float | None = None) -> float:
+    """A number typed by a person ("42", " 3.5 "), or DomainError naming ``what``."""
+    try:
+        number = float(str(text).strip().replace(",", "."))
+    except ValueError:
+        raise DomainError(f"{what} must be a number; got '{str(text).strip()[:40]}'.") from None
+    if not math.isfinite(number):
+        raise DomainError(f"{what} must be a number; got '{str(text).strip()[:40]}'.")
+    if low is not None and high is not None and not low <= number <= high:
+        raise DomainError(f"{what} must be from {low:g} to {high:g}; got {number:g}.")
+    return number
+
+
+def set_traits(data: dict[str, Any], values: Mapping[str, Any]) -> None:
+    current = current_traits(data)
+    for key, text in values.items():
+        if key not in ALL_TRAITS:
+            raise DomainError(f"There is no trait called '{key}'.")
+        current[key] = parse_number(text, label(key), 0, 100)
+    data["traits"] = personality.validate_traits(current)
+    data["personality"] = {**data["personality"], "mode": "manual", "template": None}
+
+
+def nudge_trait(data: dict[str, Any], how: str | None) -> None:
+    if how not in NUDGES:
+        raise DomainError("That adjustment is not one of -10, -1, +1, +10.")
+    adjust = data.get("adjust") or {}
+    trait = adjust.get("trait") or ALL_TRAITS[0]
+    current = current_traits(data)
+    current[trait] = float(min(100.0, max(0.0, current[trait] + NUDGES[how])))
+    data["traits"] = current
+    data["personality"] = {**data["personality"], "mode": "manual", "template": None}
+
+
+# --------------------------------------------------------------------------------------------------- memory
+
+
+def set_memory_preset(data: dict[str, Any], name: str) -> None:
+    config = memory_rules.preset(name)
+    data["memory"] = {
+        **memory_dict(config),
+        "encrypt_sensitive": bool(data["memory"].get("encrypt_sensitive", False)),
+    }
+    data["memory_preset"] = name.strip().lower()
+
+
+def set_memory_values(data: dict[str, Any], values: Mapping[str, Any]) -> None:
+    merged = dict(data["memory"])
+    for key, text in values.items():
+        if key not in memory_rules.CONFIG_FIELDS:
+            raise DomainError(f"There is no memory setting called {key}.")
+        if isinstance(text, str) and key in ("decay_function", "decay_schedule"):
+            merged[key] = text.strip().lower()
+        elif isinstance(text, str):
+            number = parse_number(text, key.replace("_", " ").capitalize())
+            merged[key] = int(number) if number.is_integer() and key != "decay_rate" else number
+        else:
+            merged[key] = text
+    data["memory"] = memory_dict(memory_rules.validate_config(merged))
+    data["memory_preset"] = preset_matching(data["memory"])
+
+
+# --------------------------------------------------------------------------------------------------- behaviour
+
+
+def change_behavior(data: dict[str, Any], changes: Mapping[str, Any]) -> None:
+    data["behavior"] = BehaviorSettings.from_dict({**data["behavior"], **changes}).to_dict()
+
+
+def cycle(options: Sequence[str], current: str) -> str:
+    return options[(list(options).index(current) + 1) % len(options)] if current in options else options[0]
+
+
+# --------------------------------------------------------------------------------------------------- privacy
+
+
+def set_visibility(data: dict[str, Any], level: str | None) -> None:
+    if level not in VISIBILITY:
+        raise DomainError(f"Visibility is one of {', '.join(VISIBILITY)}.")
+    target = data.get("privacy_field") or PRIVACY_FIELDS[0]
+    privacy = copy.deepcopy(data["privacy"])
+    privacy["visibility"][target] = level
+    data["privacy"] = PrivacySettings.from_dict(privacy).to_dict()
+
+
+def toggle_privacy(data: dict[str, Any], key: str) -> None:
+    data["privacy"] = PrivacySettings.from_dict({**data["privacy"], key: not data["privacy"].get(key, False)}).to_dict()

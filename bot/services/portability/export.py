@@ -1,0 +1,126 @@
+"""Export: a persona as a native document (:func:`export_native`, then :func:`export_file` for the bytes) or as a
+Character Card (:func:`export_card`), for its owner only."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core import cards
+from bot.core import memory as memory_rules
+from bot.core.ownership import Actor, require_owner
+from bot.db import models, offload
+from bot.services import personas
+from bot.services.personas import PersonaRecord
+from bot.services.portability.documents import EXPORT_PAGE, FORMAT, SECTIONS, VERSION, document_to_json
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def _row_to_dict(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: _plain(value) for key, value in row.items() if key not in ("id", "persona_id")}
+
+
+def _persona_fields(record: PersonaRecord) -> dict[str, Any]:
+    """The persona's settings with :class:`PersonaInput` names (``memory``: the configuration fields)."""
+    return {
+        "name": record.name,
+        "description": record.description,
+        "avatar_url": record.avatar_url,
+        "traits": dict(record.traits),
+        "custom_traits": [dict(t) for t in record.custom_traits],
+        "behavior": dict(record.behavior),
+        "privacy": dict(record.privacy),
+        "memory": {k: record.memory_config[k] for k in memory_rules.CONFIG_FIELDS if k in record.memory_config},
+        "plugins": list(record.plugins),
+        "legacy_settings": record.legacy_settings,
+    }
+
+
+async def export_native(session: AsyncSession, actor: Actor, persona_id: int, *, now: datetime) -> dict[str, Any]:
+    """The persona as a native document (owner only): see the module docstring for what it holds."""
+    record = await personas.get(session, persona_id)
+    require_owner(record, actor, "export it")
+    persona = {
+        "name": record.name,
+        "description": record.description,
+        "avatar_url": record.avatar_url,
+        "status": record.status,
+        "is_public": record.is_public,
+        "interaction_count": record.interaction_count,
+        "created_at": record.created_at.isoformat(),
+        "updated_at": record.updated_at.isoformat(),
+        "traits": dict(record.traits),
+        "custom_traits": [dict(t) for t in record.custom_traits],
+        "behavior": dict(record.behavior),
+        "privacy": dict(record.privacy),
+        "plugins": list(record.plugins),
+        "legacy_settings": record.legacy_settings,
+        "memory_config": {key: _plain(value) for key, value in record.memory_config.items()},
+    }
+    document: dict[str, Any] = {
+        "format": FORMAT,
+        "version": VERSION,
+        "exported_at": now.isoformat(),
+        "persona": persona,
+        "emotional_state": None,
+    }
+    state_table = models.EmotionalState.__table__  # type: ignore[attr-defined]
+    state = (await session.execute(select(state_table).where(state_table.c.persona_id == persona_id))).mappings()
+    for row in state:
+        document["emotional_state"] = _row_to_dict(row)
+    # A persona may hold 100,000 memories: read as bulk work, in pages by id (each a short conversion).
+    with offload.bulk_work():
+        for section, model in SECTIONS.items():
+            table = model.__table__  # type: ignore[attr-defined]
+            rows: list[dict[str, Any]] = []
+            after = 0
+            while True:
+                query = (
+                    select(table)
+                    .where(table.c.persona_id == persona_id, table.c.id > after)
+                    .order_by(table.c.id)
+                    .limit(EXPORT_PAGE)
+                )
+                page = (await session.execute(query)).mappings().all()
+                rows.extend(_row_to_dict(row) for row in page)
+                if len(page) < EXPORT_PAGE:
+                    break
+                after = page[-1]["id"]
+                await asyncio.sleep(0)
+            document[section] = rows
+    return document
+
+
+async def export_file(document: Mapping[str, Any]) -> bytes:
+    """:func:`document_to_json` in a worker thread (the indented encoder is pure Python: it shares the GIL), for
+    documents of thousands of rows."""
+    return await asyncio.to_thread(document_to_json, document)
+
+
+async def export_card(
+    session: AsyncSession,
+    actor: Actor,
+    persona_id: int,
+    version: int = 2,
+    as_png: bool = False,
+    avatar_png: bytes | None = None,
+) -> bytes:
+    """The persona as a Character Card (owner only): JSON, or a PNG (``avatar_png``, or a plain picture)
+    with the card inside. ``avatar_png`` must be a PNG (convert other images first)."""
+    record = await personas.get(session, persona_id)
+    require_owner(record, actor, "export it")
+    fields = _persona_fields(record)
+    fields["created_at"] = record.created_at
+    fields["updated_at"] = record.updated_at
+    card = cards.persona_to_card(fields, version)
+    if not as_png:
+        return cards.card_to_json(card)
+    return cards.card_to_png(card, avatar_png if avatar_png is not None else cards.solid_png())

@@ -1,0 +1,167 @@
+"""Import: a new persona from an uploaded file, read and checked off the event loop (:func:`read_upload`), then
+written in the caller's one transaction (:func:`import_upload`): a native document row by row, a Character Card
+like ``/persona create``."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core import cards, personality
+from bot.core.errors import DomainError
+from bot.core.ownership import Actor
+from bot.core.personas import NAME_MAX, validate_name
+from bot.db import models, offload
+from bot.services import personas
+from bot.services.personas import PersonaInput, PersonaRecord
+from bot.services.portability.checking import Plan, check_native
+from bot.services.portability.documents import (
+    IMPORTED_SUFFIX,
+    INSERT_CHUNK,
+    MAX_CARD_JSON_BYTES,
+    MAX_NATIVE_BYTES,
+    MAX_PNG_BYTES,
+    SECTIONS,
+    parse_json,
+    too_big,
+)
+
+
+async def _owned_count(session: AsyncSession, owner_id: int, guild_id: int | None) -> int:
+    guild_clause = models.Persona.guild_id.is_(None) if guild_id is None else models.Persona.guild_id == guild_id
+    query = select(func.count()).where(
+        models.Persona.owner_id == owner_id, guild_clause, models.Persona.status != "retired"
+    )
+    return int((await session.execute(query)).scalar_one())
+
+
+async def _taken_names(session: AsyncSession, actor: Actor) -> set[str]:
+    guild_clause = (
+        models.Persona.guild_id.is_(None) if actor.guild_id is None else models.Persona.guild_id == actor.guild_id
+    )
+    query = select(func.lower(models.Persona.name)).where(models.Persona.owner_id == actor.user_id, guild_clause)
+    return {name for (name,) in (await session.execute(query)).all()}
+
+
+async def free_name(session: AsyncSession, actor: Actor, name: str) -> str:
+    """``name``, or ``name (imported)``, ``name (imported 2)``, ... : the first the actor does not use here."""
+    taken = await _taken_names(session, actor)
+    if name.lower() not in taken:
+        return name
+    for number in range(1, 1000):
+        suffix = IMPORTED_SUFFIX if number == 1 else f" (imported {number})"
+        candidate = name[: NAME_MAX - len(suffix)].rstrip() + suffix
+        if candidate.lower() not in taken:
+            return candidate
+    raise DomainError(f"You already have too many personas called '{name}' here.")
+
+
+async def _check_room(session: AsyncSession, actor: Actor, max_per_user: int) -> None:
+    if await _owned_count(session, actor.user_id, actor.guild_id) >= max_per_user:
+        where = "on this server" if actor.guild_id is not None else "as personal personas"
+        raise DomainError(f"You already have {max_per_user} personas {where}, the most allowed. Delete one first.")
+
+
+async def _write_native(
+    session: AsyncSession, actor: Actor, plan: Plan, *, now: datetime, max_per_user: int
+) -> PersonaRecord:
+    await _check_room(session, actor, max_per_user)
+    persona = dict(plan.persona)
+    traits = persona.pop("traits")
+    persona["name"] = await free_name(session, actor, persona["name"])
+    row = models.Persona(
+        guild_id=actor.guild_id,
+        owner_id=actor.user_id,
+        is_active=False,
+        updated_at=now,
+        **persona,
+        **traits,
+    )
+    session.add(row)
+    await session.flush()
+    persona_id = row.id
+    assert persona_id is not None
+    session.add(models.MemoryConfig(persona_id=persona_id, **plan.memory))
+    if plan.state is not None:
+        session.add(models.EmotionalState(persona_id=persona_id, **plan.state))
+    else:
+        mood = personality.default_mood(traits)
+        session.add(
+            models.EmotionalState(
+                persona_id=persona_id,
+                mood_pleasure=mood[0],
+                mood_arousal=mood[1],
+                mood_dominance=mood[2],
+                baseline_pleasure=mood[0],
+                baseline_arousal=mood[1],
+                baseline_dominance=mood[2],
+                as_of=now,
+            )
+        )
+    await session.flush()
+    # Plain multi-row INSERTs of the checked values (no ORM objects to build), in bounded chunks, as bulk work
+    # (thousands of rows and their search index would hold the event loop for seconds on SQLite inline).
+    with offload.bulk_work():
+        for section, model in SECTIONS.items():
+            items = plan.rows[section]
+            table = model.__table__  # type: ignore[attr-defined]
+            for start in range(0, len(items), INSERT_CHUNK):
+                chunk = [{**values, "persona_id": persona_id} for values in items[start : start + INSERT_CHUNK]]
+                await session.execute(insert(table), chunk)
+    return await personas.get(session, persona_id)
+
+
+@dataclass(frozen=True)
+class Upload:
+    """An uploaded file, read and fully checked (:func:`read_upload`): what :func:`import_upload` writes."""
+
+    native: Plan | None = None
+    card: dict[str, Any] | None = None  # the persona fields of a Character Card
+
+
+def _read_upload(data: bytes, filename: str | None, now: datetime) -> Upload:
+    if _is_png(data, filename):
+        if len(data) > MAX_PNG_BYTES:
+            raise too_big("PNG card", data, MAX_PNG_BYTES)
+        card = cards.card_from_png(data)  # read with parse_json_text, which checks what it holds
+    else:
+        parsed = parse_json(data, limit=MAX_NATIVE_BYTES)
+        if isinstance(parsed, Mapping) and "format" in parsed:
+            return Upload(native=check_native(parsed, now=now))
+        if len(data) > MAX_CARD_JSON_BYTES:
+            raise too_big("JSON card", data, MAX_CARD_JSON_BYTES)
+        card = parsed
+    fields, extensions = cards.card_to_persona(card)
+    fields["legacy_settings"] = cards.keep_extensions(fields.get("legacy_settings"), extensions)
+    fields["name"] = validate_name(fields["name"])
+    return Upload(card=fields)
+
+
+async def read_upload(data: bytes, filename: str | None = None, *, now: datetime) -> Upload:
+    """Parse and check an uploaded file (a Character Card V1/V2/V3 as JSON or PNG, or a native Persona Hub
+    export) in a worker thread, before any session is opened: a 10 MB file takes seconds of checking, during
+    which the event loop keeps serving and the database stays free. Raises :class:`DomainError` as the import
+    would."""
+    return await asyncio.to_thread(_read_upload, data, filename, now)
+
+
+async def import_upload(
+    session: AsyncSession, actor: Actor, upload: Upload, *, now: datetime, max_per_user: int = 10
+) -> PersonaRecord:
+    """A new persona from a file :func:`read_upload` checked, owned by ``actor`` in ``actor.guild_id``."""
+    if upload.native is not None:
+        return await _write_native(session, actor, upload.native, now=now, max_per_user=max_per_user)
+    assert upload.card is not None
+    fields = dict(upload.card)
+    fields["name"] = await free_name(session, actor, fields["name"])
+    return await personas.create(session, actor, PersonaInput(**fields), max_per_user=max_per_user, now=now)
+
+
+def _is_png(data: bytes, filename: str | None) -> bool:
+    return data.startswith(cards.PNG_SIGNATURE) or (filename or "").lower().endswith(".png")
