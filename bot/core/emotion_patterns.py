@@ -45,7 +45,7 @@ from itertools import pairwise
 from typing import Any
 
 from bot.core import catalog
-from bot.core.emotions.explain import EventRecord
+from bot.core.emotions.explanations import EventRecord
 from bot.core.emotions.tables import emotion_pad, emotion_types, trigger_names
 from bot.core.pad import PAD, length
 

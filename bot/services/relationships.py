@@ -26,9 +26,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import emotions as emotion_rules
-from bot.core.errors import DomainError, NotFound, PermissionDenied
+from bot.core.errors import DomainError
+from bot.core.ownership import Actor, require_owner
 from bot.db import bulk, models
-from bot.services.personas import Actor
+from bot.services.access import persona_or_not_found
 
 CONVERSATION_STEP = 0.01
 REACTION_STEP = 0.05
@@ -164,25 +165,6 @@ async def record_reactions(session: AsyncSession, reactions: Sequence[tuple[int,
     return len(rows)
 
 
-async def record_reaction(
-    session: AsyncSession, persona_id: int, user_id: int, trigger: str | None, *, now: datetime
-) -> PersonTie | None:
-    """A person reacted to the persona's message with an emoji standing for ``trigger``: affinity moves by
-    :data:`REACTION_STEP` times the trigger's valence. None when nothing changed."""
-    if trigger is None or not await _tracks(session, persona_id):
-        return None
-    try:
-        step = REACTION_STEP * trigger_valence(trigger)
-    except DomainError:  # a trigger no longer in data/triggers.toml
-        return None
-    if step == 0:
-        return None
-    row = await _tie(session, persona_id, user_id)
-    row.affinity = _clamp((row.affinity or 0.0) + step)
-    await session.flush()
-    return PersonTie(user_id, row.messages_exchanged or 0, row.last_spoken_at, row.affinity)
-
-
 async def people(session: AsyncSession, persona_id: int, user_ids: Iterable[int]) -> dict[int, PersonTie]:
     """The persona's ties with these people (those it has any), by user id; one query."""
     ids = sorted(set(user_ids))
@@ -224,12 +206,9 @@ async def set_link(
 ) -> PersonaLink:
     """Set how ``persona_id`` relates to ``other_persona_id`` (owner of the first only): a kind (friend, rival,
     ...) and a strength 0..1. Setting it again replaces it."""
-    persona = await session.get(models.Persona, persona_id)
-    other = await session.get(models.Persona, other_persona_id)
-    if persona is None or other is None:
-        raise NotFound("That persona does not exist (it may have been deleted).")
-    if persona.owner_id != actor.user_id:
-        raise PermissionDenied(f"Only {persona.name}'s owner can set its relationships.")
+    persona = await persona_or_not_found(session, persona_id)
+    other = await persona_or_not_found(session, other_persona_id)
+    require_owner(persona, actor, "set its relationships")
     if persona_id == other_persona_id:
         raise DomainError("A persona cannot have a relationship with itself.")
     cleaned = " ".join((kind or "").split()).lower()
@@ -255,12 +234,9 @@ async def set_link(
 
 async def remove_link(session: AsyncSession, actor: Actor, persona_id: int, other_persona_id: int) -> str:
     """Remove how ``persona_id`` relates to ``other_persona_id`` (owner of the first only); the other's name."""
-    persona = await session.get(models.Persona, persona_id)
-    other = await session.get(models.Persona, other_persona_id)
-    if persona is None or other is None:
-        raise NotFound("That persona does not exist (it may have been deleted).")
-    if persona.owner_id != actor.user_id:
-        raise PermissionDenied(f"Only {persona.name}'s owner can set its relationships.")
+    persona = await persona_or_not_found(session, persona_id)
+    other = await persona_or_not_found(session, other_persona_id)
+    require_owner(persona, actor, "set its relationships")
     removed = await session.execute(
         delete(_PP).where(_PP.persona_id == persona_id, _PP.other_persona_id == other_persona_id)
     )

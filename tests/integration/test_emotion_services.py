@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from bot.clock import utcnow
 from bot.core import emotions as core
 from bot.core.errors import DomainError, NotFound, PermissionDenied
 from bot.core.pad import describe
@@ -292,7 +293,7 @@ async def test_unknown_emoji_server_maps_and_deleted_personas(database: Database
 
 async def test_buffer_loses_nothing_across_close(database: Database) -> None:
     persona_id = await make_persona(database)
-    buffer = ReactionBuffer(database, interval=0.05, max_batch=100)
+    buffer = ReactionBuffer(database, interval=0.05, max_batch=100, clock=utcnow)
     for n in range(1_234):
         buffer.add(ReactionItem(persona_id=persona_id, user_id=n, message_id=n % 17, emoji=HEART, guild_id=GUILD))
         if n % 300 == 0:
@@ -306,7 +307,7 @@ async def test_buffer_loses_nothing_across_close(database: Database) -> None:
 
 async def test_add_and_wait_returns_only_after_commit(database: Database) -> None:
     persona_id = await make_persona(database)
-    buffer = ReactionBuffer(database, interval=30.0, max_batch=10_000)
+    buffer = ReactionBuffer(database, interval=30.0, max_batch=10_000, clock=utcnow)
     item = ReactionItem(persona_id=persona_id, user_id=1, message_id=2, emoji=HEART, guild_id=GUILD)
     waiting = asyncio.create_task(buffer.add_and_wait(item))
     await asyncio.sleep(0.05)
@@ -331,7 +332,7 @@ async def test_add_and_wait_returns_only_after_commit(database: Database) -> Non
 
 async def test_buffer_flushes_when_the_batch_is_full(database: Database) -> None:
     persona_id = await make_persona(database)
-    buffer = ReactionBuffer(database, interval=30.0, max_batch=20)
+    buffer = ReactionBuffer(database, interval=30.0, max_batch=20, clock=utcnow)
     waiters = [
         asyncio.create_task(
             buffer.add_and_wait(ReactionItem(persona_id=persona_id, user_id=u, message_id=1, emoji=THUMBS_UP))

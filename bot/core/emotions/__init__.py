@@ -4,7 +4,7 @@
 - :mod:`~bot.core.emotions.state`: active emotions, the state, responses to triggers and the ALMA mood;
 - :mod:`~bot.core.emotions.feedback`: learned feedback;
 - :mod:`~bot.core.emotions.reactions`: which trigger an emoji stands for;
-- :mod:`~bot.core.emotions.explain`: why a persona feels as it does, in words.
+- :mod:`~bot.core.emotions.explanations`: why a persona feels as it does, in words.
 
 The public names are re-exported here (``from bot.core import emotions; emotions.respond(...)``). The pattern
 analysis is :mod:`bot.core.emotion_patterns`.
@@ -42,7 +42,7 @@ intensity drops by ``opposite_cancel * response intensity`` with its end time ke
 
 from __future__ import annotations
 
-from bot.core.emotions.explain import EventRecord, explain
+from bot.core.emotions.explanations import EventRecord, explain
 from bot.core.emotions.feedback import Adjustment, Learned, Verdict, apply_feedback, learn
 from bot.core.emotions.reactions import trigger_for_emoji
 from bot.core.emotions.state import (
