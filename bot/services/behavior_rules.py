@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from bot.core import behaviors as rules
 from bot.core.errors import DomainError
@@ -62,8 +63,8 @@ async def enabled_for(session: AsyncSession, persona_ids: list[int]) -> dict[int
         return {}
     query = (
         select(_BehaviorRow)
-        .where(_BehaviorRow.persona_id.in_(persona_ids), _BehaviorRow.enabled.is_(True))  # type: ignore[attr-defined]
-        .order_by(_BehaviorRow.id)
+        .where(col(_BehaviorRow.persona_id).in_(persona_ids), col(_BehaviorRow.enabled).is_(True))
+        .order_by(col(_BehaviorRow.id))
     )
     out: dict[int, list[rules.Behavior]] = {pid: [] for pid in persona_ids}
     rows = list((await session.execute(query)).scalars())
@@ -82,11 +83,11 @@ async def emoji_enabled_for(session: AsyncSession, persona_ids: list[int]) -> di
     query = (
         select(_BehaviorRow)
         .where(
-            _BehaviorRow.persona_id.in_(persona_ids),
-            _BehaviorRow.enabled.is_(True),
-            _BehaviorRow.trigger_kind == "emoji",
-        )  # type: ignore[attr-defined]
-        .order_by(_BehaviorRow.id)
+            col(_BehaviorRow.persona_id).in_(persona_ids),
+            col(_BehaviorRow.enabled).is_(True),
+            col(_BehaviorRow.trigger_kind) == "emoji",
+        )
+        .order_by(col(_BehaviorRow.id))
     )
     out: dict[int, list[rules.Behavior]] = {}
     rows = list((await session.execute(query)).scalars())

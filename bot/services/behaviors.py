@@ -28,6 +28,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from bot.core import behaviors as rules
 from bot.core.errors import DomainError, NotFound
@@ -178,15 +179,15 @@ async def add(
     behavior = await behavior_templates.validate_behavior_off_loop(
         name, trigger_kind, dict(trigger_config), action_kind, dict(action_config)
     )
-    count = (await session.execute(select(func.count()).where(_BehaviorRow.persona_id == persona_id))).scalar_one()
+    count = (await session.execute(select(func.count()).where(col(_BehaviorRow.persona_id) == persona_id))).scalar_one()
     if count >= rules.MAX_BEHAVIORS_PER_PERSONA:
         raise DomainError(
             f"{persona.name} has {count} behaviours, the most it can have; remove one first (/behavior remove)."
         )
     taken = (
         await session.execute(
-            select(_BehaviorRow.id).where(
-                _BehaviorRow.persona_id == persona_id, func.lower(_BehaviorRow.name) == behavior.name.lower()
+            select(col(_BehaviorRow.id)).where(
+                col(_BehaviorRow.persona_id) == persona_id, func.lower(col(_BehaviorRow.name)) == behavior.name.lower()
             )
         )
     ).first()
@@ -205,7 +206,7 @@ async def list_for(session: AsyncSession, actor: Actor, persona_id: int) -> list
     rows = list(
         (
             await session.execute(
-                select(_BehaviorRow).where(_BehaviorRow.persona_id == persona_id).order_by(_BehaviorRow.id)
+                select(_BehaviorRow).where(col(_BehaviorRow.persona_id) == persona_id).order_by(col(_BehaviorRow.id))
             )
         ).scalars()
     )
@@ -215,13 +216,13 @@ async def list_for(session: AsyncSession, actor: Actor, persona_id: int) -> list
 
 async def _find(session: AsyncSession, persona_id: int, name: str) -> models.CustomBehavior:
     text = " ".join((name or "").split())
-    query = select(_BehaviorRow).where(_BehaviorRow.persona_id == persona_id)
+    query = select(_BehaviorRow).where(col(_BehaviorRow.persona_id) == persona_id)
     typed_id = parse_id(text)
     if typed_id is not None:
-        row = (await session.execute(query.where(_BehaviorRow.id == typed_id))).scalar_one_or_none()
+        row = (await session.execute(query.where(col(_BehaviorRow.id) == typed_id))).scalar_one_or_none()
         if row is not None:
             return row
-    row = (await session.execute(query.where(func.lower(_BehaviorRow.name) == text.lower()))).scalar_one_or_none()
+    row = (await session.execute(query.where(func.lower(col(_BehaviorRow.name)) == text.lower()))).scalar_one_or_none()
     if row is None:
         raise NotFound(f"There is no behaviour called '{text[:80]}'.")
     return row

@@ -160,7 +160,8 @@ class ReactionBuffer:
                     (result.applied, result.duplicates, result.ignored, result.missing_personas)
                 ):
                     totals[index] += value
-        return BatchResult(*totals)
+        applied, duplicates, ignored, missing = totals
+        return BatchResult(applied, duplicates, ignored, missing)
 
     async def _write(self, batch: list[_Pending]) -> BatchResult:
         items = [pending.item for pending in batch]

@@ -20,10 +20,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
+from typing import Any, cast
 
-from sqlalchemy import case, delete, select
+from sqlalchemy import CursorResult, Table, case, delete, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from bot.core import emotions as emotion_rules
 from bot.core.errors import DomainError
@@ -42,6 +44,8 @@ _TIE_UPSERT = (
     " LEAST(1.0, GREATEST(-1.0, person_relationships.affinity + excluded.affinity))"
 )
 _PP = models.PersonaRelationship
+# The table, for the bulk upsert (SQLModel does not declare ``__table__`` to type checkers).
+_TIE_TABLE: Table = _PR.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -84,7 +88,7 @@ async def _tracks(session: AsyncSession, persona_id: int) -> bool:
 
 async def _tie(session: AsyncSession, persona_id: int, user_id: int) -> models.PersonRelationship:
     row = (
-        await session.execute(select(_PR).where(_PR.persona_id == persona_id, _PR.user_id == user_id))
+        await session.execute(select(_PR).where(col(_PR.persona_id) == persona_id, col(_PR.user_id) == user_id))
     ).scalar_one_or_none()
     if row is None:
         row = models.PersonRelationship(persona_id=persona_id, user_id=user_id, messages_exchanged=0, affinity=0.0)
@@ -136,9 +140,9 @@ async def record_reactions(session: AsyncSession, reactions: Sequence[tuple[int,
     untracked = set(
         (
             await session.execute(
-                select(models.MemoryConfig.persona_id).where(
-                    models.MemoryConfig.persona_id.in_({p for p, _ in steps}),
-                    models.MemoryConfig.track_relationships.is_(False),
+                select(col(models.MemoryConfig.persona_id)).where(
+                    col(models.MemoryConfig.persona_id).in_({p for p, _ in steps}),
+                    col(models.MemoryConfig.track_relationships).is_(False),
                 )
             )
         ).scalars()
@@ -150,13 +154,13 @@ async def record_reactions(session: AsyncSession, reactions: Sequence[tuple[int,
     ]
     if not rows:
         return 0
-    table = _PR.__table__
+    table = _TIE_TABLE
     if session.get_bind().dialect.name == "postgresql":  # the rows as column arrays (bot.db.bulk)
         params = bulk.unnest_params(table, _TIE_COLUMNS, rows)
         await session.execute(bulk.unnest_insert(table, _TIE_COLUMNS, _TIE_UPSERT), params)
         return len(rows)
     insert = sqlite_insert(table)
-    moved = _PR.__table__.c.affinity + insert.excluded.affinity  # the stored affinity plus this batch's step
+    moved = table.c.affinity + insert.excluded.affinity  # the stored affinity plus this batch's step
     statement = insert.on_conflict_do_update(
         index_elements=["persona_id", "user_id"],
         set_={"affinity": case((moved > 1.0, 1.0), (moved < -1.0, -1.0), else_=moved)},
@@ -170,7 +174,7 @@ async def people(session: AsyncSession, persona_id: int, user_ids: Iterable[int]
     ids = sorted(set(user_ids))
     if not ids:
         return {}
-    query = select(_PR).where(_PR.persona_id == persona_id, _PR.user_id.in_(ids))  # type: ignore[attr-defined]
+    query = select(_PR).where(col(_PR.persona_id) == persona_id, col(_PR.user_id).in_(ids))
     return {
         row.user_id: PersonTie(row.user_id, row.messages_exchanged, row.last_spoken_at, row.affinity)
         for row in (await session.execute(query)).scalars()
@@ -182,15 +186,15 @@ async def links(
 ) -> dict[int, PersonaLink]:
     """The persona's relationships with other personas (only with ``other_ids``, when given), by the other's id."""
     query = (
-        select(_PP.other_persona_id, models.Persona.name, _PP.kind, _PP.strength)
-        .join(models.Persona, models.Persona.id == _PP.other_persona_id)
-        .where(_PP.persona_id == persona_id)
+        select(col(_PP.other_persona_id), col(models.Persona.name), col(_PP.kind), col(_PP.strength))
+        .join(models.Persona, col(models.Persona.id) == col(_PP.other_persona_id))
+        .where(col(_PP.persona_id) == persona_id)
     )
     if other_ids is not None:
         ids = sorted(set(other_ids))
         if not ids:
             return {}
-        query = query.where(_PP.other_persona_id.in_(ids))  # type: ignore[attr-defined]
+        query = query.where(col(_PP.other_persona_id).in_(ids))
     return {row[0]: PersonaLink(row[0], row[1], row[2], float(row[3])) for row in (await session.execute(query)).all()}
 
 
@@ -217,7 +221,9 @@ async def set_link(
     if isinstance(strength, bool) or not isinstance(strength, int | float) or not 0.0 <= float(strength) <= 1.0:
         raise DomainError("A relationship's strength must be between 0 and 1.")
     row = (
-        await session.execute(select(_PP).where(_PP.persona_id == persona_id, _PP.other_persona_id == other_persona_id))
+        await session.execute(
+            select(_PP).where(col(_PP.persona_id) == persona_id, col(_PP.other_persona_id) == other_persona_id)
+        )
     ).scalar_one_or_none()
     if row is None:
         row = models.PersonaRelationship(
@@ -237,9 +243,8 @@ async def remove_link(session: AsyncSession, actor: Actor, persona_id: int, othe
     persona = await persona_or_not_found(session, persona_id)
     other = await persona_or_not_found(session, other_persona_id)
     require_owner(persona, actor, "set its relationships")
-    removed = await session.execute(
-        delete(_PP).where(_PP.persona_id == persona_id, _PP.other_persona_id == other_persona_id)
-    )
+    statement = delete(_PP).where(col(_PP.persona_id) == persona_id, col(_PP.other_persona_id) == other_persona_id)
+    removed = cast(CursorResult[Any], await session.execute(statement))  # a DELETE's result is a CursorResult
     if not removed.rowcount:
         raise DomainError(f"{persona.name} has no relationship with {other.name}.")
     return other.name
@@ -250,8 +255,8 @@ async def for_persona(session: AsyncSession, persona_id: int, *, limit: int = 25
     ``limit``) and the personas its owner related it to. The caller applies the ``relationships`` privacy field."""
     query = (
         select(_PR)
-        .where(_PR.persona_id == persona_id)
-        .order_by(_PR.messages_exchanged.desc(), _PR.user_id)  # type: ignore[attr-defined]
+        .where(col(_PR.persona_id) == persona_id)
+        .order_by(col(_PR.messages_exchanged).desc(), col(_PR.user_id))
         .limit(max(1, limit))
     )
     ties = tuple(

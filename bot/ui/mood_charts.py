@@ -202,9 +202,11 @@ def _filled(view: HistoryView) -> list[HistoryPoint]:
         return list(view.points)
     width = timedelta(seconds=view.bucket_seconds)
     present = {point.at: point for point in view.points}
-    filled, at = [], view.since
+    filled: list[HistoryPoint] = []
+    at = view.since
     while at < view.until:
-        filled.append(present.pop(at, None) or HistoryPoint(at, 0, {}, {}, None))
+        point = present.pop(at, None)
+        filled.append(point or HistoryPoint(at, 0, {}, {}, None))
         at += width
     return sorted([*filled, *present.values()], key=lambda point: point.at)
 

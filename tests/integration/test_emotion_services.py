@@ -418,9 +418,9 @@ async def test_feedback_is_for_the_owner_and_reversible(database: Database) -> N
     assert event is not None
     async with database.transaction() as session:
         with pytest.raises(PermissionDenied):
-            await emotions.feedback(session, STRANGER, persona_id, event.id, "wrong", "too_strong")
+            await emotions.feedback(session, STRANGER, persona_id, event.id, "wrong", "too_strong", now=NOW)
     async with database.transaction() as session:
-        strong = await emotions.feedback(session, OWNER.user_id, persona_id, event.id, "wrong", "too_strong")
+        strong = await emotions.feedback(session, OWNER.user_id, persona_id, event.id, "wrong", "too_strong", now=NOW)
     assert strong.scale == pytest.approx(1 / 1.25) and strong.feedback_count == 1 and not strong.replaced
 
     # The learned scale weakens the next response to the same trigger.
@@ -430,13 +430,15 @@ async def test_feedback_is_for_the_owner_and_reversible(database: Database) -> N
 
     # Changing the verdict on the same event undoes the earlier one first.
     async with database.transaction() as session:
-        right = await emotions.feedback(session, OWNER.user_id, persona_id, event.id, "right")
+        right = await emotions.feedback(session, OWNER.user_id, persona_id, event.id, "right", now=NOW)
     assert right.scale == pytest.approx(1.0) and right.replaced and right.feedback_count == 1
     async with database.transaction() as session:
-        other = await emotions.feedback(session, OWNER.user_id, persona_id, event.id, "wrong", should_be="surprise")
+        other = await emotions.feedback(
+            session, OWNER.user_id, persona_id, event.id, "wrong", should_be="surprise", now=NOW
+        )
     assert other.override == "surprise" and other.scale == pytest.approx(1.0)
     async with database.transaction() as session:
-        withdrawn = await emotions.withdraw_feedback(session, OWNER.user_id, persona_id, event.id)
+        withdrawn = await emotions.withdraw_feedback(session, OWNER.user_id, persona_id, event.id, now=NOW)
     assert withdrawn.override is None and withdrawn.scale == pytest.approx(1.0) and withdrawn.feedback_count == 0
     async with database.session() as session:
         row = await session.get(models.EmotionalEvent, event.id)
@@ -448,10 +450,10 @@ async def test_feedback_is_for_the_owner_and_reversible(database: Database) -> N
 
     async with database.transaction() as session:
         with pytest.raises(NotFound):
-            await emotions.feedback(session, OWNER.user_id, persona_id, event.id + 999, "right")
+            await emotions.feedback(session, OWNER.user_id, persona_id, event.id + 999, "right", now=NOW)
     async with database.transaction() as session:
         with pytest.raises(DomainError):
-            await emotions.feedback(session, OWNER.user_id, persona_id, event.id, "wrong")  # says nothing
+            await emotions.feedback(session, OWNER.user_id, persona_id, event.id, "wrong", now=NOW)  # says nothing
 
 
 async def test_concurrent_batches_on_one_persona_lose_no_update(database: Database) -> None:

@@ -96,7 +96,8 @@ def explain(state: EmotionalState, events: Sequence[EventRecord], now: datetime,
         if timedelta(0) <= now - event.at <= max(window, durations.get(event.emotion_type, window))
     ]
     if not causes:
-        if length(tuple(a - b for a, b in zip(current.mood, current.baseline, strict=True))) < 0.05:
+        felt_now, usual = current.mood, current.baseline
+        if length((felt_now[0] - usual[0], felt_now[1] - usual[1], felt_now[2] - usual[2])) < 0.05:
             return f"{head}: nothing in particular has happened lately, and this is how I usually am."
         return f"{head}: nothing in particular has happened lately; I'm settling back to my usual self."
     groups: dict[str, list[EventRecord]] = {}

@@ -67,11 +67,12 @@ def trigger_for_emoji(emoji: str, server_map: Mapping[str, str] | None = None) -
             if _normalise(candidate) == key:
                 return _checked_trigger(value)
         table = catalog.load("reactions")
-        defaults = {_normalise(k): v for k, v in table.get("emoji", {}).items()}
+        defaults: dict[str, str] = {_normalise(k): v for k, v in table.get("emoji", {}).items()}
         if key in defaults:
             return defaults[key]
         texts = [unicodedata.name(ch, "") for ch in key]
     for rule in catalog.load("reactions").get("fallback", []):
         if any(rule["contains"] in text for text in texts):
-            return rule["trigger"]
+            trigger: str = rule["trigger"]
+            return trigger
     return None

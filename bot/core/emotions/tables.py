@@ -37,14 +37,14 @@ def trigger_names() -> tuple[str, ...]:
 
 
 def emotion_entry(kind: str) -> dict[str, Any]:
-    table = emotion_table()["emotions"]
+    table: dict[str, dict[str, Any]] = emotion_table()["emotions"]
     if kind not in table:
         raise DomainError(f"I don't know the emotion '{kind}'. Known emotions: {', '.join(table)}.")
     return table[kind]
 
 
 def trigger_entry(name: str) -> dict[str, Any]:
-    table = trigger_table()
+    table: dict[str, dict[str, Any]] = trigger_table()
     if name not in table:
         raise DomainError(f"I don't know the trigger '{name}'. Known triggers: {', '.join(table)}.")
     return table[name]
@@ -64,7 +64,8 @@ def emotion_word(kind: str, intensity: float) -> str:
     """The intensity band's word: below ``mild_below`` mild ("annoyance"), above ``intense_above`` intense
     ("rage"), basic ("anger") between (both bounds inclusive)."""
     bands = emotion_table()["bands"]
-    mild, basic, intense = emotion_entry(kind)["words"]
+    words: tuple[str, str, str] = tuple(emotion_entry(kind)["words"])
+    mild, basic, intense = words
     if intensity < bands["mild_below"]:
         return mild
     if intensity > bands["intense_above"]:
@@ -74,12 +75,14 @@ def emotion_word(kind: str, intensity: float) -> str:
 
 def trigger_label(name: str) -> str:
     """A trigger's short name for people."""
-    return trigger_entry(name)["label"]
+    label: str = trigger_entry(name)["label"]
+    return label
 
 
 def trigger_description(name: str) -> str:
     """A trigger's sentence fragment for explanations ("someone praised or thanked me")."""
-    return trigger_entry(name)["description"]
+    description: str = trigger_entry(name)["description"]
+    return description
 
 
 # ----------------------------------------------------------------------------------------------------

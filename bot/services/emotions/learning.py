@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from bot.core import emotions as core
 from bot.core.errors import DomainError, NotFound
@@ -20,7 +21,24 @@ _EventRow = models.EmotionalEvent
 _LearnedRow = models.LearnedResponse
 
 
-_VERDICTS = ("right", "wrong")
+def _verdict(value: str) -> core.Verdict:
+    """``value`` as a verdict, or :class:`DomainError`."""
+    if value == "right":
+        return "right"
+    if value == "wrong":
+        return "wrong"
+    raise DomainError("A verdict is 'right' or 'wrong'.")
+
+
+def _adjustment(value: str | None) -> core.Adjustment | None:
+    """``value`` as an adjustment (None: none given), or :class:`DomainError`."""
+    if value is None:
+        return None
+    if value == "too_strong":
+        return "too_strong"
+    if value == "too_weak":
+        return "too_weak"
+    raise DomainError("An adjustment is 'too_strong' or 'too_weak'.")
 
 
 def _decode(stored: str | None) -> tuple[str | None, str | None]:
@@ -35,13 +53,17 @@ async def _feedback_target(
 ) -> tuple[models.EmotionalEvent, models.LearnedResponse | None]:
     await owned_persona(session, persona_id, Actor(actor_user_id), "give feedback on its emotions")
     event = (
-        await session.execute(select(_EventRow).where(_EventRow.id == event_id, _EventRow.persona_id == persona_id))
+        await session.execute(
+            select(_EventRow).where(col(_EventRow.id) == event_id, col(_EventRow.persona_id) == persona_id)
+        )
     ).scalar_one_or_none()
     if event is None:
         raise NotFound("That emotional event does not exist for this persona.")
     learned = (
         await session.execute(
-            select(_LearnedRow).where(_LearnedRow.persona_id == persona_id, _LearnedRow.trigger == event.trigger)
+            select(_LearnedRow).where(
+                col(_LearnedRow.persona_id) == persona_id, col(_LearnedRow.trigger) == event.trigger
+            )
         )
     ).scalar_one_or_none()
     return event, learned
@@ -53,8 +75,8 @@ def _undo(learned: core.Learned, event: models.EmotionalEvent) -> core.Learned:
     _, adjustment = _decode(event.feedback_verdict)
     scale = learned.scale
     if adjustment is not None:
-        opposite = "too_weak" if adjustment == "too_strong" else "too_strong"
-        scale = core.apply_feedback(scale, "wrong", opposite)  # type: ignore[arg-type]
+        opposite: core.Adjustment = "too_weak" if adjustment == "too_strong" else "too_strong"
+        scale = core.apply_feedback(scale, "wrong", opposite)
     override = learned.override
     if event.feedback_emotion is not None and override == event.feedback_emotion:
         override = None
@@ -70,7 +92,7 @@ async def feedback(
     adjustment: str | None = None,
     should_be: str | None = None,
     *,
-    now: datetime | None = None,
+    now: datetime,
 ) -> FeedbackResult:
     """The owner says whether the persona's response in one event was right (owner only).
 
@@ -78,21 +100,17 @@ async def feedback(
     the learned response to the event's trigger changes as :func:`bot.core.emotions.learn` says, and the event is
     marked. Reversible: a new verdict on the same event first undoes the earlier one (so "right" after "too strong"
     restores the scale), and :func:`withdraw_feedback` undoes it and clears the mark."""
-    if verdict not in _VERDICTS:
-        raise DomainError("A verdict is 'right' or 'wrong'.")
-    if adjustment not in (None, "too_strong", "too_weak"):
-        raise DomainError("An adjustment is 'too_strong' or 'too_weak'.")
+    checked_verdict, checked_adjustment = _verdict(verdict), _adjustment(adjustment)
     event, row = await _feedback_target(session, actor_user_id, persona_id, event_id)
     before = core.Learned(row.scale, row.override_emotion) if row is not None else core.Learned()
     replaced = event.feedback_verdict is not None
     base = _undo(before, event) if replaced else before
-    after = core.learn(base, event.trigger, verdict, adjustment, should_be)  # type: ignore[arg-type]
-    when = now or event.created_at
+    after = core.learn(base, event.trigger, checked_verdict, checked_adjustment, should_be)
     count = (row.feedback_count if row is not None else 0) + (0 if replaced else 1)
     if row is None:
-        row = models.LearnedResponse(persona_id=persona_id, trigger=event.trigger, updated_at=when)
+        row = models.LearnedResponse(persona_id=persona_id, trigger=event.trigger, updated_at=now)
         session.add(row)
-    row.scale, row.override_emotion, row.feedback_count, row.updated_at = after.scale, after.override, count, when
+    row.scale, row.override_emotion, row.feedback_count, row.updated_at = after.scale, after.override, count, now
     event.feedback_verdict = adjustment if verdict == "wrong" and adjustment else verdict
     event.feedback_emotion = should_be if verdict == "wrong" else None
     await session.flush()
@@ -111,7 +129,7 @@ async def feedback(
 
 
 async def withdraw_feedback(
-    session: AsyncSession, actor_user_id: int, persona_id: int, event_id: int, *, now: datetime | None = None
+    session: AsyncSession, actor_user_id: int, persona_id: int, event_id: int, *, now: datetime
 ) -> FeedbackResult:
     """Undo the verdict given on an event (owner only): the learned response goes back and the mark is cleared."""
     event, row = await _feedback_target(session, actor_user_id, persona_id, event_id)
@@ -121,7 +139,7 @@ async def withdraw_feedback(
     after = _undo(before, event)
     row.scale, row.override_emotion = after.scale, after.override
     row.feedback_count = max(0, row.feedback_count - 1)
-    row.updated_at = now or event.created_at
+    row.updated_at = now
     event.feedback_verdict = None
     event.feedback_emotion = None
     await session.flush()

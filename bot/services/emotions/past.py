@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Integer, cast, extract, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from bot.core import emotions as core
 from bot.core.emotion_patterns import MoodSample, Pattern, analyze_patterns
@@ -36,10 +37,10 @@ def _bucket_expression(dialect: str, since: datetime, width: float) -> Any:
     The constants are rendered inline (they are numbers and a timestamp we made), so the expression is
     self-contained."""
     if dialect == "postgresql":
-        seconds = extract("epoch", _EventRow.created_at) - literal_column(repr(since.timestamp()))
+        seconds = extract("epoch", col(_EventRow.created_at)) - literal_column(repr(since.timestamp()))
         return func.floor(seconds / literal_column(repr(float(width))))
     start = since.astimezone(_UTC).replace(tzinfo=None).isoformat(sep=" ")
-    seconds = (func.julianday(_EventRow.created_at) - func.julianday(literal_column(f"'{start}'"))) * 86_400.0
+    seconds = (func.julianday(col(_EventRow.created_at)) - func.julianday(literal_column(f"'{start}'"))) * 86_400.0
     # CAST truncates toward zero: the floor, as the values are not negative (created_at >= since).
     return cast(seconds / literal_column(repr(float(width))), Integer)
 
@@ -56,18 +57,25 @@ async def history(
         raise DomainError("The end of a history range must be after its start.")
     if max_points < 1:
         raise DomainError("A history needs at least one point.")
-    in_range = (_EventRow.persona_id == persona_id, _EventRow.created_at >= since, _EventRow.created_at < until)
+    in_range = (
+        col(_EventRow.persona_id) == persona_id,
+        col(_EventRow.created_at) >= since,
+        col(_EventRow.created_at) < until,
+    )
     columns = (
-        _EventRow.created_at,
-        _EventRow.emotion_type,
-        _EventRow.intensity,
-        _EventRow.new_pleasure,
-        _EventRow.new_arousal,
-        _EventRow.new_dominance,
+        col(_EventRow.created_at),
+        col(_EventRow.emotion_type),
+        col(_EventRow.intensity),
+        col(_EventRow.new_pleasure),
+        col(_EventRow.new_arousal),
+        col(_EventRow.new_dominance),
     )
     first = (
         await session.execute(
-            select(*columns).where(*in_range).order_by(_EventRow.created_at, _EventRow.id).limit(max_points + 1)
+            select(*columns)
+            .where(*in_range)
+            .order_by(col(_EventRow.created_at), col(_EventRow.id))
+            .limit(max_points + 1)
         )
     ).all()
     if len(first) <= max_points:
@@ -86,11 +94,11 @@ async def history(
     inner = (
         select(
             _bucket_expression(dialect_of(session), since, width).label("bucket"),
-            _EventRow.emotion_type,
-            _EventRow.intensity,
-            _EventRow.new_pleasure,
-            _EventRow.new_arousal,
-            _EventRow.new_dominance,
+            col(_EventRow.emotion_type),
+            col(_EventRow.intensity),
+            col(_EventRow.new_pleasure),
+            col(_EventRow.new_arousal),
+            col(_EventRow.new_dominance),
         )
         .where(*in_range)
         .subquery()
@@ -142,22 +150,22 @@ async def patterns(session: AsyncSession, persona_id: int, now: datetime, days: 
         raise DomainError("Look at least one day back.")
     query = (
         select(
-            _EventRow.trigger,
-            _EventRow.emotion_type,
-            _EventRow.intensity,
-            _EventRow.user_id,
-            _EventRow.channel_id,
-            _EventRow.created_at,
-            _EventRow.new_pleasure,
-            _EventRow.new_arousal,
-            _EventRow.new_dominance,
+            col(_EventRow.trigger),
+            col(_EventRow.emotion_type),
+            col(_EventRow.intensity),
+            col(_EventRow.user_id),
+            col(_EventRow.channel_id),
+            col(_EventRow.created_at),
+            col(_EventRow.new_pleasure),
+            col(_EventRow.new_arousal),
+            col(_EventRow.new_dominance),
         )
         .where(
-            _EventRow.persona_id == persona_id,
-            _EventRow.created_at >= now - timedelta(days=days),
-            _EventRow.created_at <= now,
+            col(_EventRow.persona_id) == persona_id,
+            col(_EventRow.created_at) >= now - timedelta(days=days),
+            col(_EventRow.created_at) <= now,
         )
-        .order_by(_EventRow.created_at.desc())
+        .order_by(col(_EventRow.created_at).desc())
         .limit(PATTERN_EVENT_LIMIT)
     )
     rows = list(reversed((await session.execute(query)).all()))

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from bot.core import catalog
 from bot.core import emotions as core
@@ -48,7 +49,9 @@ def _active_views(state: core.EmotionalState, now: datetime) -> tuple[ActiveEmot
     return tuple(sorted(views, key=lambda v: (-v.intensity, v.type)))
 
 
-async def _explain_events(session: AsyncSession, persona_id: int, state: core.EmotionalState, now: datetime) -> list:
+async def _explain_events(
+    session: AsyncSession, persona_id: int, state: core.EmotionalState, now: datetime
+) -> list[core.EventRecord]:
     """The events :func:`core.emotions.explain` can count at ``now``, aggregated in SQL.
 
     Explain counts an event if it is at most ``max(window, duration of that emotion type if still felt)`` old.
@@ -62,19 +65,20 @@ async def _explain_events(session: AsyncSession, persona_id: int, state: core.Em
         if e.is_active(now) and timedelta(minutes=e.duration_minutes) > window
     }
     oldest = now - max([window, *longer.values()])
-    clauses = [_EventRow.created_at >= now - window]
+    clauses = [col(_EventRow.created_at) >= now - window]
     clauses += [
-        and_(_EventRow.emotion_type == kind, _EventRow.created_at >= now - span) for kind, span in longer.items()
+        and_(col(_EventRow.emotion_type) == kind, col(_EventRow.created_at) >= now - span)
+        for kind, span in longer.items()
     ]
     recent = (
-        select(_EventRow.trigger, _EventRow.emotion_type, _EventRow.intensity, _EventRow.created_at)
+        select(col(_EventRow.trigger), col(_EventRow.emotion_type), col(_EventRow.intensity), col(_EventRow.created_at))
         .where(
-            _EventRow.persona_id == persona_id,
-            _EventRow.created_at >= oldest,
-            _EventRow.created_at <= now,
+            col(_EventRow.persona_id) == persona_id,
+            col(_EventRow.created_at) >= oldest,
+            col(_EventRow.created_at) <= now,
             or_(*clauses),
         )
-        .order_by(_EventRow.created_at.desc())
+        .order_by(col(_EventRow.created_at).desc())
         .limit(EXPLAIN_EVENT_LIMIT)
         .subquery()
     )

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from bot.core import emotions as core
 from bot.core.behaviors import matching_behaviors
@@ -36,8 +37,8 @@ async def load_reaction_maps(session: AsyncSession, guild_ids: Iterable[int | No
     ids = sorted({g for g in guild_ids if g is not None})
     if not ids:
         return {}
-    query = select(models.GuildSettings.guild_id, models.GuildSettings.reaction_map).where(
-        models.GuildSettings.guild_id.in_(ids)
+    query = select(col(models.GuildSettings.guild_id), col(models.GuildSettings.reaction_map)).where(
+        col(models.GuildSettings.guild_id).in_(ids)
     )
     return {row[0]: dict(row[1] or {}) for row in (await session.execute(query)).all()}
 
@@ -194,11 +195,11 @@ async def remove_reaction(
     """A reaction was removed. Nothing changes: the emotion was felt and is not un-felt, and the event row stays,
     so re-adding the same emoji does not count again (one person, one message, one emoji: counted once).
     Returns whether the reaction had been counted."""
-    query = select(_EventRow.id).where(
-        _EventRow.persona_id == persona_id,
-        _EventRow.message_id == message_id,
-        _EventRow.user_id == user_id,
-        _EventRow.emoji == emoji.strip(),
+    query = select(col(_EventRow.id)).where(
+        col(_EventRow.persona_id) == persona_id,
+        col(_EventRow.message_id) == message_id,
+        col(_EventRow.user_id) == user_id,
+        col(_EventRow.emoji) == emoji.strip(),
     )
     event_id = (await session.execute(query.limit(1))).scalar_one_or_none()
     return RemovalResult(persona_id=persona_id, counted=event_id is not None, event_id=event_id)

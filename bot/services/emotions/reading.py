@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from bot.core.errors import PermissionDenied
 from bot.core.ownership import Actor, require_owner
@@ -48,22 +51,23 @@ async def recent_events(
     wanted = (text or "").strip().casefold()
     query = (
         select(
-            _EventRow.id,
-            _EventRow.created_at,
-            _EventRow.trigger,
-            _EventRow.emoji,
-            _EventRow.emotion_type,
-            _EventRow.intensity,
-            _EventRow.user_id,
-            _EventRow.feedback_verdict,
+            col(_EventRow.id),
+            col(_EventRow.created_at),
+            col(_EventRow.trigger),
+            col(_EventRow.emoji),
+            col(_EventRow.emotion_type),
+            col(_EventRow.intensity),
+            col(_EventRow.user_id),
+            col(_EventRow.feedback_verdict),
         )
-        .where(_EventRow.persona_id == persona_id)
-        .order_by(_EventRow.created_at.desc(), _EventRow.id.desc())
+        .where(col(_EventRow.persona_id) == persona_id)
+        .order_by(col(_EventRow.created_at).desc(), col(_EventRow.id).desc())
         .limit(EVENT_SCAN_LIMIT if wanted else max(1, limit))
     )
     out: list[EventSummary] = []
     for row in (await session.execute(query)).all():
-        event = EventSummary(*row)
+        values: tuple[Any, ...] = tuple(row)  # the columns in EventSummary's order
+        event = EventSummary(*values)
         if wanted:
             haystack = " ".join(str(part) for part in (event.id, event.trigger, event.emotion_type, event.emoji))
             if wanted not in haystack.casefold():

@@ -4,13 +4,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from bot.core import emotions as core
 from bot.core import personality
@@ -35,16 +36,30 @@ class Loaded:
     learned: dict[str, core.Learned]
 
 
+# The tables, for bulk statements (SQLModel does not declare ``__table__`` to type checkers).
+_STATE_TABLE: Table = _StateRow.__table__  # type: ignore[attr-defined]
+_ACTIVE_TABLE: Table = _ActiveRow.__table__  # type: ignore[attr-defined]
+
 _STATE_COLUMNS = (
-    _StateRow.persona_id, _StateRow.mood_pleasure, _StateRow.mood_arousal, _StateRow.mood_dominance,
-    _StateRow.baseline_pleasure, _StateRow.baseline_arousal, _StateRow.baseline_dominance, _StateRow.as_of,
-)  # fmt: skip
+    col(_StateRow.persona_id),
+    col(_StateRow.mood_pleasure),
+    col(_StateRow.mood_arousal),
+    col(_StateRow.mood_dominance),
+    col(_StateRow.baseline_pleasure),
+    col(_StateRow.baseline_arousal),
+    col(_StateRow.baseline_dominance),
+    col(_StateRow.as_of),
+)
 
 
-_ACTIVE_COLUMNS = (
-    _ActiveRow.id.label("active_id"), _ActiveRow.emotion_type, _ActiveRow.intensity, _ActiveRow.duration_minutes,
-    _ActiveRow.started_at, _ActiveRow.cause,
-)  # fmt: skip
+_ACTIVE_COLUMNS: tuple[Any, ...] = (
+    col(_ActiveRow.id).label("active_id"),
+    col(_ActiveRow.emotion_type),
+    col(_ActiveRow.intensity),
+    col(_ActiveRow.duration_minutes),
+    col(_ActiveRow.started_at),
+    col(_ActiveRow.cause),
+)
 
 
 def _active(row: Any) -> core.ActiveEmotion:
@@ -77,21 +92,22 @@ async def load_states(
     ids = sorted(set(persona_ids))
     if not ids:
         return {}
-    states: dict[int, Any] = {}
+    states: dict[int | None, Any] = {}  # persona id -> its state row (or the joined row of a read)
     actives: dict[int, list[core.ActiveEmotion]] = {}
+    traits_rows: Sequence[Any]
     if for_update:
         traits_rows = (
-            await session.execute(select(_PersonaRow.id, *_trait_columns()).where(_PersonaRow.id.in_(ids)))
+            await session.execute(select(col(_PersonaRow.id), *_trait_columns()).where(col(_PersonaRow.id).in_(ids)))
         ).all()
     else:
         # A read: traits, state and active emotions in one query, a row per active emotion (a lock cannot take
         # the outer side of a join, so a write reads them apart).
         query = (
-            select(_PersonaRow.id, *_trait_columns(), *_STATE_COLUMNS, *_ACTIVE_COLUMNS)
-            .outerjoin(_StateRow, _StateRow.persona_id == _PersonaRow.id)  # type: ignore[arg-type]
-            .outerjoin(_ActiveRow, _ActiveRow.persona_id == _PersonaRow.id)  # type: ignore[arg-type]
-            .where(_PersonaRow.id.in_(ids))
-            .order_by(_PersonaRow.id, _ActiveRow.id)
+            select(col(_PersonaRow.id), *_trait_columns(), *_STATE_COLUMNS, *_ACTIVE_COLUMNS)
+            .outerjoin(_StateRow, col(_StateRow.persona_id) == col(_PersonaRow.id))
+            .outerjoin(_ActiveRow, col(_ActiveRow.persona_id) == col(_PersonaRow.id))
+            .where(col(_PersonaRow.id).in_(ids))
+            .order_by(col(_PersonaRow.id), col(_ActiveRow.id))
         )
         joined = (await session.execute(query)).all()
         traits_rows = list({row.id: row for row in reversed(joined)}.values())
@@ -108,32 +124,35 @@ async def load_states(
     if not found:
         return {}
     if for_update:
-        state_query = select(_StateRow).where(_StateRow.persona_id.in_(found)).order_by(_StateRow.persona_id)
+        state_query = select(_StateRow).where(col(_StateRow.persona_id).in_(found)).order_by(col(_StateRow.persona_id))
         if dialect_of(session) == "postgresql":
             state_query = state_query.with_for_update()
         states = {row.persona_id: row for row in (await session.execute(state_query)).scalars()}
     learned: dict[int, dict[str, core.Learned]] = {}
     if for_update:  # a read has its active emotions already, and does not use learned responses
-        for row in (
-            await session.execute(select(_ActiveRow).where(_ActiveRow.persona_id.in_(found)).order_by(_ActiveRow.id))
-        ).scalars():
-            actives.setdefault(row.persona_id, []).append(_active(row))
-        for row in (await session.execute(select(_LearnedRow).where(_LearnedRow.persona_id.in_(found)))).scalars():
-            learned.setdefault(row.persona_id, {})[row.trigger] = core.Learned(row.scale, row.override_emotion)
+        active_query = select(_ActiveRow).where(col(_ActiveRow.persona_id).in_(found)).order_by(col(_ActiveRow.id))
+        for active in (await session.execute(active_query)).scalars():
+            actives.setdefault(active.persona_id, []).append(_active(active))
+        learned_query = select(_LearnedRow).where(col(_LearnedRow.persona_id).in_(found))
+        for response in (await session.execute(learned_query)).scalars():
+            learned.setdefault(response.persona_id, {})[response.trigger] = core.Learned(
+                response.scale, response.override_emotion
+            )
     out: dict[int, Loaded] = {}
     for persona_id in found:
-        row = states.get(persona_id)
-        if row is None:
+        stored = states.get(persona_id)
+        if stored is None:
             home = personality.default_mood({k: traits[persona_id][k] for k in BIG_FIVE})
             state = core.new_state(home, now)
         else:
             state = core.EmotionalState(
-                mood=clamp_pad((row.mood_pleasure, row.mood_arousal, row.mood_dominance)),
-                baseline=clamp_pad((row.baseline_pleasure, row.baseline_arousal, row.baseline_dominance)),
+                mood=clamp_pad((stored.mood_pleasure, stored.mood_arousal, stored.mood_dominance)),
+                baseline=clamp_pad((stored.baseline_pleasure, stored.baseline_arousal, stored.baseline_dominance)),
                 active=tuple(actives.get(persona_id, ())),
-                as_of=row.as_of,
+                as_of=stored.as_of,
             )
-        out[persona_id] = Loaded(persona_id, traits[persona_id], state, row is not None, learned.get(persona_id, {}))
+        has_row = stored is not None
+        out[persona_id] = Loaded(persona_id, traits[persona_id], state, has_row, learned.get(persona_id, {}))
     return out
 
 
@@ -143,7 +162,9 @@ async def store_states(session: AsyncSession, loaded: Iterable[Loaded]) -> None:
     items = list(loaded)
     if not items:
         return
-    updates, inserts, emotions = [], [], []
+    updates: list[dict[str, Any]] = []
+    inserts: list[dict[str, Any]] = []
+    emotions: list[dict[str, Any]] = []
     for item in items:
         state = item.state
         values = {
@@ -169,7 +190,7 @@ async def store_states(session: AsyncSession, loaded: Iterable[Loaded]) -> None:
             for e in state.active
             if state.as_of < e.ends_at
         )
-    table = _StateRow.__table__  # type: ignore[attr-defined]
+    table = _STATE_TABLE
     for values in updates:
         await session.execute(
             update(table)
@@ -181,9 +202,9 @@ async def store_states(session: AsyncSession, loaded: Iterable[Loaded]) -> None:
         for item in items:
             item.has_row = True
     ids = [item.persona_id for item in items]
-    await session.execute(delete(_ActiveRow.__table__).where(_ActiveRow.__table__.c.persona_id.in_(ids)))  # type: ignore[attr-defined]
+    await session.execute(delete(_ACTIVE_TABLE).where(_ACTIVE_TABLE.c.persona_id.in_(ids)))
     if emotions:
-        await session.execute(insert(_ActiveRow.__table__), emotions)  # type: ignore[attr-defined]
+        await session.execute(insert(_ACTIVE_TABLE), emotions)
 
 
 def dialect_of(session: AsyncSession) -> str:

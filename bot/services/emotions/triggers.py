@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, text
+from sqlalchemy import Table, delete, text
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,7 +32,8 @@ from bot.services.emotions.views import (
 EMOJI_MAX = 100
 _CONTEXT_MAX = 4_000
 
-_EventRow = models.EmotionalEvent
+# The table, for bulk statements (SQLModel does not declare ``__table__`` to type checkers).
+_EVENT_TABLE: Table = models.EmotionalEvent.__table__  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -99,7 +100,7 @@ def _compute(loaded: Loaded, entries: Sequence[Entry], now: datetime) -> core.Em
 def _sqlite_insert_ignoring_duplicates() -> Any:
     """SQLite: INSERT ... ON CONFLICT (the reaction key) DO NOTHING RETURNING the key and id, for executemany
     (SQLAlchemy renders multi-row VALUES statements, "insertmanyvalues"). PostgreSQL uses column arrays instead."""
-    table = _EventRow.__table__  # type: ignore[attr-defined]
+    table = _EVENT_TABLE
     statement = sqlite_dialect.insert(table).on_conflict_do_nothing(
         index_elements=[table.c.persona_id, table.c.message_id, table.c.user_id, table.c.emoji]
     )
@@ -119,7 +120,7 @@ async def _insert_events(session: AsyncSession, dialect: str, rows: list[dict[st
     """Insert event rows, skipping already-recorded reaction keys; (id, persona, message, user, emoji) of each row
     really inserted. PostgreSQL: one statement of column arrays (:mod:`bot.db.bulk`); SQLite: executemany."""
     if dialect == "postgresql":
-        table = _EventRow.__table__  # type: ignore[attr-defined]
+        table = _EVENT_TABLE
         statement = bulk.unnest_insert(table, _EVENT_COLUMNS, f"{_KEY_CLAUSE} {_RETURNING}")
         return list((await session.execute(statement, bulk.unnest_params(table, _EVENT_COLUMNS, rows))).all())
     return list((await session.execute(_sqlite_insert_ignoring_duplicates(), rows)).all())
@@ -150,8 +151,8 @@ async def _existing_keys(session: AsyncSession, keyed: Sequence[Entry]) -> set[t
     found: set[tuple[int, int, int, str]] = set()
     if wanted and dialect_of(session) == "postgresql":  # the keys as four arrays, joined to the unique index
         columns = list(zip(*wanted, strict=True))
-        params = {"p": list(columns[0]), "m": list(columns[1]), "u": list(columns[2]), "e": list(columns[3])}
-        return {(r[0], r[1], r[2], r[3]) for r in (await session.execute(_PG_KEYS_QUERY, params)).all()}
+        arrays = {"p": list(columns[0]), "m": list(columns[1]), "u": list(columns[2]), "e": list(columns[3])}
+        return {(r[0], r[1], r[2], r[3]) for r in (await session.execute(_PG_KEYS_QUERY, arrays)).all()}
     for start in range(0, len(wanted), 250):  # 1,000 parameters per query at most
         chunk = wanted[start : start + 250]
         params: dict[str, Any] = {}
@@ -213,7 +214,7 @@ async def apply_entries(
             await store_states(session, (loaded[pid] for pid in finals))
             break
         inserted = {(r[1], r[2], r[3], r[4]) for r in returned}
-        table = _EventRow.__table__  # type: ignore[attr-defined]
+        table = _EVENT_TABLE
         await session.execute(delete(table).where(table.c.id.in_([r[0] for r in returned])))
         kept = []
         for entry in fresh:
