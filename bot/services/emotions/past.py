@@ -10,7 +10,7 @@ from datetime import UTC as _UTC
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, cast, extract, func, literal_column, select
+from sqlalchemy import ColumnElement, Integer, cast, extract, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -43,6 +43,54 @@ def _bucket_expression(dialect: str, since: datetime, width: float) -> Any:
     seconds = (func.julianday(col(_EventRow.created_at)) - func.julianday(literal_column(f"'{start}'"))) * 86_400.0
     # CAST truncates toward zero: the floor, as the values are not negative (created_at >= since).
     return cast(seconds / literal_column(repr(float(width))), Integer)
+
+
+async def _bucketed_points(
+    session: AsyncSession, in_range: tuple[ColumnElement[bool], ...], since: datetime, until: datetime, width: float
+) -> tuple[HistoryPoint, ...]:
+    """The events in range grouped by the database into ``width``-second buckets from ``since``: one point per
+    bucket with events (an event past the last bucket's start counts in the last one)."""
+    inner = (
+        select(
+            _bucket_expression(dialect_of(session), since, width).label("bucket"),
+            col(_EventRow.emotion_type),
+            col(_EventRow.intensity),
+            col(_EventRow.new_pleasure),
+            col(_EventRow.new_arousal),
+            col(_EventRow.new_dominance),
+        )
+        .where(*in_range)
+        .subquery()
+    )
+    query = select(
+        inner.c.bucket,
+        inner.c.emotion_type,
+        func.count(),
+        func.avg(inner.c.intensity),
+        func.sum(inner.c.new_pleasure),
+        func.sum(inner.c.new_arousal),
+        func.sum(inner.c.new_dominance),
+    ).group_by(inner.c.bucket, inner.c.emotion_type)
+    grouped: dict[int, dict[str, Any]] = {}
+    last = max(0, math.ceil((until - since).total_seconds() / width) - 1)
+    for index, kind, count, mean, p, a, d in (await session.execute(query)).all():
+        slot = grouped.setdefault(min(last, max(0, int(index))), {"n": 0, "by": {}, "mean": {}, "pad": [0.0] * 3})
+        slot["n"] += int(count)
+        slot["pad"] = [slot["pad"][0] + float(p), slot["pad"][1] + float(a), slot["pad"][2] + float(d)]
+        if kind:
+            slot["by"][kind] = slot["by"].get(kind, 0) + int(count)
+            slot["mean"][kind] = float(mean)
+    points = tuple(
+        HistoryPoint(
+            at=since + timedelta(seconds=index * width),
+            count=slot["n"],
+            by_emotion=slot["by"],
+            intensity_by_emotion=slot["mean"],
+            mood=PAD(*(value / slot["n"] for value in slot["pad"])),
+        )
+        for index, slot in sorted(grouped.items())
+    )
+    return points
 
 
 async def history(
@@ -91,46 +139,7 @@ async def history(
         )
         return HistoryView(persona_id, since, until, None, points, len(points), _totals(points))
     width = max(1.0, math.ceil((until - since).total_seconds() / max_points))
-    inner = (
-        select(
-            _bucket_expression(dialect_of(session), since, width).label("bucket"),
-            col(_EventRow.emotion_type),
-            col(_EventRow.intensity),
-            col(_EventRow.new_pleasure),
-            col(_EventRow.new_arousal),
-            col(_EventRow.new_dominance),
-        )
-        .where(*in_range)
-        .subquery()
-    )
-    query = select(
-        inner.c.bucket,
-        inner.c.emotion_type,
-        func.count(),
-        func.avg(inner.c.intensity),
-        func.sum(inner.c.new_pleasure),
-        func.sum(inner.c.new_arousal),
-        func.sum(inner.c.new_dominance),
-    ).group_by(inner.c.bucket, inner.c.emotion_type)
-    grouped: dict[int, dict[str, Any]] = {}
-    last = max(0, math.ceil((until - since).total_seconds() / width) - 1)
-    for index, kind, count, mean, p, a, d in (await session.execute(query)).all():
-        slot = grouped.setdefault(min(last, max(0, int(index))), {"n": 0, "by": {}, "mean": {}, "pad": [0.0] * 3})
-        slot["n"] += int(count)
-        slot["pad"] = [slot["pad"][0] + float(p), slot["pad"][1] + float(a), slot["pad"][2] + float(d)]
-        if kind:
-            slot["by"][kind] = slot["by"].get(kind, 0) + int(count)
-            slot["mean"][kind] = float(mean)
-    points = tuple(
-        HistoryPoint(
-            at=since + timedelta(seconds=index * width),
-            count=slot["n"],
-            by_emotion=slot["by"],
-            intensity_by_emotion=slot["mean"],
-            mood=PAD(*(value / slot["n"] for value in slot["pad"])),
-        )
-        for index, slot in sorted(grouped.items())
-    )
+    points = await _bucketed_points(session, in_range, since, until, width)
     return HistoryView(persona_id, since, until, width, points, sum(p.count for p in points), _totals(points))
 
 
