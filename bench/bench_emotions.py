@@ -129,7 +129,7 @@ async def _burst(database: Database, kind: str) -> None:
     # Through the buffer, every reaction awaited until committed, 20,000 concurrent callers.
     more = await _personas(database, PERSONAS)
     items = _reactions(more, 2_000_000)
-    buffer = ReactionBuffer(database, interval=0.05, max_batch=BATCH)
+    buffer = ReactionBuffer(database, interval=0.05, max_batch=BATCH, clock=utcnow)
     started = time.perf_counter()
     outcomes = await asyncio.gather(*(buffer.add_and_wait(item) for item in items))
     elapsed = time.perf_counter() - started

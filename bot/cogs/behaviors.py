@@ -18,6 +18,7 @@ from bot.clock import utcnow
 from bot.cogs._options import own_personas
 from bot.core.errors import NotFound
 from bot.core.inputs import parse_id
+from bot.core.text import clip
 from bot.services import behaviors, personas
 from bot.services.personas import Actor
 
@@ -42,10 +43,6 @@ def _actor(interaction: discord.Interaction) -> Actor:
     return Actor(user_id=interaction.user.id, guild_id=interaction.guild_id)
 
 
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 class BehaviorsCog(commands.Cog):
     behavior = app_commands.Group(name="behavior", description="Custom behaviours of your personas.")
 
@@ -61,7 +58,7 @@ class BehaviorsCog(commands.Cog):
         for summary in own:
             if summary.name.lower() == text.lower():
                 return summary.id
-        raise NotFound(f"You have no persona called '{_clip(text, 80)}' here.")
+        raise NotFound(f"You have no persona called '{clip(text, 80)}' here.")
 
     async def name_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         chosen = str(getattr(interaction.namespace, "persona", "") or "")
@@ -73,9 +70,7 @@ class BehaviorsCog(commands.Cog):
             return []
         prefix = current.strip().lower()
         return [
-            app_commands.Choice(name=_clip(b.name, 100), value=b.name)
-            for b in rows
-            if b.name.lower().startswith(prefix)
+            app_commands.Choice(name=clip(b.name, 100), value=b.name) for b in rows if b.name.lower().startswith(prefix)
         ][:25]
 
     @behavior.command(name="add", description="Add a custom behaviour to your persona.")
@@ -113,7 +108,7 @@ class BehaviorsCog(commands.Cog):
                 now=utcnow(),
             )
         await interaction.response.send_message(
-            _clip(
+            clip(
                 f"Added **{discord.utils.escape_markdown(view.name)}**: on {view.trigger_words}, it "
                 f"{view.action_words}.",
                 2000,
@@ -134,8 +129,8 @@ class BehaviorsCog(commands.Cog):
         for row in rows[:25]:
             state = "" if row.enabled else " (off)"
             embed.add_field(
-                name=_clip(f"{row.name}{state}", 256),
-                value=_clip(f"On {row.trigger_words}: {row.action_words}", 1024),
+                name=clip(f"{row.name}{state}", 256),
+                value=clip(f"On {row.trigger_words}: {row.action_words}", 1024),
                 inline=False,
             )
         await interaction.response.send_message(embed=embed, ephemeral=True)
@@ -166,7 +161,7 @@ class BehaviorsCog(commands.Cog):
     ) -> None:
         async with self.bot.db.session() as session:
             persona_id = await self._persona(session, interaction, persona)
-            result = await behaviors.test(
+            result = await behaviors.preview(
                 session,
                 _actor(interaction),
                 persona_id,
@@ -177,7 +172,7 @@ class BehaviorsCog(commands.Cog):
                 now=utcnow(),
             )
         await interaction.response.send_message(
-            _clip(result.summary, 2000), ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+            clip(result.summary, 2000), ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
         )
 
 

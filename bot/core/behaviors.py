@@ -223,7 +223,7 @@ def _trigger(kind: Any, config: Any) -> Trigger:
             isinstance(level, bool)
             or not isinstance(level, numbers.Real)
             or not math.isfinite(float(level))
-            or not 0 <= level <= 100
+            or not 0 <= float(level) <= 100
         ):
             raise DomainError(f"The emotion trigger's intensity must be a number from 0 to 100; got {level!r}.")
         return EmotionTrigger(emotion, float(level))

@@ -45,7 +45,8 @@ from itertools import pairwise
 from typing import Any
 
 from bot.core import catalog
-from bot.core.emotions import EventRecord, emotion_pad, emotion_types, trigger_names
+from bot.core.emotions.explanations import EventRecord
+from bot.core.emotions.tables import emotion_pad, emotion_types, trigger_names
 from bot.core.pad import PAD, length
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -72,7 +73,13 @@ class Pattern:
 
 
 def _settings() -> dict[str, Any]:
-    return catalog.load("emotions")["patterns"]
+    settings: dict[str, Any] = catalog.load("emotions")["patterns"]
+    return settings
+
+
+def _step(a: PAD, b: PAD) -> tuple[float, float, float]:
+    """The move from mood ``a`` to mood ``b``."""
+    return (b[0] - a[0], b[1] - a[1], b[2] - a[2])
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -143,7 +150,7 @@ def _best_contrast(
 def _period_of(moment: datetime) -> str:
     periods = sorted(_settings()["day_periods"], key=lambda item: item["start_hour"])
     hour = moment.hour
-    name = periods[-1]["name"]  # before the first start hour: the last period wraps around midnight
+    name: str = periods[-1]["name"]  # before the first start hour: the last period wraps around midnight
     for item in periods:
         if hour >= item["start_hour"]:
             name = item["name"]
@@ -211,7 +218,7 @@ def stability(samples: Sequence[MoodSample]) -> list[Pattern]:
     """Whether the mood is steady (most steps small) or volatile (most steps large) between samples."""
     settings = _settings()
     ordered = sorted(samples, key=lambda s: s.at)
-    steps = [length(tuple(b - a for a, b in zip(x.mood, y.mood, strict=True))) for x, y in pairwise(ordered)]
+    steps = [length(_step(x.mood, y.mood)) for x, y in pairwise(ordered)]
     if len(steps) < int(settings["min_group"]):
         return []
     calm = sum(1 for step in steps if step < float(settings["small_step"]))

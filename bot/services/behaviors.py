@@ -1,10 +1,12 @@
-"""Custom behaviours (``CustomBehavior`` rows): add, list, remove, test, and the enabled rules for a reply.
+"""Custom behaviours (``CustomBehavior`` rows): add, list, remove, and preview what one would do (:func:`preview`).
 
 Only the persona's owner manages its behaviours. Rules are validated by :func:`bot.llm.behavior_templates.
 validate_behavior` (core's rules plus the reply-template sandbox and its budget) before they are stored, and again
 when read (a row that no longer validates, say after a trigger was removed from ``data/`` or a template stored
 before the budget exceeds it, is skipped with a WARNING, never fatal). Reply templates are compiled in a worker
 thread, once per source (when saved, or when first read after a start), never on the event loop per message.
+Reading rows as rules, and the enabled rules for a reply or a reaction (:func:`enabled_for`,
+:func:`emoji_enabled_for`, re-exported here), is :mod:`bot.services.behavior_rules`.
 
 The slash command gives each part as one line of text; :func:`parse_trigger` and :func:`parse_action` turn it
 into the stored shape:
@@ -18,28 +20,41 @@ into the stored shape:
 
 from __future__ import annotations
 
-import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from bot.core import behaviors as rules
-from bot.core.errors import DomainError, NotFound, PermissionDenied
+from bot.core.errors import DomainError, NotFound
 from bot.core.inputs import parse_id
+from bot.core.ownership import Actor
 from bot.db import models
 from bot.llm import behavior_templates
 from bot.llm.behavior_templates import BehaviorTest
 from bot.services import emotions
-from bot.services.personas import Actor
+from bot.services.access import owned_persona
+from bot.services.behavior_rules import compile_templates, emoji_enabled_for, enabled_for, valid_or_none, validated
 
-log = logging.getLogger(__name__)
+__all__ = [
+    "BehaviorView",
+    "active_intensities",
+    "add",
+    "emoji_enabled_for",
+    "enabled_for",
+    "list_for",
+    "parse_action",
+    "parse_trigger",
+    "preview",
+    "remove",
+]
 
-_B = models.CustomBehavior
+_BehaviorRow = models.CustomBehavior
 _TIME_WINDOW = re.compile(r"^\s*(\d{1,2}:\d{2})\s*-\s*(\d{1,2}:\d{2})\s+(\S+)(?:\s+(.+))?\s*$")
 
 
@@ -129,37 +144,6 @@ def _describe_trigger(behavior: rules.Behavior) -> str:
     return f"between {trigger.start:%H:%M} and {trigger.end:%H:%M} ({trigger.timezone}), {days}"
 
 
-def _behavior(row: models.CustomBehavior) -> rules.Behavior:
-    return behavior_templates.validate_behavior(
-        row.name,
-        row.trigger_kind,
-        row.trigger_config,
-        row.action_kind,
-        row.action_config,
-        enabled=row.enabled,
-        id=row.id,
-    )
-
-
-async def _compiled(rows: Iterable[models.CustomBehavior]) -> None:
-    """Compile the rows' reply templates not yet compiled, in a worker thread (then :func:`_behavior` finds
-    them in the cache instead of compiling on the event loop)."""
-    await behavior_templates.warm(
-        row.action_config.get("template")
-        for row in rows
-        if row.action_kind == "reply" and isinstance(row.action_config, Mapping)
-    )
-
-
-def _valid_or_none(row: models.CustomBehavior, *, firing: bool = False) -> rules.Behavior | None:
-    try:
-        return _behavior(row)
-    except DomainError as error:
-        if firing:  # read to act on messages: say which one is left out (listing it shows "no longer valid")
-            log.warning("custom behaviour %s of persona %s is skipped: %s", row.id, row.persona_id, error)
-        return None
-
-
 def _view(row: models.CustomBehavior, behavior: rules.Behavior | None) -> BehaviorView:
     assert row.id is not None
     return BehaviorView(
@@ -173,15 +157,6 @@ def _view(row: models.CustomBehavior, behavior: rules.Behavior | None) -> Behavi
         action_words=rules.describe_action(behavior) if behavior else "(no longer valid)",
         created_at=row.created_at,
     )
-
-
-async def _owned(session: AsyncSession, actor: Actor, persona_id: int, action: str) -> models.Persona:
-    persona = await session.get(models.Persona, persona_id)
-    if persona is None:
-        raise NotFound("That persona does not exist (it may have been deleted).")
-    if persona.owner_id != actor.user_id:
-        raise PermissionDenied(f"Only {persona.name}'s owner can {action}.")
-    return persona
 
 
 async def add(
@@ -198,20 +173,22 @@ async def add(
 ) -> BehaviorView:
     """Validate and store a behaviour (owner only; at most ``MAX_BEHAVIORS_PER_PERSONA``, names unique per
     persona, ignoring case)."""
-    persona = await _owned(session, actor, persona_id, "add behaviours")
+    persona = await owned_persona(session, persona_id, actor, "add behaviours")
     # A reply template is compiled here, once, in a worker thread and within its budget: refused now, not when a
     # message fires it.
     behavior = await behavior_templates.validate_behavior_off_loop(
         name, trigger_kind, dict(trigger_config), action_kind, dict(action_config)
     )
-    count = (await session.execute(select(func.count()).where(_B.persona_id == persona_id))).scalar_one()
+    count = (await session.execute(select(func.count()).where(col(_BehaviorRow.persona_id) == persona_id))).scalar_one()
     if count >= rules.MAX_BEHAVIORS_PER_PERSONA:
         raise DomainError(
             f"{persona.name} has {count} behaviours, the most it can have; remove one first (/behavior remove)."
         )
     taken = (
         await session.execute(
-            select(_B.id).where(_B.persona_id == persona_id, func.lower(_B.name) == behavior.name.lower())
+            select(col(_BehaviorRow.id)).where(
+                col(_BehaviorRow.persona_id) == persona_id, func.lower(col(_BehaviorRow.name)) == behavior.name.lower()
+            )
         )
     ).first()
     if taken is not None:
@@ -225,21 +202,27 @@ async def add(
 
 async def list_for(session: AsyncSession, actor: Actor, persona_id: int) -> list[BehaviorView]:
     """The persona's behaviours, oldest first (owner only)."""
-    await _owned(session, actor, persona_id, "see its behaviours")
-    rows = list((await session.execute(select(_B).where(_B.persona_id == persona_id).order_by(_B.id))).scalars())
-    await _compiled(rows)
-    return [_view(row, _valid_or_none(row)) for row in rows]
+    await owned_persona(session, persona_id, actor, "see its behaviours")
+    rows = list(
+        (
+            await session.execute(
+                select(_BehaviorRow).where(col(_BehaviorRow.persona_id) == persona_id).order_by(col(_BehaviorRow.id))
+            )
+        ).scalars()
+    )
+    await compile_templates(rows)
+    return [_view(row, valid_or_none(row)) for row in rows]
 
 
 async def _find(session: AsyncSession, persona_id: int, name: str) -> models.CustomBehavior:
     text = " ".join((name or "").split())
-    query = select(_B).where(_B.persona_id == persona_id)
+    query = select(_BehaviorRow).where(col(_BehaviorRow.persona_id) == persona_id)
     typed_id = parse_id(text)
     if typed_id is not None:
-        row = (await session.execute(query.where(_B.id == typed_id))).scalar_one_or_none()
+        row = (await session.execute(query.where(col(_BehaviorRow.id) == typed_id))).scalar_one_or_none()
         if row is not None:
             return row
-    row = (await session.execute(query.where(func.lower(_B.name) == text.lower()))).scalar_one_or_none()
+    row = (await session.execute(query.where(func.lower(col(_BehaviorRow.name)) == text.lower()))).scalar_one_or_none()
     if row is None:
         raise NotFound(f"There is no behaviour called '{text[:80]}'.")
     return row
@@ -247,16 +230,16 @@ async def _find(session: AsyncSession, persona_id: int, name: str) -> models.Cus
 
 async def remove(session: AsyncSession, actor: Actor, persona_id: int, name: str) -> BehaviorView:
     """Delete a behaviour by name (or id); owner only. Returns what was removed."""
-    await _owned(session, actor, persona_id, "remove behaviours")
+    await owned_persona(session, persona_id, actor, "remove behaviours")
     row = await _find(session, persona_id, name)
-    await _compiled([row])
-    view = _view(row, _valid_or_none(row))
+    await compile_templates([row])
+    view = _view(row, valid_or_none(row))
     await session.delete(row)
     await session.flush()
     return view
 
 
-async def test(
+async def preview(
     session: AsyncSession,
     actor: Actor,
     persona_id: int,
@@ -269,10 +252,10 @@ async def test(
 ) -> BehaviorTest:
     """What the behaviour ``name`` would do with this sample message now (owner only), with the persona's
     current emotions and mood. A broken reply template raises :class:`DomainError` saying why."""
-    persona = await _owned(session, actor, persona_id, "test its behaviours")
+    persona = await owned_persona(session, persona_id, actor, "test its behaviours")
     row = await _find(session, persona_id, name)
-    await _compiled([row])
-    behavior = _behavior(row)
+    await compile_templates([row])
+    behavior = validated(row)
     state = await emotions.current_state(session, persona_id, now)
     return behavior_templates.test_behavior(
         behavior,
@@ -286,50 +269,9 @@ async def test(
     )
 
 
-test.__test__ = False  # type: ignore[attr-defined]  # not a pytest test, despite the name
-
-
 def active_intensities(state: emotions.MoodView) -> dict[str, float]:
     """Active emotion type -> its strongest current intensity (what emotion triggers compare against)."""
     out: dict[str, float] = {}
     for item in state.active:
         out[item.type] = max(out.get(item.type, 0.0), item.intensity)
-    return out
-
-
-async def enabled_for(session: AsyncSession, persona_ids: list[int]) -> dict[int, list[rules.Behavior]]:
-    """The enabled, valid behaviours of these personas (one query), by persona id, oldest first."""
-    if not persona_ids:
-        return {}
-    query = (
-        select(_B)
-        .where(_B.persona_id.in_(persona_ids), _B.enabled.is_(True))  # type: ignore[attr-defined]
-        .order_by(_B.id)
-    )
-    out: dict[int, list[rules.Behavior]] = {pid: [] for pid in persona_ids}
-    rows = list((await session.execute(query)).scalars())
-    await _compiled(rows)
-    for row in rows:
-        behavior = _valid_or_none(row, firing=True)  # a rule that no longer validates is skipped, not fatal
-        if behavior is not None:
-            out[row.persona_id].append(behavior)
-    return out
-
-
-async def emoji_enabled_for(session: AsyncSession, persona_ids: list[int]) -> dict[int, list[rules.Behavior]]:
-    """The enabled, valid emoji-triggered behaviours of these personas (one query; personas without any are absent)."""
-    if not persona_ids:
-        return {}
-    query = (
-        select(_B)
-        .where(_B.persona_id.in_(persona_ids), _B.enabled.is_(True), _B.trigger_kind == "emoji")  # type: ignore[attr-defined]
-        .order_by(_B.id)
-    )
-    out: dict[int, list[rules.Behavior]] = {}
-    rows = list((await session.execute(query)).scalars())
-    await _compiled(rows)
-    for row in rows:
-        behavior = _valid_or_none(row, firing=True)
-        if behavior is not None:
-            out.setdefault(row.persona_id, []).append(behavior)
     return out

@@ -34,7 +34,6 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.clock import utcnow
 from bot.db.engine import Database
 from bot.services.emotions import BatchResult, Outcome, ReactionItem, apply_reactions
 
@@ -65,11 +64,12 @@ class ReactionBuffer:
         max_batch: int = 500,
         retries: int = 3,
         retry_pause: float = 0.5,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Callable[[], datetime],
         server_maps: Mapping[int, Mapping[str, str]] | None = None,
         after_commit: Callable[[Sequence[ReactionItem], BatchResult], Awaitable[None]] | None = None,
     ) -> None:
-        """``after_commit`` is called with each committed batch (for example to add the reactions its persona's
+        """``clock`` gives each batch's ``now`` (the caller passes :func:`bot.clock.utcnow`, or a test's clock).
+        ``after_commit`` is called with each committed batch (for example to add the reactions its persona's
         emoji behaviours asked for): Discord calls happen after the transaction, never inside it."""
         if interval <= 0 or max_batch < 1:
             raise ValueError("interval must be positive and max_batch at least 1")
@@ -160,7 +160,8 @@ class ReactionBuffer:
                     (result.applied, result.duplicates, result.ignored, result.missing_personas)
                 ):
                     totals[index] += value
-        return BatchResult(*totals)
+        applied, duplicates, ignored, missing = totals
+        return BatchResult(applied, duplicates, ignored, missing)
 
     async def _write(self, batch: list[_Pending]) -> BatchResult:
         items = [pending.item for pending in batch]

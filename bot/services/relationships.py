@@ -20,15 +20,18 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
+from typing import Any, cast
 
-from sqlalchemy import case, delete, select
+from sqlalchemy import CursorResult, Table, case, delete, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from bot.core import emotions as emotion_rules
-from bot.core.errors import DomainError, NotFound, PermissionDenied
+from bot.core.errors import DomainError
+from bot.core.ownership import Actor, require_owner
 from bot.db import bulk, models
-from bot.services.personas import Actor
+from bot.services.access import persona_or_not_found
 
 CONVERSATION_STEP = 0.01
 REACTION_STEP = 0.05
@@ -41,6 +44,8 @@ _TIE_UPSERT = (
     " LEAST(1.0, GREATEST(-1.0, person_relationships.affinity + excluded.affinity))"
 )
 _PP = models.PersonaRelationship
+# The table, for the bulk upsert (SQLModel does not declare ``__table__`` to type checkers).
+_TIE_TABLE: Table = _PR.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -83,7 +88,7 @@ async def _tracks(session: AsyncSession, persona_id: int) -> bool:
 
 async def _tie(session: AsyncSession, persona_id: int, user_id: int) -> models.PersonRelationship:
     row = (
-        await session.execute(select(_PR).where(_PR.persona_id == persona_id, _PR.user_id == user_id))
+        await session.execute(select(_PR).where(col(_PR.persona_id) == persona_id, col(_PR.user_id) == user_id))
     ).scalar_one_or_none()
     if row is None:
         row = models.PersonRelationship(persona_id=persona_id, user_id=user_id, messages_exchanged=0, affinity=0.0)
@@ -135,9 +140,9 @@ async def record_reactions(session: AsyncSession, reactions: Sequence[tuple[int,
     untracked = set(
         (
             await session.execute(
-                select(models.MemoryConfig.persona_id).where(
-                    models.MemoryConfig.persona_id.in_({p for p, _ in steps}),
-                    models.MemoryConfig.track_relationships.is_(False),
+                select(col(models.MemoryConfig.persona_id)).where(
+                    col(models.MemoryConfig.persona_id).in_({p for p, _ in steps}),
+                    col(models.MemoryConfig.track_relationships).is_(False),
                 )
             )
         ).scalars()
@@ -149,13 +154,13 @@ async def record_reactions(session: AsyncSession, reactions: Sequence[tuple[int,
     ]
     if not rows:
         return 0
-    table = _PR.__table__
+    table = _TIE_TABLE
     if session.get_bind().dialect.name == "postgresql":  # the rows as column arrays (bot.db.bulk)
         params = bulk.unnest_params(table, _TIE_COLUMNS, rows)
         await session.execute(bulk.unnest_insert(table, _TIE_COLUMNS, _TIE_UPSERT), params)
         return len(rows)
     insert = sqlite_insert(table)
-    moved = _PR.__table__.c.affinity + insert.excluded.affinity  # the stored affinity plus this batch's step
+    moved = table.c.affinity + insert.excluded.affinity  # the stored affinity plus this batch's step
     statement = insert.on_conflict_do_update(
         index_elements=["persona_id", "user_id"],
         set_={"affinity": case((moved > 1.0, 1.0), (moved < -1.0, -1.0), else_=moved)},
@@ -164,31 +169,12 @@ async def record_reactions(session: AsyncSession, reactions: Sequence[tuple[int,
     return len(rows)
 
 
-async def record_reaction(
-    session: AsyncSession, persona_id: int, user_id: int, trigger: str | None, *, now: datetime
-) -> PersonTie | None:
-    """A person reacted to the persona's message with an emoji standing for ``trigger``: affinity moves by
-    :data:`REACTION_STEP` times the trigger's valence. None when nothing changed."""
-    if trigger is None or not await _tracks(session, persona_id):
-        return None
-    try:
-        step = REACTION_STEP * trigger_valence(trigger)
-    except DomainError:  # a trigger no longer in data/triggers.toml
-        return None
-    if step == 0:
-        return None
-    row = await _tie(session, persona_id, user_id)
-    row.affinity = _clamp((row.affinity or 0.0) + step)
-    await session.flush()
-    return PersonTie(user_id, row.messages_exchanged or 0, row.last_spoken_at, row.affinity)
-
-
 async def people(session: AsyncSession, persona_id: int, user_ids: Iterable[int]) -> dict[int, PersonTie]:
     """The persona's ties with these people (those it has any), by user id; one query."""
     ids = sorted(set(user_ids))
     if not ids:
         return {}
-    query = select(_PR).where(_PR.persona_id == persona_id, _PR.user_id.in_(ids))  # type: ignore[attr-defined]
+    query = select(_PR).where(col(_PR.persona_id) == persona_id, col(_PR.user_id).in_(ids))
     return {
         row.user_id: PersonTie(row.user_id, row.messages_exchanged, row.last_spoken_at, row.affinity)
         for row in (await session.execute(query)).scalars()
@@ -200,15 +186,15 @@ async def links(
 ) -> dict[int, PersonaLink]:
     """The persona's relationships with other personas (only with ``other_ids``, when given), by the other's id."""
     query = (
-        select(_PP.other_persona_id, models.Persona.name, _PP.kind, _PP.strength)
-        .join(models.Persona, models.Persona.id == _PP.other_persona_id)
-        .where(_PP.persona_id == persona_id)
+        select(col(_PP.other_persona_id), col(models.Persona.name), col(_PP.kind), col(_PP.strength))
+        .join(models.Persona, col(models.Persona.id) == col(_PP.other_persona_id))
+        .where(col(_PP.persona_id) == persona_id)
     )
     if other_ids is not None:
         ids = sorted(set(other_ids))
         if not ids:
             return {}
-        query = query.where(_PP.other_persona_id.in_(ids))  # type: ignore[attr-defined]
+        query = query.where(col(_PP.other_persona_id).in_(ids))
     return {row[0]: PersonaLink(row[0], row[1], row[2], float(row[3])) for row in (await session.execute(query)).all()}
 
 
@@ -224,12 +210,9 @@ async def set_link(
 ) -> PersonaLink:
     """Set how ``persona_id`` relates to ``other_persona_id`` (owner of the first only): a kind (friend, rival,
     ...) and a strength 0..1. Setting it again replaces it."""
-    persona = await session.get(models.Persona, persona_id)
-    other = await session.get(models.Persona, other_persona_id)
-    if persona is None or other is None:
-        raise NotFound("That persona does not exist (it may have been deleted).")
-    if persona.owner_id != actor.user_id:
-        raise PermissionDenied(f"Only {persona.name}'s owner can set its relationships.")
+    persona = await persona_or_not_found(session, persona_id)
+    other = await persona_or_not_found(session, other_persona_id)
+    require_owner(persona, actor, "set its relationships")
     if persona_id == other_persona_id:
         raise DomainError("A persona cannot have a relationship with itself.")
     cleaned = " ".join((kind or "").split()).lower()
@@ -238,7 +221,9 @@ async def set_link(
     if isinstance(strength, bool) or not isinstance(strength, int | float) or not 0.0 <= float(strength) <= 1.0:
         raise DomainError("A relationship's strength must be between 0 and 1.")
     row = (
-        await session.execute(select(_PP).where(_PP.persona_id == persona_id, _PP.other_persona_id == other_persona_id))
+        await session.execute(
+            select(_PP).where(col(_PP.persona_id) == persona_id, col(_PP.other_persona_id) == other_persona_id)
+        )
     ).scalar_one_or_none()
     if row is None:
         row = models.PersonaRelationship(
@@ -255,15 +240,11 @@ async def set_link(
 
 async def remove_link(session: AsyncSession, actor: Actor, persona_id: int, other_persona_id: int) -> str:
     """Remove how ``persona_id`` relates to ``other_persona_id`` (owner of the first only); the other's name."""
-    persona = await session.get(models.Persona, persona_id)
-    other = await session.get(models.Persona, other_persona_id)
-    if persona is None or other is None:
-        raise NotFound("That persona does not exist (it may have been deleted).")
-    if persona.owner_id != actor.user_id:
-        raise PermissionDenied(f"Only {persona.name}'s owner can set its relationships.")
-    removed = await session.execute(
-        delete(_PP).where(_PP.persona_id == persona_id, _PP.other_persona_id == other_persona_id)
-    )
+    persona = await persona_or_not_found(session, persona_id)
+    other = await persona_or_not_found(session, other_persona_id)
+    require_owner(persona, actor, "set its relationships")
+    statement = delete(_PP).where(col(_PP.persona_id) == persona_id, col(_PP.other_persona_id) == other_persona_id)
+    removed = cast(CursorResult[Any], await session.execute(statement))  # a DELETE's result is a CursorResult
     if not removed.rowcount:
         raise DomainError(f"{persona.name} has no relationship with {other.name}.")
     return other.name
@@ -274,8 +255,8 @@ async def for_persona(session: AsyncSession, persona_id: int, *, limit: int = 25
     ``limit``) and the personas its owner related it to. The caller applies the ``relationships`` privacy field."""
     query = (
         select(_PR)
-        .where(_PR.persona_id == persona_id)
-        .order_by(_PR.messages_exchanged.desc(), _PR.user_id)  # type: ignore[attr-defined]
+        .where(col(_PR.persona_id) == persona_id)
+        .order_by(col(_PR.messages_exchanged).desc(), col(_PR.user_id))
         .limit(max(1, limit))
     )
     ties = tuple(

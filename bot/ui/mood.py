@@ -29,6 +29,7 @@ import discord
 from bot.core import emotions as core
 from bot.core.emotion_patterns import Pattern
 from bot.core.pad import PAD
+from bot.core.text import clip
 from bot.services.emotions import EventSummary, FeedbackResult, HistoryView, MoodView
 from bot.services.guild_settings import ReactionEntry, ReactionMapChange
 
@@ -58,11 +59,6 @@ VERDICTS: dict[str, tuple[str, str | None, str | None]] = {
     "should_be": ("wrong: should have been … (set should_be)", "wrong", None),
     "withdraw": ("withdraw my earlier verdict", None, None),
 }
-
-
-def clip(text: str, limit: int) -> str:
-    text = str(text)
-    return text if len(text) <= limit else text[: max(0, limit - 1)] + "…"
 
 
 def bar(intensity: float, width: int = BAR_WIDTH) -> str:

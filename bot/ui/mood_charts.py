@@ -79,7 +79,7 @@ def pad_chart(
     # Fixed margins instead of tight_layout(), which draws the figure an extra time.
     figure.subplots_adjust(left=0.1, right=0.9, top=0.93, bottom=0.09)
     axes = figure.add_subplot(1, 1, 1)
-    style_axes(axes, f"Mood: {describe(tuple(mood))}")  # type: ignore[arg-type]
+    style_axes(axes, f"Mood: {describe((mood[0], mood[1], mood[2]))}")
     colours = Normalize(vmin=-1.0, vmax=1.0)
     axes.set_xlim(-1.05, 1.05)
     axes.set_ylim(-1.05, 1.05)
@@ -202,9 +202,11 @@ def _filled(view: HistoryView) -> list[HistoryPoint]:
         return list(view.points)
     width = timedelta(seconds=view.bucket_seconds)
     present = {point.at: point for point in view.points}
-    filled, at = [], view.since
+    filled: list[HistoryPoint] = []
+    at = view.since
     while at < view.until:
-        filled.append(present.pop(at, None) or HistoryPoint(at, 0, {}, {}, None))
+        point = present.pop(at, None)
+        filled.append(point or HistoryPoint(at, 0, {}, {}, None))
         at += width
     return sorted([*filled, *present.values()], key=lambda point: point.at)
 

@@ -404,7 +404,7 @@ async def test_history_patterns_and_feedback_are_the_owners(sandbox: Sandbox, da
         assert "1 emotional event" in history.embeds[0]["description"]
         assert history.attachments[0].data.startswith(PNG_MAGIC)
         denied = await (await sandbox.slash("mood history", as_user=sandbox.bob, persona=str(persona_id))).message()
-        assert "Only Ada's owner" in denied.content and not denied.attachments
+        assert "Only the persona's owner" in denied.content and not denied.attachments
         patterns = await (await sandbox.slash("mood patterns", persona=str(persona_id))).message(timeout=10)
         assert "No clear patterns" in patterns.embeds[0]["description"]
 

@@ -277,7 +277,7 @@ async def test_relate_shapes_the_profile_and_only_the_owner_may_set_it(sandbox: 
     refused = await (
         await sandbox.slash("persona relate", as_user=sandbox.bob, persona=str(ada), other=str(grace), kind="rival")
     ).message(timeout=10)
-    assert refused.ephemeral and "Only Ada's owner" in refused.content
+    assert refused.ephemeral and "Only the persona's owner can set its relationships." in refused.content
     assert await count(running_bot, models.PersonaRelationship) == 0
 
     done = await (

@@ -233,13 +233,17 @@ async def test_reactions_move_affinity_by_the_trigger_valence_and_links_need_the
     ada = await make(database, "Ada")
     grace = await make(database, "Grace", owner=BOB)
     async with database.transaction() as session:
-        warm = await relationships.record_reaction(session, ada, ALICE, "affection", now=NOW)
-        cool = await relationships.record_reaction(session, ada, BOB, "hostility", now=NOW)
+        moved = await relationships.record_reactions(
+            session, [(ada, ALICE, "affection"), (ada, BOB, "hostility")], now=NOW
+        )
+        ties = await relationships.people(session, ada, [ALICE, BOB])
+        warm, cool = ties.get(ALICE), ties.get(BOB)
         link = await relationships.set_link(
             session, Actor(ALICE, GUILD), ada, grace, kind="Rival", strength=0.8, now=NOW
         )
         with pytest.raises(PermissionDenied):
             await relationships.set_link(session, Actor(ALICE, GUILD), grace, ada, kind="friend", strength=0.5, now=NOW)
+    assert moved == 2
     assert warm is not None and warm.affinity > 0
     assert cool is not None and cool.affinity < 0
     assert link.kind == "rival"

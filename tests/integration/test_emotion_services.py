@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from bot.clock import utcnow
 from bot.core import emotions as core
 from bot.core.errors import DomainError, NotFound, PermissionDenied
 from bot.core.pad import describe
@@ -292,7 +293,7 @@ async def test_unknown_emoji_server_maps_and_deleted_personas(database: Database
 
 async def test_buffer_loses_nothing_across_close(database: Database) -> None:
     persona_id = await make_persona(database)
-    buffer = ReactionBuffer(database, interval=0.05, max_batch=100)
+    buffer = ReactionBuffer(database, interval=0.05, max_batch=100, clock=utcnow)
     for n in range(1_234):
         buffer.add(ReactionItem(persona_id=persona_id, user_id=n, message_id=n % 17, emoji=HEART, guild_id=GUILD))
         if n % 300 == 0:
@@ -306,7 +307,7 @@ async def test_buffer_loses_nothing_across_close(database: Database) -> None:
 
 async def test_add_and_wait_returns_only_after_commit(database: Database) -> None:
     persona_id = await make_persona(database)
-    buffer = ReactionBuffer(database, interval=30.0, max_batch=10_000)
+    buffer = ReactionBuffer(database, interval=30.0, max_batch=10_000, clock=utcnow)
     item = ReactionItem(persona_id=persona_id, user_id=1, message_id=2, emoji=HEART, guild_id=GUILD)
     waiting = asyncio.create_task(buffer.add_and_wait(item))
     await asyncio.sleep(0.05)
@@ -331,7 +332,7 @@ async def test_add_and_wait_returns_only_after_commit(database: Database) -> Non
 
 async def test_buffer_flushes_when_the_batch_is_full(database: Database) -> None:
     persona_id = await make_persona(database)
-    buffer = ReactionBuffer(database, interval=30.0, max_batch=20)
+    buffer = ReactionBuffer(database, interval=30.0, max_batch=20, clock=utcnow)
     waiters = [
         asyncio.create_task(
             buffer.add_and_wait(ReactionItem(persona_id=persona_id, user_id=u, message_id=1, emoji=THUMBS_UP))
@@ -417,9 +418,9 @@ async def test_feedback_is_for_the_owner_and_reversible(database: Database) -> N
     assert event is not None
     async with database.transaction() as session:
         with pytest.raises(PermissionDenied):
-            await emotions.feedback(session, STRANGER, persona_id, event.id, "wrong", "too_strong")
+            await emotions.feedback(session, STRANGER, persona_id, event.id, "wrong", "too_strong", now=NOW)
     async with database.transaction() as session:
-        strong = await emotions.feedback(session, OWNER.user_id, persona_id, event.id, "wrong", "too_strong")
+        strong = await emotions.feedback(session, OWNER.user_id, persona_id, event.id, "wrong", "too_strong", now=NOW)
     assert strong.scale == pytest.approx(1 / 1.25) and strong.feedback_count == 1 and not strong.replaced
 
     # The learned scale weakens the next response to the same trigger.
@@ -429,13 +430,15 @@ async def test_feedback_is_for_the_owner_and_reversible(database: Database) -> N
 
     # Changing the verdict on the same event undoes the earlier one first.
     async with database.transaction() as session:
-        right = await emotions.feedback(session, OWNER.user_id, persona_id, event.id, "right")
+        right = await emotions.feedback(session, OWNER.user_id, persona_id, event.id, "right", now=NOW)
     assert right.scale == pytest.approx(1.0) and right.replaced and right.feedback_count == 1
     async with database.transaction() as session:
-        other = await emotions.feedback(session, OWNER.user_id, persona_id, event.id, "wrong", should_be="surprise")
+        other = await emotions.feedback(
+            session, OWNER.user_id, persona_id, event.id, "wrong", should_be="surprise", now=NOW
+        )
     assert other.override == "surprise" and other.scale == pytest.approx(1.0)
     async with database.transaction() as session:
-        withdrawn = await emotions.withdraw_feedback(session, OWNER.user_id, persona_id, event.id)
+        withdrawn = await emotions.withdraw_feedback(session, OWNER.user_id, persona_id, event.id, now=NOW)
     assert withdrawn.override is None and withdrawn.scale == pytest.approx(1.0) and withdrawn.feedback_count == 0
     async with database.session() as session:
         row = await session.get(models.EmotionalEvent, event.id)
@@ -447,10 +450,10 @@ async def test_feedback_is_for_the_owner_and_reversible(database: Database) -> N
 
     async with database.transaction() as session:
         with pytest.raises(NotFound):
-            await emotions.feedback(session, OWNER.user_id, persona_id, event.id + 999, "right")
+            await emotions.feedback(session, OWNER.user_id, persona_id, event.id + 999, "right", now=NOW)
     async with database.transaction() as session:
         with pytest.raises(DomainError):
-            await emotions.feedback(session, OWNER.user_id, persona_id, event.id, "wrong")  # says nothing
+            await emotions.feedback(session, OWNER.user_id, persona_id, event.id, "wrong", now=NOW)  # says nothing
 
 
 async def test_concurrent_batches_on_one_persona_lose_no_update(database: Database) -> None:

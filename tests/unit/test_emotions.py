@@ -1,4 +1,4 @@
-"""Emotions and mood (bot/core/emotions.py): hand-worked formulas, section 4's properties, reactions."""
+"""Emotions and mood (the bot/core/emotions package): hand-worked formulas, section 4's properties, reactions."""
 
 from __future__ import annotations
 

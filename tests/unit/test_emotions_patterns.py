@@ -202,7 +202,6 @@ def test_analyze_reports_only_confident_patterns():
     assert reported == [p for p in everything if p.confidence > 0.7]
     assert any(p.confidence <= 0.7 for p in everything)  # some candidates were left out
     assert [p.confidence for p in reported] == sorted((p.confidence for p in reported), reverse=True)
-    assert em.analyze_patterns is ep.analyze_patterns  # reachable from bot.core.emotions too
 
 
 @given(
