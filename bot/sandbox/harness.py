@@ -181,7 +181,8 @@ class InteractionHandle:
 
         await self.sandbox.wait_until(ready, timeout, f"a message answering {self.describe()}")
         mid = i.original_message_id if i.original_filled and i.response_type in (4, 5, 7) else i.followup_ids[0]
-        return self.sandbox.posted(srv.state.messages[mid])  # type: ignore[index]
+        assert mid is not None  # ready() saw an original message or a follow-up
+        return self.sandbox.posted(srv.state.messages[mid])
 
     async def followups(self, count: int = 1, timeout: float = 5.0) -> list[Posted]:
         i = self.interaction
@@ -287,8 +288,8 @@ class Sandbox:
         done, _ = await asyncio.wait({task, ready}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         if ready not in done:
             ready.cancel()
-            if task in done and task.exception() is not None:
-                raise task.exception()  # type: ignore[misc]
+            if task in done and (error := task.exception()) is not None:
+                raise error
             task.cancel()
             await client.close()
             raise SandboxError(f"the client was not ready within {timeout}s")
