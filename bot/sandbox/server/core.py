@@ -60,7 +60,7 @@ class ServerCore:
         self.route_limits: dict[str, tuple[int, float]] = {}
         self.buckets: dict[str, Bucket] = {}
         self.forced: list[ForcedLimit] = []
-        # enforce_nonce: (author id, nonce) -> (message id, monotonic time created), for NONCE_WINDOW seconds.
+        # enforce_nonce: (author id, nonce) -> (message id, monotonic time created); see routes.messages.NONCE_WINDOW.
         self.nonces: dict[tuple[int, str], tuple[int, float]] = {}
         self.interaction_deadline = 3.0
         self.interaction_token_ttl = 15 * 60.0
