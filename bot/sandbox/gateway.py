@@ -14,12 +14,11 @@ import secrets
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import WSMsgType, web
 
-if TYPE_CHECKING:
-    from bot.sandbox.server import SandboxServer
+from bot.sandbox.state import SandboxState, bot_user_json, guild_json, member_json
 
 log = logging.getLogger(__name__)
 
@@ -170,8 +169,14 @@ class Connection:
 
 
 class Gateway:
-    def __init__(self, server: SandboxServer) -> None:
-        self.server = server
+    """The gateway over ``state``: it authenticates IDENTIFY/RESUME with ``token``, tells clients to resume at
+    ``url()`` (known once the server has a port) and reports ``application_flags`` in READY."""
+
+    def __init__(self, state: SandboxState, *, token: str, url: Callable[[], str], application_flags: int) -> None:
+        self.state = state
+        self.token = token
+        self.url = url
+        self.application_flags = application_flags
         self.sessions: dict[str, Session] = {}
         self.connections: set[Connection] = set()
         self.heartbeat_interval_ms = 41_250
@@ -207,7 +212,7 @@ class Gateway:
 
     def _strip_content(self, data: dict[str, Any]) -> dict[str, Any]:
         # Without MESSAGE_CONTENT Discord blanks content unless the bot is mentioned.
-        bot = self.server.state.bot_user
+        bot = self.state.bot_user
         if bot and any(u.get("id") == str(bot.id) for u in data.get("mentions", [])):
             return data
         return {**data, "content": "", "embeds": [], "attachments": [], "components": []}
@@ -251,7 +256,7 @@ class Gateway:
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(max_msg_size=0, autoping=True, compress=False)
         await ws.prepare(request)
-        conn = Connection(ws, request.transport)  # type: ignore[arg-type]
+        conn = Connection(ws, request.transport)
         conn.encoding = request.query.get("encoding", "json")
         self.connections.add(conn)
         conn.writer = asyncio.create_task(conn.write_loop())
@@ -304,8 +309,7 @@ class Gateway:
             await conn.ws.close(code=4001, message=b"Unknown opcode.")
 
     async def _identify(self, conn: Connection, d: dict[str, Any]) -> None:
-        srv = self.server
-        if d.get("token") != srv.token:
+        if d.get("token") != self.token:
             await conn.ws.close(code=4004, message=b"Authentication failed.")
             return
         shard_id, shard_count = d.get("shard") or [0, 1]
@@ -323,17 +327,17 @@ class Gateway:
         session.conn = conn
         conn.session = session
         conn.cursor = 0
-        state = srv.state
+        state = self.state
         assert state.bot_user is not None
         guilds = [g for g in state.guilds.values() if (g.id >> 22) % shard_count == shard_id]
         ready: dict[str, Any] = {
             "v": 10,
-            "user": srv.bot_user_json(),
+            "user": bot_user_json(state.bot_user),
             "guilds": [{"id": str(g.id), "unavailable": True} for g in guilds],
             "session_id": session.id,
             "session_type": "normal",
-            "resume_gateway_url": srv.gateway_url,
-            "application": {"id": str(state.bot_user.id), "flags": srv.application_flags},
+            "resume_gateway_url": self.url(),
+            "application": {"id": str(state.bot_user.id), "flags": self.application_flags},
             "private_channels": [],
             "relationships": [],
             "presences": [],
@@ -345,8 +349,6 @@ class Gateway:
         }
         if d.get("shard") is not None:
             ready["shard"] = [shard_id, shard_count]
-        from bot.sandbox.state import guild_json
-
         session.append("READY", ready)
         for g in guilds:
             session.append("GUILD_CREATE", guild_json(state, g))
@@ -355,7 +357,7 @@ class Gateway:
         conn.wake.set()
 
     async def _resume(self, conn: Connection, d: dict[str, Any]) -> None:
-        if d.get("token") != self.server.token:
+        if d.get("token") != self.token:
             await conn.ws.close(code=4004, message=b"Authentication failed.")
             return
         session = self.sessions.get(str(d.get("session_id")))
@@ -378,9 +380,7 @@ class Gateway:
         s = conn.session
         if s is None:
             return
-        from bot.sandbox.state import member_json
-
-        state = self.server.state
+        state = self.state
         gid = int(d.get("guild_id", 0))
         guild = state.guilds.get(gid)
         if guild is None:

@@ -12,8 +12,9 @@ from sqlalchemy import func, select
 
 from bot.db import models
 from bot.sandbox import Sandbox
-from tests.e2e.test_conversation_e2e import answer_from, bot_on, persona_in, system_prompt
+from tests.e2e.test_conversation_e2e import answer_from, persona_in, system_prompt
 from tests.fakes.model_server import FakeModelServer, reply
+from tests.support.bots import bot_on
 
 pytestmark = pytest.mark.e2e
 

@@ -13,17 +13,10 @@ from pathlib import Path
 import pytest
 
 from bot.sandbox import Sandbox
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
-
-
-async def _wait_until(predicate, timeout: float, what: str) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
@@ -48,8 +41,15 @@ async def test_the_bot_process_serves_and_stops_cleanly(tmp_path: Path, stop_sig
             stderr=asyncio.subprocess.PIPE,
         )
         try:
-            await _wait_until(lambda: "about" in {c["name"] for c in sandbox.commands()}, 60, "the command sync")
-            await _wait_until(lambda: sandbox.server.gateway.live_sessions(), 30, "the bot on the gateway")
+            await eventually(
+                lambda: "about" in {c["name"] for c in sandbox.commands()},
+                "the command sync",
+                timeout=60,
+                interval=0.05,
+            )
+            await eventually(
+                lambda: sandbox.server.gateway.live_sessions(), "the bot on the gateway", timeout=30, interval=0.05
+            )
             answer = await (await sandbox.slash("about")).message(timeout=10)
             assert answer.embeds[0]["title"] == "Persona Hub"
 

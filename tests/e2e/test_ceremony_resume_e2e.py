@@ -25,18 +25,11 @@ from bot.db.engine import Database, make_engine
 from bot.sandbox import Sandbox
 from bot.services import bindings, personas, retirement
 from bot.services.personas import Actor, PersonaInput
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 FAREWELL = "Thank you all for every conversation. Goodbye, friends."
-
-
-async def _wait(predicate: Any, timeout: float, what: str) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        await asyncio.sleep(0.1)
 
 
 async def _start(sandbox: Sandbox, tmp_path: Path, database: Path) -> asyncio.subprocess.Process:
@@ -116,8 +109,15 @@ async def test_a_ceremony_killed_after_the_farewell_resumes_within_a_minute_of_t
             return created
 
         try:
-            await _wait(lambda: "retire" in {c["name"] for c in sandbox.commands()}, 60, "the command sync")
-            await _wait(lambda: sandbox.server.gateway.live_sessions(), 30, "the bot on the gateway")
+            await eventually(
+                lambda: "retire" in {c["name"] for c in sandbox.commands()},
+                "the command sync",
+                timeout=60,
+                interval=0.1,
+            )
+            await eventually(
+                lambda: sandbox.server.gateway.live_sessions(), "the bot on the gateway", timeout=30, interval=0.1
+            )
             sandbox.server.create_message = create_and_kill  # type: ignore[method-assign]
             asked = await (await sandbox.slash("retire now", persona=str(persona_id))).message(timeout=15)
             await sandbox.click(asked, label="Retire now")
@@ -134,7 +134,12 @@ async def test_a_ceremony_killed_after_the_farewell_resumes_within_a_minute_of_t
         second = await _start(sandbox, tmp_path, path)
         started = asyncio.get_running_loop().time()
         try:
-            await _wait(lambda: ceremonies() and _status(path, persona_id) == "retired", 60, "the resumed ceremony")
+            await eventually(
+                lambda: ceremonies() and _status(path, persona_id) == "retired",
+                "the resumed ceremony",
+                timeout=60,
+                interval=0.1,
+            )
             took = asyncio.get_running_loop().time() - started
             await asyncio.sleep(1.0)  # a second farewell or ceremony, if any, would arrive now
             second.send_signal(signal.SIGTERM)

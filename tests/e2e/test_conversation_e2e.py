@@ -5,18 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from bot.app import PersonaHubBot
 from bot.clock import utcnow
-from bot.config import load_settings
 from bot.db import models
 from bot.sandbox import Sandbox
 from bot.sandbox.harness import Posted
@@ -24,6 +21,9 @@ from bot.sandbox.state import P
 from bot.services import bindings, consent, memories, personas
 from bot.services.personas import Actor, PersonaInput
 from tests.fakes.model_server import FakeModelServer, hang, reply, status, tool_call
+from tests.support.bots import bot_on
+from tests.support.reading import count
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -32,24 +32,6 @@ FAST = {"cooldown_seconds": 0, "chattiness": 0}
 
 
 # --------------------------------------------------------------------------------------------------- helpers
-
-
-@asynccontextmanager
-async def bot_on(
-    sandbox: Sandbox, path: Path, server: FakeModelServer | None = None, **extra: Any
-) -> AsyncIterator[Any]:
-    """The real bot on ``path``, with a model at ``server`` (None: the offline responder), in the sandbox."""
-    settings = load_settings(
-        database_url=f"sqlite+aiosqlite:///{path}",
-        scheduler_enabled=False,
-        discord_token=sandbox.token,
-        llm_base_url=server.base_url if server is not None else None,
-        llm_model="fake-model" if server is not None else None,
-        **extra,
-    )
-    bot = PersonaHubBot(settings)
-    async with bot, sandbox.run_client(bot, timeout=30):
-        yield bot
 
 
 async def persona_in(
@@ -75,19 +57,6 @@ async def persona_in(
     return record.id
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float, what: str) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        await asyncio.sleep(0.02)
-
-
-async def count(bot: PersonaHubBot, table: Any, *where: Any) -> int:
-    async with bot.db.session() as session:
-        return int((await session.execute(select(func.count()).select_from(table).where(*where))).scalar_one())
-
-
 def persona_posts(sandbox: Sandbox, name: str, channel: Any = None) -> list[Posted]:
     return [p for p in sandbox.history(channel or sandbox.general) if p.author == name and p.webhook_id]
 
@@ -99,8 +68,8 @@ async def answer_from(
     first = await sandbox.wait_for_message(channel or sandbox.general, author=name, after=after, timeout=10)
     await eventually(
         lambda: count(bot, models.PersonaMessage, models.PersonaMessage.message_id == first.id),
-        10,
         "the reply recorded",
+        timeout=10,
     )
     return sandbox.posted(sandbox.state.messages[first.id])
 
@@ -132,7 +101,9 @@ async def test_a_persona_answers_under_its_name_and_avatar_and_remembers_a_conse
             hook = await session.get(models.ChannelWebhook, sandbox.general.id)
         assert hook is not None and hook.webhook_id == answer.webhook_id
         await eventually(
-            lambda: count(bot, models.Memory, models.Memory.persona_id == persona_id), 5, "the exchange's memory"
+            lambda: count(bot, models.Memory, models.Memory.persona_id == persona_id),
+            "the exchange's memory",
+            timeout=5,
         )
         assert await count(bot, models.PersonaMessage, models.PersonaMessage.message_id == answer.id) == 1
         async with bot.db.session() as session:
@@ -240,7 +211,9 @@ async def test_an_opted_out_author_is_never_stored(
         first = await answer_from(bot, sandbox)
         await sandbox.send(sandbox.general, "Ada, I moved to Lisbon last week!", author=sandbox.alice)
         await sandbox.wait_for_message(sandbox.general, author="Ada", after=first.id, timeout=10)
-        await eventually(lambda: count(bot, models.Memory, models.Memory.persona_id == persona_id), 5, "alice's memory")
+        await eventually(
+            lambda: count(bot, models.Memory, models.Memory.persona_id == persona_id), "alice's memory", timeout=5
+        )
         await asyncio.sleep(0.2)
         assert await count(bot, models.Memory, models.Memory.source_user_id == sandbox.bob.id) == 0
         async with bot.db.session() as session:
@@ -280,7 +253,7 @@ async def test_retrieval_puts_the_memory_the_formula_prefers_first_in_the_prompt
                 return list((await session.execute(query)).scalars()) == [1, 1]
 
         # The memories the reply drew on are marked recalled once the exchange is recorded (after the reply).
-        await eventually(both_recalled, 5, "the retrieved memories to be marked recalled")
+        await eventually(both_recalled, "the retrieved memories to be marked recalled", timeout=5)
 
 
 async def test_a_webhook_deleted_by_a_moderator_is_recreated_and_stored(

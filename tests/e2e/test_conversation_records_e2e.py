@@ -20,9 +20,11 @@ from bot.db import models
 from bot.sandbox import Sandbox
 from bot.services import consent
 from tests.conftest import _empty_all_tables
-from tests.e2e.test_conversation_e2e import bot_on, eventually, persona_in, persona_posts
+from tests.e2e.test_conversation_e2e import persona_in, persona_posts
 from tests.e2e.test_replies_e2e import echo_tokens
 from tests.fakes.model_server import FakeModelServer, answer_with, reply
+from tests.support.bots import bot_on
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -74,7 +76,7 @@ async def _memories_once(bot: PersonaHubBot, count: int, what: str) -> list[mode
     async def enough() -> bool:
         return len(await _memories(bot)) >= count
 
-    await eventually(enough, 15, what)
+    await eventually(enough, what, timeout=15)
     await asyncio.sleep(0.3)  # nothing more arrives
     return await _memories(bot)
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -20,12 +19,13 @@ from sqlalchemy import func, select
 
 from bot.app import PersonaHubBot
 from bot.clock import utcnow
-from bot.config import load_settings
 from bot.db import models
 from bot.sandbox import Sandbox
 from bot.sandbox.harness import BOT_PERMISSIONS, Posted
 from bot.services import emotions, persona_messages, personas
 from bot.services.personas import Actor, PersonaInput
+from tests.support.bots import bot_on
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -35,25 +35,6 @@ BotFactory = Callable[..., Any]
 
 
 # --------------------------------------------------------------------------------------------------- helpers
-
-
-@asynccontextmanager
-async def bot_on(sandbox: Sandbox, path: Path) -> AsyncIterator[PersonaHubBot]:
-    """The real bot on the SQLite file ``path``, logged in to the sandbox; closed (cleanly) on exit."""
-    settings = load_settings(
-        database_url=f"sqlite+aiosqlite:///{path}", scheduler_enabled=False, discord_token=sandbox.token
-    )
-    bot = PersonaHubBot(settings)
-    async with bot, sandbox.run_client(bot, timeout=30):
-        yield bot
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float, what: str) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 async def make_persona(bot: PersonaHubBot, owner_id: int, guild_id: int, name: str = "Ada", **data: Any) -> int:
@@ -105,7 +86,7 @@ async def wait_events(bot: PersonaHubBot, persona_id: int, count: int, timeout: 
     async def reached() -> bool:
         return await event_count(bot, persona_id) >= count
 
-    await eventually(reached, timeout, f"{count} emotional events")
+    await eventually(reached, f"{count} emotional events", timeout=timeout)
 
 
 async def show(sandbox: Sandbox, persona_id: int, **kwargs: Any) -> Posted:
@@ -237,7 +218,7 @@ async def test_removing_then_re_adding_a_reaction_counts_once(sandbox: Sandbox, 
         async def all_seen() -> bool:
             return buffer.duplicates >= 3
 
-        await eventually(all_seen, 10, "the re-added hearts")
+        await eventually(all_seen, "the re-added hearts", timeout=10)
         recorded = await events(bot, persona_id)
         assert [(e.emoji, e.trigger) for e in recorded] == [(HEART, "affection"), ("👍", "agreement")]
 
@@ -281,7 +262,7 @@ async def test_a_restart_mid_burst_loses_no_acknowledged_reaction_and_keeps_the_
         async def under_way() -> bool:
             return cog.accepted >= 50
 
-        await eventually(under_way, 10, "the burst to be under way")
+        await eventually(under_way, "the burst to be under way", timeout=10)
         # Leaving the block closes the bot now, mid-burst: every reaction handed to the buffer is written first.
     acknowledged = cog.accepted
     assert acknowledged >= 50

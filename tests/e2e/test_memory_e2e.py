@@ -16,6 +16,7 @@ from bot.db import models
 from bot.sandbox import Sandbox
 from bot.services import memories, personas
 from bot.services.personas import Actor, PersonaInput
+from tests.support.reading import fields_of
 
 pytestmark = pytest.mark.e2e
 
@@ -58,10 +59,6 @@ async def config_row(bot: Any, persona_id: int) -> dict[str, Any]:
         row = await session.get(models.MemoryConfig, persona_id)
         assert row is not None
         return {name: getattr(row, name) for name in rules.CONFIG_FIELDS}
-
-
-def fields_of(message: Any) -> dict[str, str]:
-    return {f["name"]: f["value"] for f in message.embeds[0].get("fields", [])}
 
 
 async def test_health_reports_the_stored_memories_with_a_tier_chart(sandbox: Sandbox, running_bot) -> None:

@@ -18,6 +18,7 @@ from bot.sandbox import P, Sandbox
 from bot.services import personas
 from bot.services.personas import Actor, PersonaInput
 from tests.e2e.test_persona_wizard import answer, click, persona_rows, title
+from tests.support.reading import fields_of
 
 pytestmark = pytest.mark.e2e
 
@@ -47,10 +48,6 @@ async def make_persona(bot: Any, sandbox: Sandbox, name: str, *, owner: Any = No
 async def count(bot: Any, model: Any, *where: Any) -> int:
     async with bot.db.session() as session:
         return int((await session.execute(select(func.count()).select_from(model).where(*where))).scalar_one())
-
-
-def fields_of(message: Any) -> dict[str, str]:
-    return {f["name"]: f["value"] for f in message.embeds[0].get("fields", [])}
 
 
 def card_png(card: dict[str, Any]) -> bytes:

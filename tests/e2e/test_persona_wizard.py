@@ -6,8 +6,6 @@ random with a leaning, as a plain chat in DMs; a restart mid-wizard; another use
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +17,7 @@ from bot.core import personality, quiz
 from bot.db import models
 from bot.sandbox import Sandbox
 from bot.sandbox.harness import InteractionHandle, Posted
+from tests.support.bots import bot_on
 
 pytestmark = pytest.mark.e2e
 
@@ -72,20 +71,6 @@ async def to_review_and_create(sandbox: Sandbox, message: Posted) -> Posted:
     done = await click(sandbox, message, "Create persona")
     assert done.embeds[0]["title"].endswith("is born") and not done.components
     return done
-
-
-@asynccontextmanager
-async def bot_on(sandbox: Sandbox, database_file: Path) -> AsyncIterator[Any]:
-    """A PersonaHubBot on ``database_file``, logged in to the sandbox (like the ``running_bot`` fixture)."""
-    from bot.app import PersonaHubBot
-    from bot.config import load_settings
-
-    settings = load_settings(
-        database_url=f"sqlite+aiosqlite:///{database_file}", scheduler_enabled=False, discord_token=sandbox.token
-    )
-    client = PersonaHubBot(settings)
-    async with client, sandbox.run_client(client, timeout=30):
-        yield client
 
 
 # --------------------------------------------------------------------------------------------------- paths

@@ -4,12 +4,11 @@ export-my-data (by DM, the caller's memories and no one else's)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
 import pytest
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 
 from bot.clock import utcnow
 from bot.db import models
@@ -27,6 +26,8 @@ from bot.services import (
 from bot.services.personas import Actor, PersonaInput
 from bot.services.retirement import PlanInput
 from tests.support.people_scan import exported, scan
+from tests.support.reading import count, fields_of
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -52,15 +53,6 @@ async def capture(bot: Any, persona_id: int, content: str, *, source: int | None
             now=utcnow(),
         )
     return record.id
-
-
-async def count(bot: Any, model: Any, *where: Any) -> int:
-    async with bot.db.session() as session:
-        return int((await session.execute(select(func.count()).select_from(model).where(*where))).scalar_one())
-
-
-def fields_of(message: Any) -> dict[str, str]:
-    return {f["name"]: f["value"] for f in message.embeds[0].get("fields", [])}
 
 
 async def decision(bot: Any, user_id: int, guild_id: int, persona_id: int) -> bool:
@@ -264,14 +256,6 @@ async def test_forget_me_answers_before_it_reads_the_database(sandbox: Sandbox, 
 MARKER = "Zq7-xylophone-marker"
 
 
-async def eventually(check: Any, timeout: float, what: str) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        await asyncio.sleep(0.02)
-
-
 async def test_export_holds_and_forget_me_erases_every_row_that_names_the_person(sandbox: Sandbox, running_bot) -> None:
     """Alice chats, reacts, follows, endorses, subscribes, starts a wizard, owns a persona, is in a retired
     persona's archive and has notifications queued, all through the bot. Her export (by DM) lists every row the
@@ -305,13 +289,13 @@ async def test_export_holds_and_forget_me_erases_every_row_that_names_the_person
             lambda who=who: count(
                 bot, models.Memory, models.Memory.source_user_id == who, models.Memory.persona_id == old
             ),
-            10,
             "Old remembering them",
+            timeout=10,
         )
     spoken = await sandbox.wait_for_message(sandbox.general, author="Bea", timeout=10)
     await sandbox.react(spoken, "❤️")
     await eventually(
-        lambda: count(bot, models.EmotionalEvent, models.EmotionalEvent.user_id == alice.id), 10, "the reaction"
+        lambda: count(bot, models.EmotionalEvent, models.EmotionalEvent.user_id == alice.id), "the reaction", timeout=10
     )
     await (await sandbox.slash("follow", persona="Bea")).message()
     await (await sandbox.slash("follow", persona="Quill", as_user=bob)).message()

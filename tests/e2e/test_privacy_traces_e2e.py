@@ -15,6 +15,7 @@ from bot.db import models
 from bot.sandbox import Sandbox
 from bot.services import bindings, personas
 from bot.services.personas import Actor, PersonaInput
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -34,14 +35,6 @@ async def rows(bot: Any, *columns: Any) -> list[Any]:
         return list((await session.execute(select(*columns))).all())
 
 
-async def eventually(check: Any, timeout: float, what: str) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        await asyncio.sleep(0.02)
-
-
 async def test_a_person_who_never_consented_leaves_no_trace(sandbox: Sandbox, running_bot) -> None:
     alice, bob = sandbox.alice, sandbox.bob
     ada = await persona_in_general(running_bot, sandbox)
@@ -53,7 +46,7 @@ async def test_a_person_who_never_consented_leaves_no_trace(sandbox: Sandbox, ru
     async def remembered() -> bool:
         return bool(await rows(running_bot, models.Memory.id))
 
-    await eventually(remembered, 5, "Alice's memory")
+    await eventually(remembered, "Alice's memory", timeout=5)
     await sandbox.send(sandbox.general, "Ada, I never said you could remember me", author=bob)
     second = await sandbox.wait_for_message(sandbox.general, author="Ada", after=first.id, timeout=10)
     await sandbox.react(second, "❤️", user=bob)
@@ -61,7 +54,7 @@ async def test_a_person_who_never_consented_leaves_no_trace(sandbox: Sandbox, ru
     async def felt() -> bool:
         return bool(await rows(running_bot, models.EmotionalEvent.id))
 
-    await eventually(felt, 5, "Bob's reaction to be counted")
+    await eventually(felt, "Bob's reaction to be counted", timeout=5)
     await asyncio.sleep(0.2)  # anything Bob's message would wrongly leave is written by now
 
     [(content, source, subject)] = await rows(

@@ -16,8 +16,11 @@ from sqlalchemy import select
 from bot.core.waiting import MAX_WAITING
 from bot.db import models
 from bot.sandbox import Sandbox
-from tests.e2e.test_conversation_e2e import answer_from, bot_on, count, eventually, persona_in, persona_posts
+from tests.e2e.test_conversation_e2e import answer_from, persona_in, persona_posts
 from tests.fakes.model_server import FakeModelServer, answer_with, bad_event, endless, not_json, reply
+from tests.support.bots import bot_on
+from tests.support.reading import count
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -144,7 +147,9 @@ async def test_messages_sent_while_the_persona_speaks_are_all_answered_in_its_ne
         assert "reply to each of them, by name" in system
         # Each exchange is recorded: every author's relationship with the persona counts it.
         await eventually(
-            lambda: count(bot, models.PersonRelationship, models.PersonRelationship.user_id == carol.id), 5, "carol"
+            lambda: count(bot, models.PersonRelationship, models.PersonRelationship.user_id == carol.id),
+            "carol",
+            timeout=5,
         )
         async with bot.db.session() as session:
             people = set((await session.execute(select(models.PersonRelationship.user_id))).scalars())

@@ -14,8 +14,9 @@ from bot.db import models
 from bot.llm.behavior_templates import compilations
 from bot.sandbox import Sandbox
 from tests.e2e.test_behaviors_e2e import add, behavior_count
-from tests.e2e.test_conversation_e2e import answer_from, bot_on, persona_in
+from tests.e2e.test_conversation_e2e import answer_from, persona_in
 from tests.fakes.model_server import FakeModelServer, reply
+from tests.support.bots import bot_on
 
 pytestmark = pytest.mark.e2e
 

@@ -14,8 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -25,26 +23,16 @@ from sqlalchemy import select
 from bot import scheduling
 from bot.app import PersonaHubBot
 from bot.clock import utcnow
-from bot.config import load_settings
 from bot.db import models
 from bot.sandbox import Sandbox
 from bot.sandbox.harness import Posted
 from bot.services import bindings, personas
 from bot.services.personas import Actor, PersonaInput
+from tests.support.bots import bot_on
 
 pytestmark = pytest.mark.e2e
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
-
-@asynccontextmanager
-async def bot_on(sandbox: Sandbox, path: Path, *, scheduler: bool = True) -> AsyncIterator[PersonaHubBot]:
-    settings = load_settings(
-        database_url=f"sqlite+aiosqlite:///{path}", scheduler_enabled=scheduler, discord_token=sandbox.token
-    )
-    bot = PersonaHubBot(settings)
-    async with bot, sandbox.run_client(bot, timeout=30):
-        yield bot
 
 
 async def make_persona(bot: PersonaHubBot, sandbox: Sandbox, name: str = "Ada") -> int:
@@ -96,7 +84,7 @@ async def plan_by_form(sandbox: Sandbox, persona_id: int, **options: object) -> 
 async def test_a_ceremony_missed_while_the_bot_was_down_runs_once_after_restart(
     sandbox: Sandbox, database_file: Path
 ) -> None:
-    async with bot_on(sandbox, database_file) as bot:
+    async with bot_on(sandbox, database_file, scheduler=True) as bot:
         persona_id = await make_persona(bot, sandbox)
         when = utcnow() + timedelta(seconds=6)
         saved = await plan_by_form(
@@ -113,7 +101,7 @@ async def test_a_ceremony_missed_while_the_bot_was_down_runs_once_after_restart(
     await asyncio.sleep(max(0.0, (when - utcnow()).total_seconds()) + 1.5)
     assert persona_posts(sandbox) == []
 
-    async with bot_on(sandbox, database_file) as bot:
+    async with bot_on(sandbox, database_file, scheduler=True) as bot:
         farewell = await sandbox.wait_for_message(sandbox.personas, author="Ada", timeout=30)
         await sandbox.wait_until(lambda: ceremony_posts(sandbox), 30, "the ceremony embed")
         await sandbox.wait_until(lambda: sandbox.dms(sandbox.alice), 15, "the result in the owner's DMs")
@@ -137,7 +125,7 @@ async def test_a_ceremony_missed_while_the_bot_was_down_runs_once_after_restart(
 
 
 async def test_two_firings_of_one_ceremony_make_one_ceremony(sandbox: Sandbox, database_file: Path) -> None:
-    async with bot_on(sandbox, database_file) as bot:
+    async with bot_on(sandbox, database_file, scheduler=True) as bot:
         persona_id = await make_persona(bot, sandbox)
         when = utcnow() + timedelta(hours=1)
         await plan_by_form(sandbox, persona_id, when=when.isoformat(timespec="seconds"), channel=sandbox.personas)
@@ -159,7 +147,7 @@ async def test_two_firings_of_one_ceremony_make_one_ceremony(sandbox: Sandbox, d
 
 
 async def test_inactivity_trigger_fires_from_a_controllable_clock(sandbox: Sandbox, database_file: Path) -> None:
-    async with bot_on(sandbox, database_file) as bot:
+    async with bot_on(sandbox, database_file, scheduler=True) as bot:
         persona_id = await make_persona(bot, sandbox)
         await plan_by_form(sandbox, persona_id, inactivity_days=3, channel=sandbox.personas)
         now = utcnow()
@@ -173,7 +161,7 @@ async def test_inactivity_trigger_fires_from_a_controllable_clock(sandbox: Sandb
 
 
 async def test_retire_now_then_legacy_per_access(sandbox: Sandbox, database_file: Path) -> None:
-    async with bot_on(sandbox, database_file, scheduler=False) as bot:
+    async with bot_on(sandbox, database_file) as bot:
         persona_id = await make_persona(bot, sandbox)
         async with bot.db.transaction() as session:
             session.add(

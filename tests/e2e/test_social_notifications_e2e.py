@@ -30,6 +30,7 @@ from bot.sandbox.harness import Posted
 from bot.services import achievements, follows, guild_settings, notifications, outbox, personas, profiles, timeline
 from bot.services.follows import NotificationSettings
 from bot.services.personas import Actor, PersonaInput
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -154,14 +155,6 @@ async def test_five_events_for_one_follower_within_the_window_are_one_dm(
 # --------------------------------------------------------------------------------------------------- SIGKILL
 
 
-async def _wait(predicate: Any, timeout: float, what: str) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
-
-
 def _delivered_pairs(sandbox: Sandbox, channel_id: int, titles: list[str]) -> Counter[tuple[str, int]]:
     """(event title, user) for every notification that reached someone: a mention in a channel post, or a DM."""
     pairs: Counter[tuple[str, int]] = Counter()
@@ -257,7 +250,9 @@ async def test_a_sigkill_mid_delivery_then_a_restart_delivers_every_notification
 
         sandbox.server.create_message = create_and_kill  # type: ignore[method-assign]
         try:
-            await _wait(lambda: first.returncode is not None, 60, "the first deliveries and the kill")
+            await eventually(
+                lambda: first.returncode is not None, "the first deliveries and the kill", timeout=60, interval=0.05
+            )
             await first.wait()
         finally:
             sandbox.server.create_message = create_message  # type: ignore[method-assign]
@@ -269,8 +264,11 @@ async def test_a_sigkill_mid_delivery_then_a_restart_delivers_every_notification
 
         second = await _start(sandbox, tmp_path, path)
         try:
-            await _wait(
-                lambda: set(_delivered_pairs(sandbox, channel.id, titles)) >= expected, 90, "every notification"
+            await eventually(
+                lambda: set(_delivered_pairs(sandbox, channel.id, titles)) >= expected,
+                "every notification",
+                timeout=90,
+                interval=0.05,
             )
             await asyncio.sleep(1.5)  # a duplicate, if any, would arrive now
             delivered = _delivered_pairs(sandbox, channel.id, titles)

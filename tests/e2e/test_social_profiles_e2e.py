@@ -7,7 +7,6 @@ sandbox's entitlement events start and end the subscription.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -20,6 +19,7 @@ from bot.sandbox.harness import walk_components
 from bot.services import personas, profiles
 from bot.services.personas import Actor, PersonaInput
 from tests.e2e.test_persona_wizard import answer, click
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -32,14 +32,6 @@ async def make_persona(bot: Any, sandbox: Sandbox, name: str, **visibility: str)
             PersonaInput(name=name, description=f"{name}'s story", privacy={"visibility": visibility}),
         )
     return record.id
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], what: str, timeout: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 def field_names(message: Any) -> set[str]:
@@ -118,14 +110,14 @@ async def test_a_sku_tier_sells_through_discord_and_entitlements_drive_it(sandbo
         return row.status if row is not None else None
 
     entitlement = sandbox.grant(sku, user=sandbox.bob)
-    await eventually(lambda: _is(subscription_status, "active"), "the subscription to start")
+    await eventually(lambda: _is(subscription_status, "active"), "the subscription to start", timeout=5)
     mine = await answer(await sandbox.slash("subscriptions", as_user=sandbox.bob))
     assert "Current (1)" in {f["name"] for f in mine.embeds[0]["fields"]}
     again = await answer(await sandbox.slash("subscribe", persona="Ada", tier="Gold", as_user=sandbox.bob))
     assert again.embeds[0]["title"] == "Already subscribed" and not again.buttons()
 
     sandbox.delete_entitlement(entitlement)
-    await eventually(lambda: _is(subscription_status, "ended"), "the subscription to end")
+    await eventually(lambda: _is(subscription_status, "ended"), "the subscription to end", timeout=5)
 
 
 async def _is(read: Callable[[], Awaitable[str | None]], expected: str) -> bool:

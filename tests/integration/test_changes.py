@@ -8,7 +8,7 @@ read that raced a change is not kept; while notifications cannot be heard, every
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
@@ -21,17 +21,10 @@ from bot.db.engine import Database
 from bot.services import behaviors, bindings, conversation, personas
 from bot.services.personas import Actor, PersonaInput
 from tests.conftest import _empty_all_tables, _libpq, _migrate, fresh_postgres_database
+from tests.support.waiting import eventually
 
 ALICE = Actor(user_id=1001, guild_id=555)
 CHANNEL = 9001
-
-
-async def eventually(check: Callable[[], Any], what: str, timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 class Loads:

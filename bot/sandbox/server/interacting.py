@@ -1,0 +1,216 @@
+"""Domain operations on interactions: start one as a user would (``INTERACTION_CREATE``), look one up by token,
+and answer one (the callback types 4-9, deferred "thinking" placeholders and filling them)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import secrets
+from typing import Any
+
+from bot.sandbox.server.http import (
+    ALREADY_ACKNOWLEDGED,
+    INVALID_WEBHOOK_TOKEN,
+    UNKNOWN_INTERACTION,
+    UNKNOWN_WEBHOOK,
+    ApiError,
+    form_error,
+)
+from bot.sandbox.server.messaging import MessagingServer
+from bot.sandbox.state import (
+    ATTACHMENT_SIZE_LIMIT,
+    Attachment,
+    Channel,
+    Interaction,
+    Message,
+    User,
+    channel_json,
+    entitlement_json,
+    member_json,
+    message_json,
+    user_json,
+)
+
+
+class InteractingServer(MessagingServer):
+    """The message operations plus the interaction operations."""
+
+    def create_interaction(
+        self,
+        type: int,
+        user: User,
+        channel: Channel,
+        data: dict[str, Any],
+        *,
+        message: Message | None = None,
+    ) -> Interaction:
+        state = self.state
+        iid = state.snowflake()
+        # Shaped like Discord's: base64 of "interaction:<id>:<secret>", URL-safe, no padding.
+        raw = f"interaction:{iid}:{secrets.token_urlsafe(48)}".encode()
+        token = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        i = Interaction(
+            id=iid,
+            token=token,
+            type=type,
+            user_id=user.id,
+            channel_id=channel.id,
+            guild_id=channel.guild_id,
+            data=data,
+            created=asyncio.get_running_loop().time(),
+            message_id=message.id if message else None,
+        )
+        payload: dict[str, Any] = {
+            "id": str(iid),
+            "application_id": str(self.application_id),
+            "type": type,
+            "data": data,
+            "channel_id": str(channel.id),
+            "channel": self._interaction_channel_json(channel, user.id),
+            "token": token,
+            "version": 1,
+            "locale": "en-US",
+            "app_permissions": str(state.permissions_in(channel, self.bot_user.id)),
+            "entitlements": [
+                entitlement_json(self.application_id, e) for e in state.find_entitlements(user.id, channel.guild_id)
+            ],
+            "attachment_size_limit": ATTACHMENT_SIZE_LIMIT,
+        }
+        if channel.guild_id is not None:
+            guild = state.guilds[channel.guild_id]
+            member = guild.members[user.id]
+            mj = member_json(state, member)
+            mj["permissions"] = str(state.permissions_in(channel, user.id))
+            payload.update(
+                guild_id=str(guild.id),
+                guild={"id": str(guild.id), "locale": guild.locale, "features": []},
+                guild_locale=guild.locale,
+                member=mj,
+                authorizing_integration_owners={"0": str(guild.id)},
+                context=0,
+            )
+        else:
+            payload.update(user=user_json(user), authorizing_integration_owners={"0": "0"}, context=1)
+        if message is not None:
+            payload["message"] = message_json(state, message)
+        i.payload = payload
+        state.interactions[iid] = i
+        state.interactions_by_token[token] = i
+        self.dispatch("INTERACTION_CREATE", payload, guild_id=channel.guild_id)
+        return i
+
+    def _interaction_channel_json(self, channel: Channel, user_id: int) -> dict[str, Any]:
+        data = channel_json(self.state, channel)
+        if channel.guild_id is not None:
+            data["permissions"] = str(self.state.permissions_in(channel, user_id))
+        return data
+
+    def interaction_for_token(self, token: str) -> Interaction:
+        i = self.state.interactions_by_token.get(token)
+        if i is None:
+            raise ApiError(404, UNKNOWN_WEBHOOK, "Unknown Webhook")
+        if asyncio.get_running_loop().time() - i.created > self.interaction_token_ttl:
+            raise ApiError(401, INVALID_WEBHOOK_TOKEN, "Invalid Webhook Token")
+        return i
+
+    def interaction_callback(self, i: Interaction, body: dict[str, Any], files: list[Attachment]) -> dict[str, Any]:
+        loop_now = asyncio.get_running_loop().time()
+        if i.response_type is not None:
+            raise ApiError(400, ALREADY_ACKNOWLEDGED, "Interaction has already been acknowledged.")
+        if loop_now - i.created > self.interaction_deadline:
+            i.error = "late"
+            self.notify()
+            raise ApiError(404, UNKNOWN_INTERACTION, "Unknown interaction")
+        rtype = int(body.get("type", 0))
+        data = body.get("data") or {}
+        allowed = {
+            2: {4, 5, 9},
+            3: {4, 5, 6, 7, 9},
+            4: {8},
+            5: {4, 5, 6, 7},
+        }[i.type]
+        if rtype == 7 and i.message_id is None:
+            allowed = allowed - {6, 7}
+        if rtype not in allowed:
+            raise form_error("type", f"Interaction callback type {rtype} is not valid for interaction type {i.type}")
+        channel = self.state.channels[i.channel_id]
+        result: dict[str, Any] = {
+            "interaction": {
+                "id": str(i.id),
+                "type": i.type,
+                "response_message_loading": rtype == 5,
+                "response_message_ephemeral": False,
+            }
+        }
+        message: Message | None = None
+        if rtype in (4, 5):
+            ephemeral = bool(int(data.get("flags") or 0) & 64)
+            if rtype == 5:
+                # A placeholder ("is thinking..."), filled by the first follow-up or @original edit.
+                message = self._create_loading(channel, i, ephemeral)
+            else:
+                message = self.create_message(
+                    channel,
+                    self.bot_user.id,
+                    data,
+                    files,
+                    application_id=self.application_id,
+                    interaction=i,
+                    visible_to=i.user_id if ephemeral else None,
+                    type=20 if i.type == 2 else 0,
+                )
+            i.ephemeral = ephemeral
+            i.original_message_id = message.id
+            i.original_filled = rtype == 4
+            result["interaction"]["response_message_id"] = str(message.id)
+            result["interaction"]["response_message_ephemeral"] = ephemeral
+        elif rtype in (6, 7):
+            i.original_message_id = i.message_id
+            i.original_filled = True
+            if rtype == 7:
+                assert i.message_id is not None  # type 7 needs a message (checked above)
+                target = self.state.messages[i.message_id]
+                message = self.edit_message(target, data, files)
+                i.ephemeral = target.ephemeral
+                result["interaction"]["response_message_id"] = str(target.id)
+        elif rtype == 8:
+            choices = data.get("choices") or []
+            if len(choices) > 25:
+                raise form_error("data.choices", "Must be 25 or fewer in length.")
+        elif rtype == 9:
+            if not data.get("custom_id") or not data.get("title") or not data.get("components"):
+                raise form_error("data", "A modal needs custom_id, title and components.")
+        i.response_type = rtype
+        i.response_data = data
+        if message is not None:
+            result["resource"] = {"type": rtype, "message": message_json(self.state, message)}
+        self.notify()
+        return result
+
+    def _create_loading(self, channel: Channel, i: Interaction, ephemeral: bool) -> Message:
+        m = Message(
+            id=self.state.snowflake(),
+            channel_id=channel.id,
+            author_id=self.bot_user.id,
+            guild_id=channel.guild_id,
+            flags=128 | (64 if ephemeral else 0),
+            webhook_id=self.application_id,
+            application_id=self.application_id,
+            visible_to=i.user_id if ephemeral else None,
+            type=20 if i.type == 2 else 0,
+        )
+        m.interaction_metadata = self.interaction_metadata(i)
+        self.state.messages[m.id] = m
+        channel.message_ids.append(m.id)
+        if m.visible_to is None:
+            self.dispatch("MESSAGE_CREATE", self.message_event(m), guild_id=channel.guild_id)
+        return m
+
+    def fill_deferred(self, i: Interaction, body: dict[str, Any], files: list[Attachment]) -> Message:
+        assert i.original_message_id is not None  # a deferred response made the placeholder
+        m = self.state.messages[i.original_message_id]
+        self.validate_message(body, files)
+        m.flags &= ~128
+        i.original_filled = True
+        body = {k: v for k, v in body.items() if k != "flags"}
+        return self.edit_message(m, body, files)

@@ -1,0 +1,266 @@
+"""Domain operations on messages and reactions: attachments, mention resolution, validation, create / edit /
+delete, add / remove a reaction. The REST handlers and the test harness both call these, so what a test does as a
+user and what the bot does through discord.py go through one code path (and dispatch the same gateway events)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import unquote
+
+from bot.sandbox.server.core import ServerCore
+from bot.sandbox.server.http import EMPTY_MESSAGE, ApiError, form_error
+from bot.sandbox.state import (
+    ATTACHMENT_SIZE_LIMIT,
+    Attachment,
+    Channel,
+    Interaction,
+    Message,
+    P,
+    Webhook,
+    member_json,
+    now,
+    user_json,
+)
+
+MENTION = re.compile(r"<@(!?&?)(\d+)>")
+
+
+class MessagingServer(ServerCore):
+    """The server core plus the message and reaction operations."""
+
+    def add_attachment(
+        self, channel_id: int, filename: str, data: bytes, content_type: str | None = None
+    ) -> Attachment:
+        aid = self.state.snowflake()
+        url = f"{self.base_url}/attachments/{channel_id}/{aid}/{filename}"
+        att = Attachment(id=aid, filename=filename, data=data, content_type=content_type, url=url)
+        self.attachments[aid] = att
+        return att
+
+    def resolve_mentions(self, m: Message, allowed: dict[str, Any] | None, author_perms: int | None = None) -> None:
+        users: list[int] = []
+        roles: list[int] = []
+        for kind, sid in MENTION.findall(m.content):
+            (roles if "&" in kind else users).append(int(sid))
+        everyone = "@everyone" in m.content or "@here" in m.content
+        if allowed is not None:
+            parse = allowed.get("parse", [])
+            ok_users = {int(u) for u in allowed.get("users", [])}
+            ok_roles = {int(r) for r in allowed.get("roles", [])}
+            users = [u for u in users if "users" in parse or u in ok_users]
+            roles = [r for r in roles if "roles" in parse or r in ok_roles]
+            everyone = everyone and "everyone" in parse
+        if author_perms is not None and not author_perms & P.MENTION_EVERYONE:
+            everyone = False
+        if m.reference and m.type == 19 and (allowed is None or allowed.get("replied_user", True)):
+            ref = self.state.messages.get(int(m.reference["message_id"]))
+            if ref is not None and ref.webhook_id is None:
+                users.append(ref.author_id)
+        m.mention_ids = list(dict.fromkeys(u for u in users if u in self.state.users))
+        m.mention_role_ids = list(dict.fromkeys(r for r in roles if r in self.state.roles))
+        m.mention_everyone = everyone
+
+    def interaction_metadata(self, i: Interaction) -> dict[str, Any]:
+        """What a message answering ``i`` says about the interaction (``interaction_metadata``)."""
+        data: dict[str, Any] = {
+            "id": str(i.id),
+            "type": i.type,
+            "user": user_json(self.state.users[i.user_id]),
+            "authorizing_integration_owners": i.payload.get("authorizing_integration_owners", {}),
+        }
+        if i.type == 2:
+            data["name"] = i.data.get("name")
+            data["command_type"] = i.data.get("type", 1)
+        if i.message_id is not None:
+            data["interacted_message_id"] = str(i.message_id)
+        return data
+
+    def validate_message(self, body: dict[str, Any], files: list[Attachment], *, editing: bool = False) -> None:
+        content = body.get("content")
+        if content is not None and not isinstance(content, str):
+            raise form_error("content", "Must be a string.")
+        if content and len(content) > 2000:
+            raise form_error("content", "Must be 2000 or fewer in length.")
+        embeds = body.get("embeds") or []
+        if len(embeds) > 10:
+            raise form_error("embeds", "Must be 10 or fewer in length.")
+        for i, e in enumerate(embeds):
+            if len(e.get("title") or "") > 256:
+                raise form_error(f"embeds.{i}.title", "Must be 256 or fewer in length.")
+            if len(e.get("description") or "") > 4096:
+                raise form_error(f"embeds.{i}.description", "Must be 4096 or fewer in length.")
+        comps = body.get("components") or []
+        if not int(body.get("flags") or 0) & (1 << 15) and len(comps) > 5:
+            raise form_error("components", "Must be 5 or fewer in length.")
+        for f in files:
+            if len(f.data) > ATTACHMENT_SIZE_LIMIT:
+                raise ApiError(413, 40005, "Request entity too large")
+        if not editing and not (content or embeds or comps or files or body.get("sticker_ids") or body.get("poll")):
+            raise ApiError(400, EMPTY_MESSAGE, "Cannot send an empty message")
+
+    def create_message(
+        self,
+        channel: Channel,
+        author_id: int,
+        body: dict[str, Any],
+        files: list[Attachment] | None = None,
+        *,
+        webhook: Webhook | None = None,
+        application_id: int | None = None,
+        interaction: Interaction | None = None,
+        visible_to: int | None = None,
+        type: int | None = None,
+        dispatch: bool = True,
+    ) -> Message:
+        files = files or []
+        self.validate_message(body, files)
+        reference = body.get("message_reference")
+        if reference:
+            ref_id = int(reference["message_id"])
+            ref = self.state.messages.get(ref_id)
+            if ref is None or ref.deleted:
+                if reference.get("fail_if_not_exists", True):
+                    raise form_error("message_reference", "Unknown message")
+                reference = None
+            else:
+                reference = {
+                    "type": int(reference.get("type", 0)),
+                    "message_id": str(ref_id),
+                    "channel_id": str(ref.channel_id),
+                    "guild_id": str(ref.guild_id) if ref.guild_id else None,
+                }
+        flags = int(body.get("flags") or 0) & (4 | 64 | 4096 | (1 << 15))
+        m = Message(
+            id=self.state.snowflake(),
+            channel_id=channel.id,
+            author_id=author_id,
+            guild_id=channel.guild_id,
+            content=body.get("content") or "",
+            embeds=[self._normalise_embed(e) for e in body.get("embeds") or []],
+            components=body.get("components") or [],
+            attachments=list(files),
+            flags=flags,
+            tts=bool(body.get("tts")),
+            reference=reference,
+            allowed_mentions=body.get("allowed_mentions"),
+            nonce=body.get("nonce"),
+            webhook_id=webhook.id if webhook else (application_id if interaction else None),
+            webhook_username=body.get("username") if webhook else None,
+            webhook_avatar_url=body.get("avatar_url") if webhook else None,
+            application_id=application_id,
+            visible_to=visible_to,
+        )
+        if type is not None:
+            m.type = type
+        elif reference and reference["type"] == 0:
+            m.type = 19
+        if interaction is not None:
+            m.interaction_metadata = self.interaction_metadata(interaction)
+        perms = None if channel.guild_id is None else self.state.permissions_in(channel, author_id)
+        self.resolve_mentions(m, m.allowed_mentions, None if webhook or interaction else perms)
+        self.state.messages[m.id] = m
+        channel.message_ids.append(m.id)
+        channel.last_message_id = m.id
+        if channel.is_thread:
+            channel.thread_members.add(author_id)
+        if dispatch and visible_to is None:
+            self.dispatch("MESSAGE_CREATE", self.message_event(m), guild_id=channel.guild_id)
+        else:
+            self.notify()
+        return m
+
+    @staticmethod
+    def _normalise_embed(e: dict[str, Any]) -> dict[str, Any]:
+        e = dict(e)
+        e.setdefault("type", "rich")
+        return e
+
+    def edit_message(
+        self,
+        m: Message,
+        body: dict[str, Any],
+        files: list[Attachment] | None = None,
+        *,
+        dispatch: bool = True,
+    ) -> Message:
+        files = files or []
+        self.validate_message(body, files, editing=True)
+        if "content" in body:
+            m.content = body["content"] or ""
+        if "embeds" in body:
+            m.embeds = [self._normalise_embed(e) for e in body["embeds"] or []]
+        if "components" in body:
+            m.components = body["components"] or []
+        if "flags" in body and body["flags"] is not None:
+            # Only SUPPRESS_EMBEDS can be toggled by an edit; ephemeral/loading stay as they are.
+            m.flags = (m.flags & ~4) | (int(body["flags"]) & 4)
+        if "attachments" in body and body["attachments"] is not None:
+            keep = {int(a["id"]) for a in body["attachments"] if "id" in a and str(a["id"]).isdigit()}
+            m.attachments = [a for a in m.attachments if a.id in keep]
+        m.attachments.extend(files)
+        if "allowed_mentions" in body:
+            m.allowed_mentions = body["allowed_mentions"]
+        self.resolve_mentions(m, m.allowed_mentions)
+        m.edited_timestamp = now()
+        if dispatch and m.visible_to is None:
+            self.dispatch("MESSAGE_UPDATE", self.message_event(m), guild_id=m.guild_id)
+        else:
+            self.notify()
+        return m
+
+    def delete_message(self, m: Message) -> None:
+        m.deleted = True
+        data: dict[str, Any] = {"id": str(m.id), "channel_id": str(m.channel_id)}
+        if m.guild_id:
+            data["guild_id"] = str(m.guild_id)
+        if m.visible_to is None:
+            self.dispatch("MESSAGE_DELETE", data, guild_id=m.guild_id)
+        else:
+            self.notify()
+
+    @staticmethod
+    def emoji_key(raw: str) -> str:
+        raw = unquote(raw)
+        # Custom emoji arrive as "name:id" (or "a:name:id"); keep "name:id".
+        parts = raw.split(":")
+        if len(parts) == 3:
+            return f"{parts[1]}:{parts[2]}"
+        return raw
+
+    def reaction_event(self, m: Message, user_id: int, key: str) -> dict[str, Any]:
+        name, _, eid = key.partition(":")
+        data: dict[str, Any] = {
+            "user_id": str(user_id),
+            "channel_id": str(m.channel_id),
+            "message_id": str(m.id),
+            "emoji": {"id": eid or None, "name": name},
+            "burst": False,
+            "type": 0,
+            "message_author_id": str(m.author_id),
+            "burst_colors": [],
+        }
+        if m.guild_id:
+            data["guild_id"] = str(m.guild_id)
+            member = self.state.guilds[m.guild_id].members.get(user_id)
+            if member is not None:
+                data["member"] = member_json(self.state, member)
+        return data
+
+    def add_reaction(self, m: Message, user_id: int, key: str) -> bool:
+        users = m.reactions.setdefault(key, {})
+        if user_id in users:
+            return False
+        users[user_id] = None
+        self.dispatch("MESSAGE_REACTION_ADD", self.reaction_event(m, user_id, key), guild_id=m.guild_id)
+        return True
+
+    def remove_reaction(self, m: Message, user_id: int, key: str) -> bool:
+        users = m.reactions.get(key, {})
+        if user_id not in users:
+            return False
+        del users[user_id]
+        data = self.reaction_event(m, user_id, key)
+        data.pop("member", None)
+        self.dispatch("MESSAGE_REACTION_REMOVE", data, guild_id=m.guild_id)
+        return True
