@@ -118,8 +118,7 @@ async def test_an_optimisation_of_thousands_of_memories_lets_the_loop_serve_mean
     before = gc.get_threshold()
 
     async def work() -> Any:
-        async with database.transaction() as session:
-            return await memories.optimize(session, persona_id, NOW, actor=OWNER)
+        return await memories.optimize_store(database, persona_id, NOW, actor=OWNER)
 
     report, turns = await _turns_of_the_loop_during(work())
     assert turns >= 10, turns

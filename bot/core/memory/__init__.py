@@ -51,7 +51,7 @@ from bot.core.memory.decay import (
     retention,
 )
 from bot.core.memory.duplicates import near_duplicates, normalise_text, shingles, similarity
-from bot.core.memory.health import MemoryHealth, fragmentation, health, health_from_counts
+from bot.core.memory.health_score import MemoryHealth, fragmentation, health, health_from_counts
 from bot.core.memory.items import TIERS, MemoryItem, days_between, hours_between
 from bot.core.memory.optimization import Merged, OptimizationPlan, StoredText, plan_optimization
 from bot.core.memory.retrieval import best_first, combine, retrieval_components, retrieval_scores, top_k
