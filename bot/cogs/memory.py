@@ -141,9 +141,7 @@ class MemoryCog(commands.Cog, name=memory_ui.MEMORY_HANDLER_COG):
         async with self.bot.db.session() as session:
             persona_id = await resolve_persona(session, interaction, persona)
         # In short sessions of its own: on SQLite one long transaction would keep every other command waiting.
-        report = await memories.optimize_store(
-            self.bot.db, persona_id, utcnow(), actor=actor, encryption_key=self.encryption_key
-        )
+        report = await memories.optimize_store(self.bot.db, persona_id, utcnow(), actor=actor)
         async with self.bot.db.session() as session:
             config = await memories.config_get(session, persona_id, actor=actor)
             name = await self._name(session, persona_id)

@@ -23,7 +23,7 @@ from sqlalchemy import insert, select, text
 
 from bot import collector
 from bot.core import json_text
-from bot.core.memory import SORT_RUN, _sorted_by
+from bot.core.memory.tiers import SORT_RUN, sorted_by
 from bot.db import models, offload
 from bot.db.engine import Database
 from bot.services import memories, personas, portability
@@ -120,8 +120,7 @@ async def test_an_optimisation_of_thousands_of_memories_lets_the_loop_serve_mean
     before = gc.get_threshold()
 
     async def work() -> Any:
-        async with database.transaction() as session:
-            return await memories.optimize(session, persona_id, NOW, actor=OWNER)
+        return await memories.optimize_store(database, persona_id, NOW, actor=OWNER)
 
     report, turns = await _turns_of_the_loop_during(work())
     assert turns >= 10, turns
@@ -212,8 +211,8 @@ def test_the_run_wise_sort_gives_the_tuple_order() -> None:
     items = [(chooser.randint(0, 40), chooser.choice([0.25, 0.5, 1.0]), index) for index in range(3 * SORT_RUN + 5)]
     chooser.shuffle(items)
     expected = sorted(items, key=lambda item: (-item[1], item[0]))
-    assert _sorted_by(items, lambda item: -item[1], lambda item: item[0]) == expected
-    assert _sorted_by(items[:50], lambda item: -item[1], lambda item: item[0]) == expected_of(items[:50])
+    assert sorted_by(items, lambda item: -item[1], lambda item: item[0]) == expected
+    assert sorted_by(items[:50], lambda item: -item[1], lambda item: item[0]) == expected_of(items[:50])
 
 
 def expected_of(items: list[tuple[int, float, int]]) -> list[tuple[int, float, int]]:

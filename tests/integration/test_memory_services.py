@@ -18,6 +18,7 @@ from bot.core.errors import DomainError, NotFound, PermissionDenied
 from bot.db import models
 from bot.db.engine import Database
 from bot.services import crypto, memories, personas, privacy
+from bot.services.memories.records import memory_item
 from bot.services.personas import Actor, PersonaInput
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -325,7 +326,7 @@ async def test_memory_settings_are_validated_and_owner_only(database: Database) 
 async def _items(database: Database, persona_id: int) -> list[rules.MemoryItem]:
     async with database.session() as session:
         rows = (await session.execute(select(models.Memory).where(models.Memory.persona_id == persona_id))).scalars()
-        return [memories._item(row) for row in rows]  # the conversion the service uses
+        return [memory_item(row) for row in rows]  # the conversion the service uses
 
 
 async def test_health_from_sql_aggregates_equals_core_health(database: Database) -> None:
@@ -387,8 +388,7 @@ async def test_optimize_merges_evicts_retiers_expires_and_records_it(database: D
         await _capture(database, persona_id, f"weak memory {n}", strength=0.05, importance=1, tier="warm")
         for n in range(2)
     ]
-    async with database.transaction() as session:
-        report = await memories.optimize(session, persona_id, NOW)
+    report = await memories.optimize_store(database, persona_id, NOW)
 
     # Values (w_rec = w_imp = 1): (strength + (importance - 1) / 9) / 2
     #   other_author (1 + 4/9)/2 = 0.722, keep (0.9 + 4/9)/2 = 0.672, expired (0.01 + 4/9)/2 = 0.227,
@@ -426,17 +426,14 @@ async def test_optimize_puts_cold_memories_on_a_countdown_and_expires_them_later
     strong = await _capture(database, persona_id, "strong one", importance=8)
     middle = await _capture(database, persona_id, "middle one", importance=5)
     weak = await _capture(database, persona_id, "weak one", importance=1)
-    async with database.transaction() as session:
-        first = await memories.optimize(session, persona_id, NOW)
+    first = await memories.optimize_store(database, persona_id, NOW)
     assert first.retiered == 2  # middle hot -> warm, weak hot -> cold
     assert [(await _row(database, i)).tier for i in (strong, middle, weak)] == ["hot", "warm", "cold"]
     assert (await _row(database, weak)).cold_since == NOW
 
-    async with database.transaction() as session:
-        ten_days = await memories.optimize(session, persona_id, NOW + timedelta(days=10))
+    ten_days = await memories.optimize_store(database, persona_id, NOW + timedelta(days=10))
     assert ten_days.expired == 0  # cold for exactly 10 days: not strictly longer
-    async with database.transaction() as session:
-        later = await memories.optimize(session, persona_id, NOW + timedelta(days=10, seconds=1))
+    later = await memories.optimize_store(database, persona_id, NOW + timedelta(days=10, seconds=1))
     assert later.expired == 1 and await _count(database, models.Memory.id == weak) == 0
 
 

@@ -580,3 +580,38 @@ def test_missing_setting_is_named() -> None:
     del data["decay_schedule"]
     with pytest.raises(DomainError, match="decay_schedule"):
         memory.validate_config(data)
+
+
+# ---------------------------------------------------------------------------------------------- optimisation plan
+
+
+def test_the_optimisation_plan_merges_evicts_retiers_and_expires_in_that_order() -> None:
+    """The plan ``memories.optimize_store`` writes, on plain data (the same store as the service's test)."""
+    cfg = config(hot_memory_size=1, warm_memory_size=1, max_entities=4, cold_memory_retention_days=30)
+    stored = [
+        item(1, strength=0.9, importance=5, tier="hot", access_count=2, accessed_days_ago=0),
+        item(2, strength=0.6, importance=5, tier="hot", access_count=3, accessed_days_ago=0),
+        item(3, strength=1.0, importance=5, tier="hot", accessed_days_ago=0),
+        item(4, strength=0.01, importance=5, tier="cold", cold_days_ago=31, accessed_days_ago=0),
+        item(5, strength=0.05, importance=1, tier="warm", accessed_days_ago=0),
+        item(6, strength=0.05, importance=1, tier="warm", accessed_days_ago=0),
+        item(7, strength=1.0, importance=9, tier="hot", accessed_days_ago=0, pinned=True),
+    ]
+    texts = [
+        memory.StoredText(1, "Alice has a grey cat named Tom", 1, None, False),
+        memory.StoredText(2, "alice has a grey cat named tom!", 1, None, False),
+        memory.StoredText(3, "Alice has a grey cat named Tom", 8, None, False),  # another author: kept apart
+        memory.StoredText(4, "an ancient memory", 1, None, False),
+        memory.StoredText(5, "weak memory 0", 1, None, False),
+        memory.StoredText(6, "weak memory 1", 1, None, False),
+        memory.StoredText(7, "Alice has a grey cat named Tom", 1, None, True),  # private: never merged
+    ]
+    plan = memory.plan_optimization(stored, texts, cfg, NOW)
+    assert plan.dropped == [2]
+    assert plan.merged_into == {1: memory.Merged(access_count=5, importance=5, pinned=False)}
+    # Six left, at most four: the two lowest values go (equal: lower id first); the pinned one never.
+    assert plan.evicted == [5, 6]
+    # Pinned first (hot), then 3 (warm); 1 and 4 cold; 4 has been cold for 31 days > 30: expired, not moved.
+    assert plan.expired == [4]
+    assert plan.moves == {"warm": [3], "cold": [1]}
+    assert plan.retiered == 2

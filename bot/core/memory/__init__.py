@@ -1,0 +1,110 @@
+"""Memory: configuration, decay, recall, retrieval, tiers, capacity, health, near-duplicates and the planning of an
+optimisation (SCIENCE.md §5), one module each; this package re-exports them, so ``from bot.core import memory``
+then ``memory.retention(...)`` works whatever module a rule lives in.
+
+Every tunable number lives in ``data/memory.toml``; this package holds the rules. Time is always a parameter
+(timezone-aware UTC ``datetime``); nothing here reads a clock, a database or Discord.
+
+Decay (r = decay rate per day, t = days since last access, s0 = strength at the last access):
+
+- linear:       s = max(0, s0 - r t)
+- exponential:  s = s0 e^(-r t)                 (Ebbinghaus; MemoryBank, Zhong et al. 2023)
+- logarithmic:  s = max(0, s0 - r ln(1 + t))
+
+Recall (MemoryBank): each retrieval into a prompt restarts t (``last_accessed_at = now``), returns the
+strength to ``[recall] strength_after`` (1.0: at t = 0, R = e^0 = 1) and adds ``[recall] stability_gain`` (1)
+to the stability. The rate a memory actually decays at is ``decay_rate / stability`` for all three functions
+(MemoryBank's R = e^(-t/S) for the exponential; the same spacing effect, by analogy, for the other two).
+Stability only changes at a recall, which also restarts t, so between two accesses every memory follows one
+curve with one rate.
+
+Retrieval (Park et al. 2023, "Generative Agents"): score = w_rec recency + w_imp importance + w_rel relevance,
+each column min-max normalised over the candidates (a constant column scores 0.5), recency = 0.995^hours.
+"""
+
+from __future__ import annotations
+
+from bot.core.memory.config import (
+    BYTES_PER_MB,
+    CONFIG_FIELDS,
+    DECAY_FUNCTIONS,
+    DECAY_SCHEDULES,
+    IMPORTANCE_MAX,
+    IMPORTANCE_MIN,
+    MemoryConfig,
+    config_from_dict,
+    config_to_dict,
+    default_config,
+    normalise_category,
+    preset,
+    preset_names,
+    validate_config,
+)
+from bot.core.memory.decay import (
+    decay_due,
+    decay_sql,
+    decay_step,
+    decayed_strength,
+    effective_rate,
+    is_exempt,
+    recall,
+    retention,
+)
+from bot.core.memory.duplicates import near_duplicates, normalise_text, shingles, similarity
+from bot.core.memory.health_score import MemoryHealth, fragmentation, health, health_from_counts
+from bot.core.memory.items import TIERS, MemoryItem, days_between, hours_between
+from bot.core.memory.optimization import Merged, OptimizationPlan, StoredText, plan_optimization
+from bot.core.memory.retrieval import best_first, combine, retrieval_components, retrieval_scores, top_k
+from bot.core.memory.tiers import SORT_RUN, assign_tiers, evict_for_capacity, expired_cold, max_bytes, memory_value
+
+__all__ = [
+    "BYTES_PER_MB",
+    "CONFIG_FIELDS",
+    "DECAY_FUNCTIONS",
+    "DECAY_SCHEDULES",
+    "IMPORTANCE_MAX",
+    "IMPORTANCE_MIN",
+    "SORT_RUN",
+    "TIERS",
+    "MemoryConfig",
+    "MemoryHealth",
+    "MemoryItem",
+    "Merged",
+    "OptimizationPlan",
+    "StoredText",
+    "assign_tiers",
+    "best_first",
+    "combine",
+    "config_from_dict",
+    "config_to_dict",
+    "days_between",
+    "decay_due",
+    "decay_sql",
+    "decay_step",
+    "decayed_strength",
+    "default_config",
+    "effective_rate",
+    "evict_for_capacity",
+    "expired_cold",
+    "fragmentation",
+    "health",
+    "health_from_counts",
+    "hours_between",
+    "is_exempt",
+    "max_bytes",
+    "memory_value",
+    "near_duplicates",
+    "normalise_category",
+    "normalise_text",
+    "plan_optimization",
+    "preset",
+    "preset_names",
+    "recall",
+    "retention",
+    "retrieval_components",
+    "retrieval_scores",
+    "shingles",
+    "similarity",
+    "top_k",
+    "validate_config",
+]

@@ -1,0 +1,283 @@
+"""Retrieval and search: the memories to put in a prompt for a query, best first, each with its component scores;
+the recall that marks them accessed (applied at once, or kept for later); ``/memory search``.
+
+Full-text search: SQLite ranks with FTS5's ``bm25`` over ``memories_fts`` (migration 0003); PostgreSQL with
+``ts_rank`` over the stored ``content_search`` vector (migration 0007) and its GIN index on (persona, vector)
+(migration 0009: one persona's matches, whatever the other personas remember). Either way a query's
+words (``normalise_text``) are OR-ed, and the raw rank is the relevance column ``retrieval_scores`` min-max
+normalises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Float, case, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from bot.core import memory as rules
+from bot.core.ownership import Actor
+from bot.db import models
+from bot.services.memories.records import (
+    COLUMNS,
+    TABLE,
+    RetrievedMemory,
+    memory_item,
+    memory_select,
+    record_of,
+)
+from bot.services.memories.store import check_owner, load_persona
+
+# Retrieval candidates: every hot memory (at most this many, most recently used first) ...
+HOT_CANDIDATES = 500
+# ... plus the best full-text matches among warm and cold memories (cold ones come back to warm when recalled).
+TEXT_CANDIDATES = 100
+# A query uses at most this many distinct words.
+MAX_QUERY_WORDS = 16
+
+
+def query_words(query_text: str) -> list[str]:
+    """The distinct words of a query (``normalise_text``), in order, at most ``MAX_QUERY_WORDS``."""
+    words: list[str] = []
+    for word in rules.normalise_text(query_text or ""):
+        if word not in words:
+            words.append(word)
+        if len(words) >= MAX_QUERY_WORDS:
+            break
+    return words
+
+
+def _fts5_query(words: Sequence[str]) -> str:
+    # Each word a quoted phrase (no FTS5 syntax can leak in), any of them may match.
+    return " OR ".join('"' + word.replace('"', '""') + '"' for word in words)
+
+
+def _tsquery(words: Sequence[str]) -> str:
+    # normalise_text yields runs of word characters only: no quote or backslash can reach to_tsquery.
+    return " | ".join("'" + word + "'" for word in words)
+
+
+_SELECT_M = ", ".join(f"m.{name} AS {name}" for name in COLUMNS)
+_CANDIDATE_COLUMNS = ("id", "importance", "last_accessed_at")
+_SELECT_C = ", ".join(f"m.{name} AS {name}" for name in _CANDIDATE_COLUMNS)
+_CTYPES = {name: TABLE.c[name].type for name in _CANDIDATE_COLUMNS}
+_MTYPES = {name: TABLE.c[name].type for name in COLUMNS}
+
+
+async def _candidates(
+    session: AsyncSession, persona_id: int, words: Sequence[str]
+) -> tuple[list[tuple[Any, float]], bool]:
+    """(row; raw text rank) for every hot memory (bounded) and the best text matches, and whether the rows hold
+    every column.
+
+    SQLite: only what scoring needs (id, importance, last access), the full rows of the few chosen are read
+    afterwards (a second query costs nothing there). PostgreSQL: every column, in one round trip."""
+    dialect = session.get_bind().dialect.name
+    params: dict[str, Any] = {"p": persona_id, "hot_limit": HOT_CANDIDATES, "text_limit": TEXT_CANDIDATES}
+    found: dict[int, tuple[Any, float]] = {}
+    if dialect == "sqlite":
+        hot_sql = (
+            # INDEXED BY: without statistics the planner would walk (persona_id, last_accessed_at) for the ORDER BY
+            # and read every memory of the persona to find the few hot ones.
+            f"SELECT {_SELECT_C}, 0.0 AS rel FROM memories AS m INDEXED BY ix_memories_persona_tier "
+            "WHERE m.persona_id = :p AND m.tier = 'hot' "
+            "ORDER BY m.last_accessed_at DESC LIMIT :hot_limit"
+        )
+        hot = (await session.execute(text(hot_sql).columns(rel=Float(), **_CTYPES), params)).all()
+        for row in hot:
+            found[row.id] = (row, 0.0)
+        if words:
+            # One search over every tier: it ranks the hot memories that match too (ranking them separately with
+            # "rowid IN (...)" made FTS5 evaluate the whole match a second time). A hot memory outside the best
+            # TEXT_CANDIDATES matches keeps relevance 0: it matches less than all of those.
+            params["q"] = _fts5_query(words)
+            text_sql = (
+                f"SELECT {_SELECT_C}, -bm25(memories_fts) AS rel FROM memories_fts "
+                "JOIN memories AS m ON m.id = memories_fts.rowid "
+                "WHERE memories_fts MATCH :q AND m.persona_id = :p "
+                "ORDER BY bm25(memories_fts) LIMIT :text_limit"
+            )
+            for row in (await session.execute(text(text_sql).columns(rel=Float(), **_CTYPES), params)).all():
+                found[row.id] = (row, float(row.rel))
+    elif words:
+        # One round trip: the hot memories and the best text matches, with every column (a few hundred short
+        # rows at most), so the chosen need no second query. content_search: the stored vector of migration 0007.
+        params["q"] = _tsquery(words)
+        sql = (
+            "WITH q AS MATERIALIZED (SELECT to_tsquery('simple', :q) AS q), picked AS ("
+            "(SELECT h.id FROM memories AS h WHERE h.persona_id = :p AND h.tier = 'hot' "
+            "ORDER BY h.last_accessed_at DESC LIMIT :hot_limit) UNION ALL "
+            "(SELECT t.id FROM memories AS t, q "
+            "WHERE t.persona_id = :p AND t.tier <> 'hot' AND t.content_search @@ q.q "
+            "ORDER BY ts_rank(t.content_search, q.q) DESC, t.id LIMIT :text_limit)) "
+            f"SELECT {_SELECT_M}, CAST(CASE WHEN m.content_search @@ q.q THEN ts_rank(m.content_search, q.q) "
+            "ELSE 0 END AS DOUBLE PRECISION) AS rel FROM picked JOIN memories AS m ON m.id = picked.id, q"
+        )
+        for row in (await session.execute(text(sql).columns(rel=Float(), **_MTYPES), params)).all():
+            found[row.id] = (row, float(row.rel))
+    else:
+        hot_sql = (
+            f"SELECT {_SELECT_M}, CAST(0 AS DOUBLE PRECISION) AS rel FROM memories AS m "
+            "WHERE m.persona_id = :p AND m.tier = 'hot' ORDER BY m.last_accessed_at DESC LIMIT :hot_limit"
+        )
+        for row in (await session.execute(text(hot_sql).columns(rel=Float(), **_MTYPES), params)).all():
+            found[row.id] = (row, 0.0)
+    return [found[key] for key in sorted(found)], dialect != "sqlite"
+
+
+async def _retrieve(
+    session: AsyncSession,
+    persona_id: int,
+    weights: tuple[float, float, float],
+    query_text: str,
+    *,
+    k: int,
+    now: datetime,
+    mark_accessed: bool,
+    encryption_key: str | None,
+) -> list[RetrievedMemory]:
+    if k <= 0:
+        return []
+    candidates, complete = await _candidates(session, persona_id, query_words(query_text))
+    if not candidates:
+        return []
+    hours = [rules.hours_between(now, row.last_accessed_at) for row, _ in candidates]
+    importance = [float(row.importance) for row, _ in candidates]
+    relevance = [rank for _, rank in candidates]
+    parts = rules.retrieval_components(hours, importance, relevance)
+    scores = rules.combine(parts, weights)
+    recency_part, importance_part, relevance_part = parts
+    chosen = rules.best_first(scores, k)
+    chosen_ids = [candidates[i][0].id for i in chosen]
+    if complete:
+        full = {candidates[i][0].id: candidates[i][0] for i in chosen}
+    else:
+        query = memory_select().where(TABLE.c.id.in_(chosen_ids))
+        full = {row.id: row for row in (await session.execute(query)).all()}
+    results = [
+        RetrievedMemory(
+            memory=record_of(full[candidates[i][0].id], encryption_key),
+            score=scores[i],
+            recency=recency_part[i],
+            importance=importance_part[i],
+            relevance=relevance_part[i],
+            hours_since_access=hours[i],
+            text_rank=relevance[i],
+        )
+        for i in chosen
+    ]
+    if mark_accessed:
+        await apply_recall(session, recall_of(results, now))
+    return results
+
+
+@dataclass(frozen=True)
+class Recall:
+    """Retrieved memories to mark recalled (the ``recall`` rule), kept to apply later: a chat reply applies it
+    in the transaction that records the exchange, after the model was asked, not on the way to asking it."""
+
+    persona_id: int
+    memory_ids: tuple[int, ...]
+    at: datetime
+    strength: float
+    stability_gain: float
+
+
+def recall_of(results: Sequence[RetrievedMemory], now: datetime) -> Recall | None:
+    """The recall of ``results`` at ``now``: the same strength and stability gain for every memory, from the rule
+    applied to the first (best) one as it was when retrieved. None for no results."""
+    if not results:
+        return None
+    first = results[0].memory
+    sample = memory_item(first)
+    recalled = rules.recall(sample, now)
+    ids = tuple(r.memory.id for r in results)
+    return Recall(first.persona_id, ids, now, recalled.strength, recalled.stability - sample.stability)
+
+
+async def apply_recall(session: AsyncSession, recall: Recall | None) -> None:
+    """Mark the memories recalled, in one set-based UPDATE (memories forgotten since are simply not there)."""
+    if recall is None:
+        return
+    memory = models.Memory
+    await session.execute(
+        update(memory)
+        .where(col(memory.id).in_(recall.memory_ids), col(memory.persona_id) == recall.persona_id)
+        .values(
+            last_accessed_at=recall.at,
+            strength=recall.strength,
+            stability=col(memory.stability) + recall.stability_gain,
+            access_count=col(memory.access_count) + 1,
+            tier=case((col(memory.tier) == "cold", "warm"), else_=col(memory.tier)),
+            cold_since=None,
+        )
+    )
+
+
+async def retrieve(
+    session: AsyncSession,
+    persona_id: int,
+    query_text: str,
+    *,
+    k: int = 10,
+    now: datetime,
+    mark_accessed: bool = True,
+    encryption_key: str | None = None,
+    weights: tuple[float, float, float] | None = None,
+) -> list[RetrievedMemory]:
+    """The ``k`` memories to put in a prompt for ``query_text``, best first, each with its component scores.
+
+    Candidates: the hot tier plus the ``TEXT_CANDIDATES`` best full-text matches among warm and cold memories;
+    relevance is the FTS rank, recency 0.995^hours since the last access, importance as stored, combined by
+    ``retrieval_scores`` with the persona's weights (ties: the older memory). The results are marked accessed
+    (the ``recall`` rule) in one UPDATE unless ``mark_accessed`` is False. ``weights`` are the persona's
+    (:func:`retrieval_weights`) when the caller has them; otherwise they are read (and a missing persona is
+    :class:`NotFound`).
+    """
+    if weights is None:
+        weights = (await load_persona(session, persona_id)).config.weights
+    return await _retrieve(
+        session, persona_id, weights, query_text, k=k, now=now, mark_accessed=mark_accessed,
+        encryption_key=encryption_key,
+    )  # fmt: skip
+
+
+async def retrieval_weights(session: AsyncSession, persona_ids: Sequence[int]) -> dict[int, tuple[float, float, float]]:
+    """Each persona's retrieval weights (recency, importance, relevance), the defaults where it has no memory
+    configuration yet; one query."""
+    ids = sorted(set(persona_ids))
+    out = dict.fromkeys(ids, rules.default_config().weights)
+    if not ids:
+        return out
+    config = models.MemoryConfig
+    query = select(
+        col(config.persona_id), col(config.weight_recency), col(config.weight_importance), col(config.weight_relevance)
+    ).where(col(config.persona_id).in_(ids))
+    for persona_id, recency, importance, relevance in (await session.execute(query)).all():
+        if persona_id is not None:  # a primary key: never None, but its column is typed Optional
+            out[persona_id] = (float(recency), float(importance), float(relevance))
+    return out
+
+
+async def search(
+    session: AsyncSession,
+    persona_id: int,
+    query_text: str,
+    *,
+    k: int = 10,
+    now: datetime,
+    encryption_key: str | None = None,
+    actor: Actor | None = None,
+) -> list[RetrievedMemory]:
+    """``retrieve`` without marking anything accessed (``/memory search``: shows the scores). With ``actor``,
+    only the persona's owner may search."""
+    persona = await load_persona(session, persona_id)
+    check_owner(persona, actor, "search its memories")
+    return await _retrieve(
+        session, persona_id, persona.config.weights, query_text, k=k, now=now, mark_accessed=False,
+        encryption_key=encryption_key,
+    )  # fmt: skip
