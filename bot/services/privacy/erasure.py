@@ -30,6 +30,7 @@ from typing import Any
 
 from sqlalchemy import Table, Text, and_, cast, delete, func, literal, select, update
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.errors import DomainError
@@ -100,7 +101,8 @@ async def _delete_rows(session: AsyncSession, table: Table, where: Any, tally: _
             delete(table).where(pk.in_(ids)), execution_options={"synchronize_session": False}
         )
         await asyncio.sleep(0)
-        tally.add(kind, int(result.rowcount or 0))  # type: ignore[attr-defined]
+        assert isinstance(result, CursorResult)  # a DELETE answers with a cursor result, which counts its rows
+        tally.add(kind, int(result.rowcount or 0))
 
 
 async def _anonymise_rows(

@@ -133,7 +133,7 @@ async def _documents_naming(reads: Reads, table: Table, column: str, person: int
     found: list[tuple[Any, int | None, str]] = []
     extra = persona if persona is not None else literal(None)
     async for rows in candidate_documents(reads, table, column, person, true(), extra):
-        found.extend(tuple(row) for row in rows)  # type: ignore[misc]
+        found.extend(tuple(row) for row in rows)
     return found
 
 
