@@ -19,6 +19,7 @@ from bot.clock import utcnow
 from bot.cogs._options import actor_of, resolve_persona, visible_personas
 from bot.core import emotions as core
 from bot.core.errors import DomainError
+from bot.core.text import clip
 from bot.services import guild_settings, profiles
 from bot.ui import mood as mood_ui
 from bot.ui import profile as profile_ui
@@ -57,7 +58,7 @@ class AdminCog(commands.Cog):
         options = [(name, f"{name}: {core.trigger_description(name)}") for name in core.trigger_names()]
         options.append(("none", "none: remove the server's mapping (use the default)"))
         return [
-            app_commands.Choice(name=mood_ui.clip(label, 100), value=value)
+            app_commands.Choice(name=clip(label, 100), value=value)
             for value, label in options
             if not typed or typed in label.lower()
         ][:25]

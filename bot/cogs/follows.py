@@ -14,8 +14,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.clock import utcnow
-from bot.cogs._options import actor_of, clip, resolve_persona, visible_personas
+from bot.cogs._options import actor_of, resolve_persona, visible_personas
 from bot.core.errors import DomainError
+from bot.core.text import clip
 from bot.services import achievements, follows, timeline
 from bot.services.follows import NotificationSettings
 from bot.ui import social as social_ui

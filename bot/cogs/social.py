@@ -18,9 +18,10 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.clock import utcnow
-from bot.cogs._options import CHOICES_MAX, actor_of, clip, own_personas, resolve_persona, visible_personas
+from bot.cogs._options import CHOICES_MAX, actor_of, own_personas, resolve_persona, visible_personas
 from bot.core.errors import DomainError
 from bot.core.inputs import parse_id
+from bot.core.text import clip
 from bot.services import endorsements, profiles, subscriptions
 from bot.services.subscriptions import EntitlementFacts
 from bot.ui import profile as profile_ui

@@ -26,6 +26,7 @@ from typing import Any
 
 from bot.core.errors import DomainError
 from bot.core.personas import PrivacySettings, validate_avatar_url, validate_description
+from bot.core.text import clip_line
 
 # ----------------------------------------------------------------------------------------------- profile fields
 
@@ -288,9 +289,7 @@ _URL = re.compile(r"https?://\S+", re.IGNORECASE)
 
 
 def _clean_text(text: str) -> str:
-    text = _URL.sub("[link]", _MENTION.sub("", text))
-    text = " ".join(text.split())
-    return text if len(text) <= METADATA_TEXT_MAX else text[: METADATA_TEXT_MAX - 1] + "…"
+    return clip_line(_URL.sub("[link]", _MENTION.sub("", text)), METADATA_TEXT_MAX)
 
 
 def sanitize_metadata(details: Mapping[str, Any] | None) -> dict[str, Any]:
