@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 from discord.ext import commands
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import utcnow
 from bot.cogs._options import actor_of, resolve_persona, visible_personas
@@ -97,10 +98,10 @@ class FollowsCog(commands.Cog):
             record = await follows.unfollow(session, user_id=interaction.user.id, persona_id=persona_id)
         await interaction.response.send_message(social_ui.unfollow_message(record), ephemeral=True)
 
-    async def _followed_id(self, session: object, interaction: discord.Interaction, value: str) -> int:
+    async def _followed_id(self, session: AsyncSession, interaction: discord.Interaction, value: str) -> int:
         """A followed persona: the id from autocomplete, or a name among those followed (even if no longer public)."""
         text = value.strip()
-        rows = await follows.list_following(session, interaction.user.id, limit=200)  # type: ignore[arg-type]
+        rows = await follows.list_following(session, interaction.user.id, limit=200)
         for row in rows:
             if text == str(row.persona_id) or row.persona_name.lower() == text.lower():
                 return row.persona_id

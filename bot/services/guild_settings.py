@@ -1,4 +1,6 @@
-"""A server's settings (``guild_settings``): for now its reaction map, emoji -> trigger, over the default map.
+"""A server's settings (``guild_settings``): its reaction map (emoji -> trigger, over the default map) and the
+channels its notifications and ceremonies go to. (Whether free tiers are enabled is set by
+:func:`bot.services.subscriptions.set_free_tiers`; the memory consent default is read by :mod:`bot.services.consent`.)
 
 Changing a setting needs Manage Server: every writer takes ``can_manage_guild`` (the caller's permission where
 they ask from, as the cog knows it) and refuses without it. Reads that only the bot does (the reaction buffer
