@@ -219,11 +219,6 @@ def view_profile(
     )
 
 
-def audience(privacy: PrivacySettings, item: str) -> str:
-    """Who sees a privacy field, in words ("only you", "members of this server", "anyone")."""
-    return AUDIENCE_WORDS[privacy.visibility.get(item, "owner")]
-
-
 def publishable_privacy(privacy: PrivacySettings) -> PrivacySettings:
     """The privacy settings a publication consents to: unchanged, except that an owner-only ``profile`` becomes
     ``server`` (a published profile that nobody could see would not be published)."""

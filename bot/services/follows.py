@@ -241,9 +241,3 @@ async def list_following(
         FollowRecord(row.persona_id, name, user_id, _settings(row), row.followed_at, count)
         for row, name, count in (await session.execute(query)).all()
     ]
-
-
-async def count_rows(session: AsyncSession, persona_id: int) -> int:
-    """How many follow rows the persona has (what ``follower_count`` must equal)."""
-    query = select(func.count()).where(col(models.Follow.persona_id) == persona_id)
-    return int((await session.execute(query)).scalar_one())
