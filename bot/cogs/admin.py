@@ -2,9 +2,10 @@
 
 The group is defined once, guild-only and hidden from members without Manage Server (Discord's
 ``default_member_permissions``, which a server may override for its own roles); every subcommand also passes the
-caller's real permission to its service, which refuses without it. Add a setting as one more
-``@admin.command`` method here (``channel`` and ``verify`` are planned), each translating options to one service
-call and its result to a reply.
+caller's real permission to its service, which refuses without it. The commands: ``reactions`` (the server's
+reaction map), ``channel`` (where notifications and ceremonies go) and ``verify`` (a persona's verification
+status). Add a setting as one more ``@admin.command`` method here, translating options to one service call and
+its result to a reply.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from bot.clock import utcnow
 from bot.cogs._options import actor_of, resolve_persona, visible_personas
 from bot.core import emotions as core
 from bot.core.errors import DomainError
+from bot.core.text import clip
 from bot.services import guild_settings, profiles
 from bot.ui import mood as mood_ui
 from bot.ui import profile as profile_ui
@@ -57,7 +59,7 @@ class AdminCog(commands.Cog):
         options = [(name, f"{name}: {core.trigger_description(name)}") for name in core.trigger_names()]
         options.append(("none", "none: remove the server's mapping (use the default)"))
         return [
-            app_commands.Choice(name=mood_ui.clip(label, 100), value=value)
+            app_commands.Choice(name=clip(label, 100), value=value)
             for value, label in options
             if not typed or typed in label.lower()
         ][:25]

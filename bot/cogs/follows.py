@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 from discord.ext import commands
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import utcnow
-from bot.cogs._options import actor_of, clip, resolve_persona, visible_personas
+from bot.cogs._options import actor_of, resolve_persona, visible_personas
 from bot.core.errors import DomainError
+from bot.core.text import clip
 from bot.services import achievements, follows, timeline
 from bot.services.follows import NotificationSettings
 from bot.ui import social as social_ui
@@ -96,10 +98,10 @@ class FollowsCog(commands.Cog):
             record = await follows.unfollow(session, user_id=interaction.user.id, persona_id=persona_id)
         await interaction.response.send_message(social_ui.unfollow_message(record), ephemeral=True)
 
-    async def _followed_id(self, session: object, interaction: discord.Interaction, value: str) -> int:
+    async def _followed_id(self, session: AsyncSession, interaction: discord.Interaction, value: str) -> int:
         """A followed persona: the id from autocomplete, or a name among those followed (even if no longer public)."""
         text = value.strip()
-        rows = await follows.list_following(session, interaction.user.id, limit=200)  # type: ignore[arg-type]
+        rows = await follows.list_following(session, interaction.user.id, limit=200)
         for row in rows:
             if text == str(row.persona_id) or row.persona_name.lower() == text.lower():
                 return row.persona_id
@@ -117,7 +119,7 @@ class FollowsCog(commands.Cog):
     async def timeline_(self, interaction: discord.Interaction, persona: str) -> None:
         async with self.bot.db.session() as session:
             persona_id = await resolve_persona(session, interaction, persona)
-            page = await timeline.list_events(session, persona_id, actor_of(interaction))
+            page = await timeline.list_events(session, persona_id, actor_of(interaction), now=utcnow())
         await interaction.response.send_message(embed=social_ui.timeline_embed(page), ephemeral=True)
 
     @app_commands.command(name="achievements", description="A persona's achievements.")

@@ -18,9 +18,10 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.clock import utcnow
-from bot.cogs._options import CHOICES_MAX, actor_of, clip, own_personas, resolve_persona, visible_personas
+from bot.cogs._options import CHOICES_MAX, actor_of, own_personas, resolve_persona, visible_personas
 from bot.core.errors import DomainError
 from bot.core.inputs import parse_id
+from bot.core.text import clip
 from bot.services import endorsements, profiles, subscriptions
 from bot.services.subscriptions import EntitlementFacts
 from bot.ui import profile as profile_ui
@@ -157,7 +158,7 @@ class SocialCog(commands.Cog):
     async def tiers_list(self, interaction: discord.Interaction, persona: str) -> None:
         async with self.bot.db.session() as session:
             persona_id = await resolve_persona(session, interaction, persona)
-            record = await profiles.get_profile(session, actor_of(interaction), persona_id)
+            record = await profiles.get_profile(session, actor_of(interaction), persona_id, now=utcnow())
             tiers = await subscriptions.list_tiers(session, persona_id)
             free = await subscriptions.free_tiers_enabled(session, interaction.guild_id)
         embed = profile_ui.tiers_embed(record.display_name, tiers, free_enabled=free)
@@ -227,7 +228,9 @@ class SocialCog(commands.Cog):
         async with self.bot.db.transaction() as session:
             persona_id = await resolve_persona(session, interaction, persona)
             chosen = await subscriptions.find_tier(session, persona_id, tier)
-            removed = await subscriptions.delete_tier(session, actor_of(interaction), persona_id, chosen.id)
+            removed = await subscriptions.delete_tier(
+                session, actor_of(interaction), persona_id, chosen.id, now=utcnow()
+            )
         await interaction.response.send_message(
             f"Tier **{discord.utils.escape_markdown(removed.name)}** removed.", ephemeral=True
         )

@@ -26,6 +26,7 @@ from typing import Any
 
 from bot.core.errors import DomainError
 from bot.core.personas import PrivacySettings, validate_avatar_url, validate_description
+from bot.core.text import clip_line
 
 # ----------------------------------------------------------------------------------------------- profile fields
 
@@ -218,11 +219,6 @@ def view_profile(
     )
 
 
-def audience(privacy: PrivacySettings, item: str) -> str:
-    """Who sees a privacy field, in words ("only you", "members of this server", "anyone")."""
-    return AUDIENCE_WORDS[privacy.visibility.get(item, "owner")]
-
-
 def publishable_privacy(privacy: PrivacySettings) -> PrivacySettings:
     """The privacy settings a publication consents to: unchanged, except that an owner-only ``profile`` becomes
     ``server`` (a published profile that nobody could see would not be published)."""
@@ -288,9 +284,7 @@ _URL = re.compile(r"https?://\S+", re.IGNORECASE)
 
 
 def _clean_text(text: str) -> str:
-    text = _URL.sub("[link]", _MENTION.sub("", text))
-    text = " ".join(text.split())
-    return text if len(text) <= METADATA_TEXT_MAX else text[: METADATA_TEXT_MAX - 1] + "…"
+    return clip_line(_URL.sub("[link]", _MENTION.sub("", text)), METADATA_TEXT_MAX)
 
 
 def sanitize_metadata(details: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from bot.core.errors import DomainError
 from bot.core.personas import PrivacySettings
@@ -107,8 +108,8 @@ async def decide_many(
     missing = sorted({persona for _, _, persona in wanted} - set(settings))
     for start in range(0, len(missing), BATCH):
         rows = await session.execute(
-            select(models.Persona.id, models.Persona.privacy_settings).where(
-                models.Persona.id.in_(missing[start : start + BATCH])  # type: ignore[union-attr]
+            select(col(models.Persona.id), col(models.Persona.privacy_settings)).where(
+                col(models.Persona.id).in_(missing[start : start + BATCH])
             )
         )
         for persona_id, stored in rows.all():
@@ -120,8 +121,8 @@ async def decide_many(
     defaults: dict[int | None, str] = {None: "opt-in"}
     if guilds:
         rows = await session.execute(
-            select(models.GuildSettings.guild_id, models.GuildSettings.memory_consent_default).where(
-                models.GuildSettings.guild_id.in_(guilds)  # type: ignore[attr-defined]
+            select(col(models.GuildSettings.guild_id), col(models.GuildSettings.memory_consent_default)).where(
+                col(models.GuildSettings.guild_id).in_(guilds)
             )
         )
         defaults.update({guild: default for guild, default in rows.all()})
@@ -130,9 +131,15 @@ async def decide_many(
     record = models.ConsentRecord
     for start in range(0, len(users), BATCH):
         rows = await session.execute(
-            select(record.user_id, record.guild_id, record.persona_id, record.granted, record.recorded_at).where(
-                record.user_id.in_(users[start : start + BATCH]),  # type: ignore[attr-defined]
-                record.scope == MEMORY_SCOPE,
+            select(
+                col(record.user_id),
+                col(record.guild_id),
+                col(record.persona_id),
+                col(record.granted),
+                col(record.recorded_at),
+            ).where(
+                col(record.user_id).in_(users[start : start + BATCH]),
+                col(record.scope) == MEMORY_SCOPE,
             )
         )
         for user, guild, persona, granted, at in rows.all():
@@ -181,8 +188,8 @@ async def memory_naming(
 
 async def history(session: AsyncSession, *, user_id: int, guild_id: int | None = None) -> list[ConsentRecordView]:
     """Every consent record of ``user_id`` (in one guild, when given), newest first."""
-    query = select(models.ConsentRecord).where(models.ConsentRecord.user_id == user_id)
+    query = select(models.ConsentRecord).where(col(models.ConsentRecord.user_id) == user_id)
     if guild_id is not None:
-        query = query.where(models.ConsentRecord.guild_id == guild_id)
-    rows = (await session.execute(query.order_by(models.ConsentRecord.recorded_at.desc()))).scalars()
+        query = query.where(col(models.ConsentRecord.guild_id) == guild_id)
+    rows = (await session.execute(query.order_by(col(models.ConsentRecord.recorded_at).desc()))).scalars()
     return [_view(row) for row in rows]

@@ -11,14 +11,14 @@ from datetime import datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
-from bot.clock import utcnow
 from bot.core import social as rules
 from bot.core.errors import DomainError, NotFound
+from bot.core.ownership import Actor
 from bot.core.personas import PrivacySettings
 from bot.db import models
 from bot.services import achievements
-from bot.services.personas import Actor
 
 NOT_PUBLIC = "That persona has no public profile here."
 
@@ -48,7 +48,7 @@ async def _endorsable(session: AsyncSession, actor: Actor, persona_id: int) -> m
 
 
 async def endorse(
-    session: AsyncSession, actor: Actor, persona_id: int, text: str | None = None, *, now: datetime | None = None
+    session: AsyncSession, actor: Actor, persona_id: int, text: str | None = None, *, now: datetime
 ) -> EndorsementResult:
     """Endorse a published persona (once; a second endorsement replaces the text of the first)."""
     clean = rules.validate_endorsement_text(text)
@@ -56,7 +56,7 @@ async def endorse(
     row = (
         await session.execute(
             select(models.Endorsement).where(
-                models.Endorsement.persona_id == persona_id, models.Endorsement.user_id == actor.user_id
+                col(models.Endorsement.persona_id) == persona_id, col(models.Endorsement.user_id) == actor.user_id
             )
         )
     ).scalar_one_or_none()
@@ -64,11 +64,9 @@ async def endorse(
         row.text = clean
         await session.flush()
         return EndorsementResult(persona_id, persona.name, "updated", clean)
-    session.add(
-        models.Endorsement(persona_id=persona_id, user_id=actor.user_id, text=clean, created_at=now or utcnow())
-    )
+    session.add(models.Endorsement(persona_id=persona_id, user_id=actor.user_id, text=clean, created_at=now))
     await session.flush()
-    await achievements.check(session, persona_id, now or utcnow(), inputs_changed={"endorsements"})
+    await achievements.check(session, persona_id, now, inputs_changed={"endorsements"})
     return EndorsementResult(persona_id, persona.name, "created", clean)
 
 
@@ -79,8 +77,8 @@ async def remove(session: AsyncSession, actor: Actor, persona_id: int) -> Endors
         raise NotFound(NOT_PUBLIC)
     result = await session.execute(
         delete(models.Endorsement)
-        .where(models.Endorsement.persona_id == persona_id, models.Endorsement.user_id == actor.user_id)
-        .returning(models.Endorsement.id)
+        .where(col(models.Endorsement.persona_id) == persona_id, col(models.Endorsement.user_id) == actor.user_id)
+        .returning(col(models.Endorsement.id))
     )
     if not result.all():
         raise DomainError(f"You have not endorsed {persona.name}.")

@@ -17,8 +17,10 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from bot.core.errors import DomainError, NotFound
+from bot.core.ownership import PERSONA_NOT_FOUND
 from bot.db import models
 from bot.services import achievements, notifications
 
@@ -71,19 +73,27 @@ def _settings(row: models.Follow) -> NotificationSettings:
     )
 
 
-async def _persona(session: AsyncSession, persona_id: int) -> tuple[str, int, int | None, bool, str, int]:
-    query = select(
-        models.Persona.name,
-        models.Persona.owner_id,
-        models.Persona.guild_id,
-        models.Persona.is_public,
-        models.Persona.status,
-        models.Persona.follower_count,
-    ).where(models.Persona.id == persona_id)
+@dataclass(frozen=True)
+class _Followed:
+    """What following needs of the persona: read as columns, so the persona row is not loaded into the session
+    (its ``follower_count`` moves by UPDATE in the same transaction)."""
+
+    name: str
+    owner_id: int
+    is_public: bool
+    status: str
+
+
+async def _persona(session: AsyncSession, persona_id: int) -> _Followed:
+    persona = models.Persona
+    query = select(col(persona.name), col(persona.owner_id), col(persona.is_public), col(persona.status)).where(
+        col(persona.id) == persona_id
+    )
     row = (await session.execute(query)).first()
     if row is None:
-        raise NotFound("That persona does not exist (it may have been deleted).")
-    return tuple(row)  # type: ignore[return-value]
+        raise NotFound(PERSONA_NOT_FOUND)
+    name, owner_id, is_public, status = row
+    return _Followed(name, owner_id, is_public, status)
 
 
 async def follow(
@@ -97,11 +107,14 @@ async def follow(
 ) -> FollowRecord:
     """``user_id`` follows the persona (in the caller's transaction); DomainError when it is not public or already
     followed. ``guild_id`` is where they followed from."""
-    name, owner_id, _, is_public, status, _ = await _persona(session, persona_id)
-    if not is_public or status == "retired":
+    persona = await _persona(session, persona_id)
+    name, owner_id = persona.name, persona.owner_id
+    if not persona.is_public or persona.status == "retired":
         raise DomainError(NOT_PUBLIC)
     existing = await session.execute(
-        select(models.Follow.id).where(models.Follow.persona_id == persona_id, models.Follow.user_id == user_id)
+        select(col(models.Follow.id)).where(
+            col(models.Follow.persona_id) == persona_id, col(models.Follow.user_id) == user_id
+        )
     )
     if existing.first() is not None:
         raise DomainError(ALREADY)
@@ -120,23 +133,23 @@ async def follow(
             followed_at=now,
         )
         .on_conflict_do_nothing(index_elements=["persona_id", "user_id"])
-        .returning(models.Follow.id)
+        .returning(col(models.Follow.id))
     )
-    inserted = (await session.execute(statement)).first()
+    inserted = (await session.execute(statement)).scalar_one_or_none()
     if inserted is None:  # a concurrent follow by the same person won
         raise DomainError(ALREADY)
     count = (
         await session.execute(
             update(models.Persona)
-            .where(models.Persona.id == persona_id)
-            .values(follower_count=models.Persona.follower_count + 1)
-            .returning(models.Persona.follower_count),
+            .where(col(models.Persona.id) == persona_id)
+            .values(follower_count=col(models.Persona.follower_count) + 1)
+            .returning(col(models.Persona.follower_count)),
             execution_options={"synchronize_session": False},
         )
     ).scalar_one()
     await notifications.new_follower(
         session,
-        follow_id=int(inserted[0]),
+        follow_id=int(inserted),
         persona_id=persona_id,
         persona_name=name,
         owner_id=owner_id,
@@ -149,17 +162,17 @@ async def follow(
 
 async def unfollow(session: AsyncSession, *, user_id: int, persona_id: int) -> FollowRecord:
     """Stop following (in the caller's transaction); DomainError when not following."""
-    name = (await _persona(session, persona_id))[0]
+    name = (await _persona(session, persona_id)).name
     removed = (
         await session.execute(
             delete(models.Follow)
-            .where(models.Follow.persona_id == persona_id, models.Follow.user_id == user_id)
+            .where(col(models.Follow.persona_id) == persona_id, col(models.Follow.user_id) == user_id)
             .returning(
-                models.Follow.notify_new_posts,
-                models.Follow.notify_achievements,
-                models.Follow.notify_collaborations,
-                models.Follow.deliver_by_dm,
-                models.Follow.followed_at,
+                col(models.Follow.notify_new_posts),
+                col(models.Follow.notify_achievements),
+                col(models.Follow.notify_collaborations),
+                col(models.Follow.deliver_by_dm),
+                col(models.Follow.followed_at),
             ),
             execution_options={"synchronize_session": False},
         )
@@ -169,9 +182,9 @@ async def unfollow(session: AsyncSession, *, user_id: int, persona_id: int) -> F
     count = (
         await session.execute(
             update(models.Persona)
-            .where(models.Persona.id == persona_id)
-            .values(follower_count=models.Persona.follower_count - 1)
-            .returning(models.Persona.follower_count),
+            .where(col(models.Persona.id) == persona_id)
+            .values(follower_count=col(models.Persona.follower_count) - 1)
+            .returning(col(models.Persona.follower_count)),
             execution_options={"synchronize_session": False},
         )
     ).scalar_one()
@@ -181,9 +194,9 @@ async def unfollow(session: AsyncSession, *, user_id: int, persona_id: int) -> F
 
 async def get_follow(session: AsyncSession, *, user_id: int, persona_id: int) -> FollowRecord | None:
     query = (
-        select(models.Follow, models.Persona.name, models.Persona.follower_count)
-        .join(models.Persona, models.Persona.id == models.Follow.persona_id)
-        .where(models.Follow.persona_id == persona_id, models.Follow.user_id == user_id)
+        select(models.Follow, col(models.Persona.name), col(models.Persona.follower_count))
+        .join(models.Persona, col(models.Persona.id) == col(models.Follow.persona_id))
+        .where(col(models.Follow.persona_id) == persona_id, col(models.Follow.user_id) == user_id)
     )
     found = (await session.execute(query)).first()
     if found is None:
@@ -202,7 +215,7 @@ async def update_settings(
     chosen = current.settings.with_changes(changes)
     await session.execute(
         update(models.Follow)
-        .where(models.Follow.persona_id == persona_id, models.Follow.user_id == user_id)
+        .where(col(models.Follow.persona_id) == persona_id, col(models.Follow.user_id) == user_id)
         .values(**{_COLUMNS[name]: getattr(chosen, name) for name in SETTING_NAMES}),
         execution_options={"synchronize_session": False},
     )
@@ -214,23 +227,17 @@ async def list_following(
 ) -> list[FollowRecord]:
     """The personas ``user_id`` follows (those of ``guild_id`` when given), by name."""
     query = (
-        select(models.Follow, models.Persona.name, models.Persona.follower_count)
-        .join(models.Persona, models.Persona.id == models.Follow.persona_id)
-        .where(models.Follow.user_id == user_id)
-        .order_by(func.lower(models.Persona.name), models.Persona.id)
+        select(models.Follow, col(models.Persona.name), col(models.Persona.follower_count))
+        .join(models.Persona, col(models.Persona.id) == col(models.Follow.persona_id))
+        .where(col(models.Follow.user_id) == user_id)
+        .order_by(func.lower(col(models.Persona.name)), col(models.Persona.id))
         .limit(limit)
     )
     if guild_id is not None:
-        query = query.where(models.Persona.guild_id == guild_id)
+        query = query.where(col(models.Persona.guild_id) == guild_id)
     if name_prefix:
-        query = query.where(func.lower(models.Persona.name).startswith(name_prefix.lower(), autoescape=True))
+        query = query.where(func.lower(col(models.Persona.name)).startswith(name_prefix.lower(), autoescape=True))
     return [
         FollowRecord(row.persona_id, name, user_id, _settings(row), row.followed_at, count)
         for row, name, count in (await session.execute(query)).all()
     ]
-
-
-async def count_rows(session: AsyncSession, persona_id: int) -> int:
-    """How many follow rows the persona has (what ``follower_count`` must equal)."""
-    query = select(func.count()).where(models.Follow.persona_id == persona_id)
-    return int((await session.execute(query)).scalar_one())

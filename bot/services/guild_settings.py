@@ -1,4 +1,6 @@
-"""A server's settings (``guild_settings``): for now its reaction map, emoji -> trigger, over the default map.
+"""A server's settings (``guild_settings``): its reaction map (emoji -> trigger, over the default map) and the
+channels its notifications and ceremonies go to. (Whether free tiers are enabled is set by
+:func:`bot.services.subscriptions.set_free_tiers`; the memory consent default is read by :mod:`bot.services.consent`.)
 
 Changing a setting needs Manage Server: every writer takes ``can_manage_guild`` (the caller's permission where
 they ask from, as the cog knows it) and refuses without it. Reads that only the bot does (the reaction buffer
@@ -24,6 +26,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from bot.core import emotions as core
 from bot.core.errors import DomainError, PermissionDenied
@@ -153,7 +156,7 @@ def _require_manager(can_manage_guild: bool) -> None:
 
 async def reaction_map(session: AsyncSession, guild_id: int) -> dict[str, str]:
     """The server's own entries (emoji key -> trigger), sorted by key (PostgreSQL's JSONB keeps no order)."""
-    query = select(_G.reaction_map).where(_G.guild_id == guild_id)
+    query = select(col(_G.reaction_map)).where(col(_G.guild_id) == guild_id)
     stored = (await session.execute(query)).scalar_one_or_none()
     return {str(key): str(value) for key, value in sorted(dict(stored or {}).items())}
 
@@ -204,7 +207,7 @@ async def set_reaction(
                 "(trigger: none)."
             )
         updated[key] = chosen
-    await session.execute(update(_G).where(_G.guild_id == guild_id).values(reaction_map=updated, updated_at=now))
+    await session.execute(update(_G).where(col(_G.guild_id) == guild_id).values(reaction_map=updated, updated_at=now))
     return ReactionMapChange(
         guild_id=guild_id,
         emoji=key,
@@ -221,11 +224,11 @@ async def _locked_map(session: AsyncSession, guild_id: int, now: datetime) -> di
     dialect = session.get_bind().dialect.name
     maker = pg_dialect.insert if dialect == "postgresql" else sqlite_dialect.insert
     await session.execute(
-        maker(_G.__table__)  # type: ignore[attr-defined]
+        maker(_G)
         .values(guild_id=guild_id, reaction_map={}, updated_at=now)
         .on_conflict_do_nothing(index_elements=["guild_id"])
     )
-    query = select(_G.reaction_map).where(_G.guild_id == guild_id)
+    query = select(col(_G.reaction_map)).where(col(_G.guild_id) == guild_id)
     if dialect == "postgresql":
         query = query.with_for_update()
     stored = (await session.execute(query)).scalar_one()
@@ -264,6 +267,10 @@ async def set_channel(
     if column is None:
         raise DomainError(f"'{kind}' is not a channel kind. Choose one of: {', '.join(CHANNEL_KINDS)}.")
     await _locked_map(session, guild_id, now)  # the settings row exists and is ours for this transaction
-    previous = (await session.execute(select(getattr(_G, column)).where(_G.guild_id == guild_id))).scalar_one_or_none()
-    await session.execute(update(_G).where(_G.guild_id == guild_id).values({column: channel_id, "updated_at": now}))
+    previous = (
+        await session.execute(select(getattr(_G, column)).where(col(_G.guild_id) == guild_id))
+    ).scalar_one_or_none()
+    await session.execute(
+        update(_G).where(col(_G.guild_id) == guild_id).values({column: channel_id, "updated_at": now})
+    )
     return ChannelChange(guild_id=guild_id, kind=kind.strip().lower(), channel_id=channel_id, previous=previous)

@@ -29,10 +29,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from bot.db import models
-from bot.services import outbox
+from bot.services import outbox, subscriptions
 from bot.services.outbox import OutboxItem
 
 KIND_TIMELINE = "social.timeline"
@@ -50,9 +52,9 @@ TOPIC_BY_KIND: dict[str, str] = {
     "collaboration": "collaborations",
 }
 _TOPIC_COLUMN = {
-    "new_posts": models.Follow.notify_new_posts,
-    "achievements": models.Follow.notify_achievements,
-    "collaborations": models.Follow.notify_collaborations,
+    "new_posts": col(models.Follow.notify_new_posts),
+    "achievements": col(models.Follow.notify_achievements),
+    "collaborations": col(models.Follow.notify_collaborations),
 }
 _EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
 
@@ -84,27 +86,10 @@ async def notifications_channel(session: AsyncSession, guild_id: int | None) -> 
     """The server's notifications channel (``/admin channel notifications``), if any."""
     if guild_id is None:
         return None
-    query = select(models.GuildSettings.notifications_channel_id).where(models.GuildSettings.guild_id == guild_id)
+    query = select(col(models.GuildSettings.notifications_channel_id)).where(
+        col(models.GuildSettings.guild_id) == guild_id
+    )
     return (await session.execute(query)).scalar_one_or_none()
-
-
-async def _subscribers(session: AsyncSession, persona_id: int, user_ids: Sequence[int]) -> set[int]:
-    """Which of ``user_ids`` subscribe to the persona (for subscribers-only events).
-
-    The rule belongs to ``bot.services.subscriptions`` (``is_subscriber``, or a bulk ``subscriber_ids`` when it has
-    one); without that module nobody counts as a subscriber, so subscribers-only events reach no one.
-    """
-    try:
-        from bot.services import subscriptions  # type: ignore[attr-defined]
-    except ImportError:
-        return set()
-    bulk = getattr(subscriptions, "subscriber_ids", None)
-    if bulk is not None:
-        return set(await bulk(session, persona_id, list(user_ids))) & set(user_ids)
-    check = getattr(subscriptions, "is_subscriber", None)
-    if check is None:
-        return set()
-    return {user_id for user_id in user_ids if await check(session, persona_id, user_id)}
 
 
 async def fan_out(
@@ -124,8 +109,8 @@ async def fan_out(
     """
     persona = (
         await session.execute(
-            select(models.Persona.name, models.Persona.guild_id, models.Persona.is_public).where(
-                models.Persona.id == persona_id
+            select(col(models.Persona.name), col(models.Persona.guild_id), col(models.Persona.is_public)).where(
+                col(models.Persona.id) == persona_id
             )
         )
     ).first()
@@ -133,13 +118,13 @@ async def fan_out(
         return FanOut(0, 0, 0, None)
     wanted = _TOPIC_COLUMN[topic_of(kind)]
     query = (
-        select(models.Follow.user_id, models.Follow.deliver_by_dm)
-        .where(models.Follow.persona_id == persona_id, wanted.is_(True))
-        .order_by(models.Follow.user_id)
+        select(col(models.Follow.user_id), col(models.Follow.deliver_by_dm))
+        .where(col(models.Follow.persona_id) == persona_id, wanted.is_(True))
+        .order_by(col(models.Follow.user_id))
     )
     followers = (await session.execute(query)).all()
     if subscribers_only:
-        allowed = await _subscribers(session, persona_id, [f.user_id for f in followers])
+        allowed = await subscriptions.subscriber_ids(session, persona_id, [f.user_id for f in followers], now=now)
         followers = [f for f in followers if f.user_id in allowed]
     channel_id = await notifications_channel(session, persona.guild_id)
     due = digest_due(now, DIGEST_WINDOW_SECONDS)
@@ -348,7 +333,7 @@ async def prepare(session: AsyncSession, items: Sequence[OutboxItem]) -> list[Pl
             _message([(i.id, i.kind, i.guild_id, i.channel_id, i.recipient_user_id, i.payload) for i in group])
         )
     if updates:
-        table = models.OutboxMessage.__table__  # type: ignore[attr-defined]
+        table = outbox.TABLE
         statement = update(table).where(table.c.id == bindparam("row_id")).values(payload=bindparam("new_payload"))
         await session.execute(statement, updates)
 
@@ -357,11 +342,16 @@ async def prepare(session: AsyncSession, items: Sequence[OutboxItem]) -> list[Pl
         missing = [i for i in member_ids if i not in known]
         rows = [(i.id, i.kind, i.guild_id, i.channel_id, i.recipient_user_id, i.payload) for i in held]
         if missing:
-            table = models.OutboxMessage
+            message = models.OutboxMessage
             query = select(
-                table.id, table.kind, table.guild_id, table.channel_id, table.recipient_user_id, table.payload
-            ).where(table.id.in_(missing))
-            rows.extend(tuple(r) for r in (await session.execute(query)).all())  # type: ignore[misc]
+                col(message.id),
+                col(message.kind),
+                col(message.guild_id),
+                col(message.channel_id),
+                col(message.recipient_user_id),
+                col(message.payload),
+            ).where(col(message.id).in_(missing))
+            rows.extend(tuple(r) for r in (await session.execute(query)).all())
         messages.append(_message(rows))
     return messages
 
@@ -373,7 +363,11 @@ async def prepare(session: AsyncSession, items: Sequence[OutboxItem]) -> list[Pl
 async def claim_holders(session: AsyncSession) -> list[str]:
     """Workers that hold claimed rows right now."""
     table = models.OutboxMessage
-    query = select(table.claimed_by).distinct().where(table.status == outbox.CLAIMED, table.claimed_by.is_not(None))
+    query = (
+        select(col(table.claimed_by))
+        .distinct()
+        .where(col(table.status) == outbox.CLAIMED, col(table.claimed_by).is_not(None))
+    )
     return sorted(str(worker) for worker in (await session.execute(query)).scalars().all())
 
 
@@ -383,8 +377,9 @@ async def release_claims(session: AsyncSession, worker: str, *, now: datetime) -
     table = models.OutboxMessage
     result = await session.execute(
         update(table)
-        .where(table.status == outbox.CLAIMED, table.claimed_by == worker)
+        .where(col(table.status) == outbox.CLAIMED, col(table.claimed_by) == worker)
         .values(status=outbox.PENDING, claimed_by=None, next_attempt_at=now),
         execution_options={"synchronize_session": False},
     )
+    assert isinstance(result, CursorResult)  # an UPDATE answers with a cursor result, which counts its rows
     return int(result.rowcount or 0)

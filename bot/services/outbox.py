@@ -21,9 +21,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, and_, func, literal, or_, select, update
+from sqlalchemy import Integer, Table, and_, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from bot.db import models
 
@@ -31,6 +33,8 @@ PENDING, CLAIMED, SENT, FAILED = "pending", "claimed", "sent", "failed"
 MAX_ATTEMPTS = 8
 BACKOFF_BASE_SECONDS = 5.0
 BACKOFF_MAX_SECONDS = 3600.0
+# The table itself, for statements executed over many rows at once (an ORM insert of a list is another path).
+TABLE: Table = models.metadata.tables["outbox"]
 
 
 @dataclass(frozen=True)
@@ -52,7 +56,7 @@ class OutboxItem:
 
 def _insert(session: AsyncSession) -> Any:
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(models.OutboxMessage.__table__)
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(TABLE)
 
 
 async def enqueue_many(session: AsyncSession, rows: Sequence[Mapping[str, Any]], *, now: datetime) -> int:
@@ -82,7 +86,9 @@ async def enqueue_many(session: AsyncSession, rows: Sequence[Mapping[str, Any]],
     # building a multi-VALUES statement per chunk instead costs ~0.2 ms a row to compile, too slow for a fan-out
     # to 10,000 followers. Skipped (existing) keys return no row, so the count is of new rows.
     statement = (
-        _insert(session).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(models.OutboxMessage.id)
+        _insert(session)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(col(models.OutboxMessage.id))
     )
     return len((await session.execute(statement, values)).all())
 
@@ -116,10 +122,10 @@ def _shard_clause(shard: tuple[int, Sequence[int]] | None) -> Any:
     if shard is None:
         return True
     count, ids = shard
-    owned = models.OutboxMessage.guild_id.op(">>")(literal(22, Integer)) % count  # PostgreSQL: bigint >> integer
-    clause = and_(models.OutboxMessage.guild_id.is_not(None), owned.in_(list(ids)))
+    owned = col(models.OutboxMessage.guild_id).op(">>")(literal(22, Integer)) % count  # PostgreSQL: bigint >> integer
+    clause = and_(col(models.OutboxMessage.guild_id).is_not(None), owned.in_(list(ids)))
     if 0 in ids:
-        clause = or_(clause, models.OutboxMessage.guild_id.is_(None))
+        clause = or_(clause, col(models.OutboxMessage.guild_id).is_(None))
     return clause
 
 
@@ -137,28 +143,28 @@ async def claim(
     ran out (their claimer died). Commit the caller's transaction promptly: the claim is the commit."""
     table = models.OutboxMessage
     due = or_(
-        and_(table.status == PENDING, table.next_attempt_at <= now),
-        and_(table.status == CLAIMED, table.claimed_at <= now - timedelta(seconds=lease_seconds)),
+        and_(col(table.status) == PENDING, col(table.next_attempt_at) <= now),
+        and_(col(table.status) == CLAIMED, col(table.claimed_at) <= now - timedelta(seconds=lease_seconds)),
     )
-    candidates = select(table.id).where(due, _shard_clause(shard)).order_by(table.id).limit(limit)
+    candidates = select(col(table.id)).where(due, _shard_clause(shard)).order_by(col(table.id)).limit(limit)
     if kinds:
-        candidates = candidates.where(table.kind.in_(list(kinds)))
+        candidates = candidates.where(col(table.kind).in_(list(kinds)))
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     if dialect == "postgresql":
         candidates = candidates.with_for_update(skip_locked=True)
     statement = (
         update(table)
-        .where(table.id.in_(candidates.scalar_subquery()))
-        .values(status=CLAIMED, claimed_by=worker, claimed_at=now, attempts=table.attempts + 1)
+        .where(col(table.id).in_(candidates.scalar_subquery()))
+        .values(status=CLAIMED, claimed_by=worker, claimed_at=now, attempts=col(table.attempts) + 1)
         .returning(
-            table.id,
-            table.guild_id,
-            table.kind,
-            table.recipient_user_id,
-            table.channel_id,
-            table.payload,
-            table.idempotency_key,
-            table.attempts,
+            col(table.id),
+            col(table.guild_id),
+            col(table.kind),
+            col(table.recipient_user_id),
+            col(table.channel_id),
+            col(table.payload),
+            col(table.idempotency_key),
+            col(table.attempts),
         )
     )
     rows = (await session.execute(statement, execution_options={"synchronize_session": False})).all()
@@ -172,10 +178,11 @@ async def mark_sent(session: AsyncSession, ids: Sequence[int], *, worker: str, n
     table = models.OutboxMessage
     result = await session.execute(
         update(table)
-        .where(table.id.in_(list(ids)), table.status == CLAIMED, table.claimed_by == worker)
+        .where(col(table.id).in_(list(ids)), col(table.status) == CLAIMED, col(table.claimed_by) == worker)
         .values(status=SENT, sent_at=now, last_error=None),
         execution_options={"synchronize_session": False},
     )
+    assert isinstance(result, CursorResult)  # an UPDATE answers with a cursor result, which counts its rows
     return int(result.rowcount or 0)
 
 
@@ -193,7 +200,7 @@ async def mark_retry(
     status = FAILED if permanent or item.attempts >= MAX_ATTEMPTS else PENDING
     await session.execute(
         update(table)
-        .where(table.id == item.id, table.claimed_by == worker)
+        .where(col(table.id) == item.id, col(table.claimed_by) == worker)
         .values(status=status, next_attempt_at=now + backoff(item.attempts), last_error=error[:2000], claimed_by=None),
         execution_options={"synchronize_session": False},
     )
@@ -203,6 +210,6 @@ async def mark_retry(
 async def counts(session: AsyncSession) -> dict[str, int]:
     """How many rows are in each status."""
     rows = await session.execute(
-        select(models.OutboxMessage.status, func.count()).group_by(models.OutboxMessage.status)
+        select(col(models.OutboxMessage.status), func.count()).group_by(col(models.OutboxMessage.status))
     )
     return {status: int(count) for status, count in rows.all()}

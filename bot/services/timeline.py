@@ -130,7 +130,7 @@ async def record(
     return Recorded(_record(row), fanned)
 
 
-async def is_subscriber(session: AsyncSession, persona_id: int, user_id: int) -> bool:
+async def is_subscriber(session: AsyncSession, persona_id: int, user_id: int, *, now: datetime) -> bool:
     """Whether ``user_id`` subscribes to the persona: ``bot.services.subscriptions.is_subscriber`` when that
     module exists (it is the rule's home); nobody otherwise."""
     try:
@@ -138,11 +138,17 @@ async def is_subscriber(session: AsyncSession, persona_id: int, user_id: int) ->
     except ImportError:
         return False
     check = getattr(subscriptions, "is_subscriber", None)
-    return bool(check is not None and await check(session, persona_id, user_id))
+    return bool(check is not None and await check(session, persona_id, user_id, now=now))
 
 
 async def list_events(
-    session: AsyncSession, persona_id: int, viewer: Actor, *, limit: int = 10, before_id: int | None = None
+    session: AsyncSession,
+    persona_id: int,
+    viewer: Actor,
+    *,
+    now: datetime,
+    limit: int = 10,
+    before_id: int | None = None,
 ) -> TimelinePage:
     """The newest events ``viewer`` may see (NotFound when they may not see the persona at all)."""
     persona = await personas.get(session, persona_id, viewer=viewer)
@@ -155,7 +161,7 @@ async def list_events(
     hidden = 0
     if not is_owner:
         visible = [table.is_public.is_(True)]
-        if not await is_subscriber(session, persona_id, viewer.user_id):
+        if not await is_subscriber(session, persona_id, viewer.user_id, now=now):
             visible.append(table.subscribers_only.is_(False))
         query = query.where(*visible)
         total = (await session.execute(select(func.count()).where(*mine))).scalar_one()

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import discord
 
+from bot.core.text import clip
 from bot.services.achievements import AchievementsView
 from bot.services.follows import FollowRecord, NotificationSettings
 from bot.services.guild_settings import ChannelChange
@@ -37,11 +38,6 @@ KIND_ICONS: dict[str, str] = {
     "endorsement": "⭐",
     "verification": "✅",
 }
-
-
-def clip(text: str, limit: int) -> str:
-    text = str(text)
-    return text if len(text) <= limit else text[: max(0, limit - 1)] + "…"
 
 
 def _yes(value: bool) -> str:

@@ -30,6 +30,7 @@ from bot.sandbox.harness import Posted
 from bot.services import achievements, follows, guild_settings, notifications, outbox, personas, profiles, timeline
 from bot.services.follows import NotificationSettings
 from bot.services.personas import Actor, PersonaInput
+from tests.support.follows import follow_rows
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e
@@ -81,7 +82,7 @@ async def test_an_achievement_reaches_the_followers_who_asked_in_the_channel_and
     refused = await (await sandbox.slash("follow", as_user=sandbox.bob, persona=str(quiet))).message()
     assert "This persona is not public" in refused.content
     async with db.session() as session:
-        assert (await personas.get(session, nova)).follower_count == 4 == await follows.count_rows(session, nova)
+        assert (await personas.get(session, nova)).follower_count == 4 == await follow_rows(session, nova)
 
     # The persona's first conversation: an achievement, announced on the timeline, told to its followers.
     async with db.transaction() as session:
@@ -121,7 +122,7 @@ async def test_an_achievement_reaches_the_followers_who_asked_in_the_channel_and
     left = await (await sandbox.slash("unfollow", as_user=erin, persona=str(nova))).message()
     assert "no longer follow" in left.content
     async with db.session() as session:
-        assert (await personas.get(session, nova)).follower_count == 3 == await follows.count_rows(session, nova)
+        assert (await personas.get(session, nova)).follower_count == 3 == await follow_rows(session, nova)
 
 
 async def test_five_events_for_one_follower_within_the_window_are_one_dm(

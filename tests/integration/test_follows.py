@@ -16,6 +16,7 @@ from bot.db.engine import Database, make_engine
 from bot.services import follows, notifications, outbox, personas, profiles
 from bot.services.follows import NotificationSettings
 from bot.services.personas import Actor, PersonaInput
+from tests.support.follows import follow_rows
 
 NOW = datetime(2026, 11, 25, 12, 0, 30, tzinfo=UTC)
 GUILD = 4242 << 22
@@ -36,7 +37,7 @@ async def count_of(database: Database, persona_id: int) -> tuple[int, int]:
         stored = (
             await session.execute(select(models.Persona.follower_count).where(models.Persona.id == persona_id))
         ).scalar_one()
-        return int(stored), await follows.count_rows(session, persona_id)
+        return int(stored), await follow_rows(session, persona_id)
 
 
 async def test_follow_unfollow_and_the_seed_errors(database: Database) -> None:

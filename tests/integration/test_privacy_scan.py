@@ -227,7 +227,7 @@ async def test_forget_me_and_export_cover_every_row_that_names_the_person(
 
     events_before = await _count(database, models.EmotionalEvent)
     if steps:  # as the bot runs it: the refusal first, then many small transactions
-        monkeypatch.setattr(privacy, "COMMIT_ROWS", 7)
+        monkeypatch.setattr(privacy.erasure, "COMMIT_ROWS", 7)
         report = await privacy.forget_me_in_steps(database, ME, GUILD, now=T + timedelta(hours=1))
     else:
         async with database.transaction() as session:
@@ -326,11 +326,11 @@ async def test_stepped_forget_me_reads_each_document_once(database: Database, mo
         if " LIKE " in statement.upper():
             searches.append((statement, repr(parameters)))
 
-    monkeypatch.setattr(privacy, "COMMIT_ROWS", 7)
-    monkeypatch.setattr(privacy, "DOCUMENT_WINDOW", 10)
+    monkeypatch.setattr(privacy.erasure, "COMMIT_ROWS", 7)
+    monkeypatch.setattr(privacy.register, "DOCUMENT_WINDOW", 10)
     # Every document counts as big: read in pieces of 7 characters, parsed and written by the GIL-sharing code.
-    monkeypatch.setattr(privacy, "SHARED_JSON_CHARS", 20)
-    monkeypatch.setattr(privacy, "PIECE_CHARS", 7)
+    monkeypatch.setattr(privacy.register, "SHARED_JSON_CHARS", 20)
+    monkeypatch.setattr(privacy.register, "PIECE_CHARS", 7)
     event.listen(database.engine.sync_engine, "before_cursor_execute", note)
     try:
         await privacy.forget_me_in_steps(database, ME, GUILD, now=T + timedelta(hours=1))
@@ -352,7 +352,7 @@ async def test_the_export_reads_in_short_sessions(database: Database) -> None:
     await scenario(database)
     async with database.transaction() as session:
         persona_id = (await session.execute(select(models.Persona.id).limit(1))).scalar_one()
-        for index in range(3 * privacy.ID_BATCH):
+        for index in range(3 * privacy.register.ID_BATCH):
             session.add(
                 models.Memory(
                     persona_id=persona_id, content=f"note {index}", category="conversation", source_user_id=ME
@@ -364,4 +364,4 @@ async def test_the_export_reads_in_short_sessions(database: Database) -> None:
         await session.execute(text("SELECT 1"))
     assert not export.done()  # the read went in between the export's batches
     data = await export
-    assert len([m for m in data["memories"] if m["content"].startswith("note ")]) == 3 * privacy.ID_BATCH
+    assert len([m for m in data["memories"] if m["content"].startswith("note ")]) == 3 * privacy.register.ID_BATCH

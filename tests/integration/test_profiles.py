@@ -192,7 +192,9 @@ async def test_the_public_timeline_shows_public_events_sanitised(database: Datab
                 ),
             ]
         )
-        tier = await subscriptions.create_tier(session, OWNER, persona_id, name="Gold", perks=["subscriber_posts"])
+        tier = await subscriptions.create_tier(
+            session, OWNER, persona_id, name="Gold", perks=["subscriber_posts"], now=NOW
+        )
         session.add(models.GuildSettings(guild_id=GUILD, free_tiers_enabled=True))
     member_view = await profile_for(database, MEMBER, persona_id)
     assert [e.title for e in member_view.timeline] == ["Public", "Ada was published", "Ada was created"]

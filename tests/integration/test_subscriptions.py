@@ -54,15 +54,19 @@ async def test_owners_define_tiers(database: Database) -> None:
     gold = await tier(database, persona_id, "Gold", ["longer_memory", "priority_replies"], SKU)
     async with database.transaction() as session:
         with pytest.raises(PermissionDenied):
-            await subscriptions.create_tier(session, FAN, persona_id, name="Mine")
+            await subscriptions.create_tier(session, FAN, persona_id, name="Mine", now=NOW)
         with pytest.raises(DomainError, match="already has a tier"):
-            await subscriptions.create_tier(session, OWNER, persona_id, name="gold")
+            await subscriptions.create_tier(session, OWNER, persona_id, name="gold", now=NOW)
         with pytest.raises(DomainError, match="not one of this app"):
-            await subscriptions.create_tier(session, OWNER, persona_id, name="X", sku_id=1, known_sku_ids={SKU})
+            await subscriptions.create_tier(
+                session, OWNER, persona_id, name="X", sku_id=1, known_sku_ids={SKU}, now=NOW
+            )
         with pytest.raises(DomainError, match="Another tier"):
-            await subscriptions.create_tier(session, OWNER, persona_id, name="Y", sku_id=SKU, known_sku_ids={SKU})
+            await subscriptions.create_tier(
+                session, OWNER, persona_id, name="Y", sku_id=SKU, known_sku_ids={SKU}, now=NOW
+            )
         with pytest.raises(DomainError, match="Unknown perk"):
-            await subscriptions.create_tier(session, OWNER, persona_id, name="Z", perks=["shoutouts"])
+            await subscriptions.create_tier(session, OWNER, persona_id, name="Z", perks=["shoutouts"], now=NOW)
     async with database.session() as session:
         [view] = await subscriptions.list_tiers(session, persona_id)
         assert (await subscriptions.find_tier(session, persona_id, "GOLD")).id == gold
@@ -137,9 +141,9 @@ async def test_free_tiers_only_where_the_server_enables_them(database: Database)
         with pytest.raises(DomainError, match="not enabled"):
             await subscriptions.subscribe(session, FAN, persona_id, free, now=NOW)
         with pytest.raises(PermissionDenied):
-            await subscriptions.set_free_tiers(session, guild_id=GUILD, can_manage_guild=False, enabled=True)
+            await subscriptions.set_free_tiers(session, guild_id=GUILD, can_manage_guild=False, enabled=True, now=NOW)
     async with database.transaction() as session:
-        assert await subscriptions.set_free_tiers(session, guild_id=GUILD, can_manage_guild=True, enabled=True)
+        assert await subscriptions.set_free_tiers(session, guild_id=GUILD, can_manage_guild=True, enabled=True, now=NOW)
 
     async with database.transaction() as session:
         with pytest.raises(PermissionDenied):
@@ -166,7 +170,7 @@ async def test_free_tiers_only_where_the_server_enables_them(database: Database)
 
     # Disabled again: nothing new is granted.
     async with database.transaction() as session:
-        await subscriptions.set_free_tiers(session, guild_id=GUILD, can_manage_guild=True, enabled=False)
+        await subscriptions.set_free_tiers(session, guild_id=GUILD, can_manage_guild=True, enabled=False, now=NOW)
     async with database.transaction() as session:
         with pytest.raises(DomainError, match="not enabled"):
             await subscriptions.grant_free(session, ADMIN, persona_id, free, FAN.user_id, now=NOW)
@@ -178,7 +182,7 @@ async def test_perks_combine_tiers_and_are_per_persona(database: Database) -> No
     fast = await tier(database, ada, "Fast", ["priority_replies"])
     deep = await tier(database, ada, "Deep", ["longer_memory", "subscriber_posts"])
     async with database.transaction() as session:
-        await subscriptions.set_free_tiers(session, guild_id=GUILD, can_manage_guild=True, enabled=True)
+        await subscriptions.set_free_tiers(session, guild_id=GUILD, can_manage_guild=True, enabled=True, now=NOW)
         await subscriptions.grant_free(session, OWNER, ada, fast, FAN.user_id, now=NOW)
         await subscriptions.grant_free(session, OWNER, ada, deep, FAN.user_id, now=NOW)
         await subscriptions.grant_free(session, OWNER, ada, fast, STRANGER.user_id, now=NOW)
@@ -196,7 +200,7 @@ async def test_perks_combine_tiers_and_are_per_persona(database: Database) -> No
 async def test_unpublished_personas_take_no_subscriptions(database: Database) -> None:
     async with database.transaction() as session:
         record = await personas.create(session, OWNER, PersonaInput(name="Quiet"))
-        view = await subscriptions.create_tier(session, OWNER, record.id, name="Gold", sku_id=SKU)
+        view = await subscriptions.create_tier(session, OWNER, record.id, name="Gold", sku_id=SKU, now=NOW)
     async with database.transaction() as session:
         with pytest.raises(NotFound):
             await subscriptions.subscribe(session, FAN, record.id, view.id, now=NOW)

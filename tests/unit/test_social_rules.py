@@ -136,7 +136,8 @@ def test_publication_scope_and_an_owner_only_profile() -> None:
     }
     shown = PrivacySettings.from_dict({"visibility": {"profile": "public"}})
     assert social.publishable_privacy(shown) is shown
-    assert social.audience(raised, "timeline") == "anyone"
+    # In words, as the publish reply shows it (bot.ui.profile).
+    assert social.AUDIENCE_WORDS[social.publication_scope(raised)["timeline"]] == "anyone"
 
 
 def test_validation() -> None:
