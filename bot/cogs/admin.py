@@ -19,6 +19,7 @@ from bot.clock import utcnow
 from bot.cogs._options import actor_of, resolve_persona, visible_personas
 from bot.core import emotions as core
 from bot.core.errors import DomainError
+from bot.discord_io.permissions import can_send, manages_guild
 from bot.services import guild_settings, profiles
 from bot.ui import mood as mood_ui
 from bot.ui import profile as profile_ui
@@ -26,11 +27,6 @@ from bot.ui import social as social_ui
 
 if TYPE_CHECKING:
     from bot.app import PersonaHubBot
-
-
-def can_manage_guild(interaction: discord.Interaction) -> bool:
-    """The caller's Manage Server permission where they ask from (False in DMs)."""
-    return bool(interaction.guild_id is not None and interaction.permissions.manage_guild)
 
 
 def _guild_id(interaction: discord.Interaction) -> int:
@@ -75,7 +71,7 @@ class AdminCog(commands.Cog):
         trigger: app_commands.Range[str, 1, 32] | None = None,
     ) -> None:
         guild_id = _guild_id(interaction)
-        manage = can_manage_guild(interaction)
+        manage = manages_guild(interaction)
         if trigger is not None and emoji is None:
             raise DomainError("Give the emoji to map as well (emoji option).")
         if trigger is None:
@@ -115,14 +111,13 @@ class AdminCog(commands.Cog):
             change = await guild_settings.set_channel(
                 session,
                 guild_id=guild_id,
-                can_manage_guild=can_manage_guild(interaction),
+                can_manage_guild=manages_guild(interaction),
                 kind=kind,
                 channel_id=channel.id if channel is not None else None,
                 now=utcnow(),
             )
         text = social_ui.channel_change_message(change)
-        me = channel.guild.me if channel is not None else None
-        if channel is not None and me is not None and not channel.permissions_for(me).send_messages:
+        if channel is not None and can_send(channel) is False:
             text += " I cannot send messages there yet: give me the Send Messages permission in that channel."
         await interaction.response.send_message(text, ephemeral=True)
 

@@ -7,10 +7,9 @@ components are persistent (:mod:`bot.ui.wizard`); their clicks come back to :met
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import io
 import logging
-from collections import OrderedDict
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -18,11 +17,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.app import send_ephemeral
 from bot.clock import utcnow
 from bot.cogs._options import actor_of, own_personas, resolve_persona, visible_personas
 from bot.core.errors import DomainError, NotFound
 from bot.core.inputs import whole_number
+from bot.discord_io.replies import errors_answered
 from bot.llm.prompts import strength_words
 from bot.services import bindings, emotions, personas, portability, profiles, relationships
 from bot.services import wizard as wizard_service
@@ -30,14 +29,13 @@ from bot.services.personas import Actor, PersonaRecord
 from bot.ui import personas as persona_ui
 from bot.ui import profile as profile_ui
 from bot.ui import wizard as wizard_ui
-from bot.ui.charts import radar_chart
+from bot.ui.charts import ChartCache, radar_chart
 
 if TYPE_CHECKING:
     from bot.app import PersonaHubBot
 
 log = logging.getLogger(__name__)
 
-CHART_CACHE_SIZE = 256
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp")
 EXPORT_FORMATS = {
     "native": ("json", None, False),
@@ -60,7 +58,7 @@ class PersonaCog(commands.Cog, name=wizard_ui.HANDLER_COG):
 
     def __init__(self, bot: PersonaHubBot) -> None:
         self.bot = bot
-        self._charts: OrderedDict[tuple[float, ...], bytes] = OrderedDict()
+        self._charts: ChartCache[tuple[float, ...]] = ChartCache()
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(wizard_ui.WizardButton, wizard_ui.WizardSelect, persona_ui.PersonaButton)
@@ -80,16 +78,7 @@ class PersonaCog(commands.Cog, name=wizard_ui.HANDLER_COG):
 
     async def chart(self, traits: Mapping[str, float]) -> bytes:
         """The radar chart PNG, rendered in a worker thread (and remembered for identical traits)."""
-        key = self._chart_key(traits)
-        png = self._charts.get(key)
-        if png is None:
-            png = await asyncio.to_thread(radar_chart, traits)
-            self._charts[key] = png
-            while len(self._charts) > CHART_CACHE_SIZE:
-                self._charts.popitem(last=False)
-        else:
-            self._charts.move_to_end(key)
-        return png
+        return await self._charts.draw(self._chart_key(traits), functools.partial(radar_chart, traits))
 
     async def _step_payload(
         self, draft: wizard_service.Draft, in_dm: bool
@@ -160,13 +149,8 @@ class PersonaCog(commands.Cog, name=wizard_ui.HANDLER_COG):
         values: list[str] | None,
     ) -> None:
         """A wizard button or select was used: apply it (the service checks who may) and show the result."""
-        try:
+        async with errors_answered(interaction, f"wizard action {action} on draft {draft_id}"):
             await self._wizard_component(interaction, draft_id, action, arg, values)
-        except DomainError as error:
-            await send_ephemeral(interaction, str(error))
-        except Exception:
-            log.exception("wizard action %s on draft %s failed", action, draft_id)
-            await send_ephemeral(interaction, "Something went wrong on my side; nothing was changed. Please try again.")
 
     async def _wizard_component(
         self,
@@ -245,7 +229,7 @@ class PersonaCog(commands.Cog, name=wizard_ui.HANDLER_COG):
         if match is None:
             return
         kind = match["kind"]
-        try:
+        async with errors_answered(interaction, f"wizard form {match.group(0)}"):
             values: dict[str, Any] = wizard_ui.modal_values(data)
             async with self.bot.db.transaction() as session:
                 outcome = await wizard_service.act(
@@ -258,11 +242,6 @@ class PersonaCog(commands.Cog, name=wizard_ui.HANDLER_COG):
                     max_per_user=self.default_limit,
                 )
             await self._show_outcome(interaction, outcome)
-        except DomainError as error:
-            await send_ephemeral(interaction, str(error))
-        except Exception:
-            log.exception("wizard form %s failed", match.group(0))
-            await send_ephemeral(interaction, "Something went wrong on my side; nothing was changed. Please try again.")
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
@@ -501,7 +480,7 @@ class PersonaCog(commands.Cog, name=wizard_ui.HANDLER_COG):
 
     async def on_persona_component(self, interaction: discord.Interaction, persona_id: int, action: str) -> None:
         """The delete confirmation's buttons."""
-        try:
+        async with errors_answered(interaction):
             if action == "keep":
                 await interaction.response.edit_message(
                     embed=wizard_ui.done_embed("Kept", "Nothing was deleted."), view=None
@@ -513,8 +492,6 @@ class PersonaCog(commands.Cog, name=wizard_ui.HANDLER_COG):
                 f"{report.name} was deleted", f"Removed with it: {persona_ui.describe_removed(report.removed)}."
             )
             await interaction.response.edit_message(embed=embed, view=None)
-        except DomainError as error:
-            await send_ephemeral(interaction, str(error))
 
     @persona.command(name="templates", description="The personality templates to start from.")
     async def templates(self, interaction: discord.Interaction) -> None:
@@ -613,16 +590,13 @@ class PersonaCog(commands.Cog, name=wizard_ui.HANDLER_COG):
             preview = await profiles.preview_publish(session, actor, persona_id, settings)
 
         async def confirm(click: discord.Interaction) -> None:
-            try:
+            async with errors_answered(click):
                 async with self.bot.db.transaction() as session:
                     result = await profiles.publish(
                         session, actor_of(click), persona_id, preview.settings, now=utcnow()
                     )
-            except DomainError as error:
-                await send_ephemeral(click, str(error))
-                return
-            embed = profile_ui.published_embed(result, preview.display_name)
-            await click.response.edit_message(embed=embed, view=None)
+                embed = profile_ui.published_embed(result, preview.display_name)
+                await click.response.edit_message(embed=embed, view=None)
 
         await interaction.response.send_message(
             embed=profile_ui.publish_preview_embed(preview),

@@ -419,3 +419,9 @@ def lifespan_words(born: datetime, retired: datetime) -> str:
         return f"{months} months"
     years, rest = divmod(months, 12)
     return f"{years} years" + (f" and {rest} month{'s' if rest != 1 else ''}" if rest else "")
+
+
+def ceremony_job_id(persona_id: int) -> str:
+    """The id of a dated plan's ceremony job in the scheduler's store (the one spelling; the scheduler and the
+    services both use it)."""
+    return f"retire:ceremony:{persona_id}"

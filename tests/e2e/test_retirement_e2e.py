@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot import scheduling
+from bot.runtime import scheduling
 from bot.app import PersonaHubBot
 from bot.clock import utcnow
 from bot.config import load_settings

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from bot import scheduling
+from bot.runtime import scheduling
 from bot.clock import utcnow
 from bot.db import models
 from bot.db.engine import Database

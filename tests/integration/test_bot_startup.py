@@ -10,7 +10,7 @@ import pytest
 from apscheduler.schedulers.base import STATE_PAUSED
 from sqlalchemy import select, text
 
-from bot import scheduling
+from bot.runtime import scheduling
 from bot.app import PersonaHubBot, cog_modules
 from bot.clock import utcnow
 from bot.config import load_settings

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
-from bot import scheduling
+from bot.runtime import scheduling
 from bot.db import presence
 from bot.db.engine import Database
 from bot.db.presence import Holder, ProcessIdentity

@@ -25,7 +25,7 @@ import pytest
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import select, update
 
-from bot import scheduling
+from bot.runtime import scheduling
 from bot.core import memory as rules
 from bot.db import models
 from bot.db.engine import Database
