@@ -73,16 +73,18 @@ class PersonaHubBot(commands.AutoShardedBot):
     scheduler: AsyncIOScheduler | None
 
     def __init__(self, settings: Settings) -> None:
+        # No shard ids: discord.py runs every shard of ``shard_count`` in this process.
+        shards: dict[str, Any] = {} if settings.shard_ids is None else {"shard_ids": settings.shard_ids}
         super().__init__(
             # Slash commands only: no prefix ever matches, so no message is taken for a (missing) text command.
             command_prefix=(),
             intents=bot_intents(),
-            shard_ids=settings.shard_ids,
             shard_count=settings.shard_count,
             help_command=None,
             tree_cls=CheckedTree,
             # Nothing the bot sends pings anyone unless a message says otherwise explicitly.
             allowed_mentions=discord.AllowedMentions.none(),
+            **shards,
         )
         self.settings = settings
         self.started_at: datetime = utcnow()
