@@ -22,11 +22,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.runtime import scheduling
 from bot.app import PersonaHubBot
 from bot.clock import utcnow
 from bot.config import load_settings
 from bot.db import models
+from bot.runtime import scheduling
 from bot.sandbox import Sandbox
 from bot.sandbox.harness import Posted
 from bot.services import bindings, personas
