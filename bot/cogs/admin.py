@@ -2,9 +2,10 @@
 
 The group is defined once, guild-only and hidden from members without Manage Server (Discord's
 ``default_member_permissions``, which a server may override for its own roles); every subcommand also passes the
-caller's real permission to its service, which refuses without it. Add a setting as one more
-``@admin.command`` method here (``channel`` and ``verify`` are planned), each translating options to one service
-call and its result to a reply.
+caller's real permission to its service, which refuses without it. The settings: ``reactions`` (the server's
+reaction map), ``channel`` (where notifications or ceremonies go) and ``verify`` (a persona's verification status).
+A new setting is one more ``@admin.command`` method here, translating options to one service call and its result
+to a reply.
 """
 
 from __future__ import annotations
