@@ -175,6 +175,19 @@ def schedule_retirement_ceremony(scheduler: AsyncIOScheduler, persona_id: int, w
     )
 
 
+def has_retirement_ceremony(scheduler: AsyncIOScheduler, persona_id: int) -> bool:
+    """Whether the persona's ceremony job is in the store and runnable. A job stored by an earlier version under a
+    function path that has moved since (the job entry points lived in ``bot/scheduling.py``) cannot be loaded: it
+    counts as missing, so the sweep schedules it again, which replaces the stored one."""
+    try:
+        return scheduler.get_job(ceremony_job_id(persona_id)) is not None
+    except LookupError:
+        log.warning(
+            "the stored ceremony job of persona %d names a function that moved; scheduling it again", persona_id
+        )
+        return False
+
+
 def unschedule_retirement_ceremony(scheduler: AsyncIOScheduler, persona_id: int) -> bool:
     """Remove the ceremony job; False when there was none."""
     try:
@@ -211,7 +224,7 @@ async def check_retirement_triggers(now_iso: str | None = None) -> dict[str, Any
     scheduler = bot.scheduler
     if scheduler is not None:
         for persona_id, when in dated:
-            if when > now and scheduler.get_job(ceremony_job_id(persona_id)) is None:
+            if when > now and not has_retirement_ceremony(scheduler, persona_id):
                 schedule_retirement_ceremony(scheduler, persona_id, when)
     ran = []
     for persona_id, trigger in due:
