@@ -1,4 +1,8 @@
-"""The bot: builds the database, scheduler and services once, loads the cogs, syncs the command tree."""
+"""The bot: builds the database, scheduler and services once, loads the cogs, syncs the command tree.
+
+Cogs reach what the process runs through the bot object (``bot.db``, ``bot.llm``,
+:meth:`PersonaHubBot.schedule_ceremony`), never by importing this module at runtime.
+"""
 
 from __future__ import annotations
 
@@ -20,17 +24,18 @@ from discord import app_commands
 from discord.ext import commands
 
 import bot.cogs
-from bot import scheduling
 from bot.clock import utcnow
 from bot.config import Settings
 from bot.core.errors import DomainError
 from bot.db import migrate
 from bot.db.engine import Database
 from bot.db.presence import Holder, ProcessIdentity
-from bot.leadership import SchedulerLeadership
+from bot.discord_io.replies import error_answer, send_ephemeral
+from bot.discord_io.tree import CheckedTree
 from bot.llm import describe_provider, make_provider
 from bot.llm.base import Provider
-from bot.tree import CheckedTree
+from bot.runtime import scheduling
+from bot.runtime.leadership import SchedulerLeadership
 
 log = logging.getLogger(__name__)
 
@@ -68,16 +73,18 @@ class PersonaHubBot(commands.AutoShardedBot):
     scheduler: AsyncIOScheduler | None
 
     def __init__(self, settings: Settings) -> None:
+        # No shard ids: discord.py runs every shard of ``shard_count`` in this process.
+        shards: dict[str, Any] = {} if settings.shard_ids is None else {"shard_ids": settings.shard_ids}
         super().__init__(
             # Slash commands only: no prefix ever matches, so no message is taken for a (missing) text command.
             command_prefix=(),
             intents=bot_intents(),
-            shard_ids=settings.shard_ids,
             shard_count=settings.shard_count,
             help_command=None,
             tree_cls=CheckedTree,
             # Nothing the bot sends pings anyone unless a message says otherwise explicitly.
             allowed_mentions=discord.AllowedMentions.none(),
+            **shards,
         )
         self.settings = settings
         self.started_at: datetime = utcnow()
@@ -157,6 +164,16 @@ class PersonaHubBot(commands.AutoShardedBot):
         of the others' (bot/db/presence.py)."""
         return self.identity.holder() if self.identity is not None else None
 
+    def schedule_ceremony(self, persona_id: int, when: datetime | None) -> None:
+        """Put a dated plan's ceremony job in the shared job store (replacing the one there), or take it out when
+        ``when`` is None. Nothing without a scheduler: the scheduler process's sweep picks dated plans up."""
+        if self.scheduler is None:
+            return
+        if when is None:
+            scheduling.unschedule_retirement_ceremony(self.scheduler, persona_id)
+        else:
+            scheduling.schedule_retirement_ceremony(self.scheduler, persona_id, when)
+
     @property
     def runs_scheduler(self) -> bool:
         """Whether this process executes scheduled jobs (it holds the scheduler lock)."""
@@ -221,29 +238,12 @@ class PersonaHubBot(commands.AutoShardedBot):
     async def on_app_command_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         """Domain errors are the user's to read (ephemeral); anything else is logged and apologised for."""
         original = getattr(error, "original", error)
-        if isinstance(original, DomainError):
-            message = str(original)
-        elif isinstance(error, app_commands.CheckFailure):
+        if isinstance(error, app_commands.CheckFailure) and not isinstance(original, DomainError):
             message = str(error) or "You cannot use this command here."
         else:
-            log.exception(
-                "command %s failed",
-                interaction.command and interaction.command.qualified_name,
-                exc_info=original,
-            )
-            message = "Something went wrong on my side; nothing was changed. Please try again."
+            name = interaction.command and interaction.command.qualified_name
+            message = error_answer(original, failed=f"command {name}")
         await send_ephemeral(interaction, message)
-
-
-async def send_ephemeral(interaction: discord.Interaction, message: str) -> None:
-    """Answer ``interaction`` privately, whether or not it was answered or deferred already."""
-    try:
-        if interaction.response.is_done():
-            await interaction.followup.send(message, ephemeral=True)
-        else:
-            await interaction.response.send_message(message, ephemeral=True)
-    except discord.HTTPException:
-        log.warning("could not deliver an error message for interaction %s", interaction.id)
 
 
 def _canonical_option(option: dict[str, Any]) -> dict[str, Any]:

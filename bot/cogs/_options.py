@@ -1,4 +1,5 @@
-"""What several cogs share about options: the caller as an ``Actor``, and persona options (autocomplete, resolve).
+"""What several cogs share about options: the caller as an ``Actor``, persona options (autocomplete, resolve), and
+a typed date (:func:`parse_when`).
 
 Not a cog (the leading underscore keeps ``bot.app.cog_modules`` from loading it). The rules are the ones
 ``/persona`` applies: an option's value is a persona id chosen from autocomplete, or a typed exact name (the
@@ -7,34 +8,50 @@ caller's own personas first, then the ones on this server they can see).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.errors import NotFound
+from bot.core.errors import DomainError, NotFound
 from bot.core.inputs import parse_id
+from bot.core.ownership import Actor
+from bot.core.text import clip
+from bot.discord_io.permissions import manages_guild
 from bot.services import personas
-from bot.services.personas import Actor
 
 if TYPE_CHECKING:
     from bot.db.engine import Database
 
 CHOICES_MAX = 25  # Discord's limit on autocomplete choices
 CHOICE_NAME_MAX = 100  # ... and on a choice's name
-
-
-def clip(text: str, limit: int) -> str:
-    """``text`` cut to ``limit`` characters, with an ellipsis when cut."""
-    text = str(text)
-    return text if len(text) <= limit else text[: max(0, limit - 1)] + "…"
+DATE_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d")
 
 
 def actor_of(interaction: discord.Interaction) -> Actor:
     """The caller as plain ids, with their Manage Server permission where they ask from."""
-    manage = bool(interaction.guild_id is not None and interaction.permissions.manage_guild)
+    manage = manages_guild(interaction)
     return Actor(user_id=interaction.user.id, guild_id=interaction.guild_id, can_manage_guild=manage)
+
+
+def parse_when(text: str) -> datetime:
+    """A date and time the owner typed: ISO 8601 (with an offset, or UTC when none), or "YYYY-MM-DD HH:MM"."""
+    cleaned = text.strip()
+    try:
+        value = datetime.fromisoformat(cleaned.replace("Z", "+00:00"))
+    except ValueError:
+        value = None
+        for pattern in DATE_FORMATS:
+            try:
+                value = datetime.strptime(cleaned, pattern)
+                break
+            except ValueError:
+                continue
+    if value is None:
+        raise DomainError(f"I could not read '{clip(cleaned, 40)}' as a date; write it like 2026-05-01 18:00 (UTC).")
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 async def resolve_persona(session: AsyncSession, interaction: discord.Interaction, value: str) -> int:

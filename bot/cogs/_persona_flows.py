@@ -5,9 +5,8 @@ leading underscore keeps the extension loader away: this module has no cog of it
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import logging
-from collections import OrderedDict
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -24,14 +23,13 @@ from bot.services import bindings
 from bot.services import wizard as wizard_service
 from bot.services.personas import PersonaRecord
 from bot.ui import wizard as wizard_ui
-from bot.ui.charts import radar_chart
+from bot.ui.charts import ChartCache, radar_chart
 
 if TYPE_CHECKING:
     from bot.app import PersonaHubBot
 
 log = logging.getLogger(__name__)
 
-CHART_CACHE_SIZE = 256
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp")
 
 
@@ -39,7 +37,7 @@ class PersonaFlows:
     """What the persona cog does between its commands and Discord: wizard steps, clicks, DMs and bindings."""
 
     bot: PersonaHubBot
-    _charts: OrderedDict[tuple[float, ...], bytes]
+    _charts: ChartCache[tuple[float, ...]]
 
     @property
     def default_limit(self) -> int:
@@ -51,16 +49,7 @@ class PersonaFlows:
 
     async def chart(self, traits: Mapping[str, float]) -> bytes:
         """The radar chart PNG, rendered in a worker thread (and remembered for identical traits)."""
-        key = self._chart_key(traits)
-        png = self._charts.get(key)
-        if png is None:
-            png = await asyncio.to_thread(radar_chart, traits)
-            self._charts[key] = png
-            while len(self._charts) > CHART_CACHE_SIZE:
-                self._charts.popitem(last=False)
-        else:
-            self._charts.move_to_end(key)
-        return png
+        return await self._charts.draw(self._chart_key(traits), functools.partial(radar_chart, traits))
 
     async def _step_payload(
         self, draft: wizard_service.Draft, in_dm: bool

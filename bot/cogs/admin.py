@@ -2,10 +2,10 @@
 
 The group is defined once, guild-only and hidden from members without Manage Server (Discord's
 ``default_member_permissions``, which a server may override for its own roles); every subcommand also passes the
-caller's real permission to its service, which refuses without it. The commands: ``reactions`` (the server's
-reaction map), ``channel`` (where notifications and ceremonies go) and ``verify`` (a persona's verification
-status). Add a setting as one more ``@admin.command`` method here, translating options to one service call and
-its result to a reply.
+caller's real permission to its service, which refuses without it. The settings: ``reactions`` (the server's
+reaction map), ``channel`` (where notifications or ceremonies go) and ``verify`` (a persona's verification status).
+A new setting is one more ``@admin.command`` method here, translating options to one service call and its result
+to a reply.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from bot.cogs._options import actor_of, resolve_persona, visible_personas
 from bot.core import emotions as core
 from bot.core.errors import DomainError
 from bot.core.text import clip
+from bot.discord_io.permissions import can_send, manages_guild
 from bot.services import guild_settings, profiles
 from bot.ui import mood as mood_ui
 from bot.ui import profile as profile_ui
@@ -28,11 +29,6 @@ from bot.ui import social as social_ui
 
 if TYPE_CHECKING:
     from bot.app import PersonaHubBot
-
-
-def can_manage_guild(interaction: discord.Interaction) -> bool:
-    """The caller's Manage Server permission where they ask from (False in DMs)."""
-    return bool(interaction.guild_id is not None and interaction.permissions.manage_guild)
 
 
 def _guild_id(interaction: discord.Interaction) -> int:
@@ -77,7 +73,7 @@ class AdminCog(commands.Cog):
         trigger: app_commands.Range[str, 1, 32] | None = None,
     ) -> None:
         guild_id = _guild_id(interaction)
-        manage = can_manage_guild(interaction)
+        manage = manages_guild(interaction)
         if trigger is not None and emoji is None:
             raise DomainError("Give the emoji to map as well (emoji option).")
         if trigger is None:
@@ -117,14 +113,13 @@ class AdminCog(commands.Cog):
             change = await guild_settings.set_channel(
                 session,
                 guild_id=guild_id,
-                can_manage_guild=can_manage_guild(interaction),
+                can_manage_guild=manages_guild(interaction),
                 kind=kind,
                 channel_id=channel.id if channel is not None else None,
                 now=utcnow(),
             )
         text = social_ui.channel_change_message(change)
-        me = channel.guild.me if channel is not None else None
-        if channel is not None and me is not None and not channel.permissions_for(me).send_messages:
+        if channel is not None and can_send(channel) is False:
             text += " I cannot send messages there yet: give me the Send Messages permission in that channel."
         await interaction.response.send_message(text, ephemeral=True)
 

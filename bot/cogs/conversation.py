@@ -1,5 +1,5 @@
-"""Chat: the ``on_message`` listener that lets active personas answer, and reactions on their messages moving
-affinity and firing emoji behaviours.
+"""Chat: the ``on_message`` listener that lets active personas answer. (Reactions on their messages are the
+emotions cog's: ``bot/cogs/emotions.py``.)
 
 Per message in a channel (or thread) with an active persona (:func:`bot.services.conversation.cast`, kept in
 :attr:`ConversationCog.casts` until a binding, persona or behaviour changes anywhere: ``bot/db/changes.py``):
@@ -11,23 +11,23 @@ Per message in a channel (or thread) with an active persona (:func:`bot.services
 2. Reads (:func:`bot.services.conversation.plan`): who answers and each reply's request; then, only when custom
    behaviours fired emotional triggers, a transaction applying them. Closed.
 3. Each persona in a task of its own, side by side (one persona's slow reply never holds another's turn): typing
-   is shown while the model works; the reply streams where the provider
-   streams (:class:`bot.ui.speaker.StreamWriter`: first text sent, edited at most once a second, final edit
+   is shown while the model works; the reply streams where the provider streams
+   (:class:`bot.discord_io.speaker.StreamWriter`: first text sent, edited at most once a second, final edit
    complete), or goes through the tool loop when the persona has plugins and the provider supports tools, or is a
-   custom behaviour's reply template. Everything goes through :class:`bot.ui.speaker.Speaker` with no mentions
-   allowed.
+   custom behaviour's reply template. Everything goes through :class:`bot.discord_io.speaker.PersonaSender` with
+   no mentions allowed.
 4. Transaction 2 (:func:`bot.services.conversation.record`), one per message answered: persona messages, memory
    (consent permitting), relationship, interaction count. A reply folded for several waiting people is not kept in
    their memories (it names the others): each keeps their own message.
 
 **When the model fails** (a :class:`~bot.llm.base.ModelError`: timeout, server down, refusal) the persona says
-briefly that it cannot answer now (:func:`bot.ui.speaker.apology_text`), the bot keeps serving, and the persona's
-owner gets a direct message saying why, at most once per error kind per hour (:data:`ERROR_NOTE_EVERY`), kept in
-memory. **When the bot cannot manage webhooks** the persona speaks through the bot's own message and the owner is
-told once per channel (recorded by :func:`bot.services.webhooks.note_missing_permission`).
+briefly that it cannot answer now (:func:`bot.discord_io.speaker.apology_text`), the bot keeps serving, and the
+persona's owner gets a direct message saying why, at most once per error kind per hour (:data:`ERROR_NOTE_EVERY`),
+kept in memory. **When the bot cannot manage webhooks** the persona speaks through the bot's own message and the
+owner is told once per channel (recorded by :func:`bot.services.webhooks.note_missing_permission`).
 
-**One reply at a time per persona and channel** (:class:`bot.turns.SpeakingTurns`). A message addressed to a
-persona directly (mention, name, reply) while it is speaking in that channel waits in its line; when the reply is
+**One reply at a time per persona and channel** (:class:`bot.discord_io.turns.SpeakingTurns`). A message addressed
+to a persona directly (mention, name, reply) while it is speaking in that channel waits in its line; when the reply is
 done the persona answers everything waiting in one turn that replies to each person
 (:func:`bot.services.conversation.plan_waiting`). A line holds :data:`bot.core.waiting.MAX_WAITING` messages;
 past that the message that leaves it (the oldest of whoever has the most waiting) gets the :data:`DROPPED_SIGN`
@@ -52,13 +52,14 @@ from discord.ext import commands
 
 from bot.clock import utcnow
 from bot.core.inputs import storable
+from bot.discord_io.dms import send_dm
+from bot.discord_io.speaker import Outlet, PersonaSender, PersonaVoice, StreamWriter, apology_text
+from bot.discord_io.turns import SpeakingTurns
+from bot.discord_io.webhooks import DatabaseWebhookStore
 from bot.llm.base import ModelError
 from bot.llm.tools import default_registry, run_with_tools
 from bot.services import conversation, webhooks
 from bot.services.conversation import ChannelLine, Incoming, ReplyJob, Speaker
-from bot.turns import SpeakingTurns
-from bot.ui.speaker import Outlet, PersonaVoice, StreamWriter, apology_text
-from bot.ui.speaker import Speaker as Voicebox
 
 if TYPE_CHECKING:
     from bot.app import PersonaHubBot
@@ -72,29 +73,6 @@ ERROR_NOTE_EVERY = timedelta(hours=1)
 DROPPED_SIGN = "⌛"  # on a message that left a busy persona's full line: it will not be answered
 TEXT_MESSAGE_TYPES = (discord.MessageType.default, discord.MessageType.reply)
 Channel = discord.TextChannel | discord.Thread
-
-
-class DatabaseWebhookStore:
-    """Channel webhooks kept in ``channel_webhooks`` (:mod:`bot.services.webhooks`), one short session per call."""
-
-    def __init__(self, bot: PersonaHubBot, clock: Callable[[], datetime] = utcnow) -> None:
-        self.bot = bot
-        self.clock = clock
-
-    async def load(self, channel_id: int) -> tuple[int, str] | None:
-        async with self.bot.db.session() as session:
-            ref = await webhooks.get(session, channel_id)
-        return (ref.webhook_id, ref.token) if ref is not None else None
-
-    async def save(self, channel_id: int, guild_id: int, webhook_id: int, token: str) -> None:
-        async with self.bot.db.transaction() as session:
-            await webhooks.save(
-                session, channel_id=channel_id, guild_id=guild_id, webhook_id=webhook_id, token=token, now=self.clock()
-            )
-
-    async def forget(self, channel_id: int, webhook_id: int) -> None:
-        async with self.bot.db.transaction() as session:
-            await webhooks.forget(session, channel_id, webhook_id)
 
 
 def _text_of(message: discord.Message) -> str:
@@ -118,7 +96,7 @@ class ConversationCog(commands.Cog):
         self.bot = bot
         self.clock = clock
         self.chance = chance
-        self.speaker = Voicebox(bot, DatabaseWebhookStore(bot, clock))
+        self.sender = PersonaSender(bot, DatabaseWebhookStore(bot.db, clock))
         self.tools = default_registry()
         self.lines: dict[int, deque[ChannelLine]] = {}
         self.depth: dict[int, int] = {}
@@ -180,7 +158,7 @@ class ConversationCog(commands.Cog):
         if not cast.speakers:
             return
         speakers = list(cast.speakers)
-        ours = self.speaker.known_webhook_ids()
+        ours = self.sender.known_webhook_ids()
         if message.webhook_id is not None and message.webhook_id not in ours:
             async with self.bot.db.session() as session:
                 ours |= await webhooks.webhook_ids(session, [parent_id or channel.id])
@@ -344,7 +322,7 @@ class ConversationCog(commands.Cog):
     async def _reply(self, job: ReplyJob, incoming: Incoming, channel: Channel) -> None:
         speaker = job.speaker
         voice = PersonaVoice(speaker.persona_id, speaker.name, speaker.avatar_url)
-        outlet = await self.speaker.outlet(channel, voice)
+        outlet = await self.sender.outlet(channel, voice)
         if outlet.fallback_reason is not None:
             await self._tell_owner_once(channel, speaker, outlet.fallback_reason)
         provider = self.bot.llm
@@ -353,7 +331,7 @@ class ConversationCog(commands.Cog):
         try:
             if job.template_reply is not None:
                 text = job.template_reply
-                sent = await self.speaker.say(outlet, text)
+                sent = await self.sender.say(outlet, text)
             elif job.tool_names and provider.supports_tools:
                 context = conversation.tool_context(
                     self.bot.db, speaker.persona_id, incoming=incoming, clock=self.clock, encryption_key=self._key()
@@ -363,13 +341,13 @@ class ConversationCog(commands.Cog):
                         provider, job.request, self.tools.for_plugins(list(job.tool_names)), context
                     )
                 text = result.reply.text
-                sent = await self.speaker.say(outlet, text)
+                sent = await self.sender.say(outlet, text)
             else:
                 text, sent = await self._stream(job, outlet, channel)
         except ModelError as error:
             await self._tell_owner_error(channel, speaker, error)
             if text is None:
-                sent = sent or await self.speaker.say(outlet, apology_text())
+                sent = sent or await self.sender.say(outlet, apology_text())
         self.replies += 1
         importance = None
         if text is not None and self.bot.settings.memory_importance_by_model:
@@ -401,7 +379,7 @@ class ConversationCog(commands.Cog):
                 log.exception("persona %s: message %s could not be recorded", speaker.persona_id, message.message_id)
 
     async def _stream(self, job: ReplyJob, outlet: Outlet, channel: Channel) -> tuple[str, list[discord.Message]]:
-        writer = StreamWriter(self.speaker, outlet)
+        writer = StreamWriter(self.sender, outlet)
         try:
             async with self._typing(channel):
                 # Closed as soon as we stop reading, so a stream cut at a cap ends at the server too.
@@ -450,11 +428,7 @@ class ConversationCog(commands.Cog):
     # ------------------------------------------------------------------------------------------------ the owner
 
     async def _dm(self, user_id: int, text: str) -> None:
-        try:
-            user = self.bot.get_user(user_id) or await self.bot.fetch_user(user_id)
-            await user.send(text[:2000], allowed_mentions=discord.AllowedMentions.none())
-        except discord.HTTPException:
-            log.info("could not send a direct message to user %s", user_id)
+        await send_dm(self.bot, user_id, text, about="a note to a persona's owner", level=logging.INFO)
 
     async def _tell_owner_once(self, channel: Channel, speaker: Speaker, reason: str) -> None:
         parent = channel.parent if isinstance(channel, discord.Thread) else channel
@@ -483,8 +457,6 @@ class ConversationCog(commands.Cog):
             f"{speaker.name} {what} in #{channel.name}: {error} {told} (I tell you about this kind of problem at "
             "most once an hour.)",
         )
-
-    # ------------------------------------------------------------------------------------------------ reactions
 
 
 async def setup(bot: PersonaHubBot) -> None:

@@ -14,12 +14,13 @@ With the behaviour setting ``react_with_mood`` the persona shows its mood as its
 
 **Commands.** Each handler opens one session for the services, closes it, and only then talks to Discord (SQLite
 runs inline with one connection per process). Charts render in a worker thread; the PAD chart is remembered
-for the same rounded picture (:data:`CHART_CACHE_SIZE`).
+for the same rounded picture (:class:`bot.ui.charts.ChartCache`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import logging
 from collections import OrderedDict
@@ -41,6 +42,7 @@ from bot.services import persona_messages as messages
 from bot.services.emotions import BatchResult, MoodView, ReactionItem
 from bot.services.reactions import BufferClosed, ReactionBuffer
 from bot.ui import mood as mood_ui
+from bot.ui.charts import ChartCache
 from bot.ui.mood_charts import history_chart, pad_chart
 
 if TYPE_CHECKING:
@@ -51,7 +53,6 @@ log = logging.getLogger(__name__)
 NOT_PERSONA_CACHE_SIZE = 10_000
 NEGATIVE_CACHE_AFTER = timedelta(minutes=5)
 NAME_CACHE_SIZE = 2_000
-CHART_CACHE_SIZE = 256
 MOOD_REACTION_DELAY = 1.0
 BUFFER_INTERVAL = 0.05
 BUFFER_MAX_BATCH = 500
@@ -79,7 +80,7 @@ class EmotionsCog(commands.Cog):
         self.accepted = 0  # reactions handed to the buffer since load (a figure for tests and benchmarks)
         self._not_persona: OrderedDict[int, None] = OrderedDict()
         self._names: OrderedDict[int, str] = OrderedDict()
-        self._charts: OrderedDict[tuple[object, ...], bytes] = OrderedDict()
+        self._charts: ChartCache[tuple[object, ...]] = ChartCache()
         self._mood_pending: set[int] = set()
         self._lookups: dict[int, asyncio.Future[messages.PersonaMessageView | None]] = {}
         self._lookup_task: asyncio.Task[None] | None = None
@@ -292,16 +293,9 @@ class EmotionsCog(commands.Cog):
         return [app_commands.Choice(name=mood_ui.event_label(e, self._who(e.user_id)), value=str(e.id)) for e in found]
 
     async def _pad_png(self, view: MoodView) -> bytes:
-        key = _chart_key(view)
-        png = self._charts.get(key)
-        if png is None:
-            png = await asyncio.to_thread(pad_chart, view.mood, view.baseline, view.active)
-            self._charts[key] = png
-            while len(self._charts) > CHART_CACHE_SIZE:
-                self._charts.popitem(last=False)
-        else:
-            self._charts.move_to_end(key)
-        return png
+        return await self._charts.draw(
+            _chart_key(view), functools.partial(pad_chart, view.mood, view.baseline, view.active)
+        )
 
     # ------------------------------------------------------------------------------------------------ commands
 

@@ -3,7 +3,7 @@
 Each handler resolves its options, opens one session for the services (which check that the caller owns the
 persona), closes it, and only then talks to Discord: SQLite runs inline with one connection per process, so a
 session is never held across a Discord call. Charts render in a worker thread and are remembered for the same
-picture (:data:`CHART_CACHE_SIZE`). Optimisation may take a while, so it defers first.
+picture (:class:`bot.ui.charts.ChartCache`). Optimisation may take a while, so it defers first.
 
 The memory option autocompletes from the persona's memories as ``/memory search`` finds them for what was typed
 (the hot tier when nothing was): the memory's id is the value, a content preview the label.
@@ -11,9 +11,8 @@ The memory option autocompletes from the persona's memories as ``/memory search`
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import logging
-from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -21,14 +20,15 @@ from discord import app_commands
 from discord.ext import commands
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.app import send_ephemeral
 from bot.clock import utcnow
 from bot.cogs._options import CHOICES_MAX, actor_of, own_personas, resolve_persona
 from bot.core.errors import DomainError
 from bot.core.inputs import parse_id
+from bot.discord_io.replies import errors_answered
 from bot.services import memories, personas
 from bot.services.memories import HealthReport
 from bot.ui import memory as memory_ui
+from bot.ui.charts import ChartCache
 from bot.ui.wizard import modal_values
 
 if TYPE_CHECKING:
@@ -37,7 +37,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CHART_CACHE_SIZE = 256
 SEARCH_RESULTS = 10
 
 
@@ -54,7 +53,7 @@ class MemoryCog(commands.Cog, name=memory_ui.MEMORY_HANDLER_COG):
 
     def __init__(self, bot: PersonaHubBot) -> None:
         self.bot = bot
-        self._charts: OrderedDict[memory_ui.TierPicture, bytes] = OrderedDict()
+        self._charts: ChartCache[memory_ui.TierPicture] = ChartCache()
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(memory_ui.MemoryButton, memory_ui.PresetSelect)
@@ -72,15 +71,7 @@ class MemoryCog(commands.Cog, name=memory_ui.MEMORY_HANDLER_COG):
     async def chart(self, report: HealthReport, config: MemoryConfig) -> bytes:
         """The tier chart PNG, rendered in a worker thread (and remembered for the same picture)."""
         picture = memory_ui.TierPicture.of(report, config)
-        png = self._charts.get(picture)
-        if png is None:
-            png = await asyncio.to_thread(memory_ui.tier_chart, picture)
-            self._charts[picture] = png
-            while len(self._charts) > CHART_CACHE_SIZE:
-                self._charts.popitem(last=False)
-        else:
-            self._charts.move_to_end(picture)
-        return png
+        return await self._charts.draw(picture, functools.partial(memory_ui.tier_chart, picture))
 
     @staticmethod
     async def _name(session: AsyncSession, persona_id: int) -> str:
@@ -244,13 +235,8 @@ class MemoryCog(commands.Cog, name=memory_ui.MEMORY_HANDLER_COG):
         values: list[str] | None,
     ) -> None:
         """A button or the preset select of a /memory message (the services check who may)."""
-        try:
+        async with errors_answered(interaction, f"memory action {action} on persona {persona_id}"):
             await self._component(interaction, persona_id, action, memory_id, values)
-        except DomainError as error:
-            await send_ephemeral(interaction, str(error))
-        except Exception:
-            log.exception("memory action %s on persona %s failed", action, persona_id)
-            await send_ephemeral(interaction, "Something went wrong on my side; nothing was changed. Please try again.")
 
     async def _component(
         self,
@@ -311,18 +297,14 @@ class MemoryCog(commands.Cog, name=memory_ui.MEMORY_HANDLER_COG):
         if match is None:
             return
         persona_id, section = int(match["persona"]), match["section"]
-        try:
+        failed = f"memory settings form {match.group(0)}"
+        async with errors_answered(interaction, failed, after=" Nothing was changed."):
             changes = memory_ui.parse_config_form(section, modal_values(data))
             async with self.bot.db.transaction() as session:
                 settings = await memories.config_update(session, actor_of(interaction), persona_id, changes)
                 name = await self._name(session, persona_id)
             title = memory_ui.CONFIG_SECTIONS[section][0]
             await self._show_config(interaction, persona_id, name, settings, f"**{title}** saved.")
-        except DomainError as error:
-            await send_ephemeral(interaction, f"{error} Nothing was changed.")
-        except Exception:
-            log.exception("memory settings form %s failed", match.group(0))
-            await send_ephemeral(interaction, "Something went wrong on my side; nothing was changed. Please try again.")
 
 
 async def setup(bot: PersonaHubBot) -> None:

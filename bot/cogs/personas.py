@@ -11,24 +11,24 @@ from __future__ import annotations
 
 import io
 import logging
-from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.app import send_ephemeral
 from bot.clock import utcnow
 from bot.cogs._options import actor_of, own_personas, resolve_persona, visible_personas
 from bot.cogs._persona_flows import PersonaFlows
 from bot.core.errors import DomainError
+from bot.discord_io.replies import errors_answered
 from bot.llm.prompts import strength_words
 from bot.services import bindings, emotions, personas, portability, profiles, relationships
 from bot.services import wizard as wizard_service
 from bot.ui import personas as persona_ui
 from bot.ui import profile as profile_ui
 from bot.ui import wizard as wizard_ui
+from bot.ui.charts import ChartCache
 
 if TYPE_CHECKING:
     from bot.app import PersonaHubBot
@@ -55,7 +55,7 @@ class PersonaCog(PersonaFlows, commands.Cog, name=wizard_ui.HANDLER_COG):
 
     def __init__(self, bot: PersonaHubBot) -> None:
         self.bot = bot
-        self._charts: OrderedDict[tuple[float, ...], bytes] = OrderedDict()
+        self._charts: ChartCache[tuple[float, ...]] = ChartCache()
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(wizard_ui.WizardButton, wizard_ui.WizardSelect, persona_ui.PersonaButton)
@@ -106,13 +106,8 @@ class PersonaCog(PersonaFlows, commands.Cog, name=wizard_ui.HANDLER_COG):
         values: list[str] | None,
     ) -> None:
         """A wizard button or select was used: apply it (the service checks who may) and show the result."""
-        try:
+        async with errors_answered(interaction, f"wizard action {action} on draft {draft_id}"):
             await self._wizard_component(interaction, draft_id, action, arg, values)
-        except DomainError as error:
-            await send_ephemeral(interaction, str(error))
-        except Exception:
-            log.exception("wizard action %s on draft %s failed", action, draft_id)
-            await send_ephemeral(interaction, "Something went wrong on my side; nothing was changed. Please try again.")
 
     @commands.Cog.listener()
     async def on_interaction(self, interaction: discord.Interaction) -> None:
@@ -124,7 +119,7 @@ class PersonaCog(PersonaFlows, commands.Cog, name=wizard_ui.HANDLER_COG):
         if match is None:
             return
         kind = match["kind"]
-        try:
+        async with errors_answered(interaction, f"wizard form {match.group(0)}"):
             values: dict[str, Any] = wizard_ui.modal_values(data)
             async with self.bot.db.transaction() as session:
                 outcome = await wizard_service.act(
@@ -137,11 +132,6 @@ class PersonaCog(PersonaFlows, commands.Cog, name=wizard_ui.HANDLER_COG):
                     max_per_user=self.default_limit,
                 )
             await self._show_outcome(interaction, outcome)
-        except DomainError as error:
-            await send_ephemeral(interaction, str(error))
-        except Exception:
-            log.exception("wizard form %s failed", match.group(0))
-            await send_ephemeral(interaction, "Something went wrong on my side; nothing was changed. Please try again.")
 
     # ------------------------------------------------------------------------------------------------ management
 
@@ -302,7 +292,7 @@ class PersonaCog(PersonaFlows, commands.Cog, name=wizard_ui.HANDLER_COG):
 
     async def on_persona_component(self, interaction: discord.Interaction, persona_id: int, action: str) -> None:
         """The delete confirmation's buttons."""
-        try:
+        async with errors_answered(interaction):
             if action == "keep":
                 await interaction.response.edit_message(
                     embed=wizard_ui.done_embed("Kept", "Nothing was deleted."), view=None
@@ -314,8 +304,6 @@ class PersonaCog(PersonaFlows, commands.Cog, name=wizard_ui.HANDLER_COG):
                 f"{report.name} was deleted", f"Removed with it: {persona_ui.describe_removed(report.removed)}."
             )
             await interaction.response.edit_message(embed=embed, view=None)
-        except DomainError as error:
-            await send_ephemeral(interaction, str(error))
 
     @persona.command(name="templates", description="The personality templates to start from.")
     async def templates(self, interaction: discord.Interaction) -> None:
@@ -407,16 +395,13 @@ class PersonaCog(PersonaFlows, commands.Cog, name=wizard_ui.HANDLER_COG):
             preview = await profiles.preview_publish(session, actor, persona_id, settings)
 
         async def confirm(click: discord.Interaction) -> None:
-            try:
+            async with errors_answered(click):
                 async with self.bot.db.transaction() as session:
                     result = await profiles.publish(
                         session, actor_of(click), persona_id, preview.settings, now=utcnow()
                     )
-            except DomainError as error:
-                await send_ephemeral(click, str(error))
-                return
-            embed = profile_ui.published_embed(result, preview.display_name)
-            await click.response.edit_message(embed=embed, view=None)
+                embed = profile_ui.published_embed(result, preview.display_name)
+                await click.response.edit_message(embed=embed, view=None)
 
         await interaction.response.send_message(
             embed=profile_ui.publish_preview_embed(preview),

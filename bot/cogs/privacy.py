@@ -27,11 +27,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.app import send_ephemeral
 from bot.clock import utcnow
 from bot.cogs._options import actor_of, resolve_persona, visible_personas
 from bot.core.errors import DomainError, NotFound
 from bot.core.run_limits import Refusal, RunLimits
+from bot.discord_io.replies import errors_answered, send_ephemeral
 from bot.services import consent, personas, privacy
 from bot.ui import memory as memory_ui
 
@@ -41,6 +41,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CANNOT_DM = 50007
+FORGET_ME_FAILED = (
+    "Something went wrong on my side, so not everything may be erased yet. Please run /privacy forget-me again."
+)
 # Discord's attachment limit for bots in servers without boosts; a larger export is sent gzipped.
 ATTACHMENT_LIMIT = 10 * 1024 * 1024
 # An export reads every table: one at a time per person, and not again within this long of the last one.
@@ -166,7 +169,7 @@ class PrivacyCog(commands.Cog, name=memory_ui.PRIVACY_HANDLER_COG):
         self, interaction: discord.Interaction, action: str, announced: int | None = None
     ) -> None:
         """The forget-me confirmation's buttons; they act for whoever clicks, on their own data."""
-        try:
+        async with errors_answered(interaction, f"forget-me for user {interaction.user.id}", apology=FORGET_ME_FAILED):
             if action == "keep":
                 embed = memory_ui.done_embed("Nothing was erased", "Your memories and consent are as they were.")
                 await interaction.response.edit_message(embed=embed, view=None)
@@ -179,15 +182,6 @@ class PrivacyCog(commands.Cog, name=memory_ui.PRIVACY_HANDLER_COG):
             )
             await interaction.edit_original_response(
                 embed=memory_ui.forgotten_embed(report.memories, report.personas), view=None
-            )
-        except DomainError as error:
-            await send_ephemeral(interaction, str(error))
-        except Exception:
-            log.exception("forget-me for user %s failed", interaction.user.id)
-            await send_ephemeral(
-                interaction,
-                "Something went wrong on my side, so not everything may be erased yet. Please run /privacy forget-me "
-                "again.",
             )
 
     # ------------------------------------------------------------------------------------------------ export

@@ -1,3 +1,2 @@
-"""The process at work: the scheduler, the job entry points, leadership.
-
-Jobs call workflows and services, never cogs."""
+"""The process at work: the scheduler, the job entry points, leadership. Jobs call workflows and services, never
+cogs."""

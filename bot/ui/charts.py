@@ -1,16 +1,23 @@
-"""Charts as PNG bytes, drawn with matplotlib's object-oriented API (no pyplot: no global state, thread-safe).
+"""Charts as PNG bytes, drawn with matplotlib's object-oriented API (no pyplot: no global state, thread-safe), and
+the one cache of rendered charts (:class:`ChartCache`).
 
-Plain synchronous functions: a cog runs them with ``asyncio.to_thread``. Colours suit Discord's dark theme.
+The drawing functions (here, in ``bot/ui/mood_charts.py`` and ``bot/ui/memory.py``) are plain and synchronous;
+:meth:`ChartCache.draw` runs them with ``asyncio.to_thread`` and remembers the PNG for the same picture. Colours suit
+Discord's dark theme.
 """
 
 from __future__ import annotations
 
+import asyncio
 import io
 import math
-from collections.abc import Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping
+from typing import Generic, TypeVar
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.projections.polar import PolarAxes
 
 from bot.core.traits import ALL_TRAITS, TRAIT_MAX, TRAIT_MIN, label
 
@@ -20,6 +27,40 @@ TEXT = "#DBDEE1"
 ACCENT = "#7C5CFF"  # the brand colour (bot/ui/about.py)
 SIZE_INCHES = 5.6
 DPI = 100
+CHART_CACHE_SIZE = 256  # pictures kept per cache
+
+K = TypeVar("K", bound=Hashable)
+
+
+class ChartCache(Generic[K]):
+    """Rendered chart PNGs by the picture they show (a key rounded to what the eye can tell apart); the least
+    recently drawn is forgotten past ``size``."""
+
+    def __init__(self, size: int = CHART_CACHE_SIZE) -> None:
+        self.size = size
+        self._pngs: OrderedDict[K, bytes] = OrderedDict()
+
+    def get(self, key: K) -> bytes | None:
+        """The PNG already drawn for ``key``, or None (without drawing)."""
+        return self._pngs.get(key)
+
+    async def draw(self, key: K, render: Callable[[], bytes]) -> bytes:
+        """The PNG for ``key``: remembered, or ``render``-ed in a worker thread and remembered."""
+        png = self._pngs.get(key)
+        if png is None:
+            png = await asyncio.to_thread(render)
+            self._pngs[key] = png
+            while len(self._pngs) > self.size:
+                self._pngs.popitem(last=False)
+        else:
+            self._pngs.move_to_end(key)
+        return png
+
+    def clear(self) -> None:
+        self._pngs.clear()
+
+    def __len__(self) -> int:
+        return len(self._pngs)
 
 
 def _values(traits: Mapping[str, float]) -> list[float]:
@@ -50,6 +91,7 @@ def radar_chart(traits: Mapping[str, float], title: str | None = None) -> bytes:
     figure = Figure(figsize=(SIZE_INCHES, SIZE_INCHES), dpi=DPI, facecolor=BACKGROUND)
     FigureCanvasAgg(figure)
     axes = figure.add_subplot(projection="polar", facecolor=BACKGROUND)
+    assert isinstance(axes, PolarAxes)
     axes.set_theta_offset(math.pi / 2)
     axes.set_theta_direction(-1)
     axes.set_ylim(TRAIT_MIN, TRAIT_MAX)

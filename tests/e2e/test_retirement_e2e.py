@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot import scheduling
 from bot.app import PersonaHubBot
 from bot.clock import utcnow
 from bot.db import models
+from bot.runtime import scheduling
 from bot.sandbox import Sandbox
 from bot.sandbox.harness import Posted
 from bot.services import bindings, personas

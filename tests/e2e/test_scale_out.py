@@ -19,11 +19,11 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from bot import scheduling
 from bot.clock import utcnow
 from bot.db import models
 from bot.db.engine import Database
 from bot.db.presence import LOCK_SPACE
+from bot.runtime import scheduling
 from bot.sandbox import Sandbox
 from bot.services import bindings, personas, retirement
 from bot.services.personas import Actor, PersonaInput

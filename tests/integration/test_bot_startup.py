@@ -10,11 +10,11 @@ import pytest
 from apscheduler.schedulers.base import STATE_PAUSED
 from sqlalchemy import select, text
 
-from bot import scheduling
 from bot.app import PersonaHubBot, cog_modules
 from bot.clock import utcnow
 from bot.config import load_settings
 from bot.db import migrate, models
+from bot.runtime import scheduling
 
 
 @pytest.fixture

@@ -14,10 +14,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
-from bot import scheduling
 from bot.db import presence
 from bot.db.engine import Database
 from bot.db.presence import Holder, ProcessIdentity
+from bot.runtime import scheduling
 from bot.services import personas, retirement
 from bot.services.personas import Actor, PersonaInput
 from bot.services.retirement import store as retirement_store

@@ -25,10 +25,10 @@ import pytest
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import select, update
 
-from bot import scheduling
 from bot.core import memory as rules
 from bot.db import models
 from bot.db.engine import Database
+from bot.runtime import scheduling
 from bot.services import memories, personas
 from bot.services.personas import Actor, PersonaInput
 

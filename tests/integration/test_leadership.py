@@ -11,7 +11,7 @@ from sqlalchemy import text
 from bot.app import PersonaHubBot
 from bot.config import load_settings
 from bot.db.engine import Database
-from bot.leadership import SchedulerLeadership
+from bot.runtime.leadership import SchedulerLeadership
 
 pytestmark = pytest.mark.postgres
 

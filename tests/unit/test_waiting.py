@@ -1,5 +1,5 @@
 """The lines of messages waiting for a busy persona (bot.core.waiting), and the turns that answer them
-(bot.turns)."""
+(bot.discord_io.turns)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from bot.core.waiting import MAX_WAITING, WaitingRoom
-from bot.turns import SpeakingTurns
+from bot.discord_io.turns import SpeakingTurns
 
 
 def test_a_line_keeps_order_and_take_empties_it() -> None:

@@ -1,7 +1,8 @@
 """APScheduler 3: the persistent job store and the job entry points.
 
 Jobs are module-level functions that take ids, so the job store can persist them and any process can run them;
-they reach the running bot's services through :func:`runtime`. Every job has an explicit id and is added with
+they reach the running bot through :func:`runtime` and call workflows (the retirement ceremony:
+:mod:`bot.workflows.ceremony`) and services, never cogs. Every job has an explicit id and is added with
 ``replace_existing``, so registering at each start never duplicates a job. Jobs are idempotent: state transitions are
 guarded in the database, so a job that fires twice changes nothing the second time.
 """
@@ -9,11 +10,17 @@ guarded in the database, so a job that fires twice changes nothing the second ti
 from __future__ import annotations
 
 import logging
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.clock import utcnow
+from bot.core.retirement import ceremony_job_id
+from bot.services import achievements, memories, retirement, wizard_drafts
+from bot.workflows.ceremony import ceremony_or_handoff
 
 if TYPE_CHECKING:
     from bot.app import PersonaHubBot
@@ -58,6 +65,14 @@ def runtime() -> PersonaHubBot:
     return _runtime
 
 
+def _clock(now_iso: str | None) -> datetime:
+    """The time a job runs at: ``now_iso`` (an ISO 8601 time with an offset, for replays and tests), or now."""
+    now = datetime.fromisoformat(now_iso) if now_iso else utcnow()
+    if now.tzinfo is None:
+        raise ValueError("now_iso must carry a UTC offset, such as 2026-01-01T00:00:00+00:00")
+    return now
+
+
 def register_standing_jobs(scheduler: AsyncIOScheduler) -> None:
     """The jobs every installation runs."""
     scheduler.add_job(
@@ -86,18 +101,12 @@ async def wakeup() -> None:
 
 async def expire_wizard_drafts() -> int:
     """Remove wizard drafts older than their expiry (24 hours after their last change)."""
-    from bot.services import wizard_drafts
-
     bot = runtime()
     async with bot.db.transaction() as session:
         removed = await wizard_drafts.expire(session)
     if removed:
         log.info("expired %d wizard drafts", removed)
     return removed
-
-
-def job_summary(scheduler: AsyncIOScheduler) -> list[dict[str, Any]]:
-    return [{"id": job.id, "next_run_time": job.next_run_time} for job in scheduler.get_jobs()]
 
 
 # ------------------------------------------------------------------------------------------------ memory decay
@@ -112,14 +121,7 @@ async def run_decay(now_iso: str | None = None) -> dict[str, Any]:
     ``now_iso`` (an ISO 8601 time with an offset) fixes the clock, for replays and tests; by default, now. Safe to
     run twice or after a crash: personas already decayed at this time are not due, and the rest are finished.
     """
-    from datetime import datetime
-
-    from bot.clock import utcnow
-    from bot.services import memories
-
-    now = datetime.fromisoformat(now_iso) if now_iso else utcnow()
-    if now.tzinfo is None:
-        raise ValueError("now_iso must carry a UTC offset, such as 2026-01-01T00:00:00+00:00")
+    now = _clock(now_iso)
     report = await memories.decay_due_personas(runtime().db, now)
     if report.personas:
         log.info(
@@ -160,22 +162,7 @@ RETIREMENT_RETENTION_HOURS = 6
 RETIREMENT_RESUME_DELAY_SECONDS = 30
 
 
-def retirement_ceremony_job_id(persona_id: int) -> str:
-    return f"retire:ceremony:{persona_id}"
-
-
-def _clock(now_iso: str | None) -> Any:
-    from datetime import datetime
-
-    from bot.clock import utcnow
-
-    now = datetime.fromisoformat(now_iso) if now_iso else utcnow()
-    if now.tzinfo is None:
-        raise ValueError("now_iso must carry a UTC offset, such as 2026-01-01T00:00:00+00:00")
-    return now
-
-
-def schedule_retirement_ceremony(scheduler: AsyncIOScheduler, persona_id: int, when: Any) -> None:
+def schedule_retirement_ceremony(scheduler: AsyncIOScheduler, persona_id: int, when: datetime) -> None:
     """The ceremony job of a dated plan (replaced when the plan is saved again). A ceremony missed while the bot
     was down runs when it comes back, within the scheduler's misfire grace."""
     scheduler.add_job(
@@ -183,32 +170,39 @@ def schedule_retirement_ceremony(scheduler: AsyncIOScheduler, persona_id: int, w
         "date",
         run_date=when,
         args=[persona_id, when.isoformat()],
-        id=retirement_ceremony_job_id(persona_id),
+        id=ceremony_job_id(persona_id),
         replace_existing=True,
     )
 
 
+def has_retirement_ceremony(scheduler: AsyncIOScheduler, persona_id: int) -> bool:
+    """Whether the persona's ceremony job is in the store and runnable. A job stored by an earlier version under a
+    function path that has moved since (the job entry points lived in ``bot/scheduling.py``) cannot be loaded: it
+    counts as missing, so the sweep schedules it again, which replaces the stored one."""
+    try:
+        return scheduler.get_job(ceremony_job_id(persona_id)) is not None
+    except LookupError:
+        log.warning(
+            "the stored ceremony job of persona %d names a function that moved; scheduling it again", persona_id
+        )
+        return False
+
+
 def unschedule_retirement_ceremony(scheduler: AsyncIOScheduler, persona_id: int) -> bool:
     """Remove the ceremony job; False when there was none."""
-    from apscheduler.jobstores.base import JobLookupError
-
     try:
-        scheduler.remove_job(retirement_ceremony_job_id(persona_id))
+        scheduler.remove_job(ceremony_job_id(persona_id))
     except JobLookupError:
         return False
     return True
 
 
 async def run_retirement_ceremony(persona_id: int, at_iso: str | None = None) -> dict[str, Any]:
-    """A dated plan's ceremony (``bot.cogs.retirement.perform_ceremony``). ``at_iso`` is the time the plan named:
-    a job left over from an earlier version of the plan does nothing. Safe to fire twice: the ceremony is claimed
+    """A dated plan's ceremony (:func:`bot.workflows.ceremony.ceremony_or_handoff`). ``at_iso`` is the time the plan
+    named: a job left over from an earlier version of the plan does nothing. Safe to fire twice: the ceremony is claimed
     with a guarded update, so the second firing changes nothing."""
-    from datetime import datetime
-
-    from bot.cogs.retirement import ceremony_or_handoff
-
     scheduled = datetime.fromisoformat(at_iso) if at_iso else None
-    result = await ceremony_or_handoff(runtime(), persona_id, trigger="date", scheduled_for=scheduled)
+    result = await ceremony_or_handoff(runtime(), persona_id, trigger="date", now=utcnow(), scheduled_for=scheduled)
     if result is None:
         return {"persona_id": persona_id, "ran": False}
     if isinstance(result, str):
@@ -222,9 +216,6 @@ async def check_retirement_triggers(now_iso: str | None = None) -> dict[str, Any
     resume ceremonies interrupted by a crash (their lease ran out, or the process holding it is gone: after a
     restart, the sweep shortly after start resumes the previous life's ceremony), and re-create missing ceremony
     jobs (a plan saved by a process that runs no scheduler)."""
-    from bot.cogs.retirement import ceremony_or_handoff
-    from bot.services import retirement
-
     bot = runtime()
     now = _clock(now_iso)
     async with bot.db.session() as session:
@@ -233,7 +224,7 @@ async def check_retirement_triggers(now_iso: str | None = None) -> dict[str, Any
     scheduler = bot.scheduler
     if scheduler is not None:
         for persona_id, when in dated:
-            if when > now and scheduler.get_job(retirement_ceremony_job_id(persona_id)) is None:
+            if when > now and not has_retirement_ceremony(scheduler, persona_id):
                 schedule_retirement_ceremony(scheduler, persona_id, when)
     ran = []
     for persona_id, trigger in due:
@@ -247,8 +238,6 @@ async def check_retirement_triggers(now_iso: str | None = None) -> dict[str, Any
 
 async def run_retirement_retention(now_iso: str | None = None) -> dict[str, Any]:
     """Delete what each ended retention's policy names (one transaction per persona; each done once)."""
-    from bot.services import retirement
-
     bot = runtime()
     now = _clock(now_iso)
     async with bot.db.session() as session:
@@ -266,8 +255,6 @@ async def run_retirement_retention(now_iso: str | None = None) -> dict[str, Any]
 def register_retirement_jobs(scheduler: AsyncIOScheduler) -> None:
     """The retirement jobs: the trigger sweep every 10 minutes, retention every 6 hours, and one sweep shortly
     after each start (a ceremony interrupted by a crash is resumed, not repeated)."""
-    from datetime import datetime
-
     scheduler.add_job(
         check_retirement_triggers,
         "interval",
@@ -285,7 +272,7 @@ def register_retirement_jobs(scheduler: AsyncIOScheduler) -> None:
     scheduler.add_job(
         check_retirement_triggers,
         "date",
-        run_date=datetime.now(UTC) + timedelta(seconds=RETIREMENT_RESUME_DELAY_SECONDS),
+        run_date=utcnow() + timedelta(seconds=RETIREMENT_RESUME_DELAY_SECONDS),
         id=RETIREMENT_RESUME_JOB_ID,
         replace_existing=True,
     )
@@ -293,8 +280,5 @@ def register_retirement_jobs(scheduler: AsyncIOScheduler) -> None:
 
 async def check_achievement_ages() -> int:
     """Award age achievements (one week old, one year old): age changes with the clock, not with an event."""
-    from bot.clock import utcnow
-    from bot.services import achievements
-
     async with runtime().db.transaction() as session:
         return await achievements.check_ages(session, utcnow())

@@ -46,7 +46,7 @@ class CheckedTree(app_commands.CommandTree):
     """discord.py's tree with :func:`typed_text_refusal` applied to every command and autocomplete."""
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
-        refusal = typed_text_refusal(interaction.data)  # type: ignore[arg-type]
+        refusal = typed_text_refusal(interaction.data)
         if refusal is None:
             return True
         try:

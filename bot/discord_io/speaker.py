@@ -1,10 +1,11 @@
 """How a persona's words reach a channel: its channel webhook (its own name and avatar), or, where the bot may not
-manage webhooks, the bot's own message with the persona in the embed author. Used for chat and, later, ceremonies.
+manage webhooks, the bot's own message with the persona in the embed author. :class:`PersonaSender` is used for chat
+(``bot/cogs/conversation.py``) and for the retirement ceremony's farewell (``bot/workflows/ceremony.py``).
 
 - **Webhooks**: one per channel (threads use their parent's, with ``thread=``), created once and kept by a
-  :class:`WebhookStore` the caller supplies (the database, through services). An existing webhook of ours with the
-  same name is reused rather than piling up new ones. When Discord says the webhook is gone (a moderator deleted it),
-  the store forgets it and the message goes through a new one.
+  :class:`WebhookStore` the caller supplies (the database: :class:`bot.discord_io.webhooks.DatabaseWebhookStore`).
+  An existing webhook of ours with the same name is reused rather than piling up new ones. When Discord says the
+  webhook is gone (a moderator deleted it), the store forgets it and the message goes through a new one.
 - **Mentions**: everything sent or edited carries ``allowed_mentions`` with nothing allowed (``{"parse": []}``), so
   no ``@everyone``, role or user ping can come out of a model.
 - **Length**: text is split at Discord's 2,000 characters on sentence boundaries
@@ -101,7 +102,7 @@ def parent_of(channel: SpeakableChannel) -> discord.TextChannel | None:
     return channel
 
 
-class Speaker:
+class PersonaSender:
     """Sends persona messages for one client; keeps each channel's webhook in memory once resolved."""
 
     def __init__(self, client: discord.Client, store: WebhookStore) -> None:
@@ -218,7 +219,7 @@ class StreamWriter:
     """Puts a streamed reply into messages: send the first text, edit at most once per ``interval``, final edit
     with the complete text (:meth:`finish`). ``messages`` are those sent so far, in order."""
 
-    speaker: Speaker
+    sender: PersonaSender
     outlet: Outlet
     interval: float = EDIT_INTERVAL
     clock: Callable[[], float] = time.monotonic
@@ -249,10 +250,10 @@ class StreamWriter:
         for index, part in enumerate(parts):
             if index < len(self.messages):
                 if self.shown[index] != part:
-                    if not await self.speaker.edit(self.outlet, self.messages[index], part):
+                    if not await self.sender.edit(self.outlet, self.messages[index], part):
                         log.warning("a streamed message could not be edited (its webhook or message is gone)")
                     self.shown[index] = part
                     self.edits += 1
             else:
-                self.messages.append(await self.speaker.send(self.outlet, part))
+                self.messages.append(await self.sender.send(self.outlet, part))
                 self.shown.append(part)
