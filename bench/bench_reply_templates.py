@@ -21,10 +21,10 @@ import time
 from bench.common import note, report, report_latency, running_bot
 from bench.reply_templates import add_limit_behavior, firing_message, limit_template, longest_stall
 from bot.clock import utcnow
-from bot.llm import behavior_templates
 from bot.sandbox import Sandbox
 from bot.services import bindings, personas
 from bot.services.personas import Actor, PersonaInput
+from bot.templating import behavior_templates
 
 MESSAGES = 50
 RENDERS = 2_000

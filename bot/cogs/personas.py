@@ -23,7 +23,7 @@ from bot.clock import utcnow
 from bot.cogs._options import actor_of, own_personas, resolve_persona, visible_personas
 from bot.core.errors import DomainError, NotFound
 from bot.core.inputs import whole_number
-from bot.llm.prompts import strength_words
+from bot.core.prompt_words import strength_words
 from bot.services import bindings, emotions, personas, portability, profiles, relationships
 from bot.services import wizard as wizard_service
 from bot.services.personas import Actor, PersonaRecord

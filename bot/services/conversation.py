@@ -49,18 +49,7 @@ from bot.core.conversation import TurnCandidate, addressed_by_name, choose_turns
 from bot.core.errors import DomainError, NotFound
 from bot.core.personas import BehaviorSettings, PrivacySettings
 from bot.db import models
-from bot.llm import behavior_templates
 from bot.llm.base import ChatMessage, ChatRequest
-from bot.llm.prompts import (
-    FeltEmotion,
-    HistoryLine,
-    MemoryNote,
-    PersonaProfile,
-    PersonaTie,
-    PersonPresent,
-    PromptContext,
-    build_request,
-)
 from bot.llm.tools import RecalledMemory, ToolContext, ToolRegistry, default_registry
 from bot.services import (
     achievements,
@@ -73,6 +62,17 @@ from bot.services import (
     subscriptions,
 )
 from bot.services.emotions import MoodView
+from bot.templating import behavior_templates
+from bot.templating.prompts import (
+    FeltEmotion,
+    HistoryLine,
+    MemoryNote,
+    PersonaProfile,
+    PersonaTie,
+    PersonPresent,
+    PromptContext,
+    build_request,
+)
 
 if TYPE_CHECKING:
     from bot.db.engine import Database

@@ -55,9 +55,9 @@ from bot.core.errors import DomainError, NotFound, PermissionDenied
 from bot.core.pad import PAD, clamp_pad, describe, mood_intensity, mood_name
 from bot.core.traits import ALL_TRAITS, BIG_FIVE
 from bot.db import bulk, models
-from bot.llm import behavior_templates
 from bot.services import achievements, behaviors, consent, personas, relationships
 from bot.services.personas import Actor, PersonaRecord
+from bot.templating import behavior_templates
 
 Outcome = Literal["applied", "duplicate", "ignored", "missing_persona"]
 

@@ -42,9 +42,9 @@ from bot.db import models, presence
 from bot.llm import ModelError, OfflineResponder, Provider
 from bot.llm.base import ChatMessage, ChatRequest, Voice
 from bot.llm.offline import seed_for, tone
-from bot.llm.prompts import render_template
 from bot.services import emotions, timeline
 from bot.services.personas import Actor
+from bot.templating.prompts import render_template
 
 LEASE = timedelta(minutes=5)  # how long a ceremony in progress belongs to the process that claimed it
 NOT_FOUND = "That persona does not exist (it may have been deleted)."
