@@ -54,7 +54,7 @@ async def firing() -> None:
             async with bot.db.transaction() as session:
                 record = await personas.create(session, actor, PersonaInput(name=name, behavior=fast))
                 await bindings.activate(
-                    session, actor, record.id, sandbox.general.id, channel_guild_id=sandbox.guild.id
+                    session, actor, record.id, sandbox.general.id, channel_guild_id=sandbox.guild.id, now=utcnow()
                 )
             ids[name] = record.id
         async with bot.db.transaction() as session:

@@ -117,7 +117,7 @@ class FollowsCog(commands.Cog):
     async def timeline_(self, interaction: discord.Interaction, persona: str) -> None:
         async with self.bot.db.session() as session:
             persona_id = await resolve_persona(session, interaction, persona)
-            page = await timeline.list_events(session, persona_id, actor_of(interaction))
+            page = await timeline.list_events(session, persona_id, actor_of(interaction), now=utcnow())
         await interaction.response.send_message(embed=social_ui.timeline_embed(page), ephemeral=True)
 
     @app_commands.command(name="achievements", description="A persona's achievements.")

@@ -436,6 +436,7 @@ class PersonaCog(commands.Cog, name=wizard_ui.HANDLER_COG):
                 target_id,
                 channel_guild_id=interaction.guild_id,
                 can_manage_channel=can_manage,
+                now=utcnow(),
             )
         name = discord.utils.escape_markdown(result.persona_name)
         if on:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -154,7 +154,7 @@ class Provider(ABC):
     async def reply(self, request: ChatRequest) -> ChatReply:
         """The whole reply; raises a :class:`ModelError` subclass, nothing else."""
 
-    async def stream(self, request: ChatRequest) -> AsyncIterator[str]:
+    async def stream(self, request: ChatRequest) -> AsyncGenerator[str, None]:
         """The reply as text deltas in order (tools are not offered), at most ``request.max_chars`` characters in
         all (past them: :class:`ModelOverrun`). By default one delta: the whole reply."""
         reply = await self.reply(request)

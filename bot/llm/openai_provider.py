@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import openai
@@ -149,7 +149,7 @@ class OpenAICompatibleProvider(Provider):
         except Exception as error:  # a provider lets nothing but ModelError out (module docstring)
             raise map_error(error) from None
 
-    async def stream(self, request: ChatRequest) -> AsyncIterator[str]:
+    async def stream(self, request: ChatRequest) -> AsyncGenerator[str, None]:
         loop = asyncio.get_running_loop()
         started = loop.time()
         cut_at = started + self.reply_seconds  # the whole reply, however steadily it flows

@@ -169,8 +169,8 @@ async def test_subscribers_only_events_reach_only_subscribers(database: Database
     assert [r.recipient_user_id for r in await _timeline_rows(database)] == [2]
 
     async with database.session() as session:
-        outsider = await timeline.list_events(session, persona_id, Actor(1, GUILD))
-        subscriber = await timeline.list_events(session, persona_id, Actor(2, GUILD))
+        outsider = await timeline.list_events(session, persona_id, Actor(1, GUILD), now=NOW)
+        subscriber = await timeline.list_events(session, persona_id, Actor(2, GUILD), now=NOW)
     assert "For subscribers" not in [e.title for e in outsider.events] and outsider.hidden >= 1
     assert "For subscribers" in [e.title for e in subscriber.events]
 
@@ -187,10 +187,10 @@ async def test_the_timeline_shows_non_owners_only_public_events(database: Databa
             .values(privacy_settings={"visibility": {"profile": "owner"}})
         )
     async with database.session() as session:
-        owner = await timeline.list_events(session, persona_id, Actor(OWNER, GUILD))
-        other = await timeline.list_events(session, persona_id, Actor(5, GUILD))
+        owner = await timeline.list_events(session, persona_id, Actor(OWNER, GUILD), now=NOW)
+        other = await timeline.list_events(session, persona_id, Actor(5, GUILD), now=NOW)
         with pytest.raises(NotFound):
-            await timeline.list_events(session, private_id, Actor(5, GUILD))
+            await timeline.list_events(session, private_id, Actor(5, GUILD), now=NOW)
         view = await achievements.list_awards(session, persona_id, Actor(5, GUILD))
     assert {"Memory tidied", "Public news"} <= {e.title for e in owner.events}
     assert "Memory tidied" not in {e.title for e in other.events} and "Public news" in {e.title for e in other.events}
