@@ -110,7 +110,7 @@ async def _run(database_url: str, prefix: str, chooser: random.Random) -> None:
                     session, actor, PersonaInput(name="Ada", behavior={"cooldown_seconds": 0, "chattiness": 0})
                 )
                 await bindings.activate(
-                    session, actor, record.id, sandbox.general.id, channel_guild_id=sandbox.guild.id
+                    session, actor, record.id, sandbox.general.id, channel_guild_id=sandbox.guild.id, now=utcnow()
                 )
             await _measure(sandbox, bot, model, f"{prefix}no_memories", chooser)
             started = time.perf_counter()

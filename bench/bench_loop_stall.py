@@ -245,7 +245,9 @@ async def reply_template() -> None:
             record = await personas.create(
                 session, actor, PersonaInput(name="Ada", behavior={"cooldown_seconds": 0, "chattiness": 0})
             )
-            await bindings.activate(session, actor, record.id, sandbox.general.id, channel_guild_id=sandbox.guild.id)
+            await bindings.activate(
+                session, actor, record.id, sandbox.general.id, channel_guild_id=sandbox.guild.id, now=utcnow()
+            )
             await reply_templates.add_limit_behavior(
                 session, sandbox.alice.id, sandbox.guild.id, record.id, now=utcnow()
             )

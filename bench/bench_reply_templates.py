@@ -21,10 +21,10 @@ import time
 from bench.common import note, report, report_latency, running_bot
 from bench.reply_templates import add_limit_behavior, firing_message, limit_template, longest_stall
 from bot.clock import utcnow
-from bot.llm import behavior_templates
 from bot.sandbox import Sandbox
 from bot.services import bindings, personas
 from bot.services.personas import Actor, PersonaInput
+from bot.templating import behavior_templates
 
 MESSAGES = 50
 RENDERS = 2_000
@@ -54,7 +54,7 @@ async def firing() -> None:
             async with bot.db.transaction() as session:
                 record = await personas.create(session, actor, PersonaInput(name=name, behavior=fast))
                 await bindings.activate(
-                    session, actor, record.id, sandbox.general.id, channel_guild_id=sandbox.guild.id
+                    session, actor, record.id, sandbox.general.id, channel_guild_id=sandbox.guild.id, now=utcnow()
                 )
             ids[name] = record.id
         async with bot.db.transaction() as session:

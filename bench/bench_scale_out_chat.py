@@ -108,7 +108,7 @@ async def main() -> None:
                 record = await personas.create(
                     session, actor, PersonaInput(name=name, behavior={"cooldown_seconds": 0, "chattiness": 0})
                 )
-                await bindings.activate(session, actor, record.id, channel.id, channel_guild_id=guild.id)
+                await bindings.activate(session, actor, record.id, channel.id, channel_guild_id=guild.id, now=utcnow())
             await fill_memories(database, record.id, chooser, now=utcnow())
             places.append((channel, name))
         note(f"two personas with 100,000 memories each in {time.perf_counter() - started:.1f} s")

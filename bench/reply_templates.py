@@ -17,10 +17,11 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.behaviors import REPLY_TEMPLATE_MAX
-from bot.llm.behavior_templates import MAX_DEPTH, check_reply_template
 from bot.services import behaviors
 from bot.services.behaviors import BehaviorView
 from bot.services.personas import Actor
+from bot.templating.behavior_templates import check_reply_template
+from bot.templating.reply_language import MAX_DEPTH
 
 KEYWORD = "lighthouse"
 

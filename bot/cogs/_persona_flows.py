@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import discord
 from discord.ext import commands
 
+from bot.clock import utcnow
 from bot.cogs._options import actor_of, resolve_persona
 from bot.core.errors import DomainError, NotFound
 from bot.core.inputs import whole_number
@@ -208,6 +209,7 @@ class PersonaFlows:
                 target_id,
                 channel_guild_id=interaction.guild_id,
                 can_manage_channel=can_manage,
+                now=utcnow(),
             )
         name = discord.utils.escape_markdown(result.persona_name)
         if on:

@@ -191,23 +191,8 @@ class ConversationCog(commands.Cog):
         history: list[ChannelLine],
         persona_author: int | None,
     ) -> None:
-        me = self.bot.user
-        reference = message.reference.message_id if message.reference is not None else None
-        incoming = Incoming(
-            message_id=message.id,
-            guild_id=channel.guild.id,
-            channel_id=channel.id,
-            parent_id=channel.parent_id if isinstance(channel, discord.Thread) else None,
-            author_id=message.author.id,
-            author_name=message.author.display_name,
-            content=_text_of(message),
-            created_at=message.created_at,
-            author_is_bot=message.author.bot,
-            author_persona_id=persona_author,
-            mentions_bot=me is not None and any(user.id == me.id for user in message.mentions),
-            reply_to_message_id=reference,
-            channel_name=channel.name,
-        )
+        """Plan the answers to ``message``, apply what its behaviours do, and let each persona take its turn."""
+        incoming = self._incoming(message, channel, persona_author)
         now = self.clock()
         busy = frozenset(pid for pid, cid in self.turns.keys() if cid == channel.id)
         recent = {pid: at for (pid, cid), at in self.recent.items() if cid == channel.id}
@@ -222,12 +207,40 @@ class ConversationCog(commands.Cog):
                 now=now,
                 recent_replies=recent,
                 busy=busy,
-                tools=self.tools,
-                encryption_key=self._key(),
-                supports_tools=self.bot.llm.supports_tools,
+                options=self._request_options(),
                 cast=cast,
                 reader=self.bot.db.reads if self.bot.db.parallel_reads else None,
             )
+        await self._apply_effects(message, incoming, plan, now=now)
+        mine, claimed = await self._claim_turns(message, incoming, plan, channel, now=now)
+        # Each persona speaks in a task of its own, side by side: it replies, answers what waited for it meanwhile
+        # and lets its turn go, never held while another persona's reply runs.
+        replying = {(job.speaker.persona_id, channel.id): job for job in mine}
+        await asyncio.gather(*(self._take_turn(key, replying.get(key), incoming, channel) for key in claimed))
+
+    def _incoming(self, message: discord.Message, channel: Channel, persona_author: int | None) -> Incoming:
+        me = self.bot.user
+        reference = message.reference.message_id if message.reference is not None else None
+        return Incoming(
+            message_id=message.id,
+            guild_id=channel.guild.id,
+            channel_id=channel.id,
+            parent_id=channel.parent_id if isinstance(channel, discord.Thread) else None,
+            author_id=message.author.id,
+            author_name=message.author.display_name,
+            content=_text_of(message),
+            created_at=message.created_at,
+            author_is_bot=message.author.bot,
+            author_persona_id=persona_author,
+            mentions_bot=me is not None and any(user.id == me.id for user in message.mentions),
+            reply_to_message_id=reference,
+            channel_name=channel.name,
+        )
+
+    async def _apply_effects(
+        self, message: discord.Message, incoming: Incoming, plan: conversation.Plan, *, now: datetime
+    ) -> None:
+        """Emotional triggers (a transaction, only when some fired), reactions, and failed templates logged."""
         if any(effect.emotion_triggers for effect in plan.effects):
             async with self.bot.db.transaction() as session:
                 await conversation.apply_behavior_triggers(session, incoming, plan.effects, now=now)
@@ -239,8 +252,12 @@ class ConversationCog(commands.Cog):
                     await message.add_reaction(emoji)
                 except discord.HTTPException:
                     log.info("could not react with %s for persona %s", emoji, effect.persona_id)
-        # One reply at a time per persona here: a persona that began speaking while this message was planned, or
-        # that was busy already, answers it when its turn comes (if it was addressed directly).
+
+    async def _claim_turns(
+        self, message: discord.Message, incoming: Incoming, plan: conversation.Plan, channel: Channel, *, now: datetime
+    ) -> tuple[list[ReplyJob], list[tuple[int, int]]]:
+        """The replies whose persona's turn here was free (claimed now), and every turn to take (those, and lines
+        nobody else will answer). A busy persona answers a message addressed to it when its turn comes."""
         mine: list[ReplyJob] = []
         claimed: list[tuple[int, int]] = []
         dropped: list[discord.Message] = []
@@ -262,10 +279,7 @@ class ConversationCog(commands.Cog):
         for gone in dropped:
             with contextlib.suppress(discord.HTTPException):
                 await gone.add_reaction(DROPPED_SIGN)
-        # Each persona speaks in a task of its own, side by side: it replies, answers what waited for it meanwhile
-        # and lets its turn go, never held while another persona's reply runs.
-        replying = {(job.speaker.persona_id, channel.id): job for job in mine}
-        await asyncio.gather(*(self._take_turn(key, replying.get(key), incoming, channel) for key in claimed))
+        return mine, claimed
 
     async def _take_turn(
         self, key: tuple[int, int], job: ReplyJob | None, incoming: Incoming, channel: Channel
@@ -306,9 +320,7 @@ class ConversationCog(commands.Cog):
                 cast=cast,
                 history=history,
                 now=now,
-                tools=self.tools,
-                encryption_key=self._key(),
-                supports_tools=self.bot.llm.supports_tools,
+                options=self._request_options(),
             )
         if job is not None:
             await self._reply(job, messages[-1], channel)
@@ -316,6 +328,9 @@ class ConversationCog(commands.Cog):
     def _key(self) -> str | None:
         key = self.bot.settings.memory_encryption_key
         return key.get_secret_value() if key is not None else None
+
+    def _request_options(self) -> conversation.RequestOptions:
+        return conversation.RequestOptions(self.tools, self._key(), self.bot.llm.supports_tools)
 
     # ------------------------------------------------------------------------------------------------ replying
 

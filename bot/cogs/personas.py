@@ -21,8 +21,8 @@ from bot.clock import utcnow
 from bot.cogs._options import actor_of, own_personas, resolve_persona, visible_personas
 from bot.cogs._persona_flows import PersonaFlows
 from bot.core.errors import DomainError
+from bot.core.prompt_words import strength_words
 from bot.discord_io.replies import errors_answered
-from bot.llm.prompts import strength_words
 from bot.services import bindings, emotions, personas, portability, profiles, relationships
 from bot.services import wizard as wizard_service
 from bot.ui import personas as persona_ui

@@ -17,7 +17,7 @@ Triggers
 Actions
     - ``instruction``: ``{"text": "..."}`` (1..500 characters): a sentence added to the system prompt.
     - ``reply``: ``{"template": "..."}`` (1..1,000 characters): a fixed reply rendered in a sandbox
-      (:mod:`bot.llm.behavior_templates`) instead of asking the model.
+      (:mod:`bot.templating.behavior_templates`) instead of asking the model.
     - ``emotion``: ``{"trigger": "praise"}``: an emotional trigger of ``data/triggers.toml`` applied to the persona.
     - ``reaction``: ``{"emoji": "👍"}``: the persona reacts to the message with this emoji.
 
@@ -299,7 +299,7 @@ def validate_behavior(
 ) -> Behavior:
     """A checked :class:`Behavior` from the stored shape (module docstring), or :class:`DomainError` saying
     what is wrong. ``check_template`` checks a reply template's syntax and safety (the sandbox in
-    :mod:`bot.llm.behavior_templates` passes its own; core does not parse templates)."""
+    :mod:`bot.templating.behavior_templates` passes its own; core does not parse templates)."""
     cleaned_name = " ".join(_text(name, "A behaviour's name", NAME_MAX).split())
     return Behavior(
         name=cleaned_name,

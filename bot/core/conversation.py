@@ -1,5 +1,5 @@
 """Reply rules (pure): when a persona answers, how a reply is split for Discord, the prompt's token budget, and
-whose turn it is when several personas share a channel.
+whose turn it is when several personas share a channel (:func:`plan_turns`: who speaks, who waits, and why).
 
 Rules chosen here:
 
@@ -18,7 +18,11 @@ Rules chosen here:
   end of one part and reopened (with its language) at the start of the next. No part is empty.
 - **Turns** (:func:`choose_turns`): personas that were addressed answer, in order of who spoke least recently;
   when none was, at most one volunteer answers (the one who spoke least recently). Ties break by a hash of the
-  seed and the persona id, so the result depends only on the inputs, not on their order.
+  seed and the persona id, so the result depends only on the inputs, not on their order. A persona whose author
+  subscribes with priority replies goes first, and its cooldown does not hold it back.
+- **Who speaks** (:func:`plan_turns`): :func:`should_reply` for each persona present, then :func:`choose_turns`
+  among those that would; a persona already replying in the channel does not answer now, and when the message
+  addressed it directly (:data:`DIRECT_REASONS`) the message waits for its turn.
 """
 
 from __future__ import annotations
@@ -26,8 +30,8 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.core.personas import BehaviorSettings
@@ -272,3 +276,84 @@ def choose_turns(candidates: Sequence[TurnCandidate], *, seed: int, max_speakers
         return [c.persona_id for c in addressed[:max_speakers]]
     volunteers = sorted(merged.values(), key=order)
     return [volunteers[0].persona_id] if volunteers else []
+
+
+# ----------------------------------------------------------------------------------------------------
+# Who speaks
+
+
+DIRECT_REASONS = ("mentioned", "replied to", "addressed by name")  # the reasons that mean "addressed directly"
+BUSY = "already replying here"
+NOT_YOUR_TURN = "another persona's turn"
+
+
+@dataclass(frozen=True)
+class HeardMessage:
+    """A message as the turn rules see it, and what the channel says about it."""
+
+    message_id: int
+    content: str
+    mentions_bot: bool = False
+    author_is_bot: bool = False
+    author_persona_id: int | None = None  # a persona of this bot wrote it
+    replied_persona_id: int | None = None  # the persona whose message it replies to
+    answer_bots: bool = False  # the server lets personas answer other bots
+    exchange_depth: int = 0  # persona messages in a row that led to it
+    random_value: float = 1.0  # a draw from [0, 1) for chattiness
+
+
+@dataclass(frozen=True)
+class PresentPersona:
+    """A persona that speaks in the message's channel, and what bears on its turn."""
+
+    persona_id: int
+    name: str
+    behavior: BehaviorSettings
+    last_spoke_at: datetime | None = None
+    priority: bool = False  # the author subscribes with priority replies: answered during its cooldown, and first
+    busy: bool = False  # already replying in this channel
+
+
+@dataclass(frozen=True)
+class Turns:
+    """Who answers (in speaking order), every decision by persona id, and who waits for its turn (with why)."""
+
+    speakers: tuple[int, ...] = ()
+    decisions: Mapping[int, str] = field(default_factory=dict)
+    waiting: Mapping[int, str] = field(default_factory=dict)
+
+
+def plan_turns(message: HeardMessage, present: Sequence[PresentPersona], *, now: datetime, max_speakers: int) -> Turns:
+    """Who answers ``message`` among ``present`` (rules in the module docstring)."""
+    decisions: dict[int, str] = {}
+    waiting: dict[int, str] = {}
+    candidates: list[TurnCandidate] = []
+    for persona in present:
+        pid = persona.persona_id
+        decision = should_reply(
+            persona.behavior,
+            mentioned=message.mentions_bot,
+            named=addressed_by_name(message.content, persona.name),
+            replied_to=message.replied_persona_id == pid,
+            author_is_bot=message.author_is_bot,
+            author_is_self=message.author_persona_id == pid,
+            exchange_depth=message.exchange_depth,
+            random_value=message.random_value,
+            now=now,
+            last_reply_at=None if persona.priority else persona.last_spoke_at,
+            author_is_persona=message.author_persona_id is not None,
+            reply_to_bots=message.answer_bots,
+        )
+        addressed = decision.reason in DIRECT_REASONS
+        decisions[pid] = decision.reason
+        if persona.busy:
+            decisions[pid] = BUSY
+            if decision.reply and addressed:
+                waiting[pid] = decision.reason
+        elif decision.reply:
+            candidates.append(TurnCandidate(pid, addressed, persona.last_spoke_at, persona.priority))
+    chosen = choose_turns(candidates, seed=message.message_id, max_speakers=max_speakers)
+    for candidate in candidates:
+        if candidate.persona_id not in chosen:
+            decisions[candidate.persona_id] = NOT_YOUR_TURN
+    return Turns(tuple(chosen), decisions, waiting)

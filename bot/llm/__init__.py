@@ -1,11 +1,13 @@
-"""Model providers (an OpenAI-compatible server, or the offline responder) and prompt rendering.
+"""Model providers (an OpenAI-compatible server, or the offline responder): what talks to a model.
 
 - :mod:`bot.llm.base`: requests, replies, the :class:`Provider` interface and the :class:`ModelError` family.
 - :mod:`bot.llm.openai_provider`: any OpenAI-compatible server (timeouts, retries, streaming).
 - :mod:`bot.llm.offline`: the in-character offline responder, used when no server is configured.
-- :mod:`bot.llm.prompts`: the prompt context and the system prompt rendered from ``prompts/``.
+- :mod:`bot.llm.prompt_files`: where ``prompts/`` is and the Jinja2 settings for those trusted templates.
 - :mod:`bot.llm.tools`: the tools registry and the tool-call loop.
-- :mod:`bot.llm.behavior_templates`: custom behaviours' reply templates in a sandbox, and ``/behavior test``.
+
+Building prompts from those files, and the sandboxed templates persona owners write, live one layer up in
+:mod:`bot.templating` (it imports this package, never the reverse).
 """
 
 from __future__ import annotations

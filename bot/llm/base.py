@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import AsyncGenerator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from bot.core.personas import BehaviorSettings
-
-if TYPE_CHECKING:
-    from bot.llm.prompts import PromptContext
 
 Role = Literal["system", "user", "assistant", "tool"]
 
@@ -128,20 +125,6 @@ class ChatRequest:
     temperature: float | None = 0.8
     voice: Voice | None = None
     max_chars: int = DEFAULT_MAX_CHARS  # the provider stops reading the answer here, whatever the server does
-
-    @classmethod
-    def from_context(
-        cls,
-        context: PromptContext,
-        *,
-        tools: Sequence[Mapping[str, Any]] | None = None,
-        max_tokens: int | None = 400,
-        temperature: float | None = 0.8,
-    ) -> ChatRequest:
-        """The request for a prompt context: the rendered system prompt and messages, and the voice."""
-        from bot.llm.prompts import build_request
-
-        return build_request(context, tools=tools, max_tokens=max_tokens, temperature=temperature)
 
     def to_openai_messages(self) -> list[dict[str, Any]]:
         return [{"role": "system", "content": self.system}, *(m.to_openai() for m in self.messages)]

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from bot.core.personas import BehaviorSettings
 from bot.llm.base import ChatReply, ChatRequest, Provider, Usage, Voice
-from bot.llm.prompts import render_template
+from bot.llm.prompt_files import render_template
 
 FAMILIES = ("sad", "thanks", "greeting", "question", "default")
 

@@ -24,8 +24,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.core.errors import DomainError
 from bot.core.personas import validate_plugins
+from bot.core.prompt_words import date_in_words
 from bot.llm.base import ChatMessage, ChatReply, ChatRequest, ModelRefused, Provider, Usage
-from bot.llm.prompts import date_in_words
 
 TOOL_TIMEOUT_SECONDS = 10.0
 MAX_TOOL_OUTPUT = 4000

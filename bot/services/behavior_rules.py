@@ -1,4 +1,4 @@
-"""The stored behaviours as rules: each row validated when read (:func:`bot.llm.behavior_templates.
+"""The stored behaviours as rules: each row validated when read (:func:`bot.templating.behavior_templates.
 validate_behavior`; a row that no longer validates is skipped with a WARNING when firing), reply templates compiled
 in a worker thread first, and the enabled rules of personas for acting on messages (:func:`enabled_for`) and on
 reactions (:func:`emoji_enabled_for`).
@@ -19,7 +19,7 @@ from sqlmodel import col
 from bot.core import behaviors as rules
 from bot.core.errors import DomainError
 from bot.db import models
-from bot.llm import behavior_templates
+from bot.templating import behavior_templates
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Custom behaviours (``CustomBehavior`` rows): add, list, remove, and preview what one would do (:func:`preview`).
 
-Only the persona's owner manages its behaviours. Rules are validated by :func:`bot.llm.behavior_templates.
+Only the persona's owner manages its behaviours. Rules are validated by :func:`bot.templating.behavior_templates.
 validate_behavior` (core's rules plus the reply-template sandbox and its budget) before they are stored, and again
 when read (a row that no longer validates, say after a trigger was removed from ``data/`` or a template stored
 before the budget exceeds it, is skipped with a WARNING, never fatal). Reply templates are compiled in a worker
@@ -35,11 +35,11 @@ from bot.core.errors import DomainError, NotFound
 from bot.core.inputs import parse_id
 from bot.core.ownership import Actor
 from bot.db import models
-from bot.llm import behavior_templates
-from bot.llm.behavior_templates import BehaviorTest
 from bot.services import emotions
 from bot.services.access import owned_persona
 from bot.services.behavior_rules import compile_templates, emoji_enabled_for, enabled_for, valid_or_none, validated
+from bot.templating import behavior_templates
+from bot.templating.behavior_templates import BehaviorTest
 
 __all__ = [
     "BehaviorView",

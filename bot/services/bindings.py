@@ -12,12 +12,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
-from bot.clock import utcnow
-from bot.core.errors import DomainError, NotFound, PermissionDenied
+from bot.core.errors import DomainError, PermissionDenied
+from bot.core.ownership import Actor
 from bot.db import models
-from bot.services.personas import READ_ONLY_STATUSES, Actor
+from bot.services.access import persona_or_not_found
+from bot.services.personas import READ_ONLY_STATUSES
 
 
 @dataclass(frozen=True)
@@ -35,9 +38,7 @@ class BindingResult:
 async def _persona_for(
     session: AsyncSession, actor: Actor, persona_id: int, channel_guild_id: int | None, can_manage_channel: bool
 ) -> models.Persona:
-    row = await session.get(models.Persona, persona_id)
-    if row is None:
-        raise NotFound("That persona does not exist (it may have been deleted).")
+    row = await persona_or_not_found(session, persona_id)
     if channel_guild_id is None:
         raise DomainError("Personas speak in server channels, not in direct messages.")
     if row.guild_id != channel_guild_id:
@@ -51,11 +52,8 @@ async def _persona_for(
 
 async def channels_of(session: AsyncSession, persona_id: int) -> tuple[int, ...]:
     """The channels the persona is bound to."""
-    query = (
-        select(models.ChannelBinding.channel_id)
-        .where(models.ChannelBinding.persona_id == persona_id)
-        .order_by(models.ChannelBinding.id)
-    )
+    binding = models.ChannelBinding
+    query = select(col(binding.channel_id)).where(col(binding.persona_id) == persona_id).order_by(col(binding.id))
     return tuple(int(c) for c in (await session.execute(query)).scalars())
 
 
@@ -67,17 +65,16 @@ async def activate(
     *,
     channel_guild_id: int | None,
     can_manage_channel: bool = False,
-    now: datetime | None = None,
+    now: datetime,
 ) -> BindingResult:
     """Bind the persona to the channel and switch it on (idempotent)."""
-    now = now or utcnow()
     row = await _persona_for(session, actor, persona_id, channel_guild_id, can_manage_channel)
     if row.status in READ_ONLY_STATUSES:
         raise DomainError(f"{row.name} is {row.status} and cannot be activated.")
     existing = (
         await session.execute(
-            select(models.ChannelBinding.id).where(
-                models.ChannelBinding.persona_id == persona_id, models.ChannelBinding.channel_id == channel_id
+            select(col(models.ChannelBinding.id)).where(
+                col(models.ChannelBinding.persona_id) == persona_id, col(models.ChannelBinding.channel_id) == channel_id
             )
         )
     ).first()
@@ -107,22 +104,22 @@ async def deactivate(
     *,
     channel_guild_id: int | None,
     can_manage_channel: bool = False,
-    now: datetime | None = None,
+    now: datetime,
 ) -> BindingResult:
     """Unbind the persona from the channel; with no channel left, switch it off."""
-    now = now or utcnow()
     row = await _persona_for(session, actor, persona_id, channel_guild_id, can_manage_channel)
     result = await session.execute(
         delete(models.ChannelBinding).where(
-            models.ChannelBinding.persona_id == persona_id, models.ChannelBinding.channel_id == channel_id
+            col(models.ChannelBinding.persona_id) == persona_id, col(models.ChannelBinding.channel_id) == channel_id
         )
     )
+    assert isinstance(result, CursorResult)  # a DELETE's result: it counts the rows
     changed = bool(result.rowcount)
     remaining = (
         await session.execute(
             select(func.count())
             .select_from(models.ChannelBinding)
-            .where(models.ChannelBinding.persona_id == persona_id)
+            .where(col(models.ChannelBinding.persona_id) == persona_id)
         )
     ).scalar_one()
     if not remaining and row.is_active:

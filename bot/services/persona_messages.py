@@ -1,15 +1,11 @@
-"""Which messages are a persona's, and the reads the ``/mood`` commands need around them.
+"""Which messages are a persona's.
 
-**Persona messages.** A persona speaks through its channel's webhook (or the bot speaks on its behalf); whoever
-sends the message calls :func:`record` right after Discord accepted it, in its own short transaction. Reactions
-on those messages are the persona's emotional triggers: the reaction listener asks :func:`lookup` (or
-:func:`persona_for_message`) which persona, if any, a message belongs to. Rows go with their persona (``ON DELETE
-CASCADE``), so a deleted persona's messages stop counting.
-
-**Mood access.** :func:`mood_access` is the one rule for who may read a persona's emotions: anyone who may see
-the persona and its ``mood`` privacy field for the present mood; its owner only for history, patterns and the
-event list (:func:`recent_events`, for feedback). Feedback itself is checked by
-:func:`bot.services.emotions.feedback`.
+A persona speaks through its channel's webhook (or the bot speaks on its behalf); whoever sends the message calls
+:func:`record` right after Discord accepted it, in its own short transaction. Reactions on those messages are the
+persona's emotional triggers: the reaction listener asks :func:`lookup` (or :func:`persona_for_message`) which
+persona, if any, a message belongs to; the conversation service asks which persona a reply was addressed to. Rows
+go with their persona (``ON DELETE CASCADE``), so a deleted persona's messages stop counting. (Who may read a
+persona's mood is :func:`bot.services.emotions.mood_access`.)
 
 Plain ids and data in and out; the caller owns the transaction. SQLite runs inline with one connection per
 process: nothing here awaits anything but its own session.
@@ -22,19 +18,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
-from bot.core.errors import DomainError, NotFound
+from bot.core.errors import DomainError
 from bot.db import models
+from bot.services.access import persona_or_not_found
 
 _M = models.PersonaMessage
-_E = models.EmotionalEvent
 _P = models.Persona
-
-# recent_events(): the newest events scanned when the caller filters by text.
 
 
 @dataclass(frozen=True)
@@ -78,10 +74,8 @@ async def record(
         _check_id(guild_id, "server id")
     if now.tzinfo is None:
         raise DomainError("The time must be timezone-aware (UTC).")
-    exists = (await session.execute(select(_P.id).where(_P.id == persona_id))).scalar_one_or_none()
-    if exists is None:
-        raise NotFound("That persona does not exist (it may have been deleted).")
-    table = _M.__table__  # type: ignore[attr-defined]
+    await persona_or_not_found(session, persona_id)
+    table: Table = _M.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
     maker = pg_dialect.insert if session.get_bind().dialect.name == "postgresql" else sqlite_dialect.insert
     statement = (
         maker(table)
@@ -96,12 +90,13 @@ async def record(
         .on_conflict_do_nothing(index_elements=[table.c.message_id])
     )
     result = await session.execute(statement)
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    assert isinstance(result, CursorResult)  # an INSERT's result: it counts the rows written
+    return bool(result.rowcount)
 
 
 async def persona_for_message(session: AsyncSession, message_id: int) -> int | None:
     """The persona that sent ``message_id``, or None (not a persona's message, or its persona was deleted)."""
-    query = select(_M.persona_id).where(_M.message_id == message_id)
+    query = select(col(_M.persona_id)).where(col(_M.message_id) == message_id)
     return (await session.execute(query)).scalar_one_or_none()
 
 
@@ -116,9 +111,16 @@ async def lookup_many(session: AsyncSession, message_ids: Iterable[int]) -> dict
     if not ids:
         return {}
     query = (
-        select(_M.message_id, _M.persona_id, _M.guild_id, _M.channel_id, _M.via_webhook, _P.behavior_settings)
-        .join(_P, _P.id == _M.persona_id)
-        .where(_M.message_id.in_(ids))  # type: ignore[attr-defined]
+        select(
+            col(_M.message_id),
+            col(_M.persona_id),
+            col(_M.guild_id),
+            col(_M.channel_id),
+            col(_M.via_webhook),
+            col(_P.behavior_settings),
+        )
+        .join(_P, col(_P.id) == col(_M.persona_id))
+        .where(col(_M.message_id).in_(ids))
     )
     return {
         row[0]: PersonaMessageView(

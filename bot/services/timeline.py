@@ -14,28 +14,13 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from bot.core.errors import DomainError
 from bot.db import models
-from bot.services import notifications, personas
+from bot.services import notifications, personas, subscriptions
 from bot.services.personas import Actor
 
-# The kinds features record (free text is allowed, but these are the ones the UI knows an icon for).
-EVENT_KINDS: tuple[str, ...] = (
-    "created",
-    "published",
-    "unpublished",
-    "achievement",
-    "milestone",
-    "optimization",
-    "retirement_plan",
-    "ceremony",
-    "retired",
-    "post",
-    "collaboration",
-    "endorsement",
-    "verification",
-)
 MAX_PAGE = 25
 
 
@@ -130,17 +115,6 @@ async def record(
     return Recorded(_record(row), fanned)
 
 
-async def is_subscriber(session: AsyncSession, persona_id: int, user_id: int, *, now: datetime) -> bool:
-    """Whether ``user_id`` subscribes to the persona: ``bot.services.subscriptions.is_subscriber`` when that
-    module exists (it is the rule's home); nobody otherwise."""
-    try:
-        from bot.services import subscriptions  # type: ignore[attr-defined]
-    except ImportError:
-        return False
-    check = getattr(subscriptions, "is_subscriber", None)
-    return bool(check is not None and await check(session, persona_id, user_id, now=now))
-
-
 async def list_events(
     session: AsyncSession,
     persona_id: int,
@@ -150,25 +124,27 @@ async def list_events(
     limit: int = 10,
     before_id: int | None = None,
 ) -> TimelinePage:
-    """The newest events ``viewer`` may see (NotFound when they may not see the persona at all)."""
+    """The newest events ``viewer`` may see (NotFound when they may not see the persona at all); subscribers-only
+    events when the viewer subscribes at ``now``."""
     persona = await personas.get(session, persona_id, viewer=viewer)
     is_owner = viewer.user_id == persona.owner_id
     table = models.TimelineEvent
-    mine = [table.persona_id == persona_id]
+    mine = [col(table.persona_id) == persona_id]
     if before_id is not None:
-        mine.append(table.id < before_id)
+        mine.append(col(table.id) < before_id)
     query = select(table).where(*mine)
     hidden = 0
     if not is_owner:
-        visible = [table.is_public.is_(True)]
-        if not await is_subscriber(session, persona_id, viewer.user_id, now=now):
-            visible.append(table.subscribers_only.is_(False))
+        visible = [col(table.is_public).is_(True)]
+        if not await subscriptions.is_subscriber(session, persona_id, viewer.user_id, now=now):
+            visible.append(col(table.subscribers_only).is_(False))
         query = query.where(*visible)
         total = (await session.execute(select(func.count()).where(*mine))).scalar_one()
         shown = (await session.execute(select(func.count()).where(*mine, *visible))).scalar_one()
         hidden = int(total) - int(shown)
     limit = max(1, min(limit, MAX_PAGE))
-    rows = (await session.execute(query.order_by(table.created_at.desc(), table.id.desc()).limit(limit))).scalars()
+    newest_first = query.order_by(col(table.created_at).desc(), col(table.id).desc())
+    rows = (await session.execute(newest_first.limit(limit))).scalars()
     return TimelinePage(
         persona_id=persona.id,
         persona_name=persona.name,

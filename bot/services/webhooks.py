@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, select
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from bot.db import models
 
@@ -50,9 +52,7 @@ async def webhook_ids(session: AsyncSession, channel_ids: list[int]) -> set[int]
     """The ids of the stored webhooks of these channels (to tell persona messages from other webhooks)."""
     if not channel_ids:
         return set()
-    query = select(models.ChannelWebhook.webhook_id).where(
-        models.ChannelWebhook.channel_id.in_(channel_ids)  # type: ignore[attr-defined]
-    )
+    query = select(col(models.ChannelWebhook.webhook_id)).where(col(models.ChannelWebhook.channel_id).in_(channel_ids))
     return {int(value) for value in (await session.execute(query)).scalars()}
 
 
@@ -72,9 +72,7 @@ async def save(
         row.webhook_token = token
         row.created_at = now
     await session.execute(
-        delete(models.AppState).where(
-            models.AppState.key.like(f"{_NOTE_PREFIX}:{channel_id}:%")  # type: ignore[attr-defined]
-        )
+        delete(models.AppState).where(col(models.AppState.key).like(f"{_NOTE_PREFIX}:{channel_id}:%"))
     )
     await session.flush()
     return _ref(row)
@@ -83,11 +81,12 @@ async def save(
 async def forget(session: AsyncSession, channel_id: int, webhook_id: int | None = None) -> bool:
     """Drop the stored webhook of ``channel_id`` (only if it is still ``webhook_id``, when given). Returns whether
     a row went."""
-    statement = delete(models.ChannelWebhook).where(models.ChannelWebhook.channel_id == channel_id)
+    statement = delete(models.ChannelWebhook).where(col(models.ChannelWebhook.channel_id) == channel_id)
     if webhook_id is not None:
-        statement = statement.where(models.ChannelWebhook.webhook_id == webhook_id)
+        statement = statement.where(col(models.ChannelWebhook.webhook_id) == webhook_id)
     result = await session.execute(statement)
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    assert isinstance(result, CursorResult)  # a DELETE's result: it counts the rows
+    return bool(result.rowcount)
 
 
 async def note_missing_permission(session: AsyncSession, *, channel_id: int, owner_id: int, now: datetime) -> bool:

@@ -9,8 +9,8 @@ from typing import Any
 import discord
 
 from bot.core import personality
+from bot.core.prompt_words import affinity_words, strength_words
 from bot.core.text import clip
-from bot.llm.prompts import affinity_words, strength_words
 from bot.services.personas import PersonaRecord, PersonaSummary
 from bot.services.relationships import Relationships
 from bot.ui.guards import asker_of, only_for

@@ -176,7 +176,9 @@ async def seed(bot: PersonaHubBot, sandbox: Sandbox) -> list[str]:
     async with bot.db.transaction() as session:
         ada = await personas.create(session, alice, PersonaInput(name="Ada", description="A kind librarian."))
         echo = await personas.create(session, bob, PersonaInput(name="Echo"))
-        await bindings.activate(session, alice, ada.id, sandbox.general.id, channel_guild_id=sandbox.guild.id)
+        await bindings.activate(
+            session, alice, ada.id, sandbox.general.id, channel_guild_id=sandbox.guild.id, now=utcnow()
+        )
         memory = models.Memory(persona_id=ada.id, content="the lighthouse at dawn", importance=6)
         session.add(memory)
         await session.flush()

@@ -52,7 +52,7 @@ async def persona_in(
             session, actor, PersonaInput(name=name, avatar_url=AVATAR, behavior={**FAST, **(behavior or {})}, **data)
         )
         await bindings.activate(
-            session, actor, record.id, channel_id or sandbox.general.id, channel_guild_id=sandbox.guild.id
+            session, actor, record.id, channel_id or sandbox.general.id, channel_guild_id=sandbox.guild.id, now=utcnow()
         )
     return record.id
 

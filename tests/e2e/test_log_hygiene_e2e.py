@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from bot.clock import utcnow
 from bot.sandbox import Sandbox
 from bot.services import bindings, personas
 from bot.services.personas import Actor, PersonaInput
@@ -23,7 +24,9 @@ async def test_a_message_that_starts_with_a_mention_of_the_bot_logs_no_error(
         record = await personas.create(
             session, actor, PersonaInput(name="Ada", behavior={"cooldown_seconds": 0, "chattiness": 0})
         )
-        await bindings.activate(session, actor, record.id, sandbox.general.id, channel_guild_id=sandbox.guild.id)
+        await bindings.activate(
+            session, actor, record.id, sandbox.general.id, channel_guild_id=sandbox.guild.id, now=utcnow()
+        )
     caplog.set_level(logging.INFO)
     mention = f"<@{sandbox.bot_user.id}>"
     # With a persona to answer, and in a channel where nobody answers: both are ordinary messages, not commands.

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from bot.clock import utcnow
 from bot.db import models
 from bot.sandbox import Sandbox
 from bot.services import bindings, personas
@@ -26,7 +27,9 @@ async def persona_in_general(bot: Any, sandbox: Sandbox) -> int:
         record = await personas.create(
             session, actor, PersonaInput(name="Ada", behavior={"cooldown_seconds": 0, "chattiness": 0})
         )
-        await bindings.activate(session, actor, record.id, sandbox.general.id, channel_guild_id=sandbox.guild.id)
+        await bindings.activate(
+            session, actor, record.id, sandbox.general.id, channel_guild_id=sandbox.guild.id, now=utcnow()
+        )
     return record.id
 
 

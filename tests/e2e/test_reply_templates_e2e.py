@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from bot.db import models
-from bot.llm.behavior_templates import compilations
 from bot.sandbox import Sandbox
+from bot.templating.behavior_templates import compilations
 from tests.e2e.test_behaviors_e2e import add, behavior_count
 from tests.e2e.test_conversation_e2e import answer_from, persona_in
 from tests.fakes.model_server import FakeModelServer, reply

@@ -39,7 +39,9 @@ async def make_persona(bot: PersonaHubBot, sandbox: Sandbox, name: str = "Ada") 
     actor = Actor(sandbox.alice.id, sandbox.guild.id)
     async with bot.db.transaction() as session:
         record = await personas.create(session, actor, PersonaInput(name=name, description="A kind librarian."))
-        await bindings.activate(session, actor, record.id, sandbox.general.id, channel_guild_id=sandbox.guild.id)
+        await bindings.activate(
+            session, actor, record.id, sandbox.general.id, channel_guild_id=sandbox.guild.id, now=utcnow()
+        )
     return record.id
 
 

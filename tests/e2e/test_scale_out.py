@@ -180,12 +180,12 @@ async def test_two_processes_split_by_shard_share_state_and_hand_over_the_schedu
     chatty = {"cooldown_seconds": 0, "chattiness": 0}
     async with database.transaction() as session:
         scout = (await personas.create(session, owner, PersonaInput(name="Scout", behavior=chatty))).id
-        await bindings.activate(session, owner, scout, second_channel.id, channel_guild_id=second.id)
+        await bindings.activate(session, owner, scout, second_channel.id, channel_guild_id=second.id, now=utcnow())
     await sandbox.send(second_channel, "Scout, are you there?")
     await wait_until(lambda: _answers(sandbox, second_channel, "Scout"), 30, "Scout's answer through B")
     async with database.transaction() as session:
         echo = (await personas.create(session, owner, PersonaInput(name="Echo", behavior=chatty))).id
-        await bindings.activate(session, owner, echo, second_channel.id, channel_guild_id=second.id)
+        await bindings.activate(session, owner, echo, second_channel.id, channel_guild_id=second.id, now=utcnow())
     await sandbox.send(second_channel, "Echo, are you there?")
     await wait_until(lambda: _answers(sandbox, second_channel, "Echo"), 30, "Echo's answer: B heard of the binding")
     async with database.transaction() as session:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from bot.clock import utcnow
 from bot.db import models
 from bot.sandbox import Sandbox
 from bot.sandbox.harness import InteractionHandle, Posted
@@ -28,7 +29,9 @@ async def make_persona(bot: Any, sandbox: Sandbox, name: str = "Ada") -> int:
     actor = Actor(sandbox.alice.id, sandbox.guild.id)
     async with bot.db.transaction() as session:
         record = await personas.create(session, actor, PersonaInput(name=name))
-        await bindings.activate(session, actor, record.id, sandbox.general.id, channel_guild_id=sandbox.guild.id)
+        await bindings.activate(
+            session, actor, record.id, sandbox.general.id, channel_guild_id=sandbox.guild.id, now=utcnow()
+        )
         session.add(models.Memory(persona_id=record.id, content="the lighthouse at dawn", importance=6))
     return record.id
 

@@ -80,7 +80,9 @@ async def make_persona(bot: PersonaHubBot, sandbox: Sandbox, name: str = "Ada", 
             session, actor, PersonaInput(name=name, behavior={"cooldown_seconds": 0, "chattiness": 0})
         )
         if active:
-            await bindings.activate(session, actor, record.id, sandbox.general.id, channel_guild_id=sandbox.guild.id)
+            await bindings.activate(
+                session, actor, record.id, sandbox.general.id, channel_guild_id=sandbox.guild.id, now=utcnow()
+            )
     return record.id
 
 

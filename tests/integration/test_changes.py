@@ -87,7 +87,7 @@ async def test_a_write_in_this_process_drops_the_copies_of_its_tables_only(datab
     ada = await _persona(database)
     assert len(casts) == 1  # a new persona is not a binding
     async with database.transaction() as session:
-        await bindings.activate(session, ALICE, ada, CHANNEL, channel_guild_id=ALICE.guild_id)
+        await bindings.activate(session, ALICE, ada, CHANNEL, channel_guild_id=ALICE.guild_id, now=utcnow())
     assert len(casts) == 0 and casts.hits == 1
     assert len(rules) == 1
     async with database.transaction() as session:

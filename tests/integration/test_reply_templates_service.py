@@ -15,11 +15,11 @@ from bot.core import behaviors as rules
 from bot.core.errors import DomainError
 from bot.db import models
 from bot.db.engine import Database
-from bot.llm import behavior_templates
-from bot.llm.behavior_templates import compilations
 from bot.services import behaviors, bindings, conversation, personas
 from bot.services.conversation import Cast, Incoming
 from bot.services.personas import Actor, PersonaInput
+from bot.templating import behavior_templates
+from bot.templating.behavior_templates import compilations
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 GUILD, CHANNEL = 100, 200

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
+from bot.clock import utcnow
 from bot.core.errors import DomainError, NotFound, PermissionDenied
 from bot.db import models
 from bot.db.engine import Database
@@ -236,7 +237,7 @@ async def test_the_ceremony_runs_once_and_leaves_a_read_only_persona(database: D
             await personas.update(session, OWNER_ACTOR, persona_id, PersonaInput(description="new"))
     async with database.transaction() as session:
         with pytest.raises(DomainError, match="retired"):
-            await bindings.activate(session, OWNER_ACTOR, persona_id, CHANNEL, channel_guild_id=GUILD)
+            await bindings.activate(session, OWNER_ACTOR, persona_id, CHANNEL, channel_guild_id=GUILD, now=utcnow())
 
 
 async def test_preservation_off_keeps_nothing(database: Database) -> None:

@@ -15,9 +15,8 @@ from bot.core.behaviors import (
     matching_behaviors,
 )
 from bot.core.errors import DomainError
-from bot.llm.behavior_templates import (
+from bot.templating.behavior_templates import (
     MAX_OUTPUT,
-    SANDBOX,
     check_reply_template,
     plan_effects,
     render_reply,
@@ -25,6 +24,7 @@ from bot.llm.behavior_templates import (
     test_behavior,
     validate_behavior,
 )
+from bot.templating.reply_language import SANDBOX
 
 # Tuesday 4 March 2025, 22:30 in Paris.
 NIGHT = datetime(2025, 3, 4, 21, 30, tzinfo=UTC)

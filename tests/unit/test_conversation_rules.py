@@ -10,11 +10,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.core.conversation import (
+    HeardMessage,
+    PresentPersona,
     TurnCandidate,
     addressed_by_name,
     choose_turns,
     estimate_tokens,
     fit_to_budget,
+    plan_turns,
     should_reply,
     split_message,
 )
@@ -310,3 +313,44 @@ def test_a_priority_candidate_speaks_first_even_if_it_spoke_last() -> None:
     assert choose_turns([fresh, TurnCandidate(2, True, now)], seed=7, max_speakers=2) == [1, 2]
     # Among volunteers (nobody addressed), the priority one is the single speaker.
     assert choose_turns([TurnCandidate(1, False), TurnCandidate(2, False, now, True)], seed=7) == [2]
+
+
+# --- plan_turns: who speaks, who waits ---------------------------------------------------------------
+
+
+def present(
+    pid: int, name: str, *, last_spoke_at: datetime | None = None, priority: bool = False, busy: bool = False
+) -> PresentPersona:
+    return PresentPersona(pid, name, BehaviorSettings(chattiness=100), last_spoke_at, priority, busy)
+
+
+def test_plan_turns_lets_one_volunteer_speak_and_says_why_the_others_do_not() -> None:
+    turns = plan_turns(
+        HeardMessage(1, "hello everyone", random_value=0.0), [present(1, "Ada"), present(2, "Grace")], now=NOW,
+        max_speakers=2,
+    )  # fmt: skip
+    assert len(turns.speakers) == 1
+    quiet = 2 if turns.speakers == (1,) else 1
+    assert turns.decisions[turns.speakers[0]] == "chattiness"
+    assert turns.decisions[quiet] == "another persona's turn"
+    assert turns.waiting == {}
+
+
+def test_plan_turns_keeps_a_busy_persona_addressed_directly_waiting() -> None:
+    turns = plan_turns(
+        HeardMessage(1, "Ada, are you there?", random_value=0.0),
+        [present(1, "Ada", busy=True), present(2, "Grace", busy=True)], now=NOW, max_speakers=2,
+    )  # fmt: skip
+    assert turns.speakers == ()
+    assert turns.waiting == {1: "addressed by name"}
+    assert turns.decisions == {1: "already replying here", 2: "already replying here"}
+
+
+def test_plan_turns_priority_passes_the_cooldown_and_goes_first() -> None:
+    spoke = NOW - timedelta(seconds=1)
+    turns = plan_turns(
+        HeardMessage(1, "Ada and Grace, hi", random_value=0.99),
+        [present(1, "Ada", last_spoke_at=None), present(2, "Grace", last_spoke_at=spoke, priority=True)],
+        now=NOW, max_speakers=2,
+    )  # fmt: skip
+    assert turns.speakers == (2, 1)

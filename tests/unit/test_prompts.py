@@ -16,7 +16,8 @@ import pytest
 
 from bot.core.conversation import estimate_tokens
 from bot.core.personas import BehaviorSettings
-from bot.llm.prompts import (
+from bot.core.prompt_words import affinity_words, date_in_words
+from bot.templating.prompts import (
     FeltEmotion,
     HistoryLine,
     MemoryNote,
@@ -24,10 +25,8 @@ from bot.llm.prompts import (
     PersonaTie,
     PersonPresent,
     PromptContext,
-    affinity_words,
     build_messages,
     build_request,
-    date_in_words,
     prompt_variables,
     render_system_prompt,
     render_template,

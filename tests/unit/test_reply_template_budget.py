@@ -11,10 +11,9 @@ import pytest
 
 from bot.core import behaviors as rules
 from bot.core.errors import DomainError
-from bot.llm import behavior_templates
-from bot.llm.behavior_templates import (
+from bot.templating import behavior_templates
+from bot.templating.behavior_templates import (
     CACHE_SIZE,
-    MAX_DEPTH,
     check_reply_template,
     clear_compiled,
     compilations,
@@ -23,6 +22,7 @@ from bot.llm.behavior_templates import (
     render_reply,
     validate_behavior,
 )
+from bot.templating.reply_language import MAX_DEPTH
 
 VARIABLES = {"persona": "Ada", "author": "Bob", "mood": "slightly relaxed", "time": "14:05"}
 NOON = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)

@@ -19,7 +19,6 @@ from bot.core import emotions as core
 from bot.core.behaviors import matching_behaviors
 from bot.core.errors import DomainError
 from bot.db import models
-from bot.llm import behavior_templates
 from bot.services import achievements, behavior_rules, consent, relationships
 from bot.services.emotions.triggers import EMOJI_MAX, Entry, apply_entries, apply_trigger
 from bot.services.emotions.views import (
@@ -28,6 +27,7 @@ from bot.services.emotions.views import (
     ReactionItem,
     RemovalResult,
 )
+from bot.templating import behavior_templates
 
 _EventRow = models.EmotionalEvent
 

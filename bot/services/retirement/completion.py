@@ -19,7 +19,6 @@ from bot.core.errors import DomainError
 from bot.core.traits import ALL_TRAITS
 from bot.db import models, presence
 from bot.db.models import LegacyArchive, Persona, RetirementPlan
-from bot.llm.prompts import render_template
 from bot.services import timeline
 from bot.services.access import persona_or_not_found
 from bot.services.retirement.farewell import life_stats
@@ -33,6 +32,7 @@ from bot.services.retirement.store import (
     rows_changed,
 )
 from bot.services.retirement.views import CeremonyResult, LifeStats
+from bot.templating.prompts import render_template
 
 
 @dataclass(frozen=True)

@@ -23,11 +23,11 @@ from bot.db import models
 from bot.llm import ModelError, OfflineResponder, Provider
 from bot.llm.base import ChatMessage, ChatRequest, Voice
 from bot.llm.offline import seed_for, tone
-from bot.llm.prompts import render_template
 from bot.services import emotions
 from bot.services.access import persona_or_not_found
 from bot.services.retirement.store import archive_row, count_rows
 from bot.services.retirement.views import CeremonyClaim, LifeStats
+from bot.templating.prompts import render_template
 
 
 async def guild_of(session: AsyncSession, persona_id: int) -> int | None:

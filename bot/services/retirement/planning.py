@@ -18,11 +18,11 @@ from bot.core.errors import DomainError, NotFound
 from bot.core.ownership import Actor
 from bot.db import models
 from bot.db.models import RetirementPlan
-from bot.llm.prompts import render_template
 from bot.services import timeline
 from bot.services.access import owned_persona
 from bot.services.retirement.store import plan_of, plan_row, plan_view, rows_changed, when_words
 from bot.services.retirement.views import PlanInput, PlanView
+from bot.templating.prompts import render_template
 
 
 async def default_ceremony_channel(session: AsyncSession, guild_id: int | None) -> int | None:

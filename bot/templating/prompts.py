@@ -1,8 +1,14 @@
-"""The system prompt and messages, rendered from ``prompts/`` with Jinja2.
+"""The trusted prompt templates: ``prompts/`` rendered with Jinja2, and the system prompt and messages of a reply.
+
+The templates in ``prompts/`` are our own source (trusted); :func:`render_template` renders any of them (the
+system prompt here, the retirement ceremony's texts in :mod:`bot.services.retirement`). It is defined with the
+providers (:mod:`bot.llm.prompt_files`), because the offline responder renders ``prompts/offline/`` too, and
+re-exported here, where the services look for it.
 
 The context is plain data (:class:`PromptContext`), no database rows or Discord objects. Numbers become words
 here (traits by :func:`bot.core.personality.describe_traits`, mood by :func:`bot.core.pad.describe`, emotions by
-:func:`bot.core.emotions.emotion_word`, affinity and dates below); the templates arrange them.
+:func:`bot.core.emotions.emotion_word`, affinity, dates and style by :mod:`bot.core.prompt_words`); the templates
+arrange them.
 
 Templates render with ``StrictUndefined`` (a missing variable is an error, not an empty string) and without
 autoescaping (the output is plain text for a model, not HTML). Everything users wrote (descriptions, messages,
@@ -21,41 +27,29 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
-from pathlib import Path
 from typing import Any
-
-import jinja2
 
 from bot.core import emotions as emotion_rules
 from bot.core import pad
 from bot.core.conversation import fit_to_budget
 from bot.core.personality import describe_traits
 from bot.core.personas import BehaviorSettings
+from bot.core.prompt_words import (
+    affinity_words,
+    custom_trait_words,
+    date_in_words,
+    messages_words,
+    strength_words,
+    style_lines,
+)
+from bot.core.text import clip_line
 from bot.llm.base import ChatMessage, ChatRequest, Voice, message_name
+from bot.llm.prompt_files import PROMPTS_DIR as PROMPTS_DIR  # re-exported: the prompt files, for the services
+from bot.llm.prompt_files import environment as environment
+from bot.llm.prompt_files import render_template as render_template
 
-PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
 DEFAULT_HISTORY_BUDGET = 1200
 MAX_EARLIER_CHARS = 1000  # of each message that waited, in the turn that answers them together
-
-
-@cache
-def environment() -> jinja2.Environment:
-    """The environment for our own templates in ``prompts/`` (trusted source, untrusted variables)."""
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(PROMPTS_DIR),
-        undefined=jinja2.StrictUndefined,
-        autoescape=False,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=False,
-    )
-
-
-def render_template(template: str, /, **variables: Any) -> str:
-    """Render ``prompts/<template>``; a variable the template needs but was not given raises
-    ``jinja2.UndefinedError``."""
-    return environment().get_template(template).render(**variables).strip()
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -142,90 +136,7 @@ class PromptContext:
 
 
 # ----------------------------------------------------------------------------------------------------
-# Words
-
-
-_AFFINITY_WORDS = (
-    (-0.6, "dislike"),
-    (-0.2, "are wary of"),
-    (0.2, "feel neutral about"),
-    (0.6, "like"),
-)
-
-
-def affinity_words(affinity: float) -> str:
-    """-1..1 as a verb phrase: dislike, are wary of, feel neutral about, like, are very fond of."""
-    for upper, words in _AFFINITY_WORDS:
-        if affinity < upper:
-            return words
-    return "are very fond of"
-
-
-def strength_words(strength: float) -> str:
-    """0..1: a loose, a steady or a strong (bond)."""
-    if strength < 1 / 3:
-        return "loose"
-    if strength < 2 / 3:
-        return "steady"
-    return "strong"
-
-
-def messages_words(count: int) -> str:
-    if count <= 0:
-        return "you have not talked before"
-    if count == 1:
-        return "you have exchanged one message"
-    return f"you have exchanged {count} messages"
-
-
-def date_in_words(when: datetime, now: datetime) -> str:
-    """A past moment in words relative to ``now``: "today", "yesterday", "3 days ago", "2 weeks ago",
-    "in March 2024" (the calendar day compares in ``now``'s time zone)."""
-    if when.tzinfo is not None and now.tzinfo is not None:
-        when = when.astimezone(now.tzinfo)
-    days = (now.date() - when.date()).days
-    if days <= 0:
-        return "today"
-    if days == 1:
-        return "yesterday"
-    if days < 14:
-        return f"{days} days ago"
-    if days < 60:
-        return f"{days // 7} weeks ago"
-    return f"in {when.strftime('%B %Y')}"
-
-
-_VERBOSITY = {
-    "brief": "Keep replies short: one or two sentences.",
-    "balanced": "Keep replies to a short paragraph unless asked for more.",
-    "detailed": "Give full, detailed replies when the topic deserves it.",
-}
-_FORMALITY = {
-    "casual": "Speak casually, like a friend in a chat.",
-    "neutral": "Speak naturally, neither stiff nor sloppy.",
-    "formal": "Speak formally and politely; no slang.",
-}
-_EMOJI = {
-    "none": "Do not use emoji.",
-    "some": "Use an emoji now and then, where it fits.",
-    "lots": "Use emoji freely.",
-}
-
-
-def style_lines(settings: BehaviorSettings) -> list[str]:
-    return [_VERBOSITY[settings.verbosity], _FORMALITY[settings.formality], _EMOJI[settings.emoji_use]]
-
-
-def _custom_trait_words(name: str, value: float) -> str | None:
-    if value >= 80:
-        return f"very strong {name}"
-    if value >= 60:
-        return f"strong {name}"
-    if value < 20:
-        return f"almost no {name}"
-    if value < 40:
-        return f"little {name}"
-    return None
+# Rendering
 
 
 def _fit_history(context: PromptContext) -> list[HistoryLine]:
@@ -240,7 +151,7 @@ def prompt_variables(context: PromptContext) -> dict[str, Any]:
     persona = context.persona
     trait_words = describe_traits(persona.traits) if persona.traits else []
     for name, value in persona.custom_traits:
-        words = _custom_trait_words(name, value)
+        words = custom_trait_words(name, value)
         if words:
             trait_words.append(words)
     felt = sorted(context.emotions, key=lambda e: -e.intensity)
@@ -289,13 +200,8 @@ def render_system_prompt(context: PromptContext) -> str:
 def current_message(context: PromptContext) -> str:
     """The message being answered, as the model sees it: "Author: text"; after the messages that waited for this
     turn, one line each (module docstring)."""
-    lines = [f"{author}: {_clip(text, MAX_EARLIER_CHARS)}" for author, text in context.earlier]
+    lines = [f"{author}: {clip_line(text, MAX_EARLIER_CHARS)}" for author, text in context.earlier]
     return "\n".join([*lines, f"{context.author}: {context.message}"])
-
-
-def _clip(text: str, limit: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def build_messages(context: PromptContext) -> list[dict[str, Any]]:
