@@ -38,6 +38,7 @@ from sqlalchemy import func, select
 
 from bench.common import note, percentile, report, report_latency
 from bot.app import PersonaHubBot
+from bot.clock import utcnow
 from bot.config import load_settings
 from bot.db import models
 from bot.sandbox import Sandbox
@@ -68,7 +69,7 @@ async def _setup(sandbox: Sandbox, bot: PersonaHubBot) -> list[tuple[Any, str]]:
     for channel, name in zip(channels, NAMES, strict=True):
         async with bot.db.transaction() as session:
             record = await personas.create(
-                session, actor, PersonaInput(name=name, behavior={"cooldown_seconds": 0, "chattiness": 0})
+                session, actor, PersonaInput(name=name, behavior={"cooldown_seconds": 0, "chattiness": 0}), now=utcnow()
             )
             await bindings.activate(session, actor, record.id, channel.id, channel_guild_id=sandbox.guild.id)
         places.append((channel, name))

@@ -86,11 +86,12 @@ async def wakeup() -> None:
 
 async def expire_wizard_drafts() -> int:
     """Remove wizard drafts older than their expiry (24 hours after their last change)."""
+    from bot.clock import utcnow
     from bot.services import wizard_drafts
 
     bot = runtime()
     async with bot.db.transaction() as session:
-        removed = await wizard_drafts.expire(session)
+        removed = await wizard_drafts.expire(session, now=utcnow())
     if removed:
         log.info("expired %d wizard drafts", removed)
     return removed

@@ -157,7 +157,7 @@ class SocialCog(commands.Cog):
     async def tiers_list(self, interaction: discord.Interaction, persona: str) -> None:
         async with self.bot.db.session() as session:
             persona_id = await resolve_persona(session, interaction, persona)
-            record = await profiles.get_profile(session, actor_of(interaction), persona_id)
+            record = await profiles.get_profile(session, actor_of(interaction), persona_id, now=utcnow())
             tiers = await subscriptions.list_tiers(session, persona_id)
             free = await subscriptions.free_tiers_enabled(session, interaction.guild_id)
         embed = profile_ui.tiers_embed(record.display_name, tiers, free_enabled=free)

@@ -15,7 +15,6 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.clock import utcnow
 from bot.core import memory as memory_rules
 from bot.core import personality
 from bot.core.errors import DomainError, NotFound, PermissionDenied
@@ -180,11 +179,10 @@ async def create(
     data: PersonaInput,
     *,
     max_per_user: int = 10,
-    now: datetime | None = None,
+    now: datetime,
 ) -> PersonaRecord:
     """Create a persona owned by ``actor`` in ``actor.guild_id`` (None: a personal persona), with its memory
     configuration, its emotional state at its default mood, and a "created" timeline event."""
-    now = now or utcnow()
     name = validate_name(data.name or "")
     description = validate_description(data.description)
     avatar_url = validate_avatar_url(data.avatar_url)
@@ -332,10 +330,9 @@ async def update(
     persona_id: int,
     changes: PersonaInput,
     *,
-    now: datetime | None = None,
+    now: datetime,
 ) -> PersonaRecord:
     """Change any of the persona's settings (owner only). Traits that change move the default mood too."""
-    now = now or utcnow()
     row, config = await _load(session, persona_id)
     require_owner(row, actor, "edit it")
     _require_writable(row)

@@ -20,7 +20,6 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from bot.clock import utcnow
 from bot.core import social as rules
 from bot.core.errors import DomainError, NotFound, PermissionDenied
 from bot.core.ownership import PERSONA_NOT_FOUND, Actor, require_owner
@@ -121,11 +120,10 @@ async def preview_publish(
 
 
 async def publish(
-    session: AsyncSession, actor: Actor, persona_id: int, settings: PublishSettings, *, now: datetime | None = None
+    session: AsyncSession, actor: Actor, persona_id: int, settings: PublishSettings, *, now: datetime
 ) -> PublishResult:
     """Publish (or re-publish with new settings) after the owner confirmed :func:`preview_publish`: records the
     consent, keeps the settings, marks the persona public, and queues a notification for its followers."""
-    now = now or utcnow()
     persona = await _persona(session, persona_id)
     _require_publishable(persona, actor)
     clean = settings.validated()
@@ -185,12 +183,9 @@ async def publish(
     return PublishResult(persona_id, persona.name, True, record.id, record.recorded_at, notified)
 
 
-async def unpublish(
-    session: AsyncSession, actor: Actor, persona_id: int, *, now: datetime | None = None
-) -> PublishResult:
+async def unpublish(session: AsyncSession, actor: Actor, persona_id: int, *, now: datetime) -> PublishResult:
     """Revoke the publication (owner only): a consent record saying so, and the profile is hidden from everyone
     but the owner. The owner's profile settings are kept for a later publication."""
-    now = now or utcnow()
     persona = await _persona(session, persona_id)
     require_owner(persona, actor, "publish or unpublish it")
     if not persona.is_public:
@@ -379,9 +374,7 @@ async def facts(
     )
 
 
-async def get_profile(
-    session: AsyncSession, viewer: Actor, persona_id: int, *, now: datetime | None = None
-) -> rules.ProfileView:
+async def get_profile(session: AsyncSession, viewer: Actor, persona_id: int, *, now: datetime) -> rules.ProfileView:
     """The public profile as ``viewer`` sees it; :class:`NotFound` when it does not exist for them."""
     persona = await session.get(models.Persona, persona_id)
     if persona is None:
@@ -402,7 +395,7 @@ async def get_profile(
 
 
 async def set_verification(
-    session: AsyncSession, actor: Actor, persona_id: int, status: str, *, now: datetime | None = None
+    session: AsyncSession, actor: Actor, persona_id: int, status: str, *, now: datetime
 ) -> VerificationChange:
     """Set the verification status shown on the profile: members with Manage Server on the persona's server only."""
     clean = rules.validate_verification_status(status)
@@ -413,6 +406,6 @@ async def set_verification(
         raise NotFound(NOT_FOUND)
     previous = persona.verification_status
     persona.verification_status = clean
-    persona.updated_at = now or utcnow()
+    persona.updated_at = now
     await session.flush()
     return VerificationChange(persona_id, persona.name, previous, clean)

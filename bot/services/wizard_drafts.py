@@ -7,12 +7,10 @@ from datetime import datetime
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.clock import utcnow
 from bot.db import models
 
 
-async def expire(session: AsyncSession, now: datetime | None = None) -> int:
+async def expire(session: AsyncSession, now: datetime) -> int:
     """Delete drafts whose expiry has passed; returns how many."""
-    now = now or utcnow()
     result = await session.execute(delete(models.WizardDraft).where(models.WizardDraft.expires_at <= now))
     return int(result.rowcount or 0)

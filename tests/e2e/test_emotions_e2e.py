@@ -58,7 +58,9 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout: float, what:
 
 async def make_persona(bot: PersonaHubBot, owner_id: int, guild_id: int, name: str = "Ada", **data: Any) -> int:
     async with bot.db.transaction() as session:
-        record = await personas.create(session, Actor(owner_id, guild_id), PersonaInput(name=name, **data))
+        record = await personas.create(
+            session, Actor(owner_id, guild_id), PersonaInput(name=name, **data), now=utcnow()
+        )
     return record.id
 
 

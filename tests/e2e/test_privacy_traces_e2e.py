@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from bot.clock import utcnow
 from bot.db import models
 from bot.sandbox import Sandbox
 from bot.services import bindings, personas
@@ -23,7 +24,7 @@ async def persona_in_general(bot: Any, sandbox: Sandbox) -> int:
     actor = Actor(sandbox.alice.id, sandbox.guild.id)
     async with bot.db.transaction() as session:
         record = await personas.create(
-            session, actor, PersonaInput(name="Ada", behavior={"cooldown_seconds": 0, "chattiness": 0})
+            session, actor, PersonaInput(name="Ada", behavior={"cooldown_seconds": 0, "chattiness": 0}), now=utcnow()
         )
         await bindings.activate(session, actor, record.id, sandbox.general.id, channel_guild_id=sandbox.guild.id)
     return record.id

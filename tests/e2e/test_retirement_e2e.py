@@ -50,7 +50,9 @@ async def bot_on(sandbox: Sandbox, path: Path, *, scheduler: bool = True) -> Asy
 async def make_persona(bot: PersonaHubBot, sandbox: Sandbox, name: str = "Ada") -> int:
     actor = Actor(sandbox.alice.id, sandbox.guild.id)
     async with bot.db.transaction() as session:
-        record = await personas.create(session, actor, PersonaInput(name=name, description="A kind librarian."))
+        record = await personas.create(
+            session, actor, PersonaInput(name=name, description="A kind librarian."), now=utcnow()
+        )
         await bindings.activate(session, actor, record.id, sandbox.general.id, channel_guild_id=sandbox.guild.id)
     return record.id
 

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from bot.clock import utcnow
 from bot.db import models
 from bot.sandbox import Sandbox
 from bot.sandbox.harness import InteractionHandle, Posted
@@ -27,7 +28,7 @@ REFUSAL = "Only the person who asked can answer this."
 async def make_persona(bot: Any, sandbox: Sandbox, name: str = "Ada") -> int:
     actor = Actor(sandbox.alice.id, sandbox.guild.id)
     async with bot.db.transaction() as session:
-        record = await personas.create(session, actor, PersonaInput(name=name))
+        record = await personas.create(session, actor, PersonaInput(name=name), now=utcnow())
         await bindings.activate(session, actor, record.id, sandbox.general.id, channel_guild_id=sandbox.guild.id)
         session.add(models.Memory(persona_id=record.id, content="the lighthouse at dawn", importance=6))
     return record.id
