@@ -224,11 +224,11 @@ async def _latest_publication(session: AsyncSession, persona_id: int) -> models.
         await session.execute(
             select(models.ConsentRecord)
             .where(
-                models.ConsentRecord.persona_id == persona_id,
-                models.ConsentRecord.scope == PUBLISH_SCOPE,
-                models.ConsentRecord.granted.is_(True),
+                col(models.ConsentRecord.persona_id) == persona_id,
+                col(models.ConsentRecord.scope) == PUBLISH_SCOPE,
+                col(models.ConsentRecord.granted).is_(True),
             )
-            .order_by(models.ConsentRecord.recorded_at.desc(), models.ConsentRecord.id.desc())
+            .order_by(col(models.ConsentRecord.recorded_at).desc(), col(models.ConsentRecord.id).desc())
             .limit(1)
         )
     ).scalar_one_or_none()
@@ -249,8 +249,8 @@ async def publication_history(session: AsyncSession, persona_id: int) -> list[co
     rows = (
         await session.execute(
             select(models.ConsentRecord)
-            .where(models.ConsentRecord.persona_id == persona_id, models.ConsentRecord.scope == PUBLISH_SCOPE)
-            .order_by(models.ConsentRecord.recorded_at.desc(), models.ConsentRecord.id.desc())
+            .where(col(models.ConsentRecord.persona_id) == persona_id, col(models.ConsentRecord.scope) == PUBLISH_SCOPE)
+            .order_by(col(models.ConsentRecord.recorded_at).desc(), col(models.ConsentRecord.id).desc())
         )
     ).scalars()
     return [

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from bot.core import memory as memory_rules
 from bot.core import personality
@@ -85,7 +86,9 @@ async def persona_limit(session: AsyncSession, guild_id: int | None, default: in
         return default
     override = (
         await session.execute(
-            select(models.GuildSettings.max_personas_per_user).where(models.GuildSettings.guild_id == guild_id)
+            select(col(models.GuildSettings.max_personas_per_user)).where(
+                col(models.GuildSettings.guild_id) == guild_id
+            )
         )
     ).scalar_one_or_none()
     return int(override) if override else default
@@ -98,8 +101,8 @@ async def _check_room(session: AsyncSession, actor: Actor, limit: int) -> None:
         raise DomainError(f"You already have {limit} personas {where}, the most allowed. Delete one first.")
 
 
-def _in_context(guild_id: int | None) -> Any:
-    column = models.WizardDraft.guild_id
+def _in_context(guild_id: int | None) -> ColumnElement[bool]:
+    column = col(models.WizardDraft.guild_id)
     return column.is_(None) if guild_id is None else column == guild_id
 
 
@@ -109,12 +112,12 @@ async def resumable(session: AsyncSession, actor: Actor, *, now: datetime) -> Dr
         await session.execute(
             select(models.WizardDraft)
             .where(
-                models.WizardDraft.user_id == actor.user_id,
+                col(models.WizardDraft.user_id) == actor.user_id,
                 _in_context(actor.guild_id),
-                models.WizardDraft.editing_persona_id.is_(None),
-                models.WizardDraft.expires_at > now,
+                col(models.WizardDraft.editing_persona_id).is_(None),
+                col(models.WizardDraft.expires_at) > now,
             )
-            .order_by(models.WizardDraft.updated_at.desc(), models.WizardDraft.id.desc())
+            .order_by(col(models.WizardDraft.updated_at).desc(), col(models.WizardDraft.id).desc())
             .limit(1)
         )
     ).scalar_one_or_none()
@@ -136,9 +139,9 @@ async def start(
     await _check_room(session, actor, await persona_limit(session, actor.guild_id, max_per_user))
     await session.execute(
         delete(models.WizardDraft).where(
-            models.WizardDraft.user_id == actor.user_id,
+            col(models.WizardDraft.user_id) == actor.user_id,
             _in_context(actor.guild_id),
-            models.WizardDraft.editing_persona_id.is_(None),
+            col(models.WizardDraft.editing_persona_id).is_(None),
         )
     )
     row = models.WizardDraft(
@@ -176,7 +179,7 @@ async def start_edit(
     data["privacy"]["shareable"] = bool(record.privacy.get("shareable", False))
     await session.execute(
         delete(models.WizardDraft).where(
-            models.WizardDraft.user_id == actor.user_id, models.WizardDraft.editing_persona_id == persona_id
+            col(models.WizardDraft.user_id) == actor.user_id, col(models.WizardDraft.editing_persona_id) == persona_id
         )
     )
     row = models.WizardDraft(
@@ -215,12 +218,12 @@ async def dm_draft(session: AsyncSession, user_id: int, channel_id: int, *, now:
         await session.execute(
             select(models.WizardDraft)
             .where(
-                models.WizardDraft.user_id == user_id,
-                models.WizardDraft.channel_id == channel_id,
-                models.WizardDraft.guild_id.is_(None),
-                models.WizardDraft.expires_at > now,
+                col(models.WizardDraft.user_id) == user_id,
+                col(models.WizardDraft.channel_id) == channel_id,
+                col(models.WizardDraft.guild_id).is_(None),
+                col(models.WizardDraft.expires_at) > now,
             )
-            .order_by(models.WizardDraft.updated_at.desc(), models.WizardDraft.id.desc())
+            .order_by(col(models.WizardDraft.updated_at).desc(), col(models.WizardDraft.id).desc())
             .limit(1)
         )
     ).scalar_one_or_none()
