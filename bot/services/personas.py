@@ -338,6 +338,7 @@ async def update(
     now: datetime,
 ) -> PersonaRecord:
     """Change any of the persona's settings (owner only). Traits that change move the default mood too."""
+    # _load, not services.access.owned_persona: the memory configuration comes in the same query.
     row, config = await _load(session, persona_id)
     require_owner(row, actor, "edit it")
     _require_writable(row)
@@ -403,6 +404,7 @@ async def delete_persona(session: AsyncSession, actor: Actor, persona_id: int) -
     """Delete a persona and everything that belongs to it (the database cascades). The owner may; so may a
     member with Manage Server in the persona's own guild. Returns what was removed, counted per kind."""
     row, _ = await _load(session, persona_id)
+    # Not services.access.owned_persona: a server manager may delete too (not edit).
     allowed = row.owner_id == actor.user_id or (
         actor.can_manage_guild and actor.guild_id is not None and actor.guild_id == row.guild_id
     )

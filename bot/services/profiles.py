@@ -22,14 +22,14 @@ from sqlmodel import col
 
 from bot.core import social as rules
 from bot.core.errors import DomainError, NotFound, PermissionDenied
-from bot.core.ownership import PERSONA_NOT_FOUND, Actor, require_owner
+from bot.core.ownership import PERSONA_NOT_FOUND, Actor
 from bot.core.personas import PrivacySettings
 from bot.db import models
 from bot.services import consent, subscriptions, timeline
+from bot.services.access import owned_persona, persona_or_not_found
 
 PUBLISH_SCOPE = "publish"
 NOT_PUBLIC = "That persona has no public profile here."
-NOT_FOUND = PERSONA_NOT_FOUND
 
 
 @dataclass(frozen=True)
@@ -84,15 +84,10 @@ class VerificationChange:
     status: str
 
 
-async def _persona(session: AsyncSession, persona_id: int) -> models.Persona:
-    row = await session.get(models.Persona, persona_id)
-    if row is None:
-        raise NotFound(NOT_FOUND)
-    return row
+_PUBLISH_ACTION = "publish or unpublish it"  # completes "Only the persona's owner can ..."
 
 
-def _require_publishable(persona: models.Persona, actor: Actor) -> None:
-    require_owner(persona, actor, "publish or unpublish it")
+def _require_publishable(persona: models.Persona) -> None:
     if persona.guild_id is None:
         raise DomainError("A personal persona (made in DMs) has no server to be public in; make it on a server.")
     if persona.status in ("retiring", "retired"):
@@ -103,8 +98,8 @@ async def preview_publish(
     session: AsyncSession, actor: Actor, persona_id: int, settings: PublishSettings
 ) -> PublishPreview:
     """What publishing would make public (owner only); nothing is changed."""
-    persona = await _persona(session, persona_id)
-    _require_publishable(persona, actor)
+    persona = await owned_persona(session, persona_id, actor, _PUBLISH_ACTION)
+    _require_publishable(persona)
     clean = settings.validated()
     privacy = PrivacySettings.from_dict(persona.privacy_settings)
     consented = rules.publishable_privacy(privacy)
@@ -124,8 +119,8 @@ async def publish(
 ) -> PublishResult:
     """Publish (or re-publish with new settings) after the owner confirmed :func:`preview_publish`: records the
     consent, keeps the settings, marks the persona public, and queues a notification for its followers."""
-    persona = await _persona(session, persona_id)
-    _require_publishable(persona, actor)
+    persona = await owned_persona(session, persona_id, actor, _PUBLISH_ACTION)
+    _require_publishable(persona)
     clean = settings.validated()
     privacy = PrivacySettings.from_dict(persona.privacy_settings)
     consented = rules.publishable_privacy(privacy)
@@ -186,8 +181,7 @@ async def publish(
 async def unpublish(session: AsyncSession, actor: Actor, persona_id: int, *, now: datetime) -> PublishResult:
     """Revoke the publication (owner only): a consent record saying so, and the profile is hidden from everyone
     but the owner. The owner's profile settings are kept for a later publication."""
-    persona = await _persona(session, persona_id)
-    require_owner(persona, actor, "publish or unpublish it")
+    persona = await owned_persona(session, persona_id, actor, _PUBLISH_ACTION)
     if not persona.is_public:
         raise DomainError(f"{persona.name} is not published.")
     persona.is_public = False
@@ -399,11 +393,11 @@ async def set_verification(
 ) -> VerificationChange:
     """Set the verification status shown on the profile: members with Manage Server on the persona's server only."""
     clean = rules.validate_verification_status(status)
-    persona = await _persona(session, persona_id)
+    persona = await persona_or_not_found(session, persona_id)
     if not actor.can_manage_guild or actor.guild_id is None:
         raise PermissionDenied("Only members with Manage Server can set a persona's verification status.")
     if persona.guild_id != actor.guild_id:
-        raise NotFound(NOT_FOUND)
+        raise NotFound(PERSONA_NOT_FOUND)
     previous = persona.verification_status
     persona.verification_status = clean
     persona.updated_at = now

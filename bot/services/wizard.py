@@ -163,6 +163,7 @@ async def start_edit(
     session: AsyncSession, actor: Actor, persona_id: int, *, channel_id: int | None, now: datetime
 ) -> Draft:
     """An edit wizard for the caller's persona, at the review step with the persona's current values."""
+    # The whole record (memory configuration too), as the caller may see it: NotFound for one they may not.
     record = await personas.get(session, persona_id, viewer=actor)
     require_owner(record, actor, "edit it")
     if record.status in personas.READ_ONLY_STATUSES:
