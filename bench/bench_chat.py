@@ -107,7 +107,10 @@ async def _run(database_url: str, prefix: str, chooser: random.Random) -> None:
             actor = Actor(sandbox.alice.id, sandbox.guild.id)
             async with bot.db.transaction() as session:
                 record = await personas.create(
-                    session, actor, PersonaInput(name="Ada", behavior={"cooldown_seconds": 0, "chattiness": 0})
+                    session,
+                    actor,
+                    PersonaInput(name="Ada", behavior={"cooldown_seconds": 0, "chattiness": 0}),
+                    now=utcnow(),
                 )
                 await bindings.activate(
                     session, actor, record.id, sandbox.general.id, channel_guild_id=sandbox.guild.id, now=utcnow()

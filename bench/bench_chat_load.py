@@ -69,7 +69,7 @@ async def _setup(sandbox: Sandbox, bot: PersonaHubBot) -> list[tuple[Any, str]]:
     for channel, name in zip(channels, NAMES, strict=True):
         async with bot.db.transaction() as session:
             record = await personas.create(
-                session, actor, PersonaInput(name=name, behavior={"cooldown_seconds": 0, "chattiness": 0})
+                session, actor, PersonaInput(name=name, behavior={"cooldown_seconds": 0, "chattiness": 0}), now=utcnow()
             )
             await bindings.activate(
                 session, actor, record.id, channel.id, channel_guild_id=sandbox.guild.id, now=utcnow()

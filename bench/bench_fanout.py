@@ -71,7 +71,7 @@ async def _setup(bot: PersonaHubBot, sandbox: Sandbox) -> int:
     owner = Actor(sandbox.alice.id, sandbox.guild.id)
     now = utcnow()
     async with bot.db.transaction() as session:
-        persona_id = (await personas.create(session, owner, PersonaInput(name="Nova"))).id
+        persona_id = (await personas.create(session, owner, PersonaInput(name="Nova"), now=utcnow())).id
         await profiles.publish(session, owner, persona_id, profiles.PublishSettings(), now=now)
         await guild_settings.set_channel(
             session,

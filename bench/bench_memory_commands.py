@@ -20,6 +20,7 @@ from sqlalchemy import func, select, text
 
 from bench.common import note, report_latency, running_bot
 from bot.app import PersonaHubBot
+from bot.clock import utcnow
 from bot.db import models
 from bot.sandbox import Sandbox
 from bot.services import personas
@@ -52,7 +53,9 @@ FROM n
 
 async def fill(bot: PersonaHubBot, sandbox: Sandbox) -> int:
     async with bot.db.transaction() as session:
-        record = await personas.create(session, Actor(sandbox.alice.id, sandbox.guild.id), PersonaInput(name="Ada"))
+        record = await personas.create(
+            session, Actor(sandbox.alice.id, sandbox.guild.id), PersonaInput(name="Ada"), now=utcnow()
+        )
     async with bot.db.transaction() as session:
         await session.execute(text(_FILL), {"persona": record.id, "count": STORE, "hot": HOT, "warm": WARM})
     async with bot.db.transaction() as session:

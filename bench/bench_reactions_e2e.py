@@ -42,7 +42,11 @@ COLD_SAMPLES = 60
 async def persona_message(bot: PersonaHubBot, sandbox: Sandbox, index: int) -> tuple[int, int]:
     async with bot.db.transaction() as session:
         record = await personas.create(
-            session, Actor(sandbox.alice.id, sandbox.guild.id), PersonaInput(name=f"Persona {index}"), max_per_user=100
+            session,
+            Actor(sandbox.alice.id, sandbox.guild.id),
+            PersonaInput(name=f"Persona {index}"),
+            max_per_user=100,
+            now=utcnow(),
         )
     channel: Any = bot.get_channel(sandbox.personas.id)
     hooks = [h for h in await channel.webhooks() if h.name == "Persona Hub relay"]

@@ -52,7 +52,7 @@ async def firing() -> None:
         for name, owner in (("Ada", sandbox.alice), ("Grace", sandbox.bob)):
             actor = Actor(owner.id, sandbox.guild.id)
             async with bot.db.transaction() as session:
-                record = await personas.create(session, actor, PersonaInput(name=name, behavior=fast))
+                record = await personas.create(session, actor, PersonaInput(name=name, behavior=fast), now=utcnow())
                 await bindings.activate(
                     session, actor, record.id, sandbox.general.id, channel_guild_id=sandbox.guild.id, now=utcnow()
                 )

@@ -201,7 +201,9 @@ async def main() -> None:
         places = []
         for guild, channel in ((sandbox.guild, sandbox.personas), (second, second_channel)):
             async with database.transaction() as session:
-                persona = await personas.create(session, Actor(sandbox.alice.id, guild.id), PersonaInput(name="Echo"))
+                persona = await personas.create(
+                    session, Actor(sandbox.alice.id, guild.id), PersonaInput(name="Echo"), now=utcnow()
+                )
             places.append((guild, channel, persona.id))
         folder = Path(tempfile.mkdtemp(prefix="ph-bench-scale-"))
         runs: dict[str, list[tuple[float, int, dict[str, float]]]] = {"one_process": [], "two_processes": []}

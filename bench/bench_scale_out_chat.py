@@ -106,7 +106,10 @@ async def main() -> None:
             actor = Actor(sandbox.alice.id, guild.id)
             async with database.transaction() as session:
                 record = await personas.create(
-                    session, actor, PersonaInput(name=name, behavior={"cooldown_seconds": 0, "chattiness": 0})
+                    session,
+                    actor,
+                    PersonaInput(name=name, behavior={"cooldown_seconds": 0, "chattiness": 0}),
+                    now=utcnow(),
                 )
                 await bindings.activate(session, actor, record.id, channel.id, channel_guild_id=guild.id, now=utcnow())
             await fill_memories(database, record.id, chooser, now=utcnow())

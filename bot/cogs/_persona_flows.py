@@ -91,7 +91,7 @@ class PersonaFlows:
         actor = actor_of(interaction)
         if action.startswith("open-"):
             async with self.bot.db.session() as session:
-                draft = await wizard_service.get(session, draft_id, actor.user_id)
+                draft = await wizard_service.get(session, draft_id, actor.user_id, now=utcnow())
             if action == "open-basics":
                 modal = wizard_ui.basics_modal(draft)
             elif action == "open-memory":
@@ -106,7 +106,7 @@ class PersonaFlows:
         if action == "restart":
             async with self.bot.db.transaction() as session:
                 try:
-                    old = await wizard_service.get(session, draft_id, actor.user_id)
+                    old = await wizard_service.get(session, draft_id, actor.user_id, now=utcnow())
                     actor = Actor(actor.user_id, old.guild_id, actor.can_manage_guild)
                 except NotFound:
                     pass
@@ -116,12 +116,13 @@ class PersonaFlows:
                     channel_id=interaction.channel_id,
                     template=arg,
                     max_per_user=self.default_limit,
+                    now=utcnow(),
                 )
             await self._show_step(interaction, draft, edit=True)
             return
         async with self.bot.db.transaction() as session:
             outcome = await wizard_service.act(
-                session, actor, draft_id, action, arg, values, max_per_user=self.default_limit
+                session, actor, draft_id, action, arg, values, max_per_user=self.default_limit, now=utcnow()
             )
         await self._show_outcome(interaction, outcome)
 
@@ -165,11 +166,11 @@ class PersonaFlows:
         actor = Actor(user_id=message.author.id)
         try:
             async with self.bot.db.transaction() as session:
-                draft = await wizard_service.dm_draft(session, message.author.id, message.channel.id)
+                draft = await wizard_service.dm_draft(session, message.author.id, message.channel.id, now=utcnow())
                 if draft is None:
                     return
                 outcome = await wizard_service.text_answer(
-                    session, actor, draft, message.content, image, max_per_user=self.default_limit
+                    session, actor, draft, message.content, image, max_per_user=self.default_limit, now=utcnow()
                 )
         except DomainError as error:
             await message.channel.send(clip(str(error), 2000))

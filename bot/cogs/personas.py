@@ -80,7 +80,7 @@ class PersonaCog(PersonaFlows, commands.Cog, name=wizard_ui.HANDLER_COG):
         if template:
             wizard_service.check_template(template)  # an unknown template is refused before anything happens
         async with self.bot.db.transaction() as session:
-            waiting = await wizard_service.resumable(session, actor)
+            waiting = await wizard_service.resumable(session, actor, now=utcnow())
             draft = None
             if waiting is None:
                 draft = await wizard_service.start(
@@ -89,6 +89,7 @@ class PersonaCog(PersonaFlows, commands.Cog, name=wizard_ui.HANDLER_COG):
                     channel_id=interaction.channel_id,
                     template=template,
                     max_per_user=self.default_limit,
+                    now=utcnow(),
                 )
         if waiting is not None:
             embed, view = wizard_ui.resume_prompt(waiting, template)
@@ -130,6 +131,7 @@ class PersonaCog(PersonaFlows, commands.Cog, name=wizard_ui.HANDLER_COG):
                     None,
                     values,
                     max_per_user=self.default_limit,
+                    now=utcnow(),
                 )
             await self._show_outcome(interaction, outcome)
 
@@ -239,7 +241,7 @@ class PersonaCog(PersonaFlows, commands.Cog, name=wizard_ui.HANDLER_COG):
         async with self.bot.db.transaction() as session:
             persona_id = await resolve_persona(session, interaction, persona)
             draft = await wizard_service.start_edit(
-                session, actor_of(interaction), persona_id, channel_id=interaction.channel_id
+                session, actor_of(interaction), persona_id, channel_id=interaction.channel_id, now=utcnow()
             )
         await self._show_step(interaction, draft, edit=False)
 
@@ -272,7 +274,7 @@ class PersonaCog(PersonaFlows, commands.Cog, name=wizard_ui.HANDLER_COG):
         async with self.bot.db.transaction() as session:
             persona_id = await resolve_persona(session, interaction, persona)
             record = await wizard_service.clone(
-                session, actor_of(interaction), persona_id, name, max_per_user=self.default_limit
+                session, actor_of(interaction), persona_id, name, max_per_user=self.default_limit, now=utcnow()
             )
         await interaction.response.send_message(
             f"**{discord.utils.escape_markdown(record.name)}** was made from "

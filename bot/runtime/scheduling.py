@@ -103,7 +103,7 @@ async def expire_wizard_drafts() -> int:
     """Remove wizard drafts older than their expiry (24 hours after their last change)."""
     bot = runtime()
     async with bot.db.transaction() as session:
-        removed = await wizard_drafts.expire(session)
+        removed = await wizard_drafts.expire(session, now=utcnow())
     if removed:
         log.info("expired %d wizard drafts", removed)
     return removed

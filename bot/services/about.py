@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from bot.db import models
 
@@ -32,13 +33,13 @@ async def about(
     guild_id: int | None = None,
 ) -> AboutInfo:
     """Version, database, model provider, uptime, and how many personas live here (in ``guild_id`` if given)."""
-    where = [models.Persona.status != "retired"]
+    where: list[ColumnElement[bool]] = [col(models.Persona.status) != "retired"]
     if guild_id is not None:
-        where.append(models.Persona.guild_id == guild_id)
+        where.append(col(models.Persona.guild_id) == guild_id)
     total = (await session.execute(select(func.count()).select_from(models.Persona).where(*where))).scalar_one()
     active = (
         await session.execute(
-            select(func.count()).select_from(models.Persona).where(*where, models.Persona.is_active.is_(True))
+            select(func.count()).select_from(models.Persona).where(*where, col(models.Persona.is_active).is_(True))
         )
     ).scalar_one()
     return AboutInfo(

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import exists, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from bot.core import achievements as rules
 from bot.core.emotions import emotion_types
@@ -53,16 +54,21 @@ async def _metrics(session: AsyncSession, persona: Any, needed: set[str], now: d
     if "distinct_emotions" in needed:
         # One index lookup per emotion type (ix_emotional_events_persona_emotion), not a scan of the history.
         event = models.EmotionalEvent
-        felt = [exists().where(event.persona_id == persona.id, event.emotion_type == kind) for kind in emotion_types()]
+        felt = [
+            exists().where(col(event.persona_id) == persona.id, col(event.emotion_type) == kind)
+            for kind in emotion_types()
+        ]
         values["distinct_emotions"] = sum(bool(v) for v in (await session.execute(select(*felt))).one())
     if "endorsement_count" in needed:
-        query = select(func.count()).where(models.Endorsement.persona_id == persona.id)
+        query = select(func.count()).where(col(models.Endorsement.persona_id) == persona.id)
         values["endorsement_count"] = int((await session.execute(query)).scalar_one())
     return values
 
 
 async def awarded_keys(session: AsyncSession, persona_id: int) -> set[str]:
-    query = select(models.AchievementAward.achievement_key).where(models.AchievementAward.persona_id == persona_id)
+    query = select(col(models.AchievementAward.achievement_key)).where(
+        col(models.AchievementAward.persona_id) == persona_id
+    )
     return set((await session.execute(query)).scalars().all())
 
 
@@ -78,8 +84,8 @@ async def check(
     if not needed:
         return []
     # Columns, not the ORM object: a counter just moved by an UPDATE in this transaction must be read fresh.
-    columns = (models.Persona.id, models.Persona.interaction_count, models.Persona.follower_count)
-    query = select(*columns, models.Persona.created_at).where(models.Persona.id == persona_id)
+    columns = (col(models.Persona.id), col(models.Persona.interaction_count), col(models.Persona.follower_count))
+    query = select(*columns, col(models.Persona.created_at)).where(col(models.Persona.id) == persona_id)
     persona = (await session.execute(query)).first()
     if persona is None:
         return []
@@ -94,7 +100,7 @@ async def check(
             insert(models.AchievementAward)
             .values(persona_id=persona_id, achievement_key=achievement.key, is_public=True, awarded_at=now)
             .on_conflict_do_nothing(index_elements=["persona_id", "achievement_key"])
-            .returning(models.AchievementAward.id)
+            .returning(col(models.AchievementAward.id))
         )
         if (await session.execute(statement)).first() is None:
             continue
@@ -120,12 +126,15 @@ async def check_ages(session: AsyncSession, now: datetime, *, limit: int = 1000)
     for days in thresholds:
         newest = now - timedelta(days=days)
         query = (
-            select(models.Persona.id)
-            .where(models.Persona.created_at <= newest, models.Persona.created_at > newest - timedelta(days=2))
-            .order_by(models.Persona.id)
+            select(col(models.Persona.id))
+            .where(
+                col(models.Persona.created_at) <= newest, col(models.Persona.created_at) > newest - timedelta(days=2)
+            )
+            .order_by(col(models.Persona.id))
             .limit(limit)
         )
         for persona_id in (await session.execute(query)).scalars().all():
+            assert persona_id is not None  # a primary key
             made += len(await check(session, persona_id, now, inputs_changed={"age"}))
     return made
 
@@ -135,9 +144,13 @@ async def list_awards(session: AsyncSession, persona_id: int, viewer: Actor) -> 
     persona = await personas.get(session, persona_id, viewer=viewer)
     is_owner = viewer.user_id == persona.owner_id
     table = models.AchievementAward
-    query = select(table).where(table.persona_id == persona_id).order_by(table.awarded_at.desc(), table.id.desc())
+    query = (
+        select(table)
+        .where(col(table.persona_id) == persona_id)
+        .order_by(col(table.awarded_at).desc(), col(table.id).desc())
+    )
     if not is_owner:
-        query = query.where(table.is_public.is_(True))
+        query = query.where(col(table.is_public).is_(True))
     known = rules.by_key()
     earned = []
     for row in (await session.execute(query)).scalars().all():

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
-from bot.clock import utcnow
 from bot.core import memory as memory_rules
 from bot.core import personality
 from bot.core.errors import DomainError, NotFound, PermissionDenied
@@ -151,14 +151,14 @@ def _memory_columns(values: Mapping[str, Any] | None, base: Mapping[str, Any] | 
     return columns
 
 
-def _in_guild(guild_id: int | None) -> Any:
+def _in_guild(guild_id: int | None) -> ColumnElement[bool]:
     """Personas of one guild, or personal ones (made in DMs) when ``guild_id`` is None."""
-    return models.Persona.guild_id.is_(None) if guild_id is None else models.Persona.guild_id == guild_id
+    return col(models.Persona.guild_id).is_(None) if guild_id is None else col(models.Persona.guild_id) == guild_id
 
 
 async def _owned_count(session: AsyncSession, owner_id: int, guild_id: int | None) -> int:
     query = select(func.count()).where(
-        models.Persona.owner_id == owner_id, _in_guild(guild_id), models.Persona.status != "retired"
+        col(models.Persona.owner_id) == owner_id, _in_guild(guild_id), col(models.Persona.status) != "retired"
     )
     return int((await session.execute(query)).scalar_one())
 
@@ -166,11 +166,13 @@ async def _owned_count(session: AsyncSession, owner_id: int, guild_id: int | Non
 async def _name_taken(
     session: AsyncSession, owner_id: int, guild_id: int | None, name: str, except_id: int | None = None
 ) -> bool:
-    query = select(models.Persona.id).where(
-        models.Persona.owner_id == owner_id, _in_guild(guild_id), func.lower(models.Persona.name) == name.lower()
+    query = select(col(models.Persona.id)).where(
+        col(models.Persona.owner_id) == owner_id,
+        _in_guild(guild_id),
+        func.lower(col(models.Persona.name)) == name.lower(),
     )
     if except_id is not None:
-        query = query.where(models.Persona.id != except_id)
+        query = query.where(col(models.Persona.id) != except_id)
     return (await session.execute(query.limit(1))).first() is not None
 
 
@@ -180,16 +182,15 @@ async def create(
     data: PersonaInput,
     *,
     max_per_user: int = 10,
-    now: datetime | None = None,
+    now: datetime,
 ) -> PersonaRecord:
     """Create a persona owned by ``actor`` in ``actor.guild_id`` (None: a personal persona), with its memory
     configuration, its emotional state at its default mood, and a "created" timeline event."""
-    now = now or utcnow()
     name = validate_name(data.name or "")
     description = validate_description(data.description)
     avatar_url = validate_avatar_url(data.avatar_url)
     # Unset Big-Five traits start at the middle; the other nine derive from them (bot.core.personality).
-    traits = personality.validate_traits({**dict.fromkeys(BIG_FIVE, 50.0), **dict(data.traits or {})})
+    traits: dict[str, Any] = personality.validate_traits({**dict.fromkeys(BIG_FIVE, 50.0), **dict(data.traits or {})})
     custom = [personality.custom_trait_to_dict(t) for t in personality.validate_custom_traits(data.custom_traits or [])]
     behavior = BehaviorSettings.from_dict(data.behavior).to_dict()
     privacy = PrivacySettings.from_dict(data.privacy).to_dict()
@@ -246,8 +247,8 @@ async def _load(session: AsyncSession, persona_id: int) -> tuple[models.Persona,
     """The persona and its memory configuration, in one query."""
     query = (
         select(models.Persona, models.MemoryConfig)
-        .outerjoin(models.MemoryConfig, models.MemoryConfig.persona_id == models.Persona.id)
-        .where(models.Persona.id == persona_id)
+        .outerjoin(models.MemoryConfig, col(models.MemoryConfig.persona_id) == col(models.Persona.id))
+        .where(col(models.Persona.id) == persona_id)
     )
     found = (await session.execute(query)).first()
     if found is None:
@@ -280,12 +281,12 @@ def _summaries(rows: Sequence[Any]) -> list[PersonaSummary]:
 
 
 _SUMMARY_COLUMNS = (
-    models.Persona.id,
-    models.Persona.name,
-    models.Persona.owner_id,
-    models.Persona.status,
-    models.Persona.is_active,
-    models.Persona.is_public,
+    col(models.Persona.id),
+    col(models.Persona.name),
+    col(models.Persona.owner_id),
+    col(models.Persona.status),
+    col(models.Persona.is_active),
+    col(models.Persona.is_public),
 )
 
 
@@ -295,8 +296,8 @@ async def list_own(
     """The owner's personas in one guild (``guild_id``), personal ones when None, ordered by name."""
     query = (
         select(*_SUMMARY_COLUMNS)
-        .where(models.Persona.owner_id == owner_id, _in_guild(guild_id))
-        .order_by(func.lower(models.Persona.name), models.Persona.id)
+        .where(col(models.Persona.owner_id) == owner_id, _in_guild(guild_id))
+        .order_by(func.lower(col(models.Persona.name)), col(models.Persona.id))
         .limit(limit)
     )
     return _summaries((await session.execute(query)).all())
@@ -306,10 +307,12 @@ async def list_visible(
     session: AsyncSession, guild_id: int, viewer_id: int, *, limit: int = 100, name_prefix: str | None = None
 ) -> list[PersonaSummary]:
     """The guild's personas that ``viewer_id`` may see (their own, and others' whose profile is not owner-only)."""
-    query = select(*_SUMMARY_COLUMNS, models.Persona.privacy_settings).where(models.Persona.guild_id == guild_id)
+    query = select(*_SUMMARY_COLUMNS, col(models.Persona.privacy_settings)).where(
+        col(models.Persona.guild_id) == guild_id
+    )
     if name_prefix:
-        query = query.where(func.lower(models.Persona.name).startswith(name_prefix.lower(), autoescape=True))
-    query = query.order_by(func.lower(models.Persona.name), models.Persona.id)
+        query = query.where(func.lower(col(models.Persona.name)).startswith(name_prefix.lower(), autoescape=True))
+    query = query.order_by(func.lower(col(models.Persona.name)), col(models.Persona.id))
     visible = []
     # Visibility is a rule in core applied to each row; the scan is bounded by the page we return.
     for row in (await session.execute(query.limit(limit * 4))).all():
@@ -332,10 +335,10 @@ async def update(
     persona_id: int,
     changes: PersonaInput,
     *,
-    now: datetime | None = None,
+    now: datetime,
 ) -> PersonaRecord:
     """Change any of the persona's settings (owner only). Traits that change move the default mood too."""
-    now = now or utcnow()
+    # _load, not services.access.owned_persona: the memory configuration comes in the same query.
     row, config = await _load(session, persona_id)
     require_owner(row, actor, "edit it")
     _require_writable(row)
@@ -401,6 +404,7 @@ async def delete_persona(session: AsyncSession, actor: Actor, persona_id: int) -
     """Delete a persona and everything that belongs to it (the database cascades). The owner may; so may a
     member with Manage Server in the persona's own guild. Returns what was removed, counted per kind."""
     row, _ = await _load(session, persona_id)
+    # Not services.access.owned_persona: a server manager may delete too (not edit).
     allowed = row.owner_id == actor.user_id or (
         actor.can_manage_guild and actor.guild_id is not None and actor.guild_id == row.guild_id
     )
@@ -408,7 +412,7 @@ async def delete_persona(session: AsyncSession, actor: Actor, persona_id: int) -
         raise PermissionDenied("Only the persona's owner, or a server manager, can delete it.")
     removed = await count_owned_rows(session, persona_id)
     name = row.name
-    await session.execute(delete(models.Persona).where(models.Persona.id == persona_id))
+    await session.execute(delete(models.Persona).where(col(models.Persona.id) == persona_id))
     return DeletionReport(persona_id=persona_id, name=name, removed=removed)
 
 
@@ -416,7 +420,8 @@ async def count_owned_rows(session: AsyncSession, persona_id: int) -> dict[str, 
     """How many rows of each kind belong to the persona (what a deletion removes)."""
     counts: dict[str, int] = {}
     for table in models.PERSONA_OWNED_TABLES:
-        columns = table.__table__.c  # type: ignore[attr-defined]
+        sql_table = table.__table__  # type: ignore[attr-defined]
+        columns = sql_table.c
         if "editing_persona_id" in columns:
             clause = columns.editing_persona_id == persona_id
         elif "other_persona_id" in columns:
@@ -425,5 +430,5 @@ async def count_owned_rows(session: AsyncSession, persona_id: int) -> dict[str, 
             clause = columns.persona_id == persona_id
         count = int((await session.execute(select(func.count()).select_from(table).where(clause))).scalar_one())
         if count:
-            counts[table.__tablename__] = count  # type: ignore[attr-defined]
+            counts[sql_table.name] = count
     return counts

@@ -20,17 +20,16 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from bot.clock import utcnow
 from bot.core import social as rules
 from bot.core.errors import DomainError, NotFound, PermissionDenied
-from bot.core.ownership import PERSONA_NOT_FOUND, Actor, require_owner
+from bot.core.ownership import PERSONA_NOT_FOUND, Actor
 from bot.core.personas import PrivacySettings
 from bot.db import models
 from bot.services import consent, subscriptions, timeline
+from bot.services.access import owned_persona, persona_or_not_found
 
 PUBLISH_SCOPE = "publish"
 NOT_PUBLIC = "That persona has no public profile here."
-NOT_FOUND = PERSONA_NOT_FOUND
 
 
 @dataclass(frozen=True)
@@ -85,15 +84,10 @@ class VerificationChange:
     status: str
 
 
-async def _persona(session: AsyncSession, persona_id: int) -> models.Persona:
-    row = await session.get(models.Persona, persona_id)
-    if row is None:
-        raise NotFound(NOT_FOUND)
-    return row
+_PUBLISH_ACTION = "publish or unpublish it"  # completes "Only the persona's owner can ..."
 
 
-def _require_publishable(persona: models.Persona, actor: Actor) -> None:
-    require_owner(persona, actor, "publish or unpublish it")
+def _require_publishable(persona: models.Persona) -> None:
     if persona.guild_id is None:
         raise DomainError("A personal persona (made in DMs) has no server to be public in; make it on a server.")
     if persona.status in ("retiring", "retired"):
@@ -104,8 +98,8 @@ async def preview_publish(
     session: AsyncSession, actor: Actor, persona_id: int, settings: PublishSettings
 ) -> PublishPreview:
     """What publishing would make public (owner only); nothing is changed."""
-    persona = await _persona(session, persona_id)
-    _require_publishable(persona, actor)
+    persona = await owned_persona(session, persona_id, actor, _PUBLISH_ACTION)
+    _require_publishable(persona)
     clean = settings.validated()
     privacy = PrivacySettings.from_dict(persona.privacy_settings)
     consented = rules.publishable_privacy(privacy)
@@ -121,13 +115,12 @@ async def preview_publish(
 
 
 async def publish(
-    session: AsyncSession, actor: Actor, persona_id: int, settings: PublishSettings, *, now: datetime | None = None
+    session: AsyncSession, actor: Actor, persona_id: int, settings: PublishSettings, *, now: datetime
 ) -> PublishResult:
     """Publish (or re-publish with new settings) after the owner confirmed :func:`preview_publish`: records the
     consent, keeps the settings, marks the persona public, and queues a notification for its followers."""
-    now = now or utcnow()
-    persona = await _persona(session, persona_id)
-    _require_publishable(persona, actor)
+    persona = await owned_persona(session, persona_id, actor, _PUBLISH_ACTION)
+    _require_publishable(persona)
     clean = settings.validated()
     privacy = PrivacySettings.from_dict(persona.privacy_settings)
     consented = rules.publishable_privacy(privacy)
@@ -185,14 +178,10 @@ async def publish(
     return PublishResult(persona_id, persona.name, True, record.id, record.recorded_at, notified)
 
 
-async def unpublish(
-    session: AsyncSession, actor: Actor, persona_id: int, *, now: datetime | None = None
-) -> PublishResult:
+async def unpublish(session: AsyncSession, actor: Actor, persona_id: int, *, now: datetime) -> PublishResult:
     """Revoke the publication (owner only): a consent record saying so, and the profile is hidden from everyone
     but the owner. The owner's profile settings are kept for a later publication."""
-    now = now or utcnow()
-    persona = await _persona(session, persona_id)
-    require_owner(persona, actor, "publish or unpublish it")
+    persona = await owned_persona(session, persona_id, actor, _PUBLISH_ACTION)
     if not persona.is_public:
         raise DomainError(f"{persona.name} is not published.")
     persona.is_public = False
@@ -229,11 +218,11 @@ async def _latest_publication(session: AsyncSession, persona_id: int) -> models.
         await session.execute(
             select(models.ConsentRecord)
             .where(
-                models.ConsentRecord.persona_id == persona_id,
-                models.ConsentRecord.scope == PUBLISH_SCOPE,
-                models.ConsentRecord.granted.is_(True),
+                col(models.ConsentRecord.persona_id) == persona_id,
+                col(models.ConsentRecord.scope) == PUBLISH_SCOPE,
+                col(models.ConsentRecord.granted).is_(True),
             )
-            .order_by(models.ConsentRecord.recorded_at.desc(), models.ConsentRecord.id.desc())
+            .order_by(col(models.ConsentRecord.recorded_at).desc(), col(models.ConsentRecord.id).desc())
             .limit(1)
         )
     ).scalar_one_or_none()
@@ -254,8 +243,8 @@ async def publication_history(session: AsyncSession, persona_id: int) -> list[co
     rows = (
         await session.execute(
             select(models.ConsentRecord)
-            .where(models.ConsentRecord.persona_id == persona_id, models.ConsentRecord.scope == PUBLISH_SCOPE)
-            .order_by(models.ConsentRecord.recorded_at.desc(), models.ConsentRecord.id.desc())
+            .where(col(models.ConsentRecord.persona_id) == persona_id, col(models.ConsentRecord.scope) == PUBLISH_SCOPE)
+            .order_by(col(models.ConsentRecord.recorded_at).desc(), col(models.ConsentRecord.id).desc())
         )
     ).scalars()
     return [
@@ -379,9 +368,7 @@ async def facts(
     )
 
 
-async def get_profile(
-    session: AsyncSession, viewer: Actor, persona_id: int, *, now: datetime | None = None
-) -> rules.ProfileView:
+async def get_profile(session: AsyncSession, viewer: Actor, persona_id: int, *, now: datetime) -> rules.ProfileView:
     """The public profile as ``viewer`` sees it; :class:`NotFound` when it does not exist for them."""
     persona = await session.get(models.Persona, persona_id)
     if persona is None:
@@ -402,17 +389,17 @@ async def get_profile(
 
 
 async def set_verification(
-    session: AsyncSession, actor: Actor, persona_id: int, status: str, *, now: datetime | None = None
+    session: AsyncSession, actor: Actor, persona_id: int, status: str, *, now: datetime
 ) -> VerificationChange:
     """Set the verification status shown on the profile: members with Manage Server on the persona's server only."""
     clean = rules.validate_verification_status(status)
-    persona = await _persona(session, persona_id)
+    persona = await persona_or_not_found(session, persona_id)
     if not actor.can_manage_guild or actor.guild_id is None:
         raise PermissionDenied("Only members with Manage Server can set a persona's verification status.")
     if persona.guild_id != actor.guild_id:
-        raise NotFound(NOT_FOUND)
+        raise NotFound(PERSONA_NOT_FOUND)
     previous = persona.verification_status
     persona.verification_status = clean
-    persona.updated_at = now or utcnow()
+    persona.updated_at = now
     await session.flush()
     return VerificationChange(persona_id, persona.name, previous, clean)

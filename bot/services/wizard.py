@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
-from bot.clock import utcnow
 from bot.core import memory as memory_rules
 from bot.core import personality
 from bot.core import wizard as rules
@@ -86,7 +86,9 @@ async def persona_limit(session: AsyncSession, guild_id: int | None, default: in
         return default
     override = (
         await session.execute(
-            select(models.GuildSettings.max_personas_per_user).where(models.GuildSettings.guild_id == guild_id)
+            select(col(models.GuildSettings.max_personas_per_user)).where(
+                col(models.GuildSettings.guild_id) == guild_id
+            )
         )
     ).scalar_one_or_none()
     return int(override) if override else default
@@ -99,24 +101,23 @@ async def _check_room(session: AsyncSession, actor: Actor, limit: int) -> None:
         raise DomainError(f"You already have {limit} personas {where}, the most allowed. Delete one first.")
 
 
-def _in_context(guild_id: int | None) -> Any:
-    column = models.WizardDraft.guild_id
+def _in_context(guild_id: int | None) -> ColumnElement[bool]:
+    column = col(models.WizardDraft.guild_id)
     return column.is_(None) if guild_id is None else column == guild_id
 
 
-async def resumable(session: AsyncSession, actor: Actor, *, now: datetime | None = None) -> Draft | None:
+async def resumable(session: AsyncSession, actor: Actor, *, now: datetime) -> Draft | None:
     """The caller's unexpired creation draft in this guild (or in DMs), newest first, if any."""
-    now = now or utcnow()
     row = (
         await session.execute(
             select(models.WizardDraft)
             .where(
-                models.WizardDraft.user_id == actor.user_id,
+                col(models.WizardDraft.user_id) == actor.user_id,
                 _in_context(actor.guild_id),
-                models.WizardDraft.editing_persona_id.is_(None),
-                models.WizardDraft.expires_at > now,
+                col(models.WizardDraft.editing_persona_id).is_(None),
+                col(models.WizardDraft.expires_at) > now,
             )
-            .order_by(models.WizardDraft.updated_at.desc(), models.WizardDraft.id.desc())
+            .order_by(col(models.WizardDraft.updated_at).desc(), col(models.WizardDraft.id).desc())
             .limit(1)
         )
     ).scalar_one_or_none()
@@ -130,18 +131,17 @@ async def start(
     channel_id: int | None,
     template: str | None = None,
     max_per_user: int = 10,
-    now: datetime | None = None,
+    now: datetime,
 ) -> Draft:
     """A new creation wizard at step 1 (the template's traits filled in when one is named). Replaces the
     caller's earlier creation drafts in this guild; refused when the caller already owns the most personas."""
-    now = now or utcnow()
     data = rules.new_data(template)
     await _check_room(session, actor, await persona_limit(session, actor.guild_id, max_per_user))
     await session.execute(
         delete(models.WizardDraft).where(
-            models.WizardDraft.user_id == actor.user_id,
+            col(models.WizardDraft.user_id) == actor.user_id,
             _in_context(actor.guild_id),
-            models.WizardDraft.editing_persona_id.is_(None),
+            col(models.WizardDraft.editing_persona_id).is_(None),
         )
     )
     row = models.WizardDraft(
@@ -160,10 +160,10 @@ async def start(
 
 
 async def start_edit(
-    session: AsyncSession, actor: Actor, persona_id: int, *, channel_id: int | None, now: datetime | None = None
+    session: AsyncSession, actor: Actor, persona_id: int, *, channel_id: int | None, now: datetime
 ) -> Draft:
     """An edit wizard for the caller's persona, at the review step with the persona's current values."""
-    now = now or utcnow()
+    # The whole record (memory configuration too), as the caller may see it: NotFound for one they may not.
     record = await personas.get(session, persona_id, viewer=actor)
     require_owner(record, actor, "edit it")
     if record.status in personas.READ_ONLY_STATUSES:
@@ -180,7 +180,7 @@ async def start_edit(
     data["privacy"]["shareable"] = bool(record.privacy.get("shareable", False))
     await session.execute(
         delete(models.WizardDraft).where(
-            models.WizardDraft.user_id == actor.user_id, models.WizardDraft.editing_persona_id == persona_id
+            col(models.WizardDraft.user_id) == actor.user_id, col(models.WizardDraft.editing_persona_id) == persona_id
         )
     )
     row = models.WizardDraft(
@@ -208,26 +208,23 @@ async def _load_row(session: AsyncSession, draft_id: int, user_id: int, now: dat
     return row
 
 
-async def get(session: AsyncSession, draft_id: int, user_id: int, *, now: datetime | None = None) -> Draft:
+async def get(session: AsyncSession, draft_id: int, user_id: int, *, now: datetime) -> Draft:
     """The draft, for its owner; NotFound when expired or finished, PermissionDenied for anyone else."""
-    return _draft(await _load_row(session, draft_id, user_id, now or utcnow()))
+    return _draft(await _load_row(session, draft_id, user_id, now))
 
 
-async def dm_draft(
-    session: AsyncSession, user_id: int, channel_id: int, *, now: datetime | None = None
-) -> Draft | None:
+async def dm_draft(session: AsyncSession, user_id: int, channel_id: int, *, now: datetime) -> Draft | None:
     """The user's newest unexpired wizard in this DM channel, if any (for answers typed as messages)."""
-    now = now or utcnow()
     row = (
         await session.execute(
             select(models.WizardDraft)
             .where(
-                models.WizardDraft.user_id == user_id,
-                models.WizardDraft.channel_id == channel_id,
-                models.WizardDraft.guild_id.is_(None),
-                models.WizardDraft.expires_at > now,
+                col(models.WizardDraft.user_id) == user_id,
+                col(models.WizardDraft.channel_id) == channel_id,
+                col(models.WizardDraft.guild_id).is_(None),
+                col(models.WizardDraft.expires_at) > now,
             )
-            .order_by(models.WizardDraft.updated_at.desc(), models.WizardDraft.id.desc())
+            .order_by(col(models.WizardDraft.updated_at).desc(), col(models.WizardDraft.id).desc())
             .limit(1)
         )
     ).scalar_one_or_none()
@@ -251,12 +248,11 @@ async def act(
     values: Sequence[Any] | Mapping[str, Any] | None = None,
     *,
     max_per_user: int = 10,
-    now: datetime | None = None,
+    now: datetime,
 ) -> Outcome:
     """Apply one action of the draft's owner: a wizard rule (:func:`bot.core.wizard.apply`), or ``show``
     (nothing changes), ``cancel`` (the draft is deleted), ``create`` (the persona is created, or saved when
     editing, and the draft deleted). A broken rule raises DomainError and nothing is saved."""
-    now = now or utcnow()
     row = await _load_row(session, draft_id, actor.user_id, now)
     if action == "show":
         return Outcome(draft=_draft(row))
@@ -306,7 +302,7 @@ async def text_answer(
     image_url: str | None = None,
     *,
     max_per_user: int = 10,
-    now: datetime | None = None,
+    now: datetime,
 ) -> Outcome:
     """A message typed in a DM, read as an answer to the wizard's current step (:func:`rules.interpret_text`)."""
     action, arg, values = rules.interpret_text(draft.state, require_storable(text, "Your answer"), image_url)
@@ -320,7 +316,7 @@ async def clone(
     name: str,
     *,
     max_per_user: int = 10,
-    now: datetime | None = None,
+    now: datetime,
 ) -> PersonaRecord:
     """A new persona owned by the caller with the original's settings and traits (not its memories, mood
     history, followers or timeline). Owner only."""

@@ -69,7 +69,7 @@ async def test_a_ceremony_killed_after_the_farewell_resumes_within_a_minute_of_t
         actor = Actor(sandbox.alice.id, sandbox.guild.id)
         try:
             async with database.transaction() as session:
-                persona_id = (await personas.create(session, actor, PersonaInput(name="Ada"))).id
+                persona_id = (await personas.create(session, actor, PersonaInput(name="Ada"), now=utcnow())).id
                 await bindings.activate(
                     session, actor, persona_id, sandbox.general.id, channel_guild_id=sandbox.guild.id, now=utcnow()
                 )

@@ -174,8 +174,10 @@ async def seed(bot: PersonaHubBot, sandbox: Sandbox) -> list[str]:
     alice = Actor(sandbox.alice.id, sandbox.guild.id, can_manage_guild=True)
     bob = Actor(sandbox.bob.id, sandbox.guild.id)
     async with bot.db.transaction() as session:
-        ada = await personas.create(session, alice, PersonaInput(name="Ada", description="A kind librarian."))
-        echo = await personas.create(session, bob, PersonaInput(name="Echo"))
+        ada = await personas.create(
+            session, alice, PersonaInput(name="Ada", description="A kind librarian."), now=utcnow()
+        )
+        echo = await personas.create(session, bob, PersonaInput(name="Echo"), now=utcnow())
         await bindings.activate(
             session, alice, ada.id, sandbox.general.id, channel_guild_id=sandbox.guild.id, now=utcnow()
         )

@@ -49,7 +49,10 @@ async def persona_in(
     actor = Actor(owner, sandbox.guild.id)
     async with bot.db.transaction() as session:
         record = await personas.create(
-            session, actor, PersonaInput(name=name, avatar_url=AVATAR, behavior={**FAST, **(behavior or {})}, **data)
+            session,
+            actor,
+            PersonaInput(name=name, avatar_url=AVATAR, behavior={**FAST, **(behavior or {})}, **data),
+            now=utcnow(),
         )
         await bindings.activate(
             session, actor, record.id, channel_id or sandbox.general.id, channel_guild_id=sandbox.guild.id, now=utcnow()

@@ -39,7 +39,9 @@ BotFactory = Callable[..., Any]
 
 async def make_persona(bot: PersonaHubBot, owner_id: int, guild_id: int, name: str = "Ada", **data: Any) -> int:
     async with bot.db.transaction() as session:
-        record = await personas.create(session, Actor(owner_id, guild_id), PersonaInput(name=name, **data))
+        record = await personas.create(
+            session, Actor(owner_id, guild_id), PersonaInput(name=name, **data), now=utcnow()
+        )
     return record.id
 
 

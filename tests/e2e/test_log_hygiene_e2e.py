@@ -22,7 +22,7 @@ async def test_a_message_that_starts_with_a_mention_of_the_bot_logs_no_error(
     actor = Actor(sandbox.alice.id, sandbox.guild.id)
     async with running_bot.db.transaction() as session:
         record = await personas.create(
-            session, actor, PersonaInput(name="Ada", behavior={"cooldown_seconds": 0, "chattiness": 0})
+            session, actor, PersonaInput(name="Ada", behavior={"cooldown_seconds": 0, "chattiness": 0}), now=utcnow()
         )
         await bindings.activate(
             session, actor, record.id, sandbox.general.id, channel_guild_id=sandbox.guild.id, now=utcnow()

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.e2e
 async def make_persona(bot: Any, sandbox: Sandbox, name: str = "Ada", *, owner: Any = None, **memory: Any) -> int:
     actor = Actor(user_id=(owner or sandbox.alice).id, guild_id=sandbox.guild.id)
     async with bot.db.transaction() as session:
-        record = await personas.create(session, actor, PersonaInput(name=name, memory=memory or None))
+        record = await personas.create(session, actor, PersonaInput(name=name, memory=memory or None), now=utcnow())
     return record.id
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
+from bot.clock import utcnow
 from bot.core import personality
 from bot.db import models
 from bot.sandbox import P, Sandbox
@@ -41,6 +42,7 @@ async def make_persona(bot: Any, sandbox: Sandbox, name: str, *, owner: Any = No
                 },
                 privacy={"visibility": privacy} if privacy else None,
             ),
+            now=utcnow(),
         )
     return record.id
 
@@ -292,6 +294,7 @@ async def test_relate_shapes_the_profile_and_only_the_owner_may_set_it(sandbox: 
             Actor(sandbox.alice.id, sandbox.guild.id),
             ada,
             PersonaInput(privacy={"visibility": {"relationships": "owner"}}),
+            now=utcnow(),
         )
     hidden = await (await sandbox.slash("persona show", as_user=sandbox.bob, persona=str(ada))).message(timeout=10)
     assert "Relationships" not in fields_of(hidden)

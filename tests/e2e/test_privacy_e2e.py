@@ -34,7 +34,9 @@ pytestmark = pytest.mark.e2e
 
 async def make_persona(bot: Any, owner_id: int, guild_id: int | None, name: str) -> int:
     async with bot.db.transaction() as session:
-        record = await personas.create(session, Actor(user_id=owner_id, guild_id=guild_id), PersonaInput(name=name))
+        record = await personas.create(
+            session, Actor(user_id=owner_id, guild_id=guild_id), PersonaInput(name=name), now=utcnow()
+        )
     return record.id
 
 

@@ -38,7 +38,9 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 async def make_persona(bot: PersonaHubBot, sandbox: Sandbox, name: str = "Ada") -> int:
     actor = Actor(sandbox.alice.id, sandbox.guild.id)
     async with bot.db.transaction() as session:
-        record = await personas.create(session, actor, PersonaInput(name=name, description="A kind librarian."))
+        record = await personas.create(
+            session, actor, PersonaInput(name=name, description="A kind librarian."), now=utcnow()
+        )
         await bindings.activate(
             session, actor, record.id, sandbox.general.id, channel_guild_id=sandbox.guild.id, now=utcnow()
         )

@@ -179,17 +179,17 @@ async def test_two_processes_split_by_shard_share_state_and_hand_over_the_schedu
     owner = Actor(sandbox.alice.id, second.id)
     chatty = {"cooldown_seconds": 0, "chattiness": 0}
     async with database.transaction() as session:
-        scout = (await personas.create(session, owner, PersonaInput(name="Scout", behavior=chatty))).id
+        scout = (await personas.create(session, owner, PersonaInput(name="Scout", behavior=chatty), now=utcnow())).id
         await bindings.activate(session, owner, scout, second_channel.id, channel_guild_id=second.id, now=utcnow())
     await sandbox.send(second_channel, "Scout, are you there?")
     await wait_until(lambda: _answers(sandbox, second_channel, "Scout"), 30, "Scout's answer through B")
     async with database.transaction() as session:
-        echo = (await personas.create(session, owner, PersonaInput(name="Echo", behavior=chatty))).id
+        echo = (await personas.create(session, owner, PersonaInput(name="Echo", behavior=chatty), now=utcnow())).id
         await bindings.activate(session, owner, echo, second_channel.id, channel_guild_id=second.id, now=utcnow())
     await sandbox.send(second_channel, "Echo, are you there?")
     await wait_until(lambda: _answers(sandbox, second_channel, "Echo"), 30, "Echo's answer: B heard of the binding")
     async with database.transaction() as session:
-        await personas.update(session, owner, echo, PersonaInput(name="Echo Two"))
+        await personas.update(session, owner, echo, PersonaInput(name="Echo Two"), now=utcnow())
     await sandbox.send(second_channel, "Echo Two, and now?")
     await wait_until(lambda: _answers(sandbox, second_channel, "Echo Two"), 30, "an answer under the new name")
     async with database.transaction() as session:
@@ -199,7 +199,7 @@ async def test_two_processes_split_by_shard_share_state_and_hand_over_the_schedu
     # A ceremony in B's guild, scheduled while A holds the scheduler ...
     owner = Actor(sandbox.alice.id, second.id)
     async with database.transaction() as session:
-        vale = (await personas.create(session, owner, PersonaInput(name="Vale"))).id
+        vale = (await personas.create(session, owner, PersonaInput(name="Vale"), now=utcnow())).id
     when = utcnow() + timedelta(seconds=6)
     async with database.transaction() as session:
         await retirement.plan_retirement(
@@ -250,7 +250,7 @@ async def test_two_processes_split_by_shard_share_state_and_hand_over_the_schedu
     # A ceremony in A2's guild fired by B's scheduler is handed over through the outbox and held by A2.
     owner = Actor(sandbox.alice.id, sandbox.guild.id)
     async with database.transaction() as session:
-        iris = (await personas.create(session, owner, PersonaInput(name="Iris"))).id
+        iris = (await personas.create(session, owner, PersonaInput(name="Iris"), now=utcnow())).id
         when = utcnow() + timedelta(seconds=2)
         await retirement.plan_retirement(
             session, owner, iris,
@@ -304,7 +304,7 @@ async def notify_followers(cluster: dict[str, Any], channels: dict[int, int], fo
     for index, (guild_id, channel_id) in enumerate(channels.items()):
         owner = Actor(sandbox.alice.id, guild_id, can_manage_guild=True)
         async with database.transaction() as session:
-            persona_id = (await personas.create(session, owner, PersonaInput(name=f"Star {index}"))).id
+            persona_id = (await personas.create(session, owner, PersonaInput(name=f"Star {index}"), now=utcnow())).id
             await profiles.publish(session, owner, persona_id, profiles.PublishSettings(), now=now)
             await guild_settings.set_channel(
                 session, guild_id=guild_id, can_manage_guild=True, kind="notifications", channel_id=channel_id, now=now

@@ -41,8 +41,8 @@ MENTION = re.compile(r"<@!?(\d+)>")
 async def _published(database: Database, owner: int, guild: int, name: str = "Nova") -> int:
     actor = Actor(user_id=owner, guild_id=guild)
     async with database.transaction() as session:
-        record = await personas.create(session, actor, PersonaInput(name=name))
-        await profiles.publish(session, actor, record.id, profiles.PublishSettings())
+        record = await personas.create(session, actor, PersonaInput(name=name), now=utcnow())
+        await profiles.publish(session, actor, record.id, profiles.PublishSettings(), now=utcnow())
     return record.id
 
 
@@ -65,7 +65,7 @@ async def test_an_achievement_reaches_the_followers_who_asked_in_the_channel_and
     nova = await _published(db, sandbox.alice.id, sandbox.guild.id)
     quiet_actor = Actor(sandbox.alice.id, sandbox.guild.id)
     async with db.transaction() as session:
-        quiet = (await personas.create(session, quiet_actor, PersonaInput(name="Quiet"))).id
+        quiet = (await personas.create(session, quiet_actor, PersonaInput(name="Quiet"), now=utcnow())).id
         _no_follower_achievements(session, nova)
 
     set_channel = await sandbox.slash("admin channel", kind="notifications", channel=sandbox.personas)

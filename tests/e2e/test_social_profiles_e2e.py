@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from bot.clock import utcnow
 from bot.db import models
 from bot.sandbox import Sandbox
 from bot.sandbox.harness import walk_components
@@ -30,6 +31,7 @@ async def make_persona(bot: Any, sandbox: Sandbox, name: str, **visibility: str)
             session,
             Actor(user_id=sandbox.alice.id, guild_id=sandbox.guild.id),
             PersonaInput(name=name, description=f"{name}'s story", privacy={"visibility": visibility}),
+            now=utcnow(),
         )
     return record.id
 
@@ -89,7 +91,9 @@ async def test_a_sku_tier_sells_through_discord_and_entitlements_drive_it(sandbo
     sku = sandbox.add_sku("Ada Gold")
     ada = await make_persona(bot, sandbox, "Ada")
     async with bot.db.transaction() as session:
-        await profiles.publish(session, Actor(sandbox.alice.id, sandbox.guild.id), ada, profiles.PublishSettings())
+        await profiles.publish(
+            session, Actor(sandbox.alice.id, sandbox.guild.id), ada, profiles.PublishSettings(), now=utcnow()
+        )
 
     offered = await sandbox.autocomplete("tiers add", "sku", "gold", options={"persona": str(ada), "name": "Gold"})
     assert offered == [{"name": "Ada Gold", "value": str(sku.id)}]

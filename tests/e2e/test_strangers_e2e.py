@@ -28,7 +28,7 @@ REFUSAL = "Only the person who asked can answer this."
 async def make_persona(bot: Any, sandbox: Sandbox, name: str = "Ada") -> int:
     actor = Actor(sandbox.alice.id, sandbox.guild.id)
     async with bot.db.transaction() as session:
-        record = await personas.create(session, actor, PersonaInput(name=name))
+        record = await personas.create(session, actor, PersonaInput(name=name), now=utcnow())
         await bindings.activate(
             session, actor, record.id, sandbox.general.id, channel_guild_id=sandbox.guild.id, now=utcnow()
         )

@@ -77,7 +77,7 @@ async def make_persona(bot: PersonaHubBot, sandbox: Sandbox, name: str = "Ada", 
     actor = Actor(sandbox.alice.id, sandbox.guild.id)
     async with bot.db.transaction() as session:
         record = await personas.create(
-            session, actor, PersonaInput(name=name, behavior={"cooldown_seconds": 0, "chattiness": 0})
+            session, actor, PersonaInput(name=name, behavior={"cooldown_seconds": 0, "chattiness": 0}), now=utcnow()
         )
         if active:
             await bindings.activate(

@@ -43,7 +43,7 @@ async def _persona(database: Database, name: str = "Ada") -> int:
     caches next."""
     heard = database.changes.notifications
     async with database.transaction() as session:
-        made = (await personas.create(session, ALICE, PersonaInput(name=name))).id
+        made = (await personas.create(session, ALICE, PersonaInput(name=name), now=utcnow())).id
     if database.changes.live and database.kind == "postgresql":
         await eventually(lambda: database.changes.notifications > heard, "the new persona's notification")
     return made
@@ -111,7 +111,7 @@ async def test_a_personas_counters_drop_nothing_but_its_name_does(database: Data
         )
     assert len(cast) == 1
     async with database.transaction() as session:
-        await personas.update(session, ALICE, ada, PersonaInput(name="Ada Two"))
+        await personas.update(session, ALICE, ada, PersonaInput(name="Ada Two"), now=utcnow())
     assert len(cast) == 0
 
 
@@ -125,7 +125,7 @@ async def test_a_read_that_raced_a_change_is_not_kept(database: Database) -> Non
         async with database.session() as session:
             name = (await personas.get(session, ada)).name
         async with database.transaction() as session:  # the change lands while the read is on its way back
-            await personas.update(session, ALICE, ada, PersonaInput(name="Renamed"))
+            await personas.update(session, ALICE, ada, PersonaInput(name="Renamed"), now=utcnow())
         return name
 
     assert await cast.get("ada", read_while_renamed) == "Ada"

@@ -21,7 +21,9 @@ NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
 
 async def _persona(database: Database) -> int:
     async with database.transaction() as session:
-        record = await personas.create(session, Actor(user_id=ALICE, guild_id=GUILD), PersonaInput(name="Echo"))
+        record = await personas.create(
+            session, Actor(user_id=ALICE, guild_id=GUILD), PersonaInput(name="Echo"), now=NOW
+        )
     return record.id
 
 

@@ -79,7 +79,7 @@ async def test_postgresql_search_vector_is_backfilled_and_follows_content_only(p
             database = Database(url)  # the models' tables are the same at 0006 (0007 adds what they do not name)
             try:
                 async with database.transaction() as session:
-                    persona = await personas.create(session, Actor(2, 1), PersonaInput(name="Ada"))
+                    persona = await personas.create(session, Actor(2, 1), PersonaInput(name="Ada"), now=utcnow())
                     now = utcnow()
                     session.add(
                         models.Memory(persona_id=persona.id, content="the lighthouse keeper", category="conversation",

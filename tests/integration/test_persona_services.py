@@ -171,7 +171,7 @@ async def test_an_invalid_update_changes_nothing(database: Database) -> None:
     with pytest.raises(DomainError):
         async with database.transaction() as session:
             await personas.update(
-                session, OWNER, created.id, PersonaInput(description="fine", traits={"openness": 500})
+                session, OWNER, created.id, PersonaInput(description="fine", traits={"openness": 500}), now=NOW
             )
     async with database.session() as session:
         again = await personas.get(session, created.id)
@@ -185,7 +185,7 @@ async def test_ownership_rules(database: Database) -> None:
     for actor in (STRANGER, MANAGER):  # a server manager may delete, but not edit
         with pytest.raises(PermissionDenied):
             async with database.transaction() as session:
-                await personas.update(session, actor, created.id, PersonaInput(name="Stolen"))
+                await personas.update(session, actor, created.id, PersonaInput(name="Stolen"), now=NOW)
     for actor in (STRANGER, FOREIGN_MANAGER):  # a manager of another server may not delete
         with pytest.raises(PermissionDenied):
             async with database.transaction() as session:

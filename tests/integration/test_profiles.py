@@ -270,7 +270,7 @@ async def test_verify_needs_manage_server_on_the_personas_server(database: Datab
 
 async def test_personal_and_retired_personas_cannot_be_published(database: Database) -> None:
     async with database.transaction() as session:
-        personal = await personas.create(session, Actor(user_id=OWNER.user_id), PersonaInput(name="Solo"))
+        personal = await personas.create(session, Actor(user_id=OWNER.user_id), PersonaInput(name="Solo"), now=NOW)
     persona_id = await make_persona(database)
     async with database.transaction() as session:
         (await session.get(models.Persona, persona_id)).status = "retired"
@@ -280,4 +280,4 @@ async def test_personal_and_retired_personas_cannot_be_published(database: Datab
         with pytest.raises(DomainError, match="retired"):
             await profiles.publish(session, OWNER, persona_id, profiles.PublishSettings(), now=NOW)
         with pytest.raises(DomainError):
-            await profiles.publish(session, OWNER, persona_id, profiles.PublishSettings(display_name="x" * 81))
+            await profiles.publish(session, OWNER, persona_id, profiles.PublishSettings(display_name="x" * 81), now=NOW)

@@ -234,7 +234,7 @@ async def test_the_ceremony_runs_once_and_leaves_a_read_only_persona(database: D
     # Read-only: no edits, no activation.
     async with database.transaction() as session:
         with pytest.raises(DomainError, match="retired"):
-            await personas.update(session, OWNER_ACTOR, persona_id, PersonaInput(description="new"))
+            await personas.update(session, OWNER_ACTOR, persona_id, PersonaInput(description="new"), now=T)
     async with database.transaction() as session:
         with pytest.raises(DomainError, match="retired"):
             await bindings.activate(session, OWNER_ACTOR, persona_id, CHANNEL, channel_guild_id=GUILD, now=utcnow())

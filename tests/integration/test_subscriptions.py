@@ -26,7 +26,7 @@ NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
 
 async def published_persona(database: Database, name: str = "Ada") -> int:
     async with database.transaction() as session:
-        record = await personas.create(session, OWNER, PersonaInput(name=name))
+        record = await personas.create(session, OWNER, PersonaInput(name=name), now=NOW)
         await profiles.publish(session, OWNER, record.id, profiles.PublishSettings(), now=NOW)
     return record.id
 
@@ -199,7 +199,7 @@ async def test_perks_combine_tiers_and_are_per_persona(database: Database) -> No
 
 async def test_unpublished_personas_take_no_subscriptions(database: Database) -> None:
     async with database.transaction() as session:
-        record = await personas.create(session, OWNER, PersonaInput(name="Quiet"))
+        record = await personas.create(session, OWNER, PersonaInput(name="Quiet"), now=NOW)
         view = await subscriptions.create_tier(session, OWNER, record.id, name="Gold", sku_id=SKU, now=NOW)
     async with database.transaction() as session:
         with pytest.raises(NotFound):

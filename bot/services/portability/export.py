@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import RowMapping, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import cards
@@ -24,7 +24,7 @@ def _plain(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
-def _row_to_dict(row: Mapping[str, Any]) -> dict[str, Any]:
+def _row_to_dict(row: RowMapping) -> dict[str, Any]:
     return {key: _plain(value) for key, value in row.items() if key not in ("id", "persona_id")}
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from bot.core import cards, personality
 from bot.core.errors import DomainError
@@ -34,18 +35,24 @@ from bot.services.portability.documents import (
 
 
 async def _owned_count(session: AsyncSession, owner_id: int, guild_id: int | None) -> int:
-    guild_clause = models.Persona.guild_id.is_(None) if guild_id is None else models.Persona.guild_id == guild_id
+    guild_clause = (
+        col(models.Persona.guild_id).is_(None) if guild_id is None else col(models.Persona.guild_id) == guild_id
+    )
     query = select(func.count()).where(
-        models.Persona.owner_id == owner_id, guild_clause, models.Persona.status != "retired"
+        col(models.Persona.owner_id) == owner_id, guild_clause, col(models.Persona.status) != "retired"
     )
     return int((await session.execute(query)).scalar_one())
 
 
 async def _taken_names(session: AsyncSession, actor: Actor) -> set[str]:
     guild_clause = (
-        models.Persona.guild_id.is_(None) if actor.guild_id is None else models.Persona.guild_id == actor.guild_id
+        col(models.Persona.guild_id).is_(None)
+        if actor.guild_id is None
+        else col(models.Persona.guild_id) == actor.guild_id
     )
-    query = select(func.lower(models.Persona.name)).where(models.Persona.owner_id == actor.user_id, guild_clause)
+    query = select(func.lower(col(models.Persona.name))).where(
+        col(models.Persona.owner_id) == actor.user_id, guild_clause
+    )
     return {name for (name,) in (await session.execute(query)).all()}
 
 
