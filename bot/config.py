@@ -134,10 +134,6 @@ class Settings(BaseSettings):
         """'sqlite' or 'postgresql'."""
         return "sqlite" if self.database_url.startswith("sqlite") else "postgresql"
 
-    @property
-    def uses_model_server(self) -> bool:
-        return self.llm_base_url is not None
-
     def masked(self) -> dict[str, str]:
         """The effective configuration, secrets masked, for ``config check``."""
         shown: dict[str, str] = {}

@@ -27,6 +27,23 @@ class Owned(Protocol):
     def owner_id(self) -> int: ...
 
 
+class Placed(Owned, Protocol):
+    """A persona with its owner and the guild it lives in (None: a personal persona)."""
+
+    @property
+    def guild_id(self) -> int | None: ...
+
+
+OWNER_OR_MANAGER_DELETES = "Only the persona's owner, or a server manager, can delete it."
+
+
+def may_delete(persona: Placed, actor: Actor) -> bool:
+    """Deleting is the owner's, or a member's with Manage Server in the persona's own guild (who may not edit it)."""
+    return persona.owner_id == actor.user_id or (
+        actor.can_manage_guild and actor.guild_id is not None and actor.guild_id == persona.guild_id
+    )
+
+
 def owner_only_sentence(action: str) -> str:
     """The sentence shown when someone other than the owner tries ``action`` ("edit it", "export it", ...)."""
     return f"Only the persona's owner can {action}."

@@ -2,8 +2,11 @@
 
 A :class:`~bot.core.errors.DomainError` is the user's to read: its sentence is sent, ephemeral. Anything else is
 logged with a traceback and the person gets :data:`SOMETHING_WENT_WRONG` (no details). The command tree's error
-handler (``bot/app.py``) and every cog's button, form and message handler use :func:`error_answer` and
-:func:`errors_answered`, so the wording and the logging are the same everywhere.
+handler (``bot/app.py``) and the cogs' button, form and component handlers use :func:`error_answer` and
+:func:`errors_answered`, so the wording and the logging are the same everywhere. Three places show a domain error's
+sentence in a message of their own instead (no traceback to log there): the wizard answered by typing in a DM
+(``bot/cogs/_persona_flows.py``), the manual retirement's confirmation (``bot/cogs/retirement.py``) and the plan
+form's validation (``bot/ui/retirement/form.py``).
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from sqlmodel import col
 from bot.core import memory as memory_rules
 from bot.core import personality
 from bot.core.errors import DomainError, NotFound, PermissionDenied
-from bot.core.ownership import PERSONA_NOT_FOUND, require_owner
+from bot.core.ownership import OWNER_OR_MANAGER_DELETES, PERSONA_NOT_FOUND, may_delete, require_owner
 from bot.core.ownership import Actor as Actor  # re-exported: call sites may import it from here
 from bot.core.personas import (
     BehaviorSettings,
@@ -405,11 +405,8 @@ async def delete_persona(session: AsyncSession, actor: Actor, persona_id: int) -
     member with Manage Server in the persona's own guild. Returns what was removed, counted per kind."""
     row, _ = await _load(session, persona_id)
     # Not services.access.owned_persona: a server manager may delete too (not edit).
-    allowed = row.owner_id == actor.user_id or (
-        actor.can_manage_guild and actor.guild_id is not None and actor.guild_id == row.guild_id
-    )
-    if not allowed:
-        raise PermissionDenied("Only the persona's owner, or a server manager, can delete it.")
+    if not may_delete(row, actor):
+        raise PermissionDenied(OWNER_OR_MANAGER_DELETES)
     removed = await count_owned_rows(session, persona_id)
     name = row.name
     await session.execute(delete(models.Persona).where(col(models.Persona.id) == persona_id))

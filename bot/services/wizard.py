@@ -25,7 +25,7 @@ from bot.core import personality
 from bot.core import wizard as rules
 from bot.core.errors import DomainError, NotFound, PermissionDenied
 from bot.core.inputs import require_storable
-from bot.core.ownership import PERSONA_NOT_FOUND, Actor, require_owner
+from bot.core.ownership import OWNER_OR_MANAGER_DELETES, PERSONA_NOT_FOUND, Actor, may_delete, require_owner
 from bot.core.personas import PRIVACY_FIELDS
 from bot.db import models
 from bot.services import personas
@@ -350,13 +350,10 @@ async def deletion_preview(
     """The persona and what deleting it would remove, for the confirmation; the same rule as
     :func:`personas.delete_persona` (the owner, or a server manager in the persona's guild), checked now too."""
     record = await personas.get(session, persona_id)
-    allowed = record.owner_id == actor.user_id or (
-        actor.can_manage_guild and actor.guild_id is not None and actor.guild_id == record.guild_id
-    )
-    if not allowed:
+    if not may_delete(record, actor):
         if not record.visible_to(actor):
             raise NotFound(PERSONA_NOT_FOUND)
-        raise PermissionDenied("Only the persona's owner, or a server manager, can delete it.")
+        raise PermissionDenied(OWNER_OR_MANAGER_DELETES)
     return record, await personas.count_owned_rows(session, persona_id)
 
 

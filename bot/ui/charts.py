@@ -1,7 +1,7 @@
 """Charts as PNG bytes, drawn with matplotlib's object-oriented API (no pyplot: no global state, thread-safe), and
 the one cache of rendered charts (:class:`ChartCache`).
 
-The drawing functions (here, in ``bot/ui/mood_charts.py`` and ``bot/ui/memory.py``) are plain and synchronous;
+The drawing functions (here, in ``bot/ui/mood_charts.py`` and ``bot/ui/memory/reports.py``) are plain and synchronous;
 :meth:`ChartCache.draw` runs them with ``asyncio.to_thread`` and remembers the PNG for the same picture. Colours suit
 Discord's dark theme.
 """

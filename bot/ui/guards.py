@@ -7,8 +7,10 @@ the message stays as it was for the person it belongs to.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import discord
+from discord.ext import commands
 
 log = logging.getLogger(__name__)
 
@@ -36,3 +38,13 @@ async def only_for(interaction: discord.Interaction, user_id: int | None, refusa
     except discord.HTTPException:
         log.warning("could not refuse interaction %s", interaction.id)
     return False
+
+
+async def handler_cog(interaction: discord.Interaction, cog_name: str, what: str) -> Any:
+    """The loaded cog that answers a persistent component's click, or None after telling the clicker that ``what``
+    (e.g. "The memory commands") are not loaded right now."""
+    client = interaction.client
+    handler = client.get_cog(cog_name) if isinstance(client, commands.bot.BotBase) else None
+    if handler is None:
+        await interaction.response.send_message(f"{what} are not loaded right now.", ephemeral=True)
+    return handler

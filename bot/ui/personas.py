@@ -13,7 +13,7 @@ from bot.core.prompt_words import affinity_words, strength_words
 from bot.core.text import clip
 from bot.services.personas import PersonaRecord, PersonaSummary
 from bot.services.relationships import Relationships
-from bot.ui.guards import asker_of, only_for
+from bot.ui.guards import asker_of, handler_cog, only_for
 from bot.ui.wizard import BRAND_COLOUR, CHART_FILENAME, DESCRIPTION_MAX, FIELD_VALUE_MAX, HANDLER_COG, traits_text
 
 PERSONA_TEMPLATE = r"persona:(?P<persona>\d+):(?P<action>delete|keep)"
@@ -71,9 +71,8 @@ class PersonaButton(discord.ui.DynamicItem[discord.ui.Button], template=PERSONA_
         return await only_for(interaction, asker_of(interaction))
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        handler: Any = interaction.client.get_cog(HANDLER_COG)  # type: ignore[attr-defined]
+        handler = await handler_cog(interaction, HANDLER_COG, "The persona commands")
         if handler is None:
-            await interaction.response.send_message("The persona commands are not loaded right now.", ephemeral=True)
             return
         await handler.on_persona_component(interaction, self.persona_id, self.action)
 

@@ -4,7 +4,6 @@ the last guard on an embed's size, and the lookup of the cog that answers a clic
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 import discord
 
@@ -61,12 +60,3 @@ def fit(embed: discord.Embed) -> discord.Embed:
 def done_embed(title: str, description: str, *, colour: discord.Colour = MEMORY_COLOUR) -> discord.Embed:
     """A short result: a title and a sentence."""
     return discord.Embed(title=clip(title, TITLE_MAX), description=clip(description, DESCRIPTION_MAX), colour=colour)
-
-
-async def handler_cog(interaction: discord.Interaction, cog_name: str, what: str) -> Any:
-    """The loaded cog that answers a component's click, or None after telling the clicker that ``what`` (e.g. "The
-    memory commands") are not loaded right now."""
-    handler = interaction.client.get_cog(cog_name)  # type: ignore[attr-defined]
-    if handler is None:
-        await interaction.response.send_message(f"{what} are not loaded right now.", ephemeral=True)
-    return handler

@@ -11,8 +11,8 @@ import discord
 
 from bot.core.text import clip
 from bot.services.memories import MemoryRecord
-from bot.ui.guards import asker_of, only_for
-from bot.ui.memory.common import DESCRIPTION_MAX, MEMORY_HANDLER_COG, TITLE_MAX, escape, handler_cog, stamp
+from bot.ui.guards import asker_of, handler_cog, only_for
+from bot.ui.memory.common import DESCRIPTION_MAX, MEMORY_HANDLER_COG, TITLE_MAX, escape, stamp
 from bot.ui.memory.search import memory_text
 
 MEMORY_BUTTON_TEMPLATE = (

@@ -13,6 +13,7 @@ import discord
 from bot.core.privacy import ConsentDecision
 from bot.core.text import clip
 from bot.services.consent import ConsentRecordView
+from bot.ui.guards import handler_cog
 from bot.ui.memory.common import (
     FIELD_VALUE_MAX,
     MEMORY_COLOUR,
@@ -20,7 +21,6 @@ from bot.ui.memory.common import (
     done_embed,
     escape,
     fit,
-    handler_cog,
     stamp,
 )
 

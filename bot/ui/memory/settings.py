@@ -14,6 +14,7 @@ import discord
 from bot.core import memory as rules
 from bot.core.inputs import whole_number
 from bot.core.text import clip
+from bot.ui.guards import handler_cog
 from bot.ui.memory.common import (
     DESCRIPTION_MAX,
     FIELD_VALUE_MAX,
@@ -24,7 +25,6 @@ from bot.ui.memory.common import (
     TITLE_MAX,
     escape,
     fit,
-    handler_cog,
 )
 from bot.ui.memory.components import MemoryButton
 

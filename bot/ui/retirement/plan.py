@@ -15,7 +15,7 @@ from bot.services.retirement import PlanView
 from bot.ui.confirm import Callback, ConfirmView
 from bot.ui.wizard import BRAND_COLOUR, FIELD_VALUE_MAX
 
-CONFIRM_TIMEOUT = 300.0
+RETIRE_CONFIRM_TIMEOUT = 300.0
 
 ARCHIVAL_WORDS = {
     "all": "all memories",
@@ -146,7 +146,7 @@ def confirm_retire(owner_id: int, on_confirm: Callback) -> ConfirmView:
         confirm_style=discord.ButtonStyle.danger,
         cancelled_title="Kept",
         cancelled_text="Nothing changed.",
-        timeout=CONFIRM_TIMEOUT,
+        timeout=RETIRE_CONFIRM_TIMEOUT,
         custom_ids=("retire:confirm", "retire:keep"),
     )
 

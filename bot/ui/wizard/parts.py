@@ -14,6 +14,7 @@ from bot.core import wizard as rules
 from bot.core.text import clip
 from bot.core.traits import ALL_TRAITS, label
 from bot.services.wizard import Draft
+from bot.ui.guards import handler_cog
 
 BRAND_COLOUR = discord.Colour(0x7C5CFF)
 HANDLER_COG = "Personas"
@@ -46,9 +47,8 @@ class WizardHandler(Protocol):
 async def _dispatch(
     interaction: discord.Interaction, draft_id: int, action: str, arg: str | None, values: list[str] | None
 ) -> None:
-    handler: Any = interaction.client.get_cog(HANDLER_COG)  # type: ignore[attr-defined]
+    handler = await handler_cog(interaction, HANDLER_COG, "The persona commands")
     if handler is None:
-        await interaction.response.send_message("The persona commands are not loaded right now.", ephemeral=True)
         return
     await handler.on_wizard_component(interaction, draft_id, action, arg, values)
 
