@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from bot.clock import utcnow
@@ -109,6 +109,31 @@ class Persona(SQLModel, table=True):
     follower_count: int = Field(default=0)
     interaction_count: int = Field(default=0)
     verification_status: str = Field(default="unverified", sa_type=String(16))
+
+    # The character, as a character card holds it (V2/V3 field names in comments): what the model is given
+    # beside the description, and what an export writes back. Empty text means "none".
+    personality_text: str = Field(default="", sa_type=Text)  # personality
+    scenario: str = Field(default="", sa_type=Text)  # scenario
+    example_dialogue: str = Field(default="", sa_type=Text)  # mes_example
+    greeting: str = Field(default="", sa_type=Text)  # first_mes
+    alternate_greetings: list[str] = _json(list)  # alternate_greetings
+    system_prompt: str = Field(default="", sa_type=Text)  # system_prompt
+    post_history_instructions: str = Field(default="", sa_type=Text)  # post_history_instructions
+    creator_notes: str = Field(default="", sa_type=Text)  # creator_notes
+    nickname: str = Field(default="", sa_type=Text)  # V3 nickname
+
+
+class PersonaAvatar(SQLModel, table=True):
+    """The picture a persona came with (a card's PNG, or an uploaded image), kept so an export writes it back."""
+
+    __tablename__ = "persona_avatars"
+
+    persona_id: int = Field(
+        sa_column=Column(BigInteger, ForeignKey("personas.id", ondelete="CASCADE"), primary_key=True)
+    )
+    content_type: str = Field(sa_type=String(64))
+    data: bytes = Field(sa_type=LargeBinary)
+    updated_at: datetime = _when()
 
 
 class MemoryConfig(SQLModel, table=True):

@@ -124,8 +124,18 @@ TABLES: dict[str, TableRules] = {
             "privacy_settings": Beside("owner_id"),
             "plugins": Beside("owner_id"),
             "legacy_settings": Beside("owner_id"),
+            "personality_text": Beside("owner_id"),
+            "scenario": Beside("owner_id"),
+            "example_dialogue": Beside("owner_id"),
+            "greeting": Beside("owner_id"),
+            "alternate_greetings": Beside("owner_id"),
+            "system_prompt": Beside("owner_id"),
+            "post_history_instructions": Beside("owner_id"),
+            "creator_notes": Beside("owner_id"),
+            "nickname": Beside("owner_id"),
         },
     ),
+    "persona_avatars": TableRules(BY_PERSONA, {"content_type": NotPersonal("an image's media type")}),
     "memory_configs": TableRules(
         BY_PERSONA, {"decay_function": WORD, "decay_schedule": WORD, "exempt_categories": OF_PERSONA}
     ),

@@ -2,16 +2,50 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from sqlalchemy import column as sa_column
+from sqlalchemy import insert as sa_insert
 from sqlalchemy import inspect
+from sqlalchemy import table as sa_table
 
 from bot.clock import utcnow
 from bot.db import migrate, models
 from bot.db.engine import Database, make_engine
 from bot.db.models import metadata
-from bot.services import personas
-from bot.services.personas import Actor, PersonaInput
 from tests.conftest import fresh_postgres_database
+
+# Persona columns added after a revision: a test that writes rows at that revision leaves them out.
+PERSONA_COLUMNS_SINCE = {
+    "0013": (
+        "personality_text",
+        "scenario",
+        "example_dialogue",
+        "greeting",
+        "alternate_greetings",
+        "system_prompt",
+        "post_history_instructions",
+        "creator_notes",
+        "nickname",
+    ),
+}
+
+
+async def _persona_at(session: Any, revision: str, **values: Any) -> int:
+    """Insert a persona row as the schema at ``revision`` has it (the model's defaults for the rest)."""
+    later = {name for since, names in PERSONA_COLUMNS_SINCE.items() if since > revision for name in names}
+    full = models.Persona.__table__
+    kept = [c for c in full.columns if c.name not in later and c.name != "id"]
+    row: dict[str, Any] = {}
+    for c in kept:
+        if c.default is not None:
+            arg = c.default.arg  # type: ignore[attr-defined]
+            row[c.name] = arg(None) if callable(arg) else arg
+    row.update(values)
+    old = sa_table("personas", sa_column("id"), *(sa_column(c.name, c.type) for c in kept))
+    result = await session.execute(sa_insert(old).values(**row).returning(old.c.id))
+    return int(result.scalar_one())
 
 
 async def _table_names(engine) -> set[str]:
@@ -76,13 +110,13 @@ async def test_postgresql_search_vector_is_backfilled_and_follows_content_only(p
         engine = make_engine(url)
         try:
             await migrate.upgrade(engine, "0006")
-            database = Database(url)  # the models' tables are the same at 0006 (0007 adds what they do not name)
+            database = Database(url)  # memories are the same at 0006 (0007 adds what the model does not name)
             try:
                 async with database.transaction() as session:
-                    persona = await personas.create(session, Actor(2, 1), PersonaInput(name="Ada"), now=utcnow())
+                    persona_id = await _persona_at(session, "0006", name="Ada", owner_id=2, guild_id=1)
                     now = utcnow()
                     session.add(
-                        models.Memory(persona_id=persona.id, content="the lighthouse keeper", category="conversation",
+                        models.Memory(persona_id=persona_id, content="the lighthouse keeper", category="conversation",
                                       importance=5, created_at=now, last_accessed_at=now)
                     )  # fmt: skip
             finally:
