@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     llm_timeout_seconds: float = Field(default=30.0, gt=0)
     # The longest one reply may take, streaming included: a server that streams on and on is cut off here.
     llm_reply_seconds: float = Field(default=120.0, gt=0)
+    # Stop sequences sent per request (OpenAI takes at most 4; 0: none).
+    llm_max_stop_sequences: int = Field(default=4, ge=0, le=32)
+    # The whole prompt of a reply, in estimated tokens (bot.core.prompt_budget says what is trimmed first).
+    prompt_token_budget: int = Field(default=3000, ge=300, le=1_000_000)
     scheduler_enabled: bool = True
     # How often the scheduler looks for jobs other processes added to the shared store (PostgreSQL, several
     # processes). Jobs this process adds itself run on time regardless.

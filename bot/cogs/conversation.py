@@ -13,7 +13,8 @@ Per message in a channel (or thread) with an active persona (:func:`bot.services
 3. Each persona in a task of its own, side by side (one persona's slow reply never holds another's turn): typing
    is shown while the model works; the reply streams where the provider streams
    (:class:`bot.discord_io.speaker.StreamWriter`: first text sent, edited at most once a second, final edit
-   complete), or goes through the tool loop when the persona has plugins and the provider supports tools, or is a
+   complete; the model's text cleaned as it comes, :mod:`bot.core.reply_text`: no name label of its own, nothing
+   said for anyone else), or goes through the tool loop when the persona has plugins and the provider supports tools, or is a
    custom behaviour's reply template. Everything goes through :class:`bot.discord_io.speaker.PersonaSender` with
    no mentions allowed.
 4. Transaction 2 (:func:`bot.services.conversation.record`), one per message answered: persona messages, memory
@@ -52,6 +53,7 @@ from discord.ext import commands
 
 from bot.clock import utcnow
 from bot.core.inputs import storable
+from bot.core.reply_text import ReplyCleaner, clean_reply
 from bot.discord_io.dms import send_dm
 from bot.discord_io.speaker import Outlet, PersonaSender, PersonaVoice, StreamWriter, apology_text
 from bot.discord_io.turns import SpeakingTurns
@@ -330,7 +332,10 @@ class ConversationCog(commands.Cog):
         return key.get_secret_value() if key is not None else None
 
     def _request_options(self) -> conversation.RequestOptions:
-        return conversation.RequestOptions(self.tools, self._key(), self.bot.llm.supports_tools)
+        settings = self.bot.settings
+        return conversation.RequestOptions(
+            self.tools, self._key(), self.bot.llm.supports_tools, token_budget=settings.prompt_token_budget
+        )
 
     # ------------------------------------------------------------------------------------------------ replying
 
@@ -355,7 +360,9 @@ class ConversationCog(commands.Cog):
                     result = await run_with_tools(
                         provider, job.request, self.tools.for_plugins(list(job.tool_names)), context
                     )
-                text = result.reply.text
+                text, _ = clean_reply(result.reply.text, job.labels)
+                if not text.strip():
+                    raise ModelError("The model's answer spoke only for someone else.")
                 sent = await self.sender.say(outlet, text)
             else:
                 text, sent = await self._stream(job, outlet, channel)
@@ -395,13 +402,19 @@ class ConversationCog(commands.Cog):
 
     async def _stream(self, job: ReplyJob, outlet: Outlet, channel: Channel) -> tuple[str, list[discord.Message]]:
         writer = StreamWriter(self.sender, outlet)
+        cleaner = ReplyCleaner(job.labels)  # its own name label gone, cut where it speaks for someone else
         try:
             async with self._typing(channel):
                 # Closed as soon as we stop reading, so a stream cut at a cap ends at the server too.
                 async with contextlib.aclosing(self.bot.llm.stream(job.request)) as deltas:
                     async for delta in deltas:
-                        await writer.feed(delta)
+                        if piece := cleaner.feed(delta):
+                            await writer.feed(piece)
+                        if cleaner.done:
+                            break
         except ModelError as error:
+            if rest := cleaner.finish():
+                await writer.feed(rest)
             if not writer.messages:
                 raise
             # Part of the answer is out (or it ran past a cap): end it visibly rather than leave it hanging, keep
@@ -409,6 +422,8 @@ class ConversationCog(commands.Cog):
             await writer.finish(" …")
             await self._tell_owner_error(channel, job.speaker, error, cut_short=True)
             return writer.text, writer.messages
+        if rest := cleaner.finish():
+            await writer.feed(rest)
         await writer.finish()
         if not writer.messages:
             raise ModelError("The model returned an empty answer.")

@@ -73,4 +73,5 @@ def make_provider(settings: Settings) -> Provider:
         model=settings.llm_model,
         timeout_seconds=settings.llm_timeout_seconds,
         reply_seconds=settings.llm_reply_seconds,
+        max_stop_sequences=settings.llm_max_stop_sequences,
     )

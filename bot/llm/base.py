@@ -116,7 +116,8 @@ class Voice:
 
 @dataclass(frozen=True)
 class ChatRequest:
-    """One call to a model: the system prompt, the conversation, optional tools (OpenAI tools format)."""
+    """One call to a model: the system prompt, the conversation (which may hold more ``system`` messages: the
+    post-history instructions), optional tools (OpenAI tools format) and stop sequences."""
 
     system: str
     messages: tuple[ChatMessage, ...]
@@ -125,6 +126,9 @@ class ChatRequest:
     temperature: float | None = 0.8
     voice: Voice | None = None
     max_chars: int = DEFAULT_MAX_CHARS  # the provider stops reading the answer here, whatever the server does
+    # Where the model must stop (a newline and another speaker's label), most important first: a provider sends
+    # as many as its server takes.
+    stop: tuple[str, ...] = ()
 
     def to_openai_messages(self) -> list[dict[str, Any]]:
         return [{"role": "system", "content": self.system}, *(m.to_openai() for m in self.messages)]

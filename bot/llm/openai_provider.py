@@ -9,6 +9,9 @@ Timeouts and retries:
 - Streaming: the first delta must arrive within the deadline; after that each delta must follow the previous one
   within ``timeout_seconds``. A server that ignores ``stream: true`` and answers in one piece is read as one delta.
 
+Stop sequences: the first ``max_stop_sequences`` of ``request.stop`` are sent as ``stop`` (``LLM_MAX_STOP_SEQUENCES``:
+OpenAI takes at most 4; 0 sends none, for models that refuse the parameter).
+
 Every answer is bounded, whatever the server does: ``max_tokens`` is sent; at most ``request.max_chars``
 characters are read (a longer plain answer is cut there; a stream is closed there); and a stream still flowing
 ``reply_seconds`` (``LLM_REPLY_SECONDS``) after the request began is closed. A cut stream ends with
@@ -45,6 +48,7 @@ from bot.llm.base import (
 log = logging.getLogger(__name__)
 
 FALLBACK_MODEL = "default"  # single-model servers (llama.cpp) accept any name
+DEFAULT_MAX_STOP = 4  # OpenAI's limit; llama.cpp, vLLM and Ollama take more
 
 
 def map_error(error: BaseException) -> ModelError:
@@ -90,12 +94,14 @@ class OpenAICompatibleProvider(Provider):
         reply_seconds: float = 120.0,
         max_retries: int = 2,
         supports_tools: bool = True,
+        max_stop_sequences: int = DEFAULT_MAX_STOP,
     ) -> None:
         self.base_url = base_url
         self.model = model
         self.timeout_seconds = timeout_seconds
         self.reply_seconds = reply_seconds
         self.supports_tools = supports_tools
+        self.max_stop_sequences = max(0, max_stop_sequences)
         self.name = f"openai-compatible ({model or 'server default'})"
         self._client = AsyncOpenAI(
             base_url=base_url,
@@ -134,6 +140,9 @@ class OpenAICompatibleProvider(Provider):
             params["max_tokens"] = request.max_tokens
         if request.temperature is not None:
             params["temperature"] = request.temperature
+        stop = request.stop[: self.max_stop_sequences]
+        if stop:
+            params["stop"] = list(stop)
         if request.tools and self.supports_tools and not stream:
             params["tools"] = [dict(tool) for tool in request.tools]
         if stream:

@@ -1,39 +1,44 @@
-"""The trusted prompt templates: ``prompts/`` rendered with Jinja2, and the system prompt and messages of a reply.
+"""The trusted prompt templates: ``prompts/`` rendered with Jinja2, and the request of a reply.
 
 The templates in ``prompts/`` are our own source (trusted); :func:`render_template` renders any of them (the
 system prompt here, the retirement ceremony's texts in :mod:`bot.services.retirement`). It is defined with the
 providers (:mod:`bot.llm.prompt_files`), because the offline responder renders ``prompts/offline/`` too, and
 re-exported here, where the services look for it.
 
-The context is plain data (:class:`PromptContext`), no database rows or Discord objects. Numbers become words
-here (traits by :func:`bot.core.personality.describe_traits`, mood by :func:`bot.core.pad.describe`, emotions by
+The context is plain data (:class:`PromptContext`, :mod:`bot.templating.context`). Numbers become words here
+(traits by :func:`bot.core.personality.describe_traits`, mood by :func:`bot.core.pad.describe`, emotions by
 :func:`bot.core.emotions.emotion_word`, affinity, dates and style by :mod:`bot.core.prompt_words`); the templates
-arrange them.
+arrange them. The character's own texts come with their macros resolved (:mod:`bot.templating.character`).
 
 Templates render with ``StrictUndefined`` (a missing variable is an error, not an empty string) and without
 autoescaping (the output is plain text for a model, not HTML). Everything users wrote (descriptions, messages,
-memories, names) is passed as *data* in variables and never becomes template source, so ``{{ 7*7 }}`` in a
-description reaches the model as those characters.
+memories, names, a card's texts) is passed as *data* in variables and never becomes template source, so
+``{{ 7*7 }}`` in a description reaches the model as those characters.
 
-Channel history goes into the system prompt as a transcript within ``history_token_budget`` estimated tokens
-(:func:`bot.core.conversation.estimate_tokens`: ceil(characters / 4)), oldest dropped first; the message being
-answered is the one user message after it (:func:`build_messages`), prefixed with its author's name. When several
-messages waited for the persona while it was speaking (``PromptContext.earlier``), that user message holds them all,
-one line each ("Author: text", each clipped to :data:`MAX_EARLIER_CHARS`), and one reply answers every one.
+**The request** (:func:`build_request`), chat-shaped: a system message with the character and its state
+(``prompts/system.j2``: our main instruction or the card's system prompt, description, personality, scenario, mood,
+style, people, memories, instructions, tools, and the card's example dialogue as a block of examples), then the
+channel history as chat turns, the message being answered, and the post-history instructions
+(:mod:`bot.templating.chat`); ``stop`` sequences for the speakers' name labels and the common role labels;
+``max_tokens`` from the persona's verbosity (:func:`bot.core.prompt_parts.reply_max_tokens`: 120/300/600).
+
+**The budget**: the whole prompt fits in ``PromptContext.token_budget`` estimated tokens; when it would not, parts
+are trimmed in the order :mod:`bot.core.prompt_budget` documents (oldest history, example dialogue, memories beyond
+the top two, the rest of the history and memories, then the scenario, personality and description clipped).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.core import emotions as emotion_rules
 from bot.core import pad
-from bot.core.conversation import fit_to_budget
+from bot.core.conversation import CHARS_PER_TOKEN, estimate_tokens
 from bot.core.personality import describe_traits
-from bot.core.personas import BehaviorSettings
+from bot.core.prompt_budget import MESSAGE_OVERHEAD, PromptCosts, PromptFit, fit_prompt
+from bot.core.prompt_parts import reply_max_tokens
 from bot.core.prompt_words import (
     affinity_words,
     custom_trait_words,
@@ -42,112 +47,82 @@ from bot.core.prompt_words import (
     strength_words,
     style_lines,
 )
-from bot.core.text import clip_line
-from bot.llm.base import ChatMessage, ChatRequest, Voice, message_name
+from bot.core.text import clip
+from bot.llm.base import ChatRequest, Voice
 from bot.llm.prompt_files import PROMPTS_DIR as PROMPTS_DIR  # re-exported: the prompt files, for the services
 from bot.llm.prompt_files import environment as environment
 from bot.llm.prompt_files import render_template as render_template
+from bot.templating.character import CharacterTexts, character_texts
+from bot.templating.chat import MAX_EARLIER_CHARS as MAX_EARLIER_CHARS
+from bot.templating.chat import chat_turns, history_turn, reply_stops
+from bot.templating.chat import current_message as current_message  # re-exported
+from bot.templating.chat import reply_labels as reply_labels  # re-exported: the labels a reply is cleaned with
+from bot.templating.context import DEFAULT_TOKEN_BUDGET as DEFAULT_TOKEN_BUDGET
+from bot.templating.context import FeltEmotion as FeltEmotion
+from bot.templating.context import HistoryLine as HistoryLine
+from bot.templating.context import MemoryNote as MemoryNote
+from bot.templating.context import PersonaProfile as PersonaProfile
+from bot.templating.context import PersonaTie as PersonaTie
+from bot.templating.context import PersonPresent as PersonPresent
+from bot.templating.context import PromptContext as PromptContext
 
-DEFAULT_HISTORY_BUDGET = 1200
-MAX_EARLIER_CHARS = 1000  # of each message that waited, in the turn that answers them together
+MEMORY_LINE_OVERHEAD = 10  # tokens of "(3 days ago; important to you)" around a memory
 
 
 # ----------------------------------------------------------------------------------------------------
-# The context
+# The budget
 
 
 @dataclass(frozen=True)
-class PersonaProfile:
-    """Who the persona is."""
+class FittedPrompt:
+    """What of the context goes into the prompt after the token budget (:mod:`bot.core.prompt_budget`)."""
 
-    id: int
-    name: str
-    description: str = ""
-    traits: Mapping[str, float] = field(default_factory=dict)
-    custom_traits: Sequence[tuple[str, float]] = ()  # (name, value 0..100)
-    behavior: BehaviorSettings = field(default_factory=BehaviorSettings)
+    texts: CharacterTexts  # scenario, personality and description possibly clipped, examples possibly fewer
+    history: tuple[HistoryLine, ...]
+    memories: tuple[MemoryNote, ...]
+    fit: PromptFit
 
 
-@dataclass(frozen=True)
-class FeltEmotion:
-    """An active emotion now: its type and current intensity (0..100)."""
-
-    type: str
-    intensity: float
+def _clip_tokens(text: str, tokens: int) -> str:
+    if estimate_tokens(text) <= tokens:
+        return text
+    return clip(text, tokens * CHARS_PER_TOKEN) if tokens > 0 else ""
 
 
-@dataclass(frozen=True)
-class PersonPresent:
-    """A person in the conversation and the persona's relationship with them."""
-
-    display_name: str
-    messages_exchanged: int = 0
-    affinity: float = 0.0  # -1..1
-
-
-@dataclass(frozen=True)
-class PersonaTie:
-    """Another persona present, and the relationship its owner set."""
-
-    name: str
-    kind: str
-    strength: float = 0.5  # 0..1
-
-
-@dataclass(frozen=True)
-class MemoryNote:
-    """A memory retrieved for this message."""
-
-    content: str
-    created_at: datetime
-    pinned: bool = False
-
-
-@dataclass(frozen=True)
-class HistoryLine:
-    """A message earlier in the channel, oldest first; ``is_self`` marks the persona's own."""
-
-    author: str
-    content: str
-    is_self: bool = False
-
-
-@dataclass(frozen=True)
-class PromptContext:
-    """Everything the prompt is rendered from, for one reply."""
-
-    persona: PersonaProfile
-    now: datetime
-    author: str  # who wrote the message being answered
-    message: str  # the message being answered
-    mood: tuple[float, float, float] | None = None  # PAD; None: neutral
-    mood_explanation: str | None = None  # bot.core.emotions.explain(...)
-    emotions: Sequence[FeltEmotion] = ()
-    people: Sequence[PersonPresent] = ()
-    personas: Sequence[PersonaTie] = ()
-    memories: Sequence[MemoryNote] = ()
-    instructions: Sequence[str] = ()  # from matching custom behaviours
-    history: Sequence[HistoryLine] = ()
-    history_token_budget: int = DEFAULT_HISTORY_BUDGET
-    channel: str | None = None
-    tools: Sequence[str] = ()  # names of the tools offered
-    # Messages to the persona that waited while it spoke (author, text), oldest first: answered with ``message``.
-    earlier: Sequence[tuple[str, str]] = ()
+def fit_context(context: PromptContext) -> FittedPrompt:
+    """The parts of the context that fit in its token budget, trimmed in the documented order."""
+    texts = character_texts(context)
+    bare = replace(texts, description="", personality="", scenario="", examples=())
+    system = render_template("system.j2", **_variables(context, bare, ()))
+    fixed = sum(estimate_tokens(t) for t in (system, current_message(context), texts.post_history))
+    costs = PromptCosts(
+        fixed=fixed + 3 * MESSAGE_OVERHEAD,
+        history=[estimate_tokens(history_turn(line).content) + MESSAGE_OVERHEAD for line in context.history],
+        examples=[estimate_tokens(block) + 1 for block in texts.examples],
+        memories=[estimate_tokens(m.content) + MEMORY_LINE_OVERHEAD for m in context.memories],
+        character=[estimate_tokens(t) for t in (texts.scenario, texts.personality, texts.description)],
+    )
+    fit = fit_prompt(costs, max(0, context.token_budget))
+    scenario, personality, description = (
+        _clip_tokens(text, allowed)
+        for text, allowed in zip((texts.scenario, texts.personality, texts.description), fit.character, strict=True)
+    )
+    kept = replace(
+        texts,
+        scenario=scenario,
+        personality=personality,
+        description=description,
+        examples=texts.examples[: fit.examples],
+    )
+    history = tuple(context.history)[len(context.history) - fit.history :]
+    return FittedPrompt(kept, history, tuple(context.memories)[: fit.memories], fit)
 
 
 # ----------------------------------------------------------------------------------------------------
 # Rendering
 
 
-def _fit_history(context: PromptContext) -> list[HistoryLine]:
-    lines = list(context.history)
-    texts = [f"{line.author}: {line.content}" for line in lines]
-    kept = fit_to_budget(texts, max(0, context.history_token_budget))
-    return lines[len(lines) - kept :]
-
-
-def prompt_variables(context: PromptContext) -> dict[str, Any]:
-    """The variables ``system.j2`` gets: words, not raw numbers (exposed for tests and debugging)."""
+def _variables(context: PromptContext, texts: CharacterTexts, memories: Sequence[MemoryNote]) -> dict[str, Any]:
     persona = context.persona
     trait_words = describe_traits(persona.traits) if persona.traits else []
     for name, value in persona.custom_traits:
@@ -157,7 +132,11 @@ def prompt_variables(context: PromptContext) -> dict[str, Any]:
     felt = sorted(context.emotions, key=lambda e: -e.intensity)
     return {
         "name": persona.name,
-        "description": persona.description.strip(),
+        "main": texts.main,
+        "description": texts.description,
+        "personality": texts.personality,
+        "scenario": texts.scenario,
+        "examples": list(texts.examples),
         "traits": trait_words,
         "mood": pad.describe(context.mood) if context.mood is not None else "neutral",
         "mood_explanation": (context.mood_explanation or "").strip(),
@@ -180,58 +159,46 @@ def prompt_variables(context: PromptContext) -> dict[str, Any]:
         ],
         "memories": [
             {"content": m.content.strip(), "when": date_in_words(m.created_at, context.now), "pinned": m.pinned}
-            for m in context.memories
+            for m in memories
         ],
         "instructions": [text.strip() for text in context.instructions if text.strip()],
-        "history": [
-            {"author": h.author, "content": h.content.strip(), "is_self": h.is_self} for h in _fit_history(context)
-        ],
-        "channel": context.channel,
         "tools": list(context.tools),
         "today": f"{context.now.strftime('%A')} {context.now.day} {context.now.strftime('%B %Y')}",
     }
 
 
-def render_system_prompt(context: PromptContext) -> str:
+def prompt_variables(context: PromptContext, fitted: FittedPrompt | None = None) -> dict[str, Any]:
+    """The variables ``system.j2`` gets: words, not raw numbers, within the budget (exposed for tests and
+    debugging)."""
+    fitted = fitted or fit_context(context)
+    return _variables(context, fitted.texts, fitted.memories)
+
+
+def render_system_prompt(context: PromptContext, fitted: FittedPrompt | None = None) -> str:
     """The system prompt (``prompts/system.j2``)."""
-    return render_template("system.j2", **prompt_variables(context))
-
-
-def current_message(context: PromptContext) -> str:
-    """The message being answered, as the model sees it: "Author: text"; after the messages that waited for this
-    turn, one line each (module docstring)."""
-    lines = [f"{author}: {clip_line(text, MAX_EARLIER_CHARS)}" for author, text in context.earlier]
-    return "\n".join([*lines, f"{context.author}: {context.message}"])
-
-
-def build_messages(context: PromptContext) -> list[dict[str, Any]]:
-    """The chat-completions messages: the system prompt, then the message being answered."""
-    user: dict[str, Any] = {"role": "user", "content": current_message(context)}
-    name = message_name(context.author) if not context.earlier else None  # several authors: no one name
-    if name:
-        user["name"] = name
-    return [{"role": "system", "content": render_system_prompt(context)}, user]
+    return render_template("system.j2", **prompt_variables(context, fitted))
 
 
 def build_request(
     context: PromptContext,
     *,
     tools: Sequence[Mapping[str, Any]] | None = None,
-    max_tokens: int | None = 400,
+    max_tokens: int | None = None,
     temperature: float | None = 0.8,
+    at_depth: Sequence[tuple[int, str]] = (),
 ) -> ChatRequest:
-    """A :class:`~bot.llm.base.ChatRequest` for the context (with the voice the offline responder needs)."""
+    """The :class:`~bot.llm.base.ChatRequest` of a reply (module docstring), with the voice the offline responder
+    needs. ``max_tokens`` None: by the persona's verbosity. ``at_depth``: ``(depth, text)`` items placed among the
+    turns (:func:`bot.core.prompt_parts.insert_at_depth`), for lorebook entries."""
     persona = context.persona
+    fitted = fit_context(context)
     return ChatRequest(
-        system=render_system_prompt(context),
-        messages=(
-            ChatMessage(
-                role="user", content=current_message(context), name=None if context.earlier else context.author
-            ),
-        ),
+        system=render_system_prompt(context, fitted),
+        messages=chat_turns(context, fitted.history, post_history=fitted.texts.post_history, at_depth=at_depth),
         tools=tuple(tools) if tools else None,
-        max_tokens=max_tokens,
+        max_tokens=max_tokens if max_tokens is not None else reply_max_tokens(persona.behavior.verbosity),
         temperature=temperature,
+        stop=reply_stops(context, fitted.history),
         voice=Voice(
             persona_id=persona.id,
             name=persona.name,
@@ -242,3 +209,8 @@ def build_request(
             message=context.message,
         ),
     )
+
+
+def build_messages(context: PromptContext) -> list[dict[str, Any]]:
+    """The chat-completions messages of :func:`build_request`."""
+    return build_request(context).to_openai_messages()

@@ -7,6 +7,7 @@ diff before committing.
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -121,8 +122,91 @@ def reginald() -> PromptContext:
         message="Tea, please.",
         personas=(PersonaTie("Ada", "friend", 0.9), PersonaTie("Grim", "rival", 0.2)),
         history=long_history,
-        history_token_budget=200,
+        token_budget=900,
     )
+
+
+def card() -> PromptContext:
+    """A persona imported from a character card: every card field set, macros in them, a channel of several."""
+    return PromptContext(
+        persona=PersonaProfile(
+            id=4,
+            name="Captain Maribel Vance",
+            nickname="Mari",
+            description="{{char}} captains the airship Kestrel. She calls <USER> 'deckhand'.",
+            personality_text="Bold, dry-witted, fiercely loyal to her crew.",
+            scenario="{{user}} has just come aboard the Kestrel in a storm. {{// the crew is hidden}}",
+            example_dialogue=(
+                "<START>\n{{user}}: Where are we headed?\n{{char}}: Wherever the wind pays best, deckhand."
+                "\n<START>\n{{user}}: Is it safe?\n{{char}}: Safe? {{reverse:gninnur}} ships never are."
+            ),
+            system_prompt="{{original}}\nWrite in the voice of a seasoned sky pirate. Never break character.",
+            post_history_instructions="{{original}} Keep {{char}}'s answers under four sentences.",
+            behavior=BehaviorSettings(verbosity="brief", formality="casual", emoji_use="none"),
+        ),
+        now=NOW,
+        author="Alice",
+        message="Captain, what's our heading?",
+        mood=(0.2, 0.4, 0.6),
+        people=(PersonPresent("Alice", 5, 0.3), PersonPresent("Bob", 0, 0.0)),
+        personas=(PersonaTie("Grim", "rival", 0.5),),
+        history=(
+            HistoryLine("Bob", "Storm's getting worse."),
+            HistoryLine("Grim", "The lighthouse says turn back."),
+            HistoryLine("Captain Maribel Vance", "We don't turn back.", is_self=True),
+        ),
+        channel="deck",
+        seed="1234",
+    )
+
+
+def test_full_request_snapshot_of_a_card_persona() -> None:
+    """The whole request as sent (system, turns, stop, max_tokens) for a persona with every card field."""
+    request = build_request(card())
+    sent = {"messages": request.to_openai_messages(), "stop": list(request.stop), "max_tokens": request.max_tokens}
+    rendered = json.dumps(sent, indent=2, ensure_ascii=False) + "\n"
+    path = SNAPSHOTS / "request_card.json"
+    if os.environ.get(UPDATE_ENV):
+        path.write_text(rendered, encoding="utf-8")
+    assert path.exists(), f"No snapshot {path.name}; create it with {UPDATE_ENV}=1."
+    assert rendered == path.read_text(encoding="utf-8"), f"The card request changed: rerun with {UPDATE_ENV}=1."
+
+
+def test_every_card_field_reaches_the_model_with_macros_resolved() -> None:
+    request = build_request(card())
+    system = request.system
+    assert system.startswith("You are Captain Maribel Vance (Mari to your friends)")  # {{original}}: ours first
+    assert "Write in the voice of a seasoned sky pirate." in system
+    assert "Mari captains the airship Kestrel. She calls Alice 'deckhand'." in system
+    assert "Bold, dry-witted" in system
+    assert "## The scenario\nAlice has just come aboard the Kestrel in a storm." in system
+    assert "the crew is hidden" not in system
+    assert "Alice: Where are we headed?\nMari: Wherever the wind pays best" in system
+    assert "Safe? running ships never are." in system and "<START>" not in system
+    assert "{{" not in system and "<USER>" not in system
+    roles = [(m.role, m.name) for m in request.messages]
+    assert roles == [("user", "Bob"), ("user", "Grim"), ("assistant", None), ("user", "Alice"), ("system", None)]
+    last = request.messages[-1].content
+    assert last.startswith("Now write your next message as Mari") and last.endswith("under four sentences.")
+    assert request.stop[:3] == ("\nAlice:", "\nUser:", "\n### ") and "\nGrim:" in request.stop
+    assert not any("Maribel" in stop or "Mari:" in stop for stop in request.stop)
+    assert request.max_tokens == 120
+
+
+def test_a_card_system_prompt_without_original_replaces_ours() -> None:
+    context = card()
+    persona = PersonaProfile(**{**context.persona.__dict__, "system_prompt": "You are {{char}}. Be terse."})
+    system = build_request(PromptContext(**{**context.__dict__, "persona": persona})).system
+    assert system.startswith("You are Mari. Be terse.") and "a persona who chats" not in system
+
+
+def test_lore_at_depth_lands_among_the_turns() -> None:
+    request = build_request(card(), at_depth=[(0, "Lore now."), (2, "Lore two back."), (99, "Lore first.")])
+    contents = [m.content for m in request.messages]
+    assert contents[0] == "Lore first." and contents[1].startswith("Bob:")
+    assert contents.index("Lore two back.") == contents.index("We don't turn back.") - 1
+    assert contents[-3:-1] == ["Alice: Captain, what's our heading?", "Lore now."]
+    assert request.messages[-1].content.startswith("Now write")
 
 
 @pytest.mark.parametrize("make", [ada, grim, reginald], ids=["ada", "grim", "reginald"])
@@ -175,8 +259,8 @@ def test_user_text_with_jinja_syntax_appears_literally() -> None:
         }
     )
     messages = build_messages(tricky)
-    assert messages[1]["content"] == "{% raw %}: {{ config }}"
-    assert "{{x}}: {{ y }}" in messages[0]["content"]
+    assert messages[1] == {"role": "user", "content": "{{x}}: {{ y }}", "name": "x"}
+    assert messages[2] == {"role": "user", "content": "{% raw %}: {{ config }}", "name": "raw"}
 
 
 def test_strict_undefined_catches_a_missing_variable() -> None:
@@ -188,32 +272,38 @@ def test_strict_undefined_catches_a_missing_variable() -> None:
 
 def test_history_is_trimmed_oldest_first_within_the_budget() -> None:
     context = reginald()
-    kept = prompt_variables(context)["history"]
-    assert 0 < len(kept) < len(context.history)
-    assert kept[-1]["author"] == "User39"  # the newest survive
-    assert kept[0]["author"] == f"User{40 - len(kept)}"
-    cost = sum(estimate_tokens(f"{h['author']}: {h['content']}") for h in kept)
-    assert cost <= context.history_token_budget
-    dropped = context.history[40 - len(kept) - 1]
-    assert cost + estimate_tokens(f"{dropped.author}: {dropped.content}") > context.history_token_budget
-    assert "User0:" not in render_system_prompt(context)
-    none_fit = PromptContext(**{**context.__dict__, "history_token_budget": 5})
-    assert prompt_variables(none_fit)["history"] == []
-    assert "Recent conversation" not in render_system_prompt(none_fit)
+    request = build_request(context)
+    turns = [m for m in request.messages if m.role == "user"][:-1]  # the history, without the message answered
+    assert 0 < len(turns) < len(context.history)
+    assert turns[-1].content.startswith("User39: ")  # the newest survive
+    assert turns[0].content.startswith(f"User{40 - len(turns)}: ")
+    total = estimate_tokens(request.system) + sum(estimate_tokens(m.content) + 4 for m in request.messages)
+    assert total <= context.token_budget
+    dropped = context.history[40 - len(turns) - 1]
+    assert total + estimate_tokens(f"{dropped.author}: {dropped.content}") > context.token_budget - 40
+    none_fit = PromptContext(**{**context.__dict__, "token_budget": 5})
+    assert [m.role for m in build_request(none_fit).messages] == ["user", "system"]  # the message, post-history
 
 
 def test_build_messages_and_request() -> None:
     context = ada()
     messages = build_messages(context)
-    assert [m["role"] for m in messages] == ["system", "user"]
+    assert [m["role"] for m in messages] == ["system", "user", "assistant", "user", "system"]
     assert messages[0]["content"] == render_system_prompt(context)
-    assert messages[1] == {"role": "user", "content": "Bob: Do you remember what I drink?", "name": "Bob"}
+    assert messages[1] == {"role": "user", "content": "Carol: Morning all!", "name": "Carol"}
+    assert messages[2] == {"role": "assistant", "content": "Morning, Carol. The kettle's on."}
+    assert messages[3] == {"role": "user", "content": "Bob: Do you remember what I drink?", "name": "Bob"}
+    assert "Now write your next message as Ada" in messages[4]["content"]
     request = build_request(context, tools=[{"type": "function", "function": {"name": "roll_dice"}}])
     assert request.system == messages[0]["content"]
     assert request.to_openai_messages() == messages
     assert request.voice is not None and request.voice.persona_id == 1 and request.voice.mood == "slightly relaxed"
     assert request.voice.message == "Do you remember what I drink?"
     assert request.tools is not None and len(request.tools) == 1
+    assert request.stop == ("\nBob:", "\nUser:", "\n### ", "\nCarol:")
+    assert request.max_tokens == 300  # balanced
+    assert build_request(grim()).max_tokens == 120 and build_request(reginald()).max_tokens == 600
+    assert build_request(context, max_tokens=50).max_tokens == 50
 
 
 def test_words_for_dates_and_affinity() -> None:

@@ -44,10 +44,8 @@ from bot.services.conversation.data import (
 )
 from bot.services.conversation.memory_tools import tool_context
 from bot.services.conversation.planning import (
-    HISTORY_TOKEN_BUDGET,
     MAX_SPEAKERS,
     MEMORY_K,
-    REPLY_MAX_TOKENS,
     plan,
     plan_waiting,
 )
@@ -66,13 +64,11 @@ from bot.services.conversation.triggers import apply_behavior_triggers
 __all__ = [
     "CAST_TABLES",
     "DIRECT_REASONS",
-    "HISTORY_TOKEN_BUDGET",
     "MAX_MEMORY_QUOTE",
     "MAX_QUERY_WORDS",
     "MAX_SPEAKERS",
     "MEMORY_K",
     "POIGNANCY_PROMPT",
-    "REPLY_MAX_TOKENS",
     "BehaviorSideEffects",
     "Cast",
     "ChannelLine",

@@ -91,7 +91,8 @@ def _aware(value: object) -> datetime:
 
 
 def _profile(row: models.Persona, behavior: BehaviorSettings) -> PersonaProfile:
-    """Who the persona is, for the prompt (custom traits that cannot be read are left out)."""
+    """Who the persona is, for the prompt: identity, traits, behaviour and the whole character as a card holds it
+    (custom traits that cannot be read are left out)."""
     custom: list[tuple[str, float]] = []
     for item in row.custom_traits or []:
         if isinstance(item, Mapping) and isinstance(item.get("name"), str):
@@ -107,4 +108,10 @@ def _profile(row: models.Persona, behavior: BehaviorSettings) -> PersonaProfile:
         traits={name: float(getattr(row, name)) for name in ALL_TRAITS},
         custom_traits=tuple(custom),
         behavior=behavior,
+        personality_text=row.personality_text or "",
+        scenario=row.scenario or "",
+        example_dialogue=row.example_dialogue or "",
+        system_prompt=row.system_prompt or "",
+        post_history_instructions=row.post_history_instructions or "",
+        nickname=row.nickname or "",
     )

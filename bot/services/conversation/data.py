@@ -10,10 +10,11 @@ from datetime import datetime
 from bot.core import behaviors as behavior_rules
 from bot.core.conversation import DIRECT_REASONS
 from bot.core.personas import BehaviorSettings
+from bot.core.reply_text import Labels
 from bot.llm.base import ChatRequest
 from bot.llm.tools import ToolRegistry
 from bot.services import memories
-from bot.templating.prompts import PersonaProfile
+from bot.templating.prompts import DEFAULT_TOKEN_BUDGET, PersonaProfile
 
 
 @dataclass(frozen=True)
@@ -89,11 +90,12 @@ class Incoming:
 @dataclass(frozen=True)
 class RequestOptions:
     """How a reply's request is built: the tools on offer (None: the default registry), the memory encryption key,
-    and whether the provider can call tools at all."""
+    whether the provider can call tools at all, and the prompt's token budget (``PROMPT_TOKEN_BUDGET``)."""
 
     tools: ToolRegistry | None = None
     encryption_key: str | None = None
     supports_tools: bool = True
+    token_budget: int = DEFAULT_TOKEN_BUDGET
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,8 @@ class ReplyJob:
     timezone: str = "UTC"
     recall: memories.Recall | None = None  # the retrieved memories, marked recalled when the exchange is recorded
     earlier: tuple[Incoming, ...] = ()  # messages that waited for this turn, answered with the one planned for
+    # Whose name labels the reply must not speak with (bot.core.reply_text): the model's text is cleaned with them.
+    labels: Labels = field(default_factory=lambda: Labels((), ()))
 
     @property
     def addressed(self) -> bool:

@@ -3,7 +3,8 @@
 :func:`plan`: who answers a message (:func:`bot.core.conversation.plan_turns`, on the facts read here: when each
 persona last spoke, which persona's message it replies to, the author's subscription perks), then for each persona
 that speaks the prompt context (identity, traits, mood and active emotions, behaviour settings, relationships with
-the people and personas present, memories retrieved by :func:`bot.services.memories.retrieve` (only read here),
+the people and personas present, the whole character (:func:`~bot.services.conversation.casting.active_personas`),
+memories retrieved by :func:`bot.services.memories.retrieve` (only read here),
 custom behaviour instructions, the recent channel history the cog kept) rendered into a
 :class:`~bot.llm.base.ChatRequest`. Custom behaviours' reactions and emotional triggers are returned; the cog adds
 the reactions and applies the triggers (:func:`bot.services.conversation.apply_behavior_triggers`, a transaction of
@@ -50,12 +51,11 @@ from bot.templating.prompts import (
     PersonPresent,
     PromptContext,
     build_request,
+    reply_labels,
 )
 
 MEMORY_K = 6  # memories retrieved into each prompt
 MAX_SPEAKERS = 2  # personas answering one message
-HISTORY_TOKEN_BUDGET = 1200
-REPLY_MAX_TOKENS = 600
 MAX_PEOPLE = 8  # people present named in the prompt
 
 Reader = Callable[[], AbstractAsyncContextManager[AsyncSession]]
@@ -393,13 +393,14 @@ async def _job(
         memories=notes,
         instructions=tuple(instructions),
         history=[HistoryLine(line.author_name, line.content, line.persona_id == pid) for line in history],
-        history_token_budget=HISTORY_TOKEN_BUDGET,
+        token_budget=options.token_budget,
         channel=incoming.channel_name,
         tools=tool_names,
         earlier=[(m.author_name, m.content) for m in earlier],
+        seed=str(incoming.message_id),
     )
     definitions = offered.definitions() if tool_names else None
-    request = build_request(context, tools=definitions, max_tokens=REPLY_MAX_TOKENS)
+    request = build_request(context, tools=definitions)
     return ReplyJob(
         speaker=speaker,
         reason=reason,
@@ -408,6 +409,7 @@ async def _job(
         template_reply=template_reply,
         recall=memories.recall_of(found, now),
         earlier=earlier,
+        labels=reply_labels(context),
     )
 
 
