@@ -14,9 +14,9 @@ Per message in a channel (or thread) with an active persona (:func:`bot.services
    is shown while the model works; the reply streams where the provider streams
    (:class:`bot.discord_io.speaker.StreamWriter`: first text sent, edited at most once a second, final edit
    complete; the model's text cleaned as it comes, :mod:`bot.core.reply_text`: no name label of its own, nothing
-   said for anyone else), or goes through the tool loop when the persona has plugins and the provider supports tools, or is a
-   custom behaviour's reply template. Everything goes through :class:`bot.discord_io.speaker.PersonaSender` with
-   no mentions allowed.
+   said for anyone else), or goes through the tool loop when the persona has plugins and the provider supports
+   tools, or is a custom behaviour's reply template. Everything goes through
+   :class:`bot.discord_io.speaker.PersonaSender` with no mentions allowed.
 4. Transaction 2 (:func:`bot.services.conversation.record`), one per message answered: persona messages, memory
    (consent permitting), relationship, interaction count. A reply folded for several waiting people is not kept in
    their memories (it names the others): each keeps their own message.

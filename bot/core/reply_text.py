@@ -100,7 +100,7 @@ class ReplyCleaner:
         line_start = text.rfind("\n") + 1
         if self.labels.could_be_label(text[line_start:]) or (not self.shown and not text.strip()):
             text = text[:line_start]
-        return self._advance(text)
+        return self._advance(text.rstrip())  # trailing spaces wait for what follows them
 
     def finish(self) -> str:
         """The rest of the reply once the stream ended."""
