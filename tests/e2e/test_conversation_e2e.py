@@ -120,7 +120,8 @@ async def test_a_persona_answers_under_its_name_and_avatar_and_remembers_a_conse
         # The prompt carried the persona and the message.
         body = model_server.requests[-1]
         assert "You are Ada" in system_prompt(body)
-        assert body["messages"][-1]["content"].startswith("Alice: Hello Ada")
+        asked = [m for m in body["messages"] if m["role"] == "user"][-1]
+        assert asked["content"].startswith("Alice: Hello Ada") and asked["name"] == "Alice"
 
 
 async def test_streaming_edits_the_message_at_most_once_a_second_and_ends_complete(

@@ -60,7 +60,7 @@ async def test_an_endless_stream_is_cut_at_the_character_cap_and_the_persona_ans
         # 4,000 characters (two or three Discord messages cut at word boundaries), not message after message.
         assert 2 <= len(posts) <= 3, texts
         assert texts[-1].endswith(" …") and sum(len(t) for t in texts) <= 4000 + 2
-        assert model_server.requests[-1]["max_tokens"] == 600  # the token cap is asked of the server as well
+        assert model_server.requests[-1]["max_tokens"] == 300  # the token cap (balanced) is asked of the server too
         note = sandbox.dms(sandbox.alice)[0].content
         assert "cut short" in note and "4,000 characters" in note
         # The persona is free again.

@@ -66,6 +66,26 @@ async def test_a_plain_reply_and_the_request_sent(server: FakeModelServer, provi
     assert "tools" not in sent and "stream" not in sent
 
 
+async def test_stop_sequences_are_sent_up_to_the_servers_limit(server: FakeModelServer) -> None:
+    stops = ("\nAlice:", "\nUser:", "\n### ", "\nBob:", "\nGrim:")
+    request = ChatRequest(system="You are Ada.", messages=REQUEST.messages, stop=stops)
+    for limit, expected in ((4, list(stops[:4])), (16, list(stops)), (0, None)):
+        server.script(reply("Hi."), reply("Hi."))
+        made = OpenAICompatibleProvider(base_url=server.base_url, model="m", max_stop_sequences=limit)
+        try:
+            await made.reply(request)
+            assert server.requests[-1].get("stop") == expected
+            assert [d async for d in made.stream(request)] == ["Hi."]
+            assert server.requests[-1].get("stop") == expected and server.requests[-1]["stream"] is True
+        finally:
+            await made.aclose()
+
+
+def test_the_stop_limit_comes_from_the_settings() -> None:
+    made = make_provider(Settings(_env_file=None, llm_base_url="http://127.0.0.1:9/v1", llm_max_stop_sequences=7))
+    assert isinstance(made, OpenAICompatibleProvider) and made.max_stop_sequences == 7
+
+
 async def test_streaming_deltas_arrive_in_order(server: FakeModelServer, provider: OpenAICompatibleProvider) -> None:
     server.script(reply("", chunks=["One", ", two", ", three", "!"], chunk_delay=0.01))
     deltas = [delta async for delta in provider.stream(REQUEST)]
