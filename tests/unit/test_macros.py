@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 from bot.core.macros import MAX_DEPTH, MAX_OUTPUT_FACTOR, resolve
 
 
-def r(text: str, **kw: str) -> str:
-    return resolve(text, char=kw.pop("char", "Mari"), user=kw.pop("user", "Alice"), **kw)  # type: ignore[arg-type]
+def r(text: str, *, char: str = "Mari", user: str = "Alice", original: str | None = None, seed: str = "") -> str:
+    return resolve(text, char=char, user=user, original=original, seed=seed)
 
 
 def test_char_user_and_the_v1_spellings_in_any_case() -> None:
