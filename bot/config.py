@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     llm_timeout_seconds: float = Field(default=30.0, gt=0)
     # The longest one reply may take, streaming included: a server that streams on and on is cut off here.
     llm_reply_seconds: float = Field(default=120.0, gt=0)
+    # Whether the default model accepts images (a persona's own model settings say so for its model).
+    llm_vision: bool = False
+    # Persona owners' own model servers may be on private, loopback or link-local addresses (bot/core/server_urls.py).
+    allow_private_model_servers: bool = False
     scheduler_enabled: bool = True
     # How often the scheduler looks for jobs other processes added to the shared store (PostgreSQL, several
     # processes). Jobs this process adds itself run on time regardless.

@@ -44,6 +44,7 @@ import logging
 import random
 from collections import deque
 from collections.abc import AsyncIterator, Callable
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -56,7 +57,7 @@ from bot.discord_io.dms import send_dm
 from bot.discord_io.speaker import Outlet, PersonaSender, PersonaVoice, StreamWriter, apology_text
 from bot.discord_io.turns import SpeakingTurns
 from bot.discord_io.webhooks import DatabaseWebhookStore
-from bot.llm.base import ModelError
+from bot.llm.base import ModelError, Provider
 from bot.llm.tools import default_registry, run_with_tools
 from bot.services import conversation, webhooks
 from bot.services.conversation import ChannelLine, Incoming, ReplyJob, Speaker
@@ -340,25 +341,27 @@ class ConversationCog(commands.Cog):
         outlet = await self.sender.outlet(channel, voice)
         if outlet.fallback_reason is not None:
             await self._tell_owner_once(channel, speaker, outlet.fallback_reason)
-        provider = self.bot.llm
         text: str | None = None
         sent: list[discord.Message] = []
+        # The persona's own model server when its settings name one (a template reply asks no model).
+        models = self.bot.provider_for(job.model) if job.template_reply is None else nullcontext(self.bot.llm)
         try:
-            if job.template_reply is not None:
-                text = job.template_reply
-                sent = await self.sender.say(outlet, text)
-            elif job.tool_names and provider.supports_tools:
-                context = conversation.tool_context(
-                    self.bot.db, speaker.persona_id, incoming=incoming, clock=self.clock, encryption_key=self._key()
-                )
-                async with self._typing(channel):
-                    result = await run_with_tools(
-                        provider, job.request, self.tools.for_plugins(list(job.tool_names)), context
+            async with models as provider:
+                if job.template_reply is not None:
+                    text = job.template_reply
+                    sent = await self.sender.say(outlet, text)
+                elif job.tool_names and provider.supports_tools:
+                    context = conversation.tool_context(
+                        self.bot.db, speaker.persona_id, incoming=incoming, clock=self.clock, encryption_key=self._key()
                     )
-                text = result.reply.text
-                sent = await self.sender.say(outlet, text)
-            else:
-                text, sent = await self._stream(job, outlet, channel)
+                    async with self._typing(channel):
+                        result = await run_with_tools(
+                            provider, job.request, self.tools.for_plugins(list(job.tool_names)), context
+                        )
+                    text = result.reply.text
+                    sent = await self.sender.say(outlet, text)
+                else:
+                    text, sent = await self._stream(job, outlet, channel, provider)
         except ModelError as error:
             await self._tell_owner_error(channel, speaker, error)
             if text is None:
@@ -393,12 +396,14 @@ class ConversationCog(commands.Cog):
             except Exception:
                 log.exception("persona %s: message %s could not be recorded", speaker.persona_id, message.message_id)
 
-    async def _stream(self, job: ReplyJob, outlet: Outlet, channel: Channel) -> tuple[str, list[discord.Message]]:
+    async def _stream(
+        self, job: ReplyJob, outlet: Outlet, channel: Channel, provider: Provider
+    ) -> tuple[str, list[discord.Message]]:
         writer = StreamWriter(self.sender, outlet)
         try:
             async with self._typing(channel):
                 # Closed as soon as we stop reading, so a stream cut at a cap ends at the server too.
-                async with contextlib.aclosing(self.bot.llm.stream(job.request)) as deltas:
+                async with contextlib.aclosing(provider.stream(job.request)) as deltas:
                     async for delta in deltas:
                         await writer.feed(delta)
         except ModelError as error:

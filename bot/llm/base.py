@@ -125,6 +125,11 @@ class ChatRequest:
     temperature: float | None = 0.8
     voice: Voice | None = None
     max_chars: int = DEFAULT_MAX_CHARS  # the provider stops reading the answer here, whatever the server does
+    # The persona's own model settings (bot/core/model_settings.py); None: the provider's model, the server's default.
+    model: str | None = None
+    top_p: float | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
 
     def to_openai_messages(self) -> list[dict[str, Any]]:
         return [{"role": "system", "content": self.system}, *(m.to_openai() for m in self.messages)]

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from bot.core import behaviors as behavior_rules
 from bot.core.conversation import DIRECT_REASONS
+from bot.core.model_settings import ModelChoice
 from bot.core.personas import BehaviorSettings
 from bot.llm.base import ChatRequest
 from bot.llm.tools import ToolRegistry
@@ -27,6 +28,7 @@ class Speaker:
     behavior: BehaviorSettings
     profile: PersonaProfile  # who it is, for the prompt
     plugins: tuple[str, ...] = ()
+    model: ModelChoice | None = None  # its own model settings (None: the defaults), before the server's allowances
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,14 @@ class Cast:
 
 
 # The tables a Cast is read from: a change to any of them drops the cog's copies (bot/db/changes.py).
-CAST_TABLES = ("channel_bindings", "personas", "custom_behaviors", "memory_configs", "subscription_tiers")
+CAST_TABLES = (
+    "channel_bindings",
+    "personas",
+    "custom_behaviors",
+    "memory_configs",
+    "subscription_tiers",
+    "persona_models",
+)
 
 
 @dataclass(frozen=True)
@@ -108,6 +117,9 @@ class ReplyJob:
     timezone: str = "UTC"
     recall: memories.Recall | None = None  # the retrieved memories, marked recalled when the exchange is recorded
     earlier: tuple[Incoming, ...] = ()  # messages that waited for this turn, answered with the one planned for
+    # The persona's model settings as the server where it speaks allows them (None: the defaults): the request
+    # carries the model and sampling settings; the caller asks the persona's own server when ``base_url`` is set.
+    model: ModelChoice | None = None
 
     @property
     def addressed(self) -> bool:

@@ -27,7 +27,9 @@ from bot.core.prompt_words import ANSWER_EVERY_WAITING
 from bot.core.social import Perks
 from bot.db import models
 from bot.llm.tools import ToolRegistry, default_registry
+from bot.llm.tuning import tuned
 from bot.services import behaviors, emotions, memories, persona_messages, relationships, subscriptions
+from bot.services import model_settings as persona_models
 from bot.services.conversation.casting import last_replies
 from bot.services.conversation.data import (
     BehaviorSideEffects,
@@ -399,7 +401,8 @@ async def _job(
         earlier=[(m.author_name, m.content) for m in earlier],
     )
     definitions = offered.definitions() if tool_names else None
-    request = build_request(context, tools=definitions, max_tokens=REPLY_MAX_TOKENS)
+    choice = await persona_models.for_reply(session, speaker.model, incoming.guild_id)
+    request = tuned(build_request(context, tools=definitions, max_tokens=REPLY_MAX_TOKENS), choice)
     return ReplyJob(
         speaker=speaker,
         reason=reason,
@@ -408,6 +411,7 @@ async def _job(
         template_reply=template_reply,
         recall=memories.recall_of(found, now),
         earlier=earlier,
+        model=choice,
     )
 
 
