@@ -106,6 +106,17 @@ async def for_reply(session: AsyncSession, choice: ModelChoice | None, guild_id:
     return rules.within(choice, await allowances(session, guild_id))
 
 
+async def voice_of(session: AsyncSession, persona_id: int, default: str) -> str:
+    """One short line saying which model speaks for the persona (``default`` describes the bot's own), as its
+    server allows it."""
+    row = await session.get(_M, persona_id)
+    if row is None:
+        return default
+    persona = await session.get(models.Persona, persona_id)
+    guild_id = persona.guild_id if persona is not None else None
+    return rules.describe(rules.within(choice_of(row), await allowances(session, guild_id)), default)
+
+
 def api_key_of(choice: ModelChoice, encryption_key: str | None) -> str | None:
     """The persona's API key in clear, for the provider (None: none set); DomainError when it cannot be read."""
     if choice.api_key_token is None:
