@@ -36,9 +36,7 @@ async def make_persona(database: Database) -> int:
 
 async def update(database: Database, persona_id: int, change: ModelUpdate, *, user: int = OWNER, key: str | None = KEY):
     async with database.transaction() as session:
-        return await model_settings.update(
-            session, Actor(user, GUILD), persona_id, change, encryption_key=key, now=NOW
-        )
+        return await model_settings.update(session, Actor(user, GUILD), persona_id, change, encryption_key=key, now=NOW)
 
 
 async def allow(database: Database, models: list[str] | None = None, own_servers: bool | None = None) -> None:
