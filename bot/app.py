@@ -7,12 +7,14 @@ Cogs reach what the process runs through the bot object (``bot.db``, ``bot.llm``
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import hashlib
 import json
 import logging
 import pkgutil
 import signal
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
@@ -27,15 +29,19 @@ import bot.cogs
 from bot.clock import utcnow
 from bot.config import Settings
 from bot.core.errors import DomainError
+from bot.core.model_settings import ModelChoice
 from bot.db import migrate
 from bot.db.engine import Database
 from bot.db.presence import Holder, ProcessIdentity
 from bot.discord_io.replies import error_answer, send_ephemeral
 from bot.discord_io.tree import CheckedTree
-from bot.llm import describe_provider, make_provider
-from bot.llm.base import Provider
+from bot.llm import OpenAICompatibleProvider, describe_provider, make_provider
+from bot.llm.base import ModelUnavailable, Provider
+from bot.llm.pool import ProviderPool
 from bot.runtime import scheduling
 from bot.runtime.leadership import SchedulerLeadership
+from bot.services import model_servers
+from bot.services import model_settings as persona_models
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +102,8 @@ class PersonaHubBot(commands.AutoShardedBot):
         self._heap_frozen = False
         self.model_provider = describe_provider(settings)
         self.llm: Provider = make_provider(settings)
+        # Providers for the servers personas name themselves (bot/core/model_settings.py), closed at shutdown.
+        self.model_servers = ProviderPool(self._server_provider)
         self.tree.on_error = self.on_app_command_error  # type: ignore[method-assign]
 
     # ------------------------------------------------------------------------------------------------ lifecycle
@@ -205,8 +213,43 @@ class PersonaHubBot(commands.AutoShardedBot):
         scheduling.set_runtime(None)
         await super().close()
         await self.llm.aclose()
+        await self.model_servers.aclose()
         if getattr(self, "db", None) is not None:
             await self.db.dispose()
+
+    # ------------------------------------------------------------------------------------------------ models
+
+    @contextlib.asynccontextmanager
+    async def provider_for(self, choice: ModelChoice | None) -> AsyncIterator[Provider]:
+        """The provider a reply uses: the persona's own server when its settings name one (``choice``, as the
+        server where it speaks allows it), else the bot's. Raises :class:`~bot.llm.base.ModelUnavailable` when the
+        persona's server is refused or its key cannot be read."""
+        if choice is None or choice.base_url is None:
+            yield self.llm
+            return
+        key = self.settings.memory_encryption_key
+        try:
+            api_key = persona_models.api_key_of(choice, key.get_secret_value() if key is not None else None)
+        except DomainError as error:
+            raise ModelUnavailable(str(error)) from None
+        async with self.model_servers.lease(choice.base_url, api_key) as provider:
+            yield provider
+
+    async def _server_provider(self, base_url: str, api_key: str | None) -> Provider:
+        """A provider for a persona's own server, its address checked again first (the name may point elsewhere
+        since it was set)."""
+        try:
+            safe = await model_servers.check_server_url(
+                base_url, allow_private=self.settings.allow_private_model_servers
+            )
+        except DomainError as error:
+            raise ModelUnavailable(f"The persona's model server cannot be used: {error}") from None
+        return OpenAICompatibleProvider(
+            base_url=safe.url,
+            api_key=api_key,
+            timeout_seconds=self.settings.llm_timeout_seconds,
+            reply_seconds=self.settings.llm_reply_seconds,
+        )
 
     # ------------------------------------------------------------------------------------------------ commands
 

@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     llm_max_stop_sequences: int = Field(default=4, ge=0, le=32)
     # The whole prompt of a reply, in estimated tokens (bot.core.prompt_budget says what is trimmed first).
     prompt_token_budget: int = Field(default=3000, ge=300, le=1_000_000)
+    # Whether the default model accepts images (a persona's own model settings say so for its model).
+    llm_vision: bool = False
+    # Persona owners' own model servers may be on private, loopback or link-local addresses (bot/core/server_urls.py).
+    allow_private_model_servers: bool = False
     scheduler_enabled: bool = True
     # How often the scheduler looks for jobs other processes added to the shared store (PostgreSQL, several
     # processes). Jobs this process adds itself run on time regardless.

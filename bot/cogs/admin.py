@@ -3,7 +3,8 @@
 The group is defined once, guild-only and hidden from members without Manage Server (Discord's
 ``default_member_permissions``, which a server may override for its own roles); every subcommand also passes the
 caller's real permission to its service, which refuses without it. The settings: ``reactions`` (the server's
-reaction map), ``channel`` (where notifications or ceremonies go) and ``verify`` (a persona's verification status).
+reaction map), ``channel`` (where notifications or ceremonies go), ``models`` (which models its personas may use)
+and ``verify`` (a persona's verification status).
 A new setting is one more ``@admin.command`` method here, translating options to one service call and its result
 to a reply.
 """
@@ -23,6 +24,8 @@ from bot.core.errors import DomainError
 from bot.core.text import clip
 from bot.discord_io.permissions import can_send, manages_guild
 from bot.services import guild_settings, profiles
+from bot.services import model_settings as persona_models
+from bot.ui import models as models_ui
 from bot.ui import mood as mood_ui
 from bot.ui import profile as profile_ui
 from bot.ui import social as social_ui
@@ -122,6 +125,35 @@ class AdminCog(commands.Cog):
         if channel is not None and can_send(channel) is False:
             text += " I cannot send messages there yet: give me the Send Messages permission in that channel."
         await interaction.response.send_message(text, ephemeral=True)
+
+    @admin.command(name="models", description="Which models this server's personas may use; alone: show it.")
+    @app_commands.describe(
+        allowed="Model names, separated by commas ('any': every model)",
+        own_servers="Whether owners may point a persona at another model server",
+    )
+    async def models(
+        self,
+        interaction: discord.Interaction,
+        allowed: app_commands.Range[str, 1, 1000] | None = None,
+        own_servers: bool | None = None,
+    ) -> None:
+        guild_id = _guild_id(interaction)
+        names = None
+        if allowed is not None:
+            names = [] if allowed.strip().lower() == "any" else [n for n in allowed.split(",") if n.strip()]
+        async with self.bot.db.transaction() as session:
+            if names is None and own_servers is None:
+                current = await persona_models.allowances(session, guild_id)
+            else:
+                current = await guild_settings.set_model_allowances(
+                    session,
+                    guild_id=guild_id,
+                    can_manage_guild=manages_guild(interaction),
+                    models_allowed=names,
+                    own_servers=own_servers,
+                    now=utcnow(),
+                )
+        await interaction.response.send_message(models_ui.allowances_text(current), ephemeral=True)
 
     @admin.command(name="verify", description="Set the verification status shown on a persona's public profile.")
     @app_commands.describe(persona="A persona of this server", status="Its verification status")

@@ -45,6 +45,7 @@ import logging
 import random
 from collections import deque
 from collections.abc import AsyncIterator, Callable
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -58,7 +59,7 @@ from bot.discord_io.dms import send_dm
 from bot.discord_io.speaker import Outlet, PersonaSender, PersonaVoice, StreamWriter, apology_text
 from bot.discord_io.turns import SpeakingTurns
 from bot.discord_io.webhooks import DatabaseWebhookStore
-from bot.llm.base import ModelError
+from bot.llm.base import ModelError, Provider
 from bot.llm.tools import default_registry, run_with_tools
 from bot.services import conversation, webhooks
 from bot.services.conversation import ChannelLine, Incoming, ReplyJob, Speaker
@@ -345,27 +346,29 @@ class ConversationCog(commands.Cog):
         outlet = await self.sender.outlet(channel, voice)
         if outlet.fallback_reason is not None:
             await self._tell_owner_once(channel, speaker, outlet.fallback_reason)
-        provider = self.bot.llm
         text: str | None = None
         sent: list[discord.Message] = []
+        # The persona's own model server when its settings name one (a template reply asks no model).
+        models = self.bot.provider_for(job.model) if job.template_reply is None else nullcontext(self.bot.llm)
         try:
-            if job.template_reply is not None:
-                text = job.template_reply
-                sent = await self.sender.say(outlet, text)
-            elif job.tool_names and provider.supports_tools:
-                context = conversation.tool_context(
-                    self.bot.db, speaker.persona_id, incoming=incoming, clock=self.clock, encryption_key=self._key()
-                )
-                async with self._typing(channel):
-                    result = await run_with_tools(
-                        provider, job.request, self.tools.for_plugins(list(job.tool_names)), context
+            async with models as provider:
+                if job.template_reply is not None:
+                    text = job.template_reply
+                    sent = await self.sender.say(outlet, text)
+                elif job.tool_names and provider.supports_tools:
+                    context = conversation.tool_context(
+                        self.bot.db, speaker.persona_id, incoming=incoming, clock=self.clock, encryption_key=self._key()
                     )
-                text, _ = clean_reply(result.reply.text, job.labels)
-                if not text.strip():
-                    raise ModelError("The model's answer spoke only for someone else.")
-                sent = await self.sender.say(outlet, text)
-            else:
-                text, sent = await self._stream(job, outlet, channel)
+                    async with self._typing(channel):
+                        result = await run_with_tools(
+                            provider, job.request, self.tools.for_plugins(list(job.tool_names)), context
+                        )
+                    text, _ = clean_reply(result.reply.text, job.labels)
+                    if not text.strip():
+                        raise ModelError("The model's answer spoke only for someone else.")
+                    sent = await self.sender.say(outlet, text)
+                else:
+                    text, sent = await self._stream(job, outlet, channel, provider)
         except ModelError as error:
             await self._tell_owner_error(channel, speaker, error)
             if text is None:
@@ -400,13 +403,15 @@ class ConversationCog(commands.Cog):
             except Exception:
                 log.exception("persona %s: message %s could not be recorded", speaker.persona_id, message.message_id)
 
-    async def _stream(self, job: ReplyJob, outlet: Outlet, channel: Channel) -> tuple[str, list[discord.Message]]:
+    async def _stream(
+        self, job: ReplyJob, outlet: Outlet, channel: Channel, provider: Provider
+    ) -> tuple[str, list[discord.Message]]:
         writer = StreamWriter(self.sender, outlet)
         cleaner = ReplyCleaner(job.labels)  # its own name label gone, cut where it speaks for someone else
         try:
             async with self._typing(channel):
                 # Closed as soon as we stop reading, so a stream cut at a cap ends at the server too.
-                async with contextlib.aclosing(self.bot.llm.stream(job.request)) as deltas:
+                async with contextlib.aclosing(provider.stream(job.request)) as deltas:
                     async for delta in deltas:
                         if piece := cleaner.feed(delta):
                             await writer.feed(piece)

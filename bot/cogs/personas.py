@@ -20,10 +20,12 @@ from discord.ext import commands
 from bot.clock import utcnow
 from bot.cogs._options import actor_of, own_personas, resolve_persona, visible_personas
 from bot.cogs._persona_flows import PersonaFlows
+from bot.cogs._persona_model import ModelOptions, persona_model
 from bot.core.errors import DomainError
 from bot.core.prompt_words import strength_words
 from bot.discord_io.replies import errors_answered
 from bot.services import bindings, emotions, personas, portability, profiles, relationships
+from bot.services import model_settings as persona_models
 from bot.services import wizard as wizard_service
 from bot.ui import personas as persona_ui
 from bot.ui import profile as profile_ui
@@ -179,6 +181,7 @@ class PersonaCog(PersonaFlows, commands.Cog, name=wizard_ui.HANDLER_COG):
             mood = await emotions.current_state(session, persona_id, utcnow()) if visible["mood"] else None
             channels = await bindings.channels_of(session, persona_id)
             ties = await relationships.for_persona(session, persona_id) if visible["relationships"] else None
+            voice = await persona_models.voice_of(session, persona_id, self.bot.model_provider)
 
         def profile(with_chart: bool) -> discord.Embed:
             return persona_ui.profile_embed(
@@ -188,7 +191,7 @@ class PersonaCog(PersonaFlows, commands.Cog, name=wizard_ui.HANDLER_COG):
                 channel_ids=channels if is_owner or same_guild else (),
                 with_chart=with_chart,
                 relationships=ties,
-                model=self.bot.model_provider,
+                model=voice,
             )
 
         # The profile answers at once; the chart (~70 ms of matplotlib in a worker thread) follows in an edit.
@@ -244,6 +247,41 @@ class PersonaCog(PersonaFlows, commands.Cog, name=wizard_ui.HANDLER_COG):
                 session, actor_of(interaction), persona_id, channel_id=interaction.channel_id, now=utcnow()
             )
         await self._show_step(interaction, draft, edit=False)
+
+    @persona.command(name="model", description="Show or set which model speaks for your persona, and how.")
+    @app_commands.describe(
+        persona="Your persona",
+        model="The model's name ('default': the bot's)",
+        temperature="Sampling temperature, 0 to 2",
+        top_p="Nucleus sampling, 0 to 1",
+        max_tokens="The longest reply in tokens (unset: from its verbosity)",
+        presence_penalty="-2 to 2",
+        frequency_penalty="-2 to 2",
+        server="Another OpenAI-compatible server's base URL, if allowed here ('default': the bot's)",
+        api_key="That server's API key (stored encrypted, never shown; 'none' removes it)",
+        vision="Whether the model accepts images",
+        reset="Back to the defaults (all of the above)",
+    )
+    @app_commands.autocomplete(persona=own_personas)
+    async def model(
+        self,
+        interaction: discord.Interaction,
+        persona: str,
+        model: app_commands.Range[str, 1, 200] | None = None,
+        temperature: app_commands.Range[float, 0.0, 2.0] | None = None,
+        top_p: app_commands.Range[float, 0.0, 1.0] | None = None,
+        max_tokens: app_commands.Range[int, 1, 32768] | None = None,
+        presence_penalty: app_commands.Range[float, -2.0, 2.0] | None = None,
+        frequency_penalty: app_commands.Range[float, -2.0, 2.0] | None = None,
+        server: app_commands.Range[str, 1, 500] | None = None,
+        api_key: app_commands.Range[str, 1, 500] | None = None,
+        vision: bool | None = None,
+        reset: bool = False,
+    ) -> None:
+        options = ModelOptions(
+            model, temperature, top_p, max_tokens, presence_penalty, frequency_penalty, server, api_key, vision, reset
+        )
+        await persona_model(self.bot, interaction, persona, options)
 
     @persona.command(name="activate", description="Let a persona speak in a channel.")
     @app_commands.describe(persona="The persona", channel="Where (this channel if not given)")

@@ -57,6 +57,7 @@ WATCHED: Mapping[str, frozenset[str] | None] = {
     "channel_bindings": None,
     "custom_behaviors": None,
     "subscription_tiers": None,
+    "persona_models": None,
     "memory_configs": frozenset(["persona_id", "weight_recency", "weight_importance", "weight_relevance"]),
     "personas": frozenset(
         [

@@ -136,6 +136,25 @@ class PersonaAvatar(SQLModel, table=True):
     updated_at: datetime = _when()
 
 
+class PersonaModel(SQLModel, table=True):
+    """The model a persona speaks with, when not the bot's default (bot/core/model_settings.py): its name, sampling
+    settings, and optionally another OpenAI-compatible server with its API key (encrypted). No row: the defaults."""
+
+    __tablename__ = "persona_models"
+
+    persona_id: int | None = _persona_fk(primary_key=True)
+    model: str | None = Field(default=None, sa_type=String(200), nullable=True)
+    temperature: float | None = None
+    top_p: float | None = None
+    max_tokens: int | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
+    base_url: str | None = Field(default=None, sa_type=String(500), nullable=True)
+    api_key_encrypted: str | None = Field(default=None, sa_type=Text, nullable=True)  # a Fernet token
+    vision: bool | None = None
+    updated_at: datetime = _when()
+
+
 class MemoryConfig(SQLModel, table=True):
     """The seed's MemoryConfiguration and MemoryDecaySettings, merged (one column where both name one thing).
 
@@ -584,6 +603,10 @@ class GuildSettings(SQLModel, table=True):
     memory_consent_default: str = Field(default="opt-in", sa_type=String(16))  # opt-in | opt-out
     free_tiers_enabled: bool = False
     answer_bots: bool = False
+    # What the server's admins allow personas (bot/core/model_settings.ModelAllowances): model names (empty: any)
+    # and whether an owner may point a persona at another model server.
+    allowed_models: list[str] = _json(list)
+    allow_model_servers: bool = False
     updated_at: datetime = _when()
 
 

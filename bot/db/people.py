@@ -136,6 +136,14 @@ TABLES: dict[str, TableRules] = {
         },
     ),
     "persona_avatars": TableRules(BY_PERSONA, {"content_type": NotPersonal("an image's media type")}),
+    "persona_models": TableRules(
+        BY_PERSONA,
+        {
+            "model": NotPersonal("a model's name"),
+            "base_url": OF_PERSONA,
+            "api_key_encrypted": OF_PERSONA,
+        },
+    ),
     "memory_configs": TableRules(
         BY_PERSONA, {"decay_function": WORD, "decay_schedule": WORD, "exempt_categories": OF_PERSONA}
     ),
@@ -285,6 +293,7 @@ TABLES: dict[str, TableRules] = {
             "notifications_channel_id": CHANNEL,
             "ceremony_channel_id": CHANNEL,
             "reaction_map": NotPersonal("the server's emoji-to-trigger map"),
+            "allowed_models": NotPersonal("the model names the server's admins allow"),
             "memory_consent_default": WORD,
         },
     ),

@@ -129,6 +129,11 @@ class ChatRequest:
     # Where the model must stop (a newline and another speaker's label), most important first: a provider sends
     # as many as its server takes.
     stop: tuple[str, ...] = ()
+    # The persona's own model settings (bot/core/model_settings.py); None: the provider's model, the server's default.
+    model: str | None = None
+    top_p: float | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
 
     def to_openai_messages(self) -> list[dict[str, Any]]:
         return [{"role": "system", "content": self.system}, *(m.to_openai() for m in self.messages)]

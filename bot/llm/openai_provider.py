@@ -133,13 +133,15 @@ class OpenAICompatibleProvider(Provider):
 
     async def _params(self, request: ChatRequest, *, stream: bool) -> dict[str, Any]:
         params: dict[str, Any] = {
-            "model": await self._model_name(),
+            "model": request.model or await self._model_name(),
             "messages": request.to_openai_messages(),
         }
         if request.max_tokens is not None:
             params["max_tokens"] = request.max_tokens
-        if request.temperature is not None:
-            params["temperature"] = request.temperature
+        for name in ("temperature", "top_p", "presence_penalty", "frequency_penalty"):
+            value = getattr(request, name)
+            if value is not None:
+                params[name] = value
         stop = request.stop[: self.max_stop_sequences]
         if stop:
             params["stop"] = list(stop)

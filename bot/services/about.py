@@ -20,6 +20,7 @@ class AboutInfo:
     uptime_seconds: float
     persona_count: int
     active_persona_count: int
+    own_model_count: int = 0  # personas here with model settings of their own
 
 
 async def about(
@@ -42,6 +43,14 @@ async def about(
             select(func.count()).select_from(models.Persona).where(*where, col(models.Persona.is_active).is_(True))
         )
     ).scalar_one()
+    own = (
+        await session.execute(
+            select(func.count())
+            .select_from(models.PersonaModel)
+            .join(models.Persona, col(models.Persona.id) == col(models.PersonaModel.persona_id))
+            .where(*where)
+        )
+    ).scalar_one()
     return AboutInfo(
         version=version,
         database_kind=database_kind,
@@ -49,4 +58,5 @@ async def about(
         uptime_seconds=max(0.0, (now - started_at).total_seconds()),
         persona_count=int(total),
         active_persona_count=int(active),
+        own_model_count=int(own),
     )

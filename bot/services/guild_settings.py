@@ -1,6 +1,7 @@
-"""A server's settings (``guild_settings``): its reaction map (emoji -> trigger, over the default map) and the
-channels its notifications and ceremonies go to. (Whether free tiers are enabled is set by
-:func:`bot.services.subscriptions.set_free_tiers`; the memory consent default is read by :mod:`bot.services.consent`.)
+"""A server's settings (``guild_settings``): its reaction map (emoji -> trigger, over the default map), the
+channels its notifications and ceremonies go to, and the models its personas may use. (Whether free tiers are
+enabled is set by :func:`bot.services.subscriptions.set_free_tiers`; the memory consent default is read by
+:mod:`bot.services.consent`.)
 
 Changing a setting needs Manage Server: every writer takes ``can_manage_guild`` (the caller's permission where
 they ask from, as the cog knows it) and refuses without it. Reads that only the bot does (the reaction buffer
@@ -30,6 +31,7 @@ from sqlmodel import col
 
 from bot.core import emotions as core
 from bot.core.errors import DomainError, PermissionDenied
+from bot.core.model_settings import ModelAllowances, allowed_models
 from bot.db import models
 
 MAX_REACTION_ENTRIES = 100
@@ -274,3 +276,36 @@ async def set_channel(
         update(_G).where(col(_G.guild_id) == guild_id).values({column: channel_id, "updated_at": now})
     )
     return ChannelChange(guild_id=guild_id, kind=kind.strip().lower(), channel_id=channel_id, previous=previous)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Model allowances (``/admin models``): what the server's personas may speak with (bot/core/model_settings.py)
+
+
+async def set_model_allowances(
+    session: AsyncSession,
+    *,
+    guild_id: int,
+    can_manage_guild: bool,
+    models_allowed: list[str] | None,
+    own_servers: bool | None,
+    now: datetime,
+) -> ModelAllowances:
+    """Set the allow-list of model names (``[]``: any model; None: unchanged) and whether owners may point a
+    persona at another model server (None: unchanged), Manage Server only. Settings already chosen stay stored;
+    replies use only what is allowed (:func:`bot.core.model_settings.within`)."""
+    _require_manager(can_manage_guild)
+    names = allowed_models(models_allowed) if models_allowed is not None else None
+    await _locked_map(session, guild_id, now)  # the settings row exists and is ours for this transaction
+    values: dict[str, object] = {"updated_at": now}
+    if names is not None:
+        values["allowed_models"] = list(names)
+    if own_servers is not None:
+        values["allow_model_servers"] = own_servers
+    await session.execute(update(_G).where(col(_G.guild_id) == guild_id).values(values))
+    row = (
+        await session.execute(
+            select(col(_G.allowed_models), col(_G.allow_model_servers)).where(col(_G.guild_id) == guild_id)
+        )
+    ).one()
+    return ModelAllowances(tuple(str(name) for name in row[0] or ()), bool(row[1]))

@@ -33,6 +33,9 @@ def about_embed(info: AboutInfo) -> discord.Embed:
     embed.add_field(name="Version", value=info.version)
     embed.add_field(name="Database", value="SQLite" if info.database_kind == "sqlite" else "PostgreSQL")
     embed.add_field(name="Uptime", value=format_duration(info.uptime_seconds))
-    embed.add_field(name="Model", value=info.model_provider, inline=False)
+    model = info.model_provider
+    if info.own_model_count:
+        model += f" ({info.own_model_count} persona(s) here speak with their own: /persona show says which)"
+    embed.add_field(name="Model", value=model, inline=False)
     embed.add_field(name="Personas here", value=f"{info.persona_count} ({info.active_persona_count} active)")
     return embed

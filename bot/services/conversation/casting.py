@@ -4,6 +4,7 @@ of each, their custom behaviours, and when each last spoke there. Reads only."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from sqlalchemy import func, or_, select
@@ -14,7 +15,7 @@ from bot.core.errors import DomainError
 from bot.core.personas import BehaviorSettings
 from bot.core.traits import ALL_TRAITS
 from bot.db import models
-from bot.services import behaviors, memories, subscriptions
+from bot.services import behaviors, memories, model_settings, subscriptions
 from bot.services.conversation.data import Cast, Speaker
 from bot.templating.prompts import PersonaProfile
 
@@ -23,7 +24,7 @@ _P = models.Persona
 
 async def active_personas(session: AsyncSession, channel_id: int, parent_id: int | None = None) -> list[Speaker]:
     """The active personas bound to ``channel_id``, and, in a thread, those bound to its channel whose behaviour
-    settings say ``reply_in_threads``. Oldest binding first."""
+    settings say ``reply_in_threads``, each with its own model settings. Oldest binding first."""
     binding = models.ChannelBinding
     where = col(binding.channel_id) == channel_id
     if parent_id is not None:
@@ -48,7 +49,8 @@ async def active_personas(session: AsyncSession, channel_id: int, parent_id: int
         out[pid] = Speaker(
             pid, row.owner_id, row.name, row.avatar_url, behavior, _profile(row, behavior), tuple(row.plugins or ())
         )
-    return list(out.values())
+    choices = await model_settings.choices_for(session, list(out))
+    return [replace(speaker, model=choices.get(pid)) if pid in choices else speaker for pid, speaker in out.items()]
 
 
 async def cast(session: AsyncSession, channel_id: int, parent_id: int | None = None) -> Cast:

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from bot.core import behaviors as behavior_rules
 from bot.core.conversation import DIRECT_REASONS
+from bot.core.model_settings import ModelChoice
 from bot.core.personas import BehaviorSettings
 from bot.core.reply_text import Labels
 from bot.llm.base import ChatRequest
@@ -28,6 +29,7 @@ class Speaker:
     behavior: BehaviorSettings
     profile: PersonaProfile  # who it is, for the prompt
     plugins: tuple[str, ...] = ()
+    model: ModelChoice | None = None  # its own model settings (None: the defaults), before the server's allowances
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,14 @@ class Cast:
 
 
 # The tables a Cast is read from: a change to any of them drops the cog's copies (bot/db/changes.py).
-CAST_TABLES = ("channel_bindings", "personas", "custom_behaviors", "memory_configs", "subscription_tiers")
+CAST_TABLES = (
+    "channel_bindings",
+    "personas",
+    "custom_behaviors",
+    "memory_configs",
+    "subscription_tiers",
+    "persona_models",
+)
 
 
 @dataclass(frozen=True)
@@ -112,6 +121,9 @@ class ReplyJob:
     earlier: tuple[Incoming, ...] = ()  # messages that waited for this turn, answered with the one planned for
     # Whose name labels the reply must not speak with (bot.core.reply_text): the model's text is cleaned with them.
     labels: Labels = field(default_factory=lambda: Labels((), ()))
+    # The persona's model settings as the server where it speaks allows them (None: the defaults): the request
+    # carries the model and sampling settings; the caller asks the persona's own server when ``base_url`` is set.
+    model: ModelChoice | None = None
 
     @property
     def addressed(self) -> bool:

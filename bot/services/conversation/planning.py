@@ -28,7 +28,9 @@ from bot.core.prompt_words import ANSWER_EVERY_WAITING
 from bot.core.social import Perks
 from bot.db import models
 from bot.llm.tools import ToolRegistry, default_registry
+from bot.llm.tuning import tuned
 from bot.services import behaviors, emotions, memories, persona_messages, relationships, subscriptions
+from bot.services import model_settings as persona_models
 from bot.services.conversation.casting import last_replies
 from bot.services.conversation.data import (
     BehaviorSideEffects,
@@ -400,7 +402,8 @@ async def _job(
         seed=str(incoming.message_id),
     )
     definitions = offered.definitions() if tool_names else None
-    request = build_request(context, tools=definitions)
+    choice = await persona_models.for_reply(session, speaker.model, incoming.guild_id)
+    request = tuned(build_request(context, tools=definitions), choice)
     return ReplyJob(
         speaker=speaker,
         reason=reason,
@@ -410,6 +413,7 @@ async def _job(
         recall=memories.recall_of(found, now),
         earlier=earlier,
         labels=reply_labels(context),
+        model=choice,
     )
 
 
