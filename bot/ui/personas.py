@@ -166,7 +166,7 @@ def _character_fields(embed: discord.Embed, record: PersonaRecord, *, show_chara
         return
     if record.creator_notes:
         embed.add_field(name="Creator's notes", value=notes_text(record.creator_notes, NOTES_MAX), inline=False)
-    summary = summary_text({**record.character, "nickname": ""})
+    summary = summary_text({**record.character, "nickname": "", "creator_notes": ""})  # both shown on their own
     if summary != NONE_YET:
         embed.add_field(name="Character", value=summary, inline=False)
 
