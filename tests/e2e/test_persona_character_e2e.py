@@ -174,6 +174,9 @@ async def test_texts_longer_than_a_form_box_are_left_out_and_kept(sandbox: Sandb
     modal = await opened.modal()
     assert "scenario" not in form_fields(modal) and "long texts left out" in modal["title"]
     review = await answer(await sandbox.submit_modal(opened, greeting="Hello!"))
+    notes_form = await (await sandbox.click(review, label=NOTES)).modal()  # opened, and left unanswered
+    assert form_fields(notes_form) == ["personality_text", "nickname"]
+    assert notes_form["title"] == "Character: personality (long texts left out)"
 
     refused = await sandbox.click(review, label="Alternate greetings (6)")
     await refused.response()

@@ -117,7 +117,7 @@ CHARACTER_BOXES: dict[str, tuple[str, str]] = {
     "creator_notes": ("Creator's notes", "Notes for people (shown on /persona show; never sent to the model)"),
     "nickname": ("Nickname", "What it is called in conversation, when not its name"),
 }
-CHARACTER_TITLES = ("Character: story", "Character: personality & notes")
+CHARACTER_TITLES = ("Character: story", "Character: personality")  # <= 45 with " (long texts left out)"
 
 
 def character_modal(draft: Draft, page: int) -> discord.ui.Modal:
