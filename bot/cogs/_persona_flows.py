@@ -96,6 +96,10 @@ class PersonaFlows:
                 modal = wizard_ui.basics_modal(draft)
             elif action == "open-memory":
                 modal = wizard_ui.memory_modal(draft)
+            elif action == "open-character":
+                modal = wizard_ui.character_modal(draft, whole_number(arg or "0") or 0)
+            elif action == "open-greetings":
+                modal = wizard_ui.greetings_modal(draft)
             else:
                 page = whole_number(arg or "0")
                 if page is None or not 0 <= page < len(TRAIT_PAGES):

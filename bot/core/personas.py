@@ -11,11 +11,13 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 from urllib.parse import urlsplit
 
+from bot.core.character import TEXT_MAX
 from bot.core.errors import DomainError
 from bot.core.inputs import one_of, require_storable
 
 NAME_MAX = 80  # Discord's limit for a webhook's username
-DESCRIPTION_MAX = 2000
+# As generous as every character text (bot.core.character): the prompt's token budget decides what the model reads.
+DESCRIPTION_MAX = TEXT_MAX
 AVATAR_URL_MAX = 2048
 # Discord refuses these in webhook usernames; a persona speaks through a webhook under its name.
 FORBIDDEN_IN_NAME = ("discord", "clyde", "@", "#", ":", "```")
@@ -42,10 +44,10 @@ def validate_name(name: str) -> str:
 
 
 def validate_description(description: str | None) -> str:
-    """Up to 2,000 characters."""
+    """Up to 16,000 characters (:data:`DESCRIPTION_MAX`)."""
     text = require_storable((description or "").strip(), "The description")
     if len(text) > DESCRIPTION_MAX:
-        raise DomainError(f"The description is {len(text)} characters long; the limit is {DESCRIPTION_MAX}.")
+        raise DomainError(f"The description is {len(text):,} characters long; the limit is {DESCRIPTION_MAX:,}.")
     return text
 
 

@@ -18,6 +18,7 @@ from sqlmodel import col
 
 from bot.core import memory as memory_rules
 from bot.core import personality
+from bot.core.character import CHARACTER_FIELDS, validate_character
 from bot.core.errors import DomainError, NotFound, PermissionDenied
 from bot.core.ownership import OWNER_OR_MANAGER_DELETES, PERSONA_NOT_FOUND, may_delete, require_owner
 from bot.core.ownership import Actor as Actor  # re-exported: call sites may import it from here
@@ -60,6 +61,21 @@ class PersonaRecord:
     interaction_count: int
     verification_status: str
     memory_config: dict[str, Any] = field(default_factory=dict)
+    # The character (bot.core.character; "" and [] mean none).
+    personality_text: str = ""
+    scenario: str = ""
+    example_dialogue: str = ""
+    greeting: str = ""
+    alternate_greetings: list[str] = field(default_factory=list)
+    system_prompt: str = ""
+    post_history_instructions: str = ""
+    creator_notes: str = ""
+    nickname: str = ""
+
+    @property
+    def character(self) -> dict[str, Any]:
+        """The character fields by name (bot.core.character.CHARACTER_FIELDS)."""
+        return {name: getattr(self, name) for name in CHARACTER_FIELDS}
 
     @property
     def privacy_settings(self) -> PrivacySettings:
@@ -105,6 +121,20 @@ class PersonaInput:
     memory: Mapping[str, Any] | None = None
     plugins: Sequence[str] | None = None
     legacy_settings: Mapping[str, Any] | None = None
+    # The character (bot.core.character validates each; "" or [] clears one).
+    personality_text: str | None = None
+    scenario: str | None = None
+    example_dialogue: str | None = None
+    greeting: str | None = None
+    alternate_greetings: Sequence[str] | None = None
+    system_prompt: str | None = None
+    post_history_instructions: str | None = None
+    creator_notes: str | None = None
+    nickname: str | None = None
+
+    def character(self) -> dict[str, Any]:
+        """The character fields given (not None), validated by :func:`bot.core.character.validate_character`."""
+        return validate_character({name: getattr(self, name) for name in CHARACTER_FIELDS})
 
 
 def _record(row: models.Persona, config: models.MemoryConfig | None) -> PersonaRecord:
@@ -136,6 +166,8 @@ def _record(row: models.Persona, config: models.MemoryConfig | None) -> PersonaR
         interaction_count=row.interaction_count,
         verification_status=row.verification_status,
         memory_config=memory_config,
+        **{name: getattr(row, name) for name in CHARACTER_FIELDS if name != "alternate_greetings"},
+        alternate_greetings=list(row.alternate_greetings or []),
     )
 
 
@@ -196,6 +228,7 @@ async def create(
     privacy = PrivacySettings.from_dict(data.privacy).to_dict()
     plugins = validate_plugins(list(data.plugins or []))
     memory_columns = _memory_columns(data.memory)
+    character = data.character()
 
     if await _owned_count(session, actor.user_id, actor.guild_id) >= max_per_user:
         where = "on this server" if actor.guild_id is not None else "as personal personas"
@@ -218,6 +251,7 @@ async def create(
         privacy_settings=privacy,
         plugins=plugins,
         legacy_settings=dict(data.legacy_settings) if data.legacy_settings is not None else None,
+        **character,
         **traits,
     )
     session.add(row)
@@ -342,6 +376,7 @@ async def update(
     row, config = await _load(session, persona_id)
     require_owner(row, actor, "edit it")
     _require_writable(row)
+    character = changes.character()  # checked before anything changes
 
     if changes.name is not None:
         name = validate_name(changes.name)
@@ -379,6 +414,8 @@ async def update(
         row.plugins = validate_plugins(list(changes.plugins))
     if changes.legacy_settings is not None:
         row.legacy_settings = dict(changes.legacy_settings)
+    for name, value in character.items():
+        setattr(row, name, value)
     if changes.memory is not None:
         base = {name: getattr(config, name) for name in models.MemoryConfig.model_fields} if config else None
         columns = _memory_columns(changes.memory, base=_memory_base(base))

@@ -176,6 +176,7 @@ async def start_edit(
         behavior=record.behavior,
         privacy=record.privacy,
         memory=record.memory_config,
+        character=record.character,
     )
     data["privacy"]["shareable"] = bool(record.privacy.get("shareable", False))
     await session.execute(
@@ -318,8 +319,8 @@ async def clone(
     max_per_user: int = 10,
     now: datetime,
 ) -> PersonaRecord:
-    """A new persona owned by the caller with the original's settings and traits (not its memories, mood
-    history, followers or timeline). Owner only."""
+    """A new persona owned by the caller with the original's settings, traits and character (not its memories,
+    mood history, followers or timeline). Owner only."""
     source = await personas.get(session, persona_id, viewer=actor)
     require_owner(source, actor, "clone it")
     memory = {k: v for k, v in source.memory_config.items() if k in memory_rules.CONFIG_FIELDS}
@@ -338,6 +339,7 @@ async def clone(
             privacy=source.privacy,
             memory=memory or None,
             plugins=source.plugins,
+            **source.character,
         ),
         max_per_user=limit,
         now=now,

@@ -14,7 +14,20 @@ from bot.core.text import clip
 from bot.services.personas import PersonaRecord, PersonaSummary
 from bot.services.relationships import Relationships
 from bot.ui.guards import asker_of, handler_cog, only_for
-from bot.ui.wizard import BRAND_COLOUR, CHART_FILENAME, DESCRIPTION_MAX, FIELD_VALUE_MAX, HANDLER_COG, traits_text
+from bot.ui.wizard import (
+    BRAND_COLOUR,
+    CHART_FILENAME,
+    DESCRIPTION_MAX,
+    EMBED_TOTAL_MAX,
+    FIELD_VALUE_MAX,
+    HANDLER_COG,
+    traits_text,
+)
+from bot.ui.wizard.character import NONE_YET, notes_text, summary_text
+
+# The profile's description gives way to the rest when the whole embed would pass Discord's 6,000 characters.
+PROFILE_DESCRIPTION_MAX = 2000
+NOTES_MAX = 700
 
 PERSONA_TEMPLATE = r"persona:(?P<persona>\d+):(?P<action>delete|keep)"
 TABLE_NAMES = {
@@ -113,10 +126,12 @@ def profile_embed(
     relationships: Relationships | None = None,
     model: str | None = None,
 ) -> discord.Embed:
-    """The profile as ``visible`` allows (field -> may the viewer see it, from ``PrivacySettings.can_see``)."""
+    """The profile as ``visible`` allows (field -> may the viewer see it, from ``PrivacySettings.can_see``). The
+    character (creator's notes, what it has) shows with the description; the nickname with the profile. Within
+    Discord's limits: every field <= 1,024 characters, the whole <= 6,000 (the description gives way)."""
     embed = discord.Embed(title=clip(record.name, 256), colour=BRAND_COLOUR)
     if visible.get("description") and record.description:
-        embed.description = clip(record.description, DESCRIPTION_MAX)
+        embed.description = clip(record.description, PROFILE_DESCRIPTION_MAX)
     if record.avatar_url:
         embed.set_thumbnail(url=record.avatar_url)
     embed.add_field(name="Owner", value=f"<@{record.owner_id}>")
@@ -139,7 +154,28 @@ def profile_embed(
             embed.add_field(name="Relationships", value=clip(text, FIELD_VALUE_MAX), inline=False)
     if model:
         embed.add_field(name="Voice", value=clip(model, FIELD_VALUE_MAX), inline=False)
+    _character_fields(embed, record, show_character=bool(visible.get("description")))
     embed.set_footer(text=f"Created {record.created_at:%Y-%m-%d}")
+    return _fit(embed)
+
+
+def _character_fields(embed: discord.Embed, record: PersonaRecord, *, show_character: bool) -> None:
+    if record.nickname:
+        embed.add_field(name="Nickname", value=clip(record.nickname, FIELD_VALUE_MAX))
+    if not show_character:
+        return
+    if record.creator_notes:
+        embed.add_field(name="Creator's notes", value=notes_text(record.creator_notes, NOTES_MAX), inline=False)
+    summary = summary_text({**record.character, "nickname": "", "creator_notes": ""})  # both shown on their own
+    if summary != NONE_YET:
+        embed.add_field(name="Character", value=summary, inline=False)
+
+
+def _fit(embed: discord.Embed) -> discord.Embed:
+    """The embed within Discord's 6,000 characters in all: the description is clipped (honestly) to make room."""
+    excess = len(embed) - EMBED_TOTAL_MAX
+    if excess > 0 and embed.description:
+        embed.description = clip(embed.description, max(1, len(embed.description) - excess))
     return embed
 
 

@@ -133,7 +133,7 @@ async def test_update_changes_settings_and_moves_the_default_mood(database: Data
     [
         ({"name": "   "}, "cannot be blank"),
         ({"name": "x" * 81}, "limit is 80"),
-        ({"description": "y" * 2001}, "limit is 2000"),
+        ({"description": "y" * 16_001}, "limit is 16,000"),
         ({"avatar_url": "ftp://example.org/a.png"}, "http:// or https://"),
         ({"avatar_url": "not a url"}, "http:// or https://"),
         ({"traits": {"openness": 101}}, "Openness"),

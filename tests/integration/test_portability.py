@@ -19,7 +19,7 @@ from bot.core.errors import DomainError, PermissionDenied
 from bot.db import models
 from bot.db.engine import Database
 from bot.services import personas, portability
-from bot.services.personas import Actor, PersonaRecord
+from bot.services.personas import Actor, PersonaInput, PersonaRecord
 from tests.integration.test_persona_services import full_input
 
 GUILD = 111_111_111_111_111_111
@@ -229,8 +229,27 @@ FOREIGN_V2 = {
 # --------------------------------------------------------------------------------------------------- native
 
 
+async def _give_character(database: Database, persona_id: int) -> PersonaRecord:
+    """Every character field set (the native format carries them all)."""
+    character = PersonaInput(
+        personality_text="Patient, exact, playful with numbers.",
+        scenario="The Analytical Society's library, late in the evening.",
+        example_dialogue="<START>\n{{user}}: Can you check this sum?\n{{char}}: Twice, and then once more.",
+        greeting="Ah, a visitor. Do you like puzzles?",
+        alternate_greetings=["Good evening!", "Another puzzle?\n\nSplendid."],
+        system_prompt="{{original}}\nSpeak as {{char}}.",
+        post_history_instructions="Stay curious.",
+        creator_notes="Inspired by Ada Lovelace.",
+        nickname="Countess",
+    )
+    async with database.transaction() as session:
+        await personas.update(session, OWNER, persona_id, character, now=NOW)
+    async with database.session() as session:
+        return await personas.get(session, persona_id)
+
+
 async def test_native_export_delete_import_restores_an_equal_persona(database: Database) -> None:
-    original = await _make_full_persona(database)
+    original = await _give_character(database, (await _make_full_persona(database)).id)
     async with database.session() as session:
         document = await portability.export_native(session, OWNER, original.id, now=NOW)
     data = portability.document_to_json(document)
@@ -240,6 +259,7 @@ async def test_native_export_delete_import_restores_an_equal_persona(database: D
     assert document["memories"][1]["content"] == "gAAAAB-ciphertext"  # stored content, as it is
     assert [e["kind"] for e in document["timeline_events"]] == ["created", "milestone"]
     assert "follows" not in document and "endorsements" not in document
+    assert document["persona"]["nickname"] == "Countess" and len(document["persona"]["alternate_greetings"]) == 2
 
     async with database.transaction() as session:
         await personas.delete_persona(session, OWNER, original.id)
@@ -332,6 +352,8 @@ def _broken_documents(document: dict[str, Any]) -> list[tuple[str, Any, str]]:
         ),
         ("NUL in text", changed(["memories", 0, "content"], "a\x00b"), "NUL"),
         ("extra field", changed(["memories", 0, "colour"], "red"), "Memory 1 has unknown fields: colour"),
+        ("long scenario", changed(["persona", "scenario"], "s" * 16_001), "The scenario is 16,001 characters"),
+        ("21 greetings", changed(["persona", "alternate_greetings"], ["hi"] * 21), "21 alternate greetings"),
     ]
 
 

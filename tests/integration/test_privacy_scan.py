@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event, func, select, text
 
+from bot.core.character import CHARACTER_FIELDS
 from bot.db import models
 from bot.db.engine import Database
 from bot.services import (
@@ -79,13 +80,21 @@ async def _chat(database: Database, message_id: int, author: int, words: str, ch
             )
 
 
+def _my_persona() -> PersonaInput:
+    """My own persona, its whole character in my words (every character column holds the marker)."""
+    words = {name: f"{name} {MARKER}" for name in CHARACTER_FIELDS if name != "alternate_greetings"}
+    return PersonaInput(
+        name=f"Quill {MARKER}", description="Mine", alternate_greetings=[f"Hello {MARKER}", "Hi"], **words
+    )
+
+
 async def scenario(database: Database) -> dict[str, int]:
     """Everything a person can leave behind; returns the ids the assertions need."""
     me, me_admin, bob = Actor(ME, GUILD), Actor(ME, GUILD, can_manage_guild=True), Actor(BOB, GUILD)
     async with database.transaction() as session:
         bea = (await personas.create(session, bob, PersonaInput(name="Bea"), now=T)).id
         old = (await personas.create(session, bob, PersonaInput(name="Old"), now=T)).id
-        quill = (await personas.create(session, me, PersonaInput(name=f"Quill {MARKER}", description="Mine"), now=T)).id
+        quill = (await personas.create(session, me, _my_persona(), now=T)).id
         cy = (await personas.create(session, Actor(CAROL, OTHER_GUILD), PersonaInput(name="Cy"), now=T)).id
         for persona_id, owner in ((bea, bob), (quill, me), (old, bob)):
             await profiles.publish(session, owner, persona_id, profiles.PublishSettings(), now=T)
@@ -213,6 +222,12 @@ async def test_forget_me_and_export_cover_every_row_that_names_the_person(
     json.dumps(export)
     owned = {entry["id"] for entry in export["owned_personas"]}
     assert owned == {ids["quill"]}
+    # The character columns of my persona hold my words, and the export gives every one of them back.
+    assert {column for table, column, key in before if table == "personas" and key == ids["quill"]} >= set(
+        CHARACTER_FIELDS
+    )
+    [quill] = export["owned_personas"]
+    assert all(MARKER in json.dumps(quill[name], ensure_ascii=False) for name in CHARACTER_FIELDS)
     # A row of my own persona (by its persona_id, or the persona a notification is about) is in it through the
     # persona, listed under owned_personas.
     mine = {hit for hit, row in before.items() if owned & {row.get("persona_id"), _payload_persona(row)}}

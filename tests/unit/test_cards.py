@@ -15,6 +15,7 @@ from PIL import Image
 
 from bot.core import cards
 from bot.core.errors import DomainError
+from bot.core.personas import DESCRIPTION_MAX
 from bot.core.traits import ALL_TRAITS
 
 
@@ -246,10 +247,10 @@ def test_a_v1_card_reads_as_v2() -> None:
 
 
 def test_a_long_card_description_is_cut_to_the_limit() -> None:
-    card = {"spec": "chara_card_v2", "data": {"name": "Long", "description": "word " * 1000}}
+    card = {"spec": "chara_card_v2", "data": {"name": "Long", "description": "word " * 4000}}
     fields, _ = cards.card_to_persona(card)
-    assert len(fields["description"]) == 2000 and fields["description"].endswith("…")
-    assert fields["legacy_settings"]["card"]["description"] == "word " * 1000  # the original is kept
+    assert len(fields["description"]) == DESCRIPTION_MAX and fields["description"].endswith("…")
+    assert fields["legacy_settings"]["card"]["description"] == "word " * 4000  # the original is kept
 
 
 @pytest.mark.parametrize(

@@ -63,7 +63,7 @@ def test_basics_are_validated_and_invalid_values_change_nothing() -> None:
         ({"name": "Clyde"}, "cannot contain 'clyde'"),
         ({"name": "x" * 81}, "limit is 80"),
         ({"name": "Ada", "avatar_url": "ftp://x"}, "http:// or https://"),
-        ({"name": "Ada", "description": "d" * 2001}, "limit is 2000"),
+        ({"name": "Ada", "description": "d" * 16_001}, "limit is 16,000"),
     ):
         with pytest.raises(DomainError, match=message):
             rules.apply(done, "basics", values=bad)

@@ -18,6 +18,7 @@ The shape of ``data``::
     memory (every MemoryConfig field), memory_preset (a preset name or "custom")   step 3
     behavior (BehaviorSettings)             step 4
     privacy (PrivacySettings), privacy_field (the field the visibility buttons change)   step 5
+    character (every field of bot.core.character)   edited from the review (step 6)
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ from bot.core.wizard.actions import ACTIONS, apply
 from bot.core.wizard.dm_text import DM_WORDS, interpret_text
 from bot.core.wizard.edits import NUDGES, parse_number
 from bot.core.wizard.steps import (
+    CHARACTER_PAGES,
     CHATTINESS_LEVELS,
     DRAFT_TTL,
+    GREETING_BOXES,
     MEMORY_MODAL_FIELDS,
     REPLY_WHEN,
     STEP_TITLES,
@@ -46,9 +49,11 @@ from bot.core.wizard.steps import (
 
 __all__ = [
     "ACTIONS",
+    "CHARACTER_PAGES",
     "CHATTINESS_LEVELS",
     "DM_WORDS",
     "DRAFT_TTL",
+    "GREETING_BOXES",
     "MEMORY_MODAL_FIELDS",
     "NUDGES",
     "REPLY_WHEN",

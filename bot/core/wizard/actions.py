@@ -225,6 +225,19 @@ def _toggle(key: str) -> Handler:
     return handler
 
 
+# --------------------------------------------------------------------------------------------------- character
+
+
+def _character(step: int, data: dict[str, Any], arg: str | None, values: Values) -> int:
+    edits.set_character(data, dict(values or {}))
+    return step
+
+
+def _greetings(step: int, data: dict[str, Any], arg: str | None, values: Values) -> int:
+    edits.set_greetings(data, dict(values or {}))
+    return step
+
+
 # --------------------------------------------------------------------------------------------------- the table
 
 ACTIONS: dict[str, Handler] = {
@@ -257,6 +270,8 @@ ACTIONS: dict[str, Handler] = {
     "remember": _toggle("remember_people"),
     "shareable": _toggle("shareable"),
     "encrypt": _encrypt,
+    "character": _character,
+    "greetings": _greetings,
 }
 
 
@@ -270,7 +285,9 @@ def apply(state: WizardState, action: str, arg: str | None = None, values: Value
     (arg or one value), ``memory`` (values: setting -> value), ``reply-when`` (values), ``chattiness``,
     ``verbosity``, ``formality`` (one value each), ``emoji`` (cycles), ``threads`` (toggles), ``privacy-field``
     (one value), ``visibility`` (arg: owner/server/public), ``remember``, ``encrypt``, ``shareable``
-    (toggle). Anything invalid raises :class:`DomainError`.
+    (toggle), ``character`` (values: character text field -> text; the others are kept), ``greetings`` (values:
+    ``greetings_<n>`` -> the greetings of box n, separated by lines of ``---``; all are replaced). Anything
+    invalid raises :class:`DomainError`.
     """
     handler = ACTIONS.get(action)
     if handler is None:

@@ -2,7 +2,8 @@
 
 Each function here takes the ``data`` dict of a :class:`~bot.core.wizard.WizardState` (already a deep copy: see
 :func:`bot.core.wizard.apply`) and changes it, or raises :class:`~bot.core.errors.DomainError` with a sentence for
-the user. The quiz, the traits (templates, random, by hand), memory, behaviour and privacy, in that order.
+the user. The quiz, the traits (templates, random, by hand), memory, behaviour, privacy and the character, in that
+order.
 """
 
 from __future__ import annotations
@@ -14,6 +15,13 @@ from typing import Any
 
 from bot.core import memory as memory_rules
 from bot.core import personality, quiz
+from bot.core.character import (
+    TEXT_FIELDS,
+    empty_character,
+    split_greetings,
+    validate_alternate_greetings,
+    validate_text,
+)
 from bot.core.errors import DomainError
 from bot.core.inputs import whole_number
 from bot.core.personas import PRIVACY_FIELDS, VISIBILITY, BehaviorSettings, PrivacySettings
@@ -211,3 +219,25 @@ def set_visibility(data: dict[str, Any], level: str | None) -> None:
 
 def toggle_privacy(data: dict[str, Any], key: str) -> None:
     data["privacy"] = PrivacySettings.from_dict({**data["privacy"], key: not data["privacy"].get(key, False)}).to_dict()
+
+
+# --------------------------------------------------------------------------------------------------- character
+
+
+def set_character(data: dict[str, Any], values: Mapping[str, Any]) -> None:
+    """The character text fields a form sent (others are kept), each validated; one refused changes nothing."""
+    unknown = sorted(set(values) - set(TEXT_FIELDS))
+    if unknown:
+        raise DomainError(f"There is no character field called {unknown[0]}.")
+    checked = {name: validate_text(name, value) for name, value in values.items()}
+    data["character"] = {**empty_character(), **(data.get("character") or {}), **checked}
+
+
+def set_greetings(data: dict[str, Any], values: Mapping[str, Any]) -> None:
+    """The alternate greetings from a form's boxes (read in the boxes' order, greetings separated by lines of
+    ``---``): all of them are replaced."""
+    boxes = [str(values[key]) for key in sorted(values) if key.startswith("greetings")]
+    if len(boxes) != len(values):
+        raise DomainError("That form does not hold alternate greetings.")
+    greetings = validate_alternate_greetings([g for box in boxes for g in split_greetings(box)])
+    data["character"] = {**empty_character(), **(data.get("character") or {}), "alternate_greetings": greetings}

@@ -13,6 +13,8 @@ The shape of ``data``::
     memory (every MemoryConfig field), memory_preset (a preset name or "custom")   step 3
     behavior (BehaviorSettings)             step 4
     privacy (PrivacySettings), privacy_field (the field the visibility buttons change)   step 5
+    character (every field of bot.core.character; absent in drafts older than it: then saving keeps the
+    persona's)                              edited from the review (step 6)
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any
 
 from bot.core import memory as memory_rules
 from bot.core import personality, quiz
+from bot.core.character import CHARACTER_FIELDS, empty_character, validate_character
 from bot.core.errors import DomainError
 from bot.core.personas import (
     PRIVACY_FIELDS,
@@ -60,6 +63,13 @@ MEMORY_MODAL_FIELDS: tuple[str, ...] = (
     "decay_function",
     "decay_rate",
 )
+# The character forms (at most five boxes each, Discord's limit): the story, then the notes; and how many boxes
+# the alternate greetings' form has.
+CHARACTER_PAGES: tuple[tuple[str, ...], ...] = (
+    ("scenario", "greeting", "example_dialogue", "system_prompt", "post_history_instructions"),
+    ("personality_text", "creator_notes", "nickname"),
+)
+GREETING_BOXES = 5
 
 
 @dataclass(frozen=True)
@@ -100,6 +110,7 @@ def new_data(template_id: str | None = None) -> dict[str, Any]:
         "behavior": BehaviorSettings().to_dict(),
         "privacy": PrivacySettings().to_dict(),
         "privacy_field": PRIVACY_FIELDS[0],
+        "character": empty_character(),
     }
     if template_id:
         apply_template(data, template_id)
@@ -123,8 +134,10 @@ def data_from_persona(
     behavior: Mapping[str, Any],
     privacy: Mapping[str, Any],
     memory: Mapping[str, Any],
+    character: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The data of an edit wizard: a persona's current values, step by step."""
+    """The data of an edit wizard: a persona's current values, step by step (``character``: its character
+    fields, by name)."""
     data = new_data()
     config = {k: memory[k] for k in memory_rules.CONFIG_FIELDS if k in memory}
     data.update(
@@ -136,6 +149,7 @@ def data_from_persona(
         privacy=PrivacySettings.from_dict(privacy).to_dict(),
     )
     data["personality"]["mode"] = "current"
+    data["character"] = {**empty_character(), **{k: v for k, v in (character or {}).items() if k in CHARACTER_FIELDS}}
     if set(config) == set(memory_rules.CONFIG_FIELDS):
         data["memory"] = memory_dict(memory_rules.validate_config(config))
         data["memory_preset"] = preset_matching(data["memory"])
@@ -144,12 +158,14 @@ def data_from_persona(
 
 def persona_fields(data: Mapping[str, Any]) -> dict[str, Any]:
     """What the wizard made, as the keyword fields of a persona (name, description, avatar_url, traits,
-    behavior, privacy, memory); every step is validated first."""
+    behavior, privacy, memory, and the character fields when the draft has them); every step is validated first."""
     for step in range(1, TOTAL_STEPS):
         validate_step(step, data)
     memory = dict(data["memory"])
     memory["shareable"] = bool(data["privacy"].get("shareable", False))
+    character = validate_character(data["character"]) if data.get("character") is not None else {}
     return {
+        **character,
         "name": validate_name(data["name"]),
         "description": validate_description(data.get("description")),
         "avatar_url": validate_avatar_url(data.get("avatar_url")),

@@ -15,6 +15,7 @@ from sqlmodel import SQLModel
 from bot.core import emotions as emotion_rules
 from bot.core import memory as memory_rules
 from bot.core import personality
+from bot.core.character import CHARACTER_FIELDS, validate_character
 from bot.core.errors import DomainError
 from bot.core.inputs import check_document, one_of, whole_in
 from bot.core.personas import (
@@ -65,6 +66,7 @@ _PERSONA_KEYS = frozenset(
         "interaction_count",
         "created_at",
         "updated_at",
+        *CHARACTER_FIELDS,  # absent from exports made before the character: then empty
     }
 )
 _MEMORY_TIMES = ("last_decay_run", "last_optimization_at")
@@ -306,6 +308,7 @@ def _check_persona(persona: Any, now: datetime) -> tuple[dict[str, Any], dict[st
             persona.get("interaction_count", 0), "The interaction count", minimum=0, maximum=_INT_MAX
         ),
         "created_at": now if created_at is None else _datetime(created_at, "The persona's created_at"),
+        **validate_character({name: persona.get(name) for name in CHARACTER_FIELDS}),
     }
     if not isinstance(clean["is_public"], bool):
         raise DomainError("The persona's is_public must be true or false.")

@@ -64,6 +64,7 @@ async def export_native(session: AsyncSession, actor: Actor, persona_id: int, *,
         "plugins": list(record.plugins),
         "legacy_settings": record.legacy_settings,
         "memory_config": {key: _plain(value) for key, value in record.memory_config.items()},
+        **record.character,
     }
     document: dict[str, Any] = {
         "format": FORMAT,

@@ -12,7 +12,15 @@ The rooms: :mod:`.parts` (limits, components, embed pieces), :mod:`.steps` (a me
 from __future__ import annotations
 
 from bot.core.text import clip
-from bot.ui.wizard.modals import WizardModal, basics_modal, memory_modal, modal_values, traits_modal
+from bot.ui.wizard.modals import (
+    WizardModal,
+    basics_modal,
+    character_modal,
+    greetings_modal,
+    memory_modal,
+    modal_values,
+    traits_modal,
+)
 from bot.ui.wizard.parts import (
     BRAND_COLOUR,
     BUTTON_LABEL_MAX,
@@ -49,9 +57,11 @@ __all__ = [
     "WizardSelect",
     "bar",
     "basics_modal",
+    "character_modal",
     "chart_file",
     "clip",
     "done_embed",
+    "greetings_modal",
     "memory_modal",
     "modal_values",
     "needs_chart",

@@ -21,7 +21,9 @@ HANDLER_COG = "Personas"
 CHART_FILENAME = "traits.png"
 BUTTON_TEMPLATE = r"wizard:(?P<draft>\d+):(?P<action>[a-z-]+)(?::(?P<arg>[\w.-]+))?"
 SELECT_TEMPLATE = r"wizsel:(?P<draft>\d+):(?P<action>[a-z-]+)"
-MODAL_PATTERN = re.compile(r"wizmodal:(?P<draft>\d+):(?P<kind>basics|memory|traits)(?::(?P<page>\d))?")
+MODAL_PATTERN = re.compile(
+    r"wizmodal:(?P<draft>\d+):(?P<kind>basics|memory|traits|character|greetings)(?::(?P<page>\d))?"
+)
 
 NAV_ROW = 4
 BUTTON_LABEL_MAX = 45  # the product limit for button labels (Discord allows 80)

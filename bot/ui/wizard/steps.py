@@ -16,6 +16,7 @@ from bot.core.personas import PRIVACY_FIELDS, VISIBILITY, BehaviorSettings
 from bot.core.text import clip
 from bot.core.traits import ALL_TRAITS, label
 from bot.services.wizard import Draft
+from bot.ui.wizard.character import add_character_buttons, summary_text
 from bot.ui.wizard.parts import (
     BRAND_COLOUR,
     CHART_FILENAME,
@@ -370,6 +371,7 @@ def review_fields(embed: discord.Embed, data: Mapping[str, Any]) -> None:
         ),
         inline=False,
     )
+    embed.add_field(name="Character", value=summary_text(data.get("character") or {}), inline=False)
     shown = ", ".join(f"{k} {v}" for k, v in privacy["visibility"].items())
     embed.add_field(
         name="Privacy",
@@ -385,9 +387,9 @@ def review_fields(embed: discord.Embed, data: Mapping[str, Any]) -> None:
 def _step_review(draft: Draft) -> tuple[discord.Embed, discord.ui.View]:
     data = draft.data
     missing = rules.first_invalid_step(data)
-    text = "Here is your persona. Create it, or go back to any step."
+    text = "Here is your persona. Create it, go back to any step, or give it a character (a scenario, a greeting...)."
     if draft.editing_persona_id is not None:
-        text = "Here are the persona's settings. Save your changes, or go to any step."
+        text = "Here are the persona's settings. Save your changes, go to any step, or edit its character."
     if missing is not None:
         text += f"\n\n⚠️ Step {missing} ({rules.STEP_TITLES[missing - 1]}) is not complete yet."
     embed = base_embed(draft, text)
@@ -399,6 +401,7 @@ def _step_review(draft: Draft) -> tuple[discord.Embed, discord.ui.View]:
     view.add_item(WizardButton(draft.id, "create", label=finish, style=discord.ButtonStyle.success, row=0))
     for step in range(1, rules.TOTAL_STEPS):
         view.add_item(WizardButton(draft.id, "goto", str(step), label=f"{step}. {rules.STEP_TITLES[step - 1]}", row=1))
+    add_character_buttons(view, draft)
     nav(view, draft)
     return embed, view
 
