@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     llm_timeout_seconds: float = Field(default=30.0, gt=0)
     # The longest one reply may take, streaming included: a server that streams on and on is cut off here.
     llm_reply_seconds: float = Field(default=120.0, gt=0)
+    # The model can see images: attachments reach it as image parts (bot.core.images); otherwise as notes.
+    llm_vision: bool = False
     scheduler_enabled: bool = True
     # How often the scheduler looks for jobs other processes added to the shared store (PostgreSQL, several
     # processes). Jobs this process adds itself run on time regardless.

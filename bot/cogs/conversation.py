@@ -52,6 +52,7 @@ from discord.ext import commands
 
 from bot.clock import utcnow
 from bot.core.inputs import storable
+from bot.discord_io.attachments import attachments_of, has_image
 from bot.discord_io.dms import send_dm
 from bot.discord_io.speaker import Outlet, PersonaSender, PersonaVoice, StreamWriter, apology_text
 from bot.discord_io.turns import SpeakingTurns
@@ -173,8 +174,8 @@ class ConversationCog(commands.Cog):
         me = self.bot.user
         if persona_author is None and me is not None and message.author.id == me.id:
             return  # the bot's own messages (command answers, notices) are not conversation
-        if not text.strip():
-            return
+        if not text.strip() and not has_image(message):
+            return  # nothing to answer (a picture alone is: its persona may see it, or hear of it)
         if persona_author is not None and all(s.persona_id == persona_author for s in speakers):
             return  # a persona alone in its channel: nobody to answer its own message
         await self._answer(message, channel, cast, history, persona_author)
@@ -235,6 +236,7 @@ class ConversationCog(commands.Cog):
             mentions_bot=me is not None and any(user.id == me.id for user in message.mentions),
             reply_to_message_id=reference,
             channel_name=channel.name,
+            attachments=attachments_of(message),
         )
 
     async def _apply_effects(
@@ -330,7 +332,9 @@ class ConversationCog(commands.Cog):
         return key.get_secret_value() if key is not None else None
 
     def _request_options(self) -> conversation.RequestOptions:
-        return conversation.RequestOptions(self.tools, self._key(), self.bot.llm.supports_tools)
+        return conversation.RequestOptions(
+            self.tools, self._key(), self.bot.llm.supports_tools, vision=self.bot.settings.llm_vision
+        )
 
     # ------------------------------------------------------------------------------------------------ replying
 

@@ -39,6 +39,7 @@ from bot.services.conversation.data import (
     RequestOptions,
     Speaker,
 )
+from bot.services.conversation.images import sees_images, with_attachments
 from bot.services.conversation.remembering import retrieval_query
 from bot.services.emotions import MoodView
 from bot.templating import behavior_templates
@@ -400,6 +401,7 @@ async def _job(
     )
     definitions = offered.definitions() if tool_names else None
     request = build_request(context, tools=definitions, max_tokens=REPLY_MAX_TOKENS)
+    request = with_attachments(request, [*earlier, incoming], vision=sees_images(options, speaker))
     return ReplyJob(
         speaker=speaker,
         reason=reason,
