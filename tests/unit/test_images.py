@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from bot.core.images import MAX_IMAGE_BYTES, MAX_IMAGES, Attachment, all_attachments, image_budget, size_words
-from bot.llm.base import ChatMessage
+from bot.llm.base import ChatMessage, ChatRequest
+from bot.services.conversation import Incoming
+from bot.services.conversation.images import with_attachments
 
 MB = 1024 * 1024
 
@@ -81,3 +85,17 @@ def test_a_user_message_with_images_is_sent_as_content_parts() -> None:
         ],
     }
     assert ChatMessage(role="user", content="plain").to_openai() == {"role": "user", "content": "plain"}
+
+
+def test_a_request_gets_the_images_of_every_message_it_answers_in_its_last_user_turn() -> None:
+    def said(message_id: int, *files: Attachment) -> Incoming:
+        when = datetime(2026, 1, 1, tzinfo=UTC)
+        return Incoming(message_id, 1, 2, 3, "Alice", "look", when, attachments=files)
+
+    request = ChatRequest(system="s", messages=(ChatMessage(role="user", content="Alice: look"),))
+    assert with_attachments(request, [said(1)], vision=True) is request  # nothing attached: nothing changes
+    waited, newest = said(1, image("a.png")), said(2, image("b.png"), image("a.png"))
+    seen = with_attachments(request, [waited, newest], vision=True).messages[-1]
+    assert seen.images == (image("a.png").url, image("b.png").url) and seen.content == "Alice: look"
+    noted = with_attachments(request, [waited, newest], vision=False).messages[-1]
+    assert noted.images == () and noted.content == "Alice: look\n[image: a.png, 1.2 MB] [image: b.png, 1.2 MB]"
