@@ -13,16 +13,19 @@ from typing import Any
 
 import aiohttp
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
+from bot.clock import utcnow
 from bot.db import models
 from bot.sandbox import Sandbox
+from bot.services import consent
 from tests.e2e.test_conversation_e2e import answer_from, persona_in, persona_posts
 from tests.e2e.test_persona_management import make_persona
 from tests.e2e.test_persona_wizard import answer
 from tests.fakes.model_server import FakeModelServer, reply
 from tests.support.bots import bot_on
 from tests.support.reading import count
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -67,8 +70,6 @@ async def test_activating_a_persona_greets_the_channel_once_under_its_name(
 
 
 async def _recorded(bot: Any, message_id: int) -> None:
-    from tests.support.waiting import eventually
-
     await eventually(
         lambda: count(bot, models.PersonaMessage, models.PersonaMessage.message_id == message_id),
         "the greeting recorded as the persona's message",
@@ -95,6 +96,11 @@ async def test_an_image_reaches_a_vision_model_as_an_image_part_at_its_discord_u
 ) -> None:
     async with bot_on(sandbox, database_file, model_server, llm_vision=True) as bot:
         await persona_in(bot, sandbox)
+        async with bot.db.transaction() as session:
+            await consent.record(
+                session, user_id=sandbox.alice.id, guild_id=sandbox.guild.id, granted=True,
+                recorded_by=sandbox.alice.id, now=utcnow(),
+            )  # fmt: skip
         model_server.script(reply("What a cat."))
         sent = await sandbox.send(sandbox.general, "Ada, look at this!", files=[("cat.png", PICTURE)])
         answered = await answer_from(bot, sandbox, after=sent)
@@ -113,6 +119,14 @@ async def test_an_image_reaches_a_vision_model_as_an_image_part_at_its_discord_u
         parts = user_turn(model_server.requests[-1])["content"]
         assert [p["type"] for p in parts] == ["text", "image_url"]
         assert parts[1]["image_url"]["url"] == sandbox.state.messages[alone.id].attachments[0].url
+
+        # Remembered by its name, as the author consented to be remembered.
+        async def remembered() -> list[str]:
+            async with bot.db.session() as session:
+                found = (await session.execute(select(models.Memory.content))).scalars().all()
+            return [text for text in found if "[image: cat2.png, 1 KB]" in text]
+
+        await eventually(remembered, "the picture remembered by its name", timeout=10)
 
 
 async def test_a_model_that_cannot_see_gets_a_note_naming_the_image(
