@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import random
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -25,6 +26,7 @@ from bot.services import wizard as wizard_service
 from bot.services.personas import PersonaRecord
 from bot.ui import wizard as wizard_ui
 from bot.ui.charts import ChartCache, radar_chart
+from bot.workflows.greeting import greet
 
 if TYPE_CHECKING:
     from bot.app import PersonaHubBot
@@ -230,6 +232,19 @@ class PersonaFlows:
         else:
             text = f"**{name}** was not active in <#{target_id}>."
         await interaction.response.send_message(text, ephemeral=True)
+        if on and result.changed:
+            await self._greet(interaction, result.persona_id, target_id)
+
+    async def _greet(self, interaction: discord.Interaction, persona_id: int, channel_id: int) -> None:
+        """The persona's greeting where it was just activated (once per channel: bot/workflows/greeting.py)."""
+        assert interaction.guild is not None
+        where = interaction.guild.get_channel_or_thread(channel_id)
+        if not isinstance(where, discord.TextChannel | discord.Thread):
+            return
+        try:
+            await greet(self.bot, where, persona_id, user_name=interaction.user.display_name, draw=random.random())
+        except Exception:  # the activation stands; the greeting is a courtesy
+            log.exception("persona %s: the greeting in channel %s failed", persona_id, channel_id)
 
     @staticmethod
     def _imported_text(record: PersonaRecord) -> str:

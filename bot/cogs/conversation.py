@@ -55,6 +55,7 @@ from discord.ext import commands
 from bot.clock import utcnow
 from bot.core.inputs import storable
 from bot.core.reply_text import ReplyCleaner, clean_reply
+from bot.discord_io.attachments import attachments_of, has_image
 from bot.discord_io.dms import send_dm
 from bot.discord_io.speaker import Outlet, PersonaSender, PersonaVoice, StreamWriter, apology_text
 from bot.discord_io.turns import SpeakingTurns
@@ -176,8 +177,8 @@ class ConversationCog(commands.Cog):
         me = self.bot.user
         if persona_author is None and me is not None and message.author.id == me.id:
             return  # the bot's own messages (command answers, notices) are not conversation
-        if not text.strip():
-            return
+        if not text.strip() and not has_image(message):
+            return  # nothing to answer (a picture alone is: its persona may see it, or hear of it)
         if persona_author is not None and all(s.persona_id == persona_author for s in speakers):
             return  # a persona alone in its channel: nobody to answer its own message
         await self._answer(message, channel, cast, history, persona_author)
@@ -238,6 +239,7 @@ class ConversationCog(commands.Cog):
             mentions_bot=me is not None and any(user.id == me.id for user in message.mentions),
             reply_to_message_id=reference,
             channel_name=channel.name,
+            attachments=attachments_of(message),
         )
 
     async def _apply_effects(
@@ -335,7 +337,11 @@ class ConversationCog(commands.Cog):
     def _request_options(self) -> conversation.RequestOptions:
         settings = self.bot.settings
         return conversation.RequestOptions(
-            self.tools, self._key(), self.bot.llm.supports_tools, token_budget=settings.prompt_token_budget
+            self.tools,
+            self._key(),
+            self.bot.llm.supports_tools,
+            token_budget=settings.prompt_token_budget,
+            vision=settings.llm_vision,
         )
 
     # ------------------------------------------------------------------------------------------------ replying

@@ -564,6 +564,19 @@ class ChannelBinding(SQLModel, table=True):
     created_at: datetime = _when()
 
 
+class PersonaGreeting(SQLModel, table=True):
+    """A persona greeted a channel (or thread) when it was first activated there: it never greets there again,
+    though it may be switched off and on (the binding goes; this row stays, until the persona goes)."""
+
+    __tablename__ = "persona_greetings"
+
+    persona_id: int = _persona_fk(primary_key=True)
+    channel_id: int = Field(sa_column=Column(Snowflake, primary_key=True, autoincrement=False))
+    guild_id: int = Field(sa_type=Snowflake)
+    message_id: int | None = Field(default=None, sa_type=Snowflake, nullable=True)  # its first message, once posted
+    greeted_at: datetime = _when()
+
+
 class ChannelWebhook(SQLModel, table=True):
     """The webhook the bot made in a channel to speak as personas (one per channel, reused by all)."""
 

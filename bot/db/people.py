@@ -282,6 +282,10 @@ TABLES: dict[str, TableRules] = {
             "webhook_token": NotPersonal("the bot's own webhook's secret"),
         },
     ),
+    "persona_greetings": TableRules(
+        BY_PERSONA,
+        {"channel_id": CHANNEL, "guild_id": SERVER, "message_id": NotPersonal("the greeting the persona posted")},
+    ),
     "persona_messages": TableRules(
         BY_PERSONA,
         {"message_id": NotPersonal("a message the persona sent"), "guild_id": SERVER, "channel_id": CHANNEL},

@@ -69,10 +69,18 @@ class ChatMessage:
     name: str | None = None
     tool_call_id: str | None = None  # for role "tool": the call this answers
     tool_calls: tuple[ToolCall, ...] = ()  # for role "assistant": the calls it made
+    images: tuple[str, ...] = ()  # for role "user": URLs of images a vision-capable model is shown
 
     def to_openai(self) -> dict[str, Any]:
-        """The message in the chat-completions shape."""
-        data: dict[str, Any] = {"role": self.role, "content": self.content}
+        """The message in the chat-completions shape; with ``images``, its content is a list of parts (the text,
+        then one ``image_url`` part per image)."""
+        content: str | list[dict[str, Any]] = self.content
+        if self.images and self.role == "user":
+            content = [
+                {"type": "text", "text": self.content},
+                *({"type": "image_url", "image_url": {"url": url}} for url in self.images),
+            ]
+        data: dict[str, Any] = {"role": self.role, "content": content}
         if self.name and self.role in ("user", "assistant"):
             cleaned = message_name(self.name)
             if cleaned:

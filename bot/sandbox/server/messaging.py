@@ -4,6 +4,7 @@ user and what the bot does through discord.py go through one code path (and disp
 
 from __future__ import annotations
 
+import mimetypes
 import re
 from typing import Any
 from urllib.parse import unquote
@@ -33,6 +34,9 @@ class MessagingServer(ServerCore):
         self, channel_id: int, filename: str, data: bytes, content_type: str | None = None
     ) -> Attachment:
         aid = self.state.snowflake()
+        if content_type in (None, "", "application/octet-stream"):
+            # Discord names the media type of an upload from the file itself, whatever the client declared.
+            content_type = mimetypes.guess_type(filename)[0] or content_type or None
         url = f"{self.base_url}/attachments/{channel_id}/{aid}/{filename}"
         att = Attachment(id=aid, filename=filename, data=data, content_type=content_type, url=url)
         self.attachments[aid] = att

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from bot.core import behaviors as behavior_rules
 from bot.core.conversation import DIRECT_REASONS
+from bot.core.images import Attachment
 from bot.core.model_settings import ModelChoice
 from bot.core.personas import BehaviorSettings
 from bot.core.reply_text import Labels
@@ -83,6 +84,7 @@ class Incoming:
     mentions_bot: bool = False
     reply_to_message_id: int | None = None
     channel_name: str | None = None
+    attachments: tuple[Attachment, ...] = ()  # its files (images reach vision models: conversation.images)
 
     def as_line(self) -> ChannelLine:
         """The message as a line of the channel's history."""
@@ -105,6 +107,7 @@ class RequestOptions:
     encryption_key: str | None = None
     supports_tools: bool = True
     token_budget: int = DEFAULT_TOKEN_BUDGET
+    vision: bool = False  # the model is shown images (the LLM_VISION setting): conversation.images.sees_images
 
 
 @dataclass(frozen=True)

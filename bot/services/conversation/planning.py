@@ -42,6 +42,7 @@ from bot.services.conversation.data import (
     RequestOptions,
     Speaker,
 )
+from bot.services.conversation.images import sees_images, with_attachments
 from bot.services.conversation.remembering import retrieval_query
 from bot.services.emotions import MoodView
 from bot.templating import behavior_templates
@@ -404,6 +405,7 @@ async def _job(
     definitions = offered.definitions() if tool_names else None
     choice = await persona_models.for_reply(session, speaker.model, incoming.guild_id)
     request = tuned(build_request(context, tools=definitions), choice)
+    request = with_attachments(request, [*earlier, incoming], vision=sees_images(options, choice))
     return ReplyJob(
         speaker=speaker,
         reason=reason,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 
+from bot.core.images import image_budget
 from bot.core.prompt_words import POIGNANCY_PROMPT, exchange_words, poignancy_question
 from bot.core.text import clip_line
 from bot.llm.base import ChatMessage, ChatRequest
@@ -111,6 +112,7 @@ def parse_poignancy(answer: str) -> int | None:
 def exchange_text(incoming: Incoming, persona_name: str, reply: str | None) -> str:
     """The memory an exchange becomes: what the author said and what the persona answered (each side clipped).
     With no ``reply`` (a reply folded for several people, which names the others) only the author's own words."""
-    said = clip_line(incoming.content, MAX_MEMORY_QUOTE)
+    # A picture sent without words is remembered by its name ("[image: cat.png, 1.2 MB]").
+    said = clip_line(incoming.content or image_budget(incoming.attachments, vision=False).text(), MAX_MEMORY_QUOTE)
     answered = clip_line(reply, MAX_MEMORY_QUOTE) if reply is not None else None
     return exchange_words(incoming.author_name, said, persona_name, answered)
