@@ -23,10 +23,11 @@ rest.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import discord
 from discord import app_commands
@@ -108,10 +109,11 @@ class RegenerateCog(commands.Cog):
     # ------------------------------------------------------------------------------------------------ the work
 
     def _conversation(self) -> ConversationCog:
+        # By name, not isinstance: an extension (re)loaded is a module of its own, with classes of its own.
         cog = self.bot.get_cog(ConversationCog.__cog_name__)
-        if not isinstance(cog, ConversationCog):
+        if cog is None or not hasattr(cog, "in_turn"):
             raise DomainError("Personas are not speaking right now; try again in a moment.")
-        return cog
+        return cast(ConversationCog, cog)
 
     def _note_asked(self, actor_id: int, now: datetime) -> None:
         self.asked[actor_id] = now
@@ -166,7 +168,7 @@ class RegenerateCog(commands.Cog):
                 cast=cast,
                 history=history,
                 now=self.clock(),
-                options=convo._request_options(),
+                options=dataclasses.replace(convo._request_options(), leave_out_exchange=take.answered_message_id),
             )
         if job is None:
             raise DomainError(rules.NOT_HERE.format(name=speaker.name))

@@ -3,8 +3,9 @@ one was, and make what was recorded follow it.
 
 The cog (``bot/cogs/regenerate.py``) checks who asks (:func:`bot.services.conversation.ask_for_take`), holds the
 persona's speaking turn in the channel, reads the answered message and the channel before it from Discord, and plans
-the reply as for a message that waited (:func:`bot.services.conversation.plan_waiting`): the same prompt the first
-take had, the old take not in it (it came after the answered message). Then :func:`another_take`:
+the reply as for a message that waited (:func:`bot.services.conversation.plan_waiting`): the prompt the first take
+had, without the old take (it came after the answered message in the channel, and its exchange memory is left out of
+the memories recalled: ``RequestOptions.leave_out_exchange``). Then :func:`another_take`:
 
 1. the model answers (through the tool loop when the persona has plugins and the provider calls tools; a custom
    behaviour's reply template when one applies); a model that cannot answer changes nothing and the person is told

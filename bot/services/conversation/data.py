@@ -89,11 +89,13 @@ class Incoming:
 @dataclass(frozen=True)
 class RequestOptions:
     """How a reply's request is built: the tools on offer (None: the default registry), the memory encryption key,
-    and whether the provider can call tools at all."""
+    whether the provider can call tools at all, and a message whose exchange memory the prompt leaves out (another
+    take of a reply to it: that memory holds the old take)."""
 
     tools: ToolRegistry | None = None
     encryption_key: str | None = None
     supports_tools: bool = True
+    leave_out_exchange: int | None = None
 
 
 @dataclass(frozen=True)
