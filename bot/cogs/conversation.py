@@ -44,7 +44,7 @@ import functools
 import logging
 import random
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import nullcontext
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -329,6 +329,24 @@ class ConversationCog(commands.Cog):
             )
         if job is not None:
             await self._reply(job, messages[-1], channel)
+
+    async def in_turn(self, channel: Channel, persona_id: int, work: Callable[[], Awaitable[object]]) -> bool:
+        """Run ``work`` holding the persona's turn here (another take goes through the same turns as replies), then
+        answer what waited for it; False, without running it, when the persona is speaking here now."""
+        key = (persona_id, channel.id)
+        if not self.turns.claim(key):
+            return False
+        answer = functools.partial(self._answer_waiting, channel, key)
+        try:
+            await work()
+        except Exception:
+            await self.turns.answer_waiting(key, answer)
+            raise
+        except BaseException:
+            self.turns.release(key)
+            raise
+        await self.turns.answer_waiting(key, answer)
+        return True
 
     def _key(self) -> str | None:
         key = self.bot.settings.memory_encryption_key

@@ -4,7 +4,8 @@
 hands the reaction to the :class:`~bot.services.reactions.ReactionBuffer` with ``add_and_wait``: bursts become
 one transaction per batch, and a handler that returned has a committed reaction. The buffer maps the emoji by
 the server's map (``/admin reactions``) over the default one and counts one person's emoji on one message once.
-The bot's own reactions and other bots' are ignored. The only cache is a bounded LRU of message ids known *not*
+The bot's own reactions and other bots' are ignored, and so is 🔄, which asks for another take of a reply
+(``bot/cogs/regenerate.py``). The only cache is a bounded LRU of message ids known *not*
 to be a persona's, and only for messages older than :data:`NEGATIVE_CACHE_AFTER` (so a message being recorded
 right now is never wrongly cached). The buffer lives from ``cog_load`` to ``cog_unload``; ``Bot.close`` unloads
 every extension first, so a clean shutdown flushes every accepted reaction before the database closes.
@@ -37,6 +38,7 @@ from bot.cogs._options import actor_of, own_personas, resolve_persona, visible_p
 from bot.core import emotions as core
 from bot.core.errors import DomainError
 from bot.core.inputs import parse_id
+from bot.core.regeneration import REGENERATE_EMOJI
 from bot.services import emotions, personas
 from bot.services import persona_messages as messages
 from bot.services.emotions import BatchResult, MoodView, ReactionItem
@@ -182,8 +184,8 @@ class EmotionsCog(commands.Cog):
 
     @commands.Cog.listener()
     async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
-        if self._from_other_bot(payload):
-            return
+        if self._from_other_bot(payload) or str(payload.emoji) == REGENERATE_EMOJI:
+            return  # 🔄 asks for another take (bot/cogs/regenerate.py): never an emotional trigger
         try:
             target = await self._target(payload.message_id)
         except Exception:
@@ -220,7 +222,7 @@ class EmotionsCog(commands.Cog):
     @commands.Cog.listener()
     async def on_raw_reaction_remove(self, payload: discord.RawReactionActionEvent) -> None:
         """Nothing changes (a felt emotion is not un-felt), and the kept event stops a re-add from counting."""
-        if self._from_other_bot(payload):
+        if self._from_other_bot(payload) or str(payload.emoji) == REGENERATE_EMOJI:
             return
         target = await self._target(payload.message_id)
         if target is None:

@@ -603,6 +603,13 @@ class PersonaMessage(SQLModel, table=True):
     channel_id: int = Field(sa_type=Snowflake, index=True)  # a persona's last words in a channel (cooldowns)
     via_webhook: bool = True
     created_at: datetime = _when()
+    # A reply's own facts, so another take can be asked for (bot/core/regeneration.py): the message it answered
+    # and its author (None: not a reply to someone, e.g. an apology or a farewell), which part of the reply this
+    # message is (0: the first), and how many other takes the reply has had.
+    answered_message_id: int | None = Field(default=None, sa_type=Snowflake, nullable=True)
+    answered_author_id: int | None = Field(default=None, sa_type=Snowflake, nullable=True, index=True)
+    part: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    takes: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class GuildSettings(SQLModel, table=True):

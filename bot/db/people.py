@@ -288,7 +288,14 @@ TABLES: dict[str, TableRules] = {
     ),
     "persona_messages": TableRules(
         BY_PERSONA,
-        {"message_id": NotPersonal("a message the persona sent"), "guild_id": SERVER, "channel_id": CHANNEL},
+        {
+            "message_id": NotPersonal("a message the persona sent"),
+            "guild_id": SERVER,
+            "channel_id": CHANNEL,
+            # whom the reply answered: the row is the persona's, the person's id (and their message's) is blanked
+            "answered_author_id": PersonId("persona_replies", Forget.ANONYMISE, also=("answered_message_id",)),
+            "answered_message_id": Beside("answered_author_id"),
+        },
     ),
     "guild_settings": TableRules(
         Scope(column="guild_id"),

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -203,6 +203,55 @@ class PersonaSender:
             return True
         except (discord.NotFound, discord.Forbidden):
             return False
+
+    async def replace(self, outlet: Outlet, message_ids: Sequence[int], text: str, *, via_webhook: bool) -> list[int]:
+        """Another take: the reply whose messages are ``message_ids`` (in order; sent through the webhook when
+        ``via_webhook``) says ``text`` now. Each part is **edited in place**, so the reply keeps its place in the
+        conversation, the replies that point at it and its reactions; parts the new text needs beyond the old ones
+        are sent after them, and old parts it no longer needs are deleted. When a part cannot be edited any more
+        (its webhook was replaced since, or the message is gone) the whole text is sent anew and the old parts are
+        deleted where the bot may. Returns the reply's message ids now, in order."""
+        parts = split_message(text)
+        kept: list[int] = []
+        for index, part in enumerate(parts[: len(message_ids)]):
+            if not await self._edit_id(outlet, message_ids[index], part, via_webhook=via_webhook):
+                sent = [(await self.send(outlet, piece)).id for piece in parts]
+                await self._delete_ids(outlet, message_ids, via_webhook=via_webhook)
+                return sent
+            kept.append(message_ids[index])
+        for part in parts[len(message_ids) :]:
+            kept.append((await self.send(outlet, part)).id)
+        await self._delete_ids(outlet, message_ids[len(parts) :], via_webhook=via_webhook)
+        return kept
+
+    async def _edit_id(self, outlet: Outlet, message_id: int, text: str, *, via_webhook: bool) -> bool:
+        try:
+            if not via_webhook:
+                message = outlet.channel.get_partial_message(message_id)
+                await message.edit(embed=persona_embed(outlet.voice, text), allowed_mentions=NO_MENTIONS)
+                return True
+            if outlet.webhook is None:
+                return False
+            await outlet.webhook.edit_message(
+                message_id, content=text, allowed_mentions=NO_MENTIONS, thread=outlet.thread or discord.utils.MISSING
+            )
+            return True
+        except (discord.NotFound, discord.Forbidden):
+            return False
+
+    async def _delete_ids(self, outlet: Outlet, message_ids: Sequence[int], *, via_webhook: bool) -> None:
+        """Delete the messages through whoever sent them, else as the bot (which needs Manage Messages)."""
+        for message_id in message_ids:
+            try:
+                if via_webhook and outlet.webhook is not None:
+                    await outlet.webhook.delete_message(message_id, thread=outlet.thread or discord.utils.MISSING)
+                else:
+                    await outlet.channel.get_partial_message(message_id).delete()
+            except discord.HTTPException:
+                try:
+                    await outlet.channel.get_partial_message(message_id).delete()
+                except discord.HTTPException:
+                    log.info("an old take's message %s could not be deleted", message_id)
 
     async def say(self, outlet: Outlet, text: str) -> list[discord.Message]:
         """The whole text as the persona, split at Discord's limit on sentence boundaries."""

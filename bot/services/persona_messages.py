@@ -64,10 +64,14 @@ async def record(
     channel_id: int,
     via_webhook: bool = True,
     now: datetime,
+    answered_message_id: int | None = None,
+    answered_author_id: int | None = None,
+    part: int = 0,
 ) -> bool:
     """Remember that ``persona_id`` sent ``message_id``. Idempotent: recording the same message again changes
     nothing (the first record wins). Returns whether a row was written. A persona that does not exist is
-    :class:`NotFound`."""
+    :class:`NotFound`. A reply to someone also keeps the message it answered and its author, and which ``part`` of
+    the reply this message is (0: the first): what another take needs (``bot/core/regeneration.py``)."""
     _check_id(message_id, "message id")
     _check_id(channel_id, "channel id")
     if guild_id is not None:
@@ -86,6 +90,9 @@ async def record(
             channel_id=channel_id,
             via_webhook=via_webhook,
             created_at=now,
+            answered_message_id=answered_message_id,
+            answered_author_id=answered_author_id,
+            part=part,
         )
         .on_conflict_do_nothing(index_elements=[table.c.message_id])
     )

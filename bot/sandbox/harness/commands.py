@@ -5,22 +5,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.sandbox.harness.results import InteractionHandle, SandboxError
+from bot.sandbox.harness.results import InteractionHandle, Posted, SandboxError
 from bot.sandbox.harness.world import SandboxWorld
 from bot.sandbox.state import (
     Channel,
+    Message,
     Role,
     User,
     attachment_json,
     channel_json,
     member_json,
+    message_json,
     role_json,
     user_json,
 )
 
 
 class CommandActions(SandboxWorld):
-    """The world plus ``slash`` and ``autocomplete``."""
+    """The world plus ``slash``, ``message_command`` and ``autocomplete``."""
 
     def _find_command(self, name: str, channel: Channel) -> dict[str, Any]:
         tables = []
@@ -183,6 +185,44 @@ class CommandActions(SandboxWorld):
             data["guild_id"] = cmd["guild_id"]
         i = self.server.create_interaction(2, user, channel, data)
         return InteractionHandle(self, i, user, channel)
+
+    async def message_command(
+        self,
+        name: str,
+        message: Message | Posted,
+        *,
+        as_user: User | None = None,
+    ) -> InteractionHandle:
+        """Run the message command (context menu, Apps > ``name``) on ``message``, as Discord does: type 3, the
+        message as ``target_id`` and in ``resolved.messages``."""
+        user = as_user or self.alice
+        m = self.state.messages[message.id]
+        channel = self.state.channels[m.channel_id]
+        if m.deleted or (m.visible_to is not None and m.visible_to != user.id):
+            raise SandboxError(f"{user.username} cannot see message {m.id}")
+        cmd = self._find_typed_command(3, name, channel)
+        self._check_command_visible(cmd, user, channel)
+        data: dict[str, Any] = {
+            "id": cmd["id"],
+            "name": cmd["name"],
+            "type": 3,
+            "target_id": str(m.id),
+            "resolved": {"messages": {str(m.id): message_json(self.state, m)}},
+        }
+        if "guild_id" in cmd:
+            data["guild_id"] = cmd["guild_id"]
+        i = self.server.create_interaction(2, user, channel, data)
+        return InteractionHandle(self, i, user, channel, source=m)
+
+    def _find_typed_command(self, type_: int, name: str, channel: Channel) -> dict[str, Any]:
+        tables = [self.state.commands.get(channel.guild_id, {})] if channel.guild_id is not None else []
+        tables.append(self.state.commands.get(None, {}))
+        for table in tables:
+            cmd = table.get(f"{type_}:{name}")
+            if cmd is not None:
+                return cmd
+        known = sorted({c["name"] for t in tables for c in t.values() if c["type"] == type_})
+        raise SandboxError(f"no command {name!r} of type {type_} is synced here; known: {known}")
 
     async def autocomplete(
         self,

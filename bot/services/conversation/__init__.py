@@ -20,6 +20,9 @@ The cog calls, with no session held across Discord or the model (SQLite runs inl
    the way to the model), the interaction count, the relationship with the author, and the exchange as a memory,
    only when the author consents. Bots and personas are never remembered. How much an exchange matters, and what
    memory search looks for, are in :mod:`~bot.services.conversation.remembering`.
+5. Another take (:mod:`~bot.services.conversation.regenerating`): :func:`ask_for_take` finds the reply a message
+   belongs to and says whether the person asking may have another take; the cog plans it like a waiting message
+   (:func:`plan_waiting`) and, once it is out, :func:`replace_take` makes what was recorded follow it.
 
 The plain data that crosses the service's edge is in :mod:`~bot.services.conversation.data`; everything public is
 re-exported here, so ``conversation.plan(...)`` and ``from bot.services.conversation import Incoming`` work.
@@ -50,6 +53,7 @@ from bot.services.conversation.planning import (
     plan_waiting,
 )
 from bot.services.conversation.recording import record
+from bot.services.conversation.regenerating import Replaced, Take, ask_for_take, find_take, replace_take
 from bot.services.conversation.remembering import (
     MAX_MEMORY_QUOTE,
     MAX_QUERY_WORDS,
@@ -75,13 +79,17 @@ __all__ = [
     "Incoming",
     "Plan",
     "Recorded",
+    "Replaced",
     "ReplyJob",
     "RequestOptions",
     "Speaker",
+    "Take",
     "active_personas",
     "apply_behavior_triggers",
+    "ask_for_take",
     "cast",
     "exchange_text",
+    "find_take",
     "heuristic_importance",
     "last_replies",
     "parse_poignancy",
@@ -89,6 +97,7 @@ __all__ = [
     "plan_waiting",
     "poignancy_request",
     "record",
+    "replace_take",
     "retrieval_query",
     "tool_context",
 ]

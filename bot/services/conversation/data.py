@@ -101,13 +101,16 @@ class Incoming:
 @dataclass(frozen=True)
 class RequestOptions:
     """How a reply's request is built: the tools on offer (None: the default registry), the memory encryption key,
-    whether the provider can call tools at all, and the prompt's token budget (``PROMPT_TOKEN_BUDGET``)."""
+    whether the provider can call tools at all, the prompt's token budget (``PROMPT_TOKEN_BUDGET``), whether the
+    model is shown images, and a message whose exchange memory the prompt leaves out (another take of a reply to
+    it: that memory holds the old take)."""
 
     tools: ToolRegistry | None = None
     encryption_key: str | None = None
     supports_tools: bool = True
     token_budget: int = DEFAULT_TOKEN_BUDGET
     vision: bool = False  # the model is shown images (the LLM_VISION setting): conversation.images.sees_images
+    leave_out_exchange: int | None = None
 
 
 @dataclass(frozen=True)

@@ -377,6 +377,9 @@ async def _job(
         found = await retrieval
     elif template_reply is None and query:
         found = await _retrieve(session, pid, query, now=now, key=options.encryption_key, weights=weights)
+    left_out = options.leave_out_exchange
+    if left_out is not None:
+        found = [r for r in found if r.memory.source_message_id != left_out]
     notes = [MemoryNote(r.memory.content, r.memory.created_at, r.memory.pinned) for r in found if r.memory.readable]
     try:
         offered = registry.for_plugins(list(speaker.plugins))

@@ -45,7 +45,9 @@ async def record(
     message in their memory."""
     pid = speaker.persona_id
     recorded = 0
-    for message_id in sent_message_ids:
+    # A reply (not an apology) keeps what it answered, so another take can be asked for.
+    answered = reply_text is not None
+    for part, message_id in enumerate(sent_message_ids):
         recorded += await persona_messages.record(
             session,
             message_id=message_id,
@@ -54,6 +56,9 @@ async def record(
             channel_id=incoming.channel_id,
             via_webhook=via_webhook,
             now=now,
+            answered_message_id=incoming.message_id if answered else None,
+            answered_author_id=incoming.author_id if answered else None,
+            part=part,
         )
     if reply_text is None:
         return Recorded(recorded, None, "no reply to remember", None)

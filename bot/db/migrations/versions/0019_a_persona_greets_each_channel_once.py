@@ -1,7 +1,7 @@
 """a persona greets each channel once
 
 Revision ID: 0019
-Revises: 0017
+Revises: 0018
 Create Date: 2026-12-06 05:10:49.169836
 
 Activating a persona in a channel posts its greeting (a card's ``first_mes``) the first time only (issue 17). The
@@ -22,7 +22,7 @@ import bot.db.types
 
 
 revision: str = '0019'
-down_revision: str | None = '0017'
+down_revision: str | None = '0018'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

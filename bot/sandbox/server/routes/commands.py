@@ -52,7 +52,10 @@ class CommandRoutes(RouteGroup):
     ) -> dict[str, Any]:
         name = data.get("name") or ""
         ctype = int(data.get("type") or 1)
-        if not COMMAND_NAME.match(name) or (ctype == 1 and name != name.lower()):
+        # Slash command names are one lowercase word; user and message commands (context menus) may be any 1-32
+        # characters, spaces and capitals included ("Another take"), as Discord allows.
+        valid = COMMAND_NAME.match(name) and name == name.lower() if ctype == 1 else 1 <= len(name.strip()) <= 32
+        if not valid:
             raise form_error("name", f"Invalid command name {name!r}")
         if ctype == 1 and not 1 <= len(data.get("description") or "") <= 100:
             raise form_error("description", "Must be between 1 and 100 in length.")
