@@ -44,7 +44,7 @@ import functools
 import logging
 import random
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from contextlib import nullcontext
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -53,12 +53,12 @@ import discord
 from discord.ext import commands
 
 from bot.clock import utcnow
-from bot.core.inputs import storable
 from bot.core.reply_text import ReplyCleaner, clean_reply
-from bot.discord_io.attachments import attachments_of, has_image
+from bot.discord_io.attachments import attachments_of, has_image, text_of
 from bot.discord_io.dms import send_dm
 from bot.discord_io.speaker import Outlet, PersonaSender, PersonaVoice, StreamWriter, apology_text
 from bot.discord_io.turns import SpeakingTurns
+from bot.discord_io.typing import typing_in
 from bot.discord_io.webhooks import DatabaseWebhookStore
 from bot.llm.base import ModelError, Provider
 from bot.llm.tools import default_registry, run_with_tools
@@ -72,21 +72,10 @@ log = logging.getLogger(__name__)
 
 HISTORY_LINES = 30
 CAST_CACHE_SIZE = 20_000  # channels (with personas or without) whose cast is kept
-TYPING_EVERY = 8.0  # Discord shows typing for 10 seconds after each request
 ERROR_NOTE_EVERY = timedelta(hours=1)
 DROPPED_SIGN = "⌛"  # on a message that left a busy persona's full line: it will not be answered
 TEXT_MESSAGE_TYPES = (discord.MessageType.default, discord.MessageType.reply)
 Channel = discord.TextChannel | discord.Thread
-
-
-def _text_of(message: discord.Message) -> str:
-    """What a message says, as both databases can keep it (a NUL removed): what people say is never refused."""
-    if message.content:
-        return storable(message.content)
-    for embed in message.embeds:
-        if embed.description:
-            return storable(embed.description)
-    return ""
 
 
 class ConversationCog(commands.Cog):
@@ -134,7 +123,7 @@ class ConversationCog(commands.Cog):
         except discord.HTTPException:
             return
         for message in reversed(found):
-            if message.type in TEXT_MESSAGE_TYPES and _text_of(message):
+            if message.type in TEXT_MESSAGE_TYPES and text_of(message):
                 lines.append(self._line(message, self._persona_of(message, ours, speakers)))
 
     @staticmethod
@@ -142,7 +131,7 @@ class ConversationCog(commands.Cog):
         return ChannelLine(
             author_id=message.author.id,
             author_name=message.author.display_name,
-            content=_text_of(message),
+            content=text_of(message),
             persona_id=persona_id,
             is_bot=message.author.bot,
             message_id=message.id,
@@ -170,7 +159,7 @@ class ConversationCog(commands.Cog):
         if channel.id not in self.lines:
             await self._seed(channel, message, ours, speakers)
         history = list(self.lines[channel.id])
-        text = _text_of(message)
+        text = text_of(message)
         if text:
             self.lines[channel.id].append(self._line(message, persona_author))
         self.depth[channel.id] = self.depth.get(channel.id, 0) + 1 if persona_author is not None else 0
@@ -232,7 +221,7 @@ class ConversationCog(commands.Cog):
             parent_id=channel.parent_id if isinstance(channel, discord.Thread) else None,
             author_id=message.author.id,
             author_name=message.author.display_name,
-            content=_text_of(message),
+            content=text_of(message),
             created_at=message.created_at,
             author_is_bot=message.author.bot,
             author_persona_id=persona_author,
@@ -383,7 +372,7 @@ class ConversationCog(commands.Cog):
                     context = conversation.tool_context(
                         self.bot.db, speaker.persona_id, incoming=incoming, clock=self.clock, encryption_key=self._key()
                     )
-                    async with self._typing(channel):
+                    async with typing_in(channel):
                         result = await run_with_tools(
                             provider, job.request, self.tools.for_plugins(list(job.tool_names)), context
                         )
@@ -433,7 +422,7 @@ class ConversationCog(commands.Cog):
         writer = StreamWriter(self.sender, outlet)
         cleaner = ReplyCleaner(job.labels)  # its own name label gone, cut where it speaks for someone else
         try:
-            async with self._typing(channel):
+            async with typing_in(channel):
                 # Closed as soon as we stop reading, so a stream cut at a cap ends at the server too.
                 async with contextlib.aclosing(provider.stream(job.request)) as deltas:
                     async for delta in deltas:
@@ -457,24 +446,6 @@ class ConversationCog(commands.Cog):
         if not writer.messages:
             raise ModelError("The model returned an empty answer.")
         return writer.text, writer.messages
-
-    @contextlib.asynccontextmanager
-    async def _typing(self, channel: Channel) -> AsyncIterator[None]:
-        """Show typing while the block runs, without waiting for Discord before the model is asked."""
-
-        async def keep_typing() -> None:
-            while True:
-                try:
-                    await channel.typing()
-                except discord.HTTPException:
-                    return
-                await asyncio.sleep(TYPING_EVERY)
-
-        task = asyncio.create_task(keep_typing())
-        try:
-            yield
-        finally:
-            task.cancel()
 
     async def _rate(self, incoming: Incoming, speaker: Speaker, text: str) -> int | None:
         memory = conversation.exchange_text(incoming, speaker.name, text)

@@ -39,6 +39,7 @@ from bot.core import regeneration as rules
 from bot.core.errors import DomainError
 from bot.discord_io.replies import errors_answered, send_ephemeral
 from bot.discord_io.speaker import PersonaVoice
+from bot.discord_io.typing import typing_in
 from bot.services import conversation, webhooks
 from bot.services.conversation import Cast, ChannelLine, Incoming, Speaker
 from bot.workflows import regeneration
@@ -175,7 +176,7 @@ class RegenerateCog(commands.Cog):
         outlet = await convo.sender.outlet(channel, PersonaVoice(speaker.persona_id, speaker.name, speaker.avatar_url))
         key = convo._key()
         # The persona's own model server when its settings name one, as for a reply.
-        async with convo._typing(channel), self.bot.provider_for(job.model) as provider:
+        async with typing_in(channel), self.bot.provider_for(job.model) as provider:
             text = await regeneration.new_text(
                 job, incoming, db=self.bot.db, llm=provider, tools=convo.tools, clock=self.clock, encryption_key=key
             )

@@ -1,11 +1,23 @@
-"""A message's files as plain data (:class:`bot.core.images.Attachment`), for the layers that may not see
-``discord``. The URL kept is the attachment's own, exactly as Discord gave it (signed CDN links included)."""
+"""What a message carries, as plain data for the layers that may not see ``discord``: its text (:func:`text_of`)
+and its files (:class:`bot.core.images.Attachment`). The URL kept is the attachment's own, exactly as Discord gave
+it (signed CDN links included)."""
 
 from __future__ import annotations
 
 import discord
 
 from bot.core.images import Attachment
+from bot.core.inputs import storable
+
+
+def text_of(message: discord.Message) -> str:
+    """What a message says, as both databases can keep it (a NUL removed): what people say is never refused."""
+    if message.content:
+        return storable(message.content)
+    for embed in message.embeds:
+        if embed.description:
+            return storable(embed.description)
+    return ""
 
 
 def attachments_of(message: discord.Message) -> tuple[Attachment, ...]:
