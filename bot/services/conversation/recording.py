@@ -22,6 +22,35 @@ from bot.services.conversation.remembering import exchange_text, heuristic_impor
 _P = models.Persona
 
 
+async def _record_messages(
+    session: AsyncSession,
+    incoming: Incoming,
+    persona_id: int,
+    message_ids: Sequence[int],
+    *,
+    via_webhook: bool,
+    answered: bool,
+    now: datetime,
+) -> int:
+    """The persona's sent messages, part by part; a reply (not an apology: ``answered``) keeps what it answered, so
+    another take can be asked for. Returns how many rows were new."""
+    recorded = 0
+    for part, message_id in enumerate(message_ids):
+        recorded += await persona_messages.record(
+            session,
+            message_id=message_id,
+            persona_id=persona_id,
+            guild_id=incoming.guild_id,
+            channel_id=incoming.channel_id,
+            via_webhook=via_webhook,
+            now=now,
+            answered_message_id=incoming.message_id if answered else None,
+            answered_author_id=incoming.author_id if answered else None,
+            part=part,
+        )
+    return recorded
+
+
 async def record(
     session: AsyncSession,
     incoming: Incoming,
@@ -44,22 +73,9 @@ async def record(
     ``remember_reply`` False (one reply answering several people: it names the others) keeps only the author's own
     message in their memory."""
     pid = speaker.persona_id
-    recorded = 0
-    # A reply (not an apology) keeps what it answered, so another take can be asked for.
-    answered = reply_text is not None
-    for part, message_id in enumerate(sent_message_ids):
-        recorded += await persona_messages.record(
-            session,
-            message_id=message_id,
-            persona_id=pid,
-            guild_id=incoming.guild_id,
-            channel_id=incoming.channel_id,
-            via_webhook=via_webhook,
-            now=now,
-            answered_message_id=incoming.message_id if answered else None,
-            answered_author_id=incoming.author_id if answered else None,
-            part=part,
-        )
+    recorded = await _record_messages(
+        session, incoming, pid, sent_message_ids, via_webhook=via_webhook, answered=reply_text is not None, now=now
+    )
     if reply_text is None:
         return Recorded(recorded, None, "no reply to remember", None)
     await memories.apply_recall(session, recall)
