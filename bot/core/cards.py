@@ -21,7 +21,8 @@ no ``spec``) reads like V2. What is accepted and bounded: :mod:`bot.core.card_re
 
 **Our extension** ``data.extensions["persona_hub"]`` (version 2) holds only what a card has no field for: the
 traits, custom traits, behaviour, privacy, memory configuration, plugins, other legacy settings and the avatar
-link; in a V2 card the V3-only values (``v3``); the exporting persona's id (``persona``) and a short digest of
+link; in a V2 card the V3-only values (``v3``); which V3 dates are the card's own rather than the persona's
+(``dates``); the exporting persona's id (``persona``) and a short digest of
 each card field as exported (``sums``). The digests tell which fields were edited in another tool since: on
 re-import the card's value wins for those (:mod:`bot.core.card_updates`); a field absent from the card (a V3
 field in a V2 card) is never read as deleted. Version 1 of our extension (which repeated the description) is
@@ -100,7 +101,8 @@ _SETTING_TYPES: dict[str, tuple[type, ...]] = {
     "plugins": (list,),
     "legacy_settings": (Mapping,),
 }
-_OURS_V2 = frozenset({"version", "persona", "sums", "v3", *SETTINGS})
+_OURS_V2 = frozenset({"version", "persona", "sums", "v3", "dates", *SETTINGS})
+_DATES = ("creation_date", "modification_date")
 _OURS_V1 = frozenset({"version", "description", *SETTINGS})
 _CARD_KEYS = (LEGACY_CARD_KEY, LEGACY_EXTENSIONS_KEY)
 
@@ -204,6 +206,9 @@ def persona_to_card(persona: Mapping[str, Any], version: int = 2) -> dict[str, A
         if only:
             ours["v3"] = only
     ours["sums"] = {field: field_sum(data[field]) for field in SUMMED if field in data}
+    kept_dates = [key for key in _DATES if key in meta]
+    if kept_dates:
+        ours["dates"] = kept_dates  # the card's own dates (the others are the persona's, not kept on import)
     extensions = _other_extensions(legacy)
     extensions[EXTENSION_KEY] = ours
     data["extensions"] = extensions
@@ -304,6 +309,8 @@ def card_to_persona(card: Any) -> CardImport:
         return CardImport(name=name, columns=columns, settings=settings, version=version)
     ours = _check_ours(raw_ours)
     columns, meta = _card_values(data, dict(ours.get("v3") or {}) if ours["version"] == 2 else {})
+    kept_dates = ours.get("dates") if isinstance(ours.get("dates"), list) else []
+    meta = {k: v for k, v in meta.items() if k not in _DATES or k in kept_dates}
     settings = {key: copy.deepcopy(ours[key]) for key in SETTINGS if ours.get(key) is not None}
     settings["legacy_settings"] = _legacy(ours.get("legacy_settings"), meta, others)
     if ours["version"] == 1:
