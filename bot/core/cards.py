@@ -309,7 +309,8 @@ def card_to_persona(card: Any) -> CardImport:
         return CardImport(name=name, columns=columns, settings=settings, version=version)
     ours = _check_ours(raw_ours)
     columns, meta = _card_values(data, dict(ours.get("v3") or {}) if ours["version"] == 2 else {})
-    kept_dates = ours.get("dates") if isinstance(ours.get("dates"), list) else []
+    dates = ours.get("dates")
+    kept_dates: list[Any] = dates if isinstance(dates, list) else []
     meta = {k: v for k, v in meta.items() if k not in _DATES or k in kept_dates}
     settings = {key: copy.deepcopy(ours[key]) for key in SETTINGS if ours.get(key) is not None}
     settings["legacy_settings"] = _legacy(ours.get("legacy_settings"), meta, others)

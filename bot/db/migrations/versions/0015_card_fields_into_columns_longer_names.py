@@ -14,8 +14,8 @@ card's own where the persona's is still the merged one an import made (an owner'
 leave ``legacy_settings["card"]`` (the metadata with no column stays). The merge rule is spelled out here, as it
 was, so later changes to the card code cannot change what this revision does.
 
-``personas.name`` widens from 80 to 200 characters: a card's full name is kept (Discord is given a display name
-of at most 80 where it needs one).
+``personas.name`` widens from 80 to 200 characters on PostgreSQL: a card's full name is kept (Discord is given a
+display name of at most 80 where it needs one). SQLite enforces no declared length, so nothing changes there.
 
 Downgrade narrows the name back (longer names are cut to 80 first); the moved card fields are not moved back: a
 schema at 0013 reads them from the columns it has, and nothing is lost.
@@ -111,15 +111,14 @@ def _changes(row: Any) -> dict[str, Any] | None:
 
 
 def _name_length(old: int, new: int) -> None:
-    postgresql = op.get_bind().dialect.name == "postgresql"
-    if postgresql:
-        op.execute(_DROP_TRIGGER)
-    with op.batch_alter_table("personas", schema=None) as batch_op:
-        batch_op.alter_column(
-            "name", existing_type=sa.String(length=old), type_=sa.String(length=new), existing_nullable=False
-        )
-    if postgresql:
-        op.execute(_CREATE_TRIGGER)
+    """PostgreSQL only: SQLite enforces no length (its declared type stays, see ``models.Persona.name``), and a
+    type change there copies the table, whose old copy's drop would cascade to every row naming a persona."""
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    op.execute(_DROP_TRIGGER)
+    op.alter_column("personas", "name", existing_type=sa.String(length=old), type_=sa.String(length=new),
+                    existing_nullable=False)  # fmt: skip
+    op.execute(_CREATE_TRIGGER)
 
 
 def upgrade() -> None:
