@@ -21,9 +21,8 @@ from bot.core.inputs import whole_number
 from bot.core.ownership import Actor
 from bot.core.text import clip
 from bot.core.wizard import TRAIT_PAGES
-from bot.services import bindings
+from bot.services import bindings, portability
 from bot.services import wizard as wizard_service
-from bot.services.personas import PersonaRecord
 from bot.ui import wizard as wizard_ui
 from bot.ui.charts import ChartCache, radar_chart
 from bot.workflows.greeting import greet
@@ -247,8 +246,14 @@ class PersonaFlows:
             log.exception("persona %s: the greeting in channel %s failed", persona_id, channel_id)
 
     @staticmethod
-    def _imported_text(record: PersonaRecord) -> str:
-        return (
-            f"Imported **{discord.utils.escape_markdown(record.name)}**. It is switched off until you "
-            "activate it with `/persona activate`."
-        )
+    def _imported_text(imported: portability.Imported) -> str:
+        name = discord.utils.escape_markdown(imported.record.name)
+        changed = ", ".join(imported.changed)
+        if imported.updated:
+            if not changed:
+                return f"**{name}** is up to date: the card holds nothing new for it."
+            return f"Updated **{name}** from the card; changed: {changed}."
+        text = f"Imported **{name}**. It is switched off until you activate it with `/persona activate`."
+        if changed:
+            text += f" Edited since its export: {changed}."
+        return text

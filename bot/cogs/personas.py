@@ -383,7 +383,7 @@ class PersonaCog(PersonaFlows, commands.Cog, name=wizard_ui.HANDLER_COG):
         )
 
     @persona.command(name="import", description="Make a persona from a file: a Persona Hub export or a Character Card.")
-    @app_commands.describe(file="A .json export or card, or a .png card")
+    @app_commands.describe(file="A .json export or card, or a .png card (a card exported from here updates it)")
     async def import_(self, interaction: discord.Interaction, file: discord.Attachment) -> None:
         limit = portability.MAX_PNG_BYTES if file.filename.lower().endswith(".png") else portability.MAX_NATIVE_BYTES
         if file.size > limit:
@@ -400,8 +400,8 @@ class PersonaCog(PersonaFlows, commands.Cog, name=wizard_ui.HANDLER_COG):
         upload = await portability.read_upload(data, file.filename, now=utcnow())
         async with self.bot.db.transaction() as session:
             most = await wizard_service.persona_limit(session, actor.guild_id, self.default_limit)
-            record = await portability.import_upload(session, actor, upload, now=utcnow(), max_per_user=most)
-        await interaction.followup.send(self._imported_text(record), ephemeral=True)
+            imported = await portability.import_upload(session, actor, upload, now=utcnow(), max_per_user=most)
+        await interaction.followup.send(self._imported_text(imported), ephemeral=True)
 
     # ------------------------------------------------------------------------------------------------ public profile
 

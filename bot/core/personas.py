@@ -16,6 +16,9 @@ from bot.core.errors import DomainError
 from bot.core.inputs import one_of, require_storable
 
 NAME_MAX = 80  # Discord's limit for a webhook's username
+# An imported character card keeps its full name (cards have no limit; the column holds this many). Where Discord
+# needs 80 characters at most (a webhook's username), :func:`display_name` derives one.
+IMPORTED_NAME_MAX = 200
 # As generous as every character text (bot.core.character): the prompt's token budget decides what the model reads.
 DESCRIPTION_MAX = TEXT_MAX
 AVATAR_URL_MAX = 2048
@@ -26,14 +29,15 @@ STATUSES = ("draft", "active", "retiring", "retired")
 VISIBILITY = ("owner", "server", "public")
 
 
-def validate_name(name: str) -> str:
-    """1..80 characters, not blank, and nothing Discord refuses in a webhook name."""
+def validate_name(name: str, *, limit: int = NAME_MAX) -> str:
+    """1..80 characters (``limit``: :data:`IMPORTED_NAME_MAX` for a card's name), not blank, and nothing Discord
+    refuses in a webhook name."""
     cleaned = " ".join((name or "").split())
     if not cleaned:
         raise DomainError("A persona needs a name (it cannot be blank).")
     require_storable(cleaned, "The name")
-    if len(cleaned) > NAME_MAX:
-        raise DomainError(f"The name is {len(cleaned)} characters long; the limit is {NAME_MAX}.")
+    if len(cleaned) > limit:
+        raise DomainError(f"The name is {len(cleaned)} characters long; the limit is {limit}.")
     lowered = cleaned.lower()
     for bad in FORBIDDEN_IN_NAME:
         if bad in lowered:
@@ -41,6 +45,17 @@ def validate_name(name: str) -> str:
     if lowered in ("everyone", "here"):
         raise DomainError(f"'{cleaned}' cannot be a persona's name.")
     return cleaned
+
+
+def display_name(name: str) -> str:
+    """The name as Discord shows it where it takes 80 characters at most (a webhook's username): the name
+    itself, or a long imported name cut at a word with an ellipsis."""
+    if len(name) <= NAME_MAX:
+        return name
+    cut = name[: NAME_MAX - 1]
+    if " " in cut[NAME_MAX // 2 :]:
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip() + "…"
 
 
 def validate_description(description: str | None) -> str:

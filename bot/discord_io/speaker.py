@@ -26,6 +26,7 @@ from typing import Protocol
 import discord
 
 from bot.core.conversation import split_message
+from bot.core.personas import display_name
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +174,7 @@ class PersonaSender:
             try:
                 return await outlet.webhook.send(
                     text,
-                    username=outlet.voice.name[:80],
+                    username=display_name(outlet.voice.name),
                     avatar_url=outlet.voice.avatar_url or discord.utils.MISSING,
                     allowed_mentions=NO_MENTIONS,
                     thread=outlet.thread or discord.utils.MISSING,

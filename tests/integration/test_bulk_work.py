@@ -76,7 +76,7 @@ async def test_an_import_of_thousands_of_memories_lets_the_loop_serve_meanwhile(
         # As /persona import does: read and check the file off the event loop, then write it in one transaction.
         upload = await portability.read_upload(data, "bulk.json", now=NOW)
         async with database.transaction() as session:
-            return await portability.import_upload(session, OWNER, upload, now=NOW)
+            return (await portability.import_upload(session, OWNER, upload, now=NOW)).record
 
     record, turns = await _turns_of_the_loop_during(work())
     assert turns >= 10, turns
@@ -155,7 +155,7 @@ async def test_a_native_export_of_thousands_of_memories_lets_the_loop_serve_mean
     data = await _document(database, ROWS)
     upload = await portability.read_upload(data, "bulk.json", now=NOW)
     async with database.transaction() as session:
-        record = await portability.import_upload(session, OWNER, upload, now=NOW)
+        record = (await portability.import_upload(session, OWNER, upload, now=NOW)).record
 
     async def work() -> bytes:
         async with database.session() as session:

@@ -45,6 +45,13 @@ async def import_file(
 ) -> PersonaRecord:
     """What /persona import does with an upload: read and check it (:func:`portability.read_upload`, off the event
     loop), then write it (:func:`portability.import_upload`)."""
+    return (await import_card(session, actor, data, filename, now=now, max_per_user=max_per_user)).record
+
+
+async def import_card(
+    session: Any, actor: Actor, data: bytes, filename: str | None = None, *, now: datetime, max_per_user: int = 10
+) -> portability.Imported:
+    """:func:`import_file`, with what the import did (a new persona or an update, and the fields changed)."""
     upload = await portability.read_upload(data, filename, now=now)
     return await portability.import_upload(session, actor, upload, now=now, max_per_user=max_per_user)
 
@@ -435,12 +442,21 @@ async def test_a_v2_png_card_imports_with_the_mapped_fields(database: Database) 
         record = await import_file(session, OWNER, png, "seraphina.png", now=NOW)
 
     assert record.name == "Seraphina" and record.owner_id == OWNER.user_id and record.guild_id == GUILD
-    assert record.description.startswith("A guardian of the forest.\n\nPersonality: kind, protective")
-    assert record.description.endswith("Scenario: You wake up in her glade.")
-    kept = record.legacy_settings["card"]
-    assert kept["first_mes"] == "*She smiles.* You're awake." and kept["system_prompt"] == "Stay gentle."
-    assert kept["alternate_greetings"] == ["Hello, traveller."]
+    assert record.description == "A guardian of the forest."  # the card's own, not merged
+    async with database.session() as session:
+        row = await session.get(models.Persona, record.id)
+        avatar = await session.get(models.PersonaAvatar, record.id)
+    assert row is not None and avatar is not None
+    assert (row.personality_text, row.scenario, row.greeting) == (
+        "kind, protective",
+        "You wake up in her glade.",
+        "*She smiles.* You're awake.",
+    )
+    assert (row.system_prompt, row.alternate_greetings) == ("Stay gentle.", ["Hello, traveller."])
+    assert row.example_dialogue == "<START>\n{{char}}: Rest now."
+    assert record.legacy_settings["card"] == {"tags": ["fantasy"], "creator": "someone", "character_version": "1.2"}
     assert record.legacy_settings["card_extensions"] == FOREIGN_V2["data"]["extensions"]
+    assert avatar.data == tiny_png() and avatar.content_type == "image/png"  # the picture, without its card
     assert record.traits["openness"] == 50.0
     async with database.session() as session:
         state = await session.get(models.EmotionalState, record.id)
@@ -465,7 +481,9 @@ async def test_a_v3_json_card_imports(database: Database) -> None:
     async with database.transaction() as session:
         record = await import_file(session, OWNER, json.dumps(card).encode(), "nova.json", now=NOW)
     assert record.name == "Nova" and record.avatar_url == "https://example.org/nova.png"
-    assert record.legacy_settings["card"]["nickname"] == "No"
+    async with database.session() as session:
+        row = await session.get(models.Persona, record.id)
+    assert row is not None and row.nickname == "No"
     assert record.legacy_settings["card"]["group_only_greetings"] == ["Hi everyone."]
 
     async with database.session() as session:

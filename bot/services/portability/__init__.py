@@ -28,13 +28,18 @@ is ``active`` (a ``draft`` stays a draft) and switched off (``is_active`` false)
 ``updated_at`` is the import time. A name the importer already uses gets the suffix " (imported)" (then
 " (imported 2)", ...), shortened to fit 80 characters, rather than failing.
 
-**Cards** map as :mod:`bot.core.cards` documents. A card import makes a new persona like ``/persona create``
-(default mood, a "created" timeline event); card fields without a column live in ``legacy_settings["card"]``
-and other tools' extensions in ``legacy_settings["card_extensions"]``, written back on export.
+**Cards** map as :mod:`bot.core.cards` documents: the card's character fields are the persona's columns, its
+metadata lives in ``legacy_settings["card"]`` and other tools' extensions in
+``legacy_settings["card_extensions"]``, written back on export; a PNG card's picture is kept
+(``persona_avatars``) and is the picture of the exported PNG. A card import makes a new persona like
+``/persona create`` (default mood, a "created" timeline event), except a card exported from a persona the
+importer owns in the same place: that persona takes the fields edited elsewhere since
+(:mod:`bot.services.portability.card_import`; :class:`Imported` says which).
 
 Sizes: a PNG card at most 8 MB, a JSON card 2 MB, a native document 10 MB (Discord's attachment limit).
 """
 
+from bot.services.portability.card_import import Imported
 from bot.services.portability.checking import ACTION_KINDS, TRIGGER_KINDS, Plan, check_native
 from bot.services.portability.documents import (
     EXPORT_PAGE,
@@ -68,6 +73,7 @@ __all__ = [
     "SECTIONS",
     "TRIGGER_KINDS",
     "VERSION",
+    "Imported",
     "Plan",
     "Upload",
     "check_native",

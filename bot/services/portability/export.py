@@ -106,6 +106,25 @@ async def export_file(document: Mapping[str, Any]) -> bytes:
     return await asyncio.to_thread(document_to_json, document)
 
 
+async def card_fields(session: AsyncSession, record: PersonaRecord) -> dict[str, Any]:
+    """What :func:`bot.core.cards.persona_to_card` takes: the settings, the id, the dates and the character
+    columns (read from the row)."""
+    fields = _persona_fields(record)
+    fields.update(id=record.id, created_at=record.created_at, updated_at=record.updated_at)
+    row = await session.get(models.Persona, record.id)
+    assert row is not None
+    fields.update({column: getattr(row, column) for column in cards.CHARACTER_COLUMNS})
+    return fields
+
+
+async def kept_picture(session: AsyncSession, persona_id: int) -> bytes | None:
+    """The PNG picture the persona came with, if it has one."""
+    avatar = await session.get(models.PersonaAvatar, persona_id)
+    if avatar is None or not avatar.data.startswith(cards.PNG_SIGNATURE):
+        return None
+    return bytes(avatar.data)
+
+
 async def export_card(
     session: AsyncSession,
     actor: Actor,
@@ -114,14 +133,12 @@ async def export_card(
     as_png: bool = False,
     avatar_png: bytes | None = None,
 ) -> bytes:
-    """The persona as a Character Card (owner only): JSON, or a PNG (``avatar_png``, or a plain picture)
-    with the card inside. ``avatar_png`` must be a PNG (convert other images first)."""
+    """The persona as a Character Card (owner only): JSON, or a PNG with the card inside: the picture it came
+    with (``persona_avatars``), else ``avatar_png`` (a PNG), else a plain square."""
     record = await personas.get(session, persona_id)
     require_owner(record, actor, "export it")
-    fields = _persona_fields(record)
-    fields["created_at"] = record.created_at
-    fields["updated_at"] = record.updated_at
-    card = cards.persona_to_card(fields, version)
+    card = cards.persona_to_card(await card_fields(session, record), version)
     if not as_png:
         return cards.card_to_json(card)
-    return cards.card_to_png(card, avatar_png if avatar_png is not None else cards.solid_png())
+    picture = await kept_picture(session, persona_id) or avatar_png or cards.solid_png()
+    return cards.card_to_png(card, picture)

@@ -8,7 +8,6 @@ import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,10 +16,11 @@ from sqlmodel import col
 from bot.core import cards, personality
 from bot.core.errors import DomainError
 from bot.core.ownership import Actor
-from bot.core.personas import NAME_MAX, validate_name
+from bot.core.personas import IMPORTED_NAME_MAX, validate_name
 from bot.db import models, offload
 from bot.services import personas
-from bot.services.personas import PersonaInput, PersonaRecord
+from bot.services.personas import PersonaRecord
+from bot.services.portability.card_import import Imported, create_from_card, origin_row, update_from_card
 from bot.services.portability.checking import Plan, check_native
 from bot.services.portability.documents import (
     IMPORTED_SUFFIX,
@@ -63,7 +63,7 @@ async def free_name(session: AsyncSession, actor: Actor, name: str) -> str:
         return name
     for number in range(1, 1000):
         suffix = IMPORTED_SUFFIX if number == 1 else f" (imported {number})"
-        candidate = name[: NAME_MAX - len(suffix)].rstrip() + suffix
+        candidate = name[: IMPORTED_NAME_MAX - len(suffix)].rstrip() + suffix
         if candidate.lower() not in taken:
             return candidate
     raise DomainError(f"You already have too many personas called '{name}' here.")
@@ -129,14 +129,17 @@ class Upload:
     """An uploaded file, read and fully checked (:func:`read_upload`): what :func:`import_upload` writes."""
 
     native: Plan | None = None
-    card: dict[str, Any] | None = None  # the persona fields of a Character Card
+    card: cards.CardImport | None = None  # what a Character Card describes
+    picture: bytes | None = None  # a PNG card's picture, without its card
 
 
 def _read_upload(data: bytes, filename: str | None, now: datetime) -> Upload:
+    picture = None
     if _is_png(data, filename):
         if len(data) > MAX_PNG_BYTES:
             raise too_big("PNG card", data, MAX_PNG_BYTES)
         card = cards.card_from_png(data)  # read with parse_json_text, which checks what it holds
+        picture = cards.picture_of(data)
     else:
         parsed = parse_json(data, limit=MAX_NATIVE_BYTES)
         if isinstance(parsed, Mapping) and "format" in parsed:
@@ -144,10 +147,9 @@ def _read_upload(data: bytes, filename: str | None, now: datetime) -> Upload:
         if len(data) > MAX_CARD_JSON_BYTES:
             raise too_big("JSON card", data, MAX_CARD_JSON_BYTES)
         card = parsed
-    fields, extensions = cards.card_to_persona(card)
-    fields["legacy_settings"] = cards.keep_extensions(fields.get("legacy_settings"), extensions)
-    fields["name"] = validate_name(fields["name"])
-    return Upload(card=fields)
+    imported = cards.card_to_persona(card)
+    validate_name(imported.name, limit=IMPORTED_NAME_MAX)
+    return Upload(card=imported, picture=picture)
 
 
 async def read_upload(data: bytes, filename: str | None = None, *, now: datetime) -> Upload:
@@ -160,14 +162,19 @@ async def read_upload(data: bytes, filename: str | None = None, *, now: datetime
 
 async def import_upload(
     session: AsyncSession, actor: Actor, upload: Upload, *, now: datetime, max_per_user: int = 10
-) -> PersonaRecord:
-    """A new persona from a file :func:`read_upload` checked, owned by ``actor`` in ``actor.guild_id``."""
+) -> Imported:
+    """The persona a file :func:`read_upload` checked makes: a new one owned by ``actor`` in
+    ``actor.guild_id``; or, for a card exported from a persona ``actor`` owns here, that persona updated with
+    the fields edited elsewhere since (``updated``; ``changed`` names them)."""
     if upload.native is not None:
-        return await _write_native(session, actor, upload.native, now=now, max_per_user=max_per_user)
+        record = await _write_native(session, actor, upload.native, now=now, max_per_user=max_per_user)
+        return Imported(record=record)
     assert upload.card is not None
-    fields = dict(upload.card)
-    fields["name"] = await free_name(session, actor, fields["name"])
-    return await personas.create(session, actor, PersonaInput(**fields), max_per_user=max_per_user, now=now)
+    row = await origin_row(session, actor, upload.card)
+    if row is not None:
+        return await update_from_card(session, row, upload.card, upload.picture, now=now)
+    name = await free_name(session, actor, validate_name(upload.card.name, limit=IMPORTED_NAME_MAX))
+    return await create_from_card(session, actor, upload.card, name, upload.picture, now=now, max_per_user=max_per_user)
 
 
 def _is_png(data: bytes, filename: str | None) -> bool:

@@ -1,0 +1,145 @@
+"""Writing a Character Card (pure checking done by :mod:`bot.core.cards`): a new persona, or, for a card
+exported from here whose persona the importer still owns in this place, that persona updated with the fields
+edited elsewhere (:mod:`bot.core.card_updates`). One transaction, the caller's: an error leaves nothing.
+
+The character columns are written on the ``models.Persona`` row after :func:`bot.services.personas.create`
+made it (the description of a card may be longer than the 2,000 characters a typed description may be; the
+name longer than 80: :data:`bot.core.personas.IMPORTED_NAME_MAX`). The card's picture (a PNG card without its
+card chunks) is kept in ``persona_avatars`` and written back by the export.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from bot.core import card_reading
+from bot.core.card_updates import plan_reimport
+from bot.core.cards import CHARACTER_COLUMNS, CardImport
+from bot.core.errors import DomainError
+from bot.core.inputs import require_storable
+from bot.core.ownership import Actor
+from bot.core.personas import IMPORTED_NAME_MAX, display_name, validate_name
+from bot.db import models
+from bot.services import personas
+from bot.services.personas import PersonaInput, PersonaRecord
+
+PNG_TYPE = "image/png"
+
+
+@dataclass(frozen=True)
+class Imported:
+    """What an import did: the persona, whether an existing one was updated (a card exported from it), and the
+    card fields that changed it (updated) or that were edited elsewhere since the export (a new persona)."""
+
+    record: PersonaRecord
+    updated: bool = False
+    changed: tuple[str, ...] = ()
+
+
+def check_columns(columns: Mapping[str, Any]) -> dict[str, Any]:
+    """The card's character columns, checked as the database stores them."""
+    clean: dict[str, Any] = {}
+    for column, value in columns.items():
+        if column not in CHARACTER_COLUMNS:
+            continue
+        if column == "alternate_greetings":
+            clean[column] = [require_storable(str(v), "An alternate greeting") for v in value or []]
+        else:
+            what = f"The card's {column.replace('_', ' ')}"
+            text = require_storable(str(value or ""), what)
+            if len(text) > card_reading.TEXT_MAX:
+                raise DomainError(f"{what} is over {card_reading.TEXT_MAX:,} characters.")
+            clean[column] = text
+    return clean
+
+
+async def _set_avatar(session: AsyncSession, persona_id: int, picture: bytes, now: datetime) -> bool:
+    """Keep ``picture`` as the persona's avatar; whether it changed."""
+    row = await session.get(models.PersonaAvatar, persona_id)
+    if row is None:
+        session.add(models.PersonaAvatar(persona_id=persona_id, content_type=PNG_TYPE, data=picture, updated_at=now))
+        return True
+    if row.data == picture:
+        return False
+    row.data, row.content_type, row.updated_at = picture, PNG_TYPE, now
+    return True
+
+
+async def create_from_card(
+    session: AsyncSession,
+    actor: Actor,
+    card: CardImport,
+    name: str,
+    picture: bytes | None,
+    *,
+    now: datetime,
+    max_per_user: int,
+) -> Imported:
+    """A new persona from ``card`` named ``name`` (already free here)."""
+    columns = check_columns(card.columns)
+    data = PersonaInput(name=display_name(name), **card.settings)
+    record = await personas.create(session, actor, data, max_per_user=max_per_user, now=now)
+    row = await session.get(models.Persona, record.id)
+    assert row is not None
+    row.name = name
+    for column, value in columns.items():
+        setattr(row, column, value)
+    if picture is not None:
+        await _set_avatar(session, record.id, picture, now)
+    await session.flush()
+    return Imported(record=await personas.get(session, record.id), changed=card.edited or ())
+
+
+async def _name_free(session: AsyncSession, row: models.Persona, name: str) -> None:
+    query = select(col(models.Persona.id)).where(
+        col(models.Persona.owner_id) == row.owner_id,
+        col(models.Persona.guild_id).is_(None)
+        if row.guild_id is None
+        else col(models.Persona.guild_id) == row.guild_id,
+        func.lower(col(models.Persona.name)) == name.lower(),
+        col(models.Persona.id) != row.id,
+    )
+    if (await session.execute(query.limit(1))).first() is not None:
+        raise DomainError(f"The card renames the persona to '{name}', and you already have a persona called that here.")
+
+
+async def origin_row(session: AsyncSession, actor: Actor, card: CardImport) -> models.Persona | None:
+    """The persona a card was exported from, when the importer owns it here and it can still change."""
+    if card.origin is None or card.edited is None:
+        return None
+    row = await session.get(models.Persona, card.origin)
+    if row is None or row.owner_id != actor.user_id or row.guild_id != actor.guild_id:
+        return None
+    return None if row.status in personas.READ_ONLY_STATUSES else row
+
+
+async def update_from_card(
+    session: AsyncSession, row: models.Persona, card: CardImport, picture: bytes | None, *, now: datetime
+) -> Imported:
+    """The persona a card came from, with the fields edited elsewhere since (see :mod:`bot.core.card_updates`)."""
+    current = {"name": row.name, "legacy_settings": row.legacy_settings}
+    current.update({column: getattr(row, column) for column in CHARACTER_COLUMNS})
+    plan = plan_reimport(current, card)
+    changed = list(plan.changed)
+    if plan.name is not None:
+        name = validate_name(plan.name, limit=IMPORTED_NAME_MAX)
+        await _name_free(session, row, name)
+        row.name = name
+    for column, value in check_columns(plan.columns).items():
+        setattr(row, column, value)
+    if plan.legacy_settings is not None:
+        row.legacy_settings = plan.legacy_settings
+    assert row.id is not None
+    if picture is not None and await _set_avatar(session, row.id, picture, now):
+        changed.append("avatar")
+    if changed:
+        row.updated_at = now
+    await session.flush()
+    return Imported(record=await personas.get(session, row.id), updated=True, changed=tuple(changed))
