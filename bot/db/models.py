@@ -571,9 +571,12 @@ class PersonaGreeting(SQLModel, table=True):
     though it may be switched off and on (the binding goes; this row stays, until the persona goes)."""
 
     __tablename__ = "persona_greetings"
+    # One key column, as every table has (the privacy walk reads and deletes rows by it).
+    __table_args__ = (UniqueConstraint("persona_id", "channel_id", name="uq_persona_greetings_persona_channel"),)
 
-    persona_id: int = _persona_fk(primary_key=True)
-    channel_id: int = Field(sa_column=Column(Snowflake, primary_key=True, autoincrement=False))
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    persona_id: int = _persona_fk(index=False)  # the unique constraint's first column
+    channel_id: int = Field(sa_type=Snowflake)
     guild_id: int = Field(sa_type=Snowflake)
     message_id: int | None = Field(default=None, sa_type=Snowflake, nullable=True)  # its first message, once posted
     greeted_at: datetime = _when()

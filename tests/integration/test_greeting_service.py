@@ -83,7 +83,7 @@ async def test_a_posted_greeting_is_the_personas_message_and_a_failed_one_is_rel
         await greetings.posted(session, greeting, [5001, 5002, 5003], via_webhook=True, now=NOW)
     async with database.session() as session:
         assert await persona_messages.persona_for_message(session, 5002) == ada
-        row = await session.get(models.PersonaGreeting, (ada, CHANNEL))
+        row = await _greeting_row(session, ada, CHANNEL)
         assert row is not None and row.message_id == 5001 and row.greeted_at == NOW and row.guild_id == GUILD
     # Posting in another channel failed: released, so the next activation there greets.
     assert await claim(database, ada, OTHER) is not None
@@ -105,11 +105,11 @@ async def test_the_greetings_go_with_their_persona_and_a_missing_persona_is_not_
 async def _backfill(url: str) -> None:
     engine = make_engine(url)
     try:
-        await migrate.upgrade(engine, "0013")
+        await migrate.upgrade(engine, "0018")
         database = Database(url)
         try:
             async with database.transaction() as session:
-                bound = await _persona_at(session, "0013", name="Ada", owner_id=ALICE, guild_id=GUILD)
+                bound = await _persona_at(session, "0018", name="Ada", owner_id=ALICE, guild_id=GUILD)
                 spoke = await _persona_at(session, "0013", name="Grace", owner_id=ALICE, guild_id=GUILD)
                 quiet = await _persona_at(session, "0013", name="Hedy", owner_id=ALICE, guild_id=GUILD)
                 session.add(
@@ -152,3 +152,10 @@ async def test_0019_counts_personas_already_speaking_as_having_greeted_postgresq
 
     with fresh_postgres_database(postgres_url, prefix="ph_greetings") as url:
         await _backfill(url)
+
+
+async def _greeting_row(session: Any, persona_id: int, channel_id: int) -> models.PersonaGreeting | None:
+    query = select(models.PersonaGreeting).where(
+        models.PersonaGreeting.persona_id == persona_id, models.PersonaGreeting.channel_id == channel_id
+    )
+    return (await session.execute(query)).scalar_one_or_none()

@@ -267,6 +267,7 @@ async def test_forget_me_and_export_cover_every_row_that_names_the_person(
             if (table == "memories" and key in await _memory_ids(session, ids["cy"]))
             or (table == "person_relationships" and key in await _tie_ids(session, ids["cy"]))
             or (table == "consent_records" and key in await _consent_ids(session, OTHER_GUILD))
+            or (table == "persona_messages" and key in await _reply_ids(session, ids["cy"]))
         }
     here = {hit for hit in after if hit not in elsewhere}
     assert here == {("consent_records", "user_id", refusal), ("consent_records", "recorded_by", refusal)}
@@ -302,6 +303,12 @@ async def test_forget_me_and_export_cover_every_row_that_names_the_person(
 
 async def _memory_ids(session: object, persona_id: int) -> set[int]:
     query = select(models.Memory.id).where(models.Memory.persona_id == persona_id)
+    return set((await session.execute(query)).scalars())  # type: ignore[attr-defined]
+
+
+async def _reply_ids(session: object, persona_id: int) -> set[int]:
+    """The persona's replies (each names whom it answered: another take needs it)."""
+    query = select(models.PersonaMessage.message_id).where(models.PersonaMessage.persona_id == persona_id)
     return set((await session.execute(query)).scalars())  # type: ignore[attr-defined]
 
 

@@ -100,3 +100,10 @@ def test_a_table_or_column_added_later_is_caught() -> None:
     endorsements.append_column(Column("reply_text", Text))
     reviews = Table("reviews", grown, Column("id", BigInteger, primary_key=True), Column("author_id", BigInteger))
     assert unclassified([endorsements, reviews]) == ["endorsements.reply_text", "reviews"]
+
+
+def test_every_table_has_one_key_column() -> None:
+    """forget-me and export-my-data read and delete rows in steps by their key: a table with a composite key (or
+    none) could not be walked, so it is refused here, the day it is added, not on a person's request."""
+    composite = sorted(t.name for t in models.metadata.sorted_tables if len(t.primary_key.columns) != 1)
+    assert composite == [], f"tables without exactly one key column: {composite}"
