@@ -107,6 +107,9 @@ BY_PERSONA = Scope(persona="persona_id")
 SERVER = NotPersonal("a server's id")
 CHANNEL = NotPersonal("a channel's id")
 WORD = NotPersonal("a word from a fixed list (a state, kind or category)")
+# A lore book's text: a persona's world, written by its owner (it goes with the persona, through the book's cascade)
+# or by a server's managers for the server; no column names who, and it is not about a person.
+LORE = NotPersonal("lore a persona's owner or a server's managers wrote for a world (not about a person)")
 
 TABLES: dict[str, TableRules] = {
     "personas": TableRules(
@@ -277,6 +280,39 @@ TABLES: dict[str, TableRules] = {
     "persona_messages": TableRules(
         BY_PERSONA,
         {"message_id": NotPersonal("a message the persona sent"), "guild_id": SERVER, "channel_id": CHANNEL},
+    ),
+    "lore_books": TableRules(
+        # A persona's book goes with the persona (guild_id: the persona's server); a channel's or server's book is
+        # the server's, written by its managers (no column says who).
+        Scope(column="guild_id"),
+        {
+            "scope": WORD,
+            "scope_key": NotPersonal("which persona, channel or server the book belongs to"),
+            "guild_id": SERVER,
+            "channel_id": CHANNEL,
+            "name": LORE,
+            "extras": LORE,
+        },
+    ),
+    "lore_entries": TableRules(
+        Scope(via="book_id"),
+        {
+            "name": LORE,
+            "keys": LORE,
+            "secondary_keys": LORE,
+            "logic": WORD,
+            "content": LORE,
+            "position": WORD,
+            "extras": LORE,
+        },
+    ),
+    "lore_entry_states": TableRules(
+        Scope(column="guild_id"),
+        {
+            "channel_id": CHANNEL,
+            "guild_id": SERVER,
+            "message_id": NotPersonal("the message a lore entry fired on (no author, no words)"),
+        },
     ),
     "guild_settings": TableRules(
         Scope(column="guild_id"),
