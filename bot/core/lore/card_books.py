@@ -75,7 +75,8 @@ def _entry(raw: Any, index: int) -> tuple[LoreEntry, dict[str, Any]]:
     where = f"entry {index + 1}"
     if not isinstance(raw, Mapping):
         raise DomainError(f"The card's lorebook is malformed: {where} is not an object.")
-    ext = raw.get("extensions") if isinstance(raw.get("extensions"), Mapping) else {}
+    found = raw.get("extensions")
+    ext: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
     content = raw.get("content")
     if not isinstance(content, str):
         raise DomainError(f"The card's lorebook is malformed: {where} has no text content.")
