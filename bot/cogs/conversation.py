@@ -371,7 +371,15 @@ class ConversationCog(commands.Cog):
         # only, never the others' names or words (they may not be remembered).
         folded = bool(job.earlier)
         answered: list[tuple[Incoming, dict[str, Any]]] = [
-            (incoming, {"sent_message_ids": [m.id for m in sent], "importance": importance, "recall": job.recall}),
+            (
+                incoming,
+                {
+                    "sent_message_ids": [m.id for m in sent],
+                    "importance": importance,
+                    "recall": job.recall,
+                    "lore_timing": job.lore_timing,
+                },
+            ),
             *((earlier, {"sent_message_ids": []}) for earlier in job.earlier),  # those that waited for this turn
         ]
         for message, extra in answered:

@@ -32,6 +32,7 @@ from typing import Any
 from bot.core import emotions as emotion_rules
 from bot.core import pad
 from bot.core.conversation import fit_to_budget
+from bot.core.lore import LoreText
 from bot.core.personality import describe_traits
 from bot.core.personas import BehaviorSettings
 from bot.core.prompt_words import (
@@ -133,6 +134,8 @@ class PromptContext:
     tools: Sequence[str] = ()  # names of the tools offered
     # Messages to the persona that waited while it spoke (author, text), oldest first: answered with ``message``.
     earlier: Sequence[tuple[str, str]] = ()
+    # Lore entries that fired for this reply (bot.core.lore), in prompt order.
+    lore: Sequence[LoreText] = ()
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -189,6 +192,26 @@ def prompt_variables(context: PromptContext) -> dict[str, Any]:
         "channel": context.channel,
         "tools": list(context.tools),
         "today": f"{context.now.strftime('%A')} {context.now.day} {context.now.strftime('%B %Y')}",
+        **_lore_variables(context),
+    }
+
+
+def _lore_variables(context: PromptContext) -> dict[str, Any]:
+    """Lore texts before and after the character, and those at a depth in the history (by the index of the history
+    line they go before; past the end: after the last line)."""
+    kept = len(_fit_history(context))
+    at_depth: dict[int, list[str]] = {}
+    for item in context.lore:
+        if item.position == "at_depth":
+            at_depth.setdefault(max(0, kept - item.depth), []).append(item.text)
+    after = [t.text for t in context.lore if t.position == "after_char"]
+    if not kept:  # no history to place them in: after the character
+        after.extend(at_depth.pop(0, []))
+    return {
+        "lore_before": [t.text for t in context.lore if t.position == "before_char"],
+        "lore_after": after,
+        "lore_at_depth": at_depth,
+        "lore_after_history": at_depth.get(kept, []),
     }
 
 

@@ -13,6 +13,7 @@ from bot.core.personas import BehaviorSettings
 from bot.llm.base import ChatRequest
 from bot.llm.tools import ToolRegistry
 from bot.services import memories
+from bot.services.lore import LoreTiming
 from bot.templating.prompts import PersonaProfile
 
 
@@ -108,6 +109,7 @@ class ReplyJob:
     timezone: str = "UTC"
     recall: memories.Recall | None = None  # the retrieved memories, marked recalled when the exchange is recorded
     earlier: tuple[Incoming, ...] = ()  # messages that waited for this turn, answered with the one planned for
+    lore_timing: LoreTiming | None = None  # timed lore entries that fired: saved when the exchange is recorded
 
     @property
     def addressed(self) -> bool:

@@ -23,11 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core import behaviors as behavior_rules
 from bot.core.conversation import HeardMessage, PresentPersona, Turns, plan_turns
 from bot.core.errors import DomainError, NotFound
+from bot.core.lore import ScanMessage
 from bot.core.prompt_words import ANSWER_EVERY_WAITING
 from bot.core.social import Perks
 from bot.db import models
 from bot.llm.tools import ToolRegistry, default_registry
-from bot.services import behaviors, emotions, memories, persona_messages, relationships, subscriptions
+from bot.services import behaviors, emotions, lore, memories, persona_messages, relationships, subscriptions
 from bot.services.conversation.casting import last_replies
 from bot.services.conversation.data import (
     BehaviorSideEffects,
@@ -380,6 +381,7 @@ async def _job(
     except DomainError:
         offered = ToolRegistry()
     tool_names = offered.names() if options.supports_tools else ()
+    fired = await _lore(session, pid, incoming, history, earlier, now=now)
     context = PromptContext(
         persona=speaker.profile,
         now=now,
@@ -397,6 +399,7 @@ async def _job(
         channel=incoming.channel_name,
         tools=tool_names,
         earlier=[(m.author_name, m.content) for m in earlier],
+        lore=fired.texts,
     )
     definitions = offered.definitions() if tool_names else None
     request = build_request(context, tools=definitions, max_tokens=REPLY_MAX_TOKENS)
@@ -408,6 +411,24 @@ async def _job(
         template_reply=template_reply,
         recall=memories.recall_of(found, now),
         earlier=earlier,
+        lore_timing=fired.timing,
+    )
+
+
+async def _lore(
+    session: AsyncSession,
+    persona_id: int,
+    incoming: Incoming,
+    history: Sequence[ChannelLine],
+    earlier: Sequence[Incoming],
+    *,
+    now: datetime,
+) -> lore.ActivatedLore:
+    """The lore entries that fire for this reply (the channel's recent messages, the one answered last)."""
+    recent = [ScanMessage(line.content, line.message_id) for line in history]
+    recent += [ScanMessage(m.content, m.message_id) for m in (*earlier, incoming)]
+    return await lore.activated_lore(
+        session, persona_id, incoming.guild_id, incoming.channel_id, recent, now, parent_id=incoming.parent_id
     )
 
 
