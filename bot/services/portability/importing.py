@@ -16,10 +16,11 @@ from sqlmodel import col
 
 from bot.core import cards, personality
 from bot.core.errors import DomainError
+from bot.core.lore import card_books
 from bot.core.ownership import Actor
 from bot.core.personas import NAME_MAX, validate_name
 from bot.db import models, offload
-from bot.services import personas
+from bot.services import lore, personas
 from bot.services.personas import PersonaInput, PersonaRecord
 from bot.services.portability.checking import Plan, check_native
 from bot.services.portability.documents import (
@@ -147,7 +148,30 @@ def _read_upload(data: bytes, filename: str | None, now: datetime) -> Upload:
     fields, extensions = cards.card_to_persona(card)
     fields["legacy_settings"] = cards.keep_extensions(fields.get("legacy_settings"), extensions)
     fields["name"] = validate_name(fields["name"])
+    _check_card_book(fields)
     return Upload(card=fields)
+
+
+def _card_book(fields: Mapping[str, Any]) -> Any:
+    """The card's ``character_book`` as the card import kept it (None: the card has none)."""
+    kept = (fields.get("legacy_settings") or {}).get(cards.LEGACY_CARD_KEY) or {}
+    return kept.get("character_book") if isinstance(kept, Mapping) else None
+
+
+def _check_card_book(fields: Mapping[str, Any]) -> None:
+    """Refuse a card whose lorebook would be refused, before anything is written (bot.core.lore.card_books)."""
+    book = _card_book(fields)
+    if book is not None:
+        card_books.book_from_card(book)
+
+
+async def _import_card_book(
+    session: AsyncSession, record: PersonaRecord, fields: Mapping[str, Any], now: datetime
+) -> None:
+    """The card's lorebook becomes the new persona's lore book (same transaction as the persona)."""
+    book = _card_book(fields)
+    if book is not None:
+        await lore.import_book(session, record.id, record.guild_id, book, now=now)
 
 
 async def read_upload(data: bytes, filename: str | None = None, *, now: datetime) -> Upload:
@@ -167,7 +191,9 @@ async def import_upload(
     assert upload.card is not None
     fields = dict(upload.card)
     fields["name"] = await free_name(session, actor, fields["name"])
-    return await personas.create(session, actor, PersonaInput(**fields), max_per_user=max_per_user, now=now)
+    record = await personas.create(session, actor, PersonaInput(**fields), max_per_user=max_per_user, now=now)
+    await _import_card_book(session, record, fields, now)
+    return record
 
 
 def _is_png(data: bytes, filename: str | None) -> bool:
