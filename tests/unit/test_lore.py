@@ -243,7 +243,8 @@ CARD_BOOK = {
     "entries": [
         {
             "keys": ["dragon"], "content": "Dragons hoard gold.", "extensions": {
-                "position": 4, "depth": 2, "selectiveLogic": 3, "sticky": 2, "group": "beasts", "match_whole_words": False,
+                "position": 4, "depth": 2, "selectiveLogic": 3, "sticky": 2, "group": "beasts",
+                "match_whole_words": False,
             },
             "enabled": True, "insertion_order": 7, "secondary_keys": ["gold"], "selective": True, "id": 41,
             "comment": "Dragons", "priority": 3,
