@@ -647,9 +647,13 @@ class LoreEntryState(SQLModel, table=True):
     """When a timed lore entry (sticky or cooldown) last fired in a channel: the id of the message it fired on."""
 
     __tablename__ = "lore_entry_states"
+    __table_args__ = (UniqueConstraint("entry_id", "channel_id"),)
 
-    entry_id: int = Field(sa_column=Column(BigId, ForeignKey("lore_entries.id", ondelete="CASCADE"), primary_key=True))
-    channel_id: int = Field(sa_column=Column(Snowflake, primary_key=True, autoincrement=False))
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    entry_id: int = Field(
+        sa_column=Column(BigId, ForeignKey("lore_entries.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    channel_id: int = Field(sa_type=Snowflake)
     guild_id: int | None = Field(default=None, sa_type=Snowflake, nullable=True)
     message_id: int = Field(sa_type=Snowflake)
     updated_at: datetime = _when()

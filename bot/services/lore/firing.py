@@ -126,7 +126,8 @@ async def save_timing(session: AsyncSession, timing: LoreTiming | None, *, now: 
     for entry_id, message_id in timing.started.items():
         if entry_id not in alive:
             continue
-        row = await session.get(_S, (entry_id, timing.channel_id))
+        query = select(_S).where(col(_S.entry_id) == entry_id, col(_S.channel_id) == timing.channel_id)
+        row = (await session.execute(query)).scalar_one_or_none()
         if row is None:
             session.add(
                 _S(
