@@ -11,8 +11,8 @@
   fire (``cooldown``) for that many more; ``delay``: it cannot fire before the channel has that many messages. An
   entry whose start fell out of the messages passed is past both.
 - **Probability**: an entry that would fire does so when ``draw(entry id) * 100 < probability``.
-- **Recursion**: the content of fired entries (unless ``prevent_recursion``) is scanned, with the messages, for
-  entries not yet fired (unless ``exclude_recursion``), up to each book's ``recursion`` steps.
+- **Recursion**: the content of the entries that fired in the last step (unless ``prevent_recursion``) is
+  scanned for entries not yet fired (unless ``exclude_recursion``), up to each book's ``recursion`` steps.
 - **Budget**: fired entries are kept constant first, then by ``order`` (higher first, as SillyTavern's insertion
   priority), then by id, while each book's ``token_budget`` and the total budget hold
   (:func:`bot.core.conversation.estimate_tokens`). The texts come out by position, then ``order`` (lower first:
@@ -137,15 +137,18 @@ class _Round:
     fired: dict[int, str] = field(default_factory=dict)
     skipped: dict[int, str] = field(default_factory=dict)
     texts: dict[int, ScanText] = field(default_factory=dict)
+    extra: ScanText | None = None
+    extra_source: str = ""
 
     def scan_text(self, depth: int, extra: str) -> ScanText:
-        """The last ``depth`` messages (and ``extra``, the content scanned for recursion) as one text."""
-        if extra or depth not in self.texts:
+        """The last ``depth`` messages, or for recursion ``extra`` (the content of what fired last step)."""
+        if extra:
+            if self.extra is None or self.extra_source != extra:
+                self.extra, self.extra_source = ScanText(extra), extra
+            return self.extra
+        if depth not in self.texts:
             recent = [m.text for m in self.messages[len(self.messages) - depth :]] if depth else []
-            text = ScanText("\n".join([*recent, extra] if extra else recent))
-            if extra:
-                return text
-            self.texts[depth] = text
+            self.texts[depth] = ScanText("\n".join(recent))
         return self.texts[depth]
 
     def consider(self, entry: LoreEntry, rules: BookRules, extra: str, step: int) -> None:

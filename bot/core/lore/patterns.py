@@ -218,6 +218,14 @@ def _whole_word_in(needle: str, haystack: str) -> bool:
     return False
 
 
+@lru_cache(maxsize=16384)
+def _prepared(key: str, *, regex: bool, case_sensitive: bool) -> tuple[bool, str]:
+    """Whether ``key`` is a pattern, and the needle a plain key looks for."""
+    if regex or is_slashed(key):
+        return True, key
+    return False, key if case_sensitive else key.casefold()
+
+
 def key_matches(
     key: str,
     text: ScanText,
@@ -229,12 +237,13 @@ def key_matches(
 ) -> bool:
     """Whether ``key`` occurs in ``text`` (a pattern sees only its last :data:`REGEX_SCAN_CHARS` characters, a
     plain key its last :data:`SCAN_CHARS`; a pattern past ``budget`` does not match)."""
-    if regex or is_slashed(key):
+    is_pattern, needle = _prepared(key, regex=regex, case_sensitive=case_sensitive)
+    if is_pattern:
         found = compiled(key, case_sensitive=case_sensitive)
         if found is None or (budget is not None and not budget.spend(found[1])):
             return False
         return found[0].search(text.regex_tail) is not None
-    needle, haystack = (key, text.tail) if case_sensitive else (key.casefold(), text.folded)
     if not needle:
         return False
+    haystack = text.tail if case_sensitive else text.folded
     return _whole_word_in(needle, haystack) if whole_words else needle in haystack
