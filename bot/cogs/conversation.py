@@ -23,9 +23,9 @@ Per message in a channel (or thread) with an active persona (:func:`bot.services
 
 **When the model fails** (a :class:`~bot.llm.base.ModelError`: timeout, server down, refusal) the persona says
 briefly that it cannot answer now (:func:`bot.discord_io.speaker.apology_text`), the bot keeps serving, and the
-persona's owner gets a direct message saying why, at most once per error kind per hour (:data:`ERROR_NOTE_EVERY`),
-kept in memory. **When the bot cannot manage webhooks** the persona speaks through the bot's own message and the
-owner is told once per channel (recorded by :func:`bot.services.webhooks.note_missing_permission`).
+persona's owner gets a direct message saying why, at most once per error kind per hour, kept in memory. **When the
+bot cannot manage webhooks** the persona speaks through the bot's own message and the owner is told once per
+channel. Both notes: :class:`bot.workflows.owner_notes.OwnerNotes`.
 
 **One reply at a time per persona and channel** (:class:`bot.discord_io.turns.SpeakingTurns`). A message addressed
 to a persona directly (mention, name, reply) while it is speaking in that channel waits in its line; when the reply is
@@ -46,7 +46,7 @@ import random
 from collections import deque
 from collections.abc import Awaitable, Callable
 from contextlib import nullcontext
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -55,7 +55,6 @@ from discord.ext import commands
 from bot.clock import utcnow
 from bot.core.reply_text import ReplyCleaner, clean_reply
 from bot.discord_io.attachments import attachments_of, has_image, text_of
-from bot.discord_io.dms import send_dm
 from bot.discord_io.speaker import Outlet, PersonaSender, PersonaVoice, StreamWriter, apology_text
 from bot.discord_io.turns import SpeakingTurns
 from bot.discord_io.typing import typing_in
@@ -64,6 +63,7 @@ from bot.llm.base import ModelError, Provider
 from bot.llm.tools import default_registry, run_with_tools
 from bot.services import conversation, webhooks
 from bot.services.conversation import ChannelLine, Incoming, ReplyJob, Speaker
+from bot.workflows.owner_notes import OwnerNotes
 
 if TYPE_CHECKING:
     from bot.app import PersonaHubBot
@@ -72,7 +72,6 @@ log = logging.getLogger(__name__)
 
 HISTORY_LINES = 30
 CAST_CACHE_SIZE = 20_000  # channels (with personas or without) whose cast is kept
-ERROR_NOTE_EVERY = timedelta(hours=1)
 DROPPED_SIGN = "⌛"  # on a message that left a busy persona's full line: it will not be answered
 TEXT_MESSAGE_TYPES = (discord.MessageType.default, discord.MessageType.reply)
 Channel = discord.TextChannel | discord.Thread
@@ -96,7 +95,7 @@ class ConversationCog(commands.Cog):
         self.recent: dict[tuple[int, int], datetime] = {}
         # (persona, channel) -> the turn to speak there and the messages waiting for it
         self.turns: SpeakingTurns[tuple[int, int], tuple[discord.Message, Incoming, str]] = SpeakingTurns()
-        self.error_notes: dict[tuple[int, str], datetime] = {}
+        self.owner_notes = OwnerNotes(bot, clock)
         self.replies = 0  # replies sent since load (a figure for tests and benchmarks)
         # Who speaks where, by (channel, thread parent): dropped when a binding, persona or behaviour changes.
         self.casts = bot.db.changes.cache(conversation.CAST_TABLES, size=CAST_CACHE_SIZE)
@@ -358,7 +357,7 @@ class ConversationCog(commands.Cog):
         voice = PersonaVoice(speaker.persona_id, speaker.name, speaker.avatar_url)
         outlet = await self.sender.outlet(channel, voice)
         if outlet.fallback_reason is not None:
-            await self._tell_owner_once(channel, speaker, outlet.fallback_reason)
+            await self.owner_notes.fallback_once(channel, speaker, outlet.fallback_reason)
         text: str | None = None
         sent: list[discord.Message] = []
         # The persona's own model server when its settings name one (a template reply asks no model).
@@ -383,7 +382,7 @@ class ConversationCog(commands.Cog):
                 else:
                     text, sent = await self._stream(job, outlet, channel, provider)
         except ModelError as error:
-            await self._tell_owner_error(channel, speaker, error)
+            await self.owner_notes.model_error(channel, speaker, error)
             if text is None:
                 sent = sent or await self.sender.say(outlet, apology_text())
         self.replies += 1
@@ -394,7 +393,15 @@ class ConversationCog(commands.Cog):
         # only, never the others' names or words (they may not be remembered).
         folded = bool(job.earlier)
         answered: list[tuple[Incoming, dict[str, Any]]] = [
-            (incoming, {"sent_message_ids": [m.id for m in sent], "importance": importance, "recall": job.recall}),
+            (
+                incoming,
+                {
+                    "sent_message_ids": [m.id for m in sent],
+                    "importance": importance,
+                    "recall": job.recall,
+                    "lore_timing": job.lore_timing,
+                },
+            ),
             *((earlier, {"sent_message_ids": []}) for earlier in job.earlier),  # those that waited for this turn
         ]
         for message, extra in answered:
@@ -438,7 +445,7 @@ class ConversationCog(commands.Cog):
             # Part of the answer is out (or it ran past a cap): end it visibly rather than leave it hanging, keep
             # what was said, and tell the owner as for any model error.
             await writer.finish(" …")
-            await self._tell_owner_error(channel, job.speaker, error, cut_short=True)
+            await self.owner_notes.model_error(channel, job.speaker, error, cut_short=True)
             return writer.text, writer.messages
         if rest := cleaner.finish():
             await writer.feed(rest)
@@ -454,39 +461,6 @@ class ConversationCog(commands.Cog):
         except ModelError:
             return None
         return conversation.parse_poignancy(answer.text)
-
-    # ------------------------------------------------------------------------------------------------ the owner
-
-    async def _dm(self, user_id: int, text: str) -> None:
-        await send_dm(self.bot, user_id, text, about="a note to a persona's owner", level=logging.INFO)
-
-    async def _tell_owner_once(self, channel: Channel, speaker: Speaker, reason: str) -> None:
-        parent = channel.parent if isinstance(channel, discord.Thread) else channel
-        channel_id = parent.id if parent is not None else channel.id
-        async with self.bot.db.transaction() as session:
-            first = await webhooks.note_missing_permission(
-                session, channel_id=channel_id, owner_id=speaker.owner_id, now=self.clock()
-            )
-        if first:
-            await self._dm(speaker.owner_id, reason)
-
-    async def _tell_owner_error(
-        self, channel: Channel, speaker: Speaker, error: ModelError, *, cut_short: bool = False
-    ) -> None:
-        log.warning("persona %s could not answer in channel %s: %s", speaker.persona_id, channel.id, error)
-        key = (speaker.owner_id, type(error).__name__)
-        now = self.clock()
-        last = self.error_notes.get(key)
-        if last is not None and now - last < ERROR_NOTE_EVERY:
-            return
-        self.error_notes[key] = now
-        told = "Its answer ends with “…” there." if cut_short else "It told the channel it cannot answer right now."
-        what = "was cut short" if cut_short else "could not answer"
-        await self._dm(
-            speaker.owner_id,
-            f"{speaker.name} {what} in #{channel.name}: {error} {told} (I tell you about this kind of problem at "
-            "most once an hour.)",
-        )
 
 
 async def setup(bot: PersonaHubBot) -> None:

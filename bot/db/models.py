@@ -635,6 +635,78 @@ class GuildSettings(SQLModel, table=True):
     updated_at: datetime = _when()
 
 
+class LoreBook(SQLModel, table=True):
+    """A lore book (World Info): a persona's, a channel's or a whole server's (``scope``; ``scope_key`` is one
+    per owner: "persona:<id>", "channel:<id>", "server:<id>"). ``extras``: what a card's book held that has no
+    column here, written back on export."""
+
+    __tablename__ = "lore_books"
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    scope: str = Field(sa_type=String(16))  # persona | channel | server
+    scope_key: str = Field(sa_type=String(40), unique=True)
+    persona_id: int | None = _persona_fk(nullable=True)
+    guild_id: int | None = Field(default=None, sa_type=Snowflake, nullable=True, index=True)
+    channel_id: int | None = Field(default=None, sa_type=Snowflake, nullable=True)
+    name: str = Field(default="", sa_type=String(100))
+    scan_depth: int = 2
+    token_budget: int = 600
+    recursion: int = 2
+    extras: dict[str, Any] = _json(dict)
+    created_at: datetime = _when()
+    updated_at: datetime = _when()
+
+
+class LoreEntryRow(SQLModel, table=True):
+    """One entry of a lore book (bot.core.lore.LoreEntry). Keys are JSON lists of strings."""
+
+    __tablename__ = "lore_entries"
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    book_id: int = Field(
+        sa_column=Column(BigId, ForeignKey("lore_books.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    name: str = Field(default="", sa_type=String(100))
+    keys: list[str] = _json(list)
+    secondary_keys: list[str] = _json(list)
+    logic: str = Field(default="and_any", sa_type=String(16))
+    case_sensitive: bool = False
+    whole_words: bool = True
+    use_regex: bool = False
+    content: str = Field(default="", sa_type=Text)
+    order: int = 100
+    position: str = Field(default="before_char", sa_type=String(16))
+    depth: int = 4
+    constant: bool = False
+    enabled: bool = True
+    probability: int = 100
+    scan_depth: int | None = None
+    sticky: int = 0
+    cooldown: int = 0
+    delay: int = 0
+    exclude_recursion: bool = False
+    prevent_recursion: bool = False
+    extras: dict[str, Any] = _json(dict)
+    created_at: datetime = _when()
+    updated_at: datetime = _when()
+
+
+class LoreEntryState(SQLModel, table=True):
+    """When a timed lore entry (sticky or cooldown) last fired in a channel: the id of the message it fired on."""
+
+    __tablename__ = "lore_entry_states"
+    __table_args__ = (UniqueConstraint("entry_id", "channel_id"),)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    entry_id: int = Field(
+        sa_column=Column(BigId, ForeignKey("lore_entries.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    channel_id: int = Field(sa_type=Snowflake)
+    guild_id: int | None = Field(default=None, sa_type=Snowflake, nullable=True)
+    message_id: int = Field(sa_type=Snowflake)
+    updated_at: datetime = _when()
+
+
 class OutboxMessage(SQLModel, table=True):
     """A notification to deliver, written in the same transaction as its event; delivered at Discord's pace."""
 

@@ -107,6 +107,9 @@ BY_PERSONA = Scope(persona="persona_id")
 SERVER = NotPersonal("a server's id")
 CHANNEL = NotPersonal("a channel's id")
 WORD = NotPersonal("a word from a fixed list (a state, kind or category)")
+# A lore book's text: a persona's world, written by its owner (it goes with the persona, through the book's cascade)
+# or by a server's managers for the server; no column names who, and it is not about a person.
+LORE = NotPersonal("lore a persona's owner or a server's managers wrote for a world (not about a person)")
 
 TABLES: dict[str, TableRules] = {
     "personas": TableRules(
@@ -295,6 +298,39 @@ TABLES: dict[str, TableRules] = {
             # whom the reply answered: the row is the persona's, the person's id (and their message's) is blanked
             "answered_author_id": PersonId("persona_replies", Forget.ANONYMISE, also=("answered_message_id",)),
             "answered_message_id": Beside("answered_author_id"),
+        },
+    ),
+    "lore_books": TableRules(
+        # A persona's book goes with the persona (guild_id: the persona's server); a channel's or server's book is
+        # the server's, written by its managers (no column says who).
+        Scope(column="guild_id"),
+        {
+            "scope": WORD,
+            "scope_key": NotPersonal("which persona, channel or server the book belongs to"),
+            "guild_id": SERVER,
+            "channel_id": CHANNEL,
+            "name": LORE,
+            "extras": LORE,
+        },
+    ),
+    "lore_entries": TableRules(
+        Scope(via="book_id"),
+        {
+            "name": LORE,
+            "keys": LORE,
+            "secondary_keys": LORE,
+            "logic": WORD,
+            "content": LORE,
+            "position": WORD,
+            "extras": LORE,
+        },
+    ),
+    "lore_entry_states": TableRules(
+        Scope(column="guild_id"),
+        {
+            "channel_id": CHANNEL,
+            "guild_id": SERVER,
+            "message_id": NotPersonal("the message a lore entry fired on (no author, no words)"),
         },
     ),
     "guild_settings": TableRules(

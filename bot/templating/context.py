@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from bot.core.lore import LoreText
 from bot.core.personas import BehaviorSettings
 
 DEFAULT_TOKEN_BUDGET = 3000
@@ -102,3 +103,6 @@ class PromptContext:
     # Messages to the persona that waited while it spoke (author, text), oldest first: answered with ``message``.
     earlier: Sequence[tuple[str, str]] = ()
     seed: str = ""  # varies {{random}} and {{roll}} from one message to the next (the message's id)
+    # Lore entries that fired for this reply (bot.core.lore), in prompt order: before or after the character in the
+    # system message, or at a depth among the chat turns.
+    lore: Sequence[LoreText] = ()

@@ -163,6 +163,8 @@ def _variables(context: PromptContext, texts: CharacterTexts, memories: Sequence
         ],
         "instructions": [text.strip() for text in context.instructions if text.strip()],
         "tools": list(context.tools),
+        "lore_before": [t.text for t in context.lore if t.position == "before_char"],
+        "lore_after": [t.text for t in context.lore if t.position == "after_char"],
         "today": f"{context.now.strftime('%A')} {context.now.day} {context.now.strftime('%B %Y')}",
     }
 
@@ -189,9 +191,10 @@ def build_request(
 ) -> ChatRequest:
     """The :class:`~bot.llm.base.ChatRequest` of a reply (module docstring), with the voice the offline responder
     needs. ``max_tokens`` None: by the persona's verbosity. ``at_depth``: ``(depth, text)`` items placed among the
-    turns (:func:`bot.core.prompt_parts.insert_at_depth`), for lorebook entries."""
+    turns (:func:`bot.core.prompt_parts.insert_at_depth`), after the context's own at-depth lore entries."""
     persona = context.persona
     fitted = fit_context(context)
+    at_depth = [(t.depth, t.text) for t in context.lore if t.position == "at_depth"] + list(at_depth)
     return ChatRequest(
         system=render_system_prompt(context, fitted),
         messages=chat_turns(context, fitted.history, post_history=fitted.texts.post_history, at_depth=at_depth),

@@ -16,6 +16,7 @@ from bot.core.reply_text import Labels
 from bot.llm.base import ChatRequest
 from bot.llm.tools import ToolRegistry
 from bot.services import memories
+from bot.services.lore import LoreTiming
 from bot.templating.prompts import DEFAULT_TOKEN_BUDGET, PersonaProfile
 
 
@@ -130,6 +131,7 @@ class ReplyJob:
     # The persona's model settings as the server where it speaks allows them (None: the defaults): the request
     # carries the model and sampling settings; the caller asks the persona's own server when ``base_url`` is set.
     model: ModelChoice | None = None
+    lore_timing: LoreTiming | None = None  # timed lore entries that fired: saved when the exchange is recorded
 
     @property
     def addressed(self) -> bool:

@@ -44,6 +44,7 @@ from bot.services.conversation.data import (
 )
 from bot.services.conversation.images import sees_images, with_attachments
 from bot.services.conversation.remembering import retrieval_query
+from bot.services.conversation.world import fired_lore
 from bot.services.emotions import MoodView
 from bot.templating import behavior_templates
 from bot.templating.prompts import (
@@ -386,6 +387,7 @@ async def _job(
     except DomainError:
         offered = ToolRegistry()
     tool_names = offered.names() if options.supports_tools else ()
+    fired = await fired_lore(session, pid, incoming, history, earlier, now=now)
     context = PromptContext(
         persona=speaker.profile,
         now=now,
@@ -404,6 +406,7 @@ async def _job(
         tools=tool_names,
         earlier=[(m.author_name, m.content) for m in earlier],
         seed=str(incoming.message_id),
+        lore=fired.texts,
     )
     definitions = offered.definitions() if tool_names else None
     choice = await persona_models.for_reply(session, speaker.model, incoming.guild_id)
@@ -419,6 +422,7 @@ async def _job(
         earlier=earlier,
         labels=reply_labels(context),
         model=choice,
+        lore_timing=fired.timing,
     )
 
 

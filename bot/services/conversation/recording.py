@@ -15,7 +15,7 @@ from sqlmodel import col
 from bot.core.errors import DomainError
 from bot.core.personas import PrivacySettings
 from bot.db import models
-from bot.services import achievements, consent, memories, persona_messages, relationships, subscriptions
+from bot.services import achievements, consent, lore, memories, persona_messages, relationships, subscriptions
 from bot.services.conversation.data import Incoming, Recorded, Speaker
 from bot.services.conversation.remembering import exchange_text, heuristic_importance
 
@@ -65,14 +65,17 @@ async def record(
     encryption_key: str | None = None,
     recall: memories.Recall | None = None,
     remember_reply: bool = True,
+    lore_timing: lore.LoreTiming | None = None,
 ) -> Recorded:
     """Store what the exchange leaves (module docstring). ``importance`` overrides the heuristic (the
     model's rating); ``recall`` (the plan's memories) marks the memories the reply drew on as recalled. Nothing
     about the author is stored unless :func:`bot.services.consent.decide` allows it. With no ``reply_text`` (the
     persona apologised: the model could not answer) only the messages are recorded, and nothing was recalled.
     ``remember_reply`` False (one reply answering several people: it names the others) keeps only the author's own
-    message in their memory."""
+    message in their memory. ``lore_timing``: the timed lore entries the reply's plan fired
+    (:func:`bot.services.lore.save_timing`)."""
     pid = speaker.persona_id
+    await lore.save_timing(session, lore_timing, now=now)
     recorded = await _record_messages(
         session, incoming, pid, sent_message_ids, via_webhook=via_webhook, answered=reply_text is not None, now=now
     )

@@ -15,7 +15,7 @@ from bot.core import cards
 from bot.core import memory as memory_rules
 from bot.core.ownership import Actor, require_owner
 from bot.db import models, offload
-from bot.services import personas
+from bot.services import lore, personas
 from bot.services.personas import PersonaRecord
 from bot.services.portability.documents import EXPORT_PAGE, FORMAT, SECTIONS, VERSION, document_to_json
 
@@ -138,7 +138,18 @@ async def export_card(
     record = await personas.get(session, persona_id)
     require_owner(record, actor, "export it")
     card = cards.persona_to_card(await card_fields(session, record), version)
+    await _with_lore_book(session, persona_id, card, version)
     if not as_png:
         return cards.card_to_json(card)
     picture = await kept_picture(session, persona_id) or avatar_png or cards.solid_png()
     return cards.card_to_png(card, picture)
+
+
+async def _with_lore_book(session: AsyncSession, persona_id: int, card: dict[str, Any], version: int) -> None:
+    """The persona's lore book written as the card's ``character_book`` (over the one kept from an import)."""
+    book = await lore.export_book(session, persona_id, version=version)
+    if book is None:
+        return
+    data = card.get("data")
+    target = data if isinstance(data, dict) else card
+    target["character_book"] = book

@@ -8,17 +8,20 @@ import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from bot.core import cards, personality
+from bot.core.card_books import card_book as kept_card_book
 from bot.core.errors import DomainError
+from bot.core.lore import card_books
 from bot.core.ownership import Actor
 from bot.core.personas import IMPORTED_NAME_MAX, validate_name
 from bot.db import models, offload
-from bot.services import personas
+from bot.services import lore, personas
 from bot.services.personas import PersonaRecord
 from bot.services.portability.card_import import Imported, create_from_card, origin_row, update_from_card
 from bot.services.portability.checking import Plan, check_native
@@ -149,7 +152,29 @@ def _read_upload(data: bytes, filename: str | None, now: datetime) -> Upload:
         card = parsed
     imported = cards.card_to_persona(card)
     validate_name(imported.name, limit=IMPORTED_NAME_MAX)
+    _check_card_book(imported.settings)
     return Upload(card=imported, picture=picture)
+
+
+def _card_book(fields: Mapping[str, Any]) -> Any:
+    """The card's ``character_book`` as the card import kept it (None: the card has none)."""
+    return kept_card_book(fields.get("legacy_settings"))
+
+
+def _check_card_book(fields: Mapping[str, Any]) -> None:
+    """Refuse a card whose lorebook would be refused, before anything is written (bot.core.lore.card_books)."""
+    book = _card_book(fields)
+    if book is not None:
+        card_books.book_from_card(book)
+
+
+async def _import_card_book(
+    session: AsyncSession, record: PersonaRecord, fields: Mapping[str, Any], now: datetime
+) -> None:
+    """The card's lorebook becomes the new persona's lore book (same transaction as the persona)."""
+    book = _card_book(fields)
+    if book is not None:
+        await lore.import_book(session, record.id, record.guild_id, book, now=now)
 
 
 async def read_upload(data: bytes, filename: str | None = None, *, now: datetime) -> Upload:
@@ -172,9 +197,14 @@ async def import_upload(
     assert upload.card is not None
     row = await origin_row(session, actor, upload.card)
     if row is not None:
-        return await update_from_card(session, row, upload.card, upload.picture, now=now)
-    name = await free_name(session, actor, validate_name(upload.card.name, limit=IMPORTED_NAME_MAX))
-    return await create_from_card(session, actor, upload.card, name, upload.picture, now=now, max_per_user=max_per_user)
+        imported = await update_from_card(session, row, upload.card, upload.picture, now=now)
+    else:
+        name = await free_name(session, actor, validate_name(upload.card.name, limit=IMPORTED_NAME_MAX))
+        imported = await create_from_card(
+            session, actor, upload.card, name, upload.picture, now=now, max_per_user=max_per_user
+        )
+    await _import_card_book(session, imported.record, upload.card.settings, now)
+    return imported
 
 
 def _is_png(data: bytes, filename: str | None) -> bool:

@@ -1,7 +1,7 @@
 """per-persona model settings and the server's model allowances
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 Create Date: 2026-12-06 05:10:56.175044
 
 Issue 17: a persona may speak with its own model (name, sampling settings, optionally another OpenAI-compatible
@@ -22,7 +22,7 @@ import bot.db.types
 from sqlalchemy.dialects import postgresql
 
 revision: str = '0017'
-down_revision: str | None = '0015'
+down_revision: str | None = '0016'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,250 @@
+"""Which entries fire for a reply, and why (pure): SillyTavern's World Info rules, counted in messages.
+
+- **Scan**: an entry looks at the last ``scan_depth`` messages (its own, else its book's); the message being
+  answered is the last. A key matches as :func:`bot.core.lore.patterns.key_matches` says.
+- **Secondary keys**: with none, a primary match fires the entry. With some, the primary match must also satisfy
+  the entry's logic: ``and_any`` (at least one secondary key), ``and_all`` (every one), ``not_any`` (none of them),
+  ``not_all`` (not every one).
+- **Constant** entries fire without keys. Disabled entries never fire.
+- **Timed effects**, in messages of the channel (the recent messages the caller passes, with their ids): an entry
+  that fired stays on (``sticky``) for that many messages after the one that fired it, keys or not; then it cannot
+  fire (``cooldown``) for that many more; ``delay``: it cannot fire before the channel has that many messages. An
+  entry whose start fell out of the messages passed is past both.
+- **Probability**: an entry that would fire does so when ``draw(entry id) * 100 < probability``.
+- **Recursion**: the content of the entries that fired in the last step (unless ``prevent_recursion``) is
+  scanned for entries not yet fired (unless ``exclude_recursion``), up to each book's ``recursion`` steps.
+- **Budget**: fired entries are kept constant first, then by ``order`` (higher first, as SillyTavern's insertion
+  priority), then by id, while each book's ``token_budget`` and the total budget hold
+  (:func:`bot.core.conversation.estimate_tokens`). The texts come out by position, then ``order`` (lower first:
+  higher orders sit closer to the end, where models pay most attention).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from bot.core.conversation import estimate_tokens
+from bot.core.lore.entries import POSITIONS, BookRules, LoreEntry, LoreText
+from bot.core.lore.patterns import RegexBudget, ScanText, key_matches
+
+TOTAL_BUDGET = 1500  # estimated tokens of lore in one prompt, whatever the books say
+
+
+@dataclass(frozen=True)
+class ScanMessage:
+    """A recent message of the channel, oldest first (``message_id`` counts timed effects)."""
+
+    text: str
+    message_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Fired:
+    """An entry that fired, why, and what the prompt gets."""
+
+    entry: LoreEntry
+    reason: str
+    text: LoreText
+
+
+@dataclass(frozen=True)
+class Activation:
+    """What fired (in prompt order), what did not and why (entry id -> reason, for ``/lore test``), and the entries
+    whose timed effects start now (entry id -> the message id that fired them)."""
+
+    fired: tuple[Fired, ...] = ()
+    skipped: Mapping[int, str] = field(default_factory=dict)
+    started: Mapping[int, int] = field(default_factory=dict)
+
+    @property
+    def texts(self) -> tuple[LoreText, ...]:
+        return tuple(f.text for f in self.fired)
+
+
+def messages_since(messages: Sequence[ScanMessage], message_id: int) -> int | None:
+    """How many of ``messages`` came after ``message_id`` (None: it is older than all of them)."""
+    ids = [m.message_id for m in messages if m.message_id is not None]
+    if not ids or message_id < min(ids):
+        return None
+    return sum(1 for i in ids if i > message_id)
+
+
+def _secondary_ok(entry: LoreEntry, text: ScanText, budget: RegexBudget) -> bool:
+    if not entry.secondary_keys:
+        return True
+    hits = [
+        key_matches(
+            key,
+            text,
+            regex=entry.use_regex,
+            case_sensitive=entry.case_sensitive,
+            whole_words=entry.whole_words,
+            budget=budget,
+        )
+        for key in entry.secondary_keys
+    ]
+    if entry.logic == "and_all":
+        return all(hits)
+    if entry.logic == "not_any":
+        return not any(hits)
+    if entry.logic == "not_all":
+        return not all(hits)
+    return any(hits)
+
+
+def match_reason(entry: LoreEntry, text: ScanText, budget: RegexBudget) -> str | None:
+    """Why ``entry``'s keys fire on ``text`` (the key that matched), or None."""
+    for key in entry.keys:
+        hit = key_matches(
+            key,
+            text,
+            regex=entry.use_regex,
+            case_sensitive=entry.case_sensitive,
+            whole_words=entry.whole_words,
+            budget=budget,
+        )
+        if hit:
+            return f"key “{key}”" if _secondary_ok(entry, text, budget) else None
+    return None
+
+
+def _timed(entry: LoreEntry, messages: Sequence[ScanMessage], timing: Mapping[int, int]) -> str | None:
+    """ "sticky", "cooldown", "delay", or None (the entry is free to match)."""
+    if entry.delay and len(messages) < entry.delay:
+        return "delay"
+    start = timing.get(entry.id)
+    if start is None or not (entry.sticky or entry.cooldown):
+        return None
+    elapsed = messages_since(messages, start)
+    if elapsed is None:
+        return None
+    if elapsed == 0 or elapsed <= entry.sticky:  # still the message that fired it, or within its sticky span
+        return "sticky"
+    if elapsed <= entry.sticky + entry.cooldown:
+        return "cooldown"
+    return None
+
+
+@dataclass
+class _Round:
+    """One activation's working state."""
+
+    messages: Sequence[ScanMessage]
+    timing: Mapping[int, int]
+    draw: Callable[[int], float]
+    budget: RegexBudget = field(default_factory=RegexBudget)
+    fired: dict[int, str] = field(default_factory=dict)
+    skipped: dict[int, str] = field(default_factory=dict)
+    texts: dict[int, ScanText] = field(default_factory=dict)
+    extra: ScanText | None = None
+    extra_source: str = ""
+
+    def scan_text(self, depth: int, extra: str) -> ScanText:
+        """The last ``depth`` messages, or for recursion ``extra`` (the content of what fired last step)."""
+        if extra:
+            if self.extra is None or self.extra_source != extra:
+                self.extra, self.extra_source = ScanText(extra), extra
+            return self.extra
+        if depth not in self.texts:
+            recent = [m.text for m in self.messages[len(self.messages) - depth :]] if depth else []
+            self.texts[depth] = ScanText("\n".join(recent))
+        return self.texts[depth]
+
+    def consider(self, entry: LoreEntry, rules: BookRules, extra: str, step: int) -> None:
+        if not entry.enabled:
+            self.skipped[entry.id] = "disabled"
+            return
+        timed = _timed(entry, self.messages, self.timing)
+        if timed == "sticky":
+            self.fired[entry.id] = "sticky (it fired a few messages ago)"
+            return
+        if timed is not None:
+            self.skipped[entry.id] = "cooling down" if timed == "cooldown" else f"delayed until {entry.delay} messages"
+            return
+        if entry.constant:
+            reason: str | None = "constant"
+        else:
+            depth = rules.scan_depth if entry.scan_depth is None else entry.scan_depth
+            reason = match_reason(entry, self.scan_text(depth, extra), self.budget)
+            if reason and step:
+                reason += " (in another entry's content)"
+        if reason is None:
+            self.skipped.setdefault(entry.id, "no key matched")
+            return
+        if entry.probability < 100 and self.draw(entry.id) * 100 >= entry.probability:
+            self.skipped[entry.id] = f"its {entry.probability}% chance did not come up"
+            return
+        self.skipped.pop(entry.id, None)
+        self.fired[entry.id] = reason
+
+
+def _recurse(
+    state: _Round, books: Sequence[tuple[BookRules, Sequence[LoreEntry]]], by_id: Mapping[int, LoreEntry]
+) -> None:
+    """Scan the content of what fired for entries not yet fired, up to each book's recursion steps."""
+    deepest = max((rules.recursion for rules, _ in books), default=0)
+    seen: set[int] = set(state.fired)
+    new = list(state.fired)
+    for step in range(1, deepest + 1):
+        extra = "\n".join(by_id[i].content for i in new if not by_id[i].prevent_recursion)
+        if not extra:
+            return
+        for rules, entries in books:
+            if step > rules.recursion:
+                continue
+            for entry in entries:
+                if entry.id not in state.fired and not entry.exclude_recursion and not entry.constant:
+                    state.consider(entry, rules, extra, step)
+        new = [i for i in state.fired if i not in seen]
+        seen.update(new)
+        if not new:
+            return
+
+
+def _fits(
+    state: _Round, books: Sequence[tuple[BookRules, Sequence[LoreEntry]]], by_id: Mapping[int, LoreEntry], total: int
+) -> list[LoreEntry]:
+    """The fired entries that fit the books' budgets and ``total``, in budget priority (module docstring)."""
+    book_of = {entry.id: rules for rules, entries in books for entry in entries}
+    used: dict[int, int] = {}
+    spent = 0
+    kept: list[LoreEntry] = []
+    for entry in sorted((by_id[i] for i in state.fired), key=lambda e: (not e.constant, -e.order, e.id)):
+        rules = book_of[entry.id]
+        cost = estimate_tokens(entry.content)
+        if used.get(rules.id, 0) + cost > rules.token_budget or spent + cost > total:
+            state.skipped[entry.id] = "over the token budget"
+            continue
+        used[rules.id] = used.get(rules.id, 0) + cost
+        spent += cost
+        kept.append(entry)
+    return kept
+
+
+def activate(
+    books: Sequence[tuple[BookRules, Sequence[LoreEntry]]],
+    messages: Sequence[ScanMessage],
+    *,
+    timing: Mapping[int, int] | None = None,
+    draw: Callable[[int], float] = lambda _entry_id: 0.0,
+    total_budget: int = TOTAL_BUDGET,
+) -> Activation:
+    """The entries of ``books`` that fire for ``messages`` (oldest first; the last is the one answered), given when
+    timed entries last started (``timing``: entry id -> message id), in prompt order (module docstring)."""
+    state = _Round(messages, timing or {}, draw)
+    by_id = {entry.id: entry for _, entries in books for entry in entries}
+    for rules, entries in books:
+        for entry in entries:
+            state.consider(entry, rules, "", 0)
+    _recurse(state, books, by_id)
+    kept = _fits(state, books, by_id, total_budget)
+    kept.sort(key=lambda e: (POSITIONS.index(e.position), e.order, e.id))
+    now_id = messages[-1].message_id if messages else None
+    started = {
+        e.id: now_id
+        for e in kept
+        if now_id is not None and (e.sticky or e.cooldown) and not state.fired[e.id].startswith("sticky")
+    }
+    fired = tuple(Fired(e, state.fired[e.id], LoreText(e.position, e.depth, e.order, e.content.strip())) for e in kept)
+    return Activation(fired, dict(state.skipped), started)

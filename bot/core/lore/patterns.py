@@ -1,0 +1,249 @@
+"""Keys as matchers: plain words (whole words or anywhere, case options) and regular expressions with a safety bound.
+
+Python's ``re`` has no timeout, so a pattern is checked when it is saved (:func:`check_pattern`) and matching is
+bounded when it runs:
+
+- a pattern has at most :data:`MAX_PATTERN_CHARS` characters and compiles;
+- no backreferences (``\\1``, ``(?P=name)``) and no conditionals: they defeat every bound below;
+- no repetition of a group that itself repeats or holds alternatives (``(a+)+``, ``(a|b)*``): the classic
+  catastrophic shapes;
+- the repetition "cost" (the product over quantifiers of how many times each can repeat, an open-ended one
+  counting as :data:`REGEX_SCAN_CHARS`) stays under :data:`MAX_PATTERN_COST`, which allows one open-ended
+  repetition (``dragons?\\w*``) but not two in a row (``\\w+\\s+\\w+``: use ``\\w{1,20}``);
+- a pattern only ever sees the last :data:`REGEX_SCAN_CHARS` characters of the scanned text, plain keys the last
+  :data:`SCAN_CHARS`.
+
+So one regular-expression key costs at most about ``MAX_PATTERN_COST * REGEX_SCAN_CHARS`` steps on any input, and
+one activation tries patterns worth at most :data:`MAX_SCAN_REGEX_COST` (:class:`RegexBudget`; keys past it do
+not match), whatever the books hold.
+A key written ``/pattern/flags`` (SillyTavern's way) is a pattern even in an entry that does not use regex.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+MAX_PATTERN_CHARS = 200
+MAX_PATTERN_COST = 2000
+REGEX_SCAN_CHARS = 500
+MAX_SCAN_REGEX_COST = 20_000  # the summed cost of the patterns one activation may try
+SCAN_CHARS = 8000
+_SLASHED = re.compile(r"^/(.+)/([a-z]*)$", re.DOTALL)
+_FLAGS = {"i": re.IGNORECASE, "s": re.DOTALL, "m": re.MULTILINE}
+
+
+def is_slashed(key: str) -> bool:
+    """Whether ``key`` is written as ``/pattern/flags``."""
+    return _SLASHED.match(key) is not None
+
+
+def split_slashed(key: str) -> tuple[str, str]:
+    """``/pattern/flags`` as (pattern, flags); any other key as (key, "")."""
+    found = _SLASHED.match(key)
+    return (found.group(1), found.group(2)) if found else (key, "")
+
+
+def _quantifier_at(pattern: str, i: int) -> tuple[int, int | None] | None:
+    """The quantifier at ``pattern[i]`` as (length, max repeats; None: open-ended), or None."""
+    char = pattern[i]
+    if char in "*+":
+        return 1, None
+    if char == "?":
+        return 1, 1
+    if char == "{":
+        found = re.match(r"\{(\d*)(,?)(\d*)\}", pattern[i:])
+        if found and (found.group(1) or found.group(3)):
+            if not found.group(2):
+                return found.end(), int(found.group(1))
+            return found.end(), int(found.group(3)) if found.group(3) else None
+    return None
+
+
+class _Scan:
+    """One pass over a pattern: groups as a stack of [repeats inside, alternatives inside]."""
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+        self.stack: list[list[bool]] = [[False, False]]
+        self.cost = 1
+        self.closed: list[bool] | None = None  # the group that just closed (a quantifier may follow it)
+
+    def run(self) -> str | None:
+        p = self.pattern
+        i = 0
+        while i < len(p):
+            char = p[i]
+            closed, self.closed = self.closed, None
+            if char == "\\":
+                if i + 1 < len(p) and (p[i + 1] in "123456789" or p[i + 1] == "g"):
+                    return "backreferences are not allowed."
+                i += 2
+                continue
+            if char == "[":
+                i = self._skip_class(i)
+                continue
+            if char == "(":
+                if p.startswith("(?P=", i) or p.startswith("(?(", i):
+                    return "backreferences and conditionals are not allowed."
+                self.stack.append([False, False])
+                i += 1
+                if i < len(p) and p[i] == "?":
+                    i += 1  # (?:, (?=, (?i) ...: the rest is read as ordinary characters
+                continue
+            if char == ")" and len(self.stack) > 1:
+                self.closed = self.stack.pop()
+                if self.closed[0] or self.closed[1]:
+                    self.stack[-1][0] = self.stack[-1][0] or self.closed[0]
+                i += 1
+                continue
+            if char == "|":
+                self.stack[-1][1] = True
+                i += 1
+                continue
+            found = _quantifier_at(p, i)
+            if found is not None:
+                problem = self._quantified(found[1], closed)
+                if problem:
+                    return problem
+                i += found[0]
+                if i < len(p) and p[i] in "?+":
+                    i += 1  # lazy or possessive
+                continue
+            i += 1
+        return None
+
+    def _skip_class(self, i: int) -> int:
+        p = self.pattern
+        j = i + 1
+        if j < len(p) and p[j] == "^":
+            j += 1
+        if j < len(p) and p[j] == "]":
+            j += 1
+        while j < len(p) and p[j] != "]":
+            j += 2 if p[j] == "\\" else 1
+        return j + 1
+
+    def _quantified(self, most: int | None, closed: list[bool] | None) -> str | None:
+        if closed is not None and (most is None or most > 1) and (closed[0] or closed[1]):
+            return "a repeated group may not itself repeat or hold alternatives (like (a+)+ or (a|b)*)."
+        self.cost *= (most if most is not None else REGEX_SCAN_CHARS) + 1
+        if most is None or most > 1:
+            self.stack[-1][0] = True
+        if self.cost > MAX_PATTERN_COST:
+            return (
+                "it could take too long to match. Use at most one open-ended repetition (*, + or {n,}) and short "
+                "bounded ones ({1,5})."
+            )
+        return None
+
+
+def pattern_cost(pattern: str) -> int:
+    """The repetition cost of a safe pattern (module docstring)."""
+    scan = _Scan(pattern)
+    scan.run()
+    return scan.cost
+
+
+class RegexBudget:
+    """What is left of one activation's :data:`MAX_SCAN_REGEX_COST`."""
+
+    def __init__(self, total: int = MAX_SCAN_REGEX_COST) -> None:
+        self.left = total
+
+    def spend(self, cost: int) -> bool:
+        """Take ``cost`` when it is left (True), else nothing (False)."""
+        if cost > self.left:
+            return False
+        self.left -= cost
+        return True
+
+
+def check_pattern(pattern: str) -> str | None:
+    """Why ``pattern`` is refused (a sentence's end), or None when it is safe (module docstring)."""
+    if not pattern:
+        return "it is empty."
+    if len(pattern) > MAX_PATTERN_CHARS:
+        return f"a pattern has at most {MAX_PATTERN_CHARS} characters."
+    try:
+        re.compile(pattern)
+    except (re.error, OverflowError, RecursionError) as error:
+        return f"it is not a valid regular expression ({error})."
+    return _Scan(pattern).run()
+
+
+class ScanText:
+    """A text to scan, cut to the bounds once (and folded for case-insensitive keys only when one asks)."""
+
+    def __init__(self, text: str) -> None:
+        self.tail = text[-SCAN_CHARS:]
+        self.regex_tail = text[-REGEX_SCAN_CHARS:]
+        self._folded: str | None = None
+
+    @property
+    def folded(self) -> str:
+        if self._folded is None:
+            self._folded = self.tail.casefold()
+        return self._folded
+
+
+@lru_cache(maxsize=4096)
+def compiled(key: str, *, case_sensitive: bool) -> tuple[re.Pattern[str], int] | None:
+    """The compiled pattern of a regular-expression key and its cost (None: a pattern that is not safe)."""
+    pattern, flags = split_slashed(key)
+    if check_pattern(pattern) is not None:
+        return None
+    bits = 0 if case_sensitive and "i" not in flags else re.IGNORECASE
+    for flag in flags:
+        bits |= _FLAGS.get(flag, 0)
+    return re.compile(pattern, bits), pattern_cost(pattern)
+
+
+def _is_word_char(char: str) -> bool:
+    return char.isalnum() or char == "_"
+
+
+def _whole_word_in(needle: str, haystack: str) -> bool:
+    start = haystack.find(needle)
+    while start != -1:
+        end = start + len(needle)
+        before = haystack[start - 1] if start > 0 else " "
+        after = haystack[end] if end < len(haystack) else " "
+        # A key that starts or ends with a non-word character needs no boundary on that side.
+        left = not _is_word_char(needle[0]) or not _is_word_char(before)
+        right = not _is_word_char(needle[-1]) or not _is_word_char(after)
+        if left and right:
+            return True
+        start = haystack.find(needle, start + 1)
+    return False
+
+
+@lru_cache(maxsize=16384)
+def _prepared(key: str, *, regex: bool, case_sensitive: bool) -> tuple[bool, str]:
+    """Whether ``key`` is a pattern, and the needle a plain key looks for."""
+    if regex or is_slashed(key):
+        return True, key
+    return False, key if case_sensitive else key.casefold()
+
+
+def key_matches(
+    key: str,
+    text: ScanText,
+    *,
+    regex: bool,
+    case_sensitive: bool,
+    whole_words: bool,
+    budget: RegexBudget | None = None,
+) -> bool:
+    """Whether ``key`` occurs in ``text`` (a pattern sees only its last :data:`REGEX_SCAN_CHARS` characters, a
+    plain key its last :data:`SCAN_CHARS`; a pattern past ``budget`` does not match)."""
+    is_pattern, needle = _prepared(key, regex=regex, case_sensitive=case_sensitive)
+    if is_pattern:
+        found = compiled(key, case_sensitive=case_sensitive)
+        if found is None or (budget is not None and not budget.spend(found[1])):
+            return False
+        return found[0].search(text.regex_tail) is not None
+    if not needle:
+        return False
+    haystack = text.tail if case_sensitive else text.folded
+    return _whole_word_in(needle, haystack) if whole_words else needle in haystack

@@ -1,0 +1,298 @@
+"""Lore books (World Info), pure: key matching, the four secondary-key logics, constant entries, scan depth, the
+token budget, bounded recursion, sticky / cooldown / delay in messages, probability, regex safety (refused at save,
+bounded when matching: a property test), bounds on books and entries, and a card's character_book both ways."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.core.errors import DomainError
+from bot.core.lore import (
+    BookRules,
+    LoreEntry,
+    ScanMessage,
+    activate,
+    check_entry,
+    check_entry_count,
+    check_pattern,
+    split_keys,
+)
+from bot.core.lore.card_books import book_from_card, book_to_card
+from bot.core.lore.patterns import MAX_SCAN_REGEX_COST, RegexBudget, ScanText, key_matches
+
+
+def entry(entry_id: int = 1, *keys: str, content: str = "Lore.", **changes: object) -> LoreEntry:
+    return replace(LoreEntry(id=entry_id, keys=keys or ("dragon",), content=content), **changes)  # type: ignore[arg-type]
+
+
+def fired(entries: list[LoreEntry], *texts: str, rules: BookRules | None = None, **kw: object) -> list[int]:
+    messages = [ScanMessage(t, i + 1) for i, t in enumerate(texts)]
+    result = activate([(rules or BookRules(), entries)], messages, **kw)  # type: ignore[arg-type]
+    return [f.entry.id for f in result.fired]
+
+
+def matches(key: str, text: str, **options: bool) -> bool:
+    flags = {"regex": False, "case_sensitive": False, "whole_words": True, **options}
+    return key_matches(key, ScanText(text), **flags)
+
+
+# ------------------------------------------------------------------------------------------------ matching
+
+
+def test_plain_keys_whole_words_and_case() -> None:
+    assert matches("dragon", "A Dragon appears!")
+    assert not matches("dragon", "dragonfly season")  # whole words by default
+    assert matches("dragon", "dragonfly season", whole_words=False)
+    assert not matches("dragon", "A Dragon appears", case_sensitive=True)
+    assert matches("Dragon", "A Dragon appears", case_sensitive=True)
+    assert matches("red dragon", "the red dragon, again")  # several words: a phrase
+    assert matches("c++", "I like c++ a lot")  # a key ending in a symbol needs no boundary there
+
+
+def test_regex_keys_and_slashed_keys() -> None:
+    assert matches(r"drag(on|ons)\b", "two dragons", regex=True)
+    assert matches("/DRAG[a-z]+/i", "dragons everywhere")  # SillyTavern's /pattern/flags, even without regex
+    assert not matches("/DRAG[a-z]+/", "dragons everywhere", case_sensitive=True)
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [r"(a+)+$", r"(a|aa)*b", r"(\w+\s?)*$", r"(.*a){20}", r"\w+\s+\w+\s+\w+", r"(a)\1", r"(?P<x>a)(?P=x)", "a" * 300],
+)
+def test_catastrophic_patterns_are_refused_at_save(pattern: str) -> None:
+    assert check_pattern(pattern) is not None
+    with pytest.raises(DomainError, match="refused"):
+        check_entry(entry(1, pattern, use_regex=True))
+
+
+@pytest.mark.parametrize("pattern", [r"\bdragons?\b", r"(king|queen)s?", r"colou?r", r"[a-z]+ing\b", r"^hello"])
+def test_ordinary_patterns_are_allowed(pattern: str) -> None:
+    assert check_pattern(pattern) is None
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    pattern=st.sampled_from([r"\w*x", r"a*b", r"[a-z]+ing", r"a{0,30}a{0,30}b", r"(?:ab)?c*d", r".*z$", r"\s*q"]),
+    text=st.text(alphabet="ab \n", min_size=0, max_size=50).map(lambda s: s * 4000),
+)
+def test_matching_is_bounded_for_long_inputs(pattern: str, text: str) -> None:
+    """Any accepted pattern, on any text up to 200,000 characters, answers within a bound."""
+    assert check_pattern(pattern) is None
+    started = time.perf_counter()
+    key_matches(pattern, ScanText(text), regex=True, case_sensitive=False, whole_words=True)
+    key_matches("needle", ScanText(text), regex=False, case_sensitive=False, whole_words=True)
+    assert time.perf_counter() - started < 0.2
+
+
+def test_one_activation_spends_a_bounded_regex_budget() -> None:
+    budget = RegexBudget()
+    text = ScanText("a" * 10_000)
+    tried = sum(
+        1 for _ in range(1000) if budget.spend(501) and not key_matches(r"\w*x", text, regex=True,
+                                                                       case_sensitive=False, whole_words=True)
+    )  # fmt: skip
+    assert tried == MAX_SCAN_REGEX_COST // 501
+    many = [entry(i, *[r"\w*x"] * 1, use_regex=True) for i in range(1, 200)]
+    started = time.perf_counter()
+    assert fired(many, "a" * 10_000) == []
+    assert time.perf_counter() - started < 2
+
+
+# ------------------------------------------------------------------------------------------------ activation
+
+
+@pytest.mark.parametrize(
+    ("logic", "text", "fires"),
+    [
+        ("and_any", "dragon and fire", True),
+        ("and_any", "dragon alone", False),
+        ("and_all", "dragon fire ice", True),
+        ("and_all", "dragon fire", False),
+        ("not_any", "dragon alone", True),
+        ("not_any", "dragon and ice", False),
+        ("not_all", "dragon and ice", True),
+        ("not_all", "dragon fire ice", False),
+    ],
+)
+def test_secondary_keys_logic(logic: str, text: str, fires: bool) -> None:
+    e = entry(1, "dragon", secondary_keys=("fire", "ice"), logic=logic)
+    assert (fired([e], text) == [1]) is fires
+
+
+def test_no_primary_key_no_fire_constant_always_and_disabled_never() -> None:
+    entries = [entry(1), entry(2, "elf", constant=True), entry(3, "dragon", enabled=False)]
+    assert fired(entries, "nothing here") == [2]
+    assert fired(entries, "a dragon") == [1, 2]
+
+
+def test_scan_depth_counts_recent_messages() -> None:
+    e = entry(1)
+    assert fired([e], "a dragon", "hello", "how are you", rules=BookRules(scan_depth=2)) == []
+    assert fired([e], "a dragon", "hello", "how are you", rules=BookRules(scan_depth=3)) == [1]
+    assert fired([replace(e, scan_depth=3)], "a dragon", "hello", "x", rules=BookRules(scan_depth=1)) == [1]
+
+
+def test_order_and_position_in_the_output() -> None:
+    entries = [
+        entry(1, order=50, position="after_char"),
+        entry(2, order=10),
+        entry(3, order=5, position="at_depth", depth=2),
+        entry(4, order=1),
+    ]
+    result = activate([(BookRules(), entries)], [ScanMessage("dragon", 1)])
+    assert [(t.position, t.order) for t in result.texts] == [
+        ("before_char", 1), ("before_char", 10), ("after_char", 50), ("at_depth", 5)
+    ]  # fmt: skip
+    assert result.texts[-1].depth == 2
+
+
+def test_token_budget_keeps_constant_then_highest_order() -> None:
+    big = "x" * 400  # 100 estimated tokens
+    entries = [
+        entry(1, content=big, order=1),
+        entry(2, content=big, order=9),
+        entry(3, "zz", content=big, constant=True),
+    ]
+    result = activate([(BookRules(token_budget=200), entries)], [ScanMessage("dragon", 1)])
+    assert sorted(f.entry.id for f in result.fired) == [2, 3]
+    assert result.skipped[1] == "over the token budget"
+    assert fired(entries, "dragon", total_budget=100) == [3]
+
+
+def test_recursion_is_bounded_by_the_books_steps() -> None:
+    chain = [
+        entry(1, "dragon", content="Dragons fear the elf."),
+        entry(2, "elf", content="The elf has a sword."),
+        entry(3, "sword", content="The sword is named Dawn."),
+        entry(4, "dawn", content="Dawn is far."),
+    ]
+    assert fired(chain, "a dragon", rules=BookRules(recursion=0)) == [1]
+    assert fired(chain, "a dragon", rules=BookRules(recursion=2)) == [1, 2, 3]
+    assert fired(chain, "a dragon", rules=BookRules(recursion=5)) == [1, 2, 3, 4]
+    stopped = [replace(chain[0], prevent_recursion=True), *chain[1:]]
+    assert fired(stopped, "a dragon", rules=BookRules(recursion=5)) == [1]
+    excluded = [chain[0], replace(chain[1], exclude_recursion=True), *chain[2:]]
+    assert fired(excluded, "a dragon", rules=BookRules(recursion=5)) == [1]
+
+
+def test_sticky_stays_on_for_its_messages_then_cooldown_then_free() -> None:
+    e = entry(1, sticky=2, cooldown=2)
+    first = activate([(BookRules(), [e])], [ScanMessage("a dragon", 10)])
+    assert first.started == {1: 10}
+
+    def at(message_id: int, text: str = "nothing") -> list[int]:
+        messages = [ScanMessage("x", i) for i in range(10, message_id)] + [ScanMessage(text, message_id)]
+        return [f.entry.id for f in activate([(BookRules(), [e])], messages, timing={1: 10}).fired]
+
+    assert at(11) == [1] and at(12) == [1]  # sticky: two messages after, without keys
+    assert at(13, "dragon") == [] and at(14, "dragon") == []  # cooldown
+    assert at(15, "dragon") == [1]
+
+
+def test_cooldown_without_sticky_and_delay() -> None:
+    e = entry(1, cooldown=1)
+    timed = activate([(BookRules(), [e])], [ScanMessage("x", 1), ScanMessage("dragon", 3)], timing={1: 1})
+    assert timed.skipped[1] == "cooling down"
+    late = [ScanMessage("x", 1), ScanMessage("y", 2), ScanMessage("dragon", 3)]
+    assert [f.entry.id for f in activate([(BookRules(), [e])], late, timing={1: 1}).fired] == [1]
+    delayed = entry(2, delay=3)
+    assert fired([delayed], "x", "dragon") == []
+    assert fired([delayed], "x", "y", "dragon") == [2]
+
+
+def test_probability_uses_the_draw() -> None:
+    e = entry(1, probability=30)
+    assert fired([e], "dragon", draw=lambda _id: 0.2) == [1]
+    assert fired([e], "dragon", draw=lambda _id: 0.5) == []
+
+
+# ------------------------------------------------------------------------------------------------ bounds
+
+
+def test_bounds_are_refused_with_a_sentence() -> None:
+    with pytest.raises(DomainError, match="at most 8,000"):
+        check_entry(entry(content="x" * 1_000_000))
+    with pytest.raises(DomainError, match="at most 50 keys"):
+        check_entry(entry(1, *[f"k{i}" for i in range(51)]))
+    with pytest.raises(DomainError, match="at most 500 entries"):
+        check_entry_count(10_000)
+    with pytest.raises(DomainError, match="at least one key"):
+        check_entry(replace(entry(), keys=()))
+    with pytest.raises(DomainError, match="Sticky"):
+        check_entry(entry(sticky=11))
+
+
+def test_split_keys_keeps_patterns_whole() -> None:
+    assert split_keys("dragon, red dragon ,, /a{1,3}b/i") == ["dragon", "red dragon", "/a{1,3}b/i"]
+
+
+# ------------------------------------------------------------------------------------------------ card books
+
+
+CARD_BOOK = {
+    "name": "World",
+    "scan_depth": 3,
+    "token_budget": 900,
+    "recursive_scanning": False,
+    "extensions": {"custom": 1},
+    "entries": [
+        {
+            "keys": ["dragon"], "content": "Dragons hoard gold.", "extensions": {
+                "position": 4, "depth": 2, "selectiveLogic": 3, "sticky": 2, "group": "beasts",
+                "match_whole_words": False,
+            },
+            "enabled": True, "insertion_order": 7, "secondary_keys": ["gold"], "selective": True, "id": 41,
+            "comment": "Dragons", "priority": 3,
+        },
+        {"keys": ["^elf"], "content": "Elves.", "extensions": {}, "enabled": False, "insertion_order": 1,
+         "use_regex": True, "constant": False, "position": "after_char"},
+    ],
+}  # fmt: skip
+
+
+def test_a_card_book_becomes_entries_and_goes_back_without_loss() -> None:
+    book = book_from_card(CARD_BOOK)
+    first, second = book.entries
+    assert book.rules.scan_depth == 3 and book.rules.token_budget == 900 and book.rules.recursion == 0
+    assert (first.position, first.depth, first.logic, first.sticky, first.whole_words) == (
+        "at_depth",
+        2,
+        "and_all",
+        2,
+        False,
+    )
+    assert first.secondary_keys == ("gold",) and first.name == "Dragons" and first.order == 7
+    assert second.use_regex and not second.enabled and second.position == "after_char"
+    for version in (2, 3):
+        back = book_to_card(book.rules, book.entries, book.entry_extras, book.extras, version=version)
+        assert back["extensions"] == {"custom": 1} and back["name"] == "World"
+        out = back["entries"][0]
+        assert out["extensions"]["group"] == "beasts" and out["extensions"]["position"] == 4
+        assert out["id"] == 41 and out["priority"] == 3 and out["comment"] == "Dragons"
+        assert all("extensions" in e for e in back["entries"])
+        assert ("use_regex" in back["entries"][1]) is (version == 3)
+    assert book_to_card(book.rules, book.entries, book.entry_extras, book.extras, version=2)["entries"][1]["keys"] == [
+        "/^elf/"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("book", "sentence"),
+    [
+        ("not a book", "must be an object"),
+        ({"entries": {}}, "must be a list"),
+        ({"entries": [{"keys": ["a"], "content": "x"}] * 10_000}, "at most 500 entries"),
+        ({"entries": [{"keys": ["a"], "content": "x" * 1_000_000}]}, "at most 8,000"),
+        ({"entries": [{"keys": ["(a+)+"], "content": "x", "use_regex": True}]}, "refused"),
+        ({"entries": [{"keys": "a", "content": 3}]}, "no text content"),
+        ({"entries": [{"keys": [1, 2], "content": "x"}]}, "list of words"),
+    ],
+)
+def test_a_bad_card_book_is_refused_with_a_sentence(book: object, sentence: str) -> None:
+    with pytest.raises(DomainError, match=sentence):
+        book_from_card(book)
