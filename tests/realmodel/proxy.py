@@ -53,11 +53,17 @@ class RecordingProxy:
         """The recorded chat requests that asked for a conversation reply (not the importance ratings)."""
         return [body for body in self.requests if (body.get("max_tokens") or 0) > 5]
 
+    def answer_to(self, body: dict[str, Any]) -> Answer:
+        """What came back for the recorded request ``body``."""
+        return next(answer for sent, answer in zip(self.requests, self.answers, strict=True) if sent is body)
+
     async def _forward(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
         recording = request.method == "POST" and request.path.endswith("/chat/completions")
-        if recording:
+        answer = Answer()
+        if recording:  # kept in step: answers[i] is what came back for requests[i], filled in as it streams
             self.requests.append(json.loads(body))
+            self.answers.append(answer)
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
         async with self._client.request(
             request.method, self.upstream + request.path_qs, data=body, headers=headers
@@ -67,7 +73,6 @@ class RecordingProxy:
                 if key.lower() not in HOP_BY_HOP:
                     out.headers[key] = value
             await out.prepare(request)
-            answer = Answer()
             streamed = upstream.headers.get("content-type", "").startswith("text/event-stream")
             pending = b""
             async for chunk in upstream.content.iter_any():
@@ -75,10 +80,8 @@ class RecordingProxy:
                 pending += chunk
                 if recording and streamed:
                     pending = _read_events(pending, answer)
-            if recording:
-                if not streamed:
-                    _read_plain(pending, answer)
-                self.answers.append(answer)
+            if recording and not streamed:
+                _read_plain(pending, answer)
             await out.write_eof()
             return out
 

@@ -36,7 +36,7 @@ async def test_a_reply_streams_from_the_real_model_and_arrives_whole(
         await sandbox.send(sandbox.general, "Ada, what do you like to do on a rainy day?")
         posts = await reply_of(bot, sandbox, "Ada")
     [body] = proxy.chats()
-    [answer] = [a for b, a in zip(proxy.requests, proxy.answers, strict=True) if b is body]
+    answer = proxy.answer_to(body)
     assert body["stream"] is True and body["model"] == "smollm2"
     assert answer.events > 1, "the model's answer came in one piece, not streamed"
     shown = text_of(posts)
@@ -56,7 +56,7 @@ async def test_a_reply_to_a_request_for_something_long_stays_within_discord_and_
         )
         posts = await reply_of(bot, sandbox, "Ada")
     [body] = proxy.chats()
-    [answer] = [a for b, a in zip(proxy.requests, proxy.answers, strict=True) if b is body]
+    answer = proxy.answer_to(body)
     assert isinstance(body.get("max_tokens"), int) and body["max_tokens"] > 0
     assert real_model.count_tokens(answer.text) <= body["max_tokens"] + 2  # re-tokenising may differ by a token
     assert len(posts) == 1, f"the reply ran over {len(posts)} messages"
@@ -97,7 +97,7 @@ async def test_stop_sequences_for_the_speakers_labels_reach_the_server_and_are_h
         await sandbox.send(sandbox.general, "Ada, write what Bob and I say next, one line each.")
         await reply_of(bot, sandbox, "Ada")
     [body] = proxy.chats()
-    [answer] = [a for b, a in zip(proxy.requests, proxy.answers, strict=True) if b is body]
+    answer = proxy.answer_to(body)
     stops = body.get("stop") or []
     if isinstance(stops, str):
         stops = [stops]
