@@ -26,7 +26,7 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(VPY) -m pytest -m "not slow and not realmodel" $(PYTEST_ARGS)
 
-# The suite against the real model: the first run on a machine builds the server (about 8 minutes on 2 cores).
+# The suite against the real model: the first run on a machine builds the server (8 to 20 minutes on 2 cores).
 test-realmodel: $(STAMP) model-build
 	$(VPY) -m pytest -m realmodel tests/realmodel $(PYTEST_ARGS)
 
