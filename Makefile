@@ -1,6 +1,8 @@
 # Persona Hub: every target sets up what it needs on a fresh machine.
 # The two commands a newcomer needs: `make run` and `make test`.
 # `make lint`: ruff, the import contract (lint-imports, pyproject.toml) and the type checker (mypy, pyproject.toml).
+# `make model`: a real local model (llama.cpp's server with SmolLM2-135M-Instruct), built once per machine into
+# a cache outside the repository (scripts/realmodel.sh); `make test-realmodel`: the bot's tests against it.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -8,7 +10,7 @@ VPY    := $(VENV)/bin/python
 UV     := $(PYTHON) -m uv
 STAMP  := $(VENV)/.synced
 
-.PHONY: run sandbox test test-fast lint format bench lock clean-venv
+.PHONY: run sandbox test test-fast test-realmodel model model-build lint format bench lock clean-venv
 
 run: $(STAMP)
 	$(VPY) -m bot run
@@ -16,11 +18,24 @@ run: $(STAMP)
 sandbox: $(STAMP)
 	$(VPY) -m bot sandbox
 
+MODEL_PORT ?= 8181
+
 test: $(STAMP)
-	$(VPY) -m pytest $(PYTEST_ARGS)
+	$(VPY) -m pytest -m "not realmodel" $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
-	$(VPY) -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(VPY) -m pytest -m "not slow and not realmodel" $(PYTEST_ARGS)
+
+# The suite against the real model: the first run on a machine builds the server (8 to 20 minutes on 2 cores).
+test-realmodel: $(STAMP) model-build
+	$(VPY) -m pytest -m realmodel tests/realmodel $(PYTEST_ARGS)
+
+model-build:
+	bash scripts/realmodel.sh build
+
+# Serve the real model on 127.0.0.1:$(MODEL_PORT) (it prints the LLM_BASE_URL to put in .env).
+model: model-build
+	bash scripts/realmodel.sh serve $(MODEL_PORT)
 
 lint: $(STAMP)
 	$(VPY) -m ruff check bot tests bench
