@@ -40,7 +40,6 @@ async def imported_and_activated(sandbox: Sandbox, card: bytes) -> None:
     assert activated.ephemeral
 
 
-@pytest.mark.xfail(strict=False, reason="wired at merge: images (the greeting on activation)")
 async def test_activating_a_persona_posts_its_greeting_once_and_the_model_sees_it(
     sandbox: Sandbox, database_file: Path, proxy: RecordingProxy
 ) -> None:
@@ -62,7 +61,6 @@ async def test_activating_a_persona_posts_its_greeting_once_and_the_model_sees_i
     assert "keeper of the Brinemouth light" in request_text(body), "the greeting is part of the conversation"
 
 
-@pytest.mark.xfail(strict=False, reason="wired at merge: lore (a card's character_book as the persona's lorebook)")
 async def test_a_lorebook_entry_whose_key_is_mentioned_reaches_the_request_and_others_do_not(
     sandbox: Sandbox, database_file: Path, proxy: RecordingProxy
 ) -> None:

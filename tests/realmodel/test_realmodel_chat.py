@@ -63,7 +63,6 @@ async def test_a_reply_to_a_request_for_something_long_stays_within_discord_and_
     assert 0 < len(posts[0].content) <= DISCORD_LIMIT
 
 
-@pytest.mark.xfail(strict=False, reason="wired at merge: prompt (chat turns, stop sequences, replies trimmed)")
 async def test_in_a_busy_channel_the_persona_speaks_only_for_itself(
     sandbox: Sandbox, database_file: Path, proxy: RecordingProxy
 ) -> None:
@@ -88,7 +87,6 @@ async def test_in_a_busy_channel_the_persona_speaks_only_for_itself(
         )
 
 
-@pytest.mark.xfail(strict=False, reason="wired at merge: prompt (stop sequences for the recent speakers' labels)")
 async def test_stop_sequences_for_the_speakers_labels_reach_the_server_and_are_honoured(
     sandbox: Sandbox, database_file: Path, proxy: RecordingProxy
 ) -> None:
