@@ -91,6 +91,7 @@ class ConversationCog(commands.Cog):
         self.sender = PersonaSender(bot, DatabaseWebhookStore(bot.db, clock))
         self.tools = default_registry()
         self.lines: dict[int, deque[ChannelLine]] = {}
+        self.seeding: dict[int, asyncio.Future[None]] = {}  # channels whose history is being read from Discord
         self.depth: dict[int, int] = {}
         self.recent: dict[tuple[int, int], datetime] = {}
         # (persona, channel) -> the turn to speak there and the messages waiting for it
@@ -113,6 +114,20 @@ class ConversationCog(commands.Cog):
         if name is None:
             return None
         return next((s.persona_id for s in speakers if s.name == name), 0)
+
+    async def _seeded(self, channel: Channel, before: discord.Message, ours: set[int], speakers: list[Speaker]) -> None:
+        """The channel's history is known: seeded now by the first message seen, or awaited while that seeding reads
+        Discord (messages that arrive meanwhile join the history after it, in the order they came)."""
+        if channel.id in self.lines:
+            if (seeding := self.seeding.get(channel.id)) is not None:
+                await asyncio.shield(seeding)
+            return
+        self.seeding[channel.id] = done = asyncio.get_running_loop().create_future()
+        try:
+            await self._seed(channel, before, ours, speakers)
+        finally:
+            del self.seeding[channel.id]
+            done.set_result(None)
 
     async def _seed(self, channel: Channel, before: discord.Message, ours: set[int], speakers: list[Speaker]) -> None:
         lines: deque[ChannelLine] = deque(maxlen=HISTORY_LINES)
@@ -155,8 +170,7 @@ class ConversationCog(commands.Cog):
             async with self.bot.db.session() as session:
                 ours |= await webhooks.webhook_ids(session, [parent_id or channel.id])
         persona_author = self._persona_of(message, ours, speakers)
-        if channel.id not in self.lines:
-            await self._seed(channel, message, ours, speakers)
+        await self._seeded(channel, message, ours, speakers)
         history = list(self.lines[channel.id])
         text = text_of(message)
         if text:

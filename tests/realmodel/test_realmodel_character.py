@@ -55,7 +55,8 @@ async def test_activating_a_persona_posts_its_greeting_once_and_the_model_sees_i
         sent = await sandbox.send(sandbox.general, "Captain Vale, which rocks should I mind?")
         posts = await reply_of(bot, sandbox, VALE, after=sent.id)
     assert text_of(posts).strip()
-    greetings = [p for p in sandbox.history(sandbox.general) if p.author == VALE and "keeper of the" in p.content]
+    # Before the question (the small model may echo the greeting in its answer).
+    greetings = [p for p in sandbox.history(sandbox.general) if p.author == VALE and p.id < sent.id]
     assert len(greetings) == 1, "the greeting is posted once per channel"
     [body] = proxy.chats()
     assert "keeper of the Brinemouth light" in request_text(body), "the greeting is part of the conversation"

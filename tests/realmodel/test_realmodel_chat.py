@@ -101,5 +101,6 @@ async def test_stop_sequences_for_the_speakers_labels_reach_the_server_and_are_h
     if isinstance(stops, str):
         stops = [stops]
     labels = [s.strip() for s in stops]
-    assert any(s.startswith("Alice") for s in labels) and any(s.startswith("Bob") for s in labels), stops
+    turns = [(m.get("role"), m.get("name"), str(m.get("content"))[:60]) for m in body["messages"]]
+    assert any(s.startswith("Alice") for s in labels) and any(s.startswith("Bob") for s in labels), (stops, turns)
     assert all(stop not in answer.text for stop in stops), answer.text  # the server cut the answer at each
