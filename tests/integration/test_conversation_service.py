@@ -87,7 +87,9 @@ async def test_only_the_named_persona_answers_and_its_prompt_has_the_history_and
     assert [job.speaker.persona_id for job in plan.jobs] == [ada]
     assert plan.decisions[grace] == "not addressed" and plan.decisions[ada] == "addressed by name"
     system = plan.jobs[0].request.system
-    assert "Bob: Has anyone seen the lighthouse?" in system
+    # The channel's history goes as chat turns (named, labelled), the memories in the system message.
+    turns = [(m.role, m.name, m.content) for m in plan.jobs[0].request.messages]
+    assert ("user", "Bob", "Bob: Has anyone seen the lighthouse?") in turns
     assert system.index("Alice adores the lighthouse") < system.index("A lighthouse was mentioned")
     assert plan.jobs[0].addressed
 
