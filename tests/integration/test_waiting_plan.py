@@ -62,5 +62,5 @@ async def test_one_turn_answers_every_waiting_message_by_name(database: Database
             session, cast.speakers[0], waiting[-1:], reason="mentioned", cast=cast, history=history, now=NOW
         )
     assert single is not None and single.earlier == ()
-    assert single.request.messages[-1].content == "Alice: Ada, what about lighthouses?"
+    assert single.request.messages[-2].content == "Alice: Ada, what about lighthouses?"
     assert "reply to each of them" not in single.request.system
