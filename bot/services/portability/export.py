@@ -170,3 +170,8 @@ async def _with_lore_book(session: AsyncSession, persona_id: int, card: dict[str
     data = card.get("data")
     target = data if isinstance(data, dict) else card
     target["character_book"] = book
+    # The digest of the book as written (the lore book's export, not the one kept from the import): an unedited
+    # export re-imported reads its book as unedited.
+    ours = target.get("extensions", {}).get(cards.EXTENSION_KEY)
+    if isinstance(ours, dict) and isinstance(ours.get("sums"), dict):
+        ours["sums"]["character_book"] = cards.field_sum(book)
