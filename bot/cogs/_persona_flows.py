@@ -249,11 +249,12 @@ class PersonaFlows:
     def _imported_text(imported: portability.Imported) -> str:
         name = discord.utils.escape_markdown(imported.record.name)
         changed = ", ".join(imported.changed)
+        notes = "".join(f"\n- {discord.utils.escape_markdown(note)}" for note in imported.notes)
         if imported.updated:
             if not changed:
-                return f"**{name}** is up to date: the card holds nothing new for it."
-            return f"Updated **{name}** from the card; changed: {changed}."
+                return f"**{name}** is up to date: the card holds nothing new for it.{notes}"
+            return f"Updated **{name}** from the card; changed: {changed}.{notes}"
         text = f"Imported **{name}**. It is switched off until you activate it with `/persona activate`."
         if changed:
             text += f" Edited since its export: {changed}."
-        return text
+        return text + notes

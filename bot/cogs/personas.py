@@ -43,6 +43,7 @@ EXPORT_FORMATS = {
     "card-v3": ("json", 3, False),
     "card-v2-png": ("png", 2, True),
     "card-v3-png": ("png", 3, True),
+    "charx": ("charx", 3, False),
 }
 RELATION_KINDS = ("friend", "best friend", "rival", "sibling", "mentor", "student", "partner", "colleague", "none")
 
@@ -359,6 +360,7 @@ class PersonaCog(PersonaFlows, commands.Cog, name=wizard_ui.HANDLER_COG):
             app_commands.Choice(name="Character Card V3 (JSON)", value="card-v3"),
             app_commands.Choice(name="Character Card V2 (PNG)", value="card-v2-png"),
             app_commands.Choice(name="Character Card V3 (PNG)", value="card-v3-png"),
+            app_commands.Choice(name="Character Card V3 (CHARX zip, with its picture and assets)", value="charx"),
         ]
     )
     async def export(self, interaction: discord.Interaction, persona: str, format: str = "native") -> None:
@@ -373,7 +375,9 @@ class PersonaCog(PersonaFlows, commands.Cog, name=wizard_ui.HANDLER_COG):
                 document = await portability.export_native(session, actor, persona_id, now=utcnow())
             else:
                 assert version is not None
-                data = await portability.export_card(session, actor, persona_id, version=version, as_png=as_png)
+                data = await portability.export_card(
+                    session, actor, persona_id, version=version, as_png=as_png, as_charx=format == "charx"
+                )
         if document is not None:  # encoded after the session: thousands of rows take a while
             data = await portability.export_file(document)
         await interaction.followup.send(
@@ -383,9 +387,11 @@ class PersonaCog(PersonaFlows, commands.Cog, name=wizard_ui.HANDLER_COG):
         )
 
     @persona.command(name="import", description="Make a persona from a file: a Persona Hub export or a Character Card.")
-    @app_commands.describe(file="A .json export or card, or a .png card (a card exported from here updates it)")
+    @app_commands.describe(file="A .json export or card, a .png or .charx card (a card exported from here updates it)")
     async def import_(self, interaction: discord.Interaction, file: discord.Attachment) -> None:
-        limit = portability.MAX_PNG_BYTES if file.filename.lower().endswith(".png") else portability.MAX_NATIVE_BYTES
+        limit = portability.MAX_NATIVE_BYTES
+        if file.filename.lower().endswith((".png", ".charx")):
+            limit = min(portability.MAX_PNG_BYTES, portability.MAX_CHARX_BYTES)
         if file.size > limit:
             raise DomainError(
                 f"That file is {file.size / portability.MB:.1f} MB; the limit is {limit / portability.MB:.0f} MB."

@@ -17,6 +17,7 @@ no ``spec``) reads like V2. What is accepted and bounded: :mod:`bot.core.card_re
   ``assets``) is kept verbatim in ``legacy_settings["card"]`` and written back; the book through
   :mod:`bot.core.card_books` (its one read and one write point);
 - other tools' extensions are kept verbatim in ``legacy_settings["card_extensions"]`` and written back;
+- a CHARX's other asset files in ``legacy_settings["card_files"]`` (:mod:`bot.core.card_charx`);
 - a V3 ``icon`` asset with an http(s) ``uri`` becomes the avatar link.
 
 **Our extension** ``data.extensions["persona_hub"]`` (version 2) holds only what a card has no field for: the
@@ -60,6 +61,7 @@ from bot.core.png_text import PNG_SIGNATURE, png_with_text_chunk, read_text_chun
 EXTENSION_KEY = "persona_hub"
 EXTENSION_VERSION = 2
 LEGACY_EXTENSIONS_KEY = "card_extensions"
+LEGACY_FILES_KEY = "card_files"  # a CHARX's other asset files (bot.core.card_charx), never in the card's JSON
 
 # Card field -> persona column.
 COLUMN_OF: dict[str, str] = {
@@ -104,7 +106,7 @@ _SETTING_TYPES: dict[str, tuple[type, ...]] = {
 _OURS_V2 = frozenset({"version", "persona", "sums", "v3", "dates", *SETTINGS})
 _DATES = ("creation_date", "modification_date")
 _OURS_V1 = frozenset({"version", "description", *SETTINGS})
-_CARD_KEYS = (LEGACY_CARD_KEY, LEGACY_EXTENSIONS_KEY)
+_CARD_KEYS = (LEGACY_CARD_KEY, LEGACY_EXTENSIONS_KEY, LEGACY_FILES_KEY)
 
 
 def _is_empty(value: Any) -> bool:

@@ -1,4 +1,5 @@
-"""Export and import of personas: our native JSON document, and Character Cards V2 / V3 (JSON or PNG).
+"""Export and import of personas: our native JSON document, and Character Cards V2 / V3 (JSON, PNG, or V3's
+``.charx`` zip).
 
 Each function takes an open session (the caller owns the transaction), ids and plain data. Imports check the
 whole document (shape, version, every value through the ``bot.core`` rules, sizes) before they write
@@ -31,12 +32,14 @@ is ``active`` (a ``draft`` stays a draft) and switched off (``is_active`` false)
 **Cards** map as :mod:`bot.core.cards` documents: the card's character fields are the persona's columns, its
 metadata lives in ``legacy_settings["card"]`` and other tools' extensions in
 ``legacy_settings["card_extensions"]``, written back on export; a PNG card's picture is kept
-(``persona_avatars``) and is the picture of the exported PNG. A card import makes a new persona like
-``/persona create`` (default mood, a "created" timeline event), except a card exported from a persona the
-importer owns in the same place: that persona takes the fields edited elsewhere since
+(``persona_avatars``) and is the picture of the exported PNG; a ``.charx``'s main icon likewise, its other
+asset files kept while small (:mod:`bot.core.card_charx`; the import reply names those dropped). A card
+import makes a new persona like ``/persona create`` (default mood, a "created" timeline event), except a card
+exported from a persona the importer owns in the same place: that persona takes the fields edited elsewhere since
 (:mod:`bot.services.portability.card_import`; :class:`Imported` says which).
 
-Sizes: a PNG card at most 8 MB, a JSON card 2 MB, a native document 10 MB (Discord's attachment limit).
+Sizes: a PNG or CHARX card at most 8 MB (a CHARX unpacks to at most 10 MB, in memory), a JSON card 2 MB, a
+native document 10 MB (Discord's attachment limit).
 """
 
 from bot.services.portability.card_import import Imported
@@ -47,6 +50,7 @@ from bot.services.portability.documents import (
     IMPORTED_SUFFIX,
     INSERT_CHUNK,
     MAX_CARD_JSON_BYTES,
+    MAX_CHARX_BYTES,
     MAX_NATIVE_BYTES,
     MAX_PNG_BYTES,
     MAX_ROWS_PER_SECTION,
@@ -66,6 +70,7 @@ __all__ = [
     "IMPORTED_SUFFIX",
     "INSERT_CHUNK",
     "MAX_CARD_JSON_BYTES",
+    "MAX_CHARX_BYTES",
     "MAX_NATIVE_BYTES",
     "MAX_PNG_BYTES",
     "MAX_ROWS_PER_SECTION",

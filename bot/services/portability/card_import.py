@@ -5,7 +5,8 @@ edited elsewhere (:mod:`bot.core.card_updates`). One transaction, the caller's: 
 The character columns are written on the ``models.Persona`` row after :func:`bot.services.personas.create`
 made it (the description of a card may be longer than the 2,000 characters a typed description may be; the
 name longer than 80: :data:`bot.core.personas.IMPORTED_NAME_MAX`). The card's picture (a PNG card without its
-card chunks) is kept in ``persona_avatars`` and written back by the export.
+card chunks, a CHARX's main icon) is kept in ``persona_avatars`` and written back by the export; a CHARX's
+other asset files in ``legacy_settings["card_files"]`` (replaced when a re-imported CHARX carries others).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from sqlmodel import col
 
 from bot.core import card_reading
 from bot.core.card_updates import plan_reimport
-from bot.core.cards import CHARACTER_COLUMNS, CardImport
+from bot.core.cards import CHARACTER_COLUMNS, LEGACY_FILES_KEY, CardImport
 from bot.core.errors import DomainError
 from bot.core.inputs import require_storable
 from bot.core.ownership import Actor
@@ -35,12 +36,14 @@ PNG_TYPE = "image/png"
 
 @dataclass(frozen=True)
 class Imported:
-    """What an import did: the persona, whether an existing one was updated (a card exported from it), and the
-    card fields that changed it (updated) or that were edited elsewhere since the export (a new persona)."""
+    """What an import did: the persona, whether an existing one was updated (a card exported from it), the
+    card fields that changed it (updated) or that were edited elsewhere since the export (a new persona), and
+    notes for the reply."""
 
     record: PersonaRecord
     updated: bool = False
     changed: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()  # sentences for the reply (a CHARX's assets that were not kept)
 
 
 def check_columns(columns: Mapping[str, Any]) -> dict[str, Any]:
@@ -60,16 +63,29 @@ def check_columns(columns: Mapping[str, Any]) -> dict[str, Any]:
     return clean
 
 
-async def _set_avatar(session: AsyncSession, persona_id: int, picture: bytes, now: datetime) -> bool:
+Picture = tuple[bytes, str]  # the picture a card came with and its content type
+
+
+async def _set_avatar(session: AsyncSession, persona_id: int, picture: Picture, now: datetime) -> bool:
     """Keep ``picture`` as the persona's avatar; whether it changed."""
+    data, kind = picture
     row = await session.get(models.PersonaAvatar, persona_id)
     if row is None:
-        session.add(models.PersonaAvatar(persona_id=persona_id, content_type=PNG_TYPE, data=picture, updated_at=now))
+        session.add(models.PersonaAvatar(persona_id=persona_id, content_type=kind, data=data, updated_at=now))
         return True
-    if row.data == picture:
+    if row.data == data and row.content_type == kind:
         return False
-    row.data, row.content_type, row.updated_at = picture, PNG_TYPE, now
+    row.data, row.content_type, row.updated_at = data, kind, now
     return True
+
+
+def _files_update(legacy: Mapping[str, Any] | None, card: CardImport) -> dict[str, Any] | None:
+    """``legacy`` with a CHARX's kept asset files when they differ from the persona's (None: unchanged or not
+    a CHARX)."""
+    files = (card.settings.get("legacy_settings") or {}).get(LEGACY_FILES_KEY)
+    if files is None or files == (legacy or {}).get(LEGACY_FILES_KEY, {}):
+        return None
+    return {**(legacy or {}), LEGACY_FILES_KEY: files}
 
 
 async def create_from_card(
@@ -77,7 +93,7 @@ async def create_from_card(
     actor: Actor,
     card: CardImport,
     name: str,
-    picture: bytes | None,
+    picture: Picture | None,
     *,
     now: datetime,
     max_per_user: int,
@@ -121,7 +137,7 @@ async def origin_row(session: AsyncSession, actor: Actor, card: CardImport) -> m
 
 
 async def update_from_card(
-    session: AsyncSession, row: models.Persona, card: CardImport, picture: bytes | None, *, now: datetime
+    session: AsyncSession, row: models.Persona, card: CardImport, picture: Picture | None, *, now: datetime
 ) -> Imported:
     """The persona a card came from, with the fields edited elsewhere since (see :mod:`bot.core.card_updates`)."""
     current = {"name": row.name, "legacy_settings": row.legacy_settings}
@@ -136,6 +152,11 @@ async def update_from_card(
         setattr(row, column, value)
     if plan.legacy_settings is not None:
         row.legacy_settings = plan.legacy_settings
+    files = _files_update(row.legacy_settings, card)
+    if files is not None:
+        row.legacy_settings = files
+        if "assets" not in changed:
+            changed.append("assets")
     assert row.id is not None
     if picture is not None and await _set_avatar(session, row.id, picture, now):
         changed.append("avatar")

@@ -1,5 +1,5 @@
 """Export: a persona as a native document (:func:`export_native`, then :func:`export_file` for the bytes) or as a
-Character Card (:func:`export_card`), for its owner only."""
+Character Card (:func:`export_card`: JSON, PNG or CHARX), for its owner only."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import RowMapping, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core import cards
+from bot.core import card_charx, cards
 from bot.core import memory as memory_rules
 from bot.core.ownership import Actor, require_owner
 from bot.db import models, offload
@@ -125,6 +125,15 @@ async def kept_picture(session: AsyncSession, persona_id: int) -> bytes | None:
     return bytes(avatar.data)
 
 
+async def kept_image(session: AsyncSession, persona_id: int) -> tuple[bytes, str] | None:
+    """The picture the persona came with and its content type (PNG, JPEG, WebP or GIF), if it has one."""
+    avatar = await session.get(models.PersonaAvatar, persona_id)
+    kind = None if avatar is None else card_charx.picture_type(bytes(avatar.data))
+    if avatar is None or kind is None:
+        return None
+    return bytes(avatar.data), kind
+
+
 async def export_card(
     session: AsyncSession,
     actor: Actor,
@@ -132,13 +141,21 @@ async def export_card(
     version: int = 2,
     as_png: bool = False,
     avatar_png: bytes | None = None,
+    as_charx: bool = False,
 ) -> bytes:
-    """The persona as a Character Card (owner only): JSON, or a PNG with the card inside: the picture it came
-    with (``persona_avatars``), else ``avatar_png`` (a PNG), else a plain square."""
+    """The persona as a Character Card (owner only): JSON; or a PNG with the card inside: the picture it came
+    with (``persona_avatars``), else ``avatar_png`` (a PNG), else a plain square; or (``as_charx``, always V3)
+    a ``.charx`` zip with that picture as its main icon and the asset files kept from a CHARX import."""
     record = await personas.get(session, persona_id)
     require_owner(record, actor, "export it")
+    version = 3 if as_charx else version
     card = cards.persona_to_card(await card_fields(session, record), version)
     await _with_lore_book(session, persona_id, card, version)
+    if as_charx:
+        image = await kept_image(session, persona_id)
+        if image is None:
+            image = (avatar_png or cards.solid_png(), card_charx.PNG)
+        return await asyncio.to_thread(card_charx.charx_of, card, image, card_charx.kept_files(record.legacy_settings))
     if not as_png:
         return cards.card_to_json(card)
     picture = await kept_picture(session, persona_id) or avatar_png or cards.solid_png()
@@ -153,3 +170,8 @@ async def _with_lore_book(session: AsyncSession, persona_id: int, card: dict[str
     data = card.get("data")
     target = data if isinstance(data, dict) else card
     target["character_book"] = book
+    # The digest of the book as written (the lore book's export, not the one kept from the import): an unedited
+    # export re-imported reads its book as unedited.
+    ours = target.get("extensions", {}).get(cards.EXTENSION_KEY)
+    if isinstance(ours, dict) and isinstance(ours.get("sums"), dict):
+        ours["sums"]["character_book"] = cards.field_sum(book)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -14,7 +14,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from bot.core import cards, personality
+from bot.core import card_charx, cards, personality
 from bot.core.card_books import card_book as kept_card_book
 from bot.core.errors import DomainError
 from bot.core.lore import card_books
@@ -23,12 +23,19 @@ from bot.core.personas import IMPORTED_NAME_MAX, validate_name
 from bot.db import models, offload
 from bot.services import lore, personas
 from bot.services.personas import PersonaRecord
-from bot.services.portability.card_import import Imported, create_from_card, origin_row, update_from_card
+from bot.services.portability.card_import import (
+    PNG_TYPE,
+    Imported,
+    create_from_card,
+    origin_row,
+    update_from_card,
+)
 from bot.services.portability.checking import Plan, check_native
 from bot.services.portability.documents import (
     IMPORTED_SUFFIX,
     INSERT_CHUNK,
     MAX_CARD_JSON_BYTES,
+    MAX_CHARX_BYTES,
     MAX_NATIVE_BYTES,
     MAX_PNG_BYTES,
     SECTIONS,
@@ -133,11 +140,30 @@ class Upload:
 
     native: Plan | None = None
     card: cards.CardImport | None = None  # what a Character Card describes
-    picture: bytes | None = None  # a PNG card's picture, without its card
+    picture: bytes | None = None  # a PNG card's picture, without its card; a CHARX's main icon
+    picture_type: str = PNG_TYPE
+    notes: tuple[str, ...] = ()  # what the import reply adds (a CHARX's assets not kept)
+
+
+def _read_charx(data: bytes) -> Upload:
+    if len(data) > MAX_CHARX_BYTES:
+        raise too_big("CHARX card", data, MAX_CHARX_BYTES)
+    charx = card_charx.read_charx(data)
+    imported = card_charx.with_files(cards.card_to_persona(charx.card), charx.files)
+    validate_name(imported.name, limit=IMPORTED_NAME_MAX)
+    _check_card_book(imported.settings)
+    return Upload(
+        card=imported,
+        picture=charx.picture,
+        picture_type=charx.picture_type or PNG_TYPE,
+        notes=charx.notes,
+    )
 
 
 def _read_upload(data: bytes, filename: str | None, now: datetime) -> Upload:
     picture = None
+    if card_charx.looks_like_charx(data, filename):
+        return _read_charx(data)
     if _is_png(data, filename):
         if len(data) > MAX_PNG_BYTES:
             raise too_big("PNG card", data, MAX_PNG_BYTES)
@@ -178,8 +204,8 @@ async def _import_card_book(
 
 
 async def read_upload(data: bytes, filename: str | None = None, *, now: datetime) -> Upload:
-    """Parse and check an uploaded file (a Character Card V1/V2/V3 as JSON or PNG, or a native Persona Hub
-    export) in a worker thread, before any session is opened: a 10 MB file takes seconds of checking, during
+    """Parse and check an uploaded file (a Character Card V1/V2/V3 as JSON or PNG, a V3 ``.charx``, or a native
+    Persona Hub export) in a worker thread, before any session is opened: a 10 MB file takes seconds of checking, during
     which the event loop keeps serving and the database stays free. Raises :class:`DomainError` as the import
     would."""
     return await asyncio.to_thread(_read_upload, data, filename, now)
@@ -196,15 +222,16 @@ async def import_upload(
         return Imported(record=record)
     assert upload.card is not None
     row = await origin_row(session, actor, upload.card)
+    picture = None if upload.picture is None else (upload.picture, upload.picture_type)
     if row is not None:
-        imported = await update_from_card(session, row, upload.card, upload.picture, now=now)
+        imported = await update_from_card(session, row, upload.card, picture, now=now)
     else:
         name = await free_name(session, actor, validate_name(upload.card.name, limit=IMPORTED_NAME_MAX))
         imported = await create_from_card(
-            session, actor, upload.card, name, upload.picture, now=now, max_per_user=max_per_user
+            session, actor, upload.card, name, picture, now=now, max_per_user=max_per_user
         )
     await _import_card_book(session, imported.record, upload.card.settings, now)
-    return imported
+    return replace(imported, notes=upload.notes)
 
 
 def _is_png(data: bytes, filename: str | None) -> bool:
