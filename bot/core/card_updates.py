@@ -5,6 +5,10 @@ our extension, :attr:`bot.core.cards.CardImport.edited`) and from the persona's 
 does not carry (a V3 field in a V2 card) changes nothing; a field the card carries unedited keeps the
 persona's value, even if the persona was edited here since. Other tools' extensions are replaced by the
 card's when they differ (the tool that edited the card wrote them).
+
+The book (``character_book``) is the persona's lore book: only when the card's book differs from the one exported
+(its digest) is the lore book replaced by it, named :data:`LOREBOOK` among the changes; an unedited book leaves the
+lore book as it is (entries added with ``/lore`` since the export stay).
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from typing import Any
 
 from bot.core.card_books import LEGACY_CARD_KEY
 from bot.core.cards import COLUMN_OF, LEGACY_EXTENSIONS_KEY, META_FIELDS, CardImport, card_meta
+
+LOREBOOK = "lorebook"  # how a re-import names a changed character_book (the lore book is replaced by it)
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,12 @@ def plan_reimport(current: Mapping[str, Any], card: CardImport) -> Reimport:
             if column in card.columns and card.columns[column] != current.get(column):
                 columns[column] = copy.deepcopy(card.columns[column])
                 changed.append(key)
+        elif key == "character_book":
+            if key in imported_meta:
+                new_meta[key] = copy.deepcopy(imported_meta[key])
+            else:
+                new_meta.pop(key, None)
+            changed.append(LOREBOOK)
         elif key in META_FIELDS and imported_meta.get(key) != meta.get(key):
             if key in imported_meta:
                 new_meta[key] = copy.deepcopy(imported_meta[key])

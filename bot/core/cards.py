@@ -14,8 +14,10 @@ no ``spec``) reads like V2. What is accepted and bounded: :mod:`bot.core.card_re
   Discord sees :func:`bot.core.personas.display_name`);
 - the card's metadata with no column (:data:`META_FIELDS`: ``creator``, ``character_version``, ``tags``,
   ``character_book``, ``source``, ``group_only_greetings``, ``creator_notes_multilingual``, the dates,
-  ``assets``) is kept verbatim in ``legacy_settings["card"]`` and written back; the book through
-  :mod:`bot.core.card_books` (its one read and one write point);
+  ``assets``) is kept verbatim in ``legacy_settings["card"]`` and written back, except the book: the card's
+  ``character_book`` becomes the persona's lore book, and an export writes the lore book it is given (the
+  ``book`` of :func:`persona_to_card`; none when the lore book is empty), never the copy kept from the import
+  (:mod:`bot.core.card_books`);
 - other tools' extensions are kept verbatim in ``legacy_settings["card_extensions"]`` and written back;
 - a CHARX's other asset files in ``legacy_settings["card_files"]`` (:mod:`bot.core.card_charx`);
 - a V3 ``icon`` asset with an http(s) ``uri`` becomes the avatar link.
@@ -44,7 +46,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.core.card_books import LEGACY_CARD_KEY, book_for_export, card_book
+from bot.core.card_books import LEGACY_CARD_KEY, book_for_export
 from bot.core.card_png import (
     PNG_KEYWORD_V2,
     PNG_KEYWORD_V3,
@@ -184,19 +186,21 @@ def _our_extension(persona: Mapping[str, Any], legacy: Mapping[str, Any]) -> dic
     return ours
 
 
-def persona_to_card(persona: Mapping[str, Any], version: int = 2) -> dict[str, Any]:
+def persona_to_card(
+    persona: Mapping[str, Any], version: int = 2, book: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """A Character Card (V2 or V3) of a persona, each field written once and valid by its spec.
 
     ``persona`` has the persona's column names for the character (:data:`CHARACTER_COLUMNS`), ``name``, ``id``,
     the :class:`~bot.services.personas.PersonaInput` names of :data:`SETTINGS`, and optionally ``created_at`` /
-    ``updated_at`` (datetimes, for V3's dates).
+    ``updated_at`` (datetimes, for V3's dates). ``book``: the persona's lore book as a ``character_book`` (None:
+    the card has none; the copy ``legacy_settings`` keeps from an import is never written).
     """
     if version not in (2, 3):
         raise DomainError("Character cards come in version 2 or 3.")
     legacy = dict(persona.get("legacy_settings") or {})
     meta = card_meta(legacy)
     data = _v2_data(persona, meta)
-    book = card_book(legacy)
     if book is not None:
         data["character_book"] = book_for_export(book, version)
     v3 = _v3_values(persona, meta)

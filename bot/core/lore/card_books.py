@@ -4,8 +4,13 @@ Import (:func:`book_from_card`) checks the whole book first and refuses it with 
 not an object, ``entries`` not a list, more than :data:`~bot.core.lore.entries.MAX_ENTRIES_PER_BOOK` entries, an
 entry's content over :data:`~bot.core.lore.entries.MAX_CONTENT_CHARS`, a pattern that is not safe. What the book
 says that entries have no column for (the card's ``id``, ``priority``, ``comment``, SillyTavern's ``extensions``
-such as ``group`` or ``role``) is kept in each entry's ``extras`` and the book's, and written back on export
-(:func:`book_to_card`), where our own values win. SillyTavern's extensions are read for what they mean here:
+such as ``group`` or ``role``) is kept in each entry's ``extras`` and the book's, verbatim, and written back on export
+(:func:`book_to_card`), where our own values win. The export writes a field the card had, or one whose value differs
+from what its absence means; nothing else (an entry a card gave as ``keys``, ``content`` and ``enabled`` comes back
+so, plus what the specs require: ``extensions`` and ``insertion_order``, and V3's ``use_regex``).
+
+This module is the one place that decides whether a card's book is accepted (its bounds are the lore tables' own):
+the card side (:mod:`bot.core.card_books`) calls :func:`book_from_card`. SillyTavern's extensions are read for what they mean here:
 ``position`` 4 with ``depth`` (at a depth in the history), ``selectiveLogic``, ``probability``/``useProbability``,
 ``match_whole_words``, ``case_sensitive``, ``scan_depth``, ``sticky``, ``cooldown``, ``delay``,
 ``exclude_recursion``, ``prevent_recursion``.
@@ -26,6 +31,7 @@ from bot.core.lore.entries import (
     DEFAULT_SCAN_DEPTH,
     LOGICS,
     MAX_BOOK_BUDGET,
+    MAX_CONTENT_CHARS,
     MAX_SCAN_DEPTH,
     BookRules,
     LoreEntry,
@@ -35,14 +41,7 @@ from bot.core.lore.entries import (
 from bot.core.text import clip
 
 ST_AT_DEPTH = 4  # SillyTavern's extensions.position for "@ depth"
-_KNOWN = {
-    "keys", "content", "extensions", "enabled", "insertion_order", "case_sensitive", "name", "comment",
-    "selective", "secondary_keys", "constant", "position", "use_regex",
-}  # fmt: skip
-_OURS_IN_EXTENSIONS = (
-    "position", "depth", "selectiveLogic", "probability", "useProbability", "match_whole_words", "case_sensitive",
-    "scan_depth", "sticky", "cooldown", "delay", "exclude_recursion", "prevent_recursion",
-)  # fmt: skip
+_IN_COLUMNS = ("keys", "content", "extensions")  # an entry's fields not kept in its extras (columns hold them)
 
 
 @dataclass(frozen=True)
@@ -74,12 +73,17 @@ def _strings(value: Any, where: str) -> list[str]:
 def _entry(raw: Any, index: int) -> tuple[LoreEntry, dict[str, Any]]:
     where = f"entry {index + 1}"
     if not isinstance(raw, Mapping):
-        raise DomainError(f"The card's lorebook is malformed: {where} is not an object.")
+        raise DomainError(f"Lore entry {index + 1} of the card's character_book must be an object.")
     found = raw.get("extensions")
     ext: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
     content = raw.get("content")
     if not isinstance(content, str):
         raise DomainError(f"The card's lorebook is malformed: {where} has no text content.")
+    if len(content) > MAX_CONTENT_CHARS:
+        raise DomainError(
+            f"Lore entry {index + 1} is {len(content):,} characters long; a lore entry holds at most "
+            f"{MAX_CONTENT_CHARS:,}."
+        )
     selective = raw.get("selective") is not False
     secondary = _strings(raw.get("secondary_keys"), f"{where}'s secondary_keys")
     logic_number = _int(ext.get("selectiveLogic"), 0, 0, 3)
@@ -118,15 +122,9 @@ def _entry(raw: Any, index: int) -> tuple[LoreEntry, dict[str, Any]]:
     except DomainError as error:
         raise DomainError(f"The card's lorebook {where} ('{clip(entry.label, 40)}') is refused: {error}") from None
     extras = {
-        "card": {k: copy.deepcopy(v) for k, v in raw.items() if k not in _KNOWN},
+        "card": {k: copy.deepcopy(v) for k, v in raw.items() if k not in _IN_COLUMNS},
         "extensions": copy.deepcopy(dict(ext)),
     }
-    for key in ("name", "comment"):
-        if isinstance(raw.get(key), str):
-            extras["card"][key] = raw[key]
-    if not selective:
-        extras["card"]["selective"] = False
-        extras["card"]["secondary_keys"] = secondary
     return checked, extras
 
 
@@ -148,54 +146,63 @@ def book_from_card(book: Any) -> CardBook:
     return CardBook(rules, tuple(e for e, _ in made), tuple(x for _, x in made), extras)
 
 
-def _entry_to_card(entry: LoreEntry, extras: Mapping[str, Any], index: int, version: int) -> dict[str, Any]:
-    card_kept = dict(extras.get("card") or {})
-    ext = dict(extras.get("extensions") or {})
-    ext.update(
-        {
-            "position": ST_AT_DEPTH if entry.position == "at_depth" else (1 if entry.position == "after_char" else 0),
-            "depth": entry.depth,
-            "selectiveLogic": LOGICS.index(entry.logic),
-            "probability": entry.probability,
-            "useProbability": entry.probability < 100 or bool(ext.get("useProbability", False)),
-            "match_whole_words": entry.whole_words,
-            "case_sensitive": entry.case_sensitive,
-            "scan_depth": entry.scan_depth,
-            "sticky": entry.sticky,
-            "cooldown": entry.cooldown,
-            "delay": entry.delay,
-            "exclude_recursion": entry.exclude_recursion,
-            "prevent_recursion": entry.prevent_recursion,
-        }
-    )
+def _extensions_out(entry: LoreEntry, kept: Mapping[str, Any]) -> dict[str, Any]:
+    """The entry's ``extensions``: the card's, verbatim, with our values for the keys it had or whose value
+    differs from what their absence means (SillyTavern's names)."""
+    ext = copy.deepcopy(dict(kept))
+    position = ST_AT_DEPTH if entry.position == "at_depth" else (1 if entry.position == "after_char" else 0)
+    ours: dict[str, tuple[Any, Any]] = {  # name: (value, what absence means)
+        "position": (position, 0),
+        "depth": (entry.depth, DEFAULT_DEPTH),
+        "selectiveLogic": (LOGICS.index(entry.logic), 0),
+        "probability": (entry.probability, 100),
+        "match_whole_words": (entry.whole_words, True),
+        "case_sensitive": (entry.case_sensitive, None),  # written at the entry's top level when new
+        "scan_depth": (entry.scan_depth, None),
+        "sticky": (entry.sticky, 0),
+        "cooldown": (entry.cooldown, 0),
+        "delay": (entry.delay, 0),
+        "exclude_recursion": (entry.exclude_recursion, False),
+        "prevent_recursion": (entry.prevent_recursion, False),
+    }
+    for key, (value, absent) in ours.items():
+        if key in ext or (absent is not None and value != absent):
+            ext[key] = value
+    if "useProbability" in ext:
+        ext["useProbability"] = entry.probability < 100 or bool(ext["useProbability"])
+    return ext
+
+
+def _entry_to_card(entry: LoreEntry, extras: Mapping[str, Any], version: int) -> dict[str, Any]:
+    kept = copy.deepcopy(dict(extras.get("card") or {}))
+    out: dict[str, Any] = {**kept, "keys": list(entry.keys), "content": entry.content}
+    out["extensions"] = _extensions_out(entry, extras.get("extensions") or {})
+    out["enabled"] = entry.enabled
+    out["insertion_order"] = entry.order
     secondary = list(entry.secondary_keys)
-    selective = bool(secondary) or card_kept.get("selective") is not False
-    if not secondary and card_kept.get("selective") is False:
-        secondary = list(card_kept.get("secondary_keys") or [])
-    out: dict[str, Any] = {**card_kept}
-    out.update(
-        {
-            "id": card_kept.get("id", index),
-            "keys": list(entry.keys),
-            "secondary_keys": secondary,
-            "content": entry.content,
-            "extensions": ext,
-            "enabled": entry.enabled,
-            "insertion_order": entry.order,
-            "case_sensitive": entry.case_sensitive,
-            "selective": selective,
-            "constant": entry.constant,
-            "position": "after_char" if entry.position == "after_char" else "before_char",
-            "comment": card_kept.get("comment", entry.name),
-        }
-    )
-    if "name" in card_kept or entry.name:
-        out["name"] = card_kept.get("name", entry.name)
+    if secondary or kept.get("selective") is not False:
+        if secondary or "secondary_keys" in kept:
+            out["secondary_keys"] = secondary
+        if "selective" in kept or secondary:
+            out["selective"] = True
+    flags: dict[str, tuple[Any, Any]] = {
+        "case_sensitive": (entry.case_sensitive, False),
+        "constant": (entry.constant, False),
+        "position": ("after_char" if entry.position == "after_char" else "before_char", "before_char"),
+    }
+    for key, (value, absent) in flags.items():
+        if key in kept or (value != absent and not (key == "case_sensitive" and key in out["extensions"])):
+            out[key] = value
+    label = clip(str(kept.get("comment") or kept.get("name") or ""), 100)
+    if entry.name != label:
+        out["comment"] = entry.name
     if version >= 3:
         out["use_regex"] = entry.use_regex
-    elif entry.use_regex:
-        out["keys"] = [k if k.startswith("/") else f"/{k}/" for k in entry.keys]
-        out["secondary_keys"] = [k if k.startswith("/") else f"/{k}/" for k in secondary]
+    else:
+        out.pop("use_regex", None)
+        if entry.use_regex:
+            out["keys"] = [k if k.startswith("/") else f"/{k}/" for k in entry.keys]
+            out["secondary_keys"] = [k if k.startswith("/") else f"/{k}/" for k in out.get("secondary_keys", [])]
     return out
 
 
@@ -209,15 +216,22 @@ def book_to_card(
     version: int = 2,
 ) -> dict[str, Any]:
     """The book as a card's ``character_book`` (V2 or V3: ``use_regex`` on every entry in V3; in V2 a pattern is
-    written ``/pattern/``, as SillyTavern reads it); every entry has ``extensions``, as validators require."""
+    written ``/pattern/``, as SillyTavern reads it); the book and every entry have ``extensions``, as validators
+    require; a setting is written when the card had it or it differs from what its absence means."""
     book: dict[str, Any] = {k: copy.deepcopy(v) for k, v in extras.items() if k != "entries"}
-    book.setdefault("name", name)
-    book["scan_depth"] = rules.scan_depth
-    book["token_budget"] = rules.token_budget
-    book["recursive_scanning"] = rules.recursion > 0
+    if name and "name" not in book:
+        book["name"] = name
+    settings: dict[str, tuple[Any, Any]] = {
+        "scan_depth": (rules.scan_depth, DEFAULT_SCAN_DEPTH),
+        "token_budget": (rules.token_budget, DEFAULT_BOOK_BUDGET),
+        "recursive_scanning": (rules.recursion > 0, True),
+    }
+    for key, (value, absent) in settings.items():
+        if key in book or value != absent:
+            book[key] = value
     book["extensions"] = dict(book.get("extensions") or {})
     book["entries"] = [
-        _entry_to_card(entry, entry_extras[i] if i < len(entry_extras) else {}, i, version)
+        _entry_to_card(entry, entry_extras[i] if i < len(entry_extras) else {}, version)
         for i, entry in enumerate(entries)
     ]
     return book

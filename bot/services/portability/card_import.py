@@ -45,6 +45,11 @@ class Imported:
     changed: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()  # sentences for the reply (a CHARX's assets that were not kept)
 
+    @property
+    def id(self) -> int:
+        """The persona's id."""
+        return self.record.id
+
 
 def check_columns(columns: Mapping[str, Any]) -> dict[str, Any]:
     """The card's character columns, checked as the database stores them."""

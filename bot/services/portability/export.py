@@ -149,8 +149,8 @@ async def export_card(
     record = await personas.get(session, persona_id)
     require_owner(record, actor, "export it")
     version = 3 if as_charx else version
-    card = cards.persona_to_card(await card_fields(session, record), version)
-    await _with_lore_book(session, persona_id, card, version)
+    book = await lore.export_book(session, persona_id, version=version)  # the persona's book; None when empty
+    card = cards.persona_to_card(await card_fields(session, record), version, book=book)
     if as_charx:
         image = await kept_image(session, persona_id)
         if image is None:
@@ -161,17 +161,3 @@ async def export_card(
     picture = await kept_picture(session, persona_id) or avatar_png or cards.solid_png()
     return cards.card_to_png(card, picture)
 
-
-async def _with_lore_book(session: AsyncSession, persona_id: int, card: dict[str, Any], version: int) -> None:
-    """The persona's lore book written as the card's ``character_book`` (over the one kept from an import)."""
-    book = await lore.export_book(session, persona_id, version=version)
-    if book is None:
-        return
-    data = card.get("data")
-    target = data if isinstance(data, dict) else card
-    target["character_book"] = book
-    # The digest of the book as written (the lore book's export, not the one kept from the import): an unedited
-    # export re-imported reads its book as unedited.
-    ours = target.get("extensions", {}).get(cards.EXTENSION_KEY)
-    if isinstance(ours, dict) and isinstance(ours.get("sums"), dict):
-        ours["sums"]["character_book"] = cards.field_sum(book)

@@ -16,8 +16,8 @@ from sqlmodel import col
 
 from bot.core import card_charx, cards, personality
 from bot.core.card_books import card_book as kept_card_book
+from bot.core.card_updates import LOREBOOK
 from bot.core.errors import DomainError
-from bot.core.lore import card_books
 from bot.core.ownership import Actor
 from bot.core.personas import IMPORTED_NAME_MAX, validate_name
 from bot.db import models, offload
@@ -151,7 +151,6 @@ def _read_charx(data: bytes) -> Upload:
     charx = card_charx.read_charx(data)
     imported = card_charx.with_files(cards.card_to_persona(charx.card), charx.files)
     validate_name(imported.name, limit=IMPORTED_NAME_MAX)
-    _check_card_book(imported.settings)
     return Upload(
         card=imported,
         picture=charx.picture,
@@ -178,29 +177,16 @@ def _read_upload(data: bytes, filename: str | None, now: datetime) -> Upload:
         card = parsed
     imported = cards.card_to_persona(card)
     validate_name(imported.name, limit=IMPORTED_NAME_MAX)
-    _check_card_book(imported.settings)
     return Upload(card=imported, picture=picture)
-
-
-def _card_book(fields: Mapping[str, Any]) -> Any:
-    """The card's ``character_book`` as the card import kept it (None: the card has none)."""
-    return kept_card_book(fields.get("legacy_settings"))
-
-
-def _check_card_book(fields: Mapping[str, Any]) -> None:
-    """Refuse a card whose lorebook would be refused, before anything is written (bot.core.lore.card_books)."""
-    book = _card_book(fields)
-    if book is not None:
-        card_books.book_from_card(book)
 
 
 async def _import_card_book(
     session: AsyncSession, record: PersonaRecord, fields: Mapping[str, Any], now: datetime
 ) -> None:
-    """The card's lorebook becomes the new persona's lore book (same transaction as the persona)."""
-    book = _card_book(fields)
-    if book is not None:
-        await lore.import_book(session, record.id, record.guild_id, book, now=now)
+    """The card's lorebook becomes the persona's lore book (same transaction as the persona; the card was read,
+    its book checked by the lore rules, in :func:`read_upload`). An empty book empties the lore book."""
+    book = kept_card_book(fields.get("legacy_settings"))
+    await lore.import_book(session, record.id, record.guild_id, book or {"entries": []}, now=now)
 
 
 async def read_upload(data: bytes, filename: str | None = None, *, now: datetime) -> Upload:
@@ -225,12 +211,15 @@ async def import_upload(
     picture = None if upload.picture is None else (upload.picture, upload.picture_type)
     if row is not None:
         imported = await update_from_card(session, row, upload.card, picture, now=now)
+        if LOREBOOK in imported.changed:  # the card's book differs from the one exported: it replaces the lore book
+            await _import_card_book(session, imported.record, upload.card.settings, now)
     else:
         name = await free_name(session, actor, validate_name(upload.card.name, limit=IMPORTED_NAME_MAX))
         imported = await create_from_card(
             session, actor, upload.card, name, picture, now=now, max_per_user=max_per_user
         )
-    await _import_card_book(session, imported.record, upload.card.settings, now)
+        if kept_card_book(upload.card.settings.get("legacy_settings")) is not None:
+            await _import_card_book(session, imported.record, upload.card.settings, now)
     return replace(imported, notes=upload.notes)
 
 
