@@ -199,3 +199,40 @@ async def test_a_card_with_a_bad_book_is_refused_before_anything_is_written(data
         await portability.read_upload(json.dumps(card).encode(), "huge.json", now=NOW)
     async with database.session() as session:
         assert (await session.execute(select(func.count()).select_from(models.Persona))).scalar_one() == 0
+
+
+async def test_the_lore_book_is_the_card_book_on_export_and_re_import(database: Database) -> None:
+    card = {"spec": "chara_card_v2", "spec_version": "2.0", "data": {
+        "name": "Smaug", "description": "A dragon.", "extensions": {},
+        "character_book": {"extensions": {}, "entries": [{"keys": ["gold"], "content": "Gold.", "extensions": {}}]},
+    }}  # fmt: skip
+    actor = Actor(ALICE, GUILD)
+    async with database.transaction() as session:
+        upload = await portability.read_upload(json.dumps(card).encode(), "smaug.json", now=NOW)
+        made = await portability.import_upload(session, actor, upload, now=NOW)
+    mine = lore.Where("persona", persona_id=made.id)
+    async with database.session() as session:
+        exported = json.loads(await portability.export_card(session, actor, made.id, version=2))
+    # An entry added here after the export survives re-importing the unedited card.
+    async with database.transaction() as session:
+        await lore.add_entry(session, actor, mine, draft("cave", content="The Lonely Mountain."), now=NOW)
+    async with database.transaction() as session:
+        upload = await portability.read_upload(json.dumps(exported).encode(), "smaug.json", now=NOW)
+        again = await portability.import_upload(session, actor, upload, now=NOW)
+    assert again.updated and again.changed == ()
+    async with database.session() as session:
+        assert [e.content for e in await lore.entries(session, actor, mine)] == ["Gold.", "The Lonely Mountain."]
+    # A book edited elsewhere replaces the lore book, and the reply names it.
+    exported["data"]["character_book"]["entries"][0]["content"] = "Much gold."
+    async with database.transaction() as session:
+        upload = await portability.read_upload(json.dumps(exported).encode(), "smaug.json", now=NOW)
+        edited = await portability.import_upload(session, actor, upload, now=NOW)
+    assert edited.changed == ("lorebook",)
+    async with database.session() as session:
+        entries = await lore.entries(session, actor, mine)
+    assert [e.content for e in entries] == ["Much gold."]
+    # Every entry removed: the export has no book (the copy kept from the import does not come back).
+    async with database.transaction() as session:
+        await lore.remove_entry(session, actor, mine, entries[0].id)
+    async with database.session() as session:
+        assert "character_book" not in json.loads(await portability.export_card(session, actor, made.id))["data"]
