@@ -10,7 +10,9 @@ from what its absence means; nothing else (an entry a card gave as ``keys``, ``c
 so, plus what the specs require: ``extensions`` and ``insertion_order``, and V3's ``use_regex``).
 
 This module is the one place that decides whether a card's book is accepted (its bounds are the lore tables' own):
-the card side (:mod:`bot.core.card_books`) calls :func:`book_from_card`. SillyTavern's extensions are read for what they mean here:
+the card side (:mod:`bot.core.card_books`) calls :func:`book_from_card`.
+
+SillyTavern's extensions are read for what they mean here:
 ``position`` 4 with ``depth`` (at a depth in the history), ``selectiveLogic``, ``probability``/``useProbability``,
 ``match_whole_words``, ``case_sensitive``, ``scan_depth``, ``sticky``, ``cooldown``, ``delay``,
 ``exclude_recursion``, ``prevent_recursion``.

@@ -160,4 +160,3 @@ async def export_card(
         return cards.card_to_json(card)
     picture = await kept_picture(session, persona_id) or avatar_png or cards.solid_png()
     return cards.card_to_png(card, picture)
-
