@@ -38,7 +38,8 @@ def entry_summary(entry: LoreEntry) -> str:
 
 def _field(entry: LoreEntry) -> tuple[str, str]:
     """An entry's field on a page: its name (<= 256) and value (<= 1,024), as Discord takes them."""
-    return clip(f"#{entry.id} {entry.label}", 256), clip(f"{entry_summary(entry)}\n{clip_line(entry.content, 300)}", 1024)
+    value = f"{entry_summary(entry)}\n{clip_line(entry.content, 300)}"
+    return clip(f"#{entry.id} {entry.label}", 256), clip(value, 1024)
 
 
 def book_pages(entries: Sequence[LoreEntry]) -> list[list[LoreEntry]]:

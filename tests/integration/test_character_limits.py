@@ -8,7 +8,8 @@ import json
 from typing import Any
 
 from bot.core import character
-from bot.core.personas import NAME_MAX, display_name
+from bot.core.character import NAME_MAX
+from bot.core.personas import display_name
 from bot.db.engine import Database
 from bot.services import personas, portability, wizard
 from bot.services.personas import PersonaInput

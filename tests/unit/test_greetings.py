@@ -51,7 +51,8 @@ def test_comments_and_hidden_keys_vanish_and_random_picks_one_option() -> None:
     text = "{{// for the author}}Hello {{user}}{{comment: never shown}}!{{hidden_key:glade}} {{random:Hi,Hey,Yo}}."
     said = {resolve_macros(text, char="Ada", user="Alice", seed=str(n)) for n in range(40)}
     assert said == {"Hello Alice! Hi.", "Hello Alice! Hey.", "Hello Alice! Yo."}  # each option, one at a time
-    assert resolve_macros(text, char="Ada", user="Al", seed="x") == resolve_macros(text, char="Ada", user="Al", seed="x")
+    same = {resolve_macros(text, char="Ada", user="Al", seed="x") for _ in range(5)}
+    assert len(same) == 1  # the same seed, the same pick
     assert greeting_parts(resolve_macros("{{// only a note}}", char="Ada", user="Al")) == []  # nothing to post
 
 

@@ -16,10 +16,11 @@ from sqlmodel import col
 
 from bot.core import card_charx, cards, personality
 from bot.core.card_books import card_book as kept_card_book
+from bot.core.character import NAME_MAX
 from bot.core.errors import DomainError
 from bot.core.lore import card_books
 from bot.core.ownership import Actor
-from bot.core.personas import NAME_MAX, validate_name
+from bot.core.personas import validate_name
 from bot.db import models, offload
 from bot.services import lore, personas
 from bot.services.personas import PersonaRecord
