@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.core.card_books import check_book
+from bot.core.character import TEXT_MAX
 from bot.core.errors import DomainError
 
 SPEC_V2 = "chara_card_v2"
@@ -23,7 +24,7 @@ SPEC_V3 = "chara_card_v3"
 # Bounds (a real card has about 25 fields and a few thousand values; its longest text is a few thousand words).
 DATA_FIELDS_MAX = 100
 NODES_MAX = 200_000
-TEXT_MAX = 100_000
+# TEXT_MAX: a persona's own limit (bot.core.character), so what a card brings can be edited, cloned and moved.
 
 V2_TEXT = (
     "name",

@@ -5,11 +5,15 @@ The fields keep the columns' names (``models.Persona``): ``personality_text`` (a
 ``system_prompt``, ``post_history_instructions``, ``creator_notes`` and ``nickname``. Empty text (an empty list)
 means none.
 
-The limits are generous on purpose: they bound what one persona may store, not what the model reads (the prompt's
-token budget decides that, trimming the least important parts first). Every text field holds up to
-:data:`TEXT_MAX` characters; there are up to :data:`ALTERNATE_GREETINGS_MAX` alternate greetings of up to
-:data:`ALTERNATE_GREETING_MAX` characters each (one Discord form box holds one); the nickname, a name the persona
-goes by, up to :data:`NICKNAME_MAX`. Text follows :func:`bot.core.inputs.require_storable`.
+The limits are generous on purpose, and they are the only ones: what a persona may hold is the same whether it was
+typed (the wizard, ``/persona edit``), cloned, imported from a Character Card (``bot.core.card_reading`` reads a card
+within them) or from a native export, so whatever one way stored, the others accept. They bound what one persona
+may store, not what the model reads (the prompt's token budget decides that, trimming the least important parts
+first). Every text field (and the description, ``bot.core.personas``) holds up to :data:`TEXT_MAX` characters; there
+are up to :data:`ALTERNATE_GREETINGS_MAX` alternate greetings of up to :data:`TEXT_MAX` characters each and together;
+the nickname, a name the persona goes by, up to :data:`NICKNAME_MAX`; the name up to :data:`NAME_MAX` (a card's full
+name; Discord is given a display name of at most 80 where it needs one). Text longer than a Discord form box is
+left out of the form and kept as it is. Text follows :func:`bot.core.inputs.require_storable`.
 
 Text fields are kept as they were written (only surrounding whitespace is trimmed): line breaks and spacing in
 example dialogue and greetings matter.
@@ -23,10 +27,10 @@ from typing import Any
 from bot.core.errors import DomainError
 from bot.core.inputs import require_storable
 
-TEXT_MAX = 16_000
-ALTERNATE_GREETINGS_MAX = 20
-ALTERNATE_GREETING_MAX = 4_000
+TEXT_MAX = 100_000  # a real card's longest text is a few thousand words
+ALTERNATE_GREETINGS_MAX = 100  # real cards carry up to a few dozen
 NICKNAME_MAX = 200
+NAME_MAX = 200  # the persona's name (a card's full name); the column holds this many
 
 # The text fields, in the order forms and summaries show them, with the words a person reads.
 TEXT_FIELDS: dict[str, str] = {
@@ -49,24 +53,29 @@ def empty_character() -> dict[str, Any]:
     return {**dict.fromkeys(TEXT_FIELDS, ""), "alternate_greetings": []}
 
 
-def validate_text(name: str, value: Any) -> str:
-    """One text field (``name`` from :data:`TEXT_FIELDS`), trimmed, within its limit."""
-    what = TEXT_FIELDS[name]
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise DomainError(f"{what} must be text.")
-    text = require_storable(value.strip(), what)
-    if name == "nickname":
-        text = " ".join(text.split())
-    limit = NICKNAME_MAX if name == "nickname" else TEXT_MAX
+def _within(what: str, text: str, limit: int) -> str:
     if len(text) > limit:
         raise DomainError(f"{what} is {len(text):,} characters long; the limit is {limit:,}.")
     return text
 
 
-def validate_alternate_greetings(value: Any) -> list[str]:
-    """Up to 20 greetings of up to 4,000 characters each; blank ones are dropped."""
+def validate_text(name: str, value: Any, *, as_written: bool = False) -> str:
+    """One text field (``name`` from :data:`TEXT_FIELDS`), trimmed, within its limit. ``as_written``: checked
+    but not trimmed (a card's text is kept exactly)."""
+    what = TEXT_FIELDS[name]
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise DomainError(f"{what} must be text.")
+    text = require_storable(value if as_written else value.strip(), what)
+    if name == "nickname" and not as_written:
+        text = " ".join(text.split())
+    return _within(what, text, NICKNAME_MAX if name == "nickname" else TEXT_MAX)
+
+
+def validate_alternate_greetings(value: Any, *, as_written: bool = False) -> list[str]:
+    """Up to :data:`ALTERNATE_GREETINGS_MAX` greetings of up to :data:`TEXT_MAX` characters each and together;
+    blank ones are dropped (``as_written``: kept, and none is trimmed)."""
     if value is None:
         return []
     if isinstance(value, str) or not isinstance(value, Sequence):
@@ -75,24 +84,23 @@ def validate_alternate_greetings(value: Any) -> list[str]:
     for number, item in enumerate(value, start=1):
         if not isinstance(item, str):
             raise DomainError(f"Alternate greeting {number} must be text.")
-        text = require_storable(item.strip(), f"Alternate greeting {number}")
-        if len(text) > ALTERNATE_GREETING_MAX:
-            raise DomainError(
-                f"Alternate greeting {number} is {len(text):,} characters long; the limit is "
-                f"{ALTERNATE_GREETING_MAX:,}."
-            )
-        if text:
+        what = f"Alternate greeting {number}"
+        text = _within(what, require_storable(item if as_written else item.strip(), what), TEXT_MAX)
+        if text or as_written:
             greetings.append(text)
     if len(greetings) > ALTERNATE_GREETINGS_MAX:
         raise DomainError(
             f"That is {len(greetings)} alternate greetings; a persona can have at most {ALTERNATE_GREETINGS_MAX}."
         )
+    total = sum(len(greeting) for greeting in greetings)
+    if total > TEXT_MAX:
+        raise DomainError(f"The alternate greetings are {total:,} characters long together; the limit is {TEXT_MAX:,}.")
     return greetings
 
 
-def validate_character(values: Mapping[str, Any]) -> dict[str, Any]:
+def validate_character(values: Mapping[str, Any], *, as_written: bool = False) -> dict[str, Any]:
     """The given character fields (a value of None is left out: "keep" on update), each validated. An unknown
-    field is refused."""
+    field is refused. ``as_written``: checked against the same limits but kept exactly (a card's import)."""
     unknown = sorted(set(values) - set(CHARACTER_FIELDS))
     if unknown:
         raise DomainError(f"Unknown character field: {', '.join(unknown)}.")
@@ -101,9 +109,9 @@ def validate_character(values: Mapping[str, Any]) -> dict[str, Any]:
         if value is None:
             continue
         if name == "alternate_greetings":
-            cleaned[name] = validate_alternate_greetings(value)
+            cleaned[name] = validate_alternate_greetings(value, as_written=as_written)
         else:
-            cleaned[name] = validate_text(name, value)
+            cleaned[name] = validate_text(name, value, as_written=as_written)
     return cleaned
 
 

@@ -5,9 +5,10 @@ first messages of equal standing, so when there are some one is chosen at random
 (:func:`choose_greeting`, with the random draw passed in). Blank entries are never chosen; a persona with no
 greeting says nothing.
 
-Macros (:func:`resolve_macros`): ``{{char}}`` is the persona (its nickname, or its name) and ``{{user}}`` the person
-who activated it, as the V2 card spec says (also ``<BOT>`` and ``<USER>``, the older spellings, and any case). This
-is the greeting's own small resolver; the prompt's full macro set lives with the prompt.
+Macros (:func:`resolve_macros`) are the prompt's, resolved by the same resolver (:mod:`bot.core.macros`):
+``{{char}}`` is the persona (its nickname, or its name) and ``{{user}}`` the person who activated it (also ``<BOT>``
+and ``<USER>``, any case); ``{{// ...}}``, ``{{comment:...}}`` and ``{{hidden_key:...}}`` are removed, never posted;
+``{{random:A,B}}`` picks one option (``seed`` varies it), and so on.
 
 Length (:func:`greeting_parts`): Discord takes 2,000 characters a message, so the greeting is split on sentence
 boundaries (:func:`bot.core.conversation.split_message`); at most :data:`MAX_GREETING_PARTS` messages are posted,
@@ -17,14 +18,13 @@ end the author wrote.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
+from bot.core import macros
 from bot.core.conversation import DISCORD_MESSAGE_LIMIT, split_message
 from bot.core.text import ELLIPSIS
 
 MAX_GREETING_PARTS = 3
-_MACRO = re.compile(r"\{\{\s*(char|user)\s*\}\}|<(BOT|USER)>", re.IGNORECASE)
 
 
 def greeting_options(greeting: str, alternates: Sequence[object]) -> list[str]:
@@ -41,15 +41,10 @@ def choose_greeting(greeting: str, alternates: Sequence[object], draw: float) ->
     return options[index]
 
 
-def resolve_macros(text: str, *, char: str, user: str) -> str:
-    """``text`` with ``{{char}}`` / ``<BOT>`` as ``char`` and ``{{user}}`` / ``<USER>`` as ``user`` (any case, one
-    pass: a name that itself looks like a macro stays as it is)."""
-
-    def swap(match: re.Match[str]) -> str:
-        word = (match.group(1) or match.group(2)).lower()
-        return char if word in ("char", "bot") else user
-
-    return _MACRO.sub(swap, text)
+def resolve_macros(text: str, *, char: str, user: str, seed: str = "") -> str:
+    """``text`` with its macros resolved as the prompt resolves them (:func:`bot.core.macros.resolve`; a greeting
+    has no ``{{original}}``): one pass, so a name that itself looks like a macro stays as it is."""
+    return macros.resolve(text, char=char, user=user, seed=seed)
 
 
 def greeting_parts(text: str, *, limit: int = DISCORD_MESSAGE_LIMIT, max_parts: int = MAX_GREETING_PARTS) -> list[str]:

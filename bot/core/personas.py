@@ -11,14 +11,13 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.core.character import TEXT_MAX
+from bot.core.character import NAME_MAX, TEXT_MAX
 from bot.core.errors import DomainError
 from bot.core.inputs import one_of, require_storable
 
-NAME_MAX = 80  # Discord's limit for a webhook's username
-# An imported character card keeps its full name (cards have no limit; the column holds this many). Where Discord
-# needs 80 characters at most (a webhook's username), :func:`display_name` derives one.
-IMPORTED_NAME_MAX = 200
+# A persona's name holds up to NAME_MAX characters (bot.core.character: a card's full name, typed or imported alike).
+# Where Discord needs 80 characters at most (a webhook's username), :func:`display_name` derives one.
+DISPLAY_NAME_MAX = 80
 # As generous as every character text (bot.core.character): the prompt's token budget decides what the model reads.
 DESCRIPTION_MAX = TEXT_MAX
 AVATAR_URL_MAX = 2048
@@ -30,8 +29,7 @@ VISIBILITY = ("owner", "server", "public")
 
 
 def validate_name(name: str, *, limit: int = NAME_MAX) -> str:
-    """1..80 characters (``limit``: :data:`IMPORTED_NAME_MAX` for a card's name), not blank, and nothing Discord
-    refuses in a webhook name."""
+    """1..200 characters (:data:`NAME_MAX`), not blank, and nothing Discord refuses in a webhook name."""
     cleaned = " ".join((name or "").split())
     if not cleaned:
         raise DomainError("A persona needs a name (it cannot be blank).")
@@ -50,16 +48,16 @@ def validate_name(name: str, *, limit: int = NAME_MAX) -> str:
 def display_name(name: str) -> str:
     """The name as Discord shows it where it takes 80 characters at most (a webhook's username): the name
     itself, or a long imported name cut at a word with an ellipsis."""
-    if len(name) <= NAME_MAX:
+    if len(name) <= DISPLAY_NAME_MAX:
         return name
-    cut = name[: NAME_MAX - 1]
-    if " " in cut[NAME_MAX // 2 :]:
+    cut = name[: DISPLAY_NAME_MAX - 1]
+    if " " in cut[DISPLAY_NAME_MAX // 2 :]:
         cut = cut[: cut.rindex(" ")]
     return cut.rstrip() + "…"
 
 
 def validate_description(description: str | None) -> str:
-    """Up to 16,000 characters (:data:`DESCRIPTION_MAX`)."""
+    """Up to 100,000 characters (:data:`DESCRIPTION_MAX`, as every character text)."""
     text = require_storable((description or "").strip(), "The description")
     if len(text) > DESCRIPTION_MAX:
         raise DomainError(f"The description is {len(text):,} characters long; the limit is {DESCRIPTION_MAX:,}.")

@@ -72,8 +72,9 @@ class Persona(SQLModel, table=True):
     # The server the persona lives in; None for a personal persona made in DMs.
     guild_id: int | None = Field(default=None, sa_type=Snowflake, nullable=True)
     owner_id: int = Field(sa_type=Snowflake)
-    # IMPORTED_NAME_MAX: a card keeps its full name. SQLite enforces no length: its declared type stays 80 there, as
-    # changing it would copy the table, and dropping the old copy would cascade to every row that names a persona.
+    # bot.core.character.NAME_MAX: a persona keeps its full name (a card's too). SQLite enforces no length: its
+    # declared type stays 80 there, as changing it would copy the table, and dropping the old copy would cascade to
+    # every row that names a persona.
     name: str = Field(sa_type=String(200).with_variant(String(80), "sqlite"))
     description: str = Field(default="", sa_type=Text)
     avatar_url: str | None = Field(default=None, sa_type=String(2048), nullable=True)

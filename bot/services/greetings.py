@@ -70,7 +70,8 @@ async def claim(
     alternates = persona.alternate_greetings if isinstance(persona.alternate_greetings, list) else []
     text = choose_greeting(persona.greeting or "", alternates, draw)
     char = (persona.nickname or "").strip() or persona.name
-    parts = greeting_parts(resolve_macros(text, char=char, user=user_name)) if text is not None else []
+    seed = f"greeting|{persona_id}|{channel_id}|{draw}"  # {{random}} varies by channel and draw
+    parts = greeting_parts(resolve_macros(text, char=char, user=user_name, seed=seed)) if text is not None else []
     if not parts:
         return None
     table: Table = models.metadata.tables["persona_greetings"]

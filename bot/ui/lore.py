@@ -9,7 +9,9 @@ import discord
 from bot.core.lore import LOGIC_WORDS, POSITION_WORDS, Activation, LoreEntry
 from bot.core.text import clip, clip_line
 
-PAGE_SIZE = 10
+PAGE_SIZE = 10  # entries on a page at most; fewer when they are long
+EMBED_TOTAL_MAX = 6000  # Discord refuses an embed whose texts add up to more
+_FOOTER_ROOM = 100  # the title and the footer ("Page 12 of 40 · 400 entries") take less than this
 SCOPE_WORDS = {"persona": "Lore of the persona", "channel": "Lore of this channel", "server": "Lore of this server"}
 
 
@@ -34,21 +36,38 @@ def entry_summary(entry: LoreEntry) -> str:
     return f"{when} · {' · '.join(extras)}"
 
 
+def _field(entry: LoreEntry) -> tuple[str, str]:
+    """An entry's field on a page: its name (<= 256) and value (<= 1,024), as Discord takes them."""
+    value = f"{entry_summary(entry)}\n{clip_line(entry.content, 300)}"
+    return clip(f"#{entry.id} {entry.label}", 256), clip(value, 1024)
+
+
+def book_pages(entries: Sequence[LoreEntry]) -> list[list[LoreEntry]]:
+    """The entries in pages of at most :data:`PAGE_SIZE` whose fields fit one embed (:data:`EMBED_TOTAL_MAX`
+    characters with the title and footer): long entries make a page shorter."""
+    pages: list[list[LoreEntry]] = [[]]
+    used = 0
+    for entry in entries:
+        size = sum(map(len, _field(entry)))
+        if pages[-1] and (len(pages[-1]) >= PAGE_SIZE or used + size > EMBED_TOTAL_MAX - _FOOTER_ROOM):
+            pages.append([])
+            used = 0
+        pages[-1].append(entry)
+        used += size
+    return pages
+
+
 def book_page(entries: Sequence[LoreEntry], page: int, scope: str) -> discord.Embed:
-    """A page of a book (``page`` from 1; past the end: the last page)."""
-    pages = max(1, -(-len(entries) // PAGE_SIZE))
-    page = max(1, min(page, pages))
+    """A page of a book (``page`` from 1; past the end: the last page), within Discord's embed total."""
+    pages = book_pages(entries)
+    page = max(1, min(page, len(pages)))
     embed = discord.Embed(title=SCOPE_WORDS.get(scope, "Lore"), colour=0x8E6C3A)
-    shown = entries[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     if not entries:
         embed.description = "No entries yet. Add one with /lore add."
-    for entry in shown:
-        embed.add_field(
-            name=clip(f"#{entry.id} {entry.label}", 256),
-            value=clip(f"{entry_summary(entry)}\n{clip_line(entry.content, 300)}", 1024),
-            inline=False,
-        )
-    embed.set_footer(text=f"Page {page} of {pages} · {len(entries)} entries")
+    for entry in pages[page - 1]:
+        name, value = _field(entry)
+        embed.add_field(name=name, value=value, inline=False)
+    embed.set_footer(text=f"Page {page} of {len(pages)} · {len(entries)} entries")
     return embed
 
 

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot.clock import utcnow
+from bot.core.personas import display_name
 from bot.core.text import clip
 from bot.discord_io.dms import send_dm
 from bot.discord_io.permissions import can_hold_ceremony
@@ -80,7 +81,7 @@ async def _post_farewell(bot: PersonaHubBot, channel: discord.TextChannel, claim
     """The farewell under the persona's name (its channel webhook; the bot's own message where it cannot)."""
 
     def ours(message: discord.Message) -> bool:
-        by_persona = message.webhook_id is not None and message.author.name == claim.name[:80]
+        by_persona = message.webhook_id is not None and message.author.name == display_name(claim.name)
         by_bot = bot.user is not None and message.author.id == bot.user.id and bool(message.embeds)
         if by_persona:
             return message.content == text

@@ -113,9 +113,9 @@ async def test_edit_the_character_in_its_forms_and_show_it(sandbox: Sandbox, run
     modal = await opened.modal()
     first_box = modal["components"][0]["components"][0]
     assert first_box["value"] == "Welcome, traveller.\n---\nAnother storm, another guest.\n---\nТретий гость!"
-    refused = await sandbox.submit_modal(opened, greetings_1="\n---\n".join(f"Hi {n}" for n in range(21)))
+    refused = await sandbox.submit_modal(opened, greetings_1="\n---\n".join(f"Hi {n}" for n in range(101)))
     await refused.response()
-    assert "21 alternate greetings; a persona can have at most 20" in refusal_for(sandbox, sandbox.alice)
+    assert "101 alternate greetings; a persona can have at most 100" in refusal_for(sandbox, sandbox.alice)
     review = await answer(await sandbox.click(review, label="4. Behaviour"))
     review = await click(sandbox, await click(sandbox, review, "Next"), "Next")
     assert greetings_label(review) == "Alternate greetings (3)"

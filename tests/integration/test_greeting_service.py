@@ -69,6 +69,13 @@ async def test_a_persona_without_a_greeting_claims_nothing_until_it_has_one(data
     assert chosen is not None and chosen.parts == ("Hi Alice!",)
 
 
+async def test_comments_and_hidden_keys_are_never_posted_and_random_picks_one(database: Database) -> None:
+    ada = await make(database, greeting="{{// note}}Hi {{user}}{{comment:x}}{{hidden_key:k}}, {{random:one,two}}.")
+    said = [await claim(database, ada, channel) for channel in range(1, 21)]
+    assert {g.parts for g in said} == {("Hi Alice, one.",), ("Hi Alice, two.",)}
+    assert not any("{{" in g.parts[0] or "note" in g.parts[0] for g in said)
+
+
 async def test_alternates_are_chosen_by_the_draw(database: Database) -> None:
     ada = await make(database, greeting="One.", alternate_greetings=["Two.", "Three."])
     said = [await claim(database, ada, channel, draw) for channel, draw in ((1, 0.1), (2, 0.5), (3, 0.9))]

@@ -77,12 +77,13 @@ async def test_update_changes_only_the_fields_given_and_empty_clears(database: D
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"scenario": "s" * (TEXT_MAX + 1)}, "The scenario is 16,001 characters long; the limit is 16,000"),
+        ({"scenario": "s" * (TEXT_MAX + 1)}, "The scenario is 100,001 characters long; the limit is 100,000"),
         ({"example_dialogue": "a\x00b"}, "The example dialogue contains a NUL character"),
-        ({"alternate_greetings": ["hi"] * 21}, "21 alternate greetings; a persona can have at most 20"),
-        ({"alternate_greetings": ["g" * 4001]}, "Alternate greeting 1 is 4,001 characters long"),
+        ({"alternate_greetings": ["hi"] * 101}, "101 alternate greetings; a persona can have at most 100"),
+        ({"alternate_greetings": ["g" * 100_001]}, "Alternate greeting 1 is 100,001 characters long"),
+        ({"alternate_greetings": ["g" * 60_000] * 2}, "120,000 characters long together; the limit is 100,000"),
         ({"nickname": "n" * 201}, "The nickname is 201 characters long; the limit is 200"),
-        ({"description": "d" * (TEXT_MAX + 1)}, "The description is 16,001 characters long"),
+        ({"description": "d" * (TEXT_MAX + 1)}, "The description is 100,001 characters long"),
     ],
 )
 async def test_a_refused_character_saves_nothing(database: Database, change: dict, message: str) -> None:

@@ -359,8 +359,9 @@ def _broken_documents(document: dict[str, Any]) -> list[tuple[str, Any, str]]:
         ),
         ("NUL in text", changed(["memories", 0, "content"], "a\x00b"), "NUL"),
         ("extra field", changed(["memories", 0, "colour"], "red"), "Memory 1 has unknown fields: colour"),
-        ("long scenario", changed(["persona", "scenario"], "s" * 16_001), "The scenario is 16,001 characters"),
-        ("21 greetings", changed(["persona", "alternate_greetings"], ["hi"] * 21), "21 alternate greetings"),
+        ("long scenario", changed(["persona", "scenario"], "s" * 100_001), "The scenario is 100,001 characters"),
+        ("101 greetings", changed(["persona", "alternate_greetings"], ["hi"] * 101), "101 alternate greetings"),
+        ("long name", changed(["persona", "name"], "n" * 201), "The name is 201 characters long; the limit is 200"),
     ]
 
 

@@ -402,12 +402,13 @@ def test_a_version_1_extension_is_still_read_and_the_card_fields_win() -> None:
 
 
 def test_display_names_fit_discord() -> None:
-    from bot.core.personas import NAME_MAX, display_name, validate_name
+    from bot.core.personas import DISPLAY_NAME_MAX, display_name, validate_name
 
     assert display_name("Ada") == "Ada"
     long = "The Most Honourable Lady Augusta Ada King, Countess of Lovelace, née Byron, Analyst of Engines"
     shown = display_name(long)
-    assert len(shown) <= NAME_MAX and shown.endswith("…") and long.startswith(shown[:-1])
-    assert validate_name(long, limit=200) == long
-    with pytest.raises(DomainError, match="limit is 80"):
-        validate_name(long)
+    assert len(shown) <= DISPLAY_NAME_MAX == 80 and shown.endswith("…") and long.startswith(shown[:-1])
+    assert validate_name(long) == long  # a typed name has the same limit as a card's
+    assert validate_name("n" * 200) == "n" * 200
+    with pytest.raises(DomainError, match="The name is 201 characters long; the limit is 200"):
+        validate_name("n" * 201)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core import character
+from bot.core import card_reading, character
 from bot.core import wizard as rules
 from bot.core.errors import DomainError
 from bot.core.personas import DESCRIPTION_MAX, validate_description
@@ -17,8 +17,10 @@ def test_every_text_field_holds_up_to_the_limit_and_refuses_one_more() -> None:
         assert character.validate_text(name, "a" * limit) == "a" * limit
         with pytest.raises(DomainError, match=f"{limit + 1:,} characters long; the limit is {limit:,}"):
             character.validate_text(name, "a" * (limit + 1))
-    assert character.TEXT_MAX == DESCRIPTION_MAX == 16_000
-    assert validate_description("d" * 16_000) == "d" * 16_000
+    assert character.TEXT_MAX == DESCRIPTION_MAX == card_reading.TEXT_MAX == 100_000  # one set, typed or imported
+    assert validate_description("d" * 100_000) == "d" * 100_000
+    with pytest.raises(DomainError, match="The description is 100,001 characters long; the limit is 100,000"):
+        validate_description("d" * 100_001)
 
 
 def test_text_keeps_its_lines_and_is_trimmed_and_the_nickname_is_one_line() -> None:
@@ -42,18 +44,29 @@ def test_text_that_cannot_be_kept_is_refused_with_its_name(name: str, value: obj
 
 
 def test_alternate_greetings_limits() -> None:
-    twenty = [f"Hello {n}" for n in range(20)]
-    assert character.validate_alternate_greetings([*twenty, "  ", ""]) == twenty  # blank ones are dropped
-    with pytest.raises(DomainError, match="21 alternate greetings; a persona can have at most 20"):
-        character.validate_alternate_greetings([*twenty, "one more"])
-    assert character.validate_alternate_greetings(["g" * 4000]) == ["g" * 4000]
-    with pytest.raises(DomainError, match="Alternate greeting 2 is 4,001 characters long; the limit is 4,000"):
-        character.validate_alternate_greetings(["hi", "g" * 4001])
+    hundred = [f"Hello {n}" for n in range(100)]
+    assert character.validate_alternate_greetings([*hundred, "  ", ""]) == hundred  # blank ones are dropped
+    with pytest.raises(DomainError, match="101 alternate greetings; a persona can have at most 100"):
+        character.validate_alternate_greetings([*hundred, "one more"])
+    assert character.validate_alternate_greetings(["g" * 20_000] * 5) == ["g" * 20_000] * 5  # as real cards carry
+    with pytest.raises(DomainError, match="Alternate greeting 2 is 100,001 characters long; the limit is 100,000"):
+        character.validate_alternate_greetings(["hi", "g" * 100_001])
+    with pytest.raises(DomainError, match="100,001 characters long together; the limit is 100,000"):
+        character.validate_alternate_greetings(["g" * 50_000, "g" * 50_001])
     with pytest.raises(DomainError, match="Alternate greeting 1 contains a NUL"):
         character.validate_alternate_greetings(["\x00"])
     for bad in ("just text", [1], {"a": 1}):
         with pytest.raises(DomainError, match="must be"):
             character.validate_alternate_greetings(bad)
+
+
+def test_as_written_checks_the_same_limits_and_keeps_the_text() -> None:
+    given = {"scenario": "  A tavern\n", "nickname": " Ada  L. ", "alternate_greetings": [" hi ", ""]}
+    assert character.validate_character(given, as_written=True) == given
+    with pytest.raises(DomainError, match="The scenario is 100,001 characters long"):
+        character.validate_character({"scenario": "s" * 100_001}, as_written=True)
+    with pytest.raises(DomainError, match="The nickname is 201 characters long"):
+        character.validate_character({"nickname": "n" * 201}, as_written=True)
 
 
 def test_validate_character_leaves_out_none_and_refuses_unknown_fields() -> None:
@@ -128,8 +141,8 @@ def test_the_greetings_form_replaces_all_greetings_in_box_order() -> None:
     assert after.data["character"]["alternate_greetings"] == ["One", "Two", "Three"]
     emptied = rules.apply(after, "greetings", values=boxes)
     assert emptied.data["character"]["alternate_greetings"] == []
-    too_many = "\n---\n".join(f"Hi {n}" for n in range(21))
-    with pytest.raises(DomainError, match="21 alternate greetings"):
+    too_many = "\n---\n".join(f"Hi {n}" for n in range(101))
+    with pytest.raises(DomainError, match="101 alternate greetings"):
         rules.apply(after, "greetings", values={**boxes, "greetings_1": too_many})
     with pytest.raises(DomainError, match="does not hold alternate greetings"):
         rules.apply(after, "greetings", values={"scenario": "x"})

@@ -44,7 +44,16 @@ def test_macros_name_the_persona_and_who_activated_it() -> None:
 
 def test_a_name_that_looks_like_a_macro_is_not_expanded_again() -> None:
     assert resolve_macros("Hi {{user}}", char="Ada", user="{{char}}") == "Hi {{char}}"
-    assert resolve_macros("{{original}} {{random}}", char="Ada", user="Al") == "{{original}} {{random}}"
+    assert resolve_macros("{{original}}{{unknown}}", char="Ada", user="Al") == "{{unknown}}"  # the prompt's rules
+
+
+def test_comments_and_hidden_keys_vanish_and_random_picks_one_option() -> None:
+    text = "{{// for the author}}Hello {{user}}{{comment: never shown}}!{{hidden_key:glade}} {{random:Hi,Hey,Yo}}."
+    said = {resolve_macros(text, char="Ada", user="Alice", seed=str(n)) for n in range(40)}
+    assert said == {"Hello Alice! Hi.", "Hello Alice! Hey.", "Hello Alice! Yo."}  # each option, one at a time
+    same = {resolve_macros(text, char="Ada", user="Al", seed="x") for _ in range(5)}
+    assert len(same) == 1  # the same seed, the same pick
+    assert greeting_parts(resolve_macros("{{// only a note}}", char="Ada", user="Al")) == []  # nothing to post
 
 
 def test_a_short_greeting_is_one_message() -> None:

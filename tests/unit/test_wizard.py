@@ -61,12 +61,30 @@ def test_basics_are_validated_and_invalid_values_change_nothing() -> None:
     assert done.data["name"] == "Ada Lovelace" and done.data["avatar_url"] == "https://x.org/a.png"
     for bad, message in (
         ({"name": "Clyde"}, "cannot contain 'clyde'"),
-        ({"name": "x" * 81}, "limit is 80"),
+        ({"name": "x" * 201}, "limit is 200"),
         ({"name": "Ada", "avatar_url": "ftp://x"}, "http:// or https://"),
-        ({"name": "Ada", "description": "d" * 16_001}, "limit is 16,000"),
+        ({"name": "Ada", "description": "d" * 100_001}, "limit is 100,000"),
     ):
         with pytest.raises(DomainError, match=message):
             rules.apply(done, "basics", values=bad)
+    long = rules.apply(done, "basics", values={"name": "x" * 150})  # a card's long name is a typed name too
+    assert long.data["name"] == "x" * 150
+
+
+def test_the_basics_form_holds_a_long_name_and_leaves_out_a_long_description() -> None:
+    from datetime import UTC, datetime
+
+    import discord
+
+    from bot.services.wizard import Draft
+    from bot.ui.wizard.modals import basics_modal
+
+    data = {"name": "n" * 150, "description": "d" * 20_000, "avatar_url": None}
+    draft = Draft(1, 2, 3, None, None, None, 1, data, datetime(2026, 1, 1, tzinfo=UTC))
+    inputs = {item.custom_id: item for item in basics_modal(draft).children if isinstance(item, discord.ui.TextInput)}
+    name = inputs["name"]
+    assert name.default == "n" * 150 and name.max_length is not None and name.max_length >= 150  # Discord takes it
+    assert "description" not in inputs  # kept as it is: the form would cut it
 
 
 def test_quiz_progress_back_and_scoring() -> None:

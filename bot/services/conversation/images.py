@@ -2,7 +2,8 @@
 that can see, short notes naming them for one that cannot (the rules and the budget: :mod:`bot.core.images`).
 
 The URL a model gets is the attachment's own, as Discord gives it (the server fetches it; nothing is downloaded
-here). Whether a persona's model can see is :func:`sees_images`: the ``LLM_VISION`` setting, carried in
+here). Whether a persona's model can see is :func:`sees_images`: the persona's own model settings decide when they
+set ``vision`` (``/persona model``); otherwise the default model's ``LLM_VISION`` setting, carried in
 :class:`~bot.services.conversation.data.RequestOptions`.
 """
 

@@ -27,7 +27,7 @@ readable after import only where the same key is configured).
 is ``active`` (a ``draft`` stays a draft) and switched off (``is_active`` false) until its owner turns it on;
 ``created_at``, ``is_public``, the interaction count and every history row keep their exported values;
 ``updated_at`` is the import time. A name the importer already uses gets the suffix " (imported)" (then
-" (imported 2)", ...), shortened to fit 80 characters, rather than failing.
+" (imported 2)", ...), shortened to fit 200 characters (the name's limit), rather than failing.
 
 **Cards** map as :mod:`bot.core.cards` documents: the card's character fields are the persona's columns, its
 metadata lives in ``legacy_settings["card"]`` and other tools' extensions in

@@ -3,10 +3,11 @@ exported from here whose persona the importer still owns in this place, that per
 edited elsewhere (:mod:`bot.core.card_updates`). One transaction, the caller's: an error leaves nothing.
 
 The character columns are written on the ``models.Persona`` row after :func:`bot.services.personas.create`
-made it (the description of a card may be longer than the 2,000 characters a typed description may be; the
-name longer than 80: :data:`bot.core.personas.IMPORTED_NAME_MAX`). The card's picture (a PNG card without its
-card chunks, a CHARX's main icon) is kept in ``persona_avatars`` and written back by the export; a CHARX's
-other asset files in ``legacy_settings["card_files"]`` (replaced when a re-imported CHARX carries others).
+made it, exactly as the card has them (not trimmed), within the limits every persona has (:mod:`bot.core.character`:
+the same whether typed or imported), so the persona can then be edited, cloned and exported like any other. The
+card's picture (a PNG card without its card chunks, a CHARX's main icon) is kept in ``persona_avatars`` and written
+back by the export; a CHARX's other asset files in ``legacy_settings["card_files"]`` (replaced when a re-imported
+CHARX carries others).
 """
 
 from __future__ import annotations
@@ -20,13 +21,13 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from bot.core import card_reading
 from bot.core.card_updates import plan_reimport
 from bot.core.cards import CHARACTER_COLUMNS, LEGACY_FILES_KEY, CardImport
+from bot.core.character import validate_character
 from bot.core.errors import DomainError
 from bot.core.inputs import require_storable
 from bot.core.ownership import Actor
-from bot.core.personas import IMPORTED_NAME_MAX, display_name, validate_name
+from bot.core.personas import DESCRIPTION_MAX, validate_name
 from bot.db import models
 from bot.services import personas
 from bot.services.personas import PersonaInput, PersonaRecord
@@ -52,19 +53,16 @@ class Imported:
 
 
 def check_columns(columns: Mapping[str, Any]) -> dict[str, Any]:
-    """The card's character columns, checked as the database stores them."""
-    clean: dict[str, Any] = {}
-    for column, value in columns.items():
-        if column not in CHARACTER_COLUMNS:
-            continue
-        if column == "alternate_greetings":
-            clean[column] = [require_storable(str(v), "An alternate greeting") for v in value or []]
-        else:
-            what = f"The card's {column.replace('_', ' ')}"
-            text = require_storable(str(value or ""), what)
-            if len(text) > card_reading.TEXT_MAX:
-                raise DomainError(f"{what} is over {card_reading.TEXT_MAX:,} characters.")
-            clean[column] = text
+    """The card's character columns, checked against a persona's limits (:mod:`bot.core.character`, the
+    description's among them) and kept as written."""
+    given = {column: value for column, value in columns.items() if column in CHARACTER_COLUMNS}
+    clean = validate_character({k: v for k, v in given.items() if k != "description"}, as_written=True)
+    if "description" in given:
+        what = "The card's description"
+        text = require_storable(str(given["description"] or ""), what)
+        if len(text) > DESCRIPTION_MAX:
+            raise DomainError(f"{what} is {len(text):,} characters long; the limit is {DESCRIPTION_MAX:,}.")
+        clean["description"] = text
     return clean
 
 
@@ -105,7 +103,7 @@ async def create_from_card(
 ) -> Imported:
     """A new persona from ``card`` named ``name`` (already free here)."""
     columns = check_columns(card.columns)
-    data = PersonaInput(name=display_name(name), **card.settings)
+    data = PersonaInput(name=name, **card.settings)
     record = await personas.create(session, actor, data, max_per_user=max_per_user, now=now)
     row = await session.get(models.Persona, record.id)
     assert row is not None
@@ -150,7 +148,7 @@ async def update_from_card(
     plan = plan_reimport(current, card)
     changed = list(plan.changed)
     if plan.name is not None:
-        name = validate_name(plan.name, limit=IMPORTED_NAME_MAX)
+        name = validate_name(plan.name)
         await _name_free(session, row, name)
         row.name = name
     for column, value in check_columns(plan.columns).items():

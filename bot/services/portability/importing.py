@@ -17,9 +17,10 @@ from sqlmodel import col
 from bot.core import card_charx, cards, personality
 from bot.core.card_books import card_book as kept_card_book
 from bot.core.card_updates import LOREBOOK
+from bot.core.character import NAME_MAX
 from bot.core.errors import DomainError
 from bot.core.ownership import Actor
-from bot.core.personas import IMPORTED_NAME_MAX, validate_name
+from bot.core.personas import validate_name
 from bot.db import models, offload
 from bot.services import lore, personas
 from bot.services.personas import PersonaRecord
@@ -73,7 +74,7 @@ async def free_name(session: AsyncSession, actor: Actor, name: str) -> str:
         return name
     for number in range(1, 1000):
         suffix = IMPORTED_SUFFIX if number == 1 else f" (imported {number})"
-        candidate = name[: IMPORTED_NAME_MAX - len(suffix)].rstrip() + suffix
+        candidate = name[: NAME_MAX - len(suffix)].rstrip() + suffix
         if candidate.lower() not in taken:
             return candidate
     raise DomainError(f"You already have too many personas called '{name}' here.")
@@ -150,7 +151,7 @@ def _read_charx(data: bytes) -> Upload:
         raise too_big("CHARX card", data, MAX_CHARX_BYTES)
     charx = card_charx.read_charx(data)
     imported = card_charx.with_files(cards.card_to_persona(charx.card), charx.files)
-    validate_name(imported.name, limit=IMPORTED_NAME_MAX)
+    validate_name(imported.name)
     return Upload(
         card=imported,
         picture=charx.picture,
@@ -176,7 +177,7 @@ def _read_upload(data: bytes, filename: str | None, now: datetime) -> Upload:
             raise too_big("JSON card", data, MAX_CARD_JSON_BYTES)
         card = parsed
     imported = cards.card_to_persona(card)
-    validate_name(imported.name, limit=IMPORTED_NAME_MAX)
+    validate_name(imported.name)
     return Upload(card=imported, picture=picture)
 
 
@@ -214,7 +215,7 @@ async def import_upload(
         if LOREBOOK in imported.changed:  # the card's book differs from the one exported: it replaces the lore book
             await _import_card_book(session, imported.record, upload.card.settings, now)
     else:
-        name = await free_name(session, actor, validate_name(upload.card.name, limit=IMPORTED_NAME_MAX))
+        name = await free_name(session, actor, validate_name(upload.card.name))
         imported = await create_from_card(
             session, actor, upload.card, name, picture, now=now, max_per_user=max_per_user
         )

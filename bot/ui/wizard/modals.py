@@ -14,7 +14,7 @@ from typing import Any
 import discord
 
 from bot.core import wizard as rules
-from bot.core.character import GREETING_SEPARATOR, NICKNAME_MAX, pack_greetings
+from bot.core.character import GREETING_SEPARATOR, NAME_MAX, NICKNAME_MAX, pack_greetings
 from bot.core.errors import DomainError
 from bot.core.inputs import require_storable
 from bot.core.text import clip
@@ -41,7 +41,7 @@ def basics_modal(draft: Draft) -> discord.ui.Modal:
     modal = WizardModal(draft.id, "basics", "Basic info" if fits else "Basic info (description: too long here)")
     modal.add_item(
         discord.ui.TextInput(
-            label="Name", custom_id="name", default=data.get("name") or None, max_length=80, required=True
+            label="Name", custom_id="name", default=data.get("name") or None, max_length=NAME_MAX, required=True
         )
     )
     if fits:  # a longer description is kept as it is (the form would cut it)
