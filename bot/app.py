@@ -40,7 +40,7 @@ from bot.llm.base import ModelUnavailable, Provider
 from bot.llm.pool import ProviderPool
 from bot.runtime import scheduling
 from bot.runtime.leadership import SchedulerLeadership
-from bot.services import model_servers
+from bot.services import model_servers, server_guard
 from bot.services import model_settings as persona_models
 
 log = logging.getLogger(__name__)
@@ -237,18 +237,23 @@ class PersonaHubBot(commands.AutoShardedBot):
 
     async def _server_provider(self, base_url: str, api_key: str | None) -> Provider:
         """A provider for a persona's own server, its address checked again first (the name may point elsewhere
-        since it was set)."""
+        since it was set), then before every request; it never follows a redirect (:mod:`bot.services.server_guard`)."""
         try:
             safe = await model_servers.check_server_url(
                 base_url, allow_private=self.settings.allow_private_model_servers
             )
         except DomainError as error:
             raise ModelUnavailable(f"The persona's model server cannot be used: {error}") from None
+        allow_private = self.settings.allow_private_model_servers
         return OpenAICompatibleProvider(
             base_url=safe.url,
             api_key=api_key,
             timeout_seconds=self.settings.llm_timeout_seconds,
             reply_seconds=self.settings.llm_reply_seconds,
+            max_stop_sequences=self.settings.llm_max_stop_sequences,
+            http_client=server_guard.server_client(
+                allow_private=allow_private, timeout_seconds=self.settings.llm_timeout_seconds
+            ),
         )
 
     # ------------------------------------------------------------------------------------------------ commands

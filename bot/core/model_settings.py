@@ -131,13 +131,14 @@ def require_allowed(choice: ModelChoice, allowances: ModelAllowances) -> None:
 def within(choice: ModelChoice | None, allowances: ModelAllowances) -> ModelChoice | None:
     """``choice`` as far as ``allowances`` allow it where the persona speaks: another server that is not allowed is
     dropped with its model name (the default server may not know it); a model not on the list falls back to the
-    default. None when nothing is left."""
+    default. Either way what the persona said of its model's pictures (``vision``) goes with it: the default model
+    is as ``LLM_VISION`` says. None when nothing is left."""
     if choice is None:
         return None
     if choice.base_url is not None and not allowances.own_servers:
-        choice = replace(choice, base_url=None, api_key_token=None, model=None)
+        choice = replace(choice, base_url=None, api_key_token=None, model=None, vision=None)
     if choice.model is not None and not allowances.allows_model(choice.model):
-        choice = replace(choice, model=None)
+        choice = replace(choice, model=None, vision=None)
     return None if choice.is_default else choice
 
 

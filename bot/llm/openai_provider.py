@@ -17,6 +17,9 @@ characters are read (a longer plain answer is cut there; a stream is closed ther
 ``reply_seconds`` (``LLM_REPLY_SECONDS``) after the request began is closed. A cut stream ends with
 :class:`~bot.llm.base.ModelOverrun` after the text up to the cap.
 
+``http_client`` replaces the SDK's own (which follows redirects): a persona's server gets one that does not
+(:mod:`bot.services.server_guard`); the provider closes it.
+
 Errors are mapped to :class:`~bot.llm.base.ModelError` subclasses; nothing from ``openai`` or its HTTP client
 escapes, nor a body or a stream event that is not JSON (a proxy's error page answering 200).
 """
@@ -29,6 +32,7 @@ import logging
 from collections.abc import AsyncGenerator
 from typing import Any
 
+import httpx2
 import openai
 from openai import AsyncOpenAI
 
@@ -68,6 +72,11 @@ def map_error(error: BaseException) -> ModelError:
     if isinstance(error, openai.ContentFilterFinishReasonError):
         return ModelRefused("The model's answer was withheld by its content filter.")
     if isinstance(error, openai.APIStatusError):
+        if 300 <= error.status_code < 400:
+            return ModelError(
+                f"The model server answered with a redirect (HTTP {error.status_code}), which the bot does not "
+                "follow; use the address it points to."
+            )
         if error.status_code >= 500:
             return ModelUnavailable(f"The model server is failing (HTTP {error.status_code}).")
         return ModelError(f"The model server rejected the request (HTTP {error.status_code}).")
@@ -95,6 +104,7 @@ class OpenAICompatibleProvider(Provider):
         max_retries: int = 2,
         supports_tools: bool = True,
         max_stop_sequences: int = DEFAULT_MAX_STOP,
+        http_client: httpx2.AsyncClient | None = None,
     ) -> None:
         self.base_url = base_url
         self.model = model
@@ -108,6 +118,7 @@ class OpenAICompatibleProvider(Provider):
             api_key=api_key or "not-needed",  # local servers need none, the client insists on one
             timeout=openai.Timeout(timeout_seconds, connect=min(5.0, timeout_seconds)),
             max_retries=max_retries,
+            http_client=http_client,  # closed with the provider (the client closes it)
         )
         self._model_lock = asyncio.Lock()
 

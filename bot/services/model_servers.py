@@ -3,8 +3,8 @@ resolves to (:mod:`bot.core.server_urls` says which are refused). The name is re
 which runs ``getaddrinfo`` in a worker thread, so a slow DNS server never stalls the loop; it has
 :data:`RESOLVE_SECONDS` to answer.
 
-The check runs when an owner sets the address and again when the bot first opens a connection to it in this
-process (a name may point elsewhere since). Between those the connection library resolves the name itself.
+The check runs when an owner sets the address, again when the bot first makes a provider for it in this process,
+and before every request to it (:mod:`bot.services.server_guard`: a name may point elsewhere since).
 """
 
 from __future__ import annotations
@@ -41,12 +41,14 @@ async def check_server_url(text: str, *, allow_private: bool, resolver: Resolver
     """``text`` as a model server address the bot may use; DomainError with a sentence when its shape is wrong, its
     host does not resolve, or it (or any address it resolves to) is private and ``allow_private`` is off."""
     server = parse_server_url(text)
-    addresses = await _addresses(server, resolver or resolve)
+    addresses = await addresses_of(server, resolver or resolve)
     check_addresses(server, addresses, allow_private=allow_private)
     return SafeServerUrl(url=server.url, host=server.host)
 
 
-async def _addresses(server: ServerUrl, resolver: Resolver) -> list[str]:
+async def addresses_of(server: ServerUrl, resolver: Resolver) -> list[str]:
+    """The addresses ``server``'s host stands for (itself when it is one); DomainError with a sentence when it does
+    not resolve (in :data:`RESOLVE_SECONDS`)."""
     if is_ip_address(server.host):  # an address as written needs no resolver
         return [server.host]
     try:

@@ -1,10 +1,12 @@
 """Per-persona models end to end: ``/persona model`` sets a model and sampling settings that the next reply's
 request carries to the fake model server; a persona with its own server (a second fake server on another loopback
 port, the operator allowing private addresses) is answered from there while another persona stays on the bot's; and
-with the operator's setting off a loopback address is refused with a sentence and nothing is stored."""
+with the operator's setting off a loopback address is refused with a sentence and nothing is stored; a persona's
+server is asked with the bot's stop-sequence limit and its redirects are not followed."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -14,8 +16,9 @@ from bot.db import models
 from bot.sandbox import Sandbox
 from bot.services import crypto
 from tests.e2e.test_conversation_e2e import answer_from, persona_in
-from tests.fakes.model_server import FakeModelServer, reply
+from tests.fakes.model_server import FakeModelServer, redirect, reply
 from tests.support.bots import bot_on
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -132,3 +135,34 @@ async def test_a_private_address_is_refused_while_the_operator_does_not_allow_it
             refused = await say(sandbox, "persona model", persona="Ada", server=address, temperature=0.1)
             assert "private, loopback or link-local" in refused or "http:// or https://" in refused
         assert await stored(bot, ada) is None  # nothing changed, not even the temperature given with it
+
+
+async def test_a_persona_server_is_asked_like_the_bots_and_its_redirect_is_not_followed(
+    sandbox: Sandbox, database_file: Path, model_server: FakeModelServer
+) -> None:
+    """LLM_MAX_STOP_SEQUENCES holds for a persona's server too; a 307 from it (towards 169.254.169.254, here a third
+    fake server standing for it) is not followed: that server is never asked and the persona does not answer."""
+    async with FakeModelServer() as own_server, FakeModelServer() as metadata:
+        own_server.script(reply("From my own server."), redirect(f"{metadata.base_url}/chat/completions"))
+        metadata.script(reply("From the metadata service."))
+        async with bot_on(
+            sandbox,
+            database_file,
+            model_server,
+            allow_private_model_servers=True,
+            memory_encryption_key=KEY,
+            llm_max_stop_sequences=1,
+        ) as bot:
+            await persona_in(bot, sandbox, "Ada")
+            await say(sandbox, "admin models", own_servers=True)
+            await say(sandbox, "persona model", persona="Ada", server=own_server.base_url)
+            await sandbox.send(sandbox.general, "Ada, where are you from?")
+            first = await answer_from(bot, sandbox, "Ada")
+            assert first.content == "From my own server."
+            assert len(own_server.requests[-1].get("stop") or []) <= 1
+
+            await sandbox.send(sandbox.general, "Ada, and now?")
+            await eventually(lambda: len(own_server.requests) == 2, "the redirecting answer")
+            await asyncio.sleep(1.0)
+            assert metadata.requests == []
+            assert not [m for m in sandbox.state.messages.values() if "metadata" in (m.content or "")]

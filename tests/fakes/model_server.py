@@ -9,7 +9,7 @@ Behaviours (build them with the functions below): :func:`reply` (text, optionall
 a delay), :func:`tool_call`, :func:`status` (HTTP 500, 429, ...), :func:`hang` (never answers until the server
 stops), :func:`refusal`, :func:`content_filter`, :func:`endless` (streams until the client hangs up),
 :func:`not_json` (a 200 whose body is not JSON), :func:`bad_event` (a stream with a line that is not JSON) and
-:func:`answer_with` (text computed from the request).
+:func:`answer_with` (text computed from the request) and :func:`redirect` (a 3xx pointing elsewhere).
 
 Run it by hand with ``python -m tests.fakes.model_server`` (it prints its base URL and answers "Hello!").
 """
@@ -31,7 +31,9 @@ MODEL_ID = "fake-model"
 
 @dataclass(frozen=True)
 class Behaviour:
-    kind: str  # reply | tool_call | status | hang | refusal | content_filter | endless | not_json | bad_event
+    kind: (
+        str  # reply | tool_call | status | hang | refusal | content_filter | endless | not_json | bad_event | redirect
+    )
     text: str = ""
     chunks: tuple[str, ...] | None = None
     calls: tuple[tuple[str, dict[str, Any]], ...] = ()
@@ -75,6 +77,11 @@ def tool_call(*calls: tuple[str, dict[str, Any]], text: str = "") -> Behaviour:
 def status(code: int, *, retry_after_ms: int | None = 10, message: str = "scripted failure") -> Behaviour:
     """An HTTP error with an OpenAI-style error body (and a short ``retry-after-ms`` so retries are quick)."""
     return Behaviour("status", text=message, status=code, retry_after_ms=retry_after_ms)
+
+
+def redirect(location: str, code: int = 307) -> Behaviour:
+    """An HTTP redirect (``code``) to ``location``."""
+    return Behaviour("redirect", text=location, status=code)
 
 
 def hang() -> Behaviour:
@@ -193,6 +200,8 @@ class FakeModelServer:
             assert self._stopping is not None
             await self._stopping.wait()
             raise web.HTTPServiceUnavailable()
+        if behaviour.kind == "redirect":
+            return web.Response(status=behaviour.status, headers={"Location": behaviour.text})
         if behaviour.kind == "status":
             headers = {}
             if behaviour.retry_after_ms is not None:

@@ -4,6 +4,7 @@ bounded when matching: a property test), bounds on books and entries, and a card
 
 from __future__ import annotations
 
+import signal
 import time
 from dataclasses import replace
 
@@ -73,6 +74,80 @@ def test_catastrophic_patterns_are_refused_at_save(pattern: str) -> None:
 @pytest.mark.parametrize("pattern", [r"\bdragons?\b", r"(king|queen)s?", r"colou?r", r"[a-z]+ing\b", r"^hello"])
 def test_ordinary_patterns_are_allowed(pattern: str) -> None:
     assert check_pattern(pattern) is None
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        r"(x?){22}y",  # a counted group whose contents can match nothing: seconds against "x" * 22
+        r"(x?){30}y",  # minutes
+        r"(?:x{0,1}){30}y",
+        r"(xx?){30}y",  # contents of two lengths: 2 ** 30 ways to split the x's
+        r"((?:ab)?c){20}d",  # a quantified group inside a counted one
+        r"(?:(?:a|b)c){20}",  # alternatives nested inside a counted group
+        "(a|aa)" * 30 + "y",  # no quantifier at all, 2 ** 30 ways through the alternatives
+        "(?x)#[\n(x?){30}y\n]",  # verbose mode would hide the group from the check inside a "class"
+        "(?x:(x?){30}y)",
+    ],
+)
+def test_exponential_group_shapes_are_refused(pattern: str) -> None:
+    assert check_pattern(pattern) is not None
+    with pytest.raises(DomainError, match="refused"):
+        check_entry(entry(1, pattern, use_regex=True))
+
+
+@pytest.mark.parametrize(
+    "pattern", [r"(?:ab){3}c", r"(ab)*c", r"(?:ab)?c*d", r"(\d{3}-){2}\d{4}", r"drag(on|ons)\b", r"(?i)elf"]
+)
+def test_fixed_length_groups_may_repeat(pattern: str) -> None:
+    assert check_pattern(pattern) is None
+
+
+_ATOMS = st.sampled_from(["x", "a", r"\w", "[ax]", ".", r"\b"])
+_QUANTIFIERS = st.sampled_from(["", "", "?", "{0,1}", "*", "+", "{1,2}", "{3}"])
+_COUNTS = st.sampled_from(["{25}", "{20,30}", "*", "+", "?"])
+
+
+def _grouped(inner: st.SearchStrategy[str], counts: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    opening = st.sampled_from(["(", "(?:", "(?:", "(?=", "(?i:"])
+    branches = st.lists(st.lists(inner, min_size=1, max_size=3).map("".join), min_size=1, max_size=2).map("|".join)
+    return st.tuples(opening, branches, counts).map(lambda t: f"{t[0]}{t[1]}){t[2]}")
+
+
+def _patterns() -> st.SearchStrategy[str]:
+    """Sequences of quantified characters and (nested) groups, most of them repeated many times."""
+    quantified = st.tuples(_ATOMS, _QUANTIFIERS).map("".join)
+    pieces = st.recursive(quantified, lambda inner: _grouped(inner, _COUNTS), max_leaves=6)
+    return st.tuples(st.lists(pieces, min_size=1, max_size=3).map("".join), st.sampled_from(["y", "y", "$"])).map(
+        "".join
+    )
+
+
+class _TooSlow(Exception):
+    pass
+
+
+@settings(max_examples=1000, deadline=None, derandomize=True)
+@given(pattern=_patterns())
+def test_accepted_patterns_of_bounded_length_match_quickly(pattern: str) -> None:
+    """Any pattern the check accepts answers quickly on runs of one letter (the classic worst inputs); the alarm
+    interrupts a runaway match (Python's matcher checks for signals) so a bad pattern fails instead of hanging."""
+    if check_pattern(pattern) is not None:
+        return
+
+    def too_slow(*_: object) -> None:
+        raise _TooSlow(pattern)
+
+    previous = signal.signal(signal.SIGALRM, too_slow)
+    signal.setitimer(signal.ITIMER_REAL, 2.0)
+    try:
+        for text in ("x" * 50, "a" * 50, "x" * 50 + "!", "a" * 500):
+            started = time.perf_counter()
+            key_matches(pattern, ScanText(text), regex=True, case_sensitive=False, whole_words=True)
+            assert time.perf_counter() - started < 0.5, pattern
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 @settings(max_examples=40, deadline=None)

@@ -4,6 +4,7 @@ the numbers' ranges, what a server's admins allow, the request a choice tunes, a
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import pytest
 
@@ -169,6 +170,11 @@ def test_what_the_admins_allow() -> None:
     assert rules.within(own, listed) == ModelChoice(temperature=0.1)
     assert rules.within(ModelChoice(model="gpt-5"), listed) is None
     assert rules.within(own, ModelAllowances((), True)) == own
+    # A model that reads pictures goes with its server or its model: the default model is as LLM_VISION says.
+    seeing = replace(own, vision=True)
+    assert rules.within(seeing, listed) == ModelChoice(temperature=0.1)
+    assert rules.within(ModelChoice(model="gpt-5", vision=True), listed) is None
+    assert rules.within(seeing, ModelAllowances((), True)) == seeing
     assert rules.allowed_models(["a", "A", " b "]) == ("a", "b")
 
 

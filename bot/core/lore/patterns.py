@@ -4,12 +4,16 @@ Python's ``re`` has no timeout, so a pattern is checked when it is saved (:func:
 bounded when it runs:
 
 - a pattern has at most :data:`MAX_PATTERN_CHARS` characters and compiles;
-- no backreferences (``\\1``, ``(?P=name)``) and no conditionals: they defeat every bound below;
-- no repetition of a group that itself repeats or holds alternatives (``(a+)+``, ``(a|b)*``): the classic
-  catastrophic shapes;
-- the repetition "cost" (the product over quantifiers of how many times each can repeat, an open-ended one
-  counting as :data:`REGEX_SCAN_CHARS`) stays under :data:`MAX_PATTERN_COST`, which allows one open-ended
-  repetition (``dragons?\\w*``) but not two in a row (``\\w+\\s+\\w+``: use ``\\w{1,20}``);
+- no backreferences (``\\1``, ``(?P=name)``), no conditionals and no verbose flag ``(?x)`` (it turns ``#`` into
+  comments the check below would read as pattern): they defeat every bound below;
+- a group may repeat more than once (``*``, ``+``, ``{2}``, ``{0,5}`` ...) only when it always matches the same
+  length: nothing inside it (at any depth) may have a varying count (``?``, ``*``, ``+``, ``{m,n}``) or
+  alternatives. ``(a+)+``, ``(a|b)*`` and ``(x?){22}`` -- each a way to split the same text in exponentially many
+  ways -- are refused; ``(?:ab){3}``, ``(\\d{3}-){2}`` and ``(?:ab)?`` (at most once) are fine;
+- the repetition "cost" (alternatives add up, what follows in a row multiplies, each quantifier multiplies by how
+  many times it can repeat plus one, an open-ended one counting as :data:`REGEX_SCAN_CHARS`) stays under
+  :data:`MAX_PATTERN_COST`, which allows one open-ended repetition (``dragons?\\w*``) but not two in a row
+  (``\\w+\\s+\\w+``: use ``\\w{1,20}``), nor thirty optional parts (``(a|aa)`` thirty times);
 - a pattern only ever sees the last :data:`REGEX_SCAN_CHARS` characters of the scanned text, plain keys the last
   :data:`SCAN_CHARS`.
 
@@ -44,30 +48,58 @@ def split_slashed(key: str) -> tuple[str, str]:
     return (found.group(1), found.group(2)) if found else (key, "")
 
 
-def _quantifier_at(pattern: str, i: int) -> tuple[int, int | None] | None:
-    """The quantifier at ``pattern[i]`` as (length, max repeats; None: open-ended), or None."""
+def _quantifier_at(pattern: str, i: int) -> tuple[int, int, int | None] | None:
+    """The quantifier at ``pattern[i]`` as (length, least, most repeats; None: open-ended), or None."""
     char = pattern[i]
     if char in "*+":
-        return 1, None
+        return 1, (0 if char == "*" else 1), None
     if char == "?":
-        return 1, 1
+        return 1, 0, 1
     if char == "{":
         found = re.match(r"\{(\d*)(,?)(\d*)\}", pattern[i:])
         if found and (found.group(1) or found.group(3)):
+            least = int(found.group(1) or 0)
             if not found.group(2):
-                return found.end(), int(found.group(1))
-            return found.end(), int(found.group(3)) if found.group(3) else None
+                return found.end(), least, least
+            return found.end(), least, int(found.group(3)) if found.group(3) else None
     return None
 
 
+_INLINE_FLAGS = re.compile(r"\(\?[aiLmsux]*(?:-[imsx]*)?[:)]")
+_TOO_COSTLY = (
+    "it could take too long to match. Use at most one open-ended repetition (*, + or {n,}), short bounded ones "
+    "({1,5}) and few alternatives."
+)
+_VARIABLE_GROUP = (
+    "a group that repeats must always match the same length: no ?, *, +, {m,n} or | inside it (like (a+)+, "
+    "(x?){20} or (a|b)*). Repeat single characters or classes instead ([ab]*, x{0,20})."
+)
+
+
+class _Group:
+    """A group being read: whether it can match different lengths, and its cost (the sum over its alternatives of
+    the product over each one's quantifiers)."""
+
+    __slots__ = ("current", "total", "variable")
+
+    def __init__(self) -> None:
+        self.variable = False  # holds a quantifier whose count varies, or alternatives (at any depth)
+        self.total = 0  # the summed cost of the alternatives already read
+        self.current = 1  # the cost of the alternative being read
+
+
 class _Scan:
-    """One pass over a pattern: groups as a stack of [repeats inside, alternatives inside]."""
+    """One pass over a pattern: groups as a stack of :class:`_Group` (the whole pattern at the bottom)."""
 
     def __init__(self, pattern: str) -> None:
         self.pattern = pattern
-        self.stack: list[list[bool]] = [[False, False]]
-        self.cost = 1
-        self.closed: list[bool] | None = None  # the group that just closed (a quantifier may follow it)
+        self.stack: list[_Group] = [_Group()]
+        self.closed: _Group | None = None  # the group that just closed (a quantifier may follow it)
+
+    @property
+    def cost(self) -> int:
+        """The pattern's repetition cost (once :meth:`run` has read it all)."""
+        return self.stack[0].total + self.stack[0].current
 
     def run(self) -> str | None:
         p = self.pattern
@@ -84,26 +116,23 @@ class _Scan:
                 i = self._skip_class(i)
                 continue
             if char == "(":
-                if p.startswith("(?P=", i) or p.startswith("(?(", i):
-                    return "backreferences and conditionals are not allowed."
-                self.stack.append([False, False])
-                i += 1
-                if i < len(p) and p[i] == "?":
-                    i += 1  # (?:, (?=, (?i) ...: the rest is read as ordinary characters
+                problem = self._open(i)
+                if problem:
+                    return problem
+                i += 2 if p.startswith("(?", i) else 1  # (?:, (?=, (?i) ...: the rest is read as ordinary characters
                 continue
             if char == ")" and len(self.stack) > 1:
-                self.closed = self.stack.pop()
-                if self.closed[0] or self.closed[1]:
-                    self.stack[-1][0] = self.stack[-1][0] or self.closed[0]
+                self._close()
                 i += 1
                 continue
             if char == "|":
-                self.stack[-1][1] = True
+                top = self.stack[-1]
+                top.total, top.current, top.variable = top.total + top.current, 1, True
                 i += 1
                 continue
             found = _quantifier_at(p, i)
             if found is not None:
-                problem = self._quantified(found[1], closed)
+                problem = self._quantified(found[1], found[2], closed)
                 if problem:
                     return problem
                 i += found[0]
@@ -111,7 +140,24 @@ class _Scan:
                     i += 1  # lazy or possessive
                 continue
             i += 1
+        return _TOO_COSTLY if self.cost > MAX_PATTERN_COST else None
+
+    def _open(self, i: int) -> str | None:
+        p = self.pattern
+        if p.startswith("(?P=", i) or p.startswith("(?(", i):
+            return "backreferences and conditionals are not allowed."
+        flags = _INLINE_FLAGS.match(p, i)
+        if flags and "x" in flags.group():
+            return "the verbose flag (?x) is not allowed."
+        self.stack.append(_Group())
         return None
+
+    def _close(self) -> None:
+        closed = self.stack.pop()
+        parent = self.stack[-1]
+        parent.current *= closed.total + closed.current
+        parent.variable = parent.variable or closed.variable
+        self.closed = closed
 
     def _skip_class(self, i: int) -> int:
         p = self.pattern
@@ -124,18 +170,13 @@ class _Scan:
             j += 2 if p[j] == "\\" else 1
         return j + 1
 
-    def _quantified(self, most: int | None, closed: list[bool] | None) -> str | None:
-        if closed is not None and (most is None or most > 1) and (closed[0] or closed[1]):
-            return "a repeated group may not itself repeat or hold alternatives (like (a+)+ or (a|b)*)."
-        self.cost *= (most if most is not None else REGEX_SCAN_CHARS) + 1
-        if most is None or most > 1:
-            self.stack[-1][0] = True
-        if self.cost > MAX_PATTERN_COST:
-            return (
-                "it could take too long to match. Use at most one open-ended repetition (*, + or {n,}) and short "
-                "bounded ones ({1,5})."
-            )
-        return None
+    def _quantified(self, least: int, most: int | None, closed: _Group | None) -> str | None:
+        if closed is not None and closed.variable and (most is None or most > 1):
+            return _VARIABLE_GROUP
+        top = self.stack[-1]
+        top.current *= (most if most is not None else REGEX_SCAN_CHARS) + 1
+        top.variable = top.variable or most != least
+        return _TOO_COSTLY if top.current > MAX_PATTERN_COST else None
 
 
 def pattern_cost(pattern: str) -> int:
