@@ -8,6 +8,9 @@ relationships, memory retrieval, prompt rendering; the retrieved memories are ma
 Each message names the persona, so it always answers; the reply is sent and recorded before the next message.
 
 Target (issue 5): p50 <= 10 ms, p99 <= 50 ms with 100,000 memories (50 hot, the rest warm, as ``bench_memory``).
+Then the persona gets a 200-entry lorebook (:mod:`bench.lorebook`) and the same is measured again
+(``..._100k_memories_lore200_p50/p99``): the difference is what lore costs on the chat path (issue 17: at most
+5 ms at p99).
 PostgreSQL figures are named ``chat_event_to_request_postgresql_...``: the database of a scaled-out bot.
 """
 
@@ -25,6 +28,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from bench.common import MEMORY_VOCABULARY, database_kinds, fill_memories, fresh_database, note, report, report_latency
+from bench.lorebook import LORE_ENTRIES, fill_lorebook
 from bot.app import PersonaHubBot
 from bot.clock import utcnow
 from bot.config import load_settings
@@ -120,6 +124,9 @@ async def _run(database_url: str, prefix: str, chooser: random.Random) -> None:
             await fill_memories(bot.db, record.id, chooser, now=utcnow(), count=MEMORIES, hot=HOT)
             note(f"{MEMORIES:,} memories ({HOT} hot) in {time.perf_counter() - started:.1f} s")
             await _measure(sandbox, bot, model, f"{prefix}100k_memories", chooser)
+            fired = await fill_lorebook(bot.db, record.id, sandbox.guild.id, chooser, now=utcnow())
+            note(f"a lorebook of {LORE_ENTRIES} entries ({fired})")
+            await _measure(sandbox, bot, model, f"{prefix}100k_memories_lore200", chooser)
             report(f"chat_{prefix}replies_sent", float(bot.get_cog("ConversationCog").replies), "replies")  # type: ignore[union-attr]
 
 

@@ -61,7 +61,7 @@ from bot.discord_io.typing import typing_in
 from bot.discord_io.webhooks import DatabaseWebhookStore
 from bot.llm.base import ModelError, Provider
 from bot.llm.tools import default_registry, run_with_tools
-from bot.services import conversation, webhooks
+from bot.services import conversation, lore, webhooks
 from bot.services.conversation import ChannelLine, Incoming, ReplyJob, Speaker
 from bot.workflows.owner_notes import OwnerNotes
 
@@ -72,6 +72,7 @@ log = logging.getLogger(__name__)
 
 HISTORY_LINES = 30
 CAST_CACHE_SIZE = 20_000  # channels (with personas or without) whose cast is kept
+LORE_CACHE_SIZE = 1_000  # (persona, channel) pairs whose lore books are kept prepared
 DROPPED_SIGN = "⌛"  # on a message that left a busy persona's full line: it will not be answered
 TEXT_MESSAGE_TYPES = (discord.MessageType.default, discord.MessageType.reply)
 Channel = discord.TextChannel | discord.Thread
@@ -100,6 +101,8 @@ class ConversationCog(commands.Cog):
         self.replies = 0  # replies sent since load (a figure for tests and benchmarks)
         # Who speaks where, by (channel, thread parent): dropped when a binding, persona or behaviour changes.
         self.casts = bot.db.changes.cache(conversation.CAST_TABLES, size=CAST_CACHE_SIZE)
+        # The lore books of (persona, channel, server) prepared to scan: dropped when a book or an entry changes.
+        self.lore_books: lore.LoreShelf = bot.db.changes.cache(lore.LORE_TABLES, size=LORE_CACHE_SIZE)
 
     # ------------------------------------------------------------------------------------------------ who wrote
 
@@ -362,6 +365,7 @@ class ConversationCog(commands.Cog):
             self.bot.llm.supports_tools,
             token_budget=settings.prompt_token_budget,
             vision=settings.llm_vision,
+            lore_shelf=self.lore_books,
         )
 
     # ------------------------------------------------------------------------------------------------ replying

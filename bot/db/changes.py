@@ -7,9 +7,9 @@ never outlive a change, wherever the change was made:
 - **In this process**, every statement that writes a watched table is seen as it runs (an engine event on the
   statement's text), and the caches are cleared at once.
 - **In another process** (the bot split across processes on one PostgreSQL database, or a command-line tool),
-  PostgreSQL tells us: triggers on the watched tables (migrations 0008 and 0012) ``NOTIFY persona_hub_changes``
-  with the table's name, and each process ``LISTEN``s on one dedicated connection. A notification is sent at
-  commit, so a cache cleared by it can only be refilled with the committed rows.
+  PostgreSQL tells us: triggers on the watched tables (migrations 0008 and 0012; 0017 and 0020 add tables)
+  ``NOTIFY persona_hub_changes`` with the table's name, and each process ``LISTEN``s on one dedicated connection.
+  A notification is sent at commit, so a cache cleared by it can only be refilled with the committed rows.
 
 A notification can come late: a change committed by another process and a Discord message sent right after it
 reach this process in either order, and a message must see every change committed before it arrived. So each
@@ -58,6 +58,8 @@ WATCHED: Mapping[str, frozenset[str] | None] = {
     "custom_behaviors": None,
     "subscription_tiers": None,
     "persona_models": None,
+    "lore_books": None,
+    "lore_entries": None,
     "memory_configs": frozenset(["persona_id", "weight_recency", "weight_importance", "weight_relevance"]),
     "personas": frozenset(
         [

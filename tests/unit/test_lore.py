@@ -24,7 +24,8 @@ from bot.core.lore import (
     split_keys,
 )
 from bot.core.lore.card_books import book_from_card, book_to_card
-from bot.core.lore.patterns import MAX_SCAN_REGEX_COST, RegexBudget, ScanText, key_matches
+from bot.core.lore.patterns import MAX_SCAN_REGEX_COST, SCAN_CHARS, RegexBudget, ScanText, _whole_word_in, key_matches
+from bot.core.lore.prepared import PreparedBooks, prepare
 
 
 def entry(entry_id: int = 1, *keys: str, content: str = "Lore.", **changes: object) -> LoreEntry:
@@ -371,3 +372,72 @@ def test_a_card_book_becomes_entries_and_goes_back_without_loss() -> None:
 def test_a_bad_card_book_is_refused_with_a_sentence(book: object, sentence: str) -> None:
     with pytest.raises(DomainError, match=sentence):
         book_from_card(book)
+
+
+# ------------------------------------------------------------------------------------------------ prepared books
+
+_WORDY = st.text(alphabet="abß_ .,!\nAB", max_size=40)
+
+
+@settings(max_examples=150, deadline=None)
+@given(key=st.text(alphabet="abß_ +.A", min_size=1, max_size=6), text=_WORDY, case_sensitive=st.booleans())
+def test_a_whole_word_key_matches_as_the_plain_search_says(key: str, text: str, case_sensitive: bool) -> None:
+    """The word gate (a key's words must be among the text's) never turns away a match the search would find."""
+    needle, haystack = (key, text) if case_sensitive else (key.casefold(), text.casefold())
+    expected = bool(needle) and _whole_word_in(needle, haystack)
+    assert matches(key, text, case_sensitive=case_sensitive) == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(parts=st.lists(st.text(alphabet="abß_ .Ǆ\n", max_size=3000), min_size=1, max_size=6))
+def test_a_joined_text_has_the_words_of_the_whole(parts: list[str]) -> None:
+    """Recursion's text takes its words from the entries' (cut to the scan bound where it is long)."""
+    whole = "\n".join(parts)
+    joined = ScanText.joined(whole, [ScanText(p) for p in parts])
+    for case_sensitive in (False, True):
+        assert joined.words(case_sensitive) == ScanText(whole).words(case_sensitive)
+
+
+def test_a_joined_text_cut_at_every_place_near_a_part_has_the_words_of_the_whole() -> None:
+    for length in range(SCAN_CHARS - 12, SCAN_CHARS + 2):
+        for parts in (["ab cd", "e" * length], ["ab cd", "f g", "e" * length]):
+            whole = "\n".join(parts)
+            joined = ScanText.joined(whole, [ScanText(p) for p in parts])
+            assert joined.words(False) == ScanText(whole).words(False), (length, parts[:-1])
+
+
+def _unprepared(books: PreparedBooks) -> PreparedBooks:
+    """The same books with no gates: every entry is matched key by key, as before books were prepared."""
+    return replace(books, by_word={}, ungated=tuple(range(len(books.entries))), modes=(), depths=frozenset())
+
+
+_KEYS = st.sampled_from(["dragon", "red dragon", "Elf", "orc", "gold", "/dr[a-z]+/", "c++", "tower"])
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    specs=st.lists(
+        st.tuples(
+            st.lists(_KEYS, min_size=1, max_size=3),
+            st.sampled_from(["dragons sleep on gold", "an orc tower", "Elf and orc", "red dragon of c++", "quiet"]),
+            st.booleans(),
+            st.booleans(),
+            st.sampled_from([None, 0, 1, 3]),
+            st.integers(0, 2),
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+    texts=st.lists(st.sampled_from(["a dragon!", "the Elf", "gold and orcs", "hm", "RED DRAGON", "c++"]), max_size=4),
+)
+def test_prepared_books_fire_what_matching_every_key_fires(
+    specs: list[tuple[list[str], str, bool, bool, int | None, int]], texts: list[str]
+) -> None:
+    entries = [
+        entry(i + 1, *keys, content=content, case_sensitive=cs, whole_words=ww, scan_depth=depth, sticky=sticky)
+        for i, (keys, content, cs, ww, depth, sticky) in enumerate(specs)
+    ]
+    books = prepare([(BookRules(recursion=3, token_budget=4000), entries)])
+    messages = [ScanMessage(t, i + 1) for i, t in enumerate(texts)]
+    timing = {1: 1} if messages else {}
+    assert activate(books, messages, timing=timing) == activate(_unprepared(books), messages, timing=timing)

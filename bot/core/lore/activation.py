@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 
 from bot.core.conversation import estimate_tokens
 from bot.core.lore.entries import POSITIONS, BookRules, LoreEntry, LoreText
-from bot.core.lore.patterns import RegexBudget, ScanText, key_matches
+from bot.core.lore.patterns import RegexBudget, ScanText, hit
+from bot.core.lore.prepared import PreparedBooks, ReadyEntry, prepare, ready_entry
 
 TOTAL_BUDGET = 1500  # estimated tokens of lore in one prompt, whatever the books say
 
@@ -70,42 +71,28 @@ def messages_since(messages: Sequence[ScanMessage], message_id: int) -> int | No
     return sum(1 for i in ids if i > message_id)
 
 
-def _secondary_ok(entry: LoreEntry, text: ScanText, budget: RegexBudget) -> bool:
-    if not entry.secondary_keys:
+def _secondary_ok(ready: ReadyEntry, text: ScanText, budget: RegexBudget) -> bool:
+    if not ready.secondary:
         return True
-    hits = [
-        key_matches(
-            key,
-            text,
-            regex=entry.use_regex,
-            case_sensitive=entry.case_sensitive,
-            whole_words=entry.whole_words,
-            budget=budget,
-        )
-        for key in entry.secondary_keys
-    ]
-    if entry.logic == "and_all":
+    hits = [hit(m, text, budget) for m in ready.secondary]
+    logic = ready.entry.logic
+    if logic == "and_all":
         return all(hits)
-    if entry.logic == "not_any":
+    if logic == "not_any":
         return not any(hits)
-    if entry.logic == "not_all":
+    if logic == "not_all":
         return not all(hits)
     return any(hits)
 
 
-def match_reason(entry: LoreEntry, text: ScanText, budget: RegexBudget) -> str | None:
-    """Why ``entry``'s keys fire on ``text`` (the key that matched), or None."""
-    for key in entry.keys:
-        hit = key_matches(
-            key,
-            text,
-            regex=entry.use_regex,
-            case_sensitive=entry.case_sensitive,
-            whole_words=entry.whole_words,
-            budget=budget,
-        )
-        if hit:
-            return f"key “{key}”" if _secondary_ok(entry, text, budget) else None
+def match_reason(entry: LoreEntry | ReadyEntry, text: ScanText, budget: RegexBudget) -> str | None:
+    """Why the entry's keys fire on ``text`` (the key that matched), or None."""
+    ready = entry if isinstance(entry, ReadyEntry) else ready_entry(entry, BookRules())
+    if ready.gate is not None and ready.gate.isdisjoint(text.words(ready.entry.case_sensitive)):
+        return None
+    for key, found in zip(ready.entry.keys, ready.keys, strict=True):
+        if hit(found, text, budget):
+            return f"key “{key}”" if _secondary_ok(ready, text, budget) else None
     return None
 
 
@@ -137,25 +124,22 @@ class _Round:
     fired: dict[int, str] = field(default_factory=dict)
     skipped: dict[int, str] = field(default_factory=dict)
     texts: dict[int, ScanText] = field(default_factory=dict)
-    extra: ScanText | None = None
-    extra_source: str = ""
 
-    def scan_text(self, depth: int, extra: str) -> ScanText:
-        """The last ``depth`` messages, or for recursion ``extra`` (the content of what fired last step)."""
-        if extra:
-            if self.extra is None or self.extra_source != extra:
-                self.extra, self.extra_source = ScanText(extra), extra
-            return self.extra
+    def scan_text(self, depth: int) -> ScanText:
+        """The last ``depth`` messages."""
         if depth not in self.texts:
             recent = [m.text for m in self.messages[len(self.messages) - depth :]] if depth else []
             self.texts[depth] = ScanText("\n".join(recent))
         return self.texts[depth]
 
-    def consider(self, entry: LoreEntry, rules: BookRules, extra: str, step: int) -> None:
+    def consider(self, ready: ReadyEntry, extra: ScanText | None, step: int) -> None:
+        """Whether ``ready`` fires on the messages (``extra`` None) or, for recursion step ``step``, on ``extra``
+        (the content of what fired the step before)."""
+        entry = ready.entry
         if not entry.enabled:
             self.skipped[entry.id] = "disabled"
             return
-        timed = _timed(entry, self.messages, self.timing)
+        timed = _timed(entry, self.messages, self.timing) if ready.timed else None
         if timed == "sticky":
             self.fired[entry.id] = "sticky (it fired a few messages ago)"
             return
@@ -165,8 +149,8 @@ class _Round:
         if entry.constant:
             reason: str | None = "constant"
         else:
-            depth = rules.scan_depth if entry.scan_depth is None else entry.scan_depth
-            reason = match_reason(entry, self.scan_text(depth, extra), self.budget)
+            text = self.scan_text(ready.scan_depth) if extra is None else extra
+            reason = match_reason(ready, text, self.budget)
             if reason and step:
                 reason += " (in another entry's content)"
         if reason is None:
@@ -179,39 +163,53 @@ class _Round:
         self.fired[entry.id] = reason
 
 
-def _recurse(
-    state: _Round, books: Sequence[tuple[BookRules, Sequence[LoreEntry]]], by_id: Mapping[int, LoreEntry]
-) -> None:
-    """Scan the content of what fired for entries not yet fired, up to each book's recursion steps."""
-    deepest = max((rules.recursion for rules, _ in books), default=0)
+def _first_scan(state: _Round, books: PreparedBooks) -> None:
+    """Every entry on the recent messages, in order; a gated entry none of whose gate words is in the messages it
+    scans is not matched at all (no key of it can match)."""
+    may = set(books.ungated)
+    for depth in books.depths:
+        may |= books.candidates(state.scan_text(depth).words, depth)
+    for position, ready in enumerate(books.entries):
+        if position in may:
+            state.consider(ready, None, 0)
+        else:
+            state.skipped.setdefault(ready.entry.id, "no key matched")
+
+
+def _recurse(state: _Round, books: PreparedBooks) -> None:
+    """Scan the content of what fired for entries not yet fired, up to each book's recursion steps. Only the
+    entries the content's words may fire are looked at: the others were all considered on the messages already
+    and did not fire, so considering them again would change nothing."""
+    by_id = books.by_id
     seen: set[int] = set(state.fired)
     new = list(state.fired)
-    for step in range(1, deepest + 1):
-        extra = "\n".join(by_id[i].content for i in new if not by_id[i].prevent_recursion)
+    for step in range(1, books.deepest_recursion + 1):
+        sources = [by_id[i] for i in new if not by_id[i].entry.prevent_recursion]
+        extra = "\n".join(r.entry.content for r in sources)
         if not extra:
             return
-        for rules, entries in books:
-            if step > rules.recursion:
+        text = ScanText.joined(extra, [r.content_text for r in sources])
+        for position in sorted(books.candidates(text.words)):
+            ready = books.entries[position]
+            entry = ready.entry
+            if step > ready.rules.recursion:
                 continue
-            for entry in entries:
-                if entry.id not in state.fired and not entry.exclude_recursion and not entry.constant:
-                    state.consider(entry, rules, extra, step)
+            if entry.id not in state.fired and not entry.exclude_recursion and not entry.constant:
+                state.consider(ready, text, step)
         new = [i for i in state.fired if i not in seen]
         seen.update(new)
         if not new:
             return
 
 
-def _fits(
-    state: _Round, books: Sequence[tuple[BookRules, Sequence[LoreEntry]]], by_id: Mapping[int, LoreEntry], total: int
-) -> list[LoreEntry]:
+def _fits(state: _Round, books: PreparedBooks, total: int) -> list[LoreEntry]:
     """The fired entries that fit the books' budgets and ``total``, in budget priority (module docstring)."""
-    book_of = {entry.id: rules for rules, entries in books for entry in entries}
     used: dict[int, int] = {}
     spent = 0
     kept: list[LoreEntry] = []
-    for entry in sorted((by_id[i] for i in state.fired), key=lambda e: (not e.constant, -e.order, e.id)):
-        rules = book_of[entry.id]
+    fired = (books.by_id[i] for i in state.fired)
+    for ready in sorted(fired, key=lambda r: (not r.entry.constant, -r.entry.order, r.entry.id)):
+        entry, rules = ready.entry, ready.rules
         cost = estimate_tokens(entry.content)
         if used.get(rules.id, 0) + cost > rules.token_budget or spent + cost > total:
             state.skipped[entry.id] = "over the token budget"
@@ -223,22 +221,21 @@ def _fits(
 
 
 def activate(
-    books: Sequence[tuple[BookRules, Sequence[LoreEntry]]],
+    books: Sequence[tuple[BookRules, Sequence[LoreEntry]]] | PreparedBooks,
     messages: Sequence[ScanMessage],
     *,
     timing: Mapping[int, int] | None = None,
     draw: Callable[[int], float] = lambda _entry_id: 0.0,
     total_budget: int = TOTAL_BUDGET,
 ) -> Activation:
-    """The entries of ``books`` that fire for ``messages`` (oldest first; the last is the one answered), given when
-    timed entries last started (``timing``: entry id -> message id), in prompt order (module docstring)."""
+    """The entries of ``books`` (or the same books prepared, :func:`bot.core.lore.prepared.prepare`) that fire for
+    ``messages`` (oldest first; the last is the one answered), given when timed entries last started (``timing``:
+    entry id -> message id), in prompt order (module docstring)."""
+    ready = books if isinstance(books, PreparedBooks) else prepare(books)
     state = _Round(messages, timing or {}, draw)
-    by_id = {entry.id: entry for _, entries in books for entry in entries}
-    for rules, entries in books:
-        for entry in entries:
-            state.consider(entry, rules, "", 0)
-    _recurse(state, books, by_id)
-    kept = _fits(state, books, by_id, total_budget)
+    _first_scan(state, ready)
+    _recurse(state, ready)
+    kept = _fits(state, ready, total_budget)
     kept.sort(key=lambda e: (POSITIONS.index(e.position), e.order, e.id))
     now_id = messages[-1].message_id if messages else None
     started = {

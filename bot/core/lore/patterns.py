@@ -26,7 +26,9 @@ A key written ``/pattern/flags`` (SillyTavern's way) is a pattern even in an ent
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import lru_cache
+from typing import NamedTuple
 
 MAX_PATTERN_CHARS = 200
 MAX_PATTERN_COST = 2000
@@ -213,19 +215,63 @@ def check_pattern(pattern: str) -> str | None:
     return _Scan(pattern).run()
 
 
+_WORDS = re.compile(r"\w+")  # \w is exactly str.isalnum() or "_", as _is_word_char
+
+
 class ScanText:
-    """A text to scan, cut to the bounds once (and folded for case-insensitive keys only when one asks)."""
+    """A text to scan, cut to the bounds once (and folded for case-insensitive keys only when one asks), with the
+    set of its words (runs of word characters), made when a whole-word key first asks: a key whose own words are
+    not all among them cannot match, which spares most searches. A text joined from others (:meth:`joined`) makes
+    its words from theirs."""
 
     def __init__(self, text: str) -> None:
         self.tail = text[-SCAN_CHARS:]
         self.regex_tail = text[-REGEX_SCAN_CHARS:]
+        self.whole = len(text) <= SCAN_CHARS
         self._folded: str | None = None
+        self._words: dict[bool, frozenset[str]] = {}
+        self._parts: Sequence[ScanText] = ()
+
+    @classmethod
+    def joined(cls, text: str, parts: Sequence[ScanText]) -> ScanText:
+        """``ScanText(text)`` where ``text`` is the texts of ``parts`` joined by newlines: its words are made from
+        theirs when every part is whole (not cut to the bounds)."""
+        made = cls(text)
+        if all(p.whole for p in parts):
+            made._parts = parts
+        return made
 
     @property
     def folded(self) -> str:
         if self._folded is None:
             self._folded = self.tail.casefold()
         return self._folded
+
+    def words(self, case_sensitive: bool) -> frozenset[str]:
+        found = self._words.get(case_sensitive)
+        if found is None:
+            found = self._words[case_sensitive] = (
+                self._parts_words(case_sensitive)
+                if self._parts
+                else (frozenset(_WORDS.findall(self.tail if case_sensitive else self.folded)))
+            )
+        return found
+
+    def _parts_words(self, case_sensitive: bool) -> frozenset[str]:
+        """The words of the tail, from the parts it holds whole and the end of the one it cuts (the newlines
+        between them join no words; casefolding goes character by character)."""
+        sets: list[frozenset[str]] = []
+        left = len(self.tail)
+        for part in reversed(self._parts):
+            if left <= 0:
+                break
+            if len(part.tail) <= left:
+                sets.append(part.words(case_sensitive))
+            else:
+                piece = part.tail[-left:]
+                sets.append(frozenset(_WORDS.findall(piece if case_sensitive else piece.casefold())))
+            left -= len(part.tail) + 1
+        return frozenset().union(*sets)
 
 
 @lru_cache(maxsize=4096)
@@ -259,12 +305,50 @@ def _whole_word_in(needle: str, haystack: str) -> bool:
     return False
 
 
+class Matcher(NamedTuple):
+    """One key made ready to match (:func:`matcher`): a pattern compiled with its cost (``pattern`` None: a pattern
+    that is not safe, which never matches), or a plain key's needle (case-folded unless case-sensitive)."""
+
+    is_pattern: bool
+    pattern: re.Pattern[str] | None
+    cost: int
+    needle: str
+    case_sensitive: bool
+    whole_words: bool
+    words: tuple[str, ...] = ()  # a plain key's runs of word characters: a whole-word match finds each as a word
+
+
 @lru_cache(maxsize=16384)
-def _prepared(key: str, *, regex: bool, case_sensitive: bool) -> tuple[bool, str]:
-    """Whether ``key`` is a pattern, and the needle a plain key looks for."""
+def matcher(key: str, *, regex: bool, case_sensitive: bool, whole_words: bool) -> Matcher:
+    """``key`` made ready to match with these options (module docstring)."""
     if regex or is_slashed(key):
-        return True, key
-    return False, key if case_sensitive else key.casefold()
+        found = compiled(key, case_sensitive=case_sensitive)
+        pattern, cost = found if found is not None else (None, 0)
+        return Matcher(True, pattern, cost, key, case_sensitive, whole_words)
+    needle = key if case_sensitive else key.casefold()
+    return Matcher(False, None, 0, needle, case_sensitive, whole_words, tuple(set(_WORDS.findall(needle))))
+
+
+def hit(ready: Matcher, text: ScanText, budget: RegexBudget | None = None) -> bool:
+    """Whether the key occurs in ``text`` (a pattern sees only its last :data:`REGEX_SCAN_CHARS` characters, a
+    plain key its last :data:`SCAN_CHARS`; a pattern past ``budget`` does not match)."""
+    if ready.is_pattern:
+        if ready.pattern is None or (budget is not None and not budget.spend(ready.cost)):
+            return False
+        return ready.pattern.search(text.regex_tail) is not None
+    needle = ready.needle
+    if not needle:
+        return False
+    haystack = text.tail if ready.case_sensitive else text.folded
+    if not ready.whole_words:
+        return needle in haystack
+    # Each word of the key sits between boundaries where it matches (its own non-word characters or the ones a
+    # whole-word match asks for), so it is one of the text's words: without them all there is no match to look for.
+    words = text.words(ready.case_sensitive)
+    for word in ready.words:
+        if word not in words:
+            return False
+    return _whole_word_in(needle, haystack)
 
 
 def key_matches(
@@ -276,15 +360,5 @@ def key_matches(
     whole_words: bool,
     budget: RegexBudget | None = None,
 ) -> bool:
-    """Whether ``key`` occurs in ``text`` (a pattern sees only its last :data:`REGEX_SCAN_CHARS` characters, a
-    plain key its last :data:`SCAN_CHARS`; a pattern past ``budget`` does not match)."""
-    is_pattern, needle = _prepared(key, regex=regex, case_sensitive=case_sensitive)
-    if is_pattern:
-        found = compiled(key, case_sensitive=case_sensitive)
-        if found is None or (budget is not None and not budget.spend(found[1])):
-            return False
-        return found[0].search(text.regex_tail) is not None
-    if not needle:
-        return False
-    haystack = text.tail if case_sensitive else text.folded
-    return _whole_word_in(needle, haystack) if whole_words else needle in haystack
+    """Whether ``key`` occurs in ``text`` with these options (:func:`hit`)."""
+    return hit(matcher(key, regex=regex, case_sensitive=case_sensitive, whole_words=whole_words), text, budget)

@@ -16,7 +16,7 @@ from bot.core.reply_text import Labels
 from bot.llm.base import ChatRequest
 from bot.llm.tools import ToolRegistry
 from bot.services import memories
-from bot.services.lore import LoreTiming
+from bot.services.lore import LoreShelf, LoreTiming
 from bot.templating.prompts import DEFAULT_TOKEN_BUDGET, PersonaProfile
 
 
@@ -103,8 +103,8 @@ class Incoming:
 class RequestOptions:
     """How a reply's request is built: the tools on offer (None: the default registry), the memory encryption key,
     whether the provider can call tools at all, the prompt's token budget (``PROMPT_TOKEN_BUDGET``), whether the
-    model is shown images, and a message whose exchange memory the prompt leaves out (another take of a reply to
-    it: that memory holds the old take)."""
+    model is shown images, a message whose exchange memory the prompt leaves out (another take of a reply to
+    it: that memory holds the old take), and the lore books kept prepared (None: read for each reply)."""
 
     tools: ToolRegistry | None = None
     encryption_key: str | None = None
@@ -112,6 +112,7 @@ class RequestOptions:
     token_budget: int = DEFAULT_TOKEN_BUDGET
     vision: bool = False  # the model is shown images (the LLM_VISION setting): conversation.images.sees_images
     leave_out_exchange: int | None = None
+    lore_shelf: LoreShelf | None = None
 
 
 @dataclass(frozen=True)

@@ -387,7 +387,7 @@ async def _job(
     except DomainError:
         offered = ToolRegistry()
     tool_names = offered.names() if options.supports_tools else ()
-    fired = await fired_lore(session, pid, incoming, history, earlier, now=now)
+    fired = await fired_lore(session, pid, incoming, history, earlier, now=now, shelf=options.lore_shelf)
     context = PromptContext(
         persona=speaker.profile,
         now=now,

@@ -20,10 +20,19 @@ async def fired_lore(
     earlier: Sequence[Incoming],
     *,
     now: datetime,
+    shelf: lore.LoreShelf | None = None,
 ) -> lore.ActivatedLore:
-    """The lore entries that fire for this reply (the channel's recent messages, the one answered last)."""
+    """The lore entries that fire for this reply (the channel's recent messages, the one answered last); ``shelf``:
+    the books kept prepared (:func:`bot.services.lore.activated_lore`)."""
     recent = [ScanMessage(line.content, line.message_id) for line in history]
     recent += [ScanMessage(m.content, m.message_id) for m in (*earlier, incoming)]
     return await lore.activated_lore(
-        session, persona_id, incoming.guild_id, incoming.channel_id, recent, now, parent_id=incoming.parent_id
+        session,
+        persona_id,
+        incoming.guild_id,
+        incoming.channel_id,
+        recent,
+        now,
+        parent_id=incoming.parent_id,
+        shelf=shelf,
     )

@@ -17,13 +17,24 @@ from bot.services.lore.books import (
     replace_persona_book,
 )
 from bot.services.lore.cards import export_book, import_book, preview
-from bot.services.lore.firing import ActivatedLore, LoreTiming, activated_lore, books_for, save_timing
+from bot.services.lore.firing import (
+    LORE_TABLES,
+    ActivatedLore,
+    LoreShelf,
+    LoreTiming,
+    activated_lore,
+    books_for,
+    prepared_books,
+    save_timing,
+)
 
 __all__ = [
     "ENTRY_FIELDS",
+    "LORE_TABLES",
     "MANAGERS_ONLY",
     "NO_ENTRY",
     "ActivatedLore",
+    "LoreShelf",
     "LoreTiming",
     "Where",
     "activated_lore",
@@ -34,6 +45,7 @@ __all__ = [
     "entries",
     "export_book",
     "import_book",
+    "prepared_books",
     "preview",
     "remove_entry",
     "replace_persona_book",

@@ -1,7 +1,9 @@
 """Which lore reaches a reply (read on the chat path) and the timed effects it starts (written with the exchange).
 
 :func:`activated_lore` reads the books of the persona, of the channel (and of the thread's channel) and of the
-server, in two or three queries, and runs :func:`bot.core.lore.activate` on the recent messages. It writes nothing:
+server, in two or three queries (or takes them prepared from a shelf: a :class:`~bot.db.changes.ChangeCache` of
+:data:`LORE_TABLES`, which the conversation keeps, so a message reads only the timed entries' state), and runs
+:func:`bot.core.lore.activate` on the recent messages. It writes nothing:
 planning reads only (``Database.reads``); the entries whose sticky or cooldown start now are in the result's
 ``timing``, which :func:`save_timing` stores in the exchange's transaction
 (:func:`bot.services.conversation.record`).
@@ -19,12 +21,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from bot.core.lore import Activation, BookRules, LoreEntry, LoreText, ScanMessage, activate
+from bot.core.lore.prepared import PreparedBooks, prepare
 from bot.db import models
+from bot.db.changes import ChangeCache
 from bot.services.lore.books import entry_of, rules_of
 
 _B = models.LoreBook
 _E = models.LoreEntryRow
 _S = models.LoreEntryState
+
+# The tables a shelf's prepared books are read from; personas too, since a persona's book goes with it (a cascade
+# the statements do not name) and SQLite may give its id to the next persona.
+LORE_TABLES = ("lore_books", "lore_entries", "personas")
+LoreShelf = ChangeCache[tuple[str, ...], PreparedBooks]
 
 
 @dataclass(frozen=True)
@@ -73,6 +82,11 @@ async def books_for(
     return [(rules_of(b), by_book.get(b.id or 0, [])) for b in found]
 
 
+async def prepared_books(session: AsyncSession, keys: Sequence[str]) -> PreparedBooks:
+    """The enabled entries of the books named by ``keys``, prepared to scan."""
+    return prepare(await books_for(session, keys))
+
+
 async def _timing(session: AsyncSession, channel_id: int, entry_ids: Sequence[int]) -> dict[int, int]:
     if not entry_ids:
         return {}
@@ -98,23 +112,25 @@ async def activated_lore(
     now: datetime,
     *,
     parent_id: int | None = None,
+    shelf: LoreShelf | None = None,
 ) -> ActivatedLore:
     """The lore that fires for a reply of ``persona_id`` in ``channel_id`` (a thread's ``parent_id`` channel's book
     counts too) to ``recent`` (oldest first; the message answered last). Reads only (module docstring); ``now`` is
-    when the caller asks (kept for the timing rows)."""
+    when the caller asks (kept for the timing rows). ``shelf``: prepared books kept until a lore table changes."""
     del now  # the timing rows get their time when saved
     channels = [channel_id] if parent_id is None else [channel_id, parent_id]
-    books = await books_for(session, scope_keys(persona_id, guild_id, channels))
-    if not any(entries for _, entries in books):
+    keys = tuple(scope_keys(persona_id, guild_id, channels))
+    if shelf is None:
+        books = await prepared_books(session, keys)
+    else:
+        books = await shelf.get(keys, lambda: prepared_books(session, keys))
+    if books.empty:
         return ActivatedLore()
-    timed = [e.id for _, entries in books for e in entries if e.sticky or e.cooldown]
-    timing = await _timing(session, channel_id, timed)
+    timing = await _timing(session, channel_id, books.timed_ids)
     seed = recent[-1].message_id if recent and recent[-1].message_id is not None else 0
-    draw = _draw(seed)
-    activation = activate(books, recent, timing=timing, draw=draw)
-    labels = {e.id: e.label for _, entries in books for e in entries}
+    activation = activate(books, recent, timing=timing, draw=_draw(seed))
     started = LoreTiming(channel_id, guild_id, dict(activation.started)) if activation.started else None
-    return ActivatedLore(activation.texts, activation, started, labels)
+    return ActivatedLore(activation.texts, activation, started, dict(books.labels))
 
 
 async def save_timing(session: AsyncSession, timing: LoreTiming | None, *, now: datetime) -> int:
