@@ -132,8 +132,8 @@ async def test_update_changes_settings_and_moves_the_default_mood(database: Data
     ("change", "message"),
     [
         ({"name": "   "}, "cannot be blank"),
-        ({"name": "x" * 81}, "limit is 80"),
-        ({"description": "y" * 16_001}, "limit is 16,000"),
+        ({"name": "x" * 201}, "limit is 200"),
+        ({"description": "y" * 100_001}, "limit is 100,000"),
         ({"avatar_url": "ftp://example.org/a.png"}, "http:// or https://"),
         ({"avatar_url": "not a url"}, "http:// or https://"),
         ({"traits": {"openness": 101}}, "Openness"),
