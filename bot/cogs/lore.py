@@ -134,11 +134,7 @@ class LoreCog(commands.Cog):
         async with self.bot.db.transaction() as session:
             where = await self._where(session, interaction, scope.value, persona)
             entry = await lore.add_entry(session, actor_of(interaction), where, draft, now=utcnow())
-        await interaction.response.send_message(
-            clip(f"Added lore entry **#{entry.id} {discord.utils.escape_markdown(entry.label)}**: "
-                 f"{lore_ui.entry_summary(entry)}.", 2000),
-            ephemeral=True, allowed_mentions=discord.AllowedMentions.none(),
-        )  # fmt: skip
+        await _say_entry(interaction, "Added lore entry", entry)
 
     @lore_group.command(name="list", description="The entries of a persona's, this channel's or this server's book.")
     @app_commands.describe(scope="Whose book", persona="Your persona (for a persona's book)", page="Which page")
@@ -202,11 +198,7 @@ class LoreCog(commands.Cog):
         async with self.bot.db.transaction() as session:
             where = await self._where(session, interaction, scope.value, persona)
             updated = await lore.edit_entry(session, actor_of(interaction), where, entry_id, changes, now=utcnow())
-        await interaction.response.send_message(
-            clip(f"Changed **#{updated.id} {discord.utils.escape_markdown(updated.label)}**: "
-                 f"{lore_ui.entry_summary(updated)}.", 2000),
-            ephemeral=True, allowed_mentions=discord.AllowedMentions.none(),
-        )  # fmt: skip
+        await _say_entry(interaction, "Changed", updated)
 
     @lore_group.command(name="remove", description="Remove a lore entry.")
     @app_commands.describe(scope="Whose book", persona="Your persona (for a persona's book)", entry="The entry")
@@ -253,3 +245,15 @@ def _entry_id(value: str) -> int:
 
 async def setup(bot: PersonaHubBot) -> None:
     await bot.add_cog(LoreCog(bot))
+
+
+async def _say_entry(interaction: discord.Interaction, what: str, entry: LoreEntry) -> None:
+    """The private answer naming an entry that was added or changed, with its summary."""
+    await interaction.response.send_message(
+        clip(
+            f"{what} **#{entry.id} {discord.utils.escape_markdown(entry.label)}**: {lore_ui.entry_summary(entry)}.",
+            2000,
+        ),
+        ephemeral=True,
+        allowed_mentions=discord.AllowedMentions.none(),
+    )
