@@ -5,7 +5,7 @@ The sandbox runs in the test's own event loop; discord.py is pointed at it for t
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
@@ -14,7 +14,10 @@ import discord
 import pytest
 from discord.ext import commands
 
+from bot.app import PersonaHubBot
+from bot.config import load_settings
 from bot.sandbox import Sandbox
+from tests.conftest import _empty_all_tables
 from tests.fakes.model_server import FakeModelServer
 
 ClientFactory = Callable[..., Any]
@@ -83,3 +86,32 @@ async def running_bot(sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.Monk
     bot = PersonaHubBot(settings)
     async with bot, sandbox.run_client(bot, timeout=30):
         yield bot
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    monkeypatch.chdir(tmp_path)  # no developer .env
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    else:
+        yield request.getfixturevalue("migrated_postgres")
+
+
+@pytest.fixture
+async def bot(sandbox: Sandbox, database_url: str, model_server: FakeModelServer) -> AsyncIterator[PersonaHubBot]:
+    """The real bot on ``database_url``, in the sandbox, answering through the fake model server (no scheduler);
+    a test file may define its own ``bot``."""
+    settings = load_settings(
+        database_url=database_url,
+        scheduler_enabled=False,
+        discord_token=sandbox.token,
+        llm_base_url=model_server.base_url,
+        llm_model="fake-model",
+    )
+    client = PersonaHubBot(settings)
+    async with client, sandbox.run_client(client, timeout=30):
+        try:
+            yield client
+        finally:
+            if client.db.kind == "postgresql":
+                await _empty_all_tables(client.db)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +14,9 @@ from sqlalchemy import select
 
 from bot.app import PersonaHubBot
 from bot.clock import utcnow
-from bot.config import load_settings
 from bot.db import models
 from bot.sandbox import Sandbox
 from bot.services import consent
-from tests.conftest import _empty_all_tables
 from tests.e2e.test_conversation_e2e import persona_in, persona_posts
 from tests.e2e.test_replies_e2e import echo_tokens
 from tests.fakes.model_server import FakeModelServer, answer_with, reply
@@ -29,33 +26,6 @@ from tests.support.waiting import eventually
 pytestmark = pytest.mark.e2e
 
 FAKE = "<@9999999999999999999999999>"  # 25 digits: past 64 bits, so nobody's id
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.chdir(tmp_path)  # no developer .env
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
-    else:
-        yield request.getfixturevalue("migrated_postgres")
-
-
-@pytest.fixture
-async def bot(sandbox: Sandbox, database_url: str, model_server: FakeModelServer) -> AsyncIterator[PersonaHubBot]:
-    settings = load_settings(
-        database_url=database_url,
-        scheduler_enabled=False,
-        discord_token=sandbox.token,
-        llm_base_url=model_server.base_url,
-        llm_model="fake-model",
-    )
-    client = PersonaHubBot(settings)
-    async with client, sandbox.run_client(client, timeout=30):
-        try:
-            yield client
-        finally:
-            if client.db.kind == "postgresql":
-                await _empty_all_tables(client.db)
 
 
 async def _consent(bot: PersonaHubBot, sandbox: Sandbox, *people: Any) -> None:

@@ -6,8 +6,6 @@ take" answers a stranger with a sentence and gives the owner a new take."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,12 +13,10 @@ from sqlalchemy import func, select
 
 from bot.app import PersonaHubBot
 from bot.cogs.regenerate import DONE, MENU_NAME
-from bot.config import load_settings
 from bot.core.regeneration import REGENERATE_EMOJI
 from bot.db import models
 from bot.sandbox import Sandbox
 from bot.sandbox.harness.results import Posted
-from tests.conftest import _empty_all_tables
 from tests.e2e.test_conversation_e2e import answer_from, persona_in
 from tests.e2e.test_conversation_records_e2e import _consent, _memories, _memories_once
 from tests.fakes.model_server import FakeModelServer, reply
@@ -29,33 +25,6 @@ from tests.support.waiting import eventually
 pytestmark = pytest.mark.e2e
 
 FIRST, SECOND, THIRD = "Skye, for its cliffs.", "Mull, for its puffins.", "Islay, for its whisky."
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.chdir(tmp_path)  # no developer .env
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
-    else:
-        yield request.getfixturevalue("migrated_postgres")
-
-
-@pytest.fixture
-async def bot(sandbox: Sandbox, database_url: str, model_server: FakeModelServer) -> AsyncIterator[PersonaHubBot]:
-    settings = load_settings(
-        database_url=database_url,
-        scheduler_enabled=False,
-        discord_token=sandbox.token,
-        llm_base_url=model_server.base_url,
-        llm_model="fake-model",
-    )
-    client = PersonaHubBot(settings)
-    async with client, sandbox.run_client(client, timeout=30):
-        try:
-            yield client
-        finally:
-            if client.db.kind == "postgresql":
-                await _empty_all_tables(client.db)
 
 
 async def _answered(bot: PersonaHubBot, sandbox: Sandbox, model_server: FakeModelServer) -> tuple[int, Posted]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,15 +23,6 @@ from bot.services.personas import Actor, PersonaInput
 from tests.conftest import _empty_all_tables
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.chdir(tmp_path)  # no developer .env
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
-    else:
-        yield request.getfixturevalue("migrated_postgres")
 
 
 @pytest.fixture
