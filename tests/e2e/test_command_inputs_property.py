@@ -35,9 +35,9 @@ from bot.sandbox import Sandbox
 from bot.sandbox.harness import SandboxError
 from bot.services import behaviors, bindings, personas
 from bot.services.personas import Actor, PersonaInput
-from tests.e2e.test_typed_input_e2e import bot, database_url, logged_errors, table_dump
+from tests.e2e.test_typed_input_e2e import bot, logged_errors, table_dump
 
-__all__ = ["bot", "database_url"]  # fixtures, shared with the targeted tests
+__all__ = ["bot"]  # the targeted tests' fixture (database_url comes from tests/e2e/conftest.py)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
