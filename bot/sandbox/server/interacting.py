@@ -17,6 +17,8 @@ from bot.sandbox.server.http import (
     form_error,
 )
 from bot.sandbox.server.messaging import MessagingServer
+from bot.sandbox.server.validation import FormErrors
+from bot.sandbox.server.validation.modals import check_modal
 from bot.sandbox.state import (
     ATTACHMENT_SIZE_LIMIT,
     Attachment,
@@ -178,8 +180,9 @@ class InteractingServer(MessagingServer):
             if len(choices) > 25:
                 raise form_error("data.choices", "Must be 25 or fewer in length.")
         elif rtype == 9:
-            if not data.get("custom_id") or not data.get("title") or not data.get("components"):
-                raise form_error("data", "A modal needs custom_id, title and components.")
+            errors = FormErrors()
+            check_modal(data, errors)
+            errors.raise_if_any()
         i.response_type = rtype
         i.response_data = data
         if message is not None:
