@@ -407,8 +407,11 @@ def test_a_joined_text_cut_at_every_place_near_a_part_has_the_words_of_the_whole
 
 
 def _unprepared(books: PreparedBooks) -> PreparedBooks:
-    """The same books with no gates: every entry is matched key by key, as before books were prepared."""
-    return replace(books, by_word={}, ungated=tuple(range(len(books.entries))), modes=(), depths=frozenset())
+    """The same books with no gates and no keys looked up per source in recursion: every entry is matched key by
+    key on each text, as before books were prepared."""
+    return replace(
+        books, by_word={}, ungated=tuple(range(len(books.entries))), modes=(), depths=frozenset(), by_source=False
+    )
 
 
 _KEYS = st.sampled_from(["dragon", "red dragon", "Elf", "orc", "gold", "/dr[a-z]+/", "c++", "tower"])
@@ -419,11 +422,24 @@ _KEYS = st.sampled_from(["dragon", "red dragon", "Elf", "orc", "gold", "/dr[a-z]
     specs=st.lists(
         st.tuples(
             st.lists(_KEYS, min_size=1, max_size=3),
-            st.sampled_from(["dragons sleep on gold", "an orc tower", "Elf and orc", "red dragon of c++", "quiet"]),
+            st.sampled_from(
+                [
+                    "dragons sleep on gold",
+                    "an orc tower",
+                    "Elf and orc",
+                    "red dragon of c++",
+                    "quiet",
+                    # Long contents: a step's joined text past SCAN_CHARS is scanned at its end only.
+                    "orc " * 1500 + "tower",
+                    "gold" + "." * 7990 + "red dragon",
+                ]
+            ),
             st.booleans(),
             st.booleans(),
             st.sampled_from([None, 0, 1, 3]),
             st.integers(0, 2),
+            st.lists(_KEYS, max_size=2),
+            st.sampled_from(["and_any", "and_all", "not_any", "not_all"]),
         ),
         min_size=1,
         max_size=12,
@@ -431,13 +447,39 @@ _KEYS = st.sampled_from(["dragon", "red dragon", "Elf", "orc", "gold", "/dr[a-z]
     texts=st.lists(st.sampled_from(["a dragon!", "the Elf", "gold and orcs", "hm", "RED DRAGON", "c++"]), max_size=4),
 )
 def test_prepared_books_fire_what_matching_every_key_fires(
-    specs: list[tuple[list[str], str, bool, bool, int | None, int]], texts: list[str]
+    specs: list[tuple[list[str], str, bool, bool, int | None, int, list[str], str]], texts: list[str]
 ) -> None:
     entries = [
-        entry(i + 1, *keys, content=content, case_sensitive=cs, whole_words=ww, scan_depth=depth, sticky=sticky)
-        for i, (keys, content, cs, ww, depth, sticky) in enumerate(specs)
+        entry(
+            i + 1,
+            *keys,
+            content=content,
+            case_sensitive=cs,
+            whole_words=ww,
+            scan_depth=depth,
+            sticky=sticky,
+            secondary_keys=tuple(secondary),
+            logic=logic,
+        )
+        for i, (keys, content, cs, ww, depth, sticky, secondary, logic) in enumerate(specs)
     ]
     books = prepare([(BookRules(recursion=3, token_budget=4000), entries)])
     messages = [ScanMessage(t, i + 1) for i, t in enumerate(texts)]
     timing = {1: 1} if messages else {}
     assert activate(books, messages, timing=timing) == activate(_unprepared(books), messages, timing=timing)
+
+
+def test_recursion_scans_the_end_of_long_contents_only() -> None:
+    """A step's text is the fired contents joined; past SCAN_CHARS only its end is scanned, for each key kind."""
+    long_content = "gold" + "." * (SCAN_CHARS - 1010) + " red dragon"  # with the next: the joined text is cut here
+    entries = [
+        entry(1, "start", content=long_content),
+        entry(2, "gold", content="Gold lore."),  # only at the cut-off start of entry 1's content
+        entry(3, "red dragon", content="Dragon lore."),  # at its end
+        entry(4, "/^gold/", content="Pattern lore."),  # a pattern sees even less of it
+        entry(5, "start", content="." * 1500),
+    ]
+    rules = BookRules(recursion=1, token_budget=10_000)
+    assert fired(entries, "start here", rules=rules, total_budget=10_000) == [1, 3, 5]
+    short = [replace(entries[0], content="gold and a red dragon"), *entries[1:4]]
+    assert fired(short, "start here", rules=rules, total_budget=10_000) == [1, 2, 3, 4]

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from bot.core.conversation import estimate_tokens
 from bot.core.lore.entries import POSITIONS, BookRules, LoreEntry, LoreText
-from bot.core.lore.patterns import RegexBudget, ScanText, hit
+from bot.core.lore.patterns import SCAN_CHARS, RegexBudget, ScanText, hit
 from bot.core.lore.prepared import PreparedBooks, ReadyEntry, prepare, ready_entry
 
 TOTAL_BUDGET = 1500  # estimated tokens of lore in one prompt, whatever the books say
@@ -69,6 +69,9 @@ def messages_since(messages: Sequence[ScanMessage], message_id: int) -> int | No
     if not ids or message_id < min(ids):
         return None
     return sum(1 for i in ids if i > message_id)
+
+
+_SCAN = -1  # consider(): match the entry's keys on the text (no key index worked out beforehand)
 
 
 def _secondary_ok(ready: ReadyEntry, text: ScanText, budget: RegexBudget) -> bool:
@@ -132,9 +135,10 @@ class _Round:
             self.texts[depth] = ScanText("\n".join(recent))
         return self.texts[depth]
 
-    def consider(self, ready: ReadyEntry, extra: ScanText | None, step: int) -> None:
+    def consider(self, ready: ReadyEntry, extra: ScanText | None, step: int, key_index: int | None = _SCAN) -> None:
         """Whether ``ready`` fires on the messages (``extra`` None) or, for recursion step ``step``, on ``extra``
-        (the content of what fired the step before)."""
+        (the content of what fired the step before). ``key_index``: the first of its keys in that text, when
+        already known (None: none is)."""
         entry = ready.entry
         if not entry.enabled:
             self.skipped[entry.id] = "disabled"
@@ -150,7 +154,12 @@ class _Round:
             reason: str | None = "constant"
         else:
             text = self.scan_text(ready.scan_depth) if extra is None else extra
-            reason = match_reason(ready, text, self.budget)
+            if key_index == _SCAN:
+                reason = match_reason(ready, text, self.budget)
+            elif key_index is not None and _secondary_ok(ready, text, self.budget):
+                reason = f"key “{entry.keys[key_index]}”"
+            else:
+                reason = None
             if reason and step:
                 reason += " (in another entry's content)"
         if reason is None:
@@ -176,10 +185,33 @@ def _first_scan(state: _Round, books: PreparedBooks) -> None:
             state.skipped.setdefault(ready.entry.id, "no key matched")
 
 
+def _step_hits(books: PreparedBooks, sources: Sequence[ReadyEntry]) -> dict[int, int]:
+    """The plain entries a key of which occurs in the last :data:`SCAN_CHARS` characters of the sources' contents
+    joined by newlines (position -> first such key), as the whole text's scan finds them: a plain key on one line
+    occurs there only inside one part, so each part held whole gives its own hits (kept per entry), and the part the
+    bound cuts gives those of its end."""
+    hits: dict[int, int] = {}
+    left = SCAN_CHARS
+    for source in reversed(sources):
+        if left <= 0:
+            break
+        content = source.entry.content
+        if len(content) <= left:
+            found: Mapping[int, int] = books.content_hits(source.entry.id)
+        else:
+            found = books.text_hits(ScanText(content[-left:]))
+        for position, index in found.items():
+            if hits.get(position, index) >= index:
+                hits[position] = index
+        left -= len(content) + 1
+    return hits
+
+
 def _recurse(state: _Round, books: PreparedBooks) -> None:
     """Scan the content of what fired for entries not yet fired, up to each book's recursion steps. Only the
     entries the content's words may fire are looked at: the others were all considered on the messages already
-    and did not fire, so considering them again would change nothing."""
+    and did not fire, so considering them again would change nothing. The plain entries a step may fire are looked
+    up per source (:func:`_step_hits`); the others are matched on the step's text."""
     by_id = books.by_id
     seen: set[int] = set(state.fired)
     new = list(state.fired)
@@ -189,13 +221,16 @@ def _recurse(state: _Round, books: PreparedBooks) -> None:
         if not extra:
             return
         text = ScanText.joined(extra, [r.content_text for r in sources])
-        for position in sorted(books.candidates(text.words)):
+        hits = _step_hits(books, sources) if books.by_source else None
+        positions = books.candidates(text.words) if hits is None else {*hits, *books.unplain}
+        for position in sorted(positions):
             ready = books.entries[position]
             entry = ready.entry
             if step > ready.rules.recursion:
                 continue
             if entry.id not in state.fired and not entry.exclude_recursion and not entry.constant:
-                state.consider(ready, text, step)
+                key_index = hits.get(position) if hits is not None and ready.plain else _SCAN
+                state.consider(ready, text, step, key_index)
         new = [i for i in state.fired if i not in seen]
         seen.update(new)
         if not new:

@@ -9,10 +9,10 @@ Preparing changes nothing about what fires: it is the same keys with the same op
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.core.lore.entries import BookRules, LoreEntry
-from bot.core.lore.patterns import Matcher, ScanText, matcher
+from bot.core.lore.patterns import Matcher, ScanText, hit, matcher
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,9 @@ class ReadyEntry:
     content_text: ScanText  # the content, as recursion scans it (its words made once)
     timed: bool = False
     gate: frozenset[str] | None = None
+    # Every key plain and on one line: whether it occurs in a text of newline-joined parts is whether it occurs in
+    # one of them, so recursion can look its keys up per part (:meth:`PreparedBooks.content_hits`).
+    plain: bool = False
 
 
 def _gate(entry: LoreEntry, keys: Sequence[Matcher]) -> frozenset[str] | None:
@@ -61,6 +64,11 @@ class PreparedBooks:
 
     modes: tuple[bool, ...]  # the case sensitivities of the gated entries
     depths: frozenset[int]  # the scan depths of the gated entries
+    # Recursion: the entries whose keys are not all plain (matched on each step's whole text), and whether the plain
+    # ones are looked up per source entry (False: every step matched key by key, as before; the tests compare).
+    unplain: tuple[int, ...] = ()
+    by_source: bool = True
+    _hits: dict[int, dict[int, int]] = field(default_factory=dict, compare=False, repr=False)
 
     def candidates(self, words: Callable[[bool], frozenset[str]], depth: int | None = None) -> set[int]:
         """The positions of the entries that may fire on a text with these ``words`` (by case sensitivity): every
@@ -72,6 +80,27 @@ class PreparedBooks:
                 for position in self.by_word.get((case_sensitive, word), ()):
                     if depth is None or self.entries[position].scan_depth == depth:
                         found.add(position)
+        return found
+
+    def content_hits(self, entry_id: int) -> Mapping[int, int]:
+        """:meth:`text_hits` of the content of entry ``entry_id``, worked out once per entry while the books last."""
+        found = self._hits.get(entry_id)
+        if found is None:
+            found = self._hits[entry_id] = self.text_hits(self.by_id[entry_id].content_text)
+        return found
+
+    def text_hits(self, text: ScanText) -> dict[int, int]:
+        """The plain, non-constant entries a primary key of which occurs in ``text`` (position -> the index of its
+        first key that does)."""
+        found: dict[int, int] = {}
+        for position in sorted(self.candidates(text.words)):
+            ready = self.entries[position]
+            if not ready.plain or ready.entry.constant:
+                continue
+            for index, key in enumerate(ready.keys):
+                if hit(key, text):
+                    found[position] = index
+                    break
         return found
 
     @property
@@ -91,6 +120,7 @@ def ready_entry(entry: LoreEntry, rules: BookRules) -> ReadyEntry:
         ScanText(entry.content),
         timed=bool(entry.delay or entry.sticky or entry.cooldown),
         gate=_gate(entry, keys),
+        plain=bool(keys) and not any(m.is_pattern or "\n" in m.needle for m in keys),
     )
 
 
@@ -117,4 +147,5 @@ def prepare(books: Sequence[tuple[BookRules, Sequence[LoreEntry]]]) -> PreparedB
         ungated=tuple(ungated),
         modes=tuple(sorted({case_sensitive for case_sensitive, _ in by_word})),
         depths=frozenset(r.scan_depth for i, r in enumerate(ready) if i not in set(ungated)),
+        unplain=tuple(i for i, r in enumerate(ready) if not r.plain and not r.entry.constant),
     )
