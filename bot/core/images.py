@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from bot.core.conversation import estimate_tokens
+
 MAX_IMAGES = 4
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
 IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
@@ -24,6 +26,9 @@ _BY_SUFFIX = {
     ".webp": "image/webp",
 }
 MAX_NOTED = 10  # attachments named in notes; past that, a count
+# What one image shown to a model costs in the prompt's token budget: OpenAI-style vision models count a picture in
+# 512-pixel tiles (85 + 170 a tile); the sizes are not known here, so each counts as a 1024x1024 one at high detail.
+IMAGE_TOKENS = 765
 MAX_NOTE_NAME = 80
 
 
@@ -60,6 +65,11 @@ class ImageBudget:
     def text(self) -> str:
         """The notes on one line ("" when there are none)."""
         return " ".join(self.notes)
+
+    @property
+    def tokens(self) -> int:
+        """What the images and notes add to the prompt, in estimated tokens (:data:`IMAGE_TOKENS` an image)."""
+        return len(self.urls) * IMAGE_TOKENS + estimate_tokens(self.text())
 
 
 def size_words(size: int) -> str:

@@ -106,3 +106,6 @@ class PromptContext:
     # Lore entries that fired for this reply (bot.core.lore), in prompt order: before or after the character in the
     # system message, or at a depth among the chat turns.
     lore: Sequence[LoreText] = ()
+    # What the request carries besides these texts, in estimated tokens (the images and notes of the messages
+    # answered, bot.core.images): counted in the budget before anything is trimmed.
+    attachment_tokens: int = 0

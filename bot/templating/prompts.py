@@ -22,9 +22,12 @@ channel history as chat turns, the message being answered, and the post-history 
 (:mod:`bot.templating.chat`); ``stop`` sequences for the speakers' name labels and the common role labels;
 ``max_tokens`` from the persona's verbosity (:func:`bot.core.prompt_parts.reply_max_tokens`: 120/300/600).
 
-**The budget**: the whole prompt fits in ``PromptContext.token_budget`` estimated tokens; when it would not, parts
-are trimmed in the order :mod:`bot.core.prompt_budget` documents (oldest history, example dialogue, memories beyond
-the top two, the rest of the history and memories, then the scenario, personality and description clipped).
+**The budget**: the whole prompt fits in ``PromptContext.token_budget`` estimated tokens. What is never trimmed
+counts first (the system prompt's frame with the lore before and after the character, the message answered, the
+post-history instructions, the lore at a depth, and the images and notes of the messages answered); when the rest
+would not fit, parts are trimmed in the order :mod:`bot.core.prompt_budget` documents (oldest history, example
+dialogue, memories beyond the top two, the rest of the history and memories, then the scenario, personality and
+description clipped).
 """
 
 from __future__ import annotations
@@ -89,14 +92,23 @@ def _clip_tokens(text: str, tokens: int) -> str:
     return clip(text, tokens * CHARS_PER_TOKEN) if tokens > 0 else ""
 
 
-def fit_context(context: PromptContext) -> FittedPrompt:
-    """The parts of the context that fit in its token budget, trimmed in the documented order."""
+def depth_items(context: PromptContext, extra: Sequence[tuple[int, str]] = ()) -> list[tuple[int, str]]:
+    """The ``(depth, text)`` items placed among the turns: the context's at-depth lore, then ``extra``."""
+    return [(t.depth, t.text) for t in context.lore if t.position == "at_depth"] + list(extra)
+
+
+def fit_context(context: PromptContext, at_depth: Sequence[tuple[int, str]] = ()) -> FittedPrompt:
+    """The parts of the context that fit in its token budget, trimmed in the documented order. What is never
+    trimmed counts first: the system prompt's frame (with the lore before and after the character), the message
+    answered, the post-history instructions, the at-depth lore and the ``at_depth`` items besides it (a turn
+    each), and the attachments (:attr:`PromptContext.attachment_tokens`)."""
     texts = character_texts(context)
     bare = replace(texts, description="", personality="", scenario="", examples=())
     system = render_template("system.j2", **_variables(context, bare, ()))
     fixed = sum(estimate_tokens(t) for t in (system, current_message(context), texts.post_history))
+    fixed += sum(estimate_tokens(text) + MESSAGE_OVERHEAD for _, text in depth_items(context, at_depth))
     costs = PromptCosts(
-        fixed=fixed + 3 * MESSAGE_OVERHEAD,
+        fixed=fixed + 3 * MESSAGE_OVERHEAD + context.attachment_tokens,
         history=[estimate_tokens(history_turn(line).content) + MESSAGE_OVERHEAD for line in context.history],
         examples=[estimate_tokens(block) + 1 for block in texts.examples],
         memories=[estimate_tokens(m.content) + MEMORY_LINE_OVERHEAD for m in context.memories],
@@ -193,8 +205,8 @@ def build_request(
     needs. ``max_tokens`` None: by the persona's verbosity. ``at_depth``: ``(depth, text)`` items placed among the
     turns (:func:`bot.core.prompt_parts.insert_at_depth`), after the context's own at-depth lore entries."""
     persona = context.persona
-    fitted = fit_context(context)
-    at_depth = [(t.depth, t.text) for t in context.lore if t.position == "at_depth"] + list(at_depth)
+    fitted = fit_context(context, at_depth)
+    at_depth = depth_items(context, at_depth)
     return ChatRequest(
         system=render_system_prompt(context, fitted),
         messages=chat_turns(context, fitted.history, post_history=fitted.texts.post_history, at_depth=at_depth),

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.core.images import IMAGE_TOKENS, Attachment, image_budget
+from bot.core.lore import LoreText
 from bot.core.prompt_budget import KEEP_HISTORY, KEEP_MEMORIES, PromptCosts, fit_prompt
 from bot.core.prompt_parts import example_blocks, insert_at_depth, reply_max_tokens, stop_sequences
 from bot.templating.prompts import HistoryLine, MemoryNote, PersonaProfile, PromptContext, build_request
@@ -112,3 +114,49 @@ def test_the_request_stays_within_the_budget_and_keeps_the_message_answered() ->
     assert "E" * 2000 not in request.system and "memory 5" not in request.system
     assert "S" * 4000 not in request.system  # clipped, scenario first
     assert "D" * 1000 in request.system
+
+
+def _long_context(**changes: object) -> PromptContext:
+    now = datetime(2025, 1, 1, tzinfo=UTC)
+    return PromptContext(
+        persona=PersonaProfile(id=1, name="Ada", description="D" * 2000),
+        now=now,
+        author="Bob",
+        message="What now?",
+        history=[HistoryLine(f"P{i}", f"line {i} " + "words " * 40) for i in range(30)],
+        token_budget=2000,
+        **changes,  # type: ignore[arg-type]
+    )
+
+
+def _history_kept(request_messages: object) -> int:
+    return sum(1 for m in request_messages if m.content.startswith("P") and ": line " in m.content)  # type: ignore[attr-defined]
+
+
+def test_at_depth_lore_counts_in_the_budget() -> None:
+    """Lore placed among the turns is never trimmed, so it takes the room of the oldest history instead."""
+    lore = [LoreText("at_depth", 2, 0, "L" * 2400)]  # about 600 tokens
+    without = build_request(_long_context())
+    with_lore = build_request(_long_context(lore=lore))
+    assert any(m.content == "L" * 2400 for m in with_lore.messages)
+    assert _history_kept(with_lore.messages) < _history_kept(without.messages)
+    total = sum(len(m.content) for m in with_lore.messages) + len(with_lore.system)
+    assert total / 4 <= 2000
+
+
+def test_attachments_count_in_the_budget() -> None:
+    """Images shown to the model cost IMAGE_TOKENS each: the history gives way for them."""
+    without = build_request(_long_context())
+    with_images = build_request(_long_context(attachment_tokens=2 * IMAGE_TOKENS))
+    kept, kept_with_images = _history_kept(without.messages), _history_kept(with_images.messages)
+    assert kept_with_images < kept
+    total = sum(len(m.content) for m in with_images.messages) + len(with_images.system)
+    assert total / 4 + 2 * IMAGE_TOKENS <= 2000
+
+
+def test_an_image_budget_costs_its_images_and_notes() -> None:
+    shown = image_budget([Attachment("a.png", "https://x/a.png", "image/png", 10)], vision=True)
+    noted = image_budget([Attachment("a.png", "https://x/a.png", "image/png", 10)], vision=False)
+    assert shown.tokens == IMAGE_TOKENS
+    assert 0 < noted.tokens < 50
+    assert image_budget([], vision=True).tokens == 0

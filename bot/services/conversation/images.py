@@ -26,6 +26,13 @@ def sees_images(options: RequestOptions, choice: ModelChoice | None) -> bool:
     return options.vision
 
 
+def attachment_tokens(answered: Sequence[Incoming], *, vision: bool) -> int:
+    """What the attachments of the messages answered add to the request, in estimated tokens (counted in the
+    prompt's budget before :func:`with_attachments` adds them)."""
+    attachments = all_attachments(message.attachments for message in answered)
+    return image_budget(attachments, vision=vision).tokens if attachments else 0
+
+
 def with_attachments(request: ChatRequest, answered: Sequence[Incoming], *, vision: bool) -> ChatRequest:
     """``request`` with the attachments of the messages it answers (``answered``, oldest first) in its last user
     message: notes appended to the text, and, with ``vision``, the images within the budget as image parts.

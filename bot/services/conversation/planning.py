@@ -42,7 +42,7 @@ from bot.services.conversation.data import (
     RequestOptions,
     Speaker,
 )
-from bot.services.conversation.images import sees_images, with_attachments
+from bot.services.conversation.images import attachment_tokens, sees_images, with_attachments
 from bot.services.conversation.remembering import retrieval_query
 from bot.services.conversation.world import fired_lore
 from bot.services.emotions import MoodView
@@ -388,6 +388,8 @@ async def _job(
         offered = ToolRegistry()
     tool_names = offered.names() if options.supports_tools else ()
     fired = await fired_lore(session, pid, incoming, history, earlier, now=now, shelf=options.lore_shelf)
+    choice = await persona_models.for_reply(session, speaker.model, incoming.guild_id)
+    vision = sees_images(options, choice)
     context = PromptContext(
         persona=speaker.profile,
         now=now,
@@ -407,11 +409,11 @@ async def _job(
         earlier=[(m.author_name, m.content) for m in earlier],
         seed=str(incoming.message_id),
         lore=fired.texts,
+        attachment_tokens=attachment_tokens([*earlier, incoming], vision=vision),
     )
     definitions = offered.definitions() if tool_names else None
-    choice = await persona_models.for_reply(session, speaker.model, incoming.guild_id)
     request = tuned(build_request(context, tools=definitions), choice)
-    request = with_attachments(request, [*earlier, incoming], vision=sees_images(options, choice))
+    request = with_attachments(request, [*earlier, incoming], vision=vision)
     return ReplyJob(
         speaker=speaker,
         reason=reason,
