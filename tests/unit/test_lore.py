@@ -270,6 +270,17 @@ def test_sticky_stays_on_for_its_messages_then_cooldown_then_free() -> None:
     assert at(15, "dragon") == [1]
 
 
+def test_a_start_after_the_message_answered_is_not_in_its_past() -> None:
+    """Another take of an older reply scans the channel as it was then: an entry that started later is free."""
+    e = entry(1, sticky=3, cooldown=3)
+    older = [ScanMessage("x", 10), ScanMessage("nothing here", 11)]
+    assert activate([(BookRules(), [e])], older, timing={1: 12}).fired == ()
+    keyed = [ScanMessage("x", 10), ScanMessage("a dragon", 11)]
+    again = activate([(BookRules(), [e])], keyed, timing={1: 12})
+    assert [f.entry.id for f in again.fired] == [1] and again.started == {1: 11}
+    assert [f.entry.id for f in activate([(BookRules(), [e])], older, timing={1: 11}).fired] == [1]  # its own start
+
+
 def test_cooldown_without_sticky_and_delay() -> None:
     e = entry(1, cooldown=1)
     timed = activate([(BookRules(), [e])], [ScanMessage("x", 1), ScanMessage("dragon", 3)], timing={1: 1})

@@ -9,7 +9,8 @@
 - **Timed effects**, in messages of the channel (the recent messages the caller passes, with their ids): an entry
   that fired stays on (``sticky``) for that many messages after the one that fired it, keys or not; then it cannot
   fire (``cooldown``) for that many more; ``delay``: it cannot fire before the channel has that many messages. An
-  entry whose start fell out of the messages passed is past both.
+  entry whose start fell out of the messages passed is past both; one that started after the message answered
+  (another take of an older reply) is free, as it was then.
 - **Probability**: an entry that would fire does so when ``draw(entry id) * 100 < probability``.
 - **Recursion**: the content of the entries that fired in the last step (unless ``prevent_recursion``) is
   scanned for entries not yet fired (unless ``exclude_recursion``), up to each book's ``recursion`` steps.
@@ -106,6 +107,9 @@ def _timed(entry: LoreEntry, messages: Sequence[ScanMessage], timing: Mapping[in
     start = timing.get(entry.id)
     if start is None or not (entry.sticky or entry.cooldown):
         return None
+    last = messages[-1].message_id if messages else None
+    if last is not None and start > last:
+        return None  # it started after the message answered (another take of an older reply): not in its past
     elapsed = messages_since(messages, start)
     if elapsed is None:
         return None
