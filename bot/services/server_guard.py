@@ -12,6 +12,7 @@ every reply.
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import Callable
 
@@ -77,12 +78,19 @@ class GuardedTransport(httpx2.AsyncBaseTransport):
 
 
 def server_client(
-    *, allow_private: bool, timeout_seconds: float, resolver: Resolver | None = None
+    *,
+    allow_private: bool,
+    timeout_seconds: float,
+    resolver: Resolver | None = None,
+    verify: ssl.SSLContext | bool = True,
 ) -> httpx2.AsyncClient:
     """The client a persona's server provider uses: no redirects, every request's host checked
     and sent to the address checked (:class:`GuardedTransport`), no proxy from the environment (a proxy would
-    resolve the name itself)."""
-    transport = GuardedTransport(httpx2.AsyncHTTPTransport(), allow_private=allow_private, resolver=resolver)
+    resolve the name itself). ``verify``: how HTTPS certificates are checked (True: against the system's
+    authorities; an SSL context trusting others, e.g. a private authority)."""
+    transport = GuardedTransport(
+        httpx2.AsyncHTTPTransport(verify=verify), allow_private=allow_private, resolver=resolver
+    )
     return httpx2.AsyncClient(
         transport=transport,
         follow_redirects=False,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 import time
 from collections import deque
 from collections.abc import Callable
@@ -141,6 +142,7 @@ class FakeModelServer:
     _runner: web.AppRunner | None = None
     _stopping: asyncio.Event | None = None
     port: int = 0
+    ssl_context: ssl.SSLContext | None = None  # serve HTTPS with it (base_url then says https)
 
     def script(self, *behaviours: Behaviour) -> None:
         """Queue behaviours for the next requests, in order."""
@@ -148,7 +150,8 @@ class FakeModelServer:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
+        scheme = "https" if self.ssl_context is not None else "http"
+        return f"{scheme}://127.0.0.1:{self.port}/v1"
 
     async def start(self) -> str:
         self._stopping = asyncio.Event()
@@ -157,7 +160,7 @@ class FakeModelServer:
         app.router.add_get("/v1/models", self._models)
         self._runner = web.AppRunner(app, shutdown_timeout=0.5)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=self.ssl_context)
         await site.start()
         server = site._server
         assert server is not None and server.sockets  # type: ignore[union-attr]

@@ -1,13 +1,20 @@
-"""A persona's model server through the guarded client (bot/services/server_guard.py), against real HTTP servers on
+"""A persona's model server through the guarded client (bot/services/server_guard.py), against real HTTP(S) servers on
 loopback (tests/fakes/model_server.py): a redirect is never followed, every request checks again where the name
 points (a resolver the test controls) and goes to the address it checked, and a name now pointing at a private
 address is refused before anything is sent."""
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from bot.llm import ChatMessage, ChatRequest, ModelError, ModelUnavailable, OpenAICompatibleProvider
 from bot.services import server_guard
@@ -115,3 +122,87 @@ async def test_a_name_that_now_points_at_a_private_address_is_refused(
     finally:
         await provider.aclose()
     assert server.requests == []
+
+
+def _authority_and_server_cert(folder: Path, name: str) -> tuple[Path, Path, Path]:
+    """A private certificate authority and a server certificate for ``name`` signed by it: (ca, cert, key)."""
+    now = datetime.now(UTC)
+
+    def made(
+        subject: str,
+        key: ec.EllipticCurvePrivateKey,
+        issuer: x509.Name,
+        signer: ec.EllipticCurvePrivateKey,
+        *,
+        ca: bool,
+    ) -> x509.Certificate:
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+            .issuer_name(issuer)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(minutes=5))
+            .not_valid_after(now + timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if not ca:
+            builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        return builder.sign(signer, hashes.SHA256())
+
+    ca_key, server_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Test authority")])
+    ca_cert = made("Test authority", ca_key, ca_name, ca_key, ca=True)
+    server_cert = made(name, server_key, ca_name, ca_key, ca=False)
+    paths = folder / "ca.pem", folder / "server.pem", folder / "server.key"
+    paths[0].write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(server_cert.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(
+        server_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return paths
+
+
+async def test_https_goes_to_the_checked_address_with_the_name_in_tls_and_the_certificate_checked(
+    tmp_path: Path,
+) -> None:
+    """Over HTTPS the request goes to the checked address, the TLS server name (SNI) is the URL's name, and the
+    certificate is verified against that name: a certificate for another name is refused and nothing is sent."""
+    ca, cert, key = _authority_and_server_cert(tmp_path, "model.test")
+    served = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    served.load_cert_chain(cert, key)
+    names: list[str | None] = []
+    served.sni_callback = lambda _socket, name, _context: names.append(name)  # type: ignore[assignment,misc,return-value]
+    trusted = ssl.create_default_context(cafile=str(ca))
+
+    async def resolver(host: str, _port: int) -> list[str]:
+        return ["127.0.0.1"]
+
+    async with FakeModelServer(ssl_context=served) as server:
+        server.script(reply("secure"))
+        port = server.port
+        provider = guarded(f"https://model.test:{port}/v1", allow_private=True, resolver=resolver, verify=trusted)
+        try:
+            assert (await provider.reply(REQUEST)).text == "secure"
+        finally:
+            await provider.aclose()
+        assert names == ["model.test"]
+        assert server.headers[0]["Host"] == f"model.test:{port}"
+        # The same server under another name: its certificate does not name it, so nothing is sent.
+        other = guarded(f"https://other.test:{port}/v1", allow_private=True, resolver=resolver, verify=trusted)
+        try:
+            with pytest.raises(ModelError):
+                await other.reply(REQUEST)
+        finally:
+            await other.aclose()
+        assert len(server.requests) == 1
+        # And an authority the client does not trust is refused too.
+        untrusting = guarded(f"https://model.test:{port}/v1", allow_private=True, resolver=resolver)
+        try:
+            with pytest.raises(ModelError):
+                await untrusting.reply(REQUEST)
+        finally:
+            await untrusting.aclose()
+        assert len(server.requests) == 1
