@@ -114,6 +114,9 @@ async def test_a_ceremony_missed_while_the_bot_was_down_runs_once_after_restart(
         assert ceremony.id > farewell.id
         names = {f["name"] for f in ceremony.embeds[0]["fields"]}
         assert names == {"Life span", "Conversations"}
+        # The farewell, the ceremony and the legacy tell one count (the farewell itself is not a conversation).
+        counted = next(f["value"] for f in ceremony.embeds[0]["fields"] if f["name"] == "Conversations")
+        assert f" {counted} conversation" in farewell.content, (counted, farewell.content)
         assert ceremony.attachments and ceremony.attachments[0].data.startswith(PNG_MAGIC)
         assert await status_of(bot, persona_id) == "retired"
         async with bot.db.session() as session:
@@ -121,6 +124,7 @@ async def test_a_ceremony_missed_while_the_bot_was_down_runs_once_after_restart(
             archive = (await session.execute(select(models.LegacyArchive))).scalar_one()
         assert archive.archive_access == "followers"
         assert archive.snapshot["ceremony"]["farewell_message_id"] == farewell.id
+        assert archive.snapshot["stats"]["conversations"] == int(counted.replace(",", ""))
         # The missed job ran (and is gone); the start-up sweep finds nothing more to do.
         assert bot.scheduler is not None and bot.scheduler.get_job(f"retire:ceremony:{persona_id}") is None
         assert (await scheduling.check_retirement_triggers())["ran"] == []

@@ -25,7 +25,7 @@ from bot.llm.base import ChatMessage, ChatRequest, Voice
 from bot.llm.offline import seed_for, tone
 from bot.services import emotions
 from bot.services.access import persona_or_not_found
-from bot.services.retirement.store import archive_row, count_rows
+from bot.services.retirement.store import archive_row, count_rows, plan_row, progress_of
 from bot.services.retirement.views import CeremonyClaim, LifeStats
 from bot.templating.prompts import render_template
 
@@ -37,11 +37,17 @@ async def guild_of(session: AsyncSession, persona_id: int) -> int | None:
 
 
 async def life_stats(session: AsyncSession, persona_id: int, now: datetime) -> LifeStats:
-    """The persona's life in numbers, up to ``now`` (or its retirement)."""
+    """The persona's life in numbers, up to ``now`` (or its retirement). The farewell its ceremony posted is not
+    part of it, so the farewell, the ceremony and the legacy tell the same numbers whenever each is made."""
     persona = await persona_or_not_found(session, persona_id)
     archive = await archive_row(session, persona_id)
     message, follow, award, memory = models.PersonaMessage, models.Follow, models.AchievementAward, models.Memory
-    messages = await count_rows(session, message, col(message.persona_id) == persona_id)
+    plan = await plan_row(session, persona_id)
+    farewell_id = progress_of(plan).get("farewell_message_id") if plan is not None else None
+    mine = col(message.persona_id) == persona_id
+    if farewell_id is not None:
+        mine = mine & (col(message.message_id) != int(farewell_id))
+    messages = await count_rows(session, message, mine)
     return LifeStats(
         born=persona.created_at,
         until=archive.retired_at if archive is not None else now,
