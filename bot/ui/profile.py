@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import discord
 
+from bot.core import achievements
 from bot.core import social as rules
 from bot.core.social import ProfileView
 from bot.core.text import clip
@@ -34,7 +35,12 @@ def _date(moment: object) -> str:
 
 
 def achievement_name(key: str) -> str:
-    return key.replace("-", " ").replace("_", " ").capitalize()
+    """How people see an achievement: its emoji and title from ``data/achievements.toml`` (a key no longer defined
+    there, in words)."""
+    found = achievements.by_key().get(key)
+    if found is not None:
+        return f"{found.emoji} {found.title}"
+    return "🏆 " + key.replace("-", " ").replace("_", " ").capitalize()
 
 
 def profile_embed(view: ProfileView) -> discord.Embed:
@@ -60,7 +66,7 @@ def profile_embed(view: ProfileView) -> discord.Embed:
     if stats:
         embed.add_field(name="Stats", value=clip(" · ".join(stats), FIELD_VALUE_MAX), inline=False)
     if view.achievements is not None:
-        lines = [f"🏆 {achievement_name(a.key)} ({_date(a.awarded_at)})" for a in view.achievements]
+        lines = [f"{achievement_name(a.key)} ({_date(a.awarded_at)})" for a in view.achievements]
         embed.add_field(name="Achievements", value=clip("\n".join(lines) or "None yet.", FIELD_VALUE_MAX), inline=False)
     if view.timeline is not None:
         lines = []

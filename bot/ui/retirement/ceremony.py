@@ -15,6 +15,7 @@ from bot.core.text import clip
 from bot.services.emotions import HistoryView
 from bot.services.retirement import CeremonyResult, LegacyView, LifeStats
 from bot.ui.mood_charts import new_figure, style_axes, to_png
+from bot.ui.profile import achievement_name
 from bot.ui.retirement.plan import ACCESS_WORDS
 from bot.ui.wizard import DESCRIPTION_MAX, FIELD_VALUE_MAX
 
@@ -136,8 +137,8 @@ def legacy_embed(view: LegacyView) -> discord.Embed:
         inline=True,
     )
     if view.achievements:
-        keys = ", ".join(str(a.get("key")) for a in view.achievements)
-        embed.add_field(name="Achievements", value=clip(keys, FIELD_VALUE_MAX), inline=True)
+        names = "\n".join(achievement_name(str(a.get("key"))) for a in view.achievements)
+        embed.add_field(name="Achievements", value=clip(names, FIELD_VALUE_MAX), inline=True)
     if view.timeline:
         lines = [f"{str(e.get('created_at', ''))[:10]} · {e.get('title')}" for e in view.timeline[-8:]]
         embed.add_field(name="Timeline", value=clip("\n".join(lines), FIELD_VALUE_MAX), inline=False)
