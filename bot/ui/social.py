@@ -150,14 +150,16 @@ def notification_content(message: PlannedMessage) -> str:
     """The text of one notification: a channel post (events, then the followers it is for, mentioned), a DM digest,
     or the owner's new-follower digest."""
     if message.kind == KIND_NEW_FOLLOWER:
-        by_persona: dict[str, list[int]] = {}
+        # Each follower once per persona: following again after unfollowing in the same window is one follower.
+        by_persona: dict[int, tuple[str, dict[int, None]]] = {}
         for entry in message.entries:
-            by_persona.setdefault(entry.persona_name, []).append(entry.follower_id or 0)
+            _, users = by_persona.setdefault(entry.persona_id, (entry.persona_name, {}))
+            users[entry.follower_id or 0] = None
         lines = [
             f"**{clip(name, 80)}**: " + clip(", ".join(f"<@{u}>" for u in users), 900)
-            for name, users in by_persona.items()
+            for name, users in by_persona.values()
         ]
-        total = sum(len(users) for users in by_persona.values())
+        total = sum(len(users) for _, users in by_persona.values())
         header = f"👋 {total} new follower{'s' if total != 1 else ''}:"
         return _lines(header, lines)
     lines = [_entry_line(entry) for entry in message.entries]
