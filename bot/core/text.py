@@ -19,3 +19,10 @@ def one_line(text: str) -> str:
 def clip_line(text: str, limit: int) -> str:
     """``text`` on one line, then clipped to ``limit`` characters."""
     return clip(one_line(text), limit)
+
+
+def counted(count: int, noun: str, plural: str | None = None, *, grouped: bool = True) -> str:
+    """``count`` with its noun in the right number: "1 follower", "2 followers", "1 person", "3 people"
+    (``plural``: when it is not the noun plus "s"; ``grouped``: thousands separated, "1,200 memories")."""
+    number = f"{count:,}" if grouped else str(count)
+    return f"{number} {noun if count == 1 else (plural or noun + 's')}"

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 import discord
 
 from bot.core.lore import LOGIC_WORDS, POSITION_WORDS, Activation, LoreEntry
-from bot.core.text import clip, clip_line
+from bot.core.text import clip, clip_line, counted
 
 PAGE_SIZE = 10  # entries on a page at most; fewer when they are long
 EMBED_TOTAL_MAX = 6000  # Discord refuses an embed whose texts add up to more
@@ -67,7 +67,7 @@ def book_page(entries: Sequence[LoreEntry], page: int, scope: str) -> discord.Em
     for entry in pages[page - 1]:
         name, value = _field(entry)
         embed.add_field(name=name, value=value, inline=False)
-    embed.set_footer(text=f"Page {page} of {len(pages)} · {len(entries)} entries")
+    embed.set_footer(text=f"Page {page} of {len(pages)} · {counted(len(entries), 'entry', 'entries')}")
     return embed
 
 

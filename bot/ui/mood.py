@@ -29,7 +29,7 @@ import discord
 from bot.core import emotions as core
 from bot.core.emotion_patterns import Pattern
 from bot.core.pad import PAD
-from bot.core.text import clip
+from bot.core.text import clip, counted
 from bot.services.emotions import EventSummary, FeedbackResult, HistoryView, MoodView
 from bot.services.guild_settings import ReactionEntry, ReactionMapChange
 
@@ -157,12 +157,13 @@ def patterns_embed(name: str, found: Sequence[Pattern], days: int) -> discord.Em
     embed = discord.Embed(title=f"{clip(name, 200)}: emotional patterns", colour=MOOD_COLOUR)
     if not found:
         embed.description = (
-            f"No clear patterns in the last {days} days. I report a pattern only when I'm more than 70% sure, "
+            f"No clear patterns in the last {counted(days, 'day')}. "
+            "I report a pattern only when I'm more than 70% sure, "
             "which takes a few weeks of reactions at different times, from different people and channels. "
             "Check again later, or see /mood history meanwhile."
         )
         return embed
-    embed.description = f"Patterns in the last {days} days, most certain first."
+    embed.description = f"Patterns in the last {counted(days, 'day')}, most certain first."
     for pattern in found[:10]:
         advice = "\n".join(f"• {line}" for line in pattern.recommendations) or "• Nothing to change."
         embed.add_field(
@@ -213,7 +214,7 @@ def reaction_map_embed(entries: Sequence[ReactionEntry], limit: int) -> discord.
         return embed
     lines = [f"{_shown(entry.emoji)} → **{entry.trigger}**" for entry in entries]
     embed.description = clip("\n".join(lines), 4000)
-    embed.set_footer(text=f"{len(entries)} of {limit} entries. Remove one with trigger: none.")
+    embed.set_footer(text=f"{len(entries)} of {counted(limit, 'entry', 'entries')}. Remove one with trigger: none.")
     return embed
 
 

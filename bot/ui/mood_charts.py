@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 
 from bot.core.emotions import emotion_pad, emotion_types
 from bot.core.pad import OCTANT_NAMES, describe
+from bot.core.text import counted
 from bot.services.emotions import ActiveEmotionView, HistoryPoint, HistoryView
 
 _BACKGROUND = "#2b2d31"  # Discord's dark theme
@@ -160,7 +161,7 @@ def history_chart(view: HistoryView) -> bytes:
     # Fixed margins instead of tight_layout(), which draws the figure an extra time.
     figure.subplots_adjust(left=0.08, right=0.98, top=0.93, bottom=0.12, hspace=0.08)
     top, bottom = figure.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 2]})
-    style_axes(top, f"Emotional history: {view.total} events")
+    style_axes(top, f"Emotional history: {counted(view.total, 'event')}")
     style_axes(bottom)
     points = _filled(view)
     times: list[datetime] = [point.at for point in points]

@@ -10,7 +10,7 @@ import discord
 
 from bot.core import personality
 from bot.core.prompt_words import affinity_words, strength_words
-from bot.core.text import clip
+from bot.core.text import clip, counted
 from bot.services.personas import PersonaRecord, PersonaSummary
 from bot.services.relationships import Relationships
 from bot.ui.guards import asker_of, handler_cog, only_for
@@ -222,7 +222,7 @@ def relationships_text(relationships: Relationships, *, people: int = 5) -> str:
         for link in relationships.personas
     ]
     lines += [
-        f"<@{tie.user_id}>: {tie.messages_exchanged} messages, {affinity_words(tie.affinity)}"
+        f"<@{tie.user_id}>: {counted(tie.messages_exchanged, 'message')}, {affinity_words(tie.affinity)}"
         for tie in relationships.people[:people]
     ]
     return "\n".join(lines)

@@ -14,7 +14,7 @@ import discord
 from bot.core import achievements
 from bot.core import social as rules
 from bot.core.social import ProfileView
-from bot.core.text import clip
+from bot.core.text import clip, counted
 from bot.services.endorsements import EndorsementResult
 from bot.services.profiles import PublishPreview, PublishResult, VerificationChange
 from bot.services.subscriptions import SubscribeOutcome, SubscriptionView, TierView
@@ -60,9 +60,9 @@ def profile_embed(view: ProfileView) -> discord.Embed:
     if view.interaction_count is not None:
         stats.append(f"{view.interaction_count} interactions")
     if view.follower_count is not None:
-        stats.append(f"{view.follower_count} followers")
+        stats.append(counted(view.follower_count, "follower"))
     if view.achievement_count is not None:
-        stats.append(f"{view.achievement_count} achievements")
+        stats.append(counted(view.achievement_count, "achievement"))
     if stats:
         embed.add_field(name="Stats", value=clip(" · ".join(stats), FIELD_VALUE_MAX), inline=False)
     if view.achievements is not None:
@@ -143,7 +143,7 @@ def published_embed(result: PublishResult, display_name: str) -> discord.Embed:
         f"Your consent was recorded ({when})."
     )
     if result.notified:
-        text += f" {result.notified} followers will be told."
+        text += f" {counted(result.notified, 'follower')} will be told."
     return discord.Embed(title=clip(f"{result.persona_name} is published", 256), description=text, colour=BRAND_COLOUR)
 
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import discord
 
-from bot.core.text import clip
+from bot.core.text import clip, counted
 from bot.services.achievements import AchievementsView
 from bot.services.follows import FollowRecord, NotificationSettings
 from bot.services.guild_settings import ChannelChange
@@ -73,7 +73,7 @@ def following_embed(records: Sequence[FollowRecord]) -> discord.Embed:
         return embed
     for record in records[:25]:
         embed.add_field(
-            name=clip(f"{record.persona_name} · {record.follower_count} followers", 256),
+            name=clip(f"{record.persona_name} · {counted(record.follower_count, 'follower')}", 256),
             value=clip(
                 f"since {discord.utils.format_dt(record.followed_at, 'D')}\n{settings_text(record.settings)}", 1024
             ),

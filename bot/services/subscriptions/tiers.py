@@ -19,6 +19,7 @@ from bot.core.errors import DomainError, NotFound, PermissionDenied
 from bot.core.inputs import parse_id
 from bot.core.ownership import Actor
 from bot.core.personas import PrivacySettings
+from bot.core.text import counted
 from bot.db import models
 from bot.services.access import owned_persona, persona_or_not_found
 from bot.services.subscriptions.records import (
@@ -109,7 +110,10 @@ async def delete_tier(session: AsyncSession, actor: Actor, persona_id: int, tier
         .where(col(models.Subscription.tier_id) == tier_id, current_clause(now))
     )
     if holders:
-        raise DomainError(f"{holders} people hold the tier '{tier.name}'; it can be removed when no one does.")
+        verb = "holds" if holders == 1 else "hold"
+        raise DomainError(
+            f"{counted(holders, 'person', 'people')} {verb} the tier '{tier.name}'; it can be removed when no one does."
+        )
     view = tier_view(tier)
     await session.delete(tier)
     await session.flush()

@@ -11,7 +11,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from bot.core import memory as rules
-from bot.core.text import clip
+from bot.core.text import clip, counted
 from bot.services.memories import HealthReport, OptimizationReport
 from bot.ui.memory.common import FIELD_VALUE_MAX, MEMORY_COLOUR, TITLE_MAX, ago, fit, percent
 
@@ -56,7 +56,9 @@ def health_embed(persona_name: str, report: HealthReport, config: rules.MemoryCo
     optimisation and the recommendations (the chart is attached as :data:`TIER_CHART_FILENAME`)."""
     embed = discord.Embed(
         title=clip(f"Memory health: {persona_name}", TITLE_MAX),
-        description=f"Overall score **{report.score:.0f}/100** for {report.total_count:,} memories.",
+        description=(
+            f"Overall score **{report.score:.0f}/100** for {counted(report.total_count, 'memory', 'memories')}."
+        ),
         colour=MEMORY_COLOUR,
     )
     _report_fields(embed, report, config)

@@ -11,7 +11,7 @@ from datetime import timedelta
 import discord
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, date2num
 
-from bot.core.text import clip
+from bot.core.text import clip, counted
 from bot.services.emotions import HistoryView
 from bot.services.retirement import CeremonyResult, LegacyView, LifeStats
 from bot.ui.mood_charts import new_figure, style_axes, to_png
@@ -31,7 +31,7 @@ def ceremony_embed(
         title=clip(f"In memory of {name}", 256),
         description=clip(
             f"**{discord.utils.escape_markdown(name)}** has retired. Thank you for every conversation."
-            + (f"\nThe ceremony stays open for {duration_days} days." if duration_days else ""),
+            + (f"\nThe ceremony stays open for {counted(duration_days, 'day')}." if duration_days else ""),
             DESCRIPTION_MAX,
         ),
         colour=FAREWELL_COLOUR,

@@ -10,7 +10,7 @@ from datetime import datetime
 import discord
 
 from bot.core import retirement as rules
-from bot.core.text import clip
+from bot.core.text import clip, counted
 from bot.services.retirement import PlanView
 from bot.ui.confirm import Callback, ConfirmView
 from bot.ui.wizard import BRAND_COLOUR, FIELD_VALUE_MAX
@@ -66,7 +66,7 @@ def triggers_text(triggers: Sequence[rules.Trigger]) -> str:
         if trigger.kind == "date":
             parts.append(f"on {_when(trigger.at)}")
         elif trigger.kind == "inactivity":
-            parts.append(f"after {trigger.days} days without activity")
+            parts.append(f"after {counted(trigger.days or 0, 'day')} without activity")
         else:
             parts.append("by hand (`/retire now`)")
     return "; ".join(parts)
@@ -102,7 +102,7 @@ def plan_fields(embed: discord.Embed, plan: rules.Plan) -> None:
         name="Ceremony",
         value=clip(
             f"Where: {channel}\nFollowers invited: {_yes(ceremony.invite_followers)}\n"
-            f"Shows: {_list(SHOW_WORDS, ceremony.show)}\nOpen for: {ceremony.duration_days} days",
+            f"Shows: {_list(SHOW_WORDS, ceremony.show)}\nOpen for: {counted(ceremony.duration_days, 'day')}",
             FIELD_VALUE_MAX,
         ),
         inline=False,
@@ -111,7 +111,7 @@ def plan_fields(embed: discord.Embed, plan: rules.Plan) -> None:
     embed.add_field(
         name="Data",
         value=clip(
-            f"Kept for {plan.data_retention_days} days after retirement, then deleted: "
+            f"Kept for {counted(plan.data_retention_days, 'day')} after retirement, then deleted: "
             f"{_list(DELETION_WORDS, plan.data_deletion)}.\nFull export by DM: {_yes(plan.data_export)}",
             FIELD_VALUE_MAX,
         ),
