@@ -187,7 +187,7 @@ def tiers_embed(persona_name: str, tiers: Sequence[TierView], *, free_enabled: b
         if tier.description:
             body += f"\n{_esc(tier.description)}"
         embed.add_field(name=clip(tier.name, 256), value=clip(body, FIELD_VALUE_MAX), inline=False)
-    embed.set_footer(text="Subscribe with /subscribe.")
+    embed.set_footer(text="Subscribe with /subscribe (the persona and a tier's name).")
     return embed
 
 
@@ -232,7 +232,9 @@ def subscriptions_embed(subs: Sequence[SubscriptionView]) -> discord.Embed:
     current = [s for s in subs if s.current]
     ended = [s for s in subs if not s.current][:ENDED_SHOWN]
     if not subs:
-        embed.description = "You hold no subscriptions. See a persona's tiers with `/subscribe`."
+        embed.description = (
+            "You hold no subscriptions. See a persona's tiers with `/tiers list`, then subscribe with `/subscribe`."
+        )
         return embed
     embed.add_field(
         name=f"Current ({len(current)})",

@@ -24,3 +24,10 @@ def test_a_profile_with_one_follower_says_follower() -> None:
     text = str(profile_embed(view).to_dict())
     assert "1 follower" in text and "1 followers" not in text
     assert "1 achievement" in text and "1 achievements" not in text
+
+
+def test_no_subscriptions_points_to_the_tiers_command() -> None:
+    from bot.ui.profile import subscriptions_embed
+
+    description = subscriptions_embed([]).description or ""
+    assert "`/tiers list`" in description and "`/subscribe`" in description
