@@ -90,10 +90,18 @@ class PersonaButton(discord.ui.DynamicItem[discord.ui.Button], template=PERSONA_
         await handler.on_persona_component(interaction, self.persona_id, self.action)
 
 
+STATUS_WORDS = {
+    "draft": "draft (not finished yet)",
+    "retiring": "retiring (its farewell is planned: `/retire show`)",
+    "retired": "retired (see its legacy with `/legacy`)",
+}
+
+
 def status_text(status: str, is_active: bool) -> str:
+    """A persona's state in words people act on: whether it talks, and how to change that."""
     if status != "active":
-        return status
-    return "active, speaking" if is_active else "active, switched off"
+        return STATUS_WORDS.get(status, status)
+    return "🟢 talking in its channels" if is_active else "⚪ silent (turn it on in a channel with `/persona activate`)"
 
 
 def list_embed(title: str, personas: Sequence[PersonaSummary], *, empty: str) -> discord.Embed:

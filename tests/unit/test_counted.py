@@ -31,3 +31,12 @@ def test_no_subscriptions_points_to_the_tiers_command() -> None:
 
     description = subscriptions_embed([]).description or ""
     assert "`/tiers list`" in description and "`/subscribe`" in description
+
+
+def test_a_persona_status_says_whether_it_talks_and_how_to_change_it() -> None:
+    from bot.ui.personas import status_text
+
+    assert "talking" in status_text("active", True)
+    silent = status_text("active", False)
+    assert "silent" in silent and "/persona activate" in silent and "switched off" not in silent
+    assert status_text("retired", False).startswith("retired") and "/legacy" in status_text("retired", False)
