@@ -15,6 +15,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import Normalize
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from bot.core.emotions import emotion_pad, emotion_types
 from bot.core.pad import OCTANT_NAMES, describe
@@ -68,6 +69,51 @@ def to_png(figure: Figure) -> bytes:
     return buffer.getvalue()
 
 
+# Where the PAD chart's labels go: its axes are about 310 points wide for 2.1 units; a 7-point label's characters
+# are about 4.2 points wide and its line 9 high. Each label tries these offsets (points) from its dot, in order.
+_POINTS_PER_UNIT = 148.0
+_CHAR_POINTS, _LINE_POINTS = 4.2, 9.0
+_LABEL_TRIES = ((6, 6), (6, -14), (-6, 6), (-6, -14), (6, 20), (-6, 20), (6, -28), (-6, -28))
+Box = tuple[float, float, float, float]
+
+
+def _label_box(x: float, y: float, text: str, dx: float, dy: float) -> Box:
+    width = len(text) * _CHAR_POINTS
+    left = x * _POINTS_PER_UNIT + dx - (width if dx < 0 else 0)
+    bottom = y * _POINTS_PER_UNIT + dy
+    return (left, bottom, left + width, bottom + _LINE_POINTS)
+
+
+def _overlap(a: Box, b: Box) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def label_offsets(labels: Sequence[tuple[float, float, str]], taken: Sequence[Box] = ()) -> list[tuple[int, int]]:
+    """An offset in points for each label ``(x, y, text)`` at its point (chart units), the first of the tries that
+    overlaps no label placed before it nor a ``taken`` box (the first try when none is free): so emotions close in
+    PAD space do not print over each other. A negative x offset means the label ends at its dot."""
+    boxes = list(taken)
+    chosen: list[tuple[int, int]] = []
+    for x, y, text in labels:
+        found = next(
+            (t for t in _LABEL_TRIES if not any(_overlap(_label_box(x, y, text, *t), b) for b in boxes)),
+            _LABEL_TRIES[0],
+        )
+        boxes.append(_label_box(x, y, text, *found))
+        chosen.append(found)
+    return chosen
+
+
+def _octant_boxes(labels: Sequence[tuple[float, float, str]]) -> list[Box]:
+    """The boxes of the centred octant names."""
+    boxes = []
+    for x, y, text in labels:
+        half = len(text) * _CHAR_POINTS / 2
+        cx, cy = x * _POINTS_PER_UNIT, y * _POINTS_PER_UNIT
+        boxes.append((cx - half, cy - _LINE_POINTS / 2, cx + half, cy + _LINE_POINTS / 2))
+    return boxes
+
+
 def pad_chart(
     mood: Sequence[float],
     baseline: Sequence[float],
@@ -89,12 +135,18 @@ def pad_chart(
     axes.axvline(0, color=_GRID, linewidth=0.8)
     axes.set_xlabel("pleasure")
     axes.set_ylabel("arousal")
+    octants = []
     for (p, a, d), name in OCTANT_NAMES.items():
         x = 0.55 if p else -0.55
         y = (0.93 if d else 0.83) if a else (-0.83 if d else -0.93)
-        axes.text(x, y, f"{name} (D{'+' if d else '−'})", ha="center", va="center", fontsize=7, color="#949ba4")
-    for emotion in active:
-        point = emotion_pad(emotion.type)
+        octants.append((x, y, f"{name} (D{'+' if d else '−'})"))
+        axes.text(x, y, octants[-1][2], ha="center", va="center", fontsize=7, color="#949ba4")
+    points = [emotion_pad(emotion.type) for emotion in active]
+    texts = [f"{emotion.word} {emotion.intensity:.0f}" for emotion in active]
+    offsets = label_offsets(
+        [(p.pleasure, p.arousal, t) for p, t in zip(points, texts, strict=True)], _octant_boxes(octants)
+    )
+    for emotion, point, label, offset in zip(active, points, texts, offsets, strict=True):
         axes.scatter(
             point.pleasure,
             point.arousal,
@@ -104,10 +156,11 @@ def pad_chart(
             edgecolors="none",
         )
         axes.annotate(
-            f"{emotion.word} {emotion.intensity:.0f}",
+            label,
             (point.pleasure, point.arousal),
             textcoords="offset points",
-            xytext=(6, 6),
+            xytext=offset,
+            ha="right" if offset[0] < 0 else "left",
             fontsize=7,
             color=_FOREGROUND,
         )
@@ -143,6 +196,11 @@ def pad_chart(
 
 def history_chart(view: HistoryView) -> bytes:
     """Above: events per emotion type over time (stacked); below: the mood's pleasure, arousal and dominance."""
+    return to_png(history_figure(view))
+
+
+def history_figure(view: HistoryView) -> Figure:
+    """The figure of :func:`history_chart`."""
     figure = new_figure(8.0, 5.0)
     if not view.points:
         axes = figure.add_subplot(1, 1, 1)
@@ -157,7 +215,7 @@ def history_chart(view: HistoryView) -> bytes:
             color=_FOREGROUND,
             transform=axes.transAxes,
         )
-        return to_png(figure)
+        return figure
     # Fixed margins instead of tight_layout(), which draws the figure an extra time.
     figure.subplots_adjust(left=0.08, right=0.98, top=0.93, bottom=0.12, hspace=0.08)
     top, bottom = figure.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 2]})
@@ -180,6 +238,9 @@ def history_chart(view: HistoryView) -> bytes:
         for text in legend.get_texts():
             text.set_color(_FOREGROUND)
     top.set_ylabel("events" if view.bucket_seconds is None else f"events / {_span(view.bucket_seconds)}")
+    # Whole events from zero: a narrow range would otherwise get ticks like 50.2, 50.4 ... 51.4.
+    top.set_ylim(bottom=0)
+    top.yaxis.set_major_locator(MaxNLocator(integer=True))
     moods = [point.mood for point in points]
     for axis, (name, colour) in enumerate((("pleasure", "#43aa8b"), ("arousal", "#f8961e"), ("dominance", "#4cc9f0"))):
         bottom.plot(
@@ -191,10 +252,13 @@ def history_chart(view: HistoryView) -> bytes:
     legend = bottom.legend(loc="lower left", fontsize=7, ncol=3, facecolor=_BACKGROUND, edgecolor=_GRID)
     for text in legend.get_texts():
         text.set_color(_FOREGROUND)
+    # The whole period asked for, not just the events' own span (events a second apart got ticks like 50.2 ... 51.4).
+    if view.until > view.since:
+        bottom.set_xlim(view.since, view.until)
     locator = AutoDateLocator(maxticks=8)
     bottom.xaxis.set_major_locator(locator)
     bottom.xaxis.set_major_formatter(ConciseDateFormatter(locator))
-    return to_png(figure)
+    return figure
 
 
 def _filled(view: HistoryView) -> list[HistoryPoint]:

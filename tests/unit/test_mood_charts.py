@@ -72,3 +72,36 @@ def test_history_chart_is_a_png_that_depends_on_the_history() -> None:
         height, width, _ = decoded_shape(png)
         assert height >= 400 and width >= 700
     assert len({small, large, empty}) == 3
+
+
+def test_labels_of_emotions_close_together_do_not_overlap() -> None:
+    from bot.ui.mood_charts import _label_box, _overlap, label_offsets
+
+    labels = [(0.5, 0.5, "joyful 80"), (0.5, 0.5, "excited 60"), (0.52, 0.49, "content 40"), (0.49, 0.5, "calm 30")]
+    offsets = label_offsets(labels)
+    boxes = [_label_box(x, y, text, *offset) for (x, y, text), offset in zip(labels, offsets, strict=True)]
+    assert len(set(offsets)) == 4
+    assert not any(_overlap(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
+    # A box already taken (an octant's name) is kept clear too.
+    first = _label_box(0.5, 0.5, "joyful 80", 6, 6)
+    assert label_offsets([(0.5, 0.5, "joyful 80")], [first]) != [(6, 6)]
+
+
+def test_history_counts_are_whole_events_from_zero_over_the_whole_period() -> None:
+    from matplotlib.dates import date2num
+
+    from bot.ui.mood_charts import history_figure
+
+    close = tuple(
+        HistoryPoint(
+            at=T0 + timedelta(minutes=30, milliseconds=400 * n), count=1, by_emotion={"joy": 1},
+            intensity_by_emotion={}, mood=None,
+        )
+        for n in range(3)
+    )  # fmt: skip
+    view = HistoryView(1, T0, T0 + timedelta(hours=2), None, close, 3, {"joy": 3})
+    top, bottom = history_figure(view).axes[:2]
+    low, high = top.get_ylim()
+    ticks = [t for t in top.get_yticks() if low <= t <= high]
+    assert low == 0 and ticks and all(float(t).is_integer() for t in ticks)
+    assert bottom.get_xlim() == (date2num(view.since), date2num(view.until))
