@@ -156,7 +156,9 @@ class AdminCog(commands.Cog):
         await interaction.response.send_message(models_ui.allowances_text(current), ephemeral=True)
 
     @admin.command(name="verify", description="Set the verification status shown on a persona's public profile.")
-    @app_commands.describe(persona="A persona of this server", status="Its verification status")
+    @app_commands.describe(
+        persona="A persona of this server", status="Its verification status (none: show the status it has)"
+    )
     @app_commands.autocomplete(persona=visible_personas)
     @app_commands.choices(
         status=[
@@ -165,12 +167,13 @@ class AdminCog(commands.Cog):
             app_commands.Choice(name="Not verified", value="unverified"),
         ]
     )
-    async def verify(self, interaction: discord.Interaction, persona: str, status: str = "verified") -> None:
+    async def verify(self, interaction: discord.Interaction, persona: str, status: str | None = None) -> None:
         _guild_id(interaction)
         async with self.bot.db.transaction() as session:
             persona_id = await resolve_persona(session, interaction, persona)
             change = await profiles.set_verification(session, actor_of(interaction), persona_id, status, now=utcnow())
-        await interaction.response.send_message(profile_ui.verification_text(change), ephemeral=True)
+        text = profile_ui.verification_text(change, asked=status is not None)
+        await interaction.response.send_message(text, ephemeral=True)
 
 
 async def setup(bot: PersonaHubBot) -> None:

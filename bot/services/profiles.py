@@ -389,16 +389,19 @@ async def get_profile(session: AsyncSession, viewer: Actor, persona_id: int, *, 
 
 
 async def set_verification(
-    session: AsyncSession, actor: Actor, persona_id: int, status: str, *, now: datetime
+    session: AsyncSession, actor: Actor, persona_id: int, status: str | None, *, now: datetime
 ) -> VerificationChange:
-    """Set the verification status shown on the profile: members with Manage Server on the persona's server only."""
-    clean = rules.validate_verification_status(status)
+    """Set the verification status shown on the profile: members with Manage Server on the persona's server only.
+    ``status`` None changes nothing: the change names the status as it is (``previous == status``)."""
+    clean = rules.validate_verification_status(status) if status is not None else None
     persona = await persona_or_not_found(session, persona_id)
     if not actor.can_manage_guild or actor.guild_id is None:
         raise PermissionDenied("Only members with Manage Server can set a persona's verification status.")
     if persona.guild_id != actor.guild_id:
         raise NotFound(PERSONA_NOT_FOUND)
     previous = persona.verification_status
+    if clean is None:
+        return VerificationChange(persona_id, persona.name, previous, previous)
     persona.verification_status = clean
     persona.updated_at = now
     await session.flush()

@@ -164,9 +164,16 @@ def endorsement_text(result: EndorsementResult) -> str:
     return f"{verb} **{name}**{said}"
 
 
-def verification_text(change: VerificationChange) -> str:
+def verification_text(change: VerificationChange, *, asked: bool = True) -> str:
+    """What ``/admin verify`` answers: the new status and the old one, or (nothing ``asked``) the status as it is."""
     badge = VERIFICATION_BADGES.get(change.status, change.status)
-    return f"**{_esc(change.persona_name)}**: {badge} (was {change.previous})."
+    if not asked:
+        choices = ", ".join(VERIFICATION_BADGES.values())
+        return f"**{_esc(change.persona_name)}** is {badge}. To change it, give a status: {choices}."
+    previous = VERIFICATION_BADGES.get(change.previous, change.previous)
+    if change.previous == change.status:
+        return f"**{_esc(change.persona_name)}** was {badge} already."
+    return f"**{_esc(change.persona_name)}**: {badge} (was {previous})."
 
 
 def perks_text(perks: Sequence[str]) -> str:

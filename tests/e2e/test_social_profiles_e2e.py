@@ -70,8 +70,13 @@ async def test_publish_profile_endorse_verify_unpublish(sandbox: Sandbox, runnin
     assert "You endorse **Ada**" in endorsed.content
     again = await answer(await sandbox.slash("endorse", persona="Ada", text="Still brilliant", as_user=sandbox.bob))
     assert "updated" in again.content
+    # Without a status it says the status as it is and changes nothing.
+    shown = await answer(await sandbox.slash("admin verify", persona="Ada"))
+    assert "**Ada** is Not verified" in shown.content and "give a status" in shown.content
+    seen = await answer(await sandbox.slash("profile", persona="Ada", as_user=sandbox.bob))
+    assert {f["name"]: f["value"] for f in seen.embeds[0]["fields"]}.get("Verification") != "✅ Verified"
     verified = await answer(await sandbox.slash("admin verify", persona="Ada", status="verified"))
-    assert "Verified" in verified.content
+    assert "Verified" in verified.content and "was Not verified" in verified.content
     seen = await answer(await sandbox.slash("profile", persona="Ada", as_user=sandbox.bob))
     fields = {f["name"]: f["value"] for f in seen.embeds[0]["fields"]}
     assert fields["Verification"] == "✅ Verified"
