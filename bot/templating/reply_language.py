@@ -14,6 +14,7 @@ Every refusal is a :class:`~bot.core.errors.DomainError` with a sentence for the
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import jinja2
@@ -193,4 +194,21 @@ def parse_checked(source: str) -> nodes.Template:
     except RecursionError:  # the scan above prevents it; kept so nothing but a sentence can come out
         raise DomainError(TOO_DEEP) from None
     _check_tree(tree)
+    _check_single_braces(tree)
     return tree
+
+
+_SINGLE_BRACED = re.compile(r"(?<!\{)\{\s*(" + "|".join(NAMES) + r")\s*\}(?!\})")
+
+
+def _check_single_braces(tree: nodes.Template) -> None:
+    """A name in single braces (``{author}``, as other bots write it) would be sent as those characters: refused
+    with the syntax that works."""
+    for data in tree.find_all(nodes.TemplateData):
+        found = _SINGLE_BRACED.search(data.data)
+        if found is not None:
+            name = found.group(1)
+            raise DomainError(
+                f"The reply template writes {found.group(0)}, which would be sent as it is: "
+                f"names go in double braces, like {{{{ {name} }}}}."
+            )

@@ -196,3 +196,18 @@ async def test_a_template_too_slow_to_compile_stays_refused_at_plan_time_without
     # Where compiling is allowed (a save, a load) it is tried again: the machine, not the template, was slow.
     assert render_reply(source, VARIABLES).startswith("Ada is slow")
     assert compilations() == before + 1
+
+
+@pytest.mark.parametrize("source", ["Hi {author}!", "{ persona } here", "Mood: {mood}", "{time}"])
+def test_a_name_in_single_braces_is_refused_with_the_syntax_that_works(source: str) -> None:
+    from bot.templating.reply_language import parse_checked
+
+    with pytest.raises(DomainError, match=r"double braces, like \{\{ (author|persona|mood|time) \}\}"):
+        parse_checked(source)
+
+
+@pytest.mark.parametrize("source", ["Hi {{ author }}!", "{ not a name }", "{{ '{author}' }}", "braces {} alone"])
+def test_double_braces_and_other_braces_are_fine(source: str) -> None:
+    from bot.templating.reply_language import parse_checked
+
+    parse_checked(source)
