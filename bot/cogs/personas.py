@@ -81,7 +81,7 @@ class PersonaCog(PersonaFlows, commands.Cog, name=wizard_ui.HANDLER_COG):
     async def create(self, interaction: discord.Interaction, template: str | None = None) -> None:
         actor = actor_of(interaction)
         if template:
-            wizard_service.check_template(template)  # an unknown template is refused before anything happens
+            template = wizard_service.check_template(template)  # an unknown one is refused before anything happens
         async with self.bot.db.transaction() as session:
             waiting = await wizard_service.resumable(session, actor, now=utcnow())
             draft = None

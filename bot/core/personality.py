@@ -174,12 +174,24 @@ def list_templates() -> list[Template]:
     return [_template(row) for row in catalog.load("templates")["template"]]
 
 
+def _folded_name(text: str) -> str:
+    """A template's name or id as people may type it: case, spaces, ``_`` and ``-`` aside, emoji dropped."""
+    return "".join(c for c in text.casefold() if c.isalnum())
+
+
 def get_template(template_id: str) -> Template:
-    """The template with this id; an unknown id raises :class:`NotFound` (a DomainError)."""
-    for row in catalog.load("templates")["template"]:
+    """The template with this id, or with this name as ``/persona templates`` shows it ("Playful Trickster",
+    "playful trickster", "🃏 Playful Trickster"); an unknown one raises :class:`NotFound` (a DomainError)."""
+    rows = catalog.load("templates")["template"]
+    for row in rows:
         if row["id"] == template_id:
             return _template(row)
-    raise NotFound(f"There is no template called '{template_id}'.")
+    wanted = _folded_name(template_id)
+    for row in rows:
+        if wanted and wanted in (_folded_name(row["name"]), _folded_name(row["id"])):
+            return _template(row)
+    names = ", ".join(row["name"] for row in rows)
+    raise NotFound(f"There is no template called '{template_id}'. The templates are: {names}.")
 
 
 # --- Random generation --------------------------------------------------------------------------------------

@@ -359,9 +359,10 @@ async def deletion_preview(
     return record, await personas.count_owned_rows(session, persona_id)
 
 
-def check_template(template_id: str) -> None:
-    """NotFound unless ``template_id`` names a personality template."""
-    personality.get_template(template_id)
+def check_template(template_id: str) -> str:
+    """The id of the personality template ``template_id`` names (its id or its name as people see it); NotFound
+    unless it names one."""
+    return personality.get_template(template_id).id
 
 
 def visible_fields(record: PersonaRecord, viewer: Actor) -> dict[str, bool]:

@@ -211,7 +211,7 @@ def delete_confirmation(record: PersonaRecord, removed: Mapping[str, int]) -> tu
 def templates_embed() -> discord.Embed:
     embed = discord.Embed(
         title="Personality templates",
-        description="Start from one with `/persona create template:<name>`, then fine-tune.",
+        description="Start from one with `/persona create template:` and its name, then fine-tune.",
         colour=BRAND_COLOUR,
     )
     for template in personality.list_templates()[:25]:

@@ -77,7 +77,8 @@ async def to_review_and_create(sandbox: Sandbox, message: Posted) -> Posted:
 
 
 async def test_template_path_every_step_creates_the_persona(sandbox: Sandbox, running_bot) -> None:
-    start = await answer(await sandbox.slash("persona create", template="friendly-assistant"))
+    # The name /persona templates shows is what people type (the id works too, below).
+    start = await answer(await sandbox.slash("persona create", template="Friendly Assistant"))
     assert start.ephemeral and title(start) == "Step 1 of 6: Basic info"
     assert [b["label"] for b in start.buttons()][-3:] == ["Back", "Next", "Cancel"]
 
