@@ -24,7 +24,7 @@ def test_every_shown_name_and_emoji_label_works() -> None:
 
 
 def test_an_unknown_template_names_the_ones_there_are() -> None:
-    with pytest.raises(NotFound, match="The templates are: .*Playful Trickster"):
+    with pytest.raises(NotFound, match=r"The templates are: .*Playful Trickster"):
         get_template("Grumpy Wizard of Nowhere")
     with pytest.raises(NotFound):
         get_template("🃏")  # nothing left to match once the emoji is set aside
