@@ -296,3 +296,122 @@ async def test_every_v2_modal_component_together_is_accepted(sandbox: Sandbox, d
     shown = next(i for i in sandbox.state.interactions.values() if i.response_type == 9).response_data or {}
     assert [c["type"] for c in shown["components"]] == [10, 18, 18, 18, 18]
     assert [c["component"]["type"] for c in shown["components"][1:]] == [22, 23, 5, 19]
+
+
+# ---------------------------------------------------------------------------------------------- end to end
+
+
+class Persona(ui.Modal, title="New persona"):
+    tone = ui.Label(
+        text="Tone",
+        component=ui.RadioGroup(
+            custom_id="tone",
+            options=[
+                discord.RadioGroupOption(label="Warm", value="warm"),
+                discord.RadioGroupOption(label="Dry", value="dry"),
+            ],
+        ),
+    )
+    traits = ui.Label(
+        text="Traits",
+        component=ui.CheckboxGroup(
+            custom_id="traits",
+            options=[discord.CheckboxGroupOption(label=t.title(), value=t) for t in ("kind", "sly", "loud")],
+            max_values=3,
+        ),
+    )
+    mature = ui.Label(text="Mature", component=ui.Checkbox(custom_id="mature"))
+    card = ui.Label(text="Card", component=ui.FileUpload(custom_id="card", max_values=2))
+    owner = ui.Label(text="Owner", component=ui.UserSelect(custom_id="owner"))
+
+    def __init__(self, got: dict[str, Any]) -> None:
+        super().__init__()
+        self.got = got
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        assert isinstance(self.tone.component, ui.RadioGroup)
+        assert isinstance(self.traits.component, ui.CheckboxGroup)
+        assert isinstance(self.mature.component, ui.Checkbox)
+        assert isinstance(self.card.component, ui.FileUpload)
+        assert isinstance(self.owner.component, ui.UserSelect)
+        files = {a.filename: await a.read() for a in self.card.component.values}
+        self.got["modal"] = (
+            self.tone.component.value,
+            self.traits.component.values,
+            self.mature.component.value,
+            files,
+            [u.id for u in self.owner.component.values],
+        )
+        await interaction.response.send_message("saved")
+
+
+class Panel(ui.LayoutView):
+    def __init__(self, got: dict[str, Any]) -> None:
+        super().__init__(timeout=None)
+        self.got = got
+        make = ui.Button(label="Make", custom_id="panel:make")
+        make.callback = self.make  # type: ignore[method-assign]
+        colour = ui.Select(
+            custom_id="panel:colour",
+            placeholder="Colour",
+            options=[discord.SelectOption(label="Red", value="r"), discord.SelectOption(label="Blue", value="b")],
+        )
+        colour.callback = self.colour  # type: ignore[method-assign]
+        self.colour_select = colour
+        self.add_item(
+            ui.Container(
+                ui.TextDisplay("# Personas"),
+                ui.Section("Make a new one", accessory=make),
+                ui.Separator(),
+                ui.ActionRow(colour),
+                accent_colour=0x5865F2,
+            )
+        )
+
+    async def make(self, interaction: discord.Interaction) -> None:
+        await interaction.response.send_modal(Persona(self.got))
+
+    async def colour(self, interaction: discord.Interaction) -> None:
+        self.got["colour"] = self.colour_select.values
+        await interaction.response.send_message(f"colour {self.colour_select.values[0]}")
+
+
+async def test_a_v2_panel_and_a_v2_modal_end_to_end(sandbox: Sandbox, discord_client) -> None:
+    bot = await discord_client()
+    got: dict[str, Any] = {}
+    await bot.get_channel(sandbox.general.id).send(view=Panel(got))
+    panel = await sandbox.wait_for_message(sandbox.general)
+    assert panel.is_v2 and panel.content == ""
+    assert panel.texts() == ["# Personas", "Make a new one"]
+    assert [b["label"] for b in panel.buttons()] == ["Make"]
+    assert [s["placeholder"] for s in panel.selects()] == ["Colour"]
+
+    chose = await sandbox.select(panel, ["Blue"], user=sandbox.bob)
+    assert (await chose.message()).content == "colour b" and got["colour"] == ["b"]
+
+    opened = await sandbox.click(panel, label="Make")
+    shown = await opened.modal()
+    assert shown["title"] == "New persona" and [c["type"] for c in shown["components"]] == [18] * 5
+    with pytest.raises(AssertionError, match="radio group 'Tone' is required"):
+        await sandbox.submit_modal(opened, Traits=["kind"], Card=("a.png", b"png"), Owner=sandbox.bob)
+    with pytest.raises(AssertionError, match="has no option 'Odd'"):
+        await sandbox.submit_modal(opened, Tone="Odd", Card=("a.png", b"png"), Owner=sandbox.bob)
+    submitted = await sandbox.submit_modal(
+        opened,
+        Tone="Dry",
+        traits=["Kind", "loud"],
+        Mature=True,
+        card=[("a.png", b"png bytes"), ("notes.txt", b"text")],
+        Owner=sandbox.bob,
+    )
+    assert (await submitted.message()).content == "saved"
+    assert got["modal"] == (
+        "dry",
+        ["kind", "loud"],
+        True,
+        {"a.png": b"png bytes", "notes.txt": b"text"},
+        [sandbox.bob.id],
+    )
+    data = submitted.interaction.data
+    assert set(data["resolved"]["attachments"]) == set(data["components"][3]["component"]["values"])
+    assert data["resolved"]["users"].keys() == {str(sandbox.bob.id)}
