@@ -80,8 +80,8 @@ class Posted:
 
     @property
     def is_v2(self) -> bool:
-        """Whether the message is laid out with Components V2 (``IS_COMPONENTS_V2``)."""
-        return bool(self.message.flags & (1 << 15))
+        """Whether the message is laid out with Components V2 (``IS_COMPONENTS_V2``, or components only V2 allows)."""
+        return bool(self.message.flags & (1 << 15)) or any(c.get("type") != 1 for c in self.components)
 
     def texts(self) -> list[str]:
         """The text displays of a V2 message, in reading order (sections and containers walked)."""
