@@ -94,12 +94,23 @@ def min_max_values(
         errors.add([*path, "min_values"], "NUMBER_TYPE_MIN", "int value should be greater than or equal to 1.")
 
 
+def sized(errors: FormErrors, path: Path, value: Any, low: int, high: int) -> list[Any] | None:
+    """A list of ``low..high`` entries, or None when refused (``BASE_TYPE_REQUIRED`` if missing, else
+    ``BASE_TYPE_BAD_LENGTH``)."""
+    if value is None:
+        errors.required(path)
+        return None
+    if not isinstance(value, list):
+        errors.bad_length(path, None, low, high)
+        return None
+    return None if errors.bad_length(path, value, low, high) else value
+
+
 def options(errors: FormErrors, path: Path, opts: Any, low: int, high: int) -> None:
     """Select, radio and checkbox options: ``low..high`` of them, label and value required, each (and the
     description) at most 100 characters."""
-    if errors.bad_length(path, opts if isinstance(opts, list) else None, low, high):
-        return
-    for n, o in enumerate(opts):
+    checked = sized(errors, path, opts, low, high)
+    for n, o in enumerate(checked or []):
         for key in ("label", "value"):
             if not o.get(key):
                 errors.required([*path, n, key])
@@ -211,8 +222,8 @@ def _component(errors: FormErrors, path: Path, comp: Any, allowed: tuple[int, ..
 
 
 def _check_row(errors: FormErrors, path: Path, comp: dict[str, Any], tally: Tally) -> None:
-    inner = comp.get("components")
-    if errors.bad_length([*path, "components"], inner if isinstance(inner, list) else None, 1, 5):
+    inner = sized(errors, [*path, "components"], comp.get("components"), 1, 5)
+    if inner is None:
         return
     if any(isinstance(c, dict) and c.get("type") in SELECTS for c in inner) and len(inner) > 1:
         width = "The specified component exceeds the maximum width"
@@ -221,8 +232,8 @@ def _check_row(errors: FormErrors, path: Path, comp: dict[str, Any], tally: Tall
 
 
 def _check_section(errors: FormErrors, path: Path, comp: dict[str, Any], tally: Tally) -> None:
-    inner = comp.get("components")
-    if not errors.bad_length([*path, "components"], inner if isinstance(inner, list) else None, 1, 3):
+    inner = sized(errors, [*path, "components"], comp.get("components"), 1, 3)
+    if inner is not None:
         _children(errors, [*path, "components"], inner, IN_SECTION, tally)
     accessory = comp.get("accessory")
     if accessory is None:
@@ -232,10 +243,8 @@ def _check_section(errors: FormErrors, path: Path, comp: dict[str, Any], tally: 
 
 
 def _check_gallery(errors: FormErrors, path: Path, comp: dict[str, Any]) -> None:
-    items = comp.get("items")
-    if errors.bad_length([*path, "items"], items if isinstance(items, list) else None, 1, 10):
-        return
-    for n, item in enumerate(items):
+    items = sized(errors, [*path, "items"], comp.get("items"), 1, 10)
+    for n, item in enumerate(items or []):
         _media(errors, [*path, "items", n, "media"], item.get("media"))
         errors.max_length([*path, "items", n, "description"], item.get("description"), 1024)
 

@@ -28,6 +28,7 @@ from bot.sandbox.server.validation.layouts import (
     int_range,
     min_max_values,
     options,
+    sized,
     union_type,
 )
 
@@ -43,8 +44,8 @@ def check_modal(data: dict[str, Any], errors: FormErrors, path: Path = ("data",)
             errors.required([*path, key])
         else:
             errors.bad_length([*path, key], data[key], 1, high)
-    comps = data.get("components")
-    if errors.bad_length([*path, "components"], comps if isinstance(comps, list) else None, 1, 5):
+    comps = sized(errors, [*path, "components"], data.get("components"), 1, 5)
+    if comps is None:
         return
     tally = Tally()
     for n, comp in enumerate(comps):
@@ -61,8 +62,8 @@ def check_modal(data: dict[str, Any], errors: FormErrors, path: Path = ("data",)
 
 
 def _check_row(errors: FormErrors, path: Path, row: dict[str, Any], tally: Tally) -> None:
-    inner = row.get("components")
-    if errors.bad_length([*path, "components"], inner if isinstance(inner, list) else None, 1, 1):
+    inner = sized(errors, [*path, "components"], row.get("components"), 1, 1)
+    if inner is None:
         return
     p = [*path, "components", 0]
     if not union_type(errors, p, inner[0], IN_MODAL_ROW):
