@@ -68,18 +68,21 @@ class ModalFiller:
         self.channel = channel
         self.used: set[str] = set()
         self.resolved: dict[str, dict[str, Any]] = {}
+        # Discord numbers the components it was sent without an ``id`` (1, 2, ... skipping ids in use) and the
+        # submission carries them.
+        self.ids = _assign_ids(modal)
 
     def build(self) -> dict[str, Any]:
         out: list[dict[str, Any]] = []
         for row in self.modal.get("components", []):
             if row.get("type") == 1:
                 inner = [self.answer(c, c.get("label")) for c in row.get("components", [])]
-                out.append({"type": 1, "components": inner})
+                out.append({"type": 1, "id": self.ids[id(row)], "components": inner})
             elif row.get("type") == 18:
-                label = {"type": 18, "component": self.answer(row["component"], row.get("label"))}
-                out.append(_with_id(label, row))
+                label = {"type": 18, "id": self.ids[id(row)]}
+                out.append({**label, "component": self.answer(row["component"], row.get("label"))})
             elif row.get("type") == 10:
-                out.append(_with_id({"type": 10}, row))
+                out.append({"type": 10, "id": self.ids[id(row)]})
         unknown = set(self.given) - self.used
         if unknown:
             raise SandboxError(f"modal {self.modal.get('title')!r} has no field(s) {sorted(unknown)}")
@@ -97,7 +100,7 @@ class ModalFiller:
         given = self.given[key] if key is not None else None
         required = comp.get("required", True) is not False
         t = comp.get("type")
-        out: dict[str, Any] = {"type": t, "custom_id": cid}
+        out: dict[str, Any] = {"type": t, "id": self.ids[id(comp)], "custom_id": cid}
         if t == 4:
             out["value"] = self._text(comp, name, given, required)
         elif t in (3, 5, 6, 7, 8):
@@ -115,7 +118,7 @@ class ModalFiller:
             out["values"] = self._files(comp, name, given, required)
         else:
             raise SandboxError(f"modal field {name!r} has a type ({t}) a user cannot fill")
-        return _with_id(out, comp)
+        return out
 
     def _text(self, comp: dict[str, Any], name: str | None, given: Any, required: bool) -> str:
         value = (comp.get("value") or "") if given is None else str(given)
@@ -194,7 +197,23 @@ def _allowed_extensions(types: list[str] | None) -> set[str] | None:
     return allowed
 
 
-def _with_id(out: dict[str, Any], comp: dict[str, Any]) -> dict[str, Any]:
-    if comp.get("id") is not None:
-        out["id"] = comp["id"]
-    return out
+def _assign_ids(modal: dict[str, Any]) -> dict[int, int]:
+    """Each component's ``id`` (keyed by the Python object's ``id``): its own, or the next number not in use."""
+    comps: list[dict[str, Any]] = []
+    for row in modal.get("components", []):
+        comps.append(row)
+        comps += row.get("components") or []
+        if isinstance(row.get("component"), dict):
+            comps.append(row["component"])
+    taken = {c["id"] for c in comps if isinstance(c.get("id"), int) and c["id"]}
+    ids: dict[int, int] = {}
+    n = 0
+    for c in comps:
+        if isinstance(c.get("id"), int) and c["id"]:
+            ids[id(c)] = c["id"]
+            continue
+        n += 1
+        while n in taken:
+            n += 1
+        ids[id(c)] = n
+    return ids

@@ -415,3 +415,5 @@ async def test_a_v2_panel_and_a_v2_modal_end_to_end(sandbox: Sandbox, discord_cl
     data = submitted.interaction.data
     assert set(data["resolved"]["attachments"]) == set(data["components"][3]["component"]["values"])
     assert data["resolved"]["users"].keys() == {str(sandbox.bob.id)}
+    # Discord numbered the components it got without an id, and the submission carries those ids.
+    assert [(c["id"], c["component"]["id"]) for c in data["components"]] == [(1, 2), (3, 4), (5, 6), (7, 8), (9, 10)]
