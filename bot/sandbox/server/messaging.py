@@ -12,7 +12,7 @@ from urllib.parse import unquote
 from bot.sandbox.server.core import ServerCore
 from bot.sandbox.server.http import EMPTY_MESSAGE, ApiError, form_error
 from bot.sandbox.server.validation import FormErrors
-from bot.sandbox.server.validation.layouts import IS_COMPONENTS_V2, check_v2_body
+from bot.sandbox.server.validation.layouts import IS_COMPONENTS_V2, check_v2_body, text_displays
 from bot.sandbox.state import (
     ATTACHMENT_SIZE_LIMIT,
     Attachment,
@@ -47,9 +47,12 @@ class MessagingServer(ServerCore):
     def resolve_mentions(self, m: Message, allowed: dict[str, Any] | None, author_perms: int | None = None) -> None:
         users: list[int] = []
         roles: list[int] = []
-        for kind, sid in MENTION.findall(m.content):
+        text = m.content
+        if m.flags & IS_COMPONENTS_V2:  # text displays ping as content does (components/reference.mdx)
+            text = "\n".join([text, *text_displays(m.components)])
+        for kind, sid in MENTION.findall(text):
             (roles if "&" in kind else users).append(int(sid))
-        everyone = "@everyone" in m.content or "@here" in m.content
+        everyone = "@everyone" in text or "@here" in text
         if allowed is not None:
             parse = allowed.get("parse", [])
             ok_users = {int(u) for u in allowed.get("users", [])}

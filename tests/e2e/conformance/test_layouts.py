@@ -272,3 +272,17 @@ async def test_webhook_sends_a_v2_message_and_is_held_to_the_same_rules(sandbox:
     assert caught.value.code == 50035 and "In content:" in caught.value.text
     forty = layout(*[ui.TextDisplay("t") for _ in range(40)])
     assert (await hook.send(view=forty, wait=True)).flags.components_v2
+
+
+async def test_mentions_in_text_displays_ping_as_allowed(sandbox: Sandbox, discord_client) -> None:
+    bot = await discord_client()
+    channel = bot.get_channel(sandbox.general.id)
+    alice, bob = sandbox.alice, sandbox.bob
+    view = layout(
+        ui.TextDisplay(f"hello <@{alice.id}>"),
+        ui.Container(ui.Section(f"and <@{bob.id}>", accessory=ui.Button(label="Go", custom_id="go"))),
+    )
+    sent = await channel.send(view=view, allowed_mentions=discord.AllowedMentions(users=[discord.Object(alice.id)]))
+    assert sandbox.state.messages[sent.id].mention_ids == [alice.id]
+    both = await channel.send(view=layout(ui.TextDisplay(f"<@{alice.id}> <@{bob.id}>")))
+    assert sandbox.state.messages[both.id].mention_ids == [alice.id, bob.id]

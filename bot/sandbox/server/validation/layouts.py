@@ -150,6 +150,18 @@ def _check_button(errors: FormErrors, path: Path, comp: dict[str, Any], tally: T
 # ----- the V2 tree -----
 
 
+def text_displays(components: list[dict[str, Any]]) -> list[str]:
+    """The content of every text display in a V2 tree, in reading order (mentions in them ping)."""
+    out: list[str] = []
+    for comp in components:
+        if not isinstance(comp, dict):
+            continue
+        if comp.get("type") == 10 and isinstance(comp.get("content"), str):
+            out.append(comp["content"])
+        out += text_displays(comp.get("components") or [])
+    return out
+
+
 def check_v2_body(body: dict[str, Any], errors: FormErrors) -> None:
     """A message or webhook-message body flagged ``IS_COMPONENTS_V2``: no legacy fields, and its component tree."""
     for key in LEGACY_FIELDS:
