@@ -7,7 +7,8 @@ Lines:
   :click N | :click Label   press a button         :select N 1,3   choose options of select N
   :dm text                  DM the bot             :react N 👍     react to message N
   :wait SECONDS             let the bot work       :help  :quit
-When the bot opens a modal, each field is asked for in turn (an empty line keeps the default).
+When the bot opens a modal, each field is asked for in turn (an empty line keeps the default): text as typed,
+an option by number or label, ticks as N,N, a checkbox as y/n, users/roles/channels by name, files by path.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from collections import deque
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from bot.sandbox.harness import InteractionHandle, Posted, Sandbox, SandboxError, walk_components
+from bot.sandbox.harness import InteractionHandle, Posted, Sandbox, SandboxError
+from bot.sandbox.harness.modals import modal_fields, option_value
+from bot.sandbox.harness.reading import button_text, layout_lines, select_text
 from bot.sandbox.state import Channel, User
 
 if TYPE_CHECKING:
@@ -107,25 +110,26 @@ class Playground:
                 self.say(f"  ┃ {f['name']}: {f['value']}")
             if (e.get("footer") or {}).get("text"):
                 self.say(f"  ┃ — {e['footer']['text']}")
-        for a in p.attachments:
-            self.say(f"  📎 {a.filename} ({len(a.data)} bytes)")
+        if p.is_v2:
+            # Components V2: the components are the message; attachments show only through them.
+            for line in layout_lines(p.components):
+                self.say(line.rstrip())
+        else:
+            for a in p.attachments:
+                self.say(f"  📎 {a.filename} ({len(a.data)} bytes)")
         if p.components:
             if p not in self.numbered:
                 self.numbered.append(p)
-            self._render_components(p)
+            if not p.is_v2:
+                self._render_components(p)
 
     def _render_components(self, p: Posted) -> None:
         buttons = p.buttons()
         if buttons:
-            labels = []
-            for n, b in enumerate(buttons, 1):
-                name = b.get("label") or (b.get("emoji") or {}).get("name") or b.get("custom_id")
-                labels.append(f"[{n}] {name}{' (disabled)' if b.get('disabled') else ''}")
+            labels = [button_text(b, n) for n, b in enumerate(buttons, 1)]
             self.say("  buttons: " + "  ".join(labels) + "   (:click N)")
         for n, s in enumerate(p.selects(), 1):
-            opts = s.get("options") or []
-            shown = "  ".join(f"({k}) {o['label']}" for k, o in enumerate(opts, 1)) or "(users/roles/channels by name)"
-            self.say(f"  select {n} {s.get('placeholder') or s.get('custom_id')}: {shown}   (:select {n} 1,2)")
+            self.say("  " + select_text(s, n))
 
     def show_new(self) -> None:
         msgs = sorted(self.sb.state.messages.values(), key=lambda m: m.id)
@@ -249,22 +253,42 @@ class Playground:
             await self.fill_modal(h, lines)
 
     async def fill_modal(self, h: InteractionHandle, lines: Lines) -> None:
+        """Each field of the modal in turn; an empty line keeps the default (or leaves it empty)."""
         modal = h.interaction.response_data or {}
         self.say(f"┌ {modal.get('title')}")
         values: dict[str, Any] = {}
-        for comp, label in _modal_fields(modal):
-            if comp.get("type") != 4:
+        for row in modal.get("components", []):
+            if row.get("type") == 10:
+                for text in (row.get("content") or "").splitlines():
+                    self.say(f"│ {text}")
                 continue
-            hint = " (optional)" if not comp.get("required", True) else ""
-            default = f" [{comp['value']}]" if comp.get("value") else ""
-            answer = await lines.next(f"│ {label}{hint}{default}: ", self.out)
-            if answer is None:
-                raise SandboxError("input ended inside a modal")
-            if answer:
-                values[comp["custom_id"]] = answer
+            for comp, label in modal_fields({"components": [row]}):
+                hint = " (optional)" if comp.get("required", True) is False else ""
+                answer = await lines.next(f"│ {label}{hint}{_modal_prompt(comp)}: ", self.out)
+                if answer is None:
+                    raise SandboxError("input ended inside a modal")
+                if answer.strip():
+                    values[comp["custom_id"]] = self._modal_answer(comp, answer.strip())
         self.say("└ submitted")
         sub = await self.sb.submit_modal(h, values, user=self.user)
         await self.after_interaction(sub, lines)
+
+    def _modal_answer(self, comp: dict[str, Any], answer: str) -> Any:
+        """What the user typed, as :meth:`Sandbox.submit_modal` takes it."""
+        t = comp.get("type")
+        picks = [x.strip() for x in answer.split(",") if x.strip()]
+        if t == 23:
+            return answer.lower() in ("y", "yes", "x", "true", "1", "on")
+        if t == 19:
+            files = [Path(x).expanduser() for x in picks]
+            return [(f.name, f.read_bytes()) for f in files]
+        if t in (3, 21, 22):
+            opts = comp.get("options") or []
+            chosen = [opts[int(x) - 1]["value"] if x.isdigit() and 0 < int(x) <= len(opts) else x for x in picks]
+            return [option_value(comp, c) for c in chosen] if t != 21 else option_value(comp, chosen[0])
+        if t in (5, 6, 7, 8):
+            return [self._convert({"type": {5: 6, 6: 8, 8: 7}.get(t, 9)}, x) for x in picks]
+        return answer
 
     def _numbered(self, n: str) -> Posted:
         try:
@@ -333,15 +357,24 @@ class Playground:
         raise SandboxError("no message with buttons or selects yet")
 
 
-def _modal_fields(modal: dict[str, Any]) -> list[tuple[dict[str, Any], str]]:
-    out = []
-    for row in modal.get("components", []):
-        if row.get("type") == 18:
-            out.append((row["component"], row.get("label") or row["component"].get("custom_id")))
-        else:
-            for c in walk_components(row.get("components", [])):
-                out.append((c, c.get("label") or c.get("custom_id")))
-    return out
+def _modal_prompt(comp: dict[str, Any]) -> str:
+    """The hint after a modal field's label: the default, the options, or what to type."""
+    t = comp.get("type")
+    opts = comp.get("options") or []
+    if t == 4:
+        return f" [{comp['value']}]" if comp.get("value") else ""
+    if t == 21:
+        return " " + "  ".join(f"({k}) {o['label']}{' *' if o.get('default') else ''}" for k, o in enumerate(opts, 1))
+    if t == 22:
+        boxes = "  ".join(f"[{'x' if o.get('default') else ' '}] ({k}) {o['label']}" for k, o in enumerate(opts, 1))
+        return f" {boxes} (tick N,N)"
+    if t == 23:
+        return f" [{'x' if comp.get('default') else ' '}] (y/n)"
+    if t == 3:
+        return " " + "  ".join(f"({k}) {o['label']}" for k, o in enumerate(opts, 1)) + " (N,N)"
+    if t == 19:
+        return " (file paths, comma-separated)"
+    return " (names, comma-separated)"
 
 
 async def run(sandbox: Sandbox, client: Any, script: str | None, *, stdin: TextIO, out: TextIO) -> int:

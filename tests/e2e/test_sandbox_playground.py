@@ -98,3 +98,118 @@ async def test_script_drives_buttons_selects_and_modals(sandbox: Sandbox) -> Non
     assert text[modal + 1 : modal + 5] == ["┌ Persona", "│ Name: Merlin", "│ Tone (optional) [warm]: ", "└ submitted"]
     assert text[modal + 5] == "[#general] Persona Hub: made Merlin (warm)"
     assert "(now in #personas)" in text
+
+
+class Card(discord.ui.Modal, title="Card"):
+    intro = discord.ui.TextDisplay("Pick the details")
+    tone = discord.ui.Label(
+        text="Tone",
+        component=discord.ui.RadioGroup(
+            custom_id="tone",
+            options=[
+                discord.RadioGroupOption(label="Warm", value="warm"),
+                discord.RadioGroupOption(label="Dry", value="dry"),
+            ],
+        ),
+    )
+    traits = discord.ui.Label(
+        text="Traits",
+        component=discord.ui.CheckboxGroup(
+            custom_id="traits",
+            options=[discord.CheckboxGroupOption(label=t.title(), value=t) for t in ("kind", "sly", "loud")],
+            max_values=3,
+        ),
+    )
+    mature = discord.ui.Label(text="Mature", component=discord.ui.Checkbox(custom_id="mature"))
+    picture = discord.ui.Label(text="Picture", component=discord.ui.FileUpload(custom_id="picture"))
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        values = [
+            getattr(i.component, "value", None) or getattr(i.component, "values", None)
+            for i in self.walk_children()
+            if isinstance(i, discord.ui.Label)
+        ]
+        tone, traits, mature, files = values
+        names = [f"{a.filename}:{len(await a.read())}" for a in files]
+        await interaction.response.send_message(f"{tone} {','.join(traits)} mature={mature} {names[0]}")
+
+
+class Panel(discord.ui.LayoutView):
+    def __init__(self) -> None:
+        super().__init__(timeout=None)
+        make = discord.ui.Button(label="Make", custom_id="panel:make")
+        make.callback = self.make  # type: ignore[method-assign]
+        colour = discord.ui.Select(
+            custom_id="panel:colour",
+            placeholder="Colour",
+            options=[discord.SelectOption(label="Red", value="r"), discord.SelectOption(label="Blue", value="b")],
+        )
+        colour.callback = self.colour  # type: ignore[method-assign]
+        self.colour_select = colour
+        self.add_item(discord.ui.TextDisplay("Welcome"))
+        self.add_item(
+            discord.ui.Container(
+                discord.ui.TextDisplay("# Personas\nPick one"),
+                discord.ui.Section("Make a new one", accessory=make),
+                discord.ui.Separator(),
+                discord.ui.Section("Merlin", accessory=discord.ui.Thumbnail("https://example.com/merlin.png")),
+                discord.ui.MediaGallery(
+                    discord.MediaGalleryItem("https://example.com/a.png"),
+                    discord.MediaGalleryItem("attachment://b.png"),
+                ),
+                discord.ui.File("attachment://notes.txt"),
+                discord.ui.ActionRow(colour),
+            )
+        )
+
+    async def make(self, interaction: discord.Interaction) -> None:
+        await interaction.response.send_modal(Card())
+
+    async def colour(self, interaction: discord.Interaction) -> None:
+        await interaction.response.send_message(f"colour {self.colour_select.values[0]}")
+
+
+async def test_script_reads_and_clicks_a_v2_message_and_fills_a_v2_modal(sandbox: Sandbox, tmp_path: Path) -> None:
+    bot = commands.Bot(command_prefix="!", intents=all_intents())
+
+    @bot.tree.command(description="A V2 panel")
+    async def panel(interaction: discord.Interaction) -> None:
+        files = [discord.File(io.BytesIO(b"png"), "b.png"), discord.File(io.BytesIO(b"hi"), "notes.txt")]
+        await interaction.response.send_message(view=Panel(), files=files)
+
+    @bot.event
+    async def setup_hook() -> None:
+        await bot.tree.sync()
+
+    picture = tmp_path / "face.png"
+    picture.write_bytes(b"12345")
+    stdin = io.StringIO(f"/panel\n:select 1 2\n:click Make\n2\n1,3\ny\n{picture}\n:quit\n")
+    out = io.StringIO()
+    assert await run(sandbox, bot, None, stdin=stdin, out=out) == 0
+    text = out.getvalue().splitlines()
+    at = text.index("> /panel")
+    assert text[at + 1 : at + 13] == [
+        "[#general] Persona Hub:",
+        "  Welcome",
+        "  ▌ # Personas",
+        "  ▌ Pick one",
+        "  ▌ Make a new one   [1] Make   (:click N)",
+        "  ▌ ────────────────────────",
+        "  ▌ Merlin   🖼 merlin.png",
+        "  ▌ 🖼 a.png, b.png",
+        "  ▌ 📎 notes.txt",
+        "  ▌ select 1 Colour: (1) Red  (2) Blue   (:select 1 1,2)",
+        "> :select 1 2",
+        "[#general] Persona Hub: colour b",
+    ]
+    modal = text.index("> :click Make")
+    assert text[modal + 1 : modal + 9] == [
+        "┌ Card",
+        "│ Pick the details",
+        "│ Tone (1) Warm  (2) Dry: 2",
+        "│ Traits [ ] (1) Kind  [ ] (2) Sly  [ ] (3) Loud (tick N,N): 1,3",
+        "│ Mature [ ] (y/n): y",
+        f"│ Picture (file paths, comma-separated): {picture}",
+        "└ submitted",
+        "[#general] Persona Hub: dry kind,loud mature=True face.png:5",
+    ]

@@ -8,7 +8,10 @@
 - :mod:`.results`: :class:`Posted`, :class:`InteractionHandle`, :class:`SandboxError`;
 - :mod:`.world`: the default world, lifecycle, waits, reading, world building, entitlements, faults;
 - :mod:`.commands`: slash commands and autocomplete;
-- :mod:`.acting`: :class:`Sandbox`, which adds messages, reactions, buttons, selects and modals.
+- :mod:`.acting`: :class:`Sandbox`, which adds messages, reactions, buttons, selects and modals;
+- :mod:`.modals`: the modal-submit payload for every modal component (text inputs, selects, radio and checkbox
+  groups, checkboxes, file uploads);
+- :mod:`.reading`: a Components V2 message as lines of text (the playground prints it so).
 """
 
 from bot.sandbox.harness.acting import Sandbox

@@ -6,9 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from bot.sandbox.harness.commands import CommandActions
+from bot.sandbox.harness.modals import ModalFiller
 from bot.sandbox.harness.results import InteractionHandle, Posted, SandboxError, walk_components
 from bot.sandbox.server import ApiError
 from bot.sandbox.state import (
+    Attachment,
     Channel,
     Message,
     P,
@@ -185,48 +187,16 @@ class Sandbox(CommandActions):
         user: User | None = None,
         **fields: Any,
     ) -> InteractionHandle:
-        """Fill the modal the bot opened in answer to ``opened``: fields by custom_id or label."""
+        """Fill the modal the bot opened in answer to ``opened``: answers by custom_id or label (see
+        :mod:`.modals` for what each component takes: text, options, ticks, ``(filename, bytes)`` files)."""
         modal = await opened.modal()
         user = user or opened.user
-        given = {**(values or {}), **fields}
-        used: set[str] = set()
+        channel = opened.channel
 
-        def field_value(comp: dict[str, Any], label: str | None) -> dict[str, Any] | None:
-            cid = comp.get("custom_id")
-            keys = [k for k in (cid, label, comp.get("label")) if k]
-            key = next((k for k in keys if k in given), None)
-            if key is not None:
-                used.add(key)
-            if comp["type"] == 4:
-                if key is None:
-                    value = comp.get("value") or ""
-                    if comp.get("required", True) and not value:
-                        raise SandboxError(f"modal field {label or cid!r} is required")
-                else:
-                    value = str(given[key])
-                if value and not comp.get("min_length", 0) <= len(value) <= comp.get("max_length", 4000):
-                    raise SandboxError(f"modal field {label or cid!r}: length {len(value)} out of range")
-                return {"type": 4, "custom_id": cid, "value": value}
-            if comp["type"] in (3, 5, 6, 7, 8):
-                chosen = given[key] if key is not None else []
-                if not isinstance(chosen, list):
-                    chosen = [chosen]
-                wire, _ = self._select_values({**comp, "min_values": comp.get("min_values", 0)}, chosen, opened.channel)
-                return {"type": comp["type"], "custom_id": cid, "values": wire}
-            return None
+        def upload(filename: str, data: bytes) -> Attachment:
+            return self.server.add_attachment(channel.id, filename, data)
 
-        out: list[dict[str, Any]] = []
-        for row in modal.get("components", []):
-            if row.get("type") == 1:
-                inner = [v for c in row.get("components", []) if (v := field_value(c, c.get("label")))]
-                out.append({"type": 1, "components": inner})
-            elif row.get("type") == 18:
-                v = field_value(row["component"], row.get("label"))
-                if v is not None:
-                    out.append({"type": 18, "component": v})
-        unknown = set(given) - used
-        if unknown:
-            raise SandboxError(f"modal {modal.get('title')!r} has no field(s) {sorted(unknown)}")
-        data = {"custom_id": modal["custom_id"], "components": out}
-        i = self.server.create_interaction(5, user, opened.channel, data, message=opened.source)
-        return InteractionHandle(self, i, user, opened.channel, source=opened.source)
+        filler = ModalFiller(modal, {**(values or {}), **fields}, self._select_values, upload, channel)
+        data = filler.build()
+        i = self.server.create_interaction(5, user, channel, data, message=opened.source)
+        return InteractionHandle(self, i, user, channel, source=opened.source)

@@ -78,6 +78,20 @@ class Posted:
     def loading(self) -> bool:
         return bool(self.message.flags & 128)
 
+    @property
+    def is_v2(self) -> bool:
+        """Whether the message is laid out with Components V2 (``IS_COMPONENTS_V2``, or components only V2 allows)."""
+        return bool(self.message.flags & (1 << 15)) or any(c.get("type") != 1 for c in self.components)
+
+    def texts(self) -> list[str]:
+        """The text displays of a V2 message, in reading order (sections and containers walked)."""
+        return [c.get("content") or "" for c in walk_components(self.components) if c.get("type") == 10]
+
+    @property
+    def text(self) -> str:
+        """All the text a user reads: the content, then every text display (one per line)."""
+        return "\n".join(t for t in [self.content, *self.texts()] if t)
+
     def buttons(self) -> list[dict[str, Any]]:
         return [c for c in walk_components(self.components) if c.get("type") == 2]
 
@@ -85,7 +99,7 @@ class Posted:
         return [c for c in walk_components(self.components) if c.get("type") in (3, 5, 6, 7, 8)]
 
     def __str__(self) -> str:
-        return f"{self.author}: {self.content}"
+        return f"{self.author}: {self.text}"
 
 
 def walk_components(components: Iterable[dict[str, Any]]) -> Iterable[dict[str, Any]]:

@@ -11,6 +11,8 @@ from urllib.parse import unquote
 
 from bot.sandbox.server.core import ServerCore
 from bot.sandbox.server.http import EMPTY_MESSAGE, ApiError, form_error
+from bot.sandbox.server.validation import FormErrors
+from bot.sandbox.server.validation.layouts import IS_COMPONENTS_V2, check_v2_body, text_displays
 from bot.sandbox.state import (
     ATTACHMENT_SIZE_LIMIT,
     Attachment,
@@ -45,9 +47,12 @@ class MessagingServer(ServerCore):
     def resolve_mentions(self, m: Message, allowed: dict[str, Any] | None, author_perms: int | None = None) -> None:
         users: list[int] = []
         roles: list[int] = []
-        for kind, sid in MENTION.findall(m.content):
+        text = m.content
+        if m.flags & IS_COMPONENTS_V2:  # text displays ping as content does (components/reference.mdx)
+            text = "\n".join([text, *text_displays(m.components)])
+        for kind, sid in MENTION.findall(text):
             (roles if "&" in kind else users).append(int(sid))
-        everyone = "@everyone" in m.content or "@here" in m.content
+        everyone = "@everyone" in text or "@here" in text
         if allowed is not None:
             parse = allowed.get("parse", [])
             ok_users = {int(u) for u in allowed.get("users", [])}
@@ -95,7 +100,11 @@ class MessagingServer(ServerCore):
             if len(e.get("description") or "") > 4096:
                 raise form_error(f"embeds.{i}.description", "Must be 4096 or fewer in length.")
         comps = body.get("components") or []
-        if not int(body.get("flags") or 0) & (1 << 15) and len(comps) > 5:
+        if int(body.get("flags") or 0) & IS_COMPONENTS_V2:
+            errors = FormErrors()
+            check_v2_body(body, errors)
+            errors.raise_if_any()
+        elif len(comps) > 5:
             raise form_error("components", "Must be 5 or fewer in length.")
         for f in files:
             if len(f.data) > ATTACHMENT_SIZE_LIMIT:
@@ -189,6 +198,8 @@ class MessagingServer(ServerCore):
         dispatch: bool = True,
     ) -> Message:
         files = files or []
+        if m.flags & IS_COMPONENTS_V2:  # the flag cannot be removed: the edit is checked as a V2 body
+            body = {**body, "flags": int(body.get("flags") or 0) | IS_COMPONENTS_V2}
         self.validate_message(body, files, editing=True)
         if "content" in body:
             m.content = body["content"] or ""
@@ -197,8 +208,8 @@ class MessagingServer(ServerCore):
         if "components" in body:
             m.components = body["components"] or []
         if "flags" in body and body["flags"] is not None:
-            # Only SUPPRESS_EMBEDS can be toggled by an edit; ephemeral/loading stay as they are.
-            m.flags = (m.flags & ~4) | (int(body["flags"]) & 4)
+            # SUPPRESS_EMBEDS toggles, IS_COMPONENTS_V2 can only be set; ephemeral/loading stay as they are.
+            m.flags = (m.flags & ~4) | (int(body["flags"]) & (4 | IS_COMPONENTS_V2))
         if "attachments" in body and body["attachments"] is not None:
             keep = {int(a["id"]) for a in body["attachments"] if "id" in a and str(a["id"]).isdigit()}
             m.attachments = [a for a in m.attachments if a.id in keep]
