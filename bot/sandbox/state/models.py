@@ -203,6 +203,7 @@ class Message:
     allowed_mentions: dict[str, Any] | None = None
     # emoji key -> user ids in reaction order
     reactions: dict[str, dict[int, None]] = field(default_factory=dict)  # emoji key -> reactors, in order
+    animated_reactions: set[str] = field(default_factory=set)  # keys of the custom emoji that are animated
     webhook_id: int | None = None
     # Webhook executions show a per-message name and avatar, as on Discord.
     webhook_username: str | None = None
