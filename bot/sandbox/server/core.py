@@ -113,8 +113,9 @@ class ServerCore:
 
     # ----- JSON helpers -----
 
-    def message_event(self, m: Message) -> dict[str, Any]:
-        return message_event_json(self.state, m)
+    def message_event(self, m: Message, *, update: bool = False) -> dict[str, Any]:
+        """``m`` as MESSAGE_CREATE (or, with ``update``, MESSAGE_UPDATE) carries it."""
+        return message_event_json(self.state, m, update=update)
 
     # ----- lookups that raise Discord's errors -----
 

@@ -203,7 +203,7 @@ class MessagingServer(ServerCore):
         self.resolve_mentions(m, m.allowed_mentions)
         m.edited_timestamp = now()
         if dispatch and m.visible_to is None:
-            self.dispatch("MESSAGE_UPDATE", self.message_event(m), guild_id=m.guild_id)
+            self.dispatch("MESSAGE_UPDATE", self.message_event(m, update=True), guild_id=m.guild_id)
         else:
             self.notify()
         return m

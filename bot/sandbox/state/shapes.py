@@ -359,11 +359,14 @@ def message_json(state: SandboxState, m: Message, *, viewer_id: int | None = Non
     return data
 
 
-def message_event_json(state: SandboxState, m: Message) -> dict[str, Any]:
+def message_event_json(state: SandboxState, m: Message, *, update: bool = False) -> dict[str, Any]:
     """A message as MESSAGE_CREATE / MESSAGE_UPDATE carry it: the message object plus ``guild_id``, the author's
     partial ``member`` (not for webhooks), each guild mention's partial ``member``, and ``channel_type``
-    (developers/events/gateway-events.mdx, "Message Create Extra Fields")."""
+    (developers/events/gateway-events.mdx, "Message Create Extra Fields"). In an ``update`` "the value for
+    ``tts`` will always be false"."""
     data = message_json(state, m)
+    if update:
+        data["tts"] = False
     channel = state.channels.get(m.channel_id)
     if channel is not None:
         data["channel_type"] = channel.type

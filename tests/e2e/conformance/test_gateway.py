@@ -155,8 +155,21 @@ async def test_message_create_carries_the_extra_fields_rest_does_not(
     assert (d["guild_id"], d["channel_type"]) == (str(sandbox.guild.id), 0)
     assert "user" not in d["member"] and set(d["member"]) <= MEMBER_FIELDS
     assert [u["id"] for u in d["mentions"]] == [str(sandbox.bob.id)] and "user" not in d["mentions"][0]["member"]
-    _, fetched = await Rest(sandbox, http)("GET", f"/channels/{sandbox.general.id}/messages/{sent.id}")
+    rest = Rest(sandbox, http)
+    _, fetched = await rest("GET", f"/channels/{sandbox.general.id}/messages/{sent.id}")
     assert not {"guild_id", "member", "channel_type"} & set(fetched) and "member" not in fetched["mentions"][0]
+
+    # "Missing for ephemeral messages and messages from webhooks"; in updates "tts will always be false".
+    _, hook = await rest("POST", f"/channels/{sandbox.general.id}/webhooks", {"name": "relay"})
+    url = sandbox.server.api_url + f"/webhooks/{hook['id']}/{hook['token']}"
+    async with http.post(url, json={"content": "aloud", "tts": True}, params={"wait": "true"}) as r:
+        spoken = await r.json()
+    d = (await gw.until("MESSAGE_CREATE"))["d"]
+    assert d["id"] == spoken["id"] and "member" not in d and d["guild_id"] == str(sandbox.guild.id) and d["tts"]
+    async with http.patch(f"{url}/messages/{spoken['id']}", json={"content": "still aloud"}) as r:
+        assert r.status == 200
+    updated = (await gw.until("MESSAGE_UPDATE"))["d"]
+    assert (updated["content"], updated["tts"], "member" in updated) == ("still aloud", False, False)
     await gw.ws.close()
 
 

@@ -46,6 +46,9 @@ async def test_snowflakes_and_permission_sets_are_strings_everywhere(sandbox: Sa
     button = {"type": 2, "style": 1, "custom_id": "b", "emoji": {"name": "lul", "id": 41771983429993937}}
     await post(rest, ch, {"content": "custom emoji", "components": [{"type": 1, "components": [button]}]})
     await rest("POST", f"/channels/{ch}/webhooks", {"name": "relay"})
+    sandbox.grant(sandbox.add_sku("Patron"), user=sandbox.alice)
+    thread = await sandbox.create_thread(sandbox.general, "scene")
+    app = f"/applications/{sandbox.bot_user.id}"
     docs = {
         "guild": await rest("GET", f"/guilds/{g}", with_counts="true"),
         "channels": await rest("GET", f"/guilds/{g}/channels"),
@@ -57,6 +60,10 @@ async def test_snowflakes_and_permission_sets_are_strings_everywhere(sandbox: Sa
         "application": await rest("GET", "/applications/@me"),
         "my guilds": await rest("GET", "/users/@me/guilds"),
         "me": await rest("GET", "/users/@me"),
+        "thread": await rest("GET", f"/channels/{thread.id}"),
+        "active threads": await rest("GET", f"/guilds/{g}/threads/active"),
+        "skus": await rest("GET", app + "/skus"),
+        "entitlements": await rest("GET", app + "/entitlements"),
     }
     for name, (status, doc) in docs.items():
         assert status == 200, (name, doc)
