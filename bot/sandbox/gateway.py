@@ -12,7 +12,6 @@ import json
 import logging
 import secrets
 import struct
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +19,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from bot.sandbox.state import SandboxState, bot_user_json, guild_json, member_json
+from bot.sandbox.transport import Compressor, compressor_for
 
 log = logging.getLogger(__name__)
 
@@ -71,12 +71,6 @@ CLEAN_CLOSE = (1000, 1001)
 BUFFER_LIMIT = 50_000
 # Bytes a connection may have waiting in its socket's buffer before its writer waits for the client to read.
 WRITE_BUFFER_LIMIT = 1 << 20
-
-
-# Transport compression the sandbox speaks (developers/events/gateway.mdx, "Transport Compression"); a client that
-# asks for another (zstd-stream) gets plain text frames, which every client reads.
-ZLIB_STREAM = "zlib-stream"
-ZLIB_SUFFIX = b"\x00\x00\xff\xff"
 
 
 def encode(data: Any) -> str:
@@ -158,26 +152,25 @@ class Connection:
         self.writer: asyncio.Task[None] | None = None
         self.encoding = "json"
         self.closed_by_server = False  # else the client closed: 1000/1001 from it end the session
-        # zlib-stream: one compression context for the connection's whole life, each frame Z_SYNC_FLUSHed.
-        self.zlib: Any = None
-
-    def compress(self, text: str) -> bytes:
-        return self.zlib.compress(text.encode()) + self.zlib.flush(zlib.Z_SYNC_FLUSH)
+        # Transport compression (zlib-stream, zstd-stream): one context for the connection's whole life.
+        self.compressor: Compressor | None = None
 
     def frames(self, texts: list[str]) -> bytes:
-        """The wire bytes of ``texts``: text frames, or binary zlib-stream frames when the client asked for them."""
-        if self.zlib is None:
+        """The wire bytes of ``texts``: text frames, or binary compressed frames when the client asked for them."""
+        if self.compressor is None:
             return text_frames(texts)
-        return ws_frames([self.compress(t) for t in texts], 0x2)
+        return ws_frames([self.compressor.compress(t.encode()) for t in texts], 0x2)
 
-    async def send(self, payload: dict[str, Any]) -> None:
-        text = json.dumps(payload, separators=(",", ":"))
-        if self.zlib is None:
+    async def send_text(self, text: str) -> None:
+        if self.compressor is None:
             await self.ws.send_str(text)
         else:
             # Compressed and written in one step (aiohttp writes uncompressed frames synchronously), so frames
             # leave in the order the shared context compressed them.
-            await self.ws.send_bytes(self.compress(text))
+            await self.ws.send_bytes(self.compressor.compress(text.encode()))
+
+    async def send(self, payload: dict[str, Any]) -> None:
+        await self.send_text(json.dumps(payload, separators=(",", ":")))
 
     async def write_loop(self) -> None:
         try:
@@ -199,10 +192,7 @@ class Connection:
                             await asyncio.sleep(0.001)
                     else:
                         for text in chunk:
-                            if self.zlib is None:
-                                await self.ws.send_str(text)
-                            else:
-                                await self.ws.send_bytes(self.compress(text))
+                            await self.send_text(text)
                     self.cursor += len(chunk)
         except (ConnectionResetError, RuntimeError):
             pass  # the socket went away; the session keeps buffering for a RESUME
@@ -298,8 +288,7 @@ class Gateway:
         await ws.prepare(request)
         conn = Connection(ws, request.transport)
         conn.encoding = request.query.get("encoding", "json")
-        if request.query.get("compress") == ZLIB_STREAM:
-            conn.zlib = zlib.compressobj()
+        conn.compressor = compressor_for(request.query.get("compress"))
         self.connections.add(conn)
         conn.writer = asyncio.create_task(conn.write_loop())
         try:

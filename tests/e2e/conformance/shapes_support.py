@@ -111,18 +111,43 @@ class Rest:
             return r.status, await r.json()
 
 
-class Gateway:
-    """One raw gateway connection: frames as sent, decompressed when it asked for zlib-stream."""
+class ZstdReader:
+    """Reads the zstd stream as the sandbox writes it (raw blocks, RFC 8878): the frame header once, then each
+    message whole blocks, none of them the last ("does not end a zstd frame", gateway.mdx)."""
 
-    def __init__(self, ws: aiohttp.ClientWebSocketResponse, *, zlib_stream: bool) -> None:
+    def __init__(self) -> None:
+        self.started = False
+
+    def decompress(self, data: bytes) -> bytes:
+        if not self.started:
+            assert data[:4] == b"\x28\xb5\x2f\xfd", "a zstd frame starts with its magic number"
+            data, self.started = data[6:], True
+        out = bytearray()
+        while data:
+            header = int.from_bytes(data[:3], "little")
+            assert header & 1 == 0, "no block ends the frame"
+            assert (header >> 1) & 3 == 0, "raw blocks"
+            size = header >> 3
+            out += data[3 : 3 + size]
+            data = data[3 + size :]
+        return bytes(out)
+
+
+class Gateway:
+    """One raw gateway connection: frames as sent, decompressed when it asked for zlib-stream or zstd-stream."""
+
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse, *, compress: str | None) -> None:
         self.ws = ws
-        self.inflator = zlib.decompressobj() if zlib_stream else None
+        self.compress = compress
+        self.inflator: Any = {"zlib-stream": zlib.decompressobj, "zstd-stream": ZstdReader}.get(compress or "")
+        self.inflator = self.inflator() if self.inflator else None
         self.raw: list[aiohttp.WSMessage] = []
 
     @classmethod
     async def connect(cls, http: aiohttp.ClientSession, sandbox: Sandbox, query: str = "") -> Gateway:
         ws = await http.ws_connect(sandbox.server.gateway_url + "?v=10&encoding=json" + query)
-        return cls(ws, zlib_stream="compress=zlib-stream" in query)
+        compress = query.partition("compress=")[2].partition("&")[0] or None
+        return cls(ws, compress=compress)
 
     async def frame(self, timeout: float = 5.0) -> dict[str, Any]:
         msg = await self.ws.receive(timeout)
@@ -131,7 +156,8 @@ class Gateway:
             assert msg.type == aiohttp.WSMsgType.TEXT, msg
             return json.loads(msg.data)
         assert msg.type == aiohttp.WSMsgType.BINARY, msg
-        assert msg.data.endswith(b"\x00\x00\xff\xff"), "each zlib-stream frame ends with a Z_SYNC_FLUSH"
+        if self.compress == "zlib-stream":
+            assert msg.data.endswith(b"\x00\x00\xff\xff"), "each zlib-stream frame ends with a Z_SYNC_FLUSH"
         return json.loads(self.inflator.decompress(msg.data))
 
     async def until(self, event: str, timeout: float = 5.0) -> dict[str, Any]:
