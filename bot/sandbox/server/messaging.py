@@ -23,7 +23,7 @@ from bot.sandbox.state import (
     now,
     user_json,
 )
-from bot.sandbox.state.content import normalise_components, normalise_embed, sniff_content_type
+from bot.sandbox.state.content import image_size, normalise_components, normalise_embed, sniff_content_type
 
 MENTION = re.compile(r"<@(!?&?)(\d+)>")
 
@@ -38,7 +38,11 @@ class MessagingServer(ServerCore):
         type from the bytes themselves."""
         aid = self.state.snowflake()
         url = f"{self.base_url}/attachments/{channel_id}/{aid}/{filename}"
-        att = Attachment(id=aid, filename=filename, data=data, content_type=sniff_content_type(filename, data), url=url)
+        kind = sniff_content_type(filename, data)
+        att = Attachment(id=aid, filename=filename, data=data, content_type=kind, url=url)
+        size = image_size(data, kind)
+        if size is not None:
+            att.width, att.height = size
         self.attachments[aid] = att
         return att
 

@@ -76,9 +76,8 @@ def _attachment_for(url: Any, attachments: Iterable[Attachment]) -> Attachment |
 def _media(att: Attachment) -> dict[str, Any]:
     """The fields Discord fills in for an image it stores (embed image and unfurled media item alike)."""
     data: dict[str, Any] = {"url": att.url, "proxy_url": att.url}
-    size = image_size(att.data, att.content_type)
-    if size is not None:
-        data["width"], data["height"] = size
+    if att.width is not None:
+        data["width"], data["height"] = att.width, att.height
     if att.content_type:
         data["content_type"] = att.content_type
     return data

@@ -177,6 +177,9 @@ class Attachment:
     content_type: str | None = None
     description: str | None = None
     url: str = ""
+    # An image's size, read once when it is stored (``content.image_size``).
+    width: int | None = None
+    height: int | None = None
 
 
 @dataclass

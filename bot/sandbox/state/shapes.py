@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from bot.sandbox.state.content import image_size, referenced_urls
+from bot.sandbox.state.content import referenced_urls
 from bot.sandbox.state.models import (
     SKU,
     Attachment,
@@ -259,9 +259,8 @@ def attachment_json(a: Attachment) -> dict[str, Any]:
     }
     if a.content_type:
         data["content_type"] = a.content_type
-    size = image_size(a.data, a.content_type)
-    if size is not None:
-        data["width"], data["height"] = size
+    if a.width is not None:
+        data["width"], data["height"] = a.width, a.height
     if a.description:
         data["description"] = a.description
     return data
