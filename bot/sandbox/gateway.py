@@ -19,6 +19,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from bot.sandbox.state import SandboxState, bot_user_json, guild_json, member_json
+from bot.sandbox.transport import Compressor, compressor_for
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,7 @@ OP_RESUME, OP_RECONNECT, OP_REQUEST_MEMBERS, OP_INVALID_SESSION, OP_HELLO, OP_AC
 # Gateway intents that gate the events the sandbox sends (Discord's values).
 I_GUILDS = 1 << 0
 I_GUILD_MEMBERS = 1 << 1
+I_GUILD_PRESENCES = 1 << 8
 I_GUILD_MESSAGES = 1 << 9
 I_GUILD_REACTIONS = 1 << 10
 I_DM = 1 << 12
@@ -75,6 +77,12 @@ def encode(data: Any) -> str:
     return json.dumps(data, separators=(",", ":"))
 
 
+def frame(op: int, d: Any) -> dict[str, Any]:
+    """A non-dispatch payload: every frame has ``op``, ``d``, ``s`` and ``t``, the last two null unless ``op`` is 0
+    (developers/events/gateway-events.mdx, "Payload Structure")."""
+    return {"op": op, "d": d, "s": None, "t": None}
+
+
 @dataclass
 class Session:
     id: str
@@ -94,7 +102,7 @@ class Session:
     def append_encoded(self, event: str, data_json: str) -> None:
         """Queue a dispatch whose ``d`` is already JSON (one encoding shared by every session it goes to)."""
         self.seq += 1
-        self.buffer.append(f'{{"op":{OP_DISPATCH},"t":"{event}","s":{self.seq},"d":{data_json}}}')
+        self.buffer.append(f'{{"op":{OP_DISPATCH},"d":{data_json},"s":{self.seq},"t":"{event}"}}')
         if len(self.buffer) > BUFFER_LIMIT * 2:
             drop = len(self.buffer) - BUFFER_LIMIT
             del self.buffer[:drop]
@@ -106,20 +114,26 @@ class Session:
         return not self.invalidated and (seq or 0) >= self.base_seq - 1 and (seq or 0) <= self.seq
 
 
-def text_frames(texts: list[str]) -> bytes:
-    """Unmasked, uncompressed websocket text frames (RFC 6455 section 5.2), one per text, as one buffer."""
+def ws_frames(payloads: list[bytes], opcode: int = 0x1) -> bytes:
+    """Unmasked websocket frames (RFC 6455 section 5.2), one per payload, as one buffer: text (``0x1``) or binary
+    (``0x2``)."""
     out = bytearray()
-    for text in texts:
-        payload = text.encode()
+    first = 0x80 | opcode
+    for payload in payloads:
         size = len(payload)
         if size < 126:
-            out += struct.pack("!BB", 0x81, size)
+            out += struct.pack("!BB", first, size)
         elif size < 65536:
-            out += struct.pack("!BBH", 0x81, 126, size)
+            out += struct.pack("!BBH", first, 126, size)
         else:
-            out += struct.pack("!BBQ", 0x81, 127, size)
+            out += struct.pack("!BBQ", first, 127, size)
         out += payload
     return bytes(out)
+
+
+def text_frames(texts: list[str]) -> bytes:
+    """Unmasked, uncompressed websocket text frames, one per text, as one buffer."""
+    return ws_frames([t.encode() for t in texts])
 
 
 class Connection:
@@ -138,9 +152,25 @@ class Connection:
         self.writer: asyncio.Task[None] | None = None
         self.encoding = "json"
         self.closed_by_server = False  # else the client closed: 1000/1001 from it end the session
+        # Transport compression (zlib-stream, zstd-stream): one context for the connection's whole life.
+        self.compressor: Compressor | None = None
+
+    def frames(self, texts: list[str]) -> bytes:
+        """The wire bytes of ``texts``: text frames, or binary compressed frames when the client asked for them."""
+        if self.compressor is None:
+            return text_frames(texts)
+        return ws_frames([self.compressor.compress(t.encode()) for t in texts], 0x2)
+
+    async def send_text(self, text: str) -> None:
+        if self.compressor is None:
+            await self.ws.send_str(text)
+        else:
+            # Compressed and written in one step (aiohttp writes uncompressed frames synchronously), so frames
+            # leave in the order the shared context compressed them.
+            await self.ws.send_bytes(self.compressor.compress(text.encode()))
 
     async def send(self, payload: dict[str, Any]) -> None:
-        await self.ws.send_str(json.dumps(payload, separators=(",", ":")))
+        await self.send_text(json.dumps(payload, separators=(",", ":")))
 
     async def write_loop(self) -> None:
         try:
@@ -154,7 +184,7 @@ class Connection:
                     start = self.cursor + 1 - s.base_seq
                     chunk = s.buffer[start : start + 256]
                     if self.transport is not None and not self.transport.is_closing():
-                        self.transport.write(text_frames(chunk))
+                        self.transport.write(self.frames(chunk))
                         # A client that reads slowly holds the rest back here, not in an unbounded buffer.
                         while self.transport.get_write_buffer_size() > WRITE_BUFFER_LIMIT:
                             if self.transport.is_closing():
@@ -162,7 +192,7 @@ class Connection:
                             await asyncio.sleep(0.001)
                     else:
                         for text in chunk:
-                            await self.ws.send_str(text)
+                            await self.send_text(text)
                     self.cursor += len(chunk)
         except (ConnectionResetError, RuntimeError):
             pass  # the socket went away; the session keeps buffering for a RESUME
@@ -240,7 +270,7 @@ class Gateway:
     async def send_reconnect(self) -> int:
         conns = list(self.connections)
         for c in conns:
-            await c.send({"op": OP_RECONNECT, "d": None})
+            await c.send(frame(OP_RECONNECT, None))
         return len(conns)
 
     async def invalidate(self, *, resumable: bool = False) -> int:
@@ -248,7 +278,7 @@ class Gateway:
         for c in conns:
             if c.session is not None and not resumable:
                 c.session.invalidated = True
-            await c.send({"op": OP_INVALID_SESSION, "d": resumable})
+            await c.send(frame(OP_INVALID_SESSION, resumable))
         return len(conns)
 
     # ----- the websocket -----
@@ -258,10 +288,11 @@ class Gateway:
         await ws.prepare(request)
         conn = Connection(ws, request.transport)
         conn.encoding = request.query.get("encoding", "json")
+        conn.compressor = compressor_for(request.query.get("compress"))
         self.connections.add(conn)
         conn.writer = asyncio.create_task(conn.write_loop())
         try:
-            await conn.send({"op": OP_HELLO, "d": {"heartbeat_interval": self.heartbeat_interval_ms}})
+            await conn.send(frame(OP_HELLO, {"heartbeat_interval": self.heartbeat_interval_ms}))
             async for msg in ws:
                 if msg.type != WSMsgType.TEXT:
                     if msg.type == WSMsgType.ERROR:
@@ -291,7 +322,7 @@ class Gateway:
         op = payload.get("op")
         d = payload.get("d")
         if op == OP_HEARTBEAT:
-            await conn.send({"op": OP_ACK})
+            await conn.send(frame(OP_ACK, None))
             return
         self.received.append(payload)
         if op == OP_IDENTIFY:
@@ -330,28 +361,24 @@ class Gateway:
         state = self.state
         assert state.bot_user is not None
         guilds = [g for g in state.guilds.values() if (g.id >> 22) % shard_count == shard_id]
+        # READY's fields (developers/events/gateway-events.mdx, "Ready Event Fields"); ``application`` has
+        # "``id`` and ``flags``".
         ready: dict[str, Any] = {
             "v": 10,
             "user": bot_user_json(state.bot_user),
             "guilds": [{"id": str(g.id), "unavailable": True} for g in guilds],
             "session_id": session.id,
-            "session_type": "normal",
             "resume_gateway_url": self.url(),
             "application": {"id": str(state.bot_user.id), "flags": self.application_flags},
-            "private_channels": [],
-            "relationships": [],
-            "presences": [],
-            "geo_ordered_rtc_regions": [],
-            "guild_join_requests": [],
-            "user_settings": {},
-            "auth_session_id_hash": "",
-            "_trace": ["sandbox"],
         }
         if d.get("shard") is not None:
             ready["shard"] = [shard_id, shard_count]
         session.append("READY", ready)
+        # Without GUILD_PRESENCES a GUILD_CREATE's members "will only contain your bot and users in voice channels"
+        # (the same page, "Guild Create"); the others come by REQUEST_GUILD_MEMBERS.
+        only = None if session.intents & I_GUILD_PRESENCES else state.bot_user.id
         for g in guilds:
-            session.append("GUILD_CREATE", guild_json(state, g))
+            session.append("GUILD_CREATE", guild_json(state, g, only_member_id=only))
         for hook in self.on_identify:
             hook(session)
         conn.wake.set()
@@ -363,7 +390,7 @@ class Gateway:
         session = self.sessions.get(str(d.get("session_id")))
         seq = d.get("seq")
         if session is None or not session.can_resume_from(seq):
-            await conn.send({"op": OP_INVALID_SESSION, "d": False})
+            await conn.send(frame(OP_INVALID_SESSION, False))
             return
         self.resume_count += 1
         old = session.conn
@@ -373,7 +400,7 @@ class Gateway:
         conn.session = session
         conn.cursor = seq or 0
         # Discord replays what was missed, then says RESUMED.
-        session.append("RESUMED", {"_trace": ["sandbox"]})
+        session.append("RESUMED", {})  # an object (discord.py adds its shard id to it); no fields documented
         conn.wake.set()
 
     def _request_members(self, conn: Connection, d: dict[str, Any]) -> None:

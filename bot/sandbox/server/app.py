@@ -57,4 +57,4 @@ class SandboxServer(InteractingServer):
             a = self.attachments[int(request.match_info["attachment_id"])]
         except (KeyError, ValueError):
             raise web.HTTPNotFound() from None
-        return web.Response(body=a.data, content_type=a.content_type or "application/octet-stream")
+        return web.Response(body=a.data, headers={"Content-Type": a.content_type or "application/octet-stream"})

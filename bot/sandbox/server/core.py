@@ -34,8 +34,7 @@ from bot.sandbox.state import (
     SandboxState,
     User,
     entitlement_json,
-    member_json,
-    message_json,
+    message_event_json,
 )
 
 
@@ -67,6 +66,7 @@ class ServerCore:
         self.record_requests = True
         self._changed = asyncio.Event()
         self.attachments: dict[int, Attachment] = {}
+        self.animated_emoji: set[str] = set()  # reaction keys ("name:id") of the custom emoji that are animated
 
     # ----- addresses and identity -----
 
@@ -113,14 +113,9 @@ class ServerCore:
 
     # ----- JSON helpers -----
 
-    def message_event(self, m: Message) -> dict[str, Any]:
-        data = message_json(self.state, m)
-        if m.guild_id is not None and m.webhook_id is None:
-            guild = self.state.guilds[m.guild_id]
-            member = guild.members.get(m.author_id)
-            if member is not None:
-                data["member"] = member_json(self.state, member, with_user=False)
-        return data
+    def message_event(self, m: Message, *, update: bool = False) -> dict[str, Any]:
+        """``m`` as MESSAGE_CREATE (or, with ``update``, MESSAGE_UPDATE) carries it."""
+        return message_event_json(self.state, m, update=update)
 
     # ----- lookups that raise Discord's errors -----
 

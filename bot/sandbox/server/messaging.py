@@ -4,7 +4,6 @@ user and what the bot does through discord.py go through one code path (and disp
 
 from __future__ import annotations
 
-import mimetypes
 import re
 from typing import Any
 from urllib.parse import unquote
@@ -21,10 +20,12 @@ from bot.sandbox.state import (
     Message,
     P,
     Webhook,
+    emoji_json,
     member_json,
     now,
     user_json,
 )
+from bot.sandbox.state.content import image_size, normalise_components, normalise_embed, sniff_content_type
 
 MENTION = re.compile(r"<@(!?&?)(\d+)>")
 
@@ -35,12 +36,15 @@ class MessagingServer(ServerCore):
     def add_attachment(
         self, channel_id: int, filename: str, data: bytes, content_type: str | None = None
     ) -> Attachment:
+        """Store an upload. ``content_type`` (what the client declared) is not believed: Discord names the media
+        type from the bytes themselves."""
         aid = self.state.snowflake()
-        if content_type in (None, "", "application/octet-stream"):
-            # Discord names the media type of an upload from the file itself, whatever the client declared.
-            content_type = mimetypes.guess_type(filename)[0] or content_type or None
         url = f"{self.base_url}/attachments/{channel_id}/{aid}/{filename}"
-        att = Attachment(id=aid, filename=filename, data=data, content_type=content_type, url=url)
+        kind = sniff_content_type(filename, data)
+        att = Attachment(id=aid, filename=filename, data=data, content_type=kind, url=url)
+        size = image_size(data, kind)
+        if size is not None:
+            att.width, att.height = size
         self.attachments[aid] = att
         return att
 
@@ -150,8 +154,8 @@ class MessagingServer(ServerCore):
             author_id=author_id,
             guild_id=channel.guild_id,
             content=body.get("content") or "",
-            embeds=[self._normalise_embed(e) for e in body.get("embeds") or []],
-            components=body.get("components") or [],
+            embeds=[normalise_embed(e, files) for e in body.get("embeds") or []],
+            components=normalise_components(body.get("components") or [], files),
             attachments=list(files),
             flags=flags,
             tts=bool(body.get("tts")),
@@ -183,12 +187,6 @@ class MessagingServer(ServerCore):
             self.notify()
         return m
 
-    @staticmethod
-    def _normalise_embed(e: dict[str, Any]) -> dict[str, Any]:
-        e = dict(e)
-        e.setdefault("type", "rich")
-        return e
-
     def edit_message(
         self,
         m: Message,
@@ -203,10 +201,11 @@ class MessagingServer(ServerCore):
         self.validate_message(body, files, editing=True)
         if "content" in body:
             m.content = body["content"] or ""
+        known = m.attachments + files  # what ``attachment://`` may name: kept files and new ones
         if "embeds" in body:
-            m.embeds = [self._normalise_embed(e) for e in body["embeds"] or []]
+            m.embeds = [normalise_embed(e, known) for e in body["embeds"] or []]
         if "components" in body:
-            m.components = body["components"] or []
+            m.components = normalise_components(body["components"] or [], known)
         if "flags" in body and body["flags"] is not None:
             # SUPPRESS_EMBEDS toggles, IS_COMPONENTS_V2 can only be set; ephemeral/loading stay as they are.
             m.flags = (m.flags & ~4) | (int(body["flags"]) & (4 | IS_COMPONENTS_V2))
@@ -219,7 +218,7 @@ class MessagingServer(ServerCore):
         self.resolve_mentions(m, m.allowed_mentions)
         m.edited_timestamp = now()
         if dispatch and m.visible_to is None:
-            self.dispatch("MESSAGE_UPDATE", self.message_event(m), guild_id=m.guild_id)
+            self.dispatch("MESSAGE_UPDATE", self.message_event(m, update=True), guild_id=m.guild_id)
         else:
             self.notify()
         return m
@@ -234,29 +233,36 @@ class MessagingServer(ServerCore):
         else:
             self.notify()
 
-    @staticmethod
-    def emoji_key(raw: str) -> str:
+    def emoji_key(self, raw: str) -> str:
+        """The key of a reaction's emoji: the unicode emoji, or ``name:id`` for a custom one (``a:name:id``
+        marks it animated, remembered in :attr:`animated_emoji`)."""
         raw = unquote(raw)
-        # Custom emoji arrive as "name:id" (or "a:name:id"); keep "name:id".
         parts = raw.split(":")
         if len(parts) == 3:
+            if parts[0] == "a":
+                self.animated_emoji.add(f"{parts[1]}:{parts[2]}")
             return f"{parts[1]}:{parts[2]}"
         return raw
 
-    def reaction_event(self, m: Message, user_id: int, key: str) -> dict[str, Any]:
-        name, _, eid = key.partition(":")
+    def reaction_event(self, m: Message, user_id: int, key: str, *, added: bool) -> dict[str, Any]:
+        """MESSAGE_REACTION_ADD / _REMOVE (developers/events/gateway-events.mdx): REMOVE has only ``user_id``,
+        ``channel_id``, ``message_id``, ``guild_id``, ``emoji``, ``burst`` and ``type``; ADD adds ``member``,
+        ``message_author_id`` and ``burst_colors``."""
         data: dict[str, Any] = {
             "user_id": str(user_id),
             "channel_id": str(m.channel_id),
             "message_id": str(m.id),
-            "emoji": {"id": eid or None, "name": name},
+            "emoji": emoji_json(key, key in self.animated_emoji),
             "burst": False,
             "type": 0,
-            "message_author_id": str(m.author_id),
-            "burst_colors": [],
         }
         if m.guild_id:
             data["guild_id"] = str(m.guild_id)
+        if not added:
+            return data
+        data["message_author_id"] = str(m.webhook_id if m.webhook_id and m.application_id is None else m.author_id)
+        data["burst_colors"] = []
+        if m.guild_id:
             member = self.state.guilds[m.guild_id].members.get(user_id)
             if member is not None:
                 data["member"] = member_json(self.state, member)
@@ -267,7 +273,9 @@ class MessagingServer(ServerCore):
         if user_id in users:
             return False
         users[user_id] = None
-        self.dispatch("MESSAGE_REACTION_ADD", self.reaction_event(m, user_id, key), guild_id=m.guild_id)
+        if key in self.animated_emoji:
+            m.animated_reactions.add(key)
+        self.dispatch("MESSAGE_REACTION_ADD", self.reaction_event(m, user_id, key, added=True), guild_id=m.guild_id)
         return True
 
     def remove_reaction(self, m: Message, user_id: int, key: str) -> bool:
@@ -275,7 +283,20 @@ class MessagingServer(ServerCore):
         if user_id not in users:
             return False
         del users[user_id]
-        data = self.reaction_event(m, user_id, key)
-        data.pop("member", None)
+        data = self.reaction_event(m, user_id, key, added=False)
         self.dispatch("MESSAGE_REACTION_REMOVE", data, guild_id=m.guild_id)
         return True
+
+    def clear_reactions(self, m: Message, key: str | None = None) -> None:
+        """Remove every reaction (MESSAGE_REACTION_REMOVE_ALL: ``channel_id``, ``message_id``, ``guild_id``) or
+        every one of ``key`` (MESSAGE_REACTION_REMOVE_EMOJI: the same and ``emoji``)."""
+        data: dict[str, Any] = {"channel_id": str(m.channel_id), "message_id": str(m.id)}
+        if m.guild_id:
+            data["guild_id"] = str(m.guild_id)
+        if key is None:
+            m.reactions.clear()
+            self.dispatch("MESSAGE_REACTION_REMOVE_ALL", data, guild_id=m.guild_id)
+            return
+        m.reactions.pop(key, None)
+        data["emoji"] = emoji_json(key, key in self.animated_emoji)
+        self.dispatch("MESSAGE_REACTION_REMOVE_EMOJI", data, guild_id=m.guild_id)

@@ -177,6 +177,9 @@ class Attachment:
     content_type: str | None = None
     description: str | None = None
     url: str = ""
+    # An image's size, read once when it is stored (``content.image_size``).
+    width: int | None = None
+    height: int | None = None
 
 
 @dataclass
@@ -203,6 +206,7 @@ class Message:
     allowed_mentions: dict[str, Any] | None = None
     # emoji key -> user ids in reaction order
     reactions: dict[str, dict[int, None]] = field(default_factory=dict)  # emoji key -> reactors, in order
+    animated_reactions: set[str] = field(default_factory=set)  # keys of the custom emoji that are animated
     webhook_id: int | None = None
     # Webhook executions show a per-message name and avatar, as on Discord.
     webhook_username: str | None = None

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
+from bot.sandbox.state.content import referenced_urls
 from bot.sandbox.state.models import (
     SKU,
     Attachment,
@@ -134,7 +136,12 @@ def channel_json(state: SandboxState, c: Channel) -> dict[str, Any]:
     return data
 
 
-def guild_json(state: SandboxState, g: Guild, *, full: bool = True) -> dict[str, Any]:
+def guild_json(
+    state: SandboxState, g: Guild, *, full: bool = True, with_counts: bool = False, only_member_id: int | None = None
+) -> dict[str, Any]:
+    """A guild object (developers/resources/guild.mdx, "Guild Structure"); ``full``: GUILD_CREATE's extra fields
+    (developers/events/gateway-events.mdx), its ``members`` only ``only_member_id`` when given (without the
+    presences intent Discord sends only the bot); ``with_counts``: the approximate counts of ``GET /guilds/{id}``."""
     data: dict[str, Any] = {
         "id": str(g.id),
         "name": g.name,
@@ -165,9 +172,14 @@ def guild_json(state: SandboxState, g: Guild, *, full: bool = True) -> dict[str,
         "public_updates_channel_id": None,
         "nsfw_level": 0,
         "premium_progress_bar_enabled": False,
+        "safety_alerts_channel_id": None,
+        "incidents_data": None,
         "max_members": 500000,
-        "approximate_member_count": len(g.members),
+        "max_video_channel_users": 25,
+        "max_stage_video_channel_users": 50,
     }
+    if with_counts:
+        data.update(approximate_member_count=len(g.members), approximate_presence_count=0)
     if full:
         channels = [state.channels[c] for c in g.channel_ids]
         data.update(
@@ -176,7 +188,7 @@ def guild_json(state: SandboxState, g: Guild, *, full: bool = True) -> dict[str,
             unavailable=False,
             member_count=len(g.members),
             voice_states=[],
-            members=[member_json(state, m) for m in g.members.values()],
+            members=[member_json(state, m) for m in g.members.values() if only_member_id in (None, m.user_id)],
             channels=[channel_json(state, c) for c in channels if not c.is_thread],
             threads=[channel_json(state, c) for c in channels if c.is_thread and not c.archived],
             presences=[],
@@ -187,7 +199,57 @@ def guild_json(state: SandboxState, g: Guild, *, full: bool = True) -> dict[str,
     return data
 
 
+def partial_guild_json(state: SandboxState, g: Guild, user_id: int, *, with_counts: bool = False) -> dict[str, Any]:
+    """A guild as ``GET /users/@me/guilds`` lists it (developers/resources/user.mdx, "Example Partial Guild")."""
+    data: dict[str, Any] = {
+        "id": str(g.id),
+        "name": g.name,
+        "icon": None,
+        "banner": None,
+        "owner": g.owner_id == user_id,
+        "permissions": str(state.base_permissions(g, user_id)),
+        "features": [],
+    }
+    if with_counts:
+        data.update(approximate_member_count=len(g.members), approximate_presence_count=0)
+    return data
+
+
+def application_json(state: SandboxState, app_id: int, flags: int) -> dict[str, Any]:
+    """The bot's application as ``GET /applications/@me`` returns it (developers/resources/application.mdx,
+    "Application Structure" and its example): optional fields Discord leaves out when unset are left out."""
+    bot = state.users[app_id]
+    owner = next((u for u in state.users.values() if not u.bot), bot)
+    return {
+        "id": str(app_id),
+        "name": bot.username,
+        "icon": None,
+        "description": "Persona Hub (sandbox)",
+        "bot_public": False,
+        "bot_require_code_grant": False,
+        "bot": user_json(bot),
+        "owner": user_json(owner),
+        "team": None,
+        "verify_key": "0" * 64,
+        "flags": flags,
+        "flags_new": str(flags),
+        "approximate_guild_count": len(state.guilds),
+        "approximate_user_install_count": 0,
+        "approximate_user_authorization_count": 0,
+        "redirect_uris": [],
+        "interactions_endpoint_url": None,
+        "role_connections_verification_url": None,
+        "event_webhooks_url": None,
+        "event_webhooks_status": 1,
+        "integration_types_config": {
+            "0": {"oauth2_install_params": {"scopes": ["applications.commands", "bot"], "permissions": "0"}}
+        },
+        "install_params": {"scopes": ["applications.commands", "bot"], "permissions": "0"},
+    }
+
+
 def attachment_json(a: Attachment) -> dict[str, Any]:
+    """developers/resources/message.mdx, "Attachment Structure": ``width``/``height`` for images."""
     data: dict[str, Any] = {
         "id": str(a.id),
         "filename": a.filename,
@@ -197,32 +259,50 @@ def attachment_json(a: Attachment) -> dict[str, Any]:
     }
     if a.content_type:
         data["content_type"] = a.content_type
+    if a.width is not None:
+        data["width"], data["height"] = a.width, a.height
     if a.description:
         data["description"] = a.description
     return data
 
 
-def emoji_json(key: str) -> dict[str, Any]:
+def emoji_json(key: str, animated: bool = False) -> dict[str, Any]:
+    """A reaction's partial emoji: ``{"id": null, "name"}`` for unicode (developers/resources/emoji.mdx, "Standard
+    Emoji Example"), ``{"id", "name", "animated"}`` for custom ones ("Custom Emoji Examples")."""
     name, _, eid = key.partition(":")
-    return {"id": eid or None, "name": name}
+    if not eid:
+        return {"id": None, "name": name}
+    return {"id": eid, "name": name, "animated": animated}
+
+
+def avatar_hash(url: str) -> str:
+    """The hash Discord gives an avatar it fetched from ``url`` (32 hex digits, as its image hashes are)."""
+    return hashlib.md5(url.encode(), usedforsecurity=False).hexdigest()
+
+
+def webhook_author_json(state: SandboxState, m: Message) -> dict[str, Any]:
+    """A webhook message's author: a user object with the webhook's id and the execution's name and avatar
+    (developers/resources/message.mdx, note [1] of "Message Structure")."""
+    assert m.webhook_id is not None
+    wh = state.webhooks.get(m.webhook_id)
+    avatar = avatar_hash(m.webhook_avatar_url) if m.webhook_avatar_url else (wh.avatar if wh else None)
+    return {
+        "id": str(m.webhook_id),
+        "username": m.webhook_username or (wh.name if wh else "Webhook"),
+        "discriminator": "0000",
+        "global_name": None,
+        "avatar": avatar,
+        "bot": True,
+        "public_flags": 0,
+        "flags": 0,
+    }
 
 
 def message_json(state: SandboxState, m: Message, *, viewer_id: int | None = None) -> dict[str, Any]:
+    """A message object as REST returns it (developers/resources/message.mdx, "Message Structure"): no
+    ``guild_id``, no ``member`` (those are MESSAGE_CREATE/UPDATE's extra fields, :func:`message_event_json`)."""
     if m.webhook_id is not None and m.application_id is None:
-        # Webhook messages are authored by the webhook itself, under the name/avatar of that execution.
-        wh = state.webhooks.get(m.webhook_id)
-        author = {
-            "id": str(m.webhook_id),
-            "username": m.webhook_username or (wh.name if wh else "Webhook"),
-            "discriminator": "0000",
-            "global_name": None,
-            "avatar": wh.avatar if wh else None,
-            "bot": True,
-            "public_flags": 0,
-        }
-        if m.webhook_avatar_url:
-            # Discord proxies the avatar; we keep the URL the sender gave so tests can read it back.
-            author["avatar_url"] = m.webhook_avatar_url
+        author = webhook_author_json(state, m)
     else:
         author = user_json(state.users[m.author_id])
     reactions = []
@@ -231,7 +311,7 @@ def message_json(state: SandboxState, m: Message, *, viewer_id: int | None = Non
             continue
         reactions.append(
             {
-                "emoji": emoji_json(key),
+                "emoji": emoji_json(key, key in m.animated_reactions),
                 "count": len(users),
                 "count_details": {"burst": 0, "normal": len(users)},
                 "me": state.bot_user is not None and state.bot_user.id in users,
@@ -239,6 +319,8 @@ def message_json(state: SandboxState, m: Message, *, viewer_id: int | None = Non
                 "burst_colors": [],
             }
         )
+    shown = referenced_urls(m.embeds, m.components)  # "attached files that are not referenced in embeds or
+    # components" are the message's ``attachments`` (developers/resources/message.mdx)
     data: dict[str, Any] = {
         "id": str(m.id),
         "channel_id": str(m.channel_id),
@@ -250,7 +332,7 @@ def message_json(state: SandboxState, m: Message, *, viewer_id: int | None = Non
         "mention_everyone": m.mention_everyone,
         "mentions": [user_json(state.users[u]) for u in m.mention_ids if u in state.users],
         "mention_roles": [str(r) for r in m.mention_role_ids],
-        "attachments": [attachment_json(a) for a in m.attachments],
+        "attachments": [attachment_json(a) for a in m.attachments if a.url not in shown],
         "embeds": m.embeds,
         "components": m.components,
         "pinned": m.pinned,
@@ -258,8 +340,6 @@ def message_json(state: SandboxState, m: Message, *, viewer_id: int | None = Non
         "flags": m.flags,
         "reactions": reactions,
     }
-    if m.guild_id is not None:
-        data["guild_id"] = str(m.guild_id)
     if m.webhook_id is not None:
         data["webhook_id"] = str(m.webhook_id)
     if m.application_id is not None:
@@ -275,6 +355,32 @@ def message_json(state: SandboxState, m: Message, *, viewer_id: int | None = Non
             data["referenced_message"] = (
                 message_json(state, ref) if ref is not None and not ref.deleted and ref.reference is None else None
             )
+    return data
+
+
+def message_event_json(state: SandboxState, m: Message, *, update: bool = False) -> dict[str, Any]:
+    """A message as MESSAGE_CREATE / MESSAGE_UPDATE carry it: the message object plus ``guild_id``, the author's
+    partial ``member`` (not for webhooks), each guild mention's partial ``member``, and ``channel_type``
+    (developers/events/gateway-events.mdx, "Message Create Extra Fields"). In an ``update`` "the value for
+    ``tts`` will always be false"."""
+    data = message_json(state, m)
+    if update:
+        data["tts"] = False
+    channel = state.channels.get(m.channel_id)
+    if channel is not None:
+        data["channel_type"] = channel.type
+    if m.guild_id is None or m.ephemeral:
+        return data
+    guild = state.guilds[m.guild_id]
+    data["guild_id"] = str(m.guild_id)
+    if m.webhook_id is None:
+        member = guild.members.get(m.author_id)
+        if member is not None:
+            data["member"] = member_json(state, member, with_user=False)
+    for user in data["mentions"]:
+        mentioned = guild.members.get(int(user["id"]))
+        if mentioned is not None:
+            user["member"] = member_json(state, mentioned, with_user=False)
     return data
 
 

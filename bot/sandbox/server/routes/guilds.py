@@ -46,9 +46,8 @@ class GuildRoutes(RouteGroup):
 
     async def h_guild(self, request: web.Request) -> web.Response:
         g = self.guild(request)
-        data = guild_json(self.server.state, g, full=False)
-        data["approximate_presence_count"] = 0
-        return json_response(data)
+        counts = request.query.get("with_counts") == "true"
+        return json_response(guild_json(self.server.state, g, full=False, with_counts=counts))
 
     async def h_guild_channels(self, request: web.Request) -> web.Response:
         g = self.guild(request)

@@ -157,5 +157,5 @@ class MessageRoutes(RouteGroup):
         self.server.require(c, self.server.bot_user.id, P.MANAGE_MESSAGES)
         m = self.server.message(c, request.match_info["message_id"])
         m.pinned = request.method == "PUT"
-        self.server.dispatch("MESSAGE_UPDATE", self.server.message_event(m), guild_id=m.guild_id)
+        self.server.dispatch("MESSAGE_UPDATE", self.server.message_event(m, update=True), guild_id=m.guild_id)
         return no_content()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
 from bot.sandbox.server.http import (
@@ -71,20 +69,6 @@ class ReactionRoutes(RouteGroup):
         c = self.server.channel(request.match_info["channel_id"])
         self.server.require(c, self.server.bot_user.id, P.MANAGE_MESSAGES)
         m = self.server.message(c, request.match_info["message_id"])
-        base: dict[str, Any] = {"channel_id": str(c.id), "message_id": str(m.id)}
-        if m.guild_id:
-            base["guild_id"] = str(m.guild_id)
         raw = request.match_info.get("emoji")
-        if raw is None:
-            m.reactions.clear()
-            self.server.dispatch("MESSAGE_REACTION_REMOVE_ALL", base, guild_id=m.guild_id)
-        else:
-            key = self.server.emoji_key(raw)
-            m.reactions.pop(key, None)
-            name, _, eid = key.partition(":")
-            self.server.dispatch(
-                "MESSAGE_REACTION_REMOVE_EMOJI",
-                {**base, "emoji": {"id": eid or None, "name": name}},
-                guild_id=m.guild_id,
-            )
+        self.server.clear_reactions(m, None if raw is None else self.server.emoji_key(raw))
         return no_content()

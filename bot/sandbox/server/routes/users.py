@@ -13,9 +13,10 @@ from bot.sandbox.server.http import (
 )
 from bot.sandbox.server.routes.group import RouteGroup
 from bot.sandbox.state import (
+    application_json,
     bot_user_json,
     channel_json,
-    guild_json,
+    partial_guild_json,
     user_json,
 )
 
@@ -59,7 +60,10 @@ class UserRoutes(RouteGroup):
         return json_response(bot_user_json(self.server.bot_user))
 
     async def h_my_guilds(self, request: web.Request) -> web.Response:
-        return json_response([guild_json(self.server.state, g, full=False) for g in self.server.state.guilds.values()])
+        counts = request.query.get("with_counts") == "true"
+        me = self.server.bot_user.id
+        guilds = [g for g in self.server.state.guilds.values() if me in g.members]
+        return json_response([partial_guild_json(self.server.state, g, me, with_counts=counts) for g in guilds])
 
     async def h_user(self, request: web.Request) -> web.Response:
         try:
@@ -75,29 +79,5 @@ class UserRoutes(RouteGroup):
         return json_response(channel_json(self.server.state, self.server.state.dm_channel(user)))
 
     async def h_application(self, request: web.Request) -> web.Response:
-        bot = self.server.bot_user
-        owner = next((u for u in self.server.state.users.values() if not u.bot), bot)
-        return json_response(
-            {
-                "id": str(self.server.application_id),
-                "name": bot.username,
-                "icon": None,
-                "description": "Persona Hub (sandbox)",
-                "rpc_origins": [],
-                "bot_public": False,
-                "bot_require_code_grant": False,
-                "bot": user_json(bot),
-                "owner": user_json(owner),
-                "team": None,
-                "verify_key": "0" * 64,
-                "flags": self.server.application_flags,
-                "summary": "",
-                "guild_id": None,
-                "tags": [],
-                "approximate_guild_count": len(self.server.state.guilds),
-                "redirect_uris": [],
-                "interactions_endpoint_url": None,
-                "integration_types_config": {"0": {}},
-                "install_params": {"scopes": ["bot", "applications.commands"], "permissions": "0"},
-            }
-        )
+        srv = self.server
+        return json_response(application_json(srv.state, srv.application_id, srv.application_flags))
