@@ -14,6 +14,8 @@ from bot.sandbox.server.http import (
     no_content,
 )
 from bot.sandbox.server.routes.group import RouteGroup
+from bot.sandbox.server.validation.errors import FormErrors
+from bot.sandbox.server.validation.queries import bool_param, int_param, snowflake_param
 from bot.sandbox.state import (
     ChannelType,
     Overwrite,
@@ -129,9 +131,15 @@ class ChannelRoutes(RouteGroup):
     async def h_thread_members(self, request: web.Request) -> web.Response:
         t = self.server.channel(request.match_info["channel_id"])
         self.server.require(t, self.server.bot_user.id)
+        errors = FormErrors()
+        bool_param(request.query, "with_member", errors, default=False)
+        after = snowflake_param(request.query, "after", errors) or 0
+        limit = int_param(request.query, "limit", errors, low=1, high=100, default=100)
+        errors.raise_if_any()
         return json_response(
             [
                 {"id": str(t.id), "user_id": str(u), "join_timestamp": now().isoformat(), "flags": 0}
                 for u in sorted(t.thread_members)
-            ]
+                if u > after
+            ][:limit]
         )

@@ -20,6 +20,8 @@ from bot.sandbox.server.http import (
     no_content,
 )
 from bot.sandbox.server.routes.group import RouteGroup
+from bot.sandbox.server.validation.errors import FormErrors
+from bot.sandbox.server.validation.queries import int_param, snowflake_param, timestamp_param
 from bot.sandbox.state import (
     ChannelType,
     P,
@@ -49,16 +51,18 @@ class MessageRoutes(RouteGroup):
     async def h_history(self, request: web.Request) -> web.Response:
         c = self.server.channel(request.match_info["channel_id"])
         self.server.require(c, self.server.bot_user.id, P.READ_MESSAGE_HISTORY)
-        q = request.query
-        limit = max(1, min(100, int(q.get("limit", 50))))
+        errors = FormErrors()
+        limit = int_param(request.query, "limit", errors, low=1, high=100, default=50)
+        before, after, around = (snowflake_param(request.query, k, errors) for k in ("before", "after", "around"))
+        errors.raise_if_any()
         msgs = self.server.state.visible_messages(c)
-        if "before" in q:
-            msgs = [m for m in msgs if m.id < int(q["before"])]
+        if before is not None:
+            msgs = [m for m in msgs if m.id < before]
             msgs = msgs[-limit:]
-        elif "after" in q:
-            msgs = [m for m in msgs if m.id > int(q["after"])][:limit]
-        elif "around" in q:
-            mid = int(q["around"])
+        elif after is not None:
+            msgs = [m for m in msgs if m.id > after][:limit]
+        elif around is not None:
+            mid = around
             older = [m for m in msgs if m.id < mid][-(limit // 2) :]
             newer = [m for m in msgs if m.id >= mid][: limit - len(older)]
             msgs = older + newer
@@ -145,12 +149,13 @@ class MessageRoutes(RouteGroup):
     async def h_pins(self, request: web.Request) -> web.Response:
         c = self.server.channel(request.match_info["channel_id"])
         self.server.require(c, self.server.bot_user.id, P.READ_MESSAGE_HISTORY)
-        items = [
-            {"pinned_at": now().isoformat(), "message": message_json(self.server.state, m)}
-            for m in reversed(self.server.state.visible_messages(c))
-            if m.pinned
-        ]
-        return json_response({"items": items, "has_more": False})
+        errors = FormErrors()
+        limit = int_param(request.query, "limit", errors, low=1, high=50, default=50)
+        timestamp_param(request.query, "before", errors)
+        errors.raise_if_any()
+        pinned = [m for m in reversed(self.server.state.visible_messages(c)) if m.pinned]
+        items = [{"pinned_at": now().isoformat(), "message": message_json(self.server.state, m)} for m in pinned]
+        return json_response({"items": items[:limit], "has_more": len(items) > limit})
 
     async def h_pin(self, request: web.Request) -> web.Response:
         c = self.server.channel(request.match_info["channel_id"])
