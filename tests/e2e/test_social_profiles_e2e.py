@@ -17,7 +17,7 @@ from bot.clock import utcnow
 from bot.db import models
 from bot.sandbox import Sandbox
 from bot.sandbox.harness import walk_components
-from bot.services import personas, profiles, timeline
+from bot.services import personas, profiles, subscriptions, timeline
 from bot.services.personas import Actor, PersonaInput
 from tests.e2e.test_persona_wizard import answer, click
 from tests.support.waiting import eventually
@@ -150,3 +150,23 @@ async def test_a_long_timeline_fits_in_one_message_and_says_what_it_left_out(
     assert 0 < len(embed["fields"]) < 10 and embed_text_size(embed) <= 6000
     left_out = 10 - len(embed["fields"])
     assert embed["footer"]["text"] == f"{left_out} more events did not fit in this message."
+
+
+async def test_ten_long_tiers_fit_in_one_message(sandbox: Sandbox, running_bot: Any) -> None:
+    """Ten tiers of 1,000-character descriptions (the most a persona may have) are more than an embed may hold."""
+    bot = running_bot
+    ada = await make_persona(bot, sandbox, "Ada")
+    async with bot.db.transaction() as session:
+        for index in range(10):
+            await subscriptions.create_tier(
+                session,
+                Actor(sandbox.alice.id, sandbox.guild.id),
+                ada,
+                name=f"Tier {index}",
+                description="d" * 1000,
+                now=utcnow(),
+            )
+    shown = await answer(await sandbox.slash("tiers list", persona="Ada"))
+    [embed] = shown.embeds
+    assert 0 < len(embed["fields"]) < 10 and embed_text_size(embed) <= 6000
+    assert embed["footer"]["text"].startswith(f"{10 - len(embed['fields'])} more tiers did not fit")

@@ -76,12 +76,12 @@ class WebhookRoutes(RouteGroup):
         self.server.require(c, self.server.bot_user.id, P.MANAGE_WEBHOOKS)
         body = request[JSON_KEY] or {}
         errors = FormErrors()
-        name = body.get("name")
-        if name is None:
+        if body.get("name") is None:
             errors.required(["name"])
         else:
-            check_webhook_name(name, errors, ["name"])
+            check_webhook_name(body["name"], errors, ["name"])
         errors.raise_if_any()
+        name: str = body["name"]
         w = Webhook(
             id=self.server.state.snowflake(),
             token=secrets.token_urlsafe(48),
