@@ -5,6 +5,7 @@ past refused with ``50035`` and the field path, through discord.py where it can 
 from __future__ import annotations
 
 import io
+import time
 from typing import Any
 
 import discord
@@ -182,3 +183,28 @@ async def test_an_empty_message_is_refused(sandbox: Sandbox, discord_client) -> 
     bot = await discord_client()
     error = await refusal(send_raw(bot, sandbox.general.id, {"content": ""}))
     assert (error.status, error.code) == (400, 50006)
+
+
+async def test_bulk_delete_takes_2_to_100_distinct_recent_ids(sandbox: Sandbox, discord_client) -> None:
+    """developers/resources/message, "Bulk Delete Messages": 2-100 ids (unknown ones count), no duplicates, none
+    older than two weeks (50034)."""
+    from bot.sandbox.state import DISCORD_EPOCH_MS
+
+    bot = await discord_client()
+    posted = [await sandbox.send(sandbox.general, f"m{i}") for i in range(3)]
+    ids = [m.id for m in posted]
+    unknown = [ids[-1] + 1 + i for i in range(98)]
+    await bot.http.delete_messages(sandbox.general.id, ids[:2] + unknown)
+    assert all(sandbox.state.messages[i].deleted for i in ids[:2])
+    error = await refusal(
+        bot.http.delete_messages(sandbox.general.id, ids[2:] + unknown + [ids[-1] + 500, ids[-1] + 501])
+    )
+    assert_form_error(error, "messages", "Must be between 2 and 100 in length.")
+    error = await refusal(bot.http.delete_messages(sandbox.general.id, ids[2:]))
+    assert_form_error(error, "messages", "Must be between 2 and 100 in length.")
+    error = await refusal(bot.http.delete_messages(sandbox.general.id, [ids[2], ids[2]]))
+    assert_form_error(error, "messages")
+    fifteen_days_old = (int(time.time() * 1000) - 15 * 86_400_000 - DISCORD_EPOCH_MS) << 22
+    error = await refusal(bot.http.delete_messages(sandbox.general.id, [ids[2], fifteen_days_old]))
+    assert (error.status, error.code) == (400, 50034)
+    assert not sandbox.state.messages[ids[2]].deleted

@@ -15,7 +15,6 @@ from bot.sandbox.server.http import (
     MISSING_ACCESS,
     ApiError,
     Route,
-    form_error,
     json_response,
     no_content,
 )
@@ -23,12 +22,15 @@ from bot.sandbox.server.routes.group import RouteGroup
 from bot.sandbox.server.validation.errors import FormErrors
 from bot.sandbox.server.validation.queries import int_param, snowflake_param, timestamp_param
 from bot.sandbox.state import (
+    DISCORD_EPOCH_MS,
     ChannelType,
     P,
     message_json,
     now,
 )
 
+BULK_DELETE_MAX_AGE_MS = 14 * 24 * 3600 * 1000  # "will not delete messages older than 2 weeks"
+MESSAGE_TOO_OLD = 50034
 NONCE_WINDOW = 300.0  # seconds a message nonce is remembered for enforce_nonce ("the past few minutes")
 
 
@@ -130,12 +132,33 @@ class MessageRoutes(RouteGroup):
         self.server.delete_message(m)
         return no_content()
 
+    def bulk_ids(self, raw: object) -> list[int]:
+        """The ids of a bulk delete: 2 to 100 (unknown ids count too), no duplicates, none older than two weeks
+        (50034 "A message provided was too old to bulk delete")."""
+        errors = FormErrors()
+        if not isinstance(raw, list):
+            errors.required(["messages"])
+            errors.raise_if_any()
+        assert isinstance(raw, list)
+        ids: list[int] = []
+        for i, value in enumerate(raw):
+            if not str(value).isdigit():
+                errors.add(["messages", i], "NUMBER_TYPE_COERCE", f'Value "{value}" is not snowflake.')
+            else:
+                ids.append(int(value))
+        errors.bad_length(["messages"], raw, 2, 100)
+        if len(set(ids)) != len(ids):
+            errors.add(["messages"], "BASE_TYPE_DUPLICATES", "Duplicate message ids are not allowed.")
+        errors.raise_if_any()
+        oldest = (int(time.time() * 1000) - BULK_DELETE_MAX_AGE_MS - DISCORD_EPOCH_MS) << 22
+        if any(mid < oldest for mid in ids):
+            raise ApiError(400, MESSAGE_TOO_OLD, "A message provided was too old to bulk delete")
+        return ids
+
     async def h_bulk_delete(self, request: web.Request) -> web.Response:
         c = self.server.channel(request.match_info["channel_id"])
         self.server.require(c, self.server.bot_user.id, P.MANAGE_MESSAGES)
-        ids = [int(x) for x in (request[JSON_KEY] or {}).get("messages", [])]
-        if not 2 <= len(ids) <= 100:
-            raise form_error("messages", "Must be between 2 and 100 in length.")
+        ids = self.bulk_ids((request[JSON_KEY] or {}).get("messages"))
         for mid in ids:
             m = self.server.state.messages.get(mid)
             if m is not None and m.channel_id == c.id:
