@@ -208,3 +208,39 @@ async def test_bulk_delete_takes_2_to_100_distinct_recent_ids(sandbox: Sandbox, 
     error = await refusal(bot.http.delete_messages(sandbox.general.id, [ids[2], fifteen_days_old]))
     assert (error.status, error.code) == (400, 50034)
     assert not sandbox.state.messages[ids[2]].deleted
+
+
+async def test_interaction_responses_and_follow_ups_are_held_to_the_same_limits(
+    sandbox: Sandbox, discord_client
+) -> None:
+    """A command's answer (callback type 4) and its follow-up (the interaction's webhook) are message bodies too;
+    an interaction may set EPHEMERAL."""
+    from discord.ext import commands
+
+    from tests.e2e.conftest import all_intents
+
+    outcomes: dict[str, Any] = {}
+    client = commands.Bot(command_prefix="!", intents=all_intents())
+
+    @client.tree.command(description="Answers with a description of the given size")
+    async def big(interaction: discord.Interaction, size: int) -> None:
+        try:
+            await interaction.response.send_message(embed=discord.Embed(description="d" * size), ephemeral=True)
+        except discord.HTTPException as error:
+            outcomes["response"] = error
+            await interaction.response.send_message("fallback", ephemeral=True)
+        try:
+            await interaction.followup.send("f" * (size - 2096), ephemeral=True)
+            outcomes["followed up"] = size
+        except discord.HTTPException as error:
+            outcomes["followup"] = error
+
+    await discord_client(client)
+    await client.tree.sync()
+    fits = await (await sandbox.slash("big", size=4096)).message()
+    await sandbox.wait_until(lambda: outcomes.get("followed up") == 4096, 5, "the follow-up of 2000 characters")
+    assert fits.ephemeral and fits.embeds[0]["description"] == "d" * 4096 and set(outcomes) == {"followed up"}
+    await (await sandbox.slash("big", size=4098)).message()
+    await sandbox.wait_until(lambda: "followup" in outcomes, 5, "the follow-up to be refused")
+    assert_form_error(outcomes["response"], "embeds.0.description", "Must be 4096 or fewer in length.")
+    assert_form_error(outcomes["followup"], "content", "Must be 2000 or fewer in length.")
