@@ -13,7 +13,14 @@ from urllib.parse import unquote
 from bot.sandbox.server.core import ServerCore
 from bot.sandbox.server.http import EMPTY_MESSAGE, UNKNOWN_EMOJI, ApiError
 from bot.sandbox.server.validation.errors import FormErrors
-from bot.sandbox.server.validation.messages import SUPPRESS_EMBEDS, Kind, check_message, settable_flags
+from bot.sandbox.server.validation.layouts import IS_COMPONENTS_V2
+from bot.sandbox.server.validation.messages import (
+    SUPPRESS_EMBEDS,
+    Kind,
+    check_message,
+    check_switch_to_v2,
+    settable_flags,
+)
 from bot.sandbox.state import (
     ATTACHMENT_SIZE_LIMIT,
     Attachment,
@@ -102,12 +109,15 @@ class MessagingServer(ServerCore):
         *,
         editing: bool = False,
         kind: Kind | None = None,
-        current_flags: int = 0,
+        message: Message | None = None,
     ) -> None:
         """Refuses ``body`` as Discord would (``validation.messages``): 50035 with every finding, 413 for a file
-        over the size limit, 50006 for an empty message."""
+        over the size limit, 50006 for an empty message. ``message``: the message an edit changes."""
         errors = FormErrors()
+        current_flags = message.flags if message is not None else 0
         check_message(body, errors, kind=kind or ("edit" if editing else "message"), current_flags=current_flags)
+        if message is not None and not current_flags & IS_COMPONENTS_V2:
+            check_switch_to_v2(body, {"content": bool(message.content), "embeds": bool(message.embeds)}, errors)
         errors.raise_if_any()
         for f in files:
             if len(f.data) > ATTACHMENT_SIZE_LIMIT:
@@ -205,7 +215,7 @@ class MessagingServer(ServerCore):
         dispatch: bool = True,
     ) -> Message:
         files = files or []
-        self.validate_message(body, files, editing=True, current_flags=m.flags)
+        self.validate_message(body, files, editing=True, message=m)
         if "content" in body:
             m.content = body["content"] or ""
         if "embeds" in body:

@@ -244,3 +244,19 @@ async def test_interaction_responses_and_follow_ups_are_held_to_the_same_limits(
     await sandbox.wait_until(lambda: "followup" in outcomes, 5, "the follow-up to be refused")
     assert_form_error(outcomes["response"], "embeds.0.description", "Must be 4096 or fewer in length.")
     assert_form_error(outcomes["followup"], "content", "Must be 2000 or fewer in length.")
+
+
+async def test_turning_a_message_into_components_v2_resets_its_content(sandbox: Sandbox, discord_client) -> None:
+    """Edit Message: "When the IS_COMPONENTS_V2 flag is set, any of the used content, embeds ... fields must have
+    their values reset to empty ... Failing to do this will result in a 400 BAD REQUEST response"."""
+    bot = await discord_client()
+    sent = await bot.get_channel(sandbox.general.id).send("legacy", embed=discord.Embed(title="t"))
+    route = discord.http.Route(
+        "PATCH", "/channels/{channel_id}/messages/{message_id}", channel_id=sandbox.general.id, message_id=sent.id
+    )
+    error = await refusal(bot.http.request(route, json=V2_BODY))
+    assert_form_error(error, "content")
+    assert_form_error(error, "embeds")
+    await bot.http.request(route, json=V2_BODY | {"content": None, "embeds": []})
+    m = sandbox.state.messages[sent.id]
+    assert m.flags & IS_COMPONENTS_V2 and m.content == "" and m.embeds == []

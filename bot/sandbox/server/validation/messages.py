@@ -135,6 +135,20 @@ def _check_scalars(body: dict[str, Any], errors: FormErrors) -> None:
         errors.max_length(["sticker_ids"], stickers, STICKERS_MAX)
 
 
+def check_switch_to_v2(body: dict[str, Any], kept: dict[str, bool], errors: FormErrors) -> None:
+    """An edit setting ``IS_COMPONENTS_V2`` on a message that still has ``kept`` legacy fields (content, embeds)
+    must reset them ("For content and poll this is null. For embeds and sticker_ids this is []")."""
+    if not settable_flags(body.get("flags"), "edit") & IS_COMPONENTS_V2:
+        return
+    for field, present in kept.items():
+        if present and field not in body:
+            errors.add(
+                [field],
+                "MESSAGE_CANNOT_USE_LEGACY_FIELDS_WITH_COMPONENTS_V2",
+                f"The '{field}' field must be reset when setting MessageFlags.IS_COMPONENTS_V2",
+            )
+
+
 def check_message(body: dict[str, Any], errors: FormErrors, *, kind: Kind, current_flags: int = 0) -> None:
     """Every documented limit of a message body of ``kind`` (``current_flags``: the flags of an edited message)."""
     _check_scalars(body, errors)
