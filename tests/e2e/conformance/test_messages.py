@@ -260,3 +260,21 @@ async def test_turning_a_message_into_components_v2_resets_its_content(sandbox: 
     await bot.http.request(route, json=V2_BODY | {"content": None, "embeds": []})
     m = sandbox.state.messages[sent.id]
     assert m.flags & IS_COMPONENTS_V2 and m.content == "" and m.embeds == []
+
+
+async def test_a_thread_started_from_a_message_is_named_in_1_to_100_characters(
+    sandbox: Sandbox, discord_client
+) -> None:
+    """developers/resources/channel, "Start Thread from Message": name 1-100, auto_archive_duration 60, 1440, 4320
+    or 10080, rate_limit_per_user 0-21600."""
+    bot = await discord_client()
+    channel = bot.get_channel(sandbox.general.id)
+    first, second = await channel.send("one"), await channel.send("two")
+    thread = await first.create_thread(name="t" * 100, auto_archive_duration=10080)
+    assert sandbox.state.channels[thread.id].name == "t" * 100
+    error = await refusal(second.create_thread(name="t" * 101))
+    assert_form_error(error, "name", "Must be between 1 and 100 in length.")
+    error = await refusal(second.create_thread(name="t", auto_archive_duration=30))
+    assert_form_error(error, "auto_archive_duration")
+    error = await refusal(second.create_thread(name="t", slowmode_delay=21601))
+    assert_form_error(error, "rate_limit_per_user", "int value should be less than or equal to 21600.")
