@@ -19,8 +19,10 @@ from bot.services.endorsements import EndorsementResult
 from bot.services.profiles import PublishPreview, PublishResult, VerificationChange
 from bot.services.subscriptions import SubscribeOutcome, SubscriptionView, TierView
 from bot.ui.confirm import Callback, ConfirmView
+from bot.ui.embeds import fit_fields
 from bot.ui.wizard import BRAND_COLOUR, FIELD_VALUE_MAX
 
+SUBSCRIBE_HINT = "Subscribe with /subscribe (the persona and a tier's name)."
 BIO_SHOWN = 1000  # keeps the whole embed well under Discord's 6,000 characters
 VERIFICATION_BADGES = {"unverified": "Not verified", "verified": "✅ Verified", "official": "🏛️ Official"}
 ENDED_SHOWN = 10
@@ -194,8 +196,10 @@ def tiers_embed(persona_name: str, tiers: Sequence[TierView], *, free_enabled: b
         if tier.description:
             body += f"\n{_esc(tier.description)}"
         embed.add_field(name=clip(tier.name, 256), value=clip(body, FIELD_VALUE_MAX), inline=False)
-    embed.set_footer(text="Subscribe with /subscribe (the persona and a tier's name).")
-    return embed
+    embed.set_footer(text=SUBSCRIBE_HINT)
+    return fit_fields(
+        embed, left_out=lambda count: f"{counted(count, 'more tier')} did not fit in this message. {SUBSCRIBE_HINT}"
+    )
 
 
 def premium_view(sku_id: int) -> discord.ui.View:

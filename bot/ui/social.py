@@ -2,7 +2,7 @@
 and the text of notifications (channel posts mentioning followers, DM digests, the owner's new-follower digest).
 
 Pure builders from service data to ``discord.Embed`` and text; Discord's limits are applied here (2,000-character
-messages, 256-character titles, 1,024-character fields, 25 fields).
+messages, 256-character titles, 1,024-character fields, 25 fields, 6,000 characters of embed text in all).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from bot.services.follows import FollowRecord, NotificationSettings
 from bot.services.guild_settings import ChannelChange
 from bot.services.notifications import KIND_NEW_FOLLOWER, Entry, PlannedMessage
 from bot.services.timeline import TimelinePage
+from bot.ui.embeds import fit_fields
 
 SOCIAL_COLOUR = discord.Colour(0x2BB3A3)
 MESSAGE_MAX = 2000
@@ -79,7 +80,15 @@ def following_embed(records: Sequence[FollowRecord]) -> discord.Embed:
             ),
             inline=False,
         )
-    return embed
+    return fit_fields(embed, left_out=lambda count: f"{count} more did not fit in this message.")
+
+
+def _more_events(count: int) -> str:
+    return f"{count} more event{'' if count == 1 else 's'} did not fit in this message."
+
+
+def _more_awards(count: int) -> str:
+    return f"{count} more achievement{'' if count == 1 else 's'} did not fit in this message."
 
 
 def timeline_embed(page: TimelinePage) -> discord.Embed:
@@ -98,7 +107,7 @@ def timeline_embed(page: TimelinePage) -> discord.Embed:
         if event.description:
             body += "\n" + event.description
         embed.add_field(name=clip(f"{icon} {event.title}", 256), value=clip(body, FIELD_MAX), inline=False)
-    return embed
+    return fit_fields(embed, left_out=_more_events)
 
 
 def achievements_embed(view: AchievementsView) -> discord.Embed:
@@ -111,7 +120,7 @@ def achievements_embed(view: AchievementsView) -> discord.Embed:
         private = "" if award.is_public else " (private)"
         body = f"{award.description}\n{discord.utils.format_dt(award.awarded_at, 'D')}{private}".strip()
         embed.add_field(name=clip(f"{award.emoji} {award.title}", 256), value=clip(body, FIELD_MAX), inline=False)
-    return embed
+    return fit_fields(embed, left_out=_more_awards)
 
 
 def channel_change_message(change: ChannelChange) -> str:

@@ -17,7 +17,7 @@ from bot.clock import utcnow
 from bot.db import models
 from bot.sandbox import Sandbox
 from bot.sandbox.harness import walk_components
-from bot.services import personas, profiles
+from bot.services import personas, profiles, subscriptions, timeline
 from bot.services.personas import Actor, PersonaInput
 from tests.e2e.test_persona_wizard import answer, click
 from tests.support.waiting import eventually
@@ -131,3 +131,47 @@ async def test_a_sku_tier_sells_through_discord_and_entitlements_drive_it(sandbo
 
 async def _is(read: Callable[[], Awaitable[str | None]], expected: str) -> bool:
     return await read() == expected
+
+
+def embed_text_size(embed: dict[str, Any]) -> int:
+    """The characters Discord counts toward its 6,000 per message (titles, descriptions, fields, footer, author)."""
+    size = len(embed.get("title") or "") + len(embed.get("description") or "")
+    size += len((embed.get("footer") or {}).get("text") or "") + len((embed.get("author") or {}).get("name") or "")
+    return size + sum(len(f["name"]) + len(f["value"]) for f in embed.get("fields", []))
+
+
+async def test_a_long_timeline_fits_in_one_message_and_says_what_it_left_out(
+    sandbox: Sandbox, running_bot: Any
+) -> None:
+    """Ten events of 1,000 characters each are more than an embed may hold: the answer still comes (the sandbox
+    refuses what Discord refuses), with the events that fit and a word on the rest."""
+    bot = running_bot
+    ada = await make_persona(bot, sandbox, "Ada")
+    async with bot.db.transaction() as session:
+        for index in range(10):
+            await timeline.record(session, ada, "post", f"Post {index}", "x" * 1000, now=utcnow())
+    shown = await answer(await sandbox.slash("timeline", persona="Ada"))
+    [embed] = shown.embeds
+    assert 0 < len(embed["fields"]) < 10 and embed_text_size(embed) <= 6000
+    left_out = 10 - len(embed["fields"])
+    assert embed["footer"]["text"] == f"{left_out} more events did not fit in this message."
+
+
+async def test_ten_long_tiers_fit_in_one_message(sandbox: Sandbox, running_bot: Any) -> None:
+    """Ten tiers of 1,000-character descriptions (the most a persona may have) are more than an embed may hold."""
+    bot = running_bot
+    ada = await make_persona(bot, sandbox, "Ada")
+    async with bot.db.transaction() as session:
+        for index in range(10):
+            await subscriptions.create_tier(
+                session,
+                Actor(sandbox.alice.id, sandbox.guild.id),
+                ada,
+                name=f"Tier {index}",
+                description="d" * 1000,
+                now=utcnow(),
+            )
+    shown = await answer(await sandbox.slash("tiers list", persona="Ada"))
+    [embed] = shown.embeds
+    assert 0 < len(embed["fields"]) < 10 and embed_text_size(embed) <= 6000
+    assert embed["footer"]["text"].startswith(f"{10 - len(embed['fields'])} more tiers did not fit")

@@ -5,13 +5,21 @@ user and what the bot does through discord.py go through one code path (and disp
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 from urllib.parse import unquote
 
 from bot.sandbox.server.core import ServerCore
-from bot.sandbox.server.http import EMPTY_MESSAGE, ApiError, form_error
-from bot.sandbox.server.validation import FormErrors
-from bot.sandbox.server.validation.layouts import IS_COMPONENTS_V2, check_v2_body, text_displays
+from bot.sandbox.server.http import EMPTY_MESSAGE, UNKNOWN_EMOJI, ApiError
+from bot.sandbox.server.validation.errors import FormErrors
+from bot.sandbox.server.validation.layouts import IS_COMPONENTS_V2, text_displays
+from bot.sandbox.server.validation.messages import (
+    SUPPRESS_EMBEDS,
+    Kind,
+    check_message,
+    check_switch_to_v2,
+    settable_flags,
+)
 from bot.sandbox.state import (
     ATTACHMENT_SIZE_LIMIT,
     Attachment,
@@ -28,6 +36,18 @@ from bot.sandbox.state import (
 from bot.sandbox.state.content import image_size, normalise_components, normalise_embed, sniff_content_type
 
 MENTION = re.compile(r"<@(!?&?)(\d+)>")
+KEYCAP_ASCII = set("0123456789#*")
+
+
+def looks_like_emoji(text: str) -> bool:
+    """Whether ``text`` can be a unicode emoji: a short run of symbols (variation selectors, joiners, keycaps and
+    skin tones allowed) with no letters; the sandbox has no emoji table, so this is its approximation."""
+    if not text or len(text) > 32:
+        return False
+    for c in text:
+        if (c.isascii() and c not in KEYCAP_ASCII) or unicodedata.category(c).startswith("L"):
+            return False
+    return any(unicodedata.category(c) == "So" or c in "\ufe0f\u20e3" for c in text)
 
 
 class MessagingServer(ServerCore):
@@ -89,30 +109,27 @@ class MessagingServer(ServerCore):
             data["interacted_message_id"] = str(i.message_id)
         return data
 
-    def validate_message(self, body: dict[str, Any], files: list[Attachment], *, editing: bool = False) -> None:
-        content = body.get("content")
-        if content is not None and not isinstance(content, str):
-            raise form_error("content", "Must be a string.")
-        if content and len(content) > 2000:
-            raise form_error("content", "Must be 2000 or fewer in length.")
-        embeds = body.get("embeds") or []
-        if len(embeds) > 10:
-            raise form_error("embeds", "Must be 10 or fewer in length.")
-        for i, e in enumerate(embeds):
-            if len(e.get("title") or "") > 256:
-                raise form_error(f"embeds.{i}.title", "Must be 256 or fewer in length.")
-            if len(e.get("description") or "") > 4096:
-                raise form_error(f"embeds.{i}.description", "Must be 4096 or fewer in length.")
-        comps = body.get("components") or []
-        if int(body.get("flags") or 0) & IS_COMPONENTS_V2:
-            errors = FormErrors()
-            check_v2_body(body, errors)
-            errors.raise_if_any()
-        elif len(comps) > 5:
-            raise form_error("components", "Must be 5 or fewer in length.")
+    def validate_message(
+        self,
+        body: dict[str, Any],
+        files: list[Attachment],
+        *,
+        editing: bool = False,
+        kind: Kind | None = None,
+        message: Message | None = None,
+    ) -> None:
+        """Refuses ``body`` as Discord would (``validation.messages``): 50035 with every finding, 413 for a file
+        over the size limit, 50006 for an empty message. ``message``: the message an edit changes."""
+        errors = FormErrors()
+        current_flags = message.flags if message is not None else 0
+        check_message(body, errors, kind=kind or ("edit" if editing else "message"), current_flags=current_flags)
+        if message is not None and not current_flags & IS_COMPONENTS_V2:
+            check_switch_to_v2(body, {"content": bool(message.content), "embeds": bool(message.embeds)}, errors)
+        errors.raise_if_any()
         for f in files:
             if len(f.data) > ATTACHMENT_SIZE_LIMIT:
                 raise ApiError(413, 40005, "Request entity too large")
+        content, embeds, comps = body.get("content"), body.get("embeds"), body.get("components")
         if not editing and not (content or embeds or comps or files or body.get("sticker_ids") or body.get("poll")):
             raise ApiError(400, EMPTY_MESSAGE, "Cannot send an empty message")
 
@@ -131,14 +148,17 @@ class MessagingServer(ServerCore):
         dispatch: bool = True,
     ) -> Message:
         files = files or []
-        self.validate_message(body, files)
+        kind: Kind = "webhook" if webhook else "interaction" if interaction else "message"
+        self.validate_message(body, files, kind=kind)
         reference = body.get("message_reference")
         if reference:
             ref_id = int(reference["message_id"])
             ref = self.state.messages.get(ref_id)
             if ref is None or ref.deleted:
                 if reference.get("fail_if_not_exists", True):
-                    raise form_error("message_reference", "Unknown message")
+                    errors = FormErrors()
+                    errors.add(["message_reference"], "REPLIES_UNKNOWN_MESSAGE", "Unknown message")
+                    raise errors.error()
                 reference = None
             else:
                 reference = {
@@ -147,7 +167,7 @@ class MessagingServer(ServerCore):
                     "channel_id": str(ref.channel_id),
                     "guild_id": str(ref.guild_id) if ref.guild_id else None,
                 }
-        flags = int(body.get("flags") or 0) & (4 | 64 | 4096 | (1 << 15))
+        flags = settable_flags(body.get("flags"), kind)
         m = Message(
             id=self.state.snowflake(),
             channel_id=channel.id,
@@ -196,9 +216,7 @@ class MessagingServer(ServerCore):
         dispatch: bool = True,
     ) -> Message:
         files = files or []
-        if m.flags & IS_COMPONENTS_V2:  # the flag cannot be removed: the edit is checked as a V2 body
-            body = {**body, "flags": int(body.get("flags") or 0) | IS_COMPONENTS_V2}
-        self.validate_message(body, files, editing=True)
+        self.validate_message(body, files, editing=True, message=m)
         if "content" in body:
             m.content = body["content"] or ""
         known = m.attachments + files  # what ``attachment://`` may name: kept files and new ones
@@ -207,8 +225,8 @@ class MessagingServer(ServerCore):
         if "components" in body:
             m.components = normalise_components(body["components"] or [], known)
         if "flags" in body and body["flags"] is not None:
-            # SUPPRESS_EMBEDS toggles, IS_COMPONENTS_V2 can only be set; ephemeral/loading stay as they are.
-            m.flags = (m.flags & ~4) | (int(body["flags"]) & (4 | IS_COMPONENTS_V2))
+            # SUPPRESS_EMBEDS can be set and unset, IS_COMPONENTS_V2 only set; other changes are ignored.
+            m.flags = (m.flags & ~SUPPRESS_EMBEDS) | settable_flags(body["flags"], "edit")
         if "attachments" in body and body["attachments"] is not None:
             keep = {int(a["id"]) for a in body["attachments"] if "id" in a and str(a["id"]).isdigit()}
             m.attachments = [a for a in m.attachments if a.id in keep]
@@ -243,6 +261,19 @@ class MessagingServer(ServerCore):
                 self.animated_emoji.add(f"{parts[1]}:{parts[2]}")
             return f"{parts[1]}:{parts[2]}"
         return raw
+
+    def require_emoji(self, key: str) -> None:
+        """400 10014 Unknown Emoji unless ``key`` is a unicode emoji or a custom ``name:id`` of a guild the bot is
+        in (Discord: "The emoji must be URL Encoded or the request will fail with 10014: Unknown Emoji")."""
+        name, colon, eid = key.partition(":")
+        if colon:
+            known = eid.isdigit() and any(
+                int(eid) in g.emojis for g in self.state.guilds.values() if self.bot_user.id in g.members
+            )
+        else:
+            known = looks_like_emoji(name)
+        if not known:
+            raise ApiError(400, UNKNOWN_EMOJI, "Unknown Emoji")
 
     def reaction_event(self, m: Message, user_id: int, key: str, *, added: bool) -> dict[str, Any]:
         """MESSAGE_REACTION_ADD / _REMOVE (developers/events/gateway-events.mdx): REMOVE has only ``user_id``,

@@ -167,6 +167,7 @@ class Guild:
     role_ids: list[int] = field(default_factory=list)
     members: dict[int, Member] = field(default_factory=dict)
     locale: str = "en-US"
+    emojis: dict[int, str] = field(default_factory=dict)  # custom emoji id -> name (reactions may use these)
 
 
 @dataclass

@@ -136,6 +136,19 @@ def channel_json(state: SandboxState, c: Channel) -> dict[str, Any]:
     return data
 
 
+def guild_emoji_json(emoji_id: int, name: str) -> dict[str, Any]:
+    """A server's custom emoji (developers/resources/emoji.mdx "Emoji Object")."""
+    return {
+        "id": str(emoji_id),
+        "name": name,
+        "roles": [],
+        "require_colons": True,
+        "managed": False,
+        "animated": False,
+        "available": True,
+    }
+
+
 def guild_json(
     state: SandboxState, g: Guild, *, full: bool = True, with_counts: bool = False, only_member_id: int | None = None
 ) -> dict[str, Any]:
@@ -155,7 +168,7 @@ def guild_json(
         "default_message_notifications": 0,
         "explicit_content_filter": 0,
         "roles": [role_json(state.roles[r]) for r in g.role_ids],
-        "emojis": [],
+        "emojis": [guild_emoji_json(eid, name) for eid, name in g.emojis.items()],
         "stickers": [],
         "features": [],
         "mfa_level": 0,

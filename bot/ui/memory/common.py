@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 import discord
 
 from bot.core.text import clip
+from bot.ui.embeds import EMBED_TOTAL_MAX, fit_fields
 
 MEMORY_HANDLER_COG = "MemoryCog"
 PRIVACY_HANDLER_COG = "PrivacyCog"
@@ -17,7 +18,7 @@ TITLE_MAX = 256
 DESCRIPTION_MAX = 4096
 FIELD_NAME_MAX = 256
 FIELD_VALUE_MAX = 1024
-EMBED_MAX = 6000
+EMBED_MAX = EMBED_TOTAL_MAX
 CHOICE_NAME_MAX = 100
 MODAL_TITLE_MAX = 45
 MODAL_LABEL_MAX = 45
@@ -52,9 +53,7 @@ def stamp(moment: datetime) -> str:
 
 def fit(embed: discord.Embed) -> discord.Embed:
     """Drop trailing fields until the embed is within Discord's 6000 characters (a last guard: builders clip)."""
-    while len(embed) > EMBED_MAX and embed.fields:
-        embed.remove_field(len(embed.fields) - 1)
-    return embed
+    return fit_fields(embed)
 
 
 def done_embed(title: str, description: str, *, colour: discord.Colour = MEMORY_COLOUR) -> discord.Embed:

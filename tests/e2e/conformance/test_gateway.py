@@ -221,6 +221,7 @@ REACTION_REMOVE = {"user_id", "channel_id", "message_id", "guild_id", "emoji", "
 async def test_reaction_events_carry_their_own_fields(sandbox: Sandbox, http: aiohttp.ClientSession) -> None:
     """ "Message Reaction Add/Remove/Remove All/Remove Emoji Event Fields": REMOVE has no ``member``,
     ``message_author_id`` or ``burst_colors``; emoji are partial emoji (``animated`` for animated custom ones)."""
+    sandbox.guild.emojis[41771983429993937] = "party"  # a custom emoji of the server (unknown ones are refused)
     gw = await Gateway.connect(http, sandbox)
     await gw.identify(sandbox.token, EVERYTHING)
     m = await sandbox.send(sandbox.general, "react to me")

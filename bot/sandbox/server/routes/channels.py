@@ -9,11 +9,12 @@ from bot.sandbox.server.http import (
     JSON_KEY,
     ApiError,
     Route,
-    form_error,
     json_response,
     no_content,
 )
 from bot.sandbox.server.routes.group import RouteGroup
+from bot.sandbox.server.validation.errors import FormErrors
+from bot.sandbox.server.validation.queries import bool_param, int_param, number_in_range, snowflake_param
 from bot.sandbox.state import (
     ChannelType,
     Overwrite,
@@ -91,6 +92,23 @@ class ChannelRoutes(RouteGroup):
         self.server.require(c, self.server.bot_user.id, self.server.send_permission(c))
         return no_content()
 
+    @staticmethod
+    def check_thread_body(body: dict[str, object]) -> None:
+        """Start Thread (developers/resources/channel): a 1-100 character name, ``auto_archive_duration`` one of
+        60, 1440, 4320, 10080, ``rate_limit_per_user`` 0-21600."""
+        errors = FormErrors()
+        name = body.get("name")
+        if name is None:
+            errors.required(["name"])
+        elif not isinstance(name, str) or not name.strip():
+            errors.bad_length(["name"], "", 1, 100)
+        else:
+            errors.bad_length(["name"], name, 1, 100)
+        if body.get("auto_archive_duration") is not None:
+            errors.choices(["auto_archive_duration"], body["auto_archive_duration"], (60, 1440, 4320, 10080))
+        number_in_range(errors, ["rate_limit_per_user"], body.get("rate_limit_per_user"), 0, 21600)
+        errors.raise_if_any()
+
     async def h_create_thread(self, request: web.Request) -> web.Response:
         c = self.server.channel(request.match_info["channel_id"])
         body = request[JSON_KEY] or {}
@@ -101,8 +119,7 @@ class ChannelRoutes(RouteGroup):
             self.server.bot_user.id,
             P.CREATE_PUBLIC_THREADS if ttype == ChannelType.PUBLIC_THREAD else P.CREATE_PRIVATE_THREADS,
         )
-        if not body.get("name"):
-            raise form_error("name", "This field is required")
+        self.check_thread_body(body)
         g = self.server.state.guilds[c.guild_id] if c.guild_id else None
         t = self.server.state.add_channel(g, body["name"], type=ttype, parent=c, owner=self.server.bot_user)
         if mid:
@@ -129,9 +146,15 @@ class ChannelRoutes(RouteGroup):
     async def h_thread_members(self, request: web.Request) -> web.Response:
         t = self.server.channel(request.match_info["channel_id"])
         self.server.require(t, self.server.bot_user.id)
+        errors = FormErrors()
+        bool_param(request.query, "with_member", errors, default=False)
+        after = snowflake_param(request.query, "after", errors) or 0
+        limit = int_param(request.query, "limit", errors, low=1, high=100, default=100)
+        errors.raise_if_any()
         return json_response(
             [
                 {"id": str(t.id), "user_id": str(u), "join_timestamp": now().isoformat(), "flags": 0}
                 for u in sorted(t.thread_members)
-            ]
+                if u > after
+            ][:limit]
         )

@@ -15,18 +15,22 @@ from bot.sandbox.server.http import (
     MISSING_ACCESS,
     ApiError,
     Route,
-    form_error,
     json_response,
     no_content,
 )
 from bot.sandbox.server.routes.group import RouteGroup
+from bot.sandbox.server.validation.errors import FormErrors
+from bot.sandbox.server.validation.queries import int_param, snowflake_param, timestamp_param
 from bot.sandbox.state import (
+    DISCORD_EPOCH_MS,
     ChannelType,
     P,
     message_json,
     now,
 )
 
+BULK_DELETE_MAX_AGE_MS = 14 * 24 * 3600 * 1000  # "will not delete messages older than 2 weeks"
+MESSAGE_TOO_OLD = 50034
 NONCE_WINDOW = 300.0  # seconds a message nonce is remembered for enforce_nonce ("the past few minutes")
 
 
@@ -49,16 +53,18 @@ class MessageRoutes(RouteGroup):
     async def h_history(self, request: web.Request) -> web.Response:
         c = self.server.channel(request.match_info["channel_id"])
         self.server.require(c, self.server.bot_user.id, P.READ_MESSAGE_HISTORY)
-        q = request.query
-        limit = max(1, min(100, int(q.get("limit", 50))))
+        errors = FormErrors()
+        limit = int_param(request.query, "limit", errors, low=1, high=100, default=50)
+        before, after, around = (snowflake_param(request.query, k, errors) for k in ("before", "after", "around"))
+        errors.raise_if_any()
         msgs = self.server.state.visible_messages(c)
-        if "before" in q:
-            msgs = [m for m in msgs if m.id < int(q["before"])]
+        if before is not None:
+            msgs = [m for m in msgs if m.id < before]
             msgs = msgs[-limit:]
-        elif "after" in q:
-            msgs = [m for m in msgs if m.id > int(q["after"])][:limit]
-        elif "around" in q:
-            mid = int(q["around"])
+        elif after is not None:
+            msgs = [m for m in msgs if m.id > after][:limit]
+        elif around is not None:
+            mid = around
             older = [m for m in msgs if m.id < mid][-(limit // 2) :]
             newer = [m for m in msgs if m.id >= mid][: limit - len(older)]
             msgs = older + newer
@@ -126,12 +132,33 @@ class MessageRoutes(RouteGroup):
         self.server.delete_message(m)
         return no_content()
 
+    def bulk_ids(self, raw: object) -> list[int]:
+        """The ids of a bulk delete: 2 to 100 (unknown ids count too), no duplicates, none older than two weeks
+        (50034 "A message provided was too old to bulk delete")."""
+        errors = FormErrors()
+        if not isinstance(raw, list):
+            errors.required(["messages"])
+            errors.raise_if_any()
+        assert isinstance(raw, list)
+        ids: list[int] = []
+        for i, value in enumerate(raw):
+            if not str(value).isdigit():
+                errors.add(["messages", i], "NUMBER_TYPE_COERCE", f'Value "{value}" is not snowflake.')
+            else:
+                ids.append(int(value))
+        errors.bad_length(["messages"], raw, 2, 100)
+        if len(set(ids)) != len(ids):
+            errors.add(["messages"], "BASE_TYPE_DUPLICATES", "Duplicate message ids are not allowed.")
+        errors.raise_if_any()
+        oldest = (int(time.time() * 1000) - BULK_DELETE_MAX_AGE_MS - DISCORD_EPOCH_MS) << 22
+        if any(mid < oldest for mid in ids):
+            raise ApiError(400, MESSAGE_TOO_OLD, "A message provided was too old to bulk delete")
+        return ids
+
     async def h_bulk_delete(self, request: web.Request) -> web.Response:
         c = self.server.channel(request.match_info["channel_id"])
         self.server.require(c, self.server.bot_user.id, P.MANAGE_MESSAGES)
-        ids = [int(x) for x in (request[JSON_KEY] or {}).get("messages", [])]
-        if not 2 <= len(ids) <= 100:
-            raise form_error("messages", "Must be between 2 and 100 in length.")
+        ids = self.bulk_ids((request[JSON_KEY] or {}).get("messages"))
         for mid in ids:
             m = self.server.state.messages.get(mid)
             if m is not None and m.channel_id == c.id:
@@ -145,12 +172,13 @@ class MessageRoutes(RouteGroup):
     async def h_pins(self, request: web.Request) -> web.Response:
         c = self.server.channel(request.match_info["channel_id"])
         self.server.require(c, self.server.bot_user.id, P.READ_MESSAGE_HISTORY)
-        items = [
-            {"pinned_at": now().isoformat(), "message": message_json(self.server.state, m)}
-            for m in reversed(self.server.state.visible_messages(c))
-            if m.pinned
-        ]
-        return json_response({"items": items, "has_more": False})
+        errors = FormErrors()
+        limit = int_param(request.query, "limit", errors, low=1, high=50, default=50)
+        timestamp_param(request.query, "before", errors)
+        errors.raise_if_any()
+        pinned = [m for m in reversed(self.server.state.visible_messages(c)) if m.pinned]
+        items = [{"pinned_at": now().isoformat(), "message": message_json(self.server.state, m)} for m in pinned]
+        return json_response({"items": items[:limit], "has_more": len(items) > limit})
 
     async def h_pin(self, request: web.Request) -> web.Response:
         c = self.server.channel(request.match_info["channel_id"])

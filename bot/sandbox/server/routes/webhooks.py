@@ -16,11 +16,13 @@ from bot.sandbox.server.http import (
     UNKNOWN_WEBHOOK,
     ApiError,
     Route,
-    form_error,
     json_response,
     no_content,
 )
 from bot.sandbox.server.routes.group import RouteGroup
+from bot.sandbox.server.validation.errors import FormErrors
+from bot.sandbox.server.validation.messages import check_webhook_name
+from bot.sandbox.server.validation.queries import bool_param, snowflake_param
 from bot.sandbox.state import (
     Interaction,
     Message,
@@ -73,9 +75,13 @@ class WebhookRoutes(RouteGroup):
         c = self.server.channel(request.match_info["channel_id"])
         self.server.require(c, self.server.bot_user.id, P.MANAGE_WEBHOOKS)
         body = request[JSON_KEY] or {}
-        name = body.get("name") or ""
-        if not 1 <= len(name) <= 80 or "clyde" in name.lower() or "discord" in name.lower():
-            raise form_error("name", "Webhook names must be 1-80 characters and not contain 'clyde' or 'discord'.")
+        errors = FormErrors()
+        if body.get("name") is None:
+            errors.required(["name"])
+        else:
+            check_webhook_name(body["name"], errors, ["name"])
+        errors.raise_if_any()
+        name: str = body["name"]
         w = Webhook(
             id=self.server.state.snowflake(),
             token=secrets.token_urlsafe(48),
@@ -105,7 +111,10 @@ class WebhookRoutes(RouteGroup):
     async def h_edit_webhook(self, request: web.Request) -> web.Response:
         w = self.webhook(request)
         body = request[JSON_KEY] or {}
-        if "name" in body:
+        if body.get("name") is not None:
+            errors = FormErrors()
+            check_webhook_name(body["name"], errors, ["name"])
+            errors.raise_if_any()
             w.name = body["name"]
         if "avatar" in body:
             w.avatar = self.avatar_hash(body["avatar"])
@@ -136,7 +145,11 @@ class WebhookRoutes(RouteGroup):
     async def h_execute(self, request: web.Request) -> web.Response:
         w, i = self._webhook_target(request)
         body = request[JSON_KEY] or {}
-        wait = request.query.get("wait", "false").lower() in ("1", "true")
+        query = FormErrors()
+        wait = bool_param(request.query, "wait", query, default=False)
+        thread_id = snowflake_param(request.query, "thread_id", query)
+        bool_param(request.query, "with_components", query, default=False)
+        query.raise_if_any()
         if i is not None:
             if i.response_type is None:
                 raise ApiError(404, UNKNOWN_WEBHOOK, "Unknown Webhook")
@@ -162,8 +175,8 @@ class WebhookRoutes(RouteGroup):
         if w.channel_id not in self.server.state.channels:
             raise ApiError(404, UNKNOWN_CHANNEL, "Unknown Channel")
         channel = self.server.state.channels[w.channel_id]
-        if "thread_id" in request.query:
-            channel = self.server.channel(request.query["thread_id"])
+        if thread_id is not None:
+            channel = self.server.channel(str(thread_id))
             if channel.parent_id != w.channel_id:
                 raise ApiError(400, 220001, "Webhook can only send to threads of its channel")
         m = self.server.create_message(channel, w.id, body, self.files(request, channel.id, body), webhook=w)
@@ -191,6 +204,11 @@ class WebhookRoutes(RouteGroup):
 
     async def h_webhook_message(self, request: web.Request) -> web.Response:
         w, i = self._webhook_target(request)
+        query = FormErrors()
+        snowflake_param(request.query, "thread_id", query)
+        if request.method == "PATCH":
+            bool_param(request.query, "with_components", query, default=False)
+        query.raise_if_any()
         raw_id = request.match_info.get("message_id", "@original")
         m = self._sent_message(w, i, raw_id)
         if m.deleted:
