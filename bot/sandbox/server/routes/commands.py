@@ -93,7 +93,9 @@ class CommandRoutes(RouteGroup):
         key = _key(body)
         created = key not in table
         if created:
-            check_counts([*(_key(c) for c in table.values()), (int(body.get("type") or 1), body["name"])])
+            check_counts(
+                [*((c["type"], c["name"]) for c in table.values()), (int(body.get("type") or 1), body["name"])]
+            )
         table[key] = self._command(scope, body, table.get(key))
         self.server.notify()
         return json_response(table[key], 201 if created else 200)
