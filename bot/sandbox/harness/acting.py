@@ -228,5 +228,7 @@ class Sandbox(CommandActions):
         if unknown:
             raise SandboxError(f"modal {modal.get('title')!r} has no field(s) {sorted(unknown)}")
         data = {"custom_id": modal["custom_id"], "components": out}
-        i = self.server.create_interaction(5, user, opened.channel, data, message=opened.source)
+        i = self.server.create_interaction(
+            5, user, opened.channel, data, message=opened.source, trigger=opened.interaction
+        )
         return InteractionHandle(self, i, user, opened.channel, source=opened.source)
