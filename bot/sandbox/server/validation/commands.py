@@ -326,7 +326,8 @@ def _check_range(
     errors: FormErrors, where: Path, option: Mapping[str, Any], low_key: str, high_key: str, check: Any
 ) -> None:
     """``min_*``/``max_*`` each within its bounds, and the minimum not above the maximum."""
-    low, high = option.get(low_key), option.get(high_key)
+    low: Any = option.get(low_key)
+    high: Any = option.get(high_key)
     low_ok = low is not None and check(errors, [*where, low_key], low)
     high_ok = high is not None and check(errors, [*where, high_key], high)
     if low_ok and high_ok and low > high:
