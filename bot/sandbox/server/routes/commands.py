@@ -56,7 +56,7 @@ class CommandRoutes(RouteGroup):
             "name": data["name"],
             "name_localizations": data.get("name_localizations"),
             # Context menus take no description; Discord gives back "" for them.
-            "description": (data.get("description") or "") if ctype == 1 else "",
+            "description": "" if ctype in (2, 3) else data.get("description") or "",
             "description_localizations": data.get("description_localizations"),
             "options": data.get("options") or [],
             # A permission bit set, always a string on the way out (Discord takes a number too).

@@ -360,7 +360,7 @@ def check_command(errors: FormErrors, path: Path, data: Any, *, guild: bool) -> 
             lambda p, v: check_text(errors, p, v, 1, MAX_DESCRIPTION),
         )
         check_options(errors, [*path, "options"], data.get("options"), parent=None)
-    else:
+    elif ctype in (USER, MESSAGE):
         # Context menus take no description (Discord gives back "") and no options.
         errors.max_length([*path, "description"], data.get("description") or "", 0)
         errors.max_length([*path, "options"], data.get("options") or [], 0)
