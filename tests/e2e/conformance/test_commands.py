@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import aiohttp
 import discord
 import pytest
 from discord import app_commands
@@ -392,3 +393,32 @@ async def test_tree_sync_of_an_oversized_command_is_refused(sandbox: Sandbox, di
     with pytest.raises(app_commands.CommandSyncFailure) as caught:
         await tree.sync(guild=discord.Object(sandbox.guild.id))
     assert "Command exceeds maximum size (8000)" in str(caught.value)
+
+
+async def test_listing_gives_the_requesters_localization_unless_asked_for_the_dictionaries(
+    sandbox: Sandbox, api: Api
+) -> None:
+    choice = {"name": "red", "name_localizations": {"fr": "rouge"}, "value": "r"}
+    body = slash(
+        "colour",
+        name_localizations={"en-US": "color", "fr": "couleur"},
+        description_localizations={"fr": "Une couleur"},
+        options=[opt("shade", name_localizations={"fr": "teinte"}, choices=[choice])],
+    )
+    [made] = await api.bulk([body])
+    assert made["name_localizations"] == {"en-US": "color", "fr": "couleur"}  # bulk answers carry the dictionaries
+    [listed] = await api.http.get_guild_commands(api.app, api.guild)  # discord.py asks without the flag, in en-US
+    assert "name_localizations" not in listed and listed["name_localized"] == "color"
+    assert "description_localized" not in listed  # no en-US (nor en-GB) description
+    assert "name_localizations" not in listed["options"][0]["choices"][0]
+    url = f"{sandbox.server.api_url}/applications/{api.app}/guilds/{api.guild}/commands"
+    headers = {"Authorization": f"Bot {sandbox.token}", "X-Discord-Locale": "fr"}
+    async with aiohttp.ClientSession() as http:
+        async with http.get(url, headers=headers) as response:
+            [french] = await response.json()
+        async with http.get(url, headers=headers, params={"with_localizations": "true"}) as response:
+            [full] = await response.json()
+    assert french["name_localized"] == "couleur" and french["description_localized"] == "Une couleur"
+    assert french["options"][0]["name_localized"] == "teinte"
+    assert french["options"][0]["choices"][0]["name_localized"] == "rouge"
+    assert full["name_localizations"] == made["name_localizations"] and "name_localized" not in full

@@ -76,7 +76,10 @@ class CommandRoutes(RouteGroup):
         scope = self._scope(request)
         table = self.server.state.commands.setdefault(scope, {})
         if request.method == "GET":
-            return json_response(list(table.values()))
+            if request.query.get("with_localizations", "").lower() in ("1", "true"):
+                return json_response(list(table.values()))
+            locale = _requester_locale(request)
+            return json_response([_localized(c, locale) for c in table.values()])
         body = request[JSON_KEY]
         if request.method == "PUT":
             check_bulk(body, guild=scope is not None)
@@ -129,3 +132,28 @@ class CommandRoutes(RouteGroup):
 
 def _key(data: dict[str, Any]) -> str:
     return f"{int(data.get('type') or 1)}:{data['name']}"
+
+
+# Listing commands gives, unless ``with_localizations`` is set, each field's text in the requester's locale
+# (``name_localized`` / ``description_localized``, left out when there is none) instead of the dictionaries
+# (application-commands.mdx, "Retrieving localized commands"; the fallbacks from "Locale fallbacks").
+LOCALE_FALLBACKS = {"en-US": "en-GB", "en-GB": "en-US", "es-419": "es-ES"}
+
+
+def _requester_locale(request: web.Request) -> str:
+    """``X-Discord-Locale``, else the first ``Accept-Language`` tag, else the user's setting (en-US here)."""
+    locale = request.headers.get("X-Discord-Locale") or request.headers.get("Accept-Language", "").split(",")[0]
+    return locale.split(";")[0].strip() or "en-US"
+
+
+def _localized(item: dict[str, Any], locale: str) -> dict[str, Any]:
+    out = {k: v for k, v in item.items() if k not in ("name_localizations", "description_localizations")}
+    for field in ("name", "description"):
+        table = item.get(f"{field}_localizations") or {}
+        text = table.get(locale) or table.get(LOCALE_FALLBACKS.get(locale, ""))
+        if text is not None:
+            out[f"{field}_localized"] = text
+    for nested in ("options", "choices"):
+        if isinstance(item.get(nested), list):
+            out[nested] = [_localized(x, locale) if isinstance(x, dict) else x for x in item[nested]]
+    return out
