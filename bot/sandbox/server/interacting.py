@@ -220,6 +220,12 @@ class InteractingServer(MessagingServer):
                 # A placeholder ("is thinking..."), filled by the first follow-up or @original edit.
                 message = self._create_loading(channel, i, ephemeral)
             else:
+                ref = self._command_target(i)
+                if ref is not None:
+                    data = {
+                        **data,
+                        "message_reference": {"message_id": ref["message_id"], "fail_if_not_exists": False},
+                    }
                 message = self.create_message(
                     channel,
                     self.bot_user.id,
@@ -248,6 +254,21 @@ class InteractingServer(MessagingServer):
             return target
         return None
 
+    def _command_target(self, i: Interaction) -> dict[str, Any] | None:
+        """For a message command, a reference to the message it ran on: the original response points to it
+        (message.mdx, "Application Command Interaction Metadata Structure", ``target_message_id``)."""
+        if i.type != 2 or i.data.get("type") != 3 or i.data.get("target_id") is None:
+            return None
+        target = self.state.messages.get(int(i.data["target_id"]))
+        if target is None or target.deleted:
+            return None
+        return {
+            "type": 0,
+            "message_id": str(target.id),
+            "channel_id": str(target.channel_id),
+            "guild_id": str(target.guild_id) if target.guild_id else None,
+        }
+
     def _create_loading(self, channel: Channel, i: Interaction, ephemeral: bool) -> Message:
         m = Message(
             id=self.state.snowflake(),
@@ -261,6 +282,7 @@ class InteractingServer(MessagingServer):
             type=20 if i.type == 2 else 0,
         )
         m.interaction_metadata = self.interaction_metadata(i)
+        m.reference = self._command_target(i)
         self.state.messages[m.id] = m
         channel.message_ids.append(m.id)
         if m.visible_to is None:

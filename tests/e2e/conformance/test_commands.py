@@ -422,3 +422,12 @@ async def test_listing_gives_the_requesters_localization_unless_asked_for_the_di
     assert french["options"][0]["name_localized"] == "teinte"
     assert french["options"][0]["choices"][0]["name_localized"] == "rouge"
     assert full["name_localizations"] == made["name_localizations"] and "name_localized" not in full
+
+
+async def test_localized_option_names_are_distinct_on_their_level(api: Api) -> None:
+    fine = [opt("a", name_localizations={"fr": "x"}), opt("b", name_localizations={"fr": "y", "de": "x"})]
+    await api.bulk([slash(options=fine)])
+    as_default = [opt("a"), opt("b", name_localizations={"fr": "a"})]
+    await refused(api.bulk([slash(options=as_default)]), "0.options.1.name_localizations.fr")
+    same_locale = [opt("a", name_localizations={"fr": "x"}), opt("b", name_localizations={"fr": "x"})]
+    await refused(api.bulk([slash(options=same_locale)]), "0.options.1.name_localizations.fr")

@@ -305,3 +305,19 @@ async def test_resolved_members_and_channels_are_partial(cb: Callbacks) -> None:
     # ``permissions`` are the invoking user's in that channel, as discord.py's AppCommandChannel reads them.
     assert channel["permissions"] == str(sandbox.state.permissions_in(sandbox.general, sandbox.alice.id))
     assert resolved["roles"][str(role.id)]["name"] == role.name
+
+
+async def test_a_message_command_answer_references_the_target(cb: Callbacks) -> None:
+    """The original response "will also have message_reference and referenced_message pointing to this message"
+    (message.mdx, ``target_message_id``)."""
+    target = await cb.sandbox.send(cb.sandbox.general, "quote me")
+    answer = await cb.accepted(await cb.sandbox.message_command("Quote", target), {"type": 4, "data": {"content": "q"}})
+    message = answer["resource"]["message"]
+    assert message["message_reference"]["message_id"] == str(target.id)
+    assert message["type"] == 20  # (``referenced_message`` is state/shapes.py's to render: not checked here)
+    deferred = await cb.sandbox.message_command("Quote", target)
+    await cb.accepted(deferred, {"type": 5})
+    loading = cb.sandbox.server.state.messages[deferred.interaction.original_message_id]
+    assert loading.reference is not None and loading.reference["message_id"] == str(target.id)
+    plain = await cb.accepted(await cb.slash(), {"type": 4, "data": {"content": "no target"}})
+    assert "message_reference" not in plain["resource"]["message"]

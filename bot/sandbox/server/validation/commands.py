@@ -220,6 +220,28 @@ def check_options(errors: FormErrors, path: Path, options: Any, *, parent: int |
                 )
         else:
             seen_optional = True
+    _check_localized_names(errors, path, options)
+
+
+def _check_localized_names(errors: FormErrors, path: Path, options: list[Any]) -> None:
+    """A localized option name differs from the other options' default names and from their names in that
+    locale ("Localization": "Localized option names are subject to an additional constraint")."""
+    defaults = [o.get("name") if isinstance(o, Mapping) else None for o in options]
+    taken: dict[str, set[str]] = {}
+    for k, option in enumerate(options):
+        table = option.get("name_localizations") if isinstance(option, Mapping) else None
+        if not isinstance(table, Mapping):
+            continue
+        for locale, value in table.items():
+            others = {d for j, d in enumerate(defaults) if j != k}
+            seen = taken.setdefault(locale, set())
+            if value in others or value in seen:
+                errors.add(
+                    [*path, k, "name_localizations", locale],
+                    "APPLICATION_COMMAND_OPTIONS_DUPLICATE_NAME",
+                    "Option names must be unique",
+                )
+            seen.add(value)
 
 
 def check_option(errors: FormErrors, where: Path, option: Mapping[str, Any]) -> None:
