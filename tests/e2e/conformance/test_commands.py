@@ -431,3 +431,10 @@ async def test_localized_option_names_are_distinct_on_their_level(api: Api) -> N
     await refused(api.bulk([slash(options=as_default)]), "0.options.1.name_localizations.fr")
     same_locale = [opt("a", name_localizations={"fr": "x"}), opt("b", name_localizations={"fr": "x"})]
     await refused(api.bulk([slash(options=same_locale)]), "0.options.1.name_localizations.fr")
+
+
+async def test_command_types_are_discords(api: Api) -> None:
+    [made] = await api.bulk([{**slash(), "type": None}])  # absent or null: CHAT_INPUT
+    assert made["type"] == 1
+    await refused(api.bulk([slash(), {**slash("other"), "type": "slash"}]), "1.type", "BASE_TYPE_CHOICES")
+    await refused(api.bulk([{**slash(), "type": 4}]), "0.type")  # no entry-point command in a guild

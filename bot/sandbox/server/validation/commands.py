@@ -361,7 +361,7 @@ def check_command(errors: FormErrors, path: Path, data: Any, *, guild: bool) -> 
     if not isinstance(data, Mapping):
         errors.add(path, "DICT_TYPE_CONVERT", "Only dictionaries may be used in a DictType")
         return
-    ctype = data.get("type", CHAT_INPUT)
+    ctype = _type(data)
     allowed_types = [CHAT_INPUT, USER, MESSAGE] if guild else list(MAX_COMMANDS)
     if errors.choices([*path, "type"], ctype, allowed_types):
         return
@@ -393,8 +393,14 @@ def check_command(errors: FormErrors, path: Path, data: Any, *, guild: bool) -> 
         errors.add(path, "APPLICATION_COMMAND_TOO_LARGE", f"Command exceeds maximum size ({MAX_COMMAND_SIZE})")
 
 
-def _key(data: Mapping[str, Any]) -> tuple[int, str]:
-    return int(data.get("type", CHAT_INPUT)), str(data.get("name"))
+def _type(data: Mapping[str, Any]) -> Any:
+    """The command's type as sent (absent or null: CHAT_INPUT)."""
+    ctype = data.get("type")
+    return CHAT_INPUT if ctype is None else ctype
+
+
+def _key(data: Mapping[str, Any]) -> tuple[Any, str]:
+    return _type(data), str(data.get("name"))
 
 
 def check_bulk(body: Any, *, guild: bool) -> None:
@@ -406,7 +412,7 @@ def check_bulk(body: Any, *, guild: bool) -> None:
         return
     if errors.max_length([], body, MAX_BULK):
         errors.raise_if_any()
-    seen: set[tuple[int, str]] = set()
+    seen: set[tuple[Any, str]] = set()
     for index, data in enumerate(body):
         check_command(errors, [index], data, guild=guild)
         if isinstance(data, Mapping):
@@ -417,9 +423,9 @@ def check_bulk(body: Any, *, guild: bool) -> None:
     check_counts([_key(d) for d in body])
 
 
-def check_counts(keys: Iterable[tuple[int, str]]) -> None:
+def check_counts(keys: Iterable[tuple[Any, str]]) -> None:
     """Refuses a scope holding more commands of one type than Discord allows (30032)."""
-    counts: dict[int, int] = {}
+    counts: dict[Any, int] = {}
     for ctype, _ in keys:
         counts[ctype] = counts.get(ctype, 0) + 1
     for ctype, count in counts.items():
