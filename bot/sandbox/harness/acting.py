@@ -198,5 +198,5 @@ class Sandbox(CommandActions):
 
         filler = ModalFiller(modal, {**(values or {}), **fields}, self._select_values, upload, channel)
         data = filler.build()
-        i = self.server.create_interaction(5, user, channel, data, message=opened.source)
+        i = self.server.create_interaction(5, user, channel, data, message=opened.source, trigger=opened.interaction)
         return InteractionHandle(self, i, user, channel, source=opened.source)

@@ -256,6 +256,7 @@ class Interaction:
     followup_ids: list[int] = field(default_factory=list)
     error: str | None = None
     payload: dict[str, Any] = field(default_factory=dict)
+    trigger_id: int | None = None  # a modal submit: the interaction whose answer opened the modal
 
 
 @dataclass

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from aiohttp import web
@@ -12,13 +11,12 @@ from bot.sandbox.server.http import (
     UNKNOWN_COMMAND,
     ApiError,
     Route,
-    form_error,
     json_response,
     no_content,
 )
 from bot.sandbox.server.routes.group import RouteGroup
-
-COMMAND_NAME = re.compile(r"^[-_'\w]{1,32}$")
+from bot.sandbox.server.validation import FormErrors
+from bot.sandbox.server.validation.commands import check_bulk, check_counts, check_permissions_string, check_single
 
 
 class CommandRoutes(RouteGroup):
@@ -47,31 +45,24 @@ class CommandRoutes(RouteGroup):
         guild = self.guild(request)
         return guild.id
 
-    def _upsert_command(
-        self, scope: int | None, data: dict[str, Any], existing: dict[str, dict[str, Any]]
-    ) -> dict[str, Any]:
-        name = data.get("name") or ""
+    def _command(self, scope: int | None, data: dict[str, Any], old: dict[str, Any] | None) -> dict[str, Any]:
+        """The stored command for a body that passed validation (``old``: the command it replaces)."""
         ctype = int(data.get("type") or 1)
-        # Slash command names are one lowercase word; user and message commands (context menus) may be any 1-32
-        # characters, spaces and capitals included ("Another take"), as Discord allows.
-        valid = COMMAND_NAME.match(name) and name == name.lower() if ctype == 1 else 1 <= len(name.strip()) <= 32
-        if not valid:
-            raise form_error("name", f"Invalid command name {name!r}")
-        if ctype == 1 and not 1 <= len(data.get("description") or "") <= 100:
-            raise form_error("description", "Must be between 1 and 100 in length.")
-        self._validate_options(data.get("options") or [], f"{name}.options")
-        old = existing.get(f"{ctype}:{name}")
         cmd = {
             "id": old["id"] if old else str(self.server.state.snowflake()),
             "application_id": str(self.server.application_id),
             "version": str(self.server.state.snowflake()),
             "type": ctype,
-            "name": name,
+            "name": data["name"],
             "name_localizations": data.get("name_localizations"),
-            "description": data.get("description") or "",
+            # Context menus take no description; Discord gives back "" for them.
+            "description": "" if ctype in (2, 3) else data.get("description") or "",
             "description_localizations": data.get("description_localizations"),
             "options": data.get("options") or [],
-            "default_member_permissions": data.get("default_member_permissions"),
+            # A permission bit set, always a string on the way out (Discord takes a number too).
+            "default_member_permissions": check_permissions_string(
+                FormErrors(), [], data.get("default_member_permissions")
+            ),
             "dm_permission": data.get("dm_permission", True),
             "nsfw": bool(data.get("nsfw", False)),
             "contexts": data.get("contexts"),
@@ -81,46 +72,36 @@ class CommandRoutes(RouteGroup):
             cmd["guild_id"] = str(scope)
         return cmd
 
-    def _validate_options(self, options: list[dict[str, Any]], where: str) -> None:
-        if len(options) > 25:
-            raise form_error(where, "Must be 25 or fewer in length.")
-        seen_optional = False
-        for o in options:
-            t = int(o.get("type", 0))
-            if not 1 <= t <= 11:
-                raise form_error(where, f"Unknown option type {t}")
-            if not COMMAND_NAME.match(o.get("name") or ""):
-                raise form_error(where, f"Invalid option name {o.get('name')!r}")
-            if t in (1, 2):
-                self._validate_options(o.get("options") or [], f"{where}.{o['name']}.options")
-            elif o.get("required"):
-                if seen_optional:
-                    raise form_error(where, "Required options must be placed before non-required options")
-            else:
-                seen_optional = True
-
     async def h_commands(self, request: web.Request) -> web.Response:
         scope = self._scope(request)
         table = self.server.state.commands.setdefault(scope, {})
         if request.method == "GET":
-            return json_response(list(table.values()))
+            if request.query.get("with_localizations", "").lower() in ("1", "true"):
+                return json_response(list(table.values()))
+            locale = _requester_locale(request)
+            return json_response([_localized(c, locale) for c in table.values()])
         body = request[JSON_KEY]
         if request.method == "PUT":
-            if not isinstance(body, list):
-                raise form_error("_", "Expected a list of commands")
+            check_bulk(body, guild=scope is not None)
             new: dict[str, dict[str, Any]] = {}
             for data in body:
-                cmd = self._upsert_command(scope, data, table)
-                new[f"{cmd['type']}:{cmd['name']}"] = cmd
+                key = _key(data)
+                new[key] = self._command(scope, data, table.get(key))
             table.clear()
             table.update(new)
             self.server.notify()
             return json_response(list(table.values()))
-        cmd = self._upsert_command(scope, body or {}, table)
-        created = f"{cmd['type']}:{cmd['name']}" not in table
-        table[f"{cmd['type']}:{cmd['name']}"] = cmd
+        body = body or {}
+        check_single(body, guild=scope is not None)
+        key = _key(body)
+        created = key not in table
+        if created:
+            check_counts(
+                [*((c["type"], c["name"]) for c in table.values()), (int(body.get("type") or 1), body["name"])]
+            )
+        table[key] = self._command(scope, body, table.get(key))
         self.server.notify()
-        return json_response(cmd, 201 if created else 200)
+        return json_response(table[key], 201 if created else 200)
 
     async def h_command(self, request: web.Request) -> web.Response:
         scope = self._scope(request)
@@ -135,9 +116,44 @@ class CommandRoutes(RouteGroup):
             del table[key]
             self.server.notify()
             return no_content()
-        merged = {**table[key], **(request[JSON_KEY] or {})}
-        del table[key]
-        cmd = self._upsert_command(scope, merged, {key: {"id": cid}})
-        table[f"{cmd['type']}:{cmd['name']}"] = cmd
+        # Fields given replace the stored ones; the type stays.
+        merged = {**table[key], **(request[JSON_KEY] or {}), "type": table[key]["type"]}
+        check_single(merged, guild=scope is not None)
+        new_key = _key(merged)
+        if new_key != key and new_key in table:
+            errors = FormErrors()
+            errors.add(["name"], "APPLICATION_COMMANDS_DUPLICATE_NAME", "Application command names must be unique")
+            errors.raise_if_any()
+        old = table.pop(key)
+        table[new_key] = self._command(scope, merged, old)
         self.server.notify()
-        return json_response(cmd)
+        return json_response(table[new_key])
+
+
+def _key(data: dict[str, Any]) -> str:
+    return f"{int(data.get('type') or 1)}:{data['name']}"
+
+
+# Listing commands gives, unless ``with_localizations`` is set, each field's text in the requester's locale
+# (``name_localized`` / ``description_localized``, left out when there is none) instead of the dictionaries
+# (application-commands.mdx, "Retrieving localized commands"; the fallbacks from "Locale fallbacks").
+LOCALE_FALLBACKS = {"en-US": "en-GB", "en-GB": "en-US", "es-419": "es-ES"}
+
+
+def _requester_locale(request: web.Request) -> str:
+    """``X-Discord-Locale``, else the first ``Accept-Language`` tag, else the user's setting (en-US here)."""
+    locale = request.headers.get("X-Discord-Locale") or request.headers.get("Accept-Language", "").split(",")[0]
+    return locale.split(";")[0].strip() or "en-US"
+
+
+def _localized(item: dict[str, Any], locale: str) -> dict[str, Any]:
+    out = {k: v for k, v in item.items() if k not in ("name_localizations", "description_localizations")}
+    for field in ("name", "description"):
+        table = item.get(f"{field}_localizations") or {}
+        text = table.get(locale) or table.get(LOCALE_FALLBACKS.get(locale, ""))
+        if text is not None:
+            out[f"{field}_localized"] = text
+    for nested in ("options", "choices"):
+        if isinstance(item.get(nested), list):
+            out[nested] = [_localized(x, locale) if isinstance(x, dict) else x for x in item[nested]]
+    return out
