@@ -34,7 +34,8 @@ metadata lives in ``legacy_settings["card"]`` and other tools' extensions in
 ``legacy_settings["card_extensions"]``, written back on export; its ``character_book`` becomes the persona's lore
 book, which the export writes (none when it is empty), and a re-import replaces only when the card's book was
 edited elsewhere; a PNG card's picture is kept
-(``persona_avatars``) and is the picture of the exported PNG; a ``.charx``'s main icon likewise, its other
+(``persona_avatars``) and is the picture of the exported PNG (a JPEG, WebP or GIF converted to PNG there,
+:mod:`bot.core.picture_png`); a ``.charx``'s main icon likewise, its other
 asset files kept while small (:mod:`bot.core.card_charx`; the import reply names those dropped). A card
 import makes a new persona like ``/persona create`` (default mood, a "created" timeline event), except a card
 exported from a persona the importer owns in the same place: that persona takes the fields edited elsewhere since
