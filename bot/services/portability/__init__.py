@@ -8,7 +8,10 @@ anything, and write only through the caller's one transaction: an error leaves n
 **The native document** (``{"format": "persona-hub", "version": 1, ...}``) holds what the persona *is* and
 what it *lived*: identity, traits, custom traits, behaviour, privacy, plugins, legacy settings, memory
 configuration, emotional state, active emotions, emotional events, learned responses, memories, custom
-behaviours, relationships with people, timeline events and achievements. Rows are written column by column
+behaviours, relationships with people, timeline events and achievements; and what it owns: its lore book with its
+entries, its model settings (never its API key) and its picture (base64, with its media type), checked by the
+lore, model and picture rules and restored by the import (:mod:`~bot.services.portability.owned`; a model server
+the server guard or this server's admins refuse is dropped with a note). Rows are written column by column
 (the column names of ``bot/db/models.py``; times as ISO 8601 with an offset), without ids.
 
 Left out, on purpose:

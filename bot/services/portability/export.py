@@ -18,6 +18,7 @@ from bot.db import models, offload
 from bot.services import lore, personas
 from bot.services.personas import PersonaRecord
 from bot.services.portability.documents import EXPORT_PAGE, FORMAT, SECTIONS, VERSION, document_to_json
+from bot.services.portability.owned import export_owned
 
 
 def _plain(value: Any) -> Any:
@@ -97,6 +98,7 @@ async def export_native(session: AsyncSession, actor: Actor, persona_id: int, *,
                 after = page[-1]["id"]
                 await asyncio.sleep(0)
             document[section] = rows
+    document.update(await export_owned(session, persona_id))
     return document
 
 
