@@ -38,13 +38,13 @@ from bot.services import model_servers
 from bot.services import model_settings as persona_models
 from bot.services.lore import ENTRY_FIELDS
 from bot.services.portability.checking import check_row
-from bot.services.portability.documents import LORE_BOOK, MB, MODEL_SETTINGS, PICTURE
+from bot.services.portability.documents import LORE_BOOK, MAX_PNG_BYTES, MB, MODEL_SETTINGS, PICTURE
 
 _BOOK_SKIP = ("id", "scope", "scope_key", "persona_id", "guild_id", "channel_id")
 _ENTRY_SKIP = ("id", "book_id")
 _MODEL_SKIP = ("persona_id", "api_key_encrypted")
 _MODEL_VALUES = ("model", "temperature", "top_p", "max_tokens", "presence_penalty", "frequency_penalty", "base_url")
-MAX_PICTURE_BYTES = 8 * MB  # a PNG card's (and a CHARX's) limit, which bounds every kept picture
+MAX_PICTURE_BYTES = MAX_PNG_BYTES  # a PNG card's (and a CHARX's) limit, which bounds every kept picture
 KEY_REFUSED = (
     "The model settings hold an API key; keys never travel in exports (the bot keeps them encrypted). "
     "Remove 'api_key_encrypted' from the file."
@@ -172,9 +172,9 @@ def _check_picture(raw: Any, now: datetime) -> tuple[bytes, str, datetime] | Non
         raise DomainError("The picture's data is not base64.") from None
     if card_charx.picture_type(data) != kind:
         raise DomainError(f"The picture's data is not the {kind} picture it claims to be.")
-    when = check_row(models.PersonaAvatar, {"updated_at": raw.get("updated_at", now.isoformat())}, "The picture", now,
-                     skip=("persona_id", "content_type", "data"))["updated_at"]  # fmt: skip
-    return data, kind, when
+    stamp = {"updated_at": raw.get("updated_at", now.isoformat())}
+    when = check_row(models.PersonaAvatar, stamp, "The picture", now, skip=("persona_id", "content_type", "data"))
+    return data, kind, when["updated_at"]
 
 
 def check_owned(document: Mapping[str, Any], *, now: datetime) -> Owned:
