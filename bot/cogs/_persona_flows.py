@@ -231,17 +231,20 @@ class PersonaFlows:
         else:
             text = f"**{name}** was not active in <#{target_id}>."
         await interaction.response.send_message(text, ephemeral=True)
-        if on and result.changed:
-            await self._greet(interaction, result.persona_id, target_id)
+        if on:  # when it was active already, only a greeting a crash left unposted (posted once)
+            await self._greet(interaction, result.persona_id, target_id, unposted_only=not result.changed)
 
-    async def _greet(self, interaction: discord.Interaction, persona_id: int, channel_id: int) -> None:
+    async def _greet(
+        self, interaction: discord.Interaction, persona_id: int, channel_id: int, *, unposted_only: bool = False
+    ) -> None:
         """The persona's greeting where it was just activated (once per channel: bot/workflows/greeting.py)."""
         assert interaction.guild is not None
         where = interaction.guild.get_channel_or_thread(channel_id)
         if not isinstance(where, discord.TextChannel | discord.Thread):
             return
         try:
-            await greet(self.bot, where, persona_id, user_name=interaction.user.display_name, draw=random.random())
+            name = interaction.user.display_name
+            await greet(self.bot, where, persona_id, user_name=name, draw=random.random(), unposted_only=unposted_only)
         except Exception:  # the activation stands; the greeting is a courtesy
             log.exception("persona %s: the greeting in channel %s failed", persona_id, channel_id)
 

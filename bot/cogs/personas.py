@@ -403,7 +403,9 @@ class PersonaCog(PersonaFlows, commands.Cog, name=wizard_ui.HANDLER_COG):
             raise DomainError("I could not download that file from Discord; please try again.") from None
         actor = actor_of(interaction)
         # Checked off the event loop and before the transaction: a 10 MB file takes seconds to check.
-        upload = await portability.read_upload(data, file.filename, now=utcnow())
+        upload = await portability.read_upload(
+            data, file.filename, now=utcnow(), allow_private_servers=self.bot.settings.allow_private_model_servers
+        )
         async with self.bot.db.transaction() as session:
             most = await wizard_service.persona_limit(session, actor.guild_id, self.default_limit)
             imported = await portability.import_upload(session, actor, upload, now=utcnow(), max_per_user=most)

@@ -569,7 +569,8 @@ class ChannelBinding(SQLModel, table=True):
 
 class PersonaGreeting(SQLModel, table=True):
     """A persona greeted a channel (or thread) when it was first activated there: it never greets there again,
-    though it may be switched off and on (the binding goes; this row stays, until the persona goes)."""
+    though it may be switched off and on (the binding goes; this row stays, until the persona goes). A claim not yet
+    posted (``claimed_at`` set) whose lease ran out or whose process is gone is claimed again (crash recovery)."""
 
     __tablename__ = "persona_greetings"
     # One key column, as every table has (the privacy walk reads and deletes rows by it).
@@ -581,6 +582,9 @@ class PersonaGreeting(SQLModel, table=True):
     guild_id: int = Field(sa_type=Snowflake)
     message_id: int | None = Field(default=None, sa_type=Snowflake, nullable=True)  # its first message, once posted
     greeted_at: datetime = _when()
+    # Claimed and not yet posted: when, and by which process (bot/db/presence.py); both None once posted (0021).
+    claimed_at: datetime | None = _when(nullable=True)
+    claim_holder: int | None = Field(default=None, sa_type=BigInteger, nullable=True)
 
 
 class ChannelWebhook(SQLModel, table=True):

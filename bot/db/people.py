@@ -287,7 +287,12 @@ TABLES: dict[str, TableRules] = {
     ),
     "persona_greetings": TableRules(
         BY_PERSONA,
-        {"channel_id": CHANNEL, "guild_id": SERVER, "message_id": NotPersonal("the greeting the persona posted")},
+        {
+            "channel_id": CHANNEL,
+            "guild_id": SERVER,
+            "message_id": NotPersonal("the greeting the persona posted"),
+            "claim_holder": NotPersonal("the random identity of the bot process posting the greeting"),
+        },
     ),
     "persona_messages": TableRules(
         BY_PERSONA,

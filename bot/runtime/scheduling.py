@@ -21,6 +21,7 @@ from bot.clock import utcnow
 from bot.core.retirement import ceremony_job_id
 from bot.services import achievements, memories, retirement, wizard_drafts
 from bot.workflows.ceremony import ceremony_or_handoff
+from bot.workflows.greeting import resume_greetings
 
 if TYPE_CHECKING:
     from bot.app import PersonaHubBot
@@ -84,6 +85,7 @@ def register_standing_jobs(scheduler: AsyncIOScheduler) -> None:
     )
     register_memory_jobs(scheduler)
     register_retirement_jobs(scheduler)
+    register_greeting_jobs(scheduler)
     scheduler.add_job(check_achievement_ages, "interval", hours=6, id="achievements:ages", replace_existing=True)
 
 
@@ -282,3 +284,38 @@ async def check_achievement_ages() -> int:
     """Award age achievements (one week old, one year old): age changes with the clock, not with an event."""
     async with runtime().db.transaction() as session:
         return await achievements.check_ages(session, utcnow())
+
+
+# ------------------------------------------------------------------------------------------------ greetings
+
+GREETING_SWEEP_JOB_ID = "greetings:resume"
+GREETING_RESUME_JOB_ID = "greetings:resume-at-start"
+GREETING_SWEEP_MINUTES = 5
+GREETING_RESUME_DELAY_SECONDS = 30  # as the ceremonies': a previous life's claims are known dead by then
+
+
+async def resume_unposted_greetings(now_iso: str | None = None) -> dict[str, Any]:
+    """Post the greetings a crash left claimed and unposted (:func:`bot.workflows.greeting.resume_greetings`)."""
+    now = _clock(now_iso)
+    greeted = await resume_greetings(runtime(), now=now)
+    if greeted:
+        log.info("resumed the greetings of personas %s", greeted)
+    return {"now": now.isoformat(), "greeted": greeted}
+
+
+def register_greeting_jobs(scheduler: AsyncIOScheduler) -> None:
+    """The sweep of greetings left unposted: every few minutes, and once shortly after each start."""
+    scheduler.add_job(
+        resume_unposted_greetings,
+        "interval",
+        minutes=GREETING_SWEEP_MINUTES,
+        id=GREETING_SWEEP_JOB_ID,
+        replace_existing=True,
+    )
+    scheduler.add_job(
+        resume_unposted_greetings,
+        "date",
+        run_date=utcnow() + timedelta(seconds=GREETING_RESUME_DELAY_SECONDS),
+        id=GREETING_RESUME_JOB_ID,
+        replace_existing=True,
+    )

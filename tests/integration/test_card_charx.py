@@ -10,9 +10,10 @@ import zipfile
 from typing import Any
 
 import pytest
+from PIL import Image
 from sqlalchemy import func, select
 
-from bot.core import card_charx
+from bot.core import card_charx, cards, picture_png
 from bot.core.cards import CHARACTER_COLUMNS
 from bot.core.errors import DomainError
 from bot.db import models
@@ -171,3 +172,81 @@ async def test_bad_charx_files_are_refused_and_save_nothing(database: Database, 
             await import_card(session, OWNER, data, "bad.charx", now=NOW)
     async with database.session() as session:
         assert (await session.execute(select(func.count()).select_from(models.Persona))).scalar_one() == 0
+
+
+def _smooth(size: tuple[int, int], shift: int = 0) -> Image.Image:
+    """A picture JPEG keeps well: smooth gradients."""
+    width, height = size
+    image = Image.new("RGB", size)
+    image.putdata(
+        [((x * 255 // width + shift) % 256, y * 255 // height, 128) for y in range(height) for x in range(width)]
+    )
+    return image
+
+
+def _encoded(image: Image.Image, kind: str, **options: Any) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=kind, **options)
+    return buffer.getvalue()
+
+
+def _icon_card(path: str, ext: str) -> dict[str, Any]:
+    card = json.loads(json.dumps(V3))
+    card["data"]["assets"] = [{"type": "icon", "uri": "embeded://" + path, "name": "main", "ext": ext}]
+    return card
+
+
+def _mean_difference(a: Image.Image, b: Image.Image) -> float:
+    left, right = a.convert("RGB").tobytes(), b.convert("RGB").tobytes()
+    assert len(left) == len(right)
+    return sum(abs(p - q) for p, q in zip(left, right, strict=True)) / len(left)
+
+
+async def _png_export(database: Database, persona_id: int) -> bytes:
+    async with database.session() as session:
+        return await portability.export_card(session, OWNER, persona_id, version=3, as_png=True)
+
+
+async def test_a_jpeg_picture_is_the_picture_of_the_exported_png_card(database: Database) -> None:
+    original = _smooth((120, 90))
+    jpeg = _encoded(original, "JPEG", quality=95)
+    async with database.transaction() as session:
+        first = await import_card(
+            session, OWNER, make_charx(_icon_card("a/1.jpg", "jpg"), {"a/1.jpg": jpeg}), None, now=NOW
+        )
+    exported = await _png_export(database, first.record.id)
+    with Image.open(io.BytesIO(exported)) as shown:
+        assert shown.format == "PNG" and shown.size == (120, 90)  # not the plain 256 x 256 square
+        assert _mean_difference(shown, original) < 4  # the original's pixels, give or take JPEG's rounding
+    card = cards.card_from_png(exported)  # the card reads back from the converted picture
+    assert card["data"]["name"] == V3["data"]["name"] and card["data"]["nickname"] == "Sera"
+    async with database.transaction() as session:  # and re-imports as the same persona, its picture now a PNG
+        again = await import_card(session, OWNER, exported, "sera.png", now=LATER)
+    assert again.record.id == first.record.id
+
+
+async def test_a_gif_gives_its_first_frame_and_a_big_webp_is_scaled_down(database: Database) -> None:
+    frames = [_smooth((40, 30)), _smooth((40, 30), shift=128)]
+    gif = _encoded(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    webp = _encoded(_smooth((3000, 1500)), "WEBP", quality=90)
+    async with database.transaction() as session:
+        animated = await import_card(
+            session, OWNER, make_charx(_icon_card("a/1.gif", "gif"), {"a/1.gif": gif}), None, now=NOW
+        )
+    async with database.transaction() as session:
+        big = await import_card(
+            session, NEW_HOME, make_charx(_icon_card("a/1.webp", "webp"), {"a/1.webp": webp}), None, now=NOW
+        )
+    with Image.open(io.BytesIO(await _png_export(database, animated.record.id))) as shown:
+        assert getattr(shown, "n_frames", 1) == 1
+        assert _mean_difference(shown, frames[0]) < 8 < _mean_difference(shown, frames[1])
+    async with database.session() as session:
+        exported = await portability.export_card(session, NEW_HOME, big.record.id, as_png=True)
+    with Image.open(io.BytesIO(exported)) as shown:
+        assert shown.size == (picture_png.MAX_SIDE, picture_png.MAX_SIDE // 2)  # bounded, aspect kept
+
+
+def test_a_picture_that_cannot_be_read_or_declares_a_huge_canvas_gives_none() -> None:
+    assert picture_png.as_png(b"\xff\xd8\xff\xe0 not really a jpeg") is None
+    huge = _encoded(Image.new("1", (10_000, 10_000)), "GIF")  # tiny file, 100 million pixels
+    assert len(huge) < 100_000 and picture_png.as_png(huge) is None

@@ -4,14 +4,14 @@ personas already speaking somewhere."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select, update
 
 from bot.core.errors import NotFound
-from bot.db import migrate, models
+from bot.db import migrate, models, presence
 from bot.db.engine import Database, make_engine
 from bot.services import bindings, greetings, persona_messages, personas
 from bot.services.personas import Actor, PersonaInput
@@ -142,6 +142,7 @@ async def _backfill(url: str) -> None:
                 (spoke, OTHER, GUILD),
             ]
             assert all(g.greeted_at == NOW and g.message_id is None for g in found)
+            assert all(g.claimed_at is None and g.claim_holder is None for g in found)  # 0021: met, never re-claimed
             assert quiet not in {g.persona_id for g in found}  # never spoke anywhere: it will greet
         finally:
             await database.dispose()
@@ -166,3 +167,61 @@ async def _greeting_row(session: Any, persona_id: int, channel_id: int) -> model
         models.PersonaGreeting.persona_id == persona_id, models.PersonaGreeting.channel_id == channel_id
     )
     return (await session.execute(query)).scalar_one_or_none()
+
+
+# ------------------------------------------------------------------------------------------- a crash (0021)
+
+DEAD = presence.Holder(value=1_234_567)  # a process that claimed and died: it holds no lock, it is no one now
+ME = presence.Holder(value=7_654_321, spared=frozenset())
+
+
+async def claim_as(
+    database: Database, persona_id: int, holder: presence.Holder | None, now: datetime = NOW, **options: Any
+) -> Any:
+    async with database.transaction() as session:
+        return await greetings.claim(
+            session, persona_id, CHANNEL, guild_id=GUILD, user_name="Alice", draw=0.0, now=now, holder=holder, **options
+        )
+
+
+async def test_a_claim_left_unposted_is_taken_again_once_and_a_posted_one_never(database: Database) -> None:
+    ada = await make(database, greeting="Hello.")
+    assert await claim_as(database, ada, ME) is not None  # claimed by this live process: its greeting is on its way
+    assert await claim_as(database, ada, ME, NOW + greetings.LEASE / 2) is None  # within the lease: nobody else
+    late = NOW + greetings.LEASE + timedelta(seconds=1)
+    taken = await claim_as(database, ada, ME, late)  # the lease ran out unposted (a stuck or dead process)
+    assert taken is not None and taken.parts == ("Hello.",)
+    assert await claim_as(database, ada, ME, late) is None  # taken once: a second sweep gets nothing
+    async with database.transaction() as session:
+        await greetings.posted(session, taken, [7001], via_webhook=True, now=late)
+        await greetings.release(session, ada, CHANNEL)  # a posted greeting is never forgotten
+    far = late + timedelta(days=30)
+    assert await claim_as(database, ada, ME, far) is None
+    async with database.session() as session:
+        assert await greetings.stale_claims(session, far, ME) == []
+        row = await _greeting_row(session, ada, CHANNEL)
+    assert row is not None and (row.message_id, row.claimed_at, row.claim_holder) == (7001, None, None)
+
+
+async def test_a_dead_process_claim_is_taken_at_once_and_listed_for_the_sweep(database: Database) -> None:
+    ada = await make(database, greeting="Hello.")
+    actor = Actor(ALICE, GUILD)
+    async with database.transaction() as session:
+        await bindings.activate(session, actor, ada, CHANNEL, channel_guild_id=GUILD, now=NOW)
+    assert await claim_as(database, ada, DEAD) is not None
+    async with database.session() as session:
+        assert await greetings.stale_claims(session, NOW, None) == []  # no identity: only the lease decides
+        stale = await greetings.stale_claims(session, NOW, ME)  # a restarted process: the old claim is dead
+    assert stale == [greetings.StaleClaim(ada, CHANNEL, GUILD, bound=True, activated_by=ALICE)]
+    assert await claim_as(database, ada, ME, unposted_only=True) is not None
+    assert await claim_as(database, ada, ME, NOW + timedelta(seconds=5)) is None  # now this live process's
+
+
+async def test_unposted_only_never_greets_anew_and_an_unbound_claim_is_listed_as_such(database: Database) -> None:
+    ada = await make(database, greeting="Hello.")
+    assert await claim_as(database, ada, ME, unposted_only=True) is None
+    assert await rows(database) == 0  # nothing claimed: an activation where it was active already never greets
+    assert await claim_as(database, ada, DEAD) is not None
+    async with database.session() as session:
+        stale = await greetings.stale_claims(session, NOW, ME)
+    assert [(s.persona_id, s.bound, s.activated_by) for s in stale] == [(ada, False, None)]

@@ -8,7 +8,10 @@ anything, and write only through the caller's one transaction: an error leaves n
 **The native document** (``{"format": "persona-hub", "version": 1, ...}``) holds what the persona *is* and
 what it *lived*: identity, traits, custom traits, behaviour, privacy, plugins, legacy settings, memory
 configuration, emotional state, active emotions, emotional events, learned responses, memories, custom
-behaviours, relationships with people, timeline events and achievements. Rows are written column by column
+behaviours, relationships with people, timeline events and achievements; and what it owns: its lore book with its
+entries, its model settings (never its API key) and its picture (base64, with its media type), checked by the
+lore, model and picture rules and restored by the import (:mod:`~bot.services.portability.owned`; a model server
+the server guard or this server's admins refuse is dropped with a note). Rows are written column by column
 (the column names of ``bot/db/models.py``; times as ISO 8601 with an offset), without ids.
 
 Left out, on purpose:
@@ -34,7 +37,8 @@ metadata lives in ``legacy_settings["card"]`` and other tools' extensions in
 ``legacy_settings["card_extensions"]``, written back on export; its ``character_book`` becomes the persona's lore
 book, which the export writes (none when it is empty), and a re-import replaces only when the card's book was
 edited elsewhere; a PNG card's picture is kept
-(``persona_avatars``) and is the picture of the exported PNG; a ``.charx``'s main icon likewise, its other
+(``persona_avatars``) and is the picture of the exported PNG (a JPEG, WebP or GIF converted to PNG there,
+:mod:`bot.core.picture_png`); a ``.charx``'s main icon likewise, its other
 asset files kept while small (:mod:`bot.core.card_charx`; the import reply names those dropped). A card
 import makes a new persona like ``/persona create`` (default mood, a "created" timeline event), except a card
 exported from a persona the importer owns in the same place: that persona takes the fields edited elsewhere since

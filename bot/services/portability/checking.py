@@ -29,7 +29,7 @@ from bot.core.personas import (
 )
 from bot.db import models
 from bot.db.types import UTCDateTime
-from bot.services.portability.documents import FORMAT, MAX_ROWS_PER_SECTION, SECTIONS, VERSION
+from bot.services.portability.documents import FORMAT, MAX_ROWS_PER_SECTION, OWNED_SECTIONS, SECTIONS, VERSION
 
 # Columns that must not repeat within a persona (the tables' unique constraints), per section.
 _UNIQUE: dict[str, tuple[str, ...]] = {
@@ -70,7 +70,7 @@ _PERSONA_KEYS = frozenset(
     }
 )
 _MEMORY_TIMES = ("last_decay_run", "last_optimization_at")
-_TOP_KEYS = frozenset({"format", "version", "exported_at", "persona", "emotional_state", *SECTIONS})
+_TOP_KEYS = frozenset({"format", "version", "exported_at", "persona", "emotional_state", *SECTIONS, *OWNED_SECTIONS})
 _SNOWFLAKE_MAX = 2**63 - 1
 _INT_MAX = 2**31 - 1
 TRIGGER_KINDS = ("keywords", "emoji", "emotion", "time")
@@ -137,11 +137,13 @@ def _column_value(column: Any, value: Any, what: str) -> Any:
     raise AssertionError(f"no check for the column type {kind!r}")  # pragma: no cover - a new column type
 
 
-def _check_row(model: type[SQLModel], row: Any, what: str, now: datetime) -> dict[str, Any]:
-    """A row's columns (all but id and persona_id), typed; missing columns take their defaults."""
+def check_row(
+    model: type[SQLModel], row: Any, what: str, now: datetime, skip: tuple[str, ...] = ("id", "persona_id")
+) -> dict[str, Any]:
+    """A row's columns (all but ``skip``), typed; missing columns take their defaults."""
     if not isinstance(row, Mapping):
         raise DomainError(f"{what} must be an object.")
-    columns = {c.name: c for c in model.__table__.columns if c.name not in ("id", "persona_id")}  # type: ignore[attr-defined]
+    columns = {c.name: c for c in model.__table__.columns if c.name not in skip}  # type: ignore[attr-defined]
     unknown = sorted(set(row) - set(columns))
     if unknown:
         raise DomainError(f"{what} has unknown fields: {', '.join(map(str, unknown))}.")
@@ -334,7 +336,7 @@ def check_native(document: Any, *, now: datetime) -> Plan:
 
     state = None
     if document.get("emotional_state") is not None:
-        state = _check_row(models.EmotionalState, document["emotional_state"], "The emotional state", now)
+        state = check_row(models.EmotionalState, document["emotional_state"], "The emotional state", now)
         _pad(state, "mood_", "The emotional state")
         _pad(state, "baseline_", "The emotional state")
 
@@ -349,7 +351,7 @@ def check_native(document: Any, *, now: datetime) -> Plan:
         seen: set[tuple[Any, ...]] = set()
         for number, row in enumerate(given, start=1):
             what = f"{_SINGULAR[section]} {number}"
-            clean = _check_row(model, row, what, now)
+            clean = check_row(model, row, what, now)
             _RULES[section](clean, what)
             unique = _UNIQUE.get(section)
             if unique:

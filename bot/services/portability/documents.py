@@ -37,6 +37,12 @@ SECTIONS: dict[str, type[SQLModel]] = {
     "timeline_events": models.TimelineEvent,
     "achievements": models.AchievementAward,
 }
+# What the persona owns beside those rows, one object each (None: it has none): its lore book with its entries,
+# its model settings (never the API key) and its picture (base64, with its media type). See ``owned.py``.
+LORE_BOOK = "lore_book"
+MODEL_SETTINGS = "model_settings"
+PICTURE = "picture"
+OWNED_SECTIONS = (LORE_BOOK, MODEL_SETTINGS, PICTURE)
 
 
 def too_big(what: str, data: bytes, limit: int) -> DomainError:

@@ -11,13 +11,14 @@ from typing import Any
 from sqlalchemy import RowMapping, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core import card_charx, cards
+from bot.core import card_charx, cards, picture_png
 from bot.core import memory as memory_rules
 from bot.core.ownership import Actor, require_owner
 from bot.db import models, offload
 from bot.services import lore, personas
 from bot.services.personas import PersonaRecord
 from bot.services.portability.documents import EXPORT_PAGE, FORMAT, SECTIONS, VERSION, document_to_json
+from bot.services.portability.owned import export_owned
 
 
 def _plain(value: Any) -> Any:
@@ -97,6 +98,7 @@ async def export_native(session: AsyncSession, actor: Actor, persona_id: int, *,
                 after = page[-1]["id"]
                 await asyncio.sleep(0)
             document[section] = rows
+    document.update(await export_owned(session, persona_id))
     return document
 
 
@@ -118,11 +120,16 @@ async def card_fields(session: AsyncSession, record: PersonaRecord) -> dict[str,
 
 
 async def kept_picture(session: AsyncSession, persona_id: int) -> bytes | None:
-    """The PNG picture the persona came with, if it has one."""
-    avatar = await session.get(models.PersonaAvatar, persona_id)
-    if avatar is None or not avatar.data.startswith(cards.PNG_SIGNATURE):
+    """The picture the persona came with as a PNG, if it has one: a JPEG, WebP or GIF converted
+    (:func:`bot.core.picture_png.as_png`, in a worker thread; the first frame of an animation), None when it
+    cannot be read."""
+    image = await kept_image(session, persona_id)
+    if image is None:
         return None
-    return bytes(avatar.data)
+    data, kind = image
+    if kind == card_charx.PNG:
+        return data
+    return await asyncio.to_thread(picture_png.as_png, data)
 
 
 async def kept_image(session: AsyncSession, persona_id: int) -> tuple[bytes, str] | None:
@@ -144,8 +151,9 @@ async def export_card(
     as_charx: bool = False,
 ) -> bytes:
     """The persona as a Character Card (owner only): JSON; or a PNG with the card inside: the picture it came
-    with (``persona_avatars``), else ``avatar_png`` (a PNG), else a plain square; or (``as_charx``, always V3)
-    a ``.charx`` zip with that picture as its main icon and the asset files kept from a CHARX import."""
+    with (``persona_avatars``; a JPEG, WebP or GIF converted to PNG), else ``avatar_png`` (a PNG), else a plain
+    square; or (``as_charx``, always V3) a ``.charx`` zip with that picture as its main icon and the asset files
+    kept from a CHARX import."""
     record = await personas.get(session, persona_id)
     require_owner(record, actor, "export it")
     version = 3 if as_charx else version

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +23,7 @@ from bot.core.ownership import Actor
 from bot.core.personas import validate_name
 from bot.db import models, offload
 from bot.services import lore, personas
+from bot.services.model_servers import Resolver
 from bot.services.personas import PersonaRecord
 from bot.services.portability.card_import import (
     PNG_TYPE,
@@ -43,6 +44,7 @@ from bot.services.portability.documents import (
     parse_json,
     too_big,
 )
+from bot.services.portability.owned import Owned, check_owned, guard_server, write_owned
 
 
 async def _owned_count(session: AsyncSession, owner_id: int, guild_id: int | None) -> int:
@@ -140,6 +142,7 @@ class Upload:
     """An uploaded file, read and fully checked (:func:`read_upload`): what :func:`import_upload` writes."""
 
     native: Plan | None = None
+    owned: Owned = field(default_factory=Owned)  # a native document's lore book, model settings and picture
     card: cards.CardImport | None = None  # what a Character Card describes
     picture: bytes | None = None  # a PNG card's picture, without its card; a CHARX's main icon
     picture_type: str = PNG_TYPE
@@ -172,7 +175,7 @@ def _read_upload(data: bytes, filename: str | None, now: datetime) -> Upload:
     else:
         parsed = parse_json(data, limit=MAX_NATIVE_BYTES)
         if isinstance(parsed, Mapping) and "format" in parsed:
-            return Upload(native=check_native(parsed, now=now))
+            return Upload(native=check_native(parsed, now=now), owned=check_owned(parsed, now=now))
         if len(data) > MAX_CARD_JSON_BYTES:
             raise too_big("JSON card", data, MAX_CARD_JSON_BYTES)
         card = parsed
@@ -190,12 +193,24 @@ async def _import_card_book(
     await lore.import_book(session, record.id, record.guild_id, book or {"entries": []}, now=now)
 
 
-async def read_upload(data: bytes, filename: str | None = None, *, now: datetime) -> Upload:
+async def read_upload(
+    data: bytes,
+    filename: str | None = None,
+    *,
+    now: datetime,
+    allow_private_servers: bool = False,
+    resolver: Resolver | None = None,
+) -> Upload:
     """Parse and check an uploaded file (a Character Card V1/V2/V3 as JSON or PNG, a V3 ``.charx``, or a native
     Persona Hub export) in a worker thread, before any session is opened: a 10 MB file takes seconds of checking, during
     which the event loop keeps serving and the database stays free. Raises :class:`DomainError` as the import
-    would."""
-    return await asyncio.to_thread(_read_upload, data, filename, now)
+    would. A native document's own model server then passes the server guard (``allow_private_servers``: the
+    operator's ``ALLOW_PRIVATE_MODEL_SERVERS``) or is dropped with a note (:mod:`~bot.services.portability.owned`)."""
+    upload = await asyncio.to_thread(_read_upload, data, filename, now)
+    if upload.native is None:
+        return upload
+    owned = await guard_server(upload.owned, allow_private=allow_private_servers, resolver=resolver)
+    return replace(upload, owned=owned)
 
 
 async def import_upload(
@@ -206,7 +221,8 @@ async def import_upload(
     the fields edited elsewhere since (``updated``; ``changed`` names them)."""
     if upload.native is not None:
         record = await _write_native(session, actor, upload.native, now=now, max_per_user=max_per_user)
-        return Imported(record=record)
+        notes = await write_owned(session, record.id, record.guild_id, upload.owned)
+        return Imported(record=record, notes=(*upload.notes, *notes))
     assert upload.card is not None
     row = await origin_row(session, actor, upload.card)
     picture = None if upload.picture is None else (upload.picture, upload.picture_type)
