@@ -207,6 +207,7 @@ def build_request(
     persona = context.persona
     fitted = fit_context(context, at_depth)
     at_depth = depth_items(context, at_depth)
+    texts = character_texts(context)
     return ChatRequest(
         system=render_system_prompt(context, fitted),
         messages=chat_turns(context, fitted.history, post_history=fitted.texts.post_history, at_depth=at_depth),
@@ -222,6 +223,13 @@ def build_request(
             behavior=persona.behavior,
             author=context.author,
             message=context.message,
+            nickname=persona.nickname.strip(),
+            description=texts.description,
+            personality=texts.personality,
+            scenario=texts.scenario,
+            examples=texts.examples,
+            memories=tuple(m.content.strip() for m in context.memories if m.content.strip()),
+            seed=context.seed,
         ),
     )
 
