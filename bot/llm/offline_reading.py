@@ -301,23 +301,28 @@ def example_answer(examples: Sequence[str], message: str, names: Sequence[str]) 
 
 
 def recall(memories: Sequence[str], message: str, names: Sequence[str], author: str | None) -> Recall | None:
-    """The memory (of those retrieved, best first) that shares most words with ``message``; the first when the
-    message names nothing ("do you remember me?"); None when memories share nothing it names."""
+    """The memory (of those retrieved, best first) whose words (for an exchange, what was said to the persona: the
+    part quoted) share most with ``message``; the first when the message names nothing ("do you remember me?");
+    None when memories share nothing it names."""
     if not memories:
         return None
     asked = set(content_stems(message, names))
-    chosen = memories[0] if not asked else ""
-    best = 0
-    for memory in memories:
-        score = len(asked & set(content_stems(memory, names)))
+    found = [_as_recall(memory, author) for memory in memories]
+    if not asked:
+        return found[0]
+    chosen, best = None, 0
+    for memory in found:
+        score = len(asked & set(content_stems(memory.said if memory.who else memory.text, names)))
         if score > best:
             chosen, best = memory, score
-    if not chosen:
-        return None
-    match = _EXCHANGE.match(chosen)
+    return chosen
+
+
+def _as_recall(memory: str, author: str | None) -> Recall:
+    match = _EXCHANGE.match(memory)
     if match is None:
-        return Recall("", "", chosen)
+        return Recall("", "", memory)
     who = match.group("who").strip()
     if author and who.casefold() == author.casefold():
         who = "you"
-    return Recall(who, match.group("said").strip(), chosen)
+    return Recall(who, match.group("said").strip(), memory)

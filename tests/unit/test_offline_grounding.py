@@ -12,8 +12,9 @@ import pytest
 from bot.core import catalog
 from bot.core.personas import BehaviorSettings
 from bot.llm import ChatMessage, ChatRequest, OfflineResponder, Voice
-from bot.llm.offline import compose, jokes, message_family
+from bot.llm.offline import FAMILIES, compose, jokes, message_family
 from bot.llm.offline_reading import first_person, read_message, stem
+from bot.llm.prompt_files import PROMPTS_DIR
 from bot.templating.prompts import MemoryNote, PersonaProfile, PromptContext, build_request
 
 DESCRIPTION = (
@@ -163,6 +164,22 @@ def test_a_memory_of_someone_else_says_who_told_it() -> None:
     assert "Bob" in compose(ADA, "do you remember the harbour bell?") and "fixed the harbour bell" in compose(
         ADA, "do you remember the harbour bell?"
     )
+
+
+def test_only_what_was_said_to_the_persona_is_matched_in_an_exchange() -> None:
+    # The persona's own answer mentions a cat; what Bob said does not: that memory does not answer for the cat.
+    answer = "Bob said: “I fixed the harbour bell” I (Ada) answered: “Mind the cat on the stairs.”"
+    reply = compose(replace(ADA, memories=(answer,)), "do you remember my cat?")
+    assert "your cat" in reply and "harbour" not in reply
+
+
+def test_a_memory_sharing_the_words_of_a_remark_is_brought_up() -> None:
+    reply = compose(ADA, "I went sailing today")
+    assert "Alice loves sailing on Sundays." in reply and "Biscuit" not in reply
+
+
+def test_every_family_has_its_template() -> None:
+    assert all((PROMPTS_DIR / "offline" / f"{family}.j2").is_file() for family in FAMILIES)
 
 
 def test_a_forgotten_cat_is_said_to_be_new_not_a_broken_head() -> None:
