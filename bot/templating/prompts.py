@@ -202,8 +202,10 @@ def build_request(
     at_depth: Sequence[tuple[int, str]] = (),
 ) -> ChatRequest:
     """The :class:`~bot.llm.base.ChatRequest` of a reply (module docstring), with the voice the offline responder
-    needs. ``max_tokens`` None: by the persona's verbosity. ``at_depth``: ``(depth, text)`` items placed among the
-    turns (:func:`bot.core.prompt_parts.insert_at_depth`), after the context's own at-depth lore entries."""
+    needs (models never see it: the card's texts whole, macros resolved, the memories retrieved and the message's
+    id as its seed). ``max_tokens`` None: by the persona's verbosity. ``at_depth``: ``(depth, text)`` items placed
+    among the turns (:func:`bot.core.prompt_parts.insert_at_depth`), after the context's own at-depth lore
+    entries."""
     persona = context.persona
     fitted = fit_context(context, at_depth)
     at_depth = depth_items(context, at_depth)
