@@ -205,6 +205,11 @@ def test_likes_and_origin_come_from_the_card() -> None:
     assert "I love sea shanties and strong tea." in compose(ADA, "what do you like?")
     assert "Cornwall" in compose(ADA, "where are you from?")
     assert "I love sea shanties and strong tea." in compose(ADA, "what's your favourite drink?")
+    assert "I love sea shanties and strong tea." in compose(ADA, "do you like tea?")
+    # Not on the card: an in-character deflection that names it (the Grumpy Critic's own way).
+    assert "about coffee." in compose(replace(ADA, description=""), "do you like coffee?")
+    grumpy = compose(replace(GRUMPY, description=""), "do you like coffee?")
+    assert grumpy.startswith(("Coffee? Never thought about it. Don't plan to.", "Not especially.")), grumpy
 
 
 def test_the_example_dialogue_answers_a_line_like_its_own() -> None:
