@@ -111,7 +111,8 @@ class Usage:
 @dataclass(frozen=True)
 class Voice:
     """What the offline responder needs to answer in character (model servers ignore it): the persona's
-    id, name, traits, mood words and behaviour settings."""
+    id, name, traits, mood words and behaviour settings, its card's texts (macros resolved, whole: the token
+    budget of the prompt does not clip them here) and the memories retrieved for the message."""
 
     persona_id: int
     name: str
@@ -120,6 +121,13 @@ class Voice:
     behavior: BehaviorSettings = field(default_factory=BehaviorSettings)
     author: str | None = None  # who wrote the message being answered
     message: str | None = None  # that message's text, without the author prefix
+    nickname: str = ""  # another name the persona answers to ("" = none)
+    description: str = ""
+    personality: str = ""
+    scenario: str = ""
+    examples: tuple[str, ...] = ()  # example dialogue blocks, one exchange per line ("Name: text")
+    memories: tuple[str, ...] = ()  # texts of the memories retrieved for the message, best first
+    seed: str = ""  # varies the words from one message to the next (the message's id); "" = the text alone
 
 
 @dataclass(frozen=True)

@@ -202,11 +202,14 @@ def build_request(
     at_depth: Sequence[tuple[int, str]] = (),
 ) -> ChatRequest:
     """The :class:`~bot.llm.base.ChatRequest` of a reply (module docstring), with the voice the offline responder
-    needs. ``max_tokens`` None: by the persona's verbosity. ``at_depth``: ``(depth, text)`` items placed among the
-    turns (:func:`bot.core.prompt_parts.insert_at_depth`), after the context's own at-depth lore entries."""
+    needs (models never see it: the card's texts whole, macros resolved, the memories retrieved and the message's
+    id as its seed). ``max_tokens`` None: by the persona's verbosity. ``at_depth``: ``(depth, text)`` items placed
+    among the turns (:func:`bot.core.prompt_parts.insert_at_depth`), after the context's own at-depth lore
+    entries."""
     persona = context.persona
     fitted = fit_context(context, at_depth)
     at_depth = depth_items(context, at_depth)
+    texts = character_texts(context)
     return ChatRequest(
         system=render_system_prompt(context, fitted),
         messages=chat_turns(context, fitted.history, post_history=fitted.texts.post_history, at_depth=at_depth),
@@ -222,6 +225,13 @@ def build_request(
             behavior=persona.behavior,
             author=context.author,
             message=context.message,
+            nickname=persona.nickname.strip(),
+            description=texts.description,
+            personality=texts.personality,
+            scenario=texts.scenario,
+            examples=texts.examples,
+            memories=tuple(m.content.strip() for m in context.memories if m.content.strip()),
+            seed=context.seed,
         ),
     )
 

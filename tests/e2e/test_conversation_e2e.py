@@ -305,6 +305,31 @@ async def test_the_offline_responder_answers_with_no_model_configured(sandbox: S
         assert answer.content and answer.webhook_id is not None
 
 
+async def test_the_offline_responder_names_a_remembered_cat_and_answers_from_the_description(
+    sandbox: Sandbox, database_file: Path
+) -> None:
+    description = "Ada is a retired lighthouse keeper from Cornwall. She tends a greenhouse full of ferns."
+    async with bot_on(sandbox, database_file) as bot:
+        persona_id = await persona_in(bot, sandbox, description=description)
+        async with bot.db.transaction() as session:
+            await consent.record(
+                session, user_id=sandbox.alice.id, guild_id=sandbox.guild.id, granted=True,
+                recorded_by=sandbox.alice.id, now=utcnow(),
+            )  # fmt: skip
+            for content in ("Alice loves sailing on Sundays", "Alice said: “My cat Biscuit keeps stealing my socks!”"):
+                await memories.capture(
+                    session, persona_id, content=content, category="conversation", importance=8,
+                    source_user_id=sandbox.alice.id, source_channel_id=sandbox.general.id, source_message_id=None,
+                    now=utcnow() - timedelta(days=2),
+                )  # fmt: skip
+        await sandbox.send(sandbox.general, "Ada, do you remember my cat?")
+        cat = await answer_from(bot, sandbox)
+        assert "Biscuit" in cat.content and "sailing" not in cat.content
+        await sandbox.send(sandbox.general, "what is your favourite plant, Ada?")
+        plant = await answer_from(bot, sandbox, after=cat.id)
+        assert "I tend a greenhouse full of ferns." in plant.content
+
+
 async def test_a_tool_call_round_trips(sandbox: Sandbox, database_file: Path, model_server: FakeModelServer) -> None:
     model_server.script(tool_call(("roll_dice", {"notation": "2d6"})), reply("You rolled it: see above!"))
     async with bot_on(sandbox, database_file, model_server) as bot:
