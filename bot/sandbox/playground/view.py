@@ -1,6 +1,21 @@
-"""The playground: the sandbox, the real bot, and a terminal chat (or a script) acting as a user.
+"""The playground's user: what it prints of the server (as a Discord client would show it) and what each typed line
+does (:data:`HELP`)."""
 
-Lines:
+from __future__ import annotations
+
+import asyncio
+import shlex
+from collections import deque
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot.sandbox.harness import InteractionHandle, Posted, Sandbox, SandboxError
+from bot.sandbox.harness.modals import modal_fields, option_value
+from bot.sandbox.harness.reading import button_text, layout_lines, select_text
+from bot.sandbox.playground.lines import Lines
+from bot.sandbox.state import Channel, User
+
+HELP = """Lines:
   text                      a message in the current channel
   /cmd sub opt:value ...    a slash command (quote values with spaces: opt:"two words")
   #channel                  switch channel        :as bob      act as another user
@@ -11,64 +26,8 @@ When the bot opens a modal, each field is asked for in turn (an empty line keeps
 an option by number or label, ticks as N,N, a checkbox as y/n, users/roles/channels by name, files by path.
 """
 
-from __future__ import annotations
-
-import asyncio
-import contextlib
-import shlex
-import sys
-from collections import deque
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
-
-from bot.sandbox.harness import InteractionHandle, Posted, Sandbox, SandboxError
-from bot.sandbox.harness.modals import modal_fields, option_value
-from bot.sandbox.harness.reading import button_text, layout_lines, select_text
-from bot.sandbox.state import Channel, User
-
-if TYPE_CHECKING:
-    from bot.config import Settings
-
 QUIET_SECONDS = 0.4
 MAX_SETTLE_SECONDS = 20.0
-
-
-class Lines:
-    """Input lines from a script, a pipe, or the terminal (read without blocking the loop)."""
-
-    def __init__(self, script: str | None, stdin: TextIO) -> None:
-        self.queue: asyncio.Queue[str | None] = asyncio.Queue()
-        self.interactive = False
-        self.stdin = stdin
-        if script is not None:
-            for line in Path(script).read_text(encoding="utf-8").splitlines():
-                self.queue.put_nowait(line)
-            self.queue.put_nowait(None)
-        elif not stdin.isatty():
-            for line in stdin.read().splitlines():
-                self.queue.put_nowait(line)
-            self.queue.put_nowait(None)
-        else:
-            self.interactive = True
-            asyncio.get_running_loop().add_reader(stdin.fileno(), self._on_readable)
-
-    def _on_readable(self) -> None:
-        line = self.stdin.readline()
-        self.queue.put_nowait(None if line == "" else line.rstrip("\n"))
-
-    async def next(self, prompt: str, out: TextIO) -> str | None:
-        if self.interactive:
-            out.write(prompt)
-            out.flush()
-        line = await self.queue.get()
-        if line is not None and not self.interactive:
-            out.write(f"{prompt}{line}\n")
-        return line
-
-    def close(self) -> None:
-        if self.interactive:
-            with contextlib.suppress(Exception):
-                asyncio.get_running_loop().remove_reader(self.stdin.fileno())
 
 
 class Playground:
@@ -302,7 +261,7 @@ class Playground:
         if cmd in ("quit", "exit", "q"):
             return False
         if cmd == "help":
-            self.say(__doc__ or "")
+            self.say(HELP)
         elif cmd == "as":
             self.user = self._find_user(rest)
             self.say(f"(now acting as {self.user.username})")
@@ -375,41 +334,3 @@ def _modal_prompt(comp: dict[str, Any]) -> str:
     if t == 19:
         return " (file paths, comma-separated)"
     return " (names, comma-separated)"
-
-
-async def run(sandbox: Sandbox, client: Any, script: str | None, *, stdin: TextIO, out: TextIO) -> int:
-    """Drive ``client`` (already constructed) in ``sandbox``: start it, run the lines, close it."""
-    pg = Playground(sandbox, out)
-    lines = Lines(script, stdin)
-    try:
-        async with sandbox.run_client(client, timeout=60):
-            await pg.settle()
-            pg.say(
-                f"Connected to the sandbox server '{sandbox.guild.name}' as {pg.user.username} in #general. "
-                ":help for help."
-            )
-            while True:
-                line = await lines.next("> ", out)
-                if line is None or not await pg.handle(line, lines):
-                    break
-    finally:
-        lines.close()
-    return 0
-
-
-async def main(settings: Settings, script: str | None) -> int:
-    """``python -m bot sandbox [--script FILE]``: the sandbox and the real bot with ``settings``' database."""
-    from bot.app import PersonaHubBot
-
-    sandbox = Sandbox()
-    await sandbox.start(getattr(settings, "sandbox_port", 0) or 0)
-    try:
-        print(f"sandbox listening on {sandbox.server.base_url}", file=sys.stderr)
-        bot = PersonaHubBot(settings)
-        async with bot:
-            return await run(sandbox, bot, script, stdin=sys.stdin, out=sys.stdout)
-    except asyncio.CancelledError:
-        # Ctrl-C: asyncio.run cancels us; the context managers above have closed the bot.
-        return 130
-    finally:
-        await sandbox.stop()
