@@ -1,121 +1,38 @@
-"""The playground's user: what it prints of the server (as a Discord client would show it) and what each typed line
-does (:data:`HELP`)."""
+"""The playground's user: what each typed line does (:data:`HELP`); what is printed is :mod:`.output`."""
 
 from __future__ import annotations
 
 import asyncio
 import shlex
-from collections import deque
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
-from bot.sandbox.harness import InteractionHandle, Posted, Sandbox, SandboxError
+from bot.sandbox.harness import InteractionHandle, Posted, SandboxError
 from bot.sandbox.harness.modals import modal_fields, option_value
-from bot.sandbox.harness.reading import button_text, layout_lines, select_text
 from bot.sandbox.playground.lines import Lines
-from bot.sandbox.state import Channel, User
+from bot.sandbox.playground.output import Display
+from bot.sandbox.state import User
 
 HELP = """Lines:
   text                      a message in the current channel
   /cmd sub opt:value ...    a slash command (quote values with spaces: opt:"two words")
-  #channel                  switch channel        :as bob      act as another user
-  :click N | :click Label   press a button         :select N 1,3   choose options of select N
-  :dm text                  DM the bot             :react N 👍     react to message N
-  :wait SECONDS             let the bot work       :help  :quit
+  /cmd ... opt:par?         what the bot suggests for an option as you type "par"
+  #channel                  switch channel                 :as bob          act as another user
+  :click N | :click Label   press a button of the latest view (add "in M" for message [M])
+  :select N 1,3 | +2 | -1   choose in select N (+ adds to, - drops from the current picks; "in M" as above)
+  :reply M text             reply to message [M]           :react M 👍      react to message [M]
+  :unreact M 👍             take a reaction back           :dm text         DM the bot
+  :wait SECONDS             let the bot work               :help  :quit
 When the bot opens a modal, each field is asked for in turn (an empty line keeps the default): text as typed,
 an option by number or label, ticks as N,N, a checkbox as y/n, users/roles/channels by name, files by path.
+:cancel closes the modal without sending it.
 """
 
-QUIET_SECONDS = 0.4
-MAX_SETTLE_SECONDS = 20.0
+CANCEL = ":cancel"
 
 
-class Playground:
-    def __init__(self, sandbox: Sandbox, out: TextIO) -> None:
-        self.sb = sandbox
-        self.out = out
-        self.user: User = sandbox.alice
-        self.channel: Channel = sandbox.general
-        self.shown: dict[int, tuple[Any, ...]] = {}  # message id -> what was printed
-        self.numbered: list[Posted] = []  # messages with components, by the number shown
-        self.handles: deque[InteractionHandle] = deque(maxlen=50)
-
-    def say(self, text: str) -> None:
-        self.out.write(text + "\n")
-        self.out.flush()
-
-    # ----- output -----
-
-    def _channel_label(self, channel_id: int) -> str:
-        c = self.sb.state.channels[channel_id]
-        return f"#{c.name}" if c.name else "DM"
-
-    def render(self, p: Posted, *, edited: bool) -> None:
-        tags = []
-        if p.ephemeral:
-            tags.append("only you")
-        if edited:
-            tags.append("edited")
-        tag = f" ({', '.join(tags)})" if tags else ""
-        reply = ""
-        if p.reply_to is not None and p.reply_to in self.sb.state.messages:
-            reply = f" ↪ {self.sb.posted(self.sb.state.messages[p.reply_to]).author}"
-        self.say(f"[{self._channel_label(p.channel_id)}] {p.author}{reply}{tag}: {p.content}".rstrip())
-        for e in p.embeds:
-            for key in ("title", "description"):
-                if e.get(key):
-                    self.say(f"  ┃ {e[key]}")
-            for f in e.get("fields", []):
-                self.say(f"  ┃ {f['name']}: {f['value']}")
-            if (e.get("footer") or {}).get("text"):
-                self.say(f"  ┃ — {e['footer']['text']}")
-        if p.is_v2:
-            # Components V2: the components are the message; attachments show only through them.
-            for line in layout_lines(p.components):
-                self.say(line.rstrip())
-        else:
-            for a in p.attachments:
-                self.say(f"  📎 {a.filename} ({len(a.data)} bytes)")
-        if p.components:
-            if p not in self.numbered:
-                self.numbered.append(p)
-            if not p.is_v2:
-                self._render_components(p)
-
-    def _render_components(self, p: Posted) -> None:
-        buttons = p.buttons()
-        if buttons:
-            labels = [button_text(b, n) for n, b in enumerate(buttons, 1)]
-            self.say("  buttons: " + "  ".join(labels) + "   (:click N)")
-        for n, s in enumerate(p.selects(), 1):
-            self.say("  " + select_text(s, n))
-
-    def show_new(self) -> None:
-        msgs = sorted(self.sb.state.messages.values(), key=lambda m: m.id)
-        for m in msgs:
-            if m.visible_to is not None and m.visible_to != self.user.id:
-                continue
-            p = self.sb.posted(m)
-            if p.loading:
-                continue
-            sig = (m.content, repr(m.embeds), repr(m.components), m.deleted, len(m.attachments))
-            seen = self.shown.get(m.id)
-            if seen == sig:
-                continue
-            self.shown[m.id] = sig
-            if m.deleted:
-                if seen is not None:
-                    self.say(f"[{self._channel_label(m.channel_id)}] {p.author}'s message was deleted")
-                continue
-            self.render(p, edited=seen is not None)
-
-    async def settle(self) -> None:
-        """Wait until the bot has been quiet for a moment, then print what changed."""
-        loop = asyncio.get_running_loop()
-        end = loop.time() + MAX_SETTLE_SECONDS
-        while loop.time() < end and await self.sb.server.wait_change(QUIET_SECONDS):
-            self.show_new()
-        self.show_new()
+class Playground(Display):
+    """The playground: the :class:`Display` of what the user sees, and what each line they type does."""
 
     # ----- input -----
 
@@ -136,6 +53,8 @@ class Playground:
                 await self.sb.send(self.channel, line, author=self.user)
         except SandboxError as e:
             self.say(f"! {str(e).splitlines()[0]}")
+        except (OSError, ValueError) as e:  # a bad path or value: said, and the session goes on
+            self.say(f"! {e}")
         await self.settle()
         return True
 
@@ -177,8 +96,7 @@ class Playground:
                     return r
             return self._find_user(raw)
         if t == 11:
-            path = Path(raw).expanduser()
-            return (path.name, path.read_bytes())
+            return _file(raw)
         return raw
 
     async def run_slash(self, line: str, lines: Lines) -> None:
@@ -191,15 +109,37 @@ class Playground:
         _, defs, _, _ = self.sb._resolve_path(" ".join(path), self.channel)
         by_name = {o["name"]: o for o in defs}
         options: dict[str, Any] = {}
+        asked: tuple[str, str] | None = None
         for name, raw in pairs:
             if name not in by_name:
                 raise SandboxError(f"/{' '.join(path)} has no option {name!r}; options: {', '.join(by_name)}")
+            if raw.endswith("?") and by_name[name].get("autocomplete"):
+                asked = (name, raw[:-1])
+                continue
             try:
                 options[name] = self._convert(by_name[name], raw)
             except ValueError:
                 raise SandboxError(f"option {name}: {raw!r} is not a valid value") from None
-        h = await self.sb.slash(" ".join(path), as_user=self.user, in_channel=self.channel, options=options)
+        command = " ".join(path)
+        if asked is not None:
+            await self.suggest(command, asked, options)
+            return
+        h = await self.sb.slash(command, as_user=self.user, in_channel=self.channel, options=options)
         await self.after_interaction(h, lines)
+
+    async def suggest(self, command: str, asked: tuple[str, str], options: dict[str, Any]) -> None:
+        """What the bot suggests for an option as it is typed (Discord's autocomplete)."""
+        name, typed = asked
+        choices = await self.sb.autocomplete(
+            command, name, typed, as_user=self.user, in_channel=self.channel, options=options
+        )
+        if not choices:
+            self.say(f"(no suggestions for {name}:{typed})")
+            return
+        self.say(f"suggestions for {name}: (type {name}:VALUE)")
+        for choice in choices:
+            value = choice["value"]
+            self.say(f"  {choice['name']}" + (f"   → {name}:{value}" if str(value) != choice["name"] else ""))
 
     async def after_interaction(self, h: InteractionHandle, lines: Lines) -> None:
         self.handles.append(h)
@@ -226,6 +166,9 @@ class Playground:
                 answer = await lines.next(f"│ {label}{hint}{_modal_prompt(comp)}: ", self.out)
                 if answer is None:
                     raise SandboxError("input ended inside a modal")
+                if answer.strip() == CANCEL:
+                    self.say("└ cancelled (nothing was sent)")
+                    return
                 if answer.strip():
                     values[comp["custom_id"]] = self._modal_answer(comp, answer.strip())
         self.say("└ submitted")
@@ -239,8 +182,7 @@ class Playground:
         if t == 23:
             return answer.lower() in ("y", "yes", "x", "true", "1", "on")
         if t == 19:
-            files = [Path(x).expanduser() for x in picks]
-            return [(f.name, f.read_bytes()) for f in files]
+            return [_file(x) for x in picks]
         if t in (3, 21, 22):
             opts = comp.get("options") or []
             chosen = [opts[int(x) - 1]["value"] if x.isdigit() and 0 < int(x) <= len(opts) else x for x in picks]
@@ -249,11 +191,7 @@ class Playground:
             return [self._convert({"type": {5: 6, 6: 8, 8: 7}.get(t, 9)}, x) for x in picks]
         return answer
 
-    def _numbered(self, n: str) -> Posted:
-        try:
-            return self.numbered[-1] if n == "" else self.numbered[int(n) - 1]
-        except (ValueError, IndexError):
-            raise SandboxError(f"no message {n}") from None
+    # ----- meta commands -----
 
     async def meta(self, text: str, lines: Lines) -> bool:
         cmd, _, rest = text.partition(" ")
@@ -271,49 +209,80 @@ class Playground:
         elif cmd == "wait":
             await asyncio.sleep(float(rest or 1))
         elif cmd == "click":
-            p = self._last_with_components()
-            if rest.isdigit():
-                h = await self.sb.click(p, index=int(rest) - 1, user=self.user)
-            else:
-                h = await self.sb.click(p, label=rest, user=self.user)
-            await self.after_interaction(h, lines)
+            await self.click(rest, lines)
         elif cmd == "select":
-            num, _, picks = rest.partition(" ")
-            p = self._last_with_components()
-            selects = p.selects()
-            try:
-                s = selects[int(num) - 1]
-            except (ValueError, IndexError):
-                raise SandboxError(f"no select {num}") from None
-            opts = s.get("options") or []
-            values: list[Any] = []
-            for pick in filter(None, (x.strip() for x in picks.split(","))):
-                if opts and pick.isdigit():
-                    values.append(opts[int(pick) - 1]["value"])
-                elif opts:
-                    values.append(pick)
-                else:
-                    values.append(self._convert({"type": {5: 6, 6: 8, 8: 7}.get(s["type"], 9)}, pick))
-            h = await self.sb.select(p, values, custom_id=s["custom_id"], user=self.user)
-            await self.after_interaction(h, lines)
-        elif cmd == "react":
-            num, _, emoji = rest.partition(" ")
-            msgs = self.sb.history(self.channel, as_user=self.user)
-            try:
-                target = msgs[-int(num)]
-            except (ValueError, IndexError):
-                raise SandboxError("usage: :react N emoji (N counts back from the latest message)") from None
-            await self.sb.react(target, emoji.strip() or "👍", user=self.user)
+            await self.choose(rest, lines)
+        elif cmd == "reply":
+            number, _, words = rest.partition(" ")
+            target = self.message_at(number)
+            channel = self.sb.state.channels[target.channel_id]
+            await self.sb.send(channel, words, author=self.user, reply_to=target)
+        elif cmd in ("react", "unreact"):
+            number, _, emoji = rest.partition(" ")
+            target = self.message_at(number)
+            act = self.sb.react if cmd == "react" else self.sb.unreact
+            await act(target, emoji.strip() or "👍", user=self.user)
         else:
             raise SandboxError(f"unknown :{cmd} (try :help)")
         return True
 
-    def _last_with_components(self) -> Posted:
-        for p in reversed(self.numbered):
-            m = self.sb.state.messages[p.id]
-            if not m.deleted and m.components and (m.visible_to in (None, self.user.id)):
-                return self.sb.posted(m)
-        raise SandboxError("no message with buttons or selects yet")
+    def _target(self, rest: str) -> tuple[str, Posted]:
+        """What a ``:click`` / ``:select`` names, and its message: ``in M`` at the end, else the latest view."""
+        words = rest.rsplit(" in ", 1)
+        if len(words) == 2:
+            found = self.message_at(words[1])
+            if not found.components:
+                raise SandboxError(f"message [{words[1].strip()}] has no buttons or selects")
+            return words[0].strip(), self.sb.posted(found)
+        return rest.strip(), self.latest_view_message()
+
+    async def click(self, rest: str, lines: Lines) -> None:
+        what, p = self._target(rest)
+        if what.isdigit():
+            h = await self.sb.click(p, index=int(what) - 1, user=self.user)
+        else:
+            h = await self.sb.click(p, label=what, user=self.user)
+        await self.after_interaction(h, lines)
+
+    async def choose(self, rest: str, lines: Lines) -> None:
+        what, p = self._target(rest)
+        num, _, picks = what.partition(" ")
+        try:
+            s = p.selects()[int(num) - 1]
+        except (ValueError, IndexError):
+            raise SandboxError(f"no select {num} (:select N picks)") from None
+        values = self._picks(s, [x.strip() for x in picks.split(",") if x.strip()])
+        before = {str(o["value"]) for o in s.get("options") or [] if o.get("default")}
+        dropped = [o["label"] for o in s.get("options") or [] if str(o["value"]) in before - set(map(str, values))]
+        h = await self.sb.select(p, values, custom_id=s["custom_id"], user=self.user)
+        labels = {str(o["value"]): o["label"] for o in s.get("options") or []}
+        chosen = ", ".join(labels.get(str(v), str(v)) for v in values) or "nothing"
+        self.say(f"(chose: {chosen}" + (f"; no longer: {', '.join(dropped)})" if dropped else ")"))
+        await self.after_interaction(h, lines)
+
+    def _picks(self, s: dict[str, Any], picks: list[str]) -> list[Any]:
+        """The values the picks name: option numbers or values; ``+N`` / ``-N`` change the current picks."""
+        options = s.get("options") or []
+        if not options:
+            return [self._convert({"type": {5: 6, 6: 8, 8: 7}.get(s["type"], 9)}, pick) for pick in picks]
+
+        def value(pick: str) -> Any:
+            if pick.isdigit():
+                if not 0 < int(pick) <= len(options):
+                    raise SandboxError(f"no option {pick}: there are {len(options)}")
+                return options[int(pick) - 1]["value"]
+            return pick
+
+        if picks and all(p[0] in "+-" for p in picks):
+            current = [o["value"] for o in options if o.get("default")]
+            for pick in picks:
+                item = value(pick[1:].strip())
+                if pick[0] == "+" and item not in current:
+                    current.append(item)
+                elif pick[0] == "-" and item in current:
+                    current.remove(item)
+            return current
+        return [value(pick) for pick in picks]
 
 
 def _modal_prompt(comp: dict[str, Any]) -> str:
@@ -334,3 +303,11 @@ def _modal_prompt(comp: dict[str, Any]) -> str:
     if t == 19:
         return " (file paths, comma-separated)"
     return " (names, comma-separated)"
+
+
+def _file(raw: str) -> tuple[str, bytes]:
+    """A file the user named by path, as (name, bytes); a path that is not a readable file is said plainly."""
+    path = Path(raw).expanduser()
+    if not path.is_file():
+        raise SandboxError(f"no file at {raw}")
+    return (path.name, path.read_bytes())
