@@ -197,11 +197,12 @@ async def test_config_applies_presets_and_forms_and_refuses_invalid_settings(san
     assert refused.ephemeral
     assert (
         refused.content
-        == "The memory setting hot_memory_size cannot be larger than warm_memory_size. Nothing was changed."
+        == "The number of hot memories cannot be larger than the number of warm memories. Nothing was changed."
     )
     opened = await sandbox.click(message, label="Decay")
     refused = await (await sandbox.submit_modal(opened, decay_rate="fast")).message()
-    assert refused.content == "The memory setting decay_rate must be a number. Nothing was changed."
+    assert refused.content == "The decay rate must be a number. Nothing was changed."
+    assert "_" not in refused.content  # people read the setting's name, not the stored key
     assert await config_row(running_bot, ada) == before
 
     opened = await sandbox.click(message, label="Capacity & tiers")

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from bot.core import memory
 from bot.core.errors import DomainError
 from bot.core.memory import MemoryConfig, MemoryItem
+from bot.core.memory.config import setting_words
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -566,7 +567,11 @@ def test_validation_errors_name_the_setting(changes: dict[str, Any], setting: st
     data.update(changes)
     with pytest.raises(DomainError) as caught:
         memory.validate_config(data)
-    assert setting in str(caught.value)
+    # Named in words people read (an unknown setting as typed); never by its stored key.
+    expected = repr(setting) if setting == "colour" else setting_words(setting)
+    if "cannot all be 0" in str(caught.value):  # the three weights are named together
+        expected = setting_words(setting).removeprefix("weight of ")
+    assert expected in str(caught.value) and "_" not in str(caught.value)
 
 
 def test_twenty_exempt_categories_are_allowed() -> None:
@@ -578,7 +583,7 @@ def test_twenty_exempt_categories_are_allowed() -> None:
 def test_missing_setting_is_named() -> None:
     data = memory.config_to_dict(config())
     del data["decay_schedule"]
-    with pytest.raises(DomainError, match="decay_schedule"):
+    with pytest.raises(DomainError, match="The decay schedule is missing"):
         memory.validate_config(data)
 
 

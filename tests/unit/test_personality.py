@@ -260,7 +260,7 @@ def test_the_seed_templates_keep_the_seed_values() -> None:
 
 
 def test_unknown_template() -> None:
-    with pytest.raises(NotFound, match=r"^There is no template called 'x'\.$"):
+    with pytest.raises(NotFound, match=r"^There is no template called 'x'\. The templates are: Friendly Assistant, "):
         get_template("x")
 
 

@@ -147,7 +147,7 @@ def test_memory_presets_and_advanced_values() -> None:
     assert deep.data["memory"]["hot_memory_size"] == memory_rules.preset("deep").hot_memory_size
     custom = rules.apply(deep, "memory", values={"hot_memory_size": "30", "decay_function": "Linear"})
     assert custom.data["memory"]["decay_function"] == "linear" and custom.data["memory_preset"] == "custom"
-    with pytest.raises(DomainError, match="hot_memory_size"):
+    with pytest.raises(DomainError, match="number of hot memories"):
         rules.apply(deep, "memory", values={"hot_memory_size": "999999"})
 
 

@@ -68,8 +68,36 @@ _WEIGHTS = ("weight_recency", "weight_importance", "weight_relevance")
 _BOOLS = ("decay_enabled", "pinned_memories_exempt", "track_relationships", "encrypt_sensitive", "shareable")
 
 
+# Each setting as people read it (the modals' labels say the same): errors name these, never the stored keys.
+SETTING_WORDS: dict[str, str] = {
+    "max_memory_size_mb": "size limit in MB",
+    "max_entities": "most memories kept",
+    "hot_memory_size": "number of hot memories",
+    "warm_memory_size": "number of warm memories",
+    "cold_memory_retention_days": "number of days cold memories are kept",
+    "weight_recency": "weight of recency",
+    "weight_importance": "weight of importance",
+    "weight_relevance": "weight of relevance",
+    "decay_enabled": "decay switch",
+    "decay_function": "decay curve",
+    "decay_rate": "decay rate",
+    "decay_schedule": "decay schedule",
+    "pinned_memories_exempt": "pinned-memories exemption",
+    "exempt_categories": "list of categories that never decay",
+    "high_importance_threshold": "importance that never decays",
+    "track_relationships": "relationship tracking",
+    "max_relationship_depth": "relationship depth",
+    "encrypt_sensitive": "encryption of sensitive memories",
+    "shareable": "sharing switch",
+}
+
+
+def setting_words(name: str) -> str:
+    return SETTING_WORDS.get(name, name.replace("_", " "))
+
+
 def _fail(name: str, rule: str) -> DomainError:
-    return DomainError(f"The memory setting {name} {rule}.")
+    return DomainError(f"The {setting_words(name)} {rule}.")
 
 
 def _as_int(name: str, value: Any) -> int:
@@ -93,7 +121,7 @@ def _as_float(name: str, value: Any) -> float:
 
 def _as_bool(name: str, value: Any) -> bool:
     if not isinstance(value, bool):
-        raise _fail(name, "must be true or false")
+        raise _fail(name, "must be yes or no")
     return value
 
 
@@ -136,7 +164,7 @@ def validate_config(values: Mapping[str, Any]) -> MemoryConfig:
     """
     unknown = sorted(set(values) - set(CONFIG_FIELDS))
     if unknown:
-        raise DomainError(f"There is no memory setting called {unknown[0]}.")
+        raise DomainError(f"There is no memory setting called {unknown[0]!r}.")
     for name in CONFIG_FIELDS:
         if name not in values:
             raise _fail(name, "is missing")
@@ -152,14 +180,14 @@ def validate_config(values: Mapping[str, Any]) -> MemoryConfig:
             raise _fail(name, "must be above 0")
         clean[name] = number
     if clean["hot_memory_size"] > clean["warm_memory_size"]:
-        raise _fail("hot_memory_size", "cannot be larger than warm_memory_size")
+        raise _fail("hot_memory_size", f"cannot be larger than the {setting_words('warm_memory_size')}")
     for name in _WEIGHTS:
         weight = _as_float(name, values[name])
         if weight < 0:
             raise _fail(name, "cannot be negative")
         clean[name] = weight
     if all(clean[name] == 0 for name in _WEIGHTS):
-        raise DomainError("The memory settings weight_recency, weight_importance and weight_relevance cannot all be 0.")
+        raise DomainError("The weights of recency, importance and relevance cannot all be 0.")
     rate = _as_float("decay_rate", values["decay_rate"])
     if rate < 0:
         raise _fail("decay_rate", "cannot be negative")
