@@ -27,7 +27,9 @@ if TYPE_CHECKING:
 
 TRIGGERS = [
     app_commands.Choice(name="keywords (hello, good morning | all: rain, umbrella)", value="keywords"),
-    app_commands.Choice(name="emoji (🎉, in a message or as a reaction)", value="emoji"),
+    app_commands.Choice(
+        name="emoji (🎉, in a message or as a reaction; instructions: in a message only)", value="emoji"
+    ),
     app_commands.Choice(name="emotion above an intensity (joy 60)", value="emotion"),
     app_commands.Choice(name="time window (22:00-06:00 Europe/Paris sat,sun)", value="time"),
 ]

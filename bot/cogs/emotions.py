@@ -10,6 +10,12 @@ to be a persona's, and only for messages older than :data:`NEGATIVE_CACHE_AFTER`
 right now is never wrongly cached). The buffer lives from ``cog_load`` to ``cog_unload``; ``Bot.close`` unloads
 every extension first, so a clean shutdown flushes every accepted reaction before the database closes.
 
+The personas' emoji behaviours fire on the reactions counted (:mod:`bot.services.emotions.reaction_behaviors`);
+once a batch is committed the reactions they ask for are added, and a reply template's answer is sent in reply to
+the reacted message by :func:`bot.workflows.reaction_answers.answer_reactions` (the first reaction with that emoji
+on the message only; at most one answer per persona per channel every 20 seconds, :attr:`EmotionsCog.answer_cooldown`,
+kept in memory).
+
 With the behaviour setting ``react_with_mood`` the persona shows its mood as its own reaction on the message
 (one emoji per mood octant, :data:`bot.ui.mood.MOOD_EMOJI`), at most once per message per second.
 
@@ -38,7 +44,10 @@ from bot.cogs._options import actor_of, own_personas, resolve_persona, visible_p
 from bot.core import emotions as core
 from bot.core.errors import DomainError
 from bot.core.inputs import parse_id
+from bot.core.reaction_answers import AnswerCooldown
 from bot.core.regeneration import REGENERATE_EMOJI
+from bot.discord_io.speaker import PersonaSender
+from bot.discord_io.webhooks import DatabaseWebhookStore
 from bot.services import emotions, personas
 from bot.services import persona_messages as messages
 from bot.services.emotions import BatchResult, MoodView, ReactionItem
@@ -46,6 +55,7 @@ from bot.services.reactions import BufferClosed, ReactionBuffer
 from bot.ui import mood as mood_ui
 from bot.ui.charts import ChartCache
 from bot.ui.mood_charts import history_chart, pad_chart
+from bot.workflows.reaction_answers import answer_reactions
 
 if TYPE_CHECKING:
     from bot.app import PersonaHubBot
@@ -86,7 +96,9 @@ class EmotionsCog(commands.Cog):
         self._mood_pending: set[int] = set()
         self._lookups: dict[int, asyncio.Future[messages.PersonaMessageView | None]] = {}
         self._lookup_task: asyncio.Task[None] | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[object]] = set()
+        self.sender = PersonaSender(bot, DatabaseWebhookStore(bot.db, lambda: self.clock()))
+        self.answer_cooldown = AnswerCooldown()  # reaction answers: one per persona per channel per 20 s, in memory
 
     async def cog_load(self) -> None:
         self.buffer = ReactionBuffer(
@@ -98,7 +110,15 @@ class EmotionsCog(commands.Cog):
         )
 
     async def _behavior_reactions(self, items: Sequence[ReactionItem], result: BatchResult) -> None:
-        """The reactions the personas' emoji behaviours asked for, added once the batch is committed."""
+        """What the personas' emoji behaviours asked for, once the batch is committed: their reactions, added now,
+        and their answers, sent in a task of their own (the next batch does not wait for Discord)."""
+        if result.behavior_answers:
+            answers = [result.behavior_answers[index] for index in sorted(result.behavior_answers)]
+            task = asyncio.get_running_loop().create_task(
+                answer_reactions(self.bot, self.bot.db, self.sender, self.answer_cooldown, answers, now=self.clock())
+            )
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
         for index, emojis in result.behavior_reactions.items():
             item = items[index]
             channel = self.bot.get_channel(item.channel_id) if item.channel_id else None
@@ -145,6 +165,13 @@ class EmotionsCog(commands.Cog):
         self._names.move_to_end(payload.user_id)
         while len(self._names) > NAME_CACHE_SIZE:
             self._names.popitem(last=False)
+
+    def _name_of(self, payload: discord.RawReactionActionEvent) -> str | None:
+        """Who reacted, as shown in the server (a reply template's ``author``), or None when unknown."""
+        if payload.member is not None:
+            return payload.member.display_name
+        user = self.bot.get_user(payload.user_id)
+        return self._names.get(payload.user_id) or (user.display_name if user is not None else None)
 
     async def _target(self, message_id: int) -> messages.PersonaMessageView | None:
         """The persona message ``message_id``, or None. Lookups asked for at the same moment share one query
@@ -205,6 +232,7 @@ class EmotionsCog(commands.Cog):
             guild_id=payload.guild_id,
             channel_id=payload.channel_id,
             at=self.clock(),
+            author_name=self._name_of(payload),
         )
         self.accepted += 1  # add_and_wait accepts the item before its first suspension, or raises BufferClosed
         try:

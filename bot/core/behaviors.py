@@ -21,6 +21,10 @@ Actions
     - ``emotion``: ``{"trigger": "praise"}``: an emotional trigger of ``data/triggers.toml`` applied to the persona.
     - ``reaction``: ``{"emoji": "👍"}``: the persona reacts to the message with this emoji.
 
+On a *reaction* (an emoji trigger fired by someone reacting on one of the persona's messages) the emotion and reaction
+actions apply, and a reply template answers the reaction within bounds (:mod:`bot.core.reaction_answers`); an
+instruction cannot apply, since no model reply is made for a reaction (:func:`describe_action` says so).
+
 Unknown keys are refused, so a typo never becomes a rule that silently does nothing.
 """
 
@@ -31,7 +35,7 @@ import numbers
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -48,6 +52,13 @@ REPLY_TEMPLATE_MAX = 1000
 EMOJI_MAX = 100
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MAX_BEHAVIORS_PER_PERSONA = 25
+# A persona answers reactions with a reply template at most once per this long in a channel (bot.core.reaction_answers).
+REACTION_ANSWER_COOLDOWN = timedelta(seconds=20)
+INSTRUCTION_NOT_ON_REACTIONS = "a reaction adds no instruction: no model reply is made for a reaction"
+REPLY_ON_REACTIONS = (
+    "a reaction with it on one of the persona's messages is answered too, in reply to that message: the first "
+    f"reaction per message only, at most one such answer every {REACTION_ANSWER_COOLDOWN.seconds} seconds per channel"
+)
 
 _SKIP = frozenset({0xFE0E, 0xFE0F, *range(0x1F3FB, 0x1F400)})
 _CUSTOM_EMOJI = re.compile(r"^<a?:([A-Za-z0-9_~-]{1,32}):\d{1,25}>$")
@@ -417,12 +428,17 @@ def matching_behaviors(
 
 
 def describe_action(behavior: Behavior) -> str:
-    """What the action does, in words (for ``/behavior list`` and ``/behavior test``)."""
+    """What the action does, in words (for ``/behavior add``, ``list`` and ``test``). On an emoji trigger it says
+    what happens on a reaction: a reply template answers it (:mod:`bot.core.reaction_answers`), an instruction
+    cannot apply (no model reply is made for a reaction)."""
     action = behavior.action
+    on_emoji = isinstance(behavior.trigger, EmojiTrigger)
     if isinstance(action, InstructionAction):
-        return f"adds to its instructions: “{action.text}”"
+        said = f"adds to its instructions: “{action.text}”"
+        return f"{said} when the emoji is in a message ({INSTRUCTION_NOT_ON_REACTIONS})" if on_emoji else said
     if isinstance(action, ReplyAction):
-        return "answers with its reply template instead of asking the model"
+        said = "answers with its reply template instead of asking the model"
+        return f"{said}; {REPLY_ON_REACTIONS}" if on_emoji else said
     if isinstance(action, EmotionAction):
         return f"feels the emotional trigger '{action.trigger}'"
     return f"reacts with {action.emoji}"

@@ -8,6 +8,8 @@ manage webhooks, the bot's own message with the persona in the embed author. :cl
   webhook is gone (a moderator deleted it), the store forgets it and the message goes through a new one.
 - **Mentions**: everything sent or edited carries ``allowed_mentions`` with nothing allowed (``{"parse": []}``), so
   no ``@everyone``, role or user ping can come out of a model.
+- **Replies**: :meth:`PersonaSender.send` with ``reply_to`` answers a message: a Discord reply from the fallback,
+  and from a webhook (which cannot reply) a small embed linking to it (:func:`reply_embed`).
 - **Length**: text is split at Discord's 2,000 characters on sentence boundaries
   (:func:`bot.core.conversation.split_message`), one message per part.
 - **Streaming** (:class:`StreamWriter`): the first text is sent as soon as it arrives, the message is then edited
@@ -90,6 +92,13 @@ def persona_embed(voice: PersonaVoice, text: str) -> discord.Embed:
     return embed
 
 
+def reply_embed(message: discord.PartialMessage) -> discord.Embed:
+    """What marks a webhook message as a reply: a link back to ``message``. Discord's Execute Webhook takes no
+    ``message_reference`` (developers/resources/webhook.mdx), so a persona speaking through its webhook cannot make a
+    Discord reply; the bot's own message (the fallback) is a real reply instead."""
+    return discord.Embed(description=f"↪ In reply to [this message]({message.jump_url})", colour=EMBED_COLOUR)
+
+
 def apology_text() -> str:
     """What a persona says when the model cannot answer (no stack trace, no details: the owner is told why)."""
     return "Sorry, I can't answer right now. Give me a moment and try again."
@@ -166,17 +175,25 @@ class PersonaSender:
         outlet.webhook, outlet.fallback_reason = fresh.webhook, fresh.fallback_reason
         return outlet
 
-    async def send(self, outlet: Outlet, text: str) -> discord.Message:
-        """One message (at most 2,000 characters) as the persona."""
+    async def send(
+        self, outlet: Outlet, text: str, *, reply_to: discord.PartialMessage | None = None
+    ) -> discord.Message:
+        """One message (at most 2,000 characters) as the persona; ``reply_to``: in reply to that message (see
+        :func:`reply_embed`; the author of the message replied to is not pinged)."""
         for attempt in range(2):
             if outlet.webhook is None:
-                return await outlet.channel.send(embed=persona_embed(outlet.voice, text), allowed_mentions=NO_MENTIONS)
+                embed = persona_embed(outlet.voice, text)
+                if reply_to is None:
+                    return await outlet.channel.send(embed=embed, allowed_mentions=NO_MENTIONS)
+                reference = reply_to.to_reference(fail_if_not_exists=False)
+                return await outlet.channel.send(embed=embed, allowed_mentions=NO_MENTIONS, reference=reference)
             try:
                 return await outlet.webhook.send(
                     text,
                     username=display_name(outlet.voice.name),
                     avatar_url=outlet.voice.avatar_url or discord.utils.MISSING,
                     allowed_mentions=NO_MENTIONS,
+                    embed=reply_embed(reply_to) if reply_to is not None else discord.utils.MISSING,
                     thread=outlet.thread or discord.utils.MISSING,
                     wait=True,
                 )

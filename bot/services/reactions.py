@@ -69,8 +69,9 @@ class ReactionBuffer:
         after_commit: Callable[[Sequence[ReactionItem], BatchResult], Awaitable[None]] | None = None,
     ) -> None:
         """``clock`` gives each batch's ``now`` (the caller passes :func:`bot.clock.utcnow`, or a test's clock).
-        ``after_commit`` is called with each committed batch (for example to add the reactions its persona's
-        emoji behaviours asked for): Discord calls happen after the transaction, never inside it."""
+        ``after_commit`` is called with each committed batch whose personas' emoji behaviours asked for something
+        (reactions to add, answers to send): Discord calls happen after the transaction, never inside it. It is
+        awaited before the next batch is written, so a caller with slow work starts a task for it."""
         if interval <= 0 or max_batch < 1:
             raise ValueError("interval must be positive and max_batch at least 1")
         self._database = database
@@ -200,7 +201,7 @@ class ReactionBuffer:
         for pending, outcome in zip(batch, result.outcomes, strict=True):
             if pending.waiter is not None and not pending.waiter.done():
                 pending.waiter.set_result(outcome)
-        if self._after_commit is not None and result.behavior_reactions:
+        if self._after_commit is not None and (result.behavior_reactions or result.behavior_answers):
             try:
                 await self._after_commit(items, result)
             except Exception:  # what follows a committed batch must not undo or repeat it

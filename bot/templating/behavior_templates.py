@@ -409,13 +409,23 @@ def test_behavior(
         return BehaviorTest(False, f"'{behavior.name}' would not fire for this message.")
     action = behavior.action
     head = f"'{behavior.name}' would fire and {rules.describe_action(behavior)}"
+    # Fired by the sample reaction only (the emoji is not in the sample message): what a reaction does.
+    by_reaction = isinstance(behavior.trigger, rules.EmojiTrigger) and not rules.trigger_matches(
+        behavior.trigger, message_text, None, {}, now
+    )
     if isinstance(action, rules.ReplyAction):
         variables = template_variables(
             persona_name=persona_name, author_name=author_name, mood=mood, now=now, timezone=timezone
         )
         text = render_reply(action.template, variables)
+        if by_reaction:
+            said = f"'{behavior.name}' would answer this reaction, in reply to the message, with: {text}"
+            return BehaviorTest(True, f"{said}\n({rules.REPLY_ON_REACTIONS}.)", reply=text)
         return BehaviorTest(True, f"'{behavior.name}' would fire and reply: {text}", reply=text)
     if isinstance(action, rules.InstructionAction):
+        if by_reaction:
+            said = f"'{behavior.name}' matches this reaction but does nothing on it: its instruction applies when"
+            return BehaviorTest(True, f"{said} the emoji is in a message ({rules.INSTRUCTION_NOT_ON_REACTIONS}).")
         return BehaviorTest(True, head + ".", instruction=action.text)
     if isinstance(action, rules.EmotionAction):
         return BehaviorTest(True, head + ".", emotion_trigger=action.trigger)

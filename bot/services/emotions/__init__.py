@@ -8,7 +8,8 @@ The package, by part (each function is re-exported here: ``from bot.services imp
 - :mod:`~bot.services.emotions.triggers`: applying triggers (:func:`apply_trigger`, and the ordered batch the
   reactions use);
 - :mod:`~bot.services.emotions.reactions`: the burst path (:func:`apply_reactions`), the servers' reaction maps,
-  emoji behaviours, :func:`remove_reaction`;
+  :func:`remove_reaction`; :mod:`~bot.services.emotions.reaction_behaviors`: the emoji behaviours a reaction fires
+  (emotional triggers, reactions, and the persona's answer with a reply template);
 - :mod:`~bot.services.emotions.past`: :func:`history` and :func:`patterns`;
 - :mod:`~bot.services.emotions.learning`: :func:`feedback` and :func:`withdraw_feedback`;
 - :mod:`~bot.services.emotions.reading`: who may read a persona's emotions, and its recent events.
@@ -61,6 +62,7 @@ from bot.services.emotions.views import (
     HistoryView,
     MoodView,
     Outcome,
+    ReactionAnswer,
     ReactionItem,
     RemovalResult,
     ResponseView,
@@ -79,6 +81,7 @@ __all__ = [
     "HistoryView",
     "MoodView",
     "Outcome",
+    "ReactionAnswer",
     "ReactionItem",
     "RemovalResult",
     "ResponseView",

@@ -1,6 +1,7 @@
 """Reactions: the burst path (:func:`apply_reactions`, many reactions in one transaction, people who may not be
-remembered counted anonymously), the servers' reaction maps, the emoji behaviours a counted reaction fires, and
-removing a reaction (which changes nothing; the package docstring says why).
+remembered counted anonymously), the servers' reaction maps, and removing a reaction (which changes nothing; the
+package docstring says why). The emoji behaviours a counted reaction fires are
+:mod:`bot.services.emotions.reaction_behaviors`.
 """
 
 from __future__ import annotations
@@ -16,18 +17,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from bot.core import emotions as core
-from bot.core.behaviors import matching_behaviors
 from bot.core.errors import DomainError
 from bot.db import models
-from bot.services import achievements, behavior_rules, consent, relationships
-from bot.services.emotions.triggers import EMOJI_MAX, Entry, apply_entries, apply_trigger
+from bot.services import achievements, consent, relationships
+from bot.services.emotions.reaction_behaviors import emoji_behaviors
+from bot.services.emotions.triggers import EMOJI_MAX, Entry, apply_entries
 from bot.services.emotions.views import (
     BatchResult,
     Outcome,
     ReactionItem,
     RemovalResult,
 )
-from bot.templating import behavior_templates
 
 _EventRow = models.EmotionalEvent
 
@@ -123,7 +123,11 @@ async def apply_reactions(
     from ``guild_settings`` unless ``server_maps`` is given); unknown emoji are ignored. Per persona the state is
     loaded once, the reactions are applied in order in memory, and the final state written once; all events go in
     multi-row INSERTs that skip already-counted (persona, message, user, emoji) keys, and only reactions whose row
-    was really inserted have an emotional effect. Reactions of deleted personas are skipped."""
+    was really inserted have an emotional effect. Reactions of deleted personas are skipped.
+
+    The counted reactions fire their personas' emoji behaviours (:mod:`bot.services.emotions.reaction_behaviors`):
+    emotional triggers are applied here; the reactions they ask for (``behavior_reactions``) and the persona's
+    answers (``behavior_answers``) are the caller's to make once the transaction is committed."""
     if not items:
         return BatchResult(0, 0, 0, 0, ())
     maps = (
@@ -132,7 +136,7 @@ async def apply_reactions(
     outcomes: dict[int, Outcome] = {}
     entries = _entries(items, maps, outcomes)
     entries = await _anonymised(session, items, entries, counted_anonymously or frozenset(), outcomes)
-    applied, _ = await apply_entries(session, entries, now)
+    applied, event_ids = await apply_entries(session, entries, now)
     outcomes.update(applied)
     counted = [e for e in entries if applied.get(e.index) == "applied"]
     # How the persona feels about each person who reacted moves with the reaction (one upsert per batch).
@@ -141,7 +145,7 @@ async def apply_reactions(
     )
     for persona_id in sorted({e.persona_id for e in counted}):
         await achievements.check(session, persona_id, now, inputs_changed={"emotions"})
-    behavior_reactions = await _emoji_behaviors(session, counted, now)
+    behavior_reactions, answers = await emoji_behaviors(session, items, counted, event_ids, now)
     ordered = tuple(outcomes[i] for i in range(len(items)))
     return BatchResult(
         applied=ordered.count("applied"),
@@ -150,6 +154,7 @@ async def apply_reactions(
         missing_personas=ordered.count("missing_persona"),
         outcomes=ordered,
         behavior_reactions=behavior_reactions,
+        behavior_answers=answers,
         counted_anonymously=tuple(e.anonymous for e in counted if e.anonymous is not None),
     )
 
@@ -162,31 +167,6 @@ def anonymous_key(persona_id: int, message_id: int | None, user_id: int | None, 
     """A salted digest standing for one person's reaction with one emoji on one message (never stored)."""
     text = f"{persona_id}:{message_id}:{user_id}:{emoji}".encode()
     return hashlib.blake2b(text, key=_ANONYMOUS_SALT, digest_size=16).digest()
-
-
-async def _emoji_behaviors(
-    session: AsyncSession, counted: Sequence[Entry], now: datetime
-) -> dict[int, tuple[str, ...]]:
-    """The personas' emoji behaviours for the reactions just counted (one query per batch): their emotional triggers
-    are applied here; the reactions they ask for are returned by item index for the caller to add."""
-    rules = await behavior_rules.emoji_enabled_for(session, sorted({e.persona_id for e in counted if e.emoji}))
-    if not rules:
-        return {}
-    reactions: dict[int, tuple[str, ...]] = {}
-    variables = behavior_templates.template_variables(persona_name="", author_name="", mood="neutral", now=now)
-    for entry in counted:
-        matched = matching_behaviors(rules.get(entry.persona_id, []), "", entry.emoji, {}, now)
-        if not matched:
-            continue
-        effect = behavior_templates.plan_effects(matched, variables)
-        for name in effect.emotion_triggers:
-            await apply_trigger(
-                session, entry.persona_id, name, now=now, user_id=entry.user_id, channel_id=entry.channel_id,
-                context=f"custom behaviour on a {entry.emoji} reaction",
-            )  # fmt: skip
-        if effect.reactions:
-            reactions[entry.index] = tuple(effect.reactions)
-    return reactions
 
 
 async def remove_reaction(

@@ -83,6 +83,22 @@ class ReactionItem:
     guild_id: int | None = None
     channel_id: int | None = None
     at: datetime | None = None
+    author_name: str | None = None  # who reacted, as shown (a reply template's ``author``); never stored
+
+
+@dataclass(frozen=True)
+class ReactionAnswer:
+    """A persona's answer to a reaction on its message: an emoji behaviour's reply template, rendered with the name
+    of who reacted (:mod:`bot.core.reaction_answers`). The caller sends it after the commit, within its cooldown,
+    in reply to ``message_id``."""
+
+    persona_id: int
+    persona_name: str
+    avatar_url: str | None
+    guild_id: int | None
+    channel_id: int
+    message_id: int  # the message reacted on (the persona's)
+    text: str
 
 
 @dataclass(frozen=True)
@@ -96,6 +112,8 @@ class BatchResult:
     outcomes: tuple[Outcome, ...] = ()
     # item index -> emoji the persona's emoji behaviours react with (the caller adds them, after commit)
     behavior_reactions: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
+    # item index -> the persona's answer to that reaction (a reply template; the caller sends it, after commit)
+    behavior_answers: Mapping[int, ReactionAnswer] = field(default_factory=dict)
     # anonymous_key() of each reaction counted without its person's id (the caller remembers them, after commit)
     counted_anonymously: tuple[bytes, ...] = ()
 
