@@ -1,7 +1,8 @@
 """The /persona cog's flows that are not commands: showing wizard steps (with the radar chart), applying wizard
-clicks, the wizard answered by typing in a DM, switching a persona on or off in a channel, and the words shown after
-an import. :class:`PersonaFlows` is a base of :class:`bot.cogs.personas.PersonaCog`; the commands are there. (The
-leading underscore keeps the extension loader away: this module has no cog of its own.)"""
+clicks, switching a persona on or off in a channel, and the words shown after an import (the wizard answered by
+typing in a DM is :mod:`bot.cogs._dm_wizard`). :class:`PersonaFlows` is a base of
+:class:`bot.cogs.personas.PersonaCog`; the commands are there. (The leading underscore keeps the extension loader
+away: this module has no cog of its own.)"""
 
 from __future__ import annotations
 
@@ -12,14 +13,12 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import discord
-from discord.ext import commands
 
 from bot.clock import utcnow
 from bot.cogs._options import actor_of, resolve_persona
 from bot.core.errors import DomainError, NotFound
 from bot.core.inputs import whole_number
 from bot.core.ownership import Actor
-from bot.core.text import clip
 from bot.core.wizard import TRAIT_PAGES
 from bot.services import bindings, portability
 from bot.services import wizard as wizard_service
@@ -152,41 +151,6 @@ class PersonaFlows:
                 f"**{name}** was created. Let it speak in a channel with `/persona activate`.",
             )
         return wizard_ui.done_embed(f"{outcome.persona.name} saved", f"**{name}**'s changes were saved.")
-
-    @commands.Cog.listener()
-    async def on_message(self, message: discord.Message) -> None:
-        """In a DM, a typed message answers the wizard's current step (so creation can be a plain chat)."""
-        if message.guild is not None or message.author.bot:
-            return
-        image = next(
-            (
-                a.url
-                for a in message.attachments
-                if (a.content_type or "").startswith("image/") or a.filename.lower().endswith(IMAGE_SUFFIXES)
-            ),
-            None,
-        )
-        if not message.content.strip() and image is None:
-            return
-        actor = Actor(user_id=message.author.id)
-        try:
-            async with self.bot.db.transaction() as session:
-                draft = await wizard_service.dm_draft(session, message.author.id, message.channel.id, now=utcnow())
-                if draft is None:
-                    return
-                outcome = await wizard_service.text_answer(
-                    session, actor, draft, message.content, image, max_per_user=self.default_limit, now=utcnow()
-                )
-        except DomainError as error:
-            await message.channel.send(clip(str(error), 2000))
-            return
-        if outcome.draft is None:
-            await message.channel.send(embed=self._outcome_embed(outcome))
-            return
-        embed, view, files = await self._step_payload(outcome.draft, True)
-        sent = await message.channel.send(embed=embed, view=view, files=files)
-        async with self.bot.db.transaction() as session:
-            await wizard_service.set_message(session, outcome.draft.id, message.author.id, sent.channel.id, sent.id)
 
     async def _binding(
         self,

@@ -295,6 +295,12 @@ async def _finish(
     return Outcome(persona=record, created=created)
 
 
+def read_answer(draft: Draft, text: str, image_url: str | None = None) -> tuple[str, str | None, Any]:
+    """What a message typed in a DM asks of the wizard (:func:`rules.interpret_text`): an action for :func:`act`,
+    or ``help`` / ``describe`` for the caller. DomainError when it cannot be read."""
+    return rules.interpret_text(draft.state, require_storable(text, "Your answer"), image_url)
+
+
 async def text_answer(
     session: AsyncSession,
     actor: Actor,
@@ -306,7 +312,9 @@ async def text_answer(
     now: datetime,
 ) -> Outcome:
     """A message typed in a DM, read as an answer to the wizard's current step (:func:`rules.interpret_text`)."""
-    action, arg, values = rules.interpret_text(draft.state, require_storable(text, "Your answer"), image_url)
+    action, arg, values = read_answer(draft, text, image_url)
+    if action in ("help", "describe"):
+        raise DomainError("That needs the wizard's chat; type it in the DM.")
     return await act(session, actor, draft.id, action, arg, values, max_per_user=max_per_user, now=now)
 
 

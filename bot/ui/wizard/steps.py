@@ -43,7 +43,7 @@ def _step_basics(draft: Draft, in_dm: bool) -> tuple[discord.Embed, discord.ui.V
     if in_dm:
         text += (
             "\n\nYou can also just type here: your first message is the name, the next the description; "
-            "send an image for the avatar. Type `next` to go on."
+            "send an image for the avatar. Type `next` to go on, `help` for everything you can type."
         )
     embed = base_embed(draft, text)
     embed.add_field(name="Name", value=clip(data.get("name") or "*not set yet*", FIELD_VALUE_MAX), inline=False)
@@ -121,9 +121,21 @@ def _personality_summary(data: Mapping[str, Any]) -> str:
     if mode == "random":
         leanings = chosen.get("leanings") or []
         return "Random" + (f", leaning {', '.join(leanings)}." if leanings else ".")
+    if mode == "described":
+        return "Suggested from your description" + (" by the model." if chosen.get("source") == "model" else ".")
     if mode == "manual":
         return "Adjusted by hand."
     return "The current personality."
+
+
+def suggestions_text(data: Mapping[str, Any]) -> str:
+    """``Curiosity 78 — 'loves to explore'``, one line per suggested trait, with the trait's value now."""
+    traits = data.get("traits") or {}
+    lines = [
+        f"{label(row['trait'])} **{round(float(traits.get(row['trait'], row['value'])))}** — {row['reason']}"
+        for row in data.get("suggestions") or []
+    ]
+    return clip("\n".join(lines), FIELD_VALUE_MAX)
 
 
 def _step_personality(draft: Draft) -> tuple[discord.Embed, discord.ui.View]:
@@ -146,6 +158,8 @@ def _step_personality(draft: Draft) -> tuple[discord.Embed, discord.ui.View]:
     embed = base_embed(draft, text)
     if traits is not None:
         embed.set_image(url=f"attachment://{CHART_FILENAME}")
+        if data.get("suggestions"):
+            embed.add_field(name="Suggested, and why", value=suggestions_text(data), inline=False)
     view = discord.ui.View(timeout=None)
     current = (data.get("personality") or {}).get("template")
     view.add_item(
