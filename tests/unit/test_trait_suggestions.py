@@ -93,7 +93,10 @@ GOOD = {
 def test_a_model_answer_in_the_schema_is_taken() -> None:
     found = rules.from_model(GOOD)
     assert found.source == "model"
-    assert [s.line() for s in found.suggested] == ["Extraversion 20 — 'keeps to herself'", "Curiosity 78 — 'loves to explore'"]
+    assert [s.line() for s in found.suggested] == [
+        "Extraversion 20 — 'keeps to herself'",
+        "Curiosity 78 — 'loves to explore'",
+    ]
     assert found.traits["curiosity"] == 78 and found.traits["openness"] == 50
 
 

@@ -97,7 +97,7 @@ def test_every_field_by_typing() -> None:
         (4, "threads: maybe", "Reply in threads must be yes or no."),
         (4, "cooldown: 99999", "Cooldown must be from 0 to 3600; got 99999."),
         (4, "reply when: always", "'always' is not a time to reply."),
-        (5, "mood visibility: everyone", "Visibility of mood must be one of: owner, server, public; 'everyone' is not."),
+        (5, "mood visibility: all", "Visibility of mood must be one of: owner, server, public; 'all' is not."),
         (6, "nickname: " + "n" * 201, "nickname"),
     ],
 )

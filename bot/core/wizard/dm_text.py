@@ -121,7 +121,7 @@ def interpret_text(state: WizardState, text: str, image_url: str | None = None) 
 
 
 def _quiz_answer(word: str, position: int) -> Action | None:
-    if word in {"1", "2", "3", "4", "5"}:
+    if word.isascii() and word.lstrip("+-").isdigit():  # any number: the answer's own rule says 1 to 5
         return "answer", word, None
     if word in ("back", "previous"):
         return ("quiz-back", None, None) if position > 0 else ("quiz-stop", None, None)
