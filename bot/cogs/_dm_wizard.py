@@ -4,7 +4,8 @@ What a message means is :func:`bot.core.wizard.interpret_text` (every field by n
 the change is the same service action a button or form makes (:func:`bot.services.wizard.act`), so the validation
 and its sentences are the same. ``describe`` asks :mod:`bot.services.trait_suggestions` (the model, or the lexicon)
 between two transactions, then applies the suggestions. The draft is stored after every answer, so a restart or
-a pause of hours continues where it stopped. (The leading underscore keeps the extension loader away.)
+a pause of hours continues where it stopped. With no wizard running, ``new persona`` typed in the DM starts one.
+(The leading underscore keeps the extension loader away.)
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from bot.services import wizard as wizard_service
 log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp")
+# What starts a wizard in a DM where none is running (anything else typed there is left alone).
+START_WORDS = frozenset({"new persona", "create persona", "create a persona", "make a persona", "persona create"})
 MESSAGE_MAX = 2000
 
 
@@ -54,9 +57,10 @@ class DmWizard(PersonaFlows):
             return
         async with self.bot.db.session() as session:
             draft = await wizard_service.dm_draft(session, message.author.id, message.channel.id, now=utcnow())
-        if draft is None:
-            return
         try:
+            if draft is None:
+                await self._start(message)
+                return
             outcome = await self._answer(message, draft, image)
         except DomainError as error:
             await message.channel.send(clip(str(error), MESSAGE_MAX))
@@ -67,6 +71,20 @@ class DmWizard(PersonaFlows):
             await message.channel.send(embed=self._outcome_embed(outcome))
             return
         await self._send_step(message, outcome.draft)
+
+    async def _start(self, message: discord.Message) -> None:
+        """``new persona`` typed in a DM with no wizard running starts one there."""
+        if " ".join(message.content.lower().split()).rstrip(".!") not in START_WORDS:
+            return
+        async with self.bot.db.transaction() as session:
+            draft = await wizard_service.start(
+                session,
+                Actor(user_id=message.author.id),
+                channel_id=message.channel.id,
+                max_per_user=self.default_limit,
+                now=utcnow(),
+            )
+        await self._send_step(message, draft)
 
     async def _answer(
         self, message: discord.Message, draft: wizard_service.Draft, image: str | None

@@ -20,7 +20,7 @@ from bot.core.errors import DomainError, NotFound
 from bot.core.inputs import whole_number
 from bot.core.ownership import Actor
 from bot.core.wizard import TRAIT_PAGES
-from bot.services import bindings, portability
+from bot.services import bindings, portability, trait_suggestions
 from bot.services import wizard as wizard_service
 from bot.ui import wizard as wizard_ui
 from bot.ui.charts import ChartCache, radar_chart
@@ -100,6 +100,8 @@ class PersonaFlows:
                 modal = wizard_ui.character_modal(draft, whole_number(arg or "0") or 0)
             elif action == "open-greetings":
                 modal = wizard_ui.greetings_modal(draft)
+            elif action == "open-describe":
+                modal = wizard_ui.describe_modal(draft)
             else:
                 page = whole_number(arg or "0")
                 if page is None or not 0 <= page < len(TRAIT_PAGES):
@@ -129,6 +131,25 @@ class PersonaFlows:
                 session, actor, draft_id, action, arg, values, max_per_user=self.default_limit, now=utcnow()
             )
         await self._show_outcome(interaction, outcome)
+
+    async def _describe_submitted(self, interaction: discord.Interaction, draft_id: int, description: str) -> None:
+        """The Describe form: the traits it suggests (the model may take a while: the click is deferred first)."""
+        await interaction.response.defer()
+        suggestions = await trait_suggestions.suggest(self.bot.llm, description)
+        async with self.bot.db.transaction() as session:
+            outcome = await wizard_service.act(
+                session,
+                actor_of(interaction),
+                draft_id,
+                "suggested",
+                None,
+                suggestions.to_values(),
+                max_per_user=self.default_limit,
+                now=utcnow(),
+            )
+        assert outcome.draft is not None
+        embed, view, files = await self._step_payload(outcome.draft, interaction.guild_id is None)
+        await interaction.edit_original_response(embed=embed, view=view, attachments=files)
 
     async def _show_outcome(self, interaction: discord.Interaction, outcome: wizard_service.Outcome) -> None:
         if outcome.draft is not None:

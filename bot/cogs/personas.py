@@ -125,6 +125,9 @@ class PersonaCog(DmWizard, commands.Cog, name=wizard_ui.HANDLER_COG):
         kind = match["kind"]
         async with errors_answered(interaction, f"wizard form {match.group(0)}"):
             values: dict[str, Any] = wizard_ui.modal_values(data)
+            if kind == "describe":
+                await self._describe_submitted(interaction, int(match["draft"]), str(values.get("description", "")))
+                return
             async with self.bot.db.transaction() as session:
                 outcome = await wizard_service.act(
                     session,

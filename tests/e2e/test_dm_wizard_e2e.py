@@ -23,6 +23,7 @@ from bot.sandbox.harness import Posted
 from bot.services import personas as persona_service
 from tests.fakes.model_server import FakeModelServer, reply
 from tests.support.bots import bot_on
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -166,8 +167,12 @@ async def test_every_field_typed_with_a_refusal_back_skip_and_a_restart(
     }
 
 
-async def test_the_questionnaire_typed_then_cancel(sandbox: Sandbox, running_bot: Any) -> None:
-    chat = await start(sandbox)
+async def test_started_by_typing_the_questionnaire_typed_then_cancel(sandbox: Sandbox, running_bot: Any) -> None:
+    chat = Chat(sandbox, await sandbox.open_dm(sandbox.alice))
+    answer = await chat.say("New persona!")  # no wizard running: these words start one, in this DM
+    assert title(answer) == "Step 1 of 6: Basic info"
+    [draft] = await drafts(running_bot)
+    assert (draft.guild_id, draft.channel_id) == (None, chat.dm.id)
     await chat.say("Quinn")
     await chat.say("next")
     answer = await chat.say("quiz")
@@ -209,3 +214,32 @@ async def test_suggestions_from_the_model_and_a_malformed_answer_falling_back(
         assert fields(answer)["Suggested, and why"] == "Humor **73** — 'witty'"
         [draft] = await drafts(bot)
         assert draft.data["personality"]["source"] == "lexicon" and draft.data["traits"]["humor"] == 73
+
+
+async def test_the_describe_form_in_a_server_suggests_traits_with_reasons(sandbox: Sandbox, running_bot: Any) -> None:
+    started = await (await sandbox.slash("persona create")).message()
+    opened = await sandbox.click(started, label="Edit basic info")
+    step1 = await (await sandbox.submit_modal(opened, name="Ada", description="A shy bookworm")).message()
+    step2 = await (await sandbox.click(step1, label="Next")).message()
+    assert title(step2) == "Step 2 of 6: Personality" and step2.ephemeral
+    opened = await sandbox.click(step2, label="Describe…")
+    assert "A shy bookworm" in json.dumps(await opened.modal())  # the form's box holds the basics' description
+    # The model may take a while, so the form is deferred (6) and the step's message edited when the traits are in.
+    assert await (await sandbox.submit_modal(opened, description="A witty pirate, never rude")).response() == 6
+
+    def current() -> Posted:
+        return sandbox.posted(sandbox.server.state.messages[step2.id])
+
+    await eventually(lambda: "Suggested, and why" in fields(current()), "the suggestions in the step's message")
+    described = current()
+    assert title(described) == "Step 2 of 6: Personality"
+    assert fields(described)["Suggested, and why"].splitlines() == [
+        "Agreeableness **73** — 'never rude'",
+        "Humor **73** — 'witty'",
+    ]
+    # Nothing the lexicon knows: the sentence, and the traits stay as they were.
+    opened = await sandbox.click(described, label="Describe…")
+    [note] = await (await sandbox.submit_modal(opened, description="Bob from Leeds")).followups()
+    assert note.ephemeral and note.content.startswith("I could not read any traits from that description.")
+    [draft] = await drafts(running_bot)
+    assert draft.data["traits"]["humor"] == 73

@@ -186,6 +186,7 @@ def _step_personality(draft: Draft) -> tuple[discord.Embed, discord.ui.View]:
         )
     view.add_item(WizardButton(draft.id, "random", label="Random", emoji="🎲", row=1))
     view.add_item(WizardButton(draft.id, "adjust", label="Adjust by hand", row=1))
+    view.add_item(WizardButton(draft.id, "open-describe", label="Describe…", row=1))
     leanings = (data.get("personality") or {}).get("leanings") or []
     choices = personality.list_leanings()
     view.add_item(
