@@ -1,4 +1,5 @@
-"""The creation wizard as a conversation in a DM: every message typed there answers the wizard's current step.
+"""The creation wizard as a conversation in a DM (or in a private thread opened for it from a server's wizard):
+every message typed there answers the wizard's current step.
 
 What a message means is :func:`bot.core.wizard.interpret_text` (every field by name, the steps' own words, help);
 the change is the same service action a button or form makes (:func:`bot.services.wizard.act`), so the validation
@@ -49,17 +50,28 @@ class DmWizard(PersonaFlows):
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
-        """In a DM with a wizard running, a typed message answers its current step."""
-        if message.guild is not None or message.author.bot:
+        """In a DM (or a private thread opened for it) with a wizard running, a typed message answers its current
+        step."""
+        in_thread = isinstance(message.channel, discord.Thread) and (
+            message.channel.type is discord.ChannelType.private_thread
+        )
+        if message.author.bot or (message.guild is not None and not in_thread):
             return
         image = _image_of(message)
         if not message.content.strip() and image is None:
             return
         async with self.bot.db.session() as session:
-            draft = await wizard_service.dm_draft(session, message.author.id, message.channel.id, now=utcnow())
+            draft = await wizard_service.chat_draft(
+                session,
+                message.author.id,
+                message.channel.id,
+                message.guild.id if message.guild else None,
+                now=utcnow(),
+            )
         try:
             if draft is None:
-                await self._start(message)
+                if message.guild is None:
+                    await self._start(message)
                 return
             outcome = await self._answer(message, draft, image)
         except DomainError as error:
@@ -101,7 +113,7 @@ class DmWizard(PersonaFlows):
         async with self.bot.db.transaction() as session:
             return await wizard_service.act(
                 session,
-                Actor(user_id=message.author.id),
+                Actor(user_id=message.author.id, guild_id=message.guild.id if message.guild else None),
                 draft.id,
                 action,
                 arg,

@@ -19,6 +19,7 @@ from bot.cogs._options import actor_of, resolve_persona
 from bot.core.errors import DomainError, NotFound
 from bot.core.inputs import whole_number
 from bot.core.ownership import Actor
+from bot.core.text import clip
 from bot.core.wizard import TRAIT_PAGES
 from bot.services import bindings, portability, trait_suggestions
 from bot.services import wizard as wizard_service
@@ -109,6 +110,9 @@ class PersonaFlows:
                 modal = wizard_ui.traits_modal(draft, page)
             await interaction.response.send_modal(modal)
             return
+        if action == "thread":
+            await self._open_thread(interaction, draft_id)
+            return
         if action == "restart":
             async with self.bot.db.transaction() as session:
                 try:
@@ -131,6 +135,33 @@ class PersonaFlows:
                 session, actor, draft_id, action, arg, values, max_per_user=self.default_limit, now=utcnow()
             )
         await self._show_outcome(interaction, outcome)
+
+    async def _open_thread(self, interaction: discord.Interaction, draft_id: int) -> None:
+        """Go on with the wizard as a chat in a private thread of this channel (the step is posted there)."""
+        channel = interaction.channel
+        if interaction.guild is None or not isinstance(channel, discord.TextChannel):
+            raise DomainError("A private thread opens from a server's text channel; in a DM, just type your answers.")
+        actor = actor_of(interaction)
+        async with self.bot.db.session() as session:
+            draft = await wizard_service.get(session, draft_id, actor.user_id, now=utcnow())
+        await interaction.response.defer()
+        try:
+            thread = await channel.create_thread(
+                name=clip(f"New persona: {interaction.user.display_name}", 100),
+                type=discord.ChannelType.private_thread,
+                invitable=False,
+            )
+            await thread.add_user(interaction.user)
+        except discord.Forbidden:
+            raise DomainError(
+                "I may not open private threads here; run /persona create in a DM with me to chat instead."
+            ) from None
+        embed, view, files = await self._step_payload(draft, True)
+        sent = await thread.send(embed=embed, view=view, files=files)
+        async with self.bot.db.transaction() as session:
+            await wizard_service.set_message(session, draft.id, actor.user_id, thread.id, sent.id)
+        done = wizard_ui.done_embed("Continued in a private thread", f"Type your answers in {thread.mention}.")
+        await interaction.edit_original_response(embed=done, view=None, attachments=[])
 
     async def _describe_submitted(self, interaction: discord.Interaction, draft_id: int, description: str) -> None:
         """The Describe form: the traits it suggests (the model may take a while: the click is deferred first)."""

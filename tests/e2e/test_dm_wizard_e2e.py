@@ -3,8 +3,9 @@
 Every field typed (name, description, avatar by attachment, traits suggested from a description and adjusted,
 memory, behaviour, privacy, every character field), a bad value answered with the validation sentence and nothing
 changed, back / skip / help, the bot restarted half-way on the same database (the conversation goes on), the
-questionnaire answered by typing, cancel, and the suggestions asked of a model server (the fake one) with a
-malformed answer falling back to the lexicon.
+questionnaire answered by typing, cancel, the suggestions asked of a model server (the fake one) with a malformed
+answer falling back to the lexicon, the Describe… form of a server's wizard, and a server's wizard continued as a
+chat in a private thread.
 """
 
 from __future__ import annotations
@@ -243,3 +244,26 @@ async def test_the_describe_form_in_a_server_suggests_traits_with_reasons(sandbo
     assert note.ephemeral and note.content.startswith("I could not read any traits from that description.")
     [draft] = await drafts(running_bot)
     assert draft.data["traits"]["humor"] == 73
+
+
+async def test_a_servers_wizard_goes_on_in_a_private_thread(sandbox: Sandbox, running_bot: Any) -> None:
+    started = await (await sandbox.slash("persona create", template="calm-listener")).message()
+    moved = await sandbox.click(started, label="Chat in a private thread")
+    assert await moved.response() == 6
+    await eventually(
+        lambda: sandbox.posted(sandbox.server.state.messages[started.id]).embeds[0]["title"].startswith("Continued"),
+        "the wizard's message pointing to the thread",
+    )
+    [thread] = [c for c in sandbox.server.state.channels.values() if c.type == 12]
+    assert sandbox.alice.id in thread.thread_members and thread.parent_id == sandbox.general.id
+    chat = Chat(sandbox, thread)
+    answer = await chat.say("Thea")
+    assert fields(answer)["Name"] == "Thea"
+    answer = await chat.say("chattiness: 500")
+    assert answer.content == "Chattiness must be from 0 to 100; got 500."
+    answer = await chat.say("step 6")
+    answer = await chat.say("create")
+    assert title(answer) == "Thea is born"
+    [persona] = await personas(running_bot)
+    assert persona.guild_id == sandbox.guild.id and persona.owner_id == sandbox.alice.id
+    assert await drafts(running_bot) == []

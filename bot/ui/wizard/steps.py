@@ -55,6 +55,8 @@ def _step_basics(draft: Draft, in_dm: bool) -> tuple[discord.Embed, discord.ui.V
     view.add_item(
         WizardButton(draft.id, "open-basics", label="Edit basic info", style=discord.ButtonStyle.primary, row=0)
     )
+    if not in_dm and draft.guild_id is not None:
+        view.add_item(WizardButton(draft.id, "thread", label="Chat in a private thread", row=0))
     nav(view, draft)
     return embed, view
 
