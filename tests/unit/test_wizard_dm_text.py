@@ -114,6 +114,9 @@ def test_the_questionnaire_by_typing_with_back_and_stop() -> None:
     assert progress is not None and progress.number == 1
     assert rules.interpret_text(state, "back") == ("quiz-stop", None, None)  # nothing before the first question
     state = say(state, "4")
+    for wrong in ("-1", "0", "6", "12"):
+        with pytest.raises(DomainError, match="Answers go from 1"):
+            say(state, wrong)
     assert rules.interpret_text(state, "back") == ("quiz-back", None, None)
     assert rules.interpret_text(state, "stop") == ("quiz-stop", None, None)
     while rules.quiz_progress(state.data) is not None:

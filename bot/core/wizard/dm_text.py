@@ -106,7 +106,7 @@ def interpret_text(state: WizardState, text: str, image_url: str | None = None) 
         return "basics", None, {"avatar_url": image_url}
     running = state.data.get("quiz") if state.step == 2 else None
     if running:
-        found = _quiz_answer(word, int(running.get("position", 0)))
+        found = _quiz_answer(word, cleaned, int(running.get("position", 0)))
         if found is not None:
             return found
     if word in DM_WORDS or cleaned in DM_WORDS:
@@ -120,9 +120,9 @@ def interpret_text(state: WizardState, text: str, image_url: str | None = None) 
     raise DomainError(_hint(state))
 
 
-def _quiz_answer(word: str, position: int) -> Action | None:
-    if word.isascii() and word.lstrip("+-").isdigit():  # any number: the answer's own rule says 1 to 5
-        return "answer", word, None
+def _quiz_answer(word: str, cleaned: str, position: int) -> Action | None:
+    if cleaned.isascii() and cleaned.lstrip("+-").isdigit():  # any number: the answer's own rule says 1 to 5
+        return "answer", cleaned, None
     if word in ("back", "previous"):
         return ("quiz-back", None, None) if position > 0 else ("quiz-stop", None, None)
     if word in ("stop", "stop quiz", "stop questionnaire"):
