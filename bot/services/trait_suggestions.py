@@ -16,6 +16,7 @@ from bot.core.errors import DomainError
 from bot.core.inputs import require_storable
 from bot.core.traits import ALL_TRAITS, label
 from bot.llm import ChatMessage, ChatRequest, ModelError, OfflineResponder, Provider
+from bot.templating.prompts import render_template
 
 log = logging.getLogger(__name__)
 
@@ -23,19 +24,14 @@ NOTHING_FOUND = (
     "I could not read any traits from that description. Try words such as curious, shy, organised, witty or calm, "
     "or set the traits by hand (e.g. 'curiosity 80')."
 )
-SYSTEM_PROMPT = (
-    "You read a short description of a chat persona and suggest values for its personality traits, from 0 (very "
-    "low) to 100 (very high), 50 being average. The traits: {traits}. Suggest only the traits the description "
-    "gives evidence for, each with a short reason quoting or paraphrasing the description's words. Answer with "
-    "JSON only, in the given schema."
-)
 
 
 def request_for(description: str) -> ChatRequest:
-    """The model call: the description as the user's message, and the answer's JSON schema."""
-    traits = ", ".join(f"{t} ({label(t).lower()})" for t in ALL_TRAITS)
+    """The model call: ``prompts/wizard/trait_suggestions_system.j2``, the description as the user's message, and
+    the answer's JSON schema."""
+    traits = [(t, label(t).lower()) for t in ALL_TRAITS]
     return ChatRequest(
-        system=SYSTEM_PROMPT.format(traits=traits),
+        system=render_template("wizard/trait_suggestions_system.j2", traits=traits),
         messages=(ChatMessage(role="user", content=description),),
         max_tokens=800,
         temperature=0.2,

@@ -146,6 +146,8 @@ async def test_the_model_is_asked_for_the_schema_and_its_answer_used(
     schema = sent["response_format"]["json_schema"]
     assert schema["strict"] is True and schema["schema"] == rules.MODEL_SCHEMA
     assert sent["messages"][-1] == {"role": "user", "content": "A shy explorer"}
+    system = sent["messages"][0]["content"]
+    assert "- technical_focus (technical focus)" in system and "JSON only" in system
 
 
 @pytest.mark.parametrize(
