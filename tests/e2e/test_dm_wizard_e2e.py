@@ -80,6 +80,7 @@ async def test_every_field_typed_with_a_refusal_back_skip_and_a_restart(
         assert fields(answer)["Avatar"].endswith("/nova.png")
         answer = await chat.say("skip")
         assert title(answer) == "Step 2 of 6: Personality"
+        assert "'help' lists what this step reads" in answer.embeds[0]["footer"]["text"]
         # The description from step 1, read through the lexicon (no model server): traits with reasons.
         answer = await chat.say("describe")
         why = fields(answer)["Suggested, and why"]

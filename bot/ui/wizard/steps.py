@@ -424,7 +424,8 @@ def _step_review(draft: Draft) -> tuple[discord.Embed, discord.ui.View]:
 
 
 def wizard_message(draft: Draft, *, in_dm: bool = False) -> tuple[discord.Embed, discord.ui.View]:
-    """The embed and view for the draft's current step (attach the chart when :func:`needs_chart`)."""
+    """The embed and view for the draft's current step (attach the chart when :func:`needs_chart`); ``in_dm``: in a
+    conversation where answers are typed (a DM, or a private thread opened for it)."""
     builders = {
         2: _step_personality,
         3: _step_memory,
@@ -432,9 +433,13 @@ def wizard_message(draft: Draft, *, in_dm: bool = False) -> tuple[discord.Embed,
         5: _step_privacy,
         6: _step_review,
     }
-    if draft.step == 1:
-        return _step_basics(draft, in_dm)
-    return builders[draft.step](draft)
+    embed, view = _step_basics(draft, in_dm) if draft.step == 1 else builders[draft.step](draft)
+    if in_dm:
+        embed.set_footer(
+            text="Type your answers here, or use the buttons; 'help' lists what this step reads. "
+            "Your draft is kept for 24 hours."
+        )
+    return embed, view
 
 
 def chart_file(png: bytes) -> discord.File:
