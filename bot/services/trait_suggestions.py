@@ -43,13 +43,12 @@ def request_for(description: str) -> ChatRequest:
 
 
 def checked_description(description: str) -> str:
-    """The description to read (trimmed, storable, at most :data:`rules.DESCRIBE_MAX` characters), or DomainError."""
+    """The description to read: trimmed, storable, its first :data:`rules.DESCRIBE_MAX` characters (a long one from
+    step 1 is read in part); DomainError when there is none."""
     text = require_storable((description or "").strip(), "The description")
     if not text:
         raise DomainError("Describe your persona in a few sentences first (e.g. 'describe: a shy, curious bookworm').")
-    if len(text) > rules.DESCRIBE_MAX:
-        raise DomainError(f"The description is {len(text):,} characters long; {rules.DESCRIBE_MAX:,} are read.")
-    return text
+    return text[: rules.DESCRIBE_MAX]
 
 
 async def suggest(llm: Provider, description: str) -> rules.Suggestions:

@@ -176,3 +176,6 @@ async def test_offline_the_lexicon_answers_and_empty_findings_are_explained() ->
         await trait_suggestions.suggest(OfflineResponder(), "Bob from Leeds")
     with pytest.raises(DomainError, match="Describe your persona"):
         await trait_suggestions.suggest(OfflineResponder(), "  ")
+    # A long description (step 1 holds up to 100,000 characters) is read in part: its beginning.
+    long = await trait_suggestions.suggest(OfflineResponder(), "a witty pirate " + "x" * 5000 + " very shy")
+    assert by_trait(long)["humor"].value == 73 and "extraversion" not in by_trait(long)
