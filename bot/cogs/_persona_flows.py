@@ -1,7 +1,8 @@
 """The /persona cog's flows that are not commands: showing wizard steps (with the radar chart), applying wizard
-clicks, the wizard answered by typing in a DM, switching a persona on or off in a channel, and the words shown after
-an import. :class:`PersonaFlows` is a base of :class:`bot.cogs.personas.PersonaCog`; the commands are there. (The
-leading underscore keeps the extension loader away: this module has no cog of its own.)"""
+clicks, switching a persona on or off in a channel, and the words shown after an import (the wizard answered by
+typing in a DM is :mod:`bot.cogs._dm_wizard`). :class:`PersonaFlows` is a base of
+:class:`bot.cogs.personas.PersonaCog`; the commands are there. (The leading underscore keeps the extension loader
+away: this module has no cog of its own.)"""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import discord
-from discord.ext import commands
 
 from bot.clock import utcnow
 from bot.cogs._options import actor_of, resolve_persona
@@ -21,7 +21,7 @@ from bot.core.inputs import whole_number
 from bot.core.ownership import Actor
 from bot.core.text import clip
 from bot.core.wizard import TRAIT_PAGES
-from bot.services import bindings, portability
+from bot.services import bindings, portability, trait_suggestions
 from bot.services import wizard as wizard_service
 from bot.ui import wizard as wizard_ui
 from bot.ui.charts import ChartCache, radar_chart
@@ -101,12 +101,17 @@ class PersonaFlows:
                 modal = wizard_ui.character_modal(draft, whole_number(arg or "0") or 0)
             elif action == "open-greetings":
                 modal = wizard_ui.greetings_modal(draft)
+            elif action == "open-describe":
+                modal = wizard_ui.describe_modal(draft)
             else:
                 page = whole_number(arg or "0")
                 if page is None or not 0 <= page < len(TRAIT_PAGES):
                     raise DomainError("There is no such page of traits.")
                 modal = wizard_ui.traits_modal(draft, page)
             await interaction.response.send_modal(modal)
+            return
+        if action == "thread":
+            await self._open_thread(interaction, draft_id)
             return
         if action == "restart":
             async with self.bot.db.transaction() as session:
@@ -131,6 +136,52 @@ class PersonaFlows:
             )
         await self._show_outcome(interaction, outcome)
 
+    async def _open_thread(self, interaction: discord.Interaction, draft_id: int) -> None:
+        """Go on with the wizard as a chat in a private thread of this channel (the step is posted there)."""
+        channel = interaction.channel
+        if interaction.guild is None or not isinstance(channel, discord.TextChannel):
+            raise DomainError("A private thread opens from a server's text channel; in a DM, just type your answers.")
+        actor = actor_of(interaction)
+        async with self.bot.db.session() as session:
+            draft = await wizard_service.get(session, draft_id, actor.user_id, now=utcnow())
+        await interaction.response.defer()
+        try:
+            thread = await channel.create_thread(
+                name=clip(f"New persona: {interaction.user.display_name}", 100),
+                type=discord.ChannelType.private_thread,
+                invitable=False,
+            )
+            await thread.add_user(interaction.user)
+        except discord.Forbidden:
+            raise DomainError(
+                "I may not open private threads here; run /persona create in a DM with me to chat instead."
+            ) from None
+        embed, view, files = await self._step_payload(draft, True)
+        sent = await thread.send(embed=embed, view=view, files=files)
+        async with self.bot.db.transaction() as session:
+            await wizard_service.set_message(session, draft.id, actor.user_id, thread.id, sent.id)
+        done = wizard_ui.done_embed("Continued in a private thread", f"Type your answers in {thread.mention}.")
+        await interaction.edit_original_response(embed=done, view=None, attachments=[])
+
+    async def _describe_submitted(self, interaction: discord.Interaction, draft_id: int, description: str) -> None:
+        """The Describe form: the traits it suggests (the model may take a while: the click is deferred first)."""
+        await interaction.response.defer()
+        suggestions = await trait_suggestions.suggest(self.bot.llm, description)
+        async with self.bot.db.transaction() as session:
+            outcome = await wizard_service.act(
+                session,
+                actor_of(interaction),
+                draft_id,
+                "suggested",
+                None,
+                suggestions.to_values(),
+                max_per_user=self.default_limit,
+                now=utcnow(),
+            )
+        assert outcome.draft is not None
+        embed, view, files = await self._step_payload(outcome.draft, interaction.guild_id is None)
+        await interaction.edit_original_response(embed=embed, view=view, attachments=files)
+
     async def _show_outcome(self, interaction: discord.Interaction, outcome: wizard_service.Outcome) -> None:
         if outcome.draft is not None:
             await self._show_step(interaction, outcome.draft, edit=True)
@@ -152,41 +203,6 @@ class PersonaFlows:
                 f"**{name}** was created. Let it speak in a channel with `/persona activate`.",
             )
         return wizard_ui.done_embed(f"{outcome.persona.name} saved", f"**{name}**'s changes were saved.")
-
-    @commands.Cog.listener()
-    async def on_message(self, message: discord.Message) -> None:
-        """In a DM, a typed message answers the wizard's current step (so creation can be a plain chat)."""
-        if message.guild is not None or message.author.bot:
-            return
-        image = next(
-            (
-                a.url
-                for a in message.attachments
-                if (a.content_type or "").startswith("image/") or a.filename.lower().endswith(IMAGE_SUFFIXES)
-            ),
-            None,
-        )
-        if not message.content.strip() and image is None:
-            return
-        actor = Actor(user_id=message.author.id)
-        try:
-            async with self.bot.db.transaction() as session:
-                draft = await wizard_service.dm_draft(session, message.author.id, message.channel.id, now=utcnow())
-                if draft is None:
-                    return
-                outcome = await wizard_service.text_answer(
-                    session, actor, draft, message.content, image, max_per_user=self.default_limit, now=utcnow()
-                )
-        except DomainError as error:
-            await message.channel.send(clip(str(error), 2000))
-            return
-        if outcome.draft is None:
-            await message.channel.send(embed=self._outcome_embed(outcome))
-            return
-        embed, view, files = await self._step_payload(outcome.draft, True)
-        sent = await message.channel.send(embed=embed, view=view, files=files)
-        async with self.bot.db.transaction() as session:
-            await wizard_service.set_message(session, outcome.draft.id, message.author.id, sent.channel.id, sent.id)
 
     async def _binding(
         self,

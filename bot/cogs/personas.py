@@ -18,8 +18,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.clock import utcnow
+from bot.cogs._dm_wizard import DmWizard
 from bot.cogs._options import actor_of, own_personas, resolve_persona, visible_personas
-from bot.cogs._persona_flows import PersonaFlows
 from bot.cogs._persona_model import ModelOptions, persona_model
 from bot.core.errors import DomainError
 from bot.core.prompt_words import strength_words
@@ -53,7 +53,7 @@ def _file_name(name: str, suffix: str) -> str:
     return f"{(cleaned or 'persona')[:60]}.{suffix}"
 
 
-class PersonaCog(PersonaFlows, commands.Cog, name=wizard_ui.HANDLER_COG):
+class PersonaCog(DmWizard, commands.Cog, name=wizard_ui.HANDLER_COG):
     persona = app_commands.Group(name="persona", description="Create and manage personas.")
 
     def __init__(self, bot: PersonaHubBot) -> None:
@@ -125,6 +125,9 @@ class PersonaCog(PersonaFlows, commands.Cog, name=wizard_ui.HANDLER_COG):
         kind = match["kind"]
         async with errors_answered(interaction, f"wizard form {match.group(0)}"):
             values: dict[str, Any] = wizard_ui.modal_values(data)
+            if kind == "describe":
+                await self._describe_submitted(interaction, int(match["draft"]), str(values.get("description", "")))
+                return
             async with self.bot.db.transaction() as session:
                 outcome = await wizard_service.act(
                     session,

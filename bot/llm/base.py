@@ -150,6 +150,9 @@ class ChatRequest:
     top_p: float | None = None
     presence_penalty: float | None = None
     frequency_penalty: float | None = None
+    # The shape the answer must have (OpenAI's ``response_format``, e.g. ``{"type": "json_schema", ...}``); None:
+    # free text. Providers that cannot ask for a shape ignore it: the caller checks the answer either way.
+    response_format: Mapping[str, Any] | None = None
 
     def to_openai_messages(self) -> list[dict[str, Any]]:
         return [{"role": "system", "content": self.system}, *(m.to_openai() for m in self.messages)]

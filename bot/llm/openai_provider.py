@@ -156,6 +156,8 @@ class OpenAICompatibleProvider(Provider):
         stop = request.stop[: self.max_stop_sequences]
         if stop:
             params["stop"] = list(stop)
+        if request.response_format is not None:
+            params["response_format"] = dict(request.response_format)
         if request.tools and self.supports_tools and not stream:
             params["tools"] = [dict(tool) for tool in request.tools]
         if stream:

@@ -232,6 +232,29 @@ async def dm_draft(session: AsyncSession, user_id: int, channel_id: int, *, now:
     return _draft(row) if row is not None else None
 
 
+async def chat_draft(
+    session: AsyncSession, user_id: int, channel_id: int, guild_id: int | None, *, now: datetime
+) -> Draft | None:
+    """The user's newest unexpired wizard whose conversation is ``channel_id`` (a DM, or a private thread of
+    ``guild_id`` opened for it), if any."""
+    if guild_id is None:
+        return await dm_draft(session, user_id, channel_id, now=now)
+    row = (
+        await session.execute(
+            select(models.WizardDraft)
+            .where(
+                col(models.WizardDraft.user_id) == user_id,
+                col(models.WizardDraft.channel_id) == channel_id,
+                col(models.WizardDraft.guild_id) == guild_id,
+                col(models.WizardDraft.expires_at) > now,
+            )
+            .order_by(col(models.WizardDraft.updated_at).desc(), col(models.WizardDraft.id).desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    return _draft(row) if row is not None else None
+
+
 async def set_message(session: AsyncSession, draft_id: int, user_id: int, channel_id: int, message_id: int) -> None:
     """Remember where the wizard's current message is (DMs, where the bot posts a fresh one per typed answer)."""
     row = await session.get(models.WizardDraft, draft_id)
@@ -295,6 +318,12 @@ async def _finish(
     return Outcome(persona=record, created=created)
 
 
+def read_answer(draft: Draft, text: str, image_url: str | None = None) -> tuple[str, str | None, Any]:
+    """What a message typed in a DM asks of the wizard (:func:`rules.interpret_text`): an action for :func:`act`,
+    or ``help`` / ``describe`` for the caller. DomainError when it cannot be read."""
+    return rules.interpret_text(draft.state, require_storable(text, "Your answer"), image_url)
+
+
 async def text_answer(
     session: AsyncSession,
     actor: Actor,
@@ -306,7 +335,9 @@ async def text_answer(
     now: datetime,
 ) -> Outcome:
     """A message typed in a DM, read as an answer to the wizard's current step (:func:`rules.interpret_text`)."""
-    action, arg, values = rules.interpret_text(draft.state, require_storable(text, "Your answer"), image_url)
+    action, arg, values = read_answer(draft, text, image_url)
+    if action in ("help", "describe"):
+        raise DomainError("That needs the wizard's chat; type it in the DM.")
     return await act(session, actor, draft.id, action, arg, values, max_per_user=max_per_user, now=now)
 
 

@@ -7,7 +7,8 @@ button, select, modal or typed DM line asked for) and returns a new state, or ra
 
 The rooms: :mod:`.steps` (the steps, a new wizard's data, validation, quiz progress), :mod:`.edits` (how each
 action changes ``data``), :mod:`.actions` (:func:`apply` and its table of actions), :mod:`.dm_text` (typed DM
-lines). Everything callers use is importable from here.
+lines: every field by name), :mod:`.dm_help` (what can be typed on each step). Everything callers use is
+importable from here.
 
 The shape of ``data``::
 
@@ -19,11 +20,13 @@ The shape of ``data``::
     behavior (BehaviorSettings)             step 4
     privacy (PrivacySettings), privacy_field (the field the visibility buttons change)   step 5
     character (every field of bot.core.character)   edited from the review (step 6)
+    suggestions ([{trait, value, reason}], or absent)   traits suggested by a description (step 2)
 """
 
 from __future__ import annotations
 
 from bot.core.wizard.actions import ACTIONS, apply
+from bot.core.wizard.dm_help import dm_help
 from bot.core.wizard.dm_text import DM_WORDS, interpret_text
 from bot.core.wizard.edits import NUDGES, parse_number
 from bot.core.wizard.steps import (
@@ -65,6 +68,7 @@ __all__ = [
     "WizardState",
     "apply",
     "data_from_persona",
+    "dm_help",
     "first_invalid_step",
     "interpret_text",
     "new_data",

@@ -138,6 +138,21 @@ def _traits(step: int, data: dict[str, Any], arg: str | None, values: Values) ->
     return step
 
 
+def _suggested(step: int, data: dict[str, Any], arg: str | None, values: Values) -> int:
+    edits.apply_suggestions(data, dict(values or {}))
+    return step
+
+
+def _behavior(step: int, data: dict[str, Any], arg: str | None, values: Values) -> int:
+    edits.set_behavior(data, dict(values or {}))
+    return step
+
+
+def _privacy(step: int, data: dict[str, Any], arg: str | None, values: Values) -> int:
+    edits.set_privacy(data, dict(values or {}))
+    return step
+
+
 def _adjust_done(step: int, data: dict[str, Any], arg: str | None, values: Values) -> int:
     data["adjust"] = None
     return step
@@ -257,6 +272,9 @@ ACTIONS: dict[str, Handler] = {
     "nudge": _nudge,
     "traits": _traits,
     "adjust-done": _adjust_done,
+    "suggested": _suggested,
+    "behavior": _behavior,
+    "privacy": _privacy,
     "memory-preset": _memory_preset,
     "memory": _memory,
     "reply-when": _reply_when,
@@ -286,8 +304,10 @@ def apply(state: WizardState, action: str, arg: str | None = None, values: Value
     ``verbosity``, ``formality`` (one value each), ``emoji`` (cycles), ``threads`` (toggles), ``privacy-field``
     (one value), ``visibility`` (arg: owner/server/public), ``remember``, ``encrypt``, ``shareable``
     (toggle), ``character`` (values: character text field -> text; the others are kept), ``greetings`` (values:
-    ``greetings_<n>`` -> the greetings of box n, separated by lines of ``---``; all are replaced). Anything
-    invalid raises :class:`DomainError`.
+    ``greetings_<n>`` -> the greetings of box n, separated by lines of ``---``; all are replaced), ``suggested``
+    (values: traits suggested by a description, :meth:`bot.core.trait_suggestions.Suggestions.to_values`),
+    ``behavior`` (values: behaviour setting -> typed value), ``privacy`` (values: privacy field -> visibility, or
+    remember_people / shareable -> yes/no). Anything invalid raises :class:`DomainError`.
     """
     handler = ACTIONS.get(action)
     if handler is None:

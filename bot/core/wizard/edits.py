@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.core import memory as memory_rules
-from bot.core import personality, quiz
+from bot.core import personality, quiz, trait_suggestions
 from bot.core.character import (
     TEXT_FIELDS,
     empty_character,
@@ -29,6 +29,19 @@ from bot.core.traits import ALL_TRAITS, BIG_FIVE, label
 
 # Manual adjustment: the nudges a button can make (custom_id-safe names).
 NUDGES: dict[str, int] = {"m10": -10, "m1": -1, "p1": 1, "p10": 10}
+# Yes and no as people type them (a switch set by typing rather than by its button).
+YES_WORDS = frozenset({"yes", "y", "on", "true", "enable", "enabled", "1"})
+NO_WORDS = frozenset({"no", "n", "off", "false", "disable", "disabled", "0"})
+
+
+def yes_no(value: Any, what: str) -> bool:
+    """A switch typed by a person ("yes", "off", ...), or DomainError with the settings' own sentence."""
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word in YES_WORDS or word in NO_WORDS:
+        return word in YES_WORDS
+    raise DomainError(f"{what} must be yes or no.")
 
 
 # --------------------------------------------------------------------------------------------------- memory values
@@ -76,6 +89,7 @@ def answer_question(data: dict[str, Any], value: str | None) -> None:
         data["traits"] = personality.derive_traits(big_five)
         data["personality"] = {**data["personality"], "mode": "quiz", "template": None, "quiz": running["instrument"]}
         data["quiz"] = None
+        data.pop("suggestions", None)
         return
     data["quiz"] = {**running, "answers": answers, "position": position}
 
@@ -98,6 +112,7 @@ def apply_template(data: dict[str, Any], template_id: str) -> None:
     data["traits"] = dict(template.traits)
     data["personality"] = {**data["personality"], "mode": "template", "template": template.id}
     data["quiz"] = None
+    data.pop("suggestions", None)
 
 
 def randomise(data: dict[str, Any], seed: Any) -> None:
@@ -107,6 +122,18 @@ def randomise(data: dict[str, Any], seed: Any) -> None:
     data["traits"] = personality.random_traits(seed, leanings)
     data["personality"] = {**data["personality"], "mode": "random", "template": None, "seed": seed}
     data["quiz"] = None
+    data.pop("suggestions", None)
+
+
+def apply_suggestions(data: dict[str, Any], values: Mapping[str, Any]) -> None:
+    """Traits suggested by a description (:meth:`bot.core.trait_suggestions.Suggestions.to_values`), checked; the
+    suggestions and their reasons are kept to show until the traits come from elsewhere."""
+    traits, rows, source = trait_suggestions.check_values(values)
+    data["traits"] = traits
+    data["suggestions"] = rows
+    data["personality"] = {**data["personality"], "mode": "described", "template": None, "source": source}
+    data["quiz"] = None
+    data["adjust"] = None
 
 
 def set_leanings(data: dict[str, Any], values: Sequence[str]) -> None:
@@ -183,7 +210,9 @@ def set_memory_values(data: dict[str, Any], values: Mapping[str, Any]) -> None:
     for key, text in values.items():
         if key not in memory_rules.CONFIG_FIELDS:
             raise DomainError(f"There is no memory setting called {key}.")
-        if isinstance(text, str) and key in ("decay_function", "decay_schedule"):
+        if isinstance(text, str) and isinstance(merged.get(key), bool):
+            merged[key] = yes_no(text, f"The memory setting {key}")
+        elif isinstance(text, str) and key in ("decay_function", "decay_schedule"):
             merged[key] = text.strip().lower()
         elif isinstance(text, str):
             number = parse_number(text, key.replace("_", " ").capitalize())
@@ -201,6 +230,27 @@ def change_behavior(data: dict[str, Any], changes: Mapping[str, Any]) -> None:
     data["behavior"] = BehaviorSettings.from_dict({**data["behavior"], **changes}).to_dict()
 
 
+def set_behavior(data: dict[str, Any], values: Mapping[str, Any]) -> None:
+    """Behaviour settings as typed (``{"emoji_use": "none", "reply_in_threads": "yes", "cooldown_seconds": "30"}``):
+    switches read as yes/no, numbers as numbers, the rest as words; :class:`BehaviorSettings` checks them all."""
+    defaults = BehaviorSettings().to_dict()
+    changes: dict[str, Any] = {}
+    for key, value in values.items():
+        if key not in defaults:
+            raise DomainError(f"Unknown behaviour setting: {key}.")
+        what = key.replace("_", " ").capitalize()
+        if not isinstance(value, str):
+            changes[key] = value
+        elif isinstance(defaults[key], bool):
+            changes[key] = yes_no(value, what)
+        elif isinstance(defaults[key], int):
+            number = parse_number(value, what)
+            changes[key] = int(number) if number.is_integer() else number
+        else:
+            changes[key] = value.strip().lower()
+    change_behavior(data, changes)
+
+
 def cycle(options: Sequence[str], current: str) -> str:
     return options[(list(options).index(current) + 1) % len(options)] if current in options else options[0]
 
@@ -214,6 +264,20 @@ def set_visibility(data: dict[str, Any], level: str | None) -> None:
     target = data.get("privacy_field") or PRIVACY_FIELDS[0]
     privacy = copy.deepcopy(data["privacy"])
     privacy["visibility"][target] = level
+    data["privacy"] = PrivacySettings.from_dict(privacy).to_dict()
+
+
+def set_privacy(data: dict[str, Any], values: Mapping[str, Any]) -> None:
+    """Privacy settings as typed: a field's visibility (``{"mood": "public"}``) or a switch
+    (``{"shareable": "yes"}``); :class:`PrivacySettings` checks them all."""
+    privacy = copy.deepcopy(data["privacy"])
+    for key, value in values.items():
+        if key in PRIVACY_FIELDS:
+            privacy["visibility"][key] = str(value).strip().lower()
+        elif key in ("remember_people", "shareable"):
+            privacy[key] = yes_no(value, key.replace("_", " ").capitalize())
+        else:
+            raise DomainError(f"Unknown privacy setting: {key}.")
     data["privacy"] = PrivacySettings.from_dict(privacy).to_dict()
 
 

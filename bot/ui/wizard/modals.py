@@ -18,6 +18,7 @@ from bot.core.character import GREETING_SEPARATOR, NAME_MAX, NICKNAME_MAX, pack_
 from bot.core.errors import DomainError
 from bot.core.inputs import require_storable
 from bot.core.text import clip
+from bot.core.trait_suggestions import DESCRIBE_MAX
 from bot.core.traits import label
 from bot.services.wizard import Draft
 from bot.ui.wizard.parts import MODAL_TEXT_MAX
@@ -148,6 +149,24 @@ def character_modal(draft: Draft, page: int) -> discord.ui.Modal:
                 required=False,
             )
         )
+    return modal
+
+
+def describe_modal(draft: Draft) -> discord.ui.Modal:
+    """A few sentences about the persona, read for suggested traits (the basics' description to start with)."""
+    description = draft.data.get("description") or ""
+    modal = WizardModal(draft.id, "describe", "Describe your persona")
+    modal.add_item(
+        discord.ui.TextInput(
+            label="A few sentences about it",
+            custom_id="description",
+            style=discord.TextStyle.paragraph,
+            default=description if 0 < len(description) <= DESCRIBE_MAX else None,
+            placeholder="A shy, quiet bookworm who loves puzzles...",
+            max_length=DESCRIBE_MAX,
+            required=True,
+        )
+    )
     return modal
 
 

@@ -22,7 +22,7 @@ CHART_FILENAME = "traits.png"
 BUTTON_TEMPLATE = r"wizard:(?P<draft>\d+):(?P<action>[a-z-]+)(?::(?P<arg>[\w.-]+))?"
 SELECT_TEMPLATE = r"wizsel:(?P<draft>\d+):(?P<action>[a-z-]+)"
 MODAL_PATTERN = re.compile(
-    r"wizmodal:(?P<draft>\d+):(?P<kind>basics|memory|traits|character|greetings)(?::(?P<page>\d))?"
+    r"wizmodal:(?P<draft>\d+):(?P<kind>basics|memory|traits|character|greetings|describe)(?::(?P<page>\d))?"
 )
 
 NAV_ROW = 4

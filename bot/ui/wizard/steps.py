@@ -43,7 +43,7 @@ def _step_basics(draft: Draft, in_dm: bool) -> tuple[discord.Embed, discord.ui.V
     if in_dm:
         text += (
             "\n\nYou can also just type here: your first message is the name, the next the description; "
-            "send an image for the avatar. Type `next` to go on."
+            "send an image for the avatar. Type `next` to go on, `help` for everything you can type."
         )
     embed = base_embed(draft, text)
     embed.add_field(name="Name", value=clip(data.get("name") or "*not set yet*", FIELD_VALUE_MAX), inline=False)
@@ -55,6 +55,8 @@ def _step_basics(draft: Draft, in_dm: bool) -> tuple[discord.Embed, discord.ui.V
     view.add_item(
         WizardButton(draft.id, "open-basics", label="Edit basic info", style=discord.ButtonStyle.primary, row=0)
     )
+    if not in_dm and draft.guild_id is not None:
+        view.add_item(WizardButton(draft.id, "thread", label="Chat in a private thread", row=0))
     nav(view, draft)
     return embed, view
 
@@ -121,9 +123,21 @@ def _personality_summary(data: Mapping[str, Any]) -> str:
     if mode == "random":
         leanings = chosen.get("leanings") or []
         return "Random" + (f", leaning {', '.join(leanings)}." if leanings else ".")
+    if mode == "described":
+        return "Suggested from your description" + (" by the model." if chosen.get("source") == "model" else ".")
     if mode == "manual":
         return "Adjusted by hand."
     return "The current personality."
+
+
+def suggestions_text(data: Mapping[str, Any]) -> str:
+    """``Curiosity 78 — 'loves to explore'``, one line per suggested trait, with the trait's value now."""
+    traits = data.get("traits") or {}
+    lines = [
+        f"{label(row['trait'])} **{round(float(traits.get(row['trait'], row['value'])))}** — {row['reason']}"
+        for row in data.get("suggestions") or []
+    ]
+    return clip("\n".join(lines), FIELD_VALUE_MAX)
 
 
 def _step_personality(draft: Draft) -> tuple[discord.Embed, discord.ui.View]:
@@ -146,6 +160,8 @@ def _step_personality(draft: Draft) -> tuple[discord.Embed, discord.ui.View]:
     embed = base_embed(draft, text)
     if traits is not None:
         embed.set_image(url=f"attachment://{CHART_FILENAME}")
+        if data.get("suggestions"):
+            embed.add_field(name="Suggested, and why", value=suggestions_text(data), inline=False)
     view = discord.ui.View(timeout=None)
     current = (data.get("personality") or {}).get("template")
     view.add_item(
@@ -172,6 +188,7 @@ def _step_personality(draft: Draft) -> tuple[discord.Embed, discord.ui.View]:
         )
     view.add_item(WizardButton(draft.id, "random", label="Random", emoji="🎲", row=1))
     view.add_item(WizardButton(draft.id, "adjust", label="Adjust by hand", row=1))
+    view.add_item(WizardButton(draft.id, "open-describe", label="Describe…", row=1))
     leanings = (data.get("personality") or {}).get("leanings") or []
     choices = personality.list_leanings()
     view.add_item(
@@ -407,7 +424,8 @@ def _step_review(draft: Draft) -> tuple[discord.Embed, discord.ui.View]:
 
 
 def wizard_message(draft: Draft, *, in_dm: bool = False) -> tuple[discord.Embed, discord.ui.View]:
-    """The embed and view for the draft's current step (attach the chart when :func:`needs_chart`)."""
+    """The embed and view for the draft's current step (attach the chart when :func:`needs_chart`); ``in_dm``: in a
+    conversation where answers are typed (a DM, or a private thread opened for it)."""
     builders = {
         2: _step_personality,
         3: _step_memory,
@@ -415,9 +433,13 @@ def wizard_message(draft: Draft, *, in_dm: bool = False) -> tuple[discord.Embed,
         5: _step_privacy,
         6: _step_review,
     }
-    if draft.step == 1:
-        return _step_basics(draft, in_dm)
-    return builders[draft.step](draft)
+    embed, view = _step_basics(draft, in_dm) if draft.step == 1 else builders[draft.step](draft)
+    if in_dm:
+        embed.set_footer(
+            text="Type your answers here, or use the buttons; 'help' lists what this step reads. "
+            "Your draft is kept for 24 hours."
+        )
+    return embed, view
 
 
 def chart_file(png: bytes) -> discord.File:
