@@ -150,7 +150,7 @@ async def test_update_changes_settings_and_moves_the_default_mood(database: Data
         ),
         ({"behavior": {"verbosity": "endless"}}, "Verbosity"),
         ({"privacy": {"visibility": {"mood": "everyone"}}}, "Visibility of mood"),
-        ({"memory": {"hot_memory_size": 5000, "warm_memory_size": 10}}, "hot_memory_size"),
+        ({"memory": {"hot_memory_size": 5000, "warm_memory_size": 10}}, "number of hot memories"),
     ],
 )
 async def test_each_validation_rule_rejects_and_saves_nothing(database: Database, change, message) -> None:

@@ -344,7 +344,7 @@ def _broken_documents(document: dict[str, Any]) -> list[tuple[str, Any, str]]:
         ("trait of 500", changed(["persona", "traits", "openness"], 500), "Openness must be from 0 to 100"),
         ("unknown section", changed(["follows"], []), "unknown sections: follows"),
         ("bad behaviour", changed(["persona", "behavior", "verbosity"], "endless"), "Verbosity"),
-        ("bad memory config", changed(["persona", "memory_config", "decay_rate"], -1), "decay_rate"),
+        ("bad memory config", changed(["persona", "memory_config", "decay_rate"], -1), "decay rate cannot be negative"),
         # The last rows are broken: nothing before them may be written.
         ("bad importance", changed(["memories", 1, "importance"], 11), "Memory 2: importance must be from 1 to 10"),
         ("naive time", changed(["memories", 0, "created_at"], "2026-01-01T00:00:00"), "time zone"),
