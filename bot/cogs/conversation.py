@@ -63,6 +63,7 @@ from bot.llm.base import ModelError, Provider
 from bot.llm.tools import default_registry, run_with_tools
 from bot.services import conversation, lore, webhooks
 from bot.services.conversation import ChannelLine, Incoming, ReplyJob, Speaker
+from bot.workflows.invitations import ConsentInvitations
 from bot.workflows.owner_notes import OwnerNotes
 
 if TYPE_CHECKING:
@@ -98,11 +99,15 @@ class ConversationCog(commands.Cog):
         # (persona, channel) -> the turn to speak there and the messages waiting for it
         self.turns: SpeakingTurns[tuple[int, int], tuple[discord.Message, Incoming, str]] = SpeakingTurns()
         self.owner_notes = OwnerNotes(bot, clock)
+        self.invitations = ConsentInvitations(bot, clock)  # who may be remembered: asked in the background
         self.replies = 0  # replies sent since load (a figure for tests and benchmarks)
         # Who speaks where, by (channel, thread parent): dropped when a binding, persona or behaviour changes.
         self.casts = bot.db.changes.cache(conversation.CAST_TABLES, size=CAST_CACHE_SIZE)
         # The lore books of (persona, channel, server) prepared to scan: dropped when a book or an entry changes.
         self.lore_books: lore.LoreShelf = bot.db.changes.cache(lore.LORE_TABLES, size=LORE_CACHE_SIZE)
+
+    async def cog_unload(self) -> None:
+        await self.invitations.close()
 
     # ------------------------------------------------------------------------------------------------ who wrote
 
@@ -182,6 +187,8 @@ class ConversationCog(commands.Cog):
         me = self.bot.user
         if persona_author is None and me is not None and message.author.id == me.id:
             return  # the bot's own messages (command answers, notices) are not conversation
+        if persona_author is None:
+            self.invitations.notice(message)  # a person talks where a persona listens: told what is remembered
         if not text.strip() and not has_image(message):
             return  # nothing to answer (a picture alone is: its persona may see it, or hear of it)
         if persona_author is not None and all(s.persona_id == persona_author for s in speakers):
