@@ -187,8 +187,6 @@ class ConversationCog(commands.Cog):
         me = self.bot.user
         if persona_author is None and me is not None and message.author.id == me.id:
             return  # the bot's own messages (command answers, notices) are not conversation
-        if persona_author is None:
-            self.invitations.notice(message)  # a person talks where a persona listens: told what is remembered
         if not text.strip() and not has_image(message):
             return  # nothing to answer (a picture alone is: its persona may see it, or hear of it)
         if persona_author is not None and all(s.persona_id == persona_author for s in speakers):
@@ -227,6 +225,8 @@ class ConversationCog(commands.Cog):
                 cast=cast,
                 reader=self.bot.db.reads if self.bot.db.parallel_reads else None,
             )
+        if persona_author is None and (plan.jobs or plan.waiting):
+            self.invitations.notice(message)  # a persona answers a person: they are told what may be remembered
         await self._apply_effects(message, incoming, plan, now=now)
         mine, claimed = await self._claim_turns(message, incoming, plan, channel, now=now)
         # Each persona speaks in a task of its own, side by side: it replies, answers what waited for it meanwhile

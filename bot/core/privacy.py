@@ -11,7 +11,7 @@ The rule, in order:
 4. With no record, the server's default decides: ``opt-out`` servers remember people who have not refused;
    ``opt-in`` servers (ask first, the default) remember no one who has not said yes.
 
-**The invitation** (:func:`offer_due`): the first time a person talks where a persona listens in a server, they are
+**The invitation** (:func:`offer_due`): the first time a persona answers a person in a server, they are
 told what is remembered there and asked (yes / not now / never), once: "not now" asks again after
 :data:`REOFFER_AFTER`; an answer by command (any consent record in that server) or "never" is never asked again,
 and a server that remembers no one asks nobody.

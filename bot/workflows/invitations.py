@@ -1,7 +1,9 @@
 """Inviting people to choose whether personas may remember them (issue 19, "memory that explains itself").
 
-The chat listener calls :meth:`ConsentInvitations.notice` for every message a person writes where a persona
-listens. It never waits: the work (a claim in one transaction, then the invitation) runs in a background task, at
+The chat listener calls :meth:`ConsentInvitations.notice` for every message of a person that a persona answers
+(or will, once its turn comes): what they say to it may be remembered, so they are told. People who only talk
+around a persona are not asked (their words are shown to the model as the channel's recent messages, never
+stored). It never waits: the work (a claim in one transaction, then the invitation) runs in a background task, at
 most :data:`MAX_RUNNING` at once (past that a message is not noticed, the next one will be), and a person already
 looked at is not looked at again by this process for :data:`LOOK_AGAIN_AFTER` (at most :data:`PEOPLE_KEPT` kept).
 
@@ -47,7 +49,7 @@ class ConsentInvitations:
         self.running: set[asyncio.Task[None]] = set()
 
     def notice(self, message: discord.Message) -> None:
-        """A person wrote where a persona listens: invite them in the background if they are due."""
+        """A persona answers ``message``: invite its author in the background if they are due."""
         guild = message.guild
         if guild is None or message.author.bot or message.webhook_id is not None:
             return

@@ -1,5 +1,5 @@
 """Memory that explains itself (issue 19), end to end: the real bot in the sandbox on SQLite and PostgreSQL, the
-fake model server answering. A person who talks where a persona listens is invited once, by DM, to choose whether
+fake model server answering. A person a persona answers is invited once, by DM, to choose whether
 personas here may remember them; the buttons work after a restart; each answer changes what is remembered; the
 server's mode (ask first / opt-out / never, ``/admin memory``) decides for everyone; closed DMs get a note in the
 channel that pings no one."""
@@ -114,8 +114,10 @@ async def test_invited_once_by_dm_and_the_buttons_work_after_a_restart(
         assert "remember only people who said yes" in dm.embeds[0]["description"]
         assert [button["label"] for button in dm.buttons()] == BUTTONS
         await talk(bot, sandbox, "Ada, I also love baking bread!", sandbox.bob)
+        await sandbox.send(sandbox.general, "What a lovely day it is.", author=sandbox.alice)  # Ada stays quiet
         await asyncio.sleep(0.3)
         assert len(sandbox.dms(sandbox.bob)) == 1  # once per person and server
+        assert sandbox.dms(sandbox.alice) == []  # only people a persona answers are asked
         assert await memories_of(bot, sandbox.bob) == []  # ask first: nothing kept before a yes
         offer = await offer_of(bot, sandbox.bob)
         assert offer is not None and offer.via == "dm" and offer.answer is None

@@ -4,7 +4,7 @@ Revision ID: 0022
 Revises: 0020
 Create Date: 2026-12-06 07:20:59.407461
 
-Memory that explains itself (issue 19): the first time a person talks where a persona listens in a server, they
+Memory that explains itself (issue 19): the first time a persona answers a person in a server, they
 are invited (by DM) to choose whether personas may remember them; ``consent_offers`` (one row per person and
 server) says they were asked, how, and what they answered from the invitation's buttons. The server's choice is
 the existing ``guild_settings.memory_consent_default`` column (a String(16)), which now also takes ``never``: no
