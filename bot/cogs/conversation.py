@@ -21,6 +21,9 @@ Per message in a channel (or thread) with an active persona (:func:`bot.services
    (consent permitting), relationship, interaction count. A reply folded for several waiting people is not kept in
    their memories (it names the others): each keeps their own message.
 
+A person a persona answers is invited, the first time in a server, to choose whether personas may remember them
+(:class:`bot.workflows.invitations.ConsentInvitations`: by DM, in the background, never holding the reply).
+
 **When the model fails** (a :class:`~bot.llm.base.ModelError`: timeout, server down, refusal) the persona says
 briefly that it cannot answer now (:func:`bot.discord_io.speaker.apology_text`), the bot keeps serving, and the
 persona's owner gets a direct message saying why, at most once per error kind per hour, kept in memory. **When the
