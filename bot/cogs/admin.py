@@ -3,8 +3,9 @@
 The group is defined once, guild-only and hidden from members without Manage Server (Discord's
 ``default_member_permissions``, which a server may override for its own roles); every subcommand also passes the
 caller's real permission to its service, which refuses without it. The settings: ``reactions`` (the server's
-reaction map), ``channel`` (where notifications or ceremonies go), ``models`` (which models its personas may use)
-and ``verify`` (a persona's verification status).
+reaction map), ``channel`` (where notifications or ceremonies go), ``models`` (which models its personas may use),
+``memory`` (whether personas ask people first, remember unless they opt out, or never remember) and ``verify`` (a
+persona's verification status).
 A new setting is one more ``@admin.command`` method here, translating options to one service call and its result
 to a reply.
 """
@@ -23,12 +24,13 @@ from bot.core import emotions as core
 from bot.core.errors import DomainError
 from bot.core.text import clip
 from bot.discord_io.permissions import can_send, manages_guild
-from bot.services import guild_settings, profiles
+from bot.services import consent, guild_settings, profiles
 from bot.services import model_settings as persona_models
 from bot.ui import models as models_ui
 from bot.ui import mood as mood_ui
 from bot.ui import profile as profile_ui
 from bot.ui import social as social_ui
+from bot.ui.memory import invitation as invitation_ui
 
 if TYPE_CHECKING:
     from bot.app import PersonaHubBot
@@ -154,6 +156,30 @@ class AdminCog(commands.Cog):
                     now=utcnow(),
                 )
         await interaction.response.send_message(models_ui.allowances_text(current), ephemeral=True)
+
+    @admin.command(
+        name="memory", description="Whether personas here ask people first, remember unless told no, or never."
+    )
+    @app_commands.describe(mode="What personas may remember here (leave out to see the current mode)")
+    @app_commands.choices(
+        mode=[
+            app_commands.Choice(name="Ask first: remember only people who say yes (default)", value="opt-in"),
+            app_commands.Choice(name="Opt-out: remember people unless they say no", value="opt-out"),
+            app_commands.Choice(name="Never: remember no one here", value="never"),
+        ]
+    )
+    async def memory(self, interaction: discord.Interaction, mode: str | None = None) -> None:
+        guild_id = _guild_id(interaction)
+        async with self.bot.db.transaction() as session:
+            if mode is None:
+                current = await consent.server_mode(session, guild_id)
+                text = invitation_ui.mode_text(current, current)
+            else:
+                change = await guild_settings.set_memory_mode(
+                    session, guild_id=guild_id, can_manage_guild=manages_guild(interaction), mode=mode, now=utcnow()
+                )
+                text = invitation_ui.mode_text(change.mode, change.previous)
+        await interaction.response.send_message(text, ephemeral=True)
 
     @admin.command(name="verify", description="Set the verification status shown on a persona's public profile.")
     @app_commands.describe(

@@ -21,6 +21,9 @@ Per message in a channel (or thread) with an active persona (:func:`bot.services
    (consent permitting), relationship, interaction count. A reply folded for several waiting people is not kept in
    their memories (it names the others): each keeps their own message.
 
+A person a persona answers is invited, the first time in a server, to choose whether personas may remember them
+(:class:`bot.workflows.invitations.ConsentInvitations`: by DM, in the background, never holding the reply).
+
 **When the model fails** (a :class:`~bot.llm.base.ModelError`: timeout, server down, refusal) the persona says
 briefly that it cannot answer now (:func:`bot.discord_io.speaker.apology_text`), the bot keeps serving, and the
 persona's owner gets a direct message saying why, at most once per error kind per hour, kept in memory. **When the
@@ -63,6 +66,7 @@ from bot.llm.base import ModelError, Provider
 from bot.llm.tools import default_registry, run_with_tools
 from bot.services import conversation, lore, webhooks
 from bot.services.conversation import ChannelLine, Incoming, ReplyJob, Speaker
+from bot.workflows.invitations import ConsentInvitations
 from bot.workflows.owner_notes import OwnerNotes
 
 if TYPE_CHECKING:
@@ -98,11 +102,15 @@ class ConversationCog(commands.Cog):
         # (persona, channel) -> the turn to speak there and the messages waiting for it
         self.turns: SpeakingTurns[tuple[int, int], tuple[discord.Message, Incoming, str]] = SpeakingTurns()
         self.owner_notes = OwnerNotes(bot, clock)
+        self.invitations = ConsentInvitations(bot, clock)  # who may be remembered: asked in the background
         self.replies = 0  # replies sent since load (a figure for tests and benchmarks)
         # Who speaks where, by (channel, thread parent): dropped when a binding, persona or behaviour changes.
         self.casts = bot.db.changes.cache(conversation.CAST_TABLES, size=CAST_CACHE_SIZE)
         # The lore books of (persona, channel, server) prepared to scan: dropped when a book or an entry changes.
         self.lore_books: lore.LoreShelf = bot.db.changes.cache(lore.LORE_TABLES, size=LORE_CACHE_SIZE)
+
+    async def cog_unload(self) -> None:
+        await self.invitations.close()
 
     # ------------------------------------------------------------------------------------------------ who wrote
 
@@ -220,6 +228,8 @@ class ConversationCog(commands.Cog):
                 cast=cast,
                 reader=self.bot.db.reads if self.bot.db.parallel_reads else None,
             )
+        if persona_author is None and (plan.jobs or plan.waiting):
+            self.invitations.notice(message)  # a persona answers a person: they are told what may be remembered
         await self._apply_effects(message, incoming, plan, now=now)
         mine, claimed = await self._claim_turns(message, incoming, plan, channel, now=now)
         # Each persona speaks in a task of its own, side by side: it replies, answers what waited for it meanwhile

@@ -143,11 +143,23 @@ class MemoryCog(commands.Cog, name=memory_ui.MEMORY_HANDLER_COG):
 
     # ------------------------------------------------------------------------------------------------ search
 
-    @memory.command(name="search", description="Your persona's memories for some words, ranked as a prompt ranks them.")
-    @app_commands.describe(persona="Your persona", query="Words to look for")
+    @memory.command(name="search", description="Your persona's memories holding some words, best match first.")
+    @app_commands.describe(
+        persona="Your persona", query="Words to look for", order="Best match first (default), or as a prompt ranks"
+    )
     @app_commands.autocomplete(persona=own_personas)
+    @app_commands.choices(
+        order=[
+            app_commands.Choice(name="Relevance: only memories holding the words, best match first", value="relevance"),
+            app_commands.Choice(name="Prompt: as a prompt ranks them (recency, importance, relevance)", value="prompt"),
+        ]
+    )
     async def search(
-        self, interaction: discord.Interaction, persona: str, query: app_commands.Range[str, 1, 200]
+        self,
+        interaction: discord.Interaction,
+        persona: str,
+        query: app_commands.Range[str, 1, 200],
+        order: str = "relevance",
     ) -> None:
         actor = actor_of(interaction)
         async with self.bot.db.session() as session:
@@ -160,10 +172,14 @@ class MemoryCog(commands.Cog, name=memory_ui.MEMORY_HANDLER_COG):
                 now=utcnow(),
                 encryption_key=self.encryption_key,
                 actor=actor,
+                order=order,
             )
             config = await memories.config_get(session, persona_id, actor=actor)
             name = await self._name(session, persona_id)
-        embed = memory_ui.search_embed(name, query, results, config, shown_at_most=SEARCH_RESULTS)
+        words = memories.query_words(query)
+        embed = memory_ui.search_embed(
+            name, query, results, config, shown_at_most=SEARCH_RESULTS, order=order, words=words
+        )
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
     # ------------------------------------------------------------------------------------------------ pins, forget

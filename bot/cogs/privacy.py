@@ -34,6 +34,7 @@ from bot.core.run_limits import Refusal, RunLimits
 from bot.discord_io.replies import errors_answered, send_ephemeral
 from bot.services import consent, personas, privacy
 from bot.ui import memory as memory_ui
+from bot.ui.memory import invitation as invitation_ui
 
 if TYPE_CHECKING:
     from bot.app import PersonaHubBot
@@ -89,10 +90,10 @@ class PrivacyCog(commands.Cog, name=memory_ui.PRIVACY_HANDLER_COG):
         self.exports = RunLimits(EXPORT_COOLDOWN)
 
     async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(memory_ui.PrivacyButton)
+        self.bot.add_dynamic_items(memory_ui.PrivacyButton, memory_ui.ConsentButton)
 
     async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(memory_ui.PrivacyButton)
+        self.bot.remove_dynamic_items(memory_ui.PrivacyButton, memory_ui.ConsentButton)
 
     @property
     def encryption_key(self) -> str | None:
@@ -153,6 +154,21 @@ class PrivacyCog(commands.Cog, name=memory_ui.PRIVACY_HANDLER_COG):
                         names[entry.persona_id] = (await personas.get(session, entry.persona_id)).name
         embed = memory_ui.consent_embed(decisions, history, recorded=recorded, names=names, more_personas=more)
         await interaction.response.send_message(embed=embed, ephemeral=True)
+
+    async def on_consent_invitation(self, interaction: discord.Interaction, answer: str, guild_id: int) -> None:
+        """A click on the invitation (``bot.ui.memory.invitation``): the clicker answers for themselves, for the
+        server it was about (a click in a channel answers for that channel's server)."""
+        async with errors_answered(interaction, f"memory invitation for user {interaction.user.id}"):
+            user_id = interaction.user.id
+            where = interaction.guild_id or guild_id
+            async with self.bot.db.transaction() as session:
+                await consent.answer_offer(session, user_id=user_id, guild_id=where, answer=answer, now=utcnow())
+                mode = await consent.server_mode(session, where)
+            text = invitation_ui.answer_text(answer, mode)
+            if interaction.guild_id is None:  # the DM: the invitation becomes its answer, the buttons go
+                await interaction.response.edit_message(content=text, view=None)
+            else:  # the note in a channel stays for the others; the answer is the clicker's alone
+                await send_ephemeral(interaction, text)
 
     # ------------------------------------------------------------------------------------------------ forget me
 

@@ -1,6 +1,7 @@
 """Whether a persona may remember what a person says: one rule, applied wherever memories are made.
 
 The rule, in order:
+0. In a server whose admins chose ``never`` (``/admin memory``), no persona remembers anyone, whatever they said.
 1. A persona whose privacy settings say it does not remember people remembers no one.
 2. A refusal for the whole server (``/privacy consent`` refused without a persona, or ``/privacy forget-me``) beats
    every answer for one persona recorded before it: after forget-me nothing new is remembered about the person
@@ -8,7 +9,12 @@ The rule, in order:
 3. Otherwise the person's latest record for this persona decides; failing that, their latest record for the whole
    server.
 4. With no record, the server's default decides: ``opt-out`` servers remember people who have not refused;
-   ``opt-in`` servers remember no one who has not said yes.
+   ``opt-in`` servers (ask first, the default) remember no one who has not said yes.
+
+**The invitation** (:func:`offer_due`): the first time a persona answers a person in a server, they are
+told what is remembered there and asked (yes / not now / never), once: "not now" asks again after
+:data:`REOFFER_AFTER`; an answer by command (any consent record in that server) or "never" is never asked again,
+and a server that remembers no one asks nobody.
 
 **Who a memory names** (:func:`memory_naming`). Every person a stored memory names by mention must be able to
 reach it with their own forget-me and export, so each is linked to it: its author (``source_user_id``) and one
@@ -22,12 +28,20 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.core.errors import DomainError
 from bot.core.inputs import parse_id
 
-SERVER_DEFAULTS = ("opt-in", "opt-out")
+SERVER_DEFAULTS = ("opt-in", "opt-out", "never")
+# What each server mode is called where people read it.
+SERVER_MODE_NAMES = {
+    "opt-in": "ask first",
+    "opt-out": "remember unless people opt out",
+    "never": "never remember anyone",
+}
+OFFER_ANSWERS = ("yes", "later", "never")
+REOFFER_AFTER = timedelta(days=30)
 # What a mention of a person who may not be remembered becomes in a stored memory.
 UNNAMED = "someone"
 # Discord's user mention, with or without the nickname mark: <@123> or <@!123> (roles are <@&123>: not people).
@@ -60,6 +74,8 @@ def may_remember(
     """The decision for one person and one persona (see the module's rule)."""
     if server_default not in SERVER_DEFAULTS:
         raise DomainError(f"The server's memory consent default must be one of: {', '.join(SERVER_DEFAULTS)}.")
+    if server_default == "never":
+        return ConsentDecision(False, "this server's admins chose that personas remember no one here")
     if not persona_remembers:
         return ConsentDecision(False, "this persona does not remember people")
 
@@ -78,6 +94,19 @@ def may_remember(
     if server_default == "opt-out":
         return ConsentDecision(True, "the server remembers people unless they opt out")
     return ConsentDecision(False, "the server remembers only people who opted in")
+
+
+def offer_due(
+    *, server_mode: str, answered: bool, offer_answer: str | None, offered_at: datetime | None, now: datetime
+) -> bool:
+    """Whether a person is to be invited to choose (see the module's rule): ``answered`` when they have a consent
+    record in this server; ``offer_answer`` / ``offered_at`` the last invitation's answer (None: unanswered) and
+    when it was sent (None: never invited)."""
+    if server_mode == "never" or answered:
+        return False
+    if offered_at is None:
+        return True
+    return offer_answer == "later" and now - offered_at >= REOFFER_AFTER
 
 
 def mentioned_user_ids(text: str) -> list[int]:

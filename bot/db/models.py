@@ -323,6 +323,23 @@ class ConsentRecord(SQLModel, table=True):
     note: str | None = Field(default=None, sa_type=Text, nullable=True)
 
 
+class ConsentOffer(SQLModel, table=True):
+    """The invitation to choose whether personas may remember a person in a server: sent once (by DM, or a note
+    in the channel when their DMs are closed), and their answer from its buttons (yes / later / never; None:
+    unanswered). The answer itself is a :class:`ConsentRecord`; this row says they were asked."""
+
+    __tablename__ = "consent_offers"
+    __table_args__ = (Index("ux_consent_offers_user_guild", "user_id", "guild_id", unique=True),)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    user_id: int = Field(sa_type=Snowflake)
+    guild_id: int = Field(sa_type=Snowflake)
+    offered_at: datetime = _when()
+    via: str = Field(default="dm", sa_type=String(16))  # dm | channel | pending (being sent)
+    answer: str | None = Field(default=None, sa_type=String(16), nullable=True)  # yes | later | never
+    answered_at: datetime | None = _when(nullable=True)
+
+
 # --------------------------------------------------------------------------------------------------- behaviour
 
 

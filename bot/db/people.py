@@ -193,6 +193,10 @@ TABLES: dict[str, TableRules] = {
             "note": Beside("user_id"),
         },
     ),
+    "consent_offers": TableRules(
+        Scope(column="guild_id"),
+        {"user_id": PersonId("consent_offers"), "guild_id": SERVER, "via": WORD, "answer": WORD},
+    ),
     "custom_behaviors": TableRules(
         BY_PERSONA,
         {

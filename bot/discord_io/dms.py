@@ -24,6 +24,7 @@ async def send_dm(
     *,
     embed: discord.Embed | None = None,
     file: discord.File | None = None,
+    view: discord.ui.View | None = None,
     about: str = "",
     level: int = logging.WARNING,
 ) -> bool:
@@ -35,6 +36,7 @@ async def send_dm(
             content[:DM_LIMIT] if content is not None else None,
             embed=embed or discord.utils.MISSING,
             file=file or discord.utils.MISSING,
+            view=view or discord.utils.MISSING,
             allowed_mentions=discord.AllowedMentions.none(),
         )
     except discord.HTTPException:

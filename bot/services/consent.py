@@ -1,5 +1,11 @@
 """Consent records (who agreed to be remembered, or refused, when, and who recorded it) and the decision for
-capture. Records are never updated: a change of mind is a new record, so the history stays."""
+capture. Records are never updated: a change of mind is a new record, so the history stays.
+
+The invitation (``consent_offers``, :func:`claim_offer` / :func:`offer_sent` / :func:`answer_offer`): a person is
+asked once per server, by whoever notices them first (the chat listener); the claim is one row per person and
+server, so two processes never both ask. The server's mode (ask first / opt-out / never) is
+``guild_settings.memory_consent_default`` (:func:`server_mode`; set by
+:func:`bot.services.guild_settings.set_memory_mode`)."""
 
 from __future__ import annotations
 
@@ -8,13 +14,23 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Executable, select, update
+from sqlalchemy.dialects import postgresql as pg_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from bot.core.errors import DomainError
 from bot.core.personas import PrivacySettings
-from bot.core.privacy import ConsentDecision, ConsentFact, MemoryNaming, may_remember, mentioned_user_ids
+from bot.core.privacy import (
+    OFFER_ANSWERS,
+    ConsentDecision,
+    ConsentFact,
+    MemoryNaming,
+    may_remember,
+    mentioned_user_ids,
+    offer_due,
+)
 from bot.core.privacy import memory_naming as core_memory_naming
 from bot.db import models
 
@@ -118,7 +134,7 @@ async def decide_many(
             except DomainError:
                 settings[persona_id] = None
     guilds = sorted({guild for _, guild, _ in wanted if guild is not None})
-    defaults: dict[int | None, str] = {None: "opt-in"}
+    defaults: dict[int | None, str] = {None: "opt-in"}  # a server's mode: opt-in (ask first) | opt-out | never
     if guilds:
         rows = await session.execute(
             select(col(models.GuildSettings.guild_id), col(models.GuildSettings.memory_consent_default)).where(
@@ -193,3 +209,114 @@ async def history(session: AsyncSession, *, user_id: int, guild_id: int | None =
         query = query.where(col(models.ConsentRecord.guild_id) == guild_id)
     rows = (await session.execute(query.order_by(col(models.ConsentRecord.recorded_at).desc()))).scalars()
     return [_view(row) for row in rows]
+
+
+# ----------------------------------------------------------------------------------------------------
+# The server's mode and the invitation
+
+_OFFER = models.ConsentOffer
+
+
+@dataclass(frozen=True)
+class Invitation:
+    """A person to invite to choose, in a server whose mode is ``server_mode`` (``opt-in`` or ``opt-out``)."""
+
+    user_id: int
+    guild_id: int
+    server_mode: str
+
+
+async def server_mode(session: AsyncSession, guild_id: int | None) -> str:
+    """The server's memory mode: ``opt-in`` (ask first: the default, and always in DMs), ``opt-out`` or ``never``."""
+    if guild_id is None:
+        return "opt-in"
+    query = select(col(models.GuildSettings.memory_consent_default)).where(
+        col(models.GuildSettings.guild_id) == guild_id
+    )
+    return (await session.execute(query)).scalar_one_or_none() or "opt-in"
+
+
+async def _answered(session: AsyncSession, user_id: int, guild_id: int) -> bool:
+    query = (
+        select(col(models.ConsentRecord.id))
+        .where(
+            col(models.ConsentRecord.user_id) == user_id,
+            col(models.ConsentRecord.guild_id) == guild_id,
+            col(models.ConsentRecord.scope) == MEMORY_SCOPE,
+        )
+        .limit(1)
+    )
+    return (await session.execute(query)).first() is not None
+
+
+async def claim_offer(session: AsyncSession, *, user_id: int, guild_id: int, now: datetime) -> Invitation | None:
+    """The invitation to send to ``user_id`` in ``guild_id`` now, claimed (recorded as being sent), or None when
+    none is due (:func:`bot.core.privacy.offer_due`) or another process claimed it first."""
+    mode = await server_mode(session, guild_id)
+    query = select(_OFFER).where(col(_OFFER.user_id) == user_id, col(_OFFER.guild_id) == guild_id)
+    row = (await session.execute(query)).scalars().first()
+    due = offer_due(
+        server_mode=mode,
+        answered=await _answered(session, user_id, guild_id),
+        offer_answer=row.answer if row is not None else None,
+        offered_at=row.offered_at if row is not None else None,
+        now=now,
+    )
+    if not due:
+        return None
+    statement: Executable
+    if row is None:
+        maker = pg_dialect.insert if session.get_bind().dialect.name == "postgresql" else sqlite_dialect.insert
+        statement = (
+            maker(_OFFER)
+            .values(user_id=user_id, guild_id=guild_id, offered_at=now, via="pending")
+            .on_conflict_do_nothing(index_elements=["user_id", "guild_id"])
+        )
+    else:  # asked again after "not now": only if nobody else did meanwhile
+        statement = (
+            update(_OFFER)
+            .where(col(_OFFER.id) == row.id, col(_OFFER.offered_at) == row.offered_at)
+            .values(offered_at=now, via="pending", answer=None, answered_at=None)
+        )
+    claimed = await session.execute(statement)
+    if getattr(claimed, "rowcount", 0) != 1:
+        return None
+    return Invitation(user_id=user_id, guild_id=guild_id, server_mode=mode)
+
+
+async def offer_sent(session: AsyncSession, *, user_id: int, guild_id: int, via: str) -> None:
+    """How the claimed invitation went out: ``dm``, ``channel`` (DMs closed) or ``none`` (neither could be sent:
+    it is not tried again, the person can still use ``/privacy consent``)."""
+    await session.execute(
+        update(_OFFER).where(col(_OFFER.user_id) == user_id, col(_OFFER.guild_id) == guild_id).values(via=via)
+    )
+
+
+async def answer_offer(
+    session: AsyncSession, *, user_id: int, guild_id: int, answer: str, now: datetime
+) -> ConsentRecordView | None:
+    """A click on the invitation: ``yes`` records consent for every persona of the server, ``never`` a refusal
+    (and no invitation again), ``later`` nothing (asked again after a while). The answer is kept on the
+    invitation (one is made when the click comes from a channel note meant for someone else)."""
+    if answer not in OFFER_ANSWERS:
+        raise DomainError(f"'{answer}' is not an answer to the invitation.")
+    found = await session.execute(
+        update(_OFFER)
+        .where(col(_OFFER.user_id) == user_id, col(_OFFER.guild_id) == guild_id)
+        .values(answer=answer, answered_at=now)
+    )
+    if getattr(found, "rowcount", 0) == 0:
+        session.add(_OFFER(user_id=user_id, guild_id=guild_id, offered_at=now, via="channel", answer=answer,
+                           answered_at=now))  # fmt: skip
+        await session.flush()
+    if answer == "later":
+        return None
+    return await record(
+        session,
+        user_id=user_id,
+        guild_id=guild_id,
+        granted=answer == "yes",
+        recorded_by=user_id,
+        now=now,
+        note="invitation",
+    )

@@ -1,7 +1,7 @@
 """A server's settings (``guild_settings``): its reaction map (emoji -> trigger, over the default map), the
 channels its notifications and ceremonies go to, and the models its personas may use. (Whether free tiers are
-enabled is set by :func:`bot.services.subscriptions.set_free_tiers`; the memory consent default is read by
-:mod:`bot.services.consent`.)
+enabled is set by :func:`bot.services.subscriptions.set_free_tiers`; the memory mode, set by
+:func:`set_memory_mode`, is read by :mod:`bot.services.consent`.)
 
 Changing a setting needs Manage Server: every writer takes ``can_manage_guild`` (the caller's permission where
 they ask from, as the cog knows it) and refuses without it. Reads that only the bot does (the reaction buffer
@@ -32,6 +32,7 @@ from sqlmodel import col
 from bot.core import emotions as core
 from bot.core.errors import DomainError, PermissionDenied
 from bot.core.model_settings import ModelAllowances, allowed_models
+from bot.core.privacy import SERVER_DEFAULTS
 from bot.db import models
 
 MAX_REACTION_ENTRIES = 100
@@ -309,3 +310,33 @@ async def set_model_allowances(
         )
     ).one()
     return ModelAllowances(tuple(str(name) for name in row[0] or ()), bool(row[1]))
+
+
+# ----------------------------------------------------------------------------------------------------
+# Memory (``/admin memory``): whether personas ask first, remember unless people opt out, or never remember
+
+
+@dataclass(frozen=True)
+class MemoryModeChange:
+    guild_id: int
+    mode: str
+    previous: str
+
+
+async def set_memory_mode(
+    session: AsyncSession, *, guild_id: int, can_manage_guild: bool, mode: str, now: datetime
+) -> MemoryModeChange:
+    """The server's memory mode (Manage Server): ``opt-in`` (ask first), ``opt-out`` or ``never``
+    (:func:`bot.core.privacy.may_remember`). It counts from the next message on; what was remembered stays
+    (people erase theirs with ``/privacy forget-me``)."""
+    _require_manager(can_manage_guild)
+    chosen = (mode or "").strip().lower()
+    if chosen not in SERVER_DEFAULTS:
+        raise DomainError(f"'{mode}' is not a memory mode. Choose one of: {', '.join(SERVER_DEFAULTS)}.")
+    await _locked_map(session, guild_id, now)  # the settings row exists and is ours for this transaction
+    query = select(col(_G.memory_consent_default)).where(col(_G.guild_id) == guild_id)
+    previous = (await session.execute(query)).scalar_one()
+    await session.execute(
+        update(_G).where(col(_G.guild_id) == guild_id).values(memory_consent_default=chosen, updated_at=now)
+    )
+    return MemoryModeChange(guild_id=guild_id, mode=chosen, previous=previous)

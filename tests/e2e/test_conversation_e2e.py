@@ -22,7 +22,7 @@ from bot.services import bindings, consent, memories, personas
 from bot.services.personas import Actor, PersonaInput
 from tests.fakes.model_server import FakeModelServer, hang, reply, status, tool_call
 from tests.support.bots import bot_on
-from tests.support.reading import count
+from tests.support.reading import count, dms_besides_invitations
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e
@@ -189,8 +189,10 @@ async def test_the_model_down_or_slow_gives_an_in_character_apology_and_the_bot_
         again = await answer_from(bot, sandbox, after=sorry.id)  # the hang: the deadline ends it
         assert "can't answer right now" in again.content
         # The owner hears why, once per kind of error.
-        await sandbox.wait_until(lambda: sandbox.dms(sandbox.alice), 5, "a direct message to the owner")
-        notes = [p.content for p in sandbox.dms(sandbox.alice)]
+        await sandbox.wait_until(
+            lambda: dms_besides_invitations(sandbox, sandbox.alice), 5, "a direct message to the owner"
+        )
+        notes = [p.content for p in dms_besides_invitations(sandbox, sandbox.alice)]
         assert any("failing" in n or "cannot be reached" in n for n in notes), notes
         assert any("in time" in n for n in notes), notes
         model_server.script(reply("Back again!"))
@@ -356,9 +358,9 @@ async def test_without_manage_webhooks_the_bot_speaks_for_the_persona_and_tells_
         assert first.embeds[0]["author"]["name"] == "Ada" and first.embeds[0]["description"] == "I am here."
         await sandbox.send(sandbox.general, "Ada, hello again")
         await answer_from(bot, sandbox, name=first.author, after=first.id)
-        await sandbox.wait_until(lambda: sandbox.dms(sandbox.alice), 5, "the owner told")
+        await sandbox.wait_until(lambda: dms_besides_invitations(sandbox, sandbox.alice), 5, "the owner told")
         await asyncio.sleep(0.3)
-        notes = sandbox.dms(sandbox.alice)
+        notes = dms_besides_invitations(sandbox, sandbox.alice)
         assert len(notes) == 1 and "Manage Webhooks" in notes[0].content
         assert await count(bot, models.PersonaMessage, models.PersonaMessage.persona_id == persona_id) == 2
     assert not sandbox.requests("POST", "/channels/{channel_id}/webhooks")

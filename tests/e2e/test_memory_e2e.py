@@ -124,7 +124,7 @@ async def test_search_shows_memories_in_the_prompts_order_with_their_scores(sand
     five = await capture(running_bot, ada, "green tea five", importance=5, now=at)
     coffee = await capture(running_bot, ada, "black coffee now", importance=8, now=at)
 
-    reply = await (await sandbox.slash("memory search", persona="Ada", query="tea")).message()
+    reply = await (await sandbox.slash("memory search", persona="Ada", query="tea", order="prompt")).message()
     names = [field["name"] for field in reply.embeds[0]["fields"]]
     assert names == [
         f"1. #{nine} · score 2.50",
@@ -140,6 +140,35 @@ async def test_search_shows_memories_in_the_prompts_order_with_their_scores(sand
 
     refused = await (await sandbox.slash("memory search", persona=str(ada), query="tea", as_user=sandbox.bob)).message()
     assert refused.content == "Only the persona's owner can search its memories."
+
+
+async def test_search_finds_the_memories_holding_the_words_and_says_why(sandbox: Sandbox, running_bot) -> None:
+    ada = await make_persona(running_bot, sandbox)
+    # The birthday is the most important and the most recent: a prompt would take it first for any words.
+    cat = await capture(
+        running_bot, ada, "Alice has a grey cat named Tom", importance=3, now=utcnow() - timedelta(days=3)
+    )
+    birthday = await capture(running_bot, ada, "Alice's birthday is on the 4th of May", importance=9)
+    kite = await capture(
+        running_bot, ada, "Bob flies a red kite with his cat", importance=5, now=utcnow() - timedelta(days=2)
+    )
+
+    reply = await (await sandbox.slash("memory search", persona="Ada", query="cat Tom")).message()
+    fields = reply.embeds[0]["fields"]
+    assert [field["name"].split(" · ")[0] for field in fields] == [f"1. #{cat}", f"2. #{kite}"]  # no birthday
+    assert fields[0]["value"].startswith("Alice has a grey cat named Tom")
+    assert "matched: cat, tom" in fields[0]["value"] and "matched: cat · " in fields[1]["value"]
+    assert "Only memories holding a word you searched for" in reply.embeds[0]["description"]
+
+    nothing = await (await sandbox.slash("memory search", persona="Ada", query="submarine")).message()
+    assert not nothing.embeds[0].get("fields")
+    assert nothing.embeds[0]["description"].endswith("No memory holds any of these words.")
+
+    # As a prompt ranks them: every candidate, the birthday first, said to match none of the words.
+    prompt = await (await sandbox.slash("memory search", persona="Ada", query="cat", order="prompt")).message()
+    fields = prompt.embeds[0]["fields"]
+    assert fields[0]["name"].startswith(f"1. #{birthday} · score") and len(fields) == 3
+    assert "matches none of the words" in fields[0]["value"]
 
 
 async def test_pin_unpin_and_forget_are_the_owners_alone(sandbox: Sandbox, running_bot) -> None:

@@ -16,6 +16,7 @@ from bot.db import models
 from bot.sandbox import Sandbox
 from bot.services import bindings, personas
 from bot.services.personas import Actor, PersonaInput
+from tests.support.reading import dms_besides_invitations
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e
@@ -80,6 +81,6 @@ async def test_a_person_who_never_consented_leaves_no_trace(sandbox: Sandbox, ru
         "Sent to your DMs: 0 memories, 0 archived memories, 0 personas, 0 consent records, 0 relationship records, "
         "0 reactions"
     )
-    [dm] = sandbox.dms(bob)
+    [dm] = dms_besides_invitations(sandbox, bob)
     data = json.loads(dm.attachments[0].data)
     assert data["memories"] == data["relationships"] == data["emotional_events"] == []

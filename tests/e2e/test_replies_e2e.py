@@ -19,7 +19,7 @@ from bot.sandbox import Sandbox
 from tests.e2e.test_conversation_e2e import answer_from, persona_in, persona_posts
 from tests.fakes.model_server import FakeModelServer, answer_with, bad_event, endless, not_json, reply
 from tests.support.bots import bot_on
-from tests.support.reading import count
+from tests.support.reading import count, dms_besides_invitations
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e
@@ -53,7 +53,9 @@ async def test_an_endless_stream_is_cut_at_the_character_cap_and_the_persona_ans
         await persona_in(bot, sandbox)
         await sandbox.send(sandbox.general, "Ada, sing for me")
         await sandbox.wait_until(lambda: model_server.hung_up == 1, 20, "the endless stream closed by the bot")
-        await sandbox.wait_until(lambda: sandbox.dms(sandbox.alice), 10, "the owner told that the answer was cut short")
+        await sandbox.wait_until(
+            lambda: dms_besides_invitations(sandbox, sandbox.alice), 10, "the owner told that the answer was cut short"
+        )
         await asyncio.sleep(0.3)
         posts = persona_posts(sandbox, "Ada")
         texts = [sandbox.state.messages[p.id].content for p in posts]
@@ -61,7 +63,7 @@ async def test_an_endless_stream_is_cut_at_the_character_cap_and_the_persona_ans
         assert 2 <= len(posts) <= 3, texts
         assert texts[-1].endswith(" …") and sum(len(t) for t in texts) <= 4000 + 2
         assert model_server.requests[-1]["max_tokens"] == 300  # the token cap (balanced) is asked of the server too
-        note = sandbox.dms(sandbox.alice)[0].content
+        note = dms_besides_invitations(sandbox, sandbox.alice)[0].content
         assert "cut short" in note and "4,000 characters" in note
         # The persona is free again.
         model_server.script(reply("Back to normal."))
@@ -105,8 +107,10 @@ async def test_an_answer_that_is_not_json_gives_the_apology_and_tells_the_owner_
         await sandbox.send(sandbox.general, "Ada, are you there?")
         sorry = await answer_from(bot, sandbox)
         assert "can't answer right now" in sorry.content
-        await sandbox.wait_until(lambda: sandbox.dms(sandbox.alice), 5, "a direct message to the owner")
-        assert "not JSON" in sandbox.dms(sandbox.alice)[0].content
+        await sandbox.wait_until(
+            lambda: dms_besides_invitations(sandbox, sandbox.alice), 5, "a direct message to the owner"
+        )
+        assert "not JSON" in dms_besides_invitations(sandbox, sandbox.alice)[0].content
         model_server.default = reply("Fixed.")
         await sandbox.send(sandbox.general, "Ada, and now?")
         assert (await answer_from(bot, sandbox, after=sorry.id)).content == "Fixed."

@@ -513,3 +513,17 @@ async def test_export_my_data_gathers_everything_about_the_caller(database: Data
     assert data["endorsements"][0]["text"] == "great"
     assert isinstance(data["follows"][0]["followed_at"], str)
     assert not math.isnan(data["emotional_events"][0]["intensity"])
+
+
+async def test_search_by_relevance_keeps_only_the_matches_best_first(database: Database) -> None:
+    # The formula's store: the prompt takes C, B, A for "cats"; only C holds the word.
+    persona_id, ids = await _formula_store(database)
+    async with database.transaction() as session:
+        ranked = await memories.search(session, persona_id, "cats", now=NOW, order="relevance")
+        nothing = await memories.search(session, persona_id, "submarine", now=NOW, order="relevance")
+        prompt = await memories.search(session, persona_id, "submarine", now=NOW, order="prompt")
+    assert [r.memory.id for r in ranked] == [ids["C"]] and ranked[0].text_rank > 0
+    assert nothing == [] and len(prompt) == 3  # the prompt's order shows every hot memory, matching or not
+    with pytest.raises(DomainError):
+        async with database.transaction() as session:
+            await memories.search(session, persona_id, "cats", now=NOW, order="random")

@@ -16,3 +16,14 @@ async def count(bot: Any, table: Any, *where: Any) -> int:
 def fields_of(message: Any) -> dict[str, str]:
     """The first embed's fields of a posted message, name -> value."""
     return {f["name"]: f["value"] for f in message.embeds[0].get("fields", [])}
+
+
+def is_invitation(message: Any) -> bool:
+    """Whether a posted message is the memory invitation (its buttons answer ``consent:...``), which a person gets
+    the first time a persona answers them (``bot/workflows/invitations.py``)."""
+    return any(str(button.get("custom_id", "")).startswith("consent:") for button in message.buttons())
+
+
+def dms_besides_invitations(sandbox: Any, user: Any) -> list[Any]:
+    """``user``'s DMs from the bot, the memory invitation left out."""
+    return [message for message in sandbox.dms(user) if not is_invitation(message)]

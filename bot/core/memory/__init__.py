@@ -54,7 +54,15 @@ from bot.core.memory.duplicates import near_duplicates, normalise_text, shingles
 from bot.core.memory.health_score import MemoryHealth, fragmentation, health, health_from_counts
 from bot.core.memory.items import TIERS, MemoryItem, days_between, hours_between
 from bot.core.memory.optimization import Merged, OptimizationPlan, StoredText, plan_optimization
-from bot.core.memory.retrieval import best_first, combine, retrieval_components, retrieval_scores, top_k
+from bot.core.memory.retrieval import (
+    best_first,
+    by_relevance,
+    combine,
+    matched_words,
+    retrieval_components,
+    retrieval_scores,
+    top_k,
+)
 from bot.core.memory.tiers import SORT_RUN, assign_tiers, evict_for_capacity, expired_cold, max_bytes, memory_value
 
 __all__ = [
@@ -74,6 +82,7 @@ __all__ = [
     "StoredText",
     "assign_tiers",
     "best_first",
+    "by_relevance",
     "combine",
     "config_from_dict",
     "config_to_dict",
@@ -91,6 +100,7 @@ __all__ = [
     "health_from_counts",
     "hours_between",
     "is_exempt",
+    "matched_words",
     "max_bytes",
     "memory_value",
     "near_duplicates",

@@ -7,6 +7,7 @@ import math
 from collections.abc import Sequence
 
 from bot.core.memory.config import table
+from bot.core.memory.duplicates import normalise_text
 
 
 def _min_max(column: Sequence[float]) -> list[float]:
@@ -89,3 +90,17 @@ def top_k(
 ) -> list[int]:
     """Indices of the ``k`` best ``retrieval_scores``, best first; equal scores go to the lower index."""
     return best_first(retrieval_scores(hours_since_access, importance, relevance, weights), k)
+
+
+def by_relevance(text_ranks: Sequence[float], scores: Sequence[float], k: int) -> list[int]:
+    """``/memory search`` by relevance: indices of the candidates that match the query at all (text rank above 0),
+    the best match first (equal ranks: the better retrieval score, then the lower index), at most ``k``."""
+    matching = [i for i, rank in enumerate(text_ranks) if rank > 0]
+    return sorted(matching, key=lambda i: (-text_ranks[i], -scores[i], i))[: max(0, k)]
+
+
+def matched_words(query_words: Sequence[str], text: str) -> list[str]:
+    """The words of the query (``normalise_text`` words) that ``text`` holds, in the query's order: why a memory
+    matched (the full-text search matches whole words, as these are compared)."""
+    held = set(normalise_text(text))
+    return [word for word in query_words if word in held]

@@ -101,6 +101,7 @@ class User:
     global_name: str | None = None
     avatar: str | None = None
     dm_channel_id: int | None = None
+    accepts_dms: bool = True  # False: the person closed their DMs to the bot (sending answers 403, code 50007)
 
 
 @dataclass

@@ -39,6 +39,7 @@ from bot.services.memories.records import (
 from bot.services.memories.retrieval import (
     HOT_CANDIDATES,
     MAX_QUERY_WORDS,
+    SEARCH_ORDERS,
     TEXT_CANDIDATES,
     Recall,
     apply_recall,
@@ -61,6 +62,7 @@ __all__ = [
     "MAX_CONTENT_CHARS",
     "MAX_QUERY_WORDS",
     "READ_PAGE",
+    "SEARCH_ORDERS",
     "TEXT_CANDIDATES",
     "DecayRunReport",
     "HealthReport",

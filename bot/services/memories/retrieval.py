@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from bot.core import memory as rules
+from bot.core.errors import DomainError
 from bot.core.ownership import Actor
 from bot.db import models
 from bot.services.memories.records import (
@@ -38,6 +39,9 @@ HOT_CANDIDATES = 500
 TEXT_CANDIDATES = 100
 # A query uses at most this many distinct words.
 MAX_QUERY_WORDS = 16
+# How ``/memory search`` orders: by how well each memory matches the words (only those that match), or as a prompt
+# takes them (recency, importance and relevance blended; every candidate).
+SEARCH_ORDERS = ("relevance", "prompt")
 
 
 def query_words(query_text: str) -> list[str]:
@@ -139,6 +143,7 @@ async def _retrieve(
     now: datetime,
     mark_accessed: bool,
     encryption_key: str | None,
+    relevant_only: bool = False,
 ) -> list[RetrievedMemory]:
     if k <= 0:
         return []
@@ -151,7 +156,7 @@ async def _retrieve(
     parts = rules.retrieval_components(hours, importance, relevance)
     scores = rules.combine(parts, weights)
     recency_part, importance_part, relevance_part = parts
-    chosen = rules.best_first(scores, k)
+    chosen = rules.by_relevance(relevance, scores, k) if relevant_only else rules.best_first(scores, k)
     chosen_ids = [candidates[i][0].id for i in chosen]
     if complete:
         full = {candidates[i][0].id: candidates[i][0] for i in chosen}
@@ -272,12 +277,16 @@ async def search(
     now: datetime,
     encryption_key: str | None = None,
     actor: Actor | None = None,
+    order: str = "prompt",
 ) -> list[RetrievedMemory]:
     """``retrieve`` without marking anything accessed (``/memory search``: shows the scores). With ``actor``,
-    only the persona's owner may search."""
+    only the persona's owner may search. ``order`` "relevance": only the memories that hold a word of the query,
+    the best match first (:func:`bot.core.memory.by_relevance`), each still with its prompt score and parts."""
+    if order not in SEARCH_ORDERS:
+        raise DomainError(f"'{order}' is not an order. Choose one of: {', '.join(SEARCH_ORDERS)}.")
     persona = await load_persona(session, persona_id)
     check_owner(persona, actor, "search its memories")
     return await _retrieve(
         session, persona_id, persona.config.weights, query_text, k=k, now=now, mark_accessed=False,
-        encryption_key=encryption_key,
+        encryption_key=encryption_key, relevant_only=order == "relevance",
     )  # fmt: skip

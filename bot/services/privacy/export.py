@@ -174,7 +174,8 @@ async def export_my_data(
     decrypted with ``encryption_key``, or ``readable: false`` without it; ``from_you``/``about_you``),
     ``owned_personas``, ``consent_records``, ``relationships``, ``emotional_events``, ``follows``,
     ``endorsements``, ``subscriptions``, ``subscriptions_granted``, ``retirement_plans``, ``wizard_drafts``,
-    ``channel_activations``, ``notifications`` (queued or sent to them, or naming them), and
+    ``channel_activations``, ``consent_offers`` (the memory invitations they were sent and their answers),
+    ``notifications`` (queued or sent to them, or naming them), and
     ``archived_memories`` (memories from or about them kept in retired personas' legacy archives).
     """
     # SQLite's statements in a worker thread and the collector paused while hundreds of thousands of entries are

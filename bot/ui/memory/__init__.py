@@ -22,6 +22,7 @@ from bot.ui.memory.common import (
     done_embed,
 )
 from bot.ui.memory.components import MEMORY_BUTTON_TEMPLATE, MemoryButton, forget_confirmation
+from bot.ui.memory.invitation import CONSENT_BUTTON_TEMPLATE, ConsentButton
 from bot.ui.memory.privacy import (
     CONSENT_EXPLAINED,
     CONSENT_HISTORY_SHOWN,
@@ -60,6 +61,7 @@ from bot.ui.memory.settings import (
 __all__ = [
     "CONFIG_MODAL_PATTERN",
     "CONFIG_SECTIONS",
+    "CONSENT_BUTTON_TEMPLATE",
     "CONSENT_EXPLAINED",
     "CONSENT_HISTORY_SHOWN",
     "CONSENT_PERSONAS_SHOWN",
@@ -73,6 +75,7 @@ __all__ = [
     "SECTION_BUTTONS",
     "TIER_CHART_FILENAME",
     "ConfigModal",
+    "ConsentButton",
     "MemoryButton",
     "PersonaDecision",
     "PresetSelect",

@@ -123,7 +123,7 @@ def forget_me_confirmation(
     lines = [
         f"Everything that names you {where} is erased: every memory from or about you, relationship records, "
         "follows, endorsements, subscriptions, unfinished persona drafts, notifications to or about you, and your "
-        "consent history.",
+        "consent history (and the invitations to give it).",
     ]
     if owned:
         count = f"{len(owned)} persona{'s' if len(owned) != 1 else ''}"

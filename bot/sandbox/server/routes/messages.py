@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.sandbox.server.http import (
+    CANNOT_DM,
     CANNOT_EDIT_OTHERS,
     FILES_KEY,
     JSON_KEY,
@@ -79,6 +80,9 @@ class MessageRoutes(RouteGroup):
         if c.type == ChannelType.DM:
             if self.server.bot_user.id not in c.recipients:
                 raise ApiError(403, MISSING_ACCESS, "Missing Access")
+            users = self.server.state.users
+            if any(not users[r].accepts_dms for r in c.recipients if r in users and r != self.server.bot_user.id):
+                raise ApiError(403, CANNOT_DM, "Cannot send messages to this user")
         else:
             files = request[FILES_KEY]
             needed = [self.server.send_permission(c)]
