@@ -1,7 +1,7 @@
 """consent invitations and the never mode
 
 Revision ID: 0022
-Revises: 0020
+Revises: 0021
 Create Date: 2026-12-06 07:20:59.407461
 
 Memory that explains itself (issue 19): the first time a persona answers a person in a server, they
@@ -23,7 +23,7 @@ import bot.db.types
 
 
 revision: str = '0022'
-down_revision: str | None = '0020'
+down_revision: str | None = '0021'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
