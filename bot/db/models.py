@@ -303,6 +303,21 @@ class Memory(SQLModel, table=True):
     cold_since: datetime | None = _when(nullable=True)
 
 
+class MemorySummaryMember(SQLModel, table=True):
+    """An exchange memory a summary memory stands for (one summary at most): both go their own ways when forgotten
+    (the link goes with either)."""
+
+    __tablename__ = "memory_summary_members"
+
+    member_id: int = Field(
+        sa_column=Column(BigId, ForeignKey("memories.id", ondelete="CASCADE"), primary_key=True, autoincrement=False)
+    )
+    summary_id: int = Field(
+        sa_column=Column(BigId, ForeignKey("memories.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    persona_id: int = _persona_fk()
+
+
 # --------------------------------------------------------------------------------------------------- privacy
 
 

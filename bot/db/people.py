@@ -182,6 +182,8 @@ TABLES: dict[str, TableRules] = {
             "tier": WORD,
         },
     ),
+    # Which exchanges a summary stands for: ids of two memories of one persona (each memory says whose words it holds).
+    "memory_summary_members": TableRules(BY_PERSONA),
     "consent_records": TableRules(
         # A record applies where it was given (a DM record governs personal personas), whatever its persona.
         Scope(column="guild_id"),

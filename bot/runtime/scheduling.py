@@ -19,6 +19,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.clock import utcnow
 from bot.core.retirement import ceremony_job_id
+from bot.llm.offline import OfflineResponder
 from bot.services import achievements, memories, retirement, wizard_drafts
 from bot.workflows.ceremony import ceremony_or_handoff
 from bot.workflows.greeting import resume_greetings
@@ -115,6 +116,8 @@ async def expire_wizard_drafts() -> int:
 
 MEMORY_DECAY_JOB_ID = "memory:decay"
 MEMORY_DECAY_INTERVAL_MINUTES = 15  # the "continuous" schedule's step; daily and weekly personas wait their period
+MEMORY_SUMMARY_JOB_ID = "memory:summaries"
+MEMORY_SUMMARY_INTERVAL_MINUTES = 15
 
 
 async def run_decay(now_iso: str | None = None) -> dict[str, Any]:
@@ -143,13 +146,33 @@ async def run_decay(now_iso: str | None = None) -> dict[str, Any]:
     }
 
 
+async def run_summaries(now_iso: str | None = None) -> dict[str, Any]:
+    """Roll finished conversations up into summary memories (``bot.services.memories.summarize_due``): through the
+    configured model, extractively with none (the offline responder)."""
+    bot = runtime()
+    now = _clock(now_iso)
+    writer = None if isinstance(bot.llm, OfflineResponder) else memories.model_writer(bot.llm)
+    made = await memories.summarize_due(bot.db, now=now, writer=writer)
+    if made:
+        log.info("memory summaries: %d conversations summarised", made)
+    return {"now": now.isoformat(), "summaries": made}
+
+
 def register_memory_jobs(scheduler: AsyncIOScheduler) -> None:
-    """The memory jobs: decay every 15 minutes (each persona decays when its schedule says it is due)."""
+    """The memory jobs: decay every 15 minutes (each persona decays when its schedule says it is due), and
+    conversations summarised every 15 minutes."""
     scheduler.add_job(
         run_decay,
         "interval",
         minutes=MEMORY_DECAY_INTERVAL_MINUTES,
         id=MEMORY_DECAY_JOB_ID,
+        replace_existing=True,
+    )
+    scheduler.add_job(
+        run_summaries,
+        "interval",
+        minutes=MEMORY_SUMMARY_INTERVAL_MINUTES,
+        id=MEMORY_SUMMARY_JOB_ID,
         replace_existing=True,
     )
 

@@ -381,6 +381,7 @@ async def _job(
     left_out = options.leave_out_exchange
     if left_out is not None:
         found = [r for r in found if r.memory.source_message_id != left_out]
+    found = await memories.without_summarised(session, found, now=now)  # old exchanges give way to their summary
     notes = [MemoryNote(r.memory.content, r.memory.created_at, r.memory.pinned) for r in found if r.memory.readable]
     try:
         offered = registry.for_plugins(list(speaker.plugins))

@@ -51,6 +51,7 @@ from bot.services.memories.retrieval import (
 )
 from bot.services.memories.settings import config_get, config_update
 from bot.services.memories.store import ID_BATCH
+from bot.services.memories.summaries import model_writer, summarize_due, summarize_persona, without_summarised
 
 __all__ = [
     "COLD_BELOW",
@@ -78,6 +79,7 @@ __all__ = [
     "forget",
     "get",
     "health",
+    "model_writer",
     "optimize_store",
     "pin",
     "query_words",
@@ -85,5 +87,8 @@ __all__ = [
     "retrieval_weights",
     "retrieve",
     "search",
+    "summarize_due",
+    "summarize_persona",
     "unpin",
+    "without_summarised",
 ]
