@@ -1,7 +1,7 @@
 """summaries stand for exchanges
 
 Revision ID: 0025
-Revises: 0021
+Revises: 0022
 Create Date: 2026-12-06 08:00:00
 
 A person's conversation with a persona in a channel rolls up into a summary memory once it is over
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0025"
-down_revision: str | None = "0021"
+down_revision: str | None = "0022"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
