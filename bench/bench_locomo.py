@@ -7,8 +7,9 @@ took place. Each question (categories 1-4) is then asked as the chat path asks i
 :func:`bot.services.conversation.remembering.retrieval_query` makes of it, searched by the planner's own retrieval
 (``planning._retrieve``, with the persona's weights as the cast reads them, nothing marked recalled) with 25
 results instead of the prompt's ``MEMORY_K``, at a fixed moment: a day after the conversation's last session
-(``persona``), and a year after it (``persona_year``: what idleness does to recency). Whatever ranking the code has
-is what is measured.
+(``persona``), and a year after it (``persona_year``: what idleness does to recency); and, beside, as ``/memory
+search`` finds it when the question is typed there (``search``, a day after). Whatever ranking the code has is what
+is measured.
 
 Figures: recall@5, @10 and @25 of the evidence turns, per category and over all scored questions (``all``), for the
 persona and, in the same run on the same turns, two baselines: Okapi BM25 (k1 1.2, b 0.75) over the question's
@@ -55,17 +56,19 @@ from bot.services.conversation.remembering import retrieval_query
 OWNER = Actor(user_id=900_000_000_000_000_020, guild_id=200_000_000_000_000_020)
 DEPTH = 25  # results asked for: the largest k measured
 SLOTS = 10  # the top slots the diagnostics look at
-LATER = {"persona": timedelta(days=1), "persona_year": timedelta(days=365)}
+DAY, YEAR = timedelta(days=1), timedelta(days=365)
+# The persona's systems: how it is asked (the chat path, or /memory search with the question as typed) and when.
+ASKED = {"persona": ("chat", DAY), "persona_year": ("chat", YEAR), "search": ("search", DAY)}
 BASELINES = ("bm25", "bm25_query", "recency")
 
 
 @dataclass
 class Results:
-    """What one run measured: recall per system, the persona's top-10 slots per moment, retrieval times, and how
-    much of the memories and of the evidence the final two sessions hold."""
+    """What one run measured: recall per system, the persona's top-10 slots per system, the chat path's retrieval
+    times, and how much of the memories and of the evidence the final two sessions hold."""
 
-    tallies: dict[str, Tally] = field(default_factory=lambda: {s: Tally() for s in (*LATER, *BASELINES)})
-    slots: dict[str, Slots] = field(default_factory=lambda: {s: Slots() for s in LATER})
+    tallies: dict[str, Tally] = field(default_factory=lambda: {s: Tally() for s in (*ASKED, *BASELINES)})
+    slots: dict[str, Slots] = field(default_factory=lambda: {s: Slots() for s in ASKED})
     durations_ms: list[float] = field(default_factory=list)
     memories: int = 0
     final_two_memories: int = 0
@@ -109,6 +112,14 @@ async def chat_retrieval(
             planning.MEMORY_K = prompt_k
 
 
+async def search_retrieval(
+    database: Database, persona_id: int, question: str, *, now: datetime, k: int = DEPTH
+) -> list[memories.RetrievedMemory]:
+    """What ``/memory search`` finds for ``question`` as typed (its first ``k`` results)."""
+    async with database.reads() as session:
+        return await memories.search(session, persona_id, question, k=k, now=now)
+
+
 def _baselines(conversation: Conversation, results: Results) -> None:
     turns = conversation.turns
     dia = [turn.dia_id for turn in turns]
@@ -139,12 +150,15 @@ async def _ask(
     session_of = {turn.dia_id: turn.session for turn in conversation.turns}
     final = conversation.final_sessions()
     name = persona_name(conversation)
-    for system, later in LATER.items():
+    for system, (path, later) in ASKED.items():
         now = conversation.last_session + later
         for question in conversation.questions:
             started = time.perf_counter()
-            found = await chat_retrieval(database, persona_id, question.text, name=name, now=now)
-            results.durations_ms.append((time.perf_counter() - started) * 1000)
+            if path == "chat":
+                found = await chat_retrieval(database, persona_id, question.text, name=name, now=now)
+                results.durations_ms.append((time.perf_counter() - started) * 1000)
+            else:
+                found = await search_retrieval(database, persona_id, question.text, now=now)
             ranked = [dia_of[r.memory.id] for r in found]
             results.tallies[system].add(question, ranked)
             slots = results.slots[system]
@@ -159,7 +173,7 @@ async def evaluate(database: Database, conversations: Sequence[Conversation]) ->
     """Every conversation imported into ``database`` and every scored question asked; the baselines beside."""
     results = Results()
     for conversation in conversations:
-        imported_at = conversation.last_session + LATER["persona"]
+        imported_at = conversation.last_session + DAY
         persona_id, ids = await import_conversation(
             database, conversation, now=imported_at, max_per_user=len(conversations)
         )
@@ -181,7 +195,7 @@ def report_results(results: Results, kind: str, *, baselines: bool) -> None:
             _report_recall(system, results.tallies[system])
         report("locomo_final_two_memories", 100.0 * results.final_two_memories / max(1, results.memories), "%")
         report("locomo_final_two_evidence", 100.0 * results.final_two_evidence / max(1, results.evidence), "%")
-    for system in LATER:
+    for system in ASKED:
         _report_recall(system, results.tallies[system], f"_{kind}")
         slots = results.slots[system]
         report(f"locomo_{system}_top{SLOTS}_final_two_{kind}", slots.share(slots.final_two), "%")

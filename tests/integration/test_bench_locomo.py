@@ -128,7 +128,7 @@ async def test_imported_persona_asked_as_the_chat_path_asks(database: Database, 
     ]
     assert results.memories == 6 and results.evidence == 7
     assert results.final_two_memories == 6 and results.final_two_evidence == 7  # two sessions: both are final
-    for system in bench_locomo.LATER:
+    for system in bench_locomo.ASKED:
         tally = results.tallies[system]
         assert tally.questions == Counter({1: 1, 2: 1, 3: 1, 4: 2})
         assert 0 <= tally.recall(5) <= tally.recall(10) <= tally.recall(25) <= 1
