@@ -30,7 +30,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlmodel import col, select
 
 from bench.common import database_kinds, fresh_database, note, percentile, report
 from bench.locomo import (
@@ -86,11 +86,11 @@ async def import_conversation(
     async with database.transaction() as session:
         imported = await portability.import_upload(session, OWNER, upload, now=now, max_per_user=max_per_user)
         memory = models.Memory
-        query = select(memory.id, memory.content).where(memory.persona_id == imported.record.id).order_by(memory.id)
-        rows = (await session.execute(query)).all()
+        query = select(col(memory.id), col(memory.content)).where(col(memory.persona_id) == imported.record.id)
+        rows = (await session.execute(query.order_by(col(memory.id)))).all()
     if [content for _, content in rows] != [turn.content for turn in conversation.turns]:
         raise RuntimeError(f"conversation {conversation.name}: the imported memories are not its turns in order")
-    return imported.record.id, [int(memory_id) for memory_id, _ in rows]
+    return imported.record.id, [memory_id for memory_id, _ in rows if memory_id is not None]
 
 
 async def chat_retrieval(

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.core import memory as memory_rules
-from bot.core import personality
+from bot.core.traits import BIG_FIVE
 from bot.services import portability
 
 ENV = "PERSONA_HUB_LOCOMO"
@@ -112,7 +112,7 @@ def parse_conversation(raw: Mapping[str, Any], name: str) -> Conversation:
     """One conversation of the data set (the keys of the module docstring)."""
     body = raw.get("conversation", raw)
     sessions = sorted((int(m.group(1)), key) for key in body if (m := _SESSION.fullmatch(key)))
-    turns = []
+    turns: list[Turn] = []
     for number, key in sessions:
         at = session_time(body[f"{key}_date_time"])
         turns.extend(Turn(t["dia_id"], t["speaker"], t["text"], number, at) for t in body[key])
@@ -176,7 +176,7 @@ def native_document(conversation: Conversation, *, exported_at: datetime) -> dic
         "persona": {
             "name": persona_name(conversation),
             "description": f"Remembers the conversation of {conversation.speakers[0]} and {conversation.speakers[1]}.",
-            "traits": dict.fromkeys(personality.BIG_FIVE, 50),
+            "traits": dict.fromkeys(BIG_FIVE, 50),
             "memory_config": memory_rules.config_to_dict(memory_rules.default_config()),
             "created_at": min(turn.at for turn in conversation.turns).isoformat(),
         },

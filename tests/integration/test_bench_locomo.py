@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlmodel import col, select
 
 from bench import bench_locomo, locomo
 from bench.__main__ import parse_arguments
@@ -119,9 +119,9 @@ async def test_imported_persona_asked_as_the_chat_path_asks(database: Database, 
     (conversation,) = locomo.load(data_folder)
     results = await bench_locomo.evaluate(database, [conversation])
     async with database.session() as session:
-        rows = (await session.execute(select(models.Memory).order_by(models.Memory.id))).scalars().all()
+        rows = (await session.execute(select(models.Memory).order_by(col(models.Memory.id)))).scalars().all()
         persona = await session.get(models.Persona, rows[0].persona_id)
-    assert persona is not None and persona.name == "LoCoMo 07"
+    assert persona is not None and persona.id is not None and persona.name == "LoCoMo 07"
     assert [m.content for m in rows] == [t.content for t in conversation.turns]
     assert [(m.created_at, m.last_accessed_at, m.importance) for m in rows] == [
         (t.at, t.at, 5) for t in conversation.turns
