@@ -3,7 +3,8 @@
 Each conversation of the data set (``bench/locomo.py``: where to get it, how it is read) becomes one persona
 through the native import (``/persona import``'s path: :func:`bot.services.portability.read_upload` then
 :func:`~bot.services.portability.import_upload`), each turn one memory ``Speaker: text`` made when its session
-took place. Each question (categories 1-4) is then asked as the chat path asks its memories for a message: the query
+took place; then the bot's background work for new memories is done (the embeddings backfill, where the code has
+embeddings). Each question (categories 1-4) is then asked as the chat path asks its memories for a message: the query
 :func:`bot.services.conversation.remembering.retrieval_query` makes of it, searched by the planner's own retrieval
 (``planning._retrieve``, with the persona's weights as the cast reads them, nothing marked recalled) with 25
 results instead of the prompt's ``MEMORY_K``, at a fixed moment: a day after the conversation's last session
@@ -23,6 +24,7 @@ get it and measures nothing. SQLite, and PostgreSQL when configured (``bench/com
 
 from __future__ import annotations
 
+import importlib
 import os
 import time
 from collections import Counter
@@ -70,6 +72,7 @@ class Results:
     tallies: dict[str, Tally] = field(default_factory=lambda: {s: Tally() for s in (*ASKED, *BASELINES)})
     slots: dict[str, Slots] = field(default_factory=lambda: {s: Slots() for s in ASKED})
     durations_ms: list[float] = field(default_factory=list)
+    embedded: int | None = None  # memories the embeddings backfill embedded (None: this code has no embeddings)
     memories: int = 0
     final_two_memories: int = 0
     evidence: int = 0
@@ -91,6 +94,21 @@ async def import_conversation(
     if [content for _, content in rows] != [turn.content for turn in conversation.turns]:
         raise RuntimeError(f"conversation {conversation.name}: the imported memories are not its turns in order")
     return imported.record.id, [memory_id for memory_id, _ in rows if memory_id is not None]
+
+
+async def settle(database: Database, *, now: datetime) -> int | None:
+    """What the bot's background work does for imported memories before anyone asks: their embeddings (the backfill
+    job, ``bot.services.memories.vectors.backfill``) where this code has them. How many it embedded; None without
+    embeddings."""
+    name = "bot.services.memories.vectors"
+    try:
+        vectors = importlib.import_module(name)
+    except ModuleNotFoundError as error:
+        if error.name != name:
+            raise
+        return None
+    backfill = getattr(vectors, "backfill", None)
+    return None if backfill is None else int(await backfill(database, now=now))
 
 
 async def chat_retrieval(
@@ -177,6 +195,9 @@ async def evaluate(database: Database, conversations: Sequence[Conversation]) ->
         persona_id, ids = await import_conversation(
             database, conversation, now=imported_at, max_per_user=len(conversations)
         )
+        embedded = await settle(database, now=imported_at)
+        if embedded is not None:
+            results.embedded = (results.embedded or 0) + embedded
         await _ask(database, conversation, ids, persona_id, results)
         _baselines(conversation, results)
         _count_sessions(conversation, results)
@@ -226,4 +247,6 @@ async def main(options: Mapping[str, str] | None = None) -> None:
         async with fresh_database(kind) as database:
             results = await evaluate(database, conversations)
         note(f"{kind}: imported and asked in {time.perf_counter() - started:.1f} s")
+        vectors = "none in this code" if results.embedded is None else f"{results.embedded:,} memories embedded"
+        note(f"{kind}: embeddings: {vectors}")
         report_results(results, kind, baselines=index == 0)
