@@ -1,12 +1,15 @@
 """Run every benchmark in ``bench/`` (modules named ``bench_*.py`` with ``async def main() -> None``).
 
 ``python -m bench`` runs them all; ``python -m bench personas sandbox`` runs those whose name contains a word.
+Options (``--name VALUE`` or ``--name=VALUE``) go to the benchmarks whose ``main`` takes a mapping of them, e.g.
+``python -m bench locomo --data FOLDER`` (``bench_locomo``: where the LoCoMo data set is).
 """
 
 from __future__ import annotations
 
 import asyncio
 import importlib
+import inspect
 import logging
 import pkgutil
 import sys
@@ -22,15 +25,35 @@ def _modules(filters: list[str]) -> list[str]:
     return names
 
 
+def parse_arguments(argv: list[str]) -> tuple[list[str], dict[str, str]]:
+    """The name filters and the ``--name VALUE`` options of a command line."""
+    filters: list[str] = []
+    options: dict[str, str] = {}
+    rest = iter(argv)
+    for argument in rest:
+        if not argument.startswith("--"):
+            filters.append(argument)
+            continue
+        name, equals, value = argument[2:].partition("=")
+        if not equals:
+            value = next(rest, "")
+        if not name or not value:
+            raise SystemExit(f"bench: the option {argument} needs a value (--name VALUE)")
+        options[name] = value
+    return filters, options
+
+
 def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.WARNING)
+    filters, options = parse_arguments(argv)
     failures = 0
-    for name in _modules(argv):
+    for name in _modules(filters):
         module = importlib.import_module(f"bench.{name}")
         print(f"## {name}", flush=True)
         started = time.perf_counter()
         try:
-            asyncio.run(module.main())
+            takes_options = bool(inspect.signature(module.main).parameters)
+            asyncio.run(module.main(options) if takes_options else module.main())
         except Exception as error:
             failures += 1
             print(f"# {name} failed: {type(error).__name__}: {error}", flush=True)
