@@ -24,6 +24,8 @@ RECEIPT_BUTTON_TEMPLATE = r"receipt:(?P<message>\d+):(?P<memory>\d+):(?P<action>
 CORRECT_MODAL_PATTERN = re.compile(r"receipt-fix:(?P<message>\d+):(?P<memory>\d+)")
 CORRECT_FIELD = "memory"
 PREVIEW_MAX = 300
+LINES_RESERVED = 700  # the note, the heading, the count of the others and the hint
+LINE_OVERHEAD = 120  # a memory line's number, id, time and mark (escaping may lengthen its words a little)
 CORRECT_MAX = 4000  # a text input's limit, and a memory's (bot.services.memories.MAX_CONTENT_CHARS)
 BUTTON_ROWS = 5
 
@@ -66,9 +68,18 @@ class ReceiptButton(discord.ui.DynamicItem[discord.ui.Button], template=RECEIPT_
         await handler.on_receipt_component(interaction, self.message_id, self.memory_id, self.action)
 
 
-def _line(number: int, used: Any, *, as_owner: bool) -> str:
+def _preview(content: str, limit: int) -> str:
+    """The memory's words on one line, escaped, at most ``limit`` characters (escaping counted)."""
+    text = escape(one_line(content))
+    if len(text) <= limit:
+        return text
+    cut = text[: max(1, limit - 1)]
+    return cut[:-1] + "…" if cut.endswith("\\") else cut + "…"
+
+
+def _line(number: int, used: Any, *, as_owner: bool, preview: int) -> str:
     memory = used.memory
-    text = escape(clip(one_line(memory.content), PREVIEW_MAX)) if memory.readable else UNREADABLE
+    text = _preview(memory.content, preview) if memory.readable else UNREADABLE
     whose = ""
     if used.yours and not as_owner:
         whose = " · about you"
@@ -86,7 +97,12 @@ def why_embed(why: Why, *, note: str | None = None) -> discord.Embed:
         lines.append(NOTHING_USED.format(name=name))
     else:
         lines.append(f"What {name} remembered when it wrote this reply, most relevant first:")
-        lines.extend(_line(number, used, as_owner=why.as_owner) for number, used in enumerate(why.shown, start=1))
+        # Each memory's preview shares the description, so the count of the others and the hint always fit.
+        preview = min(PREVIEW_MAX, (DESCRIPTION_MAX - LINES_RESERVED) // max(1, len(why.shown)) - LINE_OVERHEAD)
+        lines.extend(
+            _line(number, used, as_owner=why.as_owner, preview=preview)
+            for number, used in enumerate(why.shown, start=1)
+        )
         if why.hidden:
             others = "other" if why.hidden == 1 else "others"
             lines.append(f"…and {why.hidden} {others} not shown: memories about other people are theirs.")
