@@ -7,6 +7,7 @@ privacy export lists receipts and forget-me removes them."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,6 +24,7 @@ from bot.services import memories
 from tests.e2e.test_conversation_e2e import answer_from, persona_in, system_prompt
 from tests.e2e.test_conversation_records_e2e import _consent
 from tests.fakes.model_server import FakeModelServer, reply
+from tests.support.bots import bot_on
 from tests.support.reading import count
 from tests.support.waiting import eventually
 
@@ -187,3 +189,25 @@ async def test_the_privacy_export_lists_receipts_and_forget_me_removes_them(
     assert await count(bot, receipt, receipt.answered_author_id == sandbox.alice.id) == 0
     assert await count(bot, receipt) == 0
     assert await _text(bot, ids["own"]) == ADAS and await _text(bot, ids["carol"]) == CAROLS
+
+
+async def test_the_receipts_buttons_and_form_work_after_a_restart(
+    sandbox: Sandbox, database_file: Path, model_server: FakeModelServer
+) -> None:
+    async with bot_on(sandbox, database_file, model_server) as bot:
+        ids, answer = await _scene(bot, sandbox, model_server)
+        mine = await _why(sandbox, answer, sandbox.alice)
+        correct = next(b for b in mine.buttons() if b["label"].startswith("Correct"))
+        opened = await sandbox.click(mine, custom_id=correct["custom_id"], user=sandbox.alice)
+        await opened.modal(timeout=10)
+    fixed = "Alice sailed to Arran twice."
+    async with bot_on(sandbox, database_file, model_server) as bot:
+        await (await sandbox.submit_modal(opened, memory=fixed)).message(timeout=10)
+        assert await _text(bot, ids["alice"]) == fixed
+        forget = next(b for b in mine.buttons() if b["label"].startswith("Forget"))
+        await (await sandbox.click(mine, custom_id=forget["custom_id"], user=sandbox.alice)).message(timeout=10)
+        await eventually(lambda: _gone(bot, ids["alice"]), "the memory forgotten after the restart", timeout=10)
+
+
+async def _gone(bot: PersonaHubBot, memory_id: int) -> bool:
+    return await _text(bot, memory_id) is None
