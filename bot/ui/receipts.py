@@ -84,7 +84,7 @@ def _line(number: int, used: Any, *, as_owner: bool, preview: int) -> str:
     if used.yours and not as_owner:
         whose = " · about you"
     elif memory.source_user_id is None and memory.subject_user_id is None:
-        whose = f" · {'the persona' if as_owner else 'its'} own"
+        whose = " · its own"
     return f"**{number}.** “{text}”\n-# #{memory.id} · remembered {stamp(memory.created_at)}{whose}"
 
 

@@ -108,7 +108,7 @@ async def test_a_reply_records_its_receipt_and_the_answered_person_sees_theirs_w
     mine = await _why(sandbox, answer, sandbox.alice)
     text = _description(mine)
     assert mine.ephemeral and mine.embeds[0]["title"] == "Why Ada said this"
-    assert "Arran" in text and "about you" in text and "Iona" in text
+    assert "Arran" in text and "about you" in text and "Iona" in text and "its own" in text
     assert "Barra" not in text and "1 other not shown" in text
     # Forget and Correct on her memory only (the persona's own is not hers to change).
     labels = sorted(b["label"] for b in mine.buttons())
