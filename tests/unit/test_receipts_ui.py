@@ -4,14 +4,17 @@ limits (5 rows of at most 5 buttons) for as many memories as a prompt holds, wit
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import discord
 import pytest
 
 from bot.services.conversation import MEMORY_K
+from bot.services.conversation.planning import _reached
 from bot.services.memories import MemoryRecord
 from bot.services.receipts import UsedMemory, Why, about_only
+from bot.templating.prompts import HistoryLine, MemoryNote, PersonaProfile, PromptContext, build_request
 from bot.ui.receipts import RECEIPT_BUTTON_TEMPLATE, why_embed, why_view
 
 WHEN = datetime(2026, 12, 6, tzinfo=UTC)
@@ -77,3 +80,28 @@ def test_the_count_of_the_others_survives_long_and_markdown_heavy_memories(fill:
     embed = why_embed(Why(1, "Ada", 555, 7, shown, hidden=3, as_owner=False), note="Forgotten: memory #4.")
     description = embed.description or ""
     assert len(description) <= 4096 and "3 others not shown" in description and "Forget removes" in description
+
+
+@pytest.mark.parametrize(("budget", "kept"), [(20_000, 6), (3500, None), (1500, 0)])
+def test_the_receipt_names_only_the_memories_the_token_budget_let_into_the_prompt(
+    budget: int, kept: int | None
+) -> None:
+    """The real prompt builder trims the last memories when the budget is short: they are not in the receipt."""
+    used = [replace(_memory(i + 1, 7), content=f"memory {i} " + "m" * 300) for i in range(6)]
+    context = PromptContext(
+        persona=PersonaProfile(id=1, name="Ada", description="D" * 8000, scenario="S" * 4000),
+        now=WHEN,
+        author="Bob",
+        message="What now?",
+        history=[HistoryLine(f"P{i}", "words " * 40) for i in range(30)],
+        memories=[MemoryNote(m.content, m.created_at) for m in used],
+        token_budget=budget,
+    )
+    system = build_request(context).system
+    reached = _reached(used, system)
+    in_prompt = [m.id for m in used if m.content in system]
+    assert reached == tuple(in_prompt)
+    if kept is not None:
+        assert len(reached) == kept
+    else:
+        assert 0 < len(reached) < 6 and reached == tuple(range(1, len(reached) + 1))  # the best ones stay
