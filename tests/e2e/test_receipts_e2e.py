@@ -142,6 +142,10 @@ async def test_forget_and_correct_from_the_receipt_change_only_the_persons_own_m
     assert await _text(bot, ids["alice"]) == ALICES and await _text(bot, carols_id) == CAROLS
 
     opened = await sandbox.click(mine, custom_id=correct["custom_id"], user=sandbox.alice)
+    blank = await (await sandbox.submit_modal(opened, memory="   ")).message(timeout=10)
+    assert blank.ephemeral and "needs some words" in blank.content and "Nothing was changed" in blank.content
+    assert await _text(bot, ids["alice"]) == ALICES
+    opened = await sandbox.click(mine, custom_id=correct["custom_id"], user=sandbox.alice)
     fixed = "Alice's favourite island is Arran; she learnt to sail at Lamlash."
     await (await sandbox.submit_modal(opened, memory=fixed)).message(timeout=10)
     await eventually(lambda: _says(bot, ids["alice"], fixed), "the memory corrected", timeout=10)
