@@ -427,6 +427,7 @@ class ConversationCog(commands.Cog):
                     "sent_message_ids": [m.id for m in sent],
                     "importance": importance,
                     "recall": job.recall,
+                    "used": job.used,
                     "lore_timing": job.lore_timing,
                 },
             ),

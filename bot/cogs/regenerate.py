@@ -189,6 +189,7 @@ class RegenerateCog(commands.Cog):
             outlet=outlet,
             now=self.clock(),
             encryption_key=key,
+            used=job.used,
         )
 
     async def _context(

@@ -654,6 +654,28 @@ class PersonaMessage(SQLModel, table=True):
     takes: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
+class MemoryReceipt(SQLModel, table=True):
+    """A memory a persona's reply used (it reached the reply's prompt), with its rank there: the reply's receipt,
+    shown by "Why this reply?" (bot/cogs/receipts.py). Keyed by the reply's first message; it goes with that
+    message's record, with the memory and with the persona. ``answered_author_id``: whom the reply answered."""
+
+    __tablename__ = "memory_receipts"
+    __table_args__ = (UniqueConstraint("reply_message_id", "memory_id"),)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    reply_message_id: int = Field(
+        sa_column=Column(
+            Snowflake, ForeignKey("persona_messages.message_id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    persona_id: int = _persona_fk()
+    memory_id: int = Field(
+        sa_column=Column(BigId, ForeignKey("memories.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    rank: int = 0  # 0: the first memory of the prompt
+    answered_author_id: int | None = Field(default=None, sa_type=Snowflake, nullable=True, index=True)
+
+
 class GuildSettings(SQLModel, table=True):
     __tablename__ = "guild_settings"
 

@@ -311,6 +311,15 @@ TABLES: dict[str, TableRules] = {
             "answered_message_id": Beside("answered_author_id"),
         },
     ),
+    "memory_receipts": TableRules(
+        BY_PERSONA,
+        {
+            # Which memories a reply to the person used: their export lists the receipts of replies to them, and
+            # forget-me deletes those. A receipt naming a memory about someone else goes with that memory (the
+            # foreign key cascades when their forget-me deletes it).
+            "answered_author_id": PersonId("memory_receipts"),
+        },
+    ),
     "lore_books": TableRules(
         # A persona's book goes with the persona (guild_id: the persona's server); a channel's or server's book is
         # the server's, written by its managers (no column says who).

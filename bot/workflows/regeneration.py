@@ -14,15 +14,15 @@ the memories recalled: ``RequestOptions.leave_out_exchange``). Then :func:`anoth
    message edit, or the bot's own message for the fallback), so the reply keeps its place, the replies pointing at it
    and its reactions; only when a message cannot be edited any more (its webhook was replaced, it is gone) is the new
    take sent anew and the old one deleted;
-3. one transaction: :func:`bot.services.conversation.replace_take` (the messages, the exchange memory; the
-   relationship and counts are not counted again).
+3. one transaction: :func:`bot.services.conversation.replace_take` (the messages, the exchange memory, the
+   receipt of the memories the new take used; the relationship and counts are not counted again).
 
 No session is held while the model or Discord is awaited.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from bot.core import regeneration as rules
@@ -77,8 +77,10 @@ async def another_take(
     outlet: Outlet,
     now: datetime,
     encryption_key: str | None,
+    used: Sequence[int] = (),
 ) -> conversation.Replaced:
-    """Steps 2 and 3 of the module docstring: ``text`` replaces the take's messages, and the records follow."""
+    """Steps 2 and 3 of the module docstring: ``text`` replaces the take's messages, and the records follow
+    (``used``: the memories that reached the new take's prompt, its receipt)."""
     ids = await sender.replace(outlet, take.message_ids, text, via_webhook=take.via_webhook)
     edited = ids[:1] == list(take.message_ids[:1])
     async with db.transaction() as session:
@@ -91,4 +93,5 @@ async def another_take(
             via_webhook=take.via_webhook if edited else outlet.via_webhook,
             now=now,
             encryption_key=encryption_key,
+            used=used,
         )

@@ -133,6 +133,7 @@ class ReplyJob:
     # carries the model and sampling settings; the caller asks the persona's own server when ``base_url`` is set.
     model: ModelChoice | None = None
     lore_timing: LoreTiming | None = None  # timed lore entries that fired: saved when the exchange is recorded
+    used: tuple[int, ...] = ()  # the memories that reached the prompt, best first: the reply's receipt
 
     @property
     def addressed(self) -> bool:

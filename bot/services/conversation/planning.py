@@ -382,7 +382,8 @@ async def _job(
     if left_out is not None:
         found = [r for r in found if r.memory.source_message_id != left_out]
     found = await memories.without_summarised(session, found, now=now)  # old exchanges give way to their summary
-    notes = [MemoryNote(r.memory.content, r.memory.created_at, r.memory.pinned) for r in found if r.memory.readable]
+    readable = [r.memory for r in found if r.memory.readable]
+    notes = [MemoryNote(m.content, m.created_at, m.pinned) for m in readable]
     try:
         offered = registry.for_plugins(list(speaker.plugins))
     except DomainError:
@@ -422,11 +423,18 @@ async def _job(
         tool_names=tuple(tool_names),
         template_reply=template_reply,
         recall=memories.recall_of(found, now),
+        used=_reached(readable, request.system),
         earlier=earlier,
         labels=reply_labels(context),
         model=choice,
         lore_timing=fired.timing,
     )
+
+
+def _reached(readable: Sequence[memories.MemoryRecord], system: str) -> tuple[int, ...]:
+    """The ids of the memories that reached the prompt (best first): the token budget may have left the last out,
+    and a memory is in the system prompt as one line of the memories list (``prompts/system.j2``)."""
+    return tuple(m.id for m in readable if m.content.strip() and f"- {m.content.strip()} (" in system)
 
 
 def _people(

@@ -1,7 +1,8 @@
 """After the reply (the exchange's own transaction): the persona's messages, the memories the reply drew on marked
-recalled, the interaction count, the relationship with the author, and the exchange as a memory, only when the author
-consents (:func:`bot.services.consent.decide`, asked again here, so a consent revoked while the model was thinking
-is honoured). Bots and personas are never remembered."""
+recalled and kept as its receipt (:mod:`bot.services.receipts`), the interaction count, the relationship with the
+author, and the exchange as a memory, only when the author consents (:func:`bot.services.consent.decide`, asked
+again here, so a consent revoked while the model was thinking is honoured). Bots and personas are never
+remembered."""
 
 from __future__ import annotations
 
@@ -15,7 +16,16 @@ from sqlmodel import col
 from bot.core.errors import DomainError
 from bot.core.personas import PrivacySettings
 from bot.db import models
-from bot.services import achievements, consent, lore, memories, persona_messages, relationships, subscriptions
+from bot.services import (
+    achievements,
+    consent,
+    lore,
+    memories,
+    persona_messages,
+    receipts,
+    relationships,
+    subscriptions,
+)
 from bot.services.conversation.data import Incoming, Recorded, Speaker
 from bot.services.conversation.remembering import exchange_text, heuristic_importance
 
@@ -66,6 +76,7 @@ async def record(
     recall: memories.Recall | None = None,
     remember_reply: bool = True,
     lore_timing: lore.LoreTiming | None = None,
+    used: Sequence[int] = (),
 ) -> Recorded:
     """Store what the exchange leaves (module docstring). ``importance`` overrides the heuristic (the
     model's rating); ``recall`` (the plan's memories) marks the memories the reply drew on as recalled. Nothing
@@ -73,7 +84,8 @@ async def record(
     persona apologised: the model could not answer) only the messages are recorded, and nothing was recalled.
     ``remember_reply`` False (one reply answering several people: it names the others) keeps only the author's own
     message in their memory. ``lore_timing``: the timed lore entries the reply's plan fired
-    (:func:`bot.services.lore.save_timing`)."""
+    (:func:`bot.services.lore.save_timing`). ``used``: the memories that reached the reply's prompt, best first
+    (the plan's :attr:`~bot.services.conversation.ReplyJob.used`), kept as the reply's receipt."""
     pid = speaker.persona_id
     await lore.save_timing(session, lore_timing, now=now)
     recorded = await _record_messages(
@@ -82,6 +94,14 @@ async def record(
     if reply_text is None:
         return Recorded(recorded, None, "no reply to remember", None)
     await memories.apply_recall(session, recall)
+    if sent_message_ids and used:
+        await receipts.save(
+            session,
+            persona_id=pid,
+            reply_message_id=sent_message_ids[0],
+            answered_author_id=incoming.author_id,
+            memory_ids=used,
+        )
     await session.execute(update(_P).where(col(_P.id) == pid).values(interaction_count=col(_P.interaction_count) + 1))
     await achievements.check(session, pid, now, inputs_changed={"conversations"})
     if incoming.author_is_bot or incoming.author_persona_id is not None:

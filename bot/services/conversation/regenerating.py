@@ -12,6 +12,7 @@ what was recorded follow it:
 - **the exchange memory** (the one captured from the answered message: its ``source_message_id``) is rewritten to
   the new take, in place (its importance, strength and age stay: the exchange happened once). When the author no
   longer consents it is deleted instead; when there was none (no consent then, or forgotten since) none is made;
+- **the receipt** (the memories the reply used, :mod:`bot.services.receipts`) is the new take's;
 - **the relationship, the interaction count and recalled memories** are not touched: the old take counted the
   exchange once, and a new take of it is the same exchange, so nothing is counted twice.
 
@@ -33,7 +34,7 @@ from bot.core.errors import DomainError
 from bot.core.inputs import storable
 from bot.core.personas import PrivacySettings
 from bot.db import models
-from bot.services import consent, crypto, persona_messages
+from bot.services import consent, crypto, persona_messages, receipts
 from bot.services.conversation.data import Incoming
 from bot.services.conversation.remembering import exchange_text
 from bot.services.memories import MAX_CONTENT_CHARS
@@ -133,13 +134,23 @@ async def replace_take(
     via_webhook: bool,
     now: datetime,
     encryption_key: str | None = None,
+    used: Sequence[int] = (),
 ) -> Replaced:
     """Make what the exchange left follow the new take (module docstring). ``incoming`` is the answered message
-    (read again), ``message_ids`` the new take's messages in order (the old ones where it was edited in place)."""
+    (read again), ``message_ids`` the new take's messages in order (the old ones where it was edited in place),
+    ``used`` the memories that reached the new take's prompt (best first)."""
     if not message_ids:
         raise DomainError("A new take needs at least one message.")
     takes = take.takes + 1
     await _messages_follow(session, take, incoming, message_ids, via_webhook=via_webhook, now=now, takes=takes)
+    await receipts.follow_take(
+        session,
+        persona_id=take.persona_id,
+        old_message_ids=take.message_ids,
+        new_message_ids=message_ids,
+        answered_author_id=incoming.author_id,
+        memory_ids=used,
+    )
     memory, memory_id = await _memory_follows(session, take, incoming, reply_text, encryption_key=encryption_key)
     return Replaced(tuple(message_ids), takes, memory, memory_id)
 
