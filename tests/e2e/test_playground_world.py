@@ -72,16 +72,19 @@ async def test_a_restart_keeps_the_world_and_the_bot_finds_its_personas(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)  # no developer .env
-    first, ids = await _session(tmp_path, WIZARD + "hello from the first run\n")
+    first, ids = await _session(
+        tmp_path, WIZARD + "/persona activate persona:Ada\nAda, hello!\nhello from the first run\n"
+    )
     assert "(a new world)" in first[0]
     assert any("Ada is born" in line for line in first)
     saved = json.loads((tmp_path / "world.json").read_text(encoding="utf-8"))
     assert saved["bot_user_id"] == ids["bot"]
 
-    second, again = await _session(tmp_path, "/persona list\nhello again\n")
+    second, again = await _session(tmp_path, "/persona list\nhello again\nAda, hello again!\n")
     assert again == ids
     assert "(the saved world)" in second[0]
-    assert second[1:3] == ["(earlier in #general)", "[#general] Alice: hello from the first run"]
+    assert second[1:3] == ["(earlier in #general)", "[#general] Alice: Ada, hello!"]
+    assert second[3].startswith("[#general] Ada: ") and second[4] == "[#general] Alice: hello from the first run"
     at = second.index("> /persona list")
     assert any("**Ada**" in line for line in second[at : at + 6]), second
     # New ids continue past the saved ones: the second run's message sorts after the first run's.
@@ -89,6 +92,11 @@ async def test_a_restart_keeps_the_world_and_the_bot_finds_its_personas(
     texts = {m["content"]: m["id"] for m in world["messages"]}
     assert texts["hello again"] > texts["hello from the first run"]
     assert max(texts.values()) > max(ids.values())
+    # Ada still speaks in #general (her activation is in the database, the channel's id unchanged), through the
+    # webhook made in the first run.
+    assert second[second.index("> Ada, hello again!") + 2].startswith("[#general] Ada: ")
+    [hook] = world["webhooks"]
+    assert [m["webhook_id"] for m in world["messages"] if m["webhook_id"]] == [hook["id"], hook["id"]]
 
 
 def test_a_fresh_start_removes_the_world_and_only_the_playgrounds_own_database(

@@ -194,6 +194,7 @@ def world_json(state: SandboxState) -> dict[str, Any]:
     return {
         "version": VERSION,
         "bot_user_id": state.bot_user.id if state.bot_user else None,
+        "last_id": state.snowflake.last,
         "users": [vars(u) for u in state.users.values()],
         "guilds": [_guild(g) for g in state.guilds.values()],
         "roles": [vars(r) for r in state.roles.values()],
@@ -228,6 +229,7 @@ def load_world(state: SandboxState, data: dict[str, Any]) -> None:
     state.bot_user = bot_user
     state.interactions.clear()
     state.interactions_by_token.clear()
-    ids = [*users, *guilds, *roles, *channels, *messages, *webhooks]
+    ids = [*users, *guilds, *roles, *channels, *messages, *webhooks, int(data.get("last_id") or 0)]
     ids += [a.id for m in messages.values() for a in m.attachments]
+    ids += [e for g in guilds.values() for e in g.emojis]
     state.snowflake.advance_past(max(ids, default=0))
