@@ -94,7 +94,8 @@ def _one_line(error: BaseException) -> str:
 def _announce(home: Home, *, owns_database: bool, log_file: Path | None, removed: list[Path] | None) -> None:
     if removed is not None:
         gone = ", ".join(str(p) for p in removed) or "nothing was there"
-        print(f"Fresh start: removed {gone}.", file=sys.stderr)
+        kept = "" if owns_database else " (kept the database DATABASE_URL names)"
+        print(f"Fresh start: removed {gone}{kept}.", file=sys.stderr)
     database = "its database" if owns_database else "the world (the database is DATABASE_URL's)"
     print(
         f"The playground keeps {database} and the world in {home.folder}/; start fresh with "
