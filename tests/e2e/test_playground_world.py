@@ -11,6 +11,8 @@ import os
 import re
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import discord
@@ -223,3 +225,34 @@ async def test_heartbeats_are_acknowledged_on_time_while_the_playground_waits_fo
     assert len(measured) > 100
     late = [round(s, 3) for s in measured if s >= interval * 0.9]
     assert not late, f"heartbeats measured as late as the interval: {sorted(set(late))}"
+
+
+async def test_piped_lines_are_run_as_they_come(sandbox: Sandbox) -> None:
+    """A pipe that stays open (another program typing) is read as lines arrive, not all at once at its end."""
+    bot = commands.Bot(command_prefix="!", intents=all_intents())
+    read_end, write_end = os.pipe()
+    stdin = os.fdopen(read_end, "r", encoding="utf-8")
+    out = io.StringIO()
+    os.write(write_end, b"first\n")
+    answered_while_open = threading.Event()
+
+    def typist() -> None:
+        # Waits for the first line's echo; only then (or after 20 s) types the rest and closes the pipe.
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if "[#general] Alice: first" in out.getvalue():
+                answered_while_open.set()
+                break
+            time.sleep(0.05)
+        os.write(write_end, b"second\n")
+        os.close(write_end)
+
+    thread = threading.Thread(target=typist)
+    thread.start()
+    try:
+        assert await run(sandbox, bot, None, stdin=stdin, out=out) == 0
+    finally:
+        thread.join()
+        stdin.close()
+    assert answered_while_open.is_set(), out.getvalue()
+    assert "[#general] Alice: second" in out.getvalue()
