@@ -1,5 +1,7 @@
 # Persona Hub: every target sets up what it needs on a fresh machine.
 # The two commands a newcomer needs: `make run` and `make test`.
+# With no DISCORD_TOKEN, `make run` is the offline playground; it keeps its world, database and log in
+# var/playground (`make run FRESH=1` starts over); `make tour` plays scripts/tour.txt in a new, temporary world.
 # `make lint`: ruff, the import contract (lint-imports, pyproject.toml) and the type checker (mypy, pyproject.toml).
 # `make model`: a real local model (llama.cpp's server with SmolLM2-135M-Instruct), built once per machine into
 # a cache outside the repository (scripts/realmodel.sh); `make test-realmodel`: the bot's tests against it.
@@ -10,13 +12,21 @@ VPY    := $(VENV)/bin/python
 UV     := $(PYTHON) -m uv
 STAMP  := $(VENV)/.synced
 
-.PHONY: run sandbox test test-fast test-realmodel model model-build lint format bench lock clean-venv
+.PHONY: run sandbox tour test test-fast test-realmodel model model-build lint format bench lock clean-venv
+
+PLAYGROUND_FLAGS := $(if $(FRESH),--fresh)
 
 run: $(STAMP)
-	$(VPY) -m bot run
+	$(VPY) -m bot run $(PLAYGROUND_FLAGS)
 
 sandbox: $(STAMP)
-	$(VPY) -m bot sandbox
+	$(VPY) -m bot sandbox $(PLAYGROUND_FLAGS)
+
+# The five-minute tour, offline, in a temporary folder (its own world and database; nothing of var/ is touched).
+tour: $(STAMP)
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+		DATABASE_URL="sqlite+aiosqlite:///$$tmp/tour.db" LLM_BASE_URL= \
+		$(VPY) -m bot sandbox --home "$$tmp" --script scripts/tour.txt
 
 MODEL_PORT ?= 8181
 

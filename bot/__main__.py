@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from bot.config import ConfigError, Settings, configure_logging, load_settings
 
@@ -29,6 +30,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--shards", help="serve only these shards, such as 0,1 (overrides SHARD_IDS)")
     run.add_argument("--shard-count", type=int, help="total number of shards (overrides SHARD_COUNT)")
+    _playground_options(run, " (offline sandbox only)")
 
     sandbox = commands.add_parser(
         "sandbox",
@@ -37,6 +39,7 @@ def _parser() -> argparse.ArgumentParser:
         "from the terminal. Lines: plain text is a message; /command option:value runs a slash command.",
     )
     sandbox.add_argument("--script", help="run the lines of this file instead of reading the terminal")
+    _playground_options(sandbox, "")
 
     db = commands.add_parser("db", help="database migrations", description="Manage the database schema.")
     db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
@@ -56,6 +59,25 @@ def _parser() -> argparse.ArgumentParser:
         description="Print the effective configuration, secrets masked, and check the database is reachable.",
     )
     return parser
+
+
+def _playground_options(parser: argparse.ArgumentParser, only: str) -> None:
+    parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="start with a new world: remove the saved world and the playground's own database (never the one "
+        f"DATABASE_URL names){only}",
+    )
+    parser.add_argument(
+        "--home",
+        type=Path,
+        help=f"the playground's folder: world.json, persona_hub.db, bot.log (default: var/playground){only}",
+    )
+    parser.add_argument(
+        "--log-to-screen",
+        action="store_true",
+        help=f"print the bot's log in the terminal instead of the folder's bot.log (PLAYGROUND_LOG=screen){only}",
+    )
 
 
 def _settings_for(args: argparse.Namespace) -> Settings:
@@ -102,7 +124,7 @@ async def _config_check(settings: Settings) -> int:
     return 0
 
 
-def _run(settings: Settings) -> int:
+def _run(settings: Settings, args: argparse.Namespace) -> int:
     if settings.discord_token is None:
         import importlib.util
 
@@ -114,16 +136,21 @@ def _run(settings: Settings) -> int:
             )
             return EXIT_CONFIG
         print("DISCORD_TOKEN is not set: starting the offline sandbox instead (see README).", file=sys.stderr)
-        return _sandbox(settings, script=None)
+        return _sandbox(settings, args, script=None)
+    if args.fresh or args.home is not None or args.log_to_screen:
+        print("--fresh, --home and --log-to-screen are for the offline sandbox (no DISCORD_TOKEN).", file=sys.stderr)
+        return EXIT_CONFIG
     from bot.app import run_bot
 
     return asyncio.run(run_bot(settings, settings.discord_token.get_secret_value()))
 
 
-def _sandbox(settings: Settings, script: str | None) -> int:
+def _sandbox(settings: Settings, args: argparse.Namespace, script: str | None) -> int:
     from bot.sandbox.playground import main as playground_main
 
-    return asyncio.run(playground_main(settings, script))
+    return asyncio.run(
+        playground_main(settings, script, home=args.home, fresh=args.fresh, log_to_screen=args.log_to_screen)
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -143,9 +170,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Each way start-up can fail ends in one sentence that names the setting to fix, and a non-zero exit.
     try:
         if args.command == "run":
-            return _run(settings)
+            return _run(settings, args)
         if args.command == "sandbox":
-            return _sandbox(settings, args.script)
+            return _sandbox(settings, args, args.script)
         if args.command == "db":
             return asyncio.run(_db_command(settings, args.db_command, getattr(args, "revision", None)))
         if args.command == "config":

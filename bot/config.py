@@ -7,6 +7,7 @@ setting (:class:`ConfigError`), never with a traceback.
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -69,6 +70,8 @@ class Settings(BaseSettings):
     # built-in heuristic: one more model call per remembered message.
     memory_importance_by_model: bool = False
     sandbox_port: int = Field(default=0, ge=0, le=65535)
+    # Where the offline playground writes the bot's log: "file" (its folder's bot.log) or "screen" (the terminal).
+    playground_log: str = "file"
 
     @field_validator(
         "discord_token",
@@ -108,6 +111,14 @@ class Settings(BaseSettings):
         text = str(value).strip().upper()
         if text not in LOG_LEVELS:
             raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+        return text
+
+    @field_validator("playground_log", mode="before")
+    @classmethod
+    def _check_playground_log(cls, value: Any) -> str:
+        text = str(value).strip().lower() or "file"
+        if text not in ("file", "screen"):
+            raise ValueError("must be file or screen")
         return text
 
     @field_validator("shard_ids", mode="before")
@@ -228,8 +239,21 @@ def load_settings(**overrides: Any) -> Settings:
         raise ConfigError(_explain(error)) from None
 
 
-def configure_logging(level: str) -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+def configure_logging(level: str, file: Path | None = None) -> None:
+    """Log at ``level`` to stderr, or, with ``file``, to that file instead (appended; its folder is made): the
+    terminal's handlers set before are replaced by the file's."""
+    fmt = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+    logging.basicConfig(level=level, format=fmt)
+    root = logging.getLogger()
+    root.setLevel(level)
+    if file is not None:
+        for handler in list(root.handlers):
+            if type(handler) is logging.StreamHandler and handler.stream in (sys.stderr, sys.stdout):
+                root.removeHandler(handler)
+        file.parent.mkdir(parents=True, exist_ok=True)
+        to_file = logging.FileHandler(file, encoding="utf-8")
+        to_file.setFormatter(logging.Formatter(fmt))
+        root.addHandler(to_file)
     # discord.py is chatty at INFO about gateway internals; keep it at WARNING unless debugging.
     if level != "DEBUG":
         logging.getLogger("discord").setLevel(logging.WARNING)

@@ -210,6 +210,11 @@ class Gateway:
         self.sessions: dict[str, Session] = {}
         self.connections: set[Connection] = set()
         self.heartbeat_interval_ms = 41_250
+        # How long a heartbeat's ACK takes, as a network's round trip would. Not zero: discord.py's keep-alive thread
+        # notes when it sent a heartbeat only after the event loop has sent it, so an ACK from this in-process
+        # server could arrive first and be measured against the heartbeat before ("websocket is 41.3s behind").
+        self.ack_delay = 0.05
+        self._acks: set[asyncio.Task[None]] = set()
         self.identify_count = 0
         self.resume_count = 0
         self.received: list[dict[str, Any]] = []  # every non-heartbeat op from clients, for tests
@@ -322,7 +327,9 @@ class Gateway:
         op = payload.get("op")
         d = payload.get("d")
         if op == OP_HEARTBEAT:
-            await conn.send(frame(OP_ACK, None))
+            ack = asyncio.create_task(self._ack(conn))
+            self._acks.add(ack)
+            ack.add_done_callback(self._acks.discard)
             return
         self.received.append(payload)
         if op == OP_IDENTIFY:
@@ -338,6 +345,14 @@ class Gateway:
             pass  # no voice in the sandbox
         else:
             await conn.ws.close(code=4001, message=b"Unknown opcode.")
+
+    async def _ack(self, conn: Connection) -> None:
+        await asyncio.sleep(self.ack_delay)
+        if not conn.ws.closed:
+            try:
+                await conn.send(frame(OP_ACK, None))
+            except (ConnectionResetError, RuntimeError):
+                pass  # the socket went away meanwhile
 
     async def _identify(self, conn: Connection, d: dict[str, Any]) -> None:
         if d.get("token") != self.token:

@@ -2,7 +2,8 @@
 
 - :mod:`.models`: the plain dataclasses, permission bits (:class:`P`), channel types, snowflake ids;
 - :mod:`.world`: :class:`SandboxState`, everything the sandbox knows, and its permission arithmetic;
-- :mod:`.shapes`: the JSON Discord sends for each object (``user_json``, ``message_json``, ...).
+- :mod:`.shapes`: the JSON Discord sends for each object (``user_json``, ``message_json``, ...);
+- :mod:`.persist`: the world as JSON and back (``world_json``, ``load_world``), for a playground that keeps it.
 
 Nothing here does I/O. Everything is re-exported here, so ``from bot.sandbox.state import P`` works.
 """
@@ -30,6 +31,7 @@ from bot.sandbox.state.models import (
     iso,
     now,
 )
+from bot.sandbox.state.persist import WorldFormatError, load_world, world_json
 from bot.sandbox.state.shapes import (
     application_json,
     attachment_json,
@@ -70,6 +72,7 @@ __all__ = [
     "SnowflakeGenerator",
     "User",
     "Webhook",
+    "WorldFormatError",
     "application_json",
     "attachment_json",
     "bot_user_json",
@@ -79,6 +82,7 @@ __all__ = [
     "guild_json",
     "in_days",
     "iso",
+    "load_world",
     "member_json",
     "message_event_json",
     "message_json",
@@ -89,4 +93,5 @@ __all__ = [
     "sku_json",
     "user_json",
     "webhook_json",
+    "world_json",
 ]

@@ -84,6 +84,15 @@ class SnowflakeGenerator:
         self._last = candidate
         return candidate
 
+    @property
+    def last(self) -> int:
+        """The greatest id made so far (0 before the first)."""
+        return self._last
+
+    def advance_past(self, snowflake: int) -> None:
+        """Every id made from now on is greater than ``snowflake`` (ids read back from a saved world)."""
+        self._last = max(self._last, snowflake)
+
 
 def iso(dt: datetime | None) -> str | None:
     return None if dt is None else dt.isoformat()
