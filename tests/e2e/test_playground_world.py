@@ -26,6 +26,7 @@ from bot.sandbox import Sandbox
 from bot.sandbox.playground import run
 from bot.sandbox.playground.home import Home, playground_settings, start_fresh
 from tests.e2e.conftest import all_intents
+from tests.support.reading import unnumbered
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,7 +66,7 @@ async def _session(tmp_path: Path, lines: str) -> tuple[list[str], dict[str, int
             "bot": sandbox.bot_user.id,
             "bot_role": sandbox.bot_role.id,
         }
-        return out.getvalue().splitlines(), ids
+        return unnumbered(out.getvalue().splitlines()), ids
     finally:
         await sandbox.stop()
 
@@ -85,8 +86,8 @@ async def test_a_restart_keeps_the_world_and_the_bot_finds_its_personas(
     second, again = await _session(tmp_path, "/persona list\nhello again\nAda, hello again!\n")
     assert again == ids
     assert "(the saved world)" in second[0]
-    assert second[1:3] == ["(earlier in #general)", "[#general] Alice: Ada, hello!"]
-    assert second[3].startswith("[#general] Ada: ") and second[4] == "[#general] Alice: hello from the first run"
+    assert second[1:3] == ["(earlier in #general)", "#general Alice: Ada, hello!"]
+    assert second[3].startswith("#general Ada: ") and second[4] == "#general Alice: hello from the first run"
     at = second.index("> /persona list")
     assert any("**Ada**" in line for line in second[at : at + 6]), second
     # New ids continue past the saved ones: the second run's message sorts after the first run's.
@@ -96,7 +97,7 @@ async def test_a_restart_keeps_the_world_and_the_bot_finds_its_personas(
     assert max(texts.values()) > max(ids.values())
     # Ada still speaks in #general (her activation is in the database, the channel's id unchanged), through the
     # webhook made in the first run.
-    assert second[second.index("> Ada, hello again!") + 2].startswith("[#general] Ada: ")
+    assert second[second.index("> Ada, hello again!") + 2].startswith("#general Ada: ")
     [hook] = world["webhooks"]
     assert [m["webhook_id"] for m in world["messages"] if m["webhook_id"]] == [hook["id"], hook["id"]]
 
@@ -190,11 +191,11 @@ async def test_a_bad_line_prints_one_line_and_the_session_goes_on(sandbox: Sandb
     stdin = io.StringIO(f"/upload file:{missing}\n/count n:many\n:react 99 x\nstill here\n")
     out = io.StringIO()
     assert await run(sandbox, bot, None, stdin=stdin, out=out) == 0
-    text = out.getvalue().splitlines()
+    text = unnumbered(out.getvalue().splitlines())
     after = text[text.index(f"> /upload file:{missing}") + 1]
     assert after.startswith("! ") and "typo.json" in after
     assert text[text.index("> /count n:many") + 1].startswith("! ")
-    assert text[text.index("> still here") + 1] == "[#general] Alice: still here"
+    assert text[text.index("> still here") + 1] == "#general Alice: still here"
 
 
 async def test_heartbeats_are_acknowledged_on_time_while_the_playground_waits_for_input(sandbox: Sandbox) -> None:
@@ -240,7 +241,7 @@ async def test_piped_lines_are_run_as_they_come(sandbox: Sandbox) -> None:
         # Waits for the first line's echo; only then (or after 20 s) types the rest and closes the pipe.
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
-            if "[#general] Alice: first" in out.getvalue():
+            if "#general Alice: first" in out.getvalue():
                 answered_while_open.set()
                 break
             time.sleep(0.05)
@@ -255,4 +256,4 @@ async def test_piped_lines_are_run_as_they_come(sandbox: Sandbox) -> None:
         thread.join()
         stdin.close()
     assert answered_while_open.is_set(), out.getvalue()
-    assert "[#general] Alice: second" in out.getvalue()
+    assert "#general Alice: second" in out.getvalue()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -18,16 +17,11 @@ from bot import __version__
 from bot.sandbox import Sandbox
 from bot.sandbox.playground import run
 from tests.e2e.conftest import all_intents
+from tests.support.reading import unnumbered
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
-NUMBER = re.compile(r"^\[\d+\] ")
 FILES = [("b.png", 3), ("notes.txt", 2)]
-
-
-def unnumbered(lines: list[str]) -> list[str]:
-    """The transcript without the message numbers (``[7] ``) at the start of lines."""
-    return [NUMBER.sub("", line) for line in lines]
 
 
 def test_cli_script_runs_about_and_a_message(tmp_path: Path) -> None:

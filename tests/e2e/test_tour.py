@@ -12,6 +12,7 @@ from bot.app import PersonaHubBot
 from bot.config import load_settings
 from bot.sandbox import Sandbox
 from bot.sandbox.playground import run
+from tests.support.reading import unnumbered
 
 pytestmark = pytest.mark.e2e
 TOUR = Path(__file__).resolve().parents[2] / "scripts" / "tour.txt"
@@ -27,7 +28,7 @@ async def test_the_tour_makes_a_persona_that_talks_feels_and_remembers(
     async with bot:
         code = await run(sandbox, bot, str(TOUR), stdin=io.StringIO(), out=out, world=tmp_path / "world.json")
     assert code == 0
-    text = out.getvalue().splitlines()
+    text = unnumbered(out.getvalue().splitlines())
     assert not [line for line in text if line.startswith("! ")], out.getvalue()
 
     def after(line: str, span: int = 12) -> list[str]:
@@ -36,8 +37,8 @@ async def test_the_tour_makes_a_persona_that_talks_feels_and_remembers(
 
     assert "  ┃ Ada is born" in after(":click Create persona")
     said = after("Ada, my name is Alice and I love green tea.", 2)
-    assert said[0] == "[#general] Alice: Ada, my name is Alice and I love green tea."
-    assert said[1].startswith("[#general] Ada: ")
+    assert said[0] == "#general Alice: Ada, my name is Alice and I love green tea."
+    assert said[1].startswith("#general Ada: ")
     mood = after("/mood show persona:Ada", 20)
     assert any("Ada feels" in line for line in mood)
     assert any("sign of affection" in line for line in mood)  # the ❤️ reaction counted

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import func, select
@@ -27,3 +28,11 @@ def is_invitation(message: Any) -> bool:
 def dms_besides_invitations(sandbox: Any, user: Any) -> list[Any]:
     """``user``'s DMs from the bot, the memory invitation left out."""
     return [message for message in sandbox.dms(user) if not is_invitation(message)]
+
+
+_NUMBER = re.compile(r"^\[\d+\] ")
+
+
+def unnumbered(lines: list[str]) -> list[str]:
+    """A playground transcript without the message numbers (``[7] ``) at the start of lines."""
+    return [_NUMBER.sub("", line) for line in lines]

@@ -79,7 +79,13 @@ class Display:
         return self.numbers[message_id]
 
     def message_at(self, text: str) -> Message:
-        """The message shown as number ``text`` (``7`` or ``[7]``), if the user can still see it."""
+        """The message shown as number ``text`` (``7`` or ``[7]``; ``last``: the newest one in this channel), if the
+        user can still see it."""
+        if text.strip().lower() == "last":
+            seen = self.sb.history(self.channel, as_user=self.user)
+            if not seen:
+                raise SandboxError("no message in this channel yet")
+            return seen[-1].message
         try:
             number = int(text.strip().strip("[]#"))
         except ValueError:

@@ -32,7 +32,7 @@ async def run(
     keeper = WorldKeeper(sandbox, world) if world is not None else None
     restored = keeper.load() if keeper is not None else None
     lines = Lines(script, stdin)
-    pg = Playground(sandbox, out)
+    pg = Playground(sandbox, out, files_dir=world.parent / "files" if world is not None else None)
     if restored == RESTORED:
         _quietly_seen(pg)
     try:

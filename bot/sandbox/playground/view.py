@@ -20,7 +20,7 @@ HELP = """Lines:
   #channel                  switch channel                 :as bob          act as another user
   :click N | :click Label   press a button of the latest view (add "in M" for message [M])
   :select N 1,3 | +2 | -1   choose in select N (+ adds to, - drops from the current picks; "in M" as above)
-  :reply M text             reply to message [M]           :react M 👍      react to message [M]
+  :reply M text             reply to message [M]           :react M 👍      react to message [M] (M: last)
   :unreact M 👍             take a reaction back           :dm text         DM the bot
   :wait SECONDS             let the bot work               :help  :quit
 When the bot opens a modal, each field is asked for in turn (an empty line keeps the default): text as typed,
