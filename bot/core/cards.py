@@ -59,6 +59,7 @@ from bot.core.card_png import (
 from bot.core.card_reading import SPEC_V2, SPEC_V3, V3_ONLY, read_card
 from bot.core.errors import DomainError
 from bot.core.png_text import PNG_SIGNATURE, png_with_text_chunk, read_text_chunks, solid_png
+from bot.core.trait_suggestions import from_lexicon
 
 EXTENSION_KEY = "persona_hub"
 EXTENSION_VERSION = 2
@@ -300,8 +301,17 @@ def _legacy(
     return legacy or None
 
 
+def _traits_from_text(columns: Mapping[str, Any]) -> dict[str, float] | None:
+    """A card from elsewhere has no traits: they are suggested from what its description, personality and scenario
+    say (:func:`bot.core.trait_suggestions.from_lexicon`); None when those say nothing about them (the defaults)."""
+    text = "\n".join(str(columns.get(key) or "") for key in ("description", "personality_text", "scenario"))
+    found = from_lexicon(text)
+    return dict(found.traits) if found.suggested else None
+
+
 def card_to_persona(card: Any) -> CardImport:
-    """What ``card`` describes (see the module docstring). Raises :class:`DomainError` for a malformed card."""
+    """What ``card`` describes (see the module docstring); a card from elsewhere gets traits suggested from its
+    texts. Raises :class:`DomainError` for a malformed card."""
     version, data = read_card(card)
     others = dict(data.get("extensions") or {})
     raw_ours = others.pop(EXTENSION_KEY, None)
@@ -309,6 +319,9 @@ def card_to_persona(card: Any) -> CardImport:
     if raw_ours is None:
         columns, meta = _card_values(data, {})
         settings: dict[str, Any] = {"legacy_settings": _legacy(None, meta, others)}
+        traits = _traits_from_text(columns)
+        if traits is not None:
+            settings["traits"] = traits
         icon = _icon_url(data.get("assets")) if version == 3 else None
         if icon is not None:
             settings["avatar_url"] = icon

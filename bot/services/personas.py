@@ -195,9 +195,10 @@ async def _owned_count(session: AsyncSession, owner_id: int, guild_id: int | Non
     return int((await session.execute(query)).scalar_one())
 
 
-async def _name_taken(
+async def name_taken(
     session: AsyncSession, owner_id: int, guild_id: int | None, name: str, except_id: int | None = None
 ) -> bool:
+    """Whether ``owner_id`` already has a persona called ``name`` (any case) here (``except_id``: but that one)."""
     query = select(col(models.Persona.id)).where(
         col(models.Persona.owner_id) == owner_id,
         _in_guild(guild_id),
@@ -233,7 +234,7 @@ async def create(
     if await _owned_count(session, actor.user_id, actor.guild_id) >= max_per_user:
         where = "on this server" if actor.guild_id is not None else "as personal personas"
         raise DomainError(f"You already have {max_per_user} personas {where}, the most allowed. Delete one first.")
-    if await _name_taken(session, actor.user_id, actor.guild_id, name):
+    if await name_taken(session, actor.user_id, actor.guild_id, name):
         raise DomainError(f"You already have a persona called '{name}' here.")
 
     row = models.Persona(
@@ -380,7 +381,7 @@ async def update(
 
     if changes.name is not None:
         name = validate_name(changes.name)
-        if await _name_taken(session, row.owner_id, row.guild_id, name, except_id=row.id):
+        if await name_taken(session, row.owner_id, row.guild_id, name, except_id=row.id):
             raise DomainError(f"You already have a persona called '{name}' here.")
         row.name = name
     if changes.description is not None:

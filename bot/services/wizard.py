@@ -288,12 +288,23 @@ async def act(
     if action == "random" and not arg:
         arg = str(secrets.randbelow(2**31))
     state = rules.apply(rules.WizardState(step=row.step, data=dict(row.data or {})), action, arg, values)
+    await _check_name_free(session, actor, row, before=(row.data or {}).get("name"), after=state.data.get("name"))
     row.step = state.step
     row.data = state.data
     row.updated_at = now
     row.expires_at = now + rules.DRAFT_TTL
     await session.flush()
     return Outcome(draft=_draft(row))
+
+
+async def _check_name_free(
+    session: AsyncSession, actor: Actor, row: models.WizardDraft, *, before: Any, after: Any
+) -> None:
+    """A name the owner already gives another persona here is refused when it is typed, not at the final Create."""
+    if not isinstance(after, str) or not after.strip() or after == before:
+        return
+    if await personas.name_taken(session, actor.user_id, row.guild_id, after.strip(), except_id=row.editing_persona_id):
+        raise DomainError(f"You already have a persona called '{after.strip()}' here. Choose another name.")
 
 
 async def _finish(

@@ -179,3 +179,24 @@ async def test_bindings_rules(database: Database) -> None:
         async with database.transaction() as session:
             await bindings.activate(session, ALICE, ada.id, CHANNEL, channel_guild_id=GUILD, now=NOW)
     assert await count(database, models.ChannelBinding) == 0
+
+
+async def test_a_name_already_taken_is_refused_at_step_one_not_at_create(database: Database) -> None:
+    async with database.transaction() as session:
+        draft = await wizard_service.start(session, ALICE, channel_id=CHANNEL, now=NOW)
+    await drive_to_review(database, draft.id)
+    async with database.transaction() as session:
+        await wizard_service.act(session, ALICE, draft.id, "create", now=NOW)
+        second = await wizard_service.start(session, ALICE, channel_id=CHANNEL, now=NOW)
+    with pytest.raises(DomainError, match="already have a persona called 'ada' here"):
+        async with database.transaction() as session:
+            await wizard_service.act(
+                session, ALICE, second.id, "basics", None, {"name": "ada", "description": "x"}, now=NOW
+            )
+    async with database.session() as session:
+        kept = await wizard_service.get(session, second.id, ALICE.user_id, now=NOW)
+    assert kept.step == 1 and not kept.data.get("name")  # nothing was saved
+    # Bob may use the name; and an edit keeps its own name.
+    async with database.transaction() as session:
+        bobs = await wizard_service.start(session, BOB, channel_id=CHANNEL, now=NOW)
+        await wizard_service.act(session, BOB, bobs.id, "basics", None, {"name": "Ada", "description": "x"}, now=NOW)

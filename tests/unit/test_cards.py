@@ -412,3 +412,24 @@ def test_display_names_fit_discord() -> None:
     assert validate_name("n" * 200) == "n" * 200
     with pytest.raises(DomainError, match="The name is 201 characters long; the limit is 200"):
         validate_name("n" * 201)
+
+
+def test_a_foreign_card_gets_traits_from_what_its_texts_say() -> None:
+    shy = {
+        "spec": "chara_card_v2",
+        "spec_version": "2.0",
+        "data": {
+            "name": "Wren",
+            "description": "A shy, quiet bookworm who loves puzzles.",
+            "personality": "curious",
+            "scenario": "",
+            "first_mes": "Oh! Hello.",
+            "mes_example": "",
+        },
+    }
+    traits = cards.card_to_persona(shy).settings["traits"]
+    assert set(traits) == set(ALL_TRAITS)
+    assert traits["extraversion"] < 40 and traits["openness"] > 60 and traits["curiosity"] > 60
+    # Texts that say nothing about a personality leave the defaults; our own exports keep their stored traits.
+    plain = {**shy, "data": {**shy["data"], "description": "Lives in a lighthouse.", "personality": ""}}
+    assert "traits" not in cards.card_to_persona(plain).settings

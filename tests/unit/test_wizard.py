@@ -189,3 +189,23 @@ def test_dm_text() -> None:
     assert rules.interpret_text(named(3), "NEXT") == ("next", None, None)
     with pytest.raises(DomainError, match="preset"):
         rules.interpret_text(named(3), "lots please")
+
+
+def test_pausing_the_questionnaire_keeps_its_answers_until_it_is_resumed() -> None:
+    running = rules.apply(named(2), "quiz", "mini-ipip")
+    for value in ("5", "4", "3"):
+        running = rules.apply(running, "answer", value)
+    paused = rules.apply(running, "quiz-stop")
+    assert paused.data["quiz"] is None and rules.paused_quiz(paused.data) == ("mini-ipip", 3)
+    resumed = rules.apply(paused, "quiz", "mini-ipip")
+    progress = rules.quiz_progress(resumed.data)
+    assert progress is not None and progress.number == 4 and resumed.data["quiz"]["answers"] == [5, 4, 3]
+    assert rules.paused_quiz(resumed.data) is None
+    # Another questionnaire starts afresh; going back a step pauses too; a finished one keeps nothing paused.
+    other = rules.apply(paused, "quiz", "ipip-50")
+    assert rules.quiz_progress(other.data).number == 1  # type: ignore[union-attr]
+    assert rules.paused_quiz(rules.apply(running, "back").data) == ("mini-ipip", 3)
+    for _ in range(17):
+        resumed = rules.apply(resumed, "answer", "3")
+    assert resumed.data["quiz"] is None and rules.paused_quiz(resumed.data) is None
+    assert resumed.data["personality"]["mode"] == "quiz"

@@ -28,7 +28,7 @@ from __future__ import annotations
 from bot.core.wizard.actions import ACTIONS, apply
 from bot.core.wizard.dm_help import dm_help
 from bot.core.wizard.dm_text import DM_WORDS, interpret_text
-from bot.core.wizard.edits import NUDGES, parse_number
+from bot.core.wizard.edits import NUDGES, parse_number, paused_quiz
 from bot.core.wizard.steps import (
     CHARACTER_PAGES,
     CHATTINESS_LEVELS,
@@ -73,6 +73,7 @@ __all__ = [
     "interpret_text",
     "new_data",
     "parse_number",
+    "paused_quiz",
     "persona_fields",
     "quiz_progress",
     "validate_step",

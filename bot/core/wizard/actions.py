@@ -48,7 +48,7 @@ def _next(step: int, data: dict[str, Any], arg: str | None, values: Values) -> i
 
 def _back(step: int, data: dict[str, Any], arg: str | None, values: Values) -> int:
     if step == 2 and data.get("quiz"):
-        data["quiz"] = None
+        edits.pause_quiz(data)
     return max(1, step - 1)
 
 
@@ -95,7 +95,7 @@ def _quiz_back(step: int, data: dict[str, Any], arg: str | None, values: Values)
 
 
 def _quiz_stop(step: int, data: dict[str, Any], arg: str | None, values: Values) -> int:
-    data["quiz"] = None
+    edits.pause_quiz(data)  # the answers stay for when it is started again
     return step
 
 

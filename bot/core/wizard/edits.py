@@ -62,11 +62,34 @@ def preset_matching(values: Mapping[str, Any]) -> str:
 
 
 def start_quiz(data: dict[str, Any], instrument: str) -> None:
+    """Start the questionnaire, or go on with it where it was paused (:func:`pause_quiz`): no answer is lost."""
     items = quiz.questions(instrument)  # an unknown instrument raises here
     if not items:
         raise DomainError("That questionnaire has no questions.")
-    data["quiz"] = {"instrument": instrument.strip().lower(), "answers": [], "position": 0}
+    chosen = instrument.strip().lower()
+    paused = data.get("quiz_paused")
+    if paused and paused.get("instrument") == chosen:
+        data["quiz"] = paused
+    else:
+        data["quiz"] = {"instrument": chosen, "answers": [], "position": 0}
+    data["quiz_paused"] = None
     data["adjust"] = None
+
+
+def pause_quiz(data: dict[str, Any]) -> None:
+    """Leave the questionnaire, keeping its answers for when it is started again (none given: nothing to keep)."""
+    running = data.get("quiz")
+    if running and running.get("answers"):
+        data["quiz_paused"] = running
+    data["quiz"] = None
+
+
+def paused_quiz(data: dict[str, Any]) -> tuple[str, int] | None:
+    """The paused questionnaire's instrument and how many answers it keeps, or None."""
+    paused = data.get("quiz_paused")
+    if not paused or not paused.get("answers"):
+        return None
+    return str(paused["instrument"]), len(paused["answers"])
 
 
 def answer_question(data: dict[str, Any], value: str | None) -> None:
@@ -89,6 +112,7 @@ def answer_question(data: dict[str, Any], value: str | None) -> None:
         data["traits"] = personality.derive_traits(big_five)
         data["personality"] = {**data["personality"], "mode": "quiz", "template": None, "quiz": running["instrument"]}
         data["quiz"] = None
+        data["quiz_paused"] = None
         data.pop("suggestions", None)
         return
     data["quiz"] = {**running, "answers": answers, "position": position}

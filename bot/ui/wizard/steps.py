@@ -74,7 +74,7 @@ def _quiz_view(draft: Draft, progress: rules.QuizProgress) -> tuple[discord.Embe
         style = discord.ButtonStyle.success if chosen else discord.ButtonStyle.secondary
         view.add_item(WizardButton(draft.id, "answer", str(value), label=answer, style=style, row=0))
     view.add_item(WizardButton(draft.id, "quiz-back", label="Previous question", disabled=progress.number == 1, row=1))
-    view.add_item(WizardButton(draft.id, "quiz-stop", label="Stop questionnaire", row=1))
+    view.add_item(WizardButton(draft.id, "quiz-stop", label="Pause questionnaire (answers kept)", row=1))
     nav(view, draft)
     return embed, view
 
@@ -176,16 +176,12 @@ def _step_personality(draft: Draft) -> tuple[discord.Embed, discord.ui.View]:
             row=0,
         )
     )
+    paused = rules.paused_quiz(data)
     for instrument in quiz.instruments()[:2]:
-        view.add_item(
-            WizardButton(
-                draft.id,
-                "quiz",
-                instrument.id,
-                label=f"{instrument.name} ({instrument.question_count} questions)",
-                row=1,
-            )
-        )
+        label = f"{instrument.name} ({instrument.question_count} questions)"
+        if paused is not None and paused[0] == instrument.id:
+            label = f"Resume {instrument.name} ({paused[1]} of {instrument.question_count} answered)"
+        view.add_item(WizardButton(draft.id, "quiz", instrument.id, label=label, row=1))
     view.add_item(WizardButton(draft.id, "random", label="Random", emoji="🎲", row=1))
     view.add_item(WizardButton(draft.id, "adjust", label="Adjust by hand", row=1))
     view.add_item(WizardButton(draft.id, "open-describe", label="Describe…", row=1))
