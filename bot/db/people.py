@@ -182,6 +182,15 @@ TABLES: dict[str, TableRules] = {
             "tier": WORD,
         },
     ),
+    # A memory's vector: computed from its content (so about the same people), and it goes with the memory through
+    # the foreign key's cascade when forget-me deletes that memory. Numbers, not words: not exported.
+    "memory_embeddings": TableRules(
+        Scope(via="memory_id"),
+        {
+            "model": NotPersonal("the name of the embedding model"),
+            "vector": NotPersonal("numbers computed from the memory's content, deleted with the memory (cascade)"),
+        },
+    ),
     "consent_records": TableRules(
         # A record applies where it was given (a DM record governs personal personas), whatever its persona.
         Scope(column="guild_id"),
