@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -38,7 +39,7 @@ from sqlalchemy.orm import Session
 
 from bot.core.memory import vectors as vec
 from bot.db import models, sqlite_inline
-from bot.llm.embeddings import Embedder, EmbeddingError, OnceLog, WordLlamaEmbedder
+from bot.llm.embeddings import Embedder, EmbeddingError, OnceLog, WordLlamaEmbedder, checked
 
 if TYPE_CHECKING:
     from bot.db.engine import Database
@@ -48,6 +49,8 @@ log = logging.getLogger(__name__)
 BATCH = 512  # memories embedded per transaction (backfill and queue)
 QUEUE_SIZE = 2_000
 OFF_LOOP_ROWS = 20_000  # a persona with more vectors is scored in a worker thread
+LOAD_PAGE = 10_000  # vectors read per statement when a persona's vectors are loaded
+INLINE_PUT_ROWS = 1_000  # more read at once are put into the matrix in a worker thread
 _NEW_IDS = "new_memory_ids"
 
 _embedder: Embedder | None = None
@@ -79,6 +82,8 @@ def embedder() -> Embedder:
 
 @dataclass
 class _PersonaVectors:
+    """One persona's vectors of one model: a float32 matrix grown by doubling, and each row's memory id."""
+
     model: str
     dim: int
     ids: Any = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
@@ -86,43 +91,60 @@ class _PersonaVectors:
     size: int = 0
     rows: dict[int, int] = field(default_factory=dict)
     max_id: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def put(self, pairs: list[tuple[int, Any]]) -> None:
-        """Add or replace vectors (memory id, float32 vector)."""
-        if self.matrix is None:
-            self.matrix = np.zeros((max(64, len(pairs)), self.dim), dtype=np.float32)
-            self.ids = np.full(self.matrix.shape[0], -1, dtype=np.int64)
-        fresh = [(i, v) for i, v in pairs if i not in self.rows]
-        need = self.size + len(fresh)
-        if need > self.matrix.shape[0]:
-            capacity = max(need, self.matrix.shape[0] * 2)
+    def put(self, memory_ids: list[int], blobs: list[bytes]) -> None:
+        """Add or replace vectors (stored bytes; a blob of the wrong size is left out). Safe from a worker thread."""
+        width = self.dim * 4
+        kept = [(i, b) for i, b in zip(memory_ids, blobs, strict=True) if len(b) == width]
+        if not kept:
+            return
+        block = np.frombuffer(b"".join(b for _, b in kept), dtype="<f4").reshape(len(kept), self.dim)
+        with self.lock:
+            self._put(np.fromiter((i for i, _ in kept), dtype=np.int64, count=len(kept)), block)
+
+    def _put(self, ids: Any, block: Any) -> None:
+        fresh = np.array([int(i) not in self.rows for i in ids], dtype=bool)
+        need = self.size + int(fresh.sum())
+        capacity = 0 if self.matrix is None else self.matrix.shape[0]
+        if need > capacity:
+            capacity = max(need, capacity * 2, 64)
             matrix = np.zeros((capacity, self.dim), dtype=np.float32)
-            matrix[: self.size] = self.matrix[: self.size]
-            ids = np.full(capacity, -1, dtype=np.int64)
-            ids[: self.size] = self.ids[: self.size]
-            self.matrix, self.ids = matrix, ids
-        for memory_id, vector in pairs:
-            row = self.rows.get(memory_id)
-            if row is None:
-                row = self.size
-                self.size += 1
-                self.rows[memory_id] = row
-                self.ids[row] = memory_id
-            self.matrix[row] = vector
-            self.max_id = max(self.max_id, memory_id)
+            grown = np.full(capacity, -1, dtype=np.int64)
+            if self.matrix is not None:
+                matrix[: self.size] = self.matrix[: self.size]
+                grown[: self.size] = self.ids[: self.size]
+            self.matrix, self.ids = matrix, grown
+        new_ids, new_block = ids[fresh], block[fresh]
+        start = self.size
+        self.matrix[start : start + len(new_ids)] = new_block
+        self.ids[start : start + len(new_ids)] = new_ids
+        for offset, memory_id in enumerate(new_ids.tolist()):
+            self.rows[memory_id] = start + offset
+        for memory_id, vector in zip(ids[~fresh].tolist(), block[~fresh], strict=True):
+            self.matrix[self.rows[memory_id]] = vector
+        self.size = start + len(new_ids)
+        self.max_id = max(self.max_id, int(ids.max()))
 
     def drop(self, memory_ids: set[int]) -> None:
-        for memory_id in memory_ids:
-            row = self.rows.pop(memory_id, None)
-            if row is not None:
-                self.matrix[row] = 0.0
-                self.ids[row] = -1
+        with self.lock:
+            for memory_id in memory_ids:
+                row = self.rows.pop(memory_id, None)
+                if row is not None:
+                    self.matrix[row] = 0.0
+                    self.ids[row] = -1
 
     def search(self, query: Any, k: int) -> list[tuple[int, float]]:
-        if self.matrix is None:
+        matrix, ids, size = self.matrix, self.ids, self.size
+        if matrix is None or size == 0:
             return []
-        found = vec.top_k(self.matrix[: self.size], query, k + 8)
-        return [(int(self.ids[row]), score) for row, score in found if self.ids[row] >= 0][:k]
+        found = vec.top_k(matrix[:size], query, k + 8)
+        return [(int(ids[row]), score) for row, score in found if ids[row] >= 0][:k]
+
+
+def held_vectors(persona_id: int) -> _PersonaVectors | None:
+    """The persona's vectors held in memory, if any (for benchmarks and tests)."""
+    return _cache.get(persona_id)
 
 
 def _tell_where(session: AsyncSession) -> None:
@@ -140,22 +162,34 @@ def _tell_where(session: AsyncSession) -> None:
 
 
 async def _refresh(session: AsyncSession, persona_id: int, model: Embedder) -> _PersonaVectors:
+    """The persona's vectors held in memory, with what was embedded since they were read. The first read (or a
+    large catch-up) goes in pages of :data:`LOAD_PAGE`, read in a worker thread on SQLite and turned into the
+    matrix in a worker thread, so the loop is never held for long."""
     held = _cache.get(persona_id)
     if held is None or held.model != model.name or held.dim != model.dim:
         held = _PersonaVectors(model=model.name, dim=model.dim)
         _cache[persona_id] = held
     table = models.MemoryEmbedding
-    statement = (
-        select(table.memory_id, table.vector)
-        .where(table.persona_id == persona_id, table.model == model.name, table.memory_id > held.max_id)
-        .order_by(table.memory_id)
-    )
-    with sqlite_inline.in_worker_thread() if held.size == 0 else contextlib.nullcontext():
-        rows = (await session.execute(statement)).all()
-    pairs = [(int(i), v) for i, blob in rows if (v := vec.from_bytes(blob, model.dim)) is not None]
-    if pairs:
-        held.put(pairs)
-    return held
+    loading = held.size == 0
+    while True:
+        statement = (
+            select(table.memory_id, table.vector)
+            .where(table.persona_id == persona_id, table.model == model.name, table.memory_id > held.max_id)
+            .order_by(table.memory_id)
+            .limit(LOAD_PAGE)
+        )
+        with sqlite_inline.in_worker_thread() if loading else contextlib.nullcontext():
+            rows = (await session.execute(statement)).all()
+        if not rows:
+            return held
+        ids, blobs = [int(row[0]) for row in rows], [bytes(row[1]) for row in rows]
+        if len(rows) >= INLINE_PUT_ROWS:
+            await asyncio.to_thread(held.put, ids, blobs)
+        else:
+            held.put(ids, blobs)
+        if len(rows) < LOAD_PAGE:
+            return held
+        loading = True
 
 
 async def vector_candidates(session: AsyncSession, persona_id: int, query: str, *, k: int) -> list[tuple[int, float]]:
@@ -166,7 +200,7 @@ async def vector_candidates(session: AsyncSession, persona_id: int, query: str, 
         return []
     model = embedder()
     try:
-        query_vector = vec.unit((await model.embed([query]))[0])
+        query_vector = (await _embed_matrix(model, [query]))[0]
     except EmbeddingError as error:
         _once.error(error)
         return []
@@ -189,6 +223,22 @@ async def vector_candidates(session: AsyncSession, persona_id: int, query: str, 
 # ------------------------------------------------------------------------------------------------ embedding
 
 
+async def _embed_matrix(model: Embedder, texts: list[str]) -> Any:
+    """``texts`` embedded as a float32 ``(n, dim)`` array of unit rows, as stored. The embedded default hands its
+    array over as it is (no Python float per value: 131,072 of them per batch would keep the garbage collector
+    busy on the loop); a server's answer is checked first (:func:`~bot.llm.embeddings.checked`)."""
+    sync = getattr(model, "embed_sync", None)
+    if sync is not None:
+        matrix = await asyncio.to_thread(sync, texts)
+    else:
+        matrix = np.asarray(checked(await model.embed(texts), len(texts), model.dim), dtype=np.float32)
+    if matrix.shape != (len(texts), model.dim) or not np.isfinite(matrix).all():
+        raise EmbeddingError("dimension", f"the embedder's vectors are not {len(texts)} x {model.dim} numbers")
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return np.ascontiguousarray(matrix / norms, dtype="<f4")
+
+
 async def embed_memories(
     session: AsyncSession, *, now: datetime, memory_ids: list[int] | None = None, after_id: int = 0, limit: int = BATCH
 ) -> tuple[int, int]:
@@ -209,35 +259,27 @@ async def embed_memories(
     if not rows:
         return 0, 0
     try:
-        vectors = await model.embed([content for _, _, content in rows])
-        if any(len(v) != model.dim for v in vectors) or len(vectors) != len(rows):
-            raise EmbeddingError("dimension", f"the embedder's vectors are not of its {model.dim} dimensions")
+        matrix = await _embed_matrix(model, [content for _, _, content in rows])
     except EmbeddingError as error:
         _once.error(error)
         return 0, int(rows[-1][0])
     ids = [int(i) for i, _, _ in rows]
+    blobs = [matrix[j].tobytes() for j in range(len(rows))]
     await session.execute(delete(table).where(table.memory_id.in_(ids)))
     values = [
-        {
-            "memory_id": i,
-            "persona_id": p,
-            "model": model.name,
-            "dim": model.dim,
-            "vector": vec.to_bytes(v),
-            "created_at": now,
-        }
-        for (i, p, _), v in zip(rows, vectors, strict=True)
+        {"memory_id": i, "persona_id": p, "model": model.name, "dim": model.dim, "vector": blob, "created_at": now}
+        for (i, p, _), blob in zip(rows, blobs, strict=True)
     ]
     await session.execute(insert(table), values)
-    by_persona: dict[int, list[tuple[int, Any]]] = {}
-    for value in values:
-        by_persona.setdefault(int(value["persona_id"]), []).append(
-            (int(value["memory_id"]), np.frombuffer(value["vector"], dtype="<f4"))
-        )
-    for persona_id, pairs in by_persona.items():
+    by_persona: dict[int, tuple[list[int], list[bytes]]] = {}
+    for (memory_id, persona_id, _), blob in zip(rows, blobs, strict=True):
+        pair = by_persona.setdefault(int(persona_id), ([], []))
+        pair[0].append(int(memory_id))
+        pair[1].append(blob)
+    for persona_id, (memory_ids, persona_blobs) in by_persona.items():
         held = _cache.get(persona_id)
         if held is not None and held.model == model.name:
-            held.put(pairs)
+            held.put(memory_ids, persona_blobs)
     return len(rows), ids[-1]
 
 
