@@ -31,7 +31,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
-from bench.common import database_kinds, fill_memories, fresh_database, note, report, report_latency
+from bench.common import MEMORY_VOCABULARY, database_kinds, fill_memories, fresh_database, note, report, report_latency
 from bot.db.engine import Database
 from bot.services import personas
 from bot.services.memories import vectors
@@ -80,7 +80,7 @@ async def _bench(kind: str, chooser: random.Random) -> None:
         report(f"vectors_{kind}_backfill_loop_stall", stall[0], "ms")
 
         vectors.configure(None)  # nothing held: the first query loads the persona's vectors
-        words = [" ".join(chooser.choices(["w%04d" % i for i in range(5_000)], k=6)) for _ in range(QUERIES)]
+        words = [" ".join(chooser.choices(MEMORY_VOCABULARY, k=6)) for _ in range(QUERIES)]
         started = time.perf_counter()
         await _top10(database, persona_id, "how is your pet doing?")
         report(f"vectors_{kind}_first", (time.perf_counter() - started) * 1000, "ms")

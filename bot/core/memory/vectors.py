@@ -24,7 +24,7 @@ def unit(vector: Sequence[float]) -> FloatMatrix:
 
 def to_bytes(vector: Sequence[float]) -> bytes:
     """The stored form: little-endian float32 values, normalised to length 1."""
-    return unit(vector).astype("<f4").tobytes()
+    return bytes(unit(vector).astype("<f4").tobytes())
 
 
 def from_bytes(blob: bytes, dim: int) -> FloatMatrix | None:

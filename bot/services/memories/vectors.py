@@ -36,6 +36,7 @@ import numpy as np
 from sqlalchemy import delete, event, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from bot.core.memory import vectors as vec
 from bot.db import models, sqlite_inline
@@ -173,9 +174,11 @@ async def _refresh(session: AsyncSession, persona_id: int, model: Embedder) -> _
     loading = held.size == 0
     while True:
         statement = (
-            select(table.memory_id, table.vector)
-            .where(table.persona_id == persona_id, table.model == model.name, table.memory_id > held.max_id)
-            .order_by(table.memory_id)
+            select(col(table.memory_id), col(table.vector))
+            .where(
+                col(table.persona_id) == persona_id, col(table.model) == model.name, col(table.memory_id) > held.max_id
+            )
+            .order_by(col(table.memory_id))
             .limit(LOAD_PAGE)
         )
         with sqlite_inline.in_worker_thread() if loading else contextlib.nullcontext():
@@ -215,7 +218,9 @@ async def vector_candidates(session: AsyncSession, persona_id: int, query: str, 
     if not found:
         return []
     ids = [memory_id for memory_id, _ in found]
-    present = set((await session.execute(select(models.Memory.id).where(models.Memory.id.in_(ids)))).scalars())
+    present = set(
+        (await session.execute(select(col(models.Memory.id)).where(col(models.Memory.id).in_(ids)))).scalars()
+    )
     held.drop(set(ids) - present)
     return [(memory_id, score) for memory_id, score in found if memory_id in present]
 
@@ -247,15 +252,15 @@ async def embed_memories(
     model = embedder()
     memory, table = models.Memory, models.MemoryEmbedding
     statement = (
-        select(memory.id, memory.persona_id, memory.content)
-        .outerjoin(table, table.memory_id == memory.id)
-        .where(memory.encrypted.is_(False), or_(table.memory_id.is_(None), table.model != model.name))
-        .order_by(memory.id)
+        select(col(memory.id), col(memory.persona_id), col(memory.content))
+        .outerjoin(table, col(table.memory_id) == col(memory.id))
+        .where(col(memory.encrypted).is_(False), or_(col(table.memory_id).is_(None), col(table.model) != model.name))
+        .order_by(col(memory.id))
         .limit(limit)
     )
-    statement = statement.where(memory.id.in_(memory_ids)) if memory_ids is not None else statement
-    statement = statement.where(memory.id > after_id) if after_id else statement
-    rows = (await session.execute(statement)).all()
+    statement = statement.where(col(memory.id).in_(memory_ids)) if memory_ids is not None else statement
+    statement = statement.where(col(memory.id) > after_id) if after_id else statement
+    rows: list[Any] = list((await session.execute(statement)).all())
     if not rows:
         return 0, 0
     try:
@@ -265,15 +270,15 @@ async def embed_memories(
         return 0, int(rows[-1][0])
     ids = [int(i) for i, _, _ in rows]
     blobs = [matrix[j].tobytes() for j in range(len(rows))]
-    await session.execute(delete(table).where(table.memory_id.in_(ids)))
+    await session.execute(delete(table).where(col(table.memory_id).in_(ids)))
     values = [
         {"memory_id": i, "persona_id": p, "model": model.name, "dim": model.dim, "vector": blob, "created_at": now}
         for (i, p, _), blob in zip(rows, blobs, strict=True)
     ]
     await session.execute(insert(table), values)
     by_persona: dict[int, tuple[list[int], list[bytes]]] = {}
-    for (memory_id, persona_id, _), blob in zip(rows, blobs, strict=True):
-        pair = by_persona.setdefault(int(persona_id), ([], []))
+    for (memory_id, owner, _), blob in zip(rows, blobs, strict=True):
+        pair = by_persona.setdefault(int(owner), ([], []))
         pair[0].append(int(memory_id))
         pair[1].append(blob)
     for persona_id, (memory_ids, persona_blobs) in by_persona.items():
