@@ -2,14 +2,15 @@
 
 Figures:
 
-- ``backfill_100k``: embedding the 100,000 memories of one persona (the backfill job's body: batches of 512, one
+- ``backfill_100k``: embedding the 100,000 memories of one persona (the backfill job's body: batches of 256, one
   transaction each), seconds; target <= 120 s on 2 cores. ``backfill_loop_stall``: the event loop's longest stall
   meanwhile.
 - ``vector_top10``: :func:`bot.services.memories.vectors.vector_candidates`, the top 10 of the 100,000 by cosine,
   query embedding included, p50 and p99 over 50 different queries once the persona's vectors are held (target p50
   <= 20 ms); ``vector_first``: the first query, which loads the persona's vectors into memory.
-- ``embed_message_loop_stall``: the event loop's longest stall while 200 chat messages are embedded one by one
-  (target <= 20 ms).
+- ``embed_message_loop_stall``: the event loop's longest stall while 200 chat messages are remembered one by one
+  (``memories.capture``, as the chat does) and embedded by the background queue after each commit (target <= 20
+  ms; the stall includes the capture's own transaction).
 
 The stall: a ticker task sleeps 2 ms again and again; the stall is the longest overshoot of a sleep. As the bot
 does once started, the heap is frozen out of the garbage collector (``gc.freeze()``) after the store is filled.
@@ -33,7 +34,7 @@ from datetime import UTC, datetime
 
 from bench.common import MEMORY_VOCABULARY, database_kinds, fill_memories, fresh_database, note, report, report_latency
 from bot.db.engine import Database
-from bot.services import personas
+from bot.services import memories, personas
 from bot.services.memories import vectors
 from bot.services.personas import Actor, PersonaInput
 
@@ -101,10 +102,16 @@ async def _bench(kind: str, chooser: random.Random) -> None:
             scans.append((time.perf_counter() - began) * 1000)
         report_latency(f"vectors_{kind}_scan_only", scans)
 
-        model = vectors.embedder()
-        async with stall_meter() as stall:
-            for index in range(MESSAGES):
-                await model.embed([f"message {index}: " + " ".join(chooser.choices(words, k=8))])
+        queue = vectors.EmbeddingQueue(database, now=lambda: NOW)
+        queue.start()
+        try:
+            async with stall_meter() as stall:
+                for index in range(MESSAGES):
+                    await _remember(database, persona_id, f"message {index}: " + " ".join(chooser.choices(words, k=8)))
+                    await asyncio.sleep(0.005)  # messages arrive apart; the queue embeds each after its commit
+                await asyncio.wait_for(queue.idle.wait(), 30)
+        finally:
+            await queue.stop()
         report(f"vectors_{kind}_embed_message_loop_stall", stall[0], "ms")
 
 
@@ -118,6 +125,14 @@ def _settle() -> None:
 async def _top10(database: Database, persona_id: int, query: str) -> list[tuple[int, float]]:
     async with database.reads() as session:
         return await vectors.vector_candidates(session, persona_id, query, k=10)
+
+
+async def _remember(database: Database, persona_id: int, content: str) -> None:
+    async with database.transaction() as session:
+        await memories.capture(
+            session, persona_id, content=content, category="conversation", importance=5,
+            source_user_id=7, source_channel_id=10, source_message_id=20, now=NOW,
+        )  # fmt: skip
 
 
 async def _persona(database: Database) -> int:

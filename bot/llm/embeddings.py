@@ -7,8 +7,10 @@ Two embedders, one protocol (:class:`Embedder`):
 - :class:`WordLlamaEmbedder`, the default: WordLlama's ``l2_supercat`` static token embeddings (256 dimensions),
   whose weights and tokenizer ship inside the ``wordllama`` wheel. They are read here straight from the package's
   files (``safetensors`` parsed with numpy, the tokenizer with ``tokenizers``): no service, no download, and none
-  of the package's own loader (which configures the root logger on import and would fall back to a hub). A text's
-  vector is the mean of its tokens' vectors, as WordLlama computes it, normalised to length 1.
+  of the package's own loader. That loader configures the root logger on import, and in wordllama 0.4.0 it looks
+  for the tokenizer in ``wordllama/tokenizer/`` while the wheel ships it in ``wordllama/tokenizers/``: with
+  ``disable_download=True`` it fails, without it it downloads the file from a model hub. A text's vector is the
+  mean of its tokens' vectors, as WordLlama computes it (checked equal to 1e-7), normalised to length 1.
 
 Work is bounded: a text is cut to :data:`MAX_EMBED_CHARS` characters before it is tokenised. The embedded model
 runs in a worker thread (``asyncio.to_thread``), a batch at a time, never on the event loop.
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import itertools
 import json
 import logging
 import math
@@ -132,17 +135,22 @@ class WordLlamaEmbedder:
             self._weights = weights[:, : self.dim].copy()  # Matryoshka-trained: a prefix is a smaller model
 
     def embed_sync(self, texts: list[str]) -> Any:
-        """The vectors of ``texts`` as a float32 array (rows of length 1; a text with no token gives zeros)."""
+        """The vectors of ``texts`` as a float32 array (rows of length 1; a text with no token gives zeros). The
+        tokens' vectors of the whole batch are gathered and summed per text in two numpy calls (the direction of
+        the sum is that of the mean)."""
         import numpy as np
 
         self._load()
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         encodings = self._tokenizer.encode_batch([clip_for_embedding(t) for t in texts], add_special_tokens=False)
-        weights = self._weights
-        for row, encoding in enumerate(encodings):
-            ids = encoding.ids
-            if ids:
-                out[row] = weights[np.asarray(ids, dtype=np.int64)].mean(axis=0)
+        lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(encodings))
+        filled = np.flatnonzero(lengths)
+        if filled.size:
+            flat = np.fromiter(
+                itertools.chain.from_iterable(e.ids for e in encodings), dtype=np.int64, count=int(lengths.sum())
+            )
+            starts = np.concatenate(([0], np.cumsum(lengths[filled])[:-1]))
+            out[filled] = np.add.reduceat(self._weights[flat], starts, axis=0)
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         norms[norms == 0] = 1.0
         out /= norms

@@ -47,10 +47,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-BATCH = 512  # memories embedded per transaction (backfill and queue)
+BATCH = 256  # memories embedded per transaction (backfill and queue)
 QUEUE_SIZE = 2_000
 OFF_LOOP_ROWS = 20_000  # a persona with more vectors is scored in a worker thread
-LOAD_PAGE = 10_000  # vectors read per statement when a persona's vectors are loaded
+LOAD_PAGE = 2_000  # vectors read per statement when a persona's vectors are loaded
 INLINE_PUT_ROWS = 1_000  # more read at once are put into the matrix in a worker thread
 _NEW_IDS = "new_memory_ids"
 
@@ -233,7 +233,9 @@ async def _embed_matrix(model: Embedder, texts: list[str]) -> Any:
     array over as it is (no Python float per value: 131,072 of them per batch would keep the garbage collector
     busy on the loop); a server's answer is checked first (:func:`~bot.llm.embeddings.checked`)."""
     sync = getattr(model, "embed_sync", None)
-    if sync is not None:
+    if sync is not None and len(texts) == 1:
+        matrix = sync(texts)  # one text of at most MAX_EMBED_CHARS: well under a millisecond, a thread hop costs more
+    elif sync is not None:
         matrix = await asyncio.to_thread(sync, texts)
     else:
         matrix = np.asarray(checked(await model.embed(texts), len(texts), model.dim), dtype=np.float32)
