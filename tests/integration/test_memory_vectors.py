@@ -229,3 +229,17 @@ async def test_an_encrypted_memory_is_never_embedded(database: Database) -> None
     async with database.session() as session:
         count = (await session.execute(select(func.count()).select_from(models.MemoryEmbedding))).scalar_one()
     assert count == 0
+
+
+async def test_many_vectors_are_read_in_the_background_while_full_text_answers(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    persona_id, ids = await _store(database, "my cat Tom caught a mouse", *OTHERS)
+    await vectors.backfill(database, now=NOW)
+    vectors.configure(None)
+    monkeypatch.setattr(vectors, "LOAD_PAGE", 2)  # 7 vectors: four pages
+    assert await _nearest(database, persona_id, "how's your pet?") == []
+    await vectors.loaded(persona_id)
+    held = vectors.held_vectors(persona_id)
+    assert held is not None and held.size == len(ids)
+    assert (await _nearest(database, persona_id, "how's your pet?"))[0][0] == ids[0]

@@ -10,8 +10,10 @@ Where the vectors are searched, and why there: exactly, in this process, with nu
 - PostgreSQL: ``pgvector`` is not packaged for every PostgreSQL (not for 15 on Debian 12), so the vectors are
   ``bytea`` there too, and the same search runs. Logged once at the first search.
 
-So each persona's vectors are loaded once into one float32 matrix (:class:`_PersonaVectors`), kept up to date by
-appending what is new (``memory_id`` above the highest one held: one indexed read, usually of no row) and by the
+So each persona's vectors are loaded once into one float32 matrix (:class:`_PersonaVectors`; 100,000 memories of
+256 dimensions take 100 MB), read in the background when there are more than a page of them (the search that
+found them missing answers with no vector candidate, and full text answers alone until they are held), kept up to
+date by appending what is new (``memory_id`` above the highest one held: one indexed read, usually of no row) and by the
 embeddings this process writes; a memory forgotten since is dropped by checking the few ids found against
 ``memories``. Vectors of another model than the configured one are not used (they are stale: the backfill job
 embeds those memories again).
@@ -59,6 +61,7 @@ _default: WordLlamaEmbedder | None = None  # loaded once per process, whoever co
 _cache: dict[int, _PersonaVectors] = {}
 _once = OnceLog()
 _queue: EmbeddingQueue | None = None
+_loading: dict[int, asyncio.Task[None]] = {}  # personas whose vectors are being read in the background
 _told_where = False
 
 
@@ -68,6 +71,9 @@ def configure(embedder: Embedder | None) -> None:
     global _embedder, _once
     _embedder = embedder
     _once = OnceLog()
+    for task in _loading.values():
+        task.cancel()
+    _loading.clear()
     _cache.clear()
 
 
@@ -162,17 +168,20 @@ def _tell_where(session: AsyncSession) -> None:
     )
 
 
-async def _refresh(session: AsyncSession, persona_id: int, model: Embedder) -> _PersonaVectors:
-    """The persona's vectors held in memory, with what was embedded since they were read. The first read (or a
-    large catch-up) goes in pages of :data:`LOAD_PAGE`, read in a worker thread on SQLite and turned into the
-    matrix in a worker thread, so the loop is never held for long."""
+async def _refresh(
+    session: AsyncSession, persona_id: int, model: Embedder, *, pages: int | None = None
+) -> tuple[_PersonaVectors, bool]:
+    """The persona's vectors held in memory, with what was embedded since they were read (at most ``pages`` pages
+    of :data:`LOAD_PAGE`), and whether all were read. Pages are read in a worker thread on SQLite while loading and
+    turned into the matrix in a worker thread, so the loop is never held for long."""
     held = _cache.get(persona_id)
     if held is None or held.model != model.name or held.dim != model.dim:
         held = _PersonaVectors(model=model.name, dim=model.dim)
         _cache[persona_id] = held
     table = models.MemoryEmbedding
     loading = held.size == 0
-    while True:
+    read = 0
+    while pages is None or read < pages:
         statement = (
             select(col(table.memory_id), col(table.vector))
             .where(
@@ -183,16 +192,40 @@ async def _refresh(session: AsyncSession, persona_id: int, model: Embedder) -> _
         )
         with sqlite_inline.in_worker_thread() if loading else contextlib.nullcontext():
             rows = (await session.execute(statement)).all()
-        if not rows:
-            return held
-        ids, blobs = [int(row[0]) for row in rows], [bytes(row[1]) for row in rows]
-        if len(rows) >= INLINE_PUT_ROWS:
-            await asyncio.to_thread(held.put, ids, blobs)
-        else:
-            held.put(ids, blobs)
+        read += 1
+        if rows:
+            ids, blobs = [int(row[0]) for row in rows], [bytes(row[1]) for row in rows]
+            if len(rows) >= INLINE_PUT_ROWS:
+                await asyncio.to_thread(held.put, ids, blobs)
+            else:
+                held.put(ids, blobs)
         if len(rows) < LOAD_PAGE:
-            return held
+            return held, True
         loading = True
+    return held, False
+
+
+async def _load_rest(session: AsyncSession, persona_id: int, model: Embedder) -> None:
+    """Read the rest of a persona's vectors, a page per short session (the one SQLite connection is free between
+    pages)."""
+    bind = session.bind
+    try:
+        done = False
+        while not done:
+            async with AsyncSession(bind) as own:
+                _, done = await _refresh(own, persona_id, model, pages=1)
+    except Exception:
+        log.exception("Loading the vectors of persona %d failed; they are read again at its next search", persona_id)
+        _cache.pop(persona_id, None)
+    finally:
+        _loading.pop(persona_id, None)
+
+
+async def loaded(persona_id: int) -> None:
+    """Wait until the persona's vectors, if they are being loaded in the background, are held."""
+    task = _loading.get(persona_id)
+    if task is not None:
+        await asyncio.shield(task)
 
 
 async def vector_candidates(session: AsyncSession, persona_id: int, query: str, *, k: int) -> list[tuple[int, float]]:
@@ -208,7 +241,14 @@ async def vector_candidates(session: AsyncSession, persona_id: int, query: str, 
         _once.error(error)
         return []
     _tell_where(session)
-    held = await _refresh(session, persona_id, model)
+    if persona_id in _loading:
+        return []  # still being read: full text answers meanwhile
+    held, complete = await _refresh(session, persona_id, model, pages=1)
+    if not complete:
+        # Many vectors to read (the first search since the start, or a backfill elsewhere): read them in the
+        # background rather than make this reply wait seconds; full text answers meanwhile.
+        _loading[persona_id] = asyncio.create_task(_load_rest(session, persona_id, model))
+        return []
     if held.size == 0 or query_vector.shape[0] != held.dim:
         return []
     if held.size >= OFF_LOOP_ROWS:
