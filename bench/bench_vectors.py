@@ -12,7 +12,8 @@ Figures:
   ``load_loop_stall`` the loop's longest stall meanwhile.
 - ``embed_message_loop_stall``: the event loop's longest stall while 200 chat messages are remembered one by one
   (``memories.capture``, as the chat does) and embedded by the background queue after each commit (target <= 20
-  ms; the stall includes the capture's own transaction).
+  ms; the stall includes the capture's own transaction). ``remember_only_loop_stall``: the same 200 messages
+  remembered with no embedding queue running, for comparison (the stall the capture alone causes).
 
 The stall: a ticker task sleeps 2 ms again and again; the stall is the longest overshoot of a sleep. As the bot
 does once started, the heap is frozen out of the garbage collector (``gc.freeze()``) after the store is filled.
@@ -108,6 +109,11 @@ async def _bench(kind: str, chooser: random.Random) -> None:
             scans.append((time.perf_counter() - began) * 1000)
         report_latency(f"vectors_{kind}_scan_only", scans)
 
+        async with stall_meter() as stall:
+            for index in range(MESSAGES):
+                await _remember(database, persona_id, f"baseline {index}: " + " ".join(chooser.choices(words, k=8)))
+                await asyncio.sleep(0.005)
+        report(f"vectors_{kind}_remember_only_loop_stall", stall[0], "ms")
         queue = vectors.EmbeddingQueue(database, now=lambda: NOW)
         queue.start()
         try:

@@ -36,6 +36,7 @@ from typing import Any, Protocol
 log = logging.getLogger(__name__)
 
 MAX_EMBED_CHARS = 2_000  # a longer text is embedded by its beginning: bounded work for a 10,000-character query
+GIL_SLICE = 16  # texts whose token vectors are gathered in one numpy call
 BATCH = 256  # texts per call of the embedded model, or per request to a server
 WORDLLAMA_CONFIG = "l2_supercat"
 WORDLLAMA_DIM = 256
@@ -143,14 +144,18 @@ class WordLlamaEmbedder:
         self._load()
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         encodings = self._tokenizer.encode_batch([clip_for_embedding(t) for t in texts], add_special_tokens=False)
-        lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(encodings))
-        filled = np.flatnonzero(lengths)
-        if filled.size:
-            flat = np.fromiter(
-                itertools.chain.from_iterable(e.ids for e in encodings), dtype=np.int64, count=int(lengths.sum())
-            )
-            starts = np.concatenate(([0], np.cumsum(lengths[filled])[:-1]))
-            out[filled] = np.add.reduceat(self._weights[flat], starts, axis=0)
+        # numpy holds the GIL while it gathers rows: a slice of texts at a time keeps each hold short, so the event
+        # loop's thread gets its turn in between (a whole batch at once held it for tens of milliseconds).
+        for first in range(0, len(encodings), GIL_SLICE):
+            part = encodings[first : first + GIL_SLICE]
+            lengths = np.fromiter((len(e.ids) for e in part), dtype=np.int64, count=len(part))
+            filled = np.flatnonzero(lengths)
+            if filled.size:
+                flat = np.fromiter(
+                    itertools.chain.from_iterable(e.ids for e in part), dtype=np.int64, count=int(lengths.sum())
+                )
+                starts = np.concatenate(([0], np.cumsum(lengths[filled])[:-1]))
+                out[first + filled] = np.add.reduceat(self._weights[flat], starts, axis=0)
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         norms[norms == 0] = 1.0
         out /= norms
