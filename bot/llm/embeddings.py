@@ -125,20 +125,28 @@ class WordLlamaEmbedder:
         with self._lock:
             if self._weights is not None:
                 return
-            from tokenizers import Tokenizer
+            try:
+                self._read()
+            except EmbeddingError:
+                raise
+            except Exception as error:  # a package missing or a file unreadable: no vectors, full text goes on
+                raise EmbeddingError("model", f"the embedded model cannot be loaded ({error})") from error
 
-            root = _wordllama_root()
-            weights = _read_safetensor(root / "weights" / f"{WORDLLAMA_CONFIG}_256.safetensors", "embedding.weight")
-            tokenizer = Tokenizer.from_file(str(root / "tokenizers" / f"{WORDLLAMA_CONFIG}_tokenizer_config.json"))
-            tokenizer.no_padding()
-            tokenizer.no_truncation()
-            self._tokenizer = tokenizer
-            self._weights = weights[:, : self.dim].copy()  # Matryoshka-trained: a prefix is a smaller model
+    def _read(self) -> None:
+        from tokenizers import Tokenizer
+
+        root = _wordllama_root()
+        weights = _read_safetensor(root / "weights" / f"{WORDLLAMA_CONFIG}_256.safetensors", "embedding.weight")
+        tokenizer = Tokenizer.from_file(str(root / "tokenizers" / f"{WORDLLAMA_CONFIG}_tokenizer_config.json"))
+        tokenizer.no_padding()
+        tokenizer.no_truncation()
+        self._tokenizer = tokenizer
+        self._weights = weights[:, : self.dim].copy()  # Matryoshka-trained: a prefix is a smaller model
 
     def embed_sync(self, texts: list[str]) -> Any:
         """The vectors of ``texts`` as a float32 array (rows of length 1; a text with no token gives zeros). The
-        tokens' vectors of the whole batch are gathered and summed per text in two numpy calls (the direction of
-        the sum is that of the mean)."""
+        tokens' vectors are gathered and summed per text by numpy (the direction of the sum is that of the mean).
+        :class:`EmbeddingError` (kind ``model``) when the model cannot be loaded."""
         import numpy as np
 
         self._load()

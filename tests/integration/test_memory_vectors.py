@@ -243,3 +243,20 @@ async def test_many_vectors_are_read_in_the_background_while_full_text_answers(
     held = vectors.held_vectors(persona_id)
     assert held is not None and held.size == len(ids)
     assert (await _nearest(database, persona_id, "how's your pet?"))[0][0] == ids[0]
+
+
+async def test_an_embedded_model_that_cannot_load_leaves_memories_to_full_text(
+    database: Database, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    broken = WordLlamaEmbedder()
+    monkeypatch.setattr(broken, "_read", lambda: (_ for _ in ()).throw(ImportError("No module named 'tokenizers'")))
+    vectors.configure(broken)
+    persona_id, _ = await _store(database, "my cat Tom caught a mouse")
+    with caplog.at_level(logging.WARNING, logger="bot.llm.embeddings"):
+        assert await vectors.backfill(database, now=NOW) == 0
+        assert await _nearest(database, persona_id, "how's your pet?") == []
+    assert await _embedded(database) == {}
+    assert [r.getMessage() for r in caplog.records if r.name == "bot.llm.embeddings"] == [
+        "Embeddings unavailable (model): the embedded model cannot be loaded (No module named 'tokenizers'). "
+        "Memories are kept and found by full text."
+    ]
