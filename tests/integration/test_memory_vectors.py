@@ -51,9 +51,9 @@ async def server() -> AsyncIterator[FakeModelServer]:
             await embedder.aclose()
 
 
-async def _persona(database: Database) -> int:
+async def _persona(database: Database, name: str = "Ada") -> int:
     async with database.transaction() as session:
-        return (await personas.create(session, OWNER, PersonaInput(name="Ada"), now=NOW)).id
+        return (await personas.create(session, OWNER, PersonaInput(name=name), now=NOW)).id
 
 
 async def _capture(database: Database, persona_id: int, content: str) -> int:
@@ -65,8 +65,8 @@ async def _capture(database: Database, persona_id: int, content: str) -> int:
     return record.id
 
 
-async def _store(database: Database, *contents: str) -> tuple[int, list[int]]:
-    persona_id = await _persona(database)
+async def _store(database: Database, *contents: str, name: str = "Ada") -> tuple[int, list[int]]:
+    persona_id = await _persona(database, name)
     return persona_id, [await _capture(database, persona_id, content) for content in contents]
 
 
@@ -260,3 +260,16 @@ async def test_an_embedded_model_that_cannot_load_leaves_memories_to_full_text(
         "Embeddings unavailable (model): the embedded model cannot be loaded (No module named 'tokenizers'). "
         "Memories are kept and found by full text."
     ]
+
+
+async def test_the_least_recently_searched_personas_vectors_are_let_go_past_the_budget(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, first_ids = await _store(database, "my cat Tom caught a mouse", *OTHERS)
+    second, _ = await _store(database, *OTHERS, name="Bea")
+    await vectors.backfill(database, now=NOW)
+    monkeypatch.setattr(vectors, "HELD_ROWS", len(first_ids) + 1)
+    await _nearest(database, first, "pet")
+    await _nearest(database, second, "pet")
+    assert vectors.held_vectors(first) is None and vectors.held_vectors(second) is not None
+    assert (await _nearest(database, first, "how's your pet?"))[0][0] == first_ids[0]  # read again

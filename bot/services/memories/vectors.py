@@ -30,6 +30,7 @@ import asyncio
 import contextlib
 import logging
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -52,13 +53,14 @@ log = logging.getLogger(__name__)
 BATCH = 256  # memories embedded per transaction (backfill and queue)
 QUEUE_SIZE = 2_000
 OFF_LOOP_ROWS = 20_000  # a persona with more vectors is scored in a worker thread
+HELD_ROWS = 1_000_000  # vectors held in memory at most, all personas together (about 1 GB at 256 dimensions)
 LOAD_PAGE = 2_000  # vectors read per statement when a persona's vectors are loaded
 INLINE_PUT_ROWS = 1_000  # more read at once are put into the matrix in a worker thread
 _NEW_IDS = "new_memory_ids"
 
 _embedder: Embedder | None = None
 _default: WordLlamaEmbedder | None = None  # loaded once per process, whoever configures what
-_cache: dict[int, _PersonaVectors] = {}
+_cache: OrderedDict[int, _PersonaVectors] = OrderedDict()  # least recently searched first
 _once = OnceLog()
 _queue: EmbeddingQueue | None = None
 _loading: dict[int, asyncio.Task[None]] = {}  # personas whose vectors are being read in the background
@@ -147,6 +149,16 @@ class _PersonaVectors:
             return []
         found = vec.top_k(matrix[:size], query, k + 8)
         return [(int(ids[row]), score) for row, score in found if ids[row] >= 0][:k]
+
+
+def _keep_within_budget(persona_id: int) -> None:
+    """Mark the persona's vectors as just used, and let go of the least recently searched personas' beyond
+    :data:`HELD_ROWS` (read again at their next search)."""
+    _cache.move_to_end(persona_id)
+    total = sum(held.size for held in _cache.values())
+    while total > HELD_ROWS and len(_cache) > 1:
+        _, dropped = _cache.popitem(last=False)
+        total -= dropped.size
 
 
 def held_vectors(persona_id: int) -> _PersonaVectors | None:
@@ -249,6 +261,7 @@ async def vector_candidates(session: AsyncSession, persona_id: int, query: str, 
         # background rather than make this reply wait seconds; full text answers meanwhile.
         _loading[persona_id] = asyncio.create_task(_load_rest(session, persona_id, model))
         return []
+    _keep_within_budget(persona_id)
     if held.size == 0 or query_vector.shape[0] != held.dim:
         return []
     if held.size >= OFF_LOOP_ROWS:
