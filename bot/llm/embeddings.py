@@ -121,6 +121,11 @@ class WordLlamaEmbedder:
         self._weights: Any = None
         self._tokenizer: Any = None
 
+    @property
+    def ready(self) -> bool:
+        """Whether the weights are loaded (loading reads 18 MB: a worker thread's job, never the loop's)."""
+        return self._weights is not None
+
     def _load(self) -> None:
         with self._lock:
             if self._weights is not None:

@@ -286,8 +286,8 @@ async def _embed_matrix(model: Embedder, texts: list[str]) -> Any:
     array over as it is (no Python float per value: 131,072 of them per batch would keep the garbage collector
     busy on the loop); a server's answer is checked first (:func:`~bot.llm.embeddings.checked`)."""
     sync = getattr(model, "embed_sync", None)
-    if sync is not None and len(texts) == 1:
-        matrix = sync(texts)  # one text of at most MAX_EMBED_CHARS: well under a millisecond, a thread hop costs more
+    if sync is not None and len(texts) == 1 and getattr(model, "ready", True):
+        matrix = sync(texts)  # one text of at most MAX_EMBED_CHARS, model loaded: under a millisecond
     elif sync is not None:
         matrix = await asyncio.to_thread(sync, texts)
     else:
