@@ -410,8 +410,10 @@ class EmbeddingQueue:
             while len(ids) < BATCH and not self._pending.empty():
                 ids.append(self._pending.get_nowait())
             try:
-                async with self.database.transaction() as session:
-                    await embed_memories(session, now=self.now(), memory_ids=ids, limit=len(ids))
+                # Background work: on SQLite its statements go to a worker thread, never holding the loop.
+                with sqlite_inline.in_worker_thread():
+                    async with self.database.transaction() as session:
+                        await embed_memories(session, now=self.now(), memory_ids=ids, limit=len(ids))
             except Exception:  # the reply never waits on this: a failed batch waits for the backfill job
                 log.exception("Embedding %d new memories failed; the backfill job will retry them", len(ids))
             if self._pending.empty():
