@@ -273,3 +273,12 @@ async def test_the_least_recently_searched_personas_vectors_are_let_go_past_the_
     await _nearest(database, second, "pet")
     assert vectors.held_vectors(first) is None and vectors.held_vectors(second) is not None
     assert (await _nearest(database, first, "how's your pet?"))[0][0] == first_ids[0]  # read again
+
+
+async def test_a_large_backfill_refreshes_postgresqls_statistics(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    persona_id, ids = await _store(database, "my cat Tom caught a mouse", *OTHERS)
+    monkeypatch.setattr(vectors, "ANALYZE_AFTER_ROWS", 2)
+    assert await vectors.backfill(database, now=NOW) == len(ids)  # ANALYZE on PostgreSQL; nothing on SQLite
+    assert (await _nearest(database, persona_id, "how's your pet?"))[0][0] == ids[0]
