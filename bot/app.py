@@ -37,11 +37,13 @@ from bot.discord_io.replies import error_answer, send_ephemeral
 from bot.discord_io.tree import CheckedTree
 from bot.llm import OpenAICompatibleProvider, describe_provider, make_provider
 from bot.llm.base import ModelUnavailable, Provider
+from bot.llm.embeddings import make_embedder
 from bot.llm.pool import ProviderPool
 from bot.runtime import scheduling
 from bot.runtime.leadership import SchedulerLeadership
 from bot.services import model_servers, server_guard
 from bot.services import model_settings as persona_models
+from bot.services.memories import vectors
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +102,7 @@ class PersonaHubBot(commands.AutoShardedBot):
         # This process's identity in the leases it takes (bot/db/presence.py); set once the database answered.
         self.identity: ProcessIdentity | None = None
         self._heap_frozen = False
+        self.embeddings: vectors.EmbeddingQueue | None = None
         self.model_provider = describe_provider(settings)
         self.llm: Provider = make_provider(settings)
         # Providers for the servers personas name themselves (bot/core/model_settings.py), closed at shutdown.
@@ -117,11 +120,26 @@ class PersonaHubBot(commands.AutoShardedBot):
         if self.settings.auto_migrate:
             await migrate.upgrade(self.db.engine)
         await self.db.changes.start()
+        self._start_embeddings()
         await self._start_scheduler()
         for module in cog_modules():
             await self.load_extension(module)
         if self.application_id is not None:
             await self.sync_commands()
+
+    def _start_embeddings(self) -> None:
+        """Memories' vectors (retrieval by meaning): the server's embedding model when one is set, else the
+        embedded default; new memories are embedded in the background after their commit."""
+        key = self.settings.llm_api_key
+        vectors.configure(
+            make_embedder(
+                base_url=self.settings.llm_base_url,
+                model=self.settings.llm_embedding_model,
+                api_key=key.get_secret_value() if key is not None else None,
+            )
+        )
+        self.embeddings = vectors.EmbeddingQueue(self.db, now=utcnow)
+        self.embeddings.start()
 
     async def _start_scheduler(self) -> None:
         """Every process starts the scheduler, so any of them can schedule jobs in the shared job store; only the
@@ -211,6 +229,8 @@ class PersonaHubBot(commands.AutoShardedBot):
         if self.identity is not None:
             await self.identity.stop()
         scheduling.set_runtime(None)
+        if self.embeddings is not None:
+            await self.embeddings.stop()
         await super().close()
         await self.llm.aclose()
         await self.model_servers.aclose()

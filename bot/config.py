@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     # Rate each new memory's importance by asking the model (Generative Agents' poignancy question) instead of the
     # built-in heuristic: one more model call per remembered message.
     memory_importance_by_model: bool = False
+    # The model server's embedding model (its /v1/embeddings, at LLM_BASE_URL) for retrieval by meaning; unset: the
+    # embedded default (WordLlama's shipped weights, no service). Changing it re-embeds every memory (backfill job).
+    llm_embedding_model: str | None = None
     sandbox_port: int = Field(default=0, ge=0, le=65535)
     # Where the offline playground writes the bot's log: "file" (its folder's bot.log) or "screen" (the terminal).
     playground_log: str = "file"
@@ -79,6 +82,7 @@ class Settings(BaseSettings):
         "memory_encryption_key",
         "llm_base_url",
         "llm_model",
+        "llm_embedding_model",
         "dev_guild_id",
         "shard_count",
         mode="before",

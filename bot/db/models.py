@@ -318,6 +318,23 @@ class MemorySummaryMember(SQLModel, table=True):
     persona_id: int = _persona_fk()
 
 
+class MemoryEmbedding(SQLModel, table=True):
+    """A memory's meaning as a vector (``bot/llm/embeddings.py``): float32 bytes of ``dim`` values, from the model
+    ``model``; a row of another model than the configured one is stale and embedded again. Goes with its memory."""
+
+    __tablename__ = "memory_embeddings"
+    __table_args__ = (Index("ix_memory_embeddings_persona_memory", "persona_id", "memory_id"),)
+
+    memory_id: int = Field(
+        sa_column=Column(BigId, ForeignKey("memories.id", ondelete="CASCADE"), primary_key=True, autoincrement=False)
+    )
+    persona_id: int = _persona_fk(index=False)
+    model: str = Field(sa_type=String(200))
+    dim: int
+    vector: bytes = Field(sa_type=LargeBinary)
+    created_at: datetime = _when()
+
+
 # --------------------------------------------------------------------------------------------------- privacy
 
 

@@ -184,6 +184,15 @@ TABLES: dict[str, TableRules] = {
     ),
     # Which exchanges a summary stands for: ids of two memories of one persona (each memory says whose words it holds).
     "memory_summary_members": TableRules(BY_PERSONA),
+    # A memory's vector: computed from its content (so about the same people), and it goes with the memory through
+    # the foreign key's cascade when forget-me deletes that memory. Numbers, not words: not exported.
+    "memory_embeddings": TableRules(
+        Scope(via="memory_id"),
+        {
+            "model": NotPersonal("the name of the embedding model"),
+            "vector": NotPersonal("numbers computed from the memory's content, deleted with the memory (cascade)"),
+        },
+    ),
     "consent_records": TableRules(
         # A record applies where it was given (a DM record governs personal personas), whatever its persona.
         Scope(column="guild_id"),

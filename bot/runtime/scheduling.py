@@ -158,9 +158,26 @@ async def run_summaries(now_iso: str | None = None) -> dict[str, Any]:
     return {"now": now.isoformat(), "summaries": made}
 
 
+MEMORY_EMBED_JOB_ID = "memory:embed-backfill"
+MEMORY_EMBED_INTERVAL_MINUTES = 10
+
+
+async def run_embedding_backfill(now_iso: str | None = None) -> int:
+    """Embed every memory without an embedding of the configured model (``bot.services.memories.vectors``):
+    memories from before embeddings, those the bounded queue left, those of another model (the model changed).
+    Batched, one transaction per batch; safe to run twice."""
+    from bot.services.memories import vectors
+
+    embedded = await vectors.backfill(runtime().db, now=_clock(now_iso))
+    if embedded:
+        log.info("memory embeddings: %d memories embedded", embedded)
+    return embedded
+
+
 def register_memory_jobs(scheduler: AsyncIOScheduler) -> None:
-    """The memory jobs: decay every 15 minutes (each persona decays when its schedule says it is due), and
-    conversations summarised every 15 minutes."""
+    """The memory jobs: decay every 15 minutes (each persona decays when its schedule says it is due);
+    conversations summarised every 15 minutes; the memories that have no current embedding embedded every 10
+    minutes, and once soon after start."""
     scheduler.add_job(
         run_decay,
         "interval",
@@ -173,6 +190,14 @@ def register_memory_jobs(scheduler: AsyncIOScheduler) -> None:
         "interval",
         minutes=MEMORY_SUMMARY_INTERVAL_MINUTES,
         id=MEMORY_SUMMARY_JOB_ID,
+        replace_existing=True,
+    )
+    scheduler.add_job(
+        run_embedding_backfill,
+        "interval",
+        minutes=MEMORY_EMBED_INTERVAL_MINUTES,
+        next_run_time=utcnow() + timedelta(seconds=30),
+        id=MEMORY_EMBED_JOB_ID,
         replace_existing=True,
     )
 

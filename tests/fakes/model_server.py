@@ -1,7 +1,8 @@
 """A small OpenAI-compatible model server on loopback, for tests.
 
 It speaks ``POST /v1/chat/completions`` (plain JSON, or server-sent events with ``stream: true``: ``data: {...}``
-chunks, then ``data: [DONE]``) and ``GET /v1/models``. Each request takes the next scripted behaviour from the
+chunks, then ``data: [DONE]``), ``GET /v1/models`` and ``POST /v1/embeddings`` (:func:`hashed_words`, or
+``embed``; ``embedding_fault`` spoils it). Each request takes the next scripted behaviour from the
 queue (:meth:`FakeModelServer.script`), or the default reply when the queue is empty. Every request body is
 recorded in :attr:`FakeModelServer.requests`.
 
@@ -129,6 +130,17 @@ def answer_with(
     return Behaviour("reply", delay=delay, compute=compute, pause=pause)
 
 
+EMBEDDING_DIM = 16
+
+
+def hashed_words(text: str) -> list[float]:
+    """A toy embedding: each word of ``text`` counted in one of 16 buckets (by a stable hash of the word)."""
+    vector = [0.0] * EMBEDDING_DIM
+    for word in text.lower().split():
+        vector[sum(word.encode()) % EMBEDDING_DIM] += 1.0
+    return vector
+
+
 @dataclass
 class FakeModelServer:
     """``async with FakeModelServer() as server:`` then point a client at ``server.base_url``."""
@@ -143,6 +155,11 @@ class FakeModelServer:
     _stopping: asyncio.Event | None = None
     port: int = 0
     ssl_context: ssl.SSLContext | None = None  # serve HTTPS with it (base_url then says https)
+    # POST /v1/embeddings: ``embed(text)`` gives each input's vector; ``embedding_fault`` spoils the answers:
+    # "dimension" (one value too many), "nan" (NaN values) or "error" (HTTP 500).
+    embed: Callable[[str], list[float]] = field(default_factory=lambda: hashed_words)
+    embedding_fault: str | None = None
+    embedding_requests: list[dict[str, Any]] = field(default_factory=list)
 
     def script(self, *behaviours: Behaviour) -> None:
         """Queue behaviours for the next requests, in order."""
@@ -158,6 +175,7 @@ class FakeModelServer:
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_get("/v1/models", self._models)
+        app.router.add_post("/v1/embeddings", self._embeddings)
         self._runner = web.AppRunner(app, shutdown_timeout=0.5)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=self.ssl_context)
@@ -185,6 +203,21 @@ class FakeModelServer:
 
     async def _models(self, request: web.Request) -> web.Response:
         return web.json_response({"object": "list", "data": [{"id": MODEL_ID, "object": "model", "owned_by": "test"}]})
+
+    async def _embeddings(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.embedding_requests.append(body)
+        if self.embedding_fault == "error":
+            return web.json_response({"error": {"message": "scripted failure", "type": "server_error"}}, status=500)
+        texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        vectors = [self.embed(text) for text in texts]
+        if self.embedding_fault == "dimension":
+            vectors = [[*vector, 0.5] for vector in vectors]
+        if self.embedding_fault == "nan":
+            vectors = [[float("nan")] * len(vector) for vector in vectors]
+        data = [{"object": "embedding", "index": i, "embedding": vector} for i, vector in enumerate(vectors)]
+        answer = {"object": "list", "data": data, "model": body.get("model", MODEL_ID), "usage": {}}
+        return web.Response(text=json.dumps(answer), content_type="application/json")  # NaN is written as NaN
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
         arrived = time.perf_counter()

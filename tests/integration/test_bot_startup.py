@@ -32,7 +32,9 @@ async def test_setup_hook_migrates_loads_cogs_and_runs_the_scheduler(settings) -
         assert set(cog_modules()) <= set(bot.extensions)
         assert bot.tree.get_command("about") is not None
         assert bot.scheduler is not None and bot.scheduler.running
-        assert {"maintenance:expire-wizard-drafts", "memory:decay"} <= {job.id for job in bot.scheduler.get_jobs()}
+        assert {"maintenance:expire-wizard-drafts", "memory:decay", "memory:summaries", "memory:embed-backfill"} <= {
+            job.id for job in bot.scheduler.get_jobs()
+        }
         # The job store is the bot's own database.
         async with bot.db.session() as session:
             stored = (await session.execute(text("SELECT id FROM apscheduler_jobs"))).scalars().all()

@@ -12,6 +12,7 @@ from bot.core.errors import DomainError
 from bot.core.inputs import storable, whole_in
 from bot.db import models
 from bot.services import crypto
+from bot.services.memories import vectors
 from bot.services.memories.records import MemoryRecord, record_of
 from bot.services.memories.store import load_persona
 
@@ -92,4 +93,6 @@ async def capture(
     )
     session.add(row)
     await session.flush()
+    if not encrypted and row.id is not None:
+        vectors.note_new_memory(session, row.id)
     return record_of(row, encryption_key)

@@ -1,0 +1,444 @@
+"""Vector search over a persona's memories, and keeping their embeddings current.
+
+Where the vectors are searched, and why there: exactly, in this process, with numpy, on both databases.
+
+- SQLite: ``sqlite-vec`` cannot be loaded here. Python's ``sqlite3`` module must be built with loadable extensions
+  (``enable_load_extension``), and the interpreter the bot runs on need not be (this machine's is not). Measured
+  anyway with a Python that can: exact KNN of the top 10 among 100,000 vectors of 256 dimensions took 97 ms through
+  ``vec_distance_cosine`` over a table and 68 ms through a ``vec0`` table, against a few milliseconds for the
+  matrix product below (bench/bench_vectors.py).
+- PostgreSQL: ``pgvector`` is not packaged for every PostgreSQL (not for 15 on Debian 12), so the vectors are
+  ``bytea`` there too, and the same search runs. Logged once at the first search.
+
+So each persona's vectors are loaded once into one float32 matrix (:class:`_PersonaVectors`; 100,000 memories of
+256 dimensions take 100 MB), read in the background when there are more than a page of them (the search that
+found them missing answers with no vector candidate, and full text answers alone until they are held), kept up to
+date by appending what is new (``memory_id`` above the highest one held: one indexed read, usually of no row) and by the
+embeddings this process writes; a memory forgotten since is dropped by checking the few ids found against
+``memories``. Vectors of another model than the configured one are not used (they are stale: the backfill job
+embeds those memories again).
+
+Embedding new memories: :func:`capture` notes each new memory's id in the session; after the commit they are
+offered to the :class:`EmbeddingQueue` (bounded: when full, a memory waits for the backfill job), whose task embeds
+them in batches in its own transactions, never in the reply's path. An encrypted memory is never embedded (its
+vector would tell what its text hides); full text does not find it either.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from sqlalchemy import delete, event, insert, or_, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from bot.core.memory import vectors as vec
+from bot.db import models, sqlite_inline
+from bot.llm.embeddings import Embedder, EmbeddingError, OnceLog, WordLlamaEmbedder, checked
+
+if TYPE_CHECKING:
+    from bot.db.engine import Database
+
+log = logging.getLogger(__name__)
+
+BATCH = 256  # memories embedded per transaction (backfill and queue)
+QUEUE_SIZE = 2_000
+OFF_LOOP_ROWS = 20_000  # a persona with more vectors is scored in a worker thread
+ANALYZE_AFTER_ROWS = 10_000  # a backfill that wrote more asks PostgreSQL to refresh the table's statistics
+HELD_ROWS = 1_000_000  # vectors held in memory at most, all personas together (about 1 GB at 256 dimensions)
+LOAD_PAGE = 2_000  # vectors read per statement when a persona's vectors are loaded
+INLINE_PUT_ROWS = 1_000  # more read at once are put into the matrix in a worker thread
+_NEW_IDS = "new_memory_ids"
+
+_embedder: Embedder | None = None
+_default: WordLlamaEmbedder | None = None  # loaded once per process, whoever configures what
+_cache: OrderedDict[int, _PersonaVectors] = OrderedDict()  # least recently searched first
+_once = OnceLog()
+_queue: EmbeddingQueue | None = None
+_loading: dict[int, asyncio.Task[None]] = {}  # personas whose vectors are being read in the background
+_told_where = False
+
+
+def configure(embedder: Embedder | None) -> None:
+    """Use ``embedder`` from now on (None: the embedded default); the vectors held in memory are dropped, and each
+    kind of failure is logged once again."""
+    global _embedder, _once
+    _embedder = embedder
+    _once = OnceLog()
+    for task in _loading.values():
+        task.cancel()
+    _loading.clear()
+    _cache.clear()
+
+
+def embedder() -> Embedder:
+    """The configured embedder, or the embedded default."""
+    global _default
+    if _embedder is not None:
+        return _embedder
+    if _default is None:
+        _default = WordLlamaEmbedder()
+    return _default
+
+
+@dataclass
+class _PersonaVectors:
+    """One persona's vectors of one model: a float32 matrix grown by doubling, and each row's memory id."""
+
+    model: str
+    dim: int
+    ids: Any = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    matrix: Any = None
+    size: int = 0
+    rows: dict[int, int] = field(default_factory=dict)
+    max_id: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def put(self, memory_ids: list[int], blobs: list[bytes]) -> None:
+        """Add or replace vectors (stored bytes; a blob of the wrong size is left out). Safe from a worker thread."""
+        width = self.dim * 4
+        kept = [(i, b) for i, b in zip(memory_ids, blobs, strict=True) if len(b) == width]
+        if not kept:
+            return
+        block = np.frombuffer(b"".join(b for _, b in kept), dtype="<f4").reshape(len(kept), self.dim)
+        with self.lock:
+            self._put(np.fromiter((i for i, _ in kept), dtype=np.int64, count=len(kept)), block)
+
+    def _put(self, ids: Any, block: Any) -> None:
+        fresh = np.array([int(i) not in self.rows for i in ids], dtype=bool)
+        need = self.size + int(fresh.sum())
+        capacity = 0 if self.matrix is None else self.matrix.shape[0]
+        if need > capacity:
+            capacity = max(need, capacity * 2, 64)
+            matrix = np.zeros((capacity, self.dim), dtype=np.float32)
+            grown = np.full(capacity, -1, dtype=np.int64)
+            if self.matrix is not None:
+                matrix[: self.size] = self.matrix[: self.size]
+                grown[: self.size] = self.ids[: self.size]
+            self.matrix, self.ids = matrix, grown
+        new_ids, new_block = ids[fresh], block[fresh]
+        start = self.size
+        self.matrix[start : start + len(new_ids)] = new_block
+        self.ids[start : start + len(new_ids)] = new_ids
+        for offset, memory_id in enumerate(new_ids.tolist()):
+            self.rows[memory_id] = start + offset
+        for memory_id, vector in zip(ids[~fresh].tolist(), block[~fresh], strict=True):
+            self.matrix[self.rows[memory_id]] = vector
+        self.size = start + len(new_ids)
+        self.max_id = max(self.max_id, int(ids.max()))
+
+    def drop(self, memory_ids: set[int]) -> None:
+        with self.lock:
+            for memory_id in memory_ids:
+                row = self.rows.pop(memory_id, None)
+                if row is not None:
+                    self.matrix[row] = 0.0
+                    self.ids[row] = -1
+
+    def search(self, query: Any, k: int) -> list[tuple[int, float]]:
+        matrix, ids, size = self.matrix, self.ids, self.size
+        if matrix is None or size == 0:
+            return []
+        found = vec.top_k(matrix[:size], query, k + 8)
+        return [(int(ids[row]), score) for row, score in found if ids[row] >= 0][:k]
+
+
+def _keep_within_budget(persona_id: int) -> None:
+    """Mark the persona's vectors as just used, and let go of the least recently searched personas' beyond
+    :data:`HELD_ROWS` (read again at their next search)."""
+    _cache.move_to_end(persona_id)
+    total = sum(held.size for held in _cache.values())
+    while total > HELD_ROWS and len(_cache) > 1:
+        _, dropped = _cache.popitem(last=False)
+        total -= dropped.size
+
+
+def held_vectors(persona_id: int) -> _PersonaVectors | None:
+    """The persona's vectors held in memory, if any (for benchmarks and tests)."""
+    return _cache.get(persona_id)
+
+
+def _tell_where(session: AsyncSession) -> None:
+    global _told_where
+    if _told_where:
+        return
+    _told_where = True
+    kind = session.bind.dialect.name if session.bind is not None else "?"
+    log.info(
+        "Vector search on %s: exact, in process (numpy over float32 bytes). sqlite-vec needs a Python built with "
+        "loadable SQLite extensions and pgvector is not installed everywhere; measured faster than sqlite-vec's "
+        "exact search at 100,000 memories (bench/bench_vectors.py).",
+        kind,
+    )
+
+
+async def _refresh(
+    session: AsyncSession, persona_id: int, model: Embedder, *, pages: int | None = None
+) -> tuple[_PersonaVectors, bool]:
+    """The persona's vectors held in memory, with what was embedded since they were read (at most ``pages`` pages
+    of :data:`LOAD_PAGE`), and whether all were read. Pages are read in a worker thread on SQLite while loading and
+    turned into the matrix in a worker thread, so the loop is never held for long."""
+    held = _cache.get(persona_id)
+    if held is None or held.model != model.name or held.dim != model.dim:
+        held = _PersonaVectors(model=model.name, dim=model.dim)
+        _cache[persona_id] = held
+    table = models.MemoryEmbedding
+    loading = held.size == 0
+    read = 0
+    while pages is None or read < pages:
+        statement = (
+            select(col(table.memory_id), col(table.vector))
+            .where(
+                col(table.persona_id) == persona_id, col(table.model) == model.name, col(table.memory_id) > held.max_id
+            )
+            .order_by(col(table.memory_id))
+            .limit(LOAD_PAGE)
+        )
+        with sqlite_inline.in_worker_thread() if loading else contextlib.nullcontext():
+            rows = (await session.execute(statement)).all()
+        read += 1
+        if rows:
+            ids, blobs = [int(row[0]) for row in rows], [bytes(row[1]) for row in rows]
+            if len(rows) >= INLINE_PUT_ROWS:
+                await asyncio.to_thread(held.put, ids, blobs)
+            else:
+                held.put(ids, blobs)
+        if len(rows) < LOAD_PAGE:
+            return held, True
+        loading = True
+    return held, False
+
+
+async def _load_rest(session: AsyncSession, persona_id: int, model: Embedder) -> None:
+    """Read the rest of a persona's vectors, a page per short session (the one SQLite connection is free between
+    pages)."""
+    bind = session.bind
+    try:
+        done = False
+        while not done:
+            async with AsyncSession(bind) as own:
+                _, done = await _refresh(own, persona_id, model, pages=1)
+    except Exception:
+        log.exception("Loading the vectors of persona %d failed; they are read again at its next search", persona_id)
+        _cache.pop(persona_id, None)
+    finally:
+        _loading.pop(persona_id, None)
+
+
+async def loaded(persona_id: int) -> None:
+    """Wait until the persona's vectors, if they are being loaded in the background, are held."""
+    task = _loading.get(persona_id)
+    if task is not None:
+        await asyncio.shield(task)
+
+
+async def vector_candidates(session: AsyncSession, persona_id: int, query: str, *, k: int) -> list[tuple[int, float]]:
+    """The ``k`` memories of the persona nearest ``query`` in meaning: (memory id, cosine similarity), best first.
+    A memory without a current embedding is not a candidate; a failing embedder gives no candidates (logged once
+    per kind of failure)."""
+    if k <= 0 or not query.strip():
+        return []
+    model = embedder()
+    try:
+        query_vector = (await _embed_matrix(model, [query]))[0]
+    except EmbeddingError as error:
+        _once.error(error)
+        return []
+    _tell_where(session)
+    if persona_id in _loading:
+        return []  # still being read: full text answers meanwhile
+    held, complete = await _refresh(session, persona_id, model, pages=1)
+    if not complete:
+        # Many vectors to read (the first search since the start, or a backfill elsewhere): read them in the
+        # background rather than make this reply wait seconds; full text answers meanwhile.
+        _loading[persona_id] = asyncio.create_task(_load_rest(session, persona_id, model))
+        return []
+    _keep_within_budget(persona_id)
+    if held.size == 0 or query_vector.shape[0] != held.dim:
+        return []
+    if held.size >= OFF_LOOP_ROWS:
+        found = await asyncio.to_thread(held.search, query_vector, k)
+    else:
+        found = held.search(query_vector, k)
+    if not found:
+        return []
+    ids = [memory_id for memory_id, _ in found]
+    present = set(
+        (await session.execute(select(col(models.Memory.id)).where(col(models.Memory.id).in_(ids)))).scalars()
+    )
+    held.drop(set(ids) - present)
+    return [(memory_id, score) for memory_id, score in found if memory_id in present]
+
+
+# ------------------------------------------------------------------------------------------------ embedding
+
+
+async def _embed_matrix(model: Embedder, texts: list[str]) -> Any:
+    """``texts`` embedded as a float32 ``(n, dim)`` array of unit rows, as stored. The embedded default hands its
+    array over as it is (no Python float per value: 131,072 of them per batch would keep the garbage collector
+    busy on the loop); a server's answer is checked first (:func:`~bot.llm.embeddings.checked`)."""
+    sync = getattr(model, "embed_sync", None)
+    if sync is not None and len(texts) == 1 and getattr(model, "ready", True):
+        matrix = sync(texts)  # one text of at most MAX_EMBED_CHARS, model loaded: under a millisecond
+    elif sync is not None:
+        matrix = await asyncio.to_thread(sync, texts)
+    else:
+        matrix = np.asarray(checked(await model.embed(texts), len(texts), model.dim), dtype=np.float32)
+    if matrix.shape != (len(texts), model.dim) or not np.isfinite(matrix).all():
+        raise EmbeddingError("dimension", f"the embedder's vectors are not {len(texts)} x {model.dim} numbers")
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return np.ascontiguousarray(matrix / norms, dtype="<f4")
+
+
+async def embed_memories(
+    session: AsyncSession, *, now: datetime, memory_ids: list[int] | None = None, after_id: int = 0, limit: int = BATCH
+) -> tuple[int, int]:
+    """Embed up to ``limit`` memories that have no embedding of the current model (those of ``memory_ids``, or any
+    with an id above ``after_id``). Returns (how many were embedded, the highest id looked at; 0 when none)."""
+    model = embedder()
+    memory, table = models.Memory, models.MemoryEmbedding
+    statement = (
+        select(col(memory.id), col(memory.persona_id), col(memory.content))
+        .outerjoin(table, col(table.memory_id) == col(memory.id))
+        .where(col(memory.encrypted).is_(False), or_(col(table.memory_id).is_(None), col(table.model) != model.name))
+        .order_by(col(memory.id))
+        .limit(limit)
+    )
+    statement = statement.where(col(memory.id).in_(memory_ids)) if memory_ids is not None else statement
+    statement = statement.where(col(memory.id) > after_id) if after_id else statement
+    rows: list[Any] = list((await session.execute(statement)).all())
+    if not rows:
+        return 0, 0
+    try:
+        matrix = await _embed_matrix(model, [content for _, _, content in rows])
+    except EmbeddingError as error:
+        _once.error(error)
+        return 0, int(rows[-1][0])
+    ids = [int(i) for i, _, _ in rows]
+    blobs = [matrix[j].tobytes() for j in range(len(rows))]
+    await session.execute(delete(table).where(col(table.memory_id).in_(ids)))
+    values = [
+        {"memory_id": i, "persona_id": p, "model": model.name, "dim": model.dim, "vector": blob, "created_at": now}
+        for (i, p, _), blob in zip(rows, blobs, strict=True)
+    ]
+    await session.execute(insert(table), values)
+    by_persona: dict[int, tuple[list[int], list[bytes]]] = {}
+    for (memory_id, owner, _), blob in zip(rows, blobs, strict=True):
+        pair = by_persona.setdefault(int(owner), ([], []))
+        pair[0].append(int(memory_id))
+        pair[1].append(blob)
+    for persona_id, (memory_ids, persona_blobs) in by_persona.items():
+        held = _cache.get(persona_id)
+        if held is not None and held.model == model.name:
+            held.put(memory_ids, persona_blobs)
+    return len(rows), ids[-1]
+
+
+async def backfill(database: Database, *, now: datetime, batch: int = BATCH, max_batches: int | None = None) -> int:
+    """Embed every memory without an embedding of the current model (new to the store, or embedded by another
+    model), one transaction per batch. Returns how many were embedded."""
+    total, after, batches = 0, 0, 0
+    while max_batches is None or batches < max_batches:
+        with sqlite_inline.in_worker_thread():
+            async with database.transaction() as session:
+                done, last = await embed_memories(session, now=now, after_id=after, limit=batch)
+        batches += 1
+        total += done
+        if last == 0:
+            break
+        after = last
+        await asyncio.sleep(0)
+    if total >= ANALYZE_AFTER_ROWS and database.kind == "postgresql":
+        # Fresh statistics at once (autovacuum would take a while): without them PostgreSQL reads a persona's
+        # vectors by scanning and sorting the whole table, about 50 ms a page instead of 2 (bench_vectors).
+        async with database.engine.connect() as connection:
+            await connection.execute(text("ANALYZE memory_embeddings"))
+            await connection.commit()
+    return total
+
+
+class EmbeddingQueue:
+    """New memories waiting for their vectors: ids offered after their transaction commits, embedded in batches by
+    one task. Bounded: past ``maxsize`` an id is left to the backfill job."""
+
+    def __init__(self, database: Database, *, now: Any, maxsize: int = QUEUE_SIZE) -> None:
+        self.database = database
+        self.now = now  # a callable giving the time to stamp rows with (the bot's clock)
+        self.maxsize = maxsize
+        self.dropped = 0
+        self._pending: asyncio.Queue[int] = asyncio.Queue(maxsize)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.idle = asyncio.Event()
+        self.idle.set()
+
+    def start(self) -> None:
+        global _queue
+        self._loop = asyncio.get_running_loop()
+        self._task = asyncio.create_task(self._run(), name="memory-embeddings")
+        _queue = self
+
+    async def stop(self) -> None:
+        global _queue
+        if _queue is self:
+            _queue = None
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def offer(self, memory_ids: list[int]) -> None:
+        """From any thread: queue ``memory_ids`` for embedding (those that do not fit are left to the backfill)."""
+        if self._loop is None:
+            return
+        self._loop.call_soon_threadsafe(self._put, list(memory_ids))
+
+    def _put(self, memory_ids: list[int]) -> None:
+        for memory_id in memory_ids:
+            try:
+                self._pending.put_nowait(memory_id)
+                self.idle.clear()
+            except asyncio.QueueFull:
+                self.dropped += 1
+
+    async def _run(self) -> None:
+        while True:
+            ids = [await self._pending.get()]
+            while len(ids) < BATCH and not self._pending.empty():
+                ids.append(self._pending.get_nowait())
+            try:
+                # Background work: on SQLite its statements go to a worker thread, never holding the loop.
+                with sqlite_inline.in_worker_thread():
+                    async with self.database.transaction() as session:
+                        await embed_memories(session, now=self.now(), memory_ids=ids, limit=len(ids))
+            except Exception:  # the reply never waits on this: a failed batch waits for the backfill job
+                log.exception("Embedding %d new memories failed; the backfill job will retry them", len(ids))
+            if self._pending.empty():
+                self.idle.set()
+
+
+def note_new_memory(session: AsyncSession, memory_id: int) -> None:
+    """Called by :func:`capture`: embed this memory once its transaction commits."""
+    session.sync_session.info.setdefault(_NEW_IDS, []).append(memory_id)
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    ids = session.info.pop(_NEW_IDS, None)
+    if ids and _queue is not None:
+        _queue.offer(ids)
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_NEW_IDS, None)

@@ -1,0 +1,284 @@
+"""Memories found by meaning (issue 20): embeddings stored per memory, searched on SQLite and PostgreSQL, with the
+embedded default (WordLlama's shipped weights) and with a model server's ``/v1/embeddings``; a server that fails
+or answers wrong leaves the memory to full text; the backfill, a model change and forgetting."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.db import models, people
+from bot.db.engine import Database
+from bot.llm.embeddings import MAX_EMBED_CHARS, ServerEmbedder, WordLlamaEmbedder
+from bot.services import memories, personas, privacy
+from bot.services.memories import vectors
+from bot.services.memories.retrieval import query_words
+from bot.services.personas import Actor, PersonaInput
+from tests.fakes.model_server import EMBEDDING_DIM, FakeModelServer
+
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+OWNER = Actor(user_id=1001, guild_id=555)
+DEFAULT = WordLlamaEmbedder().name
+
+OTHERS = [
+    "I went to the bank to deposit my salary",
+    "the weather was rainy all of last week",
+    "my favourite food is a pizza with olives",
+    "I work as a software engineer in Lisbon",
+    "we watched a football match on Sunday",
+    "the train to Porto was two hours late",
+]
+
+
+@pytest.fixture(autouse=True)
+def fresh_vectors() -> Iterator[None]:
+    vectors.configure(None)
+    yield
+    vectors.configure(None)
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[FakeModelServer]:
+    async with FakeModelServer() as fake:
+        yield fake
+        embedder = vectors.embedder()
+        if isinstance(embedder, ServerEmbedder):
+            await embedder.aclose()
+
+
+async def _persona(database: Database, name: str = "Ada") -> int:
+    async with database.transaction() as session:
+        return (await personas.create(session, OWNER, PersonaInput(name=name), now=NOW)).id
+
+
+async def _capture(database: Database, persona_id: int, content: str) -> int:
+    async with database.transaction() as session:
+        record = await memories.capture(
+            session, persona_id, content=content, category="conversation", importance=5,
+            source_user_id=7, source_channel_id=10, source_message_id=20, now=NOW,
+        )  # fmt: skip
+    return record.id
+
+
+async def _store(database: Database, *contents: str, name: str = "Ada") -> tuple[int, list[int]]:
+    persona_id = await _persona(database, name)
+    return persona_id, [await _capture(database, persona_id, content) for content in contents]
+
+
+async def _nearest(database: Database, persona_id: int, query: str, k: int = 3) -> list[tuple[int, float]]:
+    async with database.reads() as session:
+        return await vectors.vector_candidates(session, persona_id, query, k=k)
+
+
+async def _embedded(database: Database) -> dict[int, tuple[str, int]]:
+    table = models.MemoryEmbedding
+    async with database.session() as session:
+        rows = (await session.execute(select(table.memory_id, table.model, table.dim))).all()
+    return {int(i): (model, int(dim)) for i, model, dim in rows}
+
+
+async def test_how_is_your_pet_finds_the_cat_through_vectors(database: Database) -> None:
+    persona_id, ids = await _store(database, "my cat Tom caught a mouse", *OTHERS)
+    assert await vectors.backfill(database, now=NOW) == len(ids)
+    found = await _nearest(database, persona_id, "how's your pet?")
+    assert found[0][0] == ids[0]
+    assert found[0][1] > found[1][1]
+    # Full text cannot: the two share no word.
+    assert not set(query_words("how's your pet?")) & set(query_words("my cat Tom caught a mouse"))
+
+
+async def test_a_new_memory_is_embedded_after_its_commit_in_the_background(database: Database) -> None:
+    queue = vectors.EmbeddingQueue(database, now=lambda: NOW)
+    queue.start()
+    try:
+        persona_id, ids = await _store(database, "my cat Tom caught a mouse", *OTHERS)
+        await asyncio.wait_for(queue.idle.wait(), 10)
+        for _ in range(50):
+            if len(await _embedded(database)) == len(ids):
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await queue.stop()
+    assert await _embedded(database) == {i: (DEFAULT, 256) for i in ids}
+    assert (await _nearest(database, persona_id, "how's your pet?"))[0][0] == ids[0]
+
+
+async def test_a_rolled_back_memory_is_not_offered(database: Database) -> None:
+    queue = vectors.EmbeddingQueue(database, now=lambda: NOW)
+    queue.start()
+    persona_id = await _persona(database)
+    try:
+        with pytest.raises(RuntimeError):
+            async with database.transaction() as session:
+                await memories.capture(
+                    session, persona_id, content="never kept", category="conversation", importance=5,
+                    source_user_id=7, source_channel_id=10, source_message_id=20, now=NOW,
+                )  # fmt: skip
+                raise RuntimeError("rolled back")
+        await asyncio.sleep(0.1)
+        assert queue.idle.is_set()
+    finally:
+        await queue.stop()
+
+
+async def test_the_servers_embeddings_are_used_when_configured(database: Database, server: FakeModelServer) -> None:
+    vectors.configure(ServerEmbedder(server.base_url, "fake-embed"))
+    persona_id, ids = await _store(database, "my cat Tom caught a mouse", *OTHERS)
+    assert await vectors.backfill(database, now=NOW) == len(ids)
+    assert await _embedded(database) == {i: ("server:fake-embed", EMBEDDING_DIM) for i in ids}
+    assert server.embedding_requests[0]["model"] == "fake-embed"
+    found = await _nearest(database, persona_id, "Tom the cat")
+    assert found[0][0] == ids[0]
+    assert server.embedding_requests[-1]["input"] == ["Tom the cat"]
+
+
+@pytest.mark.parametrize("fault", ["dimension", "nan", "error"])
+async def test_a_failing_server_leaves_the_memory_to_full_text_and_says_so_once(
+    database: Database, server: FakeModelServer, fault: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    embedder = ServerEmbedder(server.base_url, "fake-embed", dim=EMBEDDING_DIM)
+    vectors.configure(embedder)
+    server.embedding_fault = fault
+    persona_id, ids = await _store(database, "my cat Tom caught a mouse", *OTHERS)
+    with caplog.at_level(logging.WARNING, logger="bot.llm.embeddings"):
+        assert await vectors.backfill(database, now=NOW) == 0
+        assert await vectors.backfill(database, now=NOW) == 0
+        assert await _nearest(database, persona_id, "how's your pet?") == []
+        assert await _nearest(database, persona_id, "a mouse") == []
+    assert await _embedded(database) == {}
+    warnings = [r for r in caplog.records if r.name == "bot.llm.embeddings"]
+    assert len(warnings) == 1, [r.getMessage() for r in warnings]
+    assert f"({'server' if fault == 'error' else fault})" in warnings[0].getMessage()
+    async with database.session() as session:
+        hits = await memories.search(session, persona_id, "mouse", k=3, now=NOW)
+    assert hits[0].memory.id == ids[0]
+    assert hits[0].relevance > 0
+
+
+async def test_a_long_query_is_embedded_by_its_beginning(database: Database, server: FakeModelServer) -> None:
+    embedder = ServerEmbedder(server.base_url, "fake-embed")
+    vectors.configure(embedder)
+    persona_id, _ = await _store(database, "my cat Tom caught a mouse")
+    await vectors.backfill(database, now=NOW)
+    await _nearest(database, persona_id, "cat " * 2_500)
+    assert len(server.embedding_requests[-1]["input"][0]) == MAX_EMBED_CHARS
+    await embedder.aclose()
+    vectors.configure(None)
+    assert await vectors.backfill(database, now=NOW) == 1
+    assert len(await _nearest(database, persona_id, "x" * 10_000)) == 1
+
+
+async def test_the_backfill_embeds_existing_memories_in_batches(database: Database) -> None:
+    persona_id, ids = await _store(database, *OTHERS)
+    assert await vectors.backfill(database, now=NOW, batch=4, max_batches=1) == 4
+    assert set(await _embedded(database)) == set(ids[:4])
+    assert await vectors.backfill(database, now=NOW, batch=4) == len(ids) - 4
+    assert await vectors.backfill(database, now=NOW) == 0
+    assert set(await _embedded(database)) == set(ids)
+    assert len(await _nearest(database, persona_id, "rain", k=100)) == len(ids)
+
+
+async def test_a_model_change_embeds_every_memory_again(database: Database, server: FakeModelServer) -> None:
+    persona_id, ids = await _store(database, "my cat Tom caught a mouse", *OTHERS)
+    await vectors.backfill(database, now=NOW)
+    assert {model for model, _ in (await _embedded(database)).values()} == {DEFAULT}
+    assert len(await _nearest(database, persona_id, "pet", k=100)) == len(ids)
+    vectors.configure(ServerEmbedder(server.base_url, "fake-embed"))
+    # Stale rows (another model) are not candidates until embedded again.
+    assert await _nearest(database, persona_id, "pet", k=100) == []
+    assert await vectors.backfill(database, now=NOW) == len(ids)
+    assert await _embedded(database) == {i: ("server:fake-embed", EMBEDDING_DIM) for i in ids}
+    assert len(await _nearest(database, persona_id, "Tom the cat", k=100)) == len(ids)
+
+
+async def test_forgetting_a_memory_removes_its_embedding(database: Database) -> None:
+    persona_id, ids = await _store(database, "my cat Tom caught a mouse", *OTHERS)
+    await vectors.backfill(database, now=NOW)
+    assert (await _nearest(database, persona_id, "how's your pet?"))[0][0] == ids[0]
+    async with database.transaction() as session:
+        await memories.forget(session, OWNER, persona_id, ids[0])
+    assert ids[0] not in await _embedded(database)
+    assert ids[0] not in [i for i, _ in await _nearest(database, persona_id, "how's your pet?", k=100)]
+    # Forget-me of the person the memories came from (user 7) takes their vectors with them.
+    async with database.transaction() as session:
+        report = await privacy.forget_me(session, 7, 555, now=NOW)
+    assert report.memories == len(ids) - 1
+    assert await _embedded(database) == {}
+    assert await _nearest(database, persona_id, "how's your pet?", k=100) == []
+    assert "memory_embeddings" in people.TABLES
+
+
+async def test_an_encrypted_memory_is_never_embedded(database: Database) -> None:
+    from bot.services import crypto
+
+    key = crypto.generate_key()
+    async with database.transaction() as session:
+        persona_id = (
+            await personas.create(session, OWNER, PersonaInput(name="Ada", memory={"encrypt_sensitive": True}), now=NOW)
+        ).id
+        await memories.capture(
+            session, persona_id, content="my secret diagnosis", category="conversation", importance=5,
+            source_user_id=7, source_channel_id=10, source_message_id=20, sensitive=True, now=NOW, encryption_key=key,
+        )  # fmt: skip
+    assert await vectors.backfill(database, now=NOW) == 0
+    async with database.session() as session:
+        count = (await session.execute(select(func.count()).select_from(models.MemoryEmbedding))).scalar_one()
+    assert count == 0
+
+
+async def test_many_vectors_are_read_in_the_background_while_full_text_answers(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    persona_id, ids = await _store(database, "my cat Tom caught a mouse", *OTHERS)
+    await vectors.backfill(database, now=NOW)
+    vectors.configure(None)
+    monkeypatch.setattr(vectors, "LOAD_PAGE", 2)  # 7 vectors: four pages
+    assert await _nearest(database, persona_id, "how's your pet?") == []
+    await vectors.loaded(persona_id)
+    held = vectors.held_vectors(persona_id)
+    assert held is not None and held.size == len(ids)
+    assert (await _nearest(database, persona_id, "how's your pet?"))[0][0] == ids[0]
+
+
+async def test_an_embedded_model_that_cannot_load_leaves_memories_to_full_text(
+    database: Database, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    broken = WordLlamaEmbedder()
+    monkeypatch.setattr(broken, "_read", lambda: (_ for _ in ()).throw(ImportError("No module named 'tokenizers'")))
+    vectors.configure(broken)
+    persona_id, _ = await _store(database, "my cat Tom caught a mouse")
+    with caplog.at_level(logging.WARNING, logger="bot.llm.embeddings"):
+        assert await vectors.backfill(database, now=NOW) == 0
+        assert await _nearest(database, persona_id, "how's your pet?") == []
+    assert await _embedded(database) == {}
+    assert [r.getMessage() for r in caplog.records if r.name == "bot.llm.embeddings"] == [
+        "Embeddings unavailable (model): the embedded model cannot be loaded (No module named 'tokenizers'). "
+        "Memories are kept and found by full text."
+    ]
+
+
+async def test_the_least_recently_searched_personas_vectors_are_let_go_past_the_budget(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, first_ids = await _store(database, "my cat Tom caught a mouse", *OTHERS)
+    second, _ = await _store(database, *OTHERS, name="Bea")
+    await vectors.backfill(database, now=NOW)
+    monkeypatch.setattr(vectors, "HELD_ROWS", len(first_ids) + 1)
+    await _nearest(database, first, "pet")
+    await _nearest(database, second, "pet")
+    assert vectors.held_vectors(first) is None and vectors.held_vectors(second) is not None
+    assert (await _nearest(database, first, "how's your pet?"))[0][0] == first_ids[0]  # read again
+
+
+async def test_a_large_backfill_refreshes_postgresqls_statistics(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    persona_id, ids = await _store(database, "my cat Tom caught a mouse", *OTHERS)
+    monkeypatch.setattr(vectors, "ANALYZE_AFTER_ROWS", 2)
+    assert await vectors.backfill(database, now=NOW) == len(ids)  # ANALYZE on PostgreSQL; nothing on SQLite
+    assert (await _nearest(database, persona_id, "how's your pet?"))[0][0] == ids[0]
