@@ -22,6 +22,7 @@ from bot.ui.memory.common import (
     done_embed,
 )
 from bot.ui.memory.components import MEMORY_BUTTON_TEMPLATE, MemoryButton, forget_confirmation
+from bot.ui.memory.paging import SEARCH_PAGE_TEMPLATE, SearchPageButton, page_view, query_of
 from bot.ui.memory.privacy import (
     CONSENT_EXPLAINED,
     CONSENT_HISTORY_SHOWN,
@@ -43,7 +44,7 @@ from bot.ui.memory.reports import (
     optimization_embed,
     tier_chart,
 )
-from bot.ui.memory.search import memory_choice_label, memory_text, search_embed
+from bot.ui.memory.search import explain, memory_choice_label, memory_text, search_embed
 from bot.ui.memory.settings import (
     CONFIG_MODAL_PATTERN,
     CONFIG_SECTIONS,
@@ -70,6 +71,7 @@ __all__ = [
     "MEMORY_SELECT_TEMPLATE",
     "PRIVACY_BUTTON_TEMPLATE",
     "PRIVACY_HANDLER_COG",
+    "SEARCH_PAGE_TEMPLATE",
     "SECTION_BUTTONS",
     "TIER_CHART_FILENAME",
     "ConfigModal",
@@ -77,6 +79,7 @@ __all__ = [
     "PersonaDecision",
     "PresetSelect",
     "PrivacyButton",
+    "SearchPageButton",
     "TierPicture",
     "chart_file",
     "clip",
@@ -85,6 +88,7 @@ __all__ = [
     "config_view",
     "consent_embed",
     "done_embed",
+    "explain",
     "export_summary",
     "forget_confirmation",
     "forget_me_confirmation",
@@ -93,7 +97,9 @@ __all__ = [
     "memory_choice_label",
     "memory_text",
     "optimization_embed",
+    "page_view",
     "parse_config_form",
+    "query_of",
     "search_embed",
     "tier_chart",
 ]
