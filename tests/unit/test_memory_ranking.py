@@ -43,7 +43,11 @@ def test_no_irrelevant_memory_ranks_above_a_relevant_one(case: Case) -> None:
     relevant = [parts[i].relevant for i in order]
     # Every relevant candidate comes before every irrelevant one ...
     assert relevant == sorted(relevant, reverse=True)
-    # ... and the score alone says so too: relevant scores lie in (1, 2], the others in [0, 1].
+    # ... and the score alone says so too: relevant scores lie in (1, 2], the others in [0, 1]; the chat path's
+    # scores-only ranking is the same.
+    scores = memory.hybrid_scores(fused, lists, hours, importance, strength, weights)
+    assert scores == [part.score for part in parts]
+    assert memory.best_scores(scores, len(scores)) == order
     for part in parts:
         assert (1.0 < part.score <= 2.0) if part.relevant else (0.0 <= part.score <= 1.0)
         assert part.relevant == (part.fused > 0)

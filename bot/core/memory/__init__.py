@@ -56,7 +56,17 @@ from bot.core.memory.duplicates import near_duplicates, normalise_text, shingles
 from bot.core.memory.health_score import MemoryHealth, fragmentation, health, health_from_counts
 from bot.core.memory.items import TIERS, MemoryItem, days_between, hours_between
 from bot.core.memory.optimization import Merged, OptimizationPlan, StoredText, plan_optimization
-from bot.core.memory.ranking import Parts, content_words, fuse, hybrid_order, hybrid_parts, recency
+from bot.core.memory.ranking import (
+    Parts,
+    best_scores,
+    content_words,
+    fuse,
+    hybrid_order,
+    hybrid_part,
+    hybrid_parts,
+    hybrid_scores,
+    recency,
+)
 from bot.core.memory.retrieval import best_first, combine, retrieval_components, retrieval_scores, top_k
 from bot.core.memory.tiers import SORT_RUN, assign_tiers, evict_for_capacity, expired_cold, max_bytes, memory_value
 
@@ -78,6 +88,7 @@ __all__ = [
     "StoredText",
     "assign_tiers",
     "best_first",
+    "best_scores",
     "combine",
     "config_from_dict",
     "config_to_dict",
@@ -97,7 +108,9 @@ __all__ = [
     "health_from_counts",
     "hours_between",
     "hybrid_order",
+    "hybrid_part",
     "hybrid_parts",
+    "hybrid_scores",
     "is_exempt",
     "max_bytes",
     "memory_value",

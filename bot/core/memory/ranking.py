@@ -19,14 +19,18 @@ Pure: numbers in, numbers out; every constant is ``[retrieval]`` in ``data/memor
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from functools import cache
+from typing import NamedTuple
 
 from bot.core.memory.config import table
 
 IMPORTANCE_SCALE = 10.0
+# The least relevance of a memory some list found: keeps its score strictly above 1 whatever the rounding.
+_FLOOR = 1e-9
 
 
 @dataclass(frozen=True)
@@ -85,10 +89,10 @@ def recency(hours_since_access: float, base: float | None = None) -> float:
     return float(b ** max(0.0, hours_since_access))
 
 
-@dataclass(frozen=True)
-class Parts:
+class Parts(NamedTuple):
     """One candidate's parts: ``relevance`` (fused, scaled to (0, 1]; 0 when no list found it), ``recency``,
-    ``importance`` (/10) and ``strength`` in [0, 1], ``adjustment`` (their weighted mean) and ``score``."""
+    ``importance`` (/10) and ``strength`` in [0, 1], ``adjustment`` (their weighted mean) and ``score``.
+    (A named tuple: hundreds are made per retrieval, on the chat path.)"""
 
     relevant: bool
     fused: float
@@ -101,7 +105,10 @@ class Parts:
 
 
 def _unit(value: float) -> float:
-    return min(1.0, max(0.0, value)) if math.isfinite(value) else 0.0
+    """``value`` clamped to [0, 1]; not a number counts as 0."""
+    if 0.0 <= value <= 1.0:
+        return value
+    return 1.0 if value > 1.0 else 0.0
 
 
 def boost(weights: tuple[float, float, float], max_boost: float | None = None) -> float:
@@ -112,6 +119,67 @@ def boost(weights: tuple[float, float, float], max_boost: float | None = None) -
     w_rec, w_imp, w_rel = weights
     total = w_rec + w_imp + w_rel
     return 0.0 if total <= 0 else top * (w_rec + w_imp) / total
+
+
+def _setup(lists: int, weights: tuple[float, float, float]) -> tuple[float, float, float, float, float, float]:
+    params = parameters()
+    beta = boost(weights, params.max_boost)
+    w_rec, w_imp, _ = weights
+    total = w_rec + w_imp + params.strength_weight
+    scale = 1.0 / total if total > 0 else 0.0
+    best = max(1, lists) / (params.rrf_k + 1.0)
+    return beta, w_rec * scale, w_imp * scale, params.strength_weight * scale, best, params.recency_base
+
+
+def hybrid_scores(
+    fused: Sequence[float],
+    lists: int,
+    hours_since_access: Sequence[float],
+    importance: Sequence[float],
+    strength: Sequence[float],
+    weights: tuple[float, float, float],
+) -> list[float]:
+    """Only the scores of :func:`hybrid_parts` (the chat path ranks hundreds of candidates and explains none)."""
+    size = len(fused)
+    if not (len(hours_since_access) == len(importance) == len(strength) == size):
+        raise ValueError("fused, hours_since_access, importance and strength must have the same length")
+    beta, a_rec, a_imp, a_str, best, base = _setup(lists, weights)
+    lift = beta / (1.0 + beta)
+    out: list[float] = []
+    for fused_i, hours, imp_raw, strength_raw in zip(fused, hours_since_access, importance, strength, strict=True):
+        adjustment = (
+            a_rec * (base**hours if hours > 0 else 1.0)
+            + a_imp * _unit(imp_raw / IMPORTANCE_SCALE)
+            + a_str * _unit(strength_raw)
+        )
+        if fused_i > 0 and fused_i != math.inf:
+            relevance = min(1.0, max(_FLOOR, fused_i / best))
+            out.append(1.0 + relevance * (1.0 - lift + lift * adjustment))
+        else:
+            out.append(adjustment)
+    return out
+
+
+def hybrid_part(
+    fused: float,
+    lists: int,
+    hours_since_access: float,
+    importance: float,
+    strength: float,
+    weights: tuple[float, float, float],
+) -> Parts:
+    """One candidate's :class:`Parts` (the same numbers as :func:`hybrid_scores`)."""
+    beta, a_rec, a_imp, a_str, best, base = _setup(lists, weights)
+    lift = beta / (1.0 + beta)
+    rec = base**hours_since_access if hours_since_access > 0 else 1.0  # from now; a future access or NaN: now
+    imp = _unit(importance / IMPORTANCE_SCALE)
+    stren = _unit(strength)
+    adjustment = a_rec * rec + a_imp * imp + a_str * stren
+    if fused > 0 and fused != math.inf:
+        relevance = min(1.0, max(_FLOOR, fused / best))
+        score = 1.0 + relevance * (1.0 - lift + lift * adjustment)
+        return Parts(True, fused, relevance, rec, imp, stren, adjustment, score)
+    return Parts(False, 0.0, 0.0, rec, imp, stren, adjustment, adjustment)
 
 
 def hybrid_parts(
@@ -128,24 +196,15 @@ def hybrid_parts(
     size = len(fused)
     if not (len(hours_since_access) == len(importance) == len(strength) == size):
         raise ValueError("fused, hours_since_access, importance and strength must have the same length")
-    params = parameters()
-    beta = boost(weights, params.max_boost)
-    w_rec, w_imp, _ = weights
-    w_str = params.strength_weight
-    total = w_rec + w_imp + w_str
-    best = max(1, lists) / (params.rrf_k + 1.0)
-    out: list[Parts] = []
-    for i in range(size):
-        rec = recency(hours_since_access[i], params.recency_base)
-        imp = _unit(importance[i] / IMPORTANCE_SCALE)
-        stren = _unit(strength[i])
-        adjustment = 0.0 if total <= 0 else (w_rec * rec + w_imp * imp + w_str * stren) / total
-        fused_i = fused[i] if math.isfinite(fused[i]) and fused[i] > 0 else 0.0
-        relevance = min(1.0, fused_i / best)
-        relevant = relevance > 0
-        score = 1.0 + relevance * (1.0 + beta * adjustment) / (1.0 + beta) if relevant else adjustment
-        out.append(Parts(relevant, fused_i, relevance, rec, imp, stren, adjustment, score))
-    return out
+    return [
+        hybrid_part(fused[i], lists, hours_since_access[i], importance[i], strength[i], weights) for i in range(size)
+    ]
+
+
+def best_scores(scores: Sequence[float], k: int) -> list[int]:
+    """Indices of the ``k`` best :func:`hybrid_scores`, best first; equal scores go to the lower index. (A
+    relevant candidate's score is above 1 and an irrelevant one's at most 1, so this keeps relevance first.)"""
+    return heapq.nlargest(max(0, k), range(len(scores)), key=scores.__getitem__)
 
 
 def hybrid_order(parts: Sequence[Parts], k: int) -> list[int]:

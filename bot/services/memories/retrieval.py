@@ -179,15 +179,14 @@ async def _retrieve(
     ids = sorted(found)
     rows = [found[i][0] for i in ids]
     hours = [rules.hours_between(now, row.last_accessed_at) for row in rows]
-    parts = rules.hybrid_parts(
-        [fused.get(i, 0.0) for i in ids],
-        len(lists),
-        hours,
-        [float(row.importance) for row in rows],
-        [float(row.strength) for row in rows],
-        weights,
-    )
-    chosen = rules.hybrid_order(parts, offset + k)[offset:]
+    fused_column = [fused.get(i, 0.0) for i in ids]
+    importance = [float(row.importance) for row in rows]
+    strength = [float(row.strength) for row in rows]
+    scores = rules.hybrid_scores(fused_column, len(lists), hours, importance, strength, weights)
+    chosen = rules.best_scores(scores, offset + k)[offset:]
+    parts = {
+        i: rules.hybrid_part(fused_column[i], len(lists), hours[i], importance[i], strength[i], weights) for i in chosen
+    }
     positions = [{memory_id: n for n, memory_id in enumerate(ranked, start=1)} for ranked in lists]
     missing = [ids[i] for i in chosen if ids[i] not in full]
     if missing:
