@@ -19,7 +19,7 @@ from bot.ui.memory.common import MEMORY_HANDLER_COG
 SEARCH_PAGE_TEMPLATE = r"memory-search:(?P<persona>\d{1,20}):(?P<page>\d{1,3})(?::(?P<order>relevance|prompt))?"
 # At most this many pages (the candidates are bounded anyway: the hot tier and the best text matches).
 MAX_PAGE = 100
-_FOOTER = re.compile(r"^Page \d+ · [^·]* · query: (?P<query>.+)$", re.DOTALL)
+_FOOTER = re.compile(r"^Page \d+ · [^·]* · query: (?P<query>.*)$", re.DOTALL)
 
 
 def footer_text(page: int, first: int, last: int, query: str) -> str:
