@@ -19,7 +19,8 @@ from bot.ui.memory.common import MEMORY_HANDLER_COG
 SEARCH_PAGE_TEMPLATE = r"memory-search:(?P<persona>\d{1,20}):(?P<page>\d{1,3})(?::(?P<order>relevance|prompt))?"
 # At most this many pages (the candidates are bounded anyway: the hot tier and the best text matches).
 MAX_PAGE = 100
-_FOOTER = re.compile(r"^Page \d+ · [^·]* · query: (?P<query>.*)$", re.DOTALL)
+# (Discord may strip a footer's trailing space: a blank query leaves "query:".)
+_FOOTER = re.compile(r"^Page \d+ · [^·]* · query:(?: (?P<query>.*))?$", re.DOTALL)
 
 
 def footer_text(page: int, first: int, last: int, query: str) -> str:
@@ -32,9 +33,13 @@ def query_of(message: discord.Message | None) -> str | None:
     """The query a search message was for (its footer), or None when it is not one."""
     if message is None or not message.embeds:
         return None
-    footer = message.embeds[0].footer.text or ""
-    found = _FOOTER.match(footer)
-    return found["query"] if found else None
+    return query_in(message.embeds[0].footer.text)
+
+
+def query_in(footer: str | None) -> str | None:
+    """The query a page's footer text (:func:`footer_text`) holds, or None when it is not a page's."""
+    found = _FOOTER.match(footer or "")
+    return (found["query"] or "") if found else None
 
 
 def page_view(persona_id: int, page: int, *, more: bool, order: str | None = None) -> discord.ui.View | None:
