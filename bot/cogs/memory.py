@@ -56,10 +56,10 @@ class MemoryCog(commands.Cog, name=memory_ui.MEMORY_HANDLER_COG):
         self._charts: ChartCache[memory_ui.TierPicture] = ChartCache()
 
     async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(memory_ui.MemoryButton, memory_ui.PresetSelect)
+        self.bot.add_dynamic_items(memory_ui.MemoryButton, memory_ui.PresetSelect, memory_ui.SearchPageButton)
 
     async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(memory_ui.MemoryButton, memory_ui.PresetSelect)
+        self.bot.remove_dynamic_items(memory_ui.MemoryButton, memory_ui.PresetSelect, memory_ui.SearchPageButton)
 
     # ------------------------------------------------------------------------------------------------ helpers
 
@@ -161,14 +161,26 @@ class MemoryCog(commands.Cog, name=memory_ui.MEMORY_HANDLER_COG):
         query: app_commands.Range[str, 1, 200],
         order: str = "relevance",
     ) -> None:
-        actor = actor_of(interaction)
         async with self.bot.db.session() as session:
             persona_id = await resolve_persona(session, interaction, persona)
+        embed, view = await self._search_page(interaction, persona_id, query, 1, order)
+        if view is None:
+            await interaction.response.send_message(embed=embed, ephemeral=True)
+        else:
+            await interaction.response.send_message(embed=embed, view=view, ephemeral=True)
+
+    async def _search_page(
+        self, interaction: discord.Interaction, persona_id: int, query: str, page: int, order: str = "relevance"
+    ) -> tuple[discord.Embed, discord.ui.View | None]:
+        """One page of a search (one more result read, to know whether a next page exists) and its buttons."""
+        actor = actor_of(interaction)
+        async with self.bot.db.session() as session:
             results = await memories.search(
                 session,
                 persona_id,
                 query,
-                k=SEARCH_RESULTS,
+                k=SEARCH_RESULTS + 1,
+                offset=(page - 1) * SEARCH_RESULTS,
                 now=utcnow(),
                 encryption_key=self.encryption_key,
                 actor=actor,
@@ -176,11 +188,23 @@ class MemoryCog(commands.Cog, name=memory_ui.MEMORY_HANDLER_COG):
             )
             config = await memories.config_get(session, persona_id, actor=actor)
             name = await self._name(session, persona_id)
+        shown = results[:SEARCH_RESULTS]
         words = memories.query_words(query)
         embed = memory_ui.search_embed(
-            name, query, results, config, shown_at_most=SEARCH_RESULTS, order=order, words=words
+            name, query, shown, config, shown_at_most=SEARCH_RESULTS, page=page, order=order, words=words
         )
-        await interaction.response.send_message(embed=embed, ephemeral=True)
+        return embed, memory_ui.page_view(persona_id, page, more=len(results) > SEARCH_RESULTS, order=order)
+
+    async def on_search_page(
+        self, interaction: discord.Interaction, persona_id: int, page: int, order: str | None
+    ) -> None:
+        """A search's "Previous" / "Next" button: the page, in place (the query is read from the message)."""
+        async with errors_answered(interaction, f"memory search page {page} of persona {persona_id}"):
+            query = memory_ui.query_of(interaction.message)
+            if query is None:
+                raise DomainError("This message is not a memory search any more: search again with /memory search.")
+            embed, view = await self._search_page(interaction, persona_id, query, max(1, page), order or "relevance")
+            await interaction.response.edit_message(embed=embed, view=view)
 
     # ------------------------------------------------------------------------------------------------ pins, forget
 

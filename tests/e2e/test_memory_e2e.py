@@ -114,27 +114,24 @@ async def test_optimize_merges_near_duplicates_and_shows_before_and_after(sandbo
 
 async def test_search_shows_memories_in_the_prompts_order_with_their_scores(sandbox: Sandbox, running_bot) -> None:
     ada = await make_persona(running_bot, sandbox)
-    at = utcnow() - timedelta(hours=1)  # one access time for all: the recency column is constant (0.5 each)
-    # Equal length and one "tea" each: equal FTS rank, so relevance is 1 for the three teas and 0 for coffee.
-    # Importance 2, 9, 5, 8 normalise to 0, 1, 3/7, 6/7. Scores (weights 1, 1, 1):
-    #   tea nine 0.5 + 1 + 1 = 2.50; tea five 0.5 + 0.43 + 1 = 1.93; tea two 0.5 + 0 + 1 = 1.50;
-    #   coffee 0.5 + 0.86 + 0 = 1.36.
+    at = utcnow() - timedelta(hours=1)  # one access time for all: recency 0.995^1 = 0.995 each
+    # docs/retrieval.md, weights (1, 1, 1): beta = 1/3; adjustment = (recency + importance/10 + 0.5 strength) / 2.5.
+    # The two teas match "tea" equally; the full-text list breaks the tie by id: two is #1 (relevance 1), nine #2
+    # (61/62). two: adjustment 0.678, score 1 + 1 (1 + 0.678/3) / (4/3) = 1.92; nine: 0.958, 1 + 0.98387 (1.31933)
+    # 0.75 = 1.97. Coffee (importance 10) shares no word: its adjustment 0.998 alone, below every match.
     two = await capture(running_bot, ada, "green tea two", importance=2, now=at)
     nine = await capture(running_bot, ada, "green tea nine", importance=9, now=at)
-    five = await capture(running_bot, ada, "green tea five", importance=5, now=at)
-    coffee = await capture(running_bot, ada, "black coffee now", importance=8, now=at)
+    coffee = await capture(running_bot, ada, "black coffee now", importance=10, now=at)
 
     reply = await (await sandbox.slash("memory search", persona="Ada", query="tea", order="prompt")).message()
     names = [field["name"] for field in reply.embeds[0]["fields"]]
-    assert names == [
-        f"1. #{nine} · score 2.50",
-        f"2. #{five} · score 1.93",
-        f"3. #{two} · score 1.50",
-        f"4. #{coffee} · score 1.36",
-    ]
+    assert names == [f"1. #{nine} · score 1.97", f"2. #{two} · score 1.92", f"3. #{coffee} · score 1.00"]
     first = reply.embeds[0]["fields"][0]["value"]
-    assert first.startswith("green tea nine") and "recency 0.50 · importance 1.00 · relevance 1.00" in first
-    assert "relevance 0.00" in reply.embeds[0]["fields"][3]["value"]
+    assert first.startswith("green tea nine") and "relevance 0.98 (found by words #2; fused 0.0161)" in first
+    assert "recency 0.99 (used 1 h ago) · importance 0.90 (9/10) · strength 1.00" in first
+    assert "relevance 0 (no content word in common" in reply.embeds[0]["fields"][2]["value"]
+    assert reply.embeds[0]["footer"]["text"] == "Page 1 · results 1–3 · query: tea"
+    assert not reply.buttons()  # everything fits on one page
     # Searching marks nothing accessed.
     assert all(row.access_count == 0 for row in await memory_rows(running_bot, ada))
 
@@ -157,18 +154,20 @@ async def test_search_finds_the_memories_holding_the_words_and_says_why(sandbox:
     fields = reply.embeds[0]["fields"]
     assert [field["name"].split(" · ")[0] for field in fields] == [f"1. #{cat}", f"2. #{kite}"]  # no birthday
     assert fields[0]["value"].startswith("Alice has a grey cat named Tom")
-    assert "matched: cat, tom" in fields[0]["value"] and "matched: cat · " in fields[1]["value"]
-    assert "Only memories holding a word you searched for" in reply.embeds[0]["description"]
+    assert "matched: cat, tom\n" in fields[0]["value"] and "matched: cat\n" in fields[1]["value"]
+    assert "found by words #1" in fields[0]["value"]  # its place in the full-text list, explained
+    assert "Only memories that match your words" in reply.embeds[0]["description"]
 
     nothing = await (await sandbox.slash("memory search", persona="Ada", query="submarine")).message()
     assert not nothing.embeds[0].get("fields")
     assert nothing.embeds[0]["description"].endswith("No memory holds any of these words.")
 
-    # As a prompt ranks them: every candidate, the birthday first, said to match none of the words.
+    # As a prompt ranks them: every candidate, the matches first (relevance first), the birthday last, said to
+    # share no content word: importance and recency never lift it over a match.
     prompt = await (await sandbox.slash("memory search", persona="Ada", query="cat", order="prompt")).message()
     fields = prompt.embeds[0]["fields"]
-    assert fields[0]["name"].startswith(f"1. #{birthday} · score") and len(fields) == 3
-    assert "matches none of the words" in fields[0]["value"]
+    assert fields[2]["name"].startswith(f"3. #{birthday} · score") and len(fields) == 3
+    assert "relevance 0 (no content word in common" in fields[2]["value"]
 
 
 async def test_pin_unpin_and_forget_are_the_owners_alone(sandbox: Sandbox, running_bot) -> None:

@@ -157,32 +157,122 @@ async def _formula_store(database: Database, **memory: Any) -> tuple[int, dict[s
     return persona_id, ids
 
 
-async def test_retrieval_ranks_by_the_generative_agents_formula(database: Database) -> None:
-    # recency: 0.995^0 = 1, 0.995^100 = 0.605770, 0.995^200 = 0.366958 -> min-max: A 1, B 0.377246, C 0
-    # importance 1, 10, 5 -> A 0, B 1, C 4/9 = 0.444444;  relevance: A 0, B 0, C 1
-    # weights (1, 1, 1): A 1.0, B 1.377246, C 1.444444 -> C, B, A
+async def test_retrieval_ranks_relevance_first_then_the_adjustments(database: Database) -> None:
+    # docs/retrieval.md, weights (1, 1, 1), strength_weight 0.5, every strength 1, max_boost 0.5 -> beta = 1/3.
+    # adjustment = (recency + importance/10 + 0.5 strength) / 2.5 with recency = 0.995^hours from now:
+    #   A (0 h, 1):    (1 + 0.1 + 0.5) / 2.5 = 0.64
+    #   B (100 h, 10): (0.605770 + 1 + 0.5) / 2.5 = 0.842308
+    #   C (200 h, 5):  (0.366958 + 0.5 + 0.5) / 2.5 = 0.546783, the only match: relevance 1 (rank 1 of 1 list)
+    #   C = 1 + (1 + 0.546783 / 3) / (4 / 3) = 1.886696; A and B are irrelevant: their adjustment -> C, B, A
     persona_id, ids = await _formula_store(database)
     async with database.transaction() as session:
         results = await memories.search(session, persona_id, "Any news on CATS?", now=NOW)
     assert [r.memory.id for r in results] == [ids["C"], ids["B"], ids["A"]]
     by_id = {r.memory.id: r for r in results}
-    assert by_id[ids["A"]].score == pytest.approx(1.0)
-    assert by_id[ids["B"]].score == pytest.approx(1.377246, abs=1e-6)
-    assert by_id[ids["C"]].score == pytest.approx(1.444444, abs=1e-6)
+    assert [r.score for r in results] == pytest.approx([1.886696, 0.842308, 0.64], abs=1e-6)
     assert (by_id[ids["B"]].recency, by_id[ids["B"]].importance, by_id[ids["B"]].relevance) == pytest.approx(
-        (0.377246, 1.0, 0.0), abs=1e-6
+        (0.605770, 1.0, 0.0), abs=1e-6
     )
-    assert by_id[ids["C"]].relevance == 1.0 and by_id[ids["C"]].text_rank > 0
+    assert by_id[ids["C"]].relevance == 1.0 and by_id[ids["C"]].text_rank > 0 and by_id[ids["C"]].relevant
+    assert by_id[ids["C"]].positions == (1,) and by_id[ids["A"]].positions == (None,)
+    assert by_id[ids["C"]].fused == pytest.approx(1 / 61)
     assert by_id[ids["B"]].hours_since_access == pytest.approx(100.0)
 
 
-async def test_retrieval_uses_the_personas_weights(database: Database) -> None:
-    # weights (2, 1, 1): A 2.0, B 2*0.377246 + 1 = 1.754492, C 4/9 + 1 = 1.444444 -> A, B, C
-    persona_id, ids = await _formula_store(database, weight_recency=2.0)
+async def test_the_personas_weights_reorder_only_within_a_relevance_band(database: Database) -> None:
+    # weights (5, 1, 1): A (5 + 0.1 + 0.5) / 6.5 = 0.861538, B (5 * 0.605770 + 1 + 0.5) / 6.5 = 0.696746:
+    # recency now puts A before B, and C (the only match) still comes first.
+    persona_id, ids = await _formula_store(database, weight_recency=5.0)
     async with database.transaction() as session:
         results = await memories.search(session, persona_id, "cats", now=NOW)
-    assert [r.memory.id for r in results] == [ids["A"], ids["B"], ids["C"]]
-    assert [r.score for r in results] == pytest.approx([2.0, 1.754492, 1.444444], abs=1e-6)
+    assert [r.memory.id for r in results] == [ids["C"], ids["A"], ids["B"]]
+    assert [r.score for r in results[1:]] == pytest.approx([0.861538, 0.696746], abs=1e-6)
+
+
+async def test_a_query_of_stop_words_ranks_by_recency_and_importance(database: Database) -> None:
+    # "hi, how are you?" has no content word: nothing is relevant, the adjustments alone rank (B, A, C above).
+    persona_id, ids = await _formula_store(database)
+    async with database.transaction() as session:
+        results = await memories.retrieve(session, persona_id, "hi, how are you?", now=NOW, mark_accessed=False)
+    assert [r.memory.id for r in results] == [ids["B"], ids["A"], ids["C"]]
+    assert not any(r.relevant for r in results)
+
+
+async def test_recency_is_measured_from_now_so_an_idle_personas_last_session_does_not_swamp(
+    database: Database,
+) -> None:
+    # A persona idle for a year: its last session (ten turns, all hot) is a year old. The question shares words
+    # with one older warm memory only; it comes first, and the last session's turns score by their real age.
+    persona_id = await _persona(database)
+    year_ago = NOW - timedelta(days=365)
+    answer = await _capture(
+        database,
+        persona_id,
+        "Alice's cat Tom caught a mouse",
+        tier="warm",
+        last_accessed_at=year_ago - timedelta(days=30),
+    )
+    session_turns = [
+        await _capture(
+            database, persona_id, f"turn {n} about the weather", last_accessed_at=year_ago + timedelta(minutes=n)
+        )
+        for n in range(10)
+    ]
+    async with database.transaction() as session:
+        results = await memories.search(session, persona_id, "what did Tom catch?", k=11, now=NOW)
+    assert results[0].memory.id == answer and results[0].relevant
+    assert {r.memory.id for r in results[1:]} == set(session_turns)
+    assert all(r.recency < 1e-15 and not r.relevant for r in results[1:])  # 0.995^8760: the year shows
+    assert all(r.score < 1 < results[0].score for r in results[1:])
+
+
+async def test_a_relevant_old_memory_beats_irrelevant_recent_important_ones(database: Database) -> None:
+    persona_id = await _persona(database)
+    old = await _capture(
+        database, persona_id, "the lighthouse keeper retired", importance=1, strength=0.05,
+        last_accessed_at=NOW - timedelta(days=900),
+    )  # fmt: skip
+    recent = [await _capture(database, persona_id, f"news number {n}", importance=10) for n in range(12)]
+    async with database.transaction() as session:
+        results = await memories.retrieve(session, persona_id, "who kept the lighthouse", now=NOW, mark_accessed=False)
+    assert results[0].memory.id == old
+    assert {r.memory.id for r in results[1:]} <= set(recent) and len(results) == 10
+
+
+async def test_extra_candidate_lists_are_fused_with_full_text(database: Database) -> None:
+    persona_id = await _persona(database)
+    pet = await _capture(database, persona_id, "my cat Tom caught a mouse", tier="warm")
+    kite = await _capture(database, persona_id, "a red kite over the pet shop", tier="warm")
+    other = await _capture(database, persona_id, "nothing in common", tier="warm")
+    foreign = await _capture(database, await _persona(database, "Bea"), "Bea's own pet", tier="warm")
+    async with database.transaction() as session:
+        plain = await memories.search(session, persona_id, "how's your pet?", now=NOW)
+        fused = await memories.search(
+            session,
+            persona_id,
+            "how's your pet?",
+            now=NOW,
+            extra=[[(foreign, 0.99), (pet, 0.9), (kite, 0.5), (other, 0.1)]],
+        )
+    assert [r.memory.id for r in plain] == [kite]  # full text alone: only the word "pet"
+    # The other persona's memory is dropped from the list; then pet is its rank 1 (1/61), kite rank 2 (1/62) and
+    # the text list's rank 1 (1/61), other rank 3 (1/63). Two lists: relevance = fused / (2/61).
+    assert [r.memory.id for r in fused] == [kite, pet, other]
+    assert [r.positions for r in fused] == [(1, 2), (None, 1), (None, 3)]
+    assert [r.relevance for r in fused] == pytest.approx([0.5 + 61 / 124, 0.5, 61 / 126])
+    assert foreign not in {r.memory.id for r in fused}
+
+
+async def test_search_pages_past_the_first_ten(database: Database) -> None:
+    persona_id = await _persona(database)
+    ids = [await _capture(database, persona_id, f"kite number {n} " + "kite " * n, tier="warm") for n in range(25)]
+    async with database.transaction() as session:
+        everything = await memories.search(session, persona_id, "kite", k=30, now=NOW)
+        pages = [await memories.search(session, persona_id, "kite", k=10, offset=o, now=NOW) for o in (0, 10, 20)]
+    assert [len(page) for page in pages] == [10, 10, 5]
+    assert [r.memory.id for page in pages for r in page] == [r.memory.id for r in everything]
+    assert sorted(r.memory.id for r in everything) == ids
+    assert [r.place for page in pages for r in page] == list(range(1, 26))
 
 
 async def test_relevance_orders_text_matches_among_warm_memories(database: Database) -> None:
@@ -195,7 +285,8 @@ async def test_relevance_orders_text_matches_among_warm_memories(database: Datab
         results = await memories.search(session, persona_id, "red kite", now=NOW)
     # Warm memories are candidates only by a text match: the unrelated one is not among them.
     assert [r.memory.id for r in results] == [both, one]
-    assert results[0].relevance == 1.0 and results[1].relevance == 0.0
+    # Reciprocal rank fusion of one list: rank 1 -> 1, rank 2 -> (1/62) / (1/61).
+    assert results[0].relevance == 1.0 and results[1].relevance == pytest.approx(61 / 62)
     assert unrelated not in {r.memory.id for r in results}
 
 

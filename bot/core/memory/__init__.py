@@ -18,8 +18,10 @@ to the stability. The rate a memory actually decays at is ``decay_rate / stabili
 Stability only changes at a recall, which also restarts t, so between two accesses every memory follows one
 curve with one rate.
 
-Retrieval (Park et al. 2023, "Generative Agents"): score = w_rec recency + w_imp importance + w_rel relevance,
-each column min-max normalised over the candidates (a constant column scores 0.5), recency = 0.995^hours.
+Retrieval (``ranking``, docs/retrieval.md): full-text and extra candidate lists fused by reciprocal rank fusion
+(Cormack et al. 2009); recency from now (0.995^hours), importance and strength adjust within a relevance band and
+never lift an irrelevant memory over a relevant one. ``retrieval`` keeps the earlier blend (Park et al. 2023: each
+column min-max normalised over the candidates, weighted and summed).
 """
 
 from __future__ import annotations
@@ -54,6 +56,17 @@ from bot.core.memory.duplicates import near_duplicates, normalise_text, shingles
 from bot.core.memory.health_score import MemoryHealth, fragmentation, health, health_from_counts
 from bot.core.memory.items import TIERS, MemoryItem, days_between, hours_between
 from bot.core.memory.optimization import Merged, OptimizationPlan, StoredText, plan_optimization
+from bot.core.memory.ranking import (
+    Parts,
+    best_scores,
+    content_words,
+    fuse,
+    hybrid_order,
+    hybrid_part,
+    hybrid_parts,
+    hybrid_scores,
+    recency,
+)
 from bot.core.memory.retrieval import (
     best_first,
     by_relevance,
@@ -79,13 +92,16 @@ __all__ = [
     "MemoryItem",
     "Merged",
     "OptimizationPlan",
+    "Parts",
     "StoredText",
     "assign_tiers",
     "best_first",
+    "best_scores",
     "by_relevance",
     "combine",
     "config_from_dict",
     "config_to_dict",
+    "content_words",
     "days_between",
     "decay_due",
     "decay_sql",
@@ -96,9 +112,14 @@ __all__ = [
     "evict_for_capacity",
     "expired_cold",
     "fragmentation",
+    "fuse",
     "health",
     "health_from_counts",
     "hours_between",
+    "hybrid_order",
+    "hybrid_part",
+    "hybrid_parts",
+    "hybrid_scores",
     "is_exempt",
     "matched_words",
     "max_bytes",
@@ -110,6 +131,7 @@ __all__ = [
     "preset",
     "preset_names",
     "recall",
+    "recency",
     "retention",
     "retrieval_components",
     "retrieval_scores",

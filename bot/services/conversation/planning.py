@@ -214,11 +214,11 @@ def _search_early(
         return early
     names = {s.persona_id: s.name for s in speakers}
     for pid in turns.speakers:
+        # A message with no content word ("hi") still recalls: the recent, important memories (docs/retrieval.md).
         query = retrieval_query(incoming.content, names[pid])
-        if query:
-            early[pid] = asyncio.create_task(
-                _retrieve_apart(reader, pid, query, now=now, key=key, weights=weights.get(pid))
-            )
+        early[pid] = asyncio.create_task(
+            _retrieve_apart(reader, pid, query, now=now, key=key, weights=weights.get(pid))
+        )
     return early
 
 
@@ -376,7 +376,7 @@ async def _job(
     query = retrieval_query(" ".join([*(m.content for m in earlier), incoming.content]), speaker.name)
     if template_reply is None and retrieval is not None:
         found = await retrieval
-    elif template_reply is None and query:
+    elif template_reply is None:  # no content word ("hi"): recency, importance and strength alone
         found = await _retrieve(session, pid, query, now=now, key=options.encryption_key, weights=weights)
     left_out = options.leave_out_exchange
     if left_out is not None:

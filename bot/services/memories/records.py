@@ -69,12 +69,14 @@ class MemoryRecord:
 
 @dataclass(frozen=True)
 class RetrievedMemory:
-    """A retrieval result with each component shown (Park et al. 2023).
+    """A retrieval result with each part of its rank shown (``bot.core.memory.ranking``, docs/retrieval.md).
 
-    ``recency``, ``importance`` and ``relevance`` are the min-max normalised columns over the candidates (0..1,
-    0.5 for a constant column); ``score`` = w_rec recency + w_imp importance + w_rel relevance with the persona's
-    weights. ``hours_since_access`` and ``text_rank`` (FTS rank, 0 without a match) are the raw inputs. The
-    memory is as it was when scored (before this retrieval marked it accessed).
+    ``relevance``: the reciprocal-rank-fused relevance scaled to (0, 1] (0: no candidate list found it; ``fused``
+    is the raw sum, ``positions`` its place in each list, full text first, None where absent); ``recency``
+    (0.995^hours since the last access, from now), ``importance`` (/10) and ``strength``, each in [0, 1];
+    ``score``: in (1, 2] for a ``relevant`` memory, [0, 1] otherwise. ``hours_since_access`` and ``text_rank``
+    (the full-text rank, 0 without a match) are raw inputs; ``place`` its 1-based place in the whole ranking.
+    The memory is as it was when scored (before this retrieval marked it accessed).
     """
 
     memory: MemoryRecord
@@ -84,6 +86,11 @@ class RetrievedMemory:
     relevance: float
     hours_since_access: float
     text_rank: float
+    strength: float = 0.0
+    fused: float = 0.0
+    relevant: bool = False
+    positions: tuple[int | None, ...] = ()
+    place: int = 0
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,10 @@ the recall that marks them accessed (applied at once, or kept for later); ``/mem
 
 Full-text search: SQLite ranks with FTS5's ``bm25`` over ``memories_fts`` (migration 0003); PostgreSQL with
 ``ts_rank`` over the stored ``content_search`` vector (migration 0007) and its GIN index on (persona, vector)
-(migration 0009: one persona's matches, whatever the other personas remember). Either way a query's
-words (``normalise_text``) are OR-ed, and the raw rank is the relevance column ``retrieval_scores`` min-max
-normalises.
+(migration 0009: one persona's matches, whatever the other personas remember). Either way a query's content
+words (``normalise_text`` without the stop words) are OR-ed. The matches, best first, are one candidate list;
+any ``extra`` lists (e.g. vector candidates) are fused with it by reciprocal rank fusion, and recency (from now),
+importance and strength only reorder within a relevance band (``bot.core.memory.ranking``, docs/retrieval.md).
 """
 
 from __future__ import annotations
@@ -45,9 +46,10 @@ SEARCH_ORDERS = ("relevance", "prompt")
 
 
 def query_words(query_text: str) -> list[str]:
-    """The distinct words of a query (``normalise_text``), in order, at most ``MAX_QUERY_WORDS``."""
+    """The distinct content words of a query (``normalise_text`` without the stop words), in order, at most
+    ``MAX_QUERY_WORDS``."""
     words: list[str] = []
-    for word in rules.normalise_text(query_text or ""):
+    for word in rules.content_words(rules.normalise_text(query_text or "")):
         if word not in words:
             words.append(word)
         if len(words) >= MAX_QUERY_WORDS:
@@ -66,7 +68,7 @@ def _tsquery(words: Sequence[str]) -> str:
 
 
 _SELECT_M = ", ".join(f"m.{name} AS {name}" for name in COLUMNS)
-_CANDIDATE_COLUMNS = ("id", "importance", "last_accessed_at")
+_CANDIDATE_COLUMNS = ("id", "importance", "strength", "last_accessed_at")
 _SELECT_C = ", ".join(f"m.{name} AS {name}" for name in _CANDIDATE_COLUMNS)
 _CTYPES = {name: TABLE.c[name].type for name in _CANDIDATE_COLUMNS}
 _MTYPES = {name: TABLE.c[name].type for name in COLUMNS}
@@ -74,9 +76,9 @@ _MTYPES = {name: TABLE.c[name].type for name in COLUMNS}
 
 async def _candidates(
     session: AsyncSession, persona_id: int, words: Sequence[str]
-) -> tuple[list[tuple[Any, float]], bool]:
-    """(row; raw text rank) for every hot memory (bounded) and the best text matches, and whether the rows hold
-    every column.
+) -> tuple[dict[int, tuple[Any, float]], bool]:
+    """(row; raw text rank, -1 for no match) for every hot memory (bounded) and the best text matches, and whether
+    the rows hold every column.
 
     SQLite: only what scoring needs (id, importance, last access), the full rows of the few chosen are read
     afterwards (a second query costs nothing there). PostgreSQL: every column, in one round trip."""
@@ -84,20 +86,20 @@ async def _candidates(
     params: dict[str, Any] = {"p": persona_id, "hot_limit": HOT_CANDIDATES, "text_limit": TEXT_CANDIDATES}
     found: dict[int, tuple[Any, float]] = {}
     if dialect == "sqlite":
-        hot_sql = (
+        hot_sql = (  # rel -1: not a text match
             # INDEXED BY: without statistics the planner would walk (persona_id, last_accessed_at) for the ORDER BY
             # and read every memory of the persona to find the few hot ones.
-            f"SELECT {_SELECT_C}, 0.0 AS rel FROM memories AS m INDEXED BY ix_memories_persona_tier "
+            f"SELECT {_SELECT_C}, -1.0 AS rel FROM memories AS m INDEXED BY ix_memories_persona_tier "
             "WHERE m.persona_id = :p AND m.tier = 'hot' "
             "ORDER BY m.last_accessed_at DESC LIMIT :hot_limit"
         )
         hot = (await session.execute(text(hot_sql).columns(rel=Float(), **_CTYPES), params)).all()
         for row in hot:
-            found[row.id] = (row, 0.0)
+            found[row.id] = (row, -1.0)
         if words:
             # One search over every tier: it ranks the hot memories that match too (ranking them separately with
             # "rowid IN (...)" made FTS5 evaluate the whole match a second time). A hot memory outside the best
-            # TEXT_CANDIDATES matches keeps relevance 0: it matches less than all of those.
+            # TEXT_CANDIDATES matches stays out of the text list: it matches less than all of those.
             params["q"] = _fts5_query(words)
             text_sql = (
                 f"SELECT {_SELECT_C}, -bm25(memories_fts) AS rel FROM memories_fts "
@@ -106,7 +108,7 @@ async def _candidates(
                 "ORDER BY bm25(memories_fts) LIMIT :text_limit"
             )
             for row in (await session.execute(text(text_sql).columns(rel=Float(), **_CTYPES), params)).all():
-                found[row.id] = (row, float(row.rel))
+                found[row.id] = (row, max(0.0, float(row.rel)))
     elif words:
         # One round trip: the hot memories and the best text matches, with every column (a few hundred short
         # rows at most), so the chosen need no second query. content_search: the stored vector of migration 0007.
@@ -119,18 +121,37 @@ async def _candidates(
             "WHERE t.persona_id = :p AND t.tier <> 'hot' AND t.content_search @@ q.q "
             "ORDER BY ts_rank(t.content_search, q.q) DESC, t.id LIMIT :text_limit)) "
             f"SELECT {_SELECT_M}, CAST(CASE WHEN m.content_search @@ q.q THEN ts_rank(m.content_search, q.q) "
-            "ELSE 0 END AS DOUBLE PRECISION) AS rel FROM picked JOIN memories AS m ON m.id = picked.id, q"
+            "ELSE -1 END AS DOUBLE PRECISION) AS rel FROM picked JOIN memories AS m ON m.id = picked.id, q"
         )
         for row in (await session.execute(text(sql).columns(rel=Float(), **_MTYPES), params)).all():
             found[row.id] = (row, float(row.rel))
     else:
         hot_sql = (
-            f"SELECT {_SELECT_M}, CAST(0 AS DOUBLE PRECISION) AS rel FROM memories AS m "
+            f"SELECT {_SELECT_M}, CAST(-1 AS DOUBLE PRECISION) AS rel FROM memories AS m "
             "WHERE m.persona_id = :p AND m.tier = 'hot' ORDER BY m.last_accessed_at DESC LIMIT :hot_limit"
         )
         for row in (await session.execute(text(hot_sql).columns(rel=Float(), **_MTYPES), params)).all():
-            found[row.id] = (row, 0.0)
-    return [found[key] for key in sorted(found)], dialect != "sqlite"
+            found[row.id] = (row, -1.0)
+    return found, dialect != "sqlite"
+
+
+# Each extra candidate list counts at most this many entries.
+EXTRA_CANDIDATES = 200
+
+
+def _clean_extra(extra: Sequence[Sequence[tuple[int, float]]]) -> list[list[int]]:
+    return [[int(memory_id) for memory_id, _ in ranked[:EXTRA_CANDIDATES]] for ranked in extra]
+
+
+async def _extra_rows(
+    session: AsyncSession, persona_id: int, lists: Sequence[Sequence[int]], known: dict[int, tuple[Any, float]]
+) -> dict[int, Any]:
+    """Every column of the extra candidates full text did not find (the persona's only)."""
+    missing = sorted({memory_id for ranked in lists for memory_id in ranked} - known.keys())
+    if not missing:
+        return {}
+    query = memory_select().where(TABLE.c.id.in_(missing), TABLE.c.persona_id == persona_id)
+    return {row.id: row for row in (await session.execute(query)).all()}
 
 
 async def _retrieve(
@@ -144,36 +165,57 @@ async def _retrieve(
     mark_accessed: bool,
     encryption_key: str | None,
     relevant_only: bool = False,
+    extra: Sequence[Sequence[tuple[int, float]]] = (),
+    offset: int = 0,
 ) -> list[RetrievedMemory]:
     if k <= 0:
         return []
-    candidates, complete = await _candidates(session, persona_id, query_words(query_text))
-    if not candidates:
+    found, complete = await _candidates(session, persona_id, query_words(query_text))
+    extra_lists = _clean_extra(extra)
+    full: dict[int, Any] = {memory_id: row for memory_id, (row, _) in found.items()} if complete else {}
+    for memory_id, row in (await _extra_rows(session, persona_id, extra_lists, found)).items():
+        found[memory_id] = (row, -1.0)
+        full[memory_id] = row
+    if not found:
         return []
-    hours = [rules.hours_between(now, row.last_accessed_at) for row, _ in candidates]
-    importance = [float(row.importance) for row, _ in candidates]
-    relevance = [rank for _, rank in candidates]
-    parts = rules.retrieval_components(hours, importance, relevance)
-    scores = rules.combine(parts, weights)
-    recency_part, importance_part, relevance_part = parts
-    chosen = rules.by_relevance(relevance, scores, k) if relevant_only else rules.best_first(scores, k)
-    chosen_ids = [candidates[i][0].id for i in chosen]
-    if complete:
-        full = {candidates[i][0].id: candidates[i][0] for i in chosen}
+    text_list = sorted((i for i, (_, rank) in found.items() if rank >= 0), key=lambda i: (-found[i][1], i))
+    lists = [text_list, *([i for i in ranked if i in found] for ranked in extra_lists)]
+    fused = rules.fuse(lists)
+    ids = sorted(found)
+    rows = [found[i][0] for i in ids]
+    hours = [rules.hours_between(now, row.last_accessed_at) for row in rows]
+    fused_column = [fused.get(i, 0.0) for i in ids]
+    importance = [float(row.importance) for row in rows]
+    strength = [float(row.strength) for row in rows]
+    scores = rules.hybrid_scores(fused_column, len(lists), hours, importance, strength, weights)
+    if relevant_only:  # /memory search by relevance: only what matches, the best match first
+        chosen = rules.by_relevance(fused_column, scores, offset + k)[offset:]
     else:
-        query = memory_select().where(TABLE.c.id.in_(chosen_ids))
-        full = {row.id: row for row in (await session.execute(query)).all()}
+        chosen = rules.best_scores(scores, offset + k)[offset:]
+    parts = {
+        i: rules.hybrid_part(fused_column[i], len(lists), hours[i], importance[i], strength[i], weights) for i in chosen
+    }
+    positions = [{memory_id: n for n, memory_id in enumerate(ranked, start=1)} for ranked in lists]
+    missing = [ids[i] for i in chosen if ids[i] not in full]
+    if missing:
+        query = memory_select().where(TABLE.c.id.in_(missing))
+        full.update({row.id: row for row in (await session.execute(query)).all()})
     results = [
         RetrievedMemory(
-            memory=record_of(full[candidates[i][0].id], encryption_key),
-            score=scores[i],
-            recency=recency_part[i],
-            importance=importance_part[i],
-            relevance=relevance_part[i],
+            memory=record_of(full[ids[i]], encryption_key),
+            score=parts[i].score,
+            recency=parts[i].recency,
+            importance=parts[i].importance,
+            relevance=parts[i].relevance,
             hours_since_access=hours[i],
-            text_rank=relevance[i],
+            text_rank=max(0.0, found[ids[i]][1]),
+            strength=parts[i].strength,
+            fused=parts[i].fused,
+            relevant=parts[i].relevant,
+            positions=tuple(place.get(ids[i]) for place in positions),
+            place=offset + n,
         )
-        for i in chosen
+        for n, i in enumerate(chosen, start=1)
     ]
     if mark_accessed:
         await apply_recall(session, recall_of(results, now))
@@ -233,12 +275,16 @@ async def retrieve(
     mark_accessed: bool = True,
     encryption_key: str | None = None,
     weights: tuple[float, float, float] | None = None,
+    extra: Sequence[Sequence[tuple[int, float]]] = (),
 ) -> list[RetrievedMemory]:
     """The ``k`` memories to put in a prompt for ``query_text``, best first, each with its component scores.
 
-    Candidates: the hot tier plus the ``TEXT_CANDIDATES`` best full-text matches among warm and cold memories;
-    relevance is the FTS rank, recency 0.995^hours since the last access, importance as stored, combined by
-    ``retrieval_scores`` with the persona's weights (ties: the older memory). The results are marked accessed
+    Candidates: the hot tier plus the ``TEXT_CANDIDATES`` best full-text matches among warm and cold memories,
+    plus the memories of each ``extra`` list ((memory id, score) best first, e.g. vector candidates; ids of other
+    personas are ignored). The full-text matches and the extra lists are fused by reciprocal rank fusion; every
+    memory some list found ranks above every other, recency (0.995^hours since the last access, from ``now``),
+    importance and strength only reorder within each band (:func:`bot.core.memory.hybrid_parts`,
+    docs/retrieval.md; ties: the older memory). The results are marked accessed
     (the ``recall`` rule) in one UPDATE unless ``mark_accessed`` is False. ``weights`` are the persona's
     (:func:`retrieval_weights`) when the caller has them; otherwise they are read (and a missing persona is
     :class:`NotFound`).
@@ -247,7 +293,7 @@ async def retrieve(
         weights = (await load_persona(session, persona_id)).config.weights
     return await _retrieve(
         session, persona_id, weights, query_text, k=k, now=now, mark_accessed=mark_accessed,
-        encryption_key=encryption_key,
+        encryption_key=encryption_key, extra=extra,
     )  # fmt: skip
 
 
@@ -278,15 +324,18 @@ async def search(
     encryption_key: str | None = None,
     actor: Actor | None = None,
     order: str = "prompt",
+    offset: int = 0,
+    extra: Sequence[Sequence[tuple[int, float]]] = (),
 ) -> list[RetrievedMemory]:
-    """``retrieve`` without marking anything accessed (``/memory search``: shows the scores). With ``actor``,
-    only the persona's owner may search. ``order`` "relevance": only the memories that hold a word of the query,
-    the best match first (:func:`bot.core.memory.by_relevance`), each still with its prompt score and parts."""
+    """``retrieve`` without marking anything accessed (``/memory search``: shows the scores), the ``k`` after the
+    first ``offset`` (a page). With ``actor``, only the persona's owner may search. ``order`` "relevance": only the
+    memories that match the query (its words, or an ``extra`` list), the best match first
+    (:func:`bot.core.memory.by_relevance` on the fused relevance), each still with its prompt score and parts."""
     if order not in SEARCH_ORDERS:
         raise DomainError(f"'{order}' is not an order. Choose one of: {', '.join(SEARCH_ORDERS)}.")
     persona = await load_persona(session, persona_id)
     check_owner(persona, actor, "search its memories")
     return await _retrieve(
         session, persona_id, persona.config.weights, query_text, k=k, now=now, mark_accessed=False,
-        encryption_key=encryption_key, relevant_only=order == "relevance",
+        encryption_key=encryption_key, relevant_only=order == "relevance", extra=extra, offset=max(0, offset),
     )  # fmt: skip

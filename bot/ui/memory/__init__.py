@@ -23,6 +23,7 @@ from bot.ui.memory.common import (
 )
 from bot.ui.memory.components import MEMORY_BUTTON_TEMPLATE, MemoryButton, forget_confirmation
 from bot.ui.memory.invitation import CONSENT_BUTTON_TEMPLATE, ConsentButton
+from bot.ui.memory.paging import SEARCH_PAGE_TEMPLATE, SearchPageButton, page_view, query_of
 from bot.ui.memory.privacy import (
     CONSENT_EXPLAINED,
     CONSENT_HISTORY_SHOWN,
@@ -44,7 +45,7 @@ from bot.ui.memory.reports import (
     optimization_embed,
     tier_chart,
 )
-from bot.ui.memory.search import memory_choice_label, memory_text, search_embed
+from bot.ui.memory.search import explain, memory_choice_label, memory_text, search_embed
 from bot.ui.memory.settings import (
     CONFIG_MODAL_PATTERN,
     CONFIG_SECTIONS,
@@ -72,6 +73,7 @@ __all__ = [
     "MEMORY_SELECT_TEMPLATE",
     "PRIVACY_BUTTON_TEMPLATE",
     "PRIVACY_HANDLER_COG",
+    "SEARCH_PAGE_TEMPLATE",
     "SECTION_BUTTONS",
     "TIER_CHART_FILENAME",
     "ConfigModal",
@@ -80,6 +82,7 @@ __all__ = [
     "PersonaDecision",
     "PresetSelect",
     "PrivacyButton",
+    "SearchPageButton",
     "TierPicture",
     "chart_file",
     "clip",
@@ -88,6 +91,7 @@ __all__ = [
     "config_view",
     "consent_embed",
     "done_embed",
+    "explain",
     "export_summary",
     "forget_confirmation",
     "forget_me_confirmation",
@@ -96,7 +100,9 @@ __all__ = [
     "memory_choice_label",
     "memory_text",
     "optimization_embed",
+    "page_view",
     "parse_config_form",
+    "query_of",
     "search_embed",
     "tier_chart",
 ]
