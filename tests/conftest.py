@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import os
 import shutil
 import uuid
@@ -96,6 +97,14 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 async def _empty_all_tables(database: Database) -> None:
+    # A running bot may still be embedding the memories a test made (bot.services.memories.vectors): let that batch
+    # end first, or its insert and the truncation wait on each other's locks.
+    from bot.services.memories import vectors
+
+    queue = vectors._queue
+    if queue is not None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(queue.idle.wait(), 30)
     names = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
     async with database.engine.begin() as connection:
         await connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))

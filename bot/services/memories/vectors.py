@@ -367,6 +367,10 @@ async def backfill(database: Database, *, now: datetime, batch: int = BATCH, max
     return total
 
 
+STOP_GRACE_SECONDS = 5.0
+_STOP = -1  # the id that tells the queue's task to end
+
+
 class EmbeddingQueue:
     """New memories waiting for their vectors: ids offered after their transaction commits, embedded in batches by
     one task. Bounded: past ``maxsize`` an id is left to the backfill job."""
@@ -381,6 +385,7 @@ class EmbeddingQueue:
         self._task: asyncio.Task[None] | None = None
         self.idle = asyncio.Event()
         self.idle.set()
+        self._stopping = False
 
     def start(self) -> None:
         global _queue
@@ -388,14 +393,28 @@ class EmbeddingQueue:
         self._task = asyncio.create_task(self._run(), name="memory-embeddings")
         _queue = self
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
+        """Stop taking ids and let the batch being written finish (a task cancelled inside its transaction would
+        leave the statement running on the server, holding its locks), then stop; the rest waits for the backfill.
+        The persona vectors being read in the background are stopped too."""
         global _queue
         if _queue is self:
             _queue = None
         if self._task is not None:
-            self._task.cancel()
+            self._stopping = True
+            with contextlib.suppress(asyncio.QueueFull):  # full: the loop ends after its batch anyway
+                self._pending.put_nowait(_STOP)
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), grace)
+            except TimeoutError:
+                self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        for task in list(_loading.values()):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        _loading.clear()
 
     def offer(self, memory_ids: list[int]) -> None:
         """From any thread: queue ``memory_ids`` for embedding (those that do not fit are left to the backfill)."""
@@ -412,10 +431,13 @@ class EmbeddingQueue:
                 self.dropped += 1
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             ids = [await self._pending.get()]
             while len(ids) < BATCH and not self._pending.empty():
                 ids.append(self._pending.get_nowait())
+            ids = [i for i in ids if i != _STOP]
+            if self._stopping or not ids:
+                return
             try:
                 # Background work: on SQLite its statements go to a worker thread, never holding the loop.
                 with sqlite_inline.in_worker_thread():
