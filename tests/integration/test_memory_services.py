@@ -618,3 +618,26 @@ async def test_search_by_relevance_keeps_only_the_matches_best_first(database: D
     with pytest.raises(DomainError):
         async with database.transaction() as session:
             await memories.search(session, persona_id, "cats", now=NOW, order="random")
+
+
+async def test_a_hot_memory_past_the_most_recent_ones_is_still_found_by_its_words(database: Database) -> None:
+    """Both databases search every tier by words: a hot memory older than the HOT_CANDIDATES most recently used is
+    found when it matches (PostgreSQL used to look for text matches among the other tiers only)."""
+    pid = await _persona(database)
+    old = NOW - timedelta(days=400)
+    async with database.transaction() as session:
+        session.add(models.Memory(persona_id=pid, content="We flew a zeppelin over the bay", tier="hot",
+                                  created_at=old, last_accessed_at=old))  # fmt: skip
+        session.add_all(
+            models.Memory(
+                persona_id=pid,
+                content=f"an ordinary day {n}",
+                tier="hot",
+                created_at=NOW,
+                last_accessed_at=NOW - timedelta(minutes=n),
+            )
+            for n in range(memories.HOT_CANDIDATES + 5)
+        )
+    async with database.session() as session:
+        found = await memories.retrieve(session, pid, "the zeppelin", k=3, now=NOW, mark_accessed=False)
+    assert found and found[0].memory.content == "We flew a zeppelin over the bay"

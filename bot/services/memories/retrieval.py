@@ -110,15 +110,16 @@ async def _candidates(
             for row in (await session.execute(text(text_sql).columns(rel=Float(), **_CTYPES), params)).all():
                 found[row.id] = (row, max(0.0, float(row.rel)))
     elif words:
-        # One round trip: the hot memories and the best text matches, with every column (a few hundred short
-        # rows at most), so the chosen need no second query. content_search: the stored vector of migration 0007.
+        # One round trip: the hot memories and the best text matches of every tier (as on SQLite: a hot memory past
+        # the HOT_CANDIDATES most recent is still found by its words), with every column (a few hundred short rows
+        # at most), so the chosen need no second query. content_search: the stored vector of migration 0007.
         params["q"] = _tsquery(words)
         sql = (
             "WITH q AS MATERIALIZED (SELECT to_tsquery('simple', :q) AS q), picked AS ("
             "(SELECT h.id FROM memories AS h WHERE h.persona_id = :p AND h.tier = 'hot' "
-            "ORDER BY h.last_accessed_at DESC LIMIT :hot_limit) UNION ALL "
+            "ORDER BY h.last_accessed_at DESC LIMIT :hot_limit) UNION "
             "(SELECT t.id FROM memories AS t, q "
-            "WHERE t.persona_id = :p AND t.tier <> 'hot' AND t.content_search @@ q.q "
+            "WHERE t.persona_id = :p AND t.content_search @@ q.q "
             "ORDER BY ts_rank(t.content_search, q.q) DESC, t.id LIMIT :text_limit)) "
             f"SELECT {_SELECT_M}, CAST(CASE WHEN m.content_search @@ q.q THEN ts_rank(m.content_search, q.q) "
             "ELSE -1 END AS DOUBLE PRECISION) AS rel FROM picked JOIN memories AS m ON m.id = picked.id, q"
