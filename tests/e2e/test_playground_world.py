@@ -224,8 +224,11 @@ async def test_heartbeats_are_acknowledged_on_time_while_the_playground_waits_fo
         os.close(leader)
     measured = [s for s in samples if s != float("inf")]
     assert len(measured) > 100
-    late = [round(s, 3) for s in measured if s >= interval * 0.9]
-    assert not late, f"heartbeats measured as late as the interval: {sorted(set(late))}"
+    # Each heartbeat's latency, once (the reading stays until the next ACK). The fault made nearly every beat as
+    # late as the interval; a loaded 2-core machine may delay one ACK now and then, which is not it.
+    beats = [s for n, s in enumerate(measured) if n == 0 or s != measured[n - 1]]
+    late = [round(s, 3) for s in beats if s >= interval * 0.9]
+    assert len(beats) > 20 and len(late) <= len(beats) // 10, f"beats as late as the interval: {late} of {len(beats)}"
 
 
 async def test_piped_lines_are_run_as_they_come(sandbox: Sandbox) -> None:
