@@ -3,7 +3,8 @@
 A persona speaks through its channel's webhook (or the bot speaks on its behalf); whoever sends the message calls
 :func:`record` right after Discord accepted it, in its own short transaction. Reactions on those messages are the
 persona's emotional triggers: the reaction listener asks :func:`lookup` (or :func:`persona_for_message`) which
-persona, if any, a message belongs to; the conversation service asks which persona a reply was addressed to. Rows
+persona, if any, a message belongs to; the conversation service asks which persona a reply was addressed to, and
+which messages make up a reply (:func:`reply_parts`: another take, a memory receipt). Rows
 go with their persona (``ON DELETE CASCADE``), so a deleted persona's messages stop counting. (Who may read a
 persona's mood is :func:`bot.services.emotions.mood_access`.)
 
@@ -105,6 +106,24 @@ async def persona_for_message(session: AsyncSession, message_id: int) -> int | N
     """The persona that sent ``message_id``, or None (not a persona's message, or its persona was deleted)."""
     query = select(col(_M.persona_id)).where(col(_M.message_id) == message_id)
     return (await session.execute(query)).scalar_one_or_none()
+
+
+async def reply_parts(session: AsyncSession, message_id: int) -> list[models.PersonaMessage]:
+    """The messages of the persona's reply that ``message_id`` is part of, in order (first part first); empty when
+    ``message_id`` is not a persona's reply to someone."""
+    row = await session.get(_M, message_id)
+    if row is None or row.answered_message_id is None:
+        return []
+    query = (
+        select(_M)
+        .where(
+            col(_M.persona_id) == row.persona_id,
+            col(_M.channel_id) == row.channel_id,
+            col(_M.answered_message_id) == row.answered_message_id,
+        )
+        .order_by(col(_M.part), col(_M.message_id))
+    )
+    return list((await session.execute(query)).scalars())
 
 
 async def lookup(session: AsyncSession, message_id: int) -> PersonaMessageView | None:

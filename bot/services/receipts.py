@@ -41,13 +41,12 @@ from bot.core.inputs import require_storable
 from bot.core.ownership import Actor
 from bot.core.text import clip
 from bot.db import models
-from bot.services import crypto
+from bot.services import crypto, persona_messages
 from bot.services import memories as memory_service
 from bot.services.memories import MAX_CONTENT_CHARS, MemoryRecord
 from bot.services.memories.records import TABLE, memory_select, record_of
 
 _R = models.MemoryReceipt
-_M = models.PersonaMessage
 _P = models.Persona
 _MEM = models.Memory
 _RT = models.metadata.tables["memory_receipts"]
@@ -148,25 +147,6 @@ async def follow_take(
 # ---------------------------------------------------------------------------------------------------- reading
 
 
-async def _reply_parts(session: AsyncSession, message_id: int) -> tuple[_M, list[int]] | None:
-    """The reply ``message_id`` belongs to: its first part's row and all its message ids; None when it is not a
-    persona's reply to someone."""
-    row = await session.get(_M, message_id)
-    if row is None or row.answered_message_id is None:
-        return None
-    query = (
-        select(_M)
-        .where(
-            col(_M.persona_id) == row.persona_id,
-            col(_M.channel_id) == row.channel_id,
-            col(_M.answered_message_id) == row.answered_message_id,
-        )
-        .order_by(col(_M.part), col(_M.message_id))
-    )
-    parts = list((await session.execute(query)).scalars())
-    return parts[0], [part.message_id for part in parts]
-
-
 def about_only(memory: MemoryRecord | Any, user_id: int) -> bool:
     """Whether the memory names ``user_id`` and nobody else (its author and the person it is about)."""
     people = {memory.source_user_id, memory.subject_user_id} - {None}
@@ -180,10 +160,10 @@ def _the_personas_own(memory: MemoryRecord) -> bool:
 async def why(session: AsyncSession, message_id: int, *, viewer: int, encryption_key: str | None = None) -> Why:
     """What shaped the reply ``message_id`` (any of its messages), as ``viewer`` may see it (module docstring); a
     :class:`DomainError` when it is no reply or ``viewer`` may not see it."""
-    found = await _reply_parts(session, message_id)
-    if found is None:
+    parts = await persona_messages.reply_parts(session, message_id)
+    if not parts:
         raise DomainError(NOT_A_REPLY)
-    first, message_ids = found
+    first, message_ids = parts[0], [part.message_id for part in parts]
     persona = await session.get(_P, first.persona_id)
     if persona is None or persona.id is None:
         raise DomainError(NOT_A_REPLY)

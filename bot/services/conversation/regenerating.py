@@ -74,22 +74,13 @@ class Replaced:
 async def find_take(session: AsyncSession, message_id: int) -> Take | None:
     """The reply ``message_id`` is part of, or None (not a persona's reply to someone: an apology, a farewell, a
     message of anyone else, or a persona deleted since)."""
-    row = await session.get(_M, message_id)
-    if row is None or row.answered_message_id is None:
+    parts = await persona_messages.reply_parts(session, message_id)
+    if not parts:
         return None
+    row = next(part for part in parts if part.message_id == message_id)
     persona = await session.get(_P, row.persona_id)
-    if persona is None or persona.id is None:
+    if persona is None or persona.id is None or row.answered_message_id is None:
         return None
-    query = (
-        select(_M)
-        .where(
-            col(_M.persona_id) == row.persona_id,
-            col(_M.channel_id) == row.channel_id,
-            col(_M.answered_message_id) == row.answered_message_id,
-        )
-        .order_by(col(_M.part), col(_M.message_id))
-    )
-    parts = list((await session.execute(query)).scalars())
     return Take(
         persona_id=persona.id,
         persona_name=persona.name,
