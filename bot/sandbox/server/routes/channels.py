@@ -14,7 +14,7 @@ from bot.sandbox.server.http import (
 )
 from bot.sandbox.server.routes.group import RouteGroup
 from bot.sandbox.server.validation.errors import FormErrors
-from bot.sandbox.server.validation.queries import bool_param, int_param, number_in_range, snowflake_param
+from bot.sandbox.server.validation.queries import bool_param, int_param, snowflake_param
 from bot.sandbox.state import (
     ChannelType,
     Overwrite,
@@ -106,7 +106,7 @@ class ChannelRoutes(RouteGroup):
             errors.bad_length(["name"], name, 1, 100)
         if body.get("auto_archive_duration") is not None:
             errors.choices(["auto_archive_duration"], body["auto_archive_duration"], (60, 1440, 4320, 10080))
-        number_in_range(errors, ["rate_limit_per_user"], body.get("rate_limit_per_user"), 0, 21600)
+        errors.out_of_range(["rate_limit_per_user"], body.get("rate_limit_per_user"), 0, 21600)
         errors.raise_if_any()
 
     async def h_create_thread(self, request: web.Request) -> web.Response:

@@ -84,7 +84,7 @@ def check_name(errors: FormErrors, path: Path, name: Any, *, slash: bool) -> Non
         errors.required(path)
         return
     if not isinstance(name, str):
-        errors.add(path, "BASE_TYPE_STRING", "Must be a string.")
+        errors.not_a_string(path)
         return
     if errors.bad_length(path, name, 1, MAX_NAME):
         return
@@ -105,7 +105,7 @@ def check_text(errors: FormErrors, path: Path, text: Any, low: int, high: int, *
             errors.required(path)
         return
     if not isinstance(text, str):
-        errors.add(path, "BASE_TYPE_STRING", "Must be a string.")
+        errors.not_a_string(path)
         return
     errors.bad_length(path, text, low, high)
 
@@ -115,7 +115,7 @@ def check_localizations(errors: FormErrors, path: Path, table: Any, check: Any) 
     if table is None:
         return
     if not isinstance(table, Mapping):
-        errors.add(path, "DICT_TYPE_CONVERT", "Only dictionaries may be used in a DictType")
+        errors.not_a_dict(path)
         return
     for locale, value in table.items():
         if locale not in LOCALES:
@@ -190,7 +190,7 @@ def check_options(errors: FormErrors, path: Path, options: Any, *, parent: int |
     for k, option in enumerate(options):
         where = [*path, k]
         if not isinstance(option, Mapping):
-            errors.add(where, "DICT_TYPE_CONVERT", "Only dictionaries may be used in a DictType")
+            errors.not_a_dict(where)
             continue
         otype = option.get("type")
         if errors.choices([*where, "type"], otype, _LEVEL_TYPES[parent]):
@@ -286,7 +286,7 @@ def check_choices(errors: FormErrors, path: Path, choices: Any, otype: int) -> N
     for k, choice in enumerate(choices):
         where = [*path, k]
         if not isinstance(choice, Mapping):
-            errors.add(where, "DICT_TYPE_CONVERT", "Only dictionaries may be used in a DictType")
+            errors.not_a_dict(where)
             continue
         check_text(errors, [*where, "name"], choice.get("name"), 1, MAX_CHOICE_NAME)
         check_localizations(
@@ -303,7 +303,7 @@ def check_choice_value(errors: FormErrors, path: Path, value: Any, otype: int) -
         errors.required(path)
     elif otype == STRING:
         if not isinstance(value, str):
-            errors.add(path, "BASE_TYPE_STRING", "Must be a string.")
+            errors.not_a_string(path)
         else:
             errors.max_length(path, value, MAX_CHOICE_VALUE)
     else:
@@ -311,37 +311,19 @@ def check_choice_value(errors: FormErrors, path: Path, value: Any, otype: int) -
 
 
 def _number_check(otype: int) -> Any:
-    integer = otype == INTEGER
-    kind, limit = ("int", MAX_INTEGER) if integer else ("float", MAX_NUMBER)
+    """The bounds check of an INTEGER or NUMBER option's values: says whether ``value`` passed."""
+    kind, limit = ("int", MAX_INTEGER) if otype == INTEGER else ("float", MAX_NUMBER)
 
     def check(errors: FormErrors, path: Path, value: Any) -> bool:
-        ok_type = int if integer else int | float
-        if isinstance(value, bool) or not isinstance(value, ok_type):
-            errors.add(path, "NUMBER_TYPE_COERCE", f'Value "{value}" is not {kind}.')
-            return False
-        if value < -limit:
-            errors.add(path, "NUMBER_TYPE_MIN", f"{kind} value should be greater than or equal to {-limit}.")
-            return False
-        if value > limit:
-            errors.add(path, "NUMBER_TYPE_MAX", f"{kind} value should be less than or equal to {limit}.")
-            return False
-        return True
+        return not errors.out_of_range(path, value, -limit, limit, kind=kind)
 
     return check
 
 
 def _length_check(errors: FormErrors, path: Path, value: Any) -> bool:
+    """``min_length`` 0-6000 or ``max_length`` 1-6000: says whether ``value`` passed."""
     low = 1 if path[-1] == "max_length" else 0
-    if isinstance(value, bool) or not isinstance(value, int):
-        errors.add(path, "NUMBER_TYPE_COERCE", f'Value "{value}" is not int.')
-        return False
-    if value < low:
-        errors.add(path, "NUMBER_TYPE_MIN", f"int value should be greater than or equal to {low}.")
-        return False
-    if value > MAX_STRING_LENGTH:
-        errors.add(path, "NUMBER_TYPE_MAX", f"int value should be less than or equal to {MAX_STRING_LENGTH}.")
-        return False
-    return True
+    return not errors.out_of_range(path, value, low, MAX_STRING_LENGTH)
 
 
 def _check_range(
@@ -359,7 +341,7 @@ def _check_range(
 def check_command(errors: FormErrors, path: Path, data: Any, *, guild: bool) -> None:
     """One application command object, its options and its size."""
     if not isinstance(data, Mapping):
-        errors.add(path, "DICT_TYPE_CONVERT", "Only dictionaries may be used in a DictType")
+        errors.not_a_dict(path)
         return
     ctype = _type(data)
     allowed_types = [CHAT_INPUT, USER, MESSAGE] if guild else list(MAX_COMMANDS)

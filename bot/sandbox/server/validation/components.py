@@ -21,7 +21,6 @@ from __future__ import annotations
 from typing import Any
 
 from bot.sandbox.server.validation.errors import FormErrors, Path
-from bot.sandbox.server.validation.queries import number_in_range
 
 ACTION_ROW, BUTTON, STRING_SELECT = 1, 2, 3
 SELECTS = (3, 5, 6, 7, 8)
@@ -42,7 +41,7 @@ def check_custom_id(component: dict[str, Any], errors: FormErrors, path: Path, s
         errors.required([*path, "custom_id"])
         return
     if not isinstance(custom_id, str):
-        errors.add([*path, "custom_id"], "BASE_TYPE_STRING", "Must be a string.")
+        errors.not_a_string([*path, "custom_id"])
         return
     if errors.bad_length([*path, "custom_id"], custom_id, 1, CUSTOM_ID_MAX):
         return
@@ -92,7 +91,7 @@ def _check_options(select: dict[str, Any], errors: FormErrors, path: Path) -> No
     for i, option in enumerate(options):
         where = [*path, "options", i]
         if not isinstance(option, dict):
-            errors.add(where, "DICT_TYPE_CONVERT", "Only dictionaries may be used in a DictType")
+            errors.not_a_dict(where)
             continue
         for field in ("label", "value"):
             if not option.get(field):
@@ -105,8 +104,8 @@ def check_select(select: dict[str, Any], errors: FormErrors, path: Path, seen: s
     check_custom_id(select, errors, path, seen)
     errors.max_length([*path, "placeholder"], select.get("placeholder"), PLACEHOLDER_MAX)
     low, high = select.get("min_values"), select.get("max_values")
-    bad = number_in_range(errors, [*path, "min_values"], low, 0, VALUES_MAX)
-    bad = number_in_range(errors, [*path, "max_values"], high, 1, VALUES_MAX) or bad
+    bad = errors.out_of_range([*path, "min_values"], low, 0, VALUES_MAX)
+    bad = errors.out_of_range([*path, "max_values"], high, 1, VALUES_MAX) or bad
     low, high = (1 if low is None else low), (1 if high is None else high)
     if not bad and low > high:
         errors.add([*path, "min_values"], "NUMBER_TYPE_MAX", f"int value should be less than or equal to {high}.")

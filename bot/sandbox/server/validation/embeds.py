@@ -43,7 +43,7 @@ def _check_text(errors: FormErrors, path: Path, value: Any, limit: int) -> None:
     if value is None:
         return
     if not isinstance(value, str):
-        errors.add(path, "BASE_TYPE_STRING", "Must be a string.")
+        errors.not_a_string(path)
         return
     errors.max_length(path, value.strip(), limit)
 
@@ -55,7 +55,7 @@ def _check_fields(fields: Any, errors: FormErrors, path: Path) -> None:
     errors.max_length(path, fields, FIELDS_MAX)
     for i, field in enumerate(fields):
         if not isinstance(field, dict):
-            errors.add([*path, i], "DICT_TYPE_CONVERT", "Only dictionaries may be used in a DictType")
+            errors.not_a_dict([*path, i])
             continue
         for key, limit in (("name", FIELD_NAME_MAX), ("value", FIELD_VALUE_MAX)):
             if not _text(field.get(key)):
@@ -67,7 +67,7 @@ def _check_fields(fields: Any, errors: FormErrors, path: Path) -> None:
 def check_embed(embed: Any, errors: FormErrors, path: Path) -> None:
     """One embed's own limits (not the message's 6000-character total)."""
     if not isinstance(embed, dict):
-        errors.add(path, "DICT_TYPE_CONVERT", "Only dictionaries may be used in a DictType")
+        errors.not_a_dict(path)
         return
     _check_text(errors, [*path, "title"], embed.get("title"), TITLE_MAX)
     _check_text(errors, [*path, "description"], embed.get("description"), DESCRIPTION_MAX)
@@ -78,7 +78,7 @@ def check_embed(embed: Any, errors: FormErrors, path: Path) -> None:
         if inner is None:
             continue
         if not isinstance(inner, dict):
-            errors.add([*path, key], "DICT_TYPE_CONVERT", "Only dictionaries may be used in a DictType")
+            errors.not_a_dict([*path, key])
         elif not _text(inner.get(sub)):
             errors.required([*path, key, sub])
         else:

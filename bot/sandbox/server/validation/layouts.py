@@ -12,7 +12,8 @@ From developers/components/reference.mdx and using-message-components.mdx:
 - with the flag, ``content``, ``embeds``, ``sticker_ids`` and ``poll`` are refused (developers/resources/message.mdx,
   Create Message, and webhook.mdx, Execute Webhook).
 
-The helpers for interactive components (custom ids, number ranges, selects) are shared with :mod:`.modals`.
+The helpers for interactive components (custom ids, ``min_values``/``max_values``, selects) are shared with
+:mod:`.modals`; number bounds are :meth:`.FormErrors.out_of_range`.
 """
 
 from __future__ import annotations
@@ -55,18 +56,6 @@ def union_type(errors: FormErrors, path: Path, comp: Any, allowed: tuple[int, ..
     return True
 
 
-def int_range(errors: FormErrors, path: Path, value: Any, low: int, high: int) -> None:
-    """An optional integer within ``low..high`` (Discord's ``NUMBER_TYPE_MIN`` / ``NUMBER_TYPE_MAX``)."""
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int):
-        errors.add(path, "NUMBER_TYPE_COERCE", f'Value "{value}" is not int.')
-    elif value < low:
-        errors.add(path, "NUMBER_TYPE_MIN", f"int value should be greater than or equal to {low}.")
-    elif value > high:
-        errors.add(path, "NUMBER_TYPE_MAX", f"int value should be less than or equal to {high}.")
-
-
 def custom_id(errors: FormErrors, path: Path, comp: dict[str, Any], tally: Tally) -> None:
     """``custom_id``: required, 1-100 characters, unique among the components of one message or modal."""
     value = comp.get("custom_id")
@@ -86,8 +75,8 @@ def min_max_values(
     """``min_values`` ``low..high``, ``max_values`` 1..``high``, min not above max; in a modal a required
     component (``required`` omitted or true) needs ``min_values`` omitted or at least 1."""
     lo, hi = comp.get("min_values"), comp.get("max_values")
-    int_range(errors, [*path, "min_values"], lo, low, high)
-    int_range(errors, [*path, "max_values"], hi, 1, high)
+    errors.out_of_range([*path, "min_values"], lo, low, high)
+    errors.out_of_range([*path, "max_values"], hi, 1, high)
     if isinstance(lo, int) and isinstance(hi, int) and lo > hi:
         errors.add([*path, "min_values"], "NUMBER_TYPE_MAX", f"int value should be less than or equal to {hi}.")
     if in_modal and comp.get("required", True) is not False and lo == 0:
@@ -229,7 +218,7 @@ def _component(errors: FormErrors, path: Path, comp: Any, allowed: tuple[int, ..
         if comp.get("spacing") is not None:
             errors.choices([*path, "spacing"], comp["spacing"], (1, 2))
     elif t == 17:
-        int_range(errors, [*path, "accent_color"], comp.get("accent_color"), 0, 0xFFFFFF)
+        errors.out_of_range([*path, "accent_color"], comp.get("accent_color"), 0, 0xFFFFFF)
         _children(errors, [*path, "components"], comp.get("components"), IN_CONTAINER, tally)
 
 

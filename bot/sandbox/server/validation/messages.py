@@ -52,7 +52,7 @@ def settable_flags(flags: Any, kind: Kind) -> int:
 def check_webhook_name(name: Any, errors: FormErrors, path: Path) -> None:
     """A webhook's name, or the username a webhook message is sent under."""
     if not isinstance(name, str):
-        errors.add(path, "BASE_TYPE_STRING", "Must be a string.")
+        errors.not_a_string(path)
         return
     if errors.bad_length(path, name, 1, WEBHOOK_NAME_MAX):
         return
@@ -65,7 +65,7 @@ def check_allowed_mentions(allowed: Any, errors: FormErrors, path: Path = ("allo
     if allowed is None:
         return
     if not isinstance(allowed, dict):
-        errors.add(path, "DICT_TYPE_CONVERT", "Only dictionaries may be used in a DictType")
+        errors.not_a_dict(path)
         return
     parse = allowed.get("parse") or []
     if not isinstance(parse, list):
@@ -97,7 +97,7 @@ def _check_attachments(attachments: Any, errors: FormErrors, path: Path = ("atta
         return
     for i, entry in enumerate(attachments):
         if not isinstance(entry, dict):
-            errors.add([*path, i], "DICT_TYPE_CONVERT", "Only dictionaries may be used in a DictType")
+            errors.not_a_dict([*path, i])
             continue
         if entry.get("id") is None:
             errors.required([*path, i, "id"])
@@ -108,7 +108,7 @@ def _check_reference(reference: Any, errors: FormErrors, path: Path = ("message_
     if reference is None:
         return
     if not isinstance(reference, dict):
-        errors.add(path, "DICT_TYPE_CONVERT", "Only dictionaries may be used in a DictType")
+        errors.not_a_dict(path)
         return
     kind = reference.get("type", 0)
     if errors.choices([*path, "type"], kind, (0, 1)):
@@ -122,7 +122,7 @@ def _check_reference(reference: Any, errors: FormErrors, path: Path = ("message_
 def _check_scalars(body: dict[str, Any], errors: FormErrors) -> None:
     content = body.get("content")
     if content is not None and not isinstance(content, str):
-        errors.add(["content"], "BASE_TYPE_STRING", "Must be a string.")
+        errors.not_a_string(["content"])
     else:
         errors.max_length(["content"], content, CONTENT_MAX)
     nonce = body.get("nonce")

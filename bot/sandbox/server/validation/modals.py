@@ -25,7 +25,6 @@ from bot.sandbox.server.validation.layouts import (
     Tally,
     check_select,
     custom_id,
-    int_range,
     min_max_values,
     options,
     sized,
@@ -112,8 +111,8 @@ def _check_label(errors: FormErrors, path: Path, label: dict[str, Any], tally: T
 def _check_text_input(errors: FormErrors, path: Path, comp: dict[str, Any], tally: Tally) -> None:
     custom_id(errors, path, comp, tally)
     errors.choices([*path, "style"], comp.get("style"), (1, 2))
-    int_range(errors, [*path, "min_length"], comp.get("min_length"), 0, 4000)
-    int_range(errors, [*path, "max_length"], comp.get("max_length"), 1, 4000)
+    errors.out_of_range([*path, "min_length"], comp.get("min_length"), 0, 4000)
+    errors.out_of_range([*path, "max_length"], comp.get("max_length"), 1, 4000)
     errors.max_length([*path, "value"], comp.get("value"), 4000)
     errors.max_length([*path, "placeholder"], comp.get("placeholder"), 100)
 

@@ -1,4 +1,4 @@
-"""Query-string parameters and bounded numbers, checked the way Discord checks them.
+"""Query-string parameters, checked the way Discord checks them (number bounds: :meth:`.FormErrors.out_of_range`).
 
 A query value that is not the documented type, or a number outside the documented range, is refused with
 ``50035 Invalid Form Body`` naming the parameter (``{"limit": {"_errors": [{"code": "NUMBER_TYPE_MAX", ...}]}}``),
@@ -11,25 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from bot.sandbox.server.validation.errors import FormErrors, Path
+from bot.sandbox.server.validation.errors import FormErrors
 
 TRUE, FALSE = ("True", "true", "1"), ("False", "false", "0")
-
-
-def number_in_range(errors: FormErrors, path: Path, value: object, low: int | None, high: int | None) -> bool:
-    """Refuses an integer below ``low`` or above ``high`` (either may be None); says whether it was refused."""
-    if value is None:
-        return False
-    if isinstance(value, bool) or not isinstance(value, int):
-        errors.add(path, "NUMBER_TYPE_COERCE", f'Value "{value}" is not int.')
-        return True
-    if low is not None and value < low:
-        errors.add(path, "NUMBER_TYPE_MIN", f"int value should be greater than or equal to {low}.")
-        return True
-    if high is not None and value > high:
-        errors.add(path, "NUMBER_TYPE_MAX", f"int value should be less than or equal to {high}.")
-        return True
-    return False
 
 
 def int_param(query: Mapping[str, str], name: str, errors: FormErrors, *, low: int, high: int, default: int) -> int:
@@ -42,7 +26,7 @@ def int_param(query: Mapping[str, str], name: str, errors: FormErrors, *, low: i
     except ValueError:
         errors.add([name], "NUMBER_TYPE_COERCE", f'Value "{raw}" is not int.')
         return default
-    return default if number_in_range(errors, [name], value, low, high) else value
+    return default if errors.out_of_range([name], value, low, high) else value
 
 
 def snowflake_param(query: Mapping[str, str], name: str, errors: FormErrors) -> int | None:
