@@ -75,24 +75,45 @@ def _clock(now_iso: str | None) -> datetime:
     return now
 
 
+def _add_interval_job(
+    scheduler: AsyncIOScheduler,
+    job: Any,
+    job_id: str,
+    *,
+    hours: float = 0,
+    minutes: float = 0,
+    seconds: float = 0,
+    first_run_in: float | None = None,
+    at_start: tuple[str, float] | None = None,
+) -> None:
+    """``job`` every ``hours``/``minutes``/``seconds``, as ``job_id``; and soon after this start, one of two ways:
+    ``first_run_in`` (seconds) brings the interval job's own first run that close, its interval counting from there;
+    ``at_start`` (a job id and a delay in seconds) adds a one-off date job under its own id beside the interval job,
+    whose first run stays a whole interval away. Each replaces what the store holds under its id, so registering at
+    every start never duplicates a job."""
+    first: dict[str, Any] = (
+        {} if first_run_in is None else {"next_run_time": utcnow() + timedelta(seconds=first_run_in)}
+    )
+    scheduler.add_job(
+        job, "interval", hours=hours, minutes=minutes, seconds=seconds, id=job_id, replace_existing=True, **first
+    )
+    if at_start is not None:
+        start_id, delay = at_start
+        scheduler.add_job(job, "date", run_date=utcnow() + timedelta(seconds=delay), id=start_id, replace_existing=True)
+
+
 def register_standing_jobs(scheduler: AsyncIOScheduler) -> None:
     """The jobs every installation runs."""
-    scheduler.add_job(
-        expire_wizard_drafts,
-        "interval",
-        minutes=30,
-        id="maintenance:expire-wizard-drafts",
-        replace_existing=True,
-    )
+    _add_interval_job(scheduler, expire_wizard_drafts, "maintenance:expire-wizard-drafts", minutes=30)
     register_memory_jobs(scheduler)
     register_retirement_jobs(scheduler)
     register_greeting_jobs(scheduler)
-    scheduler.add_job(check_achievement_ages, "interval", hours=6, id="achievements:ages", replace_existing=True)
+    _add_interval_job(scheduler, check_achievement_ages, "achievements:ages", hours=6)
 
 
 def register_wakeup_job(scheduler: AsyncIOScheduler, seconds: float = 30.0) -> None:
     """With several processes, jobs another process adds do not wake this scheduler: look at the store regularly."""
-    scheduler.add_job(wakeup, "interval", seconds=seconds, id="maintenance:wakeup", replace_existing=True)
+    _add_interval_job(scheduler, wakeup, "maintenance:wakeup", seconds=seconds)
 
 
 # ------------------------------------------------------------------------------------------------ job entry points
@@ -160,6 +181,7 @@ async def run_summaries(now_iso: str | None = None) -> dict[str, Any]:
 
 MEMORY_EMBED_JOB_ID = "memory:embed-backfill"
 MEMORY_EMBED_INTERVAL_MINUTES = 10
+MEMORY_EMBED_FIRST_RUN_SECONDS = 30
 
 
 async def run_embedding_backfill(now_iso: str | None = None) -> int:
@@ -178,27 +200,14 @@ def register_memory_jobs(scheduler: AsyncIOScheduler) -> None:
     """The memory jobs: decay every 15 minutes (each persona decays when its schedule says it is due);
     conversations summarised every 15 minutes; the memories that have no current embedding embedded every 10
     minutes, and once soon after start."""
-    scheduler.add_job(
-        run_decay,
-        "interval",
-        minutes=MEMORY_DECAY_INTERVAL_MINUTES,
-        id=MEMORY_DECAY_JOB_ID,
-        replace_existing=True,
-    )
-    scheduler.add_job(
-        run_summaries,
-        "interval",
-        minutes=MEMORY_SUMMARY_INTERVAL_MINUTES,
-        id=MEMORY_SUMMARY_JOB_ID,
-        replace_existing=True,
-    )
-    scheduler.add_job(
+    _add_interval_job(scheduler, run_decay, MEMORY_DECAY_JOB_ID, minutes=MEMORY_DECAY_INTERVAL_MINUTES)
+    _add_interval_job(scheduler, run_summaries, MEMORY_SUMMARY_JOB_ID, minutes=MEMORY_SUMMARY_INTERVAL_MINUTES)
+    _add_interval_job(
+        scheduler,
         run_embedding_backfill,
-        "interval",
+        MEMORY_EMBED_JOB_ID,
         minutes=MEMORY_EMBED_INTERVAL_MINUTES,
-        next_run_time=utcnow() + timedelta(seconds=30),
-        id=MEMORY_EMBED_JOB_ID,
-        replace_existing=True,
+        first_run_in=MEMORY_EMBED_FIRST_RUN_SECONDS,
     )
 
 
@@ -305,26 +314,15 @@ async def run_retirement_retention(now_iso: str | None = None) -> dict[str, Any]
 def register_retirement_jobs(scheduler: AsyncIOScheduler) -> None:
     """The retirement jobs: the trigger sweep every 10 minutes, retention every 6 hours, and one sweep shortly
     after each start (a ceremony interrupted by a crash is resumed, not repeated)."""
-    scheduler.add_job(
+    _add_interval_job(
+        scheduler,
         check_retirement_triggers,
-        "interval",
+        RETIREMENT_SWEEP_JOB_ID,
         minutes=RETIREMENT_SWEEP_MINUTES,
-        id=RETIREMENT_SWEEP_JOB_ID,
-        replace_existing=True,
+        at_start=(RETIREMENT_RESUME_JOB_ID, RETIREMENT_RESUME_DELAY_SECONDS),
     )
-    scheduler.add_job(
-        run_retirement_retention,
-        "interval",
-        hours=RETIREMENT_RETENTION_HOURS,
-        id=RETIREMENT_RETENTION_JOB_ID,
-        replace_existing=True,
-    )
-    scheduler.add_job(
-        check_retirement_triggers,
-        "date",
-        run_date=utcnow() + timedelta(seconds=RETIREMENT_RESUME_DELAY_SECONDS),
-        id=RETIREMENT_RESUME_JOB_ID,
-        replace_existing=True,
+    _add_interval_job(
+        scheduler, run_retirement_retention, RETIREMENT_RETENTION_JOB_ID, hours=RETIREMENT_RETENTION_HOURS
     )
 
 
@@ -353,17 +351,10 @@ async def resume_unposted_greetings(now_iso: str | None = None) -> dict[str, Any
 
 def register_greeting_jobs(scheduler: AsyncIOScheduler) -> None:
     """The sweep of greetings left unposted: every few minutes, and once shortly after each start."""
-    scheduler.add_job(
+    _add_interval_job(
+        scheduler,
         resume_unposted_greetings,
-        "interval",
+        GREETING_SWEEP_JOB_ID,
         minutes=GREETING_SWEEP_MINUTES,
-        id=GREETING_SWEEP_JOB_ID,
-        replace_existing=True,
-    )
-    scheduler.add_job(
-        resume_unposted_greetings,
-        "date",
-        run_date=utcnow() + timedelta(seconds=GREETING_RESUME_DELAY_SECONDS),
-        id=GREETING_RESUME_JOB_ID,
-        replace_existing=True,
+        at_start=(GREETING_RESUME_JOB_ID, GREETING_RESUME_DELAY_SECONDS),
     )
