@@ -126,7 +126,9 @@ class WordLlamaEmbedder:
         """Whether the weights are loaded (loading reads 18 MB: a worker thread's job, never the loop's)."""
         return self._weights is not None
 
-    def _load(self) -> None:
+    def load(self) -> None:
+        """Read the weights if they are not yet (a worker thread's job); :class:`EmbeddingError` (kind ``model``) when
+        they cannot be."""
         with self._lock:
             if self._weights is not None:
                 return
@@ -154,7 +156,7 @@ class WordLlamaEmbedder:
         :class:`EmbeddingError` (kind ``model``) when the model cannot be loaded."""
         import numpy as np
 
-        self._load()
+        self.load()
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         encodings = self._tokenizer.encode_batch([clip_for_embedding(t) for t in texts], add_special_tokens=False)
         # numpy holds the GIL while it gathers rows: a slice of texts at a time keeps each hold short, so the event

@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -105,6 +107,51 @@ async def test_a_new_memory_is_embedded_after_its_commit_in_the_background(datab
     finally:
         await queue.stop()
     assert await _embedded(database) == {i: (DEFAULT, 256) for i in ids}
+    assert (await _nearest(database, persona_id, "how's your pet?"))[0][0] == ids[0]
+
+
+@pytest.mark.parametrize("path", ["queue", "backfill"])
+async def test_the_embedded_model_is_loaded_before_a_transaction_opens(
+    database: Database, monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    """Loading the embedded model reads 18 MB: no transaction is held open meanwhile (the first batch of the
+    queue or of the backfill loads it first, then opens its transaction)."""
+    persona_id, ids = await _store(database, "my cat Tom caught a mouse")
+    model = WordLlamaEmbedder()
+    vectors.configure(model)
+    open_transactions = 0
+    real_transaction, real_read = database.transaction, model._read
+    loaded_with: list[int] = []  # the transactions open when the weights were read
+
+    @asynccontextmanager
+    async def counted() -> AsyncIterator[Any]:
+        nonlocal open_transactions
+        open_transactions += 1
+        try:
+            async with real_transaction() as session:
+                yield session
+        finally:
+            open_transactions -= 1
+
+    def read() -> None:
+        loaded_with.append(open_transactions)
+        real_read()
+
+    monkeypatch.setattr(database, "transaction", counted)
+    monkeypatch.setattr(model, "_read", read)
+    if path == "queue":
+        queue = vectors.EmbeddingQueue(database, now=lambda: NOW)
+        queue.start()
+        try:
+            queue.offer(ids)
+            await asyncio.sleep(0)
+            await asyncio.wait_for(queue.idle.wait(), 10)
+        finally:
+            await queue.stop()
+    else:
+        assert await vectors.backfill(database, now=NOW) == 1
+    assert loaded_with == [0]
+    assert await _embedded(database) == {ids[0]: (DEFAULT, 256)}
     assert (await _nearest(database, persona_id, "how's your pet?"))[0][0] == ids[0]
 
 

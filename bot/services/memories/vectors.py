@@ -20,7 +20,8 @@ embeds those memories again).
 
 Embedding new memories: :func:`capture` notes each new memory's id in the session; after the commit they are
 offered to the :class:`EmbeddingQueue` (bounded: when full, a memory waits for the backfill job), whose task embeds
-them in batches in its own transactions, never in the reply's path. An encrypted memory is never embedded (its
+them in batches in its own transactions, never in the reply's path (the embedded model is loaded before the first
+of them opens: :func:`warm`). An encrypted memory is never embedded (its
 vector would tell what its text hides); full text does not find it either.
 """
 
@@ -300,6 +301,17 @@ async def _embed_matrix(model: Embedder, texts: list[str]) -> Any:
     return np.ascontiguousarray(matrix / norms, dtype="<f4")
 
 
+async def warm(model: Embedder) -> None:
+    """Load ``model`` in a worker thread if it loads lazily and is not loaded yet (the embedded default reads 18 MB
+    at its first use), so that no transaction is held open around the loading. A model that cannot load is left to
+    the batch that needs it, which reports it (:func:`embed_memories`)."""
+    load = getattr(model, "load", None)
+    if load is None or getattr(model, "ready", True):
+        return
+    with contextlib.suppress(EmbeddingError):
+        await asyncio.to_thread(load)
+
+
 async def embed_memories(
     session: AsyncSession, *, now: datetime, memory_ids: list[int] | None = None, after_id: int = 0, limit: int = BATCH
 ) -> tuple[int, int]:
@@ -348,6 +360,7 @@ async def backfill(database: Database, *, now: datetime, batch: int = BATCH, max
     """Embed every memory without an embedding of the current model (new to the store, or embedded by another
     model), one transaction per batch. Returns how many were embedded."""
     total, after, batches = 0, 0, 0
+    await warm(embedder())
     while max_batches is None or batches < max_batches:
         with sqlite_inline.in_worker_thread():
             async with database.transaction() as session:
@@ -439,6 +452,7 @@ class EmbeddingQueue:
             if self._stopping or not ids:
                 return
             try:
+                await warm(embedder())  # the first batch loads the model before its transaction, not inside it
                 # Background work: on SQLite its statements go to a worker thread, never holding the loop.
                 with sqlite_inline.in_worker_thread():
                     async with self.database.transaction() as session:
