@@ -4,9 +4,9 @@ emotions cog's: ``bot/cogs/emotions.py``.)
 Per message in a channel (or thread) with an active persona (:func:`bot.services.conversation.cast`, kept in
 :attr:`ConversationCog.casts` until a binding, persona or behaviour changes anywhere: ``bot/db/changes.py``):
 
-1. The message joins the channel's recent history, kept here (:data:`HISTORY_LINES`; seeded once per channel
-   from ``channel.history`` after a start). Persona messages are recognised by our channel webhook and the
-   persona's name (or, for the fallback, by the bot's message with the persona in the embed author); a run of
+1. The message joins the channel's recent history (:class:`bot.cogs._channel_history.ChannelHistory`: seeded once
+   per channel from ``channel.history`` after a start). Persona messages are recognised by our channel webhook and
+   the persona's name (or, for the fallback, by the bot's message with the persona in the embed author); a run of
    them counts the persona-to-persona exchange depth, which a person's message resets.
 2. Reads (:func:`bot.services.conversation.plan`): who answers and each reply's request; then, only when custom
    behaviours fired emotional triggers, a transaction applying them. Closed.
@@ -46,7 +46,6 @@ import contextlib
 import functools
 import logging
 import random
-from collections import deque
 from collections.abc import Awaitable, Callable
 from contextlib import nullcontext
 from datetime import datetime
@@ -56,8 +55,9 @@ import discord
 from discord.ext import commands
 
 from bot.clock import utcnow
+from bot.cogs._channel_history import TEXT_MESSAGE_TYPES, Channel, ChannelHistory, line_of
 from bot.core.reply_text import ReplyCleaner, clean_reply
-from bot.discord_io.attachments import attachments_of, has_image, text_of
+from bot.discord_io.attachments import has_image, text_of
 from bot.discord_io.speaker import Outlet, PersonaSender, PersonaVoice, StreamWriter, apology_text
 from bot.discord_io.turns import SpeakingTurns
 from bot.discord_io.typing import typing_in
@@ -74,12 +74,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-HISTORY_LINES = 30
 CAST_CACHE_SIZE = 20_000  # channels (with personas or without) whose cast is kept
 LORE_CACHE_SIZE = 1_000  # (persona, channel) pairs whose lore books are kept prepared
 DROPPED_SIGN = "⌛"  # on a message that left a busy persona's full line: it will not be answered
-TEXT_MESSAGE_TYPES = (discord.MessageType.default, discord.MessageType.reply)
-Channel = discord.TextChannel | discord.Thread
 
 
 class ConversationCog(commands.Cog):
@@ -95,9 +92,7 @@ class ConversationCog(commands.Cog):
         self.chance = chance
         self.sender = PersonaSender(bot, DatabaseWebhookStore(bot.db, clock))
         self.tools = default_registry()
-        self.lines: dict[int, deque[ChannelLine]] = {}
-        self.seeding: dict[int, asyncio.Future[None]] = {}  # channels whose history is being read from Discord
-        self.depth: dict[int, int] = {}
+        self.history = ChannelHistory(bot)  # each channel's recent lines and exchange depth
         self.recent: dict[tuple[int, int], datetime] = {}
         # (persona, channel) -> the turn to speak there and the messages waiting for it
         self.turns: SpeakingTurns[tuple[int, int], tuple[discord.Message, Incoming, str]] = SpeakingTurns()
@@ -111,56 +106,6 @@ class ConversationCog(commands.Cog):
 
     async def cog_unload(self) -> None:
         await self.invitations.close()
-
-    # ------------------------------------------------------------------------------------------------ who wrote
-
-    def _persona_of(self, message: discord.Message, ours: set[int], speakers: list[Speaker]) -> int | None:
-        """The persona that wrote ``message`` (0: one of ours not active here), or None for anyone else."""
-        me = self.bot.user
-        name: str | None = None
-        if message.webhook_id is not None and message.webhook_id in ours:
-            name = message.author.name
-        elif me is not None and message.author.id == me.id and message.embeds:
-            name = message.embeds[0].author.name
-        if name is None:
-            return None
-        return next((s.persona_id for s in speakers if s.name == name), 0)
-
-    async def _seeded(self, channel: Channel, before: discord.Message, ours: set[int], speakers: list[Speaker]) -> None:
-        """The channel's history is known: seeded now by the first message seen, or awaited while that seeding reads
-        Discord (messages that arrive meanwhile join the history after it, in the order they came)."""
-        if channel.id in self.lines:
-            if (seeding := self.seeding.get(channel.id)) is not None:
-                await asyncio.shield(seeding)
-            return
-        self.seeding[channel.id] = done = asyncio.get_running_loop().create_future()
-        try:
-            await self._seed(channel, before, ours, speakers)
-        finally:
-            del self.seeding[channel.id]
-            done.set_result(None)
-
-    async def _seed(self, channel: Channel, before: discord.Message, ours: set[int], speakers: list[Speaker]) -> None:
-        lines: deque[ChannelLine] = deque(maxlen=HISTORY_LINES)
-        self.lines[channel.id] = lines
-        try:
-            found = [m async for m in channel.history(limit=HISTORY_LINES, before=before)]
-        except discord.HTTPException:
-            return
-        for message in reversed(found):
-            if message.type in TEXT_MESSAGE_TYPES and text_of(message):
-                lines.append(self._line(message, self._persona_of(message, ours, speakers)))
-
-    @staticmethod
-    def _line(message: discord.Message, persona_id: int | None) -> ChannelLine:
-        return ChannelLine(
-            author_id=message.author.id,
-            author_name=message.author.display_name,
-            content=text_of(message),
-            persona_id=persona_id,
-            is_bot=message.author.bot,
-            message_id=message.id,
-        )
 
     # ------------------------------------------------------------------------------------------------ listener
 
@@ -180,13 +125,14 @@ class ConversationCog(commands.Cog):
         if message.webhook_id is not None and message.webhook_id not in ours:
             async with self.bot.db.session() as session:
                 ours |= await webhooks.webhook_ids(session, [parent_id or channel.id])
-        persona_author = self._persona_of(message, ours, speakers)
-        await self._seeded(channel, message, ours, speakers)
-        history = list(self.lines[channel.id])
+        persona_author = self.history.persona_of(message, ours, speakers)
+        await self.history.seeded(channel, message, ours, speakers)
+        history = list(self.history.lines[channel.id])
         text = text_of(message)
         if text:
-            self.lines[channel.id].append(self._line(message, persona_author))
-        self.depth[channel.id] = self.depth.get(channel.id, 0) + 1 if persona_author is not None else 0
+            self.history.lines[channel.id].append(line_of(message, persona_author))
+        depth = self.history.depth
+        depth[channel.id] = depth.get(channel.id, 0) + 1 if persona_author is not None else 0
         me = self.bot.user
         if persona_author is None and me is not None and message.author.id == me.id:
             return  # the bot's own messages (command answers, notices) are not conversation
@@ -209,7 +155,7 @@ class ConversationCog(commands.Cog):
         persona_author: int | None,
     ) -> None:
         """Plan the answers to ``message``, apply what its behaviours do, and let each persona take its turn."""
-        incoming = self._incoming(message, channel, persona_author)
+        incoming = self.history.incoming(message, channel, persona_author)
         now = self.clock()
         busy = frozenset(pid for pid, cid in self.turns.keys() if cid == channel.id)
         recent = {pid: at for (pid, cid), at in self.recent.items() if cid == channel.id}
@@ -219,7 +165,7 @@ class ConversationCog(commands.Cog):
                 incoming,
                 cast.speakers,
                 history=history,
-                exchange_depth=self.depth.get(channel.id, 0),
+                exchange_depth=self.history.depth.get(channel.id, 0),
                 random_value=self.chance(),
                 now=now,
                 recent_replies=recent,
@@ -236,26 +182,6 @@ class ConversationCog(commands.Cog):
         # and lets its turn go, never held while another persona's reply runs.
         replying = {(job.speaker.persona_id, channel.id): job for job in mine}
         await asyncio.gather(*(self._take_turn(key, replying.get(key), incoming, channel) for key in claimed))
-
-    def _incoming(self, message: discord.Message, channel: Channel, persona_author: int | None) -> Incoming:
-        me = self.bot.user
-        reference = message.reference.message_id if message.reference is not None else None
-        return Incoming(
-            message_id=message.id,
-            guild_id=channel.guild.id,
-            channel_id=channel.id,
-            parent_id=channel.parent_id if isinstance(channel, discord.Thread) else None,
-            author_id=message.author.id,
-            author_name=message.author.display_name,
-            content=text_of(message),
-            created_at=message.created_at,
-            author_is_bot=message.author.bot,
-            author_persona_id=persona_author,
-            mentions_bot=me is not None and any(user.id == me.id for user in message.mentions),
-            reply_to_message_id=reference,
-            channel_name=channel.name,
-            attachments=attachments_of(message),
-        )
 
     async def _apply_effects(
         self, message: discord.Message, incoming: Incoming, plan: conversation.Plan, *, now: datetime
@@ -328,7 +254,7 @@ class ConversationCog(commands.Cog):
             return  # it stopped speaking here while they waited
         messages = [incoming for _, incoming, _ in waiting]
         ids = {m.message_id for m in messages}
-        history = [line for line in self.lines.get(channel.id, ()) if line.message_id not in ids]
+        history = [line for line in self.history.lines.get(channel.id, ()) if line.message_id not in ids]
         now = self.clock()
         self.recent[key] = now
         async with self.bot.db.reads() as session:

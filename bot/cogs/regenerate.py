@@ -34,7 +34,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.clock import utcnow
-from bot.cogs.conversation import HISTORY_LINES, TEXT_MESSAGE_TYPES, ConversationCog
+from bot.cogs.conversation import ConversationCog
 from bot.core import regeneration as rules
 from bot.core.errors import DomainError
 from bot.discord_io.replies import errors_answered, send_ephemeral
@@ -201,14 +201,9 @@ class RegenerateCog(commands.Cog):
         speakers = list(cast.speakers)
         async with self.bot.db.session() as session:
             ours = convo.sender.known_webhook_ids() | await webhooks.webhook_ids(session, [parent_id or channel.id])
-        found = [m async for m in channel.history(limit=HISTORY_LINES, before=answered)]
-        lines = [
-            convo._line(m, convo._persona_of(m, ours, speakers))
-            for m in reversed(found)
-            if m.type in TEXT_MESSAGE_TYPES
-        ]
-        incoming = convo._incoming(answered, channel, convo._persona_of(answered, ours, speakers))
-        return incoming, [line for line in lines if line.content]
+        lines = await convo.history.read_before(channel, answered, ours, speakers)
+        incoming = convo.history.incoming(answered, channel, convo.history.persona_of(answered, ours, speakers))
+        return incoming, lines
 
 
 async def setup(bot: PersonaHubBot) -> None:
