@@ -279,6 +279,7 @@ class Memory(SQLModel, table=True):
         Index("ix_memories_persona_tier", "persona_id", "tier"),
         Index("ix_memories_persona_accessed", "persona_id", "last_accessed_at"),
         Index("ix_memories_persona_importance", "persona_id", "importance"),
+        Index("ix_memories_persona_order", "persona_id", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True, sa_type=BigId)

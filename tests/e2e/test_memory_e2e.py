@@ -119,9 +119,12 @@ async def test_search_shows_memories_in_the_prompts_order_with_their_scores(sand
     # The two teas match "tea" equally; the full-text list breaks the tie by id: two is #1 (relevance 1), nine #2
     # (61/62). two: adjustment 0.678, score 1 + 1 (1 + 0.678/3) / (4/3) = 1.92; nine: 0.958, 1 + 0.98387 (1.31933)
     # 0.75 = 1.97. Coffee (importance 10) shares no word: its adjustment 0.998 alone, below every match.
-    two = await capture(running_bot, ada, "green tea two", importance=2, now=at)
-    nine = await capture(running_bot, ada, "green tea nine", importance=9, now=at)
-    coffee = await capture(running_bot, ada, "black coffee now", importance=10, now=at)
+    # Each said in its own conversation (days apart): none lends another relevance (bot.core.memory.context).
+    two = await capture(running_bot, ada, "green tea two", importance=2, now=at, created_at=at - timedelta(days=3))
+    nine = await capture(running_bot, ada, "green tea nine", importance=9, now=at, created_at=at - timedelta(days=2))
+    coffee = await capture(
+        running_bot, ada, "black coffee now", importance=10, now=at, created_at=at - timedelta(days=1)
+    )
 
     reply = await (await sandbox.slash("memory search", persona="Ada", query="tea", order="prompt")).message()
     names = [field["name"] for field in reply.embeds[0]["fields"]]

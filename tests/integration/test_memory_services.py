@@ -4,6 +4,7 @@ forget-me and export-my-data. Expected numbers are worked by hand in the comment
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from datetime import UTC, datetime, timedelta
@@ -61,9 +62,14 @@ async def _capture(
             now=NOW,
             encryption_key=key,
         )
-        if columns:
-            await session.execute(update(models.Memory).where(models.Memory.id == record.id).values(**columns))
+        # Each memory its own conversation (made an hour after the one before, all before NOW), unless a test says
+        # otherwise: memories of one conversation lend each other relevance (bot.core.memory.context).
+        columns.setdefault("created_at", NOW - timedelta(days=90) + timedelta(hours=next(_HOURS)))
+        await session.execute(update(models.Memory).where(models.Memory.id == record.id).values(**columns))
     return record.id
+
+
+_HOURS = itertools.count()
 
 
 async def _row(database: Database, memory_id: int) -> Any:
@@ -138,7 +144,8 @@ async def _formula_store(database: Database, **memory: Any) -> tuple[int, dict[s
     """Three hot memories where recency, importance and relevance disagree:
 
     A: accessed now, importance 1, no match;  B: 100 h ago, importance 10, no match;
-    C: 200 h ago, importance 5, the only match for "cats".
+    C: 200 h ago, importance 5, the only match for "cats". Each made when it was last accessed: three
+    conversations, so no memory lends its relevance to another (``bot.core.memory.context``).
     """
     persona_id = await _persona(database, **memory)
     ids = {
@@ -149,9 +156,15 @@ async def _formula_store(database: Database, **memory: Any) -> tuple[int, dict[s
             "Bob is getting married in June",
             importance=10,
             last_accessed_at=NOW - timedelta(hours=100),
+            created_at=NOW - timedelta(hours=100),
         ),
         "C": await _capture(
-            database, persona_id, "Alice adores her cats", importance=5, last_accessed_at=NOW - timedelta(hours=200)
+            database,
+            persona_id,
+            "Alice adores her cats",
+            importance=5,
+            last_accessed_at=NOW - timedelta(hours=200),
+            created_at=NOW - timedelta(hours=200),
         ),
     }
     return persona_id, ids
@@ -641,3 +654,35 @@ async def test_a_hot_memory_past_the_most_recent_ones_is_still_found_by_its_word
     async with database.session() as session:
         found = await memories.retrieve(session, pid, "the zeppelin", k=3, now=NOW, mark_accessed=False)
     assert found and found[0].memory.content == "We flew a zeppelin over the bay"
+
+
+async def test_the_reply_to_a_match_is_found_through_its_conversation_below_the_match(database: Database) -> None:
+    # bot.core.memory.context: "what did Caroline research?" finds the question's turn by its words and the answer
+    # right after it (same channel, same minute) through it; a turn of another channel right after gets nothing.
+    persona_id = await _persona(database)
+    asked = await _capture(
+        database, persona_id, "Melanie: What have you been researching lately, Caroline?", created_at=NOW
+    )
+    answer = await _capture(
+        database, persona_id, "Caroline: Adoption agencies, it has been a dream of mine.", created_at=NOW
+    )
+    elsewhere = await _capture(database, persona_id, "Dana: The harbour was busy.", created_at=NOW - timedelta(days=3))
+    async with database.transaction() as session:
+        results = await memories.search(session, persona_id, "researching", now=NOW, order="relevance")
+    assert [r.memory.id for r in results] == [asked, answer]
+    assert elsewhere not in {r.memory.id for r in results}
+
+
+async def test_a_rare_word_outweighs_a_word_every_memory_holds(database: Database) -> None:
+    # SQLite's bm25 and PostgreSQL's IDF-weighted ts_rank: "Caroline" is in every memory, "pottery" in one.
+    persona_id = await _persona(database)
+    ids = []
+    for n, topic in enumerate(["the weather", "her garden", "pottery class", "a long drive", "the news"]):
+        when = NOW - timedelta(days=10 * (n + 1))  # five conversations
+        ids.append(
+            await _capture(database, persona_id, f"Caroline talked about {topic}, Caroline said.", created_at=when)
+        )
+    async with database.transaction() as session:
+        results = await memories.search(session, persona_id, "caroline pottery", now=NOW, order="relevance")
+    assert results[0].memory.id == ids[2]
+    assert len(results) == 5

@@ -125,7 +125,7 @@ async def test_postgresql_search_vector_is_backfilled_and_follows_content_only(p
 
             async def matches(word: str) -> int:
                 async with engine.connect() as connection:
-                    query = text("SELECT count(*) FROM memories WHERE content_search @@ to_tsquery('simple', :w)")
+                    query = text("SELECT count(*) FROM memories WHERE content_search @@ to_tsquery('english', :w)")
                     return int((await connection.execute(query, {"w": word})).scalar_one())
 
             async def run(sql: str) -> None:

@@ -42,6 +42,14 @@ from bot.core.memory.config import (
     preset_names,
     validate_config,
 )
+from bot.core.memory.context import (
+    ContextParameters,
+    ContextTurn,
+    best_matches,
+    context_parameters,
+    contextual_scores,
+    speaker_words,
+)
 from bot.core.memory.decay import (
     decay_due,
     decay_sql,
@@ -87,6 +95,8 @@ __all__ = [
     "IMPORTANCE_MIN",
     "SORT_RUN",
     "TIERS",
+    "ContextParameters",
+    "ContextTurn",
     "MemoryConfig",
     "MemoryHealth",
     "MemoryItem",
@@ -96,12 +106,15 @@ __all__ = [
     "StoredText",
     "assign_tiers",
     "best_first",
+    "best_matches",
     "best_scores",
     "by_relevance",
     "combine",
     "config_from_dict",
     "config_to_dict",
     "content_words",
+    "context_parameters",
+    "contextual_scores",
     "days_between",
     "decay_due",
     "decay_sql",
@@ -137,6 +150,7 @@ __all__ = [
     "retrieval_scores",
     "shingles",
     "similarity",
+    "speaker_words",
     "top_k",
     "validate_config",
 ]

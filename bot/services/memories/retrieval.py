@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Float, case, text, update
+from sqlalchemy import Float, Text, bindparam, case, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -67,21 +67,73 @@ def _tsquery(words: Sequence[str]) -> str:
     return " | ".join("'" + word + "'" for word in words)
 
 
+# The start of a memory's text read with the candidates: where the speaker's name stands (bot.core.memory.context).
+HEAD_CHARS = 64
+# PostgreSQL: how many matching memories at most are ranked (and count towards each word's document frequency).
+MATCH_LIMIT = 5000
+_CANDIDATE_COLUMNS = ("id", "importance", "strength", "last_accessed_at", "created_at", "source_channel_id")
 _SELECT_M = ", ".join(f"m.{name} AS {name}" for name in COLUMNS)
-_CANDIDATE_COLUMNS = ("id", "importance", "strength", "last_accessed_at")
-_SELECT_C = ", ".join(f"m.{name} AS {name}" for name in _CANDIDATE_COLUMNS)
-_CTYPES = {name: TABLE.c[name].type for name in _CANDIDATE_COLUMNS}
+_SELECT_C = (
+    ", ".join(f"m.{name} AS {name}" for name in _CANDIDATE_COLUMNS) + f", substr(m.content, 1, {HEAD_CHARS}) AS head"
+)
+_CTYPES = {name: TABLE.c[name].type for name in _CANDIDATE_COLUMNS} | {"head": Text()}
 _MTYPES = {name: TABLE.c[name].type for name in COLUMNS}
 
 
+def _pg_ranked(words: Sequence[str], params: dict[str, Any]) -> str:
+    """PostgreSQL's ranking of the text matches: ``ts_rank`` of each word weighted by its inverse document
+    frequency among the persona's memories (``ts_rank`` alone weighs a name every memory holds as much as a rare
+    word), as CTEs ``q`` (the queries), ``matched`` (at most ``MATCH_LIMIT`` matches) and ``ranked`` (the best
+    ``text_limit`` of them, with ``rel``)."""
+    params["q"] = _tsquery(words)
+    params["match_limit"] = MATCH_LIMIT
+    singles, counts, terms = [], [], []
+    for n, word in enumerate(words):
+        params[f"w{n}"] = "'" + word + "'"
+        singles.append(f"to_tsquery('english', :w{n}) AS q{n}")
+        counts.append(f"count(*) FILTER (WHERE v @@ q.q{n}) AS d{n}")
+        terms.append(f"ln(1 + (df.n - df.d{n} + 0.5) / (df.d{n} + 0.5)) * ts_rank(v, q.q{n})")
+    return (
+        f"q AS MATERIALIZED (SELECT to_tsquery('english', :q) AS q, {', '.join(singles)}), "
+        "matched AS MATERIALIZED (SELECT t.id, t.content_search AS v FROM memories AS t, q "
+        "WHERE t.persona_id = :p AND t.content_search @@ q.q LIMIT :match_limit), "
+        # n: the persona's memories (a cached count: _persona_size), never fewer than the matches counted.
+        "df AS MATERIALIZED (SELECT GREATEST(CAST(:n AS DOUBLE PRECISION), CAST(count(*) AS DOUBLE PRECISION)) AS n, "
+        f"{', '.join(counts)} FROM matched, q), "
+        f"ranked AS (SELECT matched.id, CAST({' + '.join(terms)} AS DOUBLE PRECISION) AS rel "
+        "FROM matched, q, df ORDER BY rel DESC, matched.id LIMIT :text_limit)"
+    )
+
+
+# PostgreSQL: each persona's number of memories (the IDF's N), counted at most once per PERSONA_SIZE_TTL of the
+# callers' ``now`` per database (counting 100,000 memories takes about 8 ms; the weights hardly move meanwhile).
+PERSONA_SIZE_TTL = timedelta(minutes=5)
+_PERSONA_SIZES_KEPT = 10_000
+_persona_sizes: dict[tuple[int, int], tuple[datetime, int]] = {}
+
+
+async def _persona_size(session: AsyncSession, persona_id: int, now: datetime) -> int:
+    key = (id(session.get_bind()), persona_id)
+    kept = _persona_sizes.get(key)
+    if kept is not None and abs(now - kept[0]) < PERSONA_SIZE_TTL:
+        return kept[1]
+    count = await session.execute(text("SELECT count(*) FROM memories WHERE persona_id = :p"), {"p": persona_id})
+    size = int(count.scalar_one())
+    if len(_persona_sizes) >= _PERSONA_SIZES_KEPT:
+        _persona_sizes.clear()
+    _persona_sizes[key] = (now, size)
+    return size
+
+
 async def _candidates(
-    session: AsyncSession, persona_id: int, words: Sequence[str]
+    session: AsyncSession, persona_id: int, words: Sequence[str], now: datetime
 ) -> tuple[dict[int, tuple[Any, float]], bool]:
     """(row; raw text rank, -1 for no match) for every hot memory (bounded) and the best text matches, and whether
     the rows hold every column.
 
-    SQLite: only what scoring needs (id, importance, last access), the full rows of the few chosen are read
-    afterwards (a second query costs nothing there). PostgreSQL: every column, in one round trip."""
+    SQLite: only what ranking needs (id, importance, strength, times, channel, the head of the text), the full rows
+    of the few chosen are read afterwards (a second query costs nothing there). PostgreSQL: every column, in one
+    round trip."""
     dialect = session.get_bind().dialect.name
     params: dict[str, Any] = {"p": persona_id, "hot_limit": HOT_CANDIDATES, "text_limit": TEXT_CANDIDATES}
     found: dict[int, tuple[Any, float]] = {}
@@ -112,20 +164,17 @@ async def _candidates(
     elif words:
         # One round trip: the hot memories and the best text matches of every tier (as on SQLite: a hot memory past
         # the HOT_CANDIDATES most recent is still found by its words), with every column (a few hundred short rows
-        # at most), so the chosen need no second query. content_search: the stored vector of migration 0007.
-        params["q"] = _tsquery(words)
+        # at most), so the chosen need no second query. content_search: the stored vector of migrations 0007/0026.
+        params["n"] = await _persona_size(session, persona_id, now)
         sql = (
-            "WITH q AS MATERIALIZED (SELECT to_tsquery('simple', :q) AS q), picked AS ("
+            f"WITH {_pg_ranked(words, params)}, picked AS ("
             "(SELECT h.id FROM memories AS h WHERE h.persona_id = :p AND h.tier = 'hot' "
-            "ORDER BY h.last_accessed_at DESC LIMIT :hot_limit) UNION "
-            "(SELECT t.id FROM memories AS t, q "
-            "WHERE t.persona_id = :p AND t.content_search @@ q.q "
-            "ORDER BY ts_rank(t.content_search, q.q) DESC, t.id LIMIT :text_limit)) "
-            f"SELECT {_SELECT_M}, CAST(CASE WHEN m.content_search @@ q.q THEN ts_rank(m.content_search, q.q) "
-            "ELSE -1 END AS DOUBLE PRECISION) AS rel FROM picked JOIN memories AS m ON m.id = picked.id, q"
+            "ORDER BY h.last_accessed_at DESC LIMIT :hot_limit) UNION (SELECT ranked.id FROM ranked)) "
+            f"SELECT {_SELECT_M}, CAST(COALESCE(ranked.rel, -1) AS DOUBLE PRECISION) AS rel "
+            "FROM picked JOIN memories AS m ON m.id = picked.id LEFT JOIN ranked ON ranked.id = picked.id"
         )
         for row in (await session.execute(text(sql).columns(rel=Float(), **_MTYPES), params)).all():
-            found[row.id] = (row, float(row.rel))
+            found[row.id] = (row, max(0.0, float(row.rel)) if row.rel >= 0 else -1.0)
     else:
         hot_sql = (
             f"SELECT {_SELECT_M}, CAST(-1 AS DOUBLE PRECISION) AS rel FROM memories AS m "
@@ -134,6 +183,66 @@ async def _candidates(
         for row in (await session.execute(text(hot_sql).columns(rel=Float(), **_MTYPES), params)).all():
             found[row.id] = (row, -1.0)
     return found, dialect != "sqlite"
+
+
+def _head(row: Any, complete: bool) -> str:
+    """The start of a candidate's text: read as ``head`` (SQLite), or cut from the whole row (PostgreSQL)."""
+    head = (row.content or "")[:HEAD_CHARS] if complete else row.head
+    return str(head or "")
+
+
+async def _with_context(
+    session: AsyncSession,
+    persona_id: int,
+    words: Sequence[str],
+    found: dict[int, tuple[Any, float]],
+    complete: bool,
+) -> dict[int, tuple[Any, float]]:
+    """The candidates with their conversation context (``bot.core.memory.context``): the memories right before and
+    right after the best text matches join the candidates (read in one query), and every text rank becomes its
+    contextual score (-1 where no rule reached)."""
+    params = rules.context_parameters()
+    matched = sorted((i for i, (_, rank) in found.items() if rank > 0), key=lambda i: (-found[i][1], i))
+    best = matched[: params.context_matches]
+    if not best:
+        return found
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    order_index = "INDEXED BY ix_memories_persona_order " if sqlite else ""
+    sql = text(
+        f"SELECT {_SELECT_M if complete else _SELECT_C}, -1.0 AS rel FROM ("
+        f"SELECT (SELECT max(x.id) FROM memories AS x {order_index}WHERE x.persona_id = :p AND x.id < c.id) AS id "
+        "FROM memories AS c WHERE c.id IN :ids UNION "
+        f"SELECT (SELECT min(x.id) FROM memories AS x {order_index}WHERE x.persona_id = :p AND x.id > c.id) AS id "
+        "FROM memories AS c WHERE c.id IN :ids) AS n JOIN memories AS m ON m.id = n.id WHERE m.persona_id = :p"
+    ).bindparams(bindparam("ids", expanding=True))
+    types = _MTYPES if complete else _CTYPES
+    rows = (await session.execute(sql.columns(rel=Float(), **types), {"p": persona_id, "ids": best})).all()
+    out = dict(found)
+    for row in rows:
+        out.setdefault(row.id, (row, -1.0))
+    # The memory right before / after each best match among those known: its true neighbour, which was just read.
+    ordered = sorted(out)
+    place = {memory_id: n for n, memory_id in enumerate(ordered)}
+    last = len(ordered) - 1
+    neighbours = {
+        i: (ordered[place[i] - 1] if place[i] > 0 else None, ordered[place[i] + 1] if place[i] < last else None)
+        for i in best
+    }
+    # Only the matches and the best ones' neighbours can gain anything.
+    reach = set(matched).union(n for pair in neighbours.values() for n in pair if n is not None)
+    turns = [
+        rules.ContextTurn(
+            i, max(0.0, out[i][1]), out[i][0].created_at, out[i][0].source_channel_id, _head(out[i][0], complete)
+        )
+        for i in reach
+    ]
+    scores = rules.contextual_scores(turns, neighbours, words, params)
+    # A neighbour read here stays a candidate only when a match lent it something.
+    return {
+        i: (row, scores[i] if scores.get(i, 0.0) > 0 else -1.0)
+        for i, (row, _) in out.items()
+        if i in found or scores.get(i, 0.0) > 0
+    }
 
 
 # Each extra candidate list counts at most this many entries.
@@ -171,7 +280,10 @@ async def _retrieve(
 ) -> list[RetrievedMemory]:
     if k <= 0:
         return []
-    found, complete = await _candidates(session, persona_id, query_words(query_text))
+    words = query_words(query_text)
+    found, complete = await _candidates(session, persona_id, words, now)
+    if words:
+        found = await _with_context(session, persona_id, words, found, complete)
     extra_lists = _clean_extra(extra)
     full: dict[int, Any] = {memory_id: row for memory_id, (row, _) in found.items()} if complete else {}
     for memory_id, row in (await _extra_rows(session, persona_id, extra_lists, found)).items():
