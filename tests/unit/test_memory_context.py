@@ -18,7 +18,7 @@ ONLY_NEIGHBOURS = ContextParameters(0.4, 0.15, 0.0, 0.0, 40, timedelta(minutes=3
 
 
 def turn(memory_id: int, score: float, minutes: float = 0, channel: int | None = 7, head: str = "") -> ContextTurn:
-    return ContextTurn(memory_id, score, T0 + timedelta(minutes=minutes), channel, head)
+    return ContextTurn(memory_id, score, memory.minute_of(T0 + timedelta(minutes=minutes)), channel, head)
 
 
 def test_the_reply_after_a_match_gets_a_share_of_its_score_and_the_turn_before_a_smaller_one() -> None:

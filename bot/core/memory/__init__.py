@@ -48,6 +48,7 @@ from bot.core.memory.context import (
     best_matches,
     context_parameters,
     contextual_scores,
+    minute_of,
     speaker_words,
 )
 from bot.core.memory.decay import (
@@ -137,6 +138,7 @@ __all__ = [
     "matched_words",
     "max_bytes",
     "memory_value",
+    "minute_of",
     "near_duplicates",
     "normalise_category",
     "normalise_text",

@@ -61,15 +61,21 @@ def context_parameters() -> ContextParameters:
 
 
 class ContextTurn(NamedTuple):
-    """A candidate memory as these rules see it: its text score (0 when its words do not match), when it was made,
-    its channel (None: none recorded), and the start of its text (where the speaker's name stands). (A named
-    tuple: a few hundred are made per retrieval, on the chat path.)"""
+    """A candidate memory as these rules see it: its text score (0 when its words do not match), when it was made (in
+    minutes since any fixed moment, the same for all), its channel (None: none recorded), and the start of its text
+    (where the speaker's name stands). (A named tuple of plain numbers: a few hundred are made per retrieval, on the
+    chat path.)"""
 
     id: int
     score: float
-    created_at: datetime
+    minute: float
     channel_id: int | None
     head: str = ""
+
+
+def minute_of(moment: datetime) -> float:
+    """``moment`` in minutes since the Unix epoch (a :attr:`ContextTurn.minute`)."""
+    return moment.timestamp() / 60.0
 
 
 def speaker_words(head: str) -> frozenset[str]:
@@ -82,7 +88,7 @@ def speaker_words(head: str) -> frozenset[str]:
 
 def same_conversation(a: ContextTurn, b: ContextTurn, gap: timedelta) -> bool:
     """Whether two memories are neighbours in one conversation: the same channel and made within ``gap``."""
-    return a.channel_id == b.channel_id and abs(a.created_at - b.created_at) <= gap
+    return a.channel_id == b.channel_id and abs(a.minute - b.minute) <= gap.total_seconds() / 60.0
 
 
 def best_matches(turns: Iterable[ContextTurn], count: int) -> list[int]:
@@ -97,11 +103,12 @@ def _conversations(turns: Sequence[ContextTurn], gap: timedelta) -> list[list[Co
     for turn in turns:
         by_channel.setdefault(turn.channel_id, []).append(turn)
     groups: list[list[ContextTurn]] = []
+    minutes = gap.total_seconds() / 60.0
     for members in by_channel.values():
-        members.sort(key=lambda turn: (turn.created_at, turn.id))
+        members.sort(key=lambda turn: (turn.minute, turn.id))
         current: list[ContextTurn] = []
         for turn in members:
-            if current and turn.created_at - current[-1].created_at > gap:
+            if current and turn.minute - current[-1].minute > minutes:
                 groups.append(current)
                 current = []
             current.append(turn)

@@ -71,12 +71,15 @@ def _tsquery(words: Sequence[str]) -> str:
 HEAD_CHARS = 64
 # PostgreSQL: how many matching memories at most are ranked (and count towards each word's document frequency).
 MATCH_LIMIT = 5000
-_CANDIDATE_COLUMNS = ("id", "importance", "strength", "last_accessed_at", "created_at", "source_channel_id")
+_CANDIDATE_COLUMNS = ("id", "importance", "strength", "last_accessed_at", "source_channel_id")
 _SELECT_M = ", ".join(f"m.{name} AS {name}" for name in COLUMNS)
+# SQLite: when each was made as minutes since the epoch (julianday counts days from 4714 BC; 2440587.5 is the epoch),
+# a number, not a timestamp to parse: a few hundred are read per retrieval.
 _SELECT_C = (
-    ", ".join(f"m.{name} AS {name}" for name in _CANDIDATE_COLUMNS) + f", substr(m.content, 1, {HEAD_CHARS}) AS head"
+    ", ".join(f"m.{name} AS {name}" for name in _CANDIDATE_COLUMNS)
+    + f", substr(m.content, 1, {HEAD_CHARS}) AS head, (julianday(m.created_at) - 2440587.5) * 1440.0 AS minute"
 )
-_CTYPES = {name: TABLE.c[name].type for name in _CANDIDATE_COLUMNS} | {"head": Text()}
+_CTYPES = {name: TABLE.c[name].type for name in _CANDIDATE_COLUMNS} | {"head": Text(), "minute": Float()}
 _MTYPES = {name: TABLE.c[name].type for name in COLUMNS}
 
 
@@ -185,12 +188,6 @@ async def _candidates(
     return found, dialect != "sqlite"
 
 
-def _head(row: Any, complete: bool) -> str:
-    """The start of a candidate's text: read as ``head`` (SQLite), or cut from the whole row (PostgreSQL)."""
-    head = (row.content or "")[:HEAD_CHARS] if complete else row.head
-    return str(head or "")
-
-
 async def _with_context(
     session: AsyncSession,
     persona_id: int,
@@ -230,12 +227,14 @@ async def _with_context(
     }
     # Only the matches and the best ones' neighbours can gain anything.
     reach = set(matched).union(n for pair in neighbours.values() for n in pair if n is not None)
-    turns = [
-        rules.ContextTurn(
-            i, max(0.0, out[i][1]), out[i][0].created_at, out[i][0].source_channel_id, _head(out[i][0], complete)
-        )
-        for i in reach
-    ]
+    turns = []
+    for i in reach:
+        row = out[i][0]
+        if complete:  # PostgreSQL's whole rows
+            minute, head = rules.minute_of(row.created_at), (row.content or "")[:HEAD_CHARS]
+        else:
+            minute, head = float(row.minute), row.head or ""
+        turns.append(rules.ContextTurn(i, max(0.0, out[i][1]), minute, row.source_channel_id, head))
     scores = rules.contextual_scores(turns, neighbours, words, params)
     # A neighbour read here stays a candidate only when a match lent it something.
     return {
