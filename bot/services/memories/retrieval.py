@@ -84,27 +84,29 @@ _MTYPES = {name: TABLE.c[name].type for name in COLUMNS}
 
 
 def _pg_ranked(words: Sequence[str], params: dict[str, Any]) -> str:
-    """PostgreSQL's ranking of the text matches: ``ts_rank`` of each word weighted by its inverse document
-    frequency among the persona's memories (``ts_rank`` alone weighs a name every memory holds as much as a rare
-    word), as CTEs ``q`` (the queries), ``matched`` (at most ``MATCH_LIMIT`` matches) and ``ranked`` (the best
-    ``text_limit`` of them, with ``rel``)."""
+    """PostgreSQL's ranking of the text matches: the inverse document frequency, among the persona's matching
+    memories, of each query word a memory holds, summed (``ts_rank`` weighs a name every memory holds as much as a
+    rare word, and reads each memory's positions once per word), as CTEs ``q`` (the queries), ``matched`` (at most
+    ``MATCH_LIMIT`` matches, with which words each holds), ``df`` and ``ranked`` (the best ``text_limit``, with
+    ``rel``); ties go to the older memory."""
     params["q"] = _tsquery(words)
     params["match_limit"] = MATCH_LIMIT
-    singles, counts, terms = [], [], []
+    singles, holds, counts, terms = [], [], [], []
     for n, word in enumerate(words):
         params[f"w{n}"] = "'" + word + "'"
         singles.append(f"to_tsquery('english', :w{n}) AS q{n}")
-        counts.append(f"count(*) FILTER (WHERE v @@ q.q{n}) AS d{n}")
-        terms.append(f"ln(1 + (df.n - df.d{n} + 0.5) / (df.d{n} + 0.5)) * ts_rank(v, q.q{n})")
+        holds.append(f"t.content_search @@ q.q{n} AS h{n}")
+        counts.append(f"count(*) FILTER (WHERE h{n}) AS d{n}")
+        terms.append(f"CASE WHEN h{n} THEN ln(1 + (df.n - df.d{n} + 0.5) / (df.d{n} + 0.5)) ELSE 0 END")
     return (
         f"q AS MATERIALIZED (SELECT to_tsquery('english', :q) AS q, {', '.join(singles)}), "
-        "matched AS MATERIALIZED (SELECT t.id, t.content_search AS v FROM memories AS t, q "
+        f"matched AS MATERIALIZED (SELECT t.id, {', '.join(holds)} FROM memories AS t, q "
         "WHERE t.persona_id = :p AND t.content_search @@ q.q LIMIT :match_limit), "
         # n: the persona's memories (a cached count: _persona_size), never fewer than the matches counted.
         "df AS MATERIALIZED (SELECT GREATEST(CAST(:n AS DOUBLE PRECISION), CAST(count(*) AS DOUBLE PRECISION)) AS n, "
-        f"{', '.join(counts)} FROM matched, q), "
+        f"{', '.join(counts)} FROM matched), "
         f"ranked AS (SELECT matched.id, CAST({' + '.join(terms)} AS DOUBLE PRECISION) AS rel "
-        "FROM matched, q, df ORDER BY rel DESC, matched.id LIMIT :text_limit)"
+        "FROM matched, df ORDER BY rel DESC, matched.id LIMIT :text_limit)"
     )
 
 
