@@ -209,12 +209,19 @@ async def _with_context(
         return found
     sqlite = session.get_bind().dialect.name == "sqlite"
     order_index = "INDEXED BY ix_memories_persona_order " if sqlite else ""
+    # Each neighbour one step on (persona_id, id): ordered by both columns so that PostgreSQL walks that index (by
+    # the primary key alone it would step over the other personas' memories in between).
+    before = (
+        f"SELECT (SELECT x.id FROM memories AS x {order_index}WHERE x.persona_id = :p AND x.id < c.id "
+        "ORDER BY x.persona_id DESC, x.id DESC LIMIT 1) AS id FROM memories AS c WHERE c.id IN :ids"
+    )
+    after = (
+        f"SELECT (SELECT x.id FROM memories AS x {order_index}WHERE x.persona_id = :p AND x.id > c.id "
+        "ORDER BY x.persona_id, x.id LIMIT 1) AS id FROM memories AS c WHERE c.id IN :ids"
+    )
     sql = text(
-        f"SELECT {_SELECT_M if complete else _SELECT_C}, -1.0 AS rel FROM ("
-        f"SELECT (SELECT max(x.id) FROM memories AS x {order_index}WHERE x.persona_id = :p AND x.id < c.id) AS id "
-        "FROM memories AS c WHERE c.id IN :ids UNION "
-        f"SELECT (SELECT min(x.id) FROM memories AS x {order_index}WHERE x.persona_id = :p AND x.id > c.id) AS id "
-        "FROM memories AS c WHERE c.id IN :ids) AS n JOIN memories AS m ON m.id = n.id WHERE m.persona_id = :p"
+        f"SELECT {_SELECT_M if complete else _SELECT_C}, -1.0 AS rel FROM ({before} UNION {after}) AS n "
+        "JOIN memories AS m ON m.id = n.id WHERE m.persona_id = :p"
     ).bindparams(bindparam("ids", expanding=True))
     types = _MTYPES if complete else _CTYPES
     rows = (await session.execute(sql.columns(rel=Float(), **types), {"p": persona_id, "ids": best})).all()
