@@ -72,6 +72,7 @@ HEAD_CHARS = 64
 # PostgreSQL: how many matching memories at most are ranked (and count towards each word's document frequency).
 MATCH_LIMIT = 5000
 _CANDIDATE_COLUMNS = ("id", "importance", "strength", "last_accessed_at", "source_channel_id")
+_BY_ORDER = "INDEXED BY ix_memories_persona_order "  # SQLite: one index step per neighbour
 _SELECT_M = ", ".join(f"m.{name} AS {name}" for name in COLUMNS)
 # SQLite: when each was made as minutes since the epoch (julianday counts days from 4714 BC; 2440587.5 is the epoch),
 # a number, not a timestamp to parse: a few hundred are read per retrieval.
@@ -132,7 +133,7 @@ async def _persona_size(session: AsyncSession, persona_id: int, now: datetime) -
 
 async def _candidates(
     session: AsyncSession, persona_id: int, words: Sequence[str], now: datetime
-) -> tuple[dict[int, tuple[Any, float]], bool]:
+) -> tuple[dict[int, tuple[Any, float]], bool, dict[int, tuple[int | None, int | None]] | None]:
     """(row; raw text rank, -1 for no match) for every hot memory (bounded) and the best text matches, and whether
     the rows hold every column.
 
@@ -142,6 +143,7 @@ async def _candidates(
     dialect = session.get_bind().dialect.name
     params: dict[str, Any] = {"p": persona_id, "hot_limit": HOT_CANDIDATES, "text_limit": TEXT_CANDIDATES}
     found: dict[int, tuple[Any, float]] = {}
+    neighbours: dict[int, tuple[int | None, int | None]] | None = None
     if dialect == "sqlite":
         hot_sql = (  # rel -1: not a text match
             # INDEXED BY: without statistics the planner would walk (persona_id, last_accessed_at) for the ORDER BY
@@ -172,16 +174,27 @@ async def _candidates(
         # One round trip: the hot memories and the best text matches of every tier (as on SQLite: a hot memory past
         # the HOT_CANDIDATES most recent is still found by its words), with every column (a few hundred short rows
         # at most), so the chosen need no second query. content_search: the stored vector of migrations 0007/0026.
+        # The neighbours of the best matches come in the same round trip (bot.core.memory.context).
         params["n"] = await _persona_size(session, persona_id, now)
+        params["best"] = rules.context_parameters().context_matches
         sql = (
-            f"WITH {_pg_ranked(words, params)}, picked AS ("
+            f"WITH {_pg_ranked(words, params)}, "
+            "r1 AS MATERIALIZED (SELECT id FROM ranked ORDER BY rel DESC, id LIMIT :best), "
+            f"b AS MATERIALIZED (SELECT r1.id, ({_neighbour_sql('r1', before=True)}) AS before_id, "
+            f"({_neighbour_sql('r1', before=False)}) AS after_id FROM r1), picked AS ("
             "(SELECT h.id FROM memories AS h WHERE h.persona_id = :p AND h.tier = 'hot' "
-            "ORDER BY h.last_accessed_at DESC LIMIT :hot_limit) UNION (SELECT ranked.id FROM ranked)) "
-            f"SELECT {_SELECT_M}, CAST(COALESCE(ranked.rel, -1) AS DOUBLE PRECISION) AS rel "
-            "FROM picked JOIN memories AS m ON m.id = picked.id LEFT JOIN ranked ON ranked.id = picked.id"
+            "ORDER BY h.last_accessed_at DESC LIMIT :hot_limit) UNION (SELECT ranked.id FROM ranked) "
+            "UNION (SELECT before_id FROM b) UNION (SELECT after_id FROM b)) "
+            f"SELECT {_SELECT_M}, CAST(COALESCE(ranked.rel, -1) AS DOUBLE PRECISION) AS rel, "
+            "b.before_id AS before_id, b.after_id AS after_id "
+            "FROM picked JOIN memories AS m ON m.id = picked.id AND m.persona_id = :p "
+            "LEFT JOIN ranked ON ranked.id = picked.id LEFT JOIN b ON b.id = picked.id"
         )
+        neighbours = {}
         for row in (await session.execute(text(sql).columns(rel=Float(), **_MTYPES), params)).all():
             found[row.id] = (row, max(0.0, float(row.rel)) if row.rel >= 0 else -1.0)
+            if row.before_id is not None or row.after_id is not None:
+                neighbours[row.id] = (row.before_id, row.after_id)
     else:
         hot_sql = (
             f"SELECT {_SELECT_M}, CAST(-1 AS DOUBLE PRECISION) AS rel FROM memories AS m "
@@ -189,7 +202,17 @@ async def _candidates(
         )
         for row in (await session.execute(text(hot_sql).columns(rel=Float(), **_MTYPES), params)).all():
             found[row.id] = (row, -1.0)
-    return found, dialect != "sqlite"
+    return found, dialect != "sqlite", neighbours
+
+
+def _neighbour_sql(of: str, *, before: bool, index: str = "") -> str:
+    """The persona's memory right before (or after) ``of.id``: one step on (persona_id, id), ordered by both columns
+    so that PostgreSQL walks that index (by the primary key alone it would step over other personas' memories)."""
+    op, order = ("<", "DESC") if before else (">", "ASC")
+    return (
+        f"SELECT x.id FROM memories AS x {index}WHERE x.persona_id = :p AND x.id {op} {of}.id "
+        f"ORDER BY x.persona_id {order}, x.id {order} LIMIT 1"
+    )
 
 
 async def _with_context(
@@ -198,33 +221,61 @@ async def _with_context(
     words: Sequence[str],
     found: dict[int, tuple[Any, float]],
     complete: bool,
+    known: dict[int, tuple[int | None, int | None]] | None = None,
 ) -> dict[int, tuple[Any, float]]:
     """The candidates with their conversation context (``bot.core.memory.context``): the memories right before and
-    right after the best text matches join the candidates (read in one query), and every text rank becomes its
-    contextual score (-1 where no rule reached)."""
+    right after the best text matches join the candidates (``known`` when the candidate query read them; otherwise
+    read here, in one query), and every text rank becomes its contextual score (-1 where no rule reached)."""
     params = rules.context_parameters()
     matched = sorted((i for i, (_, rank) in found.items() if rank > 0), key=lambda i: (-found[i][1], i))
     best = matched[: params.context_matches]
     if not best:
         return found
-    sqlite = session.get_bind().dialect.name == "sqlite"
-    order_index = "INDEXED BY ix_memories_persona_order " if sqlite else ""
-    # Each neighbour one step on (persona_id, id): ordered by both columns so that PostgreSQL walks that index (by
-    # the primary key alone it would step over the other personas' memories in between).
-    before = (
-        f"SELECT (SELECT x.id FROM memories AS x {order_index}WHERE x.persona_id = :p AND x.id < c.id "
-        "ORDER BY x.persona_id DESC, x.id DESC LIMIT 1) AS id FROM memories AS c WHERE c.id IN :ids"
-    )
-    after = (
-        f"SELECT (SELECT x.id FROM memories AS x {order_index}WHERE x.persona_id = :p AND x.id > c.id "
-        "ORDER BY x.persona_id, x.id LIMIT 1) AS id FROM memories AS c WHERE c.id IN :ids"
-    )
+    if known is not None:
+        out, neighbours = found, known
+        # Read only as a neighbour: not a match, and not among the hot memories (PostgreSQL's query reads both).
+        added = {n for pair in known.values() for n in pair if n in found and found[n][1] < 0}
+        added = {n for n in added if found[n][0].tier != "hot"}
+    else:
+        out, neighbours, added = await _read_neighbours(session, persona_id, found, best, complete)
+    # Only the matches and the best ones' neighbours can gain anything.
+    reach = set(matched).union(n for pair in neighbours.values() for n in pair if n is not None and n in out)
+    turns = []
+    for i in reach:
+        row = out[i][0]
+        if complete:  # PostgreSQL's whole rows
+            minute, head = rules.minute_of(row.created_at), (row.content or "")[:HEAD_CHARS]
+        else:
+            minute, head = float(row.minute), row.head or ""
+        turns.append(rules.ContextTurn(i, max(0.0, out[i][1]), minute, row.source_channel_id, head))
+    scores = rules.contextual_scores(turns, neighbours, words, params)
+    # A neighbour read only for context stays a candidate only when a match lent it something.
+    return {
+        i: (row, scores[i] if scores.get(i, 0.0) > 0 else -1.0)
+        for i, (row, _) in out.items()
+        if i not in added or scores.get(i, 0.0) > 0
+    }
+
+
+async def _read_neighbours(
+    session: AsyncSession,
+    persona_id: int,
+    found: dict[int, tuple[Any, float]],
+    best: Sequence[int],
+    complete: bool,
+) -> tuple[dict[int, tuple[Any, float]], dict[int, tuple[int | None, int | None]], set[int]]:
+    """The memories right before and after each of ``best`` (one query), added to the candidates: the candidates,
+    each best match's (before, after) ids, and the ids added."""
+    index = _BY_ORDER if session.get_bind().dialect.name == "sqlite" else ""
+    ids = "FROM memories AS c WHERE c.id IN :ids"
     sql = text(
-        f"SELECT {_SELECT_M if complete else _SELECT_C}, -1.0 AS rel FROM ({before} UNION {after}) AS n "
+        f"SELECT {_SELECT_M if complete else _SELECT_C}, -1.0 AS rel FROM ("
+        f"SELECT ({_neighbour_sql('c', before=True, index=index)}) AS id {ids} UNION "
+        f"SELECT ({_neighbour_sql('c', before=False, index=index)}) AS id {ids}) AS n "
         "JOIN memories AS m ON m.id = n.id WHERE m.persona_id = :p"
     ).bindparams(bindparam("ids", expanding=True))
     types = _MTYPES if complete else _CTYPES
-    rows = (await session.execute(sql.columns(rel=Float(), **types), {"p": persona_id, "ids": best})).all()
+    rows = (await session.execute(sql.columns(rel=Float(), **types), {"p": persona_id, "ids": list(best)})).all()
     out = dict(found)
     for row in rows:
         out.setdefault(row.id, (row, -1.0))
@@ -236,23 +287,7 @@ async def _with_context(
         i: (ordered[place[i] - 1] if place[i] > 0 else None, ordered[place[i] + 1] if place[i] < last else None)
         for i in best
     }
-    # Only the matches and the best ones' neighbours can gain anything.
-    reach = set(matched).union(n for pair in neighbours.values() for n in pair if n is not None)
-    turns = []
-    for i in reach:
-        row = out[i][0]
-        if complete:  # PostgreSQL's whole rows
-            minute, head = rules.minute_of(row.created_at), (row.content or "")[:HEAD_CHARS]
-        else:
-            minute, head = float(row.minute), row.head or ""
-        turns.append(rules.ContextTurn(i, max(0.0, out[i][1]), minute, row.source_channel_id, head))
-    scores = rules.contextual_scores(turns, neighbours, words, params)
-    # A neighbour read here stays a candidate only when a match lent it something.
-    return {
-        i: (row, scores[i] if scores.get(i, 0.0) > 0 else -1.0)
-        for i, (row, _) in out.items()
-        if i in found or scores.get(i, 0.0) > 0
-    }
+    return out, neighbours, set(out) - set(found)
 
 
 # Each extra candidate list counts at most this many entries.
@@ -291,9 +326,9 @@ async def _retrieve(
     if k <= 0:
         return []
     words = query_words(query_text)
-    found, complete = await _candidates(session, persona_id, words, now)
+    found, complete, known = await _candidates(session, persona_id, words, now)
     if words:
-        found = await _with_context(session, persona_id, words, found, complete)
+        found = await _with_context(session, persona_id, words, found, complete, known)
     extra_lists = _clean_extra(extra)
     full: dict[int, Any] = {memory_id: row for memory_id, (row, _) in found.items()} if complete else {}
     for memory_id, row in (await _extra_rows(session, persona_id, extra_lists, found)).items():
