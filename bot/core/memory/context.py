@@ -55,7 +55,7 @@ def context_parameters() -> ContextParameters:
         lead_share=float(section["lead_share"]),
         conversation_share=float(section["conversation_share"]),
         speaker_boost=float(section["speaker_boost"]),
-        context_matches=int(section["context_matches"]),
+        context_matches=max(0, int(section["context_matches"])),
         conversation_gap=timedelta(minutes=float(section["conversation_gap_minutes"])),
     )
 

@@ -181,18 +181,21 @@ async def _candidates(
             f"WITH {_pg_ranked(words, params)}, "
             "r1 AS MATERIALIZED (SELECT id FROM ranked ORDER BY rel DESC, id LIMIT :best), "
             f"b AS MATERIALIZED (SELECT r1.id, ({_neighbour_sql('r1', before=True)}) AS before_id, "
-            f"({_neighbour_sql('r1', before=False)}) AS after_id FROM r1), picked AS ("
-            "(SELECT h.id FROM memories AS h WHERE h.persona_id = :p AND h.tier = 'hot' "
-            "ORDER BY h.last_accessed_at DESC LIMIT :hot_limit) UNION (SELECT ranked.id FROM ranked) "
-            "UNION (SELECT before_id FROM b) UNION (SELECT after_id FROM b)) "
-            f"SELECT {_SELECT_M}, CAST(COALESCE(ranked.rel, -1) AS DOUBLE PRECISION) AS rel, "
-            "b.before_id AS before_id, b.after_id AS after_id "
+            f"({_neighbour_sql('r1', before=False)}) AS after_id FROM r1), "
+            "h AS MATERIALIZED (SELECT h.id FROM memories AS h WHERE h.persona_id = :p AND h.tier = 'hot' "
+            "ORDER BY h.last_accessed_at DESC LIMIT :hot_limit), "
+            "picked AS (SELECT id FROM h UNION SELECT id FROM ranked UNION SELECT before_id FROM b "
+            "UNION SELECT after_id FROM b) "
+            # rel: the text score; -1 for a hot candidate; -2 for a memory read only as a best match's neighbour.
+            f"SELECT {_SELECT_M}, CAST(COALESCE(ranked.rel, CASE WHEN h.id IS NULL THEN -2 ELSE -1 END) "
+            "AS DOUBLE PRECISION) AS rel, b.before_id AS before_id, b.after_id AS after_id "
             "FROM picked JOIN memories AS m ON m.id = picked.id AND m.persona_id = :p "
-            "LEFT JOIN ranked ON ranked.id = picked.id LEFT JOIN b ON b.id = picked.id"
+            "LEFT JOIN ranked ON ranked.id = picked.id LEFT JOIN b ON b.id = picked.id "
+            "LEFT JOIN h ON h.id = picked.id"
         )
         neighbours = {}
         for row in (await session.execute(text(sql).columns(rel=Float(), **_MTYPES), params)).all():
-            found[row.id] = (row, max(0.0, float(row.rel)) if row.rel >= 0 else -1.0)
+            found[row.id] = (row, max(0.0, float(row.rel)) if row.rel >= 0 else float(row.rel))
             if row.before_id is not None or row.after_id is not None:
                 neighbours[row.id] = (row.before_id, row.after_id)
     else:
@@ -229,13 +232,11 @@ async def _with_context(
     params = rules.context_parameters()
     matched = sorted((i for i, (_, rank) in found.items() if rank > 0), key=lambda i: (-found[i][1], i))
     best = matched[: params.context_matches]
-    if not best:
+    if not best:  # no match, so no neighbour was read
         return found
-    if known is not None:
+    if known is not None:  # PostgreSQL's candidate query read them (rank -2: read only as a neighbour)
         out, neighbours = found, known
-        # Read only as a neighbour: not a match, and not among the hot memories (PostgreSQL's query reads both).
-        added = {n for pair in known.values() for n in pair if n in found and found[n][1] < 0}
-        added = {n for n in added if found[n][0].tier != "hot"}
+        added = {i for i, (_, rank) in found.items() if rank < -1.5}
     else:
         out, neighbours, added = await _read_neighbours(session, persona_id, found, best, complete)
     # Only the matches and the best ones' neighbours can gain anything.
