@@ -45,7 +45,6 @@ from bot.core.memory.config import (
 from bot.core.memory.context import (
     ContextParameters,
     ContextTurn,
-    best_matches,
     context_parameters,
     contextual_scores,
     minute_of,
@@ -107,7 +106,6 @@ __all__ = [
     "StoredText",
     "assign_tiers",
     "best_first",
-    "best_matches",
     "best_scores",
     "by_relevance",
     "combine",

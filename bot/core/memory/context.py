@@ -91,13 +91,6 @@ def same_conversation(a: ContextTurn, b: ContextTurn, gap: timedelta) -> bool:
     return a.channel_id == b.channel_id and abs(a.minute - b.minute) <= gap.total_seconds() / 60.0
 
 
-def best_matches(turns: Iterable[ContextTurn], count: int) -> list[int]:
-    """The ids of the ``count`` best text matches (score above 0), best first (ties: the older memory)."""
-    matched = [turn for turn in turns if turn.score > 0]
-    matched.sort(key=lambda turn: (-turn.score, turn.id))
-    return [turn.id for turn in matched[: max(0, count)]]
-
-
 def _conversations(turns: Sequence[ContextTurn], gap: timedelta) -> list[list[ContextTurn]]:
     by_channel: dict[int | None, list[ContextTurn]] = {}
     for turn in turns:
