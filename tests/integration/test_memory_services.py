@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, insert, select, text, update
 
 from bot.clock import utcnow
 from bot.core import memory as rules
@@ -19,6 +19,7 @@ from bot.core.errors import DomainError, NotFound, PermissionDenied
 from bot.db import models
 from bot.db.engine import Database
 from bot.services import crypto, memories, personas, privacy
+from bot.services.memories import retrieval
 from bot.services.memories.records import memory_item
 from bot.services.personas import Actor, PersonaInput
 
@@ -686,3 +687,25 @@ async def test_a_rare_word_outweighs_a_word_every_memory_holds(database: Databas
         results = await memories.search(session, persona_id, "caroline pottery", now=NOW, order="relevance")
     assert results[0].memory.id == ids[2]
     assert len(results) == 5
+
+
+async def test_a_neighbour_read_for_context_that_gains_nothing_is_not_a_candidate(database: Database) -> None:
+    # The best match's neighbours are read for context (bot.core.memory.context). One said in another channel gains
+    # nothing and must not stay a candidate, even when it is hot but past the HOT_CANDIDATES most recently used.
+    persona_id = await _persona(database)
+    old = NOW - timedelta(days=30)
+    kite = await _capture(database, persona_id, "a red kite", created_at=old, last_accessed_at=old)
+    elsewhere = await _capture(
+        database, persona_id, "another channel", created_at=old, last_accessed_at=old, source_channel_id=99
+    )
+    filler = [
+        {"persona_id": persona_id, "content": f"filler {n}", "category": "conversation", "tier": "hot",
+         "created_at": NOW - timedelta(days=60), "last_accessed_at": NOW, "source_channel_id": 10}
+        for n in range(retrieval.HOT_CANDIDATES)
+    ]  # fmt: skip
+    async with database.transaction() as session:
+        await session.execute(insert(models.Memory), filler)
+        results = await memories.search(session, persona_id, "kite", k=1000, now=NOW)
+    ids = {r.memory.id for r in results}
+    assert kite in ids and elsewhere not in ids
+    assert len(results) == retrieval.HOT_CANDIDATES + 1  # the recent hot ones and the match
