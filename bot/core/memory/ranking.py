@@ -131,6 +131,14 @@ def _setup(lists: int, weights: tuple[float, float, float]) -> tuple[float, floa
     return beta, w_rec * scale, w_imp * scale, params.strength_weight * scale, best, params.recency_base
 
 
+def _same_length(*columns: Sequence[float]) -> int:
+    """The candidates' count: every column must have one value per candidate."""
+    size = len(columns[0])
+    if any(len(column) != size for column in columns):
+        raise ValueError("fused, hours_since_access, importance and strength must have the same length")
+    return size
+
+
 def hybrid_scores(
     fused: Sequence[float],
     lists: int,
@@ -140,9 +148,7 @@ def hybrid_scores(
     weights: tuple[float, float, float],
 ) -> list[float]:
     """Only the scores of :func:`hybrid_parts` (the chat path ranks hundreds of candidates and explains none)."""
-    size = len(fused)
-    if not (len(hours_since_access) == len(importance) == len(strength) == size):
-        raise ValueError("fused, hours_since_access, importance and strength must have the same length")
+    _same_length(fused, hours_since_access, importance, strength)
     beta, a_rec, a_imp, a_str, best, base = _setup(lists, weights)
     lift = beta / (1.0 + beta)
     out: list[float] = []
@@ -193,9 +199,7 @@ def hybrid_parts(
     """Each candidate's :class:`Parts`, in input order. ``fused``: its RRF sum (0 for one no list found) over
     ``lists`` candidate lists; ``importance`` on the 1..10 scale; ``weights`` the persona's (recency, importance,
     relevance)."""
-    size = len(fused)
-    if not (len(hours_since_access) == len(importance) == len(strength) == size):
-        raise ValueError("fused, hours_since_access, importance and strength must have the same length")
+    size = _same_length(fused, hours_since_access, importance, strength)
     return [
         hybrid_part(fused[i], lists, hours_since_access[i], importance[i], strength[i], weights) for i in range(size)
     ]
