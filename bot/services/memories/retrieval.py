@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Float, Text, bindparam, case, text, update
@@ -71,17 +71,30 @@ def _tsquery(words: Sequence[str]) -> str:
 HEAD_CHARS = 64
 # PostgreSQL: how many matching memories at most are ranked (and count towards each word's document frequency).
 MATCH_LIMIT = 5000
-_CANDIDATE_COLUMNS = ("id", "importance", "strength", "last_accessed_at", "source_channel_id")
+_CANDIDATE_COLUMNS = ("id", "importance", "strength", "source_channel_id")
 _BY_ORDER = "INDEXED BY ix_memories_persona_order "  # SQLite: one index step per neighbour
 _SELECT_M = ", ".join(f"m.{name} AS {name}" for name in COLUMNS)
 # SQLite: when each was made as minutes since the epoch (julianday counts days from 4714 BC; 2440587.5 is the epoch),
-# a number, not a timestamp to parse: a few hundred are read per retrieval.
+# and the hours since its last access, as numbers, not timestamps to parse: a hundred or more are read per retrieval.
+_SQLITE_HOURS = "(julianday(:now) - julianday(m.last_accessed_at)) * 24.0 AS hours"
 _SELECT_C = (
     ", ".join(f"m.{name} AS {name}" for name in _CANDIDATE_COLUMNS)
-    + f", substr(m.content, 1, {HEAD_CHARS}) AS head, (julianday(m.created_at) - 2440587.5) * 1440.0 AS minute"
+    + f", substr(m.content, 1, {HEAD_CHARS}) AS head, (julianday(m.created_at) - 2440587.5) * 1440.0 AS minute, "
+    + _SQLITE_HOURS
 )
-_CTYPES = {name: TABLE.c[name].type for name in _CANDIDATE_COLUMNS} | {"head": Text(), "minute": Float()}
-_MTYPES = {name: TABLE.c[name].type for name in COLUMNS}
+_CTYPES = {name: TABLE.c[name].type for name in _CANDIDATE_COLUMNS} | {
+    "head": Text(),
+    "minute": Float(),
+    "hours": Float(),
+}
+_PG_HOURS = "CAST(EXTRACT(EPOCH FROM (CAST(:now AS TIMESTAMPTZ) - m.last_accessed_at)) / 3600.0 AS DOUBLE PRECISION)"
+_MTYPES = {name: TABLE.c[name].type for name in COLUMNS} | {"hours": Float()}
+_SELECT_M_PG = f"{_SELECT_M}, {_PG_HOURS} AS hours"
+
+
+def _sqlite_moment(now: datetime) -> str:
+    """``now`` as SQLite keeps a UTC moment (naive, ISO), for julianday."""
+    return now.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
 
 
 def _pg_ranked(words: Sequence[str], params: dict[str, Any]) -> str:
@@ -132,33 +145,27 @@ async def _persona_size(session: AsyncSession, persona_id: int, now: datetime) -
 
 
 async def _candidates(
-    session: AsyncSession, persona_id: int, words: Sequence[str], now: datetime
+    session: AsyncSession, persona_id: int, words: Sequence[str], now: datetime, need: int
 ) -> tuple[dict[int, tuple[Any, float]], bool, dict[int, tuple[int | None, int | None]] | None]:
-    """(row; raw text rank, -1 for no match) for every hot memory (bounded) and the best text matches, and whether
-    the rows hold every column.
+    """(row; raw text rank, -1 for no match) for the best text matches and, when they are fewer than ``need`` (the
+    results asked for, with the pages before), every hot memory (bounded); and whether the rows hold every column.
+    Every row has its ``hours`` since its last access at ``now``.
 
-    SQLite: only what ranking needs (id, importance, strength, times, channel, the head of the text), the full rows
-    of the few chosen are read afterwards (a second query costs nothing there). PostgreSQL: every column, in one
-    round trip."""
+    The hot memories are read only to fill the results: every match ranks above every memory that matches nothing
+    (``bot.core.memory.ranking``), so with ``need`` matches no hot memory that does not match can be chosen.
+
+    SQLite: only what ranking needs (id, importance, strength, hours, channel, when made, the head of the text), the
+    full rows of the few chosen are read afterwards (a second query costs nothing there). PostgreSQL: every column,
+    in one round trip."""
     dialect = session.get_bind().dialect.name
     params: dict[str, Any] = {"p": persona_id, "hot_limit": HOT_CANDIDATES, "text_limit": TEXT_CANDIDATES}
     found: dict[int, tuple[Any, float]] = {}
     neighbours: dict[int, tuple[int | None, int | None]] | None = None
     if dialect == "sqlite":
-        hot_sql = (  # rel -1: not a text match
-            # INDEXED BY: without statistics the planner would walk (persona_id, last_accessed_at) for the ORDER BY
-            # and read every memory of the persona to find the few hot ones.
-            f"SELECT {_SELECT_C}, -1.0 AS rel FROM memories AS m INDEXED BY ix_memories_persona_tier "
-            "WHERE m.persona_id = :p AND m.tier = 'hot' "
-            "ORDER BY m.last_accessed_at DESC LIMIT :hot_limit"
-        )
-        hot = (await session.execute(text(hot_sql).columns(rel=Float(), **_CTYPES), params)).all()
-        for row in hot:
-            found[row.id] = (row, -1.0)
+        params["now"] = _sqlite_moment(now)
         if words:
             # One search over every tier: it ranks the hot memories that match too (ranking them separately with
-            # "rowid IN (...)" made FTS5 evaluate the whole match a second time). A hot memory outside the best
-            # TEXT_CANDIDATES matches stays out of the text list: it matches less than all of those.
+            # "rowid IN (...)" made FTS5 evaluate the whole match a second time).
             params["q"] = _fts5_query(words)
             # FTS5's rank column (bm25 by default), computed once per match, and the ordering left to FTS5: about
             # 0.8 ms less than ordering by bm25() at 100,000 memories.
@@ -170,40 +177,56 @@ async def _candidates(
             )
             for row in (await session.execute(text(text_sql).columns(rel=Float(), **_CTYPES), params)).all():
                 found[row.id] = (row, max(0.0, float(row.rel)))
+        if len(found) < need:
+            hot_sql = (  # rel -1: not a text match
+                # INDEXED BY: without statistics the planner would walk (persona_id, last_accessed_at) for the ORDER
+                # BY and read every memory of the persona to find the few hot ones.
+                f"SELECT {_SELECT_C}, -1.0 AS rel FROM memories AS m INDEXED BY ix_memories_persona_tier "
+                "WHERE m.persona_id = :p AND m.tier = 'hot' "
+                "ORDER BY m.last_accessed_at DESC LIMIT :hot_limit"
+            )
+            for row in (await session.execute(text(hot_sql).columns(rel=Float(), **_CTYPES), params)).all():
+                found.setdefault(row.id, (row, -1.0))
     elif words:
-        # One round trip: the hot memories and the best text matches of every tier (as on SQLite: a hot memory past
-        # the HOT_CANDIDATES most recent is still found by its words), with every column (a few hundred short rows
-        # at most), so the chosen need no second query. content_search: the stored vector of migrations 0007/0026.
-        # The neighbours of the best matches come in the same round trip (bot.core.memory.context).
+        # One round trip: the best text matches of every tier (as on SQLite: a hot memory past the HOT_CANDIDATES
+        # most recent is still found by its words) and, when they are fewer than ``need``, the hot memories, with
+        # every column (a few hundred short rows at most), so the chosen need no second query. content_search: the
+        # stored vector of migrations 0007/0026. The neighbours of the best matches come in the same round trip
+        # (bot.core.memory.context).
         params["n"] = await _persona_size(session, persona_id, now)
         params["best"] = rules.context_parameters().context_matches
+        params["need"] = need
+        params["now"] = now
         sql = (
             f"WITH {_pg_ranked(words, params)}, "
             "r1 AS MATERIALIZED (SELECT id FROM ranked ORDER BY rel DESC, id LIMIT :best), "
             f"b AS MATERIALIZED (SELECT r1.id, ({_neighbour_sql('r1', before=True)}) AS before_id, "
             f"({_neighbour_sql('r1', before=False)}) AS after_id FROM r1), "
             "h AS MATERIALIZED (SELECT h.id FROM memories AS h WHERE h.persona_id = :p AND h.tier = 'hot' "
-            "ORDER BY h.last_accessed_at DESC LIMIT :hot_limit), "
+            "AND (SELECT count(*) FROM ranked) < :need ORDER BY h.last_accessed_at DESC LIMIT :hot_limit), "
             "picked AS (SELECT id FROM h UNION SELECT id FROM ranked UNION SELECT before_id FROM b "
             "UNION SELECT after_id FROM b) "
             # rel: the text score; -1 for a hot candidate; -2 for a memory read only as a best match's neighbour.
-            f"SELECT {_SELECT_M}, CAST(COALESCE(ranked.rel, CASE WHEN h.id IS NULL THEN -2 ELSE -1 END) "
+            f"SELECT {_SELECT_M_PG}, CAST(COALESCE(ranked.rel, CASE WHEN h.id IS NULL THEN -2 ELSE -1 END) "
             "AS DOUBLE PRECISION) AS rel, b.before_id AS before_id, b.after_id AS after_id "
             "FROM picked JOIN memories AS m ON m.id = picked.id AND m.persona_id = :p "
             "LEFT JOIN ranked ON ranked.id = picked.id LEFT JOIN b ON b.id = picked.id "
             "LEFT JOIN h ON h.id = picked.id"
         )
         neighbours = {}
-        for row in (await session.execute(text(sql).columns(rel=Float(), **_MTYPES), params)).all():
+        statement = text(sql).bindparams(bindparam("now", type_=TABLE.c.last_accessed_at.type))
+        for row in (await session.execute(statement.columns(rel=Float(), **_MTYPES), params)).all():
             found[row.id] = (row, max(0.0, float(row.rel)) if row.rel >= 0 else float(row.rel))
             if row.before_id is not None or row.after_id is not None:
                 neighbours[row.id] = (row.before_id, row.after_id)
     else:
+        params["now"] = now
         hot_sql = (
-            f"SELECT {_SELECT_M}, CAST(-1 AS DOUBLE PRECISION) AS rel FROM memories AS m "
+            f"SELECT {_SELECT_M_PG}, CAST(-1 AS DOUBLE PRECISION) AS rel FROM memories AS m "
             "WHERE m.persona_id = :p AND m.tier = 'hot' ORDER BY m.last_accessed_at DESC LIMIT :hot_limit"
         )
-        for row in (await session.execute(text(hot_sql).columns(rel=Float(), **_MTYPES), params)).all():
+        statement = text(hot_sql).bindparams(bindparam("now", type_=TABLE.c.last_accessed_at.type))
+        for row in (await session.execute(statement.columns(rel=Float(), **_MTYPES), params)).all():
             found[row.id] = (row, -1.0)
     return found, dialect != "sqlite", neighbours
 
@@ -224,6 +247,7 @@ async def _with_context(
     words: Sequence[str],
     found: dict[int, tuple[Any, float]],
     complete: bool,
+    now: datetime,
     known: dict[int, tuple[int | None, int | None]] | None = None,
 ) -> dict[int, tuple[Any, float]]:
     """The candidates with their conversation context (``bot.core.memory.context``): the memories right before and
@@ -238,7 +262,7 @@ async def _with_context(
         out, neighbours = found, known
         added = {i for i, (_, rank) in found.items() if rank < -1.5}
     else:
-        out, neighbours, added = await _read_neighbours(session, persona_id, found, best, complete)
+        out, neighbours, added = await _read_neighbours(session, persona_id, found, best, complete, now)
     # Only the matches and the best ones' neighbours can gain anything.
     reach = set(matched).union(n for pair in neighbours.values() for n in pair if n is not None and n in out)
     turns = []
@@ -264,19 +288,24 @@ async def _read_neighbours(
     found: dict[int, tuple[Any, float]],
     best: Sequence[int],
     complete: bool,
+    now: datetime,
 ) -> tuple[dict[int, tuple[Any, float]], dict[int, tuple[int | None, int | None]], set[int]]:
     """The memories right before and after each of ``best`` (one query), added to the candidates: the candidates,
     each best match's (before, after) ids, and the ids added."""
     index = _BY_ORDER if session.get_bind().dialect.name == "sqlite" else ""
     ids = "FROM memories AS c WHERE c.id IN :ids"
     sql = text(
-        f"SELECT {_SELECT_M if complete else _SELECT_C}, -1.0 AS rel FROM ("
+        f"SELECT {_SELECT_M_PG if complete else _SELECT_C}, -1.0 AS rel FROM ("
         f"SELECT ({_neighbour_sql('c', before=True, index=index)}) AS id {ids} UNION "
         f"SELECT ({_neighbour_sql('c', before=False, index=index)}) AS id {ids}) AS n "
         "JOIN memories AS m ON m.id = n.id WHERE m.persona_id = :p"
     ).bindparams(bindparam("ids", expanding=True))
     types = _MTYPES if complete else _CTYPES
-    rows = (await session.execute(sql.columns(rel=Float(), **types), {"p": persona_id, "ids": list(best)})).all()
+    if complete:
+        sql = sql.bindparams(bindparam("now", type_=TABLE.c.last_accessed_at.type))
+    moment: Any = now if complete else _sqlite_moment(now)
+    params = {"p": persona_id, "ids": list(best), "now": moment}
+    rows = (await session.execute(sql.columns(rel=Float(), **types), params)).all()
     out = dict(found)
     for row in rows:
         out.setdefault(row.id, (row, -1.0))
@@ -327,14 +356,16 @@ async def _retrieve(
     if k <= 0:
         return []
     words = query_words(query_text)
-    found, complete, known = await _candidates(session, persona_id, words, now)
+    found, complete, known = await _candidates(session, persona_id, words, now, offset + k)
     if words:
-        found = await _with_context(session, persona_id, words, found, complete, known)
+        found = await _with_context(session, persona_id, words, found, complete, now, known)
     extra_lists = _clean_extra(extra)
     full: dict[int, Any] = {memory_id: row for memory_id, (row, _) in found.items()} if complete else {}
+    hours_of = {memory_id: max(0.0, float(row.hours)) for memory_id, (row, _) in found.items()}
     for memory_id, row in (await _extra_rows(session, persona_id, extra_lists, found)).items():
         found[memory_id] = (row, -1.0)
         full[memory_id] = row
+        hours_of[memory_id] = rules.hours_between(now, row.last_accessed_at)
     if not found:
         return []
     text_list = sorted((i for i, (_, rank) in found.items() if rank >= 0), key=lambda i: (-found[i][1], i))
@@ -342,7 +373,7 @@ async def _retrieve(
     fused = rules.fuse(lists)
     ids = sorted(found)
     rows = [found[i][0] for i in ids]
-    hours = [rules.hours_between(now, row.last_accessed_at) for row in rows]
+    hours = [hours_of[i] for i in ids]
     fused_column = [fused.get(i, 0.0) for i in ids]
     importance = [float(row.importance) for row in rows]
     strength = [float(row.strength) for row in rows]
