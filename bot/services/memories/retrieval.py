@@ -101,26 +101,29 @@ def _pg_ranked(words: Sequence[str], params: dict[str, Any]) -> str:
     """PostgreSQL's ranking of the text matches: the inverse document frequency, among the persona's matching
     memories, of each query word a memory holds, summed (``ts_rank`` weighs a name every memory holds as much as a
     rare word, and reads each memory's positions once per word), as CTEs ``q`` (the queries), ``matched`` (at most
-    ``MATCH_LIMIT`` matches, with which words each holds), ``df`` and ``ranked`` (the best ``text_limit``, with
-    ``rel``); ties go to the older memory."""
+    ``MATCH_LIMIT`` matches, with which words each holds), ``idf`` (each word's, computed once) and ``ranked`` (the
+    best ``text_limit``, with ``rel``); ties go to the older memory."""
     params["q"] = _tsquery(words)
     params["match_limit"] = MATCH_LIMIT
-    singles, holds, counts, terms = [], [], [], []
+    singles, holds, counts, idfs, terms = [], [], [], [], []
     for n, word in enumerate(words):
         params[f"w{n}"] = "'" + word + "'"
         singles.append(f"to_tsquery('english', :w{n}) AS q{n}")
         holds.append(f"t.content_search @@ q.q{n} AS h{n}")
-        counts.append(f"count(*) FILTER (WHERE h{n}) AS d{n}")
-        terms.append(f"CASE WHEN h{n} THEN ln(1 + (df.n - df.d{n} + 0.5) / (df.d{n} + 0.5)) ELSE 0 END")
+        counts.append(f"CAST(count(*) FILTER (WHERE h{n}) AS DOUBLE PRECISION) AS d{n}")
+        idfs.append(f"ln(1.0 + (c.n - c.d{n} + 0.5) / (c.d{n} + 0.5)) AS i{n}")
+        terms.append(f"CASE WHEN h{n} THEN idf.i{n} ELSE 0.0 END")
     return (
         f"q AS MATERIALIZED (SELECT to_tsquery('english', :q) AS q, {', '.join(singles)}), "
         f"matched AS MATERIALIZED (SELECT t.id, {', '.join(holds)} FROM memories AS t, q "
         "WHERE t.persona_id = :p AND t.content_search @@ q.q LIMIT :match_limit), "
-        # n: the persona's memories (a cached count: _persona_size), never fewer than the matches counted.
-        "df AS MATERIALIZED (SELECT GREATEST(CAST(:n AS DOUBLE PRECISION), CAST(count(*) AS DOUBLE PRECISION)) AS n, "
-        f"{', '.join(counts)} FROM matched), "
+        # n: the persona's memories (a cached count: _persona_size), never fewer than the matches counted; every
+        # number a double precision (not numeric, which is slow).
+        f"idf AS MATERIALIZED (SELECT {', '.join(idfs)} FROM (SELECT "
+        f"GREATEST(CAST(:n AS DOUBLE PRECISION), CAST(count(*) AS DOUBLE PRECISION)) AS n, {', '.join(counts)} "
+        "FROM matched) AS c), "
         f"ranked AS (SELECT matched.id, CAST({' + '.join(terms)} AS DOUBLE PRECISION) AS rel "
-        "FROM matched, df ORDER BY rel DESC, matched.id LIMIT :text_limit)"
+        "FROM matched, idf ORDER BY rel DESC, matched.id LIMIT :text_limit)"
     )
 
 
