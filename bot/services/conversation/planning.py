@@ -370,8 +370,11 @@ async def _job(
     earlier: tuple[Incoming, ...] = (),
 ) -> ReplyJob:
     pid = speaker.persona_id
+    # Everything that does not need the memories first: an early memory search (``retrieval``) runs meanwhile.
     ties = await relationships.people(session, pid, human_ids)
     linked = await relationships.links(session, pid, [o.persona_id for o in others])
+    fired = await fired_lore(session, pid, incoming, history, earlier, now=now, shelf=options.lore_shelf)
+    choice = await persona_models.for_reply(session, speaker.model, incoming.guild_id)
     found: list[memories.RetrievedMemory] = []
     query = retrieval_query(" ".join([*(m.content for m in earlier), incoming.content]), speaker.name)
     if template_reply is None and retrieval is not None:
@@ -389,8 +392,6 @@ async def _job(
     except DomainError:
         offered = ToolRegistry()
     tool_names = offered.names() if options.supports_tools else ()
-    fired = await fired_lore(session, pid, incoming, history, earlier, now=now, shelf=options.lore_shelf)
-    choice = await persona_models.for_reply(session, speaker.model, incoming.guild_id)
     vision = sees_images(options, choice)
     context = PromptContext(
         persona=speaker.profile,
