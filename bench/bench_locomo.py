@@ -6,7 +6,7 @@ through the native import (``/persona import``'s path: :func:`bot.services.porta
 took place; then the bot's background work for new memories is done (the embeddings backfill, where the code has
 embeddings). Each question (categories 1-4) is then asked as the chat path asks its memories for a message: the query
 :func:`bot.services.conversation.remembering.retrieval_query` makes of it, searched by the planner's own retrieval
-(``planning._retrieve``, with the persona's weights as the cast reads them, nothing marked recalled) with 25
+(``recalling.prompt_memories``, with the persona's weights as the cast reads them, nothing marked recalled) with 25
 results instead of the prompt's ``MEMORY_K``, at a fixed moment: a day after the conversation's last session
 (``persona``), and a year after it (``persona_year``: what idleness does to recency); and, beside, as ``/memory
 search`` finds it when the question is typed there (``search``, a day after). Whatever ranking the code has is what
@@ -52,7 +52,7 @@ from bot.core.ownership import Actor
 from bot.db import models
 from bot.db.engine import Database
 from bot.services import memories, portability
-from bot.services.conversation import planning
+from bot.services.conversation import recalling
 from bot.services.conversation.remembering import retrieval_query
 
 OWNER = Actor(user_id=900_000_000_000_000_020, guild_id=200_000_000_000_000_020)
@@ -115,19 +115,19 @@ async def chat_retrieval(
     database: Database, persona_id: int, message: str, *, name: str, now: datetime, k: int = DEPTH
 ) -> list[memories.RetrievedMemory]:
     """The memories the chat path retrieves for ``message`` to persona ``persona_id`` called ``name``
-    (``planning._retrieve`` with the query and weights the planner gives it), ``k`` of them instead of the
-    prompt's ``planning.MEMORY_K``; none for a message with no query words, as in the planner."""
+    (``recalling.prompt_memories`` with the query and weights the planner gives it), ``k`` of them instead of the
+    prompt's ``recalling.MEMORY_K``; none for a message with no query words, as in the planner."""
     query = retrieval_query(message, name)
     if not query:
         return []
     async with database.reads() as session:
         weights = (await memories.retrieval_weights(session, [persona_id]))[persona_id]
-        prompt_k = planning.MEMORY_K
-        planning.MEMORY_K = k
+        prompt_k = recalling.MEMORY_K
+        recalling.MEMORY_K = k
         try:
-            return await planning._retrieve(session, persona_id, query, now=now, key=None, weights=weights)
+            return await recalling.prompt_memories(session, persona_id, query, now=now, key=None, weights=weights)
         finally:
-            planning.MEMORY_K = prompt_k
+            recalling.MEMORY_K = prompt_k
 
 
 async def search_retrieval(

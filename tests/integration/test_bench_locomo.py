@@ -20,7 +20,7 @@ from bench import bench_locomo, locomo
 from bench.__main__ import parse_arguments
 from bot.db import models
 from bot.db.engine import Database
-from bot.services.conversation import planning
+from bot.services.conversation import recalling
 
 ROOT = Path(__file__).resolve().parents[2]
 MAY = datetime(2023, 5, 1, 13, 0, tzinfo=UTC)
@@ -139,7 +139,7 @@ async def test_imported_persona_asked_as_the_chat_path_asks(database: Database, 
         database, persona.id, "What do kittens love?", name=persona.name, now=JUNE.replace(day=4)
     )
     assert found[0].memory.content == "Bob: Kittens love chaos."
-    assert planning.MEMORY_K == 6  # the prompt's depth, put back
+    assert recalling.MEMORY_K == 6  # the prompt's depth, put back
     # No words left to search (common words only): nothing, as the planner asks nothing.
     assert await bench_locomo.chat_retrieval(database, persona.id, "What is it?", name=persona.name, now=JUNE) == []
 

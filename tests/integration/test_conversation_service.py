@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -105,6 +106,29 @@ async def test_only_the_named_persona_answers_and_its_prompt_has_the_history_and
         )  # fmt: skip
     assert as_the_cog.jobs[0].request.system == system
     assert as_the_cog.jobs[0].recall == plan.jobs[0].recall
+
+
+async def test_a_named_persona_that_does_not_answer_leaves_no_memory_search_behind(database: Database) -> None:
+    """With a second connection (PostgreSQL), a persona the message names has its memory search started before the
+    turns are decided; when the turns leave it silent, that search is cancelled and waited for, and a persona that
+    answers by chance gets its own search after the turns, with its memories in its prompt."""
+    await make(database, "Ada", reply_when_named=False)
+    grace = await make(database, "Grace", chattiness=100)
+    async with database.transaction() as session:
+        await memories.capture(
+            session, grace, content="Grace keeps the lighthouse lamp lit", category="conversation", importance=5,
+            source_user_id=None, source_channel_id=None, source_message_id=None, now=NOW - timedelta(days=2),
+        )  # fmt: skip
+    async with database.reads() as session:
+        cast = await conversation.cast(session, CHANNEL)
+        plan = await conversation.plan(
+            session, incoming("Ada, what about the lighthouse?"), cast.speakers, history=[], exchange_depth=0,
+            random_value=0.0, now=NOW, cast=cast, reader=database.reads if database.parallel_reads else None,
+        )  # fmt: skip
+    assert [job.speaker.persona_id for job in plan.jobs] == [grace]
+    assert "Grace keeps the lighthouse lamp lit" in plan.jobs[0].request.system
+    searching = [t for t in asyncio.all_tasks() if not t.done() and "_apart" in repr(t.get_coro())]
+    assert searching == []
 
 
 async def test_a_persona_never_answers_itself_and_persona_exchanges_stop_at_the_depth(database: Database) -> None:

@@ -19,7 +19,6 @@ from bot.core.errors import DomainError, NotFound, PermissionDenied
 from bot.db import models
 from bot.db.engine import Database
 from bot.services import crypto, memories, personas, privacy
-from bot.services.memories import retrieval
 from bot.services.memories.records import memory_item
 from bot.services.personas import Actor, PersonaInput
 
@@ -701,11 +700,11 @@ async def test_a_neighbour_read_for_context_that_gains_nothing_is_not_a_candidat
     filler = [
         {"persona_id": persona_id, "content": f"filler {n}", "category": "conversation", "tier": "hot",
          "created_at": NOW - timedelta(days=60), "last_accessed_at": NOW, "source_channel_id": 10}
-        for n in range(retrieval.HOT_CANDIDATES)
+        for n in range(memories.HOT_CANDIDATES)
     ]  # fmt: skip
     async with database.transaction() as session:
         await session.execute(insert(models.Memory), filler)
         results = await memories.search(session, persona_id, "kite", k=1000, now=NOW)
     ids = {r.memory.id for r in results}
     assert kite in ids and elsewhere not in ids
-    assert len(results) == retrieval.HOT_CANDIDATES + 1  # the recent hot ones and the match
+    assert len(results) == memories.HOT_CANDIDATES + 1  # the recent hot ones and the match

@@ -46,12 +46,8 @@ from bot.services.conversation.data import (
     Speaker,
 )
 from bot.services.conversation.memory_tools import tool_context
-from bot.services.conversation.planning import (
-    MAX_SPEAKERS,
-    MEMORY_K,
-    plan,
-    plan_waiting,
-)
+from bot.services.conversation.planning import MAX_SPEAKERS, plan, plan_waiting
+from bot.services.conversation.recalling import MEMORY_K
 from bot.services.conversation.recording import record
 from bot.services.conversation.regenerating import Replaced, Take, ask_for_take, find_take, replace_take
 from bot.services.conversation.remembering import (

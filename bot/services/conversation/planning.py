@@ -14,15 +14,14 @@ persona spoke.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import behaviors as behavior_rules
-from bot.core.conversation import HeardMessage, PresentPersona, Turns, plan_turns
+from bot.core.conversation import HeardMessage, PresentPersona, addressed_by_name, plan_turns
 from bot.core.errors import DomainError, NotFound
 from bot.core.prompt_words import ANSWER_EVERY_WAITING
 from bot.core.social import Perks
@@ -43,6 +42,7 @@ from bot.services.conversation.data import (
     Speaker,
 )
 from bot.services.conversation.images import attachment_tokens, sees_images, with_attachments
+from bot.services.conversation.recalling import Reader, Retrieval, drop, prompt_memories, search_early
 from bot.services.conversation.remembering import retrieval_query
 from bot.services.conversation.world import fired_lore
 from bot.services.emotions import MoodView
@@ -58,12 +58,8 @@ from bot.templating.prompts import (
     reply_labels,
 )
 
-MEMORY_K = 6  # memories retrieved into each prompt
 MAX_SPEAKERS = 2  # personas answering one message
 MAX_PEOPLE = 8  # people present named in the prompt
-
-Reader = Callable[[], AbstractAsyncContextManager[AsyncSession]]
-Retrieval = asyncio.Task[list[memories.RetrievedMemory]]
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -100,18 +96,25 @@ async def plan(
         return Plan()
     options = options or RequestOptions()
     registry = options.tools or default_registry()
-    heard = await _heard(session, incoming, exchange_depth=exchange_depth, random_value=random_value)
-    present = await _present(session, incoming, speakers, recent=recent_replies or {}, busy=busy, cast=cast, now=now)
-    turns = plan_turns(heard, present, now=now, max_speakers=MAX_SPEAKERS)
-    ids = [s.persona_id for s in speakers]
-    # Behaviours of every persona here: reactions and emotional triggers apply even when it does not speak.
-    rules_by_persona = cast.behaviors if cast is not None else await behaviors.enabled_for(session, ids)
     weights = cast.memory_weights if cast is not None else {}
+    search = partial(search_early, reader, incoming, now=now, key=options.encryption_key, weights=weights)
+    # A persona the message names nearly always answers: its memory search starts before the turns are decided.
+    early = search([s for s in speakers if addressed_by_name(incoming.content, s.name)])
+    ids = [s.persona_id for s in speakers]
     human_ids = _human_ids(incoming, history)
     jobs: list[ReplyJob] = []
     effects: list[BehaviorSideEffects] = []
-    early = _search_early(reader, incoming, speakers, turns, now=now, key=options.encryption_key, weights=weights)
     try:
+        heard = await _heard(session, incoming, exchange_depth=exchange_depth, random_value=random_value)
+        present = await _present(
+            session, incoming, speakers, recent=recent_replies or {}, busy=busy, cast=cast, now=now
+        )
+        turns = plan_turns(heard, present, now=now, max_speakers=MAX_SPEAKERS)
+        for pid in [pid for pid in early if pid not in turns.speakers]:  # named, but it does not speak now
+            await drop([early.pop(pid)])
+        early |= search([s for s in speakers if s.persona_id in turns.speakers and s.persona_id not in early])
+        # Behaviours of every persona here: reactions and emotional triggers apply even when it does not speak.
+        rules_by_persona = cast.behaviors if cast is not None else await behaviors.enabled_for(session, ids)
         for speaker in speakers:
             pid = speaker.persona_id
             effect, job = await _persona_plan(
@@ -134,9 +137,7 @@ async def plan(
             if job is not None:
                 jobs.append(job)
     finally:
-        for task in early.values():
-            task.cancel()
-        await asyncio.gather(*early.values(), return_exceptions=True)
+        await drop(early.values())
     order = {pid: index for index, pid in enumerate(turns.speakers)}
     jobs.sort(key=lambda job: order[job.speaker.persona_id])
     return Plan(tuple(jobs), turns.decisions, tuple(effects), turns.waiting)
@@ -195,31 +196,6 @@ async def _present(
         last = max(times) if times else None
         present.append(PresentPersona(pid, speaker.name, speaker.behavior, last, priority, pid in busy))
     return present
-
-
-def _search_early(
-    reader: Reader | None,
-    incoming: Incoming,
-    speakers: Sequence[Speaker],
-    turns: Turns,
-    *,
-    now: datetime,
-    key: str | None,
-    weights: Mapping[int, tuple[float, float, float]],
-) -> dict[int, Retrieval]:
-    """With a second connection to read on, each speaker's memory search (the longest read) starts now, to run
-    while its mood and relationships are read on the first; none without one."""
-    early: dict[int, Retrieval] = {}
-    if reader is None:
-        return early
-    names = {s.persona_id: s.name for s in speakers}
-    for pid in turns.speakers:
-        # A message with no content word ("hi") still recalls: the recent, important memories (docs/retrieval.md).
-        query = retrieval_query(incoming.content, names[pid])
-        early[pid] = asyncio.create_task(
-            _retrieve_apart(reader, pid, query, now=now, key=key, weights=weights.get(pid))
-        )
-    return early
 
 
 async def _persona_plan(
@@ -380,7 +356,7 @@ async def _job(
     if template_reply is None and retrieval is not None:
         found = await retrieval
     elif template_reply is None:  # no content word ("hi"): recency, importance and strength alone
-        found = await _retrieve(session, pid, query, now=now, key=options.encryption_key, weights=weights)
+        found = await prompt_memories(session, pid, query, now=now, key=options.encryption_key, weights=weights)
     left_out = options.leave_out_exchange
     if left_out is not None:
         found = [r for r in found if r.memory.source_message_id != left_out]
@@ -468,31 +444,3 @@ def _human_ids(incoming: Incoming, history: Sequence[ChannelLine]) -> list[int]:
     if incoming.author_persona_id is None and not incoming.author_is_bot:
         ids.append(incoming.author_id)
     return ids
-
-
-async def _retrieve_apart(
-    reader: Reader,
-    persona_id: int,
-    query: str,
-    *,
-    now: datetime,
-    key: str | None,
-    weights: tuple[float, float, float] | None,
-) -> list[memories.RetrievedMemory]:
-    async with reader() as session:
-        return await _retrieve(session, persona_id, query, now=now, key=key, weights=weights)
-
-
-async def _retrieve(
-    session: AsyncSession,
-    persona_id: int,
-    query: str,
-    *,
-    now: datetime,
-    key: str | None,
-    weights: tuple[float, float, float] | None,
-) -> list[memories.RetrievedMemory]:
-    """The memories a reply's prompt gets (read only: the recall is applied when the exchange is recorded)."""
-    return await memories.retrieve(
-        session, persona_id, query, k=MEMORY_K, now=now, encryption_key=key, mark_accessed=False, weights=weights
-    )

@@ -19,6 +19,7 @@ plain equality.
 
 from __future__ import annotations
 
+from bot.services.memories.candidates import HOT_CANDIDATES, TEXT_CANDIDATES
 from bot.services.memories.decay_job import (
     COLD_BELOW,
     DECAY_CHUNK_MEMORIES,
@@ -37,10 +38,8 @@ from bot.services.memories.records import (
     RetrievedMemory,
 )
 from bot.services.memories.retrieval import (
-    HOT_CANDIDATES,
     MAX_QUERY_WORDS,
     SEARCH_ORDERS,
-    TEXT_CANDIDATES,
     Recall,
     apply_recall,
     query_words,

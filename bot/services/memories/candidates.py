@@ -1,0 +1,300 @@
+"""Reading retrieval's candidates from the database, per dialect: the best full-text matches (SQLite: FTS5's bm25
+over ``memories_fts``; PostgreSQL: the summed IDF of the query words each match holds, over the stored
+``content_search`` vector), the hot memories when the matches cannot fill the results, and the memories right before
+and after the best matches with the conversation context they lend (``bot.core.memory.context``). What is read is
+ranked by :mod:`bot.services.memories.retrieval` (docs/retrieval.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Float, Text, bindparam, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core import memory as rules
+from bot.services.memories.records import COLUMNS, TABLE
+
+# Retrieval candidates: the best full-text matches of every tier (cold ones come back to warm when recalled) ...
+TEXT_CANDIDATES = 100
+# ... and, when they are fewer than the results asked for, every hot memory (at most this many, most recently used
+# first).
+HOT_CANDIDATES = 500
+
+
+def _fts5_query(words: Sequence[str]) -> str:
+    # Each word a quoted phrase (no FTS5 syntax can leak in), any of them may match.
+    return " OR ".join('"' + word.replace('"', '""') + '"' for word in words)
+
+
+def _tsquery(words: Sequence[str]) -> str:
+    # normalise_text yields runs of word characters only: no quote or backslash can reach to_tsquery.
+    return " | ".join("'" + word + "'" for word in words)
+
+
+# The start of a memory's text read with the candidates: where the speaker's name stands (bot.core.memory.context).
+HEAD_CHARS = 64
+# PostgreSQL: how many matching memories at most are ranked (and count towards each word's document frequency).
+MATCH_LIMIT = 5000
+_CANDIDATE_COLUMNS = ("id", "importance", "strength", "source_channel_id")
+_BY_ORDER = "INDEXED BY ix_memories_persona_order "  # SQLite: one index step per neighbour
+_SELECT_M = ", ".join(f"m.{name} AS {name}" for name in COLUMNS)
+# SQLite: when each was made as minutes since the epoch (julianday counts days from 4714 BC; 2440587.5 is the epoch),
+# and the hours since its last access, as numbers, not timestamps to parse: a hundred or more are read per retrieval.
+_SQLITE_HOURS = "(julianday(:now) - julianday(m.last_accessed_at)) * 24.0 AS hours"
+_SELECT_C = (
+    ", ".join(f"m.{name} AS {name}" for name in _CANDIDATE_COLUMNS)
+    + f", substr(m.content, 1, {HEAD_CHARS}) AS head, (julianday(m.created_at) - 2440587.5) * 1440.0 AS minute, "
+    + _SQLITE_HOURS
+)
+_CTYPES = {name: TABLE.c[name].type for name in _CANDIDATE_COLUMNS} | {
+    "head": Text(),
+    "minute": Float(),
+    "hours": Float(),
+}
+_PG_HOURS = "CAST(EXTRACT(EPOCH FROM (CAST(:now AS TIMESTAMPTZ) - m.last_accessed_at)) / 3600.0 AS DOUBLE PRECISION)"
+_MTYPES = {name: TABLE.c[name].type for name in COLUMNS} | {"hours": Float()}
+_SELECT_M_PG = f"{_SELECT_M}, {_PG_HOURS} AS hours"
+
+
+def _sqlite_moment(now: datetime) -> str:
+    """``now`` as SQLite keeps a UTC moment (naive, ISO), for julianday."""
+    return now.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
+
+
+def _pg_ranked(words: Sequence[str], params: dict[str, Any]) -> str:
+    """PostgreSQL's ranking of the text matches: the inverse document frequency, among the persona's matching
+    memories, of each query word a memory holds, summed (``ts_rank`` weighs a name every memory holds as much as a
+    rare word, and reads each memory's positions once per word), as CTEs ``q`` (the queries), ``matched`` (at most
+    ``MATCH_LIMIT`` matches, with which words each holds), ``idf`` (each word's, computed once) and ``ranked`` (the
+    best ``text_limit``, with ``rel``); ties go to the older memory."""
+    params["q"] = _tsquery(words)
+    params["match_limit"] = MATCH_LIMIT
+    singles, holds, counts, idfs, terms = [], [], [], [], []
+    for n, word in enumerate(words):
+        params[f"w{n}"] = "'" + word + "'"
+        singles.append(f"to_tsquery('english', :w{n}) AS q{n}")
+        holds.append(f"t.content_search @@ q.q{n} AS h{n}")
+        counts.append(f"CAST(count(*) FILTER (WHERE h{n}) AS DOUBLE PRECISION) AS d{n}")
+        idfs.append(f"ln(1.0 + (c.n - c.d{n} + 0.5) / (c.d{n} + 0.5)) AS i{n}")
+        terms.append(f"CASE WHEN h{n} THEN idf.i{n} ELSE 0.0 END")
+    return (
+        f"q AS MATERIALIZED (SELECT to_tsquery('english', :q) AS q, {', '.join(singles)}), "
+        f"matched AS MATERIALIZED (SELECT t.id, {', '.join(holds)} FROM memories AS t, q "
+        "WHERE t.persona_id = :p AND t.content_search @@ q.q LIMIT :match_limit), "
+        # n: the persona's memories (a cached count: _persona_size), never fewer than the matches counted; every
+        # number a double precision (not numeric, which is slow).
+        f"idf AS MATERIALIZED (SELECT {', '.join(idfs)} FROM (SELECT "
+        f"GREATEST(CAST(:n AS DOUBLE PRECISION), CAST(count(*) AS DOUBLE PRECISION)) AS n, {', '.join(counts)} "
+        "FROM matched) AS c), "
+        f"ranked AS (SELECT matched.id, CAST({' + '.join(terms)} AS DOUBLE PRECISION) AS rel "
+        "FROM matched, idf ORDER BY rel DESC, matched.id LIMIT :text_limit)"
+    )
+
+
+# PostgreSQL: each persona's number of memories (the IDF's N), counted at most once per PERSONA_SIZE_TTL of the
+# callers' ``now`` per database (counting 100,000 memories takes about 8 ms; the weights hardly move meanwhile).
+PERSONA_SIZE_TTL = timedelta(minutes=5)
+_PERSONA_SIZES_KEPT = 10_000
+_persona_sizes: dict[tuple[int, int], tuple[datetime, int]] = {}
+
+
+async def _persona_size(session: AsyncSession, persona_id: int, now: datetime) -> int:
+    key = (id(session.get_bind()), persona_id)
+    kept = _persona_sizes.get(key)
+    if kept is not None and abs(now - kept[0]) < PERSONA_SIZE_TTL:
+        return kept[1]
+    count = await session.execute(text("SELECT count(*) FROM memories WHERE persona_id = :p"), {"p": persona_id})
+    size = int(count.scalar_one())
+    if len(_persona_sizes) >= _PERSONA_SIZES_KEPT:
+        _persona_sizes.clear()
+    _persona_sizes[key] = (now, size)
+    return size
+
+
+Found = dict[int, tuple[Any, float]]
+Neighbours = dict[int, tuple[int | None, int | None]]
+
+
+async def read_candidates(
+    session: AsyncSession, persona_id: int, words: Sequence[str], now: datetime, need: int
+) -> tuple[Found, bool, Neighbours | None]:
+    """(row; raw text rank, -1 for no match) for the best text matches and, when they are fewer than ``need`` (the
+    results asked for, with the pages before), every hot memory (bounded); whether the rows hold every column; and,
+    where the query read them (PostgreSQL), the best matches' (before, after) neighbours. Every row has its
+    ``hours`` since its last access at ``now``.
+
+    The hot memories are read only to fill the results: every match ranks above every memory that matches nothing
+    (``bot.core.memory.ranking``), so with ``need`` matches no hot memory that does not match can be chosen.
+
+    SQLite: only what ranking needs (id, importance, strength, hours, channel, when made, the head of the text), the
+    full rows of the few chosen are read afterwards (a second query costs nothing there). PostgreSQL: every column,
+    in one round trip."""
+    params: dict[str, Any] = {"p": persona_id, "hot_limit": HOT_CANDIDATES, "text_limit": TEXT_CANDIDATES}
+    if session.get_bind().dialect.name == "sqlite":
+        return await _sqlite_candidates(session, words, params | {"now": _sqlite_moment(now)}, need), False, None
+    if not words:
+        hot_sql = (
+            f"SELECT {_SELECT_M_PG}, CAST(-1 AS DOUBLE PRECISION) AS rel FROM memories AS m "
+            "WHERE m.persona_id = :p AND m.tier = 'hot' ORDER BY m.last_accessed_at DESC LIMIT :hot_limit"
+        )
+        statement = text(hot_sql).bindparams(bindparam("now", type_=TABLE.c.last_accessed_at.type))
+        rows = (await session.execute(statement.columns(rel=Float(), **_MTYPES), params | {"now": now})).all()
+        return {row.id: (row, -1.0) for row in rows}, True, None
+    params["n"] = await _persona_size(session, persona_id, now)
+    found, neighbours = await _pg_candidates(session, words, params | {"need": need, "now": now})
+    return found, True, neighbours
+
+
+async def _sqlite_candidates(session: AsyncSession, words: Sequence[str], params: dict[str, Any], need: int) -> Found:
+    found: Found = {}
+    if words:
+        # One search over every tier: it ranks the hot memories that match too (ranking them separately with
+        # "rowid IN (...)" made FTS5 evaluate the whole match a second time).
+        params["q"] = _fts5_query(words)
+        # FTS5's rank column (bm25 by default), computed once per match, and the ordering left to FTS5: about
+        # 0.8 ms less than ordering by bm25() at 100,000 memories.
+        text_sql = (
+            f"SELECT {_SELECT_C}, -memories_fts.rank AS rel FROM memories_fts "
+            "JOIN memories AS m ON m.id = memories_fts.rowid "
+            "WHERE memories_fts MATCH :q AND m.persona_id = :p "
+            "ORDER BY memories_fts.rank LIMIT :text_limit"
+        )
+        for row in (await session.execute(text(text_sql).columns(rel=Float(), **_CTYPES), params)).all():
+            found[row.id] = (row, max(0.0, float(row.rel)))
+    if len(found) < need:
+        hot_sql = (  # rel -1: not a text match
+            # INDEXED BY: without statistics the planner would walk (persona_id, last_accessed_at) for the ORDER
+            # BY and read every memory of the persona to find the few hot ones.
+            f"SELECT {_SELECT_C}, -1.0 AS rel FROM memories AS m INDEXED BY ix_memories_persona_tier "
+            "WHERE m.persona_id = :p AND m.tier = 'hot' "
+            "ORDER BY m.last_accessed_at DESC LIMIT :hot_limit"
+        )
+        for row in (await session.execute(text(hot_sql).columns(rel=Float(), **_CTYPES), params)).all():
+            found.setdefault(row.id, (row, -1.0))
+    return found
+
+
+async def _pg_candidates(
+    session: AsyncSession, words: Sequence[str], params: dict[str, Any]
+) -> tuple[Found, Neighbours]:
+    """One round trip: the best text matches of every tier (as on SQLite: a hot memory past the HOT_CANDIDATES most
+    recent is still found by its words) and, when they are fewer than ``need``, the hot memories, with every column
+    (a few hundred short rows at most), so the chosen need no second query. content_search: the stored vector of
+    migrations 0007/0026. The neighbours of the best matches come in the same round trip (bot.core.memory.context).
+    """
+    params["best"] = rules.context_parameters().context_matches
+    sql = (
+        f"WITH {_pg_ranked(words, params)}, "
+        "r1 AS MATERIALIZED (SELECT id FROM ranked ORDER BY rel DESC, id LIMIT :best), "
+        f"b AS MATERIALIZED (SELECT r1.id, ({_neighbour_sql('r1', before=True)}) AS before_id, "
+        f"({_neighbour_sql('r1', before=False)}) AS after_id FROM r1), "
+        "h AS MATERIALIZED (SELECT h.id FROM memories AS h WHERE h.persona_id = :p AND h.tier = 'hot' "
+        "AND (SELECT count(*) FROM ranked) < :need ORDER BY h.last_accessed_at DESC LIMIT :hot_limit), "
+        "picked AS (SELECT id FROM h UNION SELECT id FROM ranked UNION SELECT before_id FROM b "
+        "UNION SELECT after_id FROM b) "
+        # rel: the text score; -1 for a hot candidate; -2 for a memory read only as a best match's neighbour.
+        f"SELECT {_SELECT_M_PG}, CAST(COALESCE(ranked.rel, CASE WHEN h.id IS NULL THEN -2 ELSE -1 END) "
+        "AS DOUBLE PRECISION) AS rel, b.before_id AS before_id, b.after_id AS after_id "
+        "FROM picked JOIN memories AS m ON m.id = picked.id AND m.persona_id = :p "
+        "LEFT JOIN ranked ON ranked.id = picked.id LEFT JOIN b ON b.id = picked.id "
+        "LEFT JOIN h ON h.id = picked.id"
+    )
+    found: Found = {}
+    neighbours: Neighbours = {}
+    statement = text(sql).bindparams(bindparam("now", type_=TABLE.c.last_accessed_at.type))
+    for row in (await session.execute(statement.columns(rel=Float(), **_MTYPES), params)).all():
+        found[row.id] = (row, max(0.0, float(row.rel)) if row.rel >= 0 else float(row.rel))
+        if row.before_id is not None or row.after_id is not None:
+            neighbours[row.id] = (row.before_id, row.after_id)
+    return found, neighbours
+
+
+def _neighbour_sql(of: str, *, before: bool, index: str = "") -> str:
+    """The persona's memory right before (or after) ``of.id``: one step on (persona_id, id), ordered by both columns
+    so that PostgreSQL walks that index (by the primary key alone it would step over other personas' memories)."""
+    op, order = ("<", "DESC") if before else (">", "ASC")
+    return (
+        f"SELECT x.id FROM memories AS x {index}WHERE x.persona_id = :p AND x.id {op} {of}.id "
+        f"ORDER BY x.persona_id {order}, x.id {order} LIMIT 1"
+    )
+
+
+async def with_context(
+    session: AsyncSession,
+    persona_id: int,
+    words: Sequence[str],
+    found: dict[int, tuple[Any, float]],
+    complete: bool,
+    now: datetime,
+    known: dict[int, tuple[int | None, int | None]] | None = None,
+) -> dict[int, tuple[Any, float]]:
+    """The candidates with their conversation context (``bot.core.memory.context``): the memories right before and
+    right after the best text matches join the candidates (``known`` when the candidate query read them; otherwise
+    read here, in one query), and every text rank becomes its contextual score (-1 where no rule reached)."""
+    params = rules.context_parameters()
+    matched = sorted((i for i, (_, rank) in found.items() if rank > 0), key=lambda i: (-found[i][1], i))
+    best = matched[: params.context_matches]
+    if not best:  # no match, so no neighbour was read
+        return found
+    if known is not None:  # PostgreSQL's candidate query read them (rank -2: read only as a neighbour)
+        out, neighbours = found, known
+        added = {i for i, (_, rank) in found.items() if rank < -1.5}
+    else:
+        out, neighbours, added = await _read_neighbours(session, persona_id, found, best, complete, now)
+    # Only the matches and the best ones' neighbours can gain anything.
+    reach = set(matched).union(n for pair in neighbours.values() for n in pair if n is not None and n in out)
+    turns = []
+    for i in reach:
+        row = out[i][0]
+        if complete:  # PostgreSQL's whole rows
+            minute, head = rules.minute_of(row.created_at), (row.content or "")[:HEAD_CHARS]
+        else:
+            minute, head = float(row.minute), row.head or ""
+        turns.append(rules.ContextTurn(i, max(0.0, out[i][1]), minute, row.source_channel_id, head))
+    scores = rules.contextual_scores(turns, neighbours, words, params)
+    # A neighbour read only for context stays a candidate only when a match lent it something.
+    return {
+        i: (row, scores[i] if scores.get(i, 0.0) > 0 else -1.0)
+        for i, (row, _) in out.items()
+        if i not in added or scores.get(i, 0.0) > 0
+    }
+
+
+async def _read_neighbours(
+    session: AsyncSession,
+    persona_id: int,
+    found: dict[int, tuple[Any, float]],
+    best: Sequence[int],
+    complete: bool,
+    now: datetime,
+) -> tuple[dict[int, tuple[Any, float]], dict[int, tuple[int | None, int | None]], set[int]]:
+    """The memories right before and after each of ``best`` (one query), added to the candidates: the candidates,
+    each best match's (before, after) ids, and the ids added."""
+    index = _BY_ORDER if session.get_bind().dialect.name == "sqlite" else ""
+    ids = "FROM memories AS c WHERE c.id IN :ids"
+    sql = text(
+        f"SELECT {_SELECT_M_PG if complete else _SELECT_C}, -1.0 AS rel FROM ("
+        f"SELECT ({_neighbour_sql('c', before=True, index=index)}) AS id {ids} UNION "
+        f"SELECT ({_neighbour_sql('c', before=False, index=index)}) AS id {ids}) AS n "
+        "JOIN memories AS m ON m.id = n.id WHERE m.persona_id = :p"
+    ).bindparams(bindparam("ids", expanding=True))
+    types = _MTYPES if complete else _CTYPES
+    if complete:
+        sql = sql.bindparams(bindparam("now", type_=TABLE.c.last_accessed_at.type))
+    moment: Any = now if complete else _sqlite_moment(now)
+    params = {"p": persona_id, "ids": list(best), "now": moment}
+    rows = (await session.execute(sql.columns(rel=Float(), **types), params)).all()
+    out = dict(found)
+    for row in rows:
+        out.setdefault(row.id, (row, -1.0))
+    # The memory right before / after each best match among those known: its true neighbour, which was just read.
+    ordered = sorted(out)
+    place = {memory_id: n for n, memory_id in enumerate(ordered)}
+    last = len(ordered) - 1
+    neighbours = {
+        i: (ordered[place[i] - 1] if place[i] > 0 else None, ordered[place[i] + 1] if place[i] < last else None)
+        for i in best
+    }
+    return out, neighbours, set(out) - set(found)
