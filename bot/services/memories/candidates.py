@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Float, Text, bindparam, text
+from sqlalchemy import BindParameter, Float, Text, TextualSelect, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import memory as rules
@@ -61,6 +62,18 @@ _SELECT_M_PG = f"{_SELECT_M}, {_PG_HOURS} AS hours"
 def _sqlite_moment(now: datetime) -> str:
     """``now`` as SQLite keeps a UTC moment (naive, ISO), for julianday."""
     return now.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
+
+
+@lru_cache(maxsize=64)
+def _statement(sql: str, *, whole: bool, ids: bool = False) -> TextualSelect:
+    """``sql`` as a statement whose rows are candidates (``whole``: every column, PostgreSQL's; else the few that
+    ranking needs, SQLite's) with ``rel``; kept, so that each retrieval neither builds it nor its cache key again
+    (the SQL depends on the dialect and the number of query words only). ``ids``: an expanding ``:ids``."""
+    binds: list[BindParameter[Any]] = [bindparam("ids", expanding=True)] if ids else []
+    if whole:  # PostgreSQL: the moment typed, for its timestamp arithmetic
+        binds.append(bindparam("now", type_=TABLE.c.last_accessed_at.type))
+    statement = text(sql).bindparams(*binds) if binds else text(sql)
+    return statement.columns(rel=Float(), **(_MTYPES if whole else _CTYPES))
 
 
 def _pg_ranked(words: Sequence[str], params: dict[str, Any]) -> str:
@@ -139,8 +152,7 @@ async def read_candidates(
             f"SELECT {_SELECT_M_PG}, CAST(-1 AS DOUBLE PRECISION) AS rel FROM memories AS m "
             "WHERE m.persona_id = :p AND m.tier = 'hot' ORDER BY m.last_accessed_at DESC LIMIT :hot_limit"
         )
-        statement = text(hot_sql).bindparams(bindparam("now", type_=TABLE.c.last_accessed_at.type))
-        rows = (await session.execute(statement.columns(rel=Float(), **_MTYPES), params | {"now": now})).all()
+        rows = (await session.execute(_statement(hot_sql, whole=True), params | {"now": now})).all()
         return {row.id: (row, -1.0) for row in rows}, True, None
     params["n"] = await _persona_size(session, persona_id, now)
     found, neighbours = await _pg_candidates(session, words, params | {"need": need, "now": now})
@@ -161,7 +173,7 @@ async def _sqlite_candidates(session: AsyncSession, words: Sequence[str], params
             "WHERE memories_fts MATCH :q AND m.persona_id = :p "
             "ORDER BY memories_fts.rank LIMIT :text_limit"
         )
-        for row in (await session.execute(text(text_sql).columns(rel=Float(), **_CTYPES), params)).all():
+        for row in (await session.execute(_statement(text_sql, whole=False), params)).all():
             found[row.id] = (row, max(0.0, float(row.rel)))
     if len(found) < need:
         hot_sql = (  # rel -1: not a text match
@@ -171,7 +183,7 @@ async def _sqlite_candidates(session: AsyncSession, words: Sequence[str], params
             "WHERE m.persona_id = :p AND m.tier = 'hot' "
             "ORDER BY m.last_accessed_at DESC LIMIT :hot_limit"
         )
-        for row in (await session.execute(text(hot_sql).columns(rel=Float(), **_CTYPES), params)).all():
+        for row in (await session.execute(_statement(hot_sql, whole=False), params)).all():
             found.setdefault(row.id, (row, -1.0))
     return found
 
@@ -203,8 +215,7 @@ async def _pg_candidates(
     )
     found: Found = {}
     neighbours: Neighbours = {}
-    statement = text(sql).bindparams(bindparam("now", type_=TABLE.c.last_accessed_at.type))
-    for row in (await session.execute(statement.columns(rel=Float(), **_MTYPES), params)).all():
+    for row in (await session.execute(_statement(sql, whole=True), params)).all():
         found[row.id] = (row, max(0.0, float(row.rel)) if row.rel >= 0 else float(row.rel))
         if row.before_id is not None or row.after_id is not None:
             neighbours[row.id] = (row.before_id, row.after_id)
@@ -274,18 +285,15 @@ async def _read_neighbours(
     each best match's (before, after) ids, and the ids added."""
     index = _BY_ORDER if session.get_bind().dialect.name == "sqlite" else ""
     ids = "FROM memories AS c WHERE c.id IN :ids"
-    sql = text(
+    sql = (
         f"SELECT {_SELECT_M_PG if complete else _SELECT_C}, -1.0 AS rel FROM ("
         f"SELECT ({_neighbour_sql('c', before=True, index=index)}) AS id {ids} UNION "
         f"SELECT ({_neighbour_sql('c', before=False, index=index)}) AS id {ids}) AS n "
         "JOIN memories AS m ON m.id = n.id WHERE m.persona_id = :p"
-    ).bindparams(bindparam("ids", expanding=True))
-    types = _MTYPES if complete else _CTYPES
-    if complete:
-        sql = sql.bindparams(bindparam("now", type_=TABLE.c.last_accessed_at.type))
+    )
     moment: Any = now if complete else _sqlite_moment(now)
     params = {"p": persona_id, "ids": list(best), "now": moment}
-    rows = (await session.execute(sql.columns(rel=Float(), **types), params)).all()
+    rows = (await session.execute(_statement(sql, whole=complete, ids=True), params)).all()
     out = dict(found)
     for row in rows:
         out.setdefault(row.id, (row, -1.0))

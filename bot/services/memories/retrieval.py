@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, update
+from sqlalchemy import bindparam, case, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -52,6 +52,9 @@ def query_words(query_text: str) -> list[str]:
             break
     return words
 
+
+# The whole rows of the chosen memories (a statement built once).
+_BY_IDS = memory_select().where(TABLE.c.id.in_(bindparam("ids", expanding=True)))
 
 # Each extra candidate list counts at most this many entries.
 EXTRA_CANDIDATES = 200
@@ -121,8 +124,7 @@ async def _retrieve(
     positions = [{memory_id: n for n, memory_id in enumerate(ranked, start=1)} for ranked in lists]
     missing = [ids[i] for i in chosen if ids[i] not in full]
     if missing:
-        query = memory_select().where(TABLE.c.id.in_(missing))
-        full.update({row.id: row for row in (await session.execute(query)).all()})
+        full.update({row.id: row for row in (await session.execute(_BY_IDS, {"ids": missing})).all()})
     results = [
         RetrievedMemory(
             memory=record_of(full[ids[i]], encryption_key),
