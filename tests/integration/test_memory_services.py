@@ -7,7 +7,10 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import shutil
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +22,7 @@ from bot.core.errors import DomainError, NotFound, PermissionDenied
 from bot.db import models
 from bot.db.engine import Database
 from bot.services import crypto, memories, personas, privacy
+from bot.services.memories import candidates
 from bot.services.memories.records import memory_item
 from bot.services.personas import Actor, PersonaInput
 
@@ -708,3 +712,35 @@ async def test_a_neighbour_read_for_context_that_gains_nothing_is_not_a_candidat
     ids = {r.memory.id for r in results}
     assert kite in ids and elsewhere not in ids
     assert len(results) == memories.HOT_CANDIDATES + 1  # the recent hot ones and the match
+
+
+@pytest.fixture
+async def sqlite_database(sqlite_template: Path, tmp_path: Path) -> AsyncIterator[Database]:
+    path = tmp_path / "bounded.db"
+    shutil.copy(sqlite_template, path)
+    database = Database(f"sqlite+aiosqlite:///{path}")
+    try:
+        yield database
+    finally:
+        await database.dispose()
+
+
+async def test_sqlite_ranks_a_bounded_number_of_matches_leaving_out_the_commonest_words(
+    sqlite_database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite ranks the matches inline on the event loop: a word most memories hold would make every search rank
+    them all. Past MATCH_BUDGET matches the commonest words are left out; when even the rarest word matches more,
+    only its most recent matches are ranked. (PostgreSQL ranks at most MATCH_LIMIT matches, on its server.)"""
+    database = sqlite_database
+    monkeypatch.setattr(candidates, "MATCH_BUDGET", 20)
+    monkeypatch.setattr(candidates, "_word_counts", {})
+    persona_id = await _persona(database)
+    fillers = [await _capture(database, persona_id, f"Alice said: filler number {n}") for n in range(40)]
+    lighthouse = await _capture(database, persona_id, "Alice said: the lighthouse keeper waved")
+    async with database.session() as session:
+        both = await memories.search(session, persona_id, "Alice and the lighthouse", k=5, now=NOW)
+        common = await memories.search(session, persona_id, "Alice", k=50, now=NOW, order="relevance")
+    assert both[0].memory.id == lighthouse and both[0].relevant
+    assert len(both) == 5 and not any(r.relevant for r in both[1:])  # "alice" (41 matches) was left out
+    newest = set(sorted([*fillers, lighthouse])[-20:])
+    assert len(common) == 20 and {r.memory.id for r in common} == newest and all(r.relevant for r in common)

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import BindParameter, Float, Text, TextualSelect, bindparam, text
+from sqlalchemy import BindParameter, Float, Text, TextClause, TextualSelect, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import memory as rules
@@ -146,7 +146,8 @@ async def read_candidates(
     in one round trip."""
     params: dict[str, Any] = {"p": persona_id, "hot_limit": HOT_CANDIDATES, "text_limit": TEXT_CANDIDATES}
     if session.get_bind().dialect.name == "sqlite":
-        return await _sqlite_candidates(session, words, params | {"now": _sqlite_moment(now)}, need), False, None
+        found = await _sqlite_candidates(session, words, params | {"now": _sqlite_moment(now)}, need, now)
+        return found, False, None
     if not words:
         hot_sql = (
             f"SELECT {_SELECT_M_PG}, CAST(-1 AS DOUBLE PRECISION) AS rel FROM memories AS m "
@@ -159,20 +160,82 @@ async def read_candidates(
     return found, True, neighbours
 
 
-async def _sqlite_candidates(session: AsyncSession, words: Sequence[str], params: dict[str, Any], need: int) -> Found:
+# SQLite: at most about this many full-text matches are ranked per search (bm25 reads each one, inline on the event
+# loop: 50,000 matches of one word take some 70 ms). The query's commonest words are left out while its words
+# together match more (among every persona's memories: the search reads them all); when even its rarest word matches
+# more, only that word's MATCH_BUDGET most recent matches are ranked. PostgreSQL ranks at most MATCH_LIMIT matches.
+MATCH_BUDGET = 2000
+
+
+@lru_cache(maxsize=32)
+def _probe(count: int) -> TextClause:
+    """How many memories match each of ``count`` words (:w0, :w1, ...), each counted only up to ``:cap``."""
+    each = "(SELECT count(*) FROM (SELECT 1 FROM memories_fts WHERE memories_fts MATCH :w{n} LIMIT :cap))"
+    return text("SELECT " + ", ".join(each.format(n=n) + f" AS d{n}" for n in range(count)))
+
+
+# How many memories match a word (up to MATCH_BUDGET + 1), kept per database and word for WORD_COUNT_TTL of the
+# callers' ``now``: a chat's words come back, and counting them is a statement of its own.
+WORD_COUNT_TTL = timedelta(minutes=5)
+_WORD_COUNTS_KEPT = 20_000
+_word_counts: dict[tuple[int, str], tuple[datetime, int]] = {}
+
+
+async def _within_budget(session: AsyncSession, words: Sequence[str], now: datetime) -> tuple[list[str], bool]:
+    """The words to search for, and whether only the most recent matches are to be ranked (every word is common)."""
+    bind = id(session.get_bind())
+    counts: dict[str, int] = {}
+    for word in words:
+        kept = _word_counts.get((bind, word))
+        if kept is not None and abs(now - kept[0]) < WORD_COUNT_TTL:
+            counts[word] = kept[1]
+    unknown = [word for word in words if word not in counts]
+    if unknown:
+        params: dict[str, Any] = {f"w{n}": _fts5_query([word]) for n, word in enumerate(unknown)}
+        params["cap"] = MATCH_BUDGET + 1
+        found = (await session.execute(_probe(len(unknown)), params)).one()
+        if len(_word_counts) >= _WORD_COUNTS_KEPT:
+            _word_counts.clear()
+        for word, count in zip(unknown, found, strict=True):
+            counts[word] = int(count)
+            _word_counts[(bind, word)] = (now, int(count))
+    rarest_first = sorted(words, key=lambda word: counts[word])
+    kept_words: set[str] = set()
+    total = 0
+    for word in rarest_first:
+        total += counts[word]
+        if total > MATCH_BUDGET:
+            break
+        kept_words.add(word)
+    if not kept_words:
+        return [rarest_first[0]], True
+    return [word for word in words if word in kept_words], False
+
+
+async def _sqlite_candidates(
+    session: AsyncSession, words: Sequence[str], params: dict[str, Any], need: int, now: datetime
+) -> Found:
     found: Found = {}
     if words:
+        searched, recent_only = await _within_budget(session, words, now)
+        params["q"] = _fts5_query(searched)
         # One search over every tier: it ranks the hot memories that match too (ranking them separately with
-        # "rowid IN (...)" made FTS5 evaluate the whole match a second time).
-        params["q"] = _fts5_query(words)
-        # FTS5's rank column (bm25 by default), computed once per match, and the ordering left to FTS5: about
-        # 0.8 ms less than ordering by bm25() at 100,000 memories.
+        # "rowid IN (...)" made FTS5 evaluate the whole match a second time). FTS5's rank column (bm25 by default),
+        # computed once per match, and the ordering left to FTS5: about 0.8 ms less than ordering by bm25() at
+        # 100,000 memories.
         text_sql = (
             f"SELECT {_SELECT_C}, -memories_fts.rank AS rel FROM memories_fts "
             "JOIN memories AS m ON m.id = memories_fts.rowid "
             "WHERE memories_fts MATCH :q AND m.persona_id = :p "
             "ORDER BY memories_fts.rank LIMIT :text_limit"
         )
+        if recent_only:  # bm25 for the most recent MATCH_BUDGET matches only
+            params["budget"] = MATCH_BUDGET
+            text_sql = (
+                f"SELECT {_SELECT_C}, -f.rank AS rel FROM (SELECT rowid AS id, rank FROM memories_fts "
+                "WHERE memories_fts MATCH :q ORDER BY rowid DESC LIMIT :budget) AS f "
+                "JOIN memories AS m ON m.id = f.id WHERE m.persona_id = :p ORDER BY f.rank LIMIT :text_limit"
+            )
         for row in (await session.execute(_statement(text_sql, whole=False), params)).all():
             found[row.id] = (row, max(0.0, float(row.rel)))
     if len(found) < need:
