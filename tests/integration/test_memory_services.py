@@ -730,7 +730,7 @@ async def test_sqlite_ranks_a_bounded_number_of_matches_leaving_out_the_commones
 ) -> None:
     """SQLite ranks the matches inline on the event loop: a word most memories hold would make every search rank
     them all. Past MATCH_BUDGET matches the commonest words are left out; when even the rarest word matches more,
-    only its most recent matches are ranked. (PostgreSQL ranks at most MATCH_LIMIT matches, on its server.)"""
+    only its most recent matches are ranked. (PostgreSQL reads at most WORD_MATCH_LIMIT + 1 matches per word, on its server.)"""
     database = sqlite_database
     monkeypatch.setattr(candidates, "MATCH_BUDGET", 20)
     monkeypatch.setattr(candidates, "_word_counts", {})
@@ -744,3 +744,22 @@ async def test_sqlite_ranks_a_bounded_number_of_matches_leaving_out_the_commones
     assert len(both) == 5 and not any(r.relevant for r in both[1:])  # "alice" (41 matches) was left out
     newest = set(sorted([*fillers, lighthouse])[-20:])
     assert len(common) == 20 and {r.memory.id for r in common} == newest and all(r.relevant for r in common)
+
+
+async def test_a_word_most_memories_hold_never_crowds_out_a_rarer_words_match(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both databases bound the matches they read for a common word (SQLite leaves it out past MATCH_BUDGET
+    matches, PostgreSQL reads at most WORD_MATCH_LIMIT + 1 per word): the one memory with the rare word, made last,
+    is still found, first."""
+    monkeypatch.setattr(candidates, "MATCH_BUDGET", 20)
+    monkeypatch.setattr(candidates, "WORD_MATCH_LIMIT", 20)
+    monkeypatch.setattr(candidates, "_word_counts", {})
+    persona_id = await _persona(database)
+    for n in range(60):
+        await _capture(database, persona_id, f"Alice said: filler number {n}")
+    lighthouse = await _capture(database, persona_id, "Alice said: the lighthouse keeper waved")
+    async with database.session() as session:
+        results = await memories.search(session, persona_id, "Alice, the lighthouse?", k=5, now=NOW)
+    assert results[0].memory.id == lighthouse and results[0].relevant
+    assert results[0].score > max(r.score for r in results[1:])

@@ -36,8 +36,9 @@ def _tsquery(words: Sequence[str]) -> str:
 
 # The start of a memory's text read with the candidates: where the speaker's name stands (bot.core.memory.context).
 HEAD_CHARS = 64
-# PostgreSQL: how many matching memories at most are ranked (and count towards each word's document frequency).
-MATCH_LIMIT = 5000
+# PostgreSQL: how many memories at most are read for each query word (beyond it, the word counts as held by this
+# many: its weight is then an upper bound, below every rarer word's).
+WORD_MATCH_LIMIT = 2000
 _CANDIDATE_COLUMNS = ("id", "importance", "strength", "source_channel_id")
 _BY_ORDER = "INDEXED BY ix_memories_persona_order "  # SQLite: one index step per neighbour
 _SELECT_M = ", ".join(f"m.{name} AS {name}" for name in COLUMNS)
@@ -79,30 +80,35 @@ def _statement(sql: str, *, whole: bool, ids: bool = False) -> TextualSelect:
 def _pg_ranked(words: Sequence[str], params: dict[str, Any]) -> str:
     """PostgreSQL's ranking of the text matches: the inverse document frequency, among the persona's matching
     memories, of each query word a memory holds, summed (``ts_rank`` weighs a name every memory holds as much as a
-    rare word, and reads each memory's positions once per word), as CTEs ``q`` (the queries), ``matched`` (at most
-    ``MATCH_LIMIT`` matches, with which words each holds), ``idf`` (each word's, computed once) and ``ranked`` (the
-    best ``text_limit``, with ``rel``); ties go to the older memory."""
-    params["q"] = _tsquery(words)
-    params["match_limit"] = MATCH_LIMIT
-    singles, holds, counts, idfs, terms = [], [], [], [], []
+    rare word, and reads each memory's positions once per word), as CTEs ``q`` (each word's query), ``hits`` (each
+    word's matches, at most ``WORD_MATCH_LIMIT`` + 1 of them), ``idf`` (each word's, computed once) and ``ranked``
+    (the best ``text_limit``, with ``rel``); ties go to the older memory.
+
+    Each word is searched on its own, so a word most memories hold reads a bounded number of them and never crowds
+    out a rarer word's matches; its document frequency then counts as the limit, a lower bound, so every rarer word
+    still weighs more."""
+    params["word_limit"] = WORD_MATCH_LIMIT + 1
+    singles, hits, counts, idfs, terms = [], [], [], [], []
     for n, word in enumerate(words):
         params[f"w{n}"] = "'" + word + "'"
         singles.append(f"to_tsquery('english', :w{n}) AS q{n}")
-        holds.append(f"t.content_search @@ q.q{n} AS h{n}")
-        counts.append(f"CAST(count(*) FILTER (WHERE h{n}) AS DOUBLE PRECISION) AS d{n}")
+        hits.append(
+            f"(SELECT t.id, {n} AS w FROM memories AS t, q WHERE t.persona_id = :p AND t.content_search @@ q.q{n} "
+            "LIMIT :word_limit)"
+        )
+        counts.append(f"CAST(count(*) FILTER (WHERE w = {n}) AS DOUBLE PRECISION) AS d{n}")
         idfs.append(f"ln(1.0 + (c.n - c.d{n} + 0.5) / (c.d{n} + 0.5)) AS i{n}")
-        terms.append(f"CASE WHEN h{n} THEN idf.i{n} ELSE 0.0 END")
+        terms.append(f"WHEN {n} THEN idf.i{n}")
     return (
-        f"q AS MATERIALIZED (SELECT to_tsquery('english', :q) AS q, {', '.join(singles)}), "
-        f"matched AS MATERIALIZED (SELECT t.id, {', '.join(holds)} FROM memories AS t, q "
-        "WHERE t.persona_id = :p AND t.content_search @@ q.q LIMIT :match_limit), "
+        f"q AS MATERIALIZED (SELECT {', '.join(singles)}), "
+        f"hits AS MATERIALIZED ({' UNION ALL '.join(hits)}), "
         # n: the persona's memories (a cached count: _persona_size), never fewer than the matches counted; every
         # number a double precision (not numeric, which is slow).
         f"idf AS MATERIALIZED (SELECT {', '.join(idfs)} FROM (SELECT "
-        f"GREATEST(CAST(:n AS DOUBLE PRECISION), CAST(count(*) AS DOUBLE PRECISION)) AS n, {', '.join(counts)} "
-        "FROM matched) AS c), "
-        f"ranked AS (SELECT matched.id, CAST({' + '.join(terms)} AS DOUBLE PRECISION) AS rel "
-        "FROM matched, idf ORDER BY rel DESC, matched.id LIMIT :text_limit)"
+        f"GREATEST(CAST(:n AS DOUBLE PRECISION), CAST(count(DISTINCT id) AS DOUBLE PRECISION)) AS n, "
+        f"{', '.join(counts)} FROM hits) AS c), "
+        f"ranked AS (SELECT hits.id, CAST(sum(CASE hits.w {' '.join(terms)} END) AS DOUBLE PRECISION) AS rel "
+        "FROM hits, idf GROUP BY hits.id ORDER BY rel DESC, hits.id LIMIT :text_limit)"
     )
 
 
@@ -163,7 +169,7 @@ async def read_candidates(
 # SQLite: at most about this many full-text matches are ranked per search (bm25 reads each one, inline on the event
 # loop: 50,000 matches of one word take some 70 ms). The query's commonest words are left out while its words
 # together match more (among every persona's memories: the search reads them all); when even its rarest word matches
-# more, only that word's MATCH_BUDGET most recent matches are ranked. PostgreSQL ranks at most MATCH_LIMIT matches.
+# more, only that word's MATCH_BUDGET most recent matches are ranked. PostgreSQL: WORD_MATCH_LIMIT.
 MATCH_BUDGET = 2000
 
 
