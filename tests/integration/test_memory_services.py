@@ -730,7 +730,8 @@ async def test_sqlite_ranks_a_bounded_number_of_matches_leaving_out_the_commones
 ) -> None:
     """SQLite ranks the matches inline on the event loop: a word most memories hold would make every search rank
     them all. Past MATCH_BUDGET matches the commonest words are left out; when even the rarest word matches more,
-    only its most recent matches are ranked. (PostgreSQL reads at most WORD_MATCH_LIMIT + 1 matches per word, on its server.)"""
+    only its most recent matches are ranked. (PostgreSQL reads at most WORD_MATCH_LIMIT + 1 matches per word, on its
+    server.)"""
     database = sqlite_database
     monkeypatch.setattr(candidates, "MATCH_BUDGET", 20)
     monkeypatch.setattr(candidates, "_word_counts", {})
