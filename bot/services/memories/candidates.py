@@ -29,11 +29,6 @@ def _fts5_query(words: Sequence[str]) -> str:
     return " OR ".join('"' + word.replace('"', '""') + '"' for word in words)
 
 
-def _tsquery(words: Sequence[str]) -> str:
-    # normalise_text yields runs of word characters only: no quote or backslash can reach to_tsquery.
-    return " | ".join("'" + word + "'" for word in words)
-
-
 # The start of a memory's text read with the candidates: where the speaker's name stands (bot.core.memory.context).
 HEAD_CHARS = 64
 # PostgreSQL: how many memories at most are read for each query word (beyond it, the word counts as held by this
@@ -58,6 +53,10 @@ _CTYPES = {name: TABLE.c[name].type for name in _CANDIDATE_COLUMNS} | {
 _PG_HOURS = "CAST(EXTRACT(EPOCH FROM (CAST(:now AS TIMESTAMPTZ) - m.last_accessed_at)) / 3600.0 AS DOUBLE PRECISION)"
 _MTYPES = {name: TABLE.c[name].type for name in COLUMNS} | {"hours": Float()}
 _SELECT_M_PG = f"{_SELECT_M}, {_PG_HOURS} AS hours"
+
+# Candidates by id: (row; its text rank, or -1 / -2 for none); each best match's (before, after) neighbours.
+Found = dict[int, tuple[Any, float]]
+Neighbours = dict[int, tuple[int | None, int | None]]
 
 
 def _sqlite_moment(now: datetime) -> str:
@@ -90,6 +89,7 @@ def _pg_ranked(words: Sequence[str], params: dict[str, Any]) -> str:
     params["word_limit"] = WORD_MATCH_LIMIT + 1
     singles, hits, counts, idfs, terms = [], [], [], [], []
     for n, word in enumerate(words):
+        # normalise_text yields runs of word characters only: no quote or backslash can reach to_tsquery.
         params[f"w{n}"] = "'" + word + "'"
         singles.append(f"to_tsquery('english', :w{n}) AS q{n}")
         hits.append(
@@ -130,10 +130,6 @@ async def _persona_size(session: AsyncSession, persona_id: int, now: datetime) -
         _persona_sizes.clear()
     _persona_sizes[key] = (now, size)
     return size
-
-
-Found = dict[int, tuple[Any, float]]
-Neighbours = dict[int, tuple[int | None, int | None]]
 
 
 async def read_candidates(
@@ -305,14 +301,15 @@ async def with_context(
     session: AsyncSession,
     persona_id: int,
     words: Sequence[str],
-    found: dict[int, tuple[Any, float]],
+    found: Found,
     complete: bool,
     now: datetime,
-    known: dict[int, tuple[int | None, int | None]] | None = None,
-) -> dict[int, tuple[Any, float]]:
+    known: Neighbours | None = None,
+) -> Found:
     """The candidates with their conversation context (``bot.core.memory.context``): the memories right before and
-    right after the best text matches join the candidates (``known`` when the candidate query read them; otherwise
-    read here, in one query), and every text rank becomes its contextual score (-1 where no rule reached)."""
+    right after the best text matches join the candidates (``known`` when PostgreSQL's candidate query read them;
+    otherwise, on SQLite, read here in one query), and every text rank becomes its contextual score (-1 where no
+    rule reached)."""
     params = rules.context_parameters()
     matched = sorted((i for i, (_, rank) in found.items() if rank > 0), key=lambda i: (-found[i][1], i))
     best = matched[: params.context_matches]
@@ -322,7 +319,7 @@ async def with_context(
         out, neighbours = found, known
         added = {i for i, (_, rank) in found.items() if rank < -1.5}
     else:
-        out, neighbours, added = await _read_neighbours(session, persona_id, found, best, complete, now)
+        out, neighbours, added = await _read_neighbours(session, persona_id, found, best, now)
     # Only the matches and the best ones' neighbours can gain anything.
     reach = set(matched).union(n for pair in neighbours.values() for n in pair if n is not None and n in out)
     turns = []
@@ -343,26 +340,19 @@ async def with_context(
 
 
 async def _read_neighbours(
-    session: AsyncSession,
-    persona_id: int,
-    found: dict[int, tuple[Any, float]],
-    best: Sequence[int],
-    complete: bool,
-    now: datetime,
-) -> tuple[dict[int, tuple[Any, float]], dict[int, tuple[int | None, int | None]], set[int]]:
-    """The memories right before and after each of ``best`` (one query), added to the candidates: the candidates,
-    each best match's (before, after) ids, and the ids added."""
-    index = _BY_ORDER if session.get_bind().dialect.name == "sqlite" else ""
+    session: AsyncSession, persona_id: int, found: Found, best: Sequence[int], now: datetime
+) -> tuple[Found, Neighbours, set[int]]:
+    """SQLite: the memories right before and after each of ``best`` (one query, one index step each), added to the
+    candidates: the candidates, each best match's (before, after) ids, and the ids added."""
     ids = "FROM memories AS c WHERE c.id IN :ids"
     sql = (
-        f"SELECT {_SELECT_M_PG if complete else _SELECT_C}, -1.0 AS rel FROM ("
-        f"SELECT ({_neighbour_sql('c', before=True, index=index)}) AS id {ids} UNION "
-        f"SELECT ({_neighbour_sql('c', before=False, index=index)}) AS id {ids}) AS n "
+        f"SELECT {_SELECT_C}, -1.0 AS rel FROM ("
+        f"SELECT ({_neighbour_sql('c', before=True, index=_BY_ORDER)}) AS id {ids} UNION "
+        f"SELECT ({_neighbour_sql('c', before=False, index=_BY_ORDER)}) AS id {ids}) AS n "
         "JOIN memories AS m ON m.id = n.id WHERE m.persona_id = :p"
     )
-    moment: Any = now if complete else _sqlite_moment(now)
-    params = {"p": persona_id, "ids": list(best), "now": moment}
-    rows = (await session.execute(_statement(sql, whole=complete, ids=True), params)).all()
+    params = {"p": persona_id, "ids": list(best), "now": _sqlite_moment(now)}
+    rows = (await session.execute(_statement(sql, whole=False, ids=True), params)).all()
     out = dict(found)
     for row in rows:
         out.setdefault(row.id, (row, -1.0))
