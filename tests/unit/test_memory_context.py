@@ -94,3 +94,12 @@ def test_context_only_adds_and_only_reaches_the_same_conversation(
                 n is not None and n.score > 0 and memory.context.same_conversation(n, t, params.conversation_gap)
                 for n in near
             )
+
+
+def test_runs_cut_a_time_ordered_sequence_only_where_neighbours_are_apart() -> None:
+    # The one mechanism behind conversations here and sessions in bot.core.memory.summaries.
+    from bot.core.memory.items import runs
+
+    assert runs([1, 2, 6, 7, 20], lambda earlier, later: later - earlier > 3) == [[1, 2], [6, 7], [20]]
+    assert runs([1, 4, 7], lambda earlier, later: later - earlier > 3) == [[1, 4, 7]]  # exactly the gap: one run
+    assert runs([], lambda earlier, later: True) == []

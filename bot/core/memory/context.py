@@ -29,6 +29,7 @@ from functools import cache
 from typing import NamedTuple
 
 from bot.core.memory.config import table
+from bot.core.memory.items import runs
 
 # "Alice said: “…”" (an exchange memory) or "Alice: …" (an imported turn): the speaker, at most 60 characters.
 _SPEAKER = re.compile(r"^\s*([^:\n“\"]{1,60}?)(?: said)?:")
@@ -95,18 +96,15 @@ def _conversations(turns: Sequence[ContextTurn], gap: timedelta) -> list[list[Co
     by_channel: dict[int | None, list[ContextTurn]] = {}
     for turn in turns:
         by_channel.setdefault(turn.channel_id, []).append(turn)
-    groups: list[list[ContextTurn]] = []
     minutes = gap.total_seconds() / 60.0
-    for members in by_channel.values():
-        members.sort(key=lambda turn: (turn.minute, turn.id))
-        current: list[ContextTurn] = []
-        for turn in members:
-            if current and turn.minute - current[-1].minute > minutes:
-                groups.append(current)
-                current = []
-            current.append(turn)
-        groups.append(current)
-    return groups
+    return [
+        run
+        for members in by_channel.values()
+        for run in runs(
+            sorted(members, key=lambda turn: (turn.minute, turn.id)),
+            lambda earlier, later: later.minute - earlier.minute > minutes,
+        )
+    ]
 
 
 def contextual_scores(

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from bot.core.memory.config import IMPORTANCE_MAX, IMPORTANCE_MIN
 
 TIERS: tuple[str, ...] = ("hot", "warm", "cold")
+
+_T = TypeVar("_T")
 
 _SECONDS_PER_DAY = 86_400.0
 _SECONDS_PER_HOUR = 3_600.0
@@ -67,3 +71,18 @@ def days_between(later: datetime, earlier: datetime) -> float:
 def hours_between(later: datetime, earlier: datetime) -> float:
     """Hours (fractional) from ``earlier`` to ``later``, at least 0."""
     return _elapsed(later, earlier, _SECONDS_PER_HOUR)
+
+
+def runs(ordered: Sequence[_T], apart: Callable[[_T, _T], bool]) -> list[list[_T]]:
+    """``ordered`` (in time order) cut between two neighbours wherever ``apart(earlier, later)``: the sessions of a
+    conversation. No run is empty; none at all for no items."""
+    found: list[list[_T]] = []
+    current: list[_T] = []
+    for item in ordered:
+        if current and apart(current[-1], item):
+            found.append(current)
+            current = []
+        current.append(item)
+    if current:
+        found.append(current)
+    return found

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.core.memory.duplicates import normalise_text
+from bot.core.memory.items import runs
 
 SESSION_GAP = timedelta(minutes=30)
 MIN_TURNS = 3
@@ -58,16 +59,11 @@ def sessions(turns: Sequence[Turn], *, gap: timedelta = SESSION_GAP) -> list[lis
     by_place: dict[tuple[int, int | None], list[Turn]] = {}
     for turn in sorted(turns, key=lambda t: (t.created_at, t.memory_id)):
         by_place.setdefault((turn.person_id, turn.channel_id), []).append(turn)
-    found: list[list[Turn]] = []
-    for ordered in by_place.values():
-        current: list[Turn] = []
-        for turn in ordered:
-            if current and turn.created_at - current[-1].created_at > gap:
-                found.append(current)
-                current = []
-            current.append(turn)
-        if current:
-            found.append(current)
+    found = [
+        run
+        for ordered in by_place.values()
+        for run in runs(ordered, lambda earlier, later: later.created_at - earlier.created_at > gap)
+    ]
     return sorted(found, key=lambda s: (s[0].created_at, s[0].memory_id))
 
 
