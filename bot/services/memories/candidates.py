@@ -15,7 +15,8 @@ from sqlalchemy import BindParameter, Float, Text, TextClause, TextualSelect, bi
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import memory as rules
-from bot.services.memories.records import COLUMNS, TABLE
+from bot.services.memories import records
+from bot.services.memories.records import TABLE
 
 # Retrieval candidates: the best full-text matches of every tier (cold ones come back to warm when recalled) ...
 TEXT_CANDIDATES = 100
@@ -36,23 +37,29 @@ HEAD_CHARS = 64
 WORD_MATCH_LIMIT = 2000
 _CANDIDATE_COLUMNS = ("id", "importance", "strength", "source_channel_id")
 _BY_ORDER = "INDEXED BY ix_memories_persona_order "  # SQLite: one index step per neighbour
-_SELECT_M = ", ".join(f"m.{name} AS {name}" for name in COLUMNS)
-# SQLite: when each was made as minutes since the epoch (julianday counts days from 4714 BC; 2440587.5 is the epoch),
-# and the hours since its last access, as numbers, not timestamps to parse: a hundred or more are read per retrieval.
+
+# Every candidate row, on both databases, starts with these columns in this order: what ranking needs (when each was
+# made as minutes since the epoch, the hours since its last access at ``now``, the start of its text) and its text
+# score ``rel``. Ranking reads them by position: a Row's attribute costs some 0.2 µs, its index 0.01 µs, and a search
+# reads several of each of a hundred candidates. PostgreSQL's rows go on with every other column (by name), then the
+# best matches' neighbours.
+ID, IMPORTANCE, STRENGTH, CHANNEL, HEAD, MINUTE, HOURS, REL = range(8)
+# SQLite: julianday counts days from 4714 BC; 2440587.5 is the epoch.
 _SQLITE_HOURS = "(julianday(:now) - julianday(m.last_accessed_at)) * 24.0 AS hours"
-_SELECT_C = (
-    ", ".join(f"m.{name} AS {name}" for name in _CANDIDATE_COLUMNS)
-    + f", substr(m.content, 1, {HEAD_CHARS}) AS head, (julianday(m.created_at) - 2440587.5) * 1440.0 AS minute, "
-    + _SQLITE_HOURS
-)
+_SQLITE_MINUTE = "(julianday(m.created_at) - 2440587.5) * 1440.0 AS minute"
+_PG_HOURS = "CAST(EXTRACT(EPOCH FROM (CAST(:now AS TIMESTAMPTZ) - m.last_accessed_at)) / 3600.0 AS DOUBLE PRECISION)"
+_PG_MINUTE = "CAST(EXTRACT(EPOCH FROM m.created_at) / 60.0 AS DOUBLE PRECISION)"
+_HEAD = f"substr(m.content, 1, {HEAD_CHARS}) AS head"
+_LEAD = ", ".join([*(f"m.{name} AS {name}" for name in _CANDIDATE_COLUMNS), _HEAD])
+_SELECT_C = f"{_LEAD}, {_SQLITE_MINUTE}, {_SQLITE_HOURS}"
+_SELECT_C_PG = f"{_LEAD}, {_PG_MINUTE} AS minute, {_PG_HOURS} AS hours"
+_REST_PG = ", ".join(f"m.{name} AS {name}" for name in records.COLUMNS if name not in _CANDIDATE_COLUMNS)
 _CTYPES = {name: TABLE.c[name].type for name in _CANDIDATE_COLUMNS} | {
     "head": Text(),
     "minute": Float(),
     "hours": Float(),
 }
-_PG_HOURS = "CAST(EXTRACT(EPOCH FROM (CAST(:now AS TIMESTAMPTZ) - m.last_accessed_at)) / 3600.0 AS DOUBLE PRECISION)"
-_MTYPES = {name: TABLE.c[name].type for name in COLUMNS} | {"hours": Float()}
-_SELECT_M_PG = f"{_SELECT_M}, {_PG_HOURS} AS hours"
+_MTYPES = _CTYPES | {name: TABLE.c[name].type for name in records.COLUMNS if name not in _CANDIDATE_COLUMNS}
 
 # Candidates by id: (row; its text rank, or -1 / -2 for none); each best match's (before, after) neighbours.
 Found = dict[int, tuple[Any, float]]
@@ -152,11 +159,11 @@ async def read_candidates(
         return found, False, None
     if not words:
         hot_sql = (
-            f"SELECT {_SELECT_M_PG}, CAST(-1 AS DOUBLE PRECISION) AS rel FROM memories AS m "
+            f"SELECT {_SELECT_C_PG}, CAST(-1 AS DOUBLE PRECISION) AS rel, {_REST_PG} FROM memories AS m "
             "WHERE m.persona_id = :p AND m.tier = 'hot' ORDER BY m.last_accessed_at DESC LIMIT :hot_limit"
         )
         rows = (await session.execute(_statement(hot_sql, whole=True), params | {"now": now})).all()
-        return {row.id: (row, -1.0) for row in rows}, True, None
+        return {row[ID]: (row, -1.0) for row in rows}, True, None
     params["n"] = await _persona_size(session, persona_id, now)
     found, neighbours = await _pg_candidates(session, words, params | {"need": need, "now": now})
     return found, True, neighbours
@@ -239,7 +246,7 @@ async def _sqlite_candidates(
                 "JOIN memories AS m ON m.id = f.id WHERE m.persona_id = :p ORDER BY f.rank LIMIT :text_limit"
             )
         for row in (await session.execute(_statement(text_sql, whole=False), params)).all():
-            found[row.id] = (row, max(0.0, float(row.rel)))
+            found[row[ID]] = (row, max(0.0, float(row[REL])))
     if len(found) < need:
         hot_sql = (  # rel -1: not a text match
             # INDEXED BY: without statistics the planner would walk (persona_id, last_accessed_at) for the ORDER
@@ -249,8 +256,26 @@ async def _sqlite_candidates(
             "ORDER BY m.last_accessed_at DESC LIMIT :hot_limit"
         )
         for row in (await session.execute(_statement(hot_sql, whole=False), params)).all():
-            found.setdefault(row.id, (row, -1.0))
+            found.setdefault(row[ID], (row, -1.0))
     return found
+
+
+async def read_listed(session: AsyncSession, persona_id: int, ids: Sequence[int], now: datetime) -> list[Any]:
+    """The candidate rows (the layout of :func:`read_candidates`, rel -1) of the persona's memories among ``ids``
+    (e.g. an extra candidate list's that full text did not find); other personas' are left out."""
+    if not ids:
+        return []
+    params: dict[str, Any] = {"p": persona_id, "ids": list(ids)}
+    if session.get_bind().dialect.name == "sqlite":
+        sql = f"SELECT {_SELECT_C}, -1.0 AS rel FROM memories AS m WHERE m.id IN :ids AND m.persona_id = :p"
+        statement, params["now"] = _statement(sql, whole=False, ids=True), _sqlite_moment(now)
+    else:
+        sql = (
+            f"SELECT {_SELECT_C_PG}, CAST(-1 AS DOUBLE PRECISION) AS rel, {_REST_PG} FROM memories AS m "
+            "WHERE m.id IN :ids AND m.persona_id = :p"
+        )
+        statement, params["now"] = _statement(sql, whole=True, ids=True), now
+    return list((await session.execute(statement, params)).all())
 
 
 async def _pg_candidates(
@@ -272,8 +297,8 @@ async def _pg_candidates(
         "picked AS (SELECT id FROM h UNION SELECT id FROM ranked UNION SELECT before_id FROM b "
         "UNION SELECT after_id FROM b) "
         # rel: the text score; -1 for a hot candidate; -2 for a memory read only as a best match's neighbour.
-        f"SELECT {_SELECT_M_PG}, CAST(COALESCE(ranked.rel, CASE WHEN h.id IS NULL THEN -2 ELSE -1 END) "
-        "AS DOUBLE PRECISION) AS rel, b.before_id AS before_id, b.after_id AS after_id "
+        f"SELECT {_SELECT_C_PG}, CAST(COALESCE(ranked.rel, CASE WHEN h.id IS NULL THEN -2 ELSE -1 END) "
+        f"AS DOUBLE PRECISION) AS rel, {_REST_PG}, b.before_id AS before_id, b.after_id AS after_id "
         "FROM picked JOIN memories AS m ON m.id = picked.id AND m.persona_id = :p "
         "LEFT JOIN ranked ON ranked.id = picked.id LEFT JOIN b ON b.id = picked.id "
         "LEFT JOIN h ON h.id = picked.id"
@@ -281,9 +306,11 @@ async def _pg_candidates(
     found: Found = {}
     neighbours: Neighbours = {}
     for row in (await session.execute(_statement(sql, whole=True), params)).all():
-        found[row.id] = (row, max(0.0, float(row.rel)) if row.rel >= 0 else float(row.rel))
-        if row.before_id is not None or row.after_id is not None:
-            neighbours[row.id] = (row.before_id, row.after_id)
+        rel = float(row[REL])
+        found[row[ID]] = (row, max(0.0, rel) if rel >= 0 else rel)
+        before, after = row[-2], row[-1]  # the last two columns
+        if before is not None or after is not None:
+            neighbours[row[ID]] = (before, after)
     return found, neighbours
 
 
@@ -302,7 +329,6 @@ async def with_context(
     persona_id: int,
     words: Sequence[str],
     found: Found,
-    complete: bool,
     now: datetime,
     known: Neighbours | None = None,
 ) -> Found:
@@ -324,12 +350,8 @@ async def with_context(
     reach = set(matched).union(n for pair in neighbours.values() for n in pair if n is not None and n in out)
     turns = []
     for i in reach:
-        row = out[i][0]
-        if complete:  # PostgreSQL's whole rows
-            minute, head = rules.minute_of(row.created_at), (row.content or "")[:HEAD_CHARS]
-        else:
-            minute, head = float(row.minute), row.head or ""
-        turns.append(rules.ContextTurn(i, max(0.0, out[i][1]), minute, row.source_channel_id, head))
+        row, rank = out[i]
+        turns.append(rules.ContextTurn(i, max(0.0, rank), float(row[MINUTE]), row[CHANNEL], row[HEAD] or ""))
     scores = rules.contextual_scores(turns, neighbours, words, params)
     # A neighbour read only for context stays a candidate only when a match lent it something.
     return {
@@ -355,7 +377,7 @@ async def _read_neighbours(
     rows = (await session.execute(_statement(sql, whole=False, ids=True), params)).all()
     out = dict(found)
     for row in rows:
-        out.setdefault(row.id, (row, -1.0))
+        out.setdefault(row[ID], (row, -1.0))
     # The memory right before / after each best match among those known: its true neighbour, which was just read.
     ordered = sorted(out)
     place = {memory_id: n for n, memory_id in enumerate(ordered)}

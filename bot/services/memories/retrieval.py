@@ -24,7 +24,15 @@ from bot.core import memory as rules
 from bot.core.errors import DomainError
 from bot.core.ownership import Actor
 from bot.db import models
-from bot.services.memories.candidates import read_candidates, with_context
+from bot.services.memories.candidates import (
+    HOURS,
+    ID,
+    IMPORTANCE,
+    STRENGTH,
+    read_candidates,
+    read_listed,
+    with_context,
+)
 from bot.services.memories.records import (
     TABLE,
     RetrievedMemory,
@@ -64,17 +72,6 @@ def _clean_extra(extra: Sequence[Sequence[tuple[int, float]]]) -> list[list[int]
     return [[int(memory_id) for memory_id, _ in ranked[:EXTRA_CANDIDATES]] for ranked in extra]
 
 
-async def _extra_rows(
-    session: AsyncSession, persona_id: int, lists: Sequence[Sequence[int]], known: dict[int, tuple[Any, float]]
-) -> dict[int, Any]:
-    """Every column of the extra candidates full text did not find (the persona's only)."""
-    missing = sorted({memory_id for ranked in lists for memory_id in ranked} - known.keys())
-    if not missing:
-        return {}
-    query = memory_select().where(TABLE.c.id.in_(missing), TABLE.c.persona_id == persona_id)
-    return {row.id: row for row in (await session.execute(query)).all()}
-
-
 async def _retrieve(
     session: AsyncSession,
     persona_id: int,
@@ -94,14 +91,11 @@ async def _retrieve(
     words = query_words(query_text)
     found, complete, known = await read_candidates(session, persona_id, words, now, offset + k)
     if words:
-        found = await with_context(session, persona_id, words, found, complete, now, known)
+        found = await with_context(session, persona_id, words, found, now, known)
     extra_lists = _clean_extra(extra)
-    full: dict[int, Any] = {memory_id: row for memory_id, (row, _) in found.items()} if complete else {}
-    hours_of = {memory_id: max(0.0, float(row.hours)) for memory_id, (row, _) in found.items()}
-    for memory_id, row in (await _extra_rows(session, persona_id, extra_lists, found)).items():
-        found[memory_id] = (row, -1.0)
-        full[memory_id] = row
-        hours_of[memory_id] = rules.hours_between(now, row.last_accessed_at)
+    if extra_lists:  # the extra candidates full text did not find
+        unseen = sorted({memory_id for ranked in extra_lists for memory_id in ranked} - found.keys())
+        found.update((row[ID], (row, -1.0)) for row in await read_listed(session, persona_id, unseen, now))
     if not found:
         return []
     text_list = sorted((i for i, (_, rank) in found.items() if rank >= 0), key=lambda i: (-found[i][1], i))
@@ -109,10 +103,11 @@ async def _retrieve(
     fused = rules.fuse(lists)
     ids = sorted(found)
     rows = [found[i][0] for i in ids]
-    hours = [hours_of[i] for i in ids]
+    # By position (candidates.ID ...): the candidate layout of both databases.
+    hours = [max(0.0, float(row[HOURS])) for row in rows]
     fused_column = [fused.get(i, 0.0) for i in ids]
-    importance = [float(row.importance) for row in rows]
-    strength = [float(row.strength) for row in rows]
+    importance = [float(row[IMPORTANCE]) for row in rows]
+    strength = [float(row[STRENGTH]) for row in rows]
     scores = rules.hybrid_scores(fused_column, len(lists), hours, importance, strength, weights)
     if relevant_only:  # /memory search by relevance: only what matches, the best match first
         chosen = rules.by_relevance(fused_column, scores, offset + k)[offset:]
@@ -122,6 +117,8 @@ async def _retrieve(
         i: rules.hybrid_part(fused_column[i], len(lists), hours[i], importance[i], strength[i], weights) for i in chosen
     }
     positions = [{memory_id: n for n, memory_id in enumerate(ranked, start=1)} for ranked in lists]
+    # PostgreSQL's candidates hold every column; SQLite's only what ranking needs: the chosen are read whole.
+    full: dict[int, Any] = {ids[i]: rows[i] for i in chosen} if complete else {}
     missing = [ids[i] for i in chosen if ids[i] not in full]
     if missing:
         full.update({row.id: row for row in (await session.execute(_BY_IDS, {"ids": missing})).all()})
