@@ -26,6 +26,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
+from operator import itemgetter
 from typing import NamedTuple
 
 from bot.core.memory.config import table
@@ -92,6 +93,9 @@ def same_conversation(a: ContextTurn, b: ContextTurn, gap: timedelta) -> bool:
     return a.channel_id == b.channel_id and abs(a.minute - b.minute) <= gap.total_seconds() / 60.0
 
 
+_BY_TIME = itemgetter(2, 0)  # (minute, id) of a ContextTurn
+
+
 def _conversations(turns: Sequence[ContextTurn], gap: timedelta) -> list[list[ContextTurn]]:
     by_channel: dict[int | None, list[ContextTurn]] = {}
     for turn in turns:
@@ -100,10 +104,7 @@ def _conversations(turns: Sequence[ContextTurn], gap: timedelta) -> list[list[Co
     return [
         run
         for members in by_channel.values()
-        for run in runs(
-            sorted(members, key=lambda turn: (turn.minute, turn.id)),
-            lambda earlier, later: later.minute - earlier.minute > minutes,
-        )
+        for run in runs(sorted(members, key=_BY_TIME), lambda earlier, later: later.minute - earlier.minute > minutes)
     ]
 
 
@@ -137,7 +138,7 @@ def contextual_scores(
                 scores[turn.id] = lent[turn.id] + p.conversation_share * best
     words = {word.casefold() for word in query_words}
     if p.speaker_boost > 0 and words:
-        for turn in turns:
-            if scores[turn.id] > 0 and speaker_words(turn.head) & words:
+        for turn in turns:  # (a text that names no speaker has no colon: most are passed over at once)
+            if ":" in turn.head and scores[turn.id] > 0 and speaker_words(turn.head) & words:
                 scores[turn.id] *= 1.0 + p.speaker_boost
     return scores

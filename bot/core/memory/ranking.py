@@ -153,11 +153,11 @@ def hybrid_scores(
     lift = beta / (1.0 + beta)
     out: list[float] = []
     for fused_i, hours, imp_raw, strength_raw in zip(fused, hours_since_access, importance, strength, strict=True):
-        adjustment = (
-            a_rec * (base**hours if hours > 0 else 1.0)
-            + a_imp * _unit(imp_raw / IMPORTANCE_SCALE)
-            + a_str * _unit(strength_raw)
-        )
+        # _unit inlined (hundreds of candidates per chat reply): a number out of [0, 1] is clamped, NaN counts as 0.
+        imp = imp_raw / IMPORTANCE_SCALE
+        imp = imp if 0.0 <= imp <= 1.0 else (1.0 if imp > 1.0 else 0.0)
+        stren = strength_raw if 0.0 <= strength_raw <= 1.0 else (1.0 if strength_raw > 1.0 else 0.0)
+        adjustment = a_rec * (base**hours if hours > 0 else 1.0) + a_imp * imp + a_str * stren
         if fused_i > 0 and fused_i != math.inf:
             relevance = min(1.0, max(_FLOOR, fused_i / best))
             out.append(1.0 + relevance * (1.0 - lift + lift * adjustment))

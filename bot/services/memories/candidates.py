@@ -11,12 +11,11 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import BindParameter, Float, Text, TextClause, TextualSelect, bindparam, text
+from sqlalchemy import TextClause, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import memory as rules
 from bot.services.memories import records
-from bot.services.memories.records import TABLE
 
 # Retrieval candidates: the best full-text matches of every tier (cold ones come back to warm when recalled) ...
 TEXT_CANDIDATES = 100
@@ -54,12 +53,7 @@ _LEAD = ", ".join([*(f"m.{name} AS {name}" for name in _CANDIDATE_COLUMNS), _HEA
 _SELECT_C = f"{_LEAD}, {_SQLITE_MINUTE}, {_SQLITE_HOURS}"
 _SELECT_C_PG = f"{_LEAD}, {_PG_MINUTE} AS minute, {_PG_HOURS} AS hours"
 _REST_PG = ", ".join(f"m.{name} AS {name}" for name in records.COLUMNS if name not in _CANDIDATE_COLUMNS)
-_CTYPES = {name: TABLE.c[name].type for name in _CANDIDATE_COLUMNS} | {
-    "head": Text(),
-    "minute": Float(),
-    "hours": Float(),
-}
-_MTYPES = _CTYPES | {name: TABLE.c[name].type for name in records.COLUMNS if name not in _CANDIDATE_COLUMNS}
+
 
 # Candidates by id: (row; its text rank, or -1 / -2 for none); each best match's (before, after) neighbours.
 Found = dict[int, tuple[Any, float]]
@@ -72,15 +66,13 @@ def _sqlite_moment(now: datetime) -> str:
 
 
 @lru_cache(maxsize=64)
-def _statement(sql: str, *, whole: bool, ids: bool = False) -> TextualSelect:
-    """``sql`` as a statement whose rows are candidates (``whole``: every column, PostgreSQL's; else the few that
-    ranking needs, SQLite's) with ``rel``; kept, so that each retrieval neither builds it nor its cache key again
-    (the SQL depends on the dialect and the number of query words only). ``ids``: an expanding ``:ids``."""
-    binds: list[BindParameter[Any]] = [bindparam("ids", expanding=True)] if ids else []
-    if whole:  # PostgreSQL: the moment typed, for its timestamp arithmetic
-        binds.append(bindparam("now", type_=TABLE.c.last_accessed_at.type))
-    statement = text(sql).bindparams(*binds) if binds else text(sql)
-    return statement.columns(rel=Float(), **(_MTYPES if whole else _CTYPES))
+def _statement(sql: str, *, ids: bool = False) -> TextClause:
+    """``sql`` as a statement, kept, so that each retrieval neither builds it nor its cache key again (the SQL depends
+    on the dialect and the number of query words only); ``ids``: an expanding ``:ids``. Untyped: its rows are read by
+    position and hold what the driver gives (numbers and text; on PostgreSQL also the UTC datetimes of the whole rows),
+    which saves SQLAlchemy a result processor per column (about 0.1 ms for a hundred candidates)."""
+    statement = text(sql)
+    return statement.bindparams(bindparam("ids", expanding=True)) if ids else statement
 
 
 def _pg_ranked(words: Sequence[str], params: dict[str, Any]) -> str:
@@ -162,7 +154,7 @@ async def read_candidates(
             f"SELECT {_SELECT_C_PG}, CAST(-1 AS DOUBLE PRECISION) AS rel, {_REST_PG} FROM memories AS m "
             "WHERE m.persona_id = :p AND m.tier = 'hot' ORDER BY m.last_accessed_at DESC LIMIT :hot_limit"
         )
-        rows = (await session.execute(_statement(hot_sql, whole=True), params | {"now": now})).all()
+        rows = (await session.execute(_statement(hot_sql), params | {"now": now})).all()
         return {row[ID]: (row, -1.0) for row in rows}, True, None
     params["n"] = await _persona_size(session, persona_id, now)
     found, neighbours = await _pg_candidates(session, words, params | {"need": need, "now": now})
@@ -245,7 +237,7 @@ async def _sqlite_candidates(
                 "WHERE memories_fts MATCH :q ORDER BY rowid DESC LIMIT :budget) AS f "
                 "JOIN memories AS m ON m.id = f.id WHERE m.persona_id = :p ORDER BY f.rank LIMIT :text_limit"
             )
-        for row in (await session.execute(_statement(text_sql, whole=False), params)).all():
+        for row in (await session.execute(_statement(text_sql), params)).all():
             found[row[ID]] = (row, max(0.0, float(row[REL])))
     if len(found) < need:
         hot_sql = (  # rel -1: not a text match
@@ -255,7 +247,7 @@ async def _sqlite_candidates(
             "WHERE m.persona_id = :p AND m.tier = 'hot' "
             "ORDER BY m.last_accessed_at DESC LIMIT :hot_limit"
         )
-        for row in (await session.execute(_statement(hot_sql, whole=False), params)).all():
+        for row in (await session.execute(_statement(hot_sql), params)).all():
             found.setdefault(row[ID], (row, -1.0))
     return found
 
@@ -268,13 +260,13 @@ async def read_listed(session: AsyncSession, persona_id: int, ids: Sequence[int]
     params: dict[str, Any] = {"p": persona_id, "ids": list(ids)}
     if session.get_bind().dialect.name == "sqlite":
         sql = f"SELECT {_SELECT_C}, -1.0 AS rel FROM memories AS m WHERE m.id IN :ids AND m.persona_id = :p"
-        statement, params["now"] = _statement(sql, whole=False, ids=True), _sqlite_moment(now)
+        statement, params["now"] = _statement(sql, ids=True), _sqlite_moment(now)
     else:
         sql = (
             f"SELECT {_SELECT_C_PG}, CAST(-1 AS DOUBLE PRECISION) AS rel, {_REST_PG} FROM memories AS m "
             "WHERE m.id IN :ids AND m.persona_id = :p"
         )
-        statement, params["now"] = _statement(sql, whole=True, ids=True), now
+        statement, params["now"] = _statement(sql, ids=True), now
     return list((await session.execute(statement, params)).all())
 
 
@@ -305,7 +297,7 @@ async def _pg_candidates(
     )
     found: Found = {}
     neighbours: Neighbours = {}
-    for row in (await session.execute(_statement(sql, whole=True), params)).all():
+    for row in (await session.execute(_statement(sql), params)).all():
         rel = float(row[REL])
         found[row[ID]] = (row, max(0.0, rel) if rel >= 0 else rel)
         before, after = row[-2], row[-1]  # the last two columns
@@ -374,7 +366,7 @@ async def _read_neighbours(
         "JOIN memories AS m ON m.id = n.id WHERE m.persona_id = :p"
     )
     params = {"p": persona_id, "ids": list(best), "now": _sqlite_moment(now)}
-    rows = (await session.execute(_statement(sql, whole=False, ids=True), params)).all()
+    rows = (await session.execute(_statement(sql, ids=True), params)).all()
     out = dict(found)
     for row in rows:
         out.setdefault(row[ID], (row, -1.0))
