@@ -239,10 +239,10 @@ PAYLOADS = [
 
 @pytest.mark.parametrize("payload", PAYLOADS)
 def test_template_injection_payloads_fail_safely(payload: str) -> None:
-    started = time.monotonic()
+    started = time.thread_time()  # CPU time: a busy machine does not count
     with pytest.raises(DomainError) as caught:
         render_reply(payload, VARIABLES)
-    assert time.monotonic() - started < 1.0
+    assert time.thread_time() - started < 1.0
     message = str(caught.value)
     assert message.startswith(("Reply templates cannot", "The reply template"))
     assert "<class" not in message and "module" not in message and "posix" not in message

@@ -143,9 +143,9 @@ def test_accepted_patterns_of_bounded_length_match_quickly(pattern: str) -> None
     signal.setitimer(signal.ITIMER_REAL, 2.0)
     try:
         for text in ("x" * 50, "a" * 50, "x" * 50 + "!", "a" * 500):
-            started = time.perf_counter()
+            started = time.thread_time()  # CPU time: a busy machine does not count
             key_matches(pattern, ScanText(text), regex=True, case_sensitive=False, whole_words=True)
-            assert time.perf_counter() - started < 0.5, pattern
+            assert time.thread_time() - started < 0.5, pattern
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
@@ -159,10 +159,10 @@ def test_accepted_patterns_of_bounded_length_match_quickly(pattern: str) -> None
 def test_matching_is_bounded_for_long_inputs(pattern: str, text: str) -> None:
     """Any accepted pattern, on any text up to 200,000 characters, answers within a bound."""
     assert check_pattern(pattern) is None
-    started = time.perf_counter()
+    started = time.thread_time()  # CPU time: a busy machine does not count
     key_matches(pattern, ScanText(text), regex=True, case_sensitive=False, whole_words=True)
     key_matches("needle", ScanText(text), regex=False, case_sensitive=False, whole_words=True)
-    assert time.perf_counter() - started < 0.2
+    assert time.thread_time() - started < 0.2
 
 
 def test_one_activation_spends_a_bounded_regex_budget() -> None:
@@ -174,9 +174,9 @@ def test_one_activation_spends_a_bounded_regex_budget() -> None:
     )  # fmt: skip
     assert tried == MAX_SCAN_REGEX_COST // 501
     many = [entry(i, *[r"\w*x"] * 1, use_regex=True) for i in range(1, 200)]
-    started = time.perf_counter()
+    started = time.thread_time()  # CPU time: a busy machine does not count
     assert fired(many, "a" * 10_000) == []
-    assert time.perf_counter() - started < 2
+    assert time.thread_time() - started < 2
 
 
 # ------------------------------------------------------------------------------------------------ activation
