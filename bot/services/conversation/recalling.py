@@ -6,9 +6,10 @@ likely to speak (named in the message, or chosen by the turn rules) and runs whi
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
+from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -56,7 +57,8 @@ def search_early(
         # A message with no content word ("hi") still recalls: the recent, important memories (docs/retrieval.md).
         query = retrieval_query(incoming.content, speaker.name)
         pid = speaker.persona_id
-        early[pid] = asyncio.create_task(_apart(reader, pid, query, now=now, key=key, weights=weights.get(pid)))
+        search = partial(prompt_memories, persona_id=pid, query=query, now=now, key=key, weights=weights.get(pid))
+        early[pid] = asyncio.create_task(_apart(reader, search))
     return early
 
 
@@ -69,13 +71,8 @@ async def drop(searches: Iterable[Retrieval]) -> None:
 
 
 async def _apart(
-    reader: Reader,
-    persona_id: int,
-    query: str,
-    *,
-    now: datetime,
-    key: str | None,
-    weights: tuple[float, float, float] | None,
+    reader: Reader, search: Callable[[AsyncSession], Awaitable[list[memories.RetrievedMemory]]]
 ) -> list[memories.RetrievedMemory]:
+    """``search`` on a session of its own (the second connection)."""
     async with reader() as session:
-        return await prompt_memories(session, persona_id, query, now=now, key=key, weights=weights)
+        return await search(session)
