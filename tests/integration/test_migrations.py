@@ -125,7 +125,9 @@ async def test_postgresql_search_vector_is_backfilled_and_follows_content_only(p
 
             async def matches(word: str) -> int:
                 async with engine.connect() as connection:
-                    query = text("SELECT count(*) FROM memories WHERE content_search @@ to_tsquery('english', :w)")
+                    query = text(
+                        "SELECT count(*) FROM memories WHERE content_search @@ memory_search_query(persona_id, :w)"
+                    )
                     return int((await connection.execute(query, {"w": word})).scalar_one())
 
             async def run(sql: str) -> None:
@@ -152,9 +154,61 @@ async def test_postgresql_search_vector_is_backfilled_and_follows_content_only(p
             await engine.dispose()
 
 
+@pytest.mark.postgres
+async def test_postgresql_search_words_are_keyed_by_their_persona(postgres_url: str) -> None:
+    """0027 keys every stored stem by the memory's persona: memories made before it are keyed by the upgrade, a word
+    matches one persona's memories only, and moving a memory to another persona or changing its text keys it again.
+    A stop word matches nothing; quotes and backslashes in a word cannot break out of the query."""
+    from sqlalchemy import text
+
+    with fresh_postgres_database(postgres_url, prefix="ph_migrations") as url:
+        engine = make_engine(url)
+        try:
+            await migrate.upgrade(engine, "0026")
+            database = Database(url)
+            try:
+                async with database.transaction() as session:
+                    ada = await _persona_at(session, "0026", name="Ada", owner_id=2, guild_id=1)
+                    bob = await _persona_at(session, "0026", name="Bob", owner_id=2, guild_id=1)
+                    now = utcnow()
+                    for persona_id, content in ((ada, "the lighthouses at dusk"), (bob, "a lighthouse keeper")):
+                        session.add(
+                            models.Memory(persona_id=persona_id, content=content, category="conversation",
+                                          importance=5, created_at=now, last_accessed_at=now)
+                        )  # fmt: skip
+            finally:
+                await database.dispose()
+            await migrate.upgrade(engine)
+
+            async def contents(persona_id: int, word: str) -> list[str]:
+                sql = "SELECT content FROM memories WHERE content_search @@ memory_search_query(:p, :w) ORDER BY id"
+                async with engine.connect() as connection:
+                    return list((await connection.execute(text(sql), {"p": persona_id, "w": word})).scalars())
+
+            async def run(sql: str, **params: Any) -> None:
+                async with engine.begin() as connection:
+                    await connection.execute(text(sql), params)
+
+            assert await contents(ada, "lighthouse") == ["the lighthouses at dusk"]  # keyed by the upgrade, stemmed
+            assert await contents(bob, "Lighthouses") == ["a lighthouse keeper"]
+            assert await contents(ada, "keeper") == []  # Bob's word
+            await run("UPDATE memories SET persona_id = :p WHERE content = 'a lighthouse keeper'", p=ada)
+            assert (await contents(ada, "keeper"), await contents(bob, "keeper")) == (["a lighthouse keeper"], [])
+            await run("UPDATE memories SET content = 'the harbour at dusk' WHERE content LIKE 'the lighthouses%'")
+            assert await contents(ada, "harbour") == ["the harbour at dusk"]
+            assert await contents(ada, "lighthouse") == ["a lighthouse keeper"]
+            assert await contents(ada, "the") == []  # a stop word: no query, no match
+            # Bob has no memory left: a word that broke out of its quotes would reach Ada's "harbour".
+            for hostile in (f"x' | '{ada}:harbour", f"x\\' | '{ada}:harbour", f"x'' | ''{ada}:harbour"):
+                assert await contents(bob, hostile) == []
+        finally:
+            await engine.dispose()
+
+
 async def test_postgresql_change_triggers_and_the_persona_search_index_come_and_go(postgres_url: str) -> None:
-    """0008's NOTIFY triggers and 0009's (persona, search vector) index: there after upgrading, gone after
-    downgrading (0007's index back). That a persona's search uses the index is measured by ``bench_chat``."""
+    """0008's NOTIFY triggers; 0027's index over the persona-keyed search vector alone, 0009's (persona, search vector)
+    index in its place below 0027, 0007's below 0009. That a persona's search uses the index is measured by
+    ``bench_chat``."""
     from sqlalchemy import text
 
     async def names(sql: str) -> set[str]:
@@ -170,10 +224,16 @@ async def test_postgresql_change_triggers_and_the_persona_search_index_come_and_
             assert {"channel_bindings_notify_change", "custom_behaviors_notify_change", "personas_notify_change"} <= (
                 await names(triggers)
             )
+            definitions = "SELECT indexdef FROM pg_indexes WHERE tablename = 'memories'"
+            found = await names(indexes)
+            assert "ix_memories_content_search" in found and "ix_memories_persona_content_search" not in found
+            assert any("USING gin (content_search)" in d for d in await names(definitions))
+
+            await migrate.downgrade(engine, "0026")
             found = await names(indexes)
             assert "ix_memories_persona_content_search" in found and "ix_memories_content_search" not in found
-            definitions = await names("SELECT indexdef FROM pg_indexes WHERE tablename = 'memories'")
-            assert any("USING gin (persona_id, content_search)" in d for d in definitions)
+            assert any("USING gin (persona_id, content_search)" in d for d in await names(definitions))
+            assert not await names("SELECT proname FROM pg_proc WHERE proname LIKE 'memory_search_%'")
 
             await migrate.downgrade(engine, "0007")
             found = await names(indexes)

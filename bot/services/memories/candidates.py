@@ -88,13 +88,10 @@ def _pg_ranked(words: Sequence[str], params: dict[str, Any]) -> str:
     params["word_limit"] = WORD_MATCH_LIMIT + 1
     singles, hits, counts, idfs, terms = [], [], [], [], []
     for n, word in enumerate(words):
-        # normalise_text yields runs of word characters only: no quote or backslash can reach to_tsquery.
-        params[f"w{n}"] = "'" + word + "'"
-        singles.append(f"to_tsquery('english', :w{n}) AS q{n}")
-        hits.append(
-            f"(SELECT t.id, {n} AS w FROM memories AS t, q WHERE t.persona_id = :p AND t.content_search @@ q.q{n} "
-            "LIMIT :word_limit)"
-        )
+        # The word's stems, keyed by the persona (migration 0027): matched in the persona's own posting lists.
+        params[f"w{n}"] = word
+        singles.append(f"memory_search_query(:p, :w{n}) AS q{n}")
+        hits.append(f"(SELECT t.id, {n} AS w FROM memories AS t, q WHERE t.content_search @@ q.q{n} LIMIT :word_limit)")
         counts.append(f"CAST(count(*) FILTER (WHERE w = {n}) AS DOUBLE PRECISION) AS d{n}")
         idfs.append(f"ln(1.0 + (c.n - c.d{n} + 0.5) / (c.d{n} + 0.5)) AS i{n}")
         terms.append(f"WHEN {n} THEN idf.i{n}")
@@ -276,8 +273,8 @@ async def _pg_candidates(
     """One round trip: the best text matches of every tier (as on SQLite: a hot memory past the HOT_CANDIDATES most
     recent is still found by its words) and, when they are fewer than ``need``, the hot memories, with every column
     (a few hundred short rows at most), so the chosen need no second query. content_search: the stored vector of
-    migrations 0007/0026. The neighbours of the best matches come in the same round trip (bot.core.memory.context).
-    """
+    migrations 0007/0026/0027 (its stems keyed by the persona). The neighbours of the best matches come in the same
+    round trip (bot.core.memory.context)."""
     params["best"] = rules.context_parameters().context_matches
     sql = (
         f"WITH {_pg_ranked(words, params)}, "

@@ -1,12 +1,13 @@
 """Retrieval and search: the memories to put in a prompt for a query, best first, each with its component scores;
 the recall that marks them accessed (applied at once, or kept for later); ``/memory search``.
 
-Full-text search: SQLite ranks with FTS5's ``bm25`` over ``memories_fts`` (migration 0003); PostgreSQL with
-``ts_rank`` over the stored ``content_search`` vector (migration 0007) and its GIN index on (persona, vector)
-(migration 0009: one persona's matches, whatever the other personas remember). Either way a query's content
-words (``normalise_text`` without the stop words) are OR-ed. The matches, best first, are one candidate list;
-any ``extra`` lists (e.g. vector candidates) are fused with it by reciprocal rank fusion, and recency (from now),
-importance and strength only reorder within a relevance band (``bot.core.memory.ranking``, docs/retrieval.md).
+Full-text search: SQLite ranks with FTS5's ``bm25`` over ``memories_fts`` (migration 0003); PostgreSQL with the
+summed IDF of the query words over the stored ``content_search`` vector (migration 0007), whose stems are keyed by
+the persona under one GIN index (migration 0027: one persona's matches, whatever the other personas remember).
+Either way a query's content words (``normalise_text`` without the stop words) are OR-ed. The matches, best first,
+are one candidate list; any ``extra`` lists (e.g. vector candidates) are fused with it by reciprocal rank fusion, and
+recency (from now), importance and strength only reorder within a relevance band (``bot.core.memory.ranking``,
+docs/retrieval.md).
 """
 
 from __future__ import annotations
