@@ -292,6 +292,20 @@ async def test_search_pages_past_the_first_ten(database: Database) -> None:
     assert [r.place for page in pages for r in page] == list(range(1, 26))
 
 
+async def test_search_pages_past_the_text_candidates_of_one_prompt(database: Database) -> None:
+    """A prompt reads TEXT_CANDIDATES matches; a page further down reads twice its depth, so every match is reached."""
+    persona_id = await _persona(database)
+    total = memories.TEXT_CANDIDATES + 15
+    ids = [await _capture(database, persona_id, f"kite number {n}", tier="warm") for n in range(total)]
+    async with database.session() as session:
+        pages = [
+            await memories.search(session, persona_id, "kite", k=10, offset=o, now=NOW, order="relevance")
+            for o in range(0, total + 10, 10)
+        ]
+    assert [len(page) for page in pages] == [10] * (total // 10) + [total % 10, 0]
+    assert sorted(r.memory.id for page in pages for r in page) == ids
+
+
 async def test_relevance_orders_text_matches_among_warm_memories(database: Database) -> None:
     persona_id = await _persona(database)
     # Equal recency and importance: only relevance separates them. Both words match the first, one the second.

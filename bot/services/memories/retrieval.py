@@ -202,8 +202,8 @@ async def retrieve(
 ) -> list[RetrievedMemory]:
     """The ``k`` memories to put in a prompt for ``query_text``, best first, each with its component scores.
 
-    Candidates: the ``TEXT_CANDIDATES`` best full-text matches of every tier, the hot tier when they are fewer than
-    ``k`` (:func:`bot.services.memories.candidates.read_candidates`),
+    Candidates: the ``TEXT_CANDIDATES`` (or ``2 k``, when more) best full-text matches of every tier, the hot tier
+    when they are fewer than ``k`` (:func:`bot.services.memories.candidates.read_candidates`),
     plus the memories of each ``extra`` list ((memory id, score) best first, e.g. vector candidates; ids of other
     personas are ignored). The full-text matches and the extra lists are fused by reciprocal rank fusion; every
     memory some list found ranks above every other, recency (0.995^hours since the last access, from ``now``),
