@@ -306,6 +306,33 @@ async def test_search_pages_past_the_text_candidates_of_one_prompt(database: Dat
     assert sorted(r.memory.id for page in pages for r in page) == ids
 
 
+async def test_a_page_however_deep_reads_a_bounded_number_of_matches(database: Database) -> None:
+    """A page far past the end (a crafted button) answers nothing and reads at most MAX_TEXT_CANDIDATES matches."""
+    assert candidates.text_limit(10**9) == candidates.MAX_TEXT_CANDIDATES
+    assert candidates.text_limit(6) == candidates.TEXT_CANDIDATES
+    persona_id = await _persona(database)
+    await _capture(database, persona_id, "kite day", tier="warm")
+    async with database.session() as session:
+        found, _, _ = await candidates.read_candidates(session, persona_id, ["kite"], NOW, 10**9)
+        deep = await memories.search(session, persona_id, "kite", k=10, offset=10**9, now=NOW, order="relevance")
+    assert len(found) == 1 and deep == []
+
+
+async def test_candidate_rows_hold_when_each_was_made_and_last_used_as_the_rules_count_them(
+    database: Database,
+) -> None:
+    """Both databases compute a candidate's minute (bot.core.memory.minute_of) and hours since its last access in
+    SQL; they must be the numbers the rules would compute from the stored moments."""
+    persona_id = await _persona(database)
+    made, used = NOW - timedelta(days=3, minutes=17), NOW - timedelta(hours=5, minutes=30)
+    memory_id = await _capture(database, persona_id, "kite day", created_at=made, last_accessed_at=used)
+    async with database.session() as session:
+        found, _, _ = await candidates.read_candidates(session, persona_id, ["kite"], NOW, 1)
+    row = found[memory_id][0]
+    assert float(row[candidates.MINUTE]) == pytest.approx(rules.minute_of(made), abs=1e-3)
+    assert float(row[candidates.HOURS]) == pytest.approx(rules.hours_between(NOW, used), abs=1e-5)
+
+
 async def test_relevance_orders_text_matches_among_warm_memories(database: Database) -> None:
     persona_id = await _persona(database)
     # Equal recency and importance: only relevance separates them. Both words match the first, one the second.

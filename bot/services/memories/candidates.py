@@ -24,6 +24,8 @@ from bot.services.memories import records
 # (docs/retrieval.md, "bounded reordering": 1 + beta <= 1.5), and a match further down rarely gains that much from
 # its conversation.
 TEXT_CANDIDATES = 70
+# ... and never more than this many, however deep the page (/memory search's last page, 100, needs 1,001 results).
+MAX_TEXT_CANDIDATES = 2_002
 # ... and, when they are fewer than the results asked for, every hot memory (at most this many, most recently used
 # first).
 HOT_CANDIDATES = 500
@@ -134,8 +136,9 @@ async def _persona_size(session: AsyncSession, persona_id: int, now: datetime) -
 
 
 def text_limit(need: int) -> int:
-    """How many full-text matches are read for ``need`` results (the pages before included)."""
-    return max(TEXT_CANDIDATES, 2 * need)
+    """How many full-text matches are read for ``need`` results (the pages before included), bounded whatever the
+    page asked for."""
+    return min(MAX_TEXT_CANDIDATES, max(TEXT_CANDIDATES, 2 * need))
 
 
 async def read_candidates(
