@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Table, case, delete, select
+from sqlalchemy import CursorResult, Table, bindparam, case, delete, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -46,6 +46,13 @@ _TIE_UPSERT = (
 _PP = models.PersonaRelationship
 # The table, for the bulk upsert (SQLModel does not declare ``__table__`` to type checkers).
 _TIE_TABLE: Table = _PR.__table__  # type: ignore[attr-defined]
+
+
+# The persona's ties with some people, for every reply: built once (building the select and its cache key, and
+# loading ORM objects, cost some 0.3 ms each time). Columns in PersonTie's order.
+_TIES_WITH = select(
+    _TIE_TABLE.c.user_id, _TIE_TABLE.c.messages_exchanged, _TIE_TABLE.c.last_spoken_at, _TIE_TABLE.c.affinity
+).where(_TIE_TABLE.c.persona_id == bindparam("persona_id"), _TIE_TABLE.c.user_id.in_(bindparam("ids", expanding=True)))
 
 
 @dataclass(frozen=True)
@@ -174,11 +181,8 @@ async def people(session: AsyncSession, persona_id: int, user_ids: Iterable[int]
     ids = sorted(set(user_ids))
     if not ids:
         return {}
-    query = select(_PR).where(col(_PR.persona_id) == persona_id, col(_PR.user_id).in_(ids))
-    return {
-        row.user_id: PersonTie(row.user_id, row.messages_exchanged, row.last_spoken_at, row.affinity)
-        for row in (await session.execute(query)).scalars()
-    }
+    rows = (await session.execute(_TIES_WITH, {"persona_id": persona_id, "ids": ids})).all()
+    return {row[0]: PersonTie(*row) for row in rows}
 
 
 async def links(

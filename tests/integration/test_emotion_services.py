@@ -105,6 +105,23 @@ async def test_affection_raises_pleasure_over_time_exactly_as_core_computes(data
     assert after.mood_words == describe(after.mood) and after.baseline == before.baseline
 
 
+async def test_an_event_past_the_explain_window_explains_an_emotion_that_lasts_longer(database: Database) -> None:
+    # The explanation reads events of the last hour, and older ones of an emotion still felt (its own span: the
+    # kept query's :kind_N / :since_N cut-offs).
+    persona_id = await make_persona(database, extraversion=70.0, agreeableness=65.0)
+    async with database.transaction() as session:
+        await emotions.apply_trigger(
+            session, persona_id, "affection", now=NOW, user_id=5, channel_id=6, message_id=7, emoji=HEART
+        )
+    later = NOW + timedelta(minutes=75)  # past the 60-minute window; trust (90 minutes or more) is still felt
+    async with database.session() as session:
+        felt = await emotions.current_state(session, persona_id, later)
+        gone = await emotions.current_state(session, persona_id, NOW + timedelta(hours=6))
+    assert "trust" in {view.type for view in felt.active}
+    assert "sign of affection" in felt.explanation
+    assert not gone.active and "nothing in particular" in gone.explanation
+
+
 async def test_state_is_persisted_and_read_back_by_a_new_session(database: Database) -> None:
     persona_id = await make_persona(database)
     async with database.transaction() as session:
