@@ -102,7 +102,7 @@ class ConversationCog(commands.Cog):
         # Who speaks where, by (channel, thread parent): dropped when a binding, persona or behaviour changes.
         self.casts = bot.db.changes.cache(conversation.CAST_TABLES, size=CAST_CACHE_SIZE)
         # The lore books of (persona, channel, server) prepared to scan: dropped when a book or an entry changes.
-        self.lore_books: lore.LoreShelf = bot.db.changes.cache(lore.LORE_TABLES, size=LORE_CACHE_SIZE)
+        self.lore_books: lore.LoreBooks = bot.db.changes.cache(lore.LORE_TABLES, size=LORE_CACHE_SIZE)
 
     async def cog_unload(self) -> None:
         await self.invitations.close()
@@ -111,6 +111,7 @@ class ConversationCog(commands.Cog):
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
+        arrived = asyncio.get_running_loop().time()  # the caches' reads for this message need no later changes
         channel = message.channel
         if message.guild is None or not isinstance(channel, discord.TextChannel | discord.Thread):
             return
@@ -140,7 +141,7 @@ class ConversationCog(commands.Cog):
             return  # nothing to answer (a picture alone is: its persona may see it, or hear of it)
         if persona_author is not None and all(s.persona_id == persona_author for s in speakers):
             return  # a persona alone in its channel: nobody to answer its own message
-        await self._answer(message, channel, cast, history, persona_author)
+        await self._answer(message, channel, cast, history, persona_author, arrived)
 
     async def _read_cast(self, channel_id: int, parent_id: int | None) -> conversation.Cast:
         async with self.bot.db.session() as session:
@@ -153,8 +154,10 @@ class ConversationCog(commands.Cog):
         cast: conversation.Cast,
         history: list[ChannelLine],
         persona_author: int | None,
+        arrived: float,
     ) -> None:
-        """Plan the answers to ``message``, apply what its behaviours do, and let each persona take its turn."""
+        """Plan the answers to ``message`` (which ``arrived`` then, by the event loop's clock), apply what its
+        behaviours do, and let each persona take its turn."""
         incoming = self.history.incoming(message, channel, persona_author)
         now = self.clock()
         busy = frozenset(pid for pid, cid in self.turns.keys() if cid == channel.id)
@@ -170,7 +173,7 @@ class ConversationCog(commands.Cog):
                 now=now,
                 recent_replies=recent,
                 busy=busy,
-                options=self._request_options(),
+                options=self._request_options(arrived),
                 cast=cast,
                 reader=self.bot.db.reads if self.bot.db.parallel_reads else None,
             )
@@ -293,7 +296,9 @@ class ConversationCog(commands.Cog):
         key = self.bot.settings.memory_encryption_key
         return key.get_secret_value() if key is not None else None
 
-    def _request_options(self) -> conversation.RequestOptions:
+    def _request_options(self, arrived: float | None = None) -> conversation.RequestOptions:
+        """How requests are built; ``arrived``: when the message answered arrived (the event loop's time), so that
+        the lore books kept need no other check for changes than the one the cast's lookup made for it."""
         settings = self.bot.settings
         return conversation.RequestOptions(
             self.tools,
@@ -301,7 +306,7 @@ class ConversationCog(commands.Cog):
             self.bot.llm.supports_tools,
             token_budget=settings.prompt_token_budget,
             vision=settings.llm_vision,
-            lore_shelf=self.lore_books,
+            lore_shelf=self.lore_books if arrived is None else self.lore_books.as_of(arrived),
         )
 
     # ------------------------------------------------------------------------------------------------ replying

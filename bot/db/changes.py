@@ -17,6 +17,8 @@ transaction that changes a watched table also adds one to a counter (migration 0
 its value sent in the notifications: ``"personas 42"``), and a copy is used only after :meth:`ChangeFeed.sync`
 has read the counter (one row, on the listening connection, shared by every lookup that waits meanwhile): when it
 is ahead of the notifications heard, some are still on their way, and every copy is dropped rather than waited for.
+The lookups made for one message share a read: any read started after the message arrived will do
+(:meth:`ChangeCache.as_of`), so the cast's lookup serves the lore books' too.
 
 A cache is used only while changes are sure to be heard: always on SQLite (one process per database file, as the
 README says), and on PostgreSQL only while the listening connection is up and the triggers exist. While it is down
@@ -138,11 +140,12 @@ class ChangeCache(Generic[K, V]):
     def __len__(self) -> int:
         return len(self._items)
 
-    async def get(self, key: K, load: Callable[[], Awaitable[V]]) -> V:
+    async def get(self, key: K, load: Callable[[], Awaitable[V]], *, since: float | None = None) -> V:
         """The copy for ``key``, or what ``load()`` reads (kept when nothing changed while it read). Either way it
-        holds every change committed before the call."""
+        holds every change committed before the call, or before ``since`` (the event loop's time) when given: see
+        :meth:`as_of`."""
         # The sync may drop the copy (a change not heard of yet), hence the second look.
-        if self.feed.live and key in self._items and await self.feed.sync() and key in self._items:
+        if self.feed.live and key in self._items and await self.feed.sync(since) and key in self._items:
             self._items.move_to_end(key)
             self.hits += 1
             return self._items[key]
@@ -158,6 +161,23 @@ class ChangeCache(Generic[K, V]):
     def clear(self) -> None:
         self.generation += 1
         self._items.clear()
+
+    def as_of(self, moment: float) -> CacheAsOf[K, V]:
+        """This cache for the work of one event that arrived at ``moment`` (the event loop's time): its copies
+        need to hold the changes committed before then only, so a counter read started since then (another
+        cache's, for the same event) serves them too, and no second round trip is made."""
+        return CacheAsOf(self, moment)
+
+
+class CacheAsOf(Generic[K, V]):
+    """A :class:`ChangeCache` for one event's work (:meth:`ChangeCache.as_of`)."""
+
+    def __init__(self, cache: ChangeCache[K, V], moment: float) -> None:
+        self.cache = cache
+        self.moment = moment
+
+    async def get(self, key: K, load: Callable[[], Awaitable[V]]) -> V:
+        return await self.cache.get(key, load, since=self.moment)
 
 
 class ChangeFeed:
@@ -180,6 +200,9 @@ class ChangeFeed:
         self._lost: asyncio.Future[None] | None = None  # set when the listening connection is gone
         self._next_sync: asyncio.Task[bool] | None = None  # a counter read not started yet: later callers join it
         self._last_sync: asyncio.Task[bool] | None = None
+        # The event loop's time when the newest counter read that found the caches current started (-inf: none
+        # since the listener last came up).
+        self._synced_from = float("-inf")
         _FEEDS.add(self)
         watch(engine)
 
@@ -200,15 +223,18 @@ class ChangeFeed:
             if cache.tables & touched:
                 cache.clear()
 
-    async def sync(self) -> bool:
-        """Whether the caches now hold every change committed before the call. On PostgreSQL this reads the change
-        counter (one round trip on the listening connection; callers that arrive before a read starts share it):
-        if it is ahead of the notifications heard, every copy is dropped. False when the counter cannot be read
-        (the caches are then not to be used)."""
+    async def sync(self, since: float | None = None) -> bool:
+        """Whether the caches now hold every change committed before the call (before ``since``, the event loop's
+        time, when given). On PostgreSQL this reads the change counter (one round trip on the listening
+        connection; callers that arrive before a read starts share it): if it is ahead of the notifications heard,
+        every copy is dropped. A read started at ``since`` or later already answers, and none is made. False when
+        the counter cannot be read (the caches are then not to be used)."""
         if self.kind != "postgresql":
             return True
         if not self._listening:
             return False
+        if since is not None and self._synced_from >= since:
+            return True
         if self._next_sync is None:
             self._next_sync = asyncio.create_task(self._read_counter(self._last_sync))
         return await asyncio.shield(self._next_sync)
@@ -221,6 +247,7 @@ class ChangeFeed:
         driver = self._driver
         if driver is None or not self._listening:
             return False
+        started = asyncio.get_running_loop().time()
         try:
             value = int(await driver.fetchval(_READ_COUNTER, timeout=HEALTH_CHECK_TIMEOUT))
         except Exception as error:  # the listener is lost: read through until it is back
@@ -235,6 +262,8 @@ class ChangeFeed:
         if value > self.heard:  # committed, not heard of yet: the copies may be stale
             self.heard = value
             self._clear_all()
+        if self._listening and self._driver is driver:
+            self._synced_from = max(self._synced_from, started)
         return self._listening
 
     def _heard(self, payload: str) -> None:
@@ -346,6 +375,7 @@ class ChangeFeed:
     def _set_listening(self, value: bool) -> None:
         if value != self._listening:
             self._listening = value
+            self._synced_from = float("-inf")
             # Whatever was cached before (or while) notifications could be missed is not trusted.
             self._clear_all()
             log.info("change notifications %s", "on: caches in use" if value else "off: caches read through")

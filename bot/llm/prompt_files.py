@@ -32,6 +32,9 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,
+        # Read once: the files are part of the release (a reply renders several, and checking each file's time
+        # on every render is a system call each).
+        auto_reload=False,
     )
 
 

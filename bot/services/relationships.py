@@ -189,16 +189,17 @@ async def links(
     session: AsyncSession, persona_id: int, other_ids: Iterable[int] | None = None
 ) -> dict[int, PersonaLink]:
     """The persona's relationships with other personas (only with ``other_ids``, when given), by the other's id."""
+    if other_ids is not None:
+        other_ids = sorted(set(other_ids))
+        if not other_ids:  # nobody else here (most replies): no query, and none built
+            return {}
     query = (
         select(col(_PP.other_persona_id), col(models.Persona.name), col(_PP.kind), col(_PP.strength))
         .join(models.Persona, col(models.Persona.id) == col(_PP.other_persona_id))
         .where(col(_PP.persona_id) == persona_id)
     )
     if other_ids is not None:
-        ids = sorted(set(other_ids))
-        if not ids:
-            return {}
-        query = query.where(col(_PP.other_persona_id).in_(ids))
+        query = query.where(col(_PP.other_persona_id).in_(other_ids))
     return {row[0]: PersonaLink(row[0], row[1], row[2], float(row[3])) for row in (await session.execute(query)).all()}
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import text
 from bot.clock import utcnow
 from bot.db import changes
 from bot.db.engine import Database
-from bot.services import behaviors, bindings, conversation, personas
+from bot.services import behaviors, bindings, conversation, lore, personas
 from bot.services.personas import Actor, PersonaInput
 from tests.conftest import _empty_all_tables, _libpq, _migrate, fresh_postgres_database
 from tests.support.waiting import eventually
@@ -313,6 +313,34 @@ async def test_lookups_waiting_together_share_one_counter_read(listening: tuple[
     values = await asyncio.gather(*(cache.get("general", Loads()) for _ in range(20)))
     assert values == [1] * 20 and cache.hits == 20
     assert 1 <= feed.syncs - before <= 2  # one read, or one more for those that came while it was on its way
+
+
+@pytest.mark.postgres
+async def test_one_messages_lookups_share_the_counter_read_made_since_it_arrived_and_no_older_one(
+    listening: tuple[Database, asyncpg.Connection], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database, other = listening
+    feed = database.changes
+    ada = await _persona(database)
+    casts, books = feed.cache(["personas"]), feed.cache(lore.LORE_TABLES)
+    await casts.get("general", Loads())
+    kept = Loads()
+    await books.get(("persona",), kept)
+    loop = asyncio.get_running_loop()
+
+    arrived = loop.time()  # a message: the cast's lookup reads the counter, the lore's needs no read of its own
+    await casts.get("general", Loads())
+    syncs = feed.syncs
+    assert await books.as_of(arrived).get(("persona",), kept) == 1
+    assert feed.syncs == syncs and kept.count == 1
+
+    held = HeldNotices(monkeypatch, database)  # another process changes what lore reads; its notice is late
+    await other.execute("UPDATE personas SET name = 'Ada Two' WHERE id = $1", ada)
+    await eventually(lambda: len(held.notices) == 1, "the notice to reach the listening connection (and be held)")
+    later = loop.time()  # the next message: the read made for the last one is older than it, so it reads again
+    assert await books.as_of(later).get(("persona",), kept) == 2
+    assert feed.syncs == syncs + 1 and kept.count == 2
+    held.release()
 
 
 @pytest.mark.postgres

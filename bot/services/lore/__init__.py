@@ -20,6 +20,7 @@ from bot.services.lore.cards import export_book, import_book, preview
 from bot.services.lore.firing import (
     LORE_TABLES,
     ActivatedLore,
+    LoreBooks,
     LoreShelf,
     LoreTiming,
     activated_lore,
@@ -34,6 +35,7 @@ __all__ = [
     "MANAGERS_ONLY",
     "NO_ENTRY",
     "ActivatedLore",
+    "LoreBooks",
     "LoreShelf",
     "LoreTiming",
     "Where",

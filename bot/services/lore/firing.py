@@ -23,7 +23,7 @@ from sqlmodel import col
 from bot.core.lore import Activation, BookRules, LoreEntry, LoreText, ScanMessage, activate
 from bot.core.lore.prepared import PreparedBooks, prepare
 from bot.db import models
-from bot.db.changes import ChangeCache
+from bot.db.changes import CacheAsOf, ChangeCache
 from bot.services.lore.books import entry_of, rules_of
 
 _B = models.LoreBook
@@ -33,7 +33,8 @@ _S = models.LoreEntryState
 # The tables a shelf's prepared books are read from; personas too, since a persona's book goes with it (a cascade
 # the statements do not name) and SQLite may give its id to the next persona.
 LORE_TABLES = ("lore_books", "lore_entries", "personas")
-LoreShelf = ChangeCache[tuple[str, ...], PreparedBooks]
+LoreBooks = ChangeCache[tuple[str, ...], PreparedBooks]  # the books a cog keeps prepared
+LoreShelf = LoreBooks | CacheAsOf[tuple[str, ...], PreparedBooks]  # ... or the same for one message (as_of)
 
 
 @dataclass(frozen=True)
