@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from bot.core.errors import DomainError, PermissionDenied
 from bot.db import models
@@ -25,6 +26,7 @@ from bot.services import (
 )
 from bot.services.conversation import ChannelLine, Incoming
 from bot.services.personas import Actor, PersonaInput
+from tests.conftest import _empty_all_tables
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 GUILD, CHANNEL, THREAD = 100, 200, 300
@@ -129,6 +131,54 @@ async def test_a_named_persona_that_does_not_answer_leaves_no_memory_search_behi
     assert "Grace keeps the lighthouse lamp lit" in plan.jobs[0].request.system
     searching = [t for t in asyncio.all_tasks() if not t.done() and "_apart" in repr(t.get_coro())]
     assert searching == []
+
+
+@pytest.fixture
+async def postgres_database(migrated_postgres: str) -> AsyncIterator[Database]:
+    database = Database(migrated_postgres)
+    try:
+        yield database
+    finally:
+        await _empty_all_tables(database)
+        await database.dispose()
+
+
+@pytest.mark.postgres
+async def test_a_named_personas_memory_search_reaches_the_database_before_the_plans_other_reads(
+    postgres_database: Database,
+) -> None:
+    """With a second connection (PostgreSQL; SQLite has one), the search (the plan's longest read) is sent first:
+    the database works on it while the plan reads the rest."""
+    database = postgres_database
+    assert database.parallel_reads
+    ada = await make(database, "Ada")
+    async with database.transaction() as session:
+        await memories.capture(
+            session, ada, content="Ada keeps the lighthouse lamp lit", category="conversation", importance=5,
+            source_user_id=None, source_channel_id=None, source_message_id=None, now=NOW - timedelta(days=2),
+        )  # fmt: skip
+    async with database.reads() as session:
+        cast = await conversation.cast(session, CHANNEL)
+    sent: list[str] = []
+
+    def note(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        sent.append(statement)
+
+    async def planned() -> conversation.Plan:
+        async with database.reads() as session:
+            return await conversation.plan(
+                session, incoming("Ada, what about the lighthouse?"), cast.speakers, history=[], exchange_depth=0,
+                random_value=0.99, now=NOW, cast=cast, reader=database.reads,
+            )  # fmt: skip
+
+    await planned()  # the connections are open and the persona's size is counted
+    event.listen(database.engine.sync_engine, "before_cursor_execute", note)
+    try:
+        plan = await planned()
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", note)
+    assert "Ada keeps the lighthouse lamp lit" in plan.jobs[0].request.system
+    assert "memory_search_query" in sent[0] and len(sent) > 1
 
 
 async def test_a_persona_never_answers_itself_and_persona_exchanges_stop_at_the_depth(database: Database) -> None:
