@@ -97,14 +97,31 @@ def depth_items(context: PromptContext, extra: Sequence[tuple[int, str]] = ()) -
     return [(t.depth, t.text) for t in context.lore if t.position == "at_depth"] + list(extra)
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """What a request's budget and its system prompt both need, worked out once: the character's texts (templates
+    rendered, macros resolved) and the system prompt's variables that the budget does not trim."""
+
+    texts: CharacterTexts
+    fixed: dict[str, Any]
+
+    @classmethod
+    def of(cls, context: PromptContext) -> _Prepared:
+        return cls(character_texts(context), _fixed_variables(context))
+
+
 def fit_context(context: PromptContext, at_depth: Sequence[tuple[int, str]] = ()) -> FittedPrompt:
     """The parts of the context that fit in its token budget, trimmed in the documented order. What is never
     trimmed counts first: the system prompt's frame (with the lore before and after the character), the message
     answered, the post-history instructions, the at-depth lore and the ``at_depth`` items besides it (a turn
     each), and the attachments (:attr:`PromptContext.attachment_tokens`)."""
-    texts = character_texts(context)
+    return _fit(context, at_depth, _Prepared.of(context))
+
+
+def _fit(context: PromptContext, at_depth: Sequence[tuple[int, str]], prepared: _Prepared) -> FittedPrompt:
+    texts = prepared.texts
     bare = replace(texts, description="", personality="", scenario="", examples=())
-    system = render_template("system.j2", **_variables(context, bare, ()))
+    system = render_template("system.j2", **_variables(context, bare, (), prepared.fixed))
     fixed = sum(estimate_tokens(t) for t in (system, current_message(context), texts.post_history))
     fixed += sum(estimate_tokens(text) + MESSAGE_OVERHEAD for _, text in depth_items(context, at_depth))
     costs = PromptCosts(
@@ -134,7 +151,30 @@ def fit_context(context: PromptContext, at_depth: Sequence[tuple[int, str]] = ()
 # Rendering
 
 
-def _variables(context: PromptContext, texts: CharacterTexts, memories: Sequence[MemoryNote]) -> dict[str, Any]:
+def _variables(
+    context: PromptContext,
+    texts: CharacterTexts,
+    memories: Sequence[MemoryNote],
+    fixed: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The variables of ``system.j2``: ``fixed`` (:func:`_fixed_variables`, when the caller has them) with the
+    character's texts and the memories that fit."""
+    return {
+        **(fixed if fixed is not None else _fixed_variables(context)),
+        "main": texts.main,
+        "description": texts.description,
+        "personality": texts.personality,
+        "scenario": texts.scenario,
+        "examples": list(texts.examples),
+        "memories": [
+            {"content": m.content.strip(), "when": date_in_words(m.created_at, context.now), "pinned": m.pinned}
+            for m in memories
+        ],
+    }
+
+
+def _fixed_variables(context: PromptContext) -> dict[str, Any]:
+    """The variables of ``system.j2`` that the token budget does not trim."""
     persona = context.persona
     trait_words = describe_traits(persona.traits) if persona.traits else []
     for name, value in persona.custom_traits:
@@ -144,11 +184,6 @@ def _variables(context: PromptContext, texts: CharacterTexts, memories: Sequence
     felt = sorted(context.emotions, key=lambda e: -e.intensity)
     return {
         "name": persona.name,
-        "main": texts.main,
-        "description": texts.description,
-        "personality": texts.personality,
-        "scenario": texts.scenario,
-        "examples": list(texts.examples),
         "traits": trait_words,
         "mood": pad.describe(context.mood) if context.mood is not None else "neutral",
         "mood_explanation": (context.mood_explanation or "").strip(),
@@ -168,10 +203,6 @@ def _variables(context: PromptContext, texts: CharacterTexts, memories: Sequence
         ],
         "personas": [
             {"name": t.name, "kind": t.kind, "strength": strength_words(t.strength)} for t in context.personas
-        ],
-        "memories": [
-            {"content": m.content.strip(), "when": date_in_words(m.created_at, context.now), "pinned": m.pinned}
-            for m in memories
         ],
         "instructions": [text.strip() for text in context.instructions if text.strip()],
         "tools": list(context.tools),
@@ -207,11 +238,12 @@ def build_request(
     among the turns (:func:`bot.core.prompt_parts.insert_at_depth`), after the context's own at-depth lore
     entries."""
     persona = context.persona
-    fitted = fit_context(context, at_depth)
+    prepared = _Prepared.of(context)
+    fitted = _fit(context, at_depth, prepared)
     at_depth = depth_items(context, at_depth)
-    texts = character_texts(context)
+    texts = prepared.texts
     return ChatRequest(
-        system=render_system_prompt(context, fitted),
+        system=render_template("system.j2", **_variables(context, fitted.texts, fitted.memories, prepared.fixed)),
         messages=chat_turns(context, fitted.history, post_history=fitted.texts.post_history, at_depth=at_depth),
         tools=tuple(tools) if tools else None,
         max_tokens=max_tokens if max_tokens is not None else reply_max_tokens(persona.behavior.verbosity),
