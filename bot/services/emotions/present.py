@@ -49,7 +49,7 @@ def _active_views(state: core.EmotionalState, now: datetime) -> tuple[ActiveEmot
     return tuple(sorted(views, key=lambda v: (-v.intensity, v.type)))
 
 
-_EVENTS: Table = _EventRow.__table__  # type: ignore[attr-defined]
+_EVENTS: Table = models.metadata.tables["emotional_events"]
 
 
 @lru_cache(maxsize=16)

@@ -36,9 +36,9 @@ class Loaded:
     learned: dict[str, core.Learned]
 
 
-# The tables, for bulk statements (SQLModel does not declare ``__table__`` to type checkers).
-_STATE_TABLE: Table = _StateRow.__table__  # type: ignore[attr-defined]
-_ACTIVE_TABLE: Table = _ActiveRow.__table__  # type: ignore[attr-defined]
+# The tables, for bulk statements, from the metadata (SQLModel does not declare ``__table__`` to type checkers).
+_STATE_TABLE: Table = models.metadata.tables["emotional_states"]
+_ACTIVE_TABLE: Table = models.metadata.tables["active_emotions"]
 
 _STATE_COLUMNS = (
     "persona_id",
@@ -68,7 +68,7 @@ def _trait_columns() -> list[Any]:
     return [getattr(_PersonaRow, name) for name in ALL_TRAITS]
 
 
-_PERSONA_TABLE: Table = _PersonaRow.__table__  # type: ignore[attr-defined]
+_PERSONA_TABLE: Table = models.metadata.tables["personas"]
 
 # A read's one query: traits, state and active emotions, a row per active emotion (a lock cannot take the outer side
 # of a join, so a write reads them apart). Built once: the chat path reads a persona's state for every reply, and
