@@ -70,6 +70,7 @@ from bot.templating.context import PersonPresent as PersonPresent
 from bot.templating.context import PromptContext as PromptContext
 
 MEMORY_LINE_OVERHEAD = 10  # tokens of "(3 days ago; important to you)" around a memory
+TEMPERATURE = 0.8  # a reply's sampling temperature, unless the persona's model settings say otherwise
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -99,15 +100,20 @@ def depth_items(context: PromptContext, extra: Sequence[tuple[int, str]] = ()) -
 
 @dataclass(frozen=True)
 class _Prepared:
-    """What a request's budget and its system prompt both need, worked out once: the character's texts (templates
-    rendered, macros resolved) and the system prompt's variables that the budget does not trim."""
+    """What a request's budget and its system prompt both need, none of it depending on the memories, worked out
+    once: the character's texts (templates rendered, macros resolved), the system prompt's variables that the budget
+    does not trim, and the frame the budget counts first (the system prompt without the character's trimmable texts
+    and the memories)."""
 
     texts: CharacterTexts
     fixed: dict[str, Any]
+    frame: str
 
     @classmethod
     def of(cls, context: PromptContext) -> _Prepared:
-        return cls(character_texts(context), _fixed_variables(context))
+        texts, fixed = character_texts(context), _fixed_variables(context)
+        bare = replace(texts, description="", personality="", scenario="", examples=())
+        return cls(texts, fixed, render_template("system.j2", **_variables(context, bare, (), fixed)))
 
 
 def fit_context(context: PromptContext, at_depth: Sequence[tuple[int, str]] = ()) -> FittedPrompt:
@@ -120,9 +126,7 @@ def fit_context(context: PromptContext, at_depth: Sequence[tuple[int, str]] = ()
 
 def _fit(context: PromptContext, at_depth: Sequence[tuple[int, str]], prepared: _Prepared) -> FittedPrompt:
     texts = prepared.texts
-    bare = replace(texts, description="", personality="", scenario="", examples=())
-    system = render_template("system.j2", **_variables(context, bare, (), prepared.fixed))
-    fixed = sum(estimate_tokens(t) for t in (system, current_message(context), texts.post_history))
+    fixed = sum(estimate_tokens(t) for t in (prepared.frame, current_message(context), texts.post_history))
     fixed += sum(estimate_tokens(text) + MESSAGE_OVERHEAD for _, text in depth_items(context, at_depth))
     costs = PromptCosts(
         fixed=fixed + 3 * MESSAGE_OVERHEAD + context.attachment_tokens,
@@ -229,7 +233,7 @@ def build_request(
     *,
     tools: Sequence[Mapping[str, Any]] | None = None,
     max_tokens: int | None = None,
-    temperature: float | None = 0.8,
+    temperature: float | None = TEMPERATURE,
     at_depth: Sequence[tuple[int, str]] = (),
 ) -> ChatRequest:
     """The :class:`~bot.llm.base.ChatRequest` of a reply (module docstring), with the voice the offline responder
@@ -237,8 +241,40 @@ def build_request(
     id as its seed). ``max_tokens`` None: by the persona's verbosity. ``at_depth``: ``(depth, text)`` items placed
     among the turns (:func:`bot.core.prompt_parts.insert_at_depth`), after the context's own at-depth lore
     entries."""
+    return _build(context, _Prepared.of(context), tools, max_tokens, temperature, at_depth)
+
+
+@dataclass(frozen=True)
+class PromptDraft:
+    """A reply's request with everything but its memories worked out (:func:`draft_request`): what a memory search
+    still on its way leaves the event loop time for."""
+
+    context: PromptContext  # without memories
+    prepared: _Prepared
+
+    def request(
+        self, memories: Sequence[MemoryNote], *, tools: Sequence[Mapping[str, Any]] | None = None
+    ) -> ChatRequest:
+        """The request :func:`build_request` makes of the draft's context with these ``memories``."""
+        return _build(replace(self.context, memories=memories), self.prepared, tools, None, TEMPERATURE, ())
+
+
+def draft_request(context: PromptContext) -> PromptDraft:
+    """The request of ``context`` (its memories left out), ready for the memories: ``draft_request(context)
+    .request(memories)`` is ``build_request(context with those memories)``."""
+    bare = replace(context, memories=())
+    return PromptDraft(bare, _Prepared.of(bare))
+
+
+def _build(
+    context: PromptContext,
+    prepared: _Prepared,
+    tools: Sequence[Mapping[str, Any]] | None,
+    max_tokens: int | None,
+    temperature: float | None,
+    at_depth: Sequence[tuple[int, str]],
+) -> ChatRequest:
     persona = context.persona
-    prepared = _Prepared.of(context)
     fitted = _fit(context, at_depth, prepared)
     at_depth = depth_items(context, at_depth)
     texts = prepared.texts

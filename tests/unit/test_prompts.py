@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from bot.templating.prompts import (
     PromptContext,
     build_messages,
     build_request,
+    draft_request,
     prompt_variables,
     render_system_prompt,
     render_template,
@@ -319,3 +321,24 @@ def test_words_for_dates_and_affinity() -> None:
         "like",
         "are very fond of",
     ]
+
+
+@pytest.mark.parametrize("budget", [None, 400, 120])
+@pytest.mark.parametrize("make", [ada, grim, reginald])
+def test_a_draft_made_before_the_memories_gives_the_request_built_with_them(make, budget) -> None:
+    # The planner drafts a reply's prompt while its memory search runs, then adds the memories: the same request,
+    # whatever the budget trims.
+    context = make()
+    if budget is not None:
+        context = replace(context, token_budget=budget)
+    notes = [
+        MemoryNote("Bob drinks green tea, never coffee.", NOW - timedelta(days=3), pinned=True),
+        MemoryNote("The lighthouse lamp was lit at dusk " * 6, NOW - timedelta(days=40)),
+        MemoryNote("Carol is learning Rust.", NOW - timedelta(days=100)),
+    ]
+    full = replace(context, memories=notes)
+    tools = [{"type": "function", "function": {"name": "roll_dice", "parameters": {"type": "object"}}}]
+    draft = draft_request(replace(context, memories=[MemoryNote("left out", NOW)]))
+    assert draft.request(notes, tools=tools) == build_request(full, tools=tools)
+    assert draft.request([]) == build_request(replace(context, memories=()))
+    assert "left out" not in draft.request(notes).system

@@ -55,7 +55,7 @@ from bot.templating.prompts import (
     PersonaTie,
     PersonPresent,
     PromptContext,
-    build_request,
+    draft_request,
     reply_labels,
 )
 
@@ -354,18 +354,6 @@ async def _job(
     linked = await relationships.links(session, pid, [o.persona_id for o in others])
     fired = await fired_lore(session, pid, incoming, history, earlier, now=now, shelf=options.lore_shelf)
     choice = await persona_models.for_reply(session, speaker.model, incoming.guild_id)
-    found: list[memories.RetrievedMemory] = []
-    query = retrieval_query(" ".join([*(m.content for m in earlier), incoming.content]), speaker.name)
-    if template_reply is None and retrieval is not None:
-        found = await retrieval
-    elif template_reply is None:  # no content word ("hi"): recency, importance and strength alone
-        found = await prompt_memories(session, pid, query, now=now, key=options.encryption_key, weights=weights)
-    left_out = options.leave_out_exchange
-    if left_out is not None:
-        found = [r for r in found if r.memory.source_message_id != left_out]
-    found = await memories.without_summarised(session, found, now=now)  # old exchanges give way to their summary
-    readable = [r.memory for r in found if r.memory.readable]
-    notes = [MemoryNote(m.content, m.created_at, m.pinned) for m in readable]
     try:
         offered = registry.for_plugins(list(speaker.plugins))
     except DomainError:
@@ -382,7 +370,6 @@ async def _job(
         emotions=[FeltEmotion(item.type, item.intensity) for item in state.active],
         people=_people(incoming, [*history, *(m.as_line() for m in earlier)], ties),
         personas=[PersonaTie(link.other_name, link.kind, link.strength) for link in linked.values()],
-        memories=notes,
         instructions=tuple(instructions),
         history=[HistoryLine(line.author_name, line.content, line.persona_id == pid) for line in history],
         token_budget=options.token_budget,
@@ -393,8 +380,20 @@ async def _job(
         lore=fired.texts,
         attachment_tokens=attachment_tokens([*earlier, incoming], vision=vision),
     )
-    definitions = offered.definitions() if tool_names else None
-    request = tuned(build_request(context, tools=definitions), choice)
+    draft = draft_request(context)  # the prompt but its memories, made while the memory search may still run
+    found: list[memories.RetrievedMemory] = []
+    query = retrieval_query(" ".join([*(m.content for m in earlier), incoming.content]), speaker.name)
+    if template_reply is None and retrieval is not None:
+        found = await retrieval
+    elif template_reply is None:  # no content word ("hi"): recency, importance and strength alone
+        found = await prompt_memories(session, pid, query, now=now, key=options.encryption_key, weights=weights)
+    left_out = options.leave_out_exchange
+    if left_out is not None:
+        found = [r for r in found if r.memory.source_message_id != left_out]
+    found = await memories.without_summarised(session, found, now=now)  # old exchanges give way to their summary
+    readable = [r.memory for r in found if r.memory.readable]
+    notes = [MemoryNote(m.content, m.created_at, m.pinned) for m in readable]
+    request = tuned(draft.request(notes, tools=offered.definitions() if tool_names else None), choice)
     request = with_attachments(request, [*earlier, incoming], vision=vision)
     return ReplyJob(
         speaker=speaker,
