@@ -33,6 +33,15 @@ GUILD, CHANNEL, THREAD = 100, 200, 300
 ALICE, BOB = 11, 12
 
 
+async def remember(database: Database, persona_id: int, content: str) -> None:
+    """A conversation memory of two days ago."""
+    async with database.transaction() as session:
+        await memories.capture(
+            session, persona_id, content=content, category="conversation", importance=5,
+            source_user_id=None, source_channel_id=None, source_message_id=None, now=NOW - timedelta(days=2),
+        )  # fmt: skip
+
+
 async def make(database: Database, name: str, *, owner: int = ALICE, channel: int = CHANNEL, **behavior: object) -> int:
     actor = Actor(owner, GUILD)
     async with database.transaction() as session:
@@ -116,11 +125,7 @@ async def test_a_named_persona_that_does_not_answer_leaves_no_memory_search_behi
     answers by chance gets its own search after the turns, with its memories in its prompt."""
     await make(database, "Ada", reply_when_named=False)
     grace = await make(database, "Grace", chattiness=100)
-    async with database.transaction() as session:
-        await memories.capture(
-            session, grace, content="Grace keeps the lighthouse lamp lit", category="conversation", importance=5,
-            source_user_id=None, source_channel_id=None, source_message_id=None, now=NOW - timedelta(days=2),
-        )  # fmt: skip
+    await remember(database, grace, "Grace keeps the lighthouse lamp lit")
     async with database.reads() as session:
         cast = await conversation.cast(session, CHANNEL)
         plan = await conversation.plan(
@@ -152,11 +157,7 @@ async def test_a_named_personas_memory_search_reaches_the_database_before_the_pl
     database = postgres_database
     assert database.parallel_reads
     ada = await make(database, "Ada")
-    async with database.transaction() as session:
-        await memories.capture(
-            session, ada, content="Ada keeps the lighthouse lamp lit", category="conversation", importance=5,
-            source_user_id=None, source_channel_id=None, source_message_id=None, now=NOW - timedelta(days=2),
-        )  # fmt: skip
+    await remember(database, ada, "Ada keeps the lighthouse lamp lit")
     async with database.reads() as session:
         cast = await conversation.cast(session, CHANNEL)
     sent: list[str] = []
