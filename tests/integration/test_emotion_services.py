@@ -7,7 +7,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from bot.clock import utcnow
 from bot.core import emotions as core
@@ -120,6 +120,33 @@ async def test_an_event_past_the_explain_window_explains_an_emotion_that_lasts_l
     assert "trust" in {view.type for view in felt.active}
     assert "sign of affection" in felt.explanation
     assert not gone.active and "nothing in particular" in gone.explanation
+
+
+async def test_the_usual_present_is_read_in_one_round_trip_and_counts_the_windows_events_only(
+    database: Database,
+) -> None:
+    # Jokes: joy for twenty minutes, shorter than the explanation's hour, so the state and the window's events come
+    # in one statement; the joke of two hours before is outside the window and not counted.
+    persona_id = await make_persona(database)
+    for minutes in (0, 120, 121):
+        async with database.transaction() as session:
+            await emotions.apply_trigger(
+                session, persona_id, "humour", now=NOW + timedelta(minutes=minutes), user_id=5, message_id=minutes
+            )
+    sent: list[str] = []
+
+    def note(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        sent.append(statement)
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", note)
+    try:
+        async with database.session() as session:
+            state = await emotions.current_state(session, persona_id, NOW + timedelta(minutes=125))
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", note)
+    assert len(sent) == 1
+    assert {view.type for view in state.active} == {"joy"}
+    assert "two jokes in the last five minutes" in state.explanation
 
 
 async def test_state_is_persisted_and_read_back_by_a_new_session(database: Database) -> None:

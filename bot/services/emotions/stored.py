@@ -74,18 +74,20 @@ _PERSONA_TABLE: Table = models.metadata.tables["personas"]
 # of a join, so a write reads them apart). Built once: the chat path reads a persona's state for every reply, and
 # building this select and its cache key cost some 0.35 ms each time. Core columns (the same ones): no ORM compile
 # state, which costs about as much again.
+READ_COLUMNS = (
+    _PERSONA_TABLE.c.id,
+    *(_PERSONA_TABLE.c[name] for name in ALL_TRAITS),
+    *(_STATE_TABLE.c[name] for name in _STATE_COLUMNS),
+    _ACTIVE_TABLE.c.id.label("active_id"),
+    *(_ACTIVE_TABLE.c[name] for name in _ACTIVE_COLUMNS),
+)
+# ... of the personas in :ids (the rows of a persona ordered by its active emotions' ids).
+READ_FROM = _PERSONA_TABLE.outerjoin(_STATE_TABLE, _STATE_TABLE.c.persona_id == _PERSONA_TABLE.c.id).outerjoin(
+    _ACTIVE_TABLE, _ACTIVE_TABLE.c.persona_id == _PERSONA_TABLE.c.id
+)
+READ_WHERE = _PERSONA_TABLE.c.id.in_(bindparam("ids", expanding=True))
 _READ_STATES = (
-    select(
-        _PERSONA_TABLE.c.id,
-        *(_PERSONA_TABLE.c[name] for name in ALL_TRAITS),
-        *(_STATE_TABLE.c[name] for name in _STATE_COLUMNS),
-        _ACTIVE_TABLE.c.id.label("active_id"),
-        *(_ACTIVE_TABLE.c[name] for name in _ACTIVE_COLUMNS),
-    )
-    .outerjoin(_STATE_TABLE, _STATE_TABLE.c.persona_id == _PERSONA_TABLE.c.id)
-    .outerjoin(_ACTIVE_TABLE, _ACTIVE_TABLE.c.persona_id == _PERSONA_TABLE.c.id)
-    .where(_PERSONA_TABLE.c.id.in_(bindparam("ids", expanding=True)))
-    .order_by(_PERSONA_TABLE.c.id, _ACTIVE_TABLE.c.id)
+    select(*READ_COLUMNS).select_from(READ_FROM).where(READ_WHERE).order_by(_PERSONA_TABLE.c.id, _ACTIVE_TABLE.c.id)
 )
 
 
@@ -94,13 +96,19 @@ def later(a: datetime, b: datetime) -> datetime:
 
 
 async def load_states(
-    session: AsyncSession, persona_ids: Iterable[int], now: datetime, *, for_update: bool
+    session: AsyncSession,
+    persona_ids: Iterable[int],
+    now: datetime,
+    *,
+    for_update: bool,
+    read: Sequence[Any] | None = None,
 ) -> dict[int, Loaded]:
     """Traits, state, active emotions and learned responses of existing personas: four queries for all of them to
     write, one to read.
 
     ``for_update`` locks the state rows (PostgreSQL; SQLite has one writer anyway), in persona order. A read
-    (``for_update`` false) is for showing the state, which learned responses do not change: they are not read."""
+    (``for_update`` false) is for showing the state, which learned responses do not change: they are not read.
+    ``read``: a read's rows (:data:`READ_COLUMNS`, in its order), when the caller read them with more."""
     ids = sorted(set(persona_ids))
     if not ids:
         return {}
@@ -112,7 +120,7 @@ async def load_states(
             await session.execute(select(col(_PersonaRow.id), *_trait_columns()).where(col(_PersonaRow.id).in_(ids)))
         ).all()
     else:
-        joined = (await session.execute(_READ_STATES, {"ids": ids})).all()
+        joined = read if read is not None else (await session.execute(_READ_STATES, {"ids": ids})).all()
         traits_rows = list({row.id: row for row in reversed(joined)}.values())
         states = {row.id: row for row in traits_rows if row.persona_id is not None}
         for row in joined:
