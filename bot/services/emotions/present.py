@@ -117,7 +117,7 @@ def _state_and_window() -> CompoundSelect[Any]:
     recent = _recent_events(0)
     window = select(*(null() for _ in stored.READ_COLUMNS), *_grouped(recent), literal(1))
     return union_all(
-        state.select_from(stored.READ_FROM).where(stored.READ_WHERE),
+        state.select_from(stored.READ_FROM).where(stored.READ_ONE),
         window.group_by(recent.c.trigger, recent.c.emotion_type),
     )
 
@@ -190,7 +190,7 @@ async def current_state(session: AsyncSession, persona_id: int, now: datetime) -
     ``now``): its older events are then read apart."""
     window = _window()
     since = now - window
-    params = {"ids": [persona_id], "persona_id": persona_id, "oldest": since, "since": since, "now": now}
+    params = {"persona_id": persona_id, "oldest": since, "since": since, "now": now}
     rows = (await session.execute(_STATE_AND_WINDOW, params)).all()
     read = sorted((row for row in rows if row.part == 0), key=lambda row: row.active_id or 0)
     loaded = (await load_states(session, [persona_id], now, for_update=False, read=read)).get(persona_id)

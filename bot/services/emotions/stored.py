@@ -81,13 +81,17 @@ READ_COLUMNS = (
     _ACTIVE_TABLE.c.id.label("active_id"),
     *(_ACTIVE_TABLE.c[name] for name in _ACTIVE_COLUMNS),
 )
-# ... of the personas in :ids (the rows of a persona ordered by its active emotions' ids).
+# ... from these tables, for the personas in :ids (_READ_STATES: a persona's rows in its active emotions' order) or
+# for :persona_id alone (READ_ONE: no list to expand).
 READ_FROM = _PERSONA_TABLE.outerjoin(_STATE_TABLE, _STATE_TABLE.c.persona_id == _PERSONA_TABLE.c.id).outerjoin(
     _ACTIVE_TABLE, _ACTIVE_TABLE.c.persona_id == _PERSONA_TABLE.c.id
 )
-READ_WHERE = _PERSONA_TABLE.c.id.in_(bindparam("ids", expanding=True))
+READ_ONE = _PERSONA_TABLE.c.id == bindparam("persona_id")
 _READ_STATES = (
-    select(*READ_COLUMNS).select_from(READ_FROM).where(READ_WHERE).order_by(_PERSONA_TABLE.c.id, _ACTIVE_TABLE.c.id)
+    select(*READ_COLUMNS)
+    .select_from(READ_FROM)
+    .where(_PERSONA_TABLE.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(_PERSONA_TABLE.c.id, _ACTIVE_TABLE.c.id)
 )
 
 
