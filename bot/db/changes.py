@@ -227,13 +227,13 @@ class ChangeFeed:
         """Whether the caches now hold every change committed before the call (before ``since``, the event loop's
         time, when given). On PostgreSQL this reads the change counter (one round trip on the listening
         connection; callers that arrive before a read starts share it): if it is ahead of the notifications heard,
-        every copy is dropped. A read started at ``since`` or later already answers, and none is made. False when
+        every copy is dropped. A read started after ``since`` already answers, and none is made. False when
         the counter cannot be read (the caches are then not to be used)."""
         if self.kind != "postgresql":
             return True
         if not self._listening:
             return False
-        if since is not None and self._synced_from >= since:
+        if since is not None and self._synced_from > since:  # strictly: an equal reading cannot tell which was first
             return True
         if self._next_sync is None:
             self._next_sync = asyncio.create_task(self._read_counter(self._last_sync))

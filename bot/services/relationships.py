@@ -44,8 +44,8 @@ _TIE_UPSERT = (
     " LEAST(1.0, GREATEST(-1.0, person_relationships.affinity + excluded.affinity))"
 )
 _PP = models.PersonaRelationship
-# The table, for the bulk upsert (SQLModel does not declare ``__table__`` to type checkers).
-_TIE_TABLE: Table = _PR.__table__  # type: ignore[attr-defined]
+# The table, for the bulk upsert, from the metadata (SQLModel does not declare ``__table__`` to type checkers).
+_TIE_TABLE: Table = models.metadata.tables["person_relationships"]
 
 
 # The persona's ties with some people, for every reply: built once (building the select and its cache key, and

@@ -335,12 +335,14 @@ async def test_one_messages_lookups_share_the_counter_read_made_since_it_arrived
     assert feed.syncs == syncs and kept.count == 1
 
     held = HeldNotices(monkeypatch, database)  # another process changes what lore reads; its notice is late
-    await other.execute("UPDATE personas SET name = 'Ada Two' WHERE id = $1", ada)
-    await eventually(lambda: len(held.notices) == 1, "the notice to reach the listening connection (and be held)")
-    later = loop.time()  # the next message: the read made for the last one is older than it, so it reads again
-    assert await books.as_of(later).get(("persona",), kept) == 2
-    assert feed.syncs == syncs + 1 and kept.count == 2
-    held.release()
+    try:
+        await other.execute("UPDATE personas SET name = 'Ada Two' WHERE id = $1", ada)
+        await eventually(lambda: len(held.notices) == 1, "the notice to reach the listening connection (and be held)")
+        later = loop.time()  # the next message: the read made for the last one is older than it, so it reads again
+        assert await books.as_of(later).get(("persona",), kept) == 2
+        assert feed.syncs >= syncs + 1 and kept.count == 2
+    finally:
+        held.release()
 
 
 @pytest.mark.postgres

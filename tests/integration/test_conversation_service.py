@@ -179,7 +179,9 @@ async def test_a_named_personas_memory_search_reaches_the_database_before_the_pl
     finally:
         event.remove(database.engine.sync_engine, "before_cursor_execute", note)
     assert "Ada keeps the lighthouse lamp lit" in plan.jobs[0].request.system
-    assert "memory_search_query" in sent[0] and len(sent) > 1
+    search = next(n for n, statement in enumerate(sent) if "memory_search_query" in statement)
+    state = next(n for n, statement in enumerate(sent) if "emotional_states" in statement)
+    assert search < state
 
 
 async def test_a_persona_never_answers_itself_and_persona_exchanges_stop_at_the_depth(database: Database) -> None:

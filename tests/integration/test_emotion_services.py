@@ -149,6 +149,18 @@ async def test_the_usual_present_is_read_in_one_round_trip_and_counts_the_window
     assert "two jokes in the last five minutes" in state.explanation
 
 
+async def test_a_state_dated_after_now_is_read_and_explained_at_its_own_time(database: Database) -> None:
+    # A trigger stored at ten past: asked at noon (a clock behind the one that wrote it), the present is the state's.
+    persona_id = await make_persona(database)
+    async with database.transaction() as session:
+        await emotions.apply_trigger(session, persona_id, "humour", now=NOW + timedelta(minutes=10), user_id=5)
+    async with database.session() as session:
+        state = await emotions.current_state(session, persona_id, NOW)
+    assert state.at == NOW + timedelta(minutes=10)
+    assert {view.type for view in state.active} == {"joy"}
+    assert "one joke" in state.explanation
+
+
 async def test_state_is_persisted_and_read_back_by_a_new_session(database: Database) -> None:
     persona_id = await make_persona(database)
     async with database.transaction() as session:

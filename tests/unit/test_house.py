@@ -23,7 +23,7 @@ LONG_MODULES_MAX = 3
 # At most one function may be longer than FUNCTION_LINES_MAX.
 LONG_FUNCTIONS_MAX = 1
 # The count only goes down: lower it when you remove some.
-TYPE_IGNORES_MAX = 17
+TYPE_IGNORES_MAX = 16
 
 
 @dataclass

@@ -101,13 +101,13 @@ async def plan(
     search = partial(search_early, reader, incoming, now=now, key=options.encryption_key, weights=weights)
     # A persona the message names nearly always answers: its memory search starts before the turns are decided.
     early = search([s for s in speakers if addressed_by_name(incoming.content, s.name)])
-    if early:  # let the searches send their queries first: the database works on them while the rest is read
-        await asyncio.sleep(0)
     ids = [s.persona_id for s in speakers]
     human_ids = _human_ids(incoming, history)
     jobs: list[ReplyJob] = []
     effects: list[BehaviorSideEffects] = []
     try:
+        if early:  # let the searches send their queries first: the database works on them while the rest is read
+            await asyncio.sleep(0)
         heard = await _heard(session, incoming, exchange_depth=exchange_depth, random_value=random_value)
         present = await _present(
             session, incoming, speakers, recent=recent_replies or {}, busy=busy, cast=cast, now=now
