@@ -221,7 +221,7 @@ class ConversationCog(commands.Cog):
                 waits[job.speaker.persona_id] = job.reason
         for persona_id, reason in waits.items():
             key = (persona_id, channel.id)
-            answer_it, left = self.turns.wait(key, incoming.author_id, (message, incoming, reason))
+            answer_it, left = self.turns.wait(key, incoming.author_id, (message, incoming, reason), message.id)
             dropped += [entry[0] for entry in left]
             if answer_it:  # its reply ended while this message was planned: nobody else will answer the line
                 claimed.append(key)

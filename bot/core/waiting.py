@@ -2,14 +2,17 @@
 
 A persona speaks one reply at a time in a channel. A message addressed to it while it is speaking there waits in
 that persona's line for the channel; when the reply is done, the persona answers everything waiting in one turn
-(:meth:`WaitingRoom.take` empties the line). A line holds at most ``limit`` messages. Past it one message leaves
-the line (:meth:`WaitingRoom.add` returns it, so the caller can show a sign on it): the oldest message of the
-author with the most messages waiting (among equals, the oldest message), so a person who keeps writing pushes out
-their own messages before anyone else's, and with one message each it is simply the oldest.
+(:meth:`WaitingRoom.take` empties the line). A line is in the order the messages were written (``written``: e.g.
+the message's id, which grows with time), whatever the order they join it in: messages that arrive together are
+planned side by side, and their plans may end in any order. A line holds at most ``limit`` messages. Past it one
+message leaves the line (:meth:`WaitingRoom.add` returns it, so the caller can show a sign on it): the oldest
+message of the author with the most messages waiting (among equals, the oldest message), so a person who keeps
+writing pushes out their own messages before anyone else's, and with one message each it is simply the oldest.
 """
 
 from __future__ import annotations
 
+from bisect import insort
 from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -26,6 +29,7 @@ class Waiting(Generic[T]):
 
     author_id: int
     item: T
+    written: int = 0  # when it was written, in any unit that grows with time (a Discord message id)
 
 
 class WaitingRoom(Generic[K, T]):
@@ -37,11 +41,12 @@ class WaitingRoom(Generic[K, T]):
         self.limit = limit
         self._lines: dict[K, list[Waiting[T]]] = {}
 
-    def add(self, key: K, author_id: int, item: T) -> list[T]:
-        """Put ``item`` at the end of ``key``'s line; the items that had to leave it (rule in the module
-        docstring), oldest first: none while the line is within its limit."""
+    def add(self, key: K, author_id: int, item: T, written: int = 0) -> list[T]:
+        """Put ``item`` in ``key``'s line, after every message written before it (``written``; equal values keep
+        the order they joined in); the items that had to leave it (rule in the module docstring), oldest first:
+        none while the line is within its limit."""
         line = self._lines.setdefault(key, [])
-        line.append(Waiting(author_id, item))
+        insort(line, Waiting(author_id, item, written), key=lambda entry: entry.written)
         dropped: list[T] = []
         while len(line) > self.limit:
             counts: dict[int, int] = {}

@@ -48,10 +48,11 @@ class SpeakingTurns(Generic[K, T]):
         """Give the turn back without answering the line (the next to claim the turn answers it)."""
         self._speaking.discard(key)
 
-    def wait(self, key: K, author_id: int, item: T) -> tuple[bool, list[T]]:
-        """Put a message in ``key``'s line. Returns whether the caller must answer the line itself (nobody held
-        the turn any more, so it was claimed for the caller), and the items that left the line past its limit."""
-        dropped = self.room.add(key, author_id, item)
+    def wait(self, key: K, author_id: int, item: T, written: int = 0) -> tuple[bool, list[T]]:
+        """Put a message (written at ``written``, e.g. its id) in ``key``'s line. Returns whether the caller must
+        answer the line itself (nobody held the turn any more, so it was claimed for the caller), and the items that
+        left the line past its limit."""
+        dropped = self.room.add(key, author_id, item, written)
         return self.claim(key), dropped
 
     async def answer_waiting(self, key: K, answer: Callable[[list[T]], Awaitable[object]]) -> None:

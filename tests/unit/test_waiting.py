@@ -36,6 +36,16 @@ def test_a_person_who_keeps_writing_pushes_out_their_own_messages_first() -> Non
     assert MAX_WAITING >= 4
 
 
+def test_a_line_is_in_the_order_the_messages_were_written_whatever_order_they_join_it_in() -> None:
+    # Messages that arrive together are planned side by side; the plans may end in any order.
+    room: WaitingRoom[str, str] = WaitingRoom(limit=3)
+    assert room.add("ada", 2, "q4", written=40) == []
+    assert room.add("ada", 1, "q2", written=20) == []
+    assert room.add("ada", 3, "q3", written=30) == []
+    assert room.add("ada", 4, "q5", written=50) == ["q2"]  # past the limit the oldest written leaves
+    assert room.take("ada") == ["q3", "q4", "q5"]
+
+
 def test_a_line_holds_at_least_one() -> None:
     with pytest.raises(ValueError):
         WaitingRoom(limit=0)
