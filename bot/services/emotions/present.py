@@ -40,8 +40,6 @@ from bot.services.emotions.views import (
 # current_state(): at most this many events are read for the explanation (the newest in its window).
 EXPLAIN_EVENT_LIMIT = 5_000
 
-_EventRow = models.EmotionalEvent
-
 
 def _active_views(state: core.EmotionalState, now: datetime) -> tuple[ActiveEmotionView, ...]:
     views = []
