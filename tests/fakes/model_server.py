@@ -156,9 +156,11 @@ class FakeModelServer:
     port: int = 0
     ssl_context: ssl.SSLContext | None = None  # serve HTTPS with it (base_url then says https)
     # POST /v1/embeddings: ``embed(text)`` gives each input's vector; ``embedding_fault`` spoils the answers:
-    # "dimension" (one value too many), "nan" (NaN values) or "error" (HTTP 500).
+    # "dimension" (one value too many), "nan" (NaN values) or "error" (HTTP 500); ``embedding_delay``: seconds
+    # before each answer.
     embed: Callable[[str], list[float]] = field(default_factory=lambda: hashed_words)
     embedding_fault: str | None = None
+    embedding_delay: float = 0.0
     embedding_requests: list[dict[str, Any]] = field(default_factory=list)
 
     def script(self, *behaviours: Behaviour) -> None:
@@ -207,6 +209,8 @@ class FakeModelServer:
     async def _embeddings(self, request: web.Request) -> web.Response:
         body = await request.json()
         self.embedding_requests.append(body)
+        if self.embedding_delay:
+            await asyncio.sleep(self.embedding_delay)
         if self.embedding_fault == "error":
             return web.json_response({"error": {"message": "scripted failure", "type": "server_error"}}, status=500)
         texts = body["input"] if isinstance(body["input"], list) else [body["input"]]

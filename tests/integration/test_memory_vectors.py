@@ -8,12 +8,13 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
+from bot.core import memory as rules
 from bot.db import models, people
 from bot.db.engine import Database
 from bot.llm.embeddings import MAX_EMBED_CHARS, ServerEmbedder, WordLlamaEmbedder
@@ -329,3 +330,120 @@ async def test_a_large_backfill_refreshes_postgresqls_statistics(
     monkeypatch.setattr(vectors, "ANALYZE_AFTER_ROWS", 2)
     assert await vectors.backfill(database, now=NOW) == len(ids)  # ANALYZE on PostgreSQL; nothing on SQLite
     assert (await _nearest(database, persona_id, "how's your pet?"))[0][0] == ids[0]
+
+
+# ------------------------------------------------------------------------------------------------ in the ranking
+
+
+async def _retrieve(database: Database, persona_id: int, query: str, k: int) -> list[memories.RetrievedMemory]:
+    async with database.reads() as session:
+        return await memories.retrieve(session, persona_id, query, k=k, now=NOW, mark_accessed=False)
+
+
+async def test_how_is_your_pet_finds_the_cat_for_the_prompt_when_no_word_matches(database: Database) -> None:
+    persona_id, ids = await _store(database, *OTHERS, "my cat Tom caught a mouse")
+    cat = ids[-1]
+    async with database.reads() as session:  # before the vectors: by recency, importance and strength alone
+        assert [r.positions for r in await memories.retrieve(
+            session, persona_id, "how's your pet?", k=3, now=NOW, mark_accessed=False
+        )] == [(None,)] * 3  # fmt: skip
+    await vectors.backfill(database, now=NOW)
+    found = await _retrieve(database, persona_id, "how's your pet?", k=3)
+    # Full text has nothing: the meaning list alone, the cat first in it and in the results.
+    assert found[0].memory.id == cat
+    assert found[0].positions == (None, 1)
+    assert found[0].relevant and found[0].relevance > 0
+    # Only what is near enough counts as found by meaning; the rest fills by recency, importance and strength.
+    floor = rules.meaning_floor()
+    async with database.reads() as session:
+        near = dict(await vectors.vector_candidates(session, persona_id, "how's your pet?", k=len(ids)))
+    for result in found:
+        assert (result.positions[1] is not None) == (near[result.memory.id] >= floor)
+    # /memory search by relevance shows it, and only what meaning or words found.
+    async with database.reads() as session:
+        shown = await memories.search(session, persona_id, "how's your pet?", k=10, now=NOW, order="relevance")
+    assert shown[0].memory.id == cat
+    assert all(r.relevant for r in shown)
+
+
+async def test_meaning_fills_only_the_places_full_text_leaves(database: Database) -> None:
+    persona_id, ids = await _store(
+        database, "my pet rock sits on the shelf", *OTHERS, "my cat Tom caught a mouse", "my dog loves long walks"
+    )
+    rock, cat, dog = ids[0], ids[-2], ids[-1]
+    await vectors.backfill(database, now=NOW)
+    # One place, and a memory with the word: no meaning list at all.
+    [only] = await _retrieve(database, persona_id, "how's your pet?", k=1)
+    assert only.memory.id == rock and only.positions == (1,)
+    # More places than full text fills: the nearest in meaning fill them, and every text match stays.
+    found = await _retrieve(database, persona_id, "how's your pet?", k=5)
+    text_matches = {r.memory.id for r in found if r.positions[0] is not None}
+    assert found[0].memory.id == rock and rock in text_matches
+    assert {cat, dog} <= {r.memory.id for r in found}
+
+
+async def test_memories_found_by_meaning_alone_never_push_a_text_match_out(
+    database: Database, server: FakeModelServer
+) -> None:
+    # A server whose vectors put every animal next to the question and the "pet" notes far from it: meaning alone
+    # would rank the animals above the notes.
+    server.embed = lambda text: [1.0, 0.0] if any(w in text for w in ("cat", "dog", "pup", "pet?")) else [0.0, 1.0]
+    vectors.configure(ServerEmbedder(server.base_url, "fake-embed"))
+    persona_id = await _persona(database)
+    texts = ["pet note one: a rock", "pet note two: a shell", "pet note three: a stamp", "my cat", "my dog", "my pup"]
+    ids: list[int] = []
+    async with database.transaction() as session:
+        for hours, content in enumerate(texts):  # hours apart: each memory a conversation of its own
+            record = await memories.capture(
+                session, persona_id, content=content, category="conversation", importance=5,
+                source_user_id=7, source_channel_id=10, source_message_id=20 + hours,
+                now=NOW - timedelta(hours=hours),
+            )  # fmt: skip
+            ids.append(record.id)
+    assert await vectors.backfill(database, now=NOW) == len(texts)
+    notes, animals = set(ids[:3]), set(ids[3:])
+    for k in range(1, 7):
+        found = {r.memory.id for r in await _retrieve(database, persona_id, "how's your pet?", k=k)}
+        assert len(found) == k
+        assert found & notes == notes if k >= 3 else found <= notes, (k, found)
+        assert len(found & animals) == max(0, k - 3)
+
+
+async def test_a_slow_embedding_server_never_holds_a_search(
+    database: Database, server: FakeModelServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    vectors.configure(ServerEmbedder(server.base_url, "fake-embed"))
+    persona_id, ids = await _store(database, *OTHERS, "my cat Tom caught a mouse")
+    assert await vectors.backfill(database, now=NOW) == len(ids)
+    assert (await _retrieve(database, persona_id, "Tom the cat", k=1))[0].memory.id == ids[-1]
+    monkeypatch.setattr(vectors, "QUERY_EMBED_SECONDS", 0.2)
+    server.embedding_delay = 5.0
+    started = asyncio.get_running_loop().time()
+    with caplog.at_level(logging.WARNING, logger="bot.llm.embeddings"):
+        found = await _retrieve(database, persona_id, "how's your pet?", k=3)
+        await _retrieve(database, persona_id, "a pet mouse?", k=3)
+    assert asyncio.get_running_loop().time() - started < 2.0
+    assert len(found) == 3 and all(r.positions == (None,) for r in found)  # full text's candidates alone
+    warnings = [r.getMessage() for r in caplog.records if r.name == "bot.llm.embeddings"]
+    assert len(warnings) == 1 and "(slow)" in warnings[0], warnings
+
+
+async def test_pages_of_a_search_agree_when_meaning_fills_the_later_ones(database: Database) -> None:
+    persona_id, ids = await _store(
+        database, "my pet rock sits on the shelf", "the pet shop closed early", "pet food costs more each year",
+        *OTHERS, "my cat Tom caught a mouse", "my dog loves long walks",
+    )  # fmt: skip
+    await vectors.backfill(database, now=NOW)
+    async with database.reads() as session:
+        words_only = [r.memory.id for r in await memories.search(session, persona_id, "how's your pet?", k=3, now=NOW)]
+        pages = [
+            (await memories.search(session, persona_id, "how's your pet?", k=1, now=NOW, offset=offset))[0]
+            for offset in range(6)
+        ]
+    assert set(words_only) == set(ids[:3])
+    # The first pages hold the memories with the word, in the order a search with room for them alone gives; the
+    # later ones, asked with more places than words fill, the nearest in meaning; none twice.
+    assert [r.memory.id for r in pages[:3]] == words_only
+    assert all(r.positions[0] is not None for r in pages[:3])
+    assert {ids[-2], ids[-1]} <= {r.memory.id for r in pages[3:]}
+    assert len({r.memory.id for r in pages}) == 6

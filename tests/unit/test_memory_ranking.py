@@ -116,3 +116,29 @@ def test_bad_input_is_refused() -> None:
     # Not-finite inputs count as nothing rather than poisoning the order.
     parts = memory.hybrid_parts([float("nan")], 1, [1.0], [float("inf")], [float("nan")], (1.0, 1.0, 1.0))
     assert not parts[0].relevant and 0.0 <= parts[0].score <= 1.0
+
+
+@given(
+    st.lists(st.tuples(st.floats(min_value=0.0, max_value=2.0), st.sampled_from([1, 2])), min_size=1, max_size=30),
+    st.integers(min_value=0, max_value=35),
+)
+def test_a_higher_tier_comes_first_whatever_the_scores(items: list[tuple[float, int]], k: int) -> None:
+    scores = [score for score, _ in items]
+    tiers = [tier for _, tier in items]
+    chosen = memory.best_scores(scores, k, tiers)
+    assert len(chosen) == min(k, len(items))
+    ranked = [(tiers[i], scores[i]) for i in chosen]
+    assert ranked == sorted(ranked, reverse=True)  # by tier, then by score
+    left_out = set(range(len(items))) - set(chosen)
+    assert all((tiers[i], scores[i]) <= ranked[-1] for i in left_out) if chosen else True
+    # Without tiers, the scores alone.
+    assert memory.best_scores(scores, k) == sorted(range(len(items)), key=lambda i: (-scores[i], i))[:k]
+
+
+def test_by_relevance_puts_a_higher_tier_first() -> None:
+    # Candidate 0 matches best but only by meaning (tier 1); 1 and 2 match words (tier 2); 3 matches nothing.
+    fused, scores, tiers = [0.9, 0.5, 0.7, 0.0], [1.9, 1.5, 1.7, 0.4], [1, 2, 2, 2]
+    assert memory.by_relevance(fused, scores, 10) == [0, 2, 1]
+    assert memory.by_relevance(fused, scores, 10, tiers) == [2, 1, 0]
+    with pytest.raises(ValueError):
+        memory.best_scores(scores, 2, tiers[:2])

@@ -73,6 +73,7 @@ from bot.core.memory.ranking import (
     hybrid_part,
     hybrid_parts,
     hybrid_scores,
+    meaning_floor,
     recency,
 )
 from bot.core.memory.retrieval import (
@@ -135,6 +136,7 @@ __all__ = [
     "is_exempt",
     "matched_words",
     "max_bytes",
+    "meaning_floor",
     "memory_value",
     "minute_of",
     "near_duplicates",

@@ -41,6 +41,7 @@ class RankingParameters:
     rrf_k: float
     max_boost: float
     strength_weight: float
+    meaning_min_similarity: float
 
 
 @cache
@@ -51,7 +52,13 @@ def parameters() -> RankingParameters:
         rrf_k=float(section["rrf_k"]),
         max_boost=float(section["max_boost"]),
         strength_weight=float(section["strength_weight"]),
+        meaning_min_similarity=float(section["meaning_min_similarity"]),
     )
+
+
+def meaning_floor() -> float:
+    """The least cosine similarity of a memory that meaning adds to the results (``meaning_min_similarity``)."""
+    return parameters().meaning_min_similarity
 
 
 @cache
@@ -205,10 +212,16 @@ def hybrid_parts(
     ]
 
 
-def best_scores(scores: Sequence[float], k: int) -> list[int]:
+def best_scores(scores: Sequence[float], k: int, tiers: Sequence[int] | None = None) -> list[int]:
     """Indices of the ``k`` best :func:`hybrid_scores`, best first; equal scores go to the lower index. (A
-    relevant candidate's score is above 1 and an irrelevant one's at most 1, so this keeps relevance first.)"""
-    return heapq.nlargest(max(0, k), range(len(scores)), key=scores.__getitem__)
+    relevant candidate's score is above 1 and an irrelevant one's at most 1, so this keeps relevance first.)
+    ``tiers``: a higher tier comes first whatever the scores (the memories that meaning alone found fill what full
+    text left: they come after every full-text match, docs/retrieval.md)."""
+    if tiers is None:
+        return heapq.nlargest(max(0, k), range(len(scores)), key=scores.__getitem__)
+    if len(tiers) != len(scores):
+        raise ValueError("tiers must have one value per score")
+    return heapq.nlargest(max(0, k), range(len(scores)), key=lambda i: (tiers[i], scores[i]))
 
 
 def hybrid_order(parts: Sequence[Parts], k: int) -> list[int]:

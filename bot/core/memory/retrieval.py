@@ -92,11 +92,16 @@ def top_k(
     return best_first(retrieval_scores(hours_since_access, importance, relevance, weights), k)
 
 
-def by_relevance(text_ranks: Sequence[float], scores: Sequence[float], k: int) -> list[int]:
+def by_relevance(
+    text_ranks: Sequence[float], scores: Sequence[float], k: int, tiers: Sequence[int] | None = None
+) -> list[int]:
     """``/memory search`` by relevance: indices of the candidates that match the query at all (text rank above 0),
-    the best match first (equal ranks: the better retrieval score, then the lower index), at most ``k``."""
+    the best match first (equal ranks: the better retrieval score, then the lower index), at most ``k``; with
+    ``tiers``, a higher tier first (as :func:`bot.core.memory.ranking.best_scores`)."""
     matching = [i for i, rank in enumerate(text_ranks) if rank > 0]
-    return sorted(matching, key=lambda i: (-text_ranks[i], -scores[i], i))[: max(0, k)]
+    if tiers is None:
+        return sorted(matching, key=lambda i: (-text_ranks[i], -scores[i], i))[: max(0, k)]
+    return sorted(matching, key=lambda i: (-tiers[i], -text_ranks[i], -scores[i], i))[: max(0, k)]
 
 
 def matched_words(query_words: Sequence[str], text: str) -> list[str]:

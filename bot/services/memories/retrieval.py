@@ -5,7 +5,8 @@ Full-text search: SQLite ranks with FTS5's ``bm25`` over ``memories_fts`` (migra
 summed IDF of the query words over the stored ``content_search`` vector (migration 0007), whose stems are keyed by
 the persona under one GIN index (migration 0027: one persona's matches, whatever the other personas remember).
 Either way a query's content words (``normalise_text`` without the stop words) are OR-ed. The matches, best first,
-are one candidate list; any ``extra`` lists (e.g. vector candidates) are fused with it by reciprocal rank fusion, and
+are one candidate list; when they are fewer than the results asked for, the memories nearest the query in meaning
+fill the places left (one more list); any ``extra`` lists are fused with them by reciprocal rank fusion, and
 recency (from now), importance and strength only reorder within a relevance band (``bot.core.memory.ranking``,
 docs/retrieval.md).
 """
@@ -25,11 +26,13 @@ from bot.core import memory as rules
 from bot.core.errors import DomainError
 from bot.core.ownership import Actor
 from bot.db import models
+from bot.services.memories import vectors
 from bot.services.memories.candidates import (
     HOURS,
     ID,
     IMPORTANCE,
     STRENGTH,
+    Found,
     read_candidates,
     read_listed,
     with_context,
@@ -73,6 +76,20 @@ def _clean_extra(extra: Sequence[Sequence[tuple[int, float]]]) -> list[list[int]
     return [[int(memory_id) for memory_id, _ in ranked[:EXTRA_CANDIDATES]] for ranked in extra]
 
 
+async def _meaning(session: AsyncSession, persona_id: int, query_text: str, found: Found, need: int) -> list[int]:
+    """When full text found fewer than ``need`` memories, the memories it did not find that are nearest
+    ``query_text`` in meaning (at least ``meaning_min_similarity`` alike), best first, at most as many as there are
+    places left. Nothing (and no embedding asked for) when full text found enough."""
+    matched = {memory_id for memory_id, (_, rank) in found.items() if rank >= 0}
+    left = need - len(matched)
+    if left <= 0:
+        return []
+    minimum = rules.meaning_floor()
+    nearest = await vectors.vector_candidates(session, persona_id, query_text, k=need)
+    alone = [memory_id for memory_id, similarity in nearest if similarity >= minimum and memory_id not in matched]
+    return alone[:left]
+
+
 async def _retrieve(
     session: AsyncSession,
     persona_id: int,
@@ -93,7 +110,11 @@ async def _retrieve(
     found, complete, known = await read_candidates(session, persona_id, words, now, offset + k)
     if words:
         found = await with_context(session, persona_id, words, found, now, known)
+    meaning = await _meaning(session, persona_id, query_text, found, offset + k) if words else []
     extra_lists = _clean_extra(extra)
+    first = len(extra_lists) + 1  # the lists before meaning's
+    if meaning:
+        extra_lists.append(meaning)
     if extra_lists:  # the extra candidates full text did not find
         unseen = sorted({memory_id for ranked in extra_lists for memory_id in ranked} - found.keys())
         found.update((row[ID], (row, -1.0)) for row in await read_listed(session, persona_id, unseen, now))
@@ -109,13 +130,20 @@ async def _retrieve(
     fused_column = [fused.get(i, 0.0) for i in ids]
     importance = [float(row[IMPORTANCE]) for row in rows]
     strength = [float(row[STRENGTH]) for row in rows]
-    scores = rules.hybrid_scores(fused_column, len(lists), hours, importance, strength, weights)
+    # Relevance is scaled by the lists a memory could be first in: meaning's holds none of the others' memories.
+    scale = len(lists) - 1 if meaning else len(lists)
+    scores = rules.hybrid_scores(fused_column, scale, hours, importance, strength, weights)
+    # What meaning alone found fills the places the other lists left: after everything they found, in every order.
+    tiers = None
+    if meaning:
+        primary = {memory_id for ranked in lists[:first] for memory_id in ranked}
+        tiers = [2 if memory_id in primary else 1 for memory_id in ids]
     if relevant_only:  # /memory search by relevance: only what matches, the best match first
-        chosen = rules.by_relevance(fused_column, scores, offset + k)[offset:]
+        chosen = rules.by_relevance(fused_column, scores, offset + k, tiers)[offset:]
     else:
-        chosen = rules.best_scores(scores, offset + k)[offset:]
+        chosen = rules.best_scores(scores, offset + k, tiers)[offset:]
     parts = {
-        i: rules.hybrid_part(fused_column[i], len(lists), hours[i], importance[i], strength[i], weights) for i in chosen
+        i: rules.hybrid_part(fused_column[i], scale, hours[i], importance[i], strength[i], weights) for i in chosen
     }
     positions = [{memory_id: n for n, memory_id in enumerate(ranked, start=1)} for ranked in lists]
     # PostgreSQL's candidates hold every column; SQLite's only what ranking needs: the chosen are read whole.
@@ -204,11 +232,11 @@ async def retrieve(
 
     Candidates: the ``TEXT_CANDIDATES`` (or ``2 k``, when more) best full-text matches of every tier, the hot tier
     when they are fewer than ``k`` (:func:`bot.services.memories.candidates.read_candidates`),
-    plus the memories of each ``extra`` list ((memory id, score) best first, e.g. vector candidates; ids of other
-    personas are ignored). The full-text matches and the extra lists are fused by reciprocal rank fusion; every
-    memory some list found ranks above every other, recency (0.995^hours since the last access, from ``now``),
-    importance and strength only reorder within each band (:func:`bot.core.memory.hybrid_parts`,
-    docs/retrieval.md; ties: the older memory). The results are marked accessed
+    plus the memories of each ``extra`` list ((memory id, score) best first; ids of other personas are ignored), and,
+    when full text finds fewer than ``k``, the nearest in meaning as one more list (:func:`_meaning`). The lists
+    are fused by reciprocal rank fusion; every memory some list found ranks above every other, recency
+    (0.995^hours since the last access, from ``now``), importance and strength only reorder within each band
+    (:func:`bot.core.memory.hybrid_parts`, docs/retrieval.md; ties: the older memory). The results are marked accessed
     (the ``recall`` rule) in one UPDATE unless ``mark_accessed`` is False. ``weights`` are the persona's
     (:func:`retrieval_weights`) when the caller has them; otherwise they are read (and a missing persona is
     :class:`NotFound`).

@@ -37,7 +37,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy import delete, event, insert, or_, select, text
+from sqlalchemy import bindparam, delete, event, insert, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlmodel import col
@@ -59,6 +59,9 @@ HELD_ROWS = 1_000_000  # vectors held in memory at most, all personas together (
 LOAD_PAGE = 2_000  # vectors read per statement when a persona's vectors are loaded
 INLINE_PUT_ROWS = 1_000  # more read at once are put into the matrix in a worker thread
 _NEW_IDS = "new_memory_ids"
+# A search waits at most this long for its query's embedding (a model server's; the embedded default takes under a
+# millisecond), then goes on without vector candidates: a slow server never holds a reply.
+QUERY_EMBED_SECONDS = 2.0
 
 _embedder: Embedder | None = None
 _default: WordLlamaEmbedder | None = None  # loaded once per process, whoever configures what
@@ -102,6 +105,7 @@ class _PersonaVectors:
     size: int = 0
     rows: dict[int, int] = field(default_factory=dict)
     max_id: int = 0
+    read: bool = False  # whether the store was read once (after that, only what is new since is read)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def put(self, memory_ids: list[int], blobs: list[bytes]) -> None:
@@ -182,6 +186,22 @@ def _tell_where(session: AsyncSession) -> None:
     )
 
 
+# Statements built once (a search makes them every time): the persona's vectors of a model after a memory id, a page
+# at a time; which of some memories are still there.
+_V = models.metadata.tables["memory_embeddings"]
+_NEWER_VECTORS = (
+    select(_V.c.memory_id, _V.c.vector)
+    .where(
+        _V.c.persona_id == bindparam("persona"), _V.c.model == bindparam("model"), _V.c.memory_id > bindparam("after")
+    )
+    .order_by(_V.c.memory_id)
+    .limit(LOAD_PAGE)
+)
+_PRESENT = select(models.metadata.tables["memories"].c.id).where(
+    models.metadata.tables["memories"].c.id.in_(bindparam("ids", expanding=True))
+)
+
+
 async def _refresh(
     session: AsyncSession, persona_id: int, model: Embedder, *, pages: int | None = None
 ) -> tuple[_PersonaVectors, bool]:
@@ -192,21 +212,14 @@ async def _refresh(
     if held is None or held.model != model.name or held.dim != model.dim:
         held = _PersonaVectors(model=model.name, dim=model.dim)
         _cache[persona_id] = held
-    table = models.MemoryEmbedding
-    loading = held.size == 0
+    loading = not held.read  # the first read may be long: in a worker thread on SQLite (an empty store's is not)
     read = 0
     while pages is None or read < pages:
-        statement = (
-            select(col(table.memory_id), col(table.vector))
-            .where(
-                col(table.persona_id) == persona_id, col(table.model) == model.name, col(table.memory_id) > held.max_id
-            )
-            .order_by(col(table.memory_id))
-            .limit(LOAD_PAGE)
-        )
+        params = {"persona": persona_id, "model": model.name, "after": held.max_id}
         with sqlite_inline.in_worker_thread() if loading else contextlib.nullcontext():
-            rows = (await session.execute(statement)).all()
+            rows = (await session.execute(_NEWER_VECTORS, params)).all()
         read += 1
+        held.read = True
         if rows:
             ids, blobs = [int(row[0]) for row in rows], [bytes(row[1]) for row in rows]
             if len(rows) >= INLINE_PUT_ROWS:
@@ -250,7 +263,10 @@ async def vector_candidates(session: AsyncSession, persona_id: int, query: str, 
         return []
     model = embedder()
     try:
-        query_vector = (await _embed_matrix(model, [query]))[0]
+        query_vector = (await asyncio.wait_for(_embed_matrix(model, [query]), QUERY_EMBED_SECONDS))[0]
+    except TimeoutError:
+        _once.error(EmbeddingError("slow", f"a query took the embedder over {QUERY_EMBED_SECONDS:g} s"))
+        return []
     except EmbeddingError as error:
         _once.error(error)
         return []
@@ -273,9 +289,7 @@ async def vector_candidates(session: AsyncSession, persona_id: int, query: str, 
     if not found:
         return []
     ids = [memory_id for memory_id, _ in found]
-    present = set(
-        (await session.execute(select(col(models.Memory.id)).where(col(models.Memory.id).in_(ids)))).scalars()
-    )
+    present = set((await session.execute(_PRESENT, {"ids": ids})).scalars())
     held.drop(set(ids) - present)
     return [(memory_id, score) for memory_id, score in found if memory_id in present]
 
