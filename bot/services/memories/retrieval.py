@@ -90,6 +90,13 @@ async def _meaning(session: AsyncSession, persona_id: int, query_text: str, foun
     return alone[:left]
 
 
+def _tiers(ids: Sequence[int], before_meaning: Sequence[Sequence[int]]) -> list[int]:
+    """What meaning alone found fills the places the other lists left: after everything they found (tier 2), in
+    every order."""
+    primary = {memory_id for ranked in before_meaning for memory_id in ranked}
+    return [2 if memory_id in primary else 1 for memory_id in ids]
+
+
 async def _retrieve(
     session: AsyncSession,
     persona_id: int,
@@ -133,11 +140,7 @@ async def _retrieve(
     # Relevance is scaled by the lists a memory could be first in: meaning's holds none of the others' memories.
     scale = len(lists) - 1 if meaning else len(lists)
     scores = rules.hybrid_scores(fused_column, scale, hours, importance, strength, weights)
-    # What meaning alone found fills the places the other lists left: after everything they found, in every order.
-    tiers = None
-    if meaning:
-        primary = {memory_id for ranked in lists[:first] for memory_id in ranked}
-        tiers = [2 if memory_id in primary else 1 for memory_id in ids]
+    tiers = _tiers(ids, lists[:first]) if meaning else None
     if relevant_only:  # /memory search by relevance: only what matches, the best match first
         chosen = rules.by_relevance(fused_column, scores, offset + k, tiers)[offset:]
     else:
