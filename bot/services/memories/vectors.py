@@ -10,13 +10,13 @@ Where the vectors are searched, and why there: exactly, in this process, with nu
 - PostgreSQL: ``pgvector`` is not packaged for every PostgreSQL (not for 15 on Debian 12), so the vectors are
   ``bytea`` there too, and the same search runs. Logged once at the first search.
 
-So each persona's vectors are loaded once into one float32 matrix (:class:`_PersonaVectors`; 100,000 memories of
-256 dimensions take 100 MB), read in the background when there are more than a page of them (the search that
-found them missing answers with no vector candidate, and full text answers alone until they are held), kept up to
-date by appending what is new (``memory_id`` above the highest one held: one indexed read, usually of no row) and by the
-embeddings this process writes; a memory forgotten since is dropped by checking the few ids found against
-``memories``. Vectors of another model than the configured one are not used (they are stale: the backfill job
-embeds those memories again).
+So each persona's vectors are loaded once into one float32 matrix (:class:`~bot.core.memory.vectors.HeldVectors`;
+100,000 memories of 256 dimensions take 100 MB), read in the background when there are more than a page of them (the
+search that found them missing answers with no vector candidate, and full text answers alone until they are held),
+kept up to date by appending what is new (``memory_id`` above the highest one held: one indexed read, usually of no
+row) and by the embeddings this process writes; a memory forgotten since is dropped by checking the few ids found
+against ``memories``. Vectors of another model than the configured one are not used (they are stale: the backfill
+job embeds those memories again).
 
 Embedding new memories: :func:`capture` notes each new memory's id in the session; after the commit they are
 offered to the :class:`EmbeddingQueue` (bounded: when full, a memory waits for the backfill job), whose task embeds
@@ -30,9 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -42,7 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from bot.core.memory import vectors as vec
+from bot.core.memory.vectors import HeldVectors
 from bot.db import models, sqlite_inline
 from bot.llm.embeddings import Embedder, EmbeddingError, OnceLog, WordLlamaEmbedder, checked
 
@@ -65,7 +63,7 @@ QUERY_EMBED_SECONDS = 2.0
 
 _embedder: Embedder | None = None
 _default: WordLlamaEmbedder | None = None  # loaded once per process, whoever configures what
-_cache: OrderedDict[int, _PersonaVectors] = OrderedDict()  # least recently searched first
+_cache: OrderedDict[int, HeldVectors] = OrderedDict()  # least recently searched first
 _once = OnceLog()
 _queue: EmbeddingQueue | None = None
 _loading: dict[int, asyncio.Task[None]] = {}  # personas whose vectors are being read in the background
@@ -94,69 +92,6 @@ def embedder() -> Embedder:
     return _default
 
 
-@dataclass
-class _PersonaVectors:
-    """One persona's vectors of one model: a float32 matrix grown by doubling, and each row's memory id."""
-
-    model: str
-    dim: int
-    ids: Any = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    matrix: Any = None
-    size: int = 0
-    rows: dict[int, int] = field(default_factory=dict)
-    max_id: int = 0
-    read: bool = False  # whether the store was read once (after that, only what is new since is read)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def put(self, memory_ids: list[int], blobs: list[bytes]) -> None:
-        """Add or replace vectors (stored bytes; a blob of the wrong size is left out). Safe from a worker thread."""
-        width = self.dim * 4
-        kept = [(i, b) for i, b in zip(memory_ids, blobs, strict=True) if len(b) == width]
-        if not kept:
-            return
-        block = np.frombuffer(b"".join(b for _, b in kept), dtype="<f4").reshape(len(kept), self.dim)
-        with self.lock:
-            self._put(np.fromiter((i for i, _ in kept), dtype=np.int64, count=len(kept)), block)
-
-    def _put(self, ids: Any, block: Any) -> None:
-        fresh = np.array([int(i) not in self.rows for i in ids], dtype=bool)
-        need = self.size + int(fresh.sum())
-        capacity = 0 if self.matrix is None else self.matrix.shape[0]
-        if need > capacity:
-            capacity = max(need, capacity * 2, 64)
-            matrix = np.zeros((capacity, self.dim), dtype=np.float32)
-            grown = np.full(capacity, -1, dtype=np.int64)
-            if self.matrix is not None:
-                matrix[: self.size] = self.matrix[: self.size]
-                grown[: self.size] = self.ids[: self.size]
-            self.matrix, self.ids = matrix, grown
-        new_ids, new_block = ids[fresh], block[fresh]
-        start = self.size
-        self.matrix[start : start + len(new_ids)] = new_block
-        self.ids[start : start + len(new_ids)] = new_ids
-        for offset, memory_id in enumerate(new_ids.tolist()):
-            self.rows[memory_id] = start + offset
-        for memory_id, vector in zip(ids[~fresh].tolist(), block[~fresh], strict=True):
-            self.matrix[self.rows[memory_id]] = vector
-        self.size = start + len(new_ids)
-        self.max_id = max(self.max_id, int(ids.max()))
-
-    def drop(self, memory_ids: set[int]) -> None:
-        with self.lock:
-            for memory_id in memory_ids:
-                row = self.rows.pop(memory_id, None)
-                if row is not None:
-                    self.matrix[row] = 0.0
-                    self.ids[row] = -1
-
-    def search(self, query: Any, k: int) -> list[tuple[int, float]]:
-        matrix, ids, size = self.matrix, self.ids, self.size
-        if matrix is None or size == 0:
-            return []
-        found = vec.top_k(matrix[:size], query, k + 8)
-        return [(int(ids[row]), score) for row, score in found if ids[row] >= 0][:k]
-
-
 def _keep_within_budget(persona_id: int) -> None:
     """Mark the persona's vectors as just used, and let go of the least recently searched personas' beyond
     :data:`HELD_ROWS` (read again at their next search)."""
@@ -167,7 +102,7 @@ def _keep_within_budget(persona_id: int) -> None:
         total -= dropped.size
 
 
-def held_vectors(persona_id: int) -> _PersonaVectors | None:
+def held_vectors(persona_id: int) -> HeldVectors | None:
     """The persona's vectors held in memory, if any (for benchmarks and tests)."""
     return _cache.get(persona_id)
 
@@ -204,13 +139,13 @@ _PRESENT = select(models.metadata.tables["memories"].c.id).where(
 
 async def _refresh(
     session: AsyncSession, persona_id: int, model: Embedder, *, pages: int | None = None
-) -> tuple[_PersonaVectors, bool]:
+) -> tuple[HeldVectors, bool]:
     """The persona's vectors held in memory, with what was embedded since they were read (at most ``pages`` pages
     of :data:`LOAD_PAGE`), and whether all were read. Pages are read in a worker thread on SQLite while loading and
     turned into the matrix in a worker thread, so the loop is never held for long."""
     held = _cache.get(persona_id)
     if held is None or held.model != model.name or held.dim != model.dim:
-        held = _PersonaVectors(model=model.name, dim=model.dim)
+        held = HeldVectors(model=model.name, dim=model.dim)
         _cache[persona_id] = held
     loading = not held.read  # the first read may be long: in a worker thread on SQLite (an empty store's is not)
     read = 0
@@ -262,17 +197,14 @@ async def vector_candidates(session: AsyncSession, persona_id: int, query: str, 
     if k <= 0 or not query.strip():
         return []
     model = embedder()
-    try:
-        query_vector = (await asyncio.wait_for(_embed_matrix(model, [query]), QUERY_EMBED_SECONDS))[0]
-    except TimeoutError:
-        _once.error(EmbeddingError("slow", f"a query took the embedder over {QUERY_EMBED_SECONDS:g} s"))
-        return []
-    except EmbeddingError as error:
-        _once.error(error)
-        return []
-    _tell_where(session)
     if persona_id in _loading:
         return []  # still being read: full text answers meanwhile
+    query_vector = None
+    if not model.dim:  # a server's dimension, learnt from its first answer, is needed to read the store
+        query_vector = await _query_vector(model, query)
+        if query_vector is None:
+            return []
+    _tell_where(session)
     held, complete = await _refresh(session, persona_id, model, pages=1)
     if not complete:
         # Many vectors to read (the first search since the start, or a backfill elsewhere): read them in the
@@ -280,7 +212,11 @@ async def vector_candidates(session: AsyncSession, persona_id: int, query: str, 
         _loading[persona_id] = asyncio.create_task(_load_rest(session, persona_id, model))
         return []
     _keep_within_budget(persona_id)
-    if held.size == 0 or query_vector.shape[0] != held.dim:
+    if held.size == 0:
+        return []  # nothing to search: the query is not embedded
+    if query_vector is None:
+        query_vector = await _query_vector(model, query)
+    if query_vector is None or query_vector.shape[0] != held.dim:
         return []
     if held.size >= OFF_LOOP_ROWS:
         found = await asyncio.to_thread(held.search, query_vector, k)
@@ -292,6 +228,20 @@ async def vector_candidates(session: AsyncSession, persona_id: int, query: str, 
     present = set((await session.execute(_PRESENT, {"ids": ids})).scalars())
     held.drop(set(ids) - present)
     return [(memory_id, score) for memory_id, score in found if memory_id in present]
+
+
+async def _query_vector(model: Embedder, query: str) -> Any | None:
+    """``query``'s unit vector, or None when the embedder fails (logged once per kind). The embedded default embeds
+    at once; a server's answer is waited for at most :data:`QUERY_EMBED_SECONDS`."""
+    try:
+        if getattr(model, "embed_sync", None) is not None:
+            return (await _embed_matrix(model, [query]))[0]
+        return (await asyncio.wait_for(_embed_matrix(model, [query]), QUERY_EMBED_SECONDS))[0]
+    except TimeoutError:
+        _once.error(EmbeddingError("slow", f"a query took the embedder over {QUERY_EMBED_SECONDS:g} s"))
+    except EmbeddingError as error:
+        _once.error(error)
+    return None
 
 
 # ------------------------------------------------------------------------------------------------ embedding
