@@ -43,7 +43,7 @@ from bot.core.text import clip
 from bot.db import models
 from bot.services import crypto, persona_messages
 from bot.services import memories as memory_service
-from bot.services.memories import MAX_CONTENT_CHARS, MemoryRecord
+from bot.services.memories import MAX_CONTENT_CHARS, MemoryRecord, vectors
 from bot.services.memories.records import TABLE, memory_select, record_of
 
 _R = models.MemoryReceipt
@@ -227,4 +227,5 @@ async def correct(
         raise DomainError(EMPTY)
     stored = crypto.encrypt(words, encryption_key) if row.encrypted else words
     await session.execute(update(_MEM).where(col(_MEM.id) == memory_id).values(content=stored))
+    await vectors.words_rewritten(session, [memory_id])  # its meaning held the old words
     return replace(record_of(row, encryption_key), content=words, readable=True)

@@ -12,13 +12,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bot.core import memory as rules
 from bot.db import models, people
 from bot.db.engine import Database
 from bot.llm.embeddings import MAX_EMBED_CHARS, ServerEmbedder, WordLlamaEmbedder
-from bot.services import memories, personas, privacy
+from bot.services import memories, personas, privacy, receipts
 from bot.services.memories import vectors
 from bot.services.memories.retrieval import query_words
 from bot.services.personas import Actor, PersonaInput
@@ -402,11 +402,16 @@ async def test_memories_found_by_meaning_alone_never_push_a_text_match_out(
             ids.append(record.id)
     assert await vectors.backfill(database, now=NOW) == len(texts)
     notes, animals = set(ids[:3]), set(ids[3:])
+    words_order = [r.memory.id for r in await _retrieve(database, persona_id, "how's your pet?", k=3)]
+    assert set(words_order) == notes
     for k in range(1, 7):
-        found = {r.memory.id for r in await _retrieve(database, persona_id, "how's your pet?", k=k)}
+        ranked = [r.memory.id for r in await _retrieve(database, persona_id, "how's your pet?", k=k)]
+        found = set(ranked)
         assert len(found) == k
         assert found & notes == notes if k >= 3 else found <= notes, (k, found)
         assert len(found & animals) == max(0, k - 3)
+        # The word matches first, in the order they have without meaning; what meaning found after them.
+        assert ranked[: min(k, 3)] == words_order[: min(k, 3)], (k, ranked)
 
 
 async def test_a_slow_embedding_server_never_holds_a_search(
@@ -417,13 +422,16 @@ async def test_a_slow_embedding_server_never_holds_a_search(
     assert await vectors.backfill(database, now=NOW) == len(ids)
     assert (await _retrieve(database, persona_id, "Tom the cat", k=1))[0].memory.id == ids[-1]
     monkeypatch.setattr(vectors, "QUERY_EMBED_SECONDS", 0.2)
+    monkeypatch.setattr(vectors, "_queries_resume_at", 0.0)
     server.embedding_delay = 5.0
+    asked = len(server.embedding_requests)
     started = asyncio.get_running_loop().time()
     with caplog.at_level(logging.WARNING, logger="bot.llm.embeddings"):
         found = await _retrieve(database, persona_id, "how's your pet?", k=3)
         await _retrieve(database, persona_id, "a pet mouse?", k=3)
     assert asyncio.get_running_loop().time() - started < 2.0
     assert len(found) == 3 and all(r.positions == (None,) for r in found)  # full text's candidates alone
+    assert len(server.embedding_requests) == asked + 1  # after a slow answer, the server is left alone a while
     warnings = [r.getMessage() for r in caplog.records if r.name == "bot.llm.embeddings"]
     assert len(warnings) == 1 and "(slow)" in warnings[0], warnings
 
@@ -433,6 +441,13 @@ async def test_pages_of_a_search_agree_when_meaning_fills_the_later_ones(databas
         database, "my pet rock sits on the shelf", "the pet shop closed early", "pet food costs more each year",
         *OTHERS, "my cat Tom caught a mouse", "my dog loves long walks",
     )  # fmt: skip
+    # The cat matters more than the dog, though the dog is nearer the question in meaning: recency, importance and
+    # strength must not reorder what meaning found (a longer page would show one twice and the other never).
+    async with database.transaction() as session:
+        for memory_id, importance in ((ids[-2], 10), (ids[-1], 1)):
+            await session.execute(
+                update(models.Memory).where(models.Memory.id == memory_id).values(importance=importance)  # type: ignore[arg-type]
+            )
     await vectors.backfill(database, now=NOW)
     async with database.reads() as session:
         words_only = [r.memory.id for r in await memories.search(session, persona_id, "how's your pet?", k=3, now=NOW)]
@@ -447,3 +462,20 @@ async def test_pages_of_a_search_agree_when_meaning_fills_the_later_ones(databas
     assert all(r.positions[0] is not None for r in pages[:3])
     assert {ids[-2], ids[-1]} <= {r.memory.id for r in pages[3:]}
     assert len({r.memory.id for r in pages}) == 6
+
+
+async def test_a_corrected_memory_is_found_by_its_new_meaning_only(database: Database) -> None:
+    persona_id, ids = await _store(database, *OTHERS, "my cat Tom caught a mouse")
+    cat = ids[-1]
+    await vectors.backfill(database, now=NOW)
+    assert (await _retrieve(database, persona_id, "how's your pet?", k=1))[0].memory.id == cat
+    async with database.transaction() as session:
+        await receipts.correct(session, OWNER, cat, "I repaired the old bicycle in the garage")
+    # The old words' vector is gone at once, from the store and from the vectors held; the backfill embeds the new.
+    assert cat not in await _embedded(database)
+    assert cat not in [r.memory.id for r in await _retrieve(database, persona_id, "how's your pet?", k=1)]
+    assert await vectors.backfill(database, now=NOW) == 1
+    async with database.reads() as session:
+        assert (await vectors.vector_candidates(session, persona_id, "fixing a bike", k=1))[0][0] == cat
+        pets = await vectors.vector_candidates(session, persona_id, "how's your pet?", k=len(ids))
+    assert dict(pets)[cat] < rules.meaning_floor()

@@ -99,6 +99,8 @@ def by_relevance(
     the best match first (equal ranks: the better retrieval score, then the lower index), at most ``k``; with
     ``tiers``, a higher tier first (as :func:`bot.core.memory.ranking.best_scores`)."""
     matching = [i for i, rank in enumerate(text_ranks) if rank > 0]
+    if tiers is not None and len(tiers) != len(text_ranks):
+        raise ValueError("tiers must have one value per candidate")
     if tiers is None:
         return sorted(matching, key=lambda i: (-text_ranks[i], -scores[i], i))[: max(0, k)]
     return sorted(matching, key=lambda i: (-tiers[i], -text_ranks[i], -scores[i], i))[: max(0, k)]

@@ -37,7 +37,7 @@ from bot.db import models
 from bot.services import consent, crypto, persona_messages, receipts
 from bot.services.conversation.data import Incoming
 from bot.services.conversation.remembering import exchange_text
-from bot.services.memories import MAX_CONTENT_CHARS
+from bot.services.memories import MAX_CONTENT_CHARS, vectors
 
 _M = models.PersonaMessage
 _P = models.Persona
@@ -210,6 +210,7 @@ async def _memory_follows(
     await session.execute(
         update(_MEM).where(col(_MEM.id) == memory.id).values(content=stored, subject_user_id=naming.subject_user_id)
     )
+    await vectors.words_rewritten(session, [memory.id])  # its meaning held the replaced reply
     return "rewritten", memory.id
 
 

@@ -13,6 +13,7 @@ docs/retrieval.md).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,7 +33,6 @@ from bot.services.memories.candidates import (
     ID,
     IMPORTANCE,
     STRENGTH,
-    Found,
     read_candidates,
     read_listed,
     with_context,
@@ -45,6 +45,8 @@ from bot.services.memories.records import (
     record_of,
 )
 from bot.services.memories.store import check_owner, load_persona
+
+log = logging.getLogger(__name__)
 
 # A query uses at most this many distinct words.
 MAX_QUERY_WORDS = 16
@@ -76,25 +78,32 @@ def _clean_extra(extra: Sequence[Sequence[tuple[int, float]]]) -> list[list[int]
     return [[int(memory_id) for memory_id, _ in ranked[:EXTRA_CANDIDATES]] for ranked in extra]
 
 
-async def _meaning(session: AsyncSession, persona_id: int, query_text: str, found: Found, need: int) -> list[int]:
-    """When full text found fewer than ``need`` memories, the memories it did not find that are nearest
-    ``query_text`` in meaning (at least ``meaning_min_similarity`` alike), best first, at most as many as there are
-    places left. Nothing (and no embedding asked for) when full text found enough."""
-    matched = {memory_id for memory_id, (_, rank) in found.items() if rank >= 0}
-    left = need - len(matched)
+async def _meaning(session: AsyncSession, persona_id: int, query_text: str, taken: set[int], need: int) -> list[int]:
+    """When the other lists found fewer than ``need`` memories (``taken``), the memories they did not find that are
+    nearest ``query_text`` in meaning (at least ``meaning_min_similarity`` alike), best first, at most as many as
+    there are places left. Nothing (and no embedding asked for) when they found enough. Meaning only fills: when it
+    fails, the search goes on without it (logged)."""
+    left = need - len(taken)
     if left <= 0:
         return []
+    try:
+        nearest = await vectors.vector_candidates(session, persona_id, query_text, k=need)
+    except Exception:  # a filler's failure must not fail the reply (cancellation is not an Exception)
+        log.exception("The search by meaning failed for persona %d; full text answers alone", persona_id)
+        return []
     minimum = rules.meaning_floor()
-    nearest = await vectors.vector_candidates(session, persona_id, query_text, k=need)
-    alone = [memory_id for memory_id, similarity in nearest if similarity >= minimum and memory_id not in matched]
+    alone = [memory_id for memory_id, similarity in nearest if similarity >= minimum and memory_id not in taken]
     return alone[:left]
 
 
-def _tiers(ids: Sequence[int], before_meaning: Sequence[Sequence[int]]) -> list[int]:
-    """What meaning alone found fills the places the other lists left: after everything they found (tier 2), in
-    every order."""
+def _tiers(ids: Sequence[int], before_meaning: Sequence[Sequence[int]], meaning: Sequence[int]) -> list[int]:
+    """What meaning alone found fills the places the other lists left: after everything they found, in the order
+    of meaning's list (which a longer search only lengthens: the pages of a search agree), before what no list
+    found."""
     primary = {memory_id for ranked in before_meaning for memory_id in ranked}
-    return [2 if memory_id in primary else 1 for memory_id in ids]
+    place = {memory_id: len(meaning) - n for n, memory_id in enumerate(meaning)}
+    top = len(meaning) + 1
+    return [top if memory_id in primary else place.get(memory_id, 0) for memory_id in ids]
 
 
 async def _retrieve(
@@ -117,8 +126,11 @@ async def _retrieve(
     found, complete, known = await read_candidates(session, persona_id, words, now, offset + k)
     if words:
         found = await with_context(session, persona_id, words, found, now, known)
-    meaning = await _meaning(session, persona_id, query_text, found, offset + k) if words else []
     extra_lists = _clean_extra(extra)
+    meaning: list[int] = []
+    if words:
+        taken = {i for i, (_, rank) in found.items() if rank >= 0}.union(*extra_lists)
+        meaning = await _meaning(session, persona_id, query_text, taken, offset + k)
     first = len(extra_lists) + 1  # the lists before meaning's
     if meaning:
         extra_lists.append(meaning)
@@ -140,7 +152,7 @@ async def _retrieve(
     # Relevance is scaled by the lists a memory could be first in: meaning's holds none of the others' memories.
     scale = len(lists) - 1 if meaning else len(lists)
     scores = rules.hybrid_scores(fused_column, scale, hours, importance, strength, weights)
-    tiers = _tiers(ids, lists[:first]) if meaning else None
+    tiers = _tiers(ids, lists[:first], lists[first]) if meaning else None
     if relevant_only:  # /memory search by relevance: only what matches, the best match first
         chosen = rules.by_relevance(fused_column, scores, offset + k, tiers)[offset:]
     else:

@@ -10,7 +10,7 @@ Where the vectors are searched, and why there: exactly, in this process, with nu
 - PostgreSQL: ``pgvector`` is not packaged for every PostgreSQL (not for 15 on Debian 12), so the vectors are
   ``bytea`` there too, and the same search runs. Logged once at the first search.
 
-So each persona's vectors are loaded once into one float32 matrix (:class:`~bot.core.memory.vectors.HeldVectors`;
+So each persona's vectors are loaded once into one float32 matrix (:class:`~bot.services.memories.held.HeldVectors`;
 100,000 memories of 256 dimensions take 100 MB), read in the background when there are more than a page of them (the
 search that found them missing answers with no vector candidate, and full text answers alone until they are held),
 kept up to date by appending what is new (``memory_id`` above the highest one held: one indexed read, usually of no
@@ -40,9 +40,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from bot.core.memory.vectors import HeldVectors
 from bot.db import models, sqlite_inline
 from bot.llm.embeddings import Embedder, EmbeddingError, OnceLog, WordLlamaEmbedder, checked
+from bot.services.memories.held import HeldVectors
 
 if TYPE_CHECKING:
     from bot.db.engine import Database
@@ -58,8 +58,11 @@ LOAD_PAGE = 2_000  # vectors read per statement when a persona's vectors are loa
 INLINE_PUT_ROWS = 1_000  # more read at once are put into the matrix in a worker thread
 _NEW_IDS = "new_memory_ids"
 # A search waits at most this long for its query's embedding (a model server's; the embedded default takes under a
-# millisecond), then goes on without vector candidates: a slow server never holds a reply.
+# millisecond), then goes on without vector candidates: a slow server never holds a reply. After a query took that
+# long, searches do not ask the server again for QUERY_BACKOFF_SECONDS.
 QUERY_EMBED_SECONDS = 2.0
+QUERY_BACKOFF_SECONDS = 60.0
+_CHANGED_IDS = "changed_memory_ids"
 
 _embedder: Embedder | None = None
 _default: WordLlamaEmbedder | None = None  # loaded once per process, whoever configures what
@@ -68,6 +71,8 @@ _once = OnceLog()
 _queue: EmbeddingQueue | None = None
 _loading: dict[int, asyncio.Task[None]] = {}  # personas whose vectors are being read in the background
 _told_where = False
+_queries_resume_at = 0.0  # the event loop's time before which no query is embedded by a server (after a slow one)
+_warming: asyncio.Task[None] | None = None  # the embedded default loading for a search
 
 
 def configure(embedder: Embedder | None) -> None:
@@ -95,6 +100,8 @@ def embedder() -> Embedder:
 def _keep_within_budget(persona_id: int) -> None:
     """Mark the persona's vectors as just used, and let go of the least recently searched personas' beyond
     :data:`HELD_ROWS` (read again at their next search)."""
+    if persona_id not in _cache:  # let go meanwhile (another search's budget, a new embedder)
+        return
     _cache.move_to_end(persona_id)
     total = sum(held.size for held in _cache.values())
     while total > HELD_ROWS and len(_cache) > 1:
@@ -130,7 +137,7 @@ _NEWER_VECTORS = (
         _V.c.persona_id == bindparam("persona"), _V.c.model == bindparam("model"), _V.c.memory_id > bindparam("after")
     )
     .order_by(_V.c.memory_id)
-    .limit(LOAD_PAGE)
+    .limit(bindparam("page"))
 )
 _PRESENT = select(models.metadata.tables["memories"].c.id).where(
     models.metadata.tables["memories"].c.id.in_(bindparam("ids", expanding=True))
@@ -150,17 +157,17 @@ async def _refresh(
     loading = not held.read  # the first read may be long: in a worker thread on SQLite (an empty store's is not)
     read = 0
     while pages is None or read < pages:
-        params = {"persona": persona_id, "model": model.name, "after": held.max_id}
+        params = {"persona": persona_id, "model": model.name, "after": held.max_id, "page": LOAD_PAGE}
         with sqlite_inline.in_worker_thread() if loading else contextlib.nullcontext():
             rows = (await session.execute(_NEWER_VECTORS, params)).all()
         read += 1
-        held.read = True
         if rows:
             ids, blobs = [int(row[0]) for row in rows], [bytes(row[1]) for row in rows]
             if len(rows) >= INLINE_PUT_ROWS:
                 await asyncio.to_thread(held.put, ids, blobs)
             else:
                 held.put(ids, blobs)
+        held.read = True  # after the rows are held: a search meanwhile still reads the first page apart
         if len(rows) < LOAD_PAGE:
             return held, True
         loading = True
@@ -175,7 +182,8 @@ async def _load_rest(session: AsyncSession, persona_id: int, model: Embedder) ->
         done = False
         while not done:
             async with AsyncSession(bind) as own:
-                _, done = await _refresh(own, persona_id, model, pages=1)
+                with sqlite_inline.in_worker_thread():  # a page of 2,000 vectors: off the loop on SQLite
+                    _, done = await _refresh(own, persona_id, model, pages=1)
     except Exception:
         log.exception("Loading the vectors of persona %d failed; they are read again at its next search", persona_id)
         _cache.pop(persona_id, None)
@@ -233,11 +241,20 @@ async def vector_candidates(session: AsyncSession, persona_id: int, query: str, 
 async def _query_vector(model: Embedder, query: str) -> Any | None:
     """``query``'s unit vector, or None when the embedder fails (logged once per kind). The embedded default embeds
     at once; a server's answer is waited for at most :data:`QUERY_EMBED_SECONDS`."""
+    global _queries_resume_at, _warming
+    loop = asyncio.get_running_loop()
     try:
         if getattr(model, "embed_sync", None) is not None:
+            if not getattr(model, "ready", True):  # loading 18 MB is not for a reply to wait on: in the background
+                if _warming is None or _warming.done():
+                    _warming = asyncio.create_task(warm(model))
+                return None
             return (await _embed_matrix(model, [query]))[0]
+        if loop.time() < _queries_resume_at:
+            return None
         return (await asyncio.wait_for(_embed_matrix(model, [query]), QUERY_EMBED_SECONDS))[0]
     except TimeoutError:
+        _queries_resume_at = loop.time() + QUERY_BACKOFF_SECONDS
         _once.error(EmbeddingError("slow", f"a query took the embedder over {QUERY_EMBED_SECONDS:g} s"))
     except EmbeddingError as error:
         _once.error(error)
@@ -432,8 +449,24 @@ def note_new_memory(session: AsyncSession, memory_id: int) -> None:
     session.sync_session.info.setdefault(_NEW_IDS, []).append(memory_id)
 
 
+async def words_rewritten(session: AsyncSession, memory_ids: list[int]) -> None:
+    """The memories' words were rewritten (a correction, a regenerated reply): their vectors, which still hold the
+    old words, are deleted in this transaction, dropped from memory once it commits, and the memories are embedded
+    again after the commit (or by the backfill job)."""
+    if not memory_ids:
+        return
+    await session.execute(delete(models.MemoryEmbedding).where(col(models.MemoryEmbedding.memory_id).in_(memory_ids)))
+    info = session.sync_session.info
+    info.setdefault(_CHANGED_IDS, []).extend(memory_ids)
+    info.setdefault(_NEW_IDS, []).extend(memory_ids)
+
+
 @event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
+    changed = session.info.pop(_CHANGED_IDS, None)
+    if changed:
+        for held in list(_cache.values()):
+            held.drop(set(changed))
     ids = session.info.pop(_NEW_IDS, None)
     if ids and _queue is not None:
         _queue.offer(ids)
@@ -442,3 +475,4 @@ def _after_commit(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _after_rollback(session: Session) -> None:
     session.info.pop(_NEW_IDS, None)
+    session.info.pop(_CHANGED_IDS, None)
