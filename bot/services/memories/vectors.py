@@ -246,7 +246,7 @@ async def _query_vector(model: Embedder, query: str) -> Any | None:
     try:
         if getattr(model, "embed_sync", None) is not None:
             if not getattr(model, "ready", True):  # loading 18 MB is not for a reply to wait on: in the background
-                if _warming is None or _warming.done():
+                if _warming is None or _warming.done() or _warming.get_loop() is not loop:
                     _warming = asyncio.create_task(warm(model))
                 return None
             return (await _embed_matrix(model, [query]))[0]
