@@ -126,10 +126,11 @@ async def _retrieve(
     found, complete, known = await read_candidates(session, persona_id, words, now, offset + k)
     if words:
         found = await with_context(session, persona_id, words, found, now, known)
+    text_list = sorted((i for i, (_, rank) in found.items() if rank >= 0), key=lambda i: (-found[i][1], i))
     extra_lists = _clean_extra(extra)
     meaning: list[int] = []
     if words:
-        taken = {i for i, (_, rank) in found.items() if rank >= 0}.union(*extra_lists)
+        taken = set(text_list).union(*extra_lists)
         meaning = await _meaning(session, persona_id, query_text, taken, offset + k)
     first = len(extra_lists) + 1  # the lists before meaning's
     if meaning:
@@ -139,7 +140,6 @@ async def _retrieve(
         found.update((row[ID], (row, -1.0)) for row in await read_listed(session, persona_id, unseen, now))
     if not found:
         return []
-    text_list = sorted((i for i, (_, rank) in found.items() if rank >= 0), key=lambda i: (-found[i][1], i))
     lists = [text_list, *([i for i in ranked if i in found] for ranked in extra_lists)]
     fused = rules.fuse(lists)
     ids = sorted(found)

@@ -456,9 +456,9 @@ async def words_rewritten(session: AsyncSession, memory_ids: list[int]) -> None:
     if not memory_ids:
         return
     await session.execute(delete(models.MemoryEmbedding).where(col(models.MemoryEmbedding.memory_id).in_(memory_ids)))
-    info = session.sync_session.info
-    info.setdefault(_CHANGED_IDS, []).extend(memory_ids)
-    info.setdefault(_NEW_IDS, []).extend(memory_ids)
+    session.sync_session.info.setdefault(_CHANGED_IDS, []).extend(memory_ids)
+    for memory_id in memory_ids:
+        note_new_memory(session, memory_id)
 
 
 @event.listens_for(Session, "after_commit")
