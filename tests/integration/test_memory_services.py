@@ -805,3 +805,23 @@ async def test_a_word_most_memories_hold_never_crowds_out_a_rarer_words_match(
         results = await memories.search(session, persona_id, "Alice, the lighthouse?", k=5, now=NOW)
     assert results[0].memory.id == lighthouse and results[0].relevant
     assert results[0].score > max(r.score for r in results[1:])
+
+
+async def test_a_word_no_memory_holds_yet_is_found_as_soon_as_one_does(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite leaves a word no memory holds out of the search (it adds nothing to any score), and keeps no count of
+    zero: the memory that first holds the word is found by the very next search, within the counts' lifetime. The
+    other words' matches rank as they would without the absent word."""
+    monkeypatch.setattr(candidates, "_word_counts", {})
+    persona_id = await _persona(database)
+    kite = await _capture(database, persona_id, "a red kite over the hill", tier="warm")
+    async with database.session() as session:
+        before = await memories.search(session, persona_id, "kite Tom", k=5, now=NOW, order="relevance")
+        alone = await memories.search(session, persona_id, "kite", k=5, now=NOW, order="relevance")
+    assert [r.memory.id for r in before] == [kite]
+    assert before[0].text_rank == pytest.approx(alone[0].text_rank)
+    tom = await _capture(database, persona_id, "Tom is the cat", tier="warm")
+    async with database.session() as session:
+        after = await memories.search(session, persona_id, "kite Tom", k=5, now=NOW, order="relevance")
+    assert {r.memory.id for r in after} == {kite, tom}

@@ -6,15 +6,19 @@ ranked by :mod:`bot.services.memories.retrieval` (docs/retrieval.md)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+import sqlite3
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from sqlalchemy import TextClause, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import memory as rules
+from bot.db.sqlite_inline import on_session
 from bot.services.memories import records
 
 # Retrieval candidates: the best full-text matches of every tier (cold ones come back to warm when recalled), this
@@ -65,6 +69,8 @@ _REST_PG = ", ".join(f"m.{name} AS {name}" for name in records.COLUMNS if name n
 # Candidates by id: (row; its text rank, or -1 / -2 for none); each best match's (before, after) neighbours.
 Found = dict[int, tuple[Any, float]]
 Neighbours = dict[int, tuple[int | None, int | None]]
+# What read_candidates answers: the candidates, whether their rows hold every column, the best matches' neighbours.
+Candidates = tuple[Found, bool, Neighbours]
 
 
 def _sqlite_moment(now: datetime) -> str:
@@ -143,46 +149,58 @@ def text_limit(need: int) -> int:
 
 async def read_candidates(
     session: AsyncSession, persona_id: int, words: Sequence[str], now: datetime, need: int
-) -> tuple[Found, bool, Neighbours | None]:
-    """(row; raw text rank, -1 for no match) for the best text matches and, when they are fewer than ``need`` (the
-    results asked for, with the pages before), every hot memory (bounded); whether the rows hold every column; and,
-    where the query read them (PostgreSQL), the best matches' (before, after) neighbours. Every row has its
-    ``hours`` since its last access at ``now``.
+) -> Candidates:
+    """(row; raw text rank, -1 for no match, -2 for a memory read only as a best match's neighbour) for the best text
+    matches and, when they are fewer than ``need`` (the results asked for, with the pages before), every hot memory
+    (bounded); whether the rows hold every column; and the best matches' (before, after) neighbours. Every row has
+    its ``hours`` since its last access at ``now``.
 
     The hot memories are read only to fill the results: every match ranks above every memory that matches nothing
     (``bot.core.memory.ranking``), so with ``need`` matches no hot memory that does not match can be chosen.
 
-    SQLite: only what ranking needs (id, importance, strength, hours, channel, when made, the head of the text), the
-    full rows of the few chosen are read afterwards (a second query costs nothing there). PostgreSQL: every column,
-    in one round trip."""
-    params: dict[str, Any] = {"p": persona_id, "hot_limit": HOT_CANDIDATES, "text_limit": text_limit(need)}
+    SQLite (:func:`read_sqlite`): only what ranking needs (id, importance, strength, hours, channel, when made, the
+    head of the text), the full rows of the few chosen are read afterwards (a second query costs nothing there).
+    PostgreSQL: every column, in one round trip."""
     if session.get_bind().dialect.name == "sqlite":
-        found = await _sqlite_candidates(session, words, params | {"now": _sqlite_moment(now)}, need, now)
-        return found, False, None
+        return await _sqlite_read(session, persona_id, words, now, need)
+    params: dict[str, Any] = {"p": persona_id, "hot_limit": HOT_CANDIDATES, "text_limit": text_limit(need)}
     if not words:
         hot_sql = (
             f"SELECT {_SELECT_C_PG}, CAST(-1 AS DOUBLE PRECISION) AS rel, {_REST_PG} FROM memories AS m "
             "WHERE m.persona_id = :p AND m.tier = 'hot' ORDER BY m.last_accessed_at DESC LIMIT :hot_limit"
         )
         rows = (await session.execute(_statement(hot_sql), params | {"now": now})).all()
-        return {row[ID]: (row, -1.0) for row in rows}, True, None
+        return {row[ID]: (row, -1.0) for row in rows}, True, {}
     params["n"] = await _persona_size(session, persona_id, now)
     found, neighbours = await _pg_candidates(session, words, params | {"need": need, "now": now})
     return found, True, neighbours
 
 
-# SQLite: at most about this many full-text matches are ranked per search (bm25 reads each one, inline on the event
-# loop: 50,000 matches of one word take some 70 ms). The query's commonest words are left out while its words
-# together match more (among every persona's memories: the search reads them all); when even its rarest word matches
-# more, only that word's MATCH_BUDGET most recent matches are ranked. PostgreSQL: WORD_MATCH_LIMIT.
+async def _sqlite_read(
+    session: AsyncSession, persona_id: int, words: Sequence[str], now: datetime, need: int
+) -> Candidates:
+    """:func:`read_sqlite` on the session's connection, with the word counts kept."""
+    database = id(session.get_bind())
+    known = _known_counts(database, words, now)
+    moment = _sqlite_moment(now)
+    work = partial(read_sqlite, persona_id=persona_id, words=words, moment=moment, need=need, known=known)
+    read = await on_session(session, work)
+    _keep_counts(database, read.counted, now)
+    return read.found, False, read.neighbours
+
+
+# SQLite: at most about this many full-text matches are ranked per search (bm25 reads each one: 50,000 matches of one
+# word take some 70 ms). The query's commonest words are left out while its words together match more (among every
+# persona's memories: the search reads them all); when even its rarest word matches more, only that word's
+# MATCH_BUDGET most recent matches are ranked. PostgreSQL: WORD_MATCH_LIMIT.
 MATCH_BUDGET = 2000
 
 
 @lru_cache(maxsize=32)
-def _probe(count: int) -> TextClause:
+def _probe(count: int) -> str:
     """How many memories match each of ``count`` words (:w0, :w1, ...), each counted only up to ``:cap``."""
     each = "(SELECT count(*) FROM (SELECT 1 FROM memories_fts WHERE memories_fts MATCH :w{n} LIMIT :cap))"
-    return text("SELECT " + ", ".join(each.format(n=n) + f" AS d{n}" for n in range(count)))
+    return "SELECT " + ", ".join(each.format(n=n) + f" AS d{n}" for n in range(count))
 
 
 # How many memories match a word (up to MATCH_BUDGET + 1), kept per database and word for WORD_COUNT_TTL of the
@@ -192,24 +210,27 @@ _WORD_COUNTS_KEPT = 20_000
 _word_counts: dict[tuple[int, str], tuple[datetime, int]] = {}
 
 
-async def _within_budget(session: AsyncSession, words: Sequence[str], now: datetime) -> tuple[list[str], bool]:
-    """The words to search for, and whether only the most recent matches are to be ranked (every word is common)."""
-    bind = id(session.get_bind())
-    counts: dict[str, int] = {}
+def _known_counts(database: int, words: Sequence[str], now: datetime) -> dict[str, int]:
+    known: dict[str, int] = {}
     for word in words:
-        kept = _word_counts.get((bind, word))
+        kept = _word_counts.get((database, word))
         if kept is not None and abs(now - kept[0]) < WORD_COUNT_TTL:
-            counts[word] = kept[1]
-    unknown = [word for word in words if word not in counts]
-    if unknown:
-        params: dict[str, Any] = {f"w{n}": _fts5_query([word]) for n, word in enumerate(unknown)}
-        params["cap"] = MATCH_BUDGET + 1
-        found = (await session.execute(_probe(len(unknown)), params)).one()
-        if len(_word_counts) >= _WORD_COUNTS_KEPT:
-            _word_counts.clear()
-        for word, count in zip(unknown, found, strict=True):
-            counts[word] = int(count)
-            _word_counts[(bind, word)] = (now, int(count))
+            known[word] = kept[1]
+    return known
+
+
+def _keep_counts(database: int, counted: Mapping[str, int], now: datetime) -> None:
+    """Keep the counts of words some memory holds (a count bounds the search's work; a zero would leave a word out
+    of searches while a memory holding it may already have been made)."""
+    if counted and len(_word_counts) >= _WORD_COUNTS_KEPT:
+        _word_counts.clear()
+    for word, count in counted.items():
+        if count > 0:
+            _word_counts[(database, word)] = (now, count)
+
+
+def _within_budget(words: Sequence[str], counts: Mapping[str, int]) -> tuple[list[str], bool]:
+    """The words to search for, and whether only the most recent matches are to be ranked (every word is common)."""
     rarest_first = sorted(words, key=lambda word: counts[word])
     kept_words: set[str] = set()
     total = 0
@@ -223,43 +244,88 @@ async def _within_budget(session: AsyncSession, words: Sequence[str], now: datet
     return [word for word in words if word in kept_words], False
 
 
-async def _sqlite_candidates(
-    session: AsyncSession, words: Sequence[str], params: dict[str, Any], need: int, now: datetime
-) -> Found:
+# One search over every tier: it ranks the hot memories that match too (ranking them separately with "rowid IN
+# (...)" made FTS5 evaluate the whole match a second time). FTS5's rank column (bm25 by default), computed once per
+# match, and the ordering left to FTS5: about 0.8 ms less than ordering by bm25() at 100,000 memories.
+_TEXT_SQL = (
+    f"SELECT {_SELECT_C}, -memories_fts.rank AS rel FROM memories_fts "
+    "JOIN memories AS m ON m.id = memories_fts.rowid "
+    "WHERE memories_fts MATCH :q AND m.persona_id = :p "
+    "ORDER BY memories_fts.rank LIMIT :text_limit"
+)
+# Every word common: bm25 for the most recent MATCH_BUDGET matches only.
+_RECENT_TEXT_SQL = (
+    f"SELECT {_SELECT_C}, -f.rank AS rel FROM (SELECT rowid AS id, rank FROM memories_fts "
+    "WHERE memories_fts MATCH :q ORDER BY rowid DESC LIMIT :budget) AS f "
+    "JOIN memories AS m ON m.id = f.id WHERE m.persona_id = :p ORDER BY f.rank LIMIT :text_limit"
+)
+_HOT_SQL = (  # rel -1: not a text match
+    # INDEXED BY: without statistics the planner would walk (persona_id, last_accessed_at) for the ORDER BY and read
+    # every memory of the persona to find the few hot ones.
+    f"SELECT {_SELECT_C}, -1.0 AS rel FROM memories AS m INDEXED BY ix_memories_persona_tier "
+    "WHERE m.persona_id = :p AND m.tier = 'hot' "
+    "ORDER BY m.last_accessed_at DESC LIMIT :hot_limit"
+)
+
+
+@dataclass(frozen=True)
+class SqliteRead:
+    """What :func:`read_sqlite` read: the candidates (a memory read only as a best match's neighbour has rank -2),
+    each best match's (before, after) neighbours, and how many memories match each word it had to count."""
+
+    found: Found
+    neighbours: Neighbours
+    counted: dict[str, int]
+
+
+def read_sqlite(
+    connection: sqlite3.Connection,
+    persona_id: int,
+    words: Sequence[str],
+    moment: str,
+    need: int,
+    known: Mapping[str, int],
+) -> SqliteRead:
+    """SQLite's candidates, as :func:`read_candidates` describes them, with the best matches' neighbours, in plain
+    ``sqlite3`` on the session's own connection (``bot.db.sqlite_inline.on_session``): three or four statements
+    and a hundred rows that SQLAlchemy would only pass through (about 0.4 ms less per retrieval, at any size).
+    ``moment``: now, as SQLite keeps a moment; ``known``: how many memories match the words already counted."""
+    params: dict[str, Any] = {
+        "p": persona_id, "now": moment, "hot_limit": HOT_CANDIDATES, "text_limit": text_limit(need)
+    }  # fmt: skip
     found: Found = {}
+    counted: dict[str, int] = {}
     if words:
-        searched, recent_only = await _within_budget(session, words, now)
-        params["q"] = _fts5_query(searched)
-        # One search over every tier: it ranks the hot memories that match too (ranking them separately with
-        # "rowid IN (...)" made FTS5 evaluate the whole match a second time). FTS5's rank column (bm25 by default),
-        # computed once per match, and the ordering left to FTS5: about 0.8 ms less than ordering by bm25() at
-        # 100,000 memories.
-        text_sql = (
-            f"SELECT {_SELECT_C}, -memories_fts.rank AS rel FROM memories_fts "
-            "JOIN memories AS m ON m.id = memories_fts.rowid "
-            "WHERE memories_fts MATCH :q AND m.persona_id = :p "
-            "ORDER BY memories_fts.rank LIMIT :text_limit"
-        )
-        if recent_only:  # bm25 for the most recent MATCH_BUDGET matches only
-            params["budget"] = MATCH_BUDGET
-            text_sql = (
-                f"SELECT {_SELECT_C}, -f.rank AS rel FROM (SELECT rowid AS id, rank FROM memories_fts "
-                "WHERE memories_fts MATCH :q ORDER BY rowid DESC LIMIT :budget) AS f "
-                "JOIN memories AS m ON m.id = f.id WHERE m.persona_id = :p ORDER BY f.rank LIMIT :text_limit"
-            )
-        for row in (await session.execute(_statement(text_sql), params)).all():
-            found[row[ID]] = (row, max(0.0, float(row[REL])))
+        unknown = [word for word in words if word not in known]
+        if unknown:
+            probe: dict[str, Any] = {f"w{n}": _fts5_query([word]) for n, word in enumerate(unknown)}
+            probe["cap"] = MATCH_BUDGET + 1
+            row = connection.execute(_probe(len(unknown)), probe).fetchone()
+            counted = {word: int(count) for word, count in zip(unknown, row, strict=True)}
+        # A word no memory holds adds nothing to any score (bm25 sums over the query's words), but FTS5 would still
+        # weigh it for every match: it is left out, and with it the whole search when no word matches. Only a count
+        # made now says "none" (a zero is never kept: a memory holding the word may come any moment).
+        held = [word for word in words if counted.get(word, 1) > 0]
+        if held:
+            searched, recent_only = _within_budget(held, {**known, **counted})
+            params["q"], params["budget"] = _fts5_query(searched), MATCH_BUDGET
+            for row in connection.execute(_RECENT_TEXT_SQL if recent_only else _TEXT_SQL, params):
+                found[row[ID]] = (row, max(0.0, float(row[REL])))
     if len(found) < need:
-        hot_sql = (  # rel -1: not a text match
-            # INDEXED BY: without statistics the planner would walk (persona_id, last_accessed_at) for the ORDER
-            # BY and read every memory of the persona to find the few hot ones.
-            f"SELECT {_SELECT_C}, -1.0 AS rel FROM memories AS m INDEXED BY ix_memories_persona_tier "
-            "WHERE m.persona_id = :p AND m.tier = 'hot' "
-            "ORDER BY m.last_accessed_at DESC LIMIT :hot_limit"
-        )
-        for row in (await session.execute(_statement(hot_sql), params)).all():
+        for row in connection.execute(_HOT_SQL, params):
             found.setdefault(row[ID], (row, -1.0))
-    return found
+    best = best_matches(found)
+    neighbours: Neighbours = {}
+    if best:
+        neighbours = _read_neighbours(connection, found, best, params)
+    return SqliteRead(found, neighbours, counted)
+
+
+def best_matches(found: Found) -> list[int]:
+    """The ids of the best text matches (highest rank first; ties: the older memory), those whose neighbours lend
+    and borrow context (``context_matches`` of them)."""
+    matched = sorted((i for i, (_, rank) in found.items() if rank > 0), key=lambda i: (-found[i][1], i))
+    return matched[: rules.context_parameters().context_matches]
 
 
 async def read_listed(session: AsyncSession, persona_id: int, ids: Sequence[int], now: datetime) -> list[Any]:
@@ -326,66 +392,52 @@ def _neighbour_sql(of: str, *, before: bool, index: str = "") -> str:
     )
 
 
-async def with_context(
-    session: AsyncSession,
-    persona_id: int,
-    words: Sequence[str],
-    found: Found,
-    now: datetime,
-    known: Neighbours | None = None,
-) -> Found:
+def with_context(words: Sequence[str], found: Found, neighbours: Neighbours) -> Found:
     """The candidates with their conversation context (``bot.core.memory.context``): the memories right before and
-    right after the best text matches join the candidates (``known`` when PostgreSQL's candidate query read them;
-    otherwise, on SQLite, read here in one query), and every text rank becomes its contextual score (-1 where no
-    rule reached)."""
+    right after the best text matches (``neighbours``, read with the candidates, rank -2 where read only for this)
+    lend and borrow, and every text rank becomes its contextual score (-1 where no rule reached)."""
     params = rules.context_parameters()
-    matched = sorted((i for i, (_, rank) in found.items() if rank > 0), key=lambda i: (-found[i][1], i))
-    best = matched[: params.context_matches]
-    if not best:  # no match, so no neighbour was read
+    matched = [i for i, (_, rank) in found.items() if rank > 0]
+    if not matched or params.context_matches <= 0:  # no best match, so no neighbour was read
         return found
-    if known is not None:  # PostgreSQL's candidate query read them (rank -2: read only as a neighbour)
-        out, neighbours = found, known
-        added = {i for i, (_, rank) in found.items() if rank < -1.5}
-    else:
-        out, neighbours, added = await _read_neighbours(session, persona_id, found, best, now)
+    added = {i for i, (_, rank) in found.items() if rank < -1.5}
     # Only the matches and the best ones' neighbours can gain anything.
-    reach = set(matched).union(n for pair in neighbours.values() for n in pair if n is not None and n in out)
+    reach = set(matched).union(n for pair in neighbours.values() for n in pair if n is not None and n in found)
     turns = []
     for i in reach:
-        row, rank = out[i]
+        row, rank = found[i]
         turns.append(rules.ContextTurn(i, max(0.0, rank), float(row[MINUTE]), row[CHANNEL], row[HEAD] or ""))
     scores = rules.contextual_scores(turns, neighbours, words, params)
     # A neighbour read only for context stays a candidate only when a match lent it something.
     return {
         i: (row, scores[i] if scores.get(i, 0.0) > 0 else -1.0)
-        for i, (row, _) in out.items()
+        for i, (row, _) in found.items()
         if i not in added or scores.get(i, 0.0) > 0
     }
 
 
-async def _read_neighbours(
-    session: AsyncSession, persona_id: int, found: Found, best: Sequence[int], now: datetime
-) -> tuple[Found, Neighbours, set[int]]:
-    """SQLite: the memories right before and after each of ``best`` (one query, one index step each), added to the
-    candidates: the candidates, each best match's (before, after) ids, and the ids added."""
-    ids = "FROM memories AS c WHERE c.id IN :ids"
-    sql = (
-        f"SELECT {_SELECT_C}, -1.0 AS rel FROM ("
-        f"SELECT ({_neighbour_sql('c', before=True, index=_BY_ORDER)}) AS id {ids} UNION "
-        f"SELECT ({_neighbour_sql('c', before=False, index=_BY_ORDER)}) AS id {ids}) AS n "
-        "JOIN memories AS m ON m.id = n.id WHERE m.persona_id = :p"
-    )
-    params = {"p": persona_id, "ids": list(best), "now": _sqlite_moment(now)}
-    rows = (await session.execute(_statement(sql, ids=True), params)).all()
-    out = dict(found)
-    for row in rows:
-        out.setdefault(row[ID], (row, -1.0))
+def _read_neighbours(
+    connection: sqlite3.Connection, found: Found, best: Sequence[int], params: Mapping[str, Any]
+) -> Neighbours:
+    """SQLite: the memories right before and after each of ``best`` (one query, one index step each), added to
+    ``found`` (rank -2 where new); each best match's (before, after) ids."""
+    read = connection.execute(_NEIGHBOURS_SQL, {"p": params["p"], "now": params["now"], "ids": json.dumps(best)})
+    for row in read:
+        found.setdefault(row[ID], (row, -2.0))
     # The memory right before / after each best match among those known: its true neighbour, which was just read.
-    ordered = sorted(out)
+    ordered = sorted(found)
     place = {memory_id: n for n, memory_id in enumerate(ordered)}
     last = len(ordered) - 1
-    neighbours = {
+    return {
         i: (ordered[place[i] - 1] if place[i] > 0 else None, ordered[place[i] + 1] if place[i] < last else None)
         for i in best
     }
-    return out, neighbours, set(out) - set(found)
+
+
+_BEST = "FROM memories AS c WHERE c.id IN (SELECT value FROM json_each(:ids))"
+_NEIGHBOURS_SQL = (
+    f"SELECT {_SELECT_C}, -2.0 AS rel FROM ("
+    f"SELECT ({_neighbour_sql('c', before=True, index=_BY_ORDER)}) AS id {_BEST} UNION "
+    f"SELECT ({_neighbour_sql('c', before=False, index=_BY_ORDER)}) AS id {_BEST}) AS n "
+    "JOIN memories AS m ON m.id = n.id WHERE m.persona_id = :p"
+)

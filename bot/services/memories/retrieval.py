@@ -125,7 +125,7 @@ async def _retrieve(
     words = query_words(query_text)
     found, complete, known = await read_candidates(session, persona_id, words, now, offset + k)
     if words:
-        found = await with_context(session, persona_id, words, found, now, known)
+        found = with_context(words, found, known)
     text_list = sorted((i for i, (_, rank) in found.items() if rank >= 0), key=lambda i: (-found[i][1], i))
     extra_lists = _clean_extra(extra)
     meaning: list[int] = []
