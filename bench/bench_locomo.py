@@ -19,7 +19,9 @@ first (``recency``). Diagnostics of the persona's top 10: the share of slots fro
 sessions (against the share of memories and of evidence they hold) and the share showing relevance 0.00.
 
 ``python -m bench locomo --data FOLDER`` (or ``PERSONA_HUB_LOCOMO=FOLDER``); without the data set it says how to
-get it and measures nothing. SQLite, and PostgreSQL when configured (``bench/common.py``).
+get it and measures nothing. SQLite, and PostgreSQL when configured (``bench/common.py``). The memories are embedded
+by the embedded default; with ``--embeddings URL --embedding-model NAME`` (an OpenAI-compatible server's base URL,
+``.../v1``, and its embedding model) by that server instead, and the persona's figures are named ``..._server``.
 """
 
 from __future__ import annotations
@@ -229,7 +231,24 @@ def report_results(results: Results, kind: str, *, baselines: bool) -> None:
         report(f"locomo_retrieve_{kind}_p99", percentile(results.durations_ms, 0.99), "ms")
 
 
+def _server_embeddings(options: Mapping[str, str] | None) -> str:
+    """Embed with the model server the options name (``--embeddings URL --embedding-model NAME``): the suffix of
+    the persona's figures ("_server"), or "" for the embedded default."""
+    url, model = (options or {}).get("embeddings"), (options or {}).get("embedding-model")
+    if not url:
+        return ""
+    if not model:
+        raise SystemExit("bench locomo: --embeddings needs --embedding-model NAME (the server's embedding model)")
+    from bot.llm.embeddings import ServerEmbedder
+    from bot.services.memories import vectors
+
+    vectors.configure(ServerEmbedder(url, model))
+    note(f"embeddings: {model} from the model server at {url}")
+    return "_server"
+
+
 async def main(options: Mapping[str, str] | None = None) -> None:
+    suffix = _server_embeddings(options)
     path = data_path(options, os.environ)
     conversations = load(path) if path is not None else []
     if not conversations:
@@ -249,4 +268,4 @@ async def main(options: Mapping[str, str] | None = None) -> None:
         note(f"{kind}: imported and asked in {time.perf_counter() - started:.1f} s")
         vectors = "none in this code" if results.embedded is None else f"{results.embedded:,} memories embedded"
         note(f"{kind}: embeddings: {vectors}")
-        report_results(results, kind, baselines=index == 0)
+        report_results(results, kind + suffix, baselines=index == 0)

@@ -187,6 +187,23 @@ class WordLlamaEmbedder:
 # ------------------------------------------------------------------------------------------------ a server
 
 
+def _pooled(embedding: Any) -> list[float]:
+    """One input's vector: as answered, or, where the server answered one vector per token (llama.cpp's server for
+    a model with no pooling of its own, such as a chat model), their mean. What is not numbers stays as it is, for
+    :func:`checked` to refuse."""
+    values = list(embedding)
+    if values and all(isinstance(row, list) for row in values):
+        import numpy as np
+
+        try:
+            matrix = np.asarray(values, dtype=np.float64)
+        except (TypeError, ValueError):  # rows of different lengths, or not numbers
+            return values
+        if matrix.ndim == 2 and matrix.shape[0] > 0:
+            return [float(x) for x in matrix.mean(axis=0)]
+    return values
+
+
 class ServerEmbedder:
     """An OpenAI-compatible server's ``/v1/embeddings``. ``dim`` is learnt from the first answer unless given."""
 
@@ -225,7 +242,7 @@ class ServerEmbedder:
         try:
             answer = await self._client.embeddings.create(model=self.model, input=chunk, encoding_format="float")
             data = sorted(answer.data, key=lambda item: item.index)
-            vectors = [list(item.embedding) for item in data]
+            vectors = [_pooled(item.embedding) for item in data]
         except EmbeddingError:
             raise
         except Exception as error:  # the server's failures, whatever they are, are one kind: "server"

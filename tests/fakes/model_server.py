@@ -157,8 +157,10 @@ class FakeModelServer:
     ssl_context: ssl.SSLContext | None = None  # serve HTTPS with it (base_url then says https)
     # POST /v1/embeddings: ``embed(text)`` gives each input's vector; ``embedding_fault`` spoils the answers:
     # "dimension" (one value too many), "nan" (NaN values) or "error" (HTTP 500); ``embedding_delay``: seconds
-    # before each answer.
+    # before each answer; ``embedding_per_token``: each input's answer is one vector per word (as llama.cpp's server
+    # answers for a model with no pooling).
     embed: Callable[[str], list[float]] = field(default_factory=lambda: hashed_words)
+    embedding_per_token: bool = False
     embedding_fault: str | None = None
     embedding_delay: float = 0.0
     embedding_requests: list[dict[str, Any]] = field(default_factory=list)
@@ -214,7 +216,9 @@ class FakeModelServer:
         if self.embedding_fault == "error":
             return web.json_response({"error": {"message": "scripted failure", "type": "server_error"}}, status=500)
         texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
-        vectors = [self.embed(text) for text in texts]
+        vectors: list[Any] = [self.embed(text) for text in texts]
+        if self.embedding_per_token:
+            vectors = [[self.embed(word) for word in text.split()] or [self.embed(text)] for text in texts]
         if self.embedding_fault == "dimension":
             vectors = [[*vector, 0.5] for vector in vectors]
         if self.embedding_fault == "nan":

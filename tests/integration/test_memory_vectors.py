@@ -22,7 +22,7 @@ from bot.services import memories, personas, privacy, receipts
 from bot.services.memories import vectors
 from bot.services.memories.retrieval import query_words
 from bot.services.personas import Actor, PersonaInput
-from tests.fakes.model_server import EMBEDDING_DIM, FakeModelServer
+from tests.fakes.model_server import EMBEDDING_DIM, FakeModelServer, hashed_words
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 OWNER = Actor(user_id=1001, guild_id=555)
@@ -479,3 +479,21 @@ async def test_a_corrected_memory_is_found_by_its_new_meaning_only(database: Dat
         assert (await vectors.vector_candidates(session, persona_id, "fixing a bike", k=1))[0][0] == cat
         pets = await vectors.vector_candidates(session, persona_id, "how's your pet?", k=len(ids))
     assert dict(pets)[cat] < rules.meaning_floor()
+
+
+async def test_a_server_answering_one_vector_per_token_is_pooled_to_their_mean(
+    database: Database, server: FakeModelServer
+) -> None:
+    """llama.cpp's server answers a model with no pooling of its own (a chat model) with a vector per token: the
+    memory's vector is their mean, and meaning then finds it."""
+    server.embedding_per_token = True
+    embedder = ServerEmbedder(server.base_url, "fake-embed")
+    words = "my cat Tom caught a mouse".split()
+    (pooled,) = await embedder.embed([" ".join(words)])
+    assert pooled == pytest.approx([sum(column) / len(words) for column in zip(*map(hashed_words, words), strict=True)])
+    assert embedder.dim == EMBEDDING_DIM
+    vectors.configure(embedder)
+    persona_id, ids = await _store(database, " ".join(words), *OTHERS)
+    assert await vectors.backfill(database, now=NOW) == len(ids)
+    assert set((await _embedded(database)).values()) == {("server:fake-embed", EMBEDDING_DIM)}
+    assert (await _nearest(database, persona_id, "a mouse"))[0][0] == ids[0]
