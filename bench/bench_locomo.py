@@ -21,7 +21,8 @@ sessions (against the share of memories and of evidence they hold) and the share
 ``python -m bench locomo --data FOLDER`` (or ``PERSONA_HUB_LOCOMO=FOLDER``); without the data set it says how to
 get it and measures nothing. SQLite, and PostgreSQL when configured (``bench/common.py``). The memories are embedded
 by the embedded default; with ``--embeddings URL --embedding-model NAME`` (an OpenAI-compatible server's base URL,
-``.../v1``, and its embedding model) by that server instead, and the persona's figures are named ``..._server``.
+``.../v1``, and its embedding model; ``--embeddings-timeout SECONDS`` per request, 600 by default) by that server
+instead, and the persona's figures are named ``..._server``.
 """
 
 from __future__ import annotations
@@ -242,7 +243,8 @@ def _server_embeddings(options: Mapping[str, str] | None) -> str:
     from bot.llm.embeddings import ServerEmbedder
     from bot.services.memories import vectors
 
-    vectors.configure(ServerEmbedder(url, model))
+    # A request embeds up to 256 turns: a small model on this machine's CPU takes about half a minute for that.
+    vectors.configure(ServerEmbedder(url, model, timeout_seconds=float((options or {}).get("embeddings-timeout", 600))))
     note(f"embeddings: {model} from the model server at {url}")
     return "_server"
 
