@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 MAX_EMBED_CHARS = 2_000  # a longer text is embedded by its beginning: bounded work for a 10,000-character query
 GIL_SLICE = 16  # texts whose token vectors are gathered in one numpy call
 BATCH = 256  # texts per call of the embedded model, or per request to a server
+PER_TOKEN_BATCH = 16  # texts per request to a server that answers one vector per token
 WORDLLAMA_CONFIG = "l2_supercat"
 WORDLLAMA_DIM = 256
 
@@ -221,6 +222,7 @@ class ServerEmbedder:
         self.name = f"server:{model}"
         self.model = model
         self.dim = dim or 0
+        self._per_token = False  # the server answered one vector per token (they are averaged)
         self._client = openai.AsyncOpenAI(
             base_url=base_url,
             api_key=api_key or "not-needed",
@@ -233,16 +235,25 @@ class ServerEmbedder:
 
     async def embed(self, texts: list[str]) -> list[list[float]]:
         result: list[list[float]] = []
-        for start in range(0, len(texts), BATCH):
-            chunk = [clip_for_embedding(t) or " " for t in texts[start : start + BATCH]]
+        start = 0
+        while start < len(texts):
+            # A server answering per token sends some fifty times the numbers: smaller requests keep each answer's
+            # parsing (on the loop, in the client) short.
+            size = PER_TOKEN_BATCH if self._per_token else BATCH
+            chunk = [clip_for_embedding(t) or " " for t in texts[start : start + size]]
             result.extend(await self._embed_chunk(chunk))
+            start += size
         return result
 
     async def _embed_chunk(self, chunk: list[str]) -> list[list[float]]:
         try:
             answer = await self._client.embeddings.create(model=self.model, input=chunk, encoding_format="float")
-            data = sorted(answer.data, key=lambda item: item.index)
-            vectors = [_pooled(item.embedding) for item in data]
+            raw = [item.embedding for item in sorted(answer.data, key=lambda item: item.index)]
+            if any(embedding and isinstance(embedding[0], list) for embedding in raw):
+                self._per_token = True  # averaged in a worker thread: thousands of token vectors per request
+                vectors = await asyncio.to_thread(lambda: [_pooled(embedding) for embedding in raw])
+            else:
+                vectors = [list(embedding) for embedding in raw]
         except EmbeddingError:
             raise
         except Exception as error:  # the server's failures, whatever they are, are one kind: "server"

@@ -17,7 +17,7 @@ from sqlalchemy import func, select, update
 from bot.core import memory as rules
 from bot.db import models, people
 from bot.db.engine import Database
-from bot.llm.embeddings import MAX_EMBED_CHARS, ServerEmbedder, WordLlamaEmbedder
+from bot.llm.embeddings import MAX_EMBED_CHARS, PER_TOKEN_BATCH, ServerEmbedder, WordLlamaEmbedder
 from bot.services import memories, personas, privacy, receipts
 from bot.services.memories import vectors
 from bot.services.memories.retrieval import query_words
@@ -497,3 +497,7 @@ async def test_a_server_answering_one_vector_per_token_is_pooled_to_their_mean(
     assert await vectors.backfill(database, now=NOW) == len(ids)
     assert set((await _embedded(database)).values()) == {("server:fake-embed", EMBEDDING_DIM)}
     assert (await _nearest(database, persona_id, "a mouse"))[0][0] == ids[0]
+    # Once the server is known to answer per token, requests are small (each answer is parsed on the loop).
+    server.embedding_requests.clear()
+    assert len(await embedder.embed(["a cat"] * (PER_TOKEN_BATCH * 2 + 1))) == PER_TOKEN_BATCH * 2 + 1
+    assert [len(r["input"]) for r in server.embedding_requests] == [PER_TOKEN_BATCH, PER_TOKEN_BATCH, 1]
