@@ -4,7 +4,9 @@ Figures:
 
 - ``backfill_100k``: embedding the 100,000 memories of one persona (the backfill job's body: batches of 256, one
   transaction each), seconds; target <= 120 s on 2 cores. ``backfill_loop_stall``: the event loop's longest stall
-  meanwhile.
+  meanwhile. The model is loaded first, as the bot does in its ``setup_hook``, before the gateway connection:
+  ``model_load`` and ``model_load_loop_stall`` (the tokenizer's parsing holds the interpreter's lock for some 40
+  ms, a stall nobody waits on at start-up).
 - ``vector_top10``: :func:`bot.services.memories.vectors.vector_candidates`, the top 10 of the 100,000 by cosine,
   query embedding included, p50 and p99 over 50 different queries once the persona's vectors are held (target p50
   <= 20 ms). ``first_answer``: the first query, which finds the persona's vectors not held yet, answers with no
@@ -75,6 +77,11 @@ async def _bench(kind: str, chooser: random.Random) -> None:
         note(f"{kind}: {COUNT:,} memories in {time.perf_counter() - started:.1f} s")
         vectors.configure(None)
         _settle()
+        async with stall_meter() as stall:
+            started = time.perf_counter()
+            await vectors.warm(vectors.embedder())
+        report(f"vectors_{kind}_model_load", (time.perf_counter() - started) * 1000, "ms")
+        report(f"vectors_{kind}_model_load_loop_stall", stall[0], "ms")
         async with stall_meter() as stall:
             started = time.perf_counter()
             embedded = await vectors.backfill(database, now=NOW)

@@ -120,16 +120,20 @@ class PersonaHubBot(commands.AutoShardedBot):
         if self.settings.auto_migrate:
             await migrate.upgrade(self.db.engine)
         await self.db.changes.start()
-        self._start_embeddings()
+        await self._start_embeddings()
         await self._start_scheduler()
         for module in cog_modules():
             await self.load_extension(module)
         if self.application_id is not None:
             await self.sync_commands()
 
-    def _start_embeddings(self) -> None:
+    async def _start_embeddings(self) -> None:
         """Memories' vectors (retrieval by meaning): the server's embedding model when one is set, else the
-        embedded default; new memories are embedded in the background after their commit."""
+        embedded default; new memories are embedded in the background after their commit.
+
+        The embedded default is loaded here, before the gateway connection: its tokenizer's parsing holds the
+        interpreter's lock for some 40 ms even in a worker thread, a stall nobody waits on now, whereas loaded at
+        first use (the backfill job, the first message) it would hold up every member's events (bench_vectors)."""
         key = self.settings.llm_api_key
         vectors.configure(
             make_embedder(
@@ -138,6 +142,7 @@ class PersonaHubBot(commands.AutoShardedBot):
                 api_key=key.get_secret_value() if key is not None else None,
             )
         )
+        await vectors.warm(vectors.embedder())
         self.embeddings = vectors.EmbeddingQueue(self.db, now=utcnow)
         self.embeddings.start()
 

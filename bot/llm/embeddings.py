@@ -23,6 +23,7 @@ memory without a vector (full text still finds it) and log each kind once.
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib.util
 import itertools
 import json
@@ -112,8 +113,26 @@ def _read_safetensor(path: Path, key: str) -> Any:
     return np.ascontiguousarray(data.reshape(info["shape"]).astype(np.float32))
 
 
+@functools.cache
+def _wordllama(dim: int) -> tuple[Any, Any]:
+    """WordLlama's weights (the first ``dim`` of each row, read-only) and tokenizer, read once per process: every
+    :class:`WordLlamaEmbedder` of ``dim`` shares them (reading takes some 90 ms, parsing the tokenizer 40 of them with
+    the interpreter's lock held)."""
+    from tokenizers import Tokenizer
+
+    root = _wordllama_root()
+    weights = _read_safetensor(root / "weights" / f"{WORDLLAMA_CONFIG}_256.safetensors", "embedding.weight")
+    tokenizer = Tokenizer.from_file(str(root / "tokenizers" / f"{WORDLLAMA_CONFIG}_tokenizer_config.json"))
+    tokenizer.no_padding()
+    tokenizer.no_truncation()
+    weights = weights[:, :dim].copy()  # Matryoshka-trained: a prefix is a smaller model
+    weights.flags.writeable = False
+    return weights, tokenizer
+
+
 class WordLlamaEmbedder:
-    """The embedded default: WordLlama's shipped weights, loaded once (lazily, in a worker thread)."""
+    """The embedded default: WordLlama's shipped weights, loaded once per process (in a worker thread; the bot does it
+    before its gateway connection)."""
 
     def __init__(self, dim: int = WORDLLAMA_DIM) -> None:
         self.dim = dim
@@ -141,15 +160,7 @@ class WordLlamaEmbedder:
                 raise EmbeddingError("model", f"the embedded model cannot be loaded ({error})") from error
 
     def _read(self) -> None:
-        from tokenizers import Tokenizer
-
-        root = _wordllama_root()
-        weights = _read_safetensor(root / "weights" / f"{WORDLLAMA_CONFIG}_256.safetensors", "embedding.weight")
-        tokenizer = Tokenizer.from_file(str(root / "tokenizers" / f"{WORDLLAMA_CONFIG}_tokenizer_config.json"))
-        tokenizer.no_padding()
-        tokenizer.no_truncation()
-        self._tokenizer = tokenizer
-        self._weights = weights[:, : self.dim].copy()  # Matryoshka-trained: a prefix is a smaller model
+        self._weights, self._tokenizer = _wordllama(self.dim)
 
     def embed_sync(self, texts: list[str]) -> Any:
         """The vectors of ``texts`` as a float32 array (rows of length 1; a text with no token gives zeros). The

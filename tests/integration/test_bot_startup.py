@@ -14,7 +14,10 @@ from bot.app import PersonaHubBot, cog_modules
 from bot.clock import utcnow
 from bot.config import load_settings
 from bot.db import migrate, models
+from bot.llm import embeddings
+from bot.llm.embeddings import WordLlamaEmbedder
 from bot.runtime import scheduling
+from bot.services.memories import vectors
 
 
 @pytest.fixture
@@ -26,12 +29,15 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 async def test_setup_hook_migrates_loads_cogs_and_runs_the_scheduler(settings) -> None:
     bot = PersonaHubBot(settings)
     await bot.__aenter__()  # what `async with bot` does before login: the loop-bound parts
+    embeddings._wordllama.cache_clear()  # as in a new process: nothing loaded
     await bot.setup_hook()
     try:
         assert await migrate.current(bot.db.engine) == migrate.head()
         assert set(cog_modules()) <= set(bot.extensions)
         assert bot.tree.get_command("about") is not None
         assert bot.scheduler is not None and bot.scheduler.running
+        # The embedded model is loaded before the gateway connection, not by the first member's message.
+        assert isinstance(vectors.embedder(), WordLlamaEmbedder) and vectors.embedder().ready
         assert {"maintenance:expire-wizard-drafts", "memory:decay", "memory:summaries", "memory:embed-backfill"} <= {
             job.id for job in bot.scheduler.get_jobs()
         }
