@@ -19,6 +19,7 @@ from bot.db import models, people
 from bot.db.engine import Database
 from bot.llm.embeddings import MAX_EMBED_CHARS, PER_TOKEN_BATCH, ServerEmbedder, WordLlamaEmbedder
 from bot.services import memories, personas, privacy, receipts
+from bot.services.memories import held as held_module
 from bot.services.memories import vectors
 from bot.services.memories.retrieval import query_words
 from bot.services.personas import Actor, PersonaInput
@@ -291,6 +292,22 @@ async def test_many_vectors_are_read_in_the_background_while_full_text_answers(
     held = vectors.held_vectors(persona_id)
     assert held is not None and held.size == len(ids)
     assert (await _nearest(database, persona_id, "how's your pet?"))[0][0] == ids[0]
+
+
+async def test_a_large_personas_vectors_get_an_index_built_in_the_background(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    persona_id, ids = await _store(database, "my cat Tom caught a mouse", *OTHERS)
+    await vectors.backfill(database, now=NOW)
+    monkeypatch.setattr(held_module, "INDEX_MIN_ROWS", len(ids))  # "large": as many as this persona has
+    assert (await _nearest(database, persona_id, "how's your pet?"))[0][0] == ids[0]  # exact, starts the index
+    await held_module.indexed(persona_id)
+    held = vectors.held_vectors(persona_id)
+    assert held is not None and held.index is not None and held.index.rows == len(ids)
+    assert (await _nearest(database, persona_id, "how's your pet?"))[0][0] == ids[0]  # through the index
+    newest = await _capture(database, persona_id, "my dog Rex chews slippers")
+    await vectors.backfill(database, now=NOW)
+    assert newest in {i for i, _ in await _nearest(database, persona_id, "what does your dog chew?")}
 
 
 async def test_an_embedded_model_that_cannot_load_leaves_memories_to_full_text(

@@ -55,3 +55,48 @@ def test_a_servers_bad_answer_is_refused_by_kind(answer: object, kind: str) -> N
 def test_a_good_answer_passes_and_long_texts_are_cut() -> None:
     assert checked([[1, 2], [3.5, 4]], 2, 2) == [[1.0, 2.0], [3.5, 4.0]]
     assert len(clip_for_embedding("x" * 10_000)) == MAX_EMBED_CHARS
+
+
+def _clustered(rows: int, dim: int, centres: int, seed: int) -> np.ndarray:
+    """Unit vectors around ``centres`` random directions (as texts' embeddings group by topic)."""
+    rng = np.random.default_rng(seed)
+    middle = rng.standard_normal((centres, dim)).astype(np.float32)
+    matrix = middle[rng.integers(0, centres, rows)] + 0.35 * rng.standard_normal((rows, dim)).astype(np.float32)
+    return matrix / np.linalg.norm(matrix, axis=1, keepdims=True)
+
+
+def test_an_ivf_index_groups_every_row_once() -> None:
+    matrix = _clustered(4_000, 32, 40, seed=2)
+    index = vec.train_ivf(matrix, seed=7)
+    assert index.rows == 4_000 and index.lists == vec.list_count(4_000) == 101
+    assert sorted(index.order.tolist()) == list(range(4_000))
+    assert index.offsets[0] == 0 and index.offsets[-1] == 4_000 and (np.diff(index.offsets) >= 0).all()
+    assert np.allclose(np.linalg.norm(index.centroids, axis=1), 1.0, atol=1e-5)
+    again = vec.train_ivf(matrix, seed=7)
+    assert np.array_equal(again.order, index.order)  # deterministic for a seed
+
+
+def test_an_ivf_index_finds_nearly_all_of_the_exact_top_10_reading_a_fraction_of_the_rows() -> None:
+    matrix = _clustered(8_000, 32, 60, seed=3)
+    index = vec.train_ivf(matrix, seed=1)
+    probes = vec.probe_count(index.lists)
+    assert probes < index.lists
+    queries = _clustered(100, 32, 60, seed=3)  # the same centres: queries about the topics stored
+    found, read = 0, 0
+    for query in queries:
+        rows = vec.probed_rows(index, query, probes)
+        read += len(rows)
+        exact = {row for row, _ in vec.top_k(matrix, query, 10)}
+        near = vec.top_k_of_rows(matrix, rows, query, 10)
+        assert [s for _, s in near] == sorted((s for _, s in near), reverse=True)
+        found += len(exact & {row for row, _ in near})
+    assert found / 1_000 >= 0.9
+    assert read / (100 * 8_000) < 0.5  # the point of an index: most rows are not read
+
+
+def test_probing_every_list_is_the_exact_search() -> None:
+    matrix = _clustered(1_000, 16, 10, seed=4)
+    index = vec.train_ivf(matrix, seed=2)
+    query = matrix[17].copy()
+    rows = vec.probed_rows(index, query, index.lists)
+    assert vec.top_k_of_rows(matrix, rows, query, 10) == vec.top_k(matrix, query, 10)

@@ -1,13 +1,23 @@
-"""Vectors for retrieval by meaning: how they are stored (float32 bytes), and the exact top ``k`` by cosine.
+"""Vectors for retrieval by meaning: how they are stored (float32 bytes), the exact top ``k`` by cosine, and an
+inverted-file index (IVF) for many vectors.
 
 Pure numpy, no I/O. Vectors are kept at length 1, so the cosine similarity is a dot product; a persona's vectors
 are one ``(n, dim)`` float32 matrix, and one matrix-vector product scores them all (100,000 x 256 is about 25
-million multiply-adds: a few milliseconds).
+million multiply-adds, reading 100 MB: some 2.4 ms here, bound by memory).
+
+Above a size that makes it pay (``bot.services.memories.held``), an **IVF index** (Sivic & Zisserman 2003; the
+"IVF" of Jégou, Douze & Schmid 2011 and of FAISS and pgvector's ``ivfflat``) cuts that: spherical k-means
+(Dhillon & Modha 2001) groups the vectors around ``lists`` centroids; a query scores the centroids, then only the
+vectors of its ``probes`` nearest lists (a few percent of them), exactly. It is approximate: a vector whose list
+was not probed is missed (measured over 100,000 embedded memories: 99 % of the exact top 10 found, at a fifth of
+the time).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -49,3 +59,82 @@ def top_k(matrix: FloatMatrix, query: FloatMatrix, k: int) -> list[tuple[int, fl
         best = np.arange(n)
     best = best[np.argsort(-scores[best], kind="stable")]
     return [(int(i), float(scores[i])) for i in best]
+
+
+# ------------------------------------------------------------------------------------------------ IVF index
+
+KMEANS_ROUNDS = 6  # rounds of k-means over the sample (the lists change little after a few)
+SAMPLE_PER_LIST = 64  # the vectors k-means learns the centroids from: this many per list at most
+ASSIGN_ROWS = 16_384  # vectors assigned to their lists per matrix product (bounds the product's memory)
+
+
+@dataclass(frozen=True)
+class IvfIndex:
+    """Rows ``0 .. rows - 1`` of a matrix grouped into lists: ``centroids`` (lists x dim, unit rows), the rows
+    ordered list by list (``order``) and where each list starts there (``offsets``, lists + 1 values)."""
+
+    centroids: FloatMatrix
+    order: Any
+    offsets: Any
+    rows: int
+
+    @property
+    def lists(self) -> int:
+        return int(self.centroids.shape[0])
+
+
+def list_count(rows: int) -> int:
+    """How many lists an index of ``rows`` vectors gets: 1.6 times the square root of the rows, at least 1 (506 at
+    100,000; measured there against 256 and 316 lists, more and shorter lists gave the same recall sooner)."""
+    return max(1, round(1.6 * math.sqrt(rows)))
+
+
+def probe_count(lists: int) -> int:
+    """How many lists a query scans: a twenty-fifth of them, at least 8 (or all when there are fewer)."""
+    return min(lists, max(8, round(lists / 25)))
+
+
+def train_ivf(matrix: FloatMatrix, *, seed: int = 0) -> IvfIndex:
+    """An IVF index of the rows of ``matrix`` (unit vectors; zero rows, forgotten ones, land anywhere): spherical
+    k-means over a sample, then every row assigned to its nearest centroid. Deterministic for a ``seed``; for a
+    worker thread (its matrix products release the interpreter's lock)."""
+    rows = int(matrix.shape[0])
+    lists = min(list_count(rows), rows)
+    rng = np.random.default_rng(seed)
+    sample = matrix[np.sort(rng.choice(rows, min(rows, SAMPLE_PER_LIST * lists), replace=False))]
+    centroids = sample[rng.choice(sample.shape[0], lists, replace=False)].copy()
+    for _ in range(KMEANS_ROUNDS):
+        nearest = np.argmax(sample @ centroids.T, axis=1)
+        grouped = sample[np.argsort(nearest, kind="stable")]
+        counts = np.bincount(nearest, minlength=lists)
+        ends = np.cumsum(counts)
+        sums = np.zeros_like(centroids)
+        # A sum per list, not one np.add.reduceat: that holds the interpreter's lock for all of them at once (some
+        # 60 ms at 100,000 rows), while between these calls the event loop's thread gets its turn.
+        for at, (end, count) in enumerate(zip(ends.tolist(), counts.tolist(), strict=True)):
+            if count:
+                sums[at] = grouped[end - count : end].sum(axis=0)
+        empty = counts == 0  # a list nobody joined starts again from a random sample vector
+        sums[empty] = sample[rng.choice(sample.shape[0], int(empty.sum()), replace=False)]
+        norms = np.linalg.norm(sums, axis=1, keepdims=True)
+        centroids = (sums / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+    assigned = np.empty(rows, dtype=np.int64)
+    for first in range(0, rows, ASSIGN_ROWS):
+        assigned[first : first + ASSIGN_ROWS] = np.argmax(matrix[first : first + ASSIGN_ROWS] @ centroids.T, axis=1)
+    order = np.argsort(assigned, kind="stable")
+    offsets = np.searchsorted(assigned[order], np.arange(lists + 1))
+    return IvfIndex(centroids=np.ascontiguousarray(centroids), order=order, offsets=offsets, rows=rows)
+
+
+def probed_rows(index: IvfIndex, query: FloatMatrix, probes: int) -> Any:
+    """The rows of the ``probes`` lists whose centroids are nearest ``query`` (an int64 array, unsorted)."""
+    scores = index.centroids @ query
+    lists = index.lists
+    nearest = np.argpartition(scores, lists - probes)[lists - probes :] if probes < lists else np.arange(lists)
+    return np.concatenate([index.order[index.offsets[c] : index.offsets[c + 1]] for c in nearest.tolist()])
+
+
+def top_k_of_rows(matrix: FloatMatrix, rows: Any, query: FloatMatrix, k: int) -> list[tuple[int, float]]:
+    """:func:`top_k` among the given rows of ``matrix`` only (row indices of ``matrix``), best first."""
+    rows = np.unique(rows)  # sorted, each once: rows read in order
+    return [(int(rows[i]), score) for i, score in top_k(matrix[rows], query, k)]

@@ -1,15 +1,28 @@
 """One persona's vectors held in memory (:class:`HeldVectors`), kept by :mod:`bot.services.memories.vectors`: state
-of this process, hence here and not in ``bot.core`` (whose ``vectors`` module gives the pure search it runs)."""
+of this process, hence here and not in ``bot.core`` (whose ``vectors`` module gives the pure search it runs).
+
+Exact search below :data:`INDEX_MIN_ROWS` vectors; above, an IVF index where it pays (``bot.core.memory.vectors``):
+built in a worker thread (:meth:`HeldVectors.build_index`, some 0.5 s at 100,000 vectors), meanwhile searches stay
+exact. Rows keep their place in the matrix for good (a forgotten memory's row is zeroed, never reused), so the index
+stays true for the rows it was built over; the rows added since and those whose vector was replaced since are
+searched exactly beside the probed lists, and the index is built again once they are a quarter of its rows."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import threading
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from bot.core.memory.vectors import top_k
+from bot.core.memory.vectors import IvfIndex, probe_count, probed_rows, top_k, top_k_of_rows, train_ivf
+
+log = logging.getLogger(__name__)
+
+INDEX_MIN_ROWS = 20_000  # below, exact search is as fast (about 0.5 ms here); above, the index pays
+REINDEX_SHARE = 0.25  # rebuilt once the rows searched beside it (new or replaced since) are this share of its rows
 
 
 @dataclass
@@ -27,6 +40,9 @@ class HeldVectors:
     max_id: int = 0
     read: bool = False  # whether the store was read once (after that, only what is new since is read)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    index: IvfIndex | None = None
+    replaced: set[int] = field(default_factory=set)  # rows whose vector changed since the index's vectors were read
+    _replaced_next: set[int] | None = None  # the same, for the index being built (since its vectors were read)
 
     def put(self, memory_ids: list[int], blobs: list[bytes]) -> None:
         """Add or replace vectors (stored bytes; a blob of the wrong size is left out). Safe from a worker thread."""
@@ -57,7 +73,12 @@ class HeldVectors:
         for offset, memory_id in enumerate(new_ids.tolist()):
             self.rows[memory_id] = start + offset
         for memory_id, vector in zip(ids[~fresh].tolist(), block[~fresh], strict=True):
-            self.matrix[self.rows[memory_id]] = vector
+            row = self.rows[memory_id]
+            self.matrix[row] = vector
+            if self.index is not None:
+                self.replaced.add(row)
+            if self._replaced_next is not None:
+                self._replaced_next.add(row)
         self.size = start + len(new_ids)
         self.max_id = max(self.max_id, int(ids.max()))
 
@@ -70,8 +91,75 @@ class HeldVectors:
                     self.ids[row] = -1
 
     def search(self, query: Any, k: int) -> list[tuple[int, float]]:
-        matrix, ids, size = self.matrix, self.ids, self.size
+        """The ``k`` held memories nearest ``query``: (memory id, cosine similarity), best first. Through the index
+        when there is one: its probed lists, and exactly every row added or replaced since it was built."""
+        with self.lock:
+            matrix, ids, size, index = self.matrix, self.ids, self.size, self.index
+            replaced = np.fromiter(self.replaced, dtype=np.int64, count=len(self.replaced)) if index else None
         if matrix is None or size == 0:
             return []
-        found = top_k(matrix[:size], query, k + 8)
+        if index is None or replaced is None:
+            found = top_k(matrix[:size], query, k + 8)
+        else:
+            rows = probed_rows(index, query, probe_count(index.lists))
+            found = top_k_of_rows(matrix, np.concatenate((rows, np.arange(index.rows, size), replaced)), query, k + 8)
         return [(int(ids[row]), score) for row, score in found if ids[row] >= 0][:k]
+
+    def wants_index(self) -> bool:
+        """Whether an index would pay and there is none, or the rows searched beside it have grown too many."""
+        if self.size < INDEX_MIN_ROWS or self._replaced_next is not None:
+            return False
+        index = self.index
+        return index is None or self.size - index.rows + len(self.replaced) > REINDEX_SHARE * index.rows
+
+    def build_index(self) -> None:
+        """Build the index over the rows held now and put it in use (a worker thread's job: the matrix products
+        release the interpreter's lock). Searches go on meanwhile, with the index before it."""
+        with self.lock:
+            if self._replaced_next is not None or self.matrix is None:
+                return  # being built already
+            matrix, rows = self.matrix, self.size
+            self._replaced_next = set()
+        try:
+            # No copy: rows keep their place, and a row replaced meanwhile is searched apart (_replaced_next).
+            index = train_ivf(matrix[:rows], seed=rows)
+        except BaseException:
+            with self.lock:
+                self._replaced_next = None
+            raise
+        with self.lock:
+            self.index, self.replaced, self._replaced_next = index, self._replaced_next, None
+
+
+_building: dict[int, asyncio.Task[None]] = {}  # personas whose index is being built, by the task building it
+
+
+def index_soon(persona_id: int, held: HeldVectors) -> None:
+    """Build the persona's index in a worker thread if it wants one and none is being built (searches stay exact,
+    or on the index before, meanwhile)."""
+    if held.wants_index() and persona_id not in _building:
+        _building[persona_id] = asyncio.create_task(_build(persona_id, held))
+
+
+async def _build(persona_id: int, held: HeldVectors) -> None:
+    try:
+        await asyncio.to_thread(held.build_index)
+    except Exception:
+        log.exception("Indexing the vectors of persona %d failed; its searches stay exact", persona_id)
+    finally:
+        if _building.get(persona_id) is asyncio.current_task():
+            del _building[persona_id]
+
+
+async def indexed(persona_id: int) -> None:
+    """Wait until the persona's index, if one is being built, is in use."""
+    task = _building.get(persona_id)
+    if task is not None:
+        await asyncio.shield(task)
+
+
+def indexing() -> list[asyncio.Task[None]]:
+    """The builds under way, let go of (for their owner to cancel: a thread's work runs on, unseen)."""
+    tasks = list(_building.values())
+    _building.clear()
+    return tasks

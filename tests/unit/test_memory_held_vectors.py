@@ -1,0 +1,100 @@
+"""One persona's vectors held in memory (bot/services/memories/held.py): exact below a size, an IVF index above,
+and what the index was not built over (rows added or replaced since, even while it was being built) still found."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bot.core.memory import vectors as vec
+from bot.services.memories import held as held_module
+from bot.services.memories.held import HeldVectors
+
+DIM = 16
+
+
+def _unit(rng: np.random.Generator, rows: int) -> np.ndarray:
+    matrix = rng.standard_normal((rows, DIM)).astype(np.float32)
+    return matrix / np.linalg.norm(matrix, axis=1, keepdims=True)
+
+
+def _held(rows: int, seed: int = 1) -> tuple[HeldVectors, np.ndarray]:
+    held = HeldVectors(model="m", dim=DIM)
+    matrix = _unit(np.random.default_rng(seed), rows)
+    held.put(list(range(1, rows + 1)), [row.astype("<f4").tobytes() for row in matrix])
+    return held, matrix
+
+
+@pytest.fixture(autouse=True)
+def small_index(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(held_module, "INDEX_MIN_ROWS", 500)
+
+
+def test_below_the_size_no_index_is_wanted_and_search_is_exact() -> None:
+    held, matrix = _held(499)
+    assert not held.wants_index()
+    query = matrix[10].copy()
+    assert [i for i, _ in held.search(query, 5)] == [row + 1 for row, _ in vec.top_k(matrix, query, 5)]
+
+
+def test_above_it_the_index_is_built_and_searched() -> None:
+    held, matrix = _held(2_000)
+    assert held.wants_index()
+    held.build_index()
+    assert held.index is not None and held.index.rows == 2_000 and not held.wants_index()
+    for row in (3, 700, 1_999):
+        assert held.search(matrix[row].copy(), 1)[0][0] == row + 1  # each vector is nearest itself
+
+
+def test_rows_added_replaced_or_forgotten_after_the_index_are_searched_exactly() -> None:
+    held, _ = _held(2_000)
+    held.build_index()
+    target = _unit(np.random.default_rng(9), 1)[0]
+    held.put([5_000], [target.astype("<f4").tobytes()])  # new since the index
+    assert held.search(target, 1)[0] == (5_000, pytest.approx(1.0))
+    other = _unit(np.random.default_rng(10), 1)[0]
+    held.put([42], [other.astype("<f4").tobytes()])  # memory 42's vector rewritten: its old list is stale
+    assert held.search(other, 1)[0] == (42, pytest.approx(1.0))
+    held.drop({5_000, 42})
+    assert {i for i, _ in held.search(target, 20)}.isdisjoint({5_000, 42})
+
+
+def test_a_vector_replaced_while_the_index_is_built_is_still_found(monkeypatch: pytest.MonkeyPatch) -> None:
+    held, _ = _held(2_000)
+    other = _unit(np.random.default_rng(11), 1)[0]
+    real_train = vec.train_ivf
+
+    def train_while_rewritten(matrix: np.ndarray, *, seed: int) -> vec.IvfIndex:
+        index = real_train(matrix.copy(), seed=seed)  # built from the vectors as they were read
+        held.put([7], [other.astype("<f4").tobytes()])  # rewritten meanwhile
+        return index
+
+    monkeypatch.setattr(held_module, "train_ivf", train_while_rewritten)
+    held.build_index()
+    assert held.index is not None and held.replaced == {6}
+    assert held.search(other, 1)[0] == (7, pytest.approx(1.0))
+
+
+def test_the_index_is_built_again_once_a_quarter_of_its_rows_are_new() -> None:
+    held, _ = _held(2_000)
+    held.build_index()
+    extra = _unit(np.random.default_rng(12), 500)
+    held.put(list(range(10_001, 10_501)), [row.astype("<f4").tobytes() for row in extra])
+    assert not held.wants_index()  # exactly a quarter: not more
+    held.put([20_000], [extra[0].astype("<f4").tobytes()])
+    assert held.wants_index()
+    held.build_index()
+    assert held.index is not None and held.index.rows == 2_501 and held.replaced == set()
+
+
+def test_a_failed_build_leaves_search_exact_and_can_be_tried_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    held, matrix = _held(1_000)
+
+    def fail(matrix: np.ndarray, *, seed: int) -> vec.IvfIndex:
+        raise MemoryError("no room for the lists")
+
+    monkeypatch.setattr(held_module, "train_ivf", fail)
+    with pytest.raises(MemoryError):
+        held.build_index()
+    assert held.index is None and held.wants_index()  # not stuck as "being built"
+    assert held.search(matrix[5].copy(), 1)[0][0] == 6
