@@ -98,3 +98,10 @@ def test_a_failed_build_leaves_search_exact_and_can_be_tried_again(monkeypatch: 
         held.build_index()
     assert held.index is None and held.wants_index()  # not stuck as "being built"
     assert held.search(matrix[5].copy(), 1)[0][0] == 6
+
+
+def test_an_index_counts_its_copy_in_what_is_held() -> None:
+    held, _ = _held(2_000)
+    assert held.footprint == 2_000
+    held.build_index()
+    assert held.footprint == 4_000  # the lists' copy of every vector: the budget of held vectors counts it

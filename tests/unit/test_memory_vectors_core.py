@@ -82,13 +82,14 @@ def test_an_ivf_index_finds_nearly_all_of_the_exact_top_10_reading_a_fraction_of
     probes = vec.probe_count(index.lists)
     assert probes < index.lists
     queries = _clustered(100, 32, 60, seed=3)  # the same centres: queries about the topics stored
+    sizes = np.diff(index.offsets)
     found, read = 0, 0
     for query in queries:
-        rows = vec.probed_rows(index, query, probes)
-        read += len(rows)
+        read += int(sizes[np.argsort(-(index.centroids @ query))[:probes]].sum())  # the probed lists' rows
         exact = {row for row, _ in vec.top_k(matrix, query, 10)}
-        near = vec.top_k_of_rows(matrix, rows, query, 10)
-        assert [s for _, s in near] == sorted((s for _, s in near), reverse=True)
+        near = vec.search_ivf(index, query, probes, 10)
+        assert len(near) == 10 and [s for _, s in near] == sorted((s for _, s in near), reverse=True)
+        assert all(score == pytest.approx(float(matrix[row] @ query), abs=1e-5) for row, score in near)
         found += len(exact & {row for row, _ in near})
     assert found / 1_000 >= 0.9
     assert read / (100 * 8_000) < 0.5  # the point of an index: most rows are not read
@@ -98,5 +99,14 @@ def test_probing_every_list_is_the_exact_search() -> None:
     matrix = _clustered(1_000, 16, 10, seed=4)
     index = vec.train_ivf(matrix, seed=2)
     query = matrix[17].copy()
-    rows = vec.probed_rows(index, query, index.lists)
-    assert vec.top_k_of_rows(matrix, rows, query, 10) == vec.top_k(matrix, query, 10)
+    assert [row for row, _ in vec.search_ivf(index, query, index.lists, 10)] == [
+        row for row, _ in vec.top_k(matrix, query, 10)
+    ]
+    assert np.array_equal(index.vectors, matrix[index.order])  # the lists' copy, list by list
+
+
+def test_a_row_given_twice_is_returned_once() -> None:
+    matrix = _clustered(200, 8, 4, seed=5)
+    query = matrix[3].copy()
+    found = vec.top_k_of_rows(matrix, np.array([3, 3, 4, 5, 3]), query, 5)
+    assert found[0][0] == 3 and sorted(row for row, _ in found) == [3, 4, 5]

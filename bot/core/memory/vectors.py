@@ -9,8 +9,8 @@ Above a size that makes it pay (``bot.services.memories.held``), an **IVF index*
 "IVF" of Jégou, Douze & Schmid 2011 and of FAISS and pgvector's ``ivfflat``) cuts that: spherical k-means
 (Dhillon & Modha 2001) groups the vectors around ``lists`` centroids; a query scores the centroids, then only the
 vectors of its ``probes`` nearest lists (a few percent of them), exactly. It is approximate: a vector whose list
-was not probed is missed (measured over 100,000 embedded memories: 99 % of the exact top 10 found, at a fifth of
-the time).
+was not probed is missed (bench_vectors, 100,000 embedded memories: 99.6 % of the exact top 10 found, in 0.5 ms
+instead of 2.7).
 """
 
 from __future__ import annotations
@@ -49,10 +49,14 @@ def top_k(matrix: FloatMatrix, query: FloatMatrix, k: int) -> list[tuple[int, fl
 
     One matrix-vector product (measured against products over slices of 16,384 rows, which were slower at the
     median on 2 busy cores: each slice woke BLAS's threads again)."""
-    n = int(matrix.shape[0])
-    if n == 0 or k <= 0:
+    if int(matrix.shape[0]) == 0 or k <= 0:
         return []
-    scores = matrix @ query
+    return _best(matrix @ query, k)
+
+
+def _best(scores: FloatMatrix, k: int) -> list[tuple[int, float]]:
+    """The ``k`` highest of ``scores`` (index, score), best first."""
+    n = int(scores.shape[0])
     if k < n:
         best = np.argpartition(scores, n - k)[n - k :]
     else:
@@ -71,11 +75,14 @@ ASSIGN_ROWS = 16_384  # vectors assigned to their lists per matrix product (boun
 @dataclass(frozen=True)
 class IvfIndex:
     """Rows ``0 .. rows - 1`` of a matrix grouped into lists: ``centroids`` (lists x dim, unit rows), the rows
-    ordered list by list (``order``) and where each list starts there (``offsets``, lists + 1 values)."""
+    ordered list by list (``order``), where each list starts there (``offsets``, lists + 1 values), and the vectors
+    copied in that order (``vectors``: each list is one contiguous block, scored by one product without gathering
+    its rows; gathering 3,600 scattered rows took longer than scoring them)."""
 
     centroids: FloatMatrix
     order: Any
     offsets: Any
+    vectors: FloatMatrix
     rows: int
 
     @property
@@ -123,18 +130,31 @@ def train_ivf(matrix: FloatMatrix, *, seed: int = 0) -> IvfIndex:
         assigned[first : first + ASSIGN_ROWS] = np.argmax(matrix[first : first + ASSIGN_ROWS] @ centroids.T, axis=1)
     order = np.argsort(assigned, kind="stable")
     offsets = np.searchsorted(assigned[order], np.arange(lists + 1))
-    return IvfIndex(centroids=np.ascontiguousarray(centroids), order=order, offsets=offsets, rows=rows)
+    vectors = np.empty((rows, matrix.shape[1]), dtype=np.float32)
+    for first in range(0, rows, ASSIGN_ROWS):  # in slices: a gather of them all would hold the lock longer
+        vectors[first : first + ASSIGN_ROWS] = matrix[order[first : first + ASSIGN_ROWS]]
+    return IvfIndex(centroids=np.ascontiguousarray(centroids), order=order, offsets=offsets, vectors=vectors, rows=rows)
 
 
-def probed_rows(index: IvfIndex, query: FloatMatrix, probes: int) -> Any:
-    """The rows of the ``probes`` lists whose centroids are nearest ``query`` (an int64 array, unsorted)."""
-    scores = index.centroids @ query
+def search_ivf(index: IvfIndex, query: FloatMatrix, probes: int, k: int) -> list[tuple[int, float]]:
+    """The ``k`` rows most similar to ``query`` among the ``probes`` lists whose centroids are nearest it (row
+    indices of the matrix the index was built over, cosine similarity), best first; scored on the index's copy."""
     lists = index.lists
-    nearest = np.argpartition(scores, lists - probes)[lists - probes :] if probes < lists else np.arange(lists)
-    return np.concatenate([index.order[index.offsets[c] : index.offsets[c + 1]] for c in nearest.tolist()])
+    near = index.centroids @ query
+    chosen = np.argpartition(near, lists - probes)[lists - probes :] if probes < lists else np.arange(lists)
+    bounds = [(int(index.offsets[c]), int(index.offsets[c + 1])) for c in np.sort(chosen).tolist()]
+    bounds = [(start, end) for start, end in bounds if end > start]
+    if not bounds:
+        return []
+    scores = np.concatenate([index.vectors[start:end] @ query for start, end in bounds])
+    places = np.concatenate([np.arange(start, end) for start, end in bounds])
+    return [(int(index.order[places[i]]), score) for i, score in _best(scores, k)]
 
 
 def top_k_of_rows(matrix: FloatMatrix, rows: Any, query: FloatMatrix, k: int) -> list[tuple[int, float]]:
-    """:func:`top_k` among the given rows of ``matrix`` only (row indices of ``matrix``), best first."""
-    rows = np.unique(rows)  # sorted, each once: rows read in order
-    return [(int(rows[i]), score) for i, score in top_k(matrix[rows], query, k)]
+    """:func:`top_k` among the given rows of ``matrix`` only (row indices of ``matrix``), best first. A row given
+    twice is scored twice and returned once: fewer than ``k`` rows may come back (ask for more by the repeats)."""
+    found: dict[int, float] = {}
+    for i, score in top_k(matrix[rows], query, k):
+        found.setdefault(int(rows[i]), score)
+    return list(found.items())
