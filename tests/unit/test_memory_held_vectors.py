@@ -105,3 +105,10 @@ def test_an_index_counts_its_copy_in_what_is_held() -> None:
     assert held.footprint == 2_000
     held.build_index()
     assert held.footprint == 4_000  # the lists' copy of every vector: the budget of held vectors counts it
+
+
+def test_more_results_than_the_probed_lists_hold_come_from_the_exact_search() -> None:
+    held, matrix = _held(2_000)
+    held.build_index()
+    query = matrix[0].copy()
+    assert [i for i, _ in held.search(query, 1_500)] == [row + 1 for row, _ in vec.top_k(matrix, query, 1_500)]

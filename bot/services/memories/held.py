@@ -99,15 +99,17 @@ class HeldVectors:
             replaced = np.fromiter(self.replaced, dtype=np.int64, count=len(self.replaced)) if index else None
         if matrix is None or size == 0:
             return []
-        if index is None or replaced is None:
-            found = top_k(matrix[:size], query, k + 8)
-        else:
+        found = None
+        if index is not None and replaced is not None:
             # The index's copy holds a replaced row's old vector: its lists' answer leaves those rows out, and the
             # rows added or replaced since are scored on the matrix, exactly.
             stale = set(replaced.tolist())
             listed = search_ivf(index, query, probe_count(index.lists), k + 8 + len(stale))
-            beside = top_k_of_rows(matrix, np.concatenate((np.arange(index.rows, size), replaced)), query, k + 8)
-            found = sorted([*(f for f in listed if f[0] not in stale), *beside], key=lambda f: -f[1])
+            if len(listed) == k + 8 + len(stale):  # else the probed lists hold too few (a deep page): exactly
+                beside = top_k_of_rows(matrix, np.concatenate((np.arange(index.rows, size), replaced)), query, k + 8)
+                found = sorted([*(f for f in listed if f[0] not in stale), *beside], key=lambda f: -f[1])
+        if found is None:
+            found = top_k(matrix[:size], query, k + 8)
         return [(int(ids[row]), score) for row, score in found if ids[row] >= 0][:k]
 
     @property
