@@ -297,17 +297,26 @@ async def test_many_vectors_are_read_in_the_background_while_full_text_answers(
 async def test_a_large_personas_vectors_get_an_index_built_in_the_background(
     database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    persona_id, ids = await _store(database, "my cat Tom caught a mouse", *OTHERS)
+    fillers = [f"note {n}: the {word} meeting moved to {day}" for n, (word, day) in enumerate(_FILLER_PAIRS)]
+    persona_id, ids = await _store(database, "my cat Tom caught a mouse", *OTHERS, *fillers)
     await vectors.backfill(database, now=NOW)
     monkeypatch.setattr(held_module, "INDEX_MIN_ROWS", len(ids))  # "large": as many as this persona has
     assert (await _nearest(database, persona_id, "how's your pet?"))[0][0] == ids[0]  # exact, starts the index
     await held_module.indexed(persona_id)
     held = vectors.held_vectors(persona_id)
     assert held is not None and held.index is not None and held.index.rows == len(ids)
-    assert (await _nearest(database, persona_id, "how's your pet?"))[0][0] == ids[0]  # through the index
+    scanned: list[int] = []
+    real_top_k = held_module.top_k
+    monkeypatch.setattr(held_module, "top_k", lambda m, q, k: scanned.append(m.shape[0]) or real_top_k(m, q, k))
+    assert (await _nearest(database, persona_id, "how's your pet?"))[0][0] == ids[0]
+    assert scanned == [0]  # through the index: only the rows added since it (none) scanned exactly
     newest = await _capture(database, persona_id, "my dog Rex chews slippers")
     await vectors.backfill(database, now=NOW)
     assert newest in {i for i, _ in await _nearest(database, persona_id, "what does your dog chew?")}
+
+
+_FILLER_PAIRS = [(w, d) for w in ("budget", "design", "hiring", "launch", "review", "travel", "garden") for d in (
+    "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")]  # fmt: skip
 
 
 async def test_an_embedded_model_that_cannot_load_leaves_memories_to_full_text(

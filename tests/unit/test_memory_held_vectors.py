@@ -47,16 +47,55 @@ def test_above_it_the_index_is_built_and_searched() -> None:
 
 
 def test_rows_added_replaced_or_forgotten_after_the_index_are_searched_exactly() -> None:
-    held, _ = _held(2_000)
+    held, matrix = _held(2_000)
     held.build_index()
     target = _unit(np.random.default_rng(9), 1)[0]
     held.put([5_000], [target.astype("<f4").tobytes()])  # new since the index
     assert held.search(target, 1)[0] == (5_000, pytest.approx(1.0))
+    old = matrix[41].copy()
     other = _unit(np.random.default_rng(10), 1)[0]
-    held.put([42], [other.astype("<f4").tobytes()])  # memory 42's vector rewritten: its old list is stale
+    held.put([42], [other.astype("<f4").tobytes()])  # memory 42's vector rewritten: the index's copy is stale
     assert held.search(other, 1)[0] == (42, pytest.approx(1.0))
+    near_old = held.search(old, 20)  # by its old vector, memory 42 is no longer the nearest, nor there twice
+    scores = dict(near_old)
+    assert near_old[0][0] != 42 and len(scores) == 20
+    assert 42 not in scores or scores[42] == pytest.approx(float(other @ old))  # scored by its new vector
     held.drop({5_000, 42})
     assert {i for i, _ in held.search(target, 20)}.isdisjoint({5_000, 42})
+
+
+def test_the_index_is_searched_and_forgotten_neighbours_do_not_take_places(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(13)
+    topic = _unit(rng, 1)[0]
+    near = topic + 0.3 * _unit(rng, 40)  # 40 memories about one topic among 3,000
+    near /= np.linalg.norm(near, axis=1, keepdims=True)
+    held, _ = _held(2_960, seed=14)
+    held.put(list(range(10_001, 10_041)), [row.astype("<f4").tobytes() for row in near])
+    held.build_index()
+    scanned: list[int] = []
+    real_top_k = held_module.top_k
+
+    def counted(matrix: np.ndarray, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+        scanned.append(int(matrix.shape[0]))
+        return real_top_k(matrix, query, k)
+
+    monkeypatch.setattr(held_module, "top_k", counted)
+    held.drop(set(range(10_001, 10_031)))  # 30 of them forgotten after the index was built
+    found = held.search(topic, 5)
+    assert scanned and max(scanned) == 0, "only the rows added since the index (none) were scanned exactly"
+    expected = sorted(range(10_031, 10_041), key=lambda i: -float(near[i - 10_001] @ topic))[:5]
+    assert [i for i, _ in found] == expected  # five live ones, none crowded out by the forgotten
+    assert len(held.changed) == 30 and held.stale.sum() == 30
+
+
+def test_a_row_added_after_the_index_and_then_replaced_is_not_counted_twice() -> None:
+    held, _ = _held(2_000)
+    held.build_index()
+    vectors = _unit(np.random.default_rng(15), 2)
+    held.put([9_000], [vectors[0].astype("<f4").tobytes()])
+    held.put([9_000], [vectors[1].astype("<f4").tobytes()])
+    assert held.changed == set()  # in the rows added since: scored exactly anyway
+    assert held.search(vectors[1], 1)[0] == (9_000, pytest.approx(1.0))
 
 
 def test_a_vector_replaced_while_the_index_is_built_is_still_found(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -71,7 +110,7 @@ def test_a_vector_replaced_while_the_index_is_built_is_still_found(monkeypatch: 
 
     monkeypatch.setattr(held_module, "train_ivf", train_while_rewritten)
     held.build_index()
-    assert held.index is not None and held.replaced == {6}
+    assert held.index is not None and held.changed == {6} and held.stale[6] and held.stale.sum() == 1
     assert held.search(other, 1)[0] == (7, pytest.approx(1.0))
 
 
@@ -84,10 +123,10 @@ def test_the_index_is_built_again_once_a_quarter_of_its_rows_are_new() -> None:
     held.put([20_000], [extra[0].astype("<f4").tobytes()])
     assert held.wants_index()
     held.build_index()
-    assert held.index is not None and held.index.rows == 2_501 and held.replaced == set()
+    assert held.index is not None and held.index.rows == 2_501 and held.changed == set()
 
 
-def test_a_failed_build_leaves_search_exact_and_can_be_tried_again(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_build_leaves_search_exact_and_is_not_tried_again(monkeypatch: pytest.MonkeyPatch) -> None:
     held, matrix = _held(1_000)
 
     def fail(matrix: np.ndarray, *, seed: int) -> vec.IvfIndex:
@@ -96,7 +135,7 @@ def test_a_failed_build_leaves_search_exact_and_can_be_tried_again(monkeypatch: 
     monkeypatch.setattr(held_module, "train_ivf", fail)
     with pytest.raises(MemoryError):
         held.build_index()
-    assert held.index is None and held.wants_index()  # not stuck as "being built"
+    assert held.index is None and not held.wants_index()  # not retried (and logged) at every search
     assert held.search(matrix[5].copy(), 1)[0][0] == 6
 
 

@@ -106,6 +106,8 @@ def train_ivf(matrix: FloatMatrix, *, seed: int = 0) -> IvfIndex:
     k-means over a sample, then every row assigned to its nearest centroid. Deterministic for a ``seed``; for a
     worker thread (its matrix products release the interpreter's lock)."""
     rows = int(matrix.shape[0])
+    if rows == 0:
+        raise ValueError("an index needs at least one vector")
     lists = min(list_count(rows), rows)
     rng = np.random.default_rng(seed)
     sample = matrix[np.sort(rng.choice(rows, min(rows, SAMPLE_PER_LIST * lists), replace=False))]
@@ -136,10 +138,16 @@ def train_ivf(matrix: FloatMatrix, *, seed: int = 0) -> IvfIndex:
     return IvfIndex(centroids=np.ascontiguousarray(centroids), order=order, offsets=offsets, vectors=vectors, rows=rows)
 
 
-def search_ivf(index: IvfIndex, query: FloatMatrix, probes: int, k: int) -> list[tuple[int, float]]:
+def search_ivf(
+    index: IvfIndex, query: FloatMatrix, probes: int, k: int, *, skip: Any = None
+) -> list[tuple[int, float]]:
     """The ``k`` rows most similar to ``query`` among the ``probes`` lists whose centroids are nearest it (row
-    indices of the matrix the index was built over, cosine similarity), best first; scored on the index's copy."""
+    indices of the matrix the index was built over, cosine similarity), best first; scored on the index's copy.
+    ``skip``: a boolean per row, True for rows to leave out (their copy is stale). Fewer than ``k`` rows come back
+    when the probed lists hold fewer."""
     lists = index.lists
+    if k <= 0 or lists == 0:
+        return []
     near = index.centroids @ query
     chosen = np.argpartition(near, lists - probes)[lists - probes :] if probes < lists else np.arange(lists)
     bounds = [(int(index.offsets[c]), int(index.offsets[c + 1])) for c in np.sort(chosen).tolist()]
@@ -147,8 +155,10 @@ def search_ivf(index: IvfIndex, query: FloatMatrix, probes: int, k: int) -> list
     if not bounds:
         return []
     scores = np.concatenate([index.vectors[start:end] @ query for start, end in bounds])
-    places = np.concatenate([np.arange(start, end) for start, end in bounds])
-    return [(int(index.order[places[i]]), score) for i, score in _best(scores, k)]
+    rows = index.order[np.concatenate([np.arange(start, end) for start, end in bounds])]
+    if skip is not None:
+        scores[skip[rows]] = -np.inf
+    return [(int(rows[i]), score) for i, score in _best(scores, k) if score != -np.inf]
 
 
 def top_k_of_rows(matrix: FloatMatrix, rows: Any, query: FloatMatrix, k: int) -> list[tuple[int, float]]:

@@ -4,9 +4,9 @@ of this process, hence here and not in ``bot.core`` (whose ``vectors`` module gi
 Exact search below :data:`INDEX_MIN_ROWS` vectors; above, an IVF index where it pays (``bot.core.memory.vectors``):
 built in a worker thread (:meth:`HeldVectors.build_index`, about 1 s at 100,000 vectors, the loop stalled at most 4
 ms meanwhile), while searches stay exact. Rows keep their place in the matrix for good (a forgotten memory's row is
-zeroed, never reused), so the index stays true for the rows it was built over; the rows added since and those whose
-vector was replaced since are searched exactly beside the probed lists, and the index is built again once they are
-a quarter of its rows."""
+zeroed, never reused), so the index stays true for the rows it was built over, less those changed since (replaced
+or forgotten), whose old vectors in its copy are masked. The rows added since and the live changed ones are searched
+exactly beside the probed lists, and the index is built again once they are a quarter of its rows."""
 
 from __future__ import annotations
 
@@ -42,8 +42,12 @@ class HeldVectors:
     read: bool = False  # whether the store was read once (after that, only what is new since is read)
     lock: threading.Lock = field(default_factory=threading.Lock)
     index: IvfIndex | None = None
-    replaced: set[int] = field(default_factory=set)  # rows whose vector changed since the index's vectors were read
-    _replaced_next: set[int] | None = None  # the same, for the index being built (since its vectors were read)
+    # Rows of the index whose vector was replaced or forgotten since its vectors were read: its copy holds their old
+    # vectors, so its lists' scores for them are masked (``stale``) and the live ones are scored on the matrix.
+    changed: set[int] = field(default_factory=set)
+    stale: Any = None
+    _next: tuple[int, set[int]] | None = None  # while an index is built: its rows, and those of them changed since
+    _index_failed: bool = False  # a build failed: searches stay exact (no build again for these vectors)
 
     def put(self, memory_ids: list[int], blobs: list[bytes]) -> None:
         """Add or replace vectors (stored bytes; a blob of the wrong size is left out). Safe from a worker thread."""
@@ -76,12 +80,19 @@ class HeldVectors:
         for memory_id, vector in zip(ids[~fresh].tolist(), block[~fresh], strict=True):
             row = self.rows[memory_id]
             self.matrix[row] = vector
-            if self.index is not None:
-                self.replaced.add(row)
-            if self._replaced_next is not None:
-                self._replaced_next.add(row)
+            self._changed(row)
         self.size = start + len(new_ids)
         self.max_id = max(self.max_id, int(ids.max()))
+
+    def _changed(self, row: int) -> None:
+        """Note that ``row``'s vector changed (replaced or forgotten) for the index in use and the one being built,
+        if they were built over it (under ``lock``)."""
+        index = self.index
+        if index is not None and row < index.rows:
+            self.changed.add(row)
+            self.stale[row] = True
+        if self._next is not None and row < self._next[0]:
+            self._next[1].add(row)
 
     def drop(self, memory_ids: set[int]) -> None:
         with self.lock:
@@ -90,26 +101,27 @@ class HeldVectors:
                 if row is not None:
                     self.matrix[row] = 0.0
                     self.ids[row] = -1
+                    self._changed(row)
 
     def search(self, query: Any, k: int) -> list[tuple[int, float]]:
         """The ``k`` held memories nearest ``query``: (memory id, cosine similarity), best first. Through the index
-        when there is one: its probed lists, and exactly every row added or replaced since it was built."""
+        when there is one: its probed lists (less the rows changed since it was built), the rows added since and the
+        live changed ones, exactly; exactly over all when the probed lists hold too few."""
         with self.lock:
-            matrix, ids, size, index = self.matrix, self.ids, self.size, self.index
-            replaced = np.fromiter(self.replaced, dtype=np.int64, count=len(self.replaced)) if index else None
+            matrix, ids, size, index, stale = self.matrix, self.ids, self.size, self.index, self.stale
+            changed = np.fromiter(self.changed, dtype=np.int64, count=len(self.changed)) if index else None
         if matrix is None or size == 0:
             return []
+        want = k + 8  # a forgotten row is left out of the matrix's answers only at the end
         found = None
-        if index is not None and replaced is not None:
-            # The index's copy holds a replaced row's old vector: its lists' answer leaves those rows out, and the
-            # rows added or replaced since are scored on the matrix, exactly.
-            stale = set(replaced.tolist())
-            listed = search_ivf(index, query, probe_count(index.lists), k + 8 + len(stale))
-            if len(listed) == k + 8 + len(stale):  # else the probed lists hold too few (a deep page): exactly
-                beside = top_k_of_rows(matrix, np.concatenate((np.arange(index.rows, size), replaced)), query, k + 8)
-                found = sorted([*(f for f in listed if f[0] not in stale), *beside], key=lambda f: -f[1])
+        if index is not None and changed is not None:
+            listed = search_ivf(index, query, probe_count(index.lists), want, skip=stale)
+            if len(listed) == want:
+                added = [(index.rows + row, score) for row, score in top_k(matrix[index.rows : size], query, want)]
+                rewritten = top_k_of_rows(matrix, changed[ids[changed] >= 0], query, want)
+                found = sorted([*listed, *added, *rewritten], key=lambda f: -f[1])
         if found is None:
-            found = top_k(matrix[:size], query, k + 8)
+            found = top_k(matrix[:size], query, want)
         return [(int(ids[row]), score) for row, score in found if ids[row] >= 0][:k]
 
     @property
@@ -120,28 +132,32 @@ class HeldVectors:
 
     def wants_index(self) -> bool:
         """Whether an index would pay and there is none, or the rows searched beside it have grown too many."""
-        if self.size < INDEX_MIN_ROWS or self._replaced_next is not None:
+        if self.size < INDEX_MIN_ROWS or self._next is not None or self._index_failed:
             return False
         index = self.index
-        return index is None or self.size - index.rows + len(self.replaced) > REINDEX_SHARE * index.rows
+        return index is None or self.size - index.rows + len(self.changed) > REINDEX_SHARE * index.rows
 
     def build_index(self) -> None:
         """Build the index over the rows held now and put it in use (a worker thread's job: the matrix products
-        release the interpreter's lock). Searches go on meanwhile, with the index before it."""
+        release the interpreter's lock). Searches go on meanwhile, with the index before it. A build that fails
+        is not tried again for these vectors."""
         with self.lock:
-            if self._replaced_next is not None or self.matrix is None:
-                return  # being built already
+            if self._next is not None or self.matrix is None or self.size == 0:
+                return  # being built already, or nothing to build
             matrix, rows = self.matrix, self.size
-            self._replaced_next = set()
+            self._next = (rows, set())
         try:
-            # No copy: rows keep their place, and a row replaced meanwhile is searched apart (_replaced_next).
+            # No copy: rows keep their place, and a row changed meanwhile is noted in _next.
             index = train_ivf(matrix[:rows], seed=rows)
         except BaseException:
             with self.lock:
-                self._replaced_next = None
+                self._next, self._index_failed = None, True
             raise
         with self.lock:
-            self.index, self.replaced, self._replaced_next = index, self._replaced_next, None
+            changed = self._next[1]
+            stale = np.zeros(rows, dtype=bool)
+            stale[list(changed)] = True
+            self.index, self.stale, self.changed, self._next = index, stale, changed, None
 
 
 _building: dict[int, asyncio.Task[None]] = {}  # personas whose index is being built, by the task building it

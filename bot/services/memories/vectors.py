@@ -234,7 +234,8 @@ async def vector_candidates(session: AsyncSession, persona_id: int, query: str, 
         found = await asyncio.to_thread(held.search, query_vector, k)
     else:
         found = held.search(query_vector, k)
-    index_soon(persona_id, held)
+    if _cache.get(persona_id) is held:  # not let go while the search was awaited
+        index_soon(persona_id, held)
     if not found:
         return []
     ids = [memory_id for memory_id, _ in found]
