@@ -107,9 +107,12 @@ class HeldVectors:
         """The ``k`` held memories nearest ``query``: (memory id, cosine similarity), best first. Through the index
         when there is one: its probed lists (less the rows changed since it was built), the rows added since and the
         live changed ones, exactly; exactly over all when the probed lists hold too few."""
-        with self.lock:
-            matrix, ids, size, index, stale = self.matrix, self.ids, self.size, self.index, self.stale
-            changed = np.fromiter(self.changed, dtype=np.int64, count=len(self.changed)) if index else None
+        if self.index is None:  # no lock (a search on the loop's thread must not wait for a worker's put)
+            matrix, ids, size, index, stale, changed = self.matrix, self.ids, self.size, None, None, None
+        else:  # an index: a worker thread's search (over 20,000 vectors), which may wait
+            with self.lock:
+                matrix, ids, size, index, stale = self.matrix, self.ids, self.size, self.index, self.stale
+                changed = np.fromiter(self.changed, dtype=np.int64, count=len(self.changed))
         if matrix is None or size == 0:
             return []
         want = k + 8  # a forgotten row is left out of the matrix's answers only at the end
