@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
 from bot.core import memory as rules
 from bot.db import models, people
@@ -390,6 +390,21 @@ async def test_how_is_your_pet_finds_the_cat_for_the_prompt_when_no_word_matches
         shown = await memories.search(session, persona_id, "how's your pet?", k=10, now=NOW, order="relevance")
     assert shown[0].memory.id == cat
     assert all(r.relevant for r in shown)
+
+
+async def test_a_memory_forgotten_by_another_process_is_not_filled_in_by_meaning(database: Database) -> None:
+    persona_id, ids = await _store(database, *OTHERS, "my cat Tom caught a mouse")
+    cat = ids[-1]
+    await vectors.backfill(database, now=NOW)
+    assert (await _retrieve(database, persona_id, "how's your pet?", k=3))[0].memory.id == cat
+    held = vectors.held_vectors(persona_id)
+    assert held is not None and cat in held.rows
+    async with database.engine.begin() as connection:  # another process: this one's hooks never hear of it
+        await connection.execute(text("DELETE FROM memory_embeddings WHERE memory_id = :id"), {"id": cat})
+        await connection.execute(text("DELETE FROM memories WHERE id = :id"), {"id": cat})
+    found = await _retrieve(database, persona_id, "how's your pet?", k=3)
+    assert cat not in [r.memory.id for r in found] and len(found) == 3
+    assert cat not in held.rows  # let go of once the search found it gone
 
 
 async def test_meaning_fills_only_the_places_full_text_leaves(database: Database) -> None:

@@ -33,6 +33,7 @@ from bot.services.memories.candidates import (
     ID,
     IMPORTANCE,
     STRENGTH,
+    Found,
     read_candidates,
     read_listed,
     with_context,
@@ -80,20 +81,27 @@ def _clean_extra(extra: Sequence[Sequence[tuple[int, float]]]) -> list[list[int]
 
 async def _meaning(session: AsyncSession, persona_id: int, query_text: str, taken: set[int], need: int) -> list[int]:
     """When the other lists found fewer than ``need`` memories (``taken``), the memories they did not find that are
-    nearest ``query_text`` in meaning (at least ``meaning_min_similarity`` alike), best first, at most as many as
-    there are places left. Nothing (and no embedding asked for) when they found enough. Meaning only fills: when it
-    fails, the search goes on without it (logged)."""
-    left = need - len(taken)
-    if left <= 0:
+    nearest ``query_text`` in meaning (at least ``meaning_min_similarity`` alike), best first: more than the places
+    left, not yet checked to be still there (the caller reads them: :func:`_present_meaning`). Nothing (and no
+    embedding asked for) when they found enough. Meaning only fills: when it fails, the search goes on without it
+    (logged)."""
+    if need - len(taken) <= 0:
         return []
     try:
-        nearest = await vectors.vector_candidates(session, persona_id, query_text, k=need)
+        nearest = await vectors.vector_candidates(session, persona_id, query_text, k=need, checked=False)
     except Exception:  # a filler's failure must not fail the reply (cancellation is not an Exception)
         log.exception("The search by meaning failed for persona %d; full text answers alone", persona_id)
         return []
     minimum = rules.meaning_floor()
-    alone = [memory_id for memory_id, similarity in nearest if similarity >= minimum and memory_id not in taken]
-    return alone[:left]
+    return [memory_id for memory_id, similarity in nearest if similarity >= minimum and memory_id not in taken]
+
+
+def _present_meaning(persona_id: int, meaning: list[int], found: Found, left: int) -> list[int]:
+    """Meaning's list as it fills: the memories read (still there), at most the places left; those gone (forgotten
+    since their vectors were held, by another process too) are let go of."""
+    gone = {memory_id for memory_id in meaning if memory_id not in found}
+    vectors.let_go(persona_id, gone)
+    return [memory_id for memory_id in meaning if memory_id in found][:left]
 
 
 def _tiers(ids: Sequence[int], before_meaning: Sequence[Sequence[int]], meaning: Sequence[int]) -> list[int]:
@@ -129,15 +137,17 @@ async def _retrieve(
     text_list = sorted((i for i, (_, rank) in found.items() if rank >= 0), key=lambda i: (-found[i][1], i))
     extra_lists = _clean_extra(extra)
     meaning: list[int] = []
+    taken = set(text_list).union(*extra_lists)
     if words:
-        taken = set(text_list).union(*extra_lists)
         meaning = await _meaning(session, persona_id, query_text, taken, offset + k)
     first = len(extra_lists) + 1  # the lists before meaning's
+    if extra_lists or meaning:  # the candidates full text did not find (meaning's are checked so: one read)
+        unseen = sorted({memory_id for ranked in (*extra_lists, meaning) for memory_id in ranked} - found.keys())
+        found.update((row[ID], (row, -1.0)) for row in await read_listed(session, persona_id, unseen, now))
+    if meaning:
+        meaning = _present_meaning(persona_id, meaning, found, offset + k - len(taken))
     if meaning:
         extra_lists.append(meaning)
-    if extra_lists:  # the extra candidates full text did not find
-        unseen = sorted({memory_id for ranked in extra_lists for memory_id in ranked} - found.keys())
-        found.update((row[ID], (row, -1.0)) for row in await read_listed(session, persona_id, unseen, now))
     if not found:
         return []
     lists = [text_list, *([i for i in ranked if i in found] for ranked in extra_lists)]

@@ -202,10 +202,14 @@ async def loaded(persona_id: int) -> None:
         await asyncio.shield(task)
 
 
-async def vector_candidates(session: AsyncSession, persona_id: int, query: str, *, k: int) -> list[tuple[int, float]]:
+async def vector_candidates(
+    session: AsyncSession, persona_id: int, query: str, *, k: int, checked: bool = True
+) -> list[tuple[int, float]]:
     """The ``k`` memories of the persona nearest ``query`` in meaning: (memory id, cosine similarity), best first.
     A memory without a current embedding is not a candidate; a failing embedder gives no candidates (logged once
-    per kind of failure)."""
+    per kind of failure). ``checked=False``: the memories are not checked to be still there (one round trip less;
+    for a caller that reads them anyway, and passes those gone to :func:`let_go`): one forgotten by another
+    process may be among them."""
     if k <= 0 or not query.strip():
         return []
     model = embedder()
@@ -236,12 +240,19 @@ async def vector_candidates(session: AsyncSession, persona_id: int, query: str, 
         found = held.search(query_vector, k)
     if _cache.get(persona_id) is held:  # not let go while the search was awaited
         index_soon(persona_id, held)
-    if not found:
-        return []
+    if not found or not checked:
+        return found
     ids = [memory_id for memory_id, _ in found]
     present = set((await session.execute(_PRESENT, {"ids": ids})).scalars())
     held.drop(set(ids) - present)
     return [(memory_id, score) for memory_id, score in found if memory_id in present]
+
+
+def let_go(persona_id: int, memory_ids: set[int]) -> None:
+    """Drop from the persona's held vectors memories found gone (forgotten, by another process too)."""
+    held = _cache.get(persona_id)
+    if held is not None and memory_ids:
+        held.drop(memory_ids)
 
 
 async def _query_vector(model: Embedder, query: str) -> Any | None:
