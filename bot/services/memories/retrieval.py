@@ -136,16 +136,13 @@ async def _retrieve(
         found = with_context(words, found, known)
     text_list = sorted((i for i, (_, rank) in found.items() if rank >= 0), key=lambda i: (-found[i][1], i))
     extra_lists = _clean_extra(extra)
-    meaning: list[int] = []
     taken = set(text_list).union(*extra_lists)
-    if words:
-        meaning = await _meaning(session, persona_id, query_text, taken, offset + k)
+    meaning = await _meaning(session, persona_id, query_text, taken, offset + k) if words else []
     first = len(extra_lists) + 1  # the lists before meaning's
     if extra_lists or meaning:  # the candidates full text did not find (meaning's are checked so: one read)
         unseen = sorted({memory_id for ranked in (*extra_lists, meaning) for memory_id in ranked} - found.keys())
         found.update((row[ID], (row, -1.0)) for row in await read_listed(session, persona_id, unseen, now))
-    if meaning:
-        meaning = _present_meaning(persona_id, meaning, found, offset + k - len(taken))
+    meaning = _present_meaning(persona_id, meaning, found, offset + k - len(taken))
     if meaning:
         extra_lists.append(meaning)
     if not found:

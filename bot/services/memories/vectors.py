@@ -17,9 +17,10 @@ So each persona's vectors are loaded once into one float32 matrix (:class:`~bot.
 100,000 memories of 256 dimensions take 100 MB), read in the background when there are more than a page of them (the
 search that found them missing answers with no vector candidate, and full text answers alone until they are held),
 kept up to date by appending what is new (``memory_id`` above the highest one held: one indexed read, usually of no
-row) and by the embeddings this process writes; a memory forgotten since is dropped by checking the few ids found
-against ``memories``. Vectors of another model than the configured one are not used (they are stale: the backfill
-job embeds those memories again).
+row) and by the embeddings this process writes; a memory forgotten since (by another process too) is dropped when
+a search finds it gone from ``memories`` (here, or in retrieval's read of the rows it found: :func:`let_go`).
+Vectors of another model than the configured one are not used (they are stale: the backfill job embeds those
+memories again).
 
 Embedding new memories: :func:`capture` notes each new memory's id in the session; after the commit they are
 offered to the :class:`EmbeddingQueue` (bounded: when full, a memory waits for the backfill job), whose task embeds
