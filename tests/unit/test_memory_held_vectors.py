@@ -62,6 +62,9 @@ def test_rows_added_replaced_or_forgotten_after_the_index_are_searched_exactly()
     assert 42 not in scores or scores[42] == pytest.approx(float(other @ old))  # scored by its new vector
     held.drop({5_000, 42})
     assert {i for i, _ in held.search(target, 20)}.isdisjoint({5_000, 42})
+    index = held.index
+    assert index is not None and not index.vectors[index.places[41]].any()  # forgotten: erased from the copy too
+    assert np.array_equal(index.vectors[index.places[40]], matrix[40])  # the others kept
 
 
 def test_the_index_is_searched_and_forgotten_neighbours_do_not_take_places(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -112,6 +115,23 @@ def test_a_vector_replaced_while_the_index_is_built_is_still_found(monkeypatch: 
     held.build_index()
     assert held.index is not None and held.changed == {6} and held.stale[6] and held.stale.sum() == 1
     assert held.search(other, 1)[0] == (7, pytest.approx(1.0))
+
+
+def test_a_vector_forgotten_while_the_index_is_built_is_erased_from_its_copy(monkeypatch: pytest.MonkeyPatch) -> None:
+    held, matrix = _held(2_000)
+    real_train = vec.train_ivf
+
+    def train_while_forgotten(vectors: np.ndarray, *, seed: int) -> vec.IvfIndex:
+        index = real_train(vectors.copy(), seed=seed)  # copied before the memory was forgotten
+        held.drop({9})
+        return index
+
+    monkeypatch.setattr(held_module, "train_ivf", train_while_forgotten)
+    held.build_index()
+    index = held.index
+    assert index is not None and held.stale[8]
+    assert not index.vectors[index.places[8]].any()
+    assert 9 not in {i for i, _ in held.search(matrix[8].copy(), 10)}
 
 
 def test_the_index_is_built_again_once_a_quarter_of_its_rows_are_new() -> None:

@@ -103,6 +103,9 @@ def test_probing_every_list_is_the_exact_search() -> None:
         row for row, _ in vec.top_k(matrix, query, 10)
     ]
     assert np.array_equal(index.vectors, matrix[index.order])  # the lists' copy, list by list
+    assert np.array_equal(index.order[index.places], np.arange(1_000))  # where each row's copy is
+    vec.erase(index, 17)
+    assert not index.vectors[index.places[17]].any() and index.vectors.any(axis=1).sum() == 999
 
 
 def test_a_row_given_twice_is_returned_once() -> None:

@@ -77,13 +77,15 @@ class IvfIndex:
     """Rows ``0 .. rows - 1`` of a matrix grouped into lists: ``centroids`` (lists x dim, unit rows), the rows
     ordered list by list (``order``), where each list starts there (``offsets``, lists + 1 values), and the vectors
     copied in that order (``vectors``: each list is one contiguous block, scored by one product without gathering
-    its rows; gathering 3,600 scattered rows took longer than scoring them)."""
+    its rows; gathering 3,600 scattered rows took longer than scoring them). ``places``: where each row's copy is
+    (the inverse of ``order``), to erase it (:func:`erase`)."""
 
     centroids: FloatMatrix
     order: Any
     offsets: Any
     vectors: FloatMatrix
     rows: int
+    places: Any
 
     @property
     def lists(self) -> int:
@@ -135,7 +137,14 @@ def train_ivf(matrix: FloatMatrix, *, seed: int = 0) -> IvfIndex:
     vectors = np.empty((rows, matrix.shape[1]), dtype=np.float32)
     for first in range(0, rows, ASSIGN_ROWS):  # in slices: a gather of them all would hold the lock longer
         vectors[first : first + ASSIGN_ROWS] = matrix[order[first : first + ASSIGN_ROWS]]
-    return IvfIndex(centroids=np.ascontiguousarray(centroids), order=order, offsets=offsets, vectors=vectors, rows=rows)
+    places = np.empty(rows, dtype=np.int64)
+    places[order] = np.arange(rows)
+    return IvfIndex(np.ascontiguousarray(centroids), order, offsets, vectors, rows, places)
+
+
+def erase(index: IvfIndex, row: int) -> None:
+    """Zero the index's copy of ``row``'s vector (a forgotten memory's vector is kept nowhere)."""
+    index.vectors[index.places[row]] = 0.0
 
 
 def search_ivf(

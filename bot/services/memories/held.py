@@ -5,8 +5,9 @@ Exact search below :data:`INDEX_MIN_ROWS` vectors; above, an IVF index where it 
 built in a worker thread (:meth:`HeldVectors.build_index`, about 1 s at 100,000 vectors, the loop stalled at most 4
 ms meanwhile), while searches stay exact. Rows keep their place in the matrix for good (a forgotten memory's row is
 zeroed, never reused), so the index stays true for the rows it was built over, less those changed since (replaced
-or forgotten), whose old vectors in its copy are masked. The rows added since and the live changed ones are searched
-exactly beside the probed lists, and the index is built again once they are a quarter of its rows."""
+or forgotten), whose old vectors in its copy are masked (a forgotten one's is zeroed there too, as in the matrix).
+The rows added since and the live changed ones are searched exactly beside the probed lists, and the index is built
+again once they are a quarter of its rows."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from bot.core.memory.vectors import IvfIndex, probe_count, search_ivf, top_k, top_k_of_rows, train_ivf
+from bot.core.memory.vectors import IvfIndex, erase, probe_count, search_ivf, top_k, top_k_of_rows, train_ivf
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +103,8 @@ class HeldVectors:
                     self.matrix[row] = 0.0
                     self.ids[row] = -1
                     self._changed(row)
+                    if self.index is not None and row < self.index.rows:
+                        erase(self.index, row)
 
     def search(self, query: Any, k: int) -> list[tuple[int, float]]:
         """The ``k`` held memories nearest ``query``: (memory id, cosine similarity), best first. Through the index
@@ -160,6 +163,9 @@ class HeldVectors:
             changed = self._next[1]
             stale = np.zeros(rows, dtype=bool)
             stale[list(changed)] = True
+            for row in changed:
+                if self.ids[row] < 0:  # forgotten while the copy was made from the matrix: erased from it too
+                    erase(index, row)
             self.index, self.stale, self.changed, self._next = index, stale, changed, None
 
 

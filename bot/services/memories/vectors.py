@@ -46,6 +46,7 @@ from sqlmodel import col
 
 from bot.db import models, sqlite_inline
 from bot.llm.embeddings import Embedder, EmbeddingError, OnceLog, WordLlamaEmbedder, checked
+from bot.services.memories import held as held_module
 from bot.services.memories.held import HeldVectors, index_soon, indexing
 
 if TYPE_CHECKING:
@@ -125,11 +126,12 @@ def _tell_where(session: AsyncSession) -> None:
     _told_where = True
     kind = session.bind.dialect.name if session.bind is not None else "?"
     log.info(
-        "Vector search on %s: in process (numpy over float32 bytes), exact below 20,000 vectors a persona and "
+        "Vector search on %s: in process (numpy over float32 bytes), exact below %d vectors a persona and "
         "through an IVF index above. sqlite-vec needs a Python built with loadable SQLite extensions and pgvector "
         "is not installed everywhere; measured faster than sqlite-vec's exact search at 100,000 memories "
         "(bench/bench_vectors.py).",
         kind,
+        held_module.INDEX_MIN_ROWS,
     )
 
 
